@@ -1,0 +1,75 @@
+/**
+ * Seeded pseudo-random generators. Every random choice in the model takes one
+ * of these, so the same seed gives the same machine, the same trace and the
+ * same notebook results.
+ *
+ * The state is a 32-bit unsigned integer, not an address, so 32-bit bitwise
+ * arithmetic is exactly what is wanted here.
+ */
+import { checkInt } from "./arith.js";
+
+/** A seeded source of random numbers. */
+export interface Prng {
+  /** The next value, an integer in [0, 2^32). */
+  nextU32(): number;
+  /** An integer in [0, n) for 1 <= n <= 2^32 (modulo reduction, as the kernel's prandom users do). */
+  nextInt(n: number): number;
+  /** A float in [0, 1). */
+  nextFloat(): number;
+}
+
+/**
+ * xorshift32 (Marsaglia 2003): x ^= x << 13; x ^= x >> 17; x ^= x << 5, the
+ * new state is returned. This exact generator drives the IOVA benchmark
+ * workload, so results can be compared op by op with the kernel C run
+ * (docs/benchmarks.md).
+ * @throws ModelConfigError for a seed outside [1, 2^32) (0 is a fixed point).
+ */
+export function xorshift32(seed: number): Prng {
+  let x = checkInt("xorshift32(seed)", seed, 1, 0xffffffff) >>> 0;
+  const next = () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x;
+  };
+  return {
+    nextU32: next,
+    nextInt(n: number) {
+      checkInt("nextInt(n)", n, 1, 2 ** 32);
+      return next() % n;
+    },
+    nextFloat() {
+      return next() / 2 ** 32;
+    },
+  };
+}
+
+/**
+ * mulberry32: a small, well-mixed 32-bit generator for general model use
+ * (fragmentation, speculative cache fills, workloads). Any integer seed in
+ * [0, 2^32) is valid.
+ * @throws ModelConfigError for a seed outside [0, 2^32).
+ */
+export function createPrng(seed: number): Prng {
+  let a = checkInt("seed", seed, 0, 0xffffffff) >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
+  };
+  return {
+    nextU32: next,
+    nextInt(n: number) {
+      checkInt("nextInt(n)", n, 1, 2 ** 32);
+      return next() % n;
+    },
+    nextFloat() {
+      return next() / 2 ** 32;
+    },
+  };
+}

@@ -1,0 +1,95 @@
+/**
+ * Kernel release names and the table of behaviour changes.
+ *
+ * A machine runs one kernel release, named as upstream tags name it ("v4.4",
+ * "v5.10", "v6.19"). Any "vX.Y" is accepted; a behaviour is in force at a
+ * release when the release is at or after the one that introduced it. Every
+ * entry in {@link KERNEL_CHANGES} cites the upstream commit that made the change.
+ */
+import { ModelConfigError } from "../core/errors.js";
+
+/** A parsed release: v5.10 -> { major: 5, minor: 10 }. */
+export interface KernelVersion {
+  readonly major: number;
+  readonly minor: number;
+  /** The canonical name, "v5.10". */
+  readonly name: string;
+}
+
+const RE = /^v?(\d+)\.(\d+)(?:\.\d+)?$/;
+
+/** Oldest and newest releases the model knows behaviour for; others are accepted and clamped in meaning. */
+export const OLDEST_MODELLED = "v4.4";
+export const NEWEST_MODELLED = "v6.19";
+
+/**
+ * Parse a release name: "v4.4", "4.4", "v5.4.6" (the stable suffix is
+ * accepted and ignored: behaviour is modelled per mainline release).
+ * @throws ModelConfigError naming `field` for anything else, or a release
+ * before v2.6 / after v9.99.
+ */
+export function parseKernelVersion(name: string | KernelVersion, field = "kernel"): KernelVersion {
+  if (typeof name === "object" && name !== null && "major" in name) return name;
+  const m = typeof name === "string" ? RE.exec(name.trim()) : null;
+  if (!m) throw new ModelConfigError(field, name, 'a release name "vX.Y" such as "v4.4" or "v6.19"');
+  const major = Number(m[1]);
+  const minor = Number(m[2]);
+  if (major < 2 || major > 9 || minor > 99 || (major === 2 && minor < 6)) {
+    throw new ModelConfigError(field, name, "a release between v2.6 and v9.99");
+  }
+  return { major, minor, name: `v${major}.${minor}` };
+}
+
+/** Negative if a < b, 0 if equal, positive if a > b. */
+export function compareVersions(a: string | KernelVersion, b: string | KernelVersion): number {
+  const x = parseKernelVersion(a);
+  const y = parseKernelVersion(b);
+  return x.major !== y.major ? x.major - y.major : x.minor - y.minor;
+}
+
+/** True iff release `v` is `since` or later. */
+export function atLeast(v: string | KernelVersion, since: string | KernelVersion): boolean {
+  return compareVersions(v, since) >= 0;
+}
+
+/** One behaviour change of the DMA layer, with the commit that made it. */
+export interface KernelChange {
+  /** Stable id used by the model, e.g. "iommu-dma-sg-merging". */
+  readonly id: string;
+  /** First mainline release with the change. */
+  readonly since: string;
+  /** Upstream commit (abbreviated hash) and subject. */
+  readonly commit: string;
+  readonly subject: string;
+  /** Files it touched that the model follows. */
+  readonly files: readonly string[];
+  /** What the model does differently from this release on. */
+  readonly effect: string;
+}
+
+const changes = new Map<string, KernelChange>();
+
+/**
+ * Register a behaviour change. Each model area declares its own changes next
+ * to the code that switches on them.
+ * @throws ModelConfigError on a duplicate id or a bad `since`.
+ */
+export function defineChange(c: KernelChange): KernelChange {
+  parseKernelVersion(c.since, `KernelChange(${c.id}).since`);
+  const prev = changes.get(c.id);
+  if (prev && prev !== c && JSON.stringify(prev) !== JSON.stringify(c)) {
+    throw new ModelConfigError("KernelChange.id", c.id, "an id not already defined");
+  }
+  changes.set(c.id, c);
+  return c;
+}
+
+/** Every registered change, oldest release first. */
+export function kernelChanges(): KernelChange[] {
+  return [...changes.values()].sort((a, b) => compareVersions(a.since, b.since) || a.id.localeCompare(b.id));
+}
+
+/** True iff `change` is in force at release `v`. */
+export function inForce(v: string | KernelVersion, change: KernelChange): boolean {
+  return atLeast(v, change.since);
+}

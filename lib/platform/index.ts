@@ -1,0 +1,3 @@
+export * from "./device.js";
+export * from "./machine.js";
+export * from "./profile.js";
