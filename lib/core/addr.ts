@@ -65,18 +65,23 @@ export function dmaMappingError(addr: DmaAddr): boolean {
 }
 
 /**
- * Kernel virtual addresses on 64-bit architectures live in the top half of a
- * 48-bit (arm64 VA_BITS=48, x86-64 4-level) address space, e.g.
- * 0xffff000000000000, which is above 2^53. The model stores such an address
- * modulo 2^48 (0x0000_8880_0000_0000 for x86-64's 0xffff_8880_0000_0000) and
- * prints it sign-extended with {@link fmtVirtAddr}. 32-bit addresses are
- * stored as they are.
+ * Kernel virtual addresses on 64-bit architectures live in the top of a
+ * 48-bit address space (arm64 VA_BITS=48 translates them through TTBR1,
+ * x86-64 4-level paging sign-extends them): bits 63..48 are all ones, e.g.
+ * arm64's PAGE_OFFSET 0xffff000000000000 (v5.4+) or x86-64's direct map at
+ * 0xffff888000000000, all above 2^53. A {@link VirtAddr} is always a kernel
+ * address, so the model stores only its low 48 bits (0x0000_8880_0000_0000
+ * for 0xffff_8880_0000_0000) and {@link fmtVirtAddr} prints it with the
+ * 0xffff top restored. Note that bit 47 may be clear on arm64 (PAGE_OFFSET
+ * 0xffff000000000000), so the rule is "top 16 bits set", not "sign-extended
+ * bit 47". 32-bit addresses are stored as they are.
  */
 export const VA_BITS_48_SPAN = 2 ** 48;
 
 /**
  * Format a kernel virtual address as the kernel prints it (%px):
  * fmtVirtAddr(0x888000000000, 48) = "0xffff888000000000",
+ * fmtVirtAddr(0, 48) = "0xffff000000000000",
  * fmtVirtAddr(0xc0000000, 32) = "0xc0000000".
  * @throws ModelConfigError for vaBits other than 32 or 48, or an out-of-range address.
  */
@@ -87,16 +92,15 @@ export function fmtVirtAddr(va: number, vaBits: 32 | 48): string {
   }
   if (vaBits !== 48) throw new ModelConfigError("fmtVirtAddr(vaBits)", vaBits, "32 or 48");
   checkInt("fmtVirtAddr(va)", va, 0, VA_BITS_48_SPAN - 1);
-  const low = va.toString(16).padStart(12, "0");
-  // Bit 47 set: the kernel half, sign-extended to 0xffff...
-  return (va >= 2 ** 47 ? "0xffff" : "0x0000") + low;
+  return "0xffff" + va.toString(16).padStart(12, "0");
 }
 
 /**
  * Parse a kernel virtual address written in full 64-bit form
  * ("0xffff000000000000") into the model's 48-bit representation; 32-bit
  * addresses pass through.
- * @throws ModelConfigError for a malformed string or a non-canonical address.
+ * @throws ModelConfigError for a malformed string, or a 64-bit address whose
+ * top 16 bits are not all ones (not a kernel address).
  */
 export function parseVirtAddr(s: string, vaBits: 32 | 48, field = "virtAddr"): VirtAddr {
   const m = /^0x([0-9a-fA-F]{1,16})$/.exec(s.trim());
@@ -106,11 +110,8 @@ export function parseVirtAddr(s: string, vaBits: 32 | 48, field = "virtAddr"): V
     if (digits.slice(0, 8) !== "00000000") throw new ModelConfigError(field, s, "a 32-bit address");
     return virtAddr(parseInt(digits.slice(8), 16), field);
   }
-  const top = digits.slice(0, 4);
-  const low = parseInt(digits.slice(4), 16);
-  const kernelHalf = low >= 2 ** 47;
-  if ((kernelHalf && top !== "ffff") || (!kernelHalf && top !== "0000")) {
-    throw new ModelConfigError(field, s, "a canonical 48-bit address (top 16 bits copies of bit 47)");
+  if (digits.slice(0, 4) !== "ffff") {
+    throw new ModelConfigError(field, s, "a 48-bit kernel address (top 16 bits all ones, 0xffff...)");
   }
-  return virtAddr(low, field);
+  return virtAddr(parseInt(digits.slice(4), 16), field);
 }

@@ -1,0 +1,173 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import {
+  DMA_BIT_MASK,
+  MAX_ADDR,
+  ModelConfigError,
+  __fls,
+  alignDown,
+  alignUp,
+  andMask,
+  bitsOfMask,
+  clearMask,
+  crossesBoundary,
+  fls,
+  fmtSize,
+  hex,
+  ilog2,
+  isAligned,
+  isLowMask,
+  isPowerOf2,
+  minNotZero,
+  roundupPowOfTwo,
+  rounddownPowOfTwo,
+  u32,
+  wrapToMask,
+} from "../../lib/core/index.js";
+
+// BigInt is the independent oracle here: exact at any width, with real bitwise operators.
+const B = (x: number) => BigInt(x);
+
+describe("fls / __fls / ilog2 (include/linux/bitops.h, log2.h)", () => {
+  it("matches the definition on small values", () => {
+    // fls(0) = 0; fls(1) = 1; fls(0x80000000) = 32 (the kernel's documented examples)
+    expect(fls(0)).toBe(0);
+    expect(fls(1)).toBe(1);
+    expect(fls(0x80000000)).toBe(32);
+    expect(__fls(1)).toBe(0);
+    expect(ilog2(4096)).toBe(12);
+    expect(ilog2(4097)).toBe(12);
+  });
+  it("is exact above 2^32, where 32-bit operators would truncate", () => {
+    expect(fls(2 ** 32)).toBe(33);
+    expect(fls(2 ** 40 + 1)).toBe(41);
+    expect(fls(2 ** 52)).toBe(53);
+    expect(fls(MAX_ADDR)).toBe(53);
+    expect(ilog2(2 ** 52 - 1)).toBe(51);
+  });
+  it("agrees with BigInt bit length for every integer below 2^53", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: MAX_ADDR }), (x) => {
+        expect(fls(x)).toBe(B(x).toString(2).length);
+      }),
+    );
+  });
+  it("rejects negatives and fractions naming the argument", () => {
+    expect(() => fls(-1)).toThrow(ModelConfigError);
+    expect(() => fls(1.5)).toThrow(/fls\(x\)/);
+    expect(() => ilog2(0)).toThrow(/ilog2\(x\)/);
+  });
+});
+
+describe("roundup/rounddown_pow_of_two", () => {
+  it("rounds the thread's 80K up to 128K", () => {
+    // 81920 = 0x14000; the next power of two is 0x20000 = 131072
+    expect(roundupPowOfTwo(81920)).toBe(131072);
+    expect(roundupPowOfTwo(65536)).toBe(65536);
+    expect(roundupPowOfTwo(1)).toBe(1);
+    expect(rounddownPowOfTwo(81920)).toBe(65536);
+  });
+  it("works up to 2^52", () => {
+    expect(roundupPowOfTwo(2 ** 51 + 1)).toBe(2 ** 52);
+    expect(roundupPowOfTwo(2 ** 32 + 1)).toBe(2 ** 33);
+    expect(() => roundupPowOfTwo(2 ** 52 + 2)).toThrow(ModelConfigError);
+  });
+  it("is the smallest power of two >= x (property)", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 2 ** 52 }), (x) => {
+        const r = roundupPowOfTwo(x);
+        expect(isPowerOf2(r)).toBe(true);
+        expect(r >= x && r / 2 < x).toBe(true);
+      }),
+    );
+  });
+});
+
+describe("ALIGN / ALIGN_DOWN / IS_ALIGNED", () => {
+  it("aligns addresses above 4 GiB without truncation", () => {
+    // 0x1_2345_6789 aligned up to 4K: 0x1_2345_7000; down: 0x1_2345_6000
+    expect(alignUp(0x123456789, 4096)).toBe(0x123457000);
+    expect(alignDown(0x123456789, 4096)).toBe(0x123456000);
+    expect(isAligned(0x100000000, 4096)).toBe(true);
+    expect(isAligned(0x100000800, 4096)).toBe(false);
+  });
+  it("agrees with BigInt masking (property)", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 52 }), fc.integer({ min: 0, max: 30 }), (x, k) => {
+        const a = 2 ** k;
+        const m = BigInt(a - 1);
+        expect(B(alignDown(x, a))).toBe(B(x) & ~m);
+        expect(B(alignUp(x, a))).toBe((B(x) + m) & ~m);
+      }),
+    );
+  });
+  it("rejects a non-power-of-two alignment", () => {
+    expect(() => alignUp(10, 3)).toThrow(/alignUp\(a\).*power of two/);
+  });
+});
+
+describe("DMA_BIT_MASK and mask helpers", () => {
+  it("gives the kernel's limits", () => {
+    expect(DMA_BIT_MASK(32)).toBe(0xffffffff);
+    expect(DMA_BIT_MASK(24)).toBe(0xffffff);
+    expect(DMA_BIT_MASK(40)).toBe(2 ** 40 - 1);
+    // a 64-bit mask means no limit: saturated at 2^53 - 1
+    expect(DMA_BIT_MASK(64)).toBe(MAX_ADDR);
+    expect(() => DMA_BIT_MASK(0)).toThrow(ModelConfigError);
+    expect(() => DMA_BIT_MASK(65)).toThrow(/DMA_BIT_MASK\(n\)/);
+  });
+  it("masks above 2^32 exactly", () => {
+    // 0x1_ffff_1234 & 0xffff_ffff = 0xffff_1234 ; & ~0xffff = 0x1_ffff_0000
+    expect(andMask(0x1ffff1234, 0xffffffff)).toBe(0xffff1234);
+    expect(clearMask(0x1ffff1234, 0xffff)).toBe(0x1ffff0000);
+    expect(andMask(2 ** 50 + 5, MAX_ADDR)).toBe(2 ** 50 + 5);
+    expect(bitsOfMask(0xffffffff)).toBe(32);
+    expect(isLowMask(0xfff)).toBe(true);
+    expect(isLowMask(0xff0)).toBe(false);
+    expect(() => andMask(1, 0xff0)).toThrow(/2\^k - 1/);
+  });
+  it("andMask agrees with BigInt & (property)", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: MAX_ADDR }), fc.integer({ min: 1, max: 52 }), (x, k) => {
+        const mask = 2 ** k - 1;
+        expect(B(andMask(x, mask))).toBe(B(x) & B(mask));
+      }),
+    );
+  });
+  it("wraps like unsigned C arithmetic", () => {
+    // (0xffffffff - 0x14000 + 1) & 0xffffffff: the boundary padding formula of dma-iommu
+    expect(wrapToMask(0xffffffff - 0x14000 + 1, 0xffffffff)).toBe(0xfffec000);
+    expect(wrapToMask(-81920, 0xffffffff)).toBe(0xfffec000);
+    expect(u32(2 ** 32 + 7)).toBe(7);
+    expect(u32(-1)).toBe(0xffffffff);
+  });
+  it("minNotZero ignores a zero operand (include/linux/minmax.h)", () => {
+    expect(minNotZero(0, 5)).toBe(5);
+    expect(minNotZero(7, 0)).toBe(7);
+    expect(minNotZero(7, 5)).toBe(5);
+  });
+});
+
+describe("crossesBoundary (segment boundary mask rule)", () => {
+  it("detects a 64K segment crossing a 64K boundary", () => {
+    // [0xf000, 0xf000 + 0x10000) spans 0xf000..0x1efff: crosses 0x10000
+    expect(crossesBoundary(0xf000, 0x10000, 0xffff)).toBe(true);
+    expect(crossesBoundary(0x10000, 0x10000, 0xffff)).toBe(false);
+  });
+  it("works for a 4 GiB boundary above 2^32", () => {
+    // [0x1_ffff_f000, +0x2000) ends at 0x2_0000_0fff: crosses 0x2_0000_0000
+    expect(crossesBoundary(0x1fffff000, 0x2000, 0xffffffff)).toBe(true);
+    expect(crossesBoundary(0x200000000, 0x2000, 0xffffffff)).toBe(false);
+    expect(crossesBoundary(0x1fffff000, 0x2000, MAX_ADDR)).toBe(false);
+  });
+});
+
+describe("formatting", () => {
+  it("prints hex and sizes", () => {
+    expect(hex(0xb0000000)).toBe("0xb0000000");
+    expect(hex(2 ** 40)).toBe("0x10000000000");
+    expect(fmtSize(81920)).toBe("80K");
+    expect(fmtSize(147456)).toBe("144K");
+    expect(fmtSize(0x08000000)).toBe("128M");
+  });
+});

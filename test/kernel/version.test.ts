@@ -1,0 +1,32 @@
+import { describe, expect, it } from "vitest";
+import { ModelConfigError, atLeast, compareVersions, defineChange, inForce, kernelChanges, parseKernelVersion } from "../../lib/index.js";
+
+describe("kernel release names", () => {
+  it("parses vX.Y and ignores stable suffixes", () => {
+    expect(parseKernelVersion("v4.4")).toMatchObject({ major: 4, minor: 4, name: "v4.4" });
+    expect(parseKernelVersion("5.4.6").name).toBe("v5.4");
+    expect(() => parseKernelVersion("linux-5.4")).toThrow(ModelConfigError);
+    expect(() => parseKernelVersion("v1.0")).toThrow(/between v2.6/);
+  });
+  it("orders releases numerically, not as strings", () => {
+    // "v5.10" > "v5.4" numerically, although "10" < "4" as strings
+    expect(compareVersions("v5.10", "v5.4")).toBeGreaterThan(0);
+    expect(atLeast("v4.19", "v4.7")).toBe(true);
+    expect(atLeast("v4.6", "v4.7")).toBe(false);
+    expect(compareVersions("v6.0", "v5.19")).toBeGreaterThan(0);
+  });
+  it("applies a change from its release on", () => {
+    const c = defineChange({
+      id: "test-change",
+      since: "v5.5",
+      commit: "34dc0ea6bc96",
+      subject: "dma-direct: provide mmap and get_sgtable method overrides",
+      files: ["kernel/dma/direct.c"],
+      effect: "test only",
+    });
+    expect(inForce("v5.4", c)).toBe(false);
+    expect(inForce("v5.5", c)).toBe(true);
+    expect(kernelChanges().some((k) => k.id === "test-change")).toBe(true);
+    expect(() => defineChange({ ...c, since: "v5.6" })).toThrow(/already defined/);
+  });
+});
