@@ -24,17 +24,27 @@ type WriteDisplayData = (msg: { data: MimeBundle; metadata: Record<string, unkno
 /** Displays made outside a kernel, oldest first (for tests). */
 export const collectedDisplays: MimeBundle[] = [];
 
+/**
+ * The running tslab kernel's hook for rich output of the current cell
+ * (tslab 1.0.22, dist/jupyter.js `lastWriteDisplayData`), or null outside a
+ * kernel. The kernel's own module instance is found in the CommonJS module
+ * cache, so this works whatever the working directory is.
+ */
+function kernelWriter(): WriteDisplayData | null {
+  try {
+    const req = createRequire(join(process.cwd(), "noop.js"));
+    const key = Object.keys(req.cache).find((k) => /[\\/]tslab[\\/]dist[\\/]jupyter\.js$/.test(k));
+    if (!key) return null;
+    const mod = req.cache[key]?.exports as { lastWriteDisplayData?: WriteDisplayData | null } | undefined;
+    return mod?.lastWriteDisplayData ?? null;
+  } catch {
+    return null;
+  }
+}
+
 /** Write to the tslab kernel's current cell, or collect when not in a kernel. */
 function writeDisplayData(bundle: MimeBundle): void {
-  let writer: WriteDisplayData | null = null;
-  try {
-    // tslab's own hook for rich output of the running cell (tslab 1.0.22, dist/jupyter.js).
-    const req = createRequire(join(process.cwd(), "noop.js"));
-    const jupyter = req("tslab/dist/jupyter") as { lastWriteDisplayData: WriteDisplayData | null };
-    writer = jupyter.lastWriteDisplayData;
-  } catch {
-    writer = null;
-  }
+  const writer = kernelWriter();
   if (writer) {
     writer({ data: bundle, metadata: {}, transient: {} }, false);
   } else {
