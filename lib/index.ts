@@ -7,9 +7,39 @@ export * from "./kernel/index.js";
 export * from "./platform/index.js";
 
 // [iommu / sg / case 01]
+export * from "./sg/index.js";
+export * from "./iommu/index.js";
+export * from "./dma/mapping.js";
+export * from "./drivers/videobuf2-dma-contig.js";
+export * from "./scenarios/01-iommu-gaps.js";
+export * from "./viz/iova.js";
 
 // [cache / dma-direct streaming / case 00]
+export * from "./cache/index.js";
+export * from "./cost/index.js";
+export * from "./mm/slab.js";
+export * from "./dma/direct.js";
+export * from "./dma/debug.js";
+export * as archArm64 from "./dma/arch/arm64.js";
+export * as archArm from "./dma/arch/arm.js";
+export * as archX86 from "./dma/arch/x86.js";
+export * as archParisc from "./dma/arch/parisc.js";
+export * from "./scenarios/00-tour.js";
+export * from "./viz/cache.js";
 
 // [mm / coherent / dma-buf / case 02]
+export * from "./mm/layout.js";
+export * from "./mm/linear-map.js";
+export * from "./mm/memory.js";
+export * from "./mm/vmalloc.js";
+export * from "./mm/remap.js";
+export * from "./mm/page-source.js";
+export * from "./dma/coherent.js";
+export * from "./dma/direct-alloc.js";
+export * from "./dma/ops-helpers.js";
+export * from "./dma/arch/arm-dma-mapping.js";
+export * from "./drivers/dma-buf.js";
+export * from "./scenarios/02-coherent-no-page.js";
+export * from "./viz/memmap.js";
 
 // [viz]

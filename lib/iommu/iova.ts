@@ -25,14 +25,23 @@
  * Data structure. The kernel walks `rb_prev()` from the cached node one
  * node at a time until a gap fits, which costs about 1,600 steps per
  * allocation on the benchmark workload (docs: shared/reference/iova-workload.md).
- * The model keeps the same set of ranges in an AVL tree keyed by pfn_lo in
- * which every subtree knows its lowest pfn_lo, its highest pfn_hi and the
- * largest free gap between two of its consecutive ranges. The walk's answer
- * is "the first gap, going down from the start node, whose size-aligned top
- * candidate lies above the range below it", and because the walk's
- * candidate only ever decreases the walk's stop conditions reduce to that
- * first fitting gap (see {@link allocIova}); the augmented tree finds it in
- * O(log n) time plus the gaps that are long enough but fail the alignment.
+ * The model keeps the same set of ranges as one sorted sequence split into
+ * blocks (at most {@link BLOCK_CAP} ranges each, sorted by pfn_lo, stored in
+ * two Float64Arrays per block: a two-level B+-tree-like list). Each block
+ * knows, for alignments 2^0 .. 2^6, the largest size that fits at that
+ * alignment in a free gap between two consecutive ranges inside the block
+ * (kept exact incrementally: a merge of gaps can only raise it, a split or a
+ * removal forces a lazy recount only when the lost gap was the maximum).
+ * The walk's answer is "the first gap, going down from the start node, whose
+ * size-aligned top candidate lies above the range below it", and because
+ * the walk's candidate only ever decreases the walk's stop conditions reduce
+ * to that first fitting gap (see {@link allocIova}); the model finds it by
+ * skipping whole blocks whose summary says nothing fits (and checking the
+ * one gap between two blocks exactly), then checking the gaps of the first
+ * block that may fit one by one with the kernel's own arithmetic. Alignments
+ * above 2^6 use the 2^6 summary as a necessary condition and are decided
+ * gap by gap. Nodes are identified by pfn_lo (unique: ranges never
+ * overlap), so the cached nodes are kept as (pfn_lo, pfn_hi) pairs.
  * The test file checks op by op against a literal linear walk.
  *
  * Units: every pfn and size here is an IOVA pfn, i.e. a count of
@@ -64,9 +73,10 @@ export interface IovaRange {
   readonly pfnHi: number;
 }
 
-/** Alignments tracked by the augmentation: 2^0 .. 2^6 (the per-CPU cached sizes); larger ones prune with 2^6. */
+/** Alignments tracked by the block summaries: 2^0 .. 2^6 (the per-CPU cached sizes); larger ones prune with 2^6. */
 const CAP_ORDERS = 7;
 const CAP_MOD = 2 ** (CAP_ORDERS - 1); // 64
+const TOP_ORDER = CAP_ORDERS - 1;
 /** ROUND_UP[k * 64 + r]: what rounding a pfn p with p mod 64 = r up to 2^k adds. */
 const ROUND_UP = new Float64Array(CAP_ORDERS * CAP_MOD);
 for (let k = 0; k < CAP_ORDERS; k++) {
@@ -74,31 +84,31 @@ for (let k = 0; k < CAP_ORDERS; k++) {
   for (let rem = 0; rem < CAP_MOD; rem++) ROUND_UP[k * CAP_MOD + rem] = (a - (rem % a)) % a;
 }
 
-/** One tree node: a `struct iova` plus the AVL and gap augmentation fields. */
-class IovaNode implements IovaRange {
-  pfnLo: number;
-  pfnHi: number;
-  left: IovaNode | null = null;
-  right: IovaNode | null = null;
-  height = 1;
-  /** Lowest pfn_lo in this subtree. */
-  minLo: number;
-  /** Highest pfn_hi in this subtree. */
-  maxHi: number;
+/** Most ranges one block holds; a full block is split in two halves on insert. */
+const BLOCK_CAP = 64;
+/** A block with fewer ranges than this after a free is merged with a neighbour when the two fit in MERGE_MAX. */
+const MERGE_BELOW = BLOCK_CAP / 4;
+const MERGE_MAX = (BLOCK_CAP * 3) / 4;
+
+/**
+ * A run of consecutive ranges (`struct iova`s), sorted by pfn_lo. Blocks are
+ * never empty; the last block ends with the anchor.
+ */
+class Block {
+  /** pfn_lo of the ranges, ascending; entries [0, n) are live. */
+  readonly lo = new Float64Array(BLOCK_CAP);
+  /** pfn_hi of the same ranges. */
+  readonly hi = new Float64Array(BLOCK_CAP);
+  n = 0;
   /**
    * caps[k], k = 0..CAP_ORDERS-1: over the free gaps between two consecutive
-   * ranges inside this subtree, the largest size that fits at a start
-   * aligned to 2^k (gap top minus the gap bottom rounded up to 2^k); -1 if
-   * none. caps[0] is the largest gap.
+   * ranges of this block (not the gap below its first range), the largest
+   * size that fits at a start aligned to 2^k (gap top minus the gap bottom
+   * rounded up to 2^k), or 0 if none fits. Only valid while !dirty.
    */
-  readonly caps: Float64Array;
-  constructor(lo: number, hi: number) {
-    this.pfnLo = lo;
-    this.pfnHi = hi;
-    this.minLo = lo;
-    this.maxHi = hi;
-    this.caps = new Float64Array(CAP_ORDERS).fill(-1);
-  }
+  readonly caps = new Float64Array(CAP_ORDERS);
+  /** caps must be recounted before use. */
+  dirty = false;
 }
 
 /**
@@ -115,14 +125,16 @@ export class IovaDomain {
   readonly dma32PfnLimit: number;
   /** Highest pfn the model represents in this domain: floor((2^53 - 1) / granule), so pfn * granule stays below 2^53. */
   readonly maxPfn: number;
-  /** @internal AVL root; holds the anchor at least. */
-  _root: IovaNode | null;
+  /** @internal the ranges in order, in blocks; the last block ends with the anchor. Empty once put. */
+  _blocks: Block[];
+  /** @internal cached_node as (pfn_lo, pfn_hi): pfn_lo names the node (ranges never overlap). */
+  _cachedLo = IOVA_ANCHOR;
   /** @internal */
-  readonly _anchor: IovaNode;
-  /** @internal cached_node */
-  _cached: IovaNode;
-  /** @internal cached32_node */
-  _cached32: IovaNode;
+  _cachedHi = IOVA_ANCHOR;
+  /** @internal cached32_node as (pfn_lo, pfn_hi). */
+  _cached32Lo = IOVA_ANCHOR;
+  /** @internal */
+  _cached32Hi = IOVA_ANCHOR;
   /** @internal max32_alloc_size */
   _max32: number;
   /** @internal number of ranges, anchor excluded */
@@ -136,20 +148,21 @@ export class IovaDomain {
     this.startPfn = startPfn;
     this.dma32PfnLimit = SZ_4G / granule;
     this.maxPfn = Math.floor(MAX_ADDR / granule);
-    this._anchor = new IovaNode(IOVA_ANCHOR, IOVA_ANCHOR);
-    this._root = this._anchor;
-    this._cached = this._anchor;
-    this._cached32 = this._anchor;
+    const b = new Block();
+    b.lo[0] = IOVA_ANCHOR;
+    b.hi[0] = IOVA_ANCHOR;
+    b.n = 1;
+    this._blocks = [b];
     this._max32 = this.dma32PfnLimit;
   }
 
   /** cached_node: where searches with a limit above 4 GiB start (a snapshot of the node's range; the anchor reads IOVA_ANCHOR). */
   get cachedNode(): IovaRange {
-    return snap(this._cached);
+    return snap(this._cachedLo, this._cachedHi);
   }
   /** cached32_node: where searches with a limit at or below 4 GiB start (snapshot). */
   get cached32Node(): IovaRange {
-    return snap(this._cached32);
+    return snap(this._cached32Lo, this._cached32Hi);
   }
   /** max32_alloc_size, IOVA pfns: allocations at or below 4 GiB of this size or more fail at once. Reset to dma32PfnLimit by a free below 4 GiB. */
   get max32AllocSize(): number {
@@ -157,7 +170,7 @@ export class IovaDomain {
   }
   /** The anchor node, `{ pfnLo: IOVA_ANCHOR, pfnHi: IOVA_ANCHOR }`. */
   get anchor(): IovaRange {
-    return snap(this._anchor);
+    return snap(IOVA_ANCHOR, IOVA_ANCHOR);
   }
   /** Number of allocated or reserved ranges (the anchor not counted). */
   get count(): number {
@@ -169,235 +182,171 @@ export class IovaDomain {
   }
 }
 
-function snap(n: IovaNode): IovaRange {
-  return { pfnLo: n.pfnLo, pfnHi: n.pfnHi };
+function snap(lo: number, hi: number): IovaRange {
+  return { pfnLo: lo, pfnHi: hi };
 }
 
 // ---------------------------------------------------------------------------
-// AVL tree with gap augmentation. Node identity is preserved by every
-// operation (the cached nodes point at nodes).
+// Block list. A position is (block index, index in block), returned through
+// posB / posJ (module state: no object per lookup).
 
-function ht(n: IovaNode | null): number {
-  return n === null ? 0 : n.height;
-}
+let posB = 0;
+let posJ = 0;
 
 /** Fold the gap [bottom, top) into caps: for each order k, top - roundup(bottom, 2^k). */
 function foldGap(caps: Float64Array, bottom: number, top: number): void {
-  const rem = bottom % CAP_MOD;
   const gap = top - bottom;
+  // caps[k] never increases with k and no order beats the raw gap: nothing to raise.
+  if (gap <= caps[TOP_ORDER]!) return;
+  const rem = bottom % CAP_MOD;
   for (let k = 0; k < CAP_ORDERS; k++) {
     const c = gap - ROUND_UP[k * CAP_MOD + rem]!;
     if (c > caps[k]!) caps[k] = c;
   }
 }
 
-function pull(n: IovaNode): void {
-  const l = n.left;
-  const r = n.right;
-  const caps = n.caps;
-  if (l !== null) caps.set(l.caps);
-  else caps.fill(-1);
-  if (r !== null) {
-    const rc = r.caps;
-    for (let k = 0; k < CAP_ORDERS; k++) if (rc[k]! > caps[k]!) caps[k] = rc[k]!;
+/** True iff the gap [bottom, top) attains some positive caps[k] (losing it may lower caps). */
+function gapAttains(caps: Float64Array, bottom: number, top: number): boolean {
+  const gap = top - bottom;
+  if (gap < caps[TOP_ORDER]! || gap <= 0) return false;
+  const rem = bottom % CAP_MOD;
+  for (let k = 0; k < CAP_ORDERS; k++) {
+    const c = gap - ROUND_UP[k * CAP_MOD + rem]!;
+    if (c > 0 && c === caps[k]) return true;
   }
-  if (l !== null) {
-    n.minLo = l.minLo;
-    foldGap(caps, l.maxHi + 1, n.pfnLo);
-  } else {
-    n.minLo = n.pfnLo;
-  }
-  if (r !== null) {
-    n.maxHi = r.maxHi;
-    foldGap(caps, n.pfnHi + 1, r.minLo);
-  } else {
-    n.maxHi = n.pfnHi;
-  }
-  const hl = ht(l);
-  const hr = ht(r);
-  n.height = (hl > hr ? hl : hr) + 1;
+  return false;
 }
 
-function rotRight(n: IovaNode): IovaNode {
-  const l = n.left!;
-  n.left = l.right;
-  l.right = n;
-  pull(n);
-  pull(l);
-  return l;
+function recount(b: Block): void {
+  const caps = b.caps;
+  caps.fill(0);
+  const lo = b.lo;
+  const hi = b.hi;
+  for (let i = 1; i < b.n; i++) foldGap(caps, hi[i - 1]! + 1, lo[i]!);
+  b.dirty = false;
 }
 
-function rotLeft(n: IovaNode): IovaNode {
-  const r = n.right!;
-  n.right = r.left;
-  r.left = n;
-  pull(n);
-  pull(r);
-  return r;
-}
-
-function rebalance(n: IovaNode): IovaNode {
-  pull(n);
-  const bf = ht(n.left) - ht(n.right);
-  if (bf > 1) {
-    const l = n.left!;
-    if (ht(l.left) < ht(l.right)) n.left = rotLeft(l);
-    return rotRight(n);
+/** Position of the highest range with pfn_lo <= key into posB/posJ; false if there is none. */
+function floorPos(blocks: Block[], key: number): boolean {
+  let a = 0;
+  let z = blocks.length - 1;
+  if (z < 0 || blocks[0]!.lo[0]! > key) return false;
+  while (a < z) {
+    const m = Math.floor((a + z + 1) / 2);
+    if (blocks[m]!.lo[0]! <= key) a = m;
+    else z = m - 1;
   }
-  if (bf < -1) {
-    const r = n.right!;
-    if (ht(r.right) < ht(r.left)) n.right = rotRight(r);
-    return rotLeft(n);
+  const lo = blocks[a]!.lo;
+  let i = 0;
+  let j = blocks[a]!.n - 1;
+  while (i < j) {
+    const m = Math.floor((i + j + 1) / 2);
+    if (lo[m]! <= key) i = m;
+    else j = m - 1;
   }
-  return n;
+  posB = a;
+  posJ = i;
+  return true;
 }
 
-function treeInsert(n: IovaNode | null, x: IovaNode): IovaNode {
-  if (n === null) return x;
-  if (x.pfnLo < n.pfnLo) n.left = treeInsert(n.left, x);
-  else n.right = treeInsert(n.right, x);
-  return rebalance(n);
+/** Split the full block bi in two halves (both recounted lazily). */
+function splitBlock(blocks: Block[], bi: number): void {
+  const b = blocks[bi]!;
+  const half = Math.floor(b.n / 2);
+  const nb = new Block();
+  nb.lo.set(b.lo.subarray(half, b.n));
+  nb.hi.set(b.hi.subarray(half, b.n));
+  nb.n = b.n - half;
+  nb.dirty = true;
+  b.n = half;
+  b.dirty = true;
+  blocks.splice(bi + 1, 0, nb);
 }
 
-let detachedMin: IovaNode | null = null;
-
-function treeRemoveMin(n: IovaNode): IovaNode | null {
-  if (n.left === null) {
-    detachedMin = n;
-    return n.right;
+/** Insert the range [lo, hi] (disjoint from every range) in order. */
+function insertRange(blocks: Block[], lo: number, hi: number): void {
+  let bi = 0;
+  let j = 0;
+  if (floorPos(blocks, lo)) {
+    bi = posB;
+    j = posJ + 1;
   }
-  n.left = treeRemoveMin(n.left);
-  return rebalance(n);
+  let b = blocks[bi]!;
+  if (b.n === BLOCK_CAP) {
+    splitBlock(blocks, bi);
+    if (j > b.n) {
+      j -= b.n;
+      bi++;
+      b = blocks[bi]!;
+    }
+  }
+  const n = b.n;
+  const L = b.lo;
+  const H = b.hi;
+  if (j < n) {
+    L.copyWithin(j + 1, j, n);
+    H.copyWithin(j + 1, j, n);
+  }
+  L[j] = lo;
+  H[j] = hi;
+  b.n = n + 1;
+  if (!b.dirty) {
+    if (j === 0) {
+      // The new first range: the gap above it joins the block (the gap below it is the block's boundary gap).
+      if (n > 0) foldGap(b.caps, hi + 1, L[1]!);
+    } else if (j === n) {
+      foldGap(b.caps, H[j - 1]! + 1, lo);
+    } else if (gapAttains(b.caps, H[j - 1]! + 1, L[j + 1]!)) {
+      // An inner gap was split into two smaller ones: caps can only fall, and only if that gap held a maximum.
+      b.dirty = true;
+    }
+  }
 }
 
-function treeRemove(n: IovaNode | null, x: IovaNode): IovaNode | null {
-  if (n === null) return null;
-  if (x.pfnLo < n.pfnLo) n.left = treeRemove(n.left, x);
-  else if (x.pfnLo > n.pfnLo) n.right = treeRemove(n.right, x);
-  else {
-    // n === x: splice in its in-order successor as a node (not by copying keys).
-    if (n.left === null) return n.right;
-    if (n.right === null) return n.left;
-    const rest = treeRemoveMin(n.right);
-    const m = detachedMin!;
-    detachedMin = null;
-    m.left = n.left;
-    m.right = rest;
-    n.left = n.right = null;
-    return rebalance(m);
+/** Remove the range at (bi, j). */
+function removeAt(blocks: Block[], bi: number, j: number): void {
+  const b = blocks[bi]!;
+  const n = b.n;
+  if (n === 1) {
+    blocks.splice(bi, 1);
+    return;
   }
-  return rebalance(n);
-}
-
-/** Recompute the augmentation along the path to the node keyed `key` (after its pfn_lo moved without changing order). */
-function treeRefresh(n: IovaNode | null, key: number): void {
-  if (n === null) return;
-  if (key < n.pfnLo) treeRefresh(n.left, key);
-  else if (key > n.pfnLo) treeRefresh(n.right, key);
-  pull(n);
-}
-
-/** private_find_iova: the range containing pfn, or null. */
-function nodeContaining(root: IovaNode | null, pfn: number): IovaNode | null {
-  let n = root;
-  while (n !== null) {
-    if (pfn < n.pfnLo) n = n.left;
-    else if (pfn > n.pfnHi) n = n.right;
-    else return n;
+  const L = b.lo;
+  const H = b.hi;
+  if (!b.dirty) {
+    if (j === 0) {
+      if (gapAttains(b.caps, H[0]! + 1, L[1]!)) b.dirty = true;
+    } else if (j === n - 1) {
+      if (gapAttains(b.caps, H[j - 1]! + 1, L[j]!)) b.dirty = true;
+    } else {
+      // The gaps below and above merge into one that contains both.
+      foldGap(b.caps, H[j - 1]! + 1, L[j + 1]!);
+    }
   }
-  return null;
-}
-
-/** Lowest node with pfn_lo >= key (the anchor bounds it). */
-function ceilByLo(root: IovaNode | null, key: number): IovaNode | null {
-  let n = root;
-  let best: IovaNode | null = null;
-  while (n !== null) {
-    if (n.pfnLo >= key) {
-      best = n;
-      n = n.left;
-    } else n = n.right;
+  L.copyWithin(j, j + 1, n);
+  H.copyWithin(j, j + 1, n);
+  b.n = n - 1;
+  if (b.n < MERGE_BELOW) {
+    const nx = bi + 1 < blocks.length ? blocks[bi + 1]! : null;
+    const pv = bi > 0 ? blocks[bi - 1]! : null;
+    if (nx !== null && b.n + nx.n <= MERGE_MAX) {
+      b.lo.set(nx.lo.subarray(0, nx.n), b.n);
+      b.hi.set(nx.hi.subarray(0, nx.n), b.n);
+      b.n += nx.n;
+      b.dirty = true;
+      blocks.splice(bi + 1, 1);
+    } else if (pv !== null && pv.n + b.n <= MERGE_MAX) {
+      pv.lo.set(b.lo.subarray(0, b.n), pv.n);
+      pv.hi.set(b.hi.subarray(0, b.n), pv.n);
+      pv.n += b.n;
+      pv.dirty = true;
+      blocks.splice(bi, 1);
+    }
   }
-  return best;
-}
-
-/** Lowest node with pfn_hi >= pfn. */
-function ceilByHi(root: IovaNode | null, pfn: number): IovaNode | null {
-  let n = root;
-  let best: IovaNode | null = null;
-  while (n !== null) {
-    if (n.pfnHi >= pfn) {
-      best = n;
-      n = n.left;
-    } else n = n.right;
-  }
-  return best;
-}
-
-/** rb_prev: highest node with pfn_lo below x's. */
-function predOf(root: IovaNode | null, x: IovaNode): IovaNode | null {
-  let n = root;
-  let best: IovaNode | null = null;
-  while (n !== null) {
-    if (n.pfnLo < x.pfnLo) {
-      best = n;
-      n = n.right;
-    } else n = n.left;
-  }
-  return best;
-}
-
-/** rb_next: lowest node with pfn_lo above x's. */
-function succOf(root: IovaNode | null, x: IovaNode): IovaNode | null {
-  let n = root;
-  let best: IovaNode | null = null;
-  while (n !== null) {
-    if (n.pfnLo > x.pfnLo) {
-      best = n;
-      n = n.left;
-    } else n = n.right;
-  }
-  return best;
-}
-
-// Search parameters of findFit (module state: no closure per call).
-let fSize = 0;
-let fAlign = 1;
-/** min(log2(fAlign), CAP_ORDERS - 1): the caps entry that bounds the search. */
-let fOrder = 0;
-let fMaxKey = 0;
-let fMinKey = 0;
-
-/**
- * The highest node N with fMinKey <= N.pfnLo <= fMaxKey whose gap below
- * fits: alignDown(N.pfnLo - fSize, fAlign) > (pfn_hi of the range before N,
- * or -1 if none). `predHi` is the pfn_hi of the range just before the
- * subtree (-1 at the root).
- */
-function findFit(n: IovaNode | null, predHi: number): IovaNode | null {
-  if (n === null) return null;
-  if (n.minLo > fMaxKey || n.maxHi < fMinKey) return null;
-  // Prune: nothing in the subtree (nor the gap below its lowest range) can hold fSize at fOrder's alignment.
-  if (n.caps[fOrder]! < fSize) {
-    const bottom = predHi + 1;
-    if (n.minLo - bottom - ROUND_UP[fOrder * CAP_MOD + (bottom % CAP_MOD)]! < fSize) return null;
-  }
-  if (n.pfnLo > fMaxKey) return findFit(n.left, predHi);
-  const r = findFit(n.right, n.pfnHi);
-  if (r !== null) return r;
-  if (n.pfnLo < fMinKey) return null;
-  const l = n.left;
-  const ph = l === null ? predHi : l.maxHi;
-  if (n.pfnLo - ph - 1 >= fSize) {
-    // Plain division: pfns are below 2^53, fAlign is a power of two.
-    const cand = Math.floor((n.pfnLo - fSize) / fAlign) * fAlign;
-    if (cand > ph) return n;
-  }
-  return findFit(l, predHi);
 }
 
 /**
- * One pass of the kernel's backwards walk, answered from the tree.
+ * One pass of the kernel's backwards walk, answered from the blocks.
  *
  * The kernel (`__alloc_and_insert_iova_range`, v6.19) visits start node S
  * and then its predecessors N1, N2, ...; at node N_k its top is
@@ -412,35 +361,76 @@ function findFit(n: IovaNode | null, predHi: number): IovaNode | null {
  * above the limit never fit (their candidate is below the limit, inside
  * that range), so only the gap just below the limit has h = limit.
  *
+ * Below that, the pass looks for the highest range N with
+ * low + size <= N.pfn_lo <= top.pfn_lo whose gap below fits:
+ * alignDown(N.pfn_lo - size, align) > (pfn_hi of the range before N, or -1).
+ * Ranges below low + size cannot give a candidate >= low, and pfn_lo falls,
+ * so the scan stops at the first of them. A block whose summary at `order`
+ * (min(log2 align, 6)) is below size has no fitting inner gap and is skipped
+ * whole; its boundary gap (below its first range) is checked exactly.
+ *
  * @returns the new pfn_lo, or -1 if this pass fails.
  */
-function walk(d: IovaDomain, start: IovaNode, limit: number, size: number, align: number, low: number): number {
-  let top: IovaNode;
-  if (start.pfnLo >= limit) {
+function walk(d: IovaDomain, startLo: number, limit: number, size: number, align: number, order: number, low: number): number {
+  const blocks = d._blocks;
+  let bi: number;
+  let j: number;
+  if (startLo >= limit) {
     // Skip the ranges at or above the limit: first the gap that holds the limit.
-    const above = ceilByLo(d._root, limit)!;
-    const below = predOf(d._root, above);
-    const belowHi = below === null ? -1 : below.pfnHi;
+    if (!floorPos(blocks, limit - 1)) {
+      // No range below the limit.
+      if (limit < size) return -1;
+      const cand = Math.floor((limit - size) / align) * align;
+      return cand >= low ? cand : -1;
+    }
+    const belowHi = blocks[posB]!.hi[posJ]!;
     if (belowHi < limit) {
       if (limit < size) return -1;
       const cand = Math.floor((limit - size) / align) * align;
       if (cand > belowHi) return cand >= low ? cand : -1;
     }
-    // below is not null here: with no range below, cand >= 0 > -1 returned above.
-    top = below!;
+    bi = posB;
+    j = posJ;
   } else {
-    top = start;
+    floorPos(blocks, startLo); // the start node is in the domain
+    bi = posB;
+    j = posJ;
   }
-  if (top.pfnLo < low + size) return -1;
-  fSize = size;
-  fAlign = align;
-  fOrder = Math.min(CAP_ORDERS - 1, Math.round(Math.log2(align)));
-  fMaxKey = top.pfnLo;
-  fMinKey = low + size;
-  const n = findFit(d._root, -1);
-  if (n === null) return -1;
-  const cand = Math.floor((n.pfnLo - size) / align) * align;
-  return cand >= low ? cand : -1;
+  const minKey = low + size;
+  let b = blocks[bi]!;
+  if (b.lo[j]! < minKey) return -1;
+  for (;;) {
+    const L = b.lo;
+    const H = b.hi;
+    if (b.dirty) recount(b);
+    if (b.caps[order]! >= size) {
+      for (let i = j; i >= 1; i--) {
+        const top = L[i]!;
+        if (top < minKey) return -1;
+        const ph = H[i - 1]!;
+        if (top - ph - 1 >= size) {
+          // Plain division: pfns are below 2^53, align is a power of two.
+          const cand = Math.floor((top - size) / align) * align;
+          if (cand > ph) return cand >= low ? cand : -1;
+        }
+      }
+    }
+    const top = L[0]!;
+    if (top < minKey) return -1;
+    let ph = -1;
+    if (bi > 0) {
+      const pb = blocks[bi - 1]!;
+      ph = pb.hi[pb.n - 1]!;
+    }
+    if (top - ph - 1 >= size) {
+      const cand = Math.floor((top - size) / align) * align;
+      if (cand > ph) return cand >= low ? cand : -1;
+    }
+    if (bi === 0) return -1;
+    bi--;
+    b = blocks[bi]!;
+    j = b.n - 1;
+  }
 }
 
 function checkLive(iovad: IovaDomain, fn: string): void {
@@ -523,22 +513,28 @@ export function allocIova(iovad: IovaDomain, size: number, limitPfn: number, siz
   const dma32 = iovad.dma32PfnLimit;
   if (limit <= dma32 && size >= iovad._max32) return null;
 
-  const start = limit <= dma32 ? iovad._cached32 : iovad._cached;
-  const retryPfn = start.pfnHi;
-  let lo = walk(iovad, start, limit, size, align, iovad.startPfn);
+  const order = sizeAligned ? Math.min(TOP_ORDER, Math.round(Math.log2(align))) : 0;
+  const startLo = limit <= dma32 ? iovad._cached32Lo : iovad._cachedLo;
+  const retryPfn = limit <= dma32 ? iovad._cached32Hi : iovad._cachedHi;
+  let lo = walk(iovad, startLo, limit, size, align, order, iovad.startPfn);
   if (lo < 0 && retryPfn < limit) {
-    lo = walk(iovad, iovad._anchor, limit, size, align, retryPfn + 1);
+    lo = walk(iovad, IOVA_ANCHOR, limit, size, align, order, retryPfn + 1);
   }
   if (lo < 0) {
     iovad._max32 = size;
     return null;
   }
-  const node = new IovaNode(lo, lo + size - 1);
-  iovad._root = treeInsert(iovad._root, node);
+  const hi = lo + size - 1;
+  insertRange(iovad._blocks, lo, hi);
   iovad._count++;
-  if (node.pfnHi < dma32) iovad._cached32 = node;
-  else iovad._cached = node;
-  return snap(node);
+  if (hi < dma32) {
+    iovad._cached32Lo = lo;
+    iovad._cached32Hi = hi;
+  } else {
+    iovad._cachedLo = lo;
+    iovad._cachedHi = hi;
+  }
+  return snap(lo, hi);
 }
 
 /**
@@ -551,8 +547,10 @@ export function allocIova(iovad: IovaDomain, size: number, limitPfn: number, siz
 export function findIova(iovad: IovaDomain, pfn: number): IovaRange | null {
   checkLive(iovad, "findIova");
   checkInt("findIova(pfn)", pfn);
-  const n = nodeContaining(iovad._root, pfn);
-  return n === null ? null : snap(n);
+  const blocks = iovad._blocks;
+  if (!floorPos(blocks, pfn)) return null;
+  const hi = blocks[posB]!.hi[posJ]!;
+  return hi >= pfn ? snap(blocks[posB]!.lo[posJ]!, hi) : null;
 }
 
 /**
@@ -576,17 +574,32 @@ export function findIova(iovad: IovaDomain, pfn: number): IovaRange | null {
 export function freeIova(iovad: IovaDomain, pfn: number): IovaRange | null {
   checkLive(iovad, "freeIova");
   checkInt("freeIova(pfn)", pfn);
-  const n = nodeContaining(iovad._root, pfn);
-  if (n === null) return null;
+  const blocks = iovad._blocks;
+  if (!floorPos(blocks, pfn)) return null;
+  const bi = posB;
+  const j = posJ;
+  const b = blocks[bi]!;
+  const nLo = b.lo[j]!;
+  const nHi = b.hi[j]!;
+  if (nHi < pfn) return null;
+  // rb_next: the anchor is above every range, so there is one.
+  const nb = j + 1 < b.n ? b : blocks[bi + 1]!;
+  const nj = j + 1 < b.n ? j + 1 : 0;
+  const nextLo = nb.lo[nj]!;
+  const nextHi = nb.hi[nj]!;
   const dma32 = iovad.dma32PfnLimit;
-  const c32 = iovad._cached32;
-  const next = succOf(iovad._root, n)!; // the anchor is above every range
-  if (n === c32 || (n.pfnHi < dma32 && n.pfnLo >= c32.pfnLo)) iovad._cached32 = next;
-  if (n.pfnLo < dma32) iovad._max32 = dma32;
-  if (n.pfnLo >= iovad._cached.pfnLo) iovad._cached = next;
-  iovad._root = treeRemove(iovad._root, n);
+  if (nLo === iovad._cached32Lo || (nHi < dma32 && nLo >= iovad._cached32Lo)) {
+    iovad._cached32Lo = nextLo;
+    iovad._cached32Hi = nextHi;
+  }
+  if (nLo < dma32) iovad._max32 = dma32;
+  if (nLo >= iovad._cachedLo) {
+    iovad._cachedLo = nextLo;
+    iovad._cachedHi = nextHi;
+  }
+  removeAt(blocks, bi, j);
   iovad._count--;
-  return snap(n);
+  return snap(nLo, nHi);
 }
 
 /**
@@ -615,27 +628,45 @@ export function reserveIova(iovad: IovaDomain, pfnLo: number, pfnHi: number): Io
   const hi = pfnHi;
   let overlap = false;
   // Ranges ending below lo can never overlap (lo only grows): start at the first that ends at or above it.
-  let n = ceilByHi(iovad._root, lo);
-  while (n !== null) {
-    if (lo <= n.pfnHi && hi >= n.pfnLo) {
-      if (lo < n.pfnLo) {
-        n.pfnLo = lo;
-        treeRefresh(iovad._root, lo);
+  // pfn_hi rises with pfn_lo (ranges are disjoint): the range at or below lo, else the one after it.
+  const blocks = iovad._blocks;
+  let bi = 0;
+  let j = 0;
+  if (floorPos(blocks, lo)) {
+    bi = posB;
+    j = posJ;
+    if (blocks[bi]!.hi[j]! < lo) j++;
+  }
+  while (bi < blocks.length) {
+    const b = blocks[bi]!;
+    if (j >= b.n) {
+      bi++;
+      j = 0;
+      continue;
+    }
+    const nLo = b.lo[j]!;
+    const nHi = b.hi[j]!;
+    if (lo <= nHi && hi >= nLo) {
+      if (lo < nLo) {
+        // __adjust_overlap_range grows the node down; order is kept (the range before ends below lo).
+        b.lo[j] = lo;
+        if (j > 0) b.dirty = true; // its inner gap below shrank
+        if (iovad._cachedLo === nLo) iovad._cachedLo = lo;
+        if (iovad._cached32Lo === nLo) iovad._cached32Lo = lo;
       }
-      if (hi > n.pfnHi) lo = n.pfnHi + 1;
-      if (lo >= n.pfnLo && hi <= n.pfnHi) return snap(n);
+      if (hi > nHi) lo = nHi + 1;
+      if (lo >= b.lo[j]! && hi <= nHi) return snap(b.lo[j]!, nHi);
       overlap = true;
-    } else if (overlap || n.pfnLo > hi) {
+    } else if (overlap || nLo > hi) {
       // The kernel's loop goes on over later ranges while nothing overlapped yet,
       // but ranges are sorted: none after one starting above hi can overlap.
       break;
     }
-    n = succOf(iovad._root, n);
+    j++;
   }
-  const node = new IovaNode(lo, hi);
-  iovad._root = treeInsert(iovad._root, node);
+  insertRange(blocks, lo, hi);
   iovad._count++;
-  return snap(node);
+  return snap(lo, hi);
 }
 
 /**
@@ -648,7 +679,7 @@ export function reserveIova(iovad: IovaDomain, pfnLo: number, pfnHi: number): Io
  */
 export function putIovaDomain(iovad: IovaDomain): void {
   checkLive(iovad, "putIovaDomain");
-  iovad._root = null;
+  iovad._blocks = [];
   iovad._count = 0;
   iovad._dead = true;
 }
@@ -661,16 +692,8 @@ export function putIovaDomain(iovad: IovaDomain): void {
 export function iovaRanges(iovad: IovaDomain): IovaRange[] {
   checkLive(iovad, "iovaRanges");
   const out: IovaRange[] = [];
-  const stack: IovaNode[] = [];
-  let n = iovad._root;
-  while (n !== null || stack.length > 0) {
-    while (n !== null) {
-      stack.push(n);
-      n = n.left;
-    }
-    const x = stack.pop()!;
-    if (x !== iovad._anchor) out.push(snap(x));
-    n = x.right;
+  for (const b of iovad._blocks) {
+    for (let i = 0; i < b.n; i++) if (b.lo[i] !== IOVA_ANCHOR) out.push(snap(b.lo[i]!, b.hi[i]!));
   }
   return out;
 }

@@ -8,6 +8,7 @@ import type { DmaAddr, PhysAddr } from "../core/addr.js";
 import { ModelConfigError } from "../core/errors.js";
 import { Trace } from "../core/trace.js";
 import { parseKernelVersion, type KernelVersion } from "../kernel/version.js";
+import type { CacheHost } from "../cache/host.js";
 
 /** struct device_dma_parameters: segment limits a DMA master declares. */
 export interface DmaParms {
@@ -60,8 +61,18 @@ export interface Device {
   /** The machine's trace, where DMA operations on this device record events. */
   readonly trace: Trace;
   // [iommu] fields added by lib/iommu (e.g. the attached domain) go below this line.
+  /**
+   * The IOMMU domain the device is attached to (iommu_get_domain_for_dev):
+   * a DMA domain routes the DMA API through iommu-dma; null or absent =
+   * no IOMMU (dma-direct). Set by the machine from the profile's `iommu`.
+   */
+  iommuDomain?: import("../iommu/domain.js").IommuDomain | null;
   // [mm] fields added by lib/mm / lib/dma/coherent (e.g. the per-device coherent pool) go below this line.
+  /** dev->dma_mem: the per-device coherent pool (lib/dma/coherent.ts), set from `memory-region` at probe; absent = none. */
+  dmaMem?: import("../dma/coherent.js").DmaCoherentMem | null;
   // [cache] fields added by lib/cache / lib/dma/direct go below this line.
+  /** The machine whose CPU cache and memory this device's DMA acts on; set when a Machine adds the device (lib/cache/host.ts). */
+  cacheHost?: CacheHost;
 }
 
 /** Where a device lives: its machine's kernel release and trace. */

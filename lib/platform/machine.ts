@@ -9,6 +9,11 @@ import { ModelConfigError } from "../core/errors.js";
 import { parseKernelVersion, type KernelVersion } from "../kernel/version.js";
 import { createDevice, type Device } from "./device.js";
 import { loadPlatformProfile, validatePlatformProfile, type PlatformProfile } from "./profile.js";
+import { CacheModel } from "../cache/model.js";
+import { linkDevicesToCacheHost, type CacheHost } from "../cache/host.js";
+import { installIommuAttach, type Iommu } from "../iommu/domain.js"; // [iommu]
+import { attachMemoryModel, type MemoryModel } from "../mm/memory.js"; // [mm]
+import "../dma/coherent.js"; // [mm] registers the per-device pool setup (of_reserved_mem_device_init) with the memory model
 
 /** Options for {@link createMachine}. */
 export interface MachineOptions {
@@ -53,8 +58,32 @@ export class Machine {
   }
 
   // [iommu] machine-level IOMMU state (instances, domains) goes below this line.
+  /** IOMMU instances by name, created from profile.iommus as devices attach (lib/iommu/domain.ts). */
+  readonly iommus: Map<string, Iommu> = new Map();
+  /** Attaches each device the constructor creates to its IOMMU's DMA domain (runs before the constructor body). */
+  readonly iommuAttachInstalled: true = installIommuAttach(this);
   // [mm] machine-level memory model (memmap, zones, VA space, allocators) goes below this line.
+  /** The memory model (lib/mm/memory.ts): physical map, memmap, zones, kernel VA space; built on first use. */
+  readonly mm: MemoryModel = attachMemoryModel(this);
   // [cache] machine-level CPU cache and memory contents go below this line.
+  /** @internal Gives every device the constructor adds a link back to this machine (device.cacheHost). */
+  readonly cacheDeviceLink: true = linkDevicesToCacheHost(this.devices, () => this as unknown as CacheHost);
+  private cacheModel?: CacheModel;
+  /**
+   * The CPU data cache and memory contents (lib/cache/model.ts), built on
+   * first use from profile.cpuCache with its own PRNG stream (seed + 1).
+   */
+  get cpuCache(): CacheModel {
+    if (!this.cacheModel) {
+      const c = this.profile.cpuCache;
+      this.cacheModel = new CacheModel(
+        { lineSize: c.lineSize, indexing: c.indexing, ...(c.wayBytes !== undefined ? { wayBytes: c.wayBytes } : {}), ...(c.sizeBytes !== undefined ? { sizeBytes: c.sizeBytes } : {}), pageSize: this.profile.pageSize },
+        this.trace,
+        createPrng((this.seed + 1) % 4294967296),
+      );
+    }
+    return this.cacheModel;
+  }
 
   /** PAGE_SIZE of this machine, bytes. */
   get pageSize(): number {

@@ -164,6 +164,8 @@ export const zLayout = z
     vmallocEnd: z.string(),
     /** Linear-map granularity: "page" (4K PTEs), "section" (ARM32 1M), "block" (arm64 2M/1G). */
     linearMapGranularity: z.enum(["page", "section", "block"]).default("block"),
+    /** VMEMMAP_START (arm64, x86-64) or the mem_map array (arm), full form; absent = the arch default. */
+    vmemmapStart: z.string().optional(),
   })
   .strict();
 
@@ -193,10 +195,106 @@ export const zPlatformProfile = z
   })
   .strict();
 
-export type PlatformProfile = z.infer<typeof zPlatformProfile>;
-export type DeviceProfile = z.infer<typeof zDevice>;
-export type IommuProfile = z.infer<typeof zIommu>;
-export type ReservedProfile = z.infer<typeof zReserved>;
+// The profile types are written out instead of `z.infer`: tslab compiles notebook code
+// without strictNullChecks, and zod's inferred types then make every property optional.
+// test/platform/profile.test.ts checks (under the strict tsconfig) that these match the schema.
+
+/** A source citation of a profile (zSource). */
+export interface SourceProfile {
+  what: string;
+  ref: string;
+}
+/** zCpuCache. */
+export interface CpuCacheProfile {
+  lineSize: number;
+  indexing: "pipt" | "vipt-aliasing";
+  wayBytes?: number | undefined;
+  sizeBytes?: number | undefined;
+}
+/** zRamBank: bytes. */
+export interface RamBankProfile {
+  base: number;
+  size: number;
+}
+/** zReserved: a /reserved-memory child node (bytes). */
+export interface ReservedProfile {
+  name: string;
+  base: number;
+  size: number;
+  compatible?: string | undefined;
+  noMap: boolean;
+  reusable: boolean;
+  cmaDefault: boolean;
+}
+/** zMmio (bytes). */
+export interface MmioProfile {
+  name: string;
+  base: number;
+  size: number;
+}
+/** zIommu. */
+export interface IommuProfile {
+  name: string;
+  driver: string;
+  granule: number;
+  pageSizes: number[];
+  apertureBits: number;
+  strict: boolean;
+}
+/** zDmaParms. */
+export interface DmaParmsProfile {
+  maxSegmentSize: number;
+  segmentBoundaryMask: number;
+}
+/** zDmaRange (bytes). */
+export interface DmaRangeProfile {
+  cpuStart: number;
+  dmaStart: number;
+  size: number;
+}
+/** zDevice. */
+export interface DeviceProfile {
+  name: string;
+  driver: string;
+  bus: "platform" | "pci" | "usb";
+  dmaMaskBits: number;
+  coherentDmaMaskBits?: number | undefined;
+  busDmaLimitBits?: number | undefined;
+  dmaCoherent: boolean;
+  iommu?: string | undefined;
+  dmaParms?: DmaParmsProfile | undefined;
+  memoryRegion?: string | undefined;
+  dmaRanges?: DmaRangeProfile[] | undefined;
+}
+/** zLayout: kernel VAs in full 64-bit hex form. */
+export interface LayoutProfile {
+  vaBits: 32 | 48;
+  pageOffset: string;
+  physOffset: number;
+  vmallocStart: string;
+  vmallocEnd: string;
+  linearMapGranularity: "page" | "section" | "block";
+  vmemmapStart?: string | undefined;
+}
+/** A validated platform profile (zPlatformProfile). Addresses and sizes in bytes. */
+export interface PlatformProfile {
+  id: string;
+  name: string;
+  description: string;
+  arch: Arch;
+  pageSize: number;
+  kernel?: string | undefined;
+  cpuCache: CpuCacheProfile;
+  layout?: LayoutProfile | undefined;
+  zoneDmaLimit?: number | undefined;
+  ram: RamBankProfile[];
+  reserved: ReservedProfile[];
+  mmio: MmioProfile[];
+  iommus: IommuProfile[];
+  devices: DeviceProfile[];
+  costs?: string | undefined;
+  sources: SourceProfile[];
+}
 
 /** A profile failed validation: names the file, the field path, the value and what was expected. */
 export class ProfileError extends RangeError {
@@ -237,7 +335,7 @@ export function validatePlatformProfile(raw: unknown, file = "<profile>"): Platf
       r.error.issues.map((i) => ({ path: i.path.join("."), message: i.message, value: valueAt(raw, i.path) })),
     );
   }
-  const p = r.data;
+  const p = r.data as PlatformProfile;
   const problems: Array<{ path: string; message: string; value: unknown }> = [];
   const iommuNames = new Set(p.iommus.map((i) => i.name));
   const resNames = new Set(p.reserved.map((x) => x.name));
@@ -260,6 +358,37 @@ export function validatePlatformProfile(raw: unknown, file = "<profile>"): Platf
       problems.push({ path: `ram.${i}`, message: `expected a non-empty bank aligned to pageSize ${p.pageSize}`, value: valueAt(raw, ["ram", i]) });
     }
   });
+  // Reserved-memory nodes carve out RAM: each must lie inside one RAM bank, and they must not overlap.
+  p.reserved.forEach((x, i) => {
+    if (x.size === 0 || !p.ram.some((b) => x.base >= b.base && x.base + x.size <= b.base + b.size)) {
+      problems.push({ path: `reserved.${i}`, message: "expected a non-empty region inside one RAM bank", value: valueAt(raw, ["reserved", i]) });
+    }
+  });
+  const res = p.reserved.map((x, i) => ({ x, i })).sort((a, b) => a.x.base - b.x.base);
+  for (let k = 1; k < res.length; k++) {
+    if (res[k]!.x.base < res[k - 1]!.x.base + res[k - 1]!.x.size) {
+      problems.push({ path: `reserved.${res[k]!.i}`, message: `overlaps reserved region ${JSON.stringify(res[k - 1]!.x.name)}`, value: valueAt(raw, ["reserved", res[k]!.i]) });
+    }
+  }
+  // MMIO windows are never RAM.
+  p.mmio.forEach((m, i) => {
+    if (p.ram.some((b) => m.base < b.base + b.size && b.base < m.base + m.size)) {
+      problems.push({ path: `mmio.${i}`, message: "expected an MMIO window outside every RAM bank", value: valueAt(raw, ["mmio", i]) });
+    }
+  });
+  const names = new Map<string, number>();
+  p.devices.forEach((d, i) => {
+    if (names.has(d.name)) problems.push({ path: `devices.${i}.name`, message: `duplicate device name (also devices.${names.get(d.name)})`, value: d.name });
+    names.set(d.name, i);
+  });
+  if (p.layout) {
+    const hexOf = (v: string) => (/^0x[0-9a-fA-F]{1,16}$/.test(v.trim()) ? BigInt(v.trim()) : null);
+    const a = hexOf(p.layout.vmallocStart);
+    const b = hexOf(p.layout.vmallocEnd);
+    if (a === null || b === null || a >= b) {
+      problems.push({ path: "layout.vmallocEnd", message: "expected hex addresses with vmallocStart < vmallocEnd", value: valueAt(raw, ["layout", "vmallocEnd"]) });
+    }
+  }
   if (problems.length) throw new ProfileError(file, problems);
   return p;
 }

@@ -1,0 +1,64 @@
+/**
+ * Benchmark of the cache model and the streaming DMA path (run: npx tsx bench/cache.bench.ts).
+ * Prints "name: N ns/op" lines and the model's footprint (interval entries,
+ * cached lines, tokens) to show memory stays bounded: untouched lines cost
+ * nothing, a 64 MiB device write is one memory run.
+ *
+ * 1. map + device write + sync_for_cpu + unmap of a 64 MiB DMA_FROM_DEVICE
+ *    buffer on the non-coherent BeagleBone Black (ARMv7, 64-byte lines:
+ *    1,048,576 lines maintained per call);
+ * 2. 10^5 small packet mappings (1.5 KiB, a ring of 256 buffers): map,
+ *    device write, unmap, CPU read.
+ */
+import { createMachine } from "../lib/platform/machine.js";
+import { kmalloc } from "../lib/mm/slab.js";
+import { DMA_FROM_DEVICE } from "../lib/cache/maint.js";
+import { cpuRead, deviceWrite } from "../lib/dma/direct.js";
+import { dmaMapSingle, dmaSyncSingleForCpu, dmaUnmapSingle } from "../lib/dma/mapping.js";
+import type { VirtAddr } from "../lib/core/addr.js";
+
+function now(): number {
+  return Number(process.hrtime.bigint());
+}
+
+{
+  const m = createMachine("am335x-beaglebone-black", { keepEvents: false });
+  const dev = m.device("47401c00.usb");
+  const size = 64 * 1048576;
+  const buf = kmalloc(m, size)!;
+  const reps = 10;
+  const t0 = now();
+  for (let i = 0; i < reps; i++) {
+    const dma = dmaMapSingle(dev, buf, size, DMA_FROM_DEVICE);
+    deviceWrite(dev, dma, size);
+    dmaSyncSingleForCpu(dev, dma, size, DMA_FROM_DEVICE);
+    dmaUnmapSingle(dev, dma, size, DMA_FROM_DEVICE);
+  }
+  const t1 = now();
+  console.log(`map+write+sync+unmap 64MiB non-coherent: ${Math.round((t1 - t0) / reps)} ns/op`);
+  cpuRead(m, buf, size);
+  const t2 = now();
+  console.log(`cpu read 64MiB (1M lines through a 256 KiB cache): ${Math.round(t2 - t1)} ns/op`);
+  const f = m.cpuCache.footprint;
+  console.log(`footprint after 64MiB runs: memoryRuns=${f.memoryRuns} devRuns=${f.devRuns} cachedLines=${f.cachedLines} (capacity ${m.cpuCache.capacityLines}) tokens=${m.cpuCache.tokenCount}`);
+}
+
+{
+  const m = createMachine("am335x-beaglebone-black", { keepEvents: false });
+  const dev = m.device("47401c00.usb");
+  const ring: VirtAddr[] = [];
+  for (let i = 0; i < 256; i++) ring.push(kmalloc(m, 1536)!);
+  const n = 100000;
+  const t0 = now();
+  for (let i = 0; i < n; i++) {
+    const b = ring[i % 256]!;
+    const dma = dmaMapSingle(dev, b, 1536, DMA_FROM_DEVICE);
+    deviceWrite(dev, dma, 1536);
+    dmaUnmapSingle(dev, dma, 1536, DMA_FROM_DEVICE);
+    cpuRead(m, b, 1536);
+  }
+  const t1 = now();
+  console.log(`packet cycle 1.5KiB (map+write+unmap+read): ${Math.round((t1 - t0) / n)} ns/op`);
+  const f = m.cpuCache.footprint;
+  console.log(`footprint after 1e5 packets: memoryRuns=${f.memoryRuns} devRuns=${f.devRuns} cachedLines=${f.cachedLines} specRanges=${f.specRanges} hazards=${m.cpuCache.hazards.length} tokens=${m.cpuCache.tokenCount}`);
+}

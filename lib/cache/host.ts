@@ -1,0 +1,57 @@
+/**
+ * The link from a device to the machine whose CPU cache and memory its DMA
+ * acts on. lib/cache does not import lib/platform (dependency direction), so
+ * the machine is seen through this structural interface, which
+ * lib/platform/machine.ts's Machine satisfies.
+ */
+import { ModelConfigError } from "../core/errors.js";
+import type { Trace } from "../core/trace.js";
+import type { CacheModel } from "./model.js";
+
+/** What the cache and streaming-DMA code need from a machine. */
+export interface CacheHost {
+  readonly cpuCache: CacheModel;
+  readonly trace: Trace;
+  readonly seed: number;
+  readonly kernel: { readonly name: string };
+  readonly profile: {
+    readonly id: string;
+    readonly arch: "arm64" | "arm" | "x86_64" | "parisc";
+    readonly pageSize: number;
+    readonly costs?: string | undefined;
+    readonly cpuCache: { readonly lineSize: number };
+    readonly layout?: { readonly vaBits: 32 | 48; readonly pageOffset: string; readonly physOffset: number; readonly vmallocStart: string; readonly vmallocEnd: string } | undefined;
+    readonly ram: ReadonlyArray<{ readonly base: number; readonly size: number }>;
+  };
+}
+
+/** A device as far as the host link goes. */
+export interface HostedDevice {
+  readonly name: string;
+  cacheHost?: CacheHost;
+}
+
+/**
+ * Wrap a machine's device map so every device added to it gets
+ * `cacheHost` pointing at the machine (used by Machine's [cache] block, as
+ * the constructor fills the map).
+ * @returns true (a marker value for the field that holds it).
+ */
+export function linkDevicesToCacheHost<D extends HostedDevice>(devices: Map<string, D>, host: () => CacheHost): true {
+  const set = devices.set.bind(devices);
+  devices.set = (k: string, v: D) => {
+    v.cacheHost = host();
+    return set(k, v);
+  };
+  return true;
+}
+
+/**
+ * The machine a device belongs to.
+ * @throws ModelConfigError if the device was built outside a machine.
+ */
+export function hostOf(dev: HostedDevice): CacheHost {
+  const h = dev.cacheHost;
+  if (!h) throw new ModelConfigError("dev", dev.name, "a device of a machine (createMachine(...).device(name)), which has a CPU cache");
+  return h;
+}

@@ -1,0 +1,118 @@
+/**
+ * DMA directions and cache-maintenance operations, the vocabulary shared by
+ * the cache model, the per-architecture sync rules (lib/dma/arch) and the
+ * streaming DMA API (lib/dma/direct.ts, lib/dma/mapping.ts).
+ *
+ * Source: include/linux/dma-direction.h (enum dma_data_direction values),
+ * v6.19 and v5.4 (unchanged).
+ */
+import { checkInt, checkPowerOf2, alignDown, alignUp } from "../core/arith.js";
+import { ModelConfigError } from "../core/errors.js";
+
+/** enum dma_data_direction (include/linux/dma-direction.h): the kernel's numeric values. */
+export const DMA_BIDIRECTIONAL = 0;
+export const DMA_TO_DEVICE = 1;
+export const DMA_FROM_DEVICE = 2;
+export const DMA_NONE = 3;
+/** One of the three directions a streaming mapping may use (DMA_NONE is rejected). */
+export type DmaDataDirection = 0 | 1 | 2;
+
+const DIR_NAMES = ["DMA_BIDIRECTIONAL", "DMA_TO_DEVICE", "DMA_FROM_DEVICE", "DMA_NONE"] as const;
+
+/** The kernel's name for a direction ("DMA_FROM_DEVICE"), as dma-debug prints it (dir2name). */
+export function dirName(dir: number): string {
+  return DIR_NAMES[dir] ?? `DMA_dir(${dir})`;
+}
+
+/**
+ * Check a direction argument: the kernel BUG()s on an invalid one
+ * (valid_dma_direction in include/linux/dma-mapping.h); the model rejects it
+ * as misuse.
+ * @throws ModelConfigError naming `field` for anything but 0, 1 or 2.
+ */
+export function checkDirection(field: string, dir: unknown): DmaDataDirection {
+  if (dir !== DMA_BIDIRECTIONAL && dir !== DMA_TO_DEVICE && dir !== DMA_FROM_DEVICE) {
+    throw new ModelConfigError(field, dir, "DMA_BIDIRECTIONAL (0), DMA_TO_DEVICE (1) or DMA_FROM_DEVICE (2)");
+  }
+  return dir;
+}
+
+/**
+ * A cache-maintenance operation on one line-aligned physical range:
+ * - "clean": write dirty lines back to memory, keep them valid (dc cvac,
+ *   DCCMVAC);
+ * - "invalidate": drop lines without writing back, dirty data is lost
+ *   (dc ivac, DCIMVAC, PA-RISC pdc "purge");
+ * - "cleanInvalidate": write back if dirty, then drop (dc civac, DCCIMVAC,
+ *   PA-RISC fdc "flush").
+ */
+export type MaintKind = "clean" | "invalidate" | "cleanInvalidate";
+
+/** One maintenance operation an architecture's sync rule issues. */
+export interface MaintOp {
+  readonly kind: MaintKind;
+  /** Physical start, bytes, aligned to the line size. */
+  readonly start: number;
+  /** Physical end (exclusive), bytes, aligned to the line size. */
+  readonly end: number;
+  /** Which cache: "inner" (the modelled CPU data cache to PoC) or "outer" (an outer L2 controller such as PL310; recorded and costed, not a separate model level). */
+  readonly level: "inner" | "outer";
+  /** Kernel routine that performs it, e.g. "dcache_clean_poc", "v7_dma_inv_range". */
+  readonly fn: string;
+  /**
+   * "all": the operation covers the whole cache (every colour), e.g. PA-RISC
+   * flush_data_cache; start/end are then 0. Otherwise the range is reached
+   * through the kernel linear-map alias (its colour on VIPT caches).
+   */
+  readonly scope?: "range" | "all";
+}
+
+/** Per-call inputs an architecture's sync rule needs besides (paddr, size, dir). */
+export interface ArchEnv {
+  /** D-cache line size in bytes (the minimum line reported by CTR_EL0/CCSIDR, dcache_stride). */
+  readonly lineSize: number;
+  /** Kernel release, "vX.Y". */
+  readonly kernel: string;
+  /** True if the SoC has an outer cache controller (ARM32 outer_cache, e.g. PL310). */
+  readonly outerCache?: boolean;
+}
+
+/**
+ * Validate (paddr, size, lineSize) for a sync rule.
+ * @throws ModelConfigError for a non-integer address, a size < 1, or a line size that is not a power of two in [16, 256].
+ */
+export function checkSyncArgs(fn: string, paddr: number, size: number, lineSize: number): void {
+  checkInt(`${fn}(paddr)`, paddr);
+  checkInt(`${fn}(size)`, size, 1);
+  checkPowerOf2(`${fn}(lineSize)`, lineSize, 16, 256);
+}
+
+/** The line-aligned range covering [paddr, paddr + size): partial lines at both ends are covered whole. */
+export function lineSpan(paddr: number, size: number, lineSize: number): { start: number; end: number } {
+  return { start: alignDown(paddr, lineSize), end: alignUp(paddr + size, lineSize) };
+}
+
+/**
+ * An invalidate over [paddr, paddr + size) done the way arm64
+ * dcache_inval_poc (arch/arm64/mm/cache.S, v5.4 __dma_inv_area and v6.19)
+ * and ARMv7 v7_dma_inv_range (arch/arm/mm/cache-v7.S) do it: a partial line
+ * at the start or the end is cleaned and invalidated (so the neighbour's
+ * dirty bytes reach memory instead of being thrown away), the whole lines in
+ * between are only invalidated.
+ */
+export function invalidateWithPartialClean(paddr: number, size: number, lineSize: number, fn: string, level: "inner" | "outer" = "inner"): MaintOp[] {
+  const ops: MaintOp[] = [];
+  let s = alignDown(paddr, lineSize);
+  const endRaw = paddr + size;
+  const e = alignDown(endRaw, lineSize);
+  if (endRaw !== e) {
+    ops.push({ kind: "cleanInvalidate", start: e, end: e + lineSize, level, fn });
+  }
+  if (paddr !== s) {
+    if (s !== e || endRaw === e) ops.push({ kind: "cleanInvalidate", start: s, end: s + lineSize, level, fn });
+    s += lineSize;
+  }
+  if (e > s) ops.push({ kind: "invalidate", start: s, end: e, level, fn });
+  ops.sort((a, b) => a.start - b.start);
+  return ops;
+}

@@ -1,0 +1,63 @@
+/**
+ * 32-bit ARM's legacy DMA ops (arch/arm/mm/dma-mapping.c, arm_dma_ops), the
+ * parts case 02 needs: arm_dma_get_sgtable and arm_dma_mmap.
+ *
+ * - arm_dma_get_sgtable (v4.4.1: no check; v4.19.1: "If the PFN is not
+ *   valid, we do not have a struct page" -> -ENXIO): the pfn is
+ *   dma_to_pfn(dev, handle), i.e. decoded from the DMA address, never from
+ *   the CPU address. Russell King's pfn_valid check was added in 2017 (the
+ *   2017 RFC says it was built on top of it; release v4.12 per the
+ *   reference notes, commit hash not verified).
+ * - arm_dma_mmap -> __arm_dma_mmap: the per-device pool first
+ *   (dma_mmap_from_dev_coherent), then remap_pfn_range of dma_to_pfn(handle).
+ * - From v5.19 32-bit ARM uses dma-direct for devices without an IOMMU
+ *   ("ARM/dma-mapping: use dma-direct unconditionally", Christoph Hellwig,
+ *   2022; the v6.19 tree has only the IOMMU ops left in this file); the
+ *   model switches arm devices to the dma-direct rules there.
+ */
+import { ENXIO } from "../../core/errno.js";
+import type { DmaAddr, Pfn } from "../../core/addr.js";
+import { atLeast, defineChange } from "../../kernel/version.js";
+import { dmaToPhys, type Device } from "../../platform/device.js";
+import type { MemoryModel } from "../../mm/memory.js";
+
+/** Russell King's pfn_valid check in arm_dma_get_sgtable. */
+export const ARM_GET_SGTABLE_PFN_VALID = defineChange({
+  id: "arm-dma-get-sgtable-pfn-valid",
+  since: "v4.12",
+  commit: "unverified (Russell King, 2017)",
+  subject: "ARM: dma-mapping: disallow dma_get_sgtable() for non-kernel managed memory",
+  files: ["arch/arm/mm/dma-mapping.c"],
+  effect: "arm_dma_get_sgtable returns -ENXIO when pfn_valid(dma_to_pfn(handle)) is false (absent in v4.4.1, present in v4.19.1)",
+});
+
+/** 32-bit ARM drops arm_dma_ops for dma-direct. */
+export const ARM_USES_DMA_DIRECT = defineChange({
+  id: "arm-dma-direct-unconditionally",
+  since: "v5.19",
+  commit: "unverified (Christoph Hellwig, 2022)",
+  subject: "ARM/dma-mapping: use dma-direct unconditionally",
+  files: ["arch/arm/mm/dma-mapping.c"],
+  effect: "non-IOMMU devices on 32-bit ARM use dma-direct (get_sgtable decodes the page from the DMA address, no pfn_valid check)",
+});
+
+/** True iff this arm device still uses the legacy arm_dma_ops at its release. */
+export function armUsesLegacyOps(dev: Device, arch: string): boolean {
+  return arch === "arm" && !atLeast(dev.kernel, ARM_USES_DMA_DIRECT.since);
+}
+
+/** dma_to_pfn(dev, handle) on arm: PFN_DOWN of the translated physical address. */
+export function armDmaToPfn(mm: MemoryModel, dev: Device, handle: DmaAddr): Pfn {
+  const pa = dmaToPhys(dev, handle) ?? handle;
+  return Math.floor(pa / mm.pageSize) as Pfn;
+}
+
+/**
+ * arm_dma_get_sgtable's decision: the pfn, or -ENXIO when Russell King's
+ * check is in force and the pfn has no struct page.
+ */
+export function armDmaGetSgtablePfn(mm: MemoryModel, dev: Device, handle: DmaAddr): { ret: 0; pfn: Pfn } | { ret: number; pfn: null } {
+  const pfn = armDmaToPfn(mm, dev, handle);
+  if (atLeast(dev.kernel, ARM_GET_SGTABLE_PFN_VALID.since) && !mm.pfnValid(pfn)) return { ret: -ENXIO, pfn: null };
+  return { ret: 0, pfn };
+}

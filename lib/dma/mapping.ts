@@ -1,0 +1,767 @@
+/**
+ * The DMA API dispatcher (kernel/dma/mapping.c; include/linux/dma-mapping.h):
+ * a device attached to an IOMMU DMA domain goes through iommu-dma
+ * (lib/iommu/dma-iommu.ts), any other device through dma-direct
+ * (lib/dma/direct.ts).
+ *
+ * Return conventions per release (kernel/dma/mapping.c):
+ * - dma_map_sg_attrs(): the number of DMA segments, 0 on failure (every
+ *   release; from v5.16 the ops' -errno is turned into 0 here);
+ * - dma_map_sgtable() (v5.8+, "dma-mapping: add generic helpers for mapping
+ *   sgtable objects"): 0 and sgt->nents set, or a negative errno:
+ *   -EINVAL for any failure before v5.16, the ops' -EINVAL / -ENOMEM /
+ *   -EIO / -EREMOTEIO from v5.16 (dabb16f67215 and its series).
+ *
+ * The file is shared: the top part (scatterlists, dispatch, constants) is
+ * the iommu/sg helper's; the cache helper and the mm helper append their
+ * APIs below the marker lines at the end.
+ */
+import { EINVAL, EIO, ENOMEM, EREMOTEIO } from "../core/errno.js";
+import { ModelConfigError } from "../core/errors.js";
+import { atLeast } from "../kernel/version.js";
+import type { Device } from "../platform/device.js";
+import type { Scatterlist, SgTable } from "../sg/scatterlist.js";
+import {
+  CHANGE_MAP_SG_ERRNO,
+  iommuDmaMapSg,
+  iommuDmaUnmapSg,
+  validDmaDirection,
+  type IommuDmaOptions,
+} from "../iommu/dma-iommu.js";
+import { dmaDirectMapSg, dmaDirectUnmapSg } from "./direct.js";
+
+export {
+  DMA_BIDIRECTIONAL,
+  DMA_TO_DEVICE,
+  DMA_FROM_DEVICE,
+  DMA_NONE,
+  DMA_ATTR_WEAK_ORDERING,
+  DMA_ATTR_WRITE_COMBINE,
+  DMA_ATTR_NO_KERNEL_MAPPING,
+  DMA_ATTR_SKIP_CPU_SYNC,
+  DMA_ATTR_FORCE_CONTIGUOUS,
+  DMA_ATTR_ALLOC_SINGLE_PAGES,
+  DMA_ATTR_NO_WARN,
+  DMA_ATTR_PRIVILEGED,
+  DMA_ATTR_MMIO,
+  dmaGetMaxSegSize,
+  dmaGetSegBoundary,
+  dmaSetMaxSegSize,
+  dmaGetMask,
+  validDmaDirection,
+  hasAttr,
+  type DmaDataDirection,
+} from "../iommu/dma-iommu.js";
+
+/** Options of the scatterlist map calls (model switches, not kernel arguments). */
+export interface DmaMapSgOptions extends IommuDmaOptions {
+  /** PAGE_SIZE of the machine, bytes (default 4096). */
+  pageSize?: number;
+}
+
+/** True iff the device's DMA goes through iommu-dma (an IOMMU DMA domain is attached). */
+export function useDmaIommu(dev: Device): boolean {
+  return !!dev.iommuDomain && dev.iommuDomain.type === "DMA";
+}
+
+/** dma_map_sgtable exists from v5.8. */
+export const DMA_MAP_SGTABLE_SINCE = "v5.8";
+
+function checkDir(fn: string, dir: number): void {
+  if (!validDmaDirection(dir)) {
+    // BUG_ON(!valid_dma_direction(dir)) in the kernel: misuse of the model here.
+    throw new ModelConfigError(`${fn}(dir)`, dir, "DMA_BIDIRECTIONAL (0), DMA_TO_DEVICE (1) or DMA_FROM_DEVICE (2)");
+  }
+}
+
+/**
+ * __dma_map_sg_attrs: dispatch and return what the ops return (a count,
+ * 0, or from v5.16 a negative errno). A device without a dma_mask: 0
+ * (WARN_ON_ONCE in v5.16+).
+ */
+function mapSgRaw(dev: Device, sgl: Scatterlist[], nents: number, dir: number, attrs: number, opts: DmaMapSgOptions): number {
+  checkDir("dmaMapSg", dir);
+  if (dev.dmaMask === null) {
+    dev.trace.record({ fn: "dma_map_sg_attrs", kind: "warn", level: "warn", msg: `WARNING: ${dev.name} has no dma_mask`, data: {} });
+    return 0;
+  }
+  let ents: number;
+  if (useDmaIommu(dev)) ents = iommuDmaMapSg(dev, sgl, nents, dir, attrs, opts);
+  else ents = dmaDirectMapSg(dev, sgl, nents, dir, attrs, opts.pageSize ?? 4096);
+  if (ents < 0 && atLeast(dev.kernel, CHANGE_MAP_SG_ERRNO.since) && ents !== -EINVAL && ents !== -ENOMEM && ents !== -EIO && ents !== -EREMOTEIO) {
+    dev.trace.record({ fn: "dma_map_sg_attrs", kind: "warn", level: "warn", msg: `WARNING: unexpected map_sg error ${ents}`, data: { ents } });
+    return -EIO;
+  }
+  return ents;
+}
+
+/**
+ * dma_map_sg_attrs(dev, sg, nents, dir, attrs): map the first `nents`
+ * entries for `dev`.
+ * @returns the number of DMA segments (the first that many entries carry
+ * sg_dma_address / sg_dma_len), or 0 on failure (every release).
+ * @throws ModelConfigError for an invalid direction (the kernel BUG_ONs) or
+ * nents outside the list.
+ * Source: kernel/dma/mapping.c dma_map_sg_attrs (v5.4, v6.19); v4.4
+ * include/asm-generic/dma-mapping-common.h.
+ */
+export function dmaMapSgAttrs(dev: Device, sgl: Scatterlist[], nents: number, dir: number, attrs = 0, opts: DmaMapSgOptions = {}): number {
+  const r = mapSgRaw(dev, sgl, nents, dir, attrs, opts);
+  return r < 0 ? 0 : r;
+}
+
+/** dma_map_sg(dev, sg, nents, dir): {@link dmaMapSgAttrs} with attrs 0 unless given. */
+export function dmaMapSg(dev: Device, sgl: Scatterlist[], nents: number, dir: number, attrs = 0, opts: DmaMapSgOptions = {}): number {
+  return dmaMapSgAttrs(dev, sgl, nents, dir, attrs, opts);
+}
+
+/**
+ * dma_unmap_sg_attrs(dev, sg, nents, dir, attrs): nents must be the value
+ * passed to dma_map_sg (the CPU entry count), not its return.
+ * @throws ModelConfigError for an invalid direction.
+ * Source: kernel/dma/mapping.c dma_unmap_sg_attrs (v6.19).
+ */
+export function dmaUnmapSgAttrs(dev: Device, sgl: Scatterlist[], nents: number, dir: number, attrs = 0): void {
+  checkDir("dmaUnmapSg", dir);
+  if (useDmaIommu(dev)) iommuDmaUnmapSg(dev, sgl, nents, dir, attrs);
+  else dmaDirectUnmapSg(dev, sgl, nents, dir, attrs);
+}
+
+/** dma_unmap_sg(dev, sg, nents, dir). */
+export function dmaUnmapSg(dev: Device, sgl: Scatterlist[], nents: number, dir: number, attrs = 0): void {
+  dmaUnmapSgAttrs(dev, sgl, nents, dir, attrs);
+}
+
+/**
+ * dma_map_sgtable(dev, sgt, dir, attrs): map sgt->orig_nents entries and
+ * set sgt->nents to the number of DMA segments.
+ * @returns 0 on success; on failure -EINVAL before v5.16, the ops' errno
+ * (-EINVAL, -ENOMEM, -EIO, -EREMOTEIO) from v5.16 (where a 0 count, only
+ * possible for a device without dma_mask, is stored as nents = 0 and 0
+ * returned, as the kernel does). sgt->nents is left unchanged on failure.
+ * @throws ModelConfigError before v5.8 (the function does not exist) or for an invalid direction.
+ * Source: include/linux/dma-mapping.h dma_map_sgtable (v5.8..v5.15),
+ * kernel/dma/mapping.c dma_map_sgtable (v5.16+, v6.19).
+ */
+export function dmaMapSgtable(dev: Device, sgt: SgTable, dir: number, attrs = 0, opts: DmaMapSgOptions = {}): number {
+  if (!atLeast(dev.kernel, DMA_MAP_SGTABLE_SINCE)) {
+    throw new ModelConfigError("dmaMapSgtable", dev.kernel.name, `a kernel ${DMA_MAP_SGTABLE_SINCE} or later (dma_map_sgtable does not exist before)`);
+  }
+  const r = mapSgRaw(dev, sgt.sgl, sgt.origNents, dir, attrs, opts);
+  if (atLeast(dev.kernel, CHANGE_MAP_SG_ERRNO.since)) {
+    // v5.16+: a negative count is returned as is; 0 (only the no-dma_mask WARN) is stored as nents.
+    if (r < 0) return r;
+  } else if (r <= 0) {
+    return -EINVAL;
+  }
+  sgt.nents = r;
+  return 0;
+}
+
+/**
+ * dma_unmap_sgtable(dev, sgt, dir, attrs): unmap sgt->orig_nents entries.
+ * Source: include/linux/dma-mapping.h dma_unmap_sgtable (v5.8+).
+ */
+export function dmaUnmapSgtable(dev: Device, sgt: SgTable, dir: number, attrs = 0): void {
+  dmaUnmapSgAttrs(dev, sgt.sgl, sgt.origNents, dir, attrs);
+}
+
+// [streaming single-buffer API: cache helper]
+// Streaming single-buffer API (kernel/dma/mapping.c dma_map_page_attrs,
+// dma_unmap_page_attrs, dma_sync_single_for_cpu/_for_device,
+// dma_sync_sg_for_cpu/_for_device; include/linux/dma-mapping.h
+// dma_map_single_attrs; v6.19 and v5.4). Devices without an IOMMU DMA domain
+// go through dma-direct (lib/dma/direct.ts) with the cache model; a device
+// behind iommu-dma maps its single buffer as a one-entry scatterlist
+// (no cache model on that path yet). Device-side and CPU-side actions
+// (deviceRead, deviceWrite, cpuRead, cpuWrite) are in lib/dma/direct.ts.
+import { DMA_MAPPING_ERROR as SC_DMA_MAPPING_ERROR, dmaMappingError as scIsMappingError, type DmaAddr as ScDmaAddr, type Pfn as ScPfn, type PhysAddr as ScPhysAddr, type VirtAddr as ScVirtAddr } from "../core/addr.js";
+import { checkInt as scCheckInt } from "../core/arith.js";
+import { ModelConfigError as ScModelConfigError } from "../core/errors.js";
+import { hostOf as scHostOf } from "../cache/host.js";
+import { checkDirection as scCheckDirection } from "../cache/maint.js";
+import { virtToPhys as scVirtToPhys } from "../mm/linear-map.js";
+import type { Machine as ScMachine } from "../platform/machine.js";
+import { sgInitEntry as scSgInitEntry, sgSetPage as scSgSetPage } from "../sg/scatterlist.js";
+import {
+  dmaDebugOf as scDmaDebugOf,
+  dmaDirectMapPhys as scDirectMapPhys,
+  dmaDirectSyncSingleForCpu as scDirectSyncForCpu,
+  dmaDirectSyncSingleForDevice as scDirectSyncForDevice,
+  dmaDirectUnmapPhys as scDirectUnmapPhys,
+  pointerFacts as scPointerFacts,
+} from "./direct.js";
+
+const scIommuSingles = new WeakMap<Device, Map<number, Scatterlist>>();
+
+function scIommuMap(dev: Device, pfn: number, offset: number, size: number, dir: number, attrs: number): ScDmaAddr {
+  const sg = scSgInitEntry();
+  const ps = scHostOf(dev).profile.pageSize;
+  scSgSetPage(sg, (pfn + Math.floor(offset / ps)) as ScPfn, size, offset % ps);
+  sg.isLast = true;
+  const n = iommuDmaMapSg(dev, [sg], 1, dir, attrs, { pageSize: ps });
+  if (n <= 0) return SC_DMA_MAPPING_ERROR;
+  let m = scIommuSingles.get(dev);
+  if (!m) scIommuSingles.set(dev, (m = new Map()));
+  m.set(sg.dmaAddress, sg);
+  return sg.dmaAddress;
+}
+
+function scIommuUnmap(dev: Device, addr: ScDmaAddr, dir: number, attrs: number): void {
+  const m = scIommuSingles.get(dev);
+  const sg = m?.get(addr);
+  if (!m || !sg) {
+    dev.trace.record({ fn: "dma_unmap_page_attrs", kind: "unmap_unknown", level: "warn", msg: `iommu-dma: ${dev.name} unmaps ${addr} which it did not map`, data: { dmaAddr: addr } });
+    return;
+  }
+  iommuDmaUnmapSg(dev, [sg], 1, dir, attrs);
+  m.delete(addr);
+}
+
+/**
+ * dma_map_page_attrs(dev, page, offset, size, dir, attrs): map `size` bytes
+ * at `offset` into the page with pfn `pfn` (page_to_phys(page) + offset).
+ * @returns the DMA address, or DMA_MAPPING_ERROR (check it with
+ * {@link dmaMappingErrorFor}, which dma-debug expects).
+ * @throws ModelConfigError for a bad direction (the kernel BUG_ONs), a size
+ * < 1 or an address beyond 2^53 (nothing changes).
+ */
+export function dmaMapPageAttrs(dev: Device, pfn: ScPfn | number, offset: number, size: number, dir: number, attrs = 0): ScDmaAddr {
+  scCheckDirection("dmaMapPage(dir)", dir);
+  scCheckInt("dmaMapPage(pfn)", pfn);
+  scCheckInt("dmaMapPage(offset)", offset);
+  scCheckInt("dmaMapPage(size)", size, 1);
+  const ps = scHostOf(dev).profile.pageSize;
+  const paddr = scCheckInt("dmaMapPage(paddr)", pfn * ps + offset) as ScPhysAddr;
+  if (useDmaIommu(dev)) return scIommuMap(dev, pfn, offset, size, dir, attrs);
+  const dma = scDirectMapPhys(dev, paddr, size, dir, attrs, { fn: atLeast(dev.kernel, "v6.19") ? "dma_map_phys" : "dma_map_page_attrs", type: "single" });
+  const m = scHostOf(dev) as unknown as ScMachine;
+  const dbg = scDmaDebugOf(m);
+  if (dbg && !scIsMappingError(dma)) {
+    const f = scPointerFacts(m, m.mm.linearAddress(paddr));
+    dbg.checkStack(dev, f.onStack, f.vaText);
+  }
+  return dma;
+}
+
+/** dma_map_page(dev, page, offset, size, dir): {@link dmaMapPageAttrs} with attrs 0. */
+export function dmaMapPage(dev: Device, pfn: ScPfn | number, offset: number, size: number, dir: number): ScDmaAddr {
+  return dmaMapPageAttrs(dev, pfn, offset, size, dir, 0);
+}
+
+/**
+ * dma_map_single_attrs(dev, ptr, size, dir, attrs): debug_dma_map_single
+ * (vmalloc / invalid pointers), then dma_map_page_attrs(virt_to_page(ptr),
+ * offset_in_page(ptr)). For a pointer that is not in the linear map the
+ * page is computed by virt_to_phys arithmetic anyway, as the kernel does:
+ * the device gets a wrong address.
+ * @returns the DMA address or DMA_MAPPING_ERROR.
+ * @throws ModelConfigError for a bad direction or size (nothing changes).
+ */
+export function dmaMapSingleAttrs(dev: Device, ptr: ScVirtAddr | number, size: number, dir: number, attrs = 0): ScDmaAddr {
+  scCheckDirection("dmaMapSingle(dir)", dir);
+  scCheckInt("dmaMapSingle(ptr)", ptr);
+  scCheckInt("dmaMapSingle(size)", size, 1);
+  const m = scHostOf(dev) as unknown as ScMachine;
+  const dbg = scDmaDebugOf(m);
+  if (dbg) dbg.checkMapSingle(dev, ptr, size, scPointerFacts(m, ptr));
+  const pa = scVirtToPhys(m, ptr);
+  const ps = m.profile.pageSize;
+  return dmaMapPageAttrs(dev, Math.floor(pa / ps), pa % ps, size, dir, attrs);
+}
+
+/** dma_map_single(dev, ptr, size, dir). */
+export function dmaMapSingle(dev: Device, ptr: ScVirtAddr | number, size: number, dir: number): ScDmaAddr {
+  return dmaMapSingleAttrs(dev, ptr, size, dir, 0);
+}
+
+/**
+ * dma_mapping_error(dev, addr): true iff the map failed; tells dma-debug the
+ * driver checked (debug_dma_mapping_error).
+ */
+export function dmaMappingErrorFor(dev: Device, addr: ScDmaAddr): boolean {
+  const dbg = scDmaDebugOf(scHostOf(dev) as unknown as ScMachine);
+  if (dbg) dbg.mappingErrorChecked(dev, addr);
+  return scIsMappingError(addr);
+}
+
+/**
+ * dma_unmap_page_attrs(dev, addr, size, dir, attrs): dma-debug check_unmap,
+ * then sync for the CPU on a non-coherent device (unless
+ * DMA_ATTR_SKIP_CPU_SYNC).
+ * @throws ModelConfigError for a bad direction or size.
+ */
+export function dmaUnmapPageAttrs(dev: Device, addr: ScDmaAddr, size: number, dir: number, attrs = 0): void {
+  scCheckDirection("dmaUnmapPage(dir)", dir);
+  if (useDmaIommu(dev)) return scIommuUnmap(dev, addr, dir, attrs);
+  scDirectUnmapPhys(dev, addr, size, dir, attrs, { fn: atLeast(dev.kernel, "v6.19") ? "dma_unmap_phys" : "dma_unmap_page_attrs", type: "single" });
+}
+
+/** dma_unmap_page(dev, addr, size, dir). */
+export function dmaUnmapPage(dev: Device, addr: ScDmaAddr, size: number, dir: number): void {
+  dmaUnmapPageAttrs(dev, addr, size, dir, 0);
+}
+
+/** dma_unmap_single_attrs(dev, addr, size, dir, attrs): the same as dma_unmap_page_attrs. */
+export function dmaUnmapSingleAttrs(dev: Device, addr: ScDmaAddr, size: number, dir: number, attrs = 0): void {
+  dmaUnmapPageAttrs(dev, addr, size, dir, attrs);
+}
+
+/** dma_unmap_single(dev, addr, size, dir). */
+export function dmaUnmapSingle(dev: Device, addr: ScDmaAddr, size: number, dir: number): void {
+  dmaUnmapPageAttrs(dev, addr, size, dir, 0);
+}
+
+function scNoIommu(dev: Device, fn: string): void {
+  if (useDmaIommu(dev)) throw new ScModelConfigError(`${fn}(dev)`, dev.name, "a device without an IOMMU DMA domain (syncs through iommu-dma are not modelled by the cache model yet)");
+}
+
+/**
+ * dma_sync_single_for_cpu(dev, addr, size, dir): give the buffer to the
+ * CPU (arch_sync_dma_for_cpu on a non-coherent device).
+ * @throws ModelConfigError for a bad direction or size, or an IOMMU device.
+ */
+export function dmaSyncSingleForCpu(dev: Device, addr: ScDmaAddr, size: number, dir: number): void {
+  scNoIommu(dev, "dmaSyncSingleForCpu");
+  scDirectSyncForCpu(dev, addr, size, dir, "dma_sync_single_for_cpu");
+}
+
+/**
+ * dma_sync_single_for_device(dev, addr, size, dir): give the buffer back to
+ * the device (arch_sync_dma_for_device on a non-coherent device).
+ * @throws ModelConfigError for a bad direction or size, or an IOMMU device.
+ */
+export function dmaSyncSingleForDevice(dev: Device, addr: ScDmaAddr, size: number, dir: number): void {
+  scNoIommu(dev, "dmaSyncSingleForDevice");
+  scDirectSyncForDevice(dev, addr, size, dir, "dma_sync_single_for_device");
+}
+
+/**
+ * dma_sync_sg_for_cpu(dev, sg, nelems, dir): each mapped entry
+ * (sg_dma_address, sg_dma_len) synced for the CPU (dma_direct_sync_sg_for_cpu).
+ * @throws ModelConfigError for nelems outside the list, a bad direction, or an IOMMU device.
+ */
+export function dmaSyncSgForCpu(dev: Device, sgl: Scatterlist[], nelems: number, dir: number): void {
+  scNoIommu(dev, "dmaSyncSgForCpu");
+  scCheckDirection("dmaSyncSgForCpu(dir)", dir);
+  scCheckInt("dmaSyncSgForCpu(nelems)", nelems, 1, sgl.length);
+  for (let i = 0; i < nelems; i++) scDirectSyncForCpu(dev, sgl[i]!.dmaAddress, sgl[i]!.dmaLength || sgl[i]!.length, dir, "dma_sync_sg_for_cpu");
+}
+
+/**
+ * dma_sync_sg_for_device(dev, sg, nelems, dir): each entry synced for the device.
+ * @throws ModelConfigError for nelems outside the list, a bad direction, or an IOMMU device.
+ */
+export function dmaSyncSgForDevice(dev: Device, sgl: Scatterlist[], nelems: number, dir: number): void {
+  scNoIommu(dev, "dmaSyncSgForDevice");
+  scCheckDirection("dmaSyncSgForDevice(dir)", dir);
+  scCheckInt("dmaSyncSgForDevice(nelems)", nelems, 1, sgl.length);
+  for (let i = 0; i < nelems; i++) scDirectSyncForDevice(dev, sgl[i]!.dmaAddress, sgl[i]!.dmaLength || sgl[i]!.length, dir, "dma_sync_sg_for_device");
+}
+
+/** dma_sync_sgtable_for_cpu(dev, sgt, dir): the sg sync over sgt->orig_nents entries (include/linux/dma-mapping.h, v5.8+). */
+export function dmaSyncSgtableForCpu(dev: Device, sgt: SgTable, dir: number): void {
+  dmaSyncSgForCpu(dev, sgt.sgl, sgt.origNents, dir);
+}
+
+/** dma_sync_sgtable_for_device(dev, sgt, dir). */
+export function dmaSyncSgtableForDevice(dev: Device, sgt: SgTable, dir: number): void {
+  dmaSyncSgForDevice(dev, sgt.sgl, sgt.origNents, dir);
+}
+
+
+// [coherent / get_sgtable API: mm helper]
+import { DMA_MAPPING_ERROR as MM_DMA_MAPPING_ERROR, type DmaAddr as MmDmaAddr, type PhysAddr as MmPhysAddr, type Pfn as MmPfn, type VirtAddr as MmVirtAddr } from "../core/addr.js";
+import { checkInt as mmCheckInt, hex as mmHex } from "../core/arith.js";
+import { ENXIO as MM_ENXIO } from "../core/errno.js";
+import { KernelOops as MmKernelOops, ModelConfigError as MmModelConfigError } from "../core/errors.js";
+import { defineChange as mmDefineChange } from "../kernel/version.js";
+import { dmaToPhys as mmDmaToPhys, physToDma as mmPhysToDma } from "../platform/device.js";
+import { createSgTable as mmCreateSgTable, sgInitEntry as mmSgInitEntry, type Scatterlist as MmScatterlist } from "../sg/scatterlist.js";
+import { mmOfDevice, type MemoryModel as MmMemoryModel } from "../mm/memory.js";
+import { dmaAllocFromDevCoherent, dmaReleaseFromDevCoherent, getOrder as mmGetOrder, inDevCoherentPool } from "./coherent.js";
+import { dmaDirectAlloc, dmaDirectFree, type CoherentBuffer } from "./direct-alloc.js";
+import { dmaCommonVaddrToPage } from "./ops-helpers.js";
+import { armDmaGetSgtablePfn, armDmaToPfn, armUsesLegacyOps } from "./arch/arm-dma-mapping.js";
+import { dmaCapable as mmDmaCapable } from "./direct.js";
+import { DMA_ATTR_SKIP_CPU_SYNC as MM_SKIP_CPU_SYNC } from "../iommu/dma-iommu.js";
+
+export type { CoherentBuffer } from "./direct-alloc.js";
+
+/** dma-direct's get_sgtable/mmap decode the page from the DMA address (v5.5). */
+export const DMA_DIRECT_GET_SGTABLE = mmDefineChange({
+  id: "dma-direct-get-sgtable",
+  since: "v5.5",
+  commit: "34dc0ea6bc96",
+  subject: "dma-direct: provide mmap and get_sgtable method overrides",
+  files: ["kernel/dma/direct.c", "kernel/dma/mapping.c"],
+  effect:
+    "dma_get_sgtable on a dma-direct device builds its one entry from pfn_to_page(PHYS_PFN(dma_to_phys(handle))) for coherent and non-coherent devices alike, with no pfn_valid check; before (v5.4 dma_common_get_sgtable) a coherent device used virt_to_page(cpu_addr) and a non-coherent one arch_dma_coherent_to_pfn + pfn_valid (-ENXIO)",
+});
+
+/** dma_map_resource appears (v4.9); iommu-dma implements it in v4.10. */
+export const DMA_MAP_RESOURCE = mmDefineChange({
+  id: "dma-map-resource",
+  since: "v4.9",
+  commit: "6f3d87968f9c",
+  subject: "dma-mapping: add dma_{map,unmap}_resource",
+  files: ["include/linux/dma-mapping.h"],
+  effect: "a driver can map a physical address without a struct page (MMIO, page-less memory) for DMA: phys_to_dma on dma-direct, an IOVA mapping on iommu-dma (v4.10)",
+});
+
+/** The unconditional "Don't allow RAM to be mapped" pfn_valid refusal of dma_map_resource. */
+export const DMA_MAP_RESOURCE_DEBUG_ONLY = mmDefineChange({
+  id: "dma-map-resource-pfn-valid-debug-only",
+  since: "v6.18",
+  commit: "unverified (dma_map_phys series, Leon Romanovsky, 2025)",
+  subject: "dma-mapping: convert dma_map_resource to dma_map_phys",
+  files: ["kernel/dma/mapping.c"],
+  effect:
+    "v5.4 refuses (WARN, DMA_MAPPING_ERROR) any pfn_valid address; v6.19 checks only with CONFIG_DMA_API_DEBUG. The release the unconditional check was dropped is not verified: the model keeps it through v5.10 and applies no check from v5.11 to v6.17",
+});
+
+/** Model-only attribute value for the 2017 RFC's DMA_ATTR_DEV_COHERENT_NOPAGE (never merged). */
+export const DMA_ATTR_DEV_COHERENT_NOPAGE = 2 ** 20;
+
+/**
+ * Scatterlist entries tagged by the 2017 RFC variant (sg->dma_attrs with
+ * DMA_ATTR_DEV_COHERENT_NOPAGE): page-less entries carrying the exporter's
+ * DMA address. Model-only: the RFC was never merged.
+ */
+export const devCoherentNopageEntries = new WeakSet<MmScatterlist>();
+
+function mmFor(dev: Device): MmMemoryModel {
+  return mmOfDevice(dev);
+}
+
+/**
+ * dma_alloc_attrs(dev, size, &handle, gfp, attrs) (kernel/dma/mapping.c,
+ * v5.4/v6.19): the per-device coherent pool first (its answer is final, NULL
+ * included), then dma-direct's allocation (lib/dma/direct-alloc.ts). Devices
+ * behind an IOMMU use the same dma-direct path in the model (iommu_dma_alloc
+ * is not modelled). Blocking callers only.
+ * @returns the CPU address and DMA handle, or null (the kernel's NULL).
+ * @throws ModelConfigError for size < 1 (before any change).
+ */
+export function dmaAllocAttrs(dev: Device, size: number, attrs = 0): CoherentBuffer | null {
+  mmCheckInt("dmaAllocAttrs(size)", size, 1);
+  void attrs;
+  const mm = mmFor(dev);
+  const r = dmaAllocFromDevCoherent(dev, size, mm.pageSize);
+  if (r.handled) {
+    if (r.cpuAddr === null || r.dmaHandle === null) {
+      dev.trace.record({ fn: "dma_alloc_from_dev_coherent", kind: "alloc_failed", level: "warn", msg: `${dev.name}: per-device pool ${dev.dmaMem!.name} cannot satisfy ${size} bytes (no fallback)`, data: { size } });
+      return null;
+    }
+    dev.trace.record({
+      fn: "dma_alloc_from_dev_coherent",
+      kind: "alloc_coherent",
+      msg: `${dev.name}: ${size} bytes from pool ${dev.dmaMem!.name}: cpu ${mm.fmtVa(r.cpuAddr)} (memremap, vmalloc space), handle ${mmHex(r.dmaHandle)}`,
+      data: { virt: r.cpuAddr, handle: r.dmaHandle, size },
+    });
+    return { cpuAddr: r.cpuAddr, dmaHandle: r.dmaHandle, size, how: "dev-coherent-pool" };
+  }
+  return dmaDirectAlloc(dev, size);
+}
+
+/** dma_alloc_coherent(dev, size, &handle, GFP_KERNEL): {@link dmaAllocAttrs} with no attrs. */
+export function dmaAllocCoherent(dev: Device, size: number): CoherentBuffer | null {
+  return dmaAllocAttrs(dev, size, 0);
+}
+
+/**
+ * dma_free_attrs / dma_free_coherent: the pool first (dma_release_from_dev_coherent), else dma-direct.
+ * @throws ModelConfigError if the buffer is not a live allocation of this device (checked before any change).
+ */
+export function dmaFreeCoherent(dev: Device, size: number, cpuAddr: MmVirtAddr, dmaHandle: MmDmaAddr): void {
+  mmCheckInt("dmaFreeCoherent(size)", size, 1);
+  const mm = mmFor(dev);
+  if (inDevCoherentPool(dev, cpuAddr, mm.pageSize)) {
+    dmaReleaseFromDevCoherent(dev, mmGetOrder(size, mm.pageSize), cpuAddr, mm.pageSize);
+    dev.trace.record({ fn: "dma_release_from_dev_coherent", kind: "free_coherent", msg: `${dev.name}: released ${size} bytes to pool ${dev.dmaMem!.name}`, data: { virt: cpuAddr, size } });
+    return;
+  }
+  if (mm.isVmallocAddr(cpuAddr) && !mm.vmapSpace.find(cpuAddr)) throw new MmModelConfigError("dmaFreeCoherent(cpuAddr)", cpuAddr, "the CPU address dmaAllocCoherent returned");
+  dmaDirectFree(dev, size, cpuAddr, dmaHandle);
+}
+
+/** Alias of {@link dmaFreeCoherent} with attrs (ignored). */
+export function dmaFreeAttrs(dev: Device, size: number, cpuAddr: MmVirtAddr, dmaHandle: MmDmaAddr, attrs = 0): void {
+  void attrs;
+  dmaFreeCoherent(dev, size, cpuAddr, dmaHandle);
+}
+
+/** Which kernel function built a dma_get_sgtable answer, and how it found the page. */
+export type GetSgtablePath =
+  | "dma_common_get_sgtable (v5.4): virt_to_page(cpu_addr)"
+  | "dma_common_get_sgtable (v5.4): arch_dma_coherent_to_pfn + pfn_valid"
+  | "dma_direct_get_sgtable: page from the DMA address"
+  | "arm_dma_get_sgtable: dma_to_pfn(handle)"
+  | "dma_common_get_sgtable (ops helper): vmalloc_to_page"
+  | "dma_common_get_sgtable (ops helper): virt_to_page"
+  | "RFC DMA_ATTR_DEV_COHERENT_NOPAGE: page-less entry";
+
+/** Options of {@link dmaGetSgtableAttrs} (model switches). */
+export interface GetSgtableOptions {
+  /** Apply the never-merged 2017 RFC (Shuah Khan): buffers from a per-device pool give a tagged page-less entry. */
+  rfcDevCoherentNopage?: boolean;
+  /**
+   * What-if: apply Russell King's arm rule (pfn of the handle must be
+   * pfn_valid, else -ENXIO) on any arch and release.
+   */
+  forcePfnValidCheck?: boolean;
+}
+
+/** The last get_sgtable decision per table (for explanations and charts). */
+export const getSgtablePaths = new WeakMap<object, { path: GetSgtablePath; pfn: number | null }>();
+
+function fillOneEntry(sgt: import("../sg/scatterlist.js").SgTable, pfn: number | null, len: number): void {
+  const e = mmSgInitEntry();
+  e.pfn = pfn as MmPfn | null;
+  e.length = len;
+  e.offset = 0;
+  e.isLast = true;
+  sgt.sgl = [e];
+  sgt.nents = 1;
+  sgt.origNents = 1;
+}
+
+/**
+ * dma_get_sgtable_attrs(dev, sgt, cpu_addr, handle, size, attrs): describe a
+ * coherent buffer as a one-entry sg_table (for exporting it through dma-buf).
+ * Per release and path:
+ * - arm (legacy arm_dma_ops, before v5.19): arm_dma_get_sgtable, pfn from the
+ *   handle; from v4.12 -ENXIO if !pfn_valid (Russell King).
+ * - iommu-dma devices: the ops-helper shape (vmalloc_to_page from v5.14, else virt_to_page).
+ * - dma-direct before v5.5 (v5.4 dma_common_get_sgtable): coherent device ->
+ *   virt_to_page(cpu_addr), no check (a memremap/vmalloc address gives a wrong
+ *   page); non-coherent -> arch_dma_coherent_to_pfn (arm64: from the handle),
+ *   -ENXIO if !pfn_valid; x86-64 devices are always coherent.
+ * - dma-direct v5.5+ (34dc0ea6bc96): pfn from dma_to_phys(handle), no check.
+ * The entry has length PAGE_ALIGN(size), offset 0. Nothing checks that the
+ * page exists: see MemoryModel.pfnToPage(entry.pfn).hasMemmap / .valid.
+ * @returns 0, or -ENXIO; on -ENXIO the table is left unchanged.
+ * @throws ModelConfigError for size < 1 (before any change).
+ */
+export function dmaGetSgtableAttrs(
+  dev: Device,
+  sgt: import("../sg/scatterlist.js").SgTable,
+  cpuAddr: MmVirtAddr,
+  dmaHandle: MmDmaAddr,
+  size: number,
+  attrs = 0,
+  opts: GetSgtableOptions = {},
+): number {
+  mmCheckInt("dmaGetSgtable(size)", size, 1);
+  const mm = mmFor(dev);
+  const ps = mm.pageSize;
+  const len = Math.ceil(size / ps) * ps;
+  let path: GetSgtablePath;
+  let pfn: number | null;
+  if (opts.forcePfnValidCheck) {
+    const p = Math.floor((mmDmaToPhys(dev, dmaHandle) ?? dmaHandle) / ps);
+    if (!mm.pfnValid(p)) {
+      dev.trace.record({ fn: "dma_get_sgtable_attrs", kind: "get_sgtable_enxio", msg: `${dev.name}: (what-if pfn_valid check) pfn ${mmHex(p)} has no struct page: -ENXIO`, data: { pfn: p } });
+      return -MM_ENXIO;
+    }
+  }
+  if ((opts.rfcDevCoherentNopage || (attrs !== 0 && attrs >= DMA_ATTR_DEV_COHERENT_NOPAGE && Math.floor(attrs / DMA_ATTR_DEV_COHERENT_NOPAGE) % 2 === 1)) && inDevCoherentPool(dev, cpuAddr, ps)) {
+    path = "RFC DMA_ATTR_DEV_COHERENT_NOPAGE: page-less entry";
+    fillOneEntry(sgt, null, len);
+    const e = sgt.sgl[0]!;
+    e.dmaAddress = dmaHandle;
+    e.dmaLength = len;
+    devCoherentNopageEntries.add(e);
+    pfn = null;
+  } else if (armUsesLegacyOps(dev, mm.profile.arch) && !useDmaIommu(dev)) {
+    const r = armDmaGetSgtablePfn(mm, dev, dmaHandle);
+    path = "arm_dma_get_sgtable: dma_to_pfn(handle)";
+    if (r.pfn === null) {
+      dev.trace.record({ fn: "arm_dma_get_sgtable", kind: "get_sgtable_enxio", msg: `${dev.name}: pfn ${mmHex(armDmaToPfn(mm, dev, dmaHandle))} is not pfn_valid: -ENXIO`, data: { handle: dmaHandle } });
+      return r.ret;
+    }
+    pfn = r.pfn;
+    fillOneEntry(sgt, pfn, len);
+  } else if (useDmaIommu(dev)) {
+    const r = dmaCommonVaddrToPage(mm, cpuAddr);
+    path = r.via === "vmalloc_to_page" ? "dma_common_get_sgtable (ops helper): vmalloc_to_page" : "dma_common_get_sgtable (ops helper): virt_to_page";
+    pfn = r.page.pfn;
+    fillOneEntry(sgt, pfn, len);
+  } else if (!atLeast(dev.kernel, DMA_DIRECT_GET_SGTABLE.since)) {
+    const coherent = dev.dmaCoherent || mm.profile.arch === "x86_64";
+    if (coherent) {
+      path = "dma_common_get_sgtable (v5.4): virt_to_page(cpu_addr)";
+      pfn = mm.virtToPage(cpuAddr).pfn;
+    } else {
+      path = "dma_common_get_sgtable (v5.4): arch_dma_coherent_to_pfn + pfn_valid";
+      const pa = mmDmaToPhys(dev, dmaHandle) ?? dmaHandle;
+      const p = Math.floor(pa / ps);
+      if (!mm.pfnValid(p)) {
+        dev.trace.record({ fn: "dma_common_get_sgtable", kind: "get_sgtable_enxio", msg: `${dev.name}: pfn ${mmHex(p)} has no struct page (pfn_valid false): -ENXIO`, data: { pfn: p } });
+        return -MM_ENXIO;
+      }
+      pfn = p;
+    }
+    fillOneEntry(sgt, pfn, len);
+  } else {
+    path = "dma_direct_get_sgtable: page from the DMA address";
+    const pa = mmDmaToPhys(dev, dmaHandle) ?? dmaHandle;
+    pfn = Math.floor(pa / ps);
+    fillOneEntry(sgt, pfn, len);
+  }
+  getSgtablePaths.set(sgt, { path, pfn });
+  const page = pfn === null ? null : mm.pfnToPage(pfn);
+  dev.trace.record({
+    fn: path.startsWith("arm_") ? "arm_dma_get_sgtable" : path.startsWith("dma_direct") ? "dma_direct_get_sgtable" : "dma_common_get_sgtable",
+    kind: "get_sgtable",
+    level: page && (!page.hasMemmap || !page.valid) ? "warn" : "info",
+    msg:
+      page === null
+        ? `${dev.name}: ${path}: page-less entry carrying handle ${mmHex(dmaHandle)}`
+        : `${dev.name}: ${path}: page ${page.addressText} (pfn ${mmHex(page.pfn)}${page.hasMemmap ? "" : ", no memmap"}${page.valid ? "" : ", !pfn_valid"}) for buffer at phys ${mmHex(mmDmaToPhys(dev, dmaHandle) ?? dmaHandle)}`,
+    data: { pfn, pageAddress: page ? page.address : null, hasMemmap: page ? page.hasMemmap : null, valid: page ? page.valid : null },
+  });
+  return 0;
+}
+
+/** dma_get_sgtable(dev, sgt, cpu_addr, handle, size): {@link dmaGetSgtableAttrs} with attrs 0. */
+export function dmaGetSgtable(dev: Device, sgt: import("../sg/scatterlist.js").SgTable, cpuAddr: MmVirtAddr, dmaHandle: MmDmaAddr, size: number, opts: GetSgtableOptions = {}): number {
+  return dmaGetSgtableAttrs(dev, sgt, cpuAddr, dmaHandle, size, 0, opts);
+}
+
+/** A fresh empty table for {@link dmaGetSgtable} (struct sg_table sgt = {}). */
+export function newSgTable(): import("../sg/scatterlist.js").SgTable {
+  return mmCreateSgTable();
+}
+
+/** Result of {@link dmaMmapAttrs}: the kernel's return and the first pfn remap_pfn_range would map. */
+export interface DmaMmapResult {
+  ret: number;
+  pfn: number | null;
+  path: string;
+}
+
+/**
+ * dma_mmap_attrs(dev, vma, cpu_addr, handle, size, attrs) for a vma of
+ * `userPages` pages at page offset `pgoff`:
+ * - every path first tries the per-device pool (dma_mmap_from_dev_coherent:
+ *   pool pfn + offset; -ENXIO if the range exceeds the allocation);
+ * - arm legacy: pfn = dma_to_pfn(handle);
+ * - dma-direct before v5.5: coherent -> page_to_pfn(virt_to_page(cpu_addr));
+ *   non-coherent -> arch_dma_coherent_to_pfn with the pfn_valid -ENXIO;
+ * - v5.5+: PHYS_PFN(dma_to_phys(handle)).
+ * @throws ModelConfigError for bad sizes/offsets.
+ */
+export function dmaMmapAttrs(dev: Device, cpuAddr: MmVirtAddr, dmaHandle: MmDmaAddr, size: number, userPages?: number, pgoff = 0): DmaMmapResult {
+  mmCheckInt("dmaMmap(size)", size, 1);
+  const mm = mmFor(dev);
+  const ps = mm.pageSize;
+  const count = Math.ceil(size / ps);
+  const user = mmCheckInt("dmaMmap(userPages)", userPages ?? count, 1);
+  mmCheckInt("dmaMmap(pgoff)", pgoff);
+  const mem = dev.dmaMem ?? null;
+  if (mem && inDevCoherentPool(dev, cpuAddr, ps)) {
+    const start = Math.floor((cpuAddr - mem.virtBase) / ps);
+    if (pgoff >= count || user > count - pgoff) return { ret: -MM_ENXIO, pfn: null, path: "dma_mmap_from_dev_coherent" };
+    return { ret: 0, pfn: mem.physBase / ps + start + pgoff, path: "dma_mmap_from_dev_coherent" };
+  }
+  if (pgoff >= count || user > count - pgoff) return { ret: -MM_ENXIO, pfn: null, path: "range check" };
+  if (armUsesLegacyOps(dev, mm.profile.arch) && !useDmaIommu(dev)) return { ret: 0, pfn: armDmaToPfn(mm, dev, dmaHandle) + pgoff, path: "__arm_dma_mmap: dma_to_pfn" };
+  if (useDmaIommu(dev)) return { ret: 0, pfn: dmaCommonVaddrToPage(mm, cpuAddr).page.pfn + pgoff, path: "dma_common_mmap (ops helper)" };
+  if (!atLeast(dev.kernel, DMA_DIRECT_GET_SGTABLE.since)) {
+    if (dev.dmaCoherent || mm.profile.arch === "x86_64") return { ret: 0, pfn: mm.virtToPage(cpuAddr).pfn + pgoff, path: "dma_common_mmap (v5.4): virt_to_page" };
+    const p = Math.floor((mmDmaToPhys(dev, dmaHandle) ?? dmaHandle) / ps);
+    if (!mm.pfnValid(p)) return { ret: -MM_ENXIO, pfn: null, path: "dma_common_mmap (v5.4): pfn_valid" };
+    return { ret: 0, pfn: p + pgoff, path: "dma_common_mmap (v5.4): arch_dma_coherent_to_pfn" };
+  }
+  return { ret: 0, pfn: Math.floor((mmDmaToPhys(dev, dmaHandle) ?? dmaHandle) / ps) + pgoff, path: "dma_direct_mmap: pfn from the DMA address" };
+}
+
+/** dma_mmap_coherent / dma_mmap_attrs: alias of {@link dmaMmapAttrs}. */
+export function dmaMmap(dev: Device, cpuAddr: MmVirtAddr, dmaHandle: MmDmaAddr, size: number, userPages?: number, pgoff = 0): DmaMmapResult {
+  return dmaMmapAttrs(dev, cpuAddr, dmaHandle, size, userPages, pgoff);
+}
+
+/** Options of {@link dmaMapResource}. */
+export interface DmaMapResourceOptions {
+  /** CONFIG_DMA_API_DEBUG (v6.18+ only checks pfn_valid then). */
+  dmaApiDebug?: boolean;
+  /**
+   * Model switch for the pfn-array what-if: behave as the never-merged
+   * dma_map_pfn() would (no release check, no RAM refusal).
+   */
+  asDmaMapPfn?: boolean;
+}
+
+const resourceMaps = new WeakMap<Device, Map<number, MmScatterlist>>();
+
+/**
+ * dma_map_resource(dev, phys, size, dir, attrs) (v4.9+): map a physical
+ * range that need not have a struct page. No cache maintenance.
+ * - The "Don't allow RAM to be mapped" refusal: a pfn_valid address gives
+ *   DMA_MAPPING_ERROR (WARN) through v5.10 (v4.9..v5.0: BUG_ON: KernelOops),
+ *   and from v6.18 only with CONFIG_DMA_API_DEBUG (see DMA_MAP_RESOURCE_DEBUG_ONLY).
+ * - dma-direct: phys_to_dma, then dma_capable against the streaming mask,
+ *   DMA_MAPPING_ERROR if not reachable.
+ * - iommu-dma (iommu_dma_map_resource, v4.10+): an IOVA mapping of the range,
+ *   modelled through iommu-dma's scatterlist map with a one-entry list whose
+ *   pfn is the bare frame number and DMA_ATTR_SKIP_CPU_SYNC (no page is touched).
+ * @returns the DMA address or DMA_MAPPING_ERROR.
+ * @throws ModelConfigError before v4.9 or for bad arguments; KernelOops for the v4.9 BUG_ON.
+ */
+export function dmaMapResource(dev: Device, phys: MmPhysAddr | number, size: number, dir: number, attrs = 0, opts: DmaMapResourceOptions = {}): MmDmaAddr {
+  if (!opts.asDmaMapPfn && !atLeast(dev.kernel, DMA_MAP_RESOURCE.since)) throw new MmModelConfigError("dmaMapResource", dev.kernel.name, "a kernel v4.9 or later (dma_map_resource does not exist before)");
+  mmCheckInt("dmaMapResource(phys)", phys);
+  mmCheckInt("dmaMapResource(size)", size, 1);
+  checkDir("dmaMapResource", dir);
+  const mm = mmFor(dev);
+  const ps = mm.pageSize;
+  const pfn = Math.floor(phys / ps);
+  const checkRam = !atLeast(dev.kernel, "v5.11") || (atLeast(dev.kernel, DMA_MAP_RESOURCE_DEBUG_ONLY.since) && !!opts.dmaApiDebug);
+  if (checkRam && !opts.asDmaMapPfn && mm.pfnValid(pfn)) {
+    if (!atLeast(dev.kernel, "v5.1")) {
+      const msg = "kernel BUG at include/linux/dma-mapping.h (dma_map_resource: BUG_ON(pfn_valid))";
+      dev.trace.record({ fn: "dma_map_resource", kind: "oops", level: "fault", msg, data: { phys } });
+      throw new MmKernelOops(msg, 0, ["dma_map_resource"]);
+    }
+    dev.trace.record({ fn: "dma_map_resource", kind: "warn", level: "warn", msg: `WARNING: dma_map_resource of pfn_valid memory ${mmHex(phys)} refused`, data: { phys } });
+    return MM_DMA_MAPPING_ERROR;
+  }
+  if (useDmaIommu(dev)) {
+    const e = mmSgInitEntry();
+    e.pfn = pfn as MmPfn;
+    e.offset = phys - pfn * ps;
+    e.length = size;
+    e.isLast = true;
+    const n = iommuDmaMapSg(dev, [e], 1, dir, attrs | MM_SKIP_CPU_SYNC, { pageSize: ps });
+    if (n <= 0) return MM_DMA_MAPPING_ERROR;
+    let m = resourceMaps.get(dev);
+    if (!m) resourceMaps.set(dev, (m = new Map()));
+    m.set(e.dmaAddress, e);
+    dev.trace.record({ fn: "iommu_dma_map_resource", kind: "map_resource", msg: `${dev.name}: phys ${mmHex(phys)} +${mmHex(size)} -> IOVA ${mmHex(e.dmaAddress)}`, data: { phys, dma: e.dmaAddress, size } });
+    return e.dmaAddress;
+  }
+  const d = mmPhysToDma(dev, phys as MmPhysAddr);
+  if (d === null || !mmDmaCapable(dev, d, size)) {
+    dev.trace.record({ fn: "dma_direct_map_resource", kind: "map_failed", level: "warn", msg: `${dev.name}: phys ${mmHex(phys)} not reachable by the device`, data: { phys } });
+    return MM_DMA_MAPPING_ERROR;
+  }
+  dev.trace.record({ fn: "dma_direct_map_resource", kind: "map_resource", msg: `${dev.name}: phys ${mmHex(phys)} +${mmHex(size)} -> ${mmHex(d)} (no cache maintenance)`, data: { phys, dma: d, size } });
+  return d;
+}
+
+/**
+ * dma_unmap_resource(dev, handle, size, dir, attrs): nothing to do on
+ * dma-direct; iommu-dma unmaps the IOVA range.
+ * @throws ModelConfigError on iommu-dma for a handle that was not mapped.
+ */
+export function dmaUnmapResource(dev: Device, handle: MmDmaAddr, size: number, dir: number, attrs = 0): void {
+  checkDir("dmaUnmapResource", dir);
+  mmCheckInt("dmaUnmapResource(size)", size, 1);
+  if (!useDmaIommu(dev)) return;
+  const m = resourceMaps.get(dev);
+  const e = m?.get(handle);
+  if (!m || !e) throw new MmModelConfigError("dmaUnmapResource(handle)", handle, "a handle returned by dmaMapResource for this device");
+  iommuDmaUnmapSg(dev, [e], 1, dir, attrs | MM_SKIP_CPU_SYNC);
+  m.delete(handle);
+}

@@ -1,0 +1,936 @@
+/**
+ * swiotlb: the software IO TLB, a pool of low memory that dma-direct bounces
+ * buffers through when a device cannot reach them (kernel/dma/swiotlb.c,
+ * include/linux/swiotlb.h).
+ *
+ * The pool is cut into 2 KiB slots (IO_TLB_SHIFT = 11) grouped in segments
+ * of IO_TLB_SEGSIZE = 128 slots. Each slot carries a free-run counter
+ * (`list[]`: how many free slots follow it, itself included, up to the end
+ * of its segment), so a request for n slots is satisfied at the first slot
+ * whose counter is >= n, and no allocation ever spans two segments. Each
+ * allocated slot also remembers the original buffer address it shadows
+ * (`orig_addr`) so that sync and unmap can find the buffer again.
+ *
+ * Two searches are modelled, selected by the machine's kernel release:
+ *
+ * - **v5.4-era search** (releases before v5.12; read in hxb-gt/linux-5.4.6
+ *   kernel/dma/swiotlb.c `swiotlb_tbl_map_single`, and chens37/linux-4.19.1,
+ *   zanpocc/linux-4.4.1 lib/swiotlb.c for the older message): one global
+ *   pool and index (`io_tlb_index`, next fit), stride 1 slot, or one page
+ *   (PAGE_SIZE / 2 KiB slots) when the allocation is >= PAGE_SIZE, the
+ *   device's segment boundary (`iommu_is_span_boundary`), wrap-around to
+ *   slot 0. No offset preservation: the returned address is a slot start.
+ *   The caller gives mapping and allocation sizes on map *and* unmap.
+ * - **current search** (v5.12 and later; read in
+ *   matankalina/linux-6.19.10-fork kernel/dma/swiotlb.c
+ *   `swiotlb_tbl_map_single`, `swiotlb_find_slots` (non-dynamic form),
+ *   `swiotlb_search_pool_area`, `swiotlb_release_slots`,
+ *   `swiotlb_align_offset`, `swiotlb_max_mapping_size`): the device's
+ *   `min_align_mask` (dma_get_min_align_mask) makes the bounce address keep
+ *   the original's low bits (tlb_addr = slot address + offset), an explicit
+ *   `alloc_align_mask`, the page-alignment rule for >= PAGE_SIZE requests
+ *   without any other alignment, the pool split into areas (from v6.0) each
+ *   with its own next-fit index that wraps inside the area, and padding
+ *   slots (`pad_slots`, from v6.9) when the preserved offset exceeds one
+ *   slot. Slot bookkeeping (alloc_size per slot) lets unmap find the
+ *   allocation size itself.
+ *   Releases v5.12..v6.8 are modelled with the v6.19 rules except that the
+ *   page rule is off in v6.3..v6.8 (0eee5ae10256 "swiotlb: fix slot
+ *   alignment checks" lost it, 14cebf689a78 "swiotlb: Reinstate
+ *   page-alignment for mappings >= PAGE_SIZE" brought it back in v6.9).
+ *   Their other corner cases (v5.12..v6.2 computed the page stride even with
+ *   a min_align_mask; 51b30ecb73b4 "swiotlb: Fix alignment checks when both
+ *   allocation and DMA masks are present", v6.9) are not modelled. `swiotlb=` dynamic pools
+ *   (CONFIG_SWIOTLB_DYNAMIC, transient pools) and restricted-DMA pools are
+ *   not modelled: one pool per io_tlb_mem.
+ *
+ * Bounce copies are NOT done here yet (they need the cache model). Every
+ * point where the kernel copies calls the optional `copy(from, to, size)`
+ * callback the caller supplies (addresses are physical, bytes), so a later
+ * layer (lib/dma/direct.ts with lib/cache) can move tokens; without a
+ * callback nothing is copied. TODO(cache): real token copies and their cost.
+ *
+ * Failures are returned as the kernel returns them: a failed map returns
+ * {@link SWIOTLB_MAP_ERROR} ((phys_addr_t)DMA_MAPPING_ERROR) and records the
+ * "swiotlb buffer is full" warning (trace kind `swiotlb_full`, level warn)
+ * with the kernel's text for the release, unless DMA_ATTR_NO_WARN. The
+ * kernel rate-limits that message; the model records every occurrence.
+ * Misuse of the model (zero sizes, bad masks, unmapping an address that is
+ * not a live bounce buffer) throws ModelConfigError before any state changes.
+ */
+import { DMA_MAPPING_ERROR, type PhysAddr } from "../core/addr.js";
+import {
+  DMA_BIT_MASK,
+  MAX_ADDR,
+  SZ_64M,
+  andMask,
+  checkInt,
+  checkLowMask,
+  checkPowerOf2,
+  hex,
+  isPowerOf2,
+  roundupPowOfTwo,
+} from "../core/arith.js";
+import { ModelConfigError } from "../core/errors.js";
+import type { Trace } from "../core/trace.js";
+import { atLeast, defineChange, parseKernelVersion, type KernelVersion } from "../kernel/version.js";
+import { physToDma, type Device, type DmaParms } from "../platform/device.js";
+import {
+  DMA_ATTR_NO_WARN,
+  DMA_ATTR_SKIP_CPU_SYNC,
+  DMA_BIDIRECTIONAL,
+  DMA_FROM_DEVICE,
+  DMA_TO_DEVICE,
+  hasAttr,
+  type DmaDataDirection,
+} from "../iommu/dma-iommu.js";
+
+// ---------------------------------------------------------------- constants
+
+/** log2 of the slot size (include/linux/swiotlb.h). */
+export const IO_TLB_SHIFT = 11;
+/** Slot size, bytes: 2 KiB. */
+export const IO_TLB_SIZE = 2048;
+/** Slots per segment; no allocation spans two segments (include/linux/swiotlb.h). */
+export const IO_TLB_SEGSIZE = 128;
+/** Default pool size, bytes: 64 MiB (IO_TLB_DEFAULT_SIZE, 64UL << 20). */
+export const IO_TLB_DEFAULT_SIZE = SZ_64M;
+/** Smallest pool the boot code settles for when halving after a failed allocation: 1 MiB in slots (IO_TLB_MIN_SLABS). */
+export const IO_TLB_MIN_SLABS = 512;
+/**
+ * The failure value of swiotlb_tbl_map_single: (phys_addr_t)DMA_MAPPING_ERROR.
+ * The model's DMA_MAPPING_ERROR sentinel (-1) branded as a physical address.
+ */
+export const SWIOTLB_MAP_ERROR = DMA_MAPPING_ERROR as number as PhysAddr;
+
+/** Marker of a free slot's orig_addr (INVALID_PHYS_ADDR, all ones in the kernel). */
+const INVALID_PHYS_ADDR = -1;
+
+// ---------------------------------------------------------------- changes
+
+/** v5.1: the "buffer is full" warning reports total and used slots, and a request larger than the free slot count fails at once. */
+export const SWIOTLB_FULL_REPORTS_USAGE = defineChange({
+  id: "swiotlb-full-reports-used-total",
+  since: "v5.1",
+  commit: "8395c154abb7 (as merged into linux-next from the swiotlb tree; mainline hash not pinned)",
+  subject: "swiotlb: dump used and total slots when swiotlb buffer is full",
+  files: ["kernel/dma/swiotlb.c"],
+  effect:
+    "io_tlb_used is counted; swiotlb_tbl_map_single fails without searching when nslots exceeds the free slots, and the warning gains ', total N (slots), used M (slots)'. v4.19.1 prints only the size; v5.2.1 and v5.4.6 print the counts.",
+});
+
+/** v5.10: without dma_parms.segment_boundary_mask the boundary is ULONG_MAX instead of 4 GiB. */
+export const DMA_SEG_BOUNDARY_DEFAULT_ULONG_MAX = defineChange({
+  id: "dma-seg-boundary-default-ulong-max",
+  since: "v5.10",
+  commit: "(hash not pinned; Nicolin Chen, posted as 20200815064726.20459-1-nicoleotsuka@gmail.com, in the v5.10 dma-mapping pull)",
+  subject: "dma-mapping: set default segment_boundary_mask to ULONG_MAX",
+  files: ["include/linux/dma-mapping.h"],
+  effect:
+    "dma_get_seg_boundary() returns ULONG_MAX for a device without a boundary mask (v5.4.6: DMA_BIT_MASK(32)); swiotlb then only keeps allocations from spanning its own 128-slot segments.",
+});
+
+/** v5.12: min_align_mask, offset preservation, the find_slots search. */
+export const SWIOTLB_MIN_ALIGN_MASK = defineChange({
+  id: "swiotlb-min-align-mask",
+  since: "v5.12",
+  commit: "1f221a0d0dbf",
+  subject: "swiotlb: respect min_align_mask",
+  files: ["kernel/dma/swiotlb.c", "include/linux/device.h", "include/linux/dma-mapping.h"],
+  effect:
+    "the bounce address keeps the original's bits under the device's min_align_mask (NVMe: 4 KiB - 1): tlb_addr = slot + (orig & min_align_mask & (IO_TLB_SIZE - 1)), and slots whose address disagrees with the original in the bits above IO_TLB_SIZE are skipped. The model switches to the v6.19-style search from this release.",
+});
+
+/** v5.19 (approximate): swiotlb_max_mapping_size subtracts the min_align_mask padding. */
+export const SWIOTLB_MAX_MAPPING_MIN_ALIGN = defineChange({
+  id: "swiotlb-max-mapping-size-min-align",
+  since: "v5.19",
+  commit: "(hash not pinned; Tianyu Lan, 2022; release approximate)",
+  subject: "swiotlb: max mapping size takes min align mask into account",
+  files: ["kernel/dma/swiotlb.c"],
+  effect: "swiotlb_max_mapping_size() = IO_TLB_SIZE * IO_TLB_SEGSIZE - roundup(min_align_mask, IO_TLB_SIZE) when min_align_mask is set.",
+});
+
+/** v6.0: the pool is split into areas, each with its own lock, used count and next-fit index. */
+export const SWIOTLB_AREAS = defineChange({
+  id: "swiotlb-areas",
+  since: "v6.0",
+  commit: "20347fca71a3",
+  subject: "swiotlb: split up the global swiotlb lock",
+  files: ["kernel/dma/swiotlb.c", "include/linux/swiotlb.h"],
+  effect:
+    "the pool has nareas (a power of two, by default num_possible_cpus() rounded up, or swiotlb=<slabs>,<areas>) areas of nslabs/nareas slots; a map starts in area (cpu & (nareas - 1)) and tries the others in turn; the default slot count is rounded up to a power of two (and to IO_TLB_SEGSIZE * nareas at least).",
+});
+
+/** v6.3: the alignment-check fix that (as a side effect) dropped page alignment for >= PAGE_SIZE maps. */
+export const SWIOTLB_SLOT_ALIGN_CHECK_FIX = defineChange({
+  id: "swiotlb-slot-alignment-check-fix",
+  since: "v6.3",
+  commit: "0eee5ae10256",
+  subject: "swiotlb: fix slot alignment checks",
+  files: ["kernel/dma/swiotlb.c"],
+  effect:
+    "slot addresses are checked against the alignment masks instead of only aligning the start index; page alignment for >= PAGE_SIZE requests then survived only in the stride, and 14cebf689a78 (v6.9) says it was lost. The model drops the page rule for v6.3..v6.8.",
+});
+
+/** v6.9: page alignment for >= PAGE_SIZE streaming maps without other alignment. */
+export const SWIOTLB_PAGE_ALIGN_REINSTATED = defineChange({
+  id: "swiotlb-page-align-reinstated",
+  since: "v6.9",
+  commit: "14cebf689a78",
+  subject: "swiotlb: Reinstate page-alignment for mappings >= PAGE_SIZE",
+  files: ["kernel/dma/swiotlb.c"],
+  effect:
+    "swiotlb_search_pool_area uses alloc_align_mask = PAGE_SIZE - 1 when neither alloc_align_mask nor min_align_mask is set and the request is >= PAGE_SIZE (the v5.4 search had the same rule as a page stride).",
+});
+
+/** v6.9: padding slots when the preserved offset exceeds one slot. */
+export const SWIOTLB_PAD_SLOTS = defineChange({
+  id: "swiotlb-pad-slots",
+  since: "v6.9",
+  commit: "af133562d5af",
+  subject: "swiotlb: extend buffer pre-padding to alloc_align_mask if necessary",
+  files: ["kernel/dma/swiotlb.c"],
+  effect:
+    "swiotlb_align_offset also keeps the bits of alloc_align_mask that min_align_mask covers, so the offset can exceed IO_TLB_SIZE; the whole slots before the buffer are recorded as pad_slots in its first slot and released with it. Release approximate (merged in the v6.9 rc cycle).",
+});
+
+// ---------------------------------------------------------------- types
+
+/** struct io_tlb_area: one independently locked part of a pool (v6.0+; a single area before). */
+export interface IoTlbArea {
+  /** Slots in use in this area. */
+  used: number;
+  /** Area-relative slot index where the next search starts (next fit). */
+  index: number;
+}
+
+/**
+ * struct io_tlb_pool: one contiguous pool of slots.
+ * Arrays are indexed by slot number (0 .. nslabs - 1).
+ */
+export interface IoTlbPool {
+  /** Physical start, bytes (page aligned). */
+  readonly start: PhysAddr;
+  /** Physical end (exclusive) = start + nslabs * IO_TLB_SIZE. */
+  readonly end: PhysAddr;
+  /** Number of slots. */
+  readonly nslabs: number;
+  /** Number of areas (1 before v6.0). */
+  readonly nareas: number;
+  /** Slots per area = nslabs / nareas. */
+  readonly areaNslabs: number;
+  readonly areas: IoTlbArea[];
+  /** Free-run counter per slot: free slots from here to the end of the segment (0 = in use). */
+  readonly list: Uint8Array;
+  /** orig_addr per slot: the original buffer address this slot shadows, -1 when free. */
+  readonly origAddr: Float64Array;
+  /** alloc_size per slot (v5.12+ bookkeeping): bytes of the allocation from this slot's start on. */
+  readonly allocSize: Float64Array;
+  /** pad_slots (v6.9+): padding slots before the first used slot, stored in that slot. */
+  readonly padSlots: Uint8Array;
+}
+
+/** struct io_tlb_mem: the allocator a device bounces through (one pool in this model). */
+export interface IoTlbMem {
+  /** Kernel release whose rules the pool follows. */
+  readonly kernel: KernelVersion;
+  readonly defpool: IoTlbPool;
+  /** Total slots (mem->nslabs). */
+  readonly nslabs: number;
+  /** swiotlb=force or an arch that forces bouncing (is_swiotlb_force_bounce). */
+  readonly forceBounce: boolean;
+  /** PAGE_SIZE of the machine, bytes (the page rule and stride use it). */
+  readonly pageSize: number;
+  /** Where warnings go when the device's own trace is not used (unused by map, which records on dev.trace). */
+  readonly trace: Trace | null;
+}
+
+/** Parameters of {@link swiotlbInit}. */
+export interface SwiotlbInitParams {
+  /** Physical start of the pool, bytes; must be PAGE_SIZE aligned (memblock_alloc_low(bytes, PAGE_SIZE)). */
+  start: number;
+  /** Kernel release, "vX.Y". */
+  kernel: string | KernelVersion;
+  /**
+   * Slot count as swiotlb= or swiotlb_adjust_size leave it (default_nslabs);
+   * default IO_TLB_DEFAULT_SIZE / IO_TLB_SIZE = 32768. Use
+   * {@link parseSwiotlbParam} or {@link swiotlbNslabsForSize} to derive it.
+   */
+  nslabs?: number;
+  /**
+   * Requested areas (v6.0+): from swiotlb=<slabs>,<areas> or
+   * num_possible_cpus(); 0 and 1 mean one area. Ignored before v6.0.
+   */
+  nareas?: number;
+  /** swiotlb=force. Default false. */
+  force?: boolean;
+  /** PAGE_SIZE, bytes; default 4096. */
+  pageSize?: number;
+  /** Optional trace for the init messages. */
+  trace?: Trace;
+}
+
+/** Result of parsing the swiotlb= boot parameter (setup_io_tlb_npages). */
+export interface SwiotlbParam {
+  /** Slot count (already rounded up to IO_TLB_SEGSIZE), or null if no number was given. */
+  nslabs: number | null;
+  /** Area count (v6.0+ second number, rounded up to a power of two, 0 -> 1), or null. */
+  nareas: number | null;
+  /** "force" given. */
+  force: boolean;
+  /** "noforce" given: v5.4 shrinks the pool to 1 slot and never bounces; v6.19 allocates no pool. */
+  noforce: boolean;
+}
+
+/** Options of {@link swiotlbTblMapSingle}. */
+export interface SwiotlbMapOptions {
+  /**
+   * v5.4-era search only: the allocation size (alloc_size), bytes, >= mappingSize;
+   * default mappingSize. Ignored from v5.12 (the size comes from the alignment rules).
+   */
+  allocSize?: number;
+  /** alloc_align_mask (v5.16+ callers; 0 for streaming maps): a low mask 2^k - 1 below 2^32. Default 0. */
+  allocAlignMask?: number;
+  /** DMA direction; default DMA_BIDIRECTIONAL. */
+  dir?: DmaDataDirection;
+  /** DMA_ATTR_* bits (DMA_ATTR_NO_WARN, DMA_ATTR_SKIP_CPU_SYNC matter). Default 0. */
+  attrs?: number;
+  /** The CPU that maps (v6.0+ picks the first area from it). Default 0. */
+  cpu?: number;
+  /** Bounce copy hook: called as copy(from, to, size) where the kernel copies (physical addresses, bytes). */
+  copy?: SwiotlbCopy;
+}
+
+/** Options of {@link swiotlbTblUnmapSingle}. */
+export interface SwiotlbUnmapOptions {
+  /** v5.4-era search only: alloc_size given at map time, bytes; default mappingSize. */
+  allocSize?: number;
+  dir?: DmaDataDirection;
+  attrs?: number;
+  copy?: SwiotlbCopy;
+}
+
+/** The bounce copy callback: copy `size` bytes from physical `from` to physical `to`. */
+export type SwiotlbCopy = (from: PhysAddr, to: PhysAddr, size: number) => void;
+
+// ---------------------------------------------------------------- helpers
+
+/** nr_slots(val): DIV_ROUND_UP(val, IO_TLB_SIZE). */
+export function swiotlbNrSlots(bytes: number): number {
+  checkInt("swiotlbNrSlots(bytes)", bytes);
+  return Math.ceil(bytes / IO_TLB_SIZE);
+}
+
+/** The low mask `m` with the bits of the low mask `clear` removed (m & ~clear), as a pair for band tests. */
+function bandBits(x: number, m: number, clear: number): number {
+  // m & ~clear for low masks keeps the bits between them: x & that = (x & m) - (x & clear) when m > clear.
+  if (m <= clear) return 0;
+  return andMask(x, m) - andMask(x, clear);
+}
+
+/**
+ * dma_get_seg_boundary(dev): the device's dma_parms.segment_boundary_mask,
+ * else the default: DMA_BIT_MASK(32) before v5.10, ULONG_MAX (the model's
+ * saturated MAX_ADDR) from v5.10. Source: include/linux/dma-mapping.h
+ * (v5.4.6, v6.19).
+ */
+function segBoundary(dev: Device): number {
+  if (dev.dmaParms && dev.dmaParms.segmentBoundaryMask) return dev.dmaParms.segmentBoundaryMask;
+  return atLeast(dev.kernel, DMA_SEG_BOUNDARY_DEFAULT_ULONG_MAX.since) ? MAX_ADDR : DMA_BIT_MASK(32);
+}
+
+/** dma_parms with the v5.12+ min_align_mask field (device_dma_parameters.min_align_mask). */
+type DmaParmsWithMinAlign = DmaParms & { minAlignMask?: number };
+
+/**
+ * dma_get_min_align_mask(dev) (include/linux/dma-mapping.h, v5.12+): the
+ * device's dma_parms.min_align_mask, 0 without dma_parms or before v5.12.
+ * The model stores it as `dmaParms.minAlignMask` (set with
+ * {@link dmaSetMinAlignMask}).
+ */
+export function dmaGetMinAlignMask(dev: Device): number {
+  if (!atLeast(dev.kernel, SWIOTLB_MIN_ALIGN_MASK.since)) return 0;
+  const p = dev.dmaParms as DmaParmsWithMinAlign | null;
+  return p && p.minAlignMask ? p.minAlignMask : 0;
+}
+
+/**
+ * dma_set_min_align_mask(dev, mask) (include/linux/dma-mapping.h, v5.12+):
+ * store the mask in dev->dma_parms. A device without dma_parms gets the
+ * kernel's WARN_ON_ONCE (trace kind `warn`) and nothing is stored.
+ * @throws ModelConfigError for a mask that is not 2^k - 1 below 2^32 (an unsigned int).
+ */
+export function dmaSetMinAlignMask(dev: Device, mask: number): void {
+  checkLowMask("dmaSetMinAlignMask(mask)", mask);
+  checkInt("dmaSetMinAlignMask(mask)", mask, 0, 0xffffffff);
+  if (!dev.dmaParms) {
+    dev.trace.record({ fn: "dma_set_min_align_mask", kind: "warn", level: "warn", msg: `WARN_ON_ONCE(!dev->dma_parms): ${dev.name} has no dma_parms`, data: { mask } });
+    return;
+  }
+  (dev.dmaParms as DmaParmsWithMinAlign).minAlignMask = mask;
+}
+
+/**
+ * swiotlb_align_offset(dev, align_mask, addr): the bytes of `addr` the
+ * bounce buffer must preserve: addr & min_align_mask & (align_mask |
+ * (IO_TLB_SIZE - 1)) from v6.9 (af133562d5af); addr & min_align_mask &
+ * (IO_TLB_SIZE - 1) in v5.12..v6.8; 0 before v5.12.
+ */
+export function swiotlbAlignOffset(dev: Device, alignMask: number, addr: number): number {
+  const min = dmaGetMinAlignMask(dev);
+  if (min === 0) return 0;
+  const keep = atLeast(dev.kernel, SWIOTLB_PAD_SLOTS.since) ? Math.max(alignMask, IO_TLB_SIZE - 1) : IO_TLB_SIZE - 1;
+  return andMask(addr, Math.min(min, keep));
+}
+
+/** iommu_is_span_boundary(index, nr, shift, boundary_size): would [index, index + nr) cross a boundary_size multiple? */
+function spanBoundary(index: number, nr: number, shift: number, boundarySlots: number): boolean {
+  return ((shift + index) % boundarySlots) + nr > boundarySlots;
+}
+
+function isCurrentSearch(v: KernelVersion): boolean {
+  return atLeast(v, SWIOTLB_MIN_ALIGN_MASK.since);
+}
+
+function devPrefix(dev: Device): string {
+  return `${dev.driver} ${dev.name}: `;
+}
+
+// ---------------------------------------------------------------- boot parameter and sizing
+
+function parseCUlong(s: string, pos: number): { value: number; end: number } {
+  // simple_strtoul(str, &end, 0): "0x"/"0X" hex, leading "0" octal, else decimal.
+  let base = 10;
+  let i = pos;
+  if (s[i] === "0" && (s[i + 1] === "x" || s[i + 1] === "X") && /[0-9a-fA-F]/.test(s[i + 2] ?? "")) {
+    base = 16;
+    i += 2;
+  } else if (s[i] === "0") {
+    base = 8;
+  }
+  const digits = base === 16 ? /[0-9a-fA-F]/ : base === 8 ? /[0-7]/ : /[0-9]/;
+  let v = 0;
+  while (i < s.length && digits.test(s[i]!)) {
+    v = v * base + parseInt(s[i]!, base);
+    i++;
+  }
+  return { value: v, end: i };
+}
+
+/**
+ * Parse the swiotlb= boot parameter as setup_io_tlb_npages() does:
+ * `<slabs>[,<areas>][,force|noforce]` from v6.0, `<slabs>[,force|noforce]`
+ * before. The slab count is a C unsigned long in any base simple_strtoul
+ * accepts (0x.. hex, 0.. octal), rounded up to a multiple of IO_TLB_SEGSIZE
+ * ("avoid tail segment of size < IO_TLB_SEGSIZE"). The area count goes
+ * through swiotlb_adjust_nareas: 0 -> 1, else rounded up to a power of two.
+ * Unrecognised text is ignored, as the kernel ignores it.
+ * Examples: "32768" -> 32768 slabs (64 MiB); "1000" -> 1024; "65536,4" (v6.0+)
+ * -> 65536 slabs, 4 areas; "force" -> force only.
+ * Source: kernel/dma/swiotlb.c setup_io_tlb_npages (v5.4.6, v6.19).
+ * @throws ModelConfigError for a slab count above 2^40 (not a real machine).
+ */
+export function parseSwiotlbParam(str: string, kernel: string | KernelVersion): SwiotlbParam {
+  const v = parseKernelVersion(kernel);
+  const out: SwiotlbParam = { nslabs: null, nareas: null, force: false, noforce: false };
+  let i = 0;
+  if (/[0-9]/.test(str[i] ?? "")) {
+    const r = parseCUlong(str, i);
+    if (r.value > 2 ** 40) throw new ModelConfigError("swiotlb=<slabs>", r.value, "at most 2^40 slots");
+    out.nslabs = Math.ceil(r.value / IO_TLB_SEGSIZE) * IO_TLB_SEGSIZE;
+    i = r.end;
+  }
+  if (str[i] === ",") i++;
+  if (atLeast(v, SWIOTLB_AREAS.since) && /[0-9]/.test(str[i] ?? "")) {
+    const r = parseCUlong(str, i);
+    out.nareas = adjustNareas(Math.min(r.value, 2 ** 31));
+    i = r.end;
+    if (str[i] === ",") i++;
+  }
+  const rest = str.slice(i);
+  if (rest === "force") out.force = true;
+  else if (rest === "noforce") {
+    out.noforce = true;
+    if (!atLeast(v, SWIOTLB_AREAS.since)) out.nslabs = 1; // v5.4: io_tlb_nslabs = 1
+  }
+  return out;
+}
+
+function adjustNareas(n: number): number {
+  if (n === 0) return 1;
+  return isPowerOf2(n) ? n : roundupPowOfTwo(n);
+}
+
+/**
+ * swiotlb_adjust_size(size) (v6.19; the arch hook SEV guests use): the slot
+ * count for a pool of `bytes`: ALIGN(ALIGN(bytes, IO_TLB_SIZE) / IO_TLB_SIZE,
+ * IO_TLB_SEGSIZE). 1 MiB -> 512 slots; 1000 bytes -> 128 slots.
+ * @throws ModelConfigError for bytes outside [1, 2^50].
+ */
+export function swiotlbNslabsForSize(bytes: number): number {
+  checkInt("swiotlbNslabsForSize(bytes)", bytes, 1, 2 ** 50);
+  return Math.ceil(Math.ceil(bytes / IO_TLB_SIZE) / IO_TLB_SEGSIZE) * IO_TLB_SEGSIZE;
+}
+
+// ---------------------------------------------------------------- init
+
+/**
+ * Build the io_tlb_mem of a machine: one pool at `start` with `nslabs`
+ * slots, every slot free (list[i] = slots to the end of its segment, capped
+ * at the pool end), orig_addr invalid, index 0.
+ *
+ * Area rules (v6.0+, swiotlb_init_remap + swiotlb_adjust_nareas +
+ * round_up_default_nslabs + limit_nareas): the requested area count is
+ * rounded up to a power of two (0 -> 1); the slot count is then rounded
+ * up: to IO_TLB_SEGSIZE * nareas if smaller, else to the next power of two
+ * (already a power of two: unchanged); then the areas are limited to nslabs / IO_TLB_SEGSIZE so every
+ * area holds at least one segment. Before v6.0 there is one area.
+ * (round_up_default_nslabs runs whenever default_nareas is set, i.e. always
+ * in v6.19 boot, even for one area: 32768 is already a power of two.)
+ *
+ * Sources: kernel/dma/swiotlb.c swiotlb_init_with_tbl (v5.4.6),
+ * swiotlb_init_remap / swiotlb_init_io_tlb_pool (v6.19).
+ * @throws ModelConfigError for a start that is not PAGE_SIZE aligned, a
+ * pool that would not end below 2^53, nslabs outside [1, 2^31], nareas
+ * outside [0, 2^16], or a bad page size.
+ */
+export function swiotlbInit(params: SwiotlbInitParams): IoTlbMem {
+  const kernel = parseKernelVersion(params.kernel, "swiotlbInit(kernel)");
+  const pageSize = checkPowerOf2("swiotlbInit(pageSize)", params.pageSize ?? 4096, IO_TLB_SIZE, 2 ** 21);
+  checkInt("swiotlbInit(start)", params.start);
+  if (params.start % pageSize !== 0) {
+    throw new ModelConfigError("swiotlbInit(start)", params.start, `a multiple of PAGE_SIZE (${pageSize})`);
+  }
+  let nslabs = checkInt("swiotlbInit(nslabs)", params.nslabs ?? IO_TLB_DEFAULT_SIZE / IO_TLB_SIZE, 1, 2 ** 31);
+  let nareas = 1;
+  if (atLeast(kernel, SWIOTLB_AREAS.since)) {
+    nareas = adjustNareas(checkInt("swiotlbInit(nareas)", params.nareas ?? 1, 0, 2 ** 16));
+    // round_up_default_nslabs
+    if (nslabs < IO_TLB_SEGSIZE * nareas) nslabs = roundupPowOfTwo(IO_TLB_SEGSIZE * nareas);
+    else if (!isPowerOf2(nslabs)) nslabs = roundupPowOfTwo(nslabs);
+    // limit_nareas
+    if (nslabs < nareas * IO_TLB_SEGSIZE) nareas = Math.max(1, Math.floor(nslabs / IO_TLB_SEGSIZE));
+  } else if (params.nareas !== undefined) {
+    checkInt("swiotlbInit(nareas)", params.nareas, 0, 2 ** 16);
+  }
+  const bytes = nslabs * IO_TLB_SIZE;
+  checkInt("swiotlbInit(start + size)", params.start + bytes, 0, MAX_ADDR);
+  const list = new Uint8Array(nslabs);
+  const origAddr = new Float64Array(nslabs).fill(INVALID_PHYS_ADDR);
+  for (let i = 0; i < nslabs; i++) list[i] = Math.min(IO_TLB_SEGSIZE - (i % IO_TLB_SEGSIZE), nslabs - i);
+  const areaNslabs = Math.floor(nslabs / nareas);
+  const areas: IoTlbArea[] = [];
+  for (let a = 0; a < nareas; a++) areas.push({ used: 0, index: 0 });
+  const pool: IoTlbPool = {
+    start: params.start as PhysAddr,
+    end: (params.start + bytes) as PhysAddr,
+    nslabs,
+    nareas,
+    areaNslabs,
+    areas,
+    list,
+    origAddr,
+    allocSize: new Float64Array(nslabs),
+    padSlots: new Uint8Array(nslabs),
+  };
+  const trace = params.trace ?? null;
+  if (trace) {
+    trace.record({
+      fn: "swiotlb_print_info",
+      kind: "swiotlb_init",
+      msg: `software IO TLB: mapped [mem ${hex(params.start)}-${hex(params.start + bytes)}] (${Math.floor(bytes / 2 ** 20)}MB)`,
+      data: { start: params.start, nslabs, nareas },
+    });
+  }
+  return { kernel, defpool: pool, nslabs, forceBounce: params.force ?? false, pageSize, trace };
+}
+
+/** Slots in use in the pool (io_tlb_used / mem_used: the sum over areas). */
+export function swiotlbUsed(mem: IoTlbMem): number {
+  let u = 0;
+  for (const a of mem.defpool.areas) u += a.used;
+  return u;
+}
+
+/** True iff `paddr` lies inside the pool (swiotlb_find_pool / is_swiotlb_buffer). */
+export function isSwiotlbBuffer(mem: IoTlbMem, paddr: PhysAddr): boolean {
+  return paddr >= mem.defpool.start && paddr < mem.defpool.end;
+}
+
+/**
+ * swiotlb_max_mapping_size(dev): the largest single bounce: IO_TLB_SIZE *
+ * IO_TLB_SEGSIZE = 256 KiB, minus roundup(min_align_mask, IO_TLB_SIZE)
+ * when the device has a min_align_mask (from ~v5.19, see
+ * {@link SWIOTLB_MAX_MAPPING_MIN_ALIGN}). NVMe (min_align_mask 0xfff):
+ * 262144 - 4096 = 258048. Source: kernel/dma/swiotlb.c (v5.4.6, v6.19).
+ */
+export function swiotlbMaxMappingSize(dev: Device): number {
+  const min = dmaGetMinAlignMask(dev);
+  const full = IO_TLB_SIZE * IO_TLB_SEGSIZE;
+  if (min && atLeast(dev.kernel, SWIOTLB_MAX_MAPPING_MIN_ALIGN.since)) return full - Math.ceil(min / IO_TLB_SIZE) * IO_TLB_SIZE;
+  return full;
+}
+
+// ---------------------------------------------------------------- map
+
+function checkDir(field: string, dir: number): DmaDataDirection {
+  if (dir !== DMA_BIDIRECTIONAL && dir !== DMA_TO_DEVICE && dir !== DMA_FROM_DEVICE) {
+    throw new ModelConfigError(field, dir, "DMA_BIDIRECTIONAL (0), DMA_TO_DEVICE (1) or DMA_FROM_DEVICE (2)");
+  }
+  return dir as DmaDataDirection;
+}
+
+function recordFull(dev: Device, mem: IoTlbMem, attrs: number, size: number): void {
+  if (hasAttr(attrs, DMA_ATTR_NO_WARN)) return;
+  const used = swiotlbUsed(mem);
+  const usage = atLeast(dev.kernel, SWIOTLB_FULL_REPORTS_USAGE.since) ? `, total ${mem.nslabs} (slots), used ${used} (slots)` : "";
+  dev.trace.record({
+    fn: "swiotlb_tbl_map_single",
+    kind: "swiotlb_full",
+    level: "warn",
+    msg: `${devPrefix(dev)}swiotlb buffer is full (sz: ${size} bytes)${usage}`,
+    data: { size, total: mem.nslabs, used },
+  });
+}
+
+/** Mark slots [index, index + n) used and re-count the free run that ends just before them. */
+function takeSlots(pool: IoTlbPool, index: number, n: number): void {
+  for (let i = index; i < index + n; i++) pool.list[i] = 0;
+  let count = 0;
+  for (let i = index - 1; i >= 0 && i % IO_TLB_SEGSIZE !== IO_TLB_SEGSIZE - 1 && pool.list[i] !== 0; i--) pool.list[i] = ++count;
+}
+
+/** Return slots [index, index + n) to the free list, merging with the free runs above and below (inside the segment). */
+function giveSlots(pool: IoTlbPool, index: number, n: number): void {
+  const segEnd = (Math.floor(index / IO_TLB_SEGSIZE) + 1) * IO_TLB_SEGSIZE; // ALIGN(index + 1, IO_TLB_SEGSIZE)
+  let count = index + n < segEnd ? pool.list[index + n]! : 0;
+  for (let i = index + n - 1; i >= index; i--) {
+    pool.list[i] = ++count;
+    pool.origAddr[i] = INVALID_PHYS_ADDR;
+    pool.allocSize[i] = 0;
+    pool.padSlots[i] = 0;
+  }
+  for (let i = index - 1; i >= 0 && i % IO_TLB_SEGSIZE !== IO_TLB_SEGSIZE - 1 && pool.list[i] !== 0; i--) pool.list[i] = ++count;
+}
+
+/** DMA address of the pool start as the device sees it (phys_to_dma); the physical start if it is in no dma-ranges window. */
+function tblDmaAddr(dev: Device, pool: IoTlbPool): number {
+  const d = physToDma(dev, pool.start);
+  return d === null ? pool.start : d;
+}
+
+/** The v5.4-era search (swiotlb_tbl_map_single of v5.4.6; v4.4/v4.19 differ only in the message and the used-count check). */
+function mapLegacy(dev: Device, mem: IoTlbMem, orig: number, mappingSize: number, allocSize: number, dir: DmaDataDirection, attrs: number, copy: SwiotlbCopy | undefined): PhysAddr {
+  const pool = mem.defpool;
+  const area = pool.areas[0]!;
+  const mask = segBoundary(dev);
+  const tbl = andMask(tblDmaAddr(dev, pool), mask);
+  const offsetSlots = Math.ceil(tbl / IO_TLB_SIZE);
+  const maxSlots = Math.ceil((mask === MAX_ADDR ? 2 ** 53 : mask + 1) / IO_TLB_SIZE);
+  const nslots = Math.ceil(allocSize / IO_TLB_SIZE);
+  const stride = allocSize >= mem.pageSize ? mem.pageSize / IO_TLB_SIZE : 1;
+  const n = pool.nslabs;
+  let found = -1;
+  search: {
+    if (atLeast(dev.kernel, SWIOTLB_FULL_REPORTS_USAGE.since) && nslots > n - area.used) break search;
+    let index = Math.ceil(area.index / stride) * stride;
+    if (index >= n) index = 0;
+    const wrap = index;
+    do {
+      while (spanBoundary(index, nslots, offsetSlots, maxSlots)) {
+        index += stride;
+        if (index >= n) index = 0;
+        if (index === wrap) break search;
+      }
+      if (pool.list[index]! >= nslots) {
+        found = index;
+        break search;
+      }
+      index += stride;
+      if (index >= n) index = 0;
+    } while (index !== wrap);
+  }
+  if (found < 0) {
+    recordFull(dev, mem, attrs, allocSize);
+    return SWIOTLB_MAP_ERROR;
+  }
+  takeSlots(pool, found, nslots);
+  area.index = found + nslots < n ? found + nslots : 0;
+  area.used += nslots;
+  for (let i = 0; i < nslots; i++) pool.origAddr[found + i] = orig + i * IO_TLB_SIZE;
+  const tlb = (pool.start + found * IO_TLB_SIZE) as PhysAddr;
+  dev.trace.record({ fn: "swiotlb_tbl_map_single", kind: "swiotlb_map", msg: `bounce ${hex(orig)}+${mappingSize} -> ${hex(tlb)} (${nslots} slots at ${found})`, data: { orig, tlb, slot: found, nslots, size: mappingSize } });
+  if (copy && !hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC) && (dir === DMA_TO_DEVICE || dir === DMA_BIDIRECTIONAL)) copy(orig as PhysAddr, tlb, mappingSize);
+  return tlb;
+}
+
+/** swiotlb_search_pool_area (v6.19): returns the first slot (pool index) or -1. */
+function searchPoolArea(dev: Device, mem: IoTlbMem, areaIndex: number, orig: number, allocSize: number, allocAlignMaskIn: number): number {
+  const pool = mem.defpool;
+  const area = pool.areas[areaIndex]!;
+  const boundary = segBoundary(dev);
+  const tbl = andMask(tblDmaAddr(dev, pool), boundary);
+  const maxSlots = Math.floor(boundary / IO_TLB_SIZE) + 1;
+  const minAlign = dmaGetMinAlignMask(dev);
+  const nslots = Math.ceil(allocSize / IO_TLB_SIZE);
+  const offset = swiotlbAlignOffset(dev, 0, orig);
+  let allocAlignMask = allocAlignMaskIn;
+  const pageRule = !atLeast(dev.kernel, SWIOTLB_SLOT_ALIGN_CHECK_FIX.since) || atLeast(dev.kernel, SWIOTLB_PAGE_ALIGN_REINSTATED.since);
+  if (pageRule && !allocAlignMask && !minAlign && allocSize >= mem.pageSize) {
+    allocAlignMask = mem.pageSize - 1;
+  }
+  allocAlignMask = Math.max(allocAlignMask, IO_TLB_SIZE - 1); // |= IO_TLB_SIZE - 1 (both low masks)
+  // iotlb_align_mask &= ~alloc_align_mask: the bits of min_align_mask above alloc_align_mask.
+  const bandHi = minAlign;
+  const bandLo = allocAlignMask;
+  const bandNonZero = bandHi > bandLo;
+  // stride = get_max_slots(max(alloc_align_mask, iotlb_align_mask)); the band's value is hi - lo.
+  const stride = Math.floor(Math.max(allocAlignMask, bandNonZero ? bandHi - bandLo : 0) / IO_TLB_SIZE) + 1;
+  const shift = Math.ceil(tbl / IO_TLB_SIZE);
+  if (nslots > pool.areaNslabs - area.used) return -1;
+  const base = areaIndex * pool.areaNslabs;
+  let index = area.index;
+  const origBand = bandNonZero ? bandBits(orig, bandHi, bandLo) : 0;
+  for (let checked = 0; checked < pool.areaNslabs; ) {
+    const slot = base + index;
+    const tlbAddr = tbl + slot * IO_TLB_SIZE;
+    if (andMask(tlbAddr, allocAlignMask) !== 0 || (orig !== 0 && bandNonZero && bandBits(tlbAddr, bandHi, bandLo) !== origBand)) {
+      index = index + 1 >= pool.areaNslabs ? 0 : index + 1;
+      checked++;
+      continue;
+    }
+    if (!spanBoundary(slot, nslots, shift, maxSlots) && pool.list[slot]! >= nslots) {
+      for (let i = slot; i < slot + nslots; i++) pool.allocSize[i] = allocSize - (offset + (i - slot) * IO_TLB_SIZE);
+      takeSlots(pool, slot, nslots);
+      area.index = index + nslots >= pool.areaNslabs ? 0 : index + nslots;
+      area.used += nslots;
+      return slot;
+    }
+    index = index + stride >= pool.areaNslabs ? 0 : index + stride;
+    checked += stride;
+  }
+  return -1;
+}
+
+function mapCurrent(dev: Device, mem: IoTlbMem, orig: number, mappingSize: number, allocAlignMask: number, attrs: number, cpu: number, copy: SwiotlbCopy | undefined): PhysAddr {
+  const pool = mem.defpool;
+  let offset = swiotlbAlignOffset(dev, allocAlignMask, orig);
+  const size = Math.ceil((mappingSize + offset) / (allocAlignMask + 1)) * (allocAlignMask + 1);
+  // swiotlb_find_slots (non-dynamic): start at the CPU's area, try each area once.
+  const start = cpu % pool.nareas;
+  let index = -1;
+  let a = start;
+  do {
+    index = searchPoolArea(dev, mem, a, orig, size, allocAlignMask);
+    if (index >= 0) break;
+    a = a + 1 >= pool.nareas ? 0 : a + 1;
+  } while (a !== start);
+  if (index < 0) {
+    recordFull(dev, mem, attrs, size);
+    return SWIOTLB_MAP_ERROR;
+  }
+  const pad = Math.floor(offset / IO_TLB_SIZE);
+  offset = offset % IO_TLB_SIZE;
+  const first = index + pad;
+  pool.padSlots[first] = pad;
+  const used = Math.ceil(size / IO_TLB_SIZE) - pad;
+  for (let i = 0; i < used; i++) pool.origAddr[first + i] = orig + i * IO_TLB_SIZE;
+  const tlb = (pool.start + first * IO_TLB_SIZE + offset) as PhysAddr;
+  dev.trace.record({
+    fn: "swiotlb_tbl_map_single",
+    kind: "swiotlb_map",
+    msg: `bounce ${hex(orig)}+${mappingSize} -> ${hex(tlb)} (${Math.ceil(size / IO_TLB_SIZE)} slots at ${index}, area ${a})`,
+    data: { orig, tlb, slot: index, nslots: Math.ceil(size / IO_TLB_SIZE), padSlots: pad, area: a, size: mappingSize },
+  });
+  // v6.19 copies for every direction so a partial device write keeps the original bytes.
+  if (copy && mappingSize > 0) copy(orig as PhysAddr, tlb, mappingSize);
+  return tlb;
+}
+
+/**
+ * swiotlb_tbl_map_single(dev, orig_addr, mapping_size, alloc_align_mask,
+ * dir, attrs): take bounce slots for the buffer at physical `origAddr`
+ * (`mappingSize` bytes) and return the bounce buffer's physical address.
+ *
+ * - v5.4-era search (< v5.12): nslots = ceil(alloc_size / 2 KiB); stride
+ *   one page of slots when alloc_size >= PAGE_SIZE, else 1; start at the
+ *   global index rounded up to the stride; skip positions that would cross
+ *   the device's segment boundary; take the first position whose free-run
+ *   counter is >= nslots; wrap to 0; the next search starts after the
+ *   allocation. The result is a slot start (no offset preservation).
+ *   mapping_size > alloc_size -> the kernel's "Invalid sizes" warning and
+ *   failure.
+ * - current search (>= v5.12): offset = swiotlbAlignOffset(dev,
+ *   alloc_align_mask, orig); size = ALIGN(mapping_size + offset,
+ *   alloc_align_mask + 1); per area from the CPU's: next fit from the area
+ *   index, skipping slots misaligned for alloc_align_mask (or the page rule)
+ *   and slots whose address differs from orig in the min_align_mask bits
+ *   above the slot/alignment (step 1), else stepping by the alignment
+ *   stride; result = first used slot + (offset mod 2 KiB).
+ *
+ * A request larger than swiotlb_max_mapping_size is not rejected up front
+ * (the kernel does not either): no free run is long enough, so it fails
+ * as "swiotlb buffer is full".
+ *
+ * @returns the bounce address, or {@link SWIOTLB_MAP_ERROR} (with a
+ * `swiotlb_full` warning unless DMA_ATTR_NO_WARN).
+ * @throws ModelConfigError for mappingSize outside [1, 2^32), an
+ * allocSize below mappingSize or above 2^32 (the v5.4 "Invalid sizes" case
+ * is returned as the kernel does, see below), an alloc_align_mask that is
+ * not 2^k - 1 below 2^32, a bad direction, or a cpu outside [0, 4095].
+ * (v5.4: allocSize < mappingSize is the kernel's own check: warning
+ * `swiotlb_invalid_sizes` and SWIOTLB_MAP_ERROR.)
+ */
+export function swiotlbTblMapSingle(dev: Device, mem: IoTlbMem, origAddr: PhysAddr, mappingSize: number, opts: SwiotlbMapOptions = {}): PhysAddr {
+  checkInt("swiotlbTblMapSingle(origAddr)", origAddr);
+  checkInt("swiotlbTblMapSingle(mappingSize)", mappingSize, 1, 0xffffffff);
+  const allocSize = checkInt("swiotlbTblMapSingle(allocSize)", opts.allocSize ?? mappingSize, 1, 0xffffffff);
+  const allocAlignMask = opts.allocAlignMask ?? 0;
+  checkLowMask("swiotlbTblMapSingle(allocAlignMask)", allocAlignMask);
+  checkInt("swiotlbTblMapSingle(allocAlignMask)", allocAlignMask, 0, 0xffffffff);
+  const dir = checkDir("swiotlbTblMapSingle(dir)", opts.dir ?? DMA_BIDIRECTIONAL);
+  const attrs = checkInt("swiotlbTblMapSingle(attrs)", opts.attrs ?? 0, 0, 2 ** 31 - 1);
+  const cpu = checkInt("swiotlbTblMapSingle(cpu)", opts.cpu ?? 0, 0, 4095);
+  if (!isCurrentSearch(dev.kernel)) {
+    if (mappingSize > allocSize) {
+      dev.trace.record({ fn: "swiotlb_tbl_map_single", kind: "swiotlb_invalid_sizes", level: "warn", msg: `${devPrefix(dev)}Invalid sizes (mapping: ${mappingSize} bytes, alloc: ${allocSize} bytes)`, data: { mappingSize, allocSize } });
+      return SWIOTLB_MAP_ERROR;
+    }
+    return mapLegacy(dev, mem, origAddr, mappingSize, allocSize, dir, attrs, opts.copy);
+  }
+  return mapCurrent(dev, mem, origAddr, mappingSize, allocAlignMask, attrs, cpu, opts.copy);
+}
+
+// ---------------------------------------------------------------- unmap, release, sync
+
+/** Slot index of a live bounce address, or throws. */
+function liveSlot(mem: IoTlbMem, tlbAddr: number, field: string): number {
+  const pool = mem.defpool;
+  if (!Number.isSafeInteger(tlbAddr) || tlbAddr < pool.start || tlbAddr >= pool.end) {
+    throw new ModelConfigError(field, tlbAddr, `an address inside the swiotlb pool [${hex(pool.start)}, ${hex(pool.end)})`);
+  }
+  const index = Math.floor((tlbAddr - pool.start) / IO_TLB_SIZE);
+  if (pool.origAddr[index] === INVALID_PHYS_ADDR) {
+    throw new ModelConfigError(field, tlbAddr, "a live bounce buffer (this slot is free: double unmap or a stray address; the kernel would corrupt its free list)");
+  }
+  return index;
+}
+
+/**
+ * Where the bounce copy for `tlbAddr` goes (swiotlb_bounce, v6.19): the
+ * original address for that position and the bytes left in the allocation
+ * from it. v5.4: orig_addr of the slot plus tlb_addr's offset in the slot.
+ */
+function bounceTarget(dev: Device, mem: IoTlbMem, tlbAddr: number, index: number): { orig: number; left: number } {
+  const pool = mem.defpool;
+  const o = pool.origAddr[index]!;
+  if (!isCurrentSearch(dev.kernel)) return { orig: o + (tlbAddr % IO_TLB_SIZE), left: Infinity };
+  const tlbOffset = (tlbAddr % IO_TLB_SIZE) - swiotlbAlignOffset(dev, 0, o);
+  return { orig: o + tlbOffset, left: pool.allocSize[index]! - tlbOffset };
+}
+
+function doBounce(dev: Device, mem: IoTlbMem, tlbAddr: number, index: number, size: number, toDevice: boolean, copy: SwiotlbCopy | undefined): void {
+  if (!copy) return;
+  const t = bounceTarget(dev, mem, tlbAddr, index);
+  let n = size;
+  if (n > t.left) {
+    dev.trace.record({ fn: "swiotlb_bounce", kind: "swiotlb_overflow", level: "warn", msg: `${devPrefix(dev)}Buffer overflow detected. Allocation size: ${t.left}. Mapping size: ${size}.`, data: { alloc: t.left, size } });
+    n = t.left;
+  }
+  if (n <= 0) return;
+  if (toDevice) copy(t.orig as PhysAddr, tlbAddr as PhysAddr, n);
+  else copy(tlbAddr as PhysAddr, t.orig as PhysAddr, n);
+}
+
+/**
+ * swiotlb_release_slots(dev, tlb_addr) (v5.12+; the slot-freeing half of
+ * v5.4's swiotlb_tbl_unmap_single): find the first slot of the allocation
+ * (v6.19: tlb_addr minus the preserved offset, minus its pad_slots), the
+ * slot count (v6.19: from the stored alloc_size; v5.4: ceil(allocSize /
+ * 2 KiB) from the caller, required), mark them free and merge the free runs: the run
+ * after them (if in the same segment) is added to their counters, then the
+ * counters of the free slots before them (back to the segment start) are
+ * re-counted. Nothing is copied.
+ * @throws ModelConfigError if `tlbAddr` is not a live bounce buffer of `mem`
+ * (outside the pool, or its slot is free), or allocSize is bad.
+ */
+export function swiotlbReleaseSlots(dev: Device, mem: IoTlbMem, tlbAddr: PhysAddr, allocSize?: number): void {
+  const pool = mem.defpool;
+  let index: number;
+  let nslots: number;
+  if (!isCurrentSearch(dev.kernel)) {
+    index = liveSlot(mem, tlbAddr, "swiotlbReleaseSlots(tlbAddr)");
+    if (allocSize === undefined) throw new ModelConfigError("swiotlbReleaseSlots(allocSize)", allocSize, "the alloc_size given at map time (required before v5.12)");
+    nslots = Math.ceil(checkInt("swiotlbReleaseSlots(allocSize)", allocSize, 1, 0xffffffff) / IO_TLB_SIZE);
+    if (index + nslots > pool.nslabs) throw new ModelConfigError("swiotlbReleaseSlots(allocSize)", allocSize, "a size inside the pool from tlbAddr");
+  } else {
+    checkInt("swiotlbReleaseSlots(tlbAddr)", tlbAddr);
+    const offset = swiotlbAlignOffset(dev, 0, tlbAddr);
+    const a = tlbAddr - offset;
+    const i0 = liveSlot(mem, a, "swiotlbReleaseSlots(tlbAddr)");
+    index = i0 - pool.padSlots[i0]!;
+    nslots = Math.ceil((pool.allocSize[index]! + offset) / IO_TLB_SIZE);
+  }
+  const area = pool.areas[Math.floor(index / pool.areaNslabs)]!;
+  giveSlots(pool, index, nslots);
+  area.used -= nslots;
+  dev.trace.record({ fn: "swiotlb_release_slots", kind: "swiotlb_unmap", msg: `free ${nslots} slots at ${index} (${hex(tlbAddr)})`, data: { tlb: tlbAddr, slot: index, nslots } });
+}
+
+/**
+ * swiotlb_tbl_unmap_single(dev, tlb_addr, mapping_size, [alloc_size,] dir,
+ * attrs): copy back for DMA_FROM_DEVICE / DMA_BIDIRECTIONAL unless
+ * DMA_ATTR_SKIP_CPU_SYNC (through `copy`, if given), then
+ * {@link swiotlbReleaseSlots}. v5.4 takes alloc_size from the caller (the
+ * kernel trusts it); v5.12+ reads it from the slot bookkeeping.
+ * @throws ModelConfigError for an address that is not a live bounce buffer,
+ * a bad size or direction (nothing changes).
+ */
+export function swiotlbTblUnmapSingle(dev: Device, mem: IoTlbMem, tlbAddr: PhysAddr, mappingSize: number, opts: SwiotlbUnmapOptions = {}): void {
+  checkInt("swiotlbTblUnmapSingle(mappingSize)", mappingSize, 1, 0xffffffff);
+  const dir = checkDir("swiotlbTblUnmapSingle(dir)", opts.dir ?? DMA_BIDIRECTIONAL);
+  const attrs = checkInt("swiotlbTblUnmapSingle(attrs)", opts.attrs ?? 0, 0, 2 ** 31 - 1);
+  const allocSize = checkInt("swiotlbTblUnmapSingle(allocSize)", opts.allocSize ?? mappingSize, 1, 0xffffffff);
+  const index = liveSlot(mem, tlbAddr, "swiotlbTblUnmapSingle(tlbAddr)");
+  if (!isCurrentSearch(dev.kernel) && index + Math.ceil(allocSize / IO_TLB_SIZE) > mem.defpool.nslabs) {
+    throw new ModelConfigError("swiotlbTblUnmapSingle(allocSize)", allocSize, "a size inside the pool from tlbAddr");
+  }
+  if (!hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC) && (dir === DMA_FROM_DEVICE || dir === DMA_BIDIRECTIONAL)) {
+    doBounce(dev, mem, tlbAddr, index, mappingSize, false, opts.copy);
+  }
+  swiotlbReleaseSlots(dev, mem, tlbAddr, allocSize);
+}
+
+/**
+ * swiotlb_sync_single_for_cpu / _for_device (v6.19 __swiotlb_sync_single_*;
+ * v5.4 swiotlb_tbl_sync_single): for the CPU, copy bounce -> original when
+ * the direction is FROM_DEVICE or BIDIRECTIONAL; for the device, original
+ * -> bounce when TO_DEVICE or BIDIRECTIONAL. The other direction is the
+ * kernel's BUG_ON for a direction that does not fit (DMA_NONE) and a no-op
+ * for the legal but copy-free one. Copies go through `copy`; without it
+ * this only validates.
+ * @throws ModelConfigError for an address that is not a live bounce buffer,
+ * a bad size or direction.
+ */
+export function swiotlbSyncSingle(dev: Device, mem: IoTlbMem, tlbAddr: PhysAddr, size: number, dir: DmaDataDirection, target: "cpu" | "device", copy?: SwiotlbCopy): void {
+  checkInt("swiotlbSyncSingle(size)", size, 1, 0xffffffff);
+  checkDir("swiotlbSyncSingle(dir)", dir);
+  if (target !== "cpu" && target !== "device") throw new ModelConfigError("swiotlbSyncSingle(target)", target, '"cpu" or "device"');
+  const index = liveSlot(mem, tlbAddr, "swiotlbSyncSingle(tlbAddr)");
+  if (target === "cpu" && (dir === DMA_FROM_DEVICE || dir === DMA_BIDIRECTIONAL)) doBounce(dev, mem, tlbAddr, index, size, false, copy);
+  if (target === "device" && (dir === DMA_TO_DEVICE || dir === DMA_BIDIRECTIONAL)) doBounce(dev, mem, tlbAddr, index, size, true, copy);
+}
+
+/**
+ * The original address a live bounce address shadows (orig_addr of its
+ * slot, adjusted to the position as swiotlb_bounce does), or null if the
+ * address is outside the pool or its slot is free.
+ */
+export function swiotlbOrigAddr(dev: Device, mem: IoTlbMem, tlbAddr: PhysAddr): PhysAddr | null {
+  const pool = mem.defpool;
+  if (!Number.isSafeInteger(tlbAddr) || tlbAddr < pool.start || tlbAddr >= pool.end) return null;
+  const index = Math.floor((tlbAddr - pool.start) / IO_TLB_SIZE);
+  if (pool.origAddr[index] === INVALID_PHYS_ADDR) return null;
+  return bounceTarget(dev, mem, tlbAddr, index).orig as PhysAddr;
+}
