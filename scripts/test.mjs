@@ -1,5 +1,6 @@
 // npm test: strict typecheck with the project's TypeScript (not tslab's
-// bundled one), then every vitest suite (unit, property, golden, and the
+// bundled one), a typecheck of lib/ with tslab's own compiler and options,
+// then every vitest suite (unit, property, golden, and the
 // execution of every notebook), then one closing line "N passed, N failed".
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
@@ -9,6 +10,10 @@ const run = (cmd, args) => spawnSync(cmd, args, { stdio: "inherit" }).status ?? 
 console.log("== typecheck (tsc -p ., strict)");
 const tsc = run(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "."]);
 if (tsc !== 0) console.log("typecheck FAILED");
+
+console.log("== typecheck lib/ as tslab compiles it (TypeScript 5.0, not strict: tsconfig.tslab.json)");
+const tslabTsc = run(process.execPath, ["node_modules/@tslab/typescript-for-tslab/bin/tsc", "-p", "tsconfig.tslab.json"]);
+if (tslabTsc !== 0) console.log("tslab typecheck FAILED");
 
 console.log("== vitest");
 mkdirSync("build", { recursive: true });
@@ -37,6 +42,7 @@ try {
   failed += 1;
 }
 if (tsc !== 0) failed += 1;
+if (tslabTsc !== 0) failed += 1;
 if (vitest !== 0 && failed === 0) failed = 1;
 console.log(`\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
-process.exit(failed === 0 && tsc === 0 && vitest === 0 ? 0 : 1);
+process.exit(failed === 0 && tsc === 0 && tslabTsc === 0 && vitest === 0 ? 0 : 1);
