@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { runTour, tourCosts } from "../../lib/scenarios/00-tour.js";
+import { callCostChart, lineStateChart } from "../../lib/viz/cache.js";
 
 const BBB = "am335x-beaglebone-black";
 const NO_RX_SYNC = { rxSyncForCpu: false, rxUnmap: true, txSyncForDevice: true };
@@ -67,5 +68,31 @@ describe("case 00: the tour", () => {
     expect(() => runTour({ offset: 5000 })).toThrow(/offset/);
     expect(() => runTour({ specFillProb: 2 })).toThrow(/specFillProb/);
     expect(() => runTour({ platform: "no-such-board" })).toThrow();
+  });
+});
+
+
+describe("case 00 charts", () => {
+  it("the line-state chart has one cell per line, view and step, faceted by view, on the vega-lite v5 schema", () => {
+    const r = runTour({ platform: BBB, bufferSize: 128, specFillProb: 0 });
+    // 128 bytes at offset 0 = 2 lines, plus the (unshared) field line = 3 lines; 3 views per line per step.
+    expect(r.cells.length).toBe(r.steps.length * 3 * 3);
+    const spec = lineStateChart(r.cells, "t") as { $schema: string; facet: { row: { field: string } }; data: { values: unknown[] } };
+    expect(spec.$schema).toBe("https://vega.github.io/schema/vega-lite/v5.json");
+    expect(spec.facet.row.field).toBe("view");
+    expect(spec.data.values.length).toBe(r.cells.length);
+  });
+
+  it("the cost chart keeps every row and marks estimates", () => {
+    const rows = [
+      { platform: "a", call: "map", ns: 0, estimate: true },
+      { platform: "b", call: "map", ns: 1260, estimate: false },
+    ];
+    const spec = callCostChart(rows, "t") as { data: { values: Array<{ nsPlot: number; basis: string }> } };
+    // log scale: a zero cost is drawn at 1 ns
+    expect(spec.data.values.map((v) => [v.nsPlot, v.basis])).toEqual([
+      [1, "estimate"],
+      [1260, "measured"],
+    ]);
   });
 });
