@@ -31,20 +31,6 @@ export interface HostedDevice {
   cacheHost?: CacheHost;
 }
 
-/**
- * Wrap a machine's device map so every device added to it gets
- * `cacheHost` pointing at the machine (used by Machine's [cache] block, as
- * the constructor fills the map).
- * @returns true (a marker value for the field that holds it).
- */
-export function linkDevicesToCacheHost<D extends HostedDevice>(devices: Map<string, D>, host: () => CacheHost): true {
-  const set = devices.set.bind(devices);
-  devices.set = (k: string, v: D) => {
-    v.cacheHost = host();
-    return set(k, v);
-  };
-  return true;
-}
 
 /**
  * The machine a device belongs to.

@@ -1,5 +1,5 @@
 /**
- * DMA directions and cache-maintenance operations, the vocabulary shared by
+ * Cache-maintenance operations (and, re-exported, the DMA directions), the vocabulary shared by
  * the cache model, the per-architecture sync rules (lib/dma/arch) and the
  * streaming DMA API (lib/dma/direct.ts, lib/dma/mapping.ts).
  *
@@ -7,35 +7,10 @@
  * v6.19 and v5.4 (unchanged).
  */
 import { checkInt, checkPowerOf2, alignDown, alignUp } from "../core/arith.js";
-import { ModelConfigError } from "../core/errors.js";
 
-/** enum dma_data_direction (include/linux/dma-direction.h): the kernel's numeric values. */
-export const DMA_BIDIRECTIONAL = 0;
-export const DMA_TO_DEVICE = 1;
-export const DMA_FROM_DEVICE = 2;
-export const DMA_NONE = 3;
-/** One of the three directions a streaming mapping may use (DMA_NONE is rejected). */
-export type DmaDataDirection = 0 | 1 | 2;
-
-const DIR_NAMES = ["DMA_BIDIRECTIONAL", "DMA_TO_DEVICE", "DMA_FROM_DEVICE", "DMA_NONE"] as const;
-
-/** The kernel's name for a direction ("DMA_FROM_DEVICE"), as dma-debug prints it (dir2name). */
-export function dirName(dir: number): string {
-  return DIR_NAMES[dir] ?? `DMA_dir(${dir})`;
-}
-
-/**
- * Check a direction argument: the kernel BUG()s on an invalid one
- * (valid_dma_direction in include/linux/dma-mapping.h); the model rejects it
- * as misuse.
- * @throws ModelConfigError naming `field` for anything but 0, 1 or 2.
- */
-export function checkDirection(field: string, dir: unknown): DmaDataDirection {
-  if (dir !== DMA_BIDIRECTIONAL && dir !== DMA_TO_DEVICE && dir !== DMA_FROM_DEVICE) {
-    throw new ModelConfigError(field, dir, "DMA_BIDIRECTIONAL (0), DMA_TO_DEVICE (1) or DMA_FROM_DEVICE (2)");
-  }
-  return dir;
-}
+// Directions live in lib/core/dma-types.ts; re-exported here for the cache and arch code.
+export { DMA_BIDIRECTIONAL, DMA_TO_DEVICE, DMA_FROM_DEVICE, DMA_NONE, dirName, checkDirection } from "../core/dma-types.js";
+export type { DmaStreamingDirection as DmaDataDirection } from "../core/dma-types.js";
 
 /**
  * A cache-maintenance operation on one line-aligned physical range:

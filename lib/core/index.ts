@@ -4,3 +4,4 @@ export * from "./errno.js";
 export * from "./errors.js";
 export * from "./prng.js";
 export * from "./trace.js";
+export * from "./dma-types.js";

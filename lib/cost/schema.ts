@@ -9,10 +9,11 @@
  * stk1160: use dma_alloc_noncontiguous API"). No per-cache-line measurement
  * was found, so every per-line figure is an estimate.
  */
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { z } from "zod";
 import { ModelConfigError } from "../core/errors.js";
+import { findDataDir } from "../core/data-dir.js";
 
 /** One cost parameter. */
 export const zCostParam = z
@@ -63,7 +64,6 @@ export const zCostFile = z
   .strict();
 export type CostFile = z.infer<typeof zCostFile>;
 
-declare const __dirname: string | undefined;
 
 /**
  * data/costs of this repository, found from this module's folder or the
@@ -71,19 +71,8 @@ declare const __dirname: string | undefined;
  * @throws ModelConfigError if no data/costs folder is found.
  */
 export function costsDir(): string {
-  const starts: string[] = [];
-  if (typeof __dirname === "string") starts.push(__dirname);
-  starts.push(process.cwd());
-  for (const start of starts) {
-    let dir = resolve(start);
-    for (;;) {
-      const cand = join(dir, "data", "costs");
-      if (existsSync(cand)) return cand;
-      const up = dirname(dir);
-      if (up === dir) break;
-      dir = up;
-    }
-  }
+  const dir = findDataDir("costs");
+  if (dir) return dir;
   throw new ModelConfigError("data/costs", process.cwd(), "a working directory below the repository that holds data/costs");
 }
 

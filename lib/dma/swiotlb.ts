@@ -83,7 +83,7 @@ import {
   DMA_TO_DEVICE,
   hasAttr,
   type DmaDataDirection,
-} from "../iommu/dma-iommu.js";
+} from "../core/dma-types.js";
 
 // ---------------------------------------------------------------- constants
 

@@ -42,6 +42,16 @@
  */
 import { DMA_BIT_MASK, MAX_ADDR, SZ_64K, andMask, checkInt, minNotZero, roundupPowOfTwo, u32, wrapToMask } from "../core/arith.js";
 import { DMA_MAPPING_ERROR, type DmaAddr } from "../core/addr.js";
+import {
+  DMA_ATTR_MMIO,
+  DMA_ATTR_PRIVILEGED,
+  DMA_ATTR_SKIP_CPU_SYNC,
+  DMA_BIDIRECTIONAL,
+  DMA_FROM_DEVICE,
+  DMA_TO_DEVICE,
+  hasAttr,
+  validDmaDirection,
+} from "../core/dma-types.js";
 import { EINVAL, EIO, ENOMEM, EREMOTEIO } from "../core/errno.js";
 import { ModelConfigError } from "../core/errors.js";
 import { atLeast, defineChange } from "../kernel/version.js";
@@ -51,36 +61,25 @@ import type { IommuDomain } from "./domain.js";
 import { IOMMU_CACHE, IOMMU_MMIO, IOMMU_PRIV, IOMMU_READ, IOMMU_WRITE, iommuMapSg, iommuUnmap } from "./io-pgtable.js";
 import { allocIova, findIova, freeIova, iovaAlign, iovaOffset, iovaSize, type IovaDomain } from "./iova.js";
 
-// --- DMA direction and attributes (kept here so lib/dma/mapping.ts can re-export them without a cycle)
-
-/** enum dma_data_direction (include/linux/dma-direction.h, v6.19). */
-export const DMA_BIDIRECTIONAL = 0;
-export const DMA_TO_DEVICE = 1;
-export const DMA_FROM_DEVICE = 2;
-export const DMA_NONE = 3;
-/** A DMA direction value. */
-export type DmaDataDirection = 0 | 1 | 2 | 3;
-
-/** DMA_ATTR_* bits (include/linux/dma-mapping.h, v6.19). */
-export const DMA_ATTR_WEAK_ORDERING = 2;
-export const DMA_ATTR_WRITE_COMBINE = 4;
-export const DMA_ATTR_NO_KERNEL_MAPPING = 16;
-export const DMA_ATTR_SKIP_CPU_SYNC = 32;
-export const DMA_ATTR_FORCE_CONTIGUOUS = 64;
-export const DMA_ATTR_ALLOC_SINGLE_PAGES = 128;
-export const DMA_ATTR_NO_WARN = 256;
-export const DMA_ATTR_PRIVILEGED = 512;
-export const DMA_ATTR_MMIO = 1024;
-
-/** True iff `attrs` has `bit` set (attrs are small bit sets, below 2^31). */
-export function hasAttr(attrs: number, bit: number): boolean {
-  return Math.floor(attrs / bit) % 2 === 1;
-}
-
-/** valid_dma_direction(dir): BIDIRECTIONAL, TO_DEVICE or FROM_DEVICE. */
-export function validDmaDirection(dir: number): dir is 0 | 1 | 2 {
-  return dir === DMA_BIDIRECTIONAL || dir === DMA_TO_DEVICE || dir === DMA_FROM_DEVICE;
-}
+// --- DMA direction and attributes: defined in lib/core/dma-types.ts, re-exported for existing importers.
+export {
+  DMA_BIDIRECTIONAL,
+  DMA_TO_DEVICE,
+  DMA_FROM_DEVICE,
+  DMA_NONE,
+  DMA_ATTR_WEAK_ORDERING,
+  DMA_ATTR_WRITE_COMBINE,
+  DMA_ATTR_NO_KERNEL_MAPPING,
+  DMA_ATTR_SKIP_CPU_SYNC,
+  DMA_ATTR_FORCE_CONTIGUOUS,
+  DMA_ATTR_ALLOC_SINGLE_PAGES,
+  DMA_ATTR_NO_WARN,
+  DMA_ATTR_PRIVILEGED,
+  DMA_ATTR_MMIO,
+  hasAttr,
+  validDmaDirection,
+  type DmaDataDirection,
+} from "../core/dma-types.js";
 
 // --- Behaviour changes
 

@@ -205,20 +205,3 @@ export function attachDeviceIommu(m: IommuMachineView, dev: Device, dp: DevicePr
   dev.iommuDomain = iommu.defaultDomain;
 }
 
-/**
- * Install the IOMMU attachment on a machine under construction: wraps
- * `m.devices.set` so each device the machine creates is attached with
- * {@link attachDeviceIommu}. Called from the Machine's `[iommu]` field
- * initialiser, which runs before the constructor creates the devices.
- * Returns true (stored as a marker field).
- */
-export function installIommuAttach(m: IommuMachineView): true {
-  const map = m.devices;
-  const origSet = map.set.bind(map);
-  map.set = (name: string, dev: Device) => {
-    origSet(name, dev);
-    attachDeviceIommu(m, dev, m.profile.devices.find((d) => d.name === name));
-    return map;
-  };
-  return true;
-}

@@ -464,23 +464,21 @@ function buildPhysMap(p: PlatformProfile): PhysRegion[] {
 const deviceModels = new WeakMap<Device, MemoryModel>();
 
 /**
- * Create the memory model of a machine and register every device the machine
- * adds to its device map (the map's `set` is wrapped, as the machine's
- * constructor fills it after its fields are initialised). Used by Machine's
- * [mm] field.
+ * Create the memory model of a machine. Devices are registered with
+ * {@link addDeviceToMemoryModel} as the machine creates them.
  */
-export function attachMemoryModel(host: LayoutHost & { readonly devices: Map<string, Device> }): MemoryModel {
-  const mm = new MemoryModel(host);
-  const devices = host.devices;
-  const set = devices.set.bind(devices);
-  devices.set = (k: string, v: Device) => {
-    deviceModels.set(v, mm);
-    const r = set(k, v);
-    mm.deviceAdded(v);
-    return r;
-  };
-  for (const d of devices.values()) deviceModels.set(d, mm);
-  return mm;
+export function createMemoryModel(host: LayoutHost & { readonly devices: Map<string, Device> }): MemoryModel {
+  return new MemoryModel(host);
+}
+
+/**
+ * Register a device the machine created with its memory model: links the
+ * device to the model (for {@link mmOfDevice}) and runs the device hooks
+ * (e.g. the per-device coherent pool of a `memory-region`).
+ */
+export function addDeviceToMemoryModel(mm: MemoryModel, dev: Device): void {
+  deviceModels.set(dev, mm);
+  mm.deviceAdded(dev);
 }
 
 /**

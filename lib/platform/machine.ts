@@ -7,12 +7,11 @@ import { createPrng, type Prng } from "../core/prng.js";
 import { Trace } from "../core/trace.js";
 import { ModelConfigError } from "../core/errors.js";
 import { parseKernelVersion, type KernelVersion } from "../kernel/version.js";
-import { createDevice, type Device } from "./device.js";
+import { createDevice, type Device, type DeviceSpec } from "./device.js";
 import { loadPlatformProfile, validatePlatformProfile, type PlatformProfile } from "./profile.js";
 import { CacheModel } from "../cache/model.js";
-import { linkDevicesToCacheHost, type CacheHost } from "../cache/host.js";
-import { installIommuAttach, type Iommu } from "../iommu/domain.js"; // [iommu]
-import { attachMemoryModel, type MemoryModel } from "../mm/memory.js"; // [mm]
+import { attachDeviceIommu, type Iommu } from "../iommu/domain.js"; // [iommu]
+import { addDeviceToMemoryModel, createMemoryModel, type MemoryModel } from "../mm/memory.js"; // [mm]
 import "../dma/coherent.js"; // [mm] registers the per-device pool setup (of_reserved_mem_device_init) with the memory model
 
 /** Options for {@link createMachine}. */
@@ -41,6 +40,10 @@ export class Machine {
     this.seed = opts.seed ?? 1;
     this.prng = createPrng(this.seed);
     this.trace = new Trace({ keepEvents: opts.keepEvents ?? true });
+    this.mm = createMemoryModel(this);
+    // Create each device, then attach it to its IOMMU's DMA domain, register
+    // it with the memory model (per-device coherent pool) and link it to
+    // this machine's CPU cache, in that order.
     for (const d of profile.devices) {
       const spec = {
         name: d.name,
@@ -53,21 +56,21 @@ export class Machine {
         ...(d.dmaParms !== undefined ? { dmaParms: d.dmaParms } : {}),
         ...(d.dmaRanges !== undefined ? { dmaRanges: d.dmaRanges } : {}),
       };
-      this.devices.set(d.name, createDevice(spec, { kernel: this.kernel, trace: this.trace }));
+      const dev = createDevice(spec as DeviceSpec, { kernel: this.kernel, trace: this.trace });
+      this.devices.set(d.name, dev);
+      attachDeviceIommu(this, dev, d); // [iommu]
+      addDeviceToMemoryModel(this.mm, dev); // [mm]
+      dev.cacheHost = this; // [cache]
     }
   }
 
   // [iommu] machine-level IOMMU state (instances, domains) goes below this line.
   /** IOMMU instances by name, created from profile.iommus as devices attach (lib/iommu/domain.ts). */
   readonly iommus: Map<string, Iommu> = new Map();
-  /** Attaches each device the constructor creates to its IOMMU's DMA domain (runs before the constructor body). */
-  readonly iommuAttachInstalled: true = installIommuAttach(this);
   // [mm] machine-level memory model (memmap, zones, VA space, allocators) goes below this line.
   /** The memory model (lib/mm/memory.ts): physical map, memmap, zones, kernel VA space; built on first use. */
-  readonly mm: MemoryModel = attachMemoryModel(this);
+  readonly mm: MemoryModel;
   // [cache] machine-level CPU cache and memory contents go below this line.
-  /** @internal Gives every device the constructor adds a link back to this machine (device.cacheHost). */
-  readonly cacheDeviceLink: true = linkDevicesToCacheHost(this.devices, () => this as unknown as CacheHost);
   private cacheModel?: CacheModel;
   /**
    * The CPU data cache and memory contents (lib/cache/model.ts), built on

@@ -8,10 +8,11 @@
  * strings in hex ("0xb0000000") or with a size suffix ("64K", "128M", "8G"),
  * because JSON has no hex literals and device trees are written in hex.
  */
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { z } from "zod";
 import { MAX_ADDR, isPowerOf2 } from "../core/arith.js";
+import { findDataDir } from "../core/data-dir.js";
 
 const SUFFIX: Record<string, number> = { K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };
 
@@ -400,24 +401,11 @@ export function validatePlatformProfile(raw: unknown, file = "<profile>"): Platf
  * @throws ProfileError if no such folder is found.
  */
 export function platformsDir(): string {
-  const starts: string[] = [];
-  if (typeof __dirname === "string") starts.push(__dirname);
-  starts.push(process.cwd());
-  for (const start of starts) {
-    let dir = resolve(start);
-    for (;;) {
-      const cand = join(dir, "data", "platforms");
-      if (existsSync(cand)) return cand;
-      const up = dirname(dir);
-      if (up === dir) break;
-      dir = up;
-    }
-  }
+  const dir = findDataDir("platforms");
+  if (dir) return dir;
   throw new ProfileError("data/platforms", [{ path: "", message: "cannot find the data/platforms folder above the working directory", value: process.cwd() }]);
 }
 
-// Defined by CommonJS (tslab compiles notebook imports to CommonJS) and by vitest.
-declare const __dirname: string | undefined;
 
 /**
  * Load and validate data/platforms/<id>.json (or a path ending in .json).

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { PhysAddr } from "../../lib/core/addr.js";
 import { ModelConfigError } from "../../lib/core/errors.js";
 import { Trace } from "../../lib/core/trace.js";
-import { DMA_ATTR_NO_WARN, DMA_ATTR_SKIP_CPU_SYNC, DMA_FROM_DEVICE, DMA_TO_DEVICE } from "../../lib/iommu/dma-iommu.js";
+import { DMA_ATTR_NO_WARN, DMA_ATTR_SKIP_CPU_SYNC, DMA_FROM_DEVICE, DMA_TO_DEVICE } from "../../lib/core/dma-types.js";
 import {
   IO_TLB_DEFAULT_SIZE,
   IO_TLB_SEGSIZE,
