@@ -25,30 +25,38 @@
  * Data structure. The kernel walks `rb_prev()` from the cached node one
  * node at a time until a gap fits, which costs about 1,600 steps per
  * allocation on the benchmark workload (docs: shared/reference/iova-workload.md).
- * The model keeps the same set of ranges as one sorted sequence split into
- * blocks (at most {@link BLOCK_CAP} ranges each, sorted by pfn_lo, stored in
- * two Float64Arrays per block: a two-level B+-tree-like list). Each block
- * knows, for alignments 2^0 .. 2^6, the largest size that fits at that
- * alignment in a free gap between two consecutive ranges inside the block
- * (kept exact incrementally: a merge of gaps can only raise it, a split or a
- * removal forces a lazy recount only when the lost gap was the maximum).
+ * The model keeps the same set of ranges as one sorted sequence cut into
+ * blocks of at most 32 ranges (pfn_lo and pfn_hi in two Float64Arrays per
+ * block; full blocks split in halves, nearly empty ones merge with a
+ * neighbour). The free gap below a range, down to the range before it
+ * (possibly the last range of the previous block) or to pfn 0, belongs to
+ * the range's block. Each block keeps caps[k], k = 0..6: the largest size
+ * that fits at a start aligned to 2^k in one of its gaps. These are exact
+ * or upper bounds: a merge of two gaps raises them exactly; when a gap that
+ * reaches a maximum is split (insert), shrunk (reserve) or lost to the next
+ * block (free), the block is only marked stale, and it is recounted when a
+ * search is sent to it and finds nothing there. The domain also keeps, per
+ * order, a contiguous column of the blocks' caps and an array of each
+ * block's first pfn_lo (for a binary search by pfn).
  * The walk's answer is "the first gap, going down from the start node, whose
  * size-aligned top candidate lies above the range below it", and because
  * the walk's candidate only ever decreases the walk's stop conditions reduce
  * to that first fitting gap (see {@link allocIova}); the model finds it by
- * skipping whole blocks whose summary says nothing fits (and checking the
- * one gap between two blocks exactly), then checking the gaps of the first
- * block that may fit one by one with the kernel's own arithmetic. Alignments
- * above 2^6 use the 2^6 summary as a necessary condition and are decided
- * gap by gap. Nodes are identified by pfn_lo (unique: ranges never
- * overlap), so the cached nodes are kept as (pfn_lo, pfn_hi) pairs.
+ * checking the gaps of the start block one by one with the kernel's own
+ * arithmetic, then scanning the column of the request's order downwards for
+ * the next block whose cap is at least the size, and checking that block's
+ * gaps the same way (a stale cap only costs that extra block check).
+ * Alignments above 2^6 use the 2^6 column as a necessary condition and are
+ * decided gap by gap. Nodes are identified by pfn_lo (unique: ranges never
+ * overlap), so the cached nodes are kept as (pfn_lo, pfn_hi) pairs, with a
+ * checked hint of the start node's position.
  * The test file checks op by op against a literal linear walk.
  *
  * Units: every pfn and size here is an IOVA pfn, i.e. a count of
  * granule-sized IOVA pages (not CPU pages). All arithmetic is exact on JS
  * numbers below 2^53; no bitwise operator touches a pfn, size or mask.
  */
-import { MAX_ADDR, SZ_4G, alignDown, alignUp, checkInt, checkPowerOf2, fls, ilog2, offsetIn } from "../core/arith.js";
+import { MAX_ADDR, SZ_4G, alignDown, alignUp, checkInt, checkPowerOf2, ilog2, offsetIn } from "../core/arith.js";
 import { ModelConfigError } from "../core/errors.js";
 
 /**
@@ -85,14 +93,16 @@ for (let k = 0; k < CAP_ORDERS; k++) {
 }
 
 /** Most ranges one block holds; a full block is split in two halves on insert. */
-const BLOCK_CAP = 64;
+const BLOCK_CAP = 32;
 /** A block with fewer ranges than this after a free is merged with a neighbour when the two fit in MERGE_MAX. */
 const MERGE_BELOW = BLOCK_CAP / 4;
 const MERGE_MAX = (BLOCK_CAP * 3) / 4;
 
 /**
  * A run of consecutive ranges (`struct iova`s), sorted by pfn_lo. Blocks are
- * never empty; the last block ends with the anchor.
+ * never empty; the last block ends with the anchor. The free gap below a
+ * range (down to the range before it, which may sit in the previous block,
+ * or down to pfn 0) belongs to the range's block.
  */
 class Block {
   /** pfn_lo of the ranges, ascending; entries [0, n) are live. */
@@ -101,13 +111,15 @@ class Block {
   readonly hi = new Float64Array(BLOCK_CAP);
   n = 0;
   /**
-   * caps[k], k = 0..CAP_ORDERS-1: over the free gaps between two consecutive
-   * ranges of this block (not the gap below its first range), the largest
-   * size that fits at a start aligned to 2^k (gap top minus the gap bottom
-   * rounded up to 2^k), or 0 if none fits. Only valid while !dirty.
+   * caps[k], k = 0..CAP_ORDERS-1: over the free gaps below this block's
+   * ranges, the largest size that fits at a start aligned to 2^k (gap top
+   * minus the gap bottom rounded up to 2^k), or 0 if none fits.
    */
   readonly caps = new Float64Array(CAP_ORDERS);
-  /** caps must be recounted before use. */
+  /**
+   * caps may be too high (a gap reaching a maximum was split, shrunk or
+   * removed): until a search recounts the block, caps is an upper bound.
+   */
   dirty = false;
 }
 
@@ -127,6 +139,16 @@ export class IovaDomain {
   readonly maxPfn: number;
   /** @internal the ranges in order, in blocks; the last block ends with the anchor. Empty once put. */
   _blocks: Block[];
+  /** @internal caps columns: block i's order-k value at k * _stride + i (contiguous per order, for the block skip). */
+  _cols: Float64Array = new Float64Array(0);
+  /** @internal capacity (in blocks) of _cols and _first: a power of two above the block count. */
+  _stride = 0;
+  /** @internal pfn_lo of each block's first range (the block-level search key); +Infinity past the last block. */
+  _first: Float64Array = new Float64Array(0);
+  /** @internal position hint (block, index) for the node a walk starts from; checked before use. */
+  _startB = 0;
+  /** @internal */
+  _startJ = 0;
   /** @internal cached_node as (pfn_lo, pfn_hi): pfn_lo names the node (ranges never overlap). */
   _cachedLo = IOVA_ANCHOR;
   /** @internal */
@@ -153,6 +175,8 @@ export class IovaDomain {
     b.hi[0] = IOVA_ANCHOR;
     b.n = 1;
     this._blocks = [b];
+    recount(this._blocks, 0);
+    indexBuild(this);
     this._max32 = this.dma32PfnLimit;
   }
 
@@ -187,94 +211,210 @@ function snap(lo: number, hi: number): IovaRange {
 }
 
 // ---------------------------------------------------------------------------
-// Block list. A position is (block index, index in block), returned through
-// posB / posJ (module state: no object per lookup).
+// Block list plus per-order columns of the blocks' caps. A position is
+// (block index, index in block), returned through posB / posJ (module
+// state: no object per lookup).
 
 let posB = 0;
 let posJ = 0;
 
-/** Fold the gap [bottom, top) into caps: for each order k, top - roundup(bottom, 2^k). */
-function foldGap(caps: Float64Array, bottom: number, top: number): void {
+/** p mod 64 for an integer 0 <= p < 2^53 (exact: dividing by a power of two is exact in a double). */
+function modCap(p: number): number {
+  return p - Math.floor(p / CAP_MOD) * CAP_MOD;
+}
+
+/** Fold the gap [bottom, top) into block b's caps: for each order k, top - roundup(bottom, 2^k). True if caps rose. */
+function addGap(b: Block, bottom: number, top: number): boolean {
+  const caps = b.caps;
   const gap = top - bottom;
   // caps[k] never increases with k and no order beats the raw gap: nothing to raise.
-  if (gap <= caps[TOP_ORDER]!) return;
-  const rem = bottom % CAP_MOD;
+  if (gap <= caps[TOP_ORDER]!) return false;
+  const rem = modCap(bottom);
+  let rose = false;
   for (let k = 0; k < CAP_ORDERS; k++) {
     const c = gap - ROUND_UP[k * CAP_MOD + rem]!;
-    if (c > caps[k]!) caps[k] = c;
+    if (c > caps[k]!) {
+      caps[k] = c;
+      rose = true;
+    }
   }
+  return rose;
 }
 
-/** True iff the gap [bottom, top) attains some positive caps[k] (losing it may lower caps). */
-function gapAttains(caps: Float64Array, bottom: number, top: number): boolean {
-  const gap = top - bottom;
-  if (gap < caps[TOP_ORDER]! || gap <= 0) return false;
-  const rem = bottom % CAP_MOD;
-  for (let k = 0; k < CAP_ORDERS; k++) {
-    const c = gap - ROUND_UP[k * CAP_MOD + rem]!;
-    if (c > 0 && c === caps[k]) return true;
-  }
-  return false;
-}
-
-function recount(b: Block): void {
+/** Block b loses the gap [bottom, top): if that gap reaches some positive caps[k], the caps become an upper bound (dirty). */
+function dropGap(b: Block, bottom: number, top: number): void {
   const caps = b.caps;
-  caps.fill(0);
+  const gap = top - bottom;
+  if (gap < caps[TOP_ORDER]! || gap <= 0) return;
+  const rem = modCap(bottom);
+  for (let k = 0; k < CAP_ORDERS; k++) {
+    const c = gap - ROUND_UP[k * CAP_MOD + rem]!;
+    if (c > 0 && c === caps[k]) {
+      b.dirty = true;
+      return;
+    }
+  }
+}
+
+/** pfn_hi of the range before block bi's first range, or -1. */
+function hiBefore(blocks: Block[], bi: number): number {
+  if (bi === 0) return -1;
+  const p = blocks[bi - 1]!;
+  return p.hi[p.n - 1]!;
+}
+
+/** Make block bi's caps exact (one pass over its gaps, the seven maxima kept in locals). */
+function recount(blocks: Block[], bi: number): void {
+  const b = blocks[bi]!;
   const lo = b.lo;
   const hi = b.hi;
-  for (let i = 1; i < b.n; i++) foldGap(caps, hi[i - 1]! + 1, lo[i]!);
+  const n = b.n;
+  const RU = ROUND_UP;
+  let c0 = 0;
+  let c1 = 0;
+  let c2 = 0;
+  let c3 = 0;
+  let c4 = 0;
+  let c5 = 0;
+  let c6 = 0;
+  let bottom = hiBefore(blocks, bi) + 1;
+  for (let i = 0; i < n; i++) {
+    const top = lo[i]!;
+    const gap = top - bottom;
+    // c6 <= c5 <= ... <= c0 and no order beats the raw gap: a gap not above c6 raises nothing.
+    if (gap > c6) {
+      const rem = modCap(bottom);
+      if (gap > c0) c0 = gap;
+      let c = gap - RU[CAP_MOD + rem]!;
+      if (c > c1) c1 = c;
+      c = gap - RU[2 * CAP_MOD + rem]!;
+      if (c > c2) c2 = c;
+      c = gap - RU[3 * CAP_MOD + rem]!;
+      if (c > c3) c3 = c;
+      c = gap - RU[4 * CAP_MOD + rem]!;
+      if (c > c4) c4 = c;
+      c = gap - RU[5 * CAP_MOD + rem]!;
+      if (c > c5) c5 = c;
+      c = gap - RU[6 * CAP_MOD + rem]!;
+      if (c > c6) c6 = c;
+    }
+    bottom = hi[i]! + 1;
+  }
+  const caps = b.caps;
+  caps[0] = c0;
+  caps[1] = c1;
+  caps[2] = c2;
+  caps[3] = c3;
+  caps[4] = c4;
+  caps[5] = c5;
+  caps[6] = c6;
   b.dirty = false;
 }
 
+/** Rebuild the block index (first keys and the caps columns) after the block list changed shape (split, merge, removal). */
+function indexBuild(d: IovaDomain): void {
+  const blocks = d._blocks;
+  const nb = blocks.length;
+  let stride = d._stride;
+  if (stride < nb + 1) {
+    // A power of two (floorPos halves it), with room past the last block.
+    stride = 64;
+    while (stride < 2 * nb) stride *= 2;
+    d._cols = new Float64Array(stride * CAP_ORDERS);
+    d._first = new Float64Array(stride);
+    d._stride = stride;
+  }
+  const cols = d._cols;
+  const first = d._first;
+  for (let i = 0; i < nb; i++) {
+    const b = blocks[i]!;
+    const caps = b.caps;
+    for (let k = 0; k < CAP_ORDERS; k++) cols[k * stride + i] = caps[k]!;
+    first[i] = b.lo[0]!;
+  }
+  for (let i = nb; i < stride; i++) first[i] = Infinity;
+}
+
+/** Copy block bi's caps (exact, or an upper bound while dirty) into the columns. */
+function settle(d: IovaDomain, bi: number): void {
+  const b = d._blocks[bi]!;
+  const cols = d._cols;
+  const stride = d._stride;
+  const caps = b.caps;
+  for (let k = 0; k < CAP_ORDERS; k++) cols[k * stride + bi] = caps[k]!;
+}
+
+/** The highest block index <= r whose caps[order] >= size, or -1: a tight loop over one contiguous column. */
+function findBlockBelow(d: IovaDomain, r: number, order: number, size: number): number {
+  const cols = d._cols;
+  const base = order * d._stride;
+  let c = r;
+  while (c >= 0 && cols[base + c]! < size) c--;
+  return c;
+}
+
 /** Position of the highest range with pfn_lo <= key into posB/posJ; false if there is none. */
-function floorPos(blocks: Block[], key: number): boolean {
+function floorPos(d: IovaDomain, key: number): boolean {
+  const first = d._first;
+  if (d._blocks.length === 0 || first[0]! > key) return false;
+  // Binary search by halving power-of-two steps; first[] reads +Infinity past the last block.
   let a = 0;
-  let z = blocks.length - 1;
-  if (z < 0 || blocks[0]!.lo[0]! > key) return false;
-  while (a < z) {
-    const m = Math.floor((a + z + 1) / 2);
-    if (blocks[m]!.lo[0]! <= key) a = m;
-    else z = m - 1;
+  for (let step = d._stride / 2; step >= 1; step /= 2) {
+    if (first[a + step]! <= key) a += step;
   }
-  const lo = blocks[a]!.lo;
+  const b = d._blocks[a]!;
+  const lo = b.lo;
+  const n = b.n;
   let i = 0;
-  let j = blocks[a]!.n - 1;
-  while (i < j) {
-    const m = Math.floor((i + j + 1) / 2);
-    if (lo[m]! <= key) i = m;
-    else j = m - 1;
-  }
+  while (i + 1 < n && lo[i + 1]! <= key) i++;
   posB = a;
   posJ = i;
   return true;
 }
 
-/** Split the full block bi in two halves (both recounted lazily). */
-function splitBlock(blocks: Block[], bi: number): void {
+/** Split the full block bi in two halves and rebuild. */
+function splitBlock(d: IovaDomain, bi: number): void {
+  const blocks = d._blocks;
   const b = blocks[bi]!;
   const half = Math.floor(b.n / 2);
   const nb = new Block();
   nb.lo.set(b.lo.subarray(half, b.n));
   nb.hi.set(b.hi.subarray(half, b.n));
   nb.n = b.n - half;
+  // Both halves keep the whole block's caps as upper bounds until a search recounts them.
+  nb.caps.set(b.caps);
   nb.dirty = true;
   b.n = half;
   b.dirty = true;
   blocks.splice(bi + 1, 0, nb);
+  indexBuild(d);
 }
 
 /** Insert the range [lo, hi] (disjoint from every range) in order. */
-function insertRange(blocks: Block[], lo: number, hi: number): void {
+function insertRange(d: IovaDomain, lo: number, hi: number): void {
+  const blocks = d._blocks;
+  // The new range goes just below X, the first range above it (the anchor at worst), in X's block:
+  // the gap it splits is the gap below X, which X's block holds.
   let bi = 0;
   let j = 0;
-  if (floorPos(blocks, lo)) {
+  if (floorPos(d, lo)) {
     bi = posB;
     j = posJ + 1;
+    if (j === blocks[bi]!.n) {
+      bi++;
+      j = 0;
+    }
   }
+  insertBefore(d, bi, j, lo, hi);
+}
+
+/** Insert the range [lo, hi] just below the range at (bi, j), in the gap below that range. */
+function insertBefore(d: IovaDomain, bi: number, j: number, lo: number, hi: number): void {
+  const blocks = d._blocks;
   let b = blocks[bi]!;
   if (b.n === BLOCK_CAP) {
-    splitBlock(blocks, bi);
-    if (j > b.n) {
+    splitBlock(d, bi);
+    if (j >= b.n) {
       j -= b.n;
       bi++;
       b = blocks[bi]!;
@@ -283,66 +423,122 @@ function insertRange(blocks: Block[], lo: number, hi: number): void {
   const n = b.n;
   const L = b.lo;
   const H = b.hi;
-  if (j < n) {
-    L.copyWithin(j + 1, j, n);
-    H.copyWithin(j + 1, j, n);
+  const ph = j > 0 ? H[j - 1]! : hiBefore(blocks, bi);
+  // The gap [ph + 1, X.lo) becomes two smaller ones: caps can only fall, and only if no gap reaches a maximum any more.
+  if (!b.dirty) {
+    dropGap(b, ph + 1, L[j]!);
+  }
+  // Shift up by hand: cheaper than copyWithin for a few dozen entries.
+  for (let i = n; i > j; i--) {
+    L[i] = L[i - 1]!;
+    H[i] = H[i - 1]!;
   }
   L[j] = lo;
   H[j] = hi;
   b.n = n + 1;
-  if (!b.dirty) {
-    if (j === 0) {
-      // The new first range: the gap above it joins the block (the gap below it is the block's boundary gap).
-      if (n > 0) foldGap(b.caps, hi + 1, L[1]!);
-    } else if (j === n) {
-      foldGap(b.caps, H[j - 1]! + 1, lo);
-    } else if (gapAttains(b.caps, H[j - 1]! + 1, L[j + 1]!)) {
-      // An inner gap was split into two smaller ones: caps can only fall, and only if that gap held a maximum.
-      b.dirty = true;
+  if (j === 0) d._first[bi] = lo;
+  // caps never rise on an insert: the columns stay valid upper bounds.
+  d._startB = bi;
+  d._startJ = j;
+}
+
+/** Remove the range at (bi, j) (never the anchor). */
+function removeAt(d: IovaDomain, bi: number, j: number): void {
+  const blocks = d._blocks;
+  const b = blocks[bi]!;
+  const n = b.n;
+  const L = b.lo;
+  const H = b.hi;
+  const ph = j > 0 ? H[j - 1]! : hiBefore(blocks, bi);
+  // The gap below the removed range and the one below the next range Y merge into Y's gap.
+  if (j + 1 < n) {
+    // Both gaps lie inside the merged one: whatever maximum they reached, it reaches too (or beats).
+    const grew = addGap(b, ph + 1, L[j + 1]!);
+    for (let i = j; i < n - 1; i++) {
+      L[i] = L[i + 1]!;
+      H[i] = H[i + 1]!;
+    }
+    b.n = n - 1;
+    if (j === 0) d._first[bi] = L[0]!;
+    if (grew) settle(d, bi);
+  } else {
+    // Y is the first range of the next block (the anchor is last and never removed).
+    const nx = blocks[bi + 1]!;
+    const grew = addGap(nx, ph + 1, nx.lo[0]!);
+    if (n === 1) {
+      blocks.splice(bi, 1);
+      indexBuild(d);
+      return;
+    }
+    if (!b.dirty) dropGap(b, ph + 1, L[j]!);
+    b.n = n - 1;
+    if (grew) settle(d, bi + 1);
+  }
+  if (b.n < MERGE_BELOW) {
+    // Merged caps are the maxima of both: the second block's gaps stay the same gaps.
+    const nx = bi + 1 < blocks.length ? blocks[bi + 1]! : null;
+    const pv = bi > 0 ? blocks[bi - 1]! : null;
+    let into: Block | null = null;
+    let from: Block | null = null;
+    let at = 0;
+    if (nx !== null && b.n + nx.n <= MERGE_MAX) {
+      into = b;
+      from = nx;
+      at = bi + 1;
+    } else if (pv !== null && pv.n + b.n <= MERGE_MAX) {
+      into = pv;
+      from = b;
+      at = bi;
+    }
+    if (into !== null && from !== null) {
+      into.lo.set(from.lo.subarray(0, from.n), into.n);
+      into.hi.set(from.hi.subarray(0, from.n), into.n);
+      into.n += from.n;
+      into.dirty = into.dirty || from.dirty;
+      const ic = into.caps;
+      const fc = from.caps;
+      for (let k = 0; k < CAP_ORDERS; k++) if (fc[k]! > ic[k]!) ic[k] = fc[k]!;
+      blocks.splice(at, 1);
+      indexBuild(d);
     }
   }
 }
 
-/** Remove the range at (bi, j). */
-function removeAt(blocks: Block[], bi: number, j: number): void {
+// Search parameters of scanBlock (module state: no closure per call).
+let fSize = 0;
+let fAlign = 1;
+let fLow = 0;
+let fMinKey = 0;
+/** Where the last successful search found its gap: below the range at (foundB, foundJ). */
+let foundB = 0;
+let foundJ = 0;
+
+/**
+ * Check the gaps below block bi's ranges j, j-1, ..., 0 in that order with
+ * the kernel's arithmetic. Returns the new pfn_lo, -1 if the pass fails
+ * (a fitting gap whose candidate is below low, or a range below
+ * low + size reached), or -2 if no gap in the block fits.
+ */
+function scanBlock(blocks: Block[], bi: number, j: number): number {
   const b = blocks[bi]!;
-  const n = b.n;
-  if (n === 1) {
-    blocks.splice(bi, 1);
-    return;
-  }
   const L = b.lo;
   const H = b.hi;
-  if (!b.dirty) {
-    if (j === 0) {
-      if (gapAttains(b.caps, H[0]! + 1, L[1]!)) b.dirty = true;
-    } else if (j === n - 1) {
-      if (gapAttains(b.caps, H[j - 1]! + 1, L[j]!)) b.dirty = true;
-    } else {
-      // The gaps below and above merge into one that contains both.
-      foldGap(b.caps, H[j - 1]! + 1, L[j + 1]!);
+  const size = fSize;
+  for (let i = j; i >= 0; i--) {
+    const top = L[i]!;
+    if (top < fMinKey) return -1;
+    const ph = i > 0 ? H[i - 1]! : hiBefore(blocks, bi);
+    if (top - ph - 1 >= size) {
+      // Plain division: pfns are below 2^53, align is a power of two.
+      const cand = Math.floor((top - size) / fAlign) * fAlign;
+      if (cand > ph) {
+        foundB = bi;
+        foundJ = i;
+        return cand >= fLow ? cand : -1;
+      }
     }
   }
-  L.copyWithin(j, j + 1, n);
-  H.copyWithin(j, j + 1, n);
-  b.n = n - 1;
-  if (b.n < MERGE_BELOW) {
-    const nx = bi + 1 < blocks.length ? blocks[bi + 1]! : null;
-    const pv = bi > 0 ? blocks[bi - 1]! : null;
-    if (nx !== null && b.n + nx.n <= MERGE_MAX) {
-      b.lo.set(nx.lo.subarray(0, nx.n), b.n);
-      b.hi.set(nx.hi.subarray(0, nx.n), b.n);
-      b.n += nx.n;
-      b.dirty = true;
-      blocks.splice(bi + 1, 1);
-    } else if (pv !== null && pv.n + b.n <= MERGE_MAX) {
-      pv.lo.set(b.lo.subarray(0, b.n), pv.n);
-      pv.hi.set(b.hi.subarray(0, b.n), pv.n);
-      pv.n += b.n;
-      pv.dirty = true;
-      blocks.splice(bi, 1);
-    }
-  }
+  return -2;
 }
 
 /**
@@ -365,9 +561,14 @@ function removeAt(blocks: Block[], bi: number, j: number): void {
  * low + size <= N.pfn_lo <= top.pfn_lo whose gap below fits:
  * alignDown(N.pfn_lo - size, align) > (pfn_hi of the range before N, or -1).
  * Ranges below low + size cannot give a candidate >= low, and pfn_lo falls,
- * so the scan stops at the first of them. A block whose summary at `order`
- * (min(log2 align, 6)) is below size has no fitting inner gap and is skipped
- * whole; its boundary gap (below its first range) is checked exactly.
+ * so the scan stops at the first of them (stopping there or going on to
+ * the first fitting gap below gives the same failure). The start block is
+ * scanned gap by gap from the top node down; then a scan of one contiguous
+ * column of block summaries names the next lower block whose summary at
+ * `order` (min(log2 align, 6)) is at least size, and that block is scanned from its top. For align <= 64 an
+ * exact summary guarantees a fitting gap there; a stale one (an upper bound)
+ * or an align > 64 (the 2^6 summary is only a necessary condition) may miss,
+ * and then the search goes on below it (recounting a stale block first).
  *
  * @returns the new pfn_lo, or -1 if this pass fails.
  */
@@ -377,62 +578,65 @@ function walk(d: IovaDomain, startLo: number, limit: number, size: number, align
   let j: number;
   if (startLo >= limit) {
     // Skip the ranges at or above the limit: first the gap that holds the limit.
-    if (!floorPos(blocks, limit - 1)) {
+    if (!floorPos(d, limit - 1)) {
       // No range below the limit.
       if (limit < size) return -1;
       const cand = Math.floor((limit - size) / align) * align;
+      foundB = 0;
+      foundJ = 0;
       return cand >= low ? cand : -1;
     }
     const belowHi = blocks[posB]!.hi[posJ]!;
     if (belowHi < limit) {
       if (limit < size) return -1;
       const cand = Math.floor((limit - size) / align) * align;
-      if (cand > belowHi) return cand >= low ? cand : -1;
+      if (cand > belowHi) {
+        // The gap lies below the range after `below` (the anchor at worst).
+        foundB = posB;
+        foundJ = posJ + 1;
+        if (foundJ === blocks[posB]!.n) {
+          foundB++;
+          foundJ = 0;
+        }
+        return cand >= low ? cand : -1;
+      }
     }
     bi = posB;
     j = posJ;
   } else {
-    floorPos(blocks, startLo); // the start node is in the domain
-    bi = posB;
-    j = posJ;
+    // The start node is in the domain; its last known position is usually still right.
+    const hb = d._startB;
+    const hj = d._startJ;
+    if (hb < blocks.length && hj < blocks[hb]!.n && blocks[hb]!.lo[hj] === startLo) {
+      bi = hb;
+      j = hj;
+    } else {
+      floorPos(d, startLo);
+      bi = posB;
+      j = posJ;
+    }
   }
-  const minKey = low + size;
-  let b = blocks[bi]!;
-  if (b.lo[j]! < minKey) return -1;
+  fSize = size;
+  fAlign = align;
+  fLow = low;
+  fMinKey = low + size;
+  if (blocks[bi]!.lo[j]! < fMinKey) return -1;
+  if (blocks[bi]!.caps[order]! >= size) {
+    const r = scanBlock(blocks, bi, j);
+    if (r !== -2) return r;
+  }
   for (;;) {
-    const L = b.lo;
-    const H = b.hi;
-    if (b.dirty) recount(b);
-    if (b.caps[order]! >= size) {
-      for (let i = j; i >= 1; i--) {
-        const top = L[i]!;
-        if (top < minKey) return -1;
-        const ph = H[i - 1]!;
-        if (top - ph - 1 >= size) {
-          // Plain division: pfns are below 2^53, align is a power of two.
-          const cand = Math.floor((top - size) / align) * align;
-          if (cand > ph) return cand >= low ? cand : -1;
-        }
-      }
+    bi = findBlockBelow(d, bi - 1, order, size);
+    if (bi < 0) return -1;
+    const r = scanBlock(blocks, bi, blocks[bi]!.n - 1);
+    if (r !== -2) return r;
+    // A stale (too high) summary sent the search here: make it exact now that the block is known to miss.
+    if (blocks[bi]!.dirty) {
+      recount(blocks, bi);
+      settle(d, bi);
     }
-    const top = L[0]!;
-    if (top < minKey) return -1;
-    let ph = -1;
-    if (bi > 0) {
-      const pb = blocks[bi - 1]!;
-      ph = pb.hi[pb.n - 1]!;
-    }
-    if (top - ph - 1 >= size) {
-      const cand = Math.floor((top - size) / align) * align;
-      if (cand > ph) return cand >= low ? cand : -1;
-    }
-    if (bi === 0) return -1;
-    bi--;
-    b = blocks[bi]!;
-    j = b.n - 1;
   }
 }
-
 function checkLive(iovad: IovaDomain, fn: string): void {
   if (!(iovad instanceof IovaDomain)) {
     throw new ModelConfigError(`${fn}(iovad)`, iovad, "an IovaDomain from initIovaDomain()");
@@ -503,17 +707,31 @@ export function initIovaDomain(granule: number, startPfn: number): IovaDomain {
  */
 export function allocIova(iovad: IovaDomain, size: number, limitPfn: number, sizeAligned: boolean): IovaRange | null {
   checkLive(iovad, "allocIova");
-  checkInt("allocIova(size)", size, 1, maxAllocSize(iovad));
-  checkInt("allocIova(limitPfn)", limitPfn, iovad.startPfn, iovad.maxPfn);
+  // Fast path for valid input; checkInt raises the error otherwise.
+  if (!(Number.isSafeInteger(size) && size >= 1 && size <= maxAllocSize(iovad))) {
+    checkInt("allocIova(size)", size, 1, maxAllocSize(iovad));
+  }
+  if (!(Number.isSafeInteger(limitPfn) && limitPfn >= iovad.startPfn && limitPfn <= iovad.maxPfn)) {
+    checkInt("allocIova(limitPfn)", limitPfn, iovad.startPfn, iovad.maxPfn);
+  }
   if (typeof sizeAligned !== "boolean") {
     throw new ModelConfigError("allocIova(sizeAligned)", sizeAligned, "true or false");
   }
   const limit = limitPfn + 1;
-  const align = sizeAligned ? 2 ** fls(size - 1) : 1;
+  // align = 2^fls(size - 1) = roundup_pow_of_two(size) when size-aligned; order = min(log2 align, 6).
+  let align = 1;
+  let order = 0;
+  if (sizeAligned) {
+    let e = 0;
+    while (align < size) {
+      align *= 2;
+      e++;
+    }
+    order = Math.min(TOP_ORDER, e);
+  }
   const dma32 = iovad.dma32PfnLimit;
   if (limit <= dma32 && size >= iovad._max32) return null;
 
-  const order = sizeAligned ? Math.min(TOP_ORDER, Math.round(Math.log2(align))) : 0;
   const startLo = limit <= dma32 ? iovad._cached32Lo : iovad._cachedLo;
   const retryPfn = limit <= dma32 ? iovad._cached32Hi : iovad._cachedHi;
   let lo = walk(iovad, startLo, limit, size, align, order, iovad.startPfn);
@@ -525,7 +743,7 @@ export function allocIova(iovad: IovaDomain, size: number, limitPfn: number, siz
     return null;
   }
   const hi = lo + size - 1;
-  insertRange(iovad._blocks, lo, hi);
+  insertBefore(iovad, foundB, foundJ, lo, hi);
   iovad._count++;
   if (hi < dma32) {
     iovad._cached32Lo = lo;
@@ -548,7 +766,7 @@ export function findIova(iovad: IovaDomain, pfn: number): IovaRange | null {
   checkLive(iovad, "findIova");
   checkInt("findIova(pfn)", pfn);
   const blocks = iovad._blocks;
-  if (!floorPos(blocks, pfn)) return null;
+  if (!floorPos(iovad, pfn)) return null;
   const hi = blocks[posB]!.hi[posJ]!;
   return hi >= pfn ? snap(blocks[posB]!.lo[posJ]!, hi) : null;
 }
@@ -573,9 +791,9 @@ export function findIova(iovad: IovaDomain, pfn: number): IovaRange | null {
  */
 export function freeIova(iovad: IovaDomain, pfn: number): IovaRange | null {
   checkLive(iovad, "freeIova");
-  checkInt("freeIova(pfn)", pfn);
+  if (!(Number.isSafeInteger(pfn) && pfn >= 0)) checkInt("freeIova(pfn)", pfn);
   const blocks = iovad._blocks;
-  if (!floorPos(blocks, pfn)) return null;
+  if (!floorPos(iovad, pfn)) return null;
   const bi = posB;
   const j = posJ;
   const b = blocks[bi]!;
@@ -597,7 +815,10 @@ export function freeIova(iovad: IovaDomain, pfn: number): IovaRange | null {
     iovad._cachedLo = nextLo;
     iovad._cachedHi = nextHi;
   }
-  removeAt(blocks, bi, j);
+  // Hint for the next walk: where the successor sits once this range is gone (checked before use).
+  iovad._startB = j + 1 < b.n || b.n === 1 ? bi : bi + 1;
+  iovad._startJ = j + 1 < b.n ? j : 0;
+  removeAt(iovad, bi, j);
   iovad._count--;
   return snap(nLo, nHi);
 }
@@ -632,7 +853,7 @@ export function reserveIova(iovad: IovaDomain, pfnLo: number, pfnHi: number): Io
   const blocks = iovad._blocks;
   let bi = 0;
   let j = 0;
-  if (floorPos(blocks, lo)) {
+  if (floorPos(iovad, lo)) {
     bi = posB;
     j = posJ;
     if (blocks[bi]!.hi[j]! < lo) j++;
@@ -650,7 +871,9 @@ export function reserveIova(iovad: IovaDomain, pfnLo: number, pfnHi: number): Io
       if (lo < nLo) {
         // __adjust_overlap_range grows the node down; order is kept (the range before ends below lo).
         b.lo[j] = lo;
-        if (j > 0) b.dirty = true; // its inner gap below shrank
+        if (j === 0) iovad._first[bi] = lo;
+        // The gap below it shrank: its block's caps become an upper bound, recounted when a search needs it.
+        b.dirty = true;
         if (iovad._cachedLo === nLo) iovad._cachedLo = lo;
         if (iovad._cached32Lo === nLo) iovad._cached32Lo = lo;
       }
@@ -664,7 +887,7 @@ export function reserveIova(iovad: IovaDomain, pfnLo: number, pfnHi: number): Io
     }
     j++;
   }
-  insertRange(blocks, lo, hi);
+  insertRange(iovad, lo, hi);
   iovad._count++;
   return snap(lo, hi);
 }
