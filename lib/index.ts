@@ -43,3 +43,13 @@ export * from "./scenarios/02-coherent-no-page.js";
 export * from "./viz/memmap.js";
 
 // [viz]
+
+// [zones / swiotlb / case 04]
+export * from "./mm/gfp.js";
+export * from "./dma/swiotlb.js";
+export * from "./mm/page-alloc.js";
+export * from "./mm/vmalloc32.js";
+export * from "./dma/noncontiguous.js";
+export * from "./drivers/saa7146.js";
+export * from "./scenarios/04-dma32-vmalloc.js";
+export * from "./viz/zones.js";

@@ -32,6 +32,8 @@ import { pageSourceOf } from "../mm/page-source.js";
 
 export { PageSource, pageSourceOf } from "../mm/page-source.js";
 import { getOrder } from "./coherent.js";
+import { GFP_DMA, GFP_DMA32, GFP_KERNEL, fmtGfp, gfp, gfpHas, gfpWithout, type GfpFlags } from "../mm/gfp.js"; // [zones / case 04]
+import { buddyOf } from "../mm/page-alloc.js"; // [zones / case 04]
 
 /** A coherent allocation: CPU address and DMA handle, as dma_alloc_attrs returns them. */
 export interface CoherentBuffer {
@@ -105,4 +107,98 @@ export function dmaDirectFree(dev: Device, size: number, cpuAddr: VirtAddr, hand
   pageSourceOf(mm).free(pfn); // throws (before any change) for a bad handle
   if (mm.isVmallocAddr(cpuAddr)) vunmapAny(mm, cpuAddr);
   dev.trace.record({ fn: "dma_direct_free", kind: "free_coherent", msg: `${dev.name}: freed ${size} bytes at phys ${hex(pa)}`, data: { phys: pa, size } });
+}
+
+// ---------------------------------------------------------------- [zones / case 04] zone choice and retry
+
+/**
+ * zone_dma_limit of the machine, bytes, inclusive: the last byte of
+ * ZONE_DMA (x86-64: 16 MiB - 1, DMA_BIT_MASK(24); arm64 v5.5+: the zone's
+ * end from lib/mm/memory.ts), or DMA_BIT_MASK(24) when the machine has no
+ * ZONE_DMA (the flag is then a no-op). Source: kernel/dma/direct.c
+ * (v6.19 zone_dma_limit; v5.4 ARCH_ZONE_DMA_BITS, default 24).
+ */
+export function zoneDmaLimit(dev: Device): number {
+  const mm = mmOfDevice(dev);
+  const z = mm.zones().find((x) => x.name === "ZONE_DMA");
+  return z ? z.end - 1 : 2 ** 24 - 1;
+}
+
+/**
+ * dma_direct_optimal_gfp_mask(dev, &phys_limit) (kernel/dma/direct.c,
+ * v5.4.6 __dma_direct_optimal_gfp_mask and v6.19): the physical limit is
+ * dma_to_phys(min_not_zero(coherent_dma_mask, bus_dma_limit)); at or below
+ * zone_dma_limit -> GFP_DMA, at or below 0xffffffff -> GFP_DMA32, else no
+ * zone flag.
+ * @returns the zone flags (a gfp set) and the physical limit, bytes inclusive.
+ */
+export function dmaDirectOptimalGfpMask(dev: Device): { gfp: GfpFlags; physLimit: number } {
+  const limit = minNotZero(dev.coherentDmaMask, dev.busDmaLimit);
+  const physLimit = dmaToPhys(dev, limit as DmaAddr) ?? limit;
+  if (physLimit <= zoneDmaLimit(dev)) return { gfp: GFP_DMA, physLimit };
+  if (physLimit <= 0xffffffff) return { gfp: GFP_DMA32, physLimit };
+  return { gfp: gfp(), physLimit };
+}
+
+/**
+ * dma_coherent_ok(dev, phys, size) (kernel/dma/direct.c): the DMA address
+ * of `phys` exists and its last byte is at or below
+ * min_not_zero(coherent_dma_mask, bus_dma_limit).
+ */
+export function dmaCoherentOk(dev: Device, phys: PhysAddr | number, size: number): boolean {
+  const dma = physToDma(dev, phys as PhysAddr);
+  if (dma === null) return false;
+  return dma + size - 1 <= minNotZero(dev.coherentDmaMask, dev.busDmaLimit);
+}
+
+/** One page block from {@link dmaDirectAllocPagesExplain}. */
+export interface DirectPagesResult {
+  /** First pfn, or null. */
+  pfn: Pfn | null;
+  order: number;
+  /** The flags of each try, in order ("GFP_KERNEL|__GFP_DMA32"...). */
+  tries: string[];
+}
+
+/**
+ * __dma_direct_alloc_pages(dev, size, gfp) without CMA and swiotlb pools
+ * (kernel/dma/direct.c, v5.4.6 and v6.19): take 2^get_order(size) pages
+ * from the buddy allocator (lib/mm/page-alloc.ts) with the zone flag of
+ * {@link dmaDirectOptimalGfpMask}; while the block is not
+ * {@link dmaCoherentOk}, free it and retry: add GFP_DMA32 if the machine has
+ * ZONE_DMA32, the limit is below 2^64 - 1 and no zone flag is set yet; else
+ * switch to GFP_DMA if the machine has ZONE_DMA and it is not set yet; else
+ * give up.
+ * @throws ModelConfigError for size < 1.
+ */
+export function dmaDirectAllocPagesExplain(dev: Device, size: number, callerGfp: GfpFlags = GFP_KERNEL): DirectPagesResult {
+  checkInt("dmaDirectAllocPages(size)", size, 1);
+  const mm = mmOfDevice(dev);
+  const order = getOrder(size, mm.pageSize);
+  const b = buddyOf(mm);
+  const cfg = b.zoneConfig;
+  const opt = dmaDirectOptimalGfpMask(dev);
+  let flags = gfp(gfpWithout(callerGfp, "__GFP_DMA", "__GFP_DMA32", "__GFP_HIGHMEM"), opt.gfp);
+  const tries: string[] = [];
+  for (;;) {
+    tries.push(fmtGfp(flags));
+    const pfn = b.alloc(flags, order);
+    if (pfn === null) return { pfn: null, order, tries };
+    if (dmaCoherentOk(dev, pfn * mm.pageSize, size)) return { pfn, order, tries };
+    b.free(pfn, order);
+    if (cfg.zoneDma32 && opt.physLimit < Number.MAX_SAFE_INTEGER && !gfpHas(flags, "__GFP_DMA32") && !gfpHas(flags, "__GFP_DMA")) {
+      flags = gfp(flags, "__GFP_DMA32");
+      continue;
+    }
+    if (cfg.zoneDma && !gfpHas(flags, "__GFP_DMA")) {
+      flags = gfp(gfpWithout(flags, "__GFP_DMA32"), "__GFP_DMA");
+      continue;
+    }
+    return { pfn: null, order, tries };
+  }
+}
+
+/** {@link dmaDirectAllocPagesExplain}: the first pfn or null. */
+export function dmaDirectAllocPages(dev: Device, size: number, callerGfp: GfpFlags = GFP_KERNEL): Pfn | null {
+  return dmaDirectAllocPagesExplain(dev, size, callerGfp).pfn;
 }

@@ -18,6 +18,22 @@ interface Block {
   pages: number;
 }
 
+/**
+ * Another page allocator the page source hands its calls to (the buddy
+ * allocator, lib/mm/page-alloc.ts, installs itself when a machine first uses it).
+ */
+export interface PageSourceDelegate {
+  alloc(order: number, physLimit: number): Pfn | null;
+  free(pfn: number): void;
+  usedPages(): number;
+}
+const delegates = new WeakMap<MemoryModel, PageSourceDelegate>();
+
+/** Route a machine's page source through `d` from now on (lib/mm/page-alloc.ts buddyOf). */
+export function setPageSourceDelegate(mm: MemoryModel, d: PageSourceDelegate): void {
+  delegates.set(mm, d);
+}
+
 /** The deterministic page source of a machine (see the module header). */
 export class PageSource {
   private readonly used: Block[] = [];
@@ -25,6 +41,8 @@ export class PageSource {
 
   /** Pages currently handed out. */
   usedPages(): number {
+    const d = delegates.get(this.mm);
+    if (d) return d.usedPages();
     return this.used.reduce((s, b) => s + b.pages, 0);
   }
 
@@ -42,6 +60,8 @@ export class PageSource {
    * @returns the first pfn, or null (the kernel's NULL: no suitable memory).
    */
   alloc(order: number, physLimit: number): Pfn | null {
+    const d = delegates.get(this.mm);
+    if (d) return d.alloc(order, physLimit);
     const n = 2 ** order;
     const ps = this.mm.pageSize;
     const banks = [...this.mm.profile.ram].sort((a, b) => a.base - b.base);
@@ -75,6 +95,8 @@ export class PageSource {
    * @throws ModelConfigError if no block starts at `pfn` (a double free or a bad pointer).
    */
   free(pfn: number): void {
+    const d = delegates.get(this.mm);
+    if (d) return d.free(pfn);
     const i = this.used.findIndex((u) => u.pfn === pfn);
     if (i < 0) throw new ModelConfigError("free_pages(pfn)", pfn, "the first pfn of a live allocation");
     this.used.splice(i, 1);

@@ -1,0 +1,564 @@
+/**
+ * The buddy page allocator, one free area per zone (mm/page_alloc.c,
+ * include/linux/mmzone.h; read in chens37/linux-4.19.1 and
+ * matankalina/linux-6.19.10-fork):
+ *
+ * - each zone keeps one free list per order 0 .. 10 (NR_PAGE_ORDERS = 11 in
+ *   every modelled release: before v6.4 MAX_ORDER = 11 was the exclusive
+ *   bound, v6.4 made MAX_ORDER = 10 inclusive and v6.8 renamed it
+ *   MAX_PAGE_ORDER; the default stays 11 orders, see
+ *   {@link MAX_ORDER_INCLUSIVE}). A block of order k is 2^k pages aligned to
+ *   2^k pages;
+ * - allocation (__rmqueue_smallest): the smallest order >= the request with
+ *   a free block; the block is split (expand): the upper halves go back on the
+ *   lower free lists, the caller keeps the lowest part;
+ * - freeing (__free_one_page): while the buddy (pfn with bit `order`
+ *   flipped) is a free block of the same order in the same zone, remove it
+ *   and merge; the merged block goes on the list of its final order;
+ * - the zonelist (get_page_from_freelist over the zonelist from
+ *   gfp_zone(gfp) downwards): ZONE_HIGHMEM -> ZONE_NORMAL -> ZONE_DMA32 ->
+ *   ZONE_DMA; never a zone above the one gfp_zone picked;
+ * - exhaustion returns null (the kernel's NULL page).
+ *
+ * Model choices (documented, not kernel facts):
+ * - Within a free list the block with the lowest pfn is taken (the kernel
+ *   takes the list head, i.e. roughly the most recently freed block, and has
+ *   per-CPU lists for small orders); lowest-first keeps results
+ *   deterministic and easy to compute by hand.
+ * - No watermarks, no reclaim, no compaction, no migrate types, no NUMA:
+ *   a zone is usable down to its last free page.
+ * - Managed pages: RAM of the profile that lies in no /reserved-memory
+ *   region, minus the first 1 MiB of the lowest bank (firmware, real-mode
+ *   trampoline: x86 reserves it, arch/x86/kernel/setup.c) and 32 MiB at
+ *   16 MiB above the lowest bank (the kernel image and early memblock
+ *   allocations; x86-64 CONFIG_PHYSICAL_START = 16 MiB).
+ * - Zone spans come from lib/mm/memory.ts zones() (x86-64: ZONE_DMA below
+ *   16 MiB, ZONE_DMA32 below 4 GiB, ZONE_NORMAL above; arm64: ZONE_DMA below
+ *   zone_dma limit from v5.5, ZONE_DMA32 below 4 GiB; arm: ZONE_NORMAL up to
+ *   lowmem, ZONE_HIGHMEM above).
+ */
+import { SZ_16M, SZ_1M, SZ_32M, checkInt, hex } from "../core/arith.js";
+import type { Pfn } from "../core/addr.js";
+import { ModelConfigError } from "../core/errors.js";
+import { createPrng } from "../core/prng.js";
+import type { Trace } from "../core/trace.js";
+import { atLeast, defineChange } from "../kernel/version.js";
+import { fmtGfp, gfpZone, type GfpFlags, type ZoneConfig, type ZoneName } from "./gfp.js";
+import type { MemoryModel, ZoneSpan } from "./memory.js";
+import { setPageSourceDelegate } from "./page-source.js";
+
+/** Number of buddy orders (NR_PAGE_ORDERS): orders 0 .. 10, 4 KiB .. 4 MiB with 4 KiB pages. */
+export const NR_PAGE_ORDERS = 11;
+
+/** v6.4: MAX_ORDER becomes the inclusive top order (10); same 11 orders. */
+export const MAX_ORDER_INCLUSIVE = defineChange({
+  id: "mm-max-order-inclusive",
+  since: "v6.4",
+  commit: "23baf831a32c",
+  subject: "mm, treewide: redefine MAX_ORDER sanely",
+  files: ["include/linux/mmzone.h", "mm/page_alloc.c"],
+  effect:
+    "MAX_ORDER changes from 11 (exclusive: orders 0..10) to 10 (inclusive); v6.8 renames it MAX_PAGE_ORDER (5e0a760b4441 \"mm, treewide: rename MAX_ORDER to MAX_PAGE_ORDER\"). The number of orders stays 11 by default, so the model's behaviour is the same in every release; only the name and the value printed change. (v6.19 mmzone.h read: MAX_PAGE_ORDER 10 without CONFIG_ARCH_FORCE_MAX_ORDER; hashes as recalled, not verified against git.)",
+});
+
+/**
+ * The kernel's name and value for the order bound of a release:
+ * { name: "MAX_ORDER", value: 11, inclusive: false } before v6.4,
+ * { "MAX_ORDER", 10, true } in v6.4..v6.7, { "MAX_PAGE_ORDER", 10, true } from v6.8.
+ */
+export function maxOrderOf(kernel: string): { name: string; value: number; inclusive: boolean } {
+  if (!atLeast(kernel, MAX_ORDER_INCLUSIVE.since)) return { name: "MAX_ORDER", value: 11, inclusive: false };
+  return { name: atLeast(kernel, "v6.8") ? "MAX_PAGE_ORDER" : "MAX_ORDER", value: 10, inclusive: true };
+}
+
+/** Zone index order used by the zonelist (enum zone_type). */
+const ZONE_INDEX: Record<ZoneName, number> = { ZONE_DMA: 0, ZONE_DMA32: 1, ZONE_NORMAL: 2, ZONE_HIGHMEM: 3, ZONE_MOVABLE: 4 };
+
+/** A min-heap of pfns with lazy deletion (membership is the set). */
+class PfnHeap {
+  private readonly a: number[] = [];
+  readonly members = new Set<number>();
+  get size(): number {
+    return this.members.size;
+  }
+  add(p: number): void {
+    this.members.add(p);
+    const a = this.a;
+    a.push(p);
+    let i = a.length - 1;
+    while (i > 0) {
+      const j = Math.floor((i - 1) / 2);
+      if (a[j]! <= a[i]!) break;
+      [a[i], a[j]] = [a[j]!, a[i]!];
+      i = j;
+    }
+  }
+  delete(p: number): boolean {
+    return this.members.delete(p);
+  }
+  has(p: number): boolean {
+    return this.members.has(p);
+  }
+  private popRaw(): number | undefined {
+    const a = this.a;
+    if (a.length === 0) return undefined;
+    const top = a[0]!;
+    const last = a.pop()!;
+    if (a.length) {
+      a[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < a.length && a[l]! < a[m]!) m = l;
+        if (r < a.length && a[r]! < a[m]!) m = r;
+        if (m === i) break;
+        [a[i], a[m]] = [a[m]!, a[i]!];
+        i = m;
+      }
+    }
+    return top;
+  }
+  /** Remove and return the lowest member, or null. */
+  popMin(): number | null {
+    for (;;) {
+      const p = this.popRaw();
+      if (p === undefined) return null;
+      if (this.members.has(p)) {
+        this.members.delete(p);
+        return p;
+      }
+    }
+  }
+  clear(): void {
+    this.a.length = 0;
+    this.members.clear();
+  }
+}
+
+/** One zone's free area. */
+export class BuddyZone {
+  /** free_area[order]: head pfns of free blocks. */
+  private readonly lists: PfnHeap[] = [];
+  /** Free pages in the zone (zone_page_state NR_FREE_PAGES). */
+  freePages = 0;
+  /** Pages the allocator manages in the zone (managed_pages). */
+  managedPages = 0;
+  constructor(
+    readonly name: ZoneSpan["name"],
+    /** First pfn of the zone span (inclusive) and end pfn (exclusive). */
+    readonly startPfn: number,
+    readonly endPfn: number,
+  ) {
+    for (let o = 0; o < NR_PAGE_ORDERS; o++) this.lists.push(new PfnHeap());
+  }
+  /** Number of free blocks of each order (/proc/buddyinfo's row for this zone). */
+  buddyinfo(): number[] {
+    return this.lists.map((l) => l.size);
+  }
+  /** The head pfns of the free blocks of `order` (a copy). */
+  freeHeads(order: number): number[] {
+    return [...this.lists[order]!.members];
+  }
+  /** True iff `pfn` is the head of a free block of `order`. */
+  isFreeHead(pfn: number, order: number): boolean {
+    return this.lists[order]!.has(pfn);
+  }
+  /** @internal */
+  addFree(pfn: number, order: number): void {
+    this.lists[order]!.add(pfn);
+    this.freePages += 2 ** order;
+  }
+  /** @internal */
+  removeFree(pfn: number, order: number): boolean {
+    if (!this.lists[order]!.delete(pfn)) return false;
+    this.freePages -= 2 ** order;
+    return true;
+  }
+  /** @internal the lowest free block of exactly `order`, removed. */
+  popFree(order: number): number | null {
+    const p = this.lists[order]!.popMin();
+    if (p !== null) this.freePages -= 2 ** order;
+    return p;
+  }
+  /** @internal */
+  clearFree(): void {
+    for (const l of this.lists) l.clear();
+    this.freePages = 0;
+  }
+  /** True iff `pfn` lies in this zone's span. */
+  contains(pfn: number): boolean {
+    return pfn >= this.startPfn && pfn < this.endPfn;
+  }
+}
+
+/** Result of a page allocation with its explanation. */
+export interface PageAllocResult {
+  /** First pfn of the 2^order block, or null (no zone in the zonelist had one). */
+  pfn: Pfn | null;
+  /** The zone the pages came from. */
+  zone: ZoneSpan["name"] | null;
+  /** The zone gfp_zone picked (where the zonelist starts). */
+  preferred: ZoneName;
+  /** gfp_zone hit a GFP_ZONE_BAD combination (VM_BUG_ON with CONFIG_DEBUG_VM). */
+  badZoneCombination: boolean;
+  /** The zonelist tried, in order. */
+  zonelist: Array<ZoneSpan["name"]>;
+}
+
+/** The CONFIG_ZONE_* choices of a machine: x86-64 DMA + DMA32; arm64 DMA32, plus DMA from v5.5; arm NORMAL + HIGHMEM (+ DMA with a zoneDmaLimit). */
+export function zoneConfigOf(mm: MemoryModel): ZoneConfig {
+  const arch = mm.profile.arch;
+  if (arch === "x86_64") return { zoneDma: true, zoneDma32: true, highmem: false };
+  if (arch === "arm64") return { zoneDma: atLeast(mm.machine.kernel, "v5.5"), zoneDma32: true, highmem: false };
+  return { zoneDma: mm.profile.zoneDmaLimit !== undefined, zoneDma32: false, highmem: arch === "arm" };
+}
+
+/** Allocation record of a live block. */
+interface Live {
+  order: number;
+  zone: BuddyZone;
+}
+
+/**
+ * The buddy allocator of one machine. Build with {@link buddyOf}; the free
+ * functions {@link allocPages} / {@link freePages} / {@link fragment} are the
+ * usual entry points.
+ */
+export class BuddyAllocator {
+  readonly zones: BuddyZone[] = [];
+  readonly zoneConfig: ZoneConfig;
+  private readonly live = new Map<number, Live>();
+  readonly pageSize: number;
+
+  constructor(readonly mm: MemoryModel) {
+    this.pageSize = mm.pageSize;
+    this.zoneConfig = zoneConfigOf(mm);
+    const ps = this.pageSize;
+    for (const z of mm.zones()) this.zones.push(new BuddyZone(z.name, Math.ceil(z.start / ps), Math.floor(z.end / ps)));
+    for (const z of this.zones) {
+      for (const [s, e] of this.managedRanges(z)) {
+        z.managedPages += e - s;
+        this.freeRange(z, s, e);
+      }
+    }
+  }
+
+  /** Managed pfn ranges [s, e) of a zone (see the module header). */
+  private managedRanges(z: BuddyZone): Array<[number, number]> {
+    const ps = this.pageSize;
+    const p = this.mm.profile;
+    const lowest = Math.min(...p.ram.map((b) => b.base));
+    const holes: Array<[number, number]> = [
+      [lowest, lowest + SZ_1M],
+      [lowest + SZ_16M, lowest + SZ_16M + SZ_32M],
+      ...p.reserved.map((r) => [r.base, r.base + r.size] as [number, number]),
+    ].map(([a, b]) => [Math.floor(a / ps), Math.ceil(b / ps)] as [number, number]);
+    holes.sort((a, b) => a[0] - b[0]);
+    const out: Array<[number, number]> = [];
+    for (const bank of p.ram) {
+      let s = Math.max(Math.ceil(bank.base / ps), z.startPfn);
+      const e = Math.min(Math.floor((bank.base + bank.size) / ps), z.endPfn);
+      for (const [hs, he] of holes) {
+        if (he <= s || hs >= e) continue;
+        if (hs > s) out.push([s, hs]);
+        s = Math.max(s, he);
+      }
+      if (s < e) out.push([s, e]);
+    }
+    return out;
+  }
+
+  /** Put [s, e) on the free lists as maximal aligned blocks (memblock_free_all / __free_pages_core). */
+  private freeRange(z: BuddyZone, s: number, e: number): void {
+    let p = s;
+    while (p < e) {
+      let o = NR_PAGE_ORDERS - 1;
+      while (o > 0 && (p % 2 ** o !== 0 || p + 2 ** o > e)) o--;
+      this.freeOne(z, p, o);
+      p += 2 ** o;
+    }
+  }
+
+  /** __free_one_page: merge with free buddies, then list the block. */
+  private freeOne(z: BuddyZone, pfn: number, order: number): void {
+    let p = pfn;
+    let o = order;
+    while (o < NR_PAGE_ORDERS - 1) {
+      const size = 2 ** o;
+      const buddy = Math.floor(p / size) % 2 === 0 ? p + size : p - size;
+      if (!z.contains(buddy) || !z.isFreeHead(buddy, o)) break;
+      z.removeFree(buddy, o);
+      p = Math.min(p, buddy);
+      o++;
+    }
+    z.addFree(p, o);
+  }
+
+  /** The buddy zone called `name`, or null if the machine has none. */
+  zone(name: ZoneSpan["name"]): BuddyZone | null {
+    return this.zones.find((z) => z.name === name) ?? null;
+  }
+
+  /** The zone whose span holds `pfn`, or null. */
+  zoneOfPfn(pfn: number): BuddyZone | null {
+    return this.zones.find((z) => z.contains(pfn)) ?? null;
+  }
+
+  /**
+   * The zonelist for a preferred zone: every existing zone at or below it,
+   * highest first (ZONE_MOVABLE and an unconfigured zone start at the next
+   * lower existing one).
+   */
+  zonelist(preferred: ZoneName): BuddyZone[] {
+    const top = ZONE_INDEX[preferred];
+    return this.zones.filter((z) => ZONE_INDEX[z.name] <= top).sort((a, b) => ZONE_INDEX[b.name] - ZONE_INDEX[a.name]);
+  }
+
+  /** __rmqueue_smallest + expand in one zone. */
+  private takeFrom(z: BuddyZone, order: number): number | null {
+    for (let o = order; o < NR_PAGE_ORDERS; o++) {
+      const p = z.popFree(o);
+      if (p === null) continue;
+      for (let h = o; h > order; h--) z.addFree(p + 2 ** (h - 1), h - 1);
+      this.live.set(p, { order, zone: z });
+      return p;
+    }
+    return null;
+  }
+
+  /**
+   * alloc_pages(gfp, order), with its explanation. An order above the top
+   * order (10) fails at once with a warning, as __alloc_pages does
+   * (WARN_ON_ONCE unless __GFP_NOWARN, NULL).
+   * @throws ModelConfigError for an order that is not an integer in [0, 63] (before any change).
+   */
+  allocExplain(gfp: GfpFlags, order: number): PageAllocResult {
+    checkInt("allocPages(order)", order, 0, 63);
+    const gz = gfpZone(gfp, this.zoneConfig);
+    const zl = this.zonelist(gz.zone);
+    const trace = (this.mm.machine as { readonly trace?: Trace }).trace;
+    if (order >= NR_PAGE_ORDERS) {
+      trace?.record({ fn: "__alloc_pages", kind: "page_alloc_order_too_big", level: "warn", msg: `order ${order} is above the top buddy order ${NR_PAGE_ORDERS - 1}: NULL`, data: { order } });
+      return { pfn: null, zone: null, preferred: gz.zone, badZoneCombination: gz.bad, zonelist: zl.map((x) => x.name) };
+    }
+    if (gz.bad) {
+      trace?.record({
+        fn: "gfp_zone",
+        kind: "gfp_zone_bad",
+        level: "warn",
+        msg: `gfp_zone(${fmtGfp(gfp)}): a GFP_ZONE_BAD combination (VM_BUG_ON with CONFIG_DEBUG_VM); without it the table gives zone 0 = ${gz.zone}`,
+        data: { index: gz.index },
+      });
+    }
+    for (const z of zl) {
+      const p = this.takeFrom(z, order);
+      if (p !== null) return { pfn: p as Pfn, zone: z.name, preferred: gz.zone, badZoneCombination: gz.bad, zonelist: zl.map((x) => x.name) };
+    }
+    trace?.record({ fn: "__alloc_pages", kind: "page_alloc_failed", level: "warn", msg: `page allocation failure: order:${order}, mode:(${fmtGfp(gfp)}), zonelist ${zl.map((x) => x.name).join(" -> ")} exhausted`, data: { order } });
+    return { pfn: null, zone: null, preferred: gz.zone, badZoneCombination: gz.bad, zonelist: zl.map((x) => x.name) };
+  }
+
+  /** alloc_pages(gfp, order): the first pfn of a 2^order block, or null. */
+  alloc(gfp: GfpFlags, order: number): Pfn | null {
+    return this.allocExplain(gfp, order).pfn;
+  }
+
+  /**
+   * A block whose last byte is at or below `physLimit`: the zonelist starts
+   * at the highest zone that ends at or below the limit (how dma-direct's
+   * zone flags translate a DMA limit; the page-source interface).
+   * @returns the first pfn or null.
+   */
+  allocBelow(order: number, physLimit: number): Pfn | null {
+    checkInt("allocBelow(order)", order, 0, 63);
+    if (order >= NR_PAGE_ORDERS) return null;
+    const ps = this.pageSize;
+    const fits = this.zones.filter((z) => z.endPfn * ps - 1 <= physLimit).sort((a, b) => ZONE_INDEX[b.name] - ZONE_INDEX[a.name]);
+    for (const z of fits) {
+      const p = this.takeFrom(z, order);
+      if (p !== null) return p as Pfn;
+    }
+    return null;
+  }
+
+  /**
+   * free_pages(pfn, order): give a block back; it merges with free buddies.
+   * @throws ModelConfigError if `pfn` is not the head of a live block of
+   * exactly that order (double free, wrong order), before any change.
+   */
+  free(pfn: number, order?: number): void {
+    const rec = this.live.get(pfn);
+    if (!rec) throw new ModelConfigError("freePages(pfn)", pfn, "the first pfn of a live allocation (double free or a stray pfn)");
+    if (order !== undefined && order !== rec.order) throw new ModelConfigError("freePages(order)", order, `the order it was allocated with (${rec.order})`);
+    this.live.delete(pfn);
+    this.freeOne(rec.zone, pfn, rec.order);
+  }
+
+  /**
+   * Take [pfn, pfn + pages) out of the free lists (memblock-style
+   * reservation, e.g. the swiotlb pool), splitting blocks around it. The
+   * range is recorded as one live allocation of `pages` order-0 pieces.
+   * @throws ModelConfigError if any page of the range is not free.
+   */
+  reserve(pfn: number, pages: number): void {
+    checkInt("reserve(pfn)", pfn);
+    checkInt("reserve(pages)", pages, 1);
+    for (let p = pfn; p < pfn + pages; p++) {
+      if (!this.isFree(p)) throw new ModelConfigError("reserve(pfn, pages)", `${hex(pfn * this.pageSize)}+${pages} pages`, "a range of free pages");
+    }
+    for (let p = pfn; p < pfn + pages; p++) this.takePage(p);
+  }
+
+  /** Remove one free page from the lists (splitting its block), record it live at order 0. */
+  private takePage(p: number): void {
+    const z = this.zoneOfPfn(p)!;
+    for (let o = 0; o < NR_PAGE_ORDERS; o++) {
+      const head = Math.floor(p / 2 ** o) * 2 ** o;
+      if (!z.isFreeHead(head, o)) continue;
+      z.removeFree(head, o);
+      // split: keep every half that does not hold p free
+      let h = head;
+      for (let k = o; k > 0; k--) {
+        const half = 2 ** (k - 1);
+        if (p < h + half) z.addFree(h + half, k - 1);
+        else {
+          z.addFree(h, k - 1);
+          h += half;
+        }
+      }
+      this.live.set(p, { order: 0, zone: z });
+      return;
+    }
+  }
+
+  /** True iff page `pfn` lies inside a free block. */
+  isFree(pfn: number): boolean {
+    const z = this.zoneOfPfn(pfn);
+    if (!z) return false;
+    for (let o = 0; o < NR_PAGE_ORDERS; o++) {
+      if (z.isFreeHead(Math.floor(pfn / 2 ** o) * 2 ** o, o)) return true;
+    }
+    return false;
+  }
+
+  /** True iff `pfn` is the head of a live allocation. */
+  isAllocatedHead(pfn: number): boolean {
+    return this.live.has(pfn);
+  }
+
+  /** Free pages over all zones. */
+  freePageCount(): number {
+    return this.zones.reduce((s, z) => s + z.freePages, 0);
+  }
+
+  /** Pages in live allocations. */
+  usedPages(): number {
+    let n = 0;
+    for (const r of this.live.values()) n += 2 ** r.order;
+    return n;
+  }
+
+  /**
+   * Scatter free memory deterministically: every free page is kept
+   * allocated (pinned, order 0) with probability `fraction`, drawn from
+   * createPrng(seed) in pfn order, zone by zone; the rest is freed and
+   * merged again. Equivalent to allocating all free memory page by page and
+   * freeing a random (1 - fraction) of it.
+   * @returns the pfns pinned, lowest first.
+   * @throws ModelConfigError for a fraction outside [0, 1) or a bad seed (before any change).
+   */
+  fragment(seed: number, fraction: number): number[] {
+    if (typeof fraction !== "number" || !(fraction >= 0 && fraction < 1)) throw new ModelConfigError("fragment(fraction)", fraction, "a number in [0, 1)");
+    const prng = createPrng(seed);
+    const pinned: number[] = [];
+    for (const z of this.zones) {
+      const free: number[] = [];
+      for (let o = 0; o < NR_PAGE_ORDERS; o++) {
+        for (const h of z.freeHeads(o)) for (let p = h; p < h + 2 ** o; p++) free.push(p);
+      }
+      free.sort((a, b) => a - b);
+      z.clearFree();
+      let runStart = -1;
+      let prev = -2;
+      const flush = () => {
+        if (runStart >= 0) this.freeRange(z, runStart, prev + 1);
+        runStart = -1;
+      };
+      for (const p of free) {
+        const pin = prng.nextFloat() < fraction;
+        if (pin) {
+          flush();
+          this.live.set(p, { order: 0, zone: z });
+          pinned.push(p);
+        } else {
+          if (runStart < 0 || p !== prev + 1) {
+            flush();
+            runStart = p;
+          }
+        }
+        prev = p;
+      }
+      flush();
+    }
+    return pinned;
+  }
+}
+
+const allocators = new WeakMap<MemoryModel, BuddyAllocator>();
+
+/** What the free functions need: a machine (anything with its memory model). */
+export interface HasMm {
+  readonly mm: MemoryModel;
+}
+
+/**
+ * The buddy allocator of a machine, built on first use. From then on the
+ * machine's page source (lib/mm/page-source.ts, used by dma-direct's
+ * coherent allocation and vmalloc in lib/mm/remap.ts) draws from it too, so
+ * the two never hand out the same page.
+ */
+export function buddyOf(m: HasMm | MemoryModel): BuddyAllocator {
+  const mm = "mm" in m ? m.mm : m;
+  let b = allocators.get(mm);
+  if (!b) {
+    const nb = new BuddyAllocator(mm);
+    allocators.set(mm, nb);
+    setPageSourceDelegate(mm, {
+      alloc: (order, physLimit) => nb.allocBelow(order, physLimit),
+      free: (pfn) => nb.free(pfn),
+      usedPages: () => nb.usedPages(),
+    });
+    b = nb;
+  }
+  return b;
+}
+
+/**
+ * alloc_pages(gfp, order) on a machine: 2^order contiguous pages from the
+ * zonelist that starts at gfp_zone(gfp).
+ * @returns the first pfn, or null when every zone of the zonelist is exhausted.
+ * @returns null also for an order above 10 (the kernel's WARN + NULL).
+ * @throws ModelConfigError for an order that is not an integer in [0, 63].
+ */
+export function allocPages(machine: HasMm, gfp: GfpFlags, order: number): Pfn | null {
+  return buddyOf(machine).alloc(gfp, order);
+}
+
+/**
+ * __free_pages(page, order) on a machine.
+ * @throws ModelConfigError for a pfn that is not a live block head of that order.
+ */
+export function freePages(machine: HasMm, pfn: number, order: number): void {
+  buddyOf(machine).free(pfn, order);
+}
+
+/**
+ * Scatter the machine's free memory (see {@link BuddyAllocator.fragment}).
+ * @returns the pinned pfns.
+ * @throws ModelConfigError for a fraction outside [0, 1).
+ */
+export function fragment(machine: HasMm, seed: number, fraction: number): number[] {
+  return buddyOf(machine).fragment(seed, fraction);
+}

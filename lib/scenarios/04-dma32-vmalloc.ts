@@ -1,0 +1,375 @@
+/**
+ * Case 04 (2018): a 32-bit PCI capture card (saa7146) whose driver builds
+ * its own DMA page table from a vmalloc buffer, on an x86-64 PC with 8 GiB
+ * (RAM 0-3 GiB and 4-9 GiB around the PCI hole), with and without VT-d.
+ *
+ * The device needs DMA *addresses* below 4 GiB, not physical pages below
+ * 4 GiB. Strategies compared (one streaming capture buffer per `buffers`,
+ * mapped DMA_FROM_DEVICE once, read by the CPU every frame):
+ * - `vmalloc`: pages from vmalloc() (ZONE_NORMAL first: above 4 GiB on
+ *   this PC): without an IOMMU every page is bounced through swiotlb (or the
+ *   map fails when the pool is full); with an IOMMU any page works;
+ * - `vmalloc32`: vmalloc_32() with the release's GFP_VMALLOC32 and
+ *   __GFP_HIGHMEM rule (lib/mm/gfp.ts): ZONE_DMA32 on x86-64, except
+ *   v4.12..v4.13 where GFP_DMA32 | __GFP_HIGHMEM is a bad combination that
+ *   falls to ZONE_DMA (16 MiB) and large buffers fail;
+ * - `zone-dma32`: pages allocated explicitly with GFP_KERNEL | GFP_DMA32;
+ * - `iommu`: vmalloc() pages mapped through the IOMMU (IOVAs below 4 GiB);
+ * - `noncontiguous`: dma_alloc_noncontiguous + dma_vmap_noncontiguous
+ *   (v5.13+): one contiguous block from dma-direct (at most 4 MiB without
+ *   CMA: the top buddy order), single pages through the IOMMU;
+ * - `dma_alloc_sg`: the 2018 proposal, never merged, as a what-if with the
+ *   effect of dma_alloc_noncontiguous on any release.
+ *
+ * Bouncing: lib/dma/direct.ts does not route "would bounce" mappings to
+ * swiotlb yet, so for mappings that need it this scenario performs what
+ * dma_direct_map_sg + swiotlb_map do (kernel/dma/direct.c, v5.4.6 and
+ * v6.19): each entry that is not dma_capable takes slots from the swiotlb
+ * pool (lib/dma/swiotlb.ts, the release's slot search) and the bounce
+ * address is used; when a slot search fails the entries mapped so far are
+ * released and the whole map fails ("swiotlb buffer is full"). The pool
+ * (default 64 MiB) is placed like memblock_alloc_low places it: at the top
+ * of RAM below 4 GiB (here 3 GiB - size), and reserved in the buddy allocator.
+ *
+ * Costs per frame come from the machine's cost file (data/costs/x86-64-pc.json):
+ * every bounced byte is copied back once per frame (swiotlb_sync_single_for_cpu
+ * -> memcpy, cachedByteNs), and every DMA segment costs one sync call
+ * (mapCallNs). x86 is coherent: no cache maintenance.
+ */
+import { SZ_1G, SZ_4G, SZ_64M, checkInt, hex } from "../core/arith.js";
+import { DMA_MAPPING_ERROR, type DmaAddr, type PhysAddr } from "../core/addr.js";
+import { ModelConfigError } from "../core/errors.js";
+import { parseKernelVersion } from "../kernel/version.js";
+import { createMachine, type Machine } from "../platform/machine.js";
+import { loadPlatformProfile, type PlatformProfile } from "../platform/profile.js";
+import type { Device } from "../platform/device.js";
+import { dmaCapable } from "../dma/direct.js";
+import { dmaMapSg, useDmaIommu } from "../dma/mapping.js";
+import { SWIOTLB_MAP_ERROR, swiotlbInit, swiotlbNslabsForSize, swiotlbReleaseSlots, swiotlbTblMapSingle, swiotlbUsed, type IoTlbMem } from "../dma/swiotlb.js";
+import { dmaAllocNoncontiguous, dmaAllocSgWhatIf, dmaVmapNoncontiguous, DMA_ALLOC_NONCONTIGUOUS } from "../dma/noncontiguous.js";
+import { DMA_FROM_DEVICE } from "../iommu/dma-iommu.js";
+import { buddyOf } from "../mm/page-alloc.js";
+import { gfpKernelDma32, vmalloc32, vmallocBuddy, vmallocGfp, vmallocToSg, type VmallocBuffer } from "../mm/vmalloc32.js";
+import { atLeast } from "../kernel/version.js";
+import { costValues, loadCosts } from "../cost/schema.js";
+import { saa7146BuildTables, saa7146PageAddresses } from "../drivers/saa7146.js";
+import type { Scatterlist } from "../sg/scatterlist.js";
+import type { ZoneMapBar, ZoneMapInput } from "../viz/zones.js";
+
+/** The strategies of case 04. */
+export type Case04Strategy = "vmalloc" | "vmalloc32" | "zone-dma32" | "iommu" | "noncontiguous" | "dma_alloc_sg";
+/** Every strategy, in the order the notebook shows them. */
+export const CASE04_STRATEGIES: readonly Case04Strategy[] = ["vmalloc", "vmalloc32", "zone-dma32", "iommu", "noncontiguous", "dma_alloc_sg"];
+
+/** Parameters of case 04 (the notebook's parameters cell). */
+export interface Case04Params {
+  /** RAM in GiB: the first 3 GiB below the PCI hole, the rest from 4 GiB. 1..64. */
+  ramGiB: number;
+  /** The card's DMA mask in bits (saa7146: 32). 24..64. */
+  dmaMaskBits: number;
+  /** Kernel release, "vX.Y". */
+  kernel: string;
+  /** VT-d on (the device attached to an IOMMU DMA domain). */
+  iommu: boolean;
+  /** Bytes per capture buffer. 4 KiB .. 1 GiB. */
+  bufferSize: number;
+  /** Number of capture buffers mapped at once (videobuf queues several). 1..32. */
+  buffers: number;
+  /** swiotlb pool bytes (swiotlb=; default 64 MiB). 1 MiB .. 1 GiB. */
+  swiotlbSize: number;
+  strategy: Case04Strategy;
+  /** Seed for fragmentation. */
+  seed: number;
+  /** Fraction of free pages pinned to scatter free memory before the buffers are allocated; 0 = none. [0, 1). */
+  fragmentFraction: number;
+}
+
+/** Defaults: the 2018 setup on a v4.19 kernel. */
+export const CASE04_DEFAULTS: Case04Params = {
+  ramGiB: 8,
+  dmaMaskBits: 32,
+  kernel: "v4.19",
+  iommu: false,
+  bufferSize: 4 * 1024 * 1024,
+  buffers: 2,
+  swiotlbSize: SZ_64M,
+  strategy: "vmalloc",
+  seed: 1,
+  fragmentFraction: 0,
+};
+
+/** One buffer's outcome. */
+export interface Case04Buffer {
+  ok: boolean;
+  /** Why it failed (kernel-level result), "" if ok. */
+  reason: string;
+  /** Physical page addresses, bytes, in buffer order. */
+  pagePhys: number[];
+  /** DMA segments after mapping (what the driver walks). */
+  dmaSegments: number;
+  /** 4 KiB device page addresses (before truncation). */
+  deviceAddrs: number[];
+  /** Entries bounced through swiotlb and their bytes. */
+  bounced: number;
+  bouncedBytes: number;
+  /** Page-table entries above 4 GiB (truncated by the 32-bit store). */
+  truncated: number;
+  tables: number;
+}
+
+/** The outcome of a case 04 run. */
+export interface Case04Result {
+  params: Case04Params;
+  machine: Machine;
+  device: Device;
+  buffers: Case04Buffer[];
+  /** All buffers mapped and every table entry reachable. */
+  ok: boolean;
+  reason: string;
+  /** swiotlb pool: slots in use after mapping, total slots, physical start (null with an IOMMU). */
+  swiotlbSlotsUsed: number;
+  swiotlbSlots: number;
+  swiotlbStart: number | null;
+  /** Bytes copied by swiotlb per frame (all buffers once). */
+  bouncedBytesPerFrame: number;
+  /** CPU cost per frame, ns: sync calls + bounce copies. */
+  costPerFrameNs: number;
+  /** Pages of all buffers above 4 GiB / total. */
+  pagesAbove4G: number;
+  pages: number;
+}
+
+function checkParams(p: Case04Params): void {
+  checkInt("ramGiB", p.ramGiB, 1, 64);
+  checkInt("dmaMaskBits", p.dmaMaskBits, 24, 64);
+  parseKernelVersion(p.kernel, "kernel");
+  if (typeof p.iommu !== "boolean") throw new ModelConfigError("iommu", p.iommu, "true or false");
+  checkInt("bufferSize", p.bufferSize, 4096, SZ_1G);
+  checkInt("buffers", p.buffers, 1, 32);
+  checkInt("swiotlbSize", p.swiotlbSize, 2 ** 20, SZ_1G);
+  if (!CASE04_STRATEGIES.includes(p.strategy)) throw new ModelConfigError("strategy", p.strategy, CASE04_STRATEGIES.join(", "));
+  if (p.strategy === "iommu" && !p.iommu) throw new ModelConfigError("strategy", p.strategy, "iommu: true for the iommu strategy (VT-d on)");
+  checkInt("seed", p.seed, 0, 0xffffffff);
+  if (typeof p.fragmentFraction !== "number" || !(p.fragmentFraction >= 0 && p.fragmentFraction < 1)) throw new ModelConfigError("fragmentFraction", p.fragmentFraction, "a number in [0, 1)");
+}
+
+/**
+ * The machine of case 04: data/platforms/x86-64-pc-8g(-vtd).json with the
+ * RAM and the card's mask from the parameters.
+ * @throws ModelConfigError for bad parameters.
+ */
+export function case04Machine(p: Case04Params): Machine {
+  checkParams(p);
+  const base: PlatformProfile = loadPlatformProfile(p.iommu ? "x86-64-pc-8g-vtd" : "x86-64-pc-8g");
+  const ram = p.ramGiB <= 3 ? [{ base: 0, size: p.ramGiB * SZ_1G }] : [{ base: 0, size: 3 * SZ_1G }, { base: SZ_4G, size: (p.ramGiB - 3) * SZ_1G }];
+  const prof = { ...base, ram, devices: base.devices.map((d) => ({ ...d, dmaMaskBits: p.dmaMaskBits })) };
+  return createMachine(prof, { kernel: p.kernel, seed: p.seed });
+}
+
+/**
+ * dma_direct_map_sg with swiotlb_map for the entries that are not
+ * dma_capable (see the module header). Sets sg_dma_address / sg_dma_len.
+ * @returns the entries mapped (nents) and bounce statistics; ents = 0 when
+ * the pool ran out (everything released).
+ */
+export function directMapSgWithSwiotlb(dev: Device, mem: IoTlbMem | null, sgl: Scatterlist[], nents: number, pageSize: number): { ents: number; bounced: number; bouncedBytes: number; full: boolean } {
+  const taken: PhysAddr[] = [];
+  let bytes = 0;
+  for (let i = 0; i < nents; i++) {
+    const sg = sgl[i]!;
+    const phys = sg.pfn! * pageSize + sg.offset;
+    if (dmaCapable(dev, phys as DmaAddr, sg.length)) {
+      sg.dmaAddress = phys as DmaAddr;
+      sg.dmaLength = sg.length;
+      continue;
+    }
+    const tlb = mem ? swiotlbTblMapSingle(dev, mem, phys as PhysAddr, sg.length, { dir: DMA_FROM_DEVICE }) : SWIOTLB_MAP_ERROR;
+    if (tlb === SWIOTLB_MAP_ERROR) {
+      for (const t of taken) swiotlbReleaseSlots(dev, mem!, t, pageSize);
+      for (let j = 0; j <= i; j++) {
+        sgl[j]!.dmaAddress = DMA_MAPPING_ERROR;
+        sgl[j]!.dmaLength = 0;
+      }
+      dev.trace.record({ fn: "dma_direct_map_sg", kind: "dma_map_sg_failed", level: "warn", msg: `${dev.name}: entry ${i} (phys ${hex(phys)}) needs a bounce buffer and ${mem ? "swiotlb is full" : "there is no swiotlb"}: dma_map_sg fails`, data: { entry: i } });
+      return { ents: 0, bounced: 0, bouncedBytes: 0, full: true };
+    }
+    taken.push(tlb);
+    bytes += sg.length;
+    sg.dmaAddress = tlb as number as DmaAddr;
+    sg.dmaLength = sg.length;
+  }
+  return { ents: nents, bounced: taken.length, bouncedBytes: bytes, full: false };
+}
+
+function fail(reason: string, pagePhys: number[] = []): Case04Buffer {
+  return { ok: false, reason, pagePhys, dmaSegments: 0, deviceAddrs: [], bounced: 0, bouncedBytes: 0, truncated: 0, tables: 0 };
+}
+
+function oneBuffer(m: Machine, dev: Device, mem: IoTlbMem | null, p: Case04Params): Case04Buffer {
+  const ps = m.pageSize;
+  const pages = Math.ceil(p.bufferSize / ps);
+  if (p.strategy === "noncontiguous" || p.strategy === "dma_alloc_sg") {
+    if (p.strategy === "noncontiguous" && !atLeast(m.kernel, DMA_ALLOC_NONCONTIGUOUS.since)) return fail(`dma_alloc_noncontiguous does not exist before ${DMA_ALLOC_NONCONTIGUOUS.since}`);
+    const a = p.strategy === "noncontiguous" ? dmaAllocNoncontiguous(dev, p.bufferSize, DMA_FROM_DEVICE) : dmaAllocSgWhatIf(dev, p.bufferSize, DMA_FROM_DEVICE);
+    if (!a) {
+      return fail(useDmaIommu(dev) ? "no pages or no IOVA space" : `dma-direct needs one contiguous block of ${p.bufferSize} bytes reachable by the device: none (top buddy order is 4 MiB; CMA not modelled)`);
+    }
+    dmaVmapNoncontiguous(dev, a);
+    const addrs = saa7146PageAddresses(a.sgt.sgl, a.sgt.nents);
+    const tables = saa7146BuildTables(dev, addrs);
+    if (!tables) return fail("no memory for the page tables");
+    return { ok: true, reason: "", pagePhys: a.pfns.map((x) => x * ps), dmaSegments: a.sgt.nents, deviceAddrs: addrs, bounced: 0, bouncedBytes: 0, truncated: tables.reduce((s, t) => s + t.truncated, 0), tables: tables.length };
+  }
+  let buf: VmallocBuffer | null;
+  if (p.strategy === "vmalloc32") buf = vmalloc32(m, p.bufferSize);
+  else if (p.strategy === "zone-dma32") buf = vmallocGfp(m, p.bufferSize, gfpKernelDma32(), "vmalloc(GFP_DMA32)");
+  else buf = vmallocBuddy(m, p.bufferSize);
+  if (!buf) return fail(`${p.strategy === "vmalloc32" ? "vmalloc_32" : "vmalloc"} failed: no pages left in the zonelist`);
+  const sgl = vmallocToSg(m, buf.va, pages);
+  if (!sgl) return fail("vmalloc_to_sg failed");
+  const pagePhys = buf.pfns.map((x) => x * ps);
+  let ents: number;
+  let bounced = 0;
+  let bouncedBytes = 0;
+  const allCapable = sgl.every((sg) => dmaCapable(dev, (sg.pfn! * ps) as DmaAddr, sg.length));
+  if (useDmaIommu(dev) || allCapable) ents = dmaMapSg(dev, sgl, pages, DMA_FROM_DEVICE, 0, { pageSize: ps });
+  else {
+    const r = directMapSgWithSwiotlb(dev, mem, sgl, pages, ps);
+    ents = r.ents;
+    bounced = r.bounced;
+    bouncedBytes = r.bouncedBytes;
+  }
+  if (ents === 0) return fail(mem ? `dma_map_sg failed: swiotlb buffer is full (${swiotlbUsed(mem)} of ${mem.nslabs} slots in use)` : "dma_map_sg failed", pagePhys);
+  const addrs = saa7146PageAddresses(sgl, ents);
+  const tables = saa7146BuildTables(dev, addrs);
+  if (!tables) return fail("no memory for the page tables", pagePhys);
+  return { ok: true, reason: "", pagePhys, dmaSegments: ents, deviceAddrs: addrs, bounced, bouncedBytes, truncated: tables.reduce((s, t) => s + t.truncated, 0), tables: tables.length };
+}
+
+/**
+ * Run case 04 with the given parameters (missing ones from {@link CASE04_DEFAULTS}).
+ * @throws ModelConfigError for a parameter outside its range (nothing is built).
+ */
+export function case04Run(params: Partial<Case04Params> = {}): Case04Result {
+  const p: Case04Params = { ...CASE04_DEFAULTS, ...params };
+  const m = case04Machine(p);
+  const dev = m.device("0000:03:00.0");
+  const b = buddyOf(m);
+  let mem: IoTlbMem | null = null;
+  let swStart: number | null = null;
+  if (!p.iommu) {
+    const nslabs = swiotlbNslabsForSize(p.swiotlbSize);
+    const bytes = nslabs * 2048;
+    const lowTop = Math.min(3 * SZ_1G, p.ramGiB * SZ_1G);
+    swStart = Math.floor((lowTop - bytes) / m.pageSize) * m.pageSize;
+    b.reserve(swStart / m.pageSize, bytes / m.pageSize);
+    mem = swiotlbInit({ start: swStart, kernel: m.kernel, nslabs, pageSize: m.pageSize, trace: m.trace });
+  }
+  if (p.fragmentFraction > 0) b.fragment(p.seed, p.fragmentFraction);
+  const bufs: Case04Buffer[] = [];
+  for (let i = 0; i < p.buffers; i++) bufs.push(oneBuffer(m, dev, mem, p));
+  const costs = m.profile.costs ? costValues(loadCosts(m.profile.costs)) : null;
+  const okBufs = bufs.filter((x) => x.ok);
+  const bouncedBytes = okBufs.reduce((s, x) => s + x.bouncedBytes, 0);
+  const segs = okBufs.reduce((s, x) => s + x.dmaSegments, 0);
+  const cost = costs ? segs * costs.mapCallNs + bouncedBytes * costs.cachedByteNs : 0;
+  const firstBad = bufs.find((x) => !x.ok);
+  const trunc = bufs.reduce((s, x) => s + x.truncated, 0);
+  const all = bufs.flatMap((x) => x.pagePhys);
+  return {
+    params: p,
+    machine: m,
+    device: dev,
+    buffers: bufs,
+    ok: !firstBad && trunc === 0,
+    reason: firstBad ? firstBad.reason : trunc ? `${trunc} table entries above 4 GiB were truncated` : "",
+    swiotlbSlotsUsed: mem ? swiotlbUsed(mem) : 0,
+    swiotlbSlots: mem ? mem.nslabs : 0,
+    swiotlbStart: swStart,
+    bouncedBytesPerFrame: bouncedBytes,
+    costPerFrameNs: cost,
+    pagesAbove4G: all.filter((a) => a >= SZ_4G).length,
+    pages: all.length,
+  };
+}
+
+/** One row of {@link case04Sweep}. */
+export interface Case04SweepRow {
+  [key: string]: string | number | boolean | null;
+  strategy: Case04Strategy;
+  bufferMiB: number;
+  ok: boolean;
+  reason: string;
+  bouncedMiBPerFrame: number;
+  costPerFrameUs: number;
+  swiotlbSlotsUsed: number;
+  swiotlbSlots: number;
+  pagesAbove4G: number;
+}
+
+/**
+ * Run every strategy of `strategies` for every buffer size (bytes) on
+ * fresh machines; the iommu strategy is skipped when base.iommu is false.
+ * @throws ModelConfigError for bad parameters.
+ */
+export function case04Sweep(base: Partial<Case04Params>, sizes: readonly number[], strategies: readonly Case04Strategy[] = CASE04_STRATEGIES): Case04SweepRow[] {
+  const rows: Case04SweepRow[] = [];
+  for (const s of strategies) {
+    if (s === "iommu" && !base.iommu) continue;
+    for (const size of sizes) {
+      const r = case04Run({ ...base, strategy: s, bufferSize: size });
+      rows.push({
+        strategy: s,
+        bufferMiB: size / 2 ** 20,
+        ok: r.ok,
+        reason: r.reason,
+        bouncedMiBPerFrame: r.bouncedBytesPerFrame / 2 ** 20,
+        costPerFrameUs: Math.round(r.costPerFrameNs) / 1000,
+        swiotlbSlotsUsed: r.swiotlbSlotsUsed,
+        swiotlbSlots: r.swiotlbSlots,
+        pagesAbove4G: r.pagesAbove4G,
+      });
+    }
+  }
+  return rows;
+}
+
+/**
+ * Rows for lib/viz/zones.ts zoneMapChartSpec: zones, RAM banks, the PCI
+ * hole, the swiotlb pool, and the buffers' pages as runs of contiguous
+ * pages coloured by whether the device's mask reaches them.
+ */
+export function case04ZoneMap(r: Case04Result): ZoneMapInput {
+  const mm = r.machine.mm;
+  const bars: ZoneMapBar[] = [];
+  for (const z of mm.zones()) bars.push({ lane: "zones", start: z.start, end: z.end, kind: z.name, label: z.name });
+  r.machine.profile.ram.forEach((b, i) => bars.push({ lane: "RAM", start: b.base, end: b.base + b.size, kind: "ram", label: `RAM bank ${i}` }));
+  for (const x of r.machine.profile.mmio) bars.push({ lane: "RAM", start: x.base, end: x.base + x.size, kind: "mmio", label: x.name });
+  if (r.swiotlbStart !== null) bars.push({ lane: "swiotlb", start: r.swiotlbStart, end: r.swiotlbStart + r.swiotlbSlots * 2048, kind: "swiotlb", label: `swiotlb pool (${r.swiotlbSlots} slots)` });
+  const limit = r.device.dmaMask ?? 0;
+  const ps = r.machine.pageSize;
+  const sorted = [...new Set(r.buffers.flatMap((b) => b.pagePhys))].sort((a, b) => a - b);
+  let s = -1;
+  let prev = -1;
+  const flush = () => {
+    if (s < 0) return;
+    const end = prev + ps;
+    const above = end - 1 > limit;
+    bars.push({ lane: "buffer pages", start: s, end, kind: above ? "above mask" : "below mask", label: `${(end - s) / ps} page(s) ${above ? "beyond" : "within"} the device's mask` });
+  };
+  for (const a of sorted) {
+    if (s < 0 || a !== prev + ps || (prev <= limit) !== (a <= limit)) {
+      flush();
+      s = a;
+    }
+    prev = a;
+  }
+  flush();
+  const bits = r.params.dmaMaskBits;
+  return {
+    title: `Case 04: ${r.params.strategy} on ${r.params.ramGiB} GiB, ${r.params.kernel}, IOMMU ${r.params.iommu ? "on" : "off"}`,
+    bars,
+    maskLine: limit + 1 > 2 ** 52 ? Math.max(...bars.map((b) => b.end)) : limit + 1,
+    maskLabel: `DMA_BIT_MASK(${bits}) + 1 = ${hex(limit + 1)}`,
+  };
+}

@@ -1,0 +1,71 @@
+import { describe, expect, it } from "vitest";
+import { createMachine } from "../../lib/platform/machine.js";
+import { KernelOops } from "../../lib/core/errors.js";
+import type { DmaAddr } from "../../lib/core/addr.js";
+import type { Scatterlist } from "../../lib/sg/scatterlist.js";
+import { SAA7146_PGTABLE_ENTRIES, saa7146BuildTables, saa7146PgtableAlloc, saa7146PgtableBuildSingle, saa7146PageAddresses } from "../../lib/drivers/saa7146.js";
+
+const card = () => createMachine("x86-64-pc-8g", { kernel: "v4.19" }).device("0000:03:00.0");
+function seg(dma: number, len: number, offset = 0): Scatterlist {
+  return { pfn: null, offset, length: len, dmaAddress: dma as DmaAddr, dmaLength: len, isLast: false, dmaBusAddress: false };
+}
+
+describe("saa7146_pgtable_alloc", () => {
+  it("is one coherent page below the 32-bit coherent mask", () => {
+    const pt = saa7146PgtableAlloc(card())!;
+    expect(pt.size).toBe(4096);
+    expect(pt.dma + 4095).toBeLessThanOrEqual(0xffffffff);
+    expect(pt.entries.length).toBe(1024);
+  });
+});
+
+describe("saa7146_pgtable_build_single", () => {
+  it("writes one entry per 4096 bytes of each segment, then fills with the last entry", () => {
+    const d = card();
+    const pt = saa7146PgtableAlloc(d)!;
+    // segment 0: 8192 bytes at 0x1000 -> 0x1000, 0x2000; segment 1: 4096 at 0x10000 -> 0x10000
+    expect(saa7146PgtableBuildSingle(d, pt, [seg(0x1000, 8192), seg(0x10000, 4096)], 2)).toBe(0);
+    expect(pt.nrPages).toBe(3);
+    expect(pt.entries.slice(0, 4)).toEqual([0x1000, 0x2000, 0x10000, 0x10000]);
+    expect(pt.entries[1023]).toBe(0x10000);
+    expect(pt.truncated).toBe(0);
+  });
+
+  it("a partial last page still gets an entry (p * 4096 < length)", () => {
+    const d = card();
+    const pt = saa7146PgtableAlloc(d)!;
+    saa7146PgtableBuildSingle(d, pt, [seg(0x5000, 4097)], 1);
+    expect(pt.nrPages).toBe(2);
+  });
+
+  it("stores a DMA address above 4 GiB truncated to 32 bits (cpu_to_le32) and records a fault", () => {
+    const d = card();
+    const pt = saa7146PgtableAlloc(d)!;
+    saa7146PgtableBuildSingle(d, pt, [seg(0x100003000, 4096)], 1);
+    expect(pt.entries[0]).toBe(0x3000); // 0x1_0000_3000 mod 2^32
+    expect(pt.truncated).toBe(1);
+    expect(d.trace.events().some((e) => e.kind === "dma_addr_truncated" && e.level === "fault")).toBe(true);
+  });
+
+  it("BUG_ONs on sglen 0 and on a first offset above PAGE_SIZE, and refuses to overrun the table", () => {
+    const d = card();
+    const pt = saa7146PgtableAlloc(d)!;
+    expect(() => saa7146PgtableBuildSingle(d, pt, [seg(0, 4096)], 0)).toThrow(KernelOops);
+    expect(() => saa7146PgtableBuildSingle(d, pt, [seg(0, 4096, 4097)], 1)).toThrow(KernelOops);
+    expect(() => saa7146PgtableBuildSingle(d, pt, [seg(0, 1025 * 4096)], 1)).toThrow(KernelOops);
+  });
+});
+
+describe("page address lists and multiple tables", () => {
+  it("expands merged segments into 4 KiB device pages and cuts them into 1024-entry tables", () => {
+    const d = card();
+    // one 64 KiB IOMMU segment -> 16 pages
+    expect(saa7146PageAddresses([seg(0xffff0000, 65536)], 1)).toEqual(Array.from({ length: 16 }, (_, i) => 0xffff0000 + i * 4096));
+    const addrs = Array.from({ length: 1500 }, (_, i) => 0x100000 + i * 4096);
+    const t = saa7146BuildTables(d, addrs)!;
+    expect(t.length).toBe(2);
+    expect(t[0]!.nrPages).toBe(SAA7146_PGTABLE_ENTRIES);
+    expect(t[1]!.nrPages).toBe(1500 - 1024);
+    expect(t[1]!.entries[1023]).toBe(0x100000 + 1499 * 4096);
+  });
+});
