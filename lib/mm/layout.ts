@@ -220,7 +220,11 @@ export function kernelLayout(host: LayoutHost): KernelLayout {
     const def = p.arch === "parisc" ? null : defaultFor(p, host.kernel);
     const ramEnd = Math.max(...p.ram.map((b) => b.base + b.size));
     const vaSpan = vaBits === 48 ? M48 : 2 ** 32;
-    const linearSpan = def && def.pageOffset === pageOffset ? def.linearSpan : vaBits === 48 ? 2 ** 47 : vmallocStart - pageOffset;
+    // The linear map ends where the next region above PAGE_OFFSET starts (vmalloc
+    // space, or the end of the VA space when vmalloc lies below it), and is no
+    // larger than the architecture's own linear region (x86-64 4-level: 64 TiB).
+    const gapAbove = vmallocStart > pageOffset ? vmallocStart - pageOffset : vaSpan - pageOffset;
+    const linearSpan = Math.min(def ? def.linearSpan : gapAbove, gapAbove);
     l = {
       arch: p.arch,
       vaBits,

@@ -73,6 +73,19 @@ describe("__va / __pa", () => {
     expect(va(physToVirt(createMachine("x86-64-pc", { kernel: "v4.19" }), 0x100000000))).toBe("0xffff888100000000");
   });
 
+  it("a pinned layout's linear map stops at vmalloc space and at the arch's 64 TiB direct map", () => {
+    // x86-64-pc pins PAGE_OFFSET 0xffff888000000000 and VMALLOC_START 0xffffc90000000000.
+    // On v4.19 the release default differs (0xffff880000000000), but the linear span must
+    // still be min(2^46 = 64 TiB (4-level direct map, Documentation/x86/x86_64/mm.rst),
+    // 0xc90000000000 - 0x888000000000 = 0x408000000000) = 2^46, so a vmalloc address is
+    // never taken for a linear-map one.
+    const m = createMachine("x86-64-pc", { kernel: "v4.19" });
+    const l = kernelLayout(m);
+    expect(l.linearSpan).toBe(2 ** 46);
+    expect(isLinearMapAddr(m, 0xc90000001000)).toBe(false);
+    expect(isLinearMapAddr(m, 0x888000001000)).toBe(true);
+  });
+
   it("arm 3G/1G: PAGE_OFFSET 0xc0000000; VMALLOC_START = high_memory + 8M rounded to 8M", () => {
     const m = createMachine("exynos5422-odroidxu4", { kernel: "v4.11" });
     const l = kernelLayout(m);
