@@ -36,6 +36,14 @@
  * else -EINVAL. dma_map_sg() still turns errors into 0; dma_map_sgtable()
  * passes them on (lib/dma/mapping.ts).
  *
+ * Cache maintenance (see the section "Streaming single buffers, syncs and
+ * cache maintenance" below): map_sg syncs every CPU entry for the device
+ * and unmap_sg for the CPU on a non-coherent device, through the machine's
+ * arch rules and cache model; single buffers (iommuDmaMapPage), the sync
+ * calls, and device accesses through the IOMMU page table
+ * (iommuDeviceRead/Write, an IOMMU fault for an unmapped IOVA) live there
+ * too. Coherent allocations: lib/iommu/dma-iommu-alloc.ts.
+ *
  * Not modelled: swiotlb bouncing of untrusted devices, PCI P2P bus
  * addresses, the IOVA rcaches (iova.ts leaves them out), the 2025 sg
  * length overflow checks (not in v6.19).
@@ -60,6 +68,13 @@ import { forEachSg, sgPhys, type Scatterlist } from "../sg/scatterlist.js";
 import type { IommuDomain } from "./domain.js";
 import { IOMMU_CACHE, IOMMU_MMIO, IOMMU_PRIV, IOMMU_READ, IOMMU_WRITE, iommuMapSg, iommuUnmap } from "./io-pgtable.js";
 import { allocIova, findIova, freeIova, iovaAlign, iovaOffset, iovaSize, type IovaDomain } from "./iova.js";
+import { hex } from "../core/arith.js";
+import { checkDirection, dirName } from "../core/dma-types.js";
+import { iommuDeviceAccess, iommuIovaToPhys, iommuMap } from "./io-pgtable.js";
+import type { TokenRun } from "../cache/model.js";
+import type { Machine } from "../platform/machine.js";
+import { physToVirt } from "../mm/linear-map.js";
+import { applyMaintenance, archSyncRules, dmaKmallocNeedsBounce, machineCosts, type SyncOutcome } from "../dma/direct.js";
 
 // --- DMA direction and attributes: defined in lib/core/dma-types.ts, re-exported for existing importers.
 export {
@@ -443,9 +458,8 @@ export function iommuDmaMapSg(dev: Device, sgl: Scatterlist[], nents: number, di
     ret: 0,
   };
   lastLayout.set(dev, layout);
-  if (!dev.dmaCoherent && !hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC) && dev.trace.keepEvents) {
-    dev.trace.record({ fn: "iommu_dma_sync_sg_for_device", kind: "sync_sg_for_device", msg: `sync ${nents} entries for device (cache maintenance: lib/dma/direct)`, data: { nents, dir } });
-  }
+  // v6.19 iommu_dma_map_sg (and v4.4's arm64 __iommu_map_sg_attrs) sync every CPU entry for the device first.
+  if (!hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC)) iommuSyncSgEntries(dev, sgl, nents, dir, false, "iommu_dma_sync_sg_for_device", pageSize);
 
   let iovaLen = 0;
   let prev = -1;
@@ -514,6 +528,7 @@ export function iommuDmaMapSg(dev: Device, sgl: Scatterlist[], nents: number, di
   const n = merging ? finaliseSgMerge(dev, sgl, nents, iova) : finaliseSgV44(sgl, nents, iova);
   layout.ret = n;
   for (let i = 0; i < n; i++) layout.dmaSegments.push({ dmaAddress: sgl[i]!.dmaAddress as number, dmaLength: sgl[i]!.dmaLength });
+  registerSgMapping(dev, sgl, nents, n, dir, pageSize);
   if (dev.trace.keepEvents) {
     dev.trace.record({
       fn: "iommu_dma_map_sg",
@@ -540,9 +555,10 @@ export function iommuDmaMapSg(dev: Device, sgl: Scatterlist[], nents: number, di
 export function iommuDmaUnmapSg(dev: Device, sgl: Scatterlist[], nents: number, dir: number, attrs = 0): number {
   const { domain, iovad } = domainOf(dev);
   checkInt("iommuDmaUnmapSg(nents)", nents, 1, sgl.length);
-  if (!dev.dmaCoherent && !hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC) && dev.trace.keepEvents) {
-    dev.trace.record({ fn: "iommu_dma_sync_sg_for_cpu", kind: "sync_sg_for_cpu", msg: `sync ${nents} entries for cpu`, data: { nents, dir } });
-  }
+  if (!validDmaDirection(dir)) throw new ModelConfigError("iommuDmaUnmapSg(dir)", dir, "DMA_BIDIRECTIONAL (0), DMA_TO_DEVICE (1) or DMA_FROM_DEVICE (2)");
+  // iommu_dma_unmap_sg: iommu_dma_sync_sg_for_cpu over the CPU entries (sg_phys, length) first.
+  if (!hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC)) iommuSyncSgEntries(dev, sgl, nents, dir, true, "iommu_dma_sync_sg_for_cpu", pageSizeOf(dev));
+  forgetMapping(dev, sgl[0]!.dmaAddress as number);
   const g = iovad.granule;
   if (!atLeast(dev.kernel, CHANGE_IOMMU_DMA_SG_MERGING.since)) {
     const a = sgl[0]!.dmaAddress as number;
@@ -570,4 +586,430 @@ export function iommuDmaUnmapSg(dev: Device, sgl: Scatterlist[], nents: number, 
   }
   iommuDmaFreeIova(domain, base);
   return unmapped;
+}
+
+
+// --- Streaming single buffers, syncs and cache maintenance (the cache model on the IOMMU path)
+//
+// Rules (our words), per release read:
+// - v6.19 drivers/iommu/dma-iommu.c: iommu_dma_map_phys syncs the physical
+//   buffer for the device (arch_sync_dma_for_device) unless the device is
+//   coherent or DMA_ATTR_SKIP_CPU_SYNC / DMA_ATTR_MMIO is set, then
+//   __iommu_dma_map: IOVA of iova_align(size + iova_offset(phys)) bytes below
+//   dma_get_mask(dev), iommu_map of the granule-aligned span, handle = IOVA +
+//   the offset. iommu_dma_unmap_phys: iommu_iova_to_phys(handle) (WARN and
+//   return if 0), arch_sync_dma_for_cpu unless coherent / SKIP_CPU_SYNC, then
+//   __iommu_dma_unmap. iommu_dma_sync_single_for_cpu/_for_device: nothing on a
+//   coherent device, else iommu_iova_to_phys then the arch sync.
+//   iommu_dma_sync_sg_for_cpu/_for_device: for a non-coherent device the arch
+//   sync on each entry's sg_phys for its sg->length (the CPU fields).
+// - v5.4.6: iommu_dma_map_page maps first and syncs only if the map succeeded
+//   (v6.19 syncs before mapping, whatever the outcome). The model follows
+//   v5.4's order on every release: the cache outcome differs only when the
+//   map fails.
+// - v4.4.1: the same rules lived in arch/arm64/mm/dma-mapping.c
+//   (__iommu_map_page, __iommu_unmap_page, __iommu_sync_single_for_cpu/
+//   _for_device through iommu_iova_to_phys, __iommu_sync_sg_for_* per entry).
+// Not modelled: the swiotlb bounce of dev_use_swiotlb / dev_use_sg_swiotlb
+// (untrusted PCI devices behind an external-facing port, which the model's
+// platforms do not have; and from v6.5 small kmalloc buffers that are not
+// cache-line aligned on arm64, dma_kmalloc_needs_bounce: iommuDmaMapPage
+// records a "would_bounce" warning and maps the buffer in place); the flush
+// queue (unmaps are strict).
+
+function pageSizeOf(dev: Device): number {
+  return dev.cacheHost ? dev.cacheHost.profile.pageSize : 4096;
+}
+
+function hostMachine(dev: Device): Machine | null {
+  return dev.cacheHost ? (dev.cacheHost as unknown as Machine) : null;
+}
+
+const NO_SYNC: SyncOutcome = { ops: [], lines: 0, writebacks: 0, costNs: 0 };
+
+/** arch_sync_dma_for_device / _for_cpu on [paddr, paddr + size) through the machine's arch rules; nothing for a coherent device. */
+function archSyncPhys(dev: Device, paddr: number, size: number, dir: number, toCpu: boolean): SyncOutcome {
+  const m = hostMachine(dev);
+  if (!m || dev.dmaCoherent || size < 1) return NO_SYNC;
+  const rules = archSyncRules(m.profile.arch);
+  const env = { lineSize: m.profile.cpuCache.lineSize, kernel: m.kernel.name, outerCache: false };
+  const ops = toCpu ? rules.archSyncDmaForCpu(paddr, size, dir, env) : rules.archSyncDmaForDevice(paddr, size, dir, env);
+  return applyMaintenance(m, ops, paddr);
+}
+
+function addOutcome(a: SyncOutcome, b: SyncOutcome): SyncOutcome {
+  return { ops: [...a.ops, ...b.ops], lines: a.lines + b.lines, writebacks: a.writebacks + b.writebacks, costNs: a.costNs + b.costNs };
+}
+
+function describe(dev: Device, out: SyncOutcome): string {
+  if (dev.dmaCoherent) return "coherent device, no cache maintenance";
+  if (!out.ops.length) return "no cache maintenance";
+  return out.ops.map((o) => (o.scope === "all" ? `${o.fn} (whole cache)` : `${o.fn} ${o.kind} ${hex(o.start)}-${hex(o.end)}`)).join("; ");
+}
+
+function callCost(dev: Device): number {
+  const m = hostMachine(dev);
+  return m ? machineCosts(m).mapCallNs : 0;
+}
+
+function cacheStep(dev: Device, where: string): void {
+  const m = hostMachine(dev);
+  if (m) m.cpuCache.step(where);
+}
+
+/** One physically contiguous piece of an active iommu-dma streaming mapping. */
+export interface IommuMappedPiece {
+  /** Physical start and length, bytes. */
+  readonly paddr: number;
+  readonly size: number;
+  readonly specId: number;
+}
+
+/** An active iommu-dma streaming mapping (single buffer or scatterlist), as the model tracks it. */
+export interface IommuStreamingMapping {
+  readonly kind: "single" | "sg";
+  /** The handle (single) or the first segment's DMA address (sg), bytes. */
+  readonly dmaAddr: number;
+  /** Bytes the caller asked for (single) or the sum of the DMA segment lengths (sg). */
+  readonly size: number;
+  readonly dir: number;
+  readonly pieces: readonly IommuMappedPiece[];
+}
+
+const streamingMaps = new WeakMap<Device, Map<number, IommuStreamingMapping>>();
+
+function addSpec(dev: Device, paddr: number, size: number): number {
+  const m = hostMachine(dev);
+  // Only RAM with a cacheable linear alias can be speculatively fetched (not MMIO or no-map memory).
+  if (!m || size < 1 || !m.mm.isRam(paddr) || !m.mm.hasLinearAlias(paddr)) return 0;
+  return m.cpuCache.addSpeculationRange(paddr, size, m.cpuCache.colourOf(physToVirt(m, paddr)));
+}
+
+function remember(dev: Device, rec: IommuStreamingMapping): void {
+  let map = streamingMaps.get(dev);
+  if (!map) streamingMaps.set(dev, (map = new Map()));
+  map.set(rec.dmaAddr, rec);
+}
+
+function forgetMapping(dev: Device, key: number): void {
+  const map = streamingMaps.get(dev);
+  const rec = map?.get(key);
+  if (!map || !rec) return;
+  const m = hostMachine(dev);
+  if (m) for (const p of rec.pieces) if (p.specId) m.cpuCache.removeSpeculationRange(p.specId);
+  map.delete(key);
+}
+
+function registerSgMapping(dev: Device, sgl: Scatterlist[], nents: number, segs: number, dir: number, pageSize: number): void {
+  const pieces: IommuMappedPiece[] = [];
+  for (let i = 0; i < nents; i++) {
+    const s = sgl[i]!;
+    if (s.pfn === null || s.length < 1) continue;
+    const pa = sgPhys(s, pageSize);
+    pieces.push({ paddr: pa, size: s.length, specId: addSpec(dev, pa, s.length) });
+  }
+  let size = 0;
+  for (let i = 0; i < segs; i++) size += sgl[i]!.dmaLength;
+  remember(dev, { kind: "sg", dmaAddr: sgl[0]!.dmaAddress as number, size, dir, pieces });
+}
+
+/**
+ * The active iommu-dma streaming mappings of a device (model helper for
+ * tests and charts; the kernel keeps no such list outside dma-debug).
+ */
+export function iommuActiveMappings(dev: Device): IommuStreamingMapping[] {
+  const map = streamingMaps.get(dev);
+  return map ? [...map.values()] : [];
+}
+
+/** The per-entry arch sync of iommu_dma_sync_sg_for_cpu/_for_device over the CPU fields (sg_phys, length). */
+function iommuSyncSgEntries(dev: Device, sgl: Scatterlist[], nents: number, dir: number, toCpu: boolean, fn: string, pageSize: number): SyncOutcome {
+  let out = NO_SYNC;
+  if (dev.dmaCoherent || !dev.cacheHost) return out;
+  for (let i = 0; i < nents; i++) {
+    const s = sgl[i]!;
+    if (s.pfn === null || s.length < 1) continue;
+    out = addOutcome(out, archSyncPhys(dev, sgPhys(s, pageSize), s.length, dir, toCpu));
+  }
+  dev.trace.record({
+    fn,
+    kind: toCpu ? "dma_sync_for_cpu" : "dma_sync_for_device",
+    msg: `${fn}(${dev.name}, ${nents} entries, ${dirName(dir)}): ${describe(dev, out)}`,
+    costNs: out.costNs,
+    data: { nents, dir, lines: out.lines, writebacks: out.writebacks, call: toCpu ? "sync_for_cpu" : "sync_for_device" },
+  });
+  return out;
+}
+
+/**
+ * __iommu_dma_map(dev, phys, size, prot, dma_mask): an IOVA range of
+ * iova_align(size + iova_offset(phys)) bytes below `dmaMask`
+ * ({@link iommuDmaAllocIova}), iommu_map of the granule-aligned physical
+ * span, and the handle IOVA + iova_offset(phys).
+ * @returns the handle, or DMA_MAPPING_ERROR (no IOVA space; iommu_map failed,
+ * the IOVA is then given back).
+ * @throws ModelConfigError for a device without a DMA domain or bad numbers.
+ * Source: drivers/iommu/dma-iommu.c __iommu_dma_map (v5.4.6, v6.19).
+ */
+export function iommuDmaMapPhysRange(dev: Device, phys: number, size: number, prot: number, dmaMask: number, opts: IommuDmaOptions = {}): DmaAddr {
+  const { domain, iovad } = domainOf(dev);
+  checkInt("__iommu_dma_map(phys)", phys);
+  checkInt("__iommu_dma_map(size)", size, 1);
+  const off = iovaOffset(iovad, phys);
+  const len = iovaAlign(iovad, size + off);
+  const iova = iommuDmaAllocIova(domain, len, dmaMask, dev, opts);
+  if (!iova) return DMA_MAPPING_ERROR;
+  if (iommuMap(domain, iova, phys - off, len, prot) !== 0) {
+    iommuDmaFreeIova(domain, iova);
+    return DMA_MAPPING_ERROR;
+  }
+  return (iova + off) as DmaAddr;
+}
+
+/**
+ * __iommu_dma_unmap(dev, dma_addr, size): unmap iova_align(size +
+ * iova_offset(dma_addr)) bytes from the granule-aligned start (WARN if a
+ * different amount was mapped there) and free the IOVA range.
+ * @returns the bytes unmapped (the kernel returns nothing).
+ * Source: drivers/iommu/dma-iommu.c __iommu_dma_unmap (v5.4.6, v6.19).
+ */
+export function iommuDmaUnmapRange(dev: Device, dmaAddr: number, size: number): number {
+  const { domain, iovad } = domainOf(dev);
+  checkInt("__iommu_dma_unmap(dma_addr)", dmaAddr);
+  checkInt("__iommu_dma_unmap(size)", size, 1);
+  const off = iovaOffset(iovad, dmaAddr);
+  const base = dmaAddr - off;
+  const len = iovaAlign(iovad, size + off);
+  const unmapped = iommuUnmap(domain, base, len);
+  if (unmapped !== len) {
+    dev.trace.record({ fn: "__iommu_dma_unmap", kind: "warn", level: "warn", msg: `WARN_ON(unmapped ${unmapped} != size ${len}) at IOVA ${hex(base)}`, data: { unmapped, size: len } });
+  }
+  iommuDmaFreeIova(domain, base);
+  return unmapped;
+}
+
+/**
+ * iommu_dma_map_phys (v6.19) / iommu_dma_map_page (v5.4) for `size` bytes
+ * at physical `phys`: map through the IOMMU (see
+ * {@link iommuDmaMapPhysRange}; the offset inside the granule is kept in the
+ * handle), then, for a non-coherent device without DMA_ATTR_SKIP_CPU_SYNC
+ * (or DMA_ATTR_MMIO), arch_sync_dma_for_device on the physical buffer.
+ * The swiotlb bounce for untrusted devices is not modelled.
+ * @returns the DMA address (IOVA + offset), or DMA_MAPPING_ERROR.
+ * @throws ModelConfigError for a device without an IOMMU DMA domain, a bad
+ * direction, address or size (nothing changes).
+ * Source: drivers/iommu/dma-iommu.c iommu_dma_map_phys (v6.19),
+ * iommu_dma_map_page (v5.4.6); arch/arm64/mm/dma-mapping.c __iommu_map_page (v4.4.1).
+ */
+export function iommuDmaMapPage(dev: Device, phys: number, size: number, dir: number, attrs = 0, opts: IommuDmaOptions = {}): DmaAddr {
+  domainOf(dev);
+  const d = checkDirection("iommuDmaMapPage(dir)", dir);
+  checkInt("iommuDmaMapPage(phys)", phys);
+  checkInt("iommuDmaMapPage(size)", size, 1);
+  checkInt("iommuDmaMapPage(phys + size)", phys + size);
+  const fn = atLeast(dev.kernel, "v6.19") ? "iommu_dma_map_phys" : "iommu_dma_map_page";
+  const prot = dmaInfoToProt(d, dev.dmaCoherent, attrs);
+  const g = dev.iommuDomain!.iovad!.granule;
+  if (dev.cacheHost && !hasAttr(attrs, DMA_ATTR_MMIO) && dmaKmallocNeedsBounce(dev, size, d) && (phys % g !== 0 || size % g !== 0)) {
+    // v6.5+ dev_use_swiotlb (dma_kmalloc_needs_bounce) && iova_unaligned: the kernel bounces here.
+    dev.trace.record({ fn, kind: "would_bounce", level: "warn", msg: `${fn}(${dev.name}, phys ${hex(phys)}, ${size}, ${dirName(d)}): dev_use_swiotlb would bounce this small kmalloc buffer through swiotlb; not modelled on the IOMMU path, the buffer is mapped in place`, data: { paddr: phys, size } });
+  }
+  const dma = iommuDmaMapPhysRange(dev, phys, size, prot, dmaGetMask(dev), opts);
+  if (dma === DMA_MAPPING_ERROR) {
+    dev.trace.record({ fn, kind: "dma_map_error", level: "warn", msg: `${fn}(${dev.name}, phys ${hex(phys)}, ${size}, ${dirName(d)}): no IOVA space or iommu_map failed, DMA_MAPPING_ERROR`, costNs: callCost(dev), data: { paddr: phys, size } });
+    cacheStep(dev, `after ${fn}`);
+    return DMA_MAPPING_ERROR;
+  }
+  const skip = hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC) || hasAttr(attrs, DMA_ATTR_MMIO);
+  const out = skip ? NO_SYNC : archSyncPhys(dev, phys, size, d, false);
+  remember(dev, { kind: "single", dmaAddr: dma, size, dir: d, pieces: [{ paddr: phys, size, specId: hasAttr(attrs, DMA_ATTR_MMIO) ? 0 : addSpec(dev, phys, size) }] });
+  dev.trace.record({
+    fn,
+    kind: "dma_map",
+    msg: `${fn}(${dev.name}, phys ${hex(phys)}, ${size}, ${dirName(d)}) = IOVA ${hex(dma)}: ${skip && !dev.dmaCoherent ? "DMA_ATTR_SKIP_CPU_SYNC, no cache maintenance" : describe(dev, out)}`,
+    costNs: callCost(dev) + out.costNs,
+    data: { dmaAddr: dma, paddr: phys, size, dir: d, lines: out.lines, writebacks: out.writebacks, call: "map" },
+  });
+  cacheStep(dev, `after ${fn}`);
+  return dma;
+}
+
+/**
+ * iommu_dma_unmap_phys (v6.19) / iommu_dma_unmap_page (v5.4): find the
+ * physical address with iommu_iova_to_phys (unmapped: WARN and return, as
+ * the kernel does), arch_sync_dma_for_cpu on a non-coherent device unless
+ * DMA_ATTR_SKIP_CPU_SYNC, then unmap and free the IOVA range.
+ * @returns the bytes unmapped (0 after the WARN); the kernel returns nothing.
+ * @throws ModelConfigError for a device without an IOMMU DMA domain, a bad direction or size.
+ * Source: drivers/iommu/dma-iommu.c iommu_dma_unmap_phys (v6.19), iommu_dma_unmap_page (v5.4.6).
+ */
+export function iommuDmaUnmapPage(dev: Device, dmaHandle: number, size: number, dir: number, attrs = 0): number {
+  const { domain } = domainOf(dev);
+  const d = checkDirection("iommuDmaUnmapPage(dir)", dir);
+  checkInt("iommuDmaUnmapPage(dmaHandle)", dmaHandle);
+  checkInt("iommuDmaUnmapPage(size)", size, 1);
+  const fn = atLeast(dev.kernel, "v6.19") ? "iommu_dma_unmap_phys" : "iommu_dma_unmap_page";
+  const phys = iommuIovaToPhys(domain, dmaHandle);
+  if (phys === null) {
+    dev.trace.record({ fn, kind: "warn", level: "warn", msg: `WARN_ON(!phys): ${dev.name} unmaps IOVA ${hex(dmaHandle)}, which is not mapped`, data: { dmaAddr: dmaHandle, size } });
+    return 0;
+  }
+  const out = hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC) ? NO_SYNC : archSyncPhys(dev, phys, size, d, true);
+  const unmapped = iommuDmaUnmapRange(dev, dmaHandle, size);
+  forgetMapping(dev, dmaHandle);
+  dev.trace.record({
+    fn,
+    kind: "dma_unmap",
+    msg: `${fn}(${dev.name}, IOVA ${hex(dmaHandle)}, ${size}, ${dirName(d)}): ${describe(dev, out)}`,
+    costNs: callCost(dev) + out.costNs,
+    data: { dmaAddr: dmaHandle, paddr: phys, size, dir: d, lines: out.lines, writebacks: out.writebacks, call: "unmap" },
+  });
+  cacheStep(dev, `after ${fn}`);
+  return unmapped;
+}
+
+function syncSingle(dev: Device, dmaHandle: number, size: number, dir: number, toCpu: boolean): void {
+  const { domain } = domainOf(dev);
+  const fn = toCpu ? "iommu_dma_sync_single_for_cpu" : "iommu_dma_sync_single_for_device";
+  const d = checkDirection(`${fn}(dir)`, dir);
+  checkInt(`${fn}(dmaHandle)`, dmaHandle);
+  checkInt(`${fn}(size)`, size, 1);
+  let out = NO_SYNC;
+  if (!dev.dmaCoherent) {
+    const phys = iommuIovaToPhys(domain, dmaHandle);
+    if (phys === null) {
+      dev.trace.record({ fn, kind: "warn", level: "warn", msg: `${fn}(${dev.name}, IOVA ${hex(dmaHandle)}): not mapped (iommu_iova_to_phys returns 0), no maintenance`, data: { dmaAddr: dmaHandle, size } });
+      return;
+    }
+    out = archSyncPhys(dev, phys, size, d, toCpu);
+  }
+  dev.trace.record({
+    fn,
+    kind: toCpu ? "dma_sync_for_cpu" : "dma_sync_for_device",
+    msg: `${fn}(${dev.name}, IOVA ${hex(dmaHandle)}, ${size}, ${dirName(d)}): ${describe(dev, out)}`,
+    costNs: callCost(dev) + out.costNs,
+    data: { dmaAddr: dmaHandle, size, dir: d, lines: out.lines, writebacks: out.writebacks, call: toCpu ? "sync_for_cpu" : "sync_for_device" },
+  });
+  cacheStep(dev, `after ${fn}`);
+}
+
+/**
+ * iommu_dma_sync_single_for_cpu(dev, handle, size, dir): nothing on a
+ * coherent device; else iommu_iova_to_phys(handle) and
+ * arch_sync_dma_for_cpu(phys, size, dir).
+ * @throws ModelConfigError for a device without a DMA domain, a bad direction, handle or size.
+ * Source: drivers/iommu/dma-iommu.c (v5.4.6, v6.19); arch/arm64/mm/dma-mapping.c __iommu_sync_single_for_cpu (v4.4.1).
+ */
+export function iommuDmaSyncSingleForCpu(dev: Device, dmaHandle: number, size: number, dir: number): void {
+  syncSingle(dev, dmaHandle, size, dir, true);
+}
+
+/**
+ * iommu_dma_sync_single_for_device(dev, handle, size, dir): nothing on a
+ * coherent device; else iommu_iova_to_phys(handle) and
+ * arch_sync_dma_for_device(phys, size, dir).
+ * @throws ModelConfigError for a device without a DMA domain, a bad direction, handle or size.
+ * Source: drivers/iommu/dma-iommu.c (v5.4.6, v6.19); arch/arm64/mm/dma-mapping.c __iommu_sync_single_for_device (v4.4.1).
+ */
+export function iommuDmaSyncSingleForDevice(dev: Device, dmaHandle: number, size: number, dir: number): void {
+  syncSingle(dev, dmaHandle, size, dir, false);
+}
+
+function syncSg(dev: Device, sgl: Scatterlist[], nelems: number, dir: number, toCpu: boolean): void {
+  domainOf(dev);
+  const fn = toCpu ? "iommu_dma_sync_sg_for_cpu" : "iommu_dma_sync_sg_for_device";
+  checkDirection(`${fn}(dir)`, dir);
+  checkInt(`${fn}(nelems)`, nelems, 1, sgl.length);
+  const out = iommuSyncSgEntries(dev, sgl, nelems, dir, toCpu, fn, pageSizeOf(dev));
+  void out;
+  cacheStep(dev, `after ${fn}`);
+}
+
+/**
+ * iommu_dma_sync_sg_for_cpu(dev, sgl, nelems, dir): on a non-coherent
+ * device arch_sync_dma_for_cpu(sg_phys(sg), sg->length, dir) for each of the
+ * `nelems` CPU entries (not the DMA segments); nothing on a coherent one.
+ * @throws ModelConfigError for a device without a DMA domain, a bad direction, nelems outside the list.
+ * Source: drivers/iommu/dma-iommu.c (v5.4.6, v6.19); arch/arm64/mm/dma-mapping.c __iommu_sync_sg_for_cpu (v4.4.1).
+ */
+export function iommuDmaSyncSgForCpu(dev: Device, sgl: Scatterlist[], nelems: number, dir: number): void {
+  syncSg(dev, sgl, nelems, dir, true);
+}
+
+/**
+ * iommu_dma_sync_sg_for_device(dev, sgl, nelems, dir): arch_sync_dma_for_device
+ * per CPU entry on a non-coherent device.
+ * @throws ModelConfigError as {@link iommuDmaSyncSgForCpu}.
+ * Source: drivers/iommu/dma-iommu.c (v5.4.6, v6.19); arch/arm64/mm/dma-mapping.c __iommu_sync_sg_for_device (v4.4.1).
+ */
+export function iommuDmaSyncSgForDevice(dev: Device, sgl: Scatterlist[], nelems: number, dir: number): void {
+  syncSg(dev, sgl, nelems, dir, false);
+}
+
+/** The physically contiguous pieces [iova, iova + len) translates to, through the domain's page table (all mapped). */
+function translateRange(domain: IommuDomain, iova: number, len: number): Array<{ pa: number; len: number }> {
+  const out: Array<{ pa: number; len: number }> = [];
+  let a = iova;
+  while (a < iova + len) {
+    const pte = domain.pgtable.lookup(a)!;
+    const n = Math.min(pte.iova + pte.size, iova + len) - a;
+    const pa = pte.paddr + (a - pte.iova);
+    const last = out[out.length - 1];
+    if (last && last.pa + last.len === pa) last.len += n;
+    else out.push({ pa, len: n });
+    a += n;
+  }
+  return out;
+}
+
+function deviceAccessCheck(dev: Device, iova: number, size: number, write: boolean, fn: string): { domain: IommuDomain; m: Machine } | null {
+  const { domain } = domainOf(dev);
+  checkInt(`${fn}(dmaAddr)`, iova);
+  checkInt(`${fn}(size)`, size, 1);
+  const m = hostMachine(dev);
+  if (!m) throw new ModelConfigError(`${fn}(dev)`, dev.name, "a device of a machine (it has a CPU cache)");
+  if (!iommuDeviceAccess(domain, iova, size, write, dev.name)) {
+    m.cpuCache.step("after an IOMMU fault");
+    return null;
+  }
+  return { domain, m };
+}
+
+/**
+ * The device reads `size` bytes at IOVA `dmaAddr`: each byte is translated
+ * through the domain's page table (iommu_iova_to_phys); an unmapped IOVA is
+ * an IOMMU fault (a "fault" event, iommu_report_device_fault) and the device
+ * gets nothing. A coherent device snoops the CPU cache; a non-coherent one
+ * reads memory (a newer dirty CPU line is a "device_read_stale" hazard).
+ * @returns the tokens read, as runs of physical bytes, or null on an IOMMU fault.
+ * @throws ModelConfigError for a device without a DMA domain or outside a machine, bad numbers.
+ */
+export function iommuDeviceRead(dev: Device, dmaAddr: number, size: number): TokenRun[] | null {
+  const c = deviceAccessCheck(dev, dmaAddr, size, false, "iommuDeviceRead");
+  if (!c) return null;
+  const runs: TokenRun[] = [];
+  const pieces = translateRange(c.domain, dmaAddr, size);
+  for (const p of pieces) runs.push(...c.m.cpuCache.deviceRead(p.pa, p.len, dev.dmaCoherent));
+  dev.trace.record({ fn: "device", kind: "device_read", msg: `${dev.name} reads ${size} bytes at IOVA ${hex(dmaAddr)} (phys ${pieces.map((p) => hex(p.pa)).join(", ")}): ${runs.map((r) => r.label).join(", ")}`, data: { dmaAddr, paddr: pieces[0]!.pa, size } });
+  c.m.cpuCache.step("during DMA");
+  return runs;
+}
+
+/**
+ * The device writes `size` bytes at IOVA `dmaAddr` (translated as in
+ * {@link iommuDeviceRead}; an unmapped IOVA is an IOMMU fault and nothing is
+ * written): memory gets a new "dev:n" token; a coherent device's write also
+ * invalidates cached copies.
+ * @returns the token's label ("dev:3"), or null on an IOMMU fault.
+ * @throws ModelConfigError as {@link iommuDeviceRead}.
+ */
+export function iommuDeviceWrite(dev: Device, dmaAddr: number, size: number): string | null {
+  const c = deviceAccessCheck(dev, dmaAddr, size, true, "iommuDeviceWrite");
+  if (!c) return null;
+  const pieces = translateRange(c.domain, dmaAddr, size);
+  let lbl = "";
+  for (const p of pieces) lbl = c.m.cpuCache.label(c.m.cpuCache.deviceWrite(p.pa, p.len, dev.dmaCoherent));
+  dev.trace.record({ fn: "device", kind: "device_write", msg: `${dev.name} writes ${size} bytes at IOVA ${hex(dmaAddr)} (phys ${pieces.map((p) => hex(p.pa)).join(", ")}) as ${lbl}`, data: { dmaAddr, paddr: pieces[0]!.pa, size, token: lbl } });
+  c.m.cpuCache.step("during DMA");
+  return lbl;
 }
