@@ -9,6 +9,7 @@ export * from "./platform/index.js";
 // [iommu / sg / case 01]
 export * from "./sg/index.js";
 export * from "./iommu/index.js";
+export * from "./iommu/dma-iommu-alloc.js";
 export * from "./dma/mapping.js";
 export * from "./drivers/videobuf2-dma-contig.js";
 export * from "./scenarios/01-iommu-gaps.js";

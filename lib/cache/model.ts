@@ -101,6 +101,13 @@ interface CacheLine {
   colour: number;
   token: Token;
   dirty: boolean;
+  /**
+   * When the line's contents were last written by the CPU, on the token
+   * scale, if that differs from `token`: a {@link CacheModel.cpuCopy} puts an
+   * older token into a line at a later time (newest issued token + 0.5).
+   * Hazard checks compare this time, not the token's age.
+   */
+  seq?: number;
   /** False once the copy has left the cache (a tombstone in the FIFO). */
   alive?: boolean;
 }
@@ -276,7 +283,7 @@ export class CacheModel {
     arr.push(c);
     this.cachedCount++;
     this.fifo.push({ line, c });
-    if (this.fifo.length - this.fifoHead > 2 * this.capacityLines + 64) {
+    if (this.fifo.length - this.fifoHead > 2 * this.capacityLines + 64 || this.fifoHead > 2 * this.capacityLines + 64) {
       // Drop tombstones (copies invalidated or evicted since): keeps the queue O(capacity).
       this.fifo = this.fifo.slice(this.fifoHead).filter((e) => e.c.alive);
       this.fifoHead = 0;
@@ -314,7 +321,7 @@ export class CacheModel {
   /** Write a dirty copy back to memory; reports a lost write if the device wrote memory since. */
   private writeBack(line: number, c: CacheLine, cause: string): void {
     const m = this.memAt(line);
-    if (this.tokenWho(m) === "dev" && m > c.token) {
+    if (this.tokenWho(m) === "dev" && m > (c.seq ?? c.token)) {
       this.hazard("lost_write", line, 1, c.token, m, cause);
     }
     this.memory.set(line, line + 1, c.token);
@@ -378,7 +385,7 @@ export class CacheModel {
         this.stats.fills++;
       }
       const d = this.devLast.get(l);
-      if (d !== undefined && d > c.token) stale.push({ line: l, seen: c.token, newer: d });
+      if (d !== undefined && d > (c.seq ?? c.token)) stale.push({ line: l, seen: c.token, newer: d });
       out.push({ line: l, token: c.token });
     }
     this.flushHazards("stale_read", stale);
@@ -388,9 +395,9 @@ export class CacheModel {
   private toRuns(items: Array<{ line: number; token: Token }>): TokenRun[] {
     const runs: TokenRun[] = [];
     for (const it of items) {
-      const last = runs[runs.length - 1];
+      const last = runs[runs.length - 1] as { end: number; token: Token } | undefined;
       if (last && last.token === it.token && last.end === it.line * this.lineSize) {
-        runs[runs.length - 1] = { ...last, end: (it.line + 1) * this.lineSize };
+        last.end = (it.line + 1) * this.lineSize; // runs are fresh objects built here
       } else runs.push({ start: it.line * this.lineSize, end: (it.line + 1) * this.lineSize, token: it.token, label: this.label(it.token) });
     }
     return runs;
@@ -417,12 +424,96 @@ export class CacheModel {
       if (c) {
         c.token = t;
         c.dirty = true;
+        delete c.seq;
       } else {
         this.insert(l, { colour, token: t, dirty: true });
         this.stats.fills++;
       }
     }
     return t;
+  }
+
+  /**
+   * The CPU copies `size` bytes from physical `fromPa` to physical `toPa`
+   * (memcpy through the kernel's linear map, as swiotlb_bounce does in
+   * kernel/dma/swiotlb.c, v5.4.6 and v6.19). Token-preserving: the
+   * destination carries the SOURCE tokens, not a new CPU token, so a token
+   * can be followed through a bounce buffer.
+   *
+   * - Source: read through the cache for "cacheable" (a cached line of
+   *   the `fromVa` colour is seen, dirty or clean, and one older than the
+   *   device's last write to it is a "stale_read"), memory otherwise. The
+   *   read allocates no lines (a streaming read: the model's bounce copies
+   *   never read their source again before the next maintenance, and it
+   *   keeps large copies cheap).
+   * - Destination: each destination line takes the token of the source
+   *   byte that lands at its first copied byte (lines are the model's
+   *   granularity; a line the copy covers only partly still becomes the
+   *   copy's, as a {@link cpuWrite} does). Cacheable: write-allocate, the
+   *   line is dirty in the cache with that token (colour of `toVa`);
+   *   other attributes write memory directly.
+   * Overlapping ranges are not allowed (memcpy's rule).
+   * @returns the source runs read (bytes of the source) and the number of destination lines written.
+   * @throws ModelConfigError for a bad or empty range, or overlapping ranges (nothing changes).
+   */
+  cpuCopy(
+    fromPa: number,
+    toPa: number,
+    size: number,
+    opts: { fromVa?: number; toVa?: number; fromAttr?: MappingAttr; toAttr?: MappingAttr } = {},
+  ): { read: TokenRun[]; lines: number } {
+    this.checkRange("cpuCopy(from)", fromPa, size);
+    const { l0, l1 } = this.checkRange("cpuCopy(to)", toPa, size);
+    if (fromPa < toPa + size && toPa < fromPa + size) {
+      throw new ModelConfigError("cpuCopy(fromPa, toPa, size)", `${hex(fromPa)} -> ${hex(toPa)} (${size} bytes)`, "non-overlapping source and destination (memcpy)");
+    }
+    if (opts.toVa !== undefined) this.colourOf(opts.toVa);
+    if (opts.fromVa !== undefined) this.colourOf(opts.fromVa);
+    const s0 = this.lineOf(fromPa);
+    const s1 = Math.ceil((fromPa + size) / this.lineSize);
+    const fromColour = this.colourOf(opts.fromVa);
+    const srcCached = (opts.fromAttr ?? "cacheable") === "cacheable";
+    const stale: Array<{ line: number; seen: Token; newer: Token }> = [];
+    const read: TokenRun[] = [];
+    for (let l = s0; l < s1; l++) {
+      const c = srcCached ? this.findCopy(l, fromColour) : undefined;
+      let t: Token;
+      if (c) {
+        t = c.token;
+        const d = this.devLast.get(l);
+        if (d !== undefined && d > (c.seq ?? c.token)) stale.push({ line: l, seen: c.token, newer: d });
+      } else t = this.memAt(l);
+      const last = read[read.length - 1] as { end: number; token: Token } | undefined;
+      if (last && last.token === t) last.end = (l + 1) * this.lineSize;
+      else read.push({ start: l * this.lineSize, end: (l + 1) * this.lineSize, token: t, label: this.label(t) });
+    }
+    this.flushHazards("stale_read", stale);
+    const attr = opts.toAttr ?? "cacheable";
+    const colour = this.colourOf(opts.toVa);
+    const seq = this.who.length - 1 + 0.5;
+    let k = 0;
+    const tokenAt = (srcByte: number): Token => {
+      while (k < read.length - 1 && read[k]!.end <= srcByte) k++;
+      return read[k]!.token;
+    };
+    for (let l = l0; l < l1; l++) {
+      const firstByte = Math.max(l * this.lineSize, toPa);
+      const t = tokenAt(fromPa + (firstByte - toPa));
+      if (attr !== "cacheable") {
+        this.memory.set(l, l + 1, t);
+        continue;
+      }
+      const c = this.findCopy(l, colour);
+      if (c) {
+        c.token = t;
+        c.dirty = true;
+        c.seq = seq;
+      } else {
+        this.insert(l, { colour, token: t, dirty: true, seq });
+        this.stats.fills++;
+      }
+    }
+    return { read, lines: l1 - l0 };
   }
 
   // ---- device accesses ----
@@ -436,11 +527,11 @@ export class CacheModel {
    */
   deviceRead(paddr: number, size: number, coherent: boolean): TokenRun[] {
     const { l0, l1 } = this.checkRange("deviceRead", paddr, size);
-    const dirty: Array<{ line: number; token: Token }> = [];
+    const dirty: Array<{ line: number; token: Token; seq: number }> = [];
     for (const l of this.cachedLinesIn(l0, l1)) {
-      let best = -1;
-      for (const c of this.cached.get(l)!) if (c.dirty && c.token > best) best = c.token;
-      if (best >= 0) dirty.push({ line: l, token: best });
+      let best: CacheLine | null = null;
+      for (const c of this.cached.get(l)!) if (c.dirty && (best === null || (c.seq ?? c.token) > (best.seq ?? best.token))) best = c;
+      if (best) dirty.push({ line: l, token: best.token, seq: best.seq ?? best.token });
     }
     const stale: Array<{ line: number; seen: Token; newer: Token }> = [];
     const items: TokenRun[] = [];
@@ -454,7 +545,7 @@ export class CacheModel {
           if (d.line > s) items.push(this.run(s, d.line, tok));
           items.push(this.run(d.line, d.line + 1, d.token));
           s = d.line + 1;
-        } else if (d.token > tok) stale.push({ line: d.line, seen: tok, newer: d.token });
+        } else if (d.seq > tok && d.token !== tok) stale.push({ line: d.line, seen: tok, newer: d.token });
         k++;
       }
       if (s < p.end) items.push(this.run(s, p.end, tok));
@@ -612,7 +703,15 @@ export class CacheModel {
       const c = this.findCopy(l, colour);
       const m = this.memAt(l);
       let dev = m;
-      if (opts.coherent) for (const x of this.cached.get(l) ?? []) if (x.dirty && x.token > dev) dev = x.token;
+      let when = m;
+      if (opts.coherent) {
+        for (const x of this.cached.get(l) ?? []) {
+          if (x.dirty && (x.seq ?? x.token) > when) {
+            dev = x.token;
+            when = x.seq ?? x.token;
+          }
+        }
+      }
       out.push({ line: l, paddr: l * this.lineSize, cpu: c ? this.label(c.token) : null, dirty: c ? c.dirty : false, memory: this.label(m), deviceView: this.label(dev) });
     }
     return out;

@@ -9,12 +9,29 @@
  * Decision order of a single map (dma_direct_map_phys, v6.19;
  * dma_direct_map_page, v5.4), see the project's dma-direct rules:
  * 1. no dma_mask -> DMA_MAPPING_ERROR (dma_map_phys);
- * 2. dma = phys_to_dma(phys); it would bounce if not dma_capable, or (v6.5+,
- *    arm64's CONFIG_DMA_BOUNCE_UNALIGNED_KMALLOC) if dma_kmalloc_needs_bounce;
- *    swiotlb is not modelled yet, so a mapping that would bounce is recorded
- *    as a decision event and fails with DMA_MAPPING_ERROR;
- * 3. otherwise, for a non-coherent device and without DMA_ATTR_SKIP_CPU_SYNC,
+ * 2. v6.19: the pool forces bouncing (swiotlb=force) -> swiotlb_map;
+ *    v5.4: swiotlb_force == SWIOTLB_FORCE -> swiotlb_map;
+ * 3. dma = phys_to_dma(phys); it bounces if not dma_capable, or (v6.5+,
+ *    arm64's CONFIG_DMA_BOUNCE_UNALIGNED_KMALLOC) if dma_kmalloc_needs_bounce:
+ *    through the machine's swiotlb pool ({@link swiotlbOf}) when there is one
+ *    (v6.19 is_swiotlb_active), else DMA_MAPPING_ERROR (v6.19: the "DMA addr
+ *    overflow" warning; v5.4 swiotlb_map with swiotlb=noforce: "Cannot do DMA
+ *    to address");
+ * 4. otherwise, for a non-coherent device and without DMA_ATTR_SKIP_CPU_SYNC,
  *    arch_sync_dma_for_device; the DMA address is returned.
+ * swiotlb_map (kernel/dma/swiotlb.c, v6.19; v5.4.6): take slots
+ * (lib/dma/swiotlb.ts, the release's search), copy the buffer into the
+ * bounce slots with real token copies through the cache
+ * (CacheModel.cpuCopy: v6.19 for every direction, v5.4 for TO_DEVICE and
+ * BIDIRECTIONAL), reject a bounce address that is not dma_capable (slots
+ * released), then arch_sync_dma_for_device on the bounce buffer for a
+ * non-coherent device. Unmap: sync for the CPU (cache, then the copy back
+ * for FROM_DEVICE/BIDIRECTIONAL), then release the slots (v6.19 with
+ * DMA_ATTR_SKIP_CPU_SYNC; v5.4 without it, so v5.4 copies back twice).
+ * Sync for cpu: cache then copy back; sync for device: copy in then cache.
+ * Each copied byte costs the profile's cachedByteNs (a memcpy between
+ * cached buffers: data/costs/<profile>.json, e.g. x86-64-pc 0.4 ns/byte
+ * from the pwc measurement in commit 1161db6776bd).
  * Scatterlists (dma_direct_map_sg): each entry on its own, no merging; on a
  * failure the entries already mapped are unmapped without CPU sync and the
  * call fails (-EIO from v5.16, 0 before).
@@ -30,7 +47,7 @@ import { DMA_MAPPING_ERROR, dmaMappingError, type DmaAddr, type PhysAddr, type V
 import { alignDown, alignUp, checkInt, hex } from "../core/arith.js";
 import { EIO } from "../core/errno.js";
 import { ModelConfigError } from "../core/errors.js";
-import { atLeast, defineChange } from "../kernel/version.js";
+import { atLeast, defineChange, type KernelVersion } from "../kernel/version.js";
 import { dmaStreamingLimit, dmaToPhys, physToDma, type Device } from "../platform/device.js";
 import type { Machine } from "../platform/machine.js";
 import { sgPhys, type Scatterlist } from "../sg/scatterlist.js";
@@ -46,6 +63,24 @@ import * as arm64 from "./arch/arm64.js";
 import * as parisc from "./arch/parisc.js";
 import * as x86 from "./arch/x86.js";
 import { DmaDebug, type DebugMapType } from "./debug.js";
+import { SZ_4G } from "../core/arith.js";
+import { buddyOf } from "../mm/page-alloc.js";
+import {
+  IO_TLB_DEFAULT_SIZE,
+  IO_TLB_MIN_SLABS,
+  IO_TLB_SEGSIZE,
+  IO_TLB_SIZE,
+  SWIOTLB_MAP_ERROR,
+  SWIOTLB_MIN_ALIGN_MASK,
+  isSwiotlbBuffer,
+  swiotlbInit,
+  swiotlbNslabsForSize,
+  swiotlbOrigAddr,
+  swiotlbSyncSingle,
+  swiotlbTblMapSingle,
+  swiotlbTblUnmapSingle,
+  type IoTlbMem,
+} from "./swiotlb.js";
 
 /** DMA_ATTR_SKIP_CPU_SYNC (include/linux/dma-mapping.h): bit value 1 << 5. */
 const ATTR_SKIP_CPU_SYNC = 32;
@@ -90,7 +125,12 @@ export type BufferOwner = "device" | "cpu";
 export interface ActiveMapping {
   readonly dev: Device;
   readonly dmaAddr: number;
+  /** Physical address the device accesses: the buffer itself, or its swiotlb bounce buffer. */
   readonly paddr: number;
+  /** Physical address of the driver's buffer (= paddr unless bounced). */
+  readonly origPaddr: number;
+  /** True when the mapping goes through a swiotlb bounce buffer. */
+  readonly bounced: boolean;
   readonly size: number;
   readonly dir: number;
   readonly type: DebugMapType;
@@ -102,6 +142,49 @@ interface StreamingState {
   debug: DmaDebug | null;
   costs: CostValues;
   mappings: ActiveMapping[];
+  /** The swiotlb pool: undefined until booted, null when the machine has none. */
+  swiotlb: IoTlbMem | null | undefined;
+  boot: SwiotlbBootDecision | undefined;
+  /** Active mappings by device and DMA address (exact start), for O(1) lookups with many mappings. */
+  byStart: Map<Device, Map<number, ActiveMapping>>;
+  /** Mappings added while another with the same device and DMA address was active (double maps). */
+  duplicates: number;
+}
+
+function addMapping(s: StreamingState, rec: ActiveMapping): void {
+  s.mappings.push(rec);
+  let per = s.byStart.get(rec.dev);
+  if (!per) {
+    per = new Map();
+    s.byStart.set(rec.dev, per);
+  }
+  if (!per.has(rec.dmaAddr)) per.set(rec.dmaAddr, rec);
+  else s.duplicates++;
+}
+
+function removeMapping(s: StreamingState, rec: ActiveMapping): void {
+  // Unmaps usually come oldest first (sg unwinding, teardown) or newest first: look from the nearer end.
+  let i = s.mappings.length > 0 && s.mappings[0] === rec ? 0 : s.mappings.lastIndexOf(rec);
+  if (i < 0) i = s.mappings.indexOf(rec);
+  if (i >= 0) s.mappings.splice(i, 1);
+  const per = s.byStart.get(rec.dev);
+  if (per && per.get(rec.dmaAddr) === rec) {
+    per.delete(rec.dmaAddr);
+    if (s.duplicates > 0) {
+      const other = s.mappings.find((x) => x.dev === rec.dev && x.dmaAddr === rec.dmaAddr);
+      if (other) {
+        per.set(other.dmaAddr, other);
+        s.duplicates--;
+      }
+    }
+  }
+}
+
+/** The active mapping of `dev` containing [dmaAddr, dmaAddr + size): exact start first (O(1)), else a scan. */
+function mappingContaining(s: StreamingState, dev: Device, dmaAddr: number, size: number): ActiveMapping | undefined {
+  const exact = s.byStart.get(dev)?.get(dmaAddr);
+  if (exact && dmaAddr + size <= exact.dmaAddr + exact.size) return exact;
+  return s.mappings.find((x) => x.dev === dev && dmaAddr >= x.dmaAddr && dmaAddr + size <= x.dmaAddr + x.size);
 }
 
 const states = new WeakMap<object, StreamingState>();
@@ -114,7 +197,7 @@ function stateOf(m: Machine): StreamingState {
   let s = states.get(m);
   if (s) return s;
   const costs = m.profile.costs ? costValues(loadCosts(m.profile.costs)) : ZERO_COSTS;
-  s = { debug: null, costs, mappings: [] };
+  s = { debug: null, costs, mappings: [], swiotlb: undefined, boot: undefined, byStart: new Map(), duplicates: 0 };
   states.set(m, s);
   installExplain(m, s);
   return s;
@@ -245,6 +328,214 @@ export function dmaKmallocNeedsBounce(dev: Device, size: number, dir: number): b
   return cls % m.profile.cpuCache.lineSize !== 0;
 }
 
+// ---- swiotlb: the machine's pool and swiotlb_map ----
+
+/**
+ * Which swiotlb rules dma-direct follows: the v6.19 ones (per-pool
+ * force_bounce, swiotlb=noforce allocates no pool, map copies in for every
+ * direction, unmap releases with DMA_ATTR_SKIP_CPU_SYNC) from v5.12, the
+ * v5.4.6 ones (global swiotlb_force, noforce makes swiotlb_map fail, map
+ * copies in for TO_DEVICE/BIDIRECTIONAL, unmap copies back twice) before:
+ * the same boundary lib/dma/swiotlb.ts uses for its slot search
+ * (SWIOTLB_MIN_ALIGN_MASK, v5.12). Releases between v5.4 and v6.19 that
+ * changed one of these alone are not modelled separately.
+ */
+export function currentSwiotlbRules(v: KernelVersion): boolean {
+  return atLeast(v, SWIOTLB_MIN_ALIGN_MASK.since);
+}
+
+/** The boot-time swiotlb decision for a machine (what swiotlb_init was asked to do). */
+export interface SwiotlbBootDecision {
+  /** A pool is allocated. */
+  readonly pool: boolean;
+  /** Slots requested (default_nslabs), before any halving to fit. */
+  readonly nslabs: number;
+  /** force_bounce (swiotlb=force). */
+  readonly force: boolean;
+  /** Why (or why not), in words, citing the arch code. */
+  readonly reason: string;
+  /** The memblock_alloc_low limit: the pool must end at or below it, bytes. */
+  readonly lowLimit: number;
+}
+
+/**
+ * The architecture's swiotlb_init decision, simplified:
+ * - x86_64 (arch/x86/kernel/pci-dma.c pci_swiotlb_detect, v6.19; the v5.4
+ *   pci_swiotlb_detect_4gb has the same test): a pool iff RAM ends above
+ *   4 GiB (max_possible_pfn > MAX_DMA32_PFN). The v5.4 VT-d driver then
+ *   dropped it (swiotlb = 0, freed at late init): not modelled, devices
+ *   behind an IOMMU do not use dma-direct.
+ * - arm64 (arch/arm64/mm/init.c arch_mm_preinit, v6.19; mem_init in v5.4):
+ *   a pool iff RAM ends above arm64_dma_phys_limit (the end of the lowest
+ *   DMA zone of lib/mm: ZONE_DMA from v5.5, ZONE_DMA32 before); otherwise,
+ *   from v6.5 (CONFIG_DMA_BOUNCE_UNALIGNED_KMALLOC), a small pool for
+ *   kmalloc bouncing of min(64 MiB, RAM / 1024) bytes.
+ * - arm (arch/arm/mm/init.c mem_init, v6.19): iff RAM ends above
+ *   arm_dma_limit (the profile's ZONE_DMA limit, else 4 GiB).
+ * - parisc: never (it does not select SWIOTLB).
+ * The machine's `swiotlb` option overrides: `noforce` -> no pool
+ * (v6.19 swiotlb_force_disable; in v5.4 the pool shrinks to one slot and
+ * swiotlb_map refuses, modelled as no pool); `force` -> a forcing pool;
+ * `size` or an empty option -> a pool of that size even where the arch
+ * would not allocate one. The pool is placed by memblock_alloc_low: at the
+ * top of the highest RAM below ARCH_LOW_ADDRESS_LIMIT (4 GiB; arm64:
+ * arm64_dma_phys_limit), halved like swiotlb_init_remap until it fits.
+ * Read: the v6.19 files named above (matankalina/linux-6.19.10-fork) and
+ * kernel/dma/swiotlb.c swiotlb_init_remap / setup_io_tlb_npages. The v5.4
+ * arch files are not in the fetched v5.4.6 import (it holds kernel/dma
+ * only): the v5.4 arm64/x86 rules and the VT-d remark are from memory of
+ * those releases and are modelled with the v6.19 tests.
+ */
+export function swiotlbBootDecision(machine: Machine): SwiotlbBootDecision {
+  const p = machine.profile;
+  const opt = machine.swiotlbOptions;
+  const ramEnd = Math.max(...p.ram.map((b) => b.base + b.size));
+  const ramTotal = p.ram.reduce((a, b) => a + b.size, 0);
+  let lowLimit = SZ_4G;
+  let pool = false;
+  let nslabs = IO_TLB_DEFAULT_SIZE / IO_TLB_SIZE;
+  let reason = "";
+  if (p.arch === "x86_64") {
+    pool = ramEnd > SZ_4G;
+    reason = pool ? `pci_swiotlb_detect: RAM ends at ${hex(ramEnd)}, above 4 GiB` : "pci_swiotlb_detect: all RAM below 4 GiB";
+  } else if (p.arch === "arm64") {
+    const zones = machine.mm.zones();
+    const z = zones.find((x) => x.name === "ZONE_DMA") ?? zones.find((x) => x.name === "ZONE_DMA32");
+    lowLimit = z ? z.end : ramEnd;
+    pool = ramEnd > lowLimit;
+    reason = pool ? `arm64: RAM ends at ${hex(ramEnd)}, above arm64_dma_phys_limit ${hex(lowLimit)}` : `arm64: all RAM below arm64_dma_phys_limit ${hex(lowLimit)}`;
+    if (!pool && atLeast(machine.kernel, KMALLOC_BOUNCE.since)) {
+      pool = true;
+      nslabs = swiotlbNslabsForSize(Math.min(IO_TLB_DEFAULT_SIZE, Math.ceil(ramTotal / 1024)));
+      reason += "; CONFIG_DMA_BOUNCE_UNALIGNED_KMALLOC: a pool of 1 MiB per GiB of RAM for kmalloc bouncing";
+    }
+  } else if (p.arch === "arm") {
+    const limit = p.zoneDmaLimit ?? SZ_4G;
+    pool = ramEnd > limit;
+    reason = pool ? `arm: RAM ends above arm_dma_limit ${hex(limit)}` : `arm: all RAM below arm_dma_limit ${hex(limit)}`;
+  } else {
+    reason = `${p.arch} does not use swiotlb`;
+  }
+  let force = false;
+  if (opt) {
+    if (opt.noforce) return { pool: false, nslabs, force: false, reason: `swiotlb=noforce (${reason})`, lowLimit };
+    if (opt.size !== undefined) nslabs = swiotlbNslabsForSize(opt.size);
+    force = opt.force === true;
+    if (!pool) reason += "; pool requested by the machine's swiotlb option";
+    pool = true;
+    if (force) reason += "; swiotlb=force";
+  }
+  return { pool, nslabs, force, reason, lowLimit };
+}
+
+/**
+ * The machine's swiotlb pool (io_tlb_default_mem), built on first use
+ * ("boot") from {@link swiotlbBootDecision}; null when there is none. The
+ * pool's pages are reserved in the buddy allocator (lib/mm/page-alloc.ts)
+ * so page allocations never land in it; call this before allocating
+ * buffers (scenarios do it right after createMachine). The trace gets the
+ * kernel's "software IO TLB: mapped [mem ...]" line, or a `swiotlb_none`
+ * info event.
+ */
+export function swiotlbOf(machine: Machine): IoTlbMem | null {
+  const s = stateOf(machine);
+  if (s.swiotlb !== undefined) return s.swiotlb;
+  const d = swiotlbBootDecision(machine);
+  s.boot = d;
+  s.swiotlb = null;
+  if (!d.pool) {
+    machine.trace.record({ fn: "swiotlb_init", kind: "swiotlb_none", msg: `no swiotlb pool: ${d.reason}`, data: { reason: d.reason } });
+    return null;
+  }
+  const ps = machine.pageSize;
+  const b = buddyOf(machine);
+  let nslabs = d.nslabs;
+  for (;;) {
+    const bytes = nslabs * IO_TLB_SIZE;
+    let start = -1;
+    const banks = [...machine.profile.ram].sort((x, y) => y.base - x.base);
+    for (const bank of banks) {
+      if (bank.base >= d.lowLimit) continue;
+      const top = Math.min(bank.base + bank.size, d.lowLimit);
+      const st = alignDown(top - bytes, ps);
+      if (st < bank.base) continue;
+      let free = true;
+      for (let pfn = st / ps; pfn < (st + bytes) / ps && free; pfn++) free = b.isFree(pfn);
+      if (free) {
+        start = st;
+        break;
+      }
+    }
+    if (start >= 0) {
+      b.reserve(start / ps, bytes / ps);
+      s.swiotlb = swiotlbInit({ start, kernel: machine.kernel, nslabs, force: d.force, pageSize: ps, trace: machine.trace });
+      return s.swiotlb;
+    }
+    if (nslabs <= IO_TLB_MIN_SLABS) {
+      machine.trace.record({ fn: "swiotlb_init", kind: "swiotlb_none", level: "warn", msg: `swiotlb: no room below ${hex(d.lowLimit)} for even ${IO_TLB_MIN_SLABS} slots: no pool`, data: { reason: "no room" } });
+      return null;
+    }
+    nslabs = Math.ceil(Math.floor(nslabs / 2) / IO_TLB_SEGSIZE) * IO_TLB_SEGSIZE;
+  }
+}
+
+/** The boot decision taken by {@link swiotlbOf} (running it if needed). */
+export function swiotlbBootOf(machine: Machine): SwiotlbBootDecision {
+  swiotlbOf(machine);
+  return stateOf(machine).boot!;
+}
+
+/** A bounce copy through the CPU cache (linear-map aliases of both addresses); returns bytes copied. */
+function bounceCopier(m: Machine): { copy: (from: PhysAddr, to: PhysAddr, n: number) => void; bytes: () => number } {
+  let total = 0;
+  return {
+    copy: (from, to, n) => {
+      m.cpuCache.cpuCopy(from, to, n, { fromVa: physToVirt(m, from), toVa: physToVirt(m, to) });
+      total += n;
+      m.trace.record({ fn: "swiotlb_bounce", kind: "swiotlb_bounce", msg: `memcpy ${n} bytes ${hex(from)} -> ${hex(to)} (its cost, ${n} x cachedByteNs, is in the calling map/sync/unmap event)`, data: { from, to, size: n } });
+    },
+    bytes: () => total,
+  };
+}
+
+/**
+ * swiotlb_map(dev, phys, size, dir, attrs) (kernel/dma/swiotlb.c, v6.19;
+ * v5.4.6 swiotlb_map in the same file): see the module comment.
+ */
+function swiotlbMap(dev: Device, m: Machine, s: StreamingState, mem: IoTlbMem, paddr: number, size: number, d: number, attrs: number, meta: CallMeta, fn: string, label: string, why: string): DmaAddr {
+  const cp = bounceCopier(m);
+  const fail = (text: string): DmaAddr => {
+    m.trace.record({ fn, kind: "dma_map_error", level: "warn", msg: `${label}: bounce needed (${why}): ${text}; DMA_MAPPING_ERROR`, costNs: s.costs.mapCallNs, data: { paddr, size, swiotlb: true } });
+    step(m, `after ${fn}`);
+    return DMA_MAPPING_ERROR;
+  };
+  const tlb = swiotlbTblMapSingle(dev, mem, paddr as PhysAddr, size, { dir: d as 0 | 1 | 2, attrs, copy: cp.copy });
+  if (tlb === SWIOTLB_MAP_ERROR) return fail("swiotlb buffer is full");
+  const dma = physToDma(dev, tlb);
+  if (dma === null || !dmaCapable(dev, dma, size)) {
+    swiotlbTblUnmapSingle(dev, mem, tlb, size, { dir: d as 0 | 1 | 2, attrs: attrs + (skipCpuSync(attrs) ? 0 : ATTR_SKIP_CPU_SYNC), allocSize: size });
+    return fail(`the bounce buffer ${hex(tlb)}+${size} is not dma_capable either (swiotlb addr overflow): slots released`);
+  }
+  let out: SyncOutcome = { ops: [], lines: 0, writebacks: 0, costNs: 0 };
+  if (!dev.dmaCoherent && !skipCpuSync(attrs)) {
+    out = applyMaintenance(m, archSyncRules(m.profile.arch).archSyncDmaForDevice(tlb, size, d, envOf(m)), tlb);
+  }
+  const specId = m.cpuCache.addSpeculationRange(tlb, size, m.cpuCache.colourOf(physToVirt(m, tlb)));
+  const rec: ActiveMapping = { dev, dmaAddr: dma, paddr: tlb, origPaddr: paddr, bounced: true, size, dir: d, type: meta.type ?? "single", owner: "device", specId };
+  addMapping(s, rec);
+  const copied = cp.bytes();
+  m.trace.record({
+    fn,
+    kind: "dma_map",
+    msg: `${label} = ${hex(dma)}: bounced through swiotlb (${why}), ${copied} bytes copied in; ${dev.dmaCoherent ? "coherent device, no cache maintenance" : skipCpuSync(attrs) ? "DMA_ATTR_SKIP_CPU_SYNC, no cache maintenance" : describeOps(out.ops)}`,
+    costNs: s.costs.mapCallNs + out.costNs + copied * s.costs.cachedByteNs,
+    data: { dmaAddr: dma, paddr, tlb, size, dir: d, lines: out.lines, writebacks: out.writebacks, call: "map", bounced: true, copiedBytes: copied },
+  });
+  if (s.debug) s.debug.addEntry(dev, { type: rec.type, dmaAddr: dma, paddr, size, dir: d, sgCallEnts: meta.sgCallEnts ?? 0 }, skipCpuSync(attrs));
+  step(m, `after ${fn}`);
+  return dma;
+}
+
 /** Per-call metadata: the kernel function name for the trace and the dma-debug type. */
 export interface CallMeta {
   fn?: string;
@@ -259,8 +550,9 @@ function step(m: Machine, where: string): void {
 /**
  * dma_direct_map_phys (v6.19) / dma_direct_map_page (v5.4) for `size`
  * bytes at physical `paddr`.
- * @returns the DMA address, or DMA_MAPPING_ERROR (no dma_mask, or the
- * mapping would need swiotlb, which is not modelled yet).
+ * @returns the DMA address (a swiotlb bounce buffer's when it bounces), or
+ * DMA_MAPPING_ERROR (no dma_mask; a bounce needed and no pool, the pool
+ * full, or the bounce address not dma_capable).
  * @throws ModelConfigError for a bad direction, address or size (nothing changes).
  */
 export function dmaDirectMapPhys(dev: Device, paddr: PhysAddr | number, size: number, dir: number, attrs = 0, meta: CallMeta = {}): DmaAddr {
@@ -276,6 +568,13 @@ export function dmaDirectMapPhys(dev: Device, paddr: PhysAddr | number, size: nu
     step(m, `after ${fn}`);
     return DMA_MAPPING_ERROR;
   }
+  // The pool is booted only when a mapping first needs it (or swiotlb=force asks for it).
+  const v619 = currentSwiotlbRules(dev.kernel);
+  const forced = m.swiotlbOptions?.force === true ? swiotlbOf(m) : null;
+  if (forced && forced.forceBounce) {
+    const mem = forced;
+    return swiotlbMap(dev, m, s, mem, paddr, size, d, attrs, meta, fn, label, v619 ? "is_swiotlb_force_bounce (swiotlb=force)" : "swiotlb_force == SWIOTLB_FORCE");
+  }
   const dma = physToDma(dev, paddr as PhysAddr);
   const capable = dma !== null && dmaCapable(dev, dma, size);
   const kmBounce = capable && dmaKmallocNeedsBounce(dev, size, d);
@@ -285,13 +584,19 @@ export function dmaDirectMapPhys(dev: Device, paddr: PhysAddr | number, size: nu
         ? "the address is in no dma-ranges window"
         : `${hex(dma)}+${size} is above the device's limit ${hex(dmaStreamingLimit(dev) ?? 0)} (dma_capable fails)`
       : `dma_kmalloc_needs_bounce: size ${size} rounds to a kmalloc class that is not a multiple of the ${m.profile.cpuCache.lineSize}-byte line`;
+    const mem = swiotlbOf(m);
+    if (mem) return swiotlbMap(dev, m, s, mem, paddr, size, d, attrs, meta, fn, label, why);
+    const noforce = m.swiotlbOptions?.noforce === true;
+    const text = v619
+      ? `DMA addr ${dma === null ? "(none)" : hex(dma)}+${size} overflow (mask ${hex(dev.dmaMask)}, bus limit ${hex(dev.busDmaLimit ?? 0)}): ${why}, and there is no swiotlb pool${noforce ? " (swiotlb=noforce)" : ""}`
+      : `swiotlb_map: Cannot do DMA to address ${hex(paddr)} (${why}; ${noforce ? "swiotlb=noforce" : "no swiotlb pool: swiotlb_force = SWIOTLB_NO_FORCE"})`;
     m.trace.record({
       fn,
-      kind: "would_bounce",
+      kind: "dma_map_error",
       level: "warn",
-      msg: `${label}: would bounce through swiotlb (${why}); swiotlb is not modelled yet, returning DMA_MAPPING_ERROR`,
+      msg: `${label}: ${text}; DMA_MAPPING_ERROR`,
       costNs: s.costs.mapCallNs,
-      data: { paddr, size, reason: capable ? "kmalloc-unaligned" : "not-capable" },
+      data: { paddr, size, reason: capable ? "kmalloc-unaligned" : "not-capable", swiotlb: false },
     });
     step(m, `after ${fn}`);
     return DMA_MAPPING_ERROR;
@@ -301,8 +606,8 @@ export function dmaDirectMapPhys(dev: Device, paddr: PhysAddr | number, size: nu
     out = applyMaintenance(m, archSyncRules(m.profile.arch).archSyncDmaForDevice(paddr, size, d, envOf(m)), paddr);
   }
   const specId = m.cpuCache.addSpeculationRange(paddr, size, m.cpuCache.colourOf(physToVirt(m, paddr as PhysAddr)));
-  const rec: ActiveMapping = { dev, dmaAddr: dma!, paddr, size, dir: d, type: meta.type ?? "single", owner: "device", specId };
-  s.mappings.push(rec);
+  const rec: ActiveMapping = { dev, dmaAddr: dma!, paddr, origPaddr: paddr, bounced: false, size, dir: d, type: meta.type ?? "single", owner: "device", specId };
+  addMapping(s, rec);
   m.trace.record({
     fn,
     kind: "dma_map",
@@ -316,7 +621,7 @@ export function dmaDirectMapPhys(dev: Device, paddr: PhysAddr | number, size: nu
 }
 
 function findMapping(s: StreamingState, dev: Device, dma: number): ActiveMapping | undefined {
-  return s.mappings.find((x) => x.dev === dev && x.dmaAddr === dma);
+  return s.byStart.get(dev)?.get(dma);
 }
 
 /**
@@ -334,20 +639,36 @@ export function dmaDirectUnmapPhys(dev: Device, dmaAddr: DmaAddr, size: number, 
   if (s.debug) s.debug.checkUnmap(dev, { type: meta.type ?? "single", dmaAddr, size, dir: d, isMappingError: dmaMappingError(dmaAddr), ...(meta.sgCallEnts !== undefined ? { sgCallEnts: meta.sgCallEnts } : {}) });
   const rec = findMapping(s, dev, dmaAddr);
   const paddr = dmaMappingError(dmaAddr) ? null : dmaToPhys(dev, dmaAddr);
+  const mem = paddr === null ? null : (s.swiotlb ?? null);
+  const inPool = mem !== null && paddr !== null && isSwiotlbBuffer(mem, paddr);
+  if (inPool && swiotlbOrigAddr(dev, mem!, paddr!) === null) {
+    throw new ModelConfigError(`${fn}(dmaAddr)`, hex(dmaAddr), "a live swiotlb bounce buffer (this one's slots are free: a double unmap)");
+  }
   let out: SyncOutcome = { ops: [], lines: 0, writebacks: 0, costNs: 0 };
   if (paddr !== null && !dev.dmaCoherent && !skipCpuSync(attrs)) {
     out = applyMaintenance(m, archSyncRules(m.profile.arch).archSyncDmaForCpu(paddr, size, d, envOf(m)), paddr);
   }
+  let copied = 0;
+  if (inPool) {
+    const cp = bounceCopier(m);
+    // sync for cpu: the copy back (swiotlb_sync_single_for_cpu), unless DMA_ATTR_SKIP_CPU_SYNC
+    if (!skipCpuSync(attrs)) swiotlbSyncSingle(dev, mem!, paddr!, size, d as 0 | 1 | 2, "cpu", cp.copy);
+    // swiotlb_tbl_unmap_single: v6.19 passes DMA_ATTR_SKIP_CPU_SYNC (no second copy), v5.4 the caller's attrs
+    const uattrs = currentSwiotlbRules(dev.kernel) && !skipCpuSync(attrs) ? attrs + ATTR_SKIP_CPU_SYNC : attrs;
+    // v5.4 passes the unmap's size as alloc_size; the model frees what was mapped (a size mismatch is dma-debug's report, not slot corruption)
+    swiotlbTblUnmapSingle(dev, mem!, paddr!, size, { dir: d as 0 | 1 | 2, attrs: uattrs, allocSize: rec ? rec.size : size, copy: cp.copy });
+    copied = cp.bytes();
+  }
   if (rec) {
-    s.mappings.splice(s.mappings.indexOf(rec), 1);
+    removeMapping(s, rec);
     m.cpuCache.removeSpeculationRange(rec.specId);
   }
   m.trace.record({
     fn,
     kind: "dma_unmap",
-    msg: `${fn}(${dev.name}, ${dmaMappingError(dmaAddr) ? "DMA_MAPPING_ERROR" : hex(dmaAddr)}, ${size}, ${dirName(d)}): ${dev.dmaCoherent ? "coherent device, no cache maintenance" : describeOps(out.ops)}`,
-    costNs: s.costs.mapCallNs + out.costNs,
-    data: { dmaAddr, size, dir: d, lines: out.lines, writebacks: out.writebacks, call: "unmap" },
+    msg: `${fn}(${dev.name}, ${dmaMappingError(dmaAddr) ? "DMA_MAPPING_ERROR" : hex(dmaAddr)}, ${size}, ${dirName(d)}): ${dev.dmaCoherent ? "coherent device, no cache maintenance" : describeOps(out.ops)}${inPool ? `; swiotlb: ${copied} bytes copied back, slots released` : ""}`,
+    costNs: s.costs.mapCallNs + out.costNs + copied * s.costs.cachedByteNs,
+    data: { dmaAddr, size, dir: d, lines: out.lines, writebacks: out.writebacks, call: "unmap", bounced: inPool, copiedBytes: copied },
   });
   step(m, `after ${fn}`);
 }
@@ -361,20 +682,30 @@ function syncSingle(dev: Device, dmaAddr: DmaAddr, size: number, dir: number, to
   const s = stateOf(m);
   if (s.debug) s.debug.checkSync(dev, { dmaAddr, size, dir: d, toCpu });
   const paddr = dmaToPhys(dev, dmaAddr);
+  const mem = paddr === null ? null : (s.swiotlb ?? null);
+  const inPool = mem !== null && paddr !== null && isSwiotlbBuffer(mem, paddr);
+  if (inPool && swiotlbOrigAddr(dev, mem!, paddr!) === null) {
+    throw new ModelConfigError(`${fn}(dmaAddr)`, hex(dmaAddr), "a live swiotlb bounce buffer (its slots are free: the mapping was already unmapped)");
+  }
+  const cp = bounceCopier(m);
+  // for the device: copy in first (swiotlb_sync_single_for_device), then clean; for the cpu: invalidate first, then copy back
+  if (inPool && !toCpu) swiotlbSyncSingle(dev, mem!, paddr!, size, d as 0 | 1 | 2, "device", cp.copy);
   let out: SyncOutcome = { ops: [], lines: 0, writebacks: 0, costNs: 0 };
   if (paddr !== null && !dev.dmaCoherent) {
     const rules = archSyncRules(m.profile.arch);
     const ops = toCpu ? rules.archSyncDmaForCpu(paddr, size, d, envOf(m)) : rules.archSyncDmaForDevice(paddr, size, d, envOf(m));
     out = applyMaintenance(m, ops, paddr);
   }
-  const rec = s.mappings.find((x) => x.dev === dev && dmaAddr >= x.dmaAddr && dmaAddr < x.dmaAddr + x.size);
+  if (inPool && toCpu) swiotlbSyncSingle(dev, mem!, paddr!, size, d as 0 | 1 | 2, "cpu", cp.copy);
+  const copied = cp.bytes();
+  const rec = mappingContaining(s, dev, dmaAddr, 1);
   if (rec) rec.owner = toCpu ? "cpu" : "device";
   m.trace.record({
     fn,
     kind: toCpu ? "dma_sync_for_cpu" : "dma_sync_for_device",
-    msg: `${fn}(${dev.name}, ${hex(dmaAddr)}, ${size}, ${dirName(d)}): ${dev.dmaCoherent ? "coherent device, no cache maintenance" : describeOps(out.ops)}`,
-    costNs: s.costs.mapCallNs + out.costNs,
-    data: { dmaAddr, size, dir: d, lines: out.lines, writebacks: out.writebacks, call: toCpu ? "sync_for_cpu" : "sync_for_device" },
+    msg: `${fn}(${dev.name}, ${hex(dmaAddr)}, ${size}, ${dirName(d)}): ${dev.dmaCoherent ? "coherent device, no cache maintenance" : describeOps(out.ops)}${inPool ? `; swiotlb: ${copied} bytes copied ${toCpu ? "back" : "in"}` : ""}`,
+    costNs: s.costs.mapCallNs + out.costNs + copied * s.costs.cachedByteNs,
+    data: { dmaAddr, size, dir: d, lines: out.lines, writebacks: out.writebacks, call: toCpu ? "sync_for_cpu" : "sync_for_device", bounced: inPool, copiedBytes: copied },
   });
   step(m, `after ${fn}`);
 }
@@ -447,7 +778,7 @@ export function dmaDirectUnmapSg(dev: Device, sgl: Scatterlist[], nents: number,
 function mappingForRange(s: StreamingState, dev: Device, dmaAddr: number, size: number, fn: string): ActiveMapping {
   checkInt(`${fn}(dmaAddr)`, dmaAddr);
   checkInt(`${fn}(size)`, size, 1);
-  const rec = s.mappings.find((x) => x.dev === dev && dmaAddr >= x.dmaAddr && dmaAddr + size <= x.dmaAddr + x.size);
+  const rec = mappingContaining(s, dev, dmaAddr, size);
   if (!rec) {
     const mine = s.mappings.filter((x) => x.dev === dev).map((x) => `${hex(x.dmaAddr)}+${x.size}`);
     throw new ModelConfigError(`${fn}(dmaAddr, size)`, `${hex(dmaAddr)}+${size}`, `a range inside an active mapping of ${dev.name} (${mine.join(", ") || "none"})`);
@@ -456,13 +787,14 @@ function mappingForRange(s: StreamingState, dev: Device, dmaAddr: number, size: 
 }
 
 /**
- * The device reads `size` bytes at DMA address `dmaAddr` (inside one of its
- * active mappings). A coherent device snoops; a non-coherent one reads
+ * dma-direct device side (use `deviceRead` in lib/dma/mapping.ts, which also
+ * handles devices behind an IOMMU): the device reads `size` bytes at DMA
+ * address `dmaAddr` (inside one of its active mappings). A coherent device snoops; a non-coherent one reads
  * memory (and a newer dirty CPU line is a "device_read_stale" hazard).
  * @returns the tokens the device got, as runs of physical bytes.
  * @throws ModelConfigError for a range outside every active mapping of the device (nothing changes).
  */
-export function deviceRead(dev: Device, dmaAddr: DmaAddr | number, size: number): TokenRun[] {
+export function dmaDirectDeviceRead(dev: Device, dmaAddr: DmaAddr | number, size: number): TokenRun[] {
   const m = machineOf(dev);
   const s = stateOf(m);
   const rec = mappingForRange(s, dev, dmaAddr, size, "deviceRead");
@@ -474,13 +806,14 @@ export function deviceRead(dev: Device, dmaAddr: DmaAddr | number, size: number)
 }
 
 /**
- * The device writes `size` bytes at `dmaAddr` (inside one of its active
+ * dma-direct device side (use `deviceWrite` in lib/dma/mapping.ts): the
+ * device writes `size` bytes at `dmaAddr` (inside one of its active
  * mappings): memory gets a new "dev:n" token; a coherent device's write
  * also invalidates cached copies.
  * @returns the new token's label ("dev:3").
  * @throws ModelConfigError for a range outside every active mapping of the device (nothing changes).
  */
-export function deviceWrite(dev: Device, dmaAddr: DmaAddr | number, size: number): string {
+export function dmaDirectDeviceWrite(dev: Device, dmaAddr: DmaAddr | number, size: number): string {
   const m = machineOf(dev);
   const s = stateOf(m);
   const rec = mappingForRange(s, dev, dmaAddr, size, "deviceWrite");
@@ -522,8 +855,8 @@ function checkOwnership(m: Machine, s: StreamingState, pieces: CpuPiece[], acces
   if (!s.debug) return;
   for (const p of pieces) {
     for (const x of s.mappings) {
-      if (x.owner === "device" && p.pa < x.paddr + x.size && x.paddr < p.pa + p.len) {
-        s.debug.cpuAccessWhileDeviceOwns(x.dev, access, Math.max(p.pa, x.paddr), x.dmaAddr, x.size, x.dir);
+      if (x.owner === "device" && p.pa < x.origPaddr + x.size && x.origPaddr < p.pa + p.len) {
+        s.debug.cpuAccessWhileDeviceOwns(x.dev, access, Math.max(p.pa, x.origPaddr), x.dmaAddr, x.size, x.dir);
       }
     }
   }

@@ -23,11 +23,18 @@ import type { Device } from "../platform/device.js";
 import type { Scatterlist, SgTable } from "../sg/scatterlist.js";
 import {
   CHANGE_MAP_SG_ERRNO,
+  iommuDmaMapPage,
   iommuDmaMapSg,
+  iommuDmaSyncSgForCpu,
+  iommuDmaSyncSgForDevice,
+  iommuDmaSyncSingleForCpu,
+  iommuDmaSyncSingleForDevice,
+  iommuDmaUnmapPage,
   iommuDmaUnmapSg,
   validDmaDirection,
   type IommuDmaOptions,
 } from "../iommu/dma-iommu.js";
+import { iommuDmaAlloc, iommuDmaFree, iommuDmaGetSgtable, iommuDmaMmap, type IommuDmaAllocOptions } from "../iommu/dma-iommu-alloc.js";
 import { dmaDirectMapSg, dmaDirectUnmapSg } from "./direct.js";
 
 export {
@@ -86,8 +93,10 @@ function mapSgRaw(dev: Device, sgl: Scatterlist[], nents: number, dir: number, a
     return 0;
   }
   let ents: number;
-  if (useDmaIommu(dev)) ents = iommuDmaMapSg(dev, sgl, nents, dir, attrs, opts);
-  else ents = dmaDirectMapSg(dev, sgl, nents, dir, attrs, opts.pageSize ?? 4096);
+  if (useDmaIommu(dev)) {
+    ents = iommuDmaMapSg(dev, sgl, nents, dir, attrs, opts);
+    if (ents > 0) iommuDebugMapSg(dev, sgl, nents, ents, dir, attrs, opts.pageSize ?? 4096);
+  } else ents = dmaDirectMapSg(dev, sgl, nents, dir, attrs, opts.pageSize ?? 4096);
   if (ents < 0 && atLeast(dev.kernel, CHANGE_MAP_SG_ERRNO.since) && ents !== -EINVAL && ents !== -ENOMEM && ents !== -EIO && ents !== -EREMOTEIO) {
     dev.trace.record({ fn: "dma_map_sg_attrs", kind: "warn", level: "warn", msg: `WARNING: unexpected map_sg error ${ents}`, data: { ents } });
     return -EIO;
@@ -123,7 +132,10 @@ export function dmaMapSg(dev: Device, sgl: Scatterlist[], nents: number, dir: nu
  */
 export function dmaUnmapSgAttrs(dev: Device, sgl: Scatterlist[], nents: number, dir: number, attrs = 0): void {
   checkDir("dmaUnmapSg", dir);
-  if (useDmaIommu(dev)) iommuDmaUnmapSg(dev, sgl, nents, dir, attrs);
+  if (useDmaIommu(dev)) {
+    iommuDebugUnmapSg(dev, sgl, nents, dir);
+    iommuDmaUnmapSg(dev, sgl, nents, dir, attrs);
+  }
   else dmaDirectUnmapSg(dev, sgl, nents, dir, attrs);
 }
 
@@ -172,17 +184,26 @@ export function dmaUnmapSgtable(dev: Device, sgt: SgTable, dir: number, attrs = 
 // dma_sync_sg_for_cpu/_for_device; include/linux/dma-mapping.h
 // dma_map_single_attrs; v6.19 and v5.4). Devices without an IOMMU DMA domain
 // go through dma-direct (lib/dma/direct.ts) with the cache model; a device
-// behind iommu-dma maps its single buffer as a one-entry scatterlist
-// (no cache model on that path yet). Device-side and CPU-side actions
-// (deviceRead, deviceWrite, cpuRead, cpuWrite) are in lib/dma/direct.ts.
-import { DMA_MAPPING_ERROR as SC_DMA_MAPPING_ERROR, dmaMappingError as scIsMappingError, type DmaAddr as ScDmaAddr, type Pfn as ScPfn, type PhysAddr as ScPhysAddr, type VirtAddr as ScVirtAddr } from "../core/addr.js";
+// behind iommu-dma goes through iommu_dma_map_phys / iommu_dma_unmap_phys /
+// iommu_dma_sync_* (lib/iommu/dma-iommu.ts), with the same cache model
+// (arch_sync_dma_for_device / _for_cpu on the physical pages found through
+// the IOMMU page table). dma-debug hooks run here for the iommu-dma path, as
+// kernel/dma/mapping.c calls debug_dma_* around the ops; the direct path
+// calls them inside lib/dma/direct.ts. Device-side and CPU-side actions
+// (deviceRead, deviceWrite, cpuRead, cpuWrite) are in lib/dma/direct.ts;
+// iommuDeviceRead / iommuDeviceWrite (lib/iommu/dma-iommu.ts) for IOVAs.
+import { dmaMappingError as scIsMappingError, type DmaAddr as ScDmaAddr, type Pfn as ScPfn, type PhysAddr as ScPhysAddr, type VirtAddr as ScVirtAddr } from "../core/addr.js";
 import { checkInt as scCheckInt } from "../core/arith.js";
-import { ModelConfigError as ScModelConfigError } from "../core/errors.js";
 import { hostOf as scHostOf } from "../cache/host.js";
 import { checkDirection as scCheckDirection } from "../cache/maint.js";
 import { virtToPhys as scVirtToPhys } from "../mm/linear-map.js";
 import type { Machine as ScMachine } from "../platform/machine.js";
-import { sgInitEntry as scSgInitEntry, sgSetPage as scSgSetPage } from "../sg/scatterlist.js";
+import { sgPhys as scSgPhys } from "../sg/scatterlist.js";
+import { DMA_ATTR_SKIP_CPU_SYNC as SC_SKIP_CPU_SYNC, hasAttr as scHasAttr } from "../core/dma-types.js";
+
+function scHasSkip(attrs: number): boolean {
+  return scHasAttr(attrs, SC_SKIP_CPU_SYNC);
+}
 import {
   dmaDebugOf as scDmaDebugOf,
   dmaDirectMapPhys as scDirectMapPhys,
@@ -192,35 +213,49 @@ import {
   pointerFacts as scPointerFacts,
 } from "./direct.js";
 
-const scIommuSingles = new WeakMap<Device, Map<number, Scatterlist>>();
-
-function scIommuMap(dev: Device, pfn: number, offset: number, size: number, dir: number, attrs: number): ScDmaAddr {
-  const sg = scSgInitEntry();
-  const ps = scHostOf(dev).profile.pageSize;
-  scSgSetPage(sg, (pfn + Math.floor(offset / ps)) as ScPfn, size, offset % ps);
-  sg.isLast = true;
-  const n = iommuDmaMapSg(dev, [sg], 1, dir, attrs, { pageSize: ps });
-  if (n <= 0) return SC_DMA_MAPPING_ERROR;
-  let m = scIommuSingles.get(dev);
-  if (!m) scIommuSingles.set(dev, (m = new Map()));
-  m.set(sg.dmaAddress, sg);
-  return sg.dmaAddress;
+/** The dma-debug checker of the device's machine, or null (checker off, or a device outside a machine). */
+function scDebugFor(dev: Device) {
+  return dev.cacheHost ? scDmaDebugOf(dev.cacheHost as unknown as ScMachine) : null;
 }
 
-function scIommuUnmap(dev: Device, addr: ScDmaAddr, dir: number, attrs: number): void {
-  const m = scIommuSingles.get(dev);
-  const sg = m?.get(addr);
-  if (!m || !sg) {
-    dev.trace.record({ fn: "dma_unmap_page_attrs", kind: "unmap_unknown", level: "warn", msg: `iommu-dma: ${dev.name} unmaps ${addr} which it did not map`, data: { dmaAddr: addr } });
-    return;
+/** debug_dma_map_sg for iommu-dma: one entry per DMA segment (sg_phys of the i-th entry, sg_dma_address, sg_dma_len), as kernel/dma/debug.c does. */
+function iommuDebugMapSg(dev: Device, sgl: Scatterlist[], nents: number, mapped: number, dir: number, attrs: number, ps: number): void {
+  const dbg = scDebugFor(dev);
+  if (!dbg) return;
+  for (let i = 0; i < mapped; i++) {
+    const s = sgl[i]!;
+    dbg.addEntry(dev, { type: "sg", dmaAddr: s.dmaAddress, paddr: s.pfn === null ? 0 : scSgPhys(s, ps), size: s.dmaLength, dir, sgCallEnts: nents }, scHasSkip(attrs));
   }
-  iommuDmaUnmapSg(dev, [sg], 1, dir, attrs);
-  m.delete(addr);
+}
+
+/** debug_dma_unmap_sg for iommu-dma: check_unmap for each mapped DMA segment. */
+function iommuDebugUnmapSg(dev: Device, sgl: Scatterlist[], nents: number, dir: number): void {
+  const dbg = scDebugFor(dev);
+  if (!dbg) return;
+  for (let i = 0; i < nents; i++) {
+    const s = sgl[i]!;
+    if (s.dmaLength === 0) break;
+    dbg.checkUnmap(dev, { type: "sg", dmaAddr: s.dmaAddress, size: s.dmaLength, dir, isMappingError: scIsMappingError(s.dmaAddress), sgCallEnts: nents });
+  }
+}
+
+/** debug_dma_sync_sg_for_*: check_sync for each mapped DMA segment. */
+function iommuDebugSyncSg(dev: Device, sgl: Scatterlist[], nelems: number, dir: number, toCpu: boolean): void {
+  const dbg = scDebugFor(dev);
+  if (!dbg) return;
+  for (let i = 0; i < nelems; i++) {
+    const s = sgl[i]!;
+    if (s.dmaLength === 0) break;
+    dbg.checkSync(dev, { dmaAddr: s.dmaAddress, size: s.dmaLength, dir, toCpu });
+  }
 }
 
 /**
  * dma_map_page_attrs(dev, page, offset, size, dir, attrs): map `size` bytes
- * at `offset` into the page with pfn `pfn` (page_to_phys(page) + offset).
+ * at `offset` into the page with pfn `pfn` (page_to_phys(page) + offset):
+ * dma-direct for a device without an IOMMU DMA domain, iommu_dma_map_phys /
+ * iommu_dma_map_page (lib/iommu/dma-iommu.ts iommuDmaMapPage: an IOVA and
+ * the arch sync for a non-coherent device) for one behind it.
  * @returns the DMA address, or DMA_MAPPING_ERROR (check it with
  * {@link dmaMappingErrorFor}, which dma-debug expects).
  * @throws ModelConfigError for a bad direction (the kernel BUG_ONs), a size
@@ -233,10 +268,15 @@ export function dmaMapPageAttrs(dev: Device, pfn: ScPfn | number, offset: number
   scCheckInt("dmaMapPage(size)", size, 1);
   const ps = scHostOf(dev).profile.pageSize;
   const paddr = scCheckInt("dmaMapPage(paddr)", pfn * ps + offset) as ScPhysAddr;
-  if (useDmaIommu(dev)) return scIommuMap(dev, pfn, offset, size, dir, attrs);
-  const dma = scDirectMapPhys(dev, paddr, size, dir, attrs, { fn: atLeast(dev.kernel, "v6.19") ? "dma_map_phys" : "dma_map_page_attrs", type: "single" });
   const m = scHostOf(dev) as unknown as ScMachine;
   const dbg = scDmaDebugOf(m);
+  let dma: ScDmaAddr;
+  if (useDmaIommu(dev)) {
+    dma = iommuDmaMapPage(dev, paddr, size, dir, attrs);
+    if (dbg && !scIsMappingError(dma)) dbg.addEntry(dev, { type: "single", dmaAddr: dma, paddr, size, dir, sgCallEnts: 0 }, scHasSkip(attrs));
+  } else {
+    dma = scDirectMapPhys(dev, paddr, size, dir, attrs, { fn: atLeast(dev.kernel, "v6.19") ? "dma_map_phys" : "dma_map_page_attrs", type: "single" });
+  }
   if (dbg && !scIsMappingError(dma)) {
     const f = scPointerFacts(m, m.mm.linearAddress(paddr));
     dbg.checkStack(dev, f.onStack, f.vaText);
@@ -288,12 +328,20 @@ export function dmaMappingErrorFor(dev: Device, addr: ScDmaAddr): boolean {
 /**
  * dma_unmap_page_attrs(dev, addr, size, dir, attrs): dma-debug check_unmap,
  * then sync for the CPU on a non-coherent device (unless
- * DMA_ATTR_SKIP_CPU_SYNC).
+ * DMA_ATTR_SKIP_CPU_SYNC); on iommu-dma the IOVA range is unmapped and freed
+ * (iommuDmaUnmapPage).
  * @throws ModelConfigError for a bad direction or size.
  */
 export function dmaUnmapPageAttrs(dev: Device, addr: ScDmaAddr, size: number, dir: number, attrs = 0): void {
   scCheckDirection("dmaUnmapPage(dir)", dir);
-  if (useDmaIommu(dev)) return scIommuUnmap(dev, addr, dir, attrs);
+  if (useDmaIommu(dev)) {
+    scCheckInt("dmaUnmapPage(size)", size, 1);
+    const dbg = scDebugFor(dev);
+    if (dbg) dbg.checkUnmap(dev, { type: "single", dmaAddr: addr, size, dir, isMappingError: scIsMappingError(addr) });
+    if (scIsMappingError(addr)) return;
+    iommuDmaUnmapPage(dev, addr, size, dir, attrs);
+    return;
+  }
   scDirectUnmapPhys(dev, addr, size, dir, attrs, { fn: atLeast(dev.kernel, "v6.19") ? "dma_unmap_phys" : "dma_unmap_page_attrs", type: "single" });
 }
 
@@ -312,50 +360,63 @@ export function dmaUnmapSingle(dev: Device, addr: ScDmaAddr, size: number, dir: 
   dmaUnmapPageAttrs(dev, addr, size, dir, 0);
 }
 
-function scNoIommu(dev: Device, fn: string): void {
-  if (useDmaIommu(dev)) throw new ScModelConfigError(`${fn}(dev)`, dev.name, "a device without an IOMMU DMA domain (syncs through iommu-dma are not modelled by the cache model yet)");
+/** iommu-dma sync of a single range with the dma-debug check_sync first. */
+function scIommuSyncSingle(dev: Device, addr: ScDmaAddr, size: number, dir: number, toCpu: boolean, fn: string): void {
+  scCheckDirection(`${fn}(dir)`, dir);
+  scCheckInt(`${fn}(addr)`, addr);
+  scCheckInt(`${fn}(size)`, size, 1);
+  const dbg = scDebugFor(dev);
+  if (dbg) dbg.checkSync(dev, { dmaAddr: addr, size, dir, toCpu });
+  if (toCpu) iommuDmaSyncSingleForCpu(dev, addr, size, dir);
+  else iommuDmaSyncSingleForDevice(dev, addr, size, dir);
 }
 
 /**
  * dma_sync_single_for_cpu(dev, addr, size, dir): give the buffer to the
  * CPU (arch_sync_dma_for_cpu on a non-coherent device).
- * @throws ModelConfigError for a bad direction or size, or an IOMMU device.
+ * @throws ModelConfigError for a bad direction or size.
  */
 export function dmaSyncSingleForCpu(dev: Device, addr: ScDmaAddr, size: number, dir: number): void {
-  scNoIommu(dev, "dmaSyncSingleForCpu");
+  if (useDmaIommu(dev)) return scIommuSyncSingle(dev, addr, size, dir, true, "dmaSyncSingleForCpu");
   scDirectSyncForCpu(dev, addr, size, dir, "dma_sync_single_for_cpu");
 }
 
 /**
  * dma_sync_single_for_device(dev, addr, size, dir): give the buffer back to
  * the device (arch_sync_dma_for_device on a non-coherent device).
- * @throws ModelConfigError for a bad direction or size, or an IOMMU device.
+ * @throws ModelConfigError for a bad direction or size.
  */
 export function dmaSyncSingleForDevice(dev: Device, addr: ScDmaAddr, size: number, dir: number): void {
-  scNoIommu(dev, "dmaSyncSingleForDevice");
+  if (useDmaIommu(dev)) return scIommuSyncSingle(dev, addr, size, dir, false, "dmaSyncSingleForDevice");
   scDirectSyncForDevice(dev, addr, size, dir, "dma_sync_single_for_device");
 }
 
 /**
  * dma_sync_sg_for_cpu(dev, sg, nelems, dir): each mapped entry
  * (sg_dma_address, sg_dma_len) synced for the CPU (dma_direct_sync_sg_for_cpu).
- * @throws ModelConfigError for nelems outside the list, a bad direction, or an IOMMU device.
+ * @throws ModelConfigError for nelems outside the list or a bad direction.
  */
 export function dmaSyncSgForCpu(dev: Device, sgl: Scatterlist[], nelems: number, dir: number): void {
-  scNoIommu(dev, "dmaSyncSgForCpu");
   scCheckDirection("dmaSyncSgForCpu(dir)", dir);
   scCheckInt("dmaSyncSgForCpu(nelems)", nelems, 1, sgl.length);
+  if (useDmaIommu(dev)) {
+    iommuDebugSyncSg(dev, sgl, nelems, dir, true);
+    return iommuDmaSyncSgForCpu(dev, sgl, nelems, dir);
+  }
   for (let i = 0; i < nelems; i++) scDirectSyncForCpu(dev, sgl[i]!.dmaAddress, sgl[i]!.dmaLength || sgl[i]!.length, dir, "dma_sync_sg_for_cpu");
 }
 
 /**
  * dma_sync_sg_for_device(dev, sg, nelems, dir): each entry synced for the device.
- * @throws ModelConfigError for nelems outside the list, a bad direction, or an IOMMU device.
+ * @throws ModelConfigError for nelems outside the list or a bad direction.
  */
 export function dmaSyncSgForDevice(dev: Device, sgl: Scatterlist[], nelems: number, dir: number): void {
-  scNoIommu(dev, "dmaSyncSgForDevice");
   scCheckDirection("dmaSyncSgForDevice(dir)", dir);
   scCheckInt("dmaSyncSgForDevice(nelems)", nelems, 1, sgl.length);
+  if (useDmaIommu(dev)) {
+    iommuDebugSyncSg(dev, sgl, nelems, dir, false);
+    return iommuDmaSyncSgForDevice(dev, sgl, nelems, dir);
+  }
   for (let i = 0; i < nelems; i++) scDirectSyncForDevice(dev, sgl[i]!.dmaAddress, sgl[i]!.dmaLength || sgl[i]!.length, dir, "dma_sync_sg_for_device");
 }
 
@@ -381,7 +442,6 @@ import { createSgTable as mmCreateSgTable, sgInitEntry as mmSgInitEntry, type Sc
 import { mmOfDevice, type MemoryModel as MmMemoryModel } from "../mm/memory.js";
 import { dmaAllocFromDevCoherent, dmaReleaseFromDevCoherent, getOrder as mmGetOrder, inDevCoherentPool } from "./coherent.js";
 import { dmaDirectAlloc, dmaDirectFree, type CoherentBuffer } from "./direct-alloc.js";
-import { dmaCommonVaddrToPage } from "./ops-helpers.js";
 import { armDmaGetSgtablePfn, armDmaToPfn, armUsesLegacyOps } from "./arch/arm-dma-mapping.js";
 import { dmaCapable as mmDmaCapable } from "./direct.js";
 import { DMA_ATTR_SKIP_CPU_SYNC as MM_SKIP_CPU_SYNC } from "../iommu/dma-iommu.js";
@@ -437,15 +497,15 @@ function mmFor(dev: Device): MmMemoryModel {
 /**
  * dma_alloc_attrs(dev, size, &handle, gfp, attrs) (kernel/dma/mapping.c,
  * v5.4/v6.19): the per-device coherent pool first (its answer is final, NULL
- * included), then dma-direct's allocation (lib/dma/direct-alloc.ts). Devices
- * behind an IOMMU use the same dma-direct path in the model (iommu_dma_alloc
- * is not modelled). Blocking callers only.
+ * included), then, for a device behind an IOMMU DMA domain, iommu_dma_alloc
+ * (lib/iommu/dma-iommu-alloc.ts: attrs and `opts.blocking` matter there),
+ * else dma-direct's allocation (lib/dma/direct-alloc.ts, blocking callers).
  * @returns the CPU address and DMA handle, or null (the kernel's NULL).
- * @throws ModelConfigError for size < 1 (before any change).
+ * @throws ModelConfigError for size < 1 (before any change), or what
+ * iommuDmaAlloc throws (a non-blocking request from a non-coherent IOMMU device).
  */
-export function dmaAllocAttrs(dev: Device, size: number, attrs = 0): CoherentBuffer | null {
+export function dmaAllocAttrs(dev: Device, size: number, attrs = 0, opts: IommuDmaAllocOptions = {}): CoherentBuffer | null {
   mmCheckInt("dmaAllocAttrs(size)", size, 1);
-  void attrs;
   const mm = mmFor(dev);
   const r = dmaAllocFromDevCoherent(dev, size, mm.pageSize);
   if (r.handled) {
@@ -461,6 +521,7 @@ export function dmaAllocAttrs(dev: Device, size: number, attrs = 0): CoherentBuf
     });
     return { cpuAddr: r.cpuAddr, dmaHandle: r.dmaHandle, size, how: "dev-coherent-pool" };
   }
+  if (useDmaIommu(dev)) return iommuDmaAlloc(dev, size, attrs, opts);
   return dmaDirectAlloc(dev, size);
 }
 
@@ -481,6 +542,7 @@ export function dmaFreeCoherent(dev: Device, size: number, cpuAddr: MmVirtAddr, 
     dev.trace.record({ fn: "dma_release_from_dev_coherent", kind: "free_coherent", msg: `${dev.name}: released ${size} bytes to pool ${dev.dmaMem!.name}`, data: { virt: cpuAddr, size } });
     return;
   }
+  if (useDmaIommu(dev)) return iommuDmaFree(dev, size, cpuAddr, dmaHandle);
   if (mm.isVmallocAddr(cpuAddr) && !mm.vmapSpace.find(cpuAddr)) throw new MmModelConfigError("dmaFreeCoherent(cpuAddr)", cpuAddr, "the CPU address dmaAllocCoherent returned");
   dmaDirectFree(dev, size, cpuAddr, dmaHandle);
 }
@@ -499,6 +561,9 @@ export type GetSgtablePath =
   | "arm_dma_get_sgtable: dma_to_pfn(handle)"
   | "dma_common_get_sgtable (ops helper): vmalloc_to_page"
   | "dma_common_get_sgtable (ops helper): virt_to_page"
+  | "iommu_dma_get_sgtable: page array (dma_common_find_pages)"
+  | "iommu_dma_get_sgtable: vmalloc_to_page"
+  | "iommu_dma_get_sgtable: virt_to_page"
   | "RFC DMA_ATTR_DEV_COHERENT_NOPAGE: page-less entry";
 
 /** Options of {@link dmaGetSgtableAttrs} (model switches). */
@@ -583,10 +648,11 @@ export function dmaGetSgtableAttrs(
     pfn = r.pfn;
     fillOneEntry(sgt, pfn, len);
   } else if (useDmaIommu(dev)) {
-    const r = dmaCommonVaddrToPage(mm, cpuAddr);
-    path = r.via === "vmalloc_to_page" ? "dma_common_get_sgtable (ops helper): vmalloc_to_page" : "dma_common_get_sgtable (ops helper): virt_to_page";
-    pfn = r.page.pfn;
-    fillOneEntry(sgt, pfn, len);
+    // iommu_dma_get_sgtable (v5.3+ / v6.19), arm64 __iommu_get_sgtable before (lib/iommu/dma-iommu-alloc.ts).
+    const r = iommuDmaGetSgtable(dev, sgt, cpuAddr, dmaHandle, size);
+    if (r.ret !== 0) return r.ret;
+    path = r.path === "page array (dma_common_find_pages)" ? "iommu_dma_get_sgtable: page array (dma_common_find_pages)" : r.path === "vmalloc_to_page" ? "iommu_dma_get_sgtable: vmalloc_to_page" : "iommu_dma_get_sgtable: virt_to_page";
+    pfn = sgt.sgl[0]!.pfn;
   } else if (!atLeast(dev.kernel, DMA_DIRECT_GET_SGTABLE.since)) {
     const coherent = dev.dmaCoherent || mm.profile.arch === "x86_64";
     if (coherent) {
@@ -612,7 +678,7 @@ export function dmaGetSgtableAttrs(
   getSgtablePaths.set(sgt, { path, pfn });
   const page = pfn === null ? null : mm.pfnToPage(pfn);
   dev.trace.record({
-    fn: path.startsWith("arm_") ? "arm_dma_get_sgtable" : path.startsWith("dma_direct") ? "dma_direct_get_sgtable" : "dma_common_get_sgtable",
+    fn: path.startsWith("arm_") ? "arm_dma_get_sgtable" : path.startsWith("dma_direct") ? "dma_direct_get_sgtable" : path.startsWith("iommu_") ? "iommu_dma_get_sgtable" : "dma_common_get_sgtable",
     kind: "get_sgtable",
     level: page && (!page.hasMemmap || !page.valid) ? "warn" : "info",
     msg:
@@ -667,7 +733,10 @@ export function dmaMmapAttrs(dev: Device, cpuAddr: MmVirtAddr, dmaHandle: MmDmaA
   }
   if (pgoff >= count || user > count - pgoff) return { ret: -MM_ENXIO, pfn: null, path: "range check" };
   if (armUsesLegacyOps(dev, mm.profile.arch) && !useDmaIommu(dev)) return { ret: 0, pfn: armDmaToPfn(mm, dev, dmaHandle) + pgoff, path: "__arm_dma_mmap: dma_to_pfn" };
-  if (useDmaIommu(dev)) return { ret: 0, pfn: dmaCommonVaddrToPage(mm, cpuAddr).page.pfn + pgoff, path: "dma_common_mmap (ops helper)" };
+  if (useDmaIommu(dev)) {
+    const r = iommuDmaMmap(dev, cpuAddr, dmaHandle, size, user, pgoff);
+    return { ret: r.ret, pfn: r.ret === 0 ? r.pfns[0]! : null, path: `iommu_dma_mmap: ${r.path}` };
+  }
   if (!atLeast(dev.kernel, DMA_DIRECT_GET_SGTABLE.since)) {
     if (dev.dmaCoherent || mm.profile.arch === "x86_64") return { ret: 0, pfn: mm.virtToPage(cpuAddr).pfn + pgoff, path: "dma_common_mmap (v5.4): virt_to_page" };
     const p = Math.floor((mmDmaToPhys(dev, dmaHandle) ?? dmaHandle) / ps);
@@ -765,3 +834,39 @@ export function dmaUnmapResource(dev: Device, handle: MmDmaAddr, size: number, d
   iommuDmaUnmapSg(dev, [e], 1, dir, attrs | MM_SKIP_CPU_SYNC);
   m.delete(handle);
 }
+
+// [device-side actions: dispatch between dma-direct and iommu-dma]
+import { dmaDirectDeviceRead, dmaDirectDeviceWrite } from "./direct.js";
+import { iommuDeviceRead, iommuDeviceWrite } from "../iommu/dma-iommu.js";
+import type { TokenRun as DevTokenRun } from "../cache/model.js";
+
+function behindIommuDma(dev: Device): boolean {
+  return !!dev.iommuDomain && dev.iommuDomain.type === "DMA";
+}
+
+/**
+ * The device reads `size` bytes at DMA address `dmaAddr`. For a device
+ * behind an IOMMU DMA domain the IOVA is translated through the domain's
+ * page table (an unmapped IOVA is an IOMMU fault event and the device gets
+ * nothing: []); otherwise the address must lie in one of the device's
+ * dma-direct mappings. A coherent device snoops the CPU cache; a
+ * non-coherent one reads memory.
+ * @returns the tokens the device got, as runs of physical bytes.
+ * @throws ModelConfigError (dma-direct) for a range outside every active mapping.
+ */
+export function deviceRead(dev: Device, dmaAddr: ScDmaAddr | number, size: number): DevTokenRun[] {
+  if (behindIommuDma(dev)) return iommuDeviceRead(dev, dmaAddr, size) ?? [];
+  return dmaDirectDeviceRead(dev, dmaAddr, size);
+}
+
+/**
+ * The device writes `size` bytes at DMA address `dmaAddr`, routed like
+ * {@link deviceRead}. An IOMMU fault writes nothing and returns "".
+ * @returns the label of the new device token ("dev:3"), or "" after an IOMMU fault.
+ * @throws ModelConfigError (dma-direct) for a range outside every active mapping.
+ */
+export function deviceWrite(dev: Device, dmaAddr: ScDmaAddr | number, size: number): string {
+  if (behindIommuDma(dev)) return iommuDeviceWrite(dev, dmaAddr, size) ?? "";
+  return dmaDirectDeviceWrite(dev, dmaAddr, size);
+}
+

@@ -22,6 +22,17 @@ export interface MachineOptions {
   seed?: number;
   /** Store trace events (default true; benchmarks turn it off). */
   keepEvents?: boolean;
+  // [cache]
+  /**
+   * The swiotlb pool (lib/dma/direct.ts swiotlbOf): `size` in bytes (the
+   * swiotlb= slab count, rounded as swiotlb_adjust_size does; default
+   * IO_TLB_DEFAULT_SIZE = 64 MiB), `force` (swiotlb=force: every
+   * dma-direct mapping bounces), `noforce` (swiotlb=noforce: no pool, a
+   * mapping that needs one fails). Giving the option creates a pool even
+   * where the architecture's boot code would not (unless noforce).
+   * Validated by createMachine: size 1 MiB..1 GiB, not both force and noforce.
+   */
+  swiotlb?: { size?: number; force?: boolean; noforce?: boolean };
 }
 
 /** The modelled machine. */
@@ -41,6 +52,7 @@ export class Machine {
     this.prng = createPrng(this.seed);
     this.trace = new Trace({ keepEvents: opts.keepEvents ?? true });
     this.mm = createMemoryModel(this);
+    this.swiotlbOptions = Machine.checkSwiotlbOptions(opts.swiotlb); // [cache]
     // Create each device, then attach it to its IOMMU's DMA domain, register
     // it with the memory model (per-device coherent pool) and link it to
     // this machine's CPU cache, in that order.
@@ -71,6 +83,17 @@ export class Machine {
   /** The memory model (lib/mm/memory.ts): physical map, memmap, zones, kernel VA space; built on first use. */
   readonly mm: MemoryModel;
   // [cache] machine-level CPU cache and memory contents go below this line.
+  /** The validated `swiotlb` option (MachineOptions), or undefined when not given; the pool itself is built by lib/dma/direct.ts swiotlbOf. */
+  readonly swiotlbOptions: { size?: number; force?: boolean; noforce?: boolean } | undefined;
+  private static checkSwiotlbOptions(o: MachineOptions["swiotlb"]): MachineOptions["swiotlb"] {
+    if (o === undefined) return undefined;
+    if (typeof o !== "object" || o === null) throw new ModelConfigError("swiotlb", o, "an object { size?, force?, noforce? }");
+    if (o.size !== undefined && (!Number.isSafeInteger(o.size) || o.size < 2 ** 20 || o.size > 2 ** 30)) throw new ModelConfigError("swiotlb.size", o.size, "an integer number of bytes in [1 MiB, 1 GiB]");
+    if (o.force !== undefined && typeof o.force !== "boolean") throw new ModelConfigError("swiotlb.force", o.force, "true or false");
+    if (o.noforce !== undefined && typeof o.noforce !== "boolean") throw new ModelConfigError("swiotlb.noforce", o.noforce, "true or false");
+    if (o.force && o.noforce) throw new ModelConfigError("swiotlb", "force and noforce", "at most one of force, noforce");
+    return { ...o };
+  }
   private cacheModel?: CacheModel;
   /**
    * The CPU data cache and memory contents (lib/cache/model.ts), built on

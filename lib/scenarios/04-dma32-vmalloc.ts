@@ -21,37 +21,40 @@
  * - `dma_alloc_sg`: the 2018 proposal, never merged, as a what-if with the
  *   effect of dma_alloc_noncontiguous on any release.
  *
- * Bouncing: lib/dma/direct.ts does not route "would bounce" mappings to
- * swiotlb yet, so for mappings that need it this scenario performs what
- * dma_direct_map_sg + swiotlb_map do (kernel/dma/direct.c, v5.4.6 and
- * v6.19): each entry that is not dma_capable takes slots from the swiotlb
- * pool (lib/dma/swiotlb.ts, the release's slot search) and the bounce
- * address is used; when a slot search fails the entries mapped so far are
- * released and the whole map fails ("swiotlb buffer is full"). The pool
- * (default 64 MiB) is placed like memblock_alloc_low places it: at the top
- * of RAM below 4 GiB (here 3 GiB - size), and reserved in the buddy allocator.
+ * Bouncing goes through the real dma-direct path: dma_map_sg
+ * (lib/dma/mapping.ts) -> dma_direct_map_sg -> dma_direct_map_phys ->
+ * swiotlb_map (lib/dma/direct.ts): each entry that is not dma_capable takes
+ * slots from the machine's swiotlb pool (the release's slot search) and is
+ * copied through the cache model; when a slot search fails the entries
+ * mapped so far are unmapped and the whole map fails ("swiotlb buffer is
+ * full"). The pool (swiotlb= size, default 64 MiB) is booted right after the
+ * machine is built (lib/dma/direct.ts swiotlbOf), placed like
+ * memblock_alloc_low places it (the top of RAM below 4 GiB, here 3 GiB -
+ * size) and reserved in the buddy allocator. With VT-d the card is behind
+ * the IOMMU and never reaches dma-direct, so no pool is booted.
  *
- * Costs per frame come from the machine's cost file (data/costs/x86-64-pc.json):
- * every bounced byte is copied back once per frame (swiotlb_sync_single_for_cpu
- * -> memcpy, cachedByteNs), and every DMA segment costs one sync call
- * (mapCallNs). x86 is coherent: no cache maintenance.
+ * One frame: the card writes every segment, then the driver calls
+ * dma_sync_sg_for_cpu; the cost per frame is the trace's cost of those
+ * sync calls (data/costs/x86-64-pc.json: mapCallNs per call, cachedByteNs
+ * per byte swiotlb copies back; x86 is coherent: no cache maintenance).
  */
 import { SZ_1G, SZ_4G, SZ_64M, checkInt, hex } from "../core/arith.js";
-import { DMA_MAPPING_ERROR, type DmaAddr, type PhysAddr } from "../core/addr.js";
 import { ModelConfigError } from "../core/errors.js";
 import { parseKernelVersion } from "../kernel/version.js";
 import { createMachine, type Machine } from "../platform/machine.js";
 import { loadPlatformProfile, type PlatformProfile } from "../platform/profile.js";
 import type { Device } from "../platform/device.js";
-import { dmaCapable } from "../dma/direct.js";
-import { dmaMapSg, useDmaIommu } from "../dma/mapping.js";
-import { SWIOTLB_MAP_ERROR, swiotlbInit, swiotlbNslabsForSize, swiotlbReleaseSlots, swiotlbTblMapSingle, swiotlbUsed, type IoTlbMem } from "../dma/swiotlb.js";
+import { applyMaintenance, cpuRead, swiotlbOf } from "../dma/direct.js";
+import { deviceWrite } from "../dma/mapping.js";
+import { dmaMapSg, dmaSyncSgForCpu, dmaUnmapSg, useDmaIommu } from "../dma/mapping.js";
+import { invalidateKernelVmapRange } from "../dma/arch/parisc.js";
+import { physToVirt } from "../mm/linear-map.js";
+import { swiotlbUsed, type IoTlbMem } from "../dma/swiotlb.js";
 import { dmaAllocNoncontiguous, dmaAllocSgWhatIf, dmaVmapNoncontiguous, DMA_ALLOC_NONCONTIGUOUS } from "../dma/noncontiguous.js";
 import { DMA_FROM_DEVICE } from "../iommu/dma-iommu.js";
 import { buddyOf } from "../mm/page-alloc.js";
 import { gfpKernelDma32, vmalloc32, vmallocBuddy, vmallocGfp, vmallocToSg, type VmallocBuffer } from "../mm/vmalloc32.js";
 import { atLeast } from "../kernel/version.js";
-import { costValues, loadCosts } from "../cost/schema.js";
 import { saa7146BuildTables, saa7146PageAddresses } from "../drivers/saa7146.js";
 import type { Scatterlist } from "../sg/scatterlist.js";
 import type { ZoneMapBar, ZoneMapInput } from "../viz/zones.js";
@@ -115,6 +118,8 @@ export interface Case04Buffer {
   /** Page-table entries above 4 GiB (truncated by the 32-bit store). */
   truncated: number;
   tables: number;
+  /** The mapped scatterlist (DMA segments in the first dmaSegments entries); absent when the buffer failed. */
+  sgl?: Scatterlist[];
 }
 
 /** The outcome of a case 04 run. */
@@ -163,42 +168,33 @@ export function case04Machine(p: Case04Params): Machine {
   const base: PlatformProfile = loadPlatformProfile(p.iommu ? "x86-64-pc-8g-vtd" : "x86-64-pc-8g");
   const ram = p.ramGiB <= 3 ? [{ base: 0, size: p.ramGiB * SZ_1G }] : [{ base: 0, size: 3 * SZ_1G }, { base: SZ_4G, size: (p.ramGiB - 3) * SZ_1G }];
   const prof = { ...base, ram, devices: base.devices.map((d) => ({ ...d, dmaMaskBits: p.dmaMaskBits })) };
-  return createMachine(prof, { kernel: p.kernel, seed: p.seed });
+  // swiotlb= <size>: the pool the notebook's parameter asks for (without VT-d; with it the card never reaches dma-direct)
+  return createMachine(prof, { kernel: p.kernel, seed: p.seed, ...(p.iommu ? {} : { swiotlb: { size: p.swiotlbSize } }) });
 }
 
 /**
- * dma_direct_map_sg with swiotlb_map for the entries that are not
- * dma_capable (see the module header). Sets sg_dma_address / sg_dma_len.
- * @returns the entries mapped (nents) and bounce statistics; ents = 0 when
- * the pool ran out (everything released).
+ * dma_map_sg through the real dma-direct path (kept for callers of the
+ * earlier hand-made version): dmaMapSg(dev, sgl, nents, DMA_FROM_DEVICE),
+ * with the bounce statistics read from the trace (dma_map events marked
+ * `bounced`).
+ * @returns the entries mapped (nents; 0 or -EIO when the map failed) and
+ * the entries and bytes bounced; `full` when the map failed.
  */
-export function directMapSgWithSwiotlb(dev: Device, mem: IoTlbMem | null, sgl: Scatterlist[], nents: number, pageSize: number): { ents: number; bounced: number; bouncedBytes: number; full: boolean } {
-  const taken: PhysAddr[] = [];
+export function directMapSgWithSwiotlb(dev: Device, sgl: Scatterlist[], nents: number, pageSize: number): { ents: number; bounced: number; bouncedBytes: number; full: boolean } {
+  const from = dev.trace.length;
+  const ents = dmaMapSg(dev, sgl, nents, DMA_FROM_DEVICE, 0, { pageSize });
+  if (ents <= 0) return { ents: 0, bounced: 0, bouncedBytes: 0, full: true };
+  let bounced = 0;
   let bytes = 0;
-  for (let i = 0; i < nents; i++) {
-    const sg = sgl[i]!;
-    const phys = sg.pfn! * pageSize + sg.offset;
-    if (dmaCapable(dev, phys as DmaAddr, sg.length)) {
-      sg.dmaAddress = phys as DmaAddr;
-      sg.dmaLength = sg.length;
-      continue;
+  const evs = dev.trace.events();
+  for (let i = from; i < evs.length; i++) {
+    const e = evs[i]!;
+    if (e.kind === "dma_map" && e.data["bounced"] === true) {
+      bounced++;
+      bytes += e.data["size"] as number;
     }
-    const tlb = mem ? swiotlbTblMapSingle(dev, mem, phys as PhysAddr, sg.length, { dir: DMA_FROM_DEVICE }) : SWIOTLB_MAP_ERROR;
-    if (tlb === SWIOTLB_MAP_ERROR) {
-      for (const t of taken) swiotlbReleaseSlots(dev, mem!, t, pageSize);
-      for (let j = 0; j <= i; j++) {
-        sgl[j]!.dmaAddress = DMA_MAPPING_ERROR;
-        sgl[j]!.dmaLength = 0;
-      }
-      dev.trace.record({ fn: "dma_direct_map_sg", kind: "dma_map_sg_failed", level: "warn", msg: `${dev.name}: entry ${i} (phys ${hex(phys)}) needs a bounce buffer and ${mem ? "swiotlb is full" : "there is no swiotlb"}: dma_map_sg fails`, data: { entry: i } });
-      return { ents: 0, bounced: 0, bouncedBytes: 0, full: true };
-    }
-    taken.push(tlb);
-    bytes += sg.length;
-    sg.dmaAddress = tlb as number as DmaAddr;
-    sg.dmaLength = sg.length;
   }
-  return { ents: nents, bounced: taken.length, bouncedBytes: bytes, full: false };
+  return { ents, bounced, bouncedBytes: bytes, full: false };
 }
 
 function fail(reason: string, pagePhys: number[] = []): Case04Buffer {
@@ -218,7 +214,7 @@ function oneBuffer(m: Machine, dev: Device, mem: IoTlbMem | null, p: Case04Param
     const addrs = saa7146PageAddresses(a.sgt.sgl, a.sgt.nents);
     const tables = saa7146BuildTables(dev, addrs);
     if (!tables) return fail("no memory for the page tables");
-    return { ok: true, reason: "", pagePhys: a.pfns.map((x) => x * ps), dmaSegments: a.sgt.nents, deviceAddrs: addrs, bounced: 0, bouncedBytes: 0, truncated: tables.reduce((s, t) => s + t.truncated, 0), tables: tables.length };
+    return { ok: true, reason: "", pagePhys: a.pfns.map((x) => x * ps), dmaSegments: a.sgt.nents, deviceAddrs: addrs, bounced: 0, bouncedBytes: 0, truncated: tables.reduce((s, t) => s + t.truncated, 0), tables: tables.length, sgl: a.sgt.sgl };
   }
   let buf: VmallocBuffer | null;
   if (p.strategy === "vmalloc32") buf = vmalloc32(m, p.bufferSize);
@@ -228,22 +224,15 @@ function oneBuffer(m: Machine, dev: Device, mem: IoTlbMem | null, p: Case04Param
   const sgl = vmallocToSg(m, buf.va, pages);
   if (!sgl) return fail("vmalloc_to_sg failed");
   const pagePhys = buf.pfns.map((x) => x * ps);
-  let ents: number;
-  let bounced = 0;
-  let bouncedBytes = 0;
-  const allCapable = sgl.every((sg) => dmaCapable(dev, (sg.pfn! * ps) as DmaAddr, sg.length));
-  if (useDmaIommu(dev) || allCapable) ents = dmaMapSg(dev, sgl, pages, DMA_FROM_DEVICE, 0, { pageSize: ps });
-  else {
-    const r = directMapSgWithSwiotlb(dev, mem, sgl, pages, ps);
-    ents = r.ents;
-    bounced = r.bounced;
-    bouncedBytes = r.bouncedBytes;
-  }
-  if (ents === 0) return fail(mem ? `dma_map_sg failed: swiotlb buffer is full (${swiotlbUsed(mem)} of ${mem.nslabs} slots in use)` : "dma_map_sg failed", pagePhys);
+  const r = directMapSgWithSwiotlb(dev, sgl, pages, ps);
+  const ents = r.ents;
+  const bounced = r.bounced;
+  const bouncedBytes = r.bouncedBytes;
+  if (ents <= 0) return fail(mem ? `dma_map_sg failed: swiotlb buffer is full (${swiotlbUsed(mem)} of ${mem.nslabs} slots in use)` : "dma_map_sg failed", pagePhys);
   const addrs = saa7146PageAddresses(sgl, ents);
   const tables = saa7146BuildTables(dev, addrs);
   if (!tables) return fail("no memory for the page tables", pagePhys);
-  return { ok: true, reason: "", pagePhys, dmaSegments: ents, deviceAddrs: addrs, bounced, bouncedBytes, truncated: tables.reduce((s, t) => s + t.truncated, 0), tables: tables.length };
+  return { ok: true, reason: "", pagePhys, dmaSegments: ents, deviceAddrs: addrs, bounced, bouncedBytes, truncated: tables.reduce((s, t) => s + t.truncated, 0), tables: tables.length, sgl };
 }
 
 /**
@@ -255,24 +244,27 @@ export function case04Run(params: Partial<Case04Params> = {}): Case04Result {
   const m = case04Machine(p);
   const dev = m.device("0000:03:00.0");
   const b = buddyOf(m);
-  let mem: IoTlbMem | null = null;
-  let swStart: number | null = null;
-  if (!p.iommu) {
-    const nslabs = swiotlbNslabsForSize(p.swiotlbSize);
-    const bytes = nslabs * 2048;
-    const lowTop = Math.min(3 * SZ_1G, p.ramGiB * SZ_1G);
-    swStart = Math.floor((lowTop - bytes) / m.pageSize) * m.pageSize;
-    b.reserve(swStart / m.pageSize, bytes / m.pageSize);
-    mem = swiotlbInit({ start: swStart, kernel: m.kernel, nslabs, pageSize: m.pageSize, trace: m.trace });
-  }
+  // Boot: the swiotlb pool is allocated (memblock) before any page allocation.
+  const mem: IoTlbMem | null = p.iommu ? null : swiotlbOf(m);
+  const swStart: number | null = mem ? mem.defpool.start : null;
   if (p.fragmentFraction > 0) b.fragment(p.seed, p.fragmentFraction);
   const bufs: Case04Buffer[] = [];
   for (let i = 0; i < p.buffers; i++) bufs.push(oneBuffer(m, dev, mem, p));
-  const costs = m.profile.costs ? costValues(loadCosts(m.profile.costs)) : null;
   const okBufs = bufs.filter((x) => x.ok);
-  const bouncedBytes = okBufs.reduce((s, x) => s + x.bouncedBytes, 0);
-  const segs = okBufs.reduce((s, x) => s + x.dmaSegments, 0);
-  const cost = costs ? segs * costs.mapCallNs + bouncedBytes * costs.cachedByteNs : 0;
+  // One frame: the card fills every segment, the driver syncs each buffer for the CPU.
+  // (Only streaming dma-direct mappings are tracked by lib/dma/direct.ts's device actions; the IOMMU and
+  // dma_alloc_noncontiguous buffers get the sync calls alone, which is all their cost is made of.)
+  const streamingDirect = !useDmaIommu(dev) && (p.strategy === "vmalloc" || p.strategy === "vmalloc32" || p.strategy === "zone-dma32");
+  if (streamingDirect) for (const x of okBufs) for (let i = 0; i < x.dmaSegments; i++) deviceWrite(dev, x.sgl![i]!.dmaAddress, x.sgl![i]!.dmaLength);
+  const frameFrom = m.trace.length;
+  for (const x of okBufs) dmaSyncSgForCpu(dev, x.sgl!, x.dmaSegments, DMA_FROM_DEVICE);
+  const cost = m.trace.costSince(frameFrom);
+  let bouncedBytes = 0;
+  const evs = m.trace.events();
+  for (let i = frameFrom; i < evs.length; i++) {
+    const c = evs[i]!.data["copiedBytes"];
+    if (typeof c === "number" && evs[i]!.kind !== "swiotlb_bounce") bouncedBytes += c;
+  }
   const firstBad = bufs.find((x) => !x.ok);
   const trunc = bufs.reduce((s, x) => s + x.truncated, 0);
   const all = bufs.flatMap((x) => x.pagePhys);
@@ -371,5 +363,81 @@ export function case04ZoneMap(r: Case04Result): ZoneMapInput {
     bars,
     maskLine: limit + 1 > 2 ** 52 ? Math.max(...bars.map((b) => b.end)) : limit + 1,
     maskLabel: `DMA_BIT_MASK(${bits}) + 1 = ${hex(limit + 1)}`,
+  };
+}
+
+/** One run of the VIPT variant ({@link case04Vipt}). */
+export interface Case04ViptRow {
+  [key: string]: string | number | boolean | null;
+  /** "without invalidate_kernel_vmap_range" or "with invalidate_kernel_vmap_range". */
+  variant: string;
+  /** Lines the CPU read through the vmalloc alias that held the device's data. */
+  freshLines: number;
+  /** Lines it read that were stale (an older token than the device's write). */
+  staleLines: number;
+  /** stale_read fault events in the trace. */
+  staleReadEvents: number;
+  /** Cost of the CPU-side work after the DMA (unmap + the vmap invalidation), ns, from the trace. */
+  costNs: number;
+  /** Cache colours of the linear-map alias and of the vmalloc alias of the first page. */
+  linearColour: number;
+  vmallocColour: number;
+}
+
+/**
+ * The VIPT variant of case 04 on the PA-RISC profile (data/platforms/parisc-c8000.json:
+ * VIPT-aliasing data cache, 4 MiB per way, so 1024 page colours; devices
+ * not coherent, no IOMMU): a vmalloc() buffer that the CPU has read
+ * through its vmalloc alias (the previous frame) is mapped with
+ * dma_map_sg(DMA_FROM_DEVICE), the device writes all of it, the driver
+ * calls dma_unmap_sg() (arch_sync_dma_for_cpu purges the lines of the
+ * *linear-map* alias only) and then reads through the vmalloc alias.
+ * Without invalidate_kernel_vmap_range() the lines cached under the
+ * vmalloc colour are still there: a stale read. With it (on parisc a
+ * whole data-cache flush, arch/parisc/kernel/cache.c, v6.19) the CPU
+ * reads the device's data. Documented in Documentation/core-api/
+ * cachetlb.rst (invalidate_kernel_vmap_range after DMA into a vmap area).
+ * @param size bytes of the buffer, 4 KiB .. 1 MiB (default 64 KiB).
+ * @throws ModelConfigError for a size outside that range.
+ */
+export function case04Vipt(invalidate: boolean, size = 64 * 1024, kernel = "v6.19"): Case04ViptRow {
+  checkInt("case04Vipt(size)", size, 4096, 2 ** 20);
+  const m = createMachine("parisc-c8000", { kernel: kernel });
+  const dev = m.device("0000:00:01.0");
+  const ps = m.pageSize;
+  const buf = vmallocBuddy(m, size);
+  if (!buf) throw new ModelConfigError("case04Vipt(size)", size, "a size vmalloc can satisfy on the parisc profile");
+  const pages = Math.ceil(size / ps);
+  const sgl = vmallocToSg(m, buf.va, pages)!;
+  cpuRead(m, buf.va, size); // last frame's read through the vmalloc alias: lines cached under its colour
+  const n = dmaMapSg(dev, sgl, pages, DMA_FROM_DEVICE, 0, { pageSize: ps });
+  if (n <= 0) throw new ModelConfigError("case04Vipt", n, "a successful dma_map_sg on the parisc profile");
+  for (let i = 0; i < n; i++) deviceWrite(dev, sgl[i]!.dmaAddress, sgl[i]!.dmaLength);
+  const from = m.trace.length;
+  dmaUnmapSg(dev, sgl, n, DMA_FROM_DEVICE);
+  if (invalidate) {
+    const out = applyMaintenance(m, invalidateKernelVmapRange(size), buf.pfns[0]! * ps);
+    m.trace.record({ fn: "invalidate_kernel_vmap_range", kind: "vmap_invalidate", msg: `invalidate_kernel_vmap_range(${m.mm.fmtVa(buf.va)}, ${size}): flush_data_cache (every colour)`, costNs: out.costNs, data: { size: size } });
+  }
+  const cost = m.trace.costSince(from);
+  const faultsBefore = m.trace.faults().length;
+  const runs = cpuRead(m, buf.va, size);
+  const stale = m.trace.faults().slice(faultsBefore).filter((e) => e.kind === "stale_read");
+  let fresh = 0;
+  let staleLines = 0;
+  const line = m.profile.cpuCache.lineSize;
+  for (const r of runs) {
+    const lines = (r.end - r.start) / line;
+    if (m.cpuCache.tokenWho(r.token) === "dev") fresh += lines;
+    else staleLines += lines;
+  }
+  return {
+    variant: invalidate ? "with invalidate_kernel_vmap_range" : "without invalidate_kernel_vmap_range",
+    freshLines: fresh,
+    staleLines: staleLines,
+    staleReadEvents: stale.length,
+    costNs: cost,
+    linearColour: m.cpuCache.colourOf(physToVirt(m, buf.pfns[0]! * ps)),
+    vmallocColour: m.cpuCache.colourOf(buf.va),
   };
 }

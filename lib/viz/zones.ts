@@ -161,3 +161,41 @@ export function swiotlbSlotsChartSpec(points: readonly SweepPoint[], title: stri
     ],
   };
 }
+
+/** One row of the VIPT chart: a variant and how many lines the CPU read fresh or stale. */
+export interface ViptPoint {
+  variant: string;
+  freshLines: number;
+  staleLines: number;
+}
+
+/**
+ * The VIPT variant of case 04: for each variant, a stacked bar of the
+ * cache lines the CPU read through the vmalloc alias after the DMA,
+ * split into the device's data ("fresh") and stale lines.
+ */
+export function viptStaleChartSpec(points: readonly ViptPoint[], title: string): VlSpec {
+  const rows: Array<{ variant: string; what: string; lines: number }> = [];
+  for (const p of points) {
+    rows.push({ variant: p.variant, what: "device's data (fresh)", lines: p.freshLines });
+    rows.push({ variant: p.variant, what: "stale (older than the device's write)", lines: p.staleLines });
+  }
+  return {
+    $schema: SCHEMA,
+    title: { text: title, anchor: "start" },
+    width: 520,
+    height: 160,
+    data: { values: rows },
+    mark: { type: "bar", tooltip: true },
+    encoding: {
+      y: { field: "variant", type: "nominal", title: null },
+      x: { field: "lines", type: "quantitative", title: "cache lines the CPU read through the vmalloc alias" },
+      color: {
+        field: "what",
+        type: "nominal",
+        title: "the CPU saw",
+        scale: { domain: ["device's data (fresh)", "stale (older than the device's write)"], range: ["#4c78a8", "#d62728"] },
+      },
+    },
+  };
+}

@@ -6,7 +6,8 @@ import { createMachine, type Machine } from "../../lib/platform/machine.js";
 import { kmalloc } from "../../lib/mm/slab.js";
 import { virtToPhys } from "../../lib/mm/linear-map.js";
 import { DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE } from "../../lib/cache/maint.js";
-import { activeMappings, cpuRead, cpuWrite, deviceRead, deviceWrite, dmaDebugOf, enableDmaDebug } from "../../lib/dma/direct.js";
+import { activeMappings, cpuRead, cpuWrite, dmaDebugOf, enableDmaDebug } from "../../lib/dma/direct.js";
+import { deviceRead, deviceWrite } from "../../lib/dma/mapping.js";
 import {
   DMA_ATTR_SKIP_CPU_SYNC,
   dmaMapSg,
@@ -26,11 +27,11 @@ const BBB = "am335x-beaglebone-black";
 const USB = "47401c00.usb";
 
 /** An arm64 board whose device is NOT dma-coherent (the arm64-server profile with the flag flipped). */
-function arm64NonCoherent(kernel = "v6.19"): Machine {
+function arm64NonCoherent(kernel = "v6.19", swiotlb?: { force?: boolean; noforce?: boolean }): Machine {
   const p = JSON.parse(readFileSync("data/platforms/arm64-server.json", "utf8"));
   p.id = "arm64-noncoherent";
   p.devices = [{ name: "dev0", driver: "test-dma", bus: "platform", dmaMaskBits: 64, dmaCoherent: false }, { name: "dev32", driver: "test-dma", bus: "platform", dmaMaskBits: 32, dmaCoherent: false }];
-  return createMachine(p, { kernel });
+  return createMachine(p, { kernel, ...(swiotlb ? { swiotlb } : {}) });
 }
 
 describe("dma_map_single on a non-coherent ARMv7 board (BeagleBone Black, v6.19)", () => {
@@ -94,28 +95,53 @@ describe("arm64 sync rules through dma-direct", () => {
     expect(cpuRead(m, buf, 1024).map((r) => r.label)).toEqual(["dev:1"]);
   });
 
-  it("v6.19: a 20-byte DMA_FROM_DEVICE buffer would bounce (kmalloc-32 is not a multiple of 64): DMA_MAPPING_ERROR", () => {
+  it("v6.19: a 20-byte DMA_FROM_DEVICE buffer bounces through swiotlb (kmalloc-32 is not a multiple of 64)", () => {
     const m = arm64NonCoherent("v6.19");
     const dev = m.device("dev0");
     const buf = kmalloc(m, 20)!;
     // dma_kmalloc_needs_bounce: non-coherent, not TO_DEVICE, 20 < 2 x 128, kmalloc_size_roundup(20) = 32, 32 % 64 != 0.
-    expect(dmaMapSingle(dev, buf, 20, DMA_FROM_DEVICE)).toBe(DMA_MAPPING_ERROR);
-    expect(m.trace.ofKind("would_bounce")[0]!.msg).toMatch(/swiotlb is not modelled yet/);
-    // DMA_TO_DEVICE only cleans: no bounce.
-    expect(dmaMapSingle(dev, buf, 20, DMA_TO_DEVICE)).not.toBe(DMA_MAPPING_ERROR);
+    // The board has RAM above arm64_dma_phys_limit (ZONE_DMA32 ends at 4 GiB; RAM runs to 0x8400000000), so
+    // arch_mm_preinit asked swiotlb_init for the default 64 MiB pool, which memblock_alloc_low puts at the top
+    // of the RAM below 4 GiB: 0x100000000 - 0x4000000 = 0xfc000000. swiotlb_map returns the first slot.
+    const dma = dmaMapSingle(dev, buf, 20, DMA_FROM_DEVICE);
+    expect(dma).toBe(0xfc000000);
+    const ev = m.trace.ofKind("dma_map")[0]!;
+    expect(ev.data["bounced"]).toBe(true);
+    // v6.19 swiotlb_tbl_map_single copies the buffer in for every direction (20 bytes).
+    expect(ev.data["copiedBytes"]).toBe(20);
+    // DMA_TO_DEVICE only cleans: no bounce, the buffer's own address.
+    expect(dmaMapSingle(dev, buf, 20, DMA_TO_DEVICE)).toBe(virtToPhys(m, buf));
     // v6.4: no such rule.
     const old = arm64NonCoherent("v6.4");
-    expect(dmaMapSingle(old.device("dev0"), kmalloc(old, 20)!, 20, DMA_FROM_DEVICE)).not.toBe(DMA_MAPPING_ERROR);
+    const ob = kmalloc(old, 20)!;
+    expect(dmaMapSingle(old.device("dev0"), ob, 20, DMA_FROM_DEVICE)).toBe(virtToPhys(old, ob));
   });
 
-  it("a buffer above 4 GiB is not dma_capable for a 32-bit device: would bounce", () => {
+  it("a buffer above 4 GiB is not dma_capable for a 32-bit device: it bounces to the pool below 4 GiB", () => {
     const m = arm64NonCoherent();
     const buf = kmalloc(m, 4096)!;
     // slab arena: highest bank 0x8000000000 + 64 MiB = 0x8004000000, above 2^32.
     expect(virtToPhys(m, buf)).toBe(0x8004000000);
-    expect(dmaMapSingle(m.device("dev32"), buf, 4096, DMA_TO_DEVICE)).toBe(DMA_MAPPING_ERROR);
-    expect(m.trace.ofKind("would_bounce")[0]!.data["reason"]).toBe("not-capable");
+    // swiotlb pool at 0xfc000000 (see above); 0xfc000000 + 4095 <= DMA_BIT_MASK(32): the bounce address is capable.
+    expect(dmaMapSingle(m.device("dev32"), buf, 4096, DMA_TO_DEVICE)).toBe(0xfc000000);
+    expect(m.trace.ofKind("swiotlb_map")).toHaveLength(1);
     expect(dmaMapSingle(m.device("dev0"), buf, 4096, DMA_TO_DEVICE)).toBe(0x8004000000);
+  });
+
+  it("swiotlb=noforce: no pool, so the same map fails (v6.19: DMA_MAPPING_ERROR with the overflow warning; v5.4: Cannot do DMA)", () => {
+    for (const [k, text] of [["v6.19", /overflow/], ["v5.4", /Cannot do DMA to address/]] as const) {
+      const m = arm64NonCoherent(k, { noforce: true });
+      const buf = kmalloc(m, 4096)!;
+      expect(dmaMapSingle(m.device("dev32"), buf, 4096, DMA_TO_DEVICE)).toBe(DMA_MAPPING_ERROR);
+      expect(m.trace.ofKind("dma_map_error")[0]!.msg).toMatch(text);
+      expect(m.trace.ofKind("swiotlb_map")).toHaveLength(0);
+    }
+  });
+
+  it("swiotlb=force: even a capable buffer bounces (is_swiotlb_force_bounce)", () => {
+    const m = arm64NonCoherent("v6.19", { force: true });
+    const buf = kmalloc(m, 4096)!;
+    expect(dmaMapSingle(m.device("dev0"), buf, 4096, DMA_TO_DEVICE)).toBe(0xfc000000);
   });
 });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ModelConfigError } from "../../lib/core/errors.js";
-import { case04Run, case04Sweep, case04ZoneMap } from "../../lib/scenarios/04-dma32-vmalloc.js";
-import { zoneMapChartSpec } from "../../lib/viz/zones.js";
+import { case04Run, case04Sweep, case04Vipt, case04ZoneMap } from "../../lib/scenarios/04-dma32-vmalloc.js";
+import { viptStaleChartSpec, zoneMapChartSpec } from "../../lib/viz/zones.js";
 
 const MiB = 2 ** 20;
 const GiB = 2 ** 30;
@@ -25,19 +25,38 @@ describe("case 04: vmalloc pages above 4 GiB, no IOMMU", () => {
     expect(r.buffers.every((b) => b.truncated === 0)).toBe(true);
   });
 
-  it("the 64 MiB pool holds exactly 16384 bounced pages: 2 x 32 MiB fits, 2 x 33 MiB does not", () => {
-    const fits = case04Run({ kernel: "v6.19", strategy: "vmalloc", bufferSize: 32 * MiB, buffers: 2 });
+  it("an 8 MiB pool (swiotlb=4096 slots) holds exactly 2048 bounced pages: 2 x 4 MiB fits, 2 x 4.25 MiB does not", () => {
+    // (the 64 MiB default behaves the same at 16384 pages; a smaller pool keeps the copies quick)
+    const fits = case04Run({ kernel: "v6.19", strategy: "vmalloc", bufferSize: 4 * MiB, buffers: 2, swiotlbSize: 8 * MiB });
     expect(fits.ok).toBe(true);
-    expect(fits.swiotlbSlotsUsed).toBe(32768);
-    const full = case04Run({ kernel: "v6.19", strategy: "vmalloc", bufferSize: 33 * MiB, buffers: 2 });
+    expect(fits.swiotlbSlots).toBe(4096);
+    expect(fits.swiotlbSlotsUsed).toBe(4096);
+    // the pool sits at 3 GiB - 8 MiB
+    expect(fits.swiotlbStart).toBe(3 * GiB - 8 * MiB);
+    const full = case04Run({ kernel: "v6.19", strategy: "vmalloc", bufferSize: 4.25 * MiB, buffers: 2, swiotlbSize: 8 * MiB });
     expect(full.ok).toBe(false);
     expect(full.buffers[0]!.ok).toBe(true);
     expect(full.buffers[1]!.ok).toBe(false);
     expect(full.reason).toContain("swiotlb buffer is full");
-    // the failed map released its slots: only buffer 0's 33 MiB / 2 KiB = 16896 remain
-    expect(full.swiotlbSlotsUsed).toBe(16896);
-    // a 128 MiB pool (swiotlb=65536) holds both
-    expect(case04Run({ kernel: "v6.19", strategy: "vmalloc", bufferSize: 33 * MiB, buffers: 2, swiotlbSize: 128 * MiB }).ok).toBe(true);
+    // dma_direct_map_sg unmapped the entries it had mapped: only buffer 0's 4.25 MiB / 2 KiB = 2176 slots remain
+    expect(full.swiotlbSlotsUsed).toBe(2176);
+    // the kernel's warning, from the trace: 4 KiB entries, v5.1+ format with the slot counts (4096 total, all used)
+    expect(full.machine.trace.ofKind("swiotlb_full")[0]!.msg).toMatch(/swiotlb buffer is full \(sz: 4096 bytes\), total 4096 \(slots\), used 4096 \(slots\)/);
+    // a 16 MiB pool (swiotlb=8192) holds both
+    expect(case04Run({ kernel: "v6.19", strategy: "vmalloc", bufferSize: 4.25 * MiB, buffers: 2, swiotlbSize: 16 * MiB }).ok).toBe(true);
+  });
+
+  it("the frame's cost comes from the trace: the sync calls and every byte swiotlb copies back", () => {
+    const r = case04Run({ kernel: "v4.19", strategy: "vmalloc", bufferSize: MiB, buffers: 1 });
+    // 256 entries, each bounced: 256 x 30 ns + 1 MiB x 0.4 ns (data/costs/x86-64-pc.json)
+    expect(r.bouncedBytesPerFrame).toBe(MiB);
+    expect(r.costPerFrameNs).toBeCloseTo(256 * 30 + MiB * 0.4, 6);
+    const evs = r.machine.trace.ofKind("dma_sync_for_cpu");
+    expect(evs).toHaveLength(256);
+    expect(evs.every((e) => e.data["copiedBytes"] === 4096)).toBe(true);
+    // the card's writes reached the CPU through the bounce: the first page reads the device's token
+    const pa = r.buffers[0]!.pagePhys[0]!;
+    expect(r.machine.cpuCache.cpuRead(pa, 4096).map((x) => x.label)).toEqual(["dev:1"]);
   });
 });
 
@@ -94,10 +113,11 @@ describe("case 04: parameters, sweep and chart data", () => {
   });
 
   it("the sweep skips iommu without VT-d and reports the pool running out", () => {
-    const rows = case04Sweep({ kernel: "v6.19", buffers: 2 }, [16 * MiB, 64 * MiB], ["vmalloc", "iommu"]);
+    const rows = case04Sweep({ kernel: "v6.19", buffers: 2, swiotlbSize: 8 * MiB }, [2 * MiB, 8 * MiB], ["vmalloc", "iommu"]);
     expect(rows.map((r) => r.strategy)).toEqual(["vmalloc", "vmalloc"]);
+    // 2 x 2 MiB = 4 MiB of bounces fit the 8 MiB pool; 2 x 8 MiB do not
     expect(rows.map((r) => r.ok)).toEqual([true, false]);
-    expect(rows[0]!.bouncedMiBPerFrame).toBe(32);
+    expect(rows[0]!.bouncedMiBPerFrame).toBe(4);
   });
 
   it("the zone map marks pages beyond the mask and draws the mask line at 4 GiB", () => {
@@ -118,5 +138,31 @@ describe("case 04: parameters, sweep and chart data", () => {
     // scattered: not one contiguous run
     const p = a.buffers[0]!.pagePhys;
     expect(p.some((x, i) => i > 0 && x !== p[i - 1]! + 4096)).toBe(true);
+  });
+});
+
+describe("case 04, VIPT variant on parisc: the vmalloc alias needs invalidate_kernel_vmap_range", () => {
+  it("without it the CPU reads stale lines through the vmalloc alias; with it, the device's data", () => {
+    // 64 KiB = 16 pages = 512 lines of 128 bytes (parisc-c8000: 128-byte lines, 4 MiB ways -> 1024 colours)
+    const without = case04Vipt(false, 64 * 1024);
+    expect(without.linearColour).not.toBe(without.vmallocColour); // two aliases, two colours
+    expect(without.staleLines).toBe(512);
+    expect(without.freshLines).toBe(0);
+    // one stale_read event per page (each page carries its own device token)
+    expect(without.staleReadEvents).toBe(16);
+    // dma_unmap_sg: 16 calls x 100 ns + purge of 512 lines x 10 ns (data/costs/parisc-c8000.json)
+    expect(without.costNs).toBe(16 * 100 + 512 * 10);
+    const withInv = case04Vipt(true, 64 * 1024);
+    expect(withInv.staleLines).toBe(0);
+    expect(withInv.freshLines).toBe(512);
+    expect(withInv.staleReadEvents).toBe(0);
+    // + flush_data_cache: the whole-cache flush, 500 us (wholeCacheFlushNs)
+    expect(withInv.costNs).toBe(16 * 100 + 512 * 10 + 500000);
+    const spec = viptStaleChartSpec([without, withInv], "t");
+    expect(spec.$schema).toBe("https://vega.github.io/schema/vega-lite/v5.json");
+  });
+
+  it("rejects a bad size", () => {
+    expect(() => case04Vipt(true, 100)).toThrow(ModelConfigError);
   });
 });
