@@ -22,8 +22,8 @@
  * swiotlb_map (kernel/dma/swiotlb.c, v6.19; v5.4.6): take slots
  * (lib/dma/swiotlb.ts, the release's search), copy the buffer into the
  * bounce slots with real token copies through the cache
- * (CacheModel.cpuCopy: v6.19 for every direction, v5.4 for TO_DEVICE and
- * BIDIRECTIONAL), reject a bounce address that is not dma_capable (slots
+ * (CacheModel.cpuCopy: from v5.17 for every direction, before only for
+ * TO_DEVICE and BIDIRECTIONAL), reject a bounce address that is not dma_capable (slots
  * released), then arch_sync_dma_for_device on the bounce buffer for a
  * non-coherent device. Unmap: sync for the CPU (cache, then the copy back
  * for FROM_DEVICE/BIDIRECTIONAL), then release the slots (v6.19 with
@@ -332,13 +332,15 @@ export function dmaKmallocNeedsBounce(dev: Device, size: number, dir: number): b
 
 /**
  * Which swiotlb rules dma-direct follows: the v6.19 ones (per-pool
- * force_bounce, swiotlb=noforce allocates no pool, map copies in for every
- * direction, unmap releases with DMA_ATTR_SKIP_CPU_SYNC) from v5.12, the
+ * force_bounce, swiotlb=noforce allocates no pool, unmap releases with
+ * DMA_ATTR_SKIP_CPU_SYNC) from v5.12, the
  * v5.4.6 ones (global swiotlb_force, noforce makes swiotlb_map fail, map
  * copies in for TO_DEVICE/BIDIRECTIONAL, unmap copies back twice) before:
  * the same boundary lib/dma/swiotlb.ts uses for its slot search
  * (SWIOTLB_MIN_ALIGN_MASK, v5.12). Releases between v5.4 and v6.19 that
- * changed one of these alone are not modelled separately.
+ * changed one of these alone are not modelled separately. Which directions
+ * are copied at map time is decided in lib/dma/swiotlb.ts
+ * (SWIOTLB_MAP_COPIES_ALL_DIRECTIONS: every direction from v5.17).
  */
 export function currentSwiotlbRules(v: KernelVersion): boolean {
   return atLeast(v, SWIOTLB_MIN_ALIGN_MASK.since);

@@ -141,6 +141,27 @@ export const SWIOTLB_MIN_ALIGN_MASK = defineChange({
     "the bounce address keeps the original's bits under the device's min_align_mask (NVMe: 4 KiB - 1): tlb_addr = slot + (orig & min_align_mask & (IO_TLB_SIZE - 1)), and slots whose address disagrees with the original in the bits above IO_TLB_SIZE are skipped. The model switches to the v6.19-style search from this release.",
 });
 
+/**
+ * v5.17: swiotlb_tbl_map_single copies the original into the bounce buffer
+ * at map time for every direction (and regardless of
+ * DMA_ATTR_SKIP_CPU_SYNC), so a device that writes only part of a
+ * DMA_FROM_DEVICE buffer does not expose stale slot contents. Before it, the
+ * copy at map time happened only for DMA_TO_DEVICE / DMA_BIDIRECTIONAL
+ * without DMA_ATTR_SKIP_CPU_SYNC. Both commits appeared in v5.17 and
+ * v5.16.15 (report on linux-wireless, 2022-03-23, by Oleksandr Natalenko);
+ * v5.18 reverted ddbd89deb7d3's sync_single_for_device change but kept the
+ * unconditional copy at map time ("Reinstate some of ...").
+ */
+export const SWIOTLB_MAP_COPIES_ALL_DIRECTIONS = defineChange({
+  id: "swiotlb-map-copies-all-directions",
+  since: "v5.17",
+  commit: "ddbd89deb7d3, aa6f8dcbab47",
+  subject: 'swiotlb: fix info leak with DMA_FROM_DEVICE; swiotlb: rework "fix info leak with DMA_FROM_DEVICE"',
+  files: ["kernel/dma/swiotlb.c"],
+  effect:
+    "swiotlb_tbl_map_single bounces orig -> tlb for every direction at map time; before v5.17 only for DMA_TO_DEVICE/DMA_BIDIRECTIONAL without DMA_ATTR_SKIP_CPU_SYNC.",
+});
+
 /** v5.19 (approximate): swiotlb_max_mapping_size subtracts the min_align_mask padding. */
 export const SWIOTLB_MAX_MAPPING_MIN_ALIGN = defineChange({
   id: "swiotlb-max-mapping-size-min-align",
@@ -713,7 +734,7 @@ function searchPoolArea(dev: Device, mem: IoTlbMem, areaIndex: number, orig: num
   return -1;
 }
 
-function mapCurrent(dev: Device, mem: IoTlbMem, orig: number, mappingSize: number, allocAlignMask: number, attrs: number, cpu: number, copy: SwiotlbCopy | undefined): PhysAddr {
+function mapCurrent(dev: Device, mem: IoTlbMem, orig: number, mappingSize: number, allocAlignMask: number, dir: DmaDataDirection, attrs: number, cpu: number, copy: SwiotlbCopy | undefined): PhysAddr {
   const pool = mem.defpool;
   let offset = swiotlbAlignOffset(dev, allocAlignMask, orig);
   const size = Math.ceil((mappingSize + offset) / (allocAlignMask + 1)) * (allocAlignMask + 1);
@@ -743,8 +764,12 @@ function mapCurrent(dev: Device, mem: IoTlbMem, orig: number, mappingSize: numbe
     msg: `bounce ${hex(orig)}+${mappingSize} -> ${hex(tlb)} (${Math.ceil(size / IO_TLB_SIZE)} slots at ${index}, area ${a})`,
     data: { orig, tlb, slot: index, nslots: Math.ceil(size / IO_TLB_SIZE), padSlots: pad, area: a, size: mappingSize },
   });
-  // v6.19 copies for every direction so a partial device write keeps the original bytes.
-  if (copy && mappingSize > 0) copy(orig as PhysAddr, tlb, mappingSize);
+  // From v5.17 the copy happens for every direction so a partial device write keeps
+  // the original bytes; before, only for TO_DEVICE/BIDIRECTIONAL without SKIP_CPU_SYNC.
+  const copyNow = atLeast(dev.kernel, SWIOTLB_MAP_COPIES_ALL_DIRECTIONS.since)
+    ? true
+    : !hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC) && (dir === DMA_TO_DEVICE || dir === DMA_BIDIRECTIONAL);
+  if (copy && mappingSize > 0 && copyNow) copy(orig as PhysAddr, tlb, mappingSize);
   return tlb;
 }
 
@@ -799,7 +824,7 @@ export function swiotlbTblMapSingle(dev: Device, mem: IoTlbMem, origAddr: PhysAd
     }
     return mapLegacy(dev, mem, origAddr, mappingSize, allocSize, dir, attrs, opts.copy);
   }
-  return mapCurrent(dev, mem, origAddr, mappingSize, allocAlignMask, attrs, cpu, opts.copy);
+  return mapCurrent(dev, mem, origAddr, mappingSize, allocAlignMask, dir, attrs, cpu, opts.copy);
 }
 
 // ---------------------------------------------------------------- unmap, release, sync

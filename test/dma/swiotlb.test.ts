@@ -329,6 +329,20 @@ describe("bounce copy hooks", () => {
     swiotlbTblUnmapSingle(d, m, a, 1000, { allocSize: 1000, dir: DMA_FROM_DEVICE, attrs: DMA_ATTR_SKIP_CPU_SYNC, copy });
     expect(log).toHaveLength(2);
   });
+  it("v5.15 (current search, before ddbd89deb7d3/aa6f8dcbab47 in v5.17): map copies only for TO_DEVICE/BIDIRECTIONAL", () => {
+    const d = dev("v5.15");
+    const m = pool("v5.15", 256);
+    const log: number[] = [];
+    swiotlbTblMapSingle(d, m, ORIG as PhysAddr, 1000, { dir: DMA_FROM_DEVICE, copy: (_f, _t, n) => log.push(n) });
+    expect(log).toEqual([]);
+    swiotlbTblMapSingle(d, m, (ORIG + 8192) as PhysAddr, 1000, { dir: DMA_TO_DEVICE, copy: (_f, _t, n) => log.push(n) });
+    expect(log).toEqual([1000]);
+    // v5.17 copies FROM_DEVICE too
+    const d17 = dev("v5.17");
+    const m17 = pool("v5.17", 256);
+    swiotlbTblMapSingle(d17, m17, ORIG as PhysAddr, 1000, { dir: DMA_FROM_DEVICE, copy: (_f, _t, n) => log.push(n) });
+    expect(log).toEqual([1000, 1000]);
+  });
   it("v6.19 copies at map time for every direction (so a partial device write keeps the original bytes)", () => {
     const d = dev("v6.19");
     const m = pool("v6.19", 256);
