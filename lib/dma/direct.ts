@@ -81,11 +81,11 @@ import {
   swiotlbTblUnmapSingle,
   type IoTlbMem,
 } from "./swiotlb.js";
+import { DMA_ATTR_SKIP_CPU_SYNC, hasAttr } from "../core/dma-types.js";
 
-/** DMA_ATTR_SKIP_CPU_SYNC (include/linux/dma-mapping.h): bit value 1 << 5. */
-const ATTR_SKIP_CPU_SYNC = 32;
+const ATTR_SKIP_CPU_SYNC = DMA_ATTR_SKIP_CPU_SYNC;
 function skipCpuSync(attrs: number): boolean {
-  return Math.floor(attrs / ATTR_SKIP_CPU_SYNC) % 2 === 1;
+  return hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC);
 }
 
 /** dma_kmalloc_needs_bounce and CONFIG_DMA_BOUNCE_UNALIGNED_KMALLOC (arm64 selects it). */
