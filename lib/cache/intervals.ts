@@ -51,53 +51,118 @@ export class IntervalMap<T> {
     return i < this.starts.length && this.starts[i]! <= key ? this.values[i] : undefined;
   }
 
+  /** Index of the first run at or after index `from` whose start is >= key (binary search). */
+  private firstStartingAtOrAfter(key: number, from: number): number {
+    const starts = this.starts;
+    let lo = from;
+    let hi = starts.length;
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      if (starts[mid]! < key) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
   /**
    * Set keys [start, end) to `value`, replacing whatever was there.
-   * @throws ModelConfigError for a non-integer or empty range.
+   *
+   * Cost: O(log n) to find the runs touched, then the runs [a, b) that the
+   * write replaces (those overlapping [start, end), plus an adjacent run with
+   * the same value that the new run absorbs) are rewritten in place; the
+   * arrays are spliced only when the number of runs changes, and the common
+   * pattern of consecutive small writes (each extending the run before it,
+   * e.g. line-by-line write-backs) changes no lengths at all or grows by one
+   * run at a time at the end. Runs stay maximal: equal neighbours (by ===)
+   * are merged.
+   * @throws ModelConfigError for a non-integer or empty range (the map is unchanged).
    */
   set(start: number, end: number, value: T): void {
     checkInt("IntervalMap.set(start)", start);
     checkInt("IntervalMap.set(end)", end);
     if (end <= start) throw new ModelConfigError("IntervalMap.set(end)", end, `an end > start (${start})`);
-    const i = this.firstEndingAfter(start);
-    let j = i;
-    const ns: number[] = [];
-    const ne: number[] = [];
-    const nv: T[] = [];
-    // The run overlapping the start keeps its part before `start`.
-    if (j < this.starts.length && this.starts[j]! < start) {
-      ns.push(this.starts[j]!);
-      ne.push(start);
-      nv.push(this.values[j]!);
-    }
-    ns.push(start);
-    ne.push(end);
-    nv.push(value);
-    // Skip runs inside [start, end); the last one may stick out past `end`.
-    while (j < this.starts.length && this.starts[j]! < end) {
-      if (this.ends[j]! > end) {
-        ns.push(end);
-        ne.push(this.ends[j]!);
-        nv.push(this.values[j]!);
+    const starts = this.starts;
+    const ends = this.ends;
+    const values = this.values;
+    const n = starts.length;
+    // Runs a..b-1 are replaced by: [left piece] new run [right piece].
+    let a = this.firstEndingAfter(start); // first run with end > start
+    let b = this.firstStartingAtOrAfter(end, a); // first run with start >= end
+    let ns = start;
+    let ne = end;
+    let leftEnd = -1; // left piece [starts[a], start) kept with values[a], if >= 0
+    let rightStart = -1; // right piece [end, ends[b - 1]) kept with values[b - 1], if >= 0
+    let leftValue: T | undefined;
+    let rightValue: T | undefined;
+    let leftStart = 0;
+    let rightEnd = 0;
+    if (a < b && starts[a]! < start) {
+      // A run straddles `start`: absorbed if equal, otherwise its head is kept.
+      if (values[a] === value) ns = starts[a]!;
+      else {
+        leftStart = starts[a]!;
+        leftEnd = start;
+        leftValue = values[a];
       }
-      j++;
+    } else if (a > 0 && ends[a - 1] === start && values[a - 1] === value) {
+      // The run just before ends exactly at `start` with the same value: extend it.
+      a--;
+      ns = starts[a]!;
     }
-    this.starts.splice(i, j - i, ...ns);
-    this.ends.splice(i, j - i, ...ne);
-    this.values.splice(i, j - i, ...nv);
-    // Merge equal neighbours around the inserted run.
-    const k = i + (ns[0] === start ? 0 : 1);
-    this.mergeWithNext(k);
-    if (k > 0) this.mergeWithNext(k - 1);
-  }
-
-  private mergeWithNext(k: number): void {
-    if (k + 1 >= this.starts.length) return;
-    if (this.ends[k] === this.starts[k + 1] && this.values[k] === this.values[k + 1]) {
-      this.ends[k] = this.ends[k + 1]!;
-      this.starts.splice(k + 1, 1);
-      this.ends.splice(k + 1, 1);
-      this.values.splice(k + 1, 1);
+    if (b > a && ends[b - 1]! > end) {
+      // A run straddles `end`: absorbed if equal, otherwise its tail is kept.
+      if (values[b - 1] === value) ne = ends[b - 1]!;
+      else {
+        rightStart = end;
+        rightEnd = ends[b - 1]!;
+        rightValue = values[b - 1];
+      }
+    } else if (b < n && starts[b] === end && values[b] === value) {
+      // The run just after starts exactly at `end` with the same value: absorb it.
+      ne = ends[b]!;
+      b++;
+    }
+    const pieces = (leftEnd >= 0 ? 1 : 0) + 1 + (rightStart >= 0 ? 1 : 0);
+    const removed = b - a;
+    if (pieces > removed) {
+      // Grow by (pieces - removed) slots at a (contents overwritten below).
+      const grow = pieces - removed;
+      if (a === n) {
+        for (let g = 0; g < grow; g++) {
+          starts.push(0);
+          ends.push(0);
+          values.push(value);
+        }
+      } else if (grow === 1) {
+        starts.splice(a, 0, 0);
+        ends.splice(a, 0, 0);
+        values.splice(a, 0, value);
+      } else {
+        starts.splice(a, 0, 0, 0);
+        ends.splice(a, 0, 0, 0);
+        values.splice(a, 0, value, value);
+      }
+    } else if (pieces < removed) {
+      const drop = removed - pieces;
+      starts.splice(a + pieces, drop);
+      ends.splice(a + pieces, drop);
+      values.splice(a + pieces, drop);
+    }
+    let k = a;
+    if (leftEnd >= 0) {
+      starts[k] = leftStart;
+      ends[k] = leftEnd;
+      values[k] = leftValue as T;
+      k++;
+    }
+    starts[k] = ns;
+    ends[k] = ne;
+    values[k] = value;
+    k++;
+    if (rightStart >= 0) {
+      starts[k] = rightStart;
+      ends[k] = rightEnd;
+      values[k] = rightValue as T;
     }
   }
 

@@ -496,11 +496,20 @@ export class CacheModel {
       while (k < read.length - 1 && read[k]!.end <= srcByte) k++;
       return read[k]!.token;
     };
+    // Uncached destination: memory is written once per run of lines with one
+    // token (the same map as line-by-line writes: runs are canonical).
+    let runStart = l0;
+    let runToken: Token = 0;
     for (let l = l0; l < l1; l++) {
       const firstByte = Math.max(l * this.lineSize, toPa);
       const t = tokenAt(fromPa + (firstByte - toPa));
       if (attr !== "cacheable") {
-        this.memory.set(l, l + 1, t);
+        if (l > runStart && t !== runToken) {
+          this.memory.set(runStart, l, runToken);
+          runStart = l;
+        }
+        runToken = t;
+        if (l === l1 - 1) this.memory.set(runStart, l1, runToken);
         continue;
       }
       const c = this.findCopy(l, colour);
