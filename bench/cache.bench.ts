@@ -12,7 +12,7 @@
  */
 import { createMachine } from "../lib/platform/machine.js";
 import { kmalloc } from "../lib/mm/slab.js";
-import { DMA_FROM_DEVICE } from "../lib/cache/maint.js";
+import { DMA_FROM_DEVICE } from "../lib/core/dma-types.js";
 import { cpuRead } from "../lib/dma/direct.js";
 import { deviceWrite } from "../lib/dma/mapping.js";
 import { dmaMapSingle, dmaSyncSingleForCpu, dmaUnmapSingle } from "../lib/dma/mapping.js";

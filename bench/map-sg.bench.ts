@@ -13,7 +13,8 @@ import type { Pfn } from "../lib/core/addr.js";
 import { createPrng } from "../lib/core/prng.js";
 import { createMachine } from "../lib/platform/machine.js";
 import { sgTableFromEntries } from "../lib/sg/scatterlist.js";
-import { DMA_FROM_DEVICE, dmaMapSg, dmaUnmapSg } from "../lib/dma/mapping.js";
+import { dmaMapSg, dmaUnmapSg } from "../lib/dma/mapping.js";
+import { DMA_FROM_DEVICE } from "../lib/core/dma-types.js";
 
 const PAIRS = Number(process.argv[2] ?? 10_000);
 

@@ -1,5 +1,5 @@
 /**
- * Cache-maintenance operations (and, re-exported, the DMA directions), the vocabulary shared by
+ * Cache-maintenance operations, the vocabulary shared by
  * the cache model, the per-architecture sync rules (lib/dma/arch) and the
  * streaming DMA API (lib/dma/direct.ts, lib/dma/mapping.ts).
  *
@@ -8,9 +8,6 @@
  */
 import { checkInt, checkPowerOf2, alignDown, alignUp } from "../core/arith.js";
 
-// Directions live in lib/core/dma-types.ts; re-exported here for the cache and arch code.
-export { DMA_BIDIRECTIONAL, DMA_TO_DEVICE, DMA_FROM_DEVICE, DMA_NONE, dirName, checkDirection } from "../core/dma-types.js";
-export type { DmaStreamingDirection as DmaDataDirection } from "../core/dma-types.js";
 
 /**
  * A cache-maintenance operation on one line-aligned physical range:

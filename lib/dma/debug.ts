@@ -26,7 +26,7 @@
 import { hex } from "../core/arith.js";
 import type { Trace } from "../core/trace.js";
 import { atLeast } from "../kernel/version.js";
-import { dirName } from "../cache/maint.js";
+import { dirName } from "../core/dma-types.js";
 
 /** The kind of mapping an entry records (dma_debug_entry.type). */
 export type DebugMapType = "single" | "sg";

@@ -52,7 +52,8 @@ import { dmaStreamingLimit, dmaToPhys, physToDma, type Device } from "../platfor
 import type { Machine } from "../platform/machine.js";
 import { sgPhys, type Scatterlist } from "../sg/scatterlist.js";
 import { hostOf } from "../cache/host.js";
-import { checkDirection, dirName, type ArchEnv, type MaintOp } from "../cache/maint.js";
+import { type ArchEnv, type MaintOp } from "../cache/maint.js";
+import { checkDirection, dirName } from "../core/dma-types.js";
 import type { CacheModel, MappingAttr, TokenRun } from "../cache/model.js";
 import { ZERO_COSTS, costValues, loadCosts, type CostValues } from "../cost/schema.js";
 import { inVmallocRange, kernelLayout } from "../mm/layout.js";

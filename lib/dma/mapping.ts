@@ -21,43 +21,16 @@ import { ModelConfigError } from "../core/errors.js";
 import { atLeast } from "../kernel/version.js";
 import type { Device } from "../platform/device.js";
 import type { Scatterlist, SgTable } from "../sg/scatterlist.js";
-import {
-  CHANGE_MAP_SG_ERRNO,
-  iommuDmaMapPage,
-  iommuDmaMapSg,
-  iommuDmaSyncSgForCpu,
-  iommuDmaSyncSgForDevice,
-  iommuDmaSyncSingleForCpu,
-  iommuDmaSyncSingleForDevice,
-  iommuDmaUnmapPage,
-  iommuDmaUnmapSg,
-  validDmaDirection,
-  type IommuDmaOptions,
-} from "../iommu/dma-iommu.js";
+import { CHANGE_MAP_SG_ERRNO, iommuDmaMapPage, iommuDmaMapSg, iommuDmaSyncSgForCpu, iommuDmaSyncSgForDevice, iommuDmaSyncSingleForCpu, iommuDmaSyncSingleForDevice, iommuDmaUnmapPage, iommuDmaUnmapSg, type IommuDmaOptions } from "../iommu/dma-iommu.js";
+import { validDmaDirection } from "../core/dma-types.js";
 import { iommuDmaAlloc, iommuDmaFree, iommuDmaGetSgtable, iommuDmaMmap, type IommuDmaAllocOptions } from "../iommu/dma-iommu-alloc.js";
 import { dmaDirectMapSg, dmaDirectUnmapSg } from "./direct.js";
 
 export {
-  DMA_BIDIRECTIONAL,
-  DMA_TO_DEVICE,
-  DMA_FROM_DEVICE,
-  DMA_NONE,
-  DMA_ATTR_WEAK_ORDERING,
-  DMA_ATTR_WRITE_COMBINE,
-  DMA_ATTR_NO_KERNEL_MAPPING,
-  DMA_ATTR_SKIP_CPU_SYNC,
-  DMA_ATTR_FORCE_CONTIGUOUS,
-  DMA_ATTR_ALLOC_SINGLE_PAGES,
-  DMA_ATTR_NO_WARN,
-  DMA_ATTR_PRIVILEGED,
-  DMA_ATTR_MMIO,
   dmaGetMaxSegSize,
   dmaGetSegBoundary,
   dmaSetMaxSegSize,
   dmaGetMask,
-  validDmaDirection,
-  hasAttr,
-  type DmaDataDirection,
 } from "../iommu/dma-iommu.js";
 
 /** Options of the scatterlist map calls (model switches, not kernel arguments). */
@@ -195,7 +168,7 @@ export function dmaUnmapSgtable(dev: Device, sgt: SgTable, dir: number, attrs = 
 import { dmaMappingError as scIsMappingError, type DmaAddr as ScDmaAddr, type Pfn as ScPfn, type PhysAddr as ScPhysAddr, type VirtAddr as ScVirtAddr } from "../core/addr.js";
 import { checkInt as scCheckInt } from "../core/arith.js";
 import { hostOf as scHostOf } from "../cache/host.js";
-import { checkDirection as scCheckDirection } from "../cache/maint.js";
+import { checkDirection as scCheckDirection } from "../core/dma-types.js";
 import { virtToPhys as scVirtToPhys } from "../mm/linear-map.js";
 import type { Machine as ScMachine } from "../platform/machine.js";
 import { sgPhys as scSgPhys } from "../sg/scatterlist.js";
@@ -444,7 +417,7 @@ import { dmaAllocFromDevCoherent, dmaReleaseFromDevCoherent, getOrder as mmGetOr
 import { dmaDirectAlloc, dmaDirectFree, type CoherentBuffer } from "./direct-alloc.js";
 import { armDmaGetSgtablePfn, armDmaToPfn, armUsesLegacyOps } from "./arch/arm-dma-mapping.js";
 import { dmaCapable as mmDmaCapable } from "./direct.js";
-import { DMA_ATTR_SKIP_CPU_SYNC as MM_SKIP_CPU_SYNC } from "../iommu/dma-iommu.js";
+import { DMA_ATTR_SKIP_CPU_SYNC as MM_SKIP_CPU_SYNC } from "../core/dma-types.js";
 
 export type { CoherentBuffer } from "./direct-alloc.js";
 

@@ -26,7 +26,8 @@ import { atLeast, defineChange } from "../kernel/version.js";
 import type { Device } from "../platform/device.js";
 import { mmOfDevice, type MemoryModel, type Page } from "../mm/memory.js";
 import type { Scatterlist, SgTable } from "../sg/scatterlist.js";
-import { DMA_FROM_DEVICE, useDmaIommu, validDmaDirection } from "../dma/mapping.js";
+import { useDmaIommu } from "../dma/mapping.js";
+import { DMA_FROM_DEVICE, validDmaDirection } from "../core/dma-types.js";
 import { armUsesLegacyOps } from "../dma/arch/arm-dma-mapping.js";
 
 /** CONFIG_DMABUF_DEBUG: page pointers of mapped tables are mangled. */

@@ -26,17 +26,8 @@ import { EFAULT, EINVAL, EIO, ENODEV } from "../core/errno.js";
 import { ModelConfigError } from "../core/errors.js";
 import { atLeast, defineChange } from "../kernel/version.js";
 import type { Device } from "../platform/device.js";
-import {
-  DMA_ATTR_SKIP_CPU_SYNC,
-  dmaGetMaxSegSize,
-  dmaMapSgAttrs,
-  dmaMapSgtable,
-  dmaSetMaxSegSize,
-  dmaUnmapSgAttrs,
-  dmaUnmapSgtable,
-  validDmaDirection,
-  type DmaMapSgOptions,
-} from "../dma/mapping.js";
+import { dmaGetMaxSegSize, dmaMapSgAttrs, dmaMapSgtable, dmaSetMaxSegSize, dmaUnmapSgAttrs, dmaUnmapSgtable, type DmaMapSgOptions } from "../dma/mapping.js";
+import { DMA_ATTR_SKIP_CPU_SYNC, validDmaDirection } from "../core/dma-types.js";
 import {
   createSgTable,
   forEachSg,
@@ -320,17 +311,8 @@ import { EFAULT as VB2X_EFAULT } from "../core/errno.js";
 import { dmaToPhys as vb2xDmaToPhys, physToDma } from "../platform/device.js";
 import { mmOfDevice as vb2xMmOfDevice } from "../mm/memory.js";
 import { sgInitEntry as vb2xSgInitEntry, type Scatterlist as Vb2xScatterlist } from "../sg/scatterlist.js";
-import {
-  DMA_ATTR_DEV_COHERENT_NOPAGE,
-  DMA_BIDIRECTIONAL,
-  DMA_NONE,
-  devCoherentNopageEntries,
-  dmaAllocAttrs,
-  dmaFreeCoherent,
-  dmaGetSgtableAttrs,
-  useDmaIommu as vb2xUseDmaIommu,
-  type GetSgtableOptions,
-} from "../dma/mapping.js";
+import { DMA_ATTR_DEV_COHERENT_NOPAGE, devCoherentNopageEntries, dmaAllocAttrs, dmaFreeCoherent, dmaGetSgtableAttrs, useDmaIommu as vb2xUseDmaIommu, type GetSgtableOptions } from "../dma/mapping.js";
+import { DMA_BIDIRECTIONAL, DMA_NONE } from "../core/dma-types.js";
 import {
   dmaBufAttach,
   dmaBufDetach,

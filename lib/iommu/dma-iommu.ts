@@ -76,25 +76,6 @@ import type { Machine } from "../platform/machine.js";
 import { physToVirt } from "../mm/linear-map.js";
 import { applyMaintenance, archSyncRules, dmaKmallocNeedsBounce, machineCosts, type SyncOutcome } from "../dma/direct.js";
 
-// --- DMA direction and attributes: defined in lib/core/dma-types.ts, re-exported for existing importers.
-export {
-  DMA_BIDIRECTIONAL,
-  DMA_TO_DEVICE,
-  DMA_FROM_DEVICE,
-  DMA_NONE,
-  DMA_ATTR_WEAK_ORDERING,
-  DMA_ATTR_WRITE_COMBINE,
-  DMA_ATTR_NO_KERNEL_MAPPING,
-  DMA_ATTR_SKIP_CPU_SYNC,
-  DMA_ATTR_FORCE_CONTIGUOUS,
-  DMA_ATTR_ALLOC_SINGLE_PAGES,
-  DMA_ATTR_NO_WARN,
-  DMA_ATTR_PRIVILEGED,
-  DMA_ATTR_MMIO,
-  hasAttr,
-  validDmaDirection,
-  type DmaDataDirection,
-} from "../core/dma-types.js";
 
 // --- Behaviour changes
 

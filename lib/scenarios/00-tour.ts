@@ -20,7 +20,7 @@ import type { VirtAddr } from "../core/addr.js";
 import { ModelConfigError } from "../core/errors.js";
 import { checkInt } from "../core/arith.js";
 import type { Hazard } from "../cache/model.js";
-import { DMA_FROM_DEVICE, DMA_TO_DEVICE } from "../cache/maint.js";
+import { DMA_FROM_DEVICE, DMA_TO_DEVICE } from "../core/dma-types.js";
 import { loadCosts } from "../cost/schema.js";
 import { cpuRead, cpuWrite, enableDmaDebug } from "../dma/direct.js";
 import { deviceRead, deviceWrite } from "../dma/mapping.js";

@@ -23,7 +23,8 @@ import { createPrng } from "../core/prng.js";
 import { atLeast, parseKernelVersion } from "../kernel/version.js";
 import { createMachine } from "../platform/machine.js";
 import { loadPlatformProfile, type PlatformProfile } from "../platform/profile.js";
-import { DMA_FROM_DEVICE, dmaGetMaxSegSize, dmaGetSegBoundary, iommuDmaLastMapSgLayout } from "../iommu/dma-iommu.js";
+import { dmaGetMaxSegSize, dmaGetSegBoundary, iommuDmaLastMapSgLayout } from "../iommu/dma-iommu.js";
+import { DMA_FROM_DEVICE } from "../core/dma-types.js";
 import { iovaRanges } from "../iommu/iova.js";
 import { CHANGE_VB2_SET_MAX_SEG, vb2DcGetUserptr, vb2DcPutUserptr, vb2DmaContigSetMaxSegSize } from "../drivers/videobuf2-dma-contig.js";
 

@@ -51,7 +51,7 @@ import { invalidateKernelVmapRange } from "../dma/arch/parisc.js";
 import { physToVirt } from "../mm/linear-map.js";
 import { swiotlbUsed, type IoTlbMem } from "../dma/swiotlb.js";
 import { dmaAllocNoncontiguous, dmaAllocSgWhatIf, dmaVmapNoncontiguous, DMA_ALLOC_NONCONTIGUOUS } from "../dma/noncontiguous.js";
-import { DMA_FROM_DEVICE } from "../iommu/dma-iommu.js";
+import { DMA_FROM_DEVICE } from "../core/dma-types.js";
 import { buddyOf } from "../mm/page-alloc.js";
 import { gfpKernelDma32, vmalloc32, vmallocBuddy, vmallocGfp, vmallocToSg, type VmallocBuffer } from "../mm/vmalloc32.js";
 import { atLeast } from "../kernel/version.js";

@@ -3,7 +3,8 @@ import * as arm64 from "../../lib/dma/arch/arm64.js";
 import * as arm from "../../lib/dma/arch/arm.js";
 import * as x86 from "../../lib/dma/arch/x86.js";
 import * as parisc from "../../lib/dma/arch/parisc.js";
-import { DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE, type MaintOp } from "../../lib/cache/maint.js";
+import { type MaintOp } from "../../lib/cache/maint.js";
+import { DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE } from "../../lib/core/dma-types.js";
 
 const brief = (ops: MaintOp[]) => ops.map((o) => [o.kind, o.start, o.end, o.level]);
 const L64 = { lineSize: 64, kernel: "v6.19" };

@@ -4,7 +4,7 @@ import { DMA_MAPPING_ERROR } from "../../lib/core/addr.js";
 import { createMachine, type Machine } from "../../lib/platform/machine.js";
 import { kmalloc, stackBuffer } from "../../lib/mm/slab.js";
 import { virtToPhys } from "../../lib/mm/linear-map.js";
-import { DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE } from "../../lib/cache/maint.js";
+import { DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE } from "../../lib/core/dma-types.js";
 import { cpuRead, enableDmaDebug } from "../../lib/dma/direct.js";
 import { DmaDebugError } from "../../lib/dma/debug.js";
 import {

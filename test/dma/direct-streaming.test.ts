@@ -5,21 +5,11 @@ import { DMA_MAPPING_ERROR, type VirtAddr } from "../../lib/core/addr.js";
 import { createMachine, type Machine } from "../../lib/platform/machine.js";
 import { kmalloc } from "../../lib/mm/slab.js";
 import { virtToPhys } from "../../lib/mm/linear-map.js";
-import { DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE } from "../../lib/cache/maint.js";
+import { DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE } from "../../lib/core/dma-types.js";
 import { activeMappings, cpuRead, cpuWrite, dmaDebugOf, enableDmaDebug } from "../../lib/dma/direct.js";
 import { deviceRead, deviceWrite } from "../../lib/dma/mapping.js";
-import {
-  DMA_ATTR_SKIP_CPU_SYNC,
-  dmaMapSg,
-  dmaMapSingle,
-  dmaMapSingleAttrs,
-  dmaMappingErrorFor,
-  dmaSyncSgForCpu,
-  dmaSyncSingleForCpu,
-  dmaSyncSingleForDevice,
-  dmaUnmapSg,
-  dmaUnmapSingle,
-} from "../../lib/dma/mapping.js";
+import { dmaMapSg, dmaMapSingle, dmaMapSingleAttrs, dmaMappingErrorFor, dmaSyncSgForCpu, dmaSyncSingleForCpu, dmaSyncSingleForDevice, dmaUnmapSg, dmaUnmapSingle } from "../../lib/dma/mapping.js";
+import { DMA_ATTR_SKIP_CPU_SYNC } from "../../lib/core/dma-types.js";
 import { sgInitEntry, sgSetPage } from "../../lib/sg/scatterlist.js";
 import type { Pfn } from "../../lib/core/addr.js";
 

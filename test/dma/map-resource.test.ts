@@ -7,7 +7,8 @@ import { createMachine } from "../../lib/platform/machine.js";
 import { loadPlatformProfile } from "../../lib/platform/profile.js";
 import { DMA_MAPPING_ERROR } from "../../lib/core/addr.js";
 import { KernelOops, ModelConfigError } from "../../lib/core/errors.js";
-import { DMA_BIDIRECTIONAL, dmaMapResource, dmaUnmapResource } from "../../lib/dma/mapping.js";
+import { dmaMapResource, dmaUnmapResource } from "../../lib/dma/mapping.js";
+import { DMA_BIDIRECTIONAL } from "../../lib/core/dma-types.js";
 
 describe("dma_map_resource", () => {
   it("does not exist before v4.9", () => {

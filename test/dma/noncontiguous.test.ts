@@ -5,7 +5,7 @@ import { GFP_KERNEL, fmtGfp } from "../../lib/mm/gfp.js";
 import { buddyOf } from "../../lib/mm/page-alloc.js";
 import { dmaCoherentOk, dmaDirectAllocPagesExplain, dmaDirectOptimalGfpMask } from "../../lib/dma/direct-alloc.js";
 import { dmaAllocNoncontiguous, dmaAllocPages, dmaAllocSgWhatIf, dmaFreeNoncontiguous, dmaFreePages, dmaVmapNoncontiguous } from "../../lib/dma/noncontiguous.js";
-import { DMA_FROM_DEVICE } from "../../lib/iommu/dma-iommu.js";
+import { DMA_FROM_DEVICE } from "../../lib/core/dma-types.js";
 
 const MiB = 2 ** 20;
 const CARD = "0000:03:00.0";

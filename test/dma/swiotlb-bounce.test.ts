@@ -27,7 +27,7 @@ import { createMachine, type Machine } from "../../lib/platform/machine.js";
 import type { Device } from "../../lib/platform/device.js";
 import { kmalloc } from "../../lib/mm/slab.js";
 import { virtToPhys } from "../../lib/mm/linear-map.js";
-import { DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE } from "../../lib/cache/maint.js";
+import { DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE } from "../../lib/core/dma-types.js";
 import { deviceRead, deviceWrite } from "../../lib/dma/mapping.js";
 import { cpuRead, cpuWrite, dmaDirectMapPhys, dmaDirectMapSg, dmaDirectUnmapPhys, dmaDirectUnmapSg, dmaDirectSyncSingleForCpu, dmaDirectSyncSingleForDevice, swiotlbBootOf, swiotlbOf } from "../../lib/dma/direct.js";
 import { swiotlbUsed } from "../../lib/dma/swiotlb.js";

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { createMachine } from "../../lib/platform/machine.js";
 import { KernelOops, ModelConfigError } from "../../lib/core/errors.js";
 import { ENXIO } from "../../lib/core/errno.js";
-import { DMA_BIDIRECTIONAL } from "../../lib/dma/mapping.js";
+import { DMA_BIDIRECTIONAL } from "../../lib/core/dma-types.js";
 import { dmaBufAttach, dmaBufDetach, dmaBufMapAttachment, dmaBufRelease, dmaBufUnmapAttachment, isMangled, mangledPageAddress } from "../../lib/drivers/dma-buf.js";
 import { vb2DcAlloc, vb2DcGetDmabuf, vb2DcImportDmabuf, vb2DcReleaseImport } from "../../lib/drivers/videobuf2-dma-contig.js";
 import type { DmaBuf } from "../../lib/drivers/dma-buf.js";

@@ -8,15 +8,8 @@ import { createMachine, type Machine } from "../../lib/platform/machine.js";
 import { loadPlatformProfile } from "../../lib/platform/profile.js";
 import type { Device } from "../../lib/platform/device.js";
 import { sgTableFromEntries, type SgTable } from "../../lib/sg/scatterlist.js";
-import {
-  DMA_BIDIRECTIONAL,
-  DMA_FROM_DEVICE,
-  dmaGetMaxSegSize,
-  dmaGetSegBoundary,
-  dmaSetMaxSegSize,
-  iommuDmaLastMapSgLayout,
-  iommuDmaMapSg,
-} from "../../lib/iommu/dma-iommu.js";
+import { dmaGetMaxSegSize, dmaGetSegBoundary, dmaSetMaxSegSize, iommuDmaLastMapSgLayout, iommuDmaMapSg } from "../../lib/iommu/dma-iommu.js";
+import { DMA_BIDIRECTIONAL, DMA_FROM_DEVICE } from "../../lib/core/dma-types.js";
 import { iovaRanges } from "../../lib/iommu/iova.js";
 import { iommuDeviceAccess, iommuIovaToPhys, iommuMap, iommuPgsize, iommuUnmap } from "../../lib/iommu/io-pgtable.js";
 import { dmaMapSg, dmaMapSgtable, dmaUnmapSg } from "../../lib/dma/mapping.js";

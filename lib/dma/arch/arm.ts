@@ -23,16 +23,8 @@
  * controller (env.outerCache); the AM335x's Cortex-A8 L2 is inner (maintained
  * to PoC by the MVA operations), so it has none.
  */
-import {
-  DMA_FROM_DEVICE,
-  DMA_TO_DEVICE,
-  checkDirection,
-  checkSyncArgs,
-  invalidateWithPartialClean,
-  lineSpan,
-  type ArchEnv,
-  type MaintOp,
-} from "../../cache/maint.js";
+import { checkSyncArgs, invalidateWithPartialClean, lineSpan, type ArchEnv, type MaintOp } from "../../cache/maint.js";
+import { DMA_FROM_DEVICE, DMA_TO_DEVICE, checkDirection } from "../../core/dma-types.js";
 
 /**
  * ARMv7 arch_sync_dma_for_device (v6.19) / __dma_page_cpu_to_dev (v5.4).

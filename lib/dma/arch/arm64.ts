@@ -22,16 +22,8 @@
  *   partial-line clean+invalidate at the ends.
  */
 import { atLeast, defineChange } from "../../kernel/version.js";
-import {
-  DMA_FROM_DEVICE,
-  DMA_TO_DEVICE,
-  checkDirection,
-  checkSyncArgs,
-  invalidateWithPartialClean,
-  lineSpan,
-  type ArchEnv,
-  type MaintOp,
-} from "../../cache/maint.js";
+import { checkSyncArgs, invalidateWithPartialClean, lineSpan, type ArchEnv, type MaintOp } from "../../cache/maint.js";
+import { DMA_FROM_DEVICE, DMA_TO_DEVICE, checkDirection } from "../../core/dma-types.js";
 
 /** c50f11c6196f: arm64 stops invalidating FROM_DEVICE buffers in arch_sync_dma_for_device. */
 export const ARM64_NO_INVAL_FOR_DEVICE = defineChange({

@@ -23,14 +23,8 @@
  * flush_kernel_vmap_range before DMA to the device and
  * invalidate_kernel_vmap_range after DMA from it.
  */
-import {
-  DMA_FROM_DEVICE,
-  checkDirection,
-  checkSyncArgs,
-  lineSpan,
-  type ArchEnv,
-  type MaintOp,
-} from "../../cache/maint.js";
+import { checkSyncArgs, lineSpan, type ArchEnv, type MaintOp } from "../../cache/maint.js";
+import { DMA_FROM_DEVICE, checkDirection } from "../../core/dma-types.js";
 import { checkInt } from "../../core/arith.js";
 
 /**

@@ -9,7 +9,8 @@
  * The functions exist so every architecture has the same shape; they
  * validate their arguments and return no operations.
  */
-import { checkDirection, checkSyncArgs, type ArchEnv, type MaintOp } from "../../cache/maint.js";
+import { checkSyncArgs, type ArchEnv, type MaintOp } from "../../cache/maint.js";
+import { checkDirection } from "../../core/dma-types.js";
 
 /**
  * x86 "arch_sync_dma_for_device": nothing (coherent).
