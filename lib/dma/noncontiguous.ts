@@ -47,7 +47,7 @@ export const DMA_ALLOC_PAGES = defineChange({
   commit: "efa70f2fdc84",
   subject: "dma-mapping: add a new dma_alloc_pages API",
   files: ["kernel/dma/mapping.c", "include/linux/dma-mapping.h"],
-  effect: "dma_alloc_pages/dma_free_pages exist: non-coherent pages the device can address, for use with dma_sync_single_*. (Christoph Hellwig, 2020-09; hash confirmed by later Fixes: tags naming efa70f2fdc84 "dma-mapping: add a new dma_alloc_pages API".)",
+  effect: "dma_alloc_pages/dma_free_pages exist: non-coherent pages the device can address, for use with dma_sync_single_*. (Christoph Hellwig, 2020-09; hash confirmed by later Fixes: tags naming efa70f2fdc84 'dma-mapping: add a new dma_alloc_pages API'.)",
 });
 
 /** v5.13: dma_alloc_noncontiguous and friends. */
@@ -58,7 +58,7 @@ export const DMA_ALLOC_NONCONTIGUOUS = defineChange({
   subject: "dma-mapping: add a dma_alloc_noncontiguous API",
   files: ["kernel/dma/mapping.c", "include/linux/dma-mapping.h", "drivers/iommu/dma-iommu.c"],
   effect:
-    "dma_alloc_noncontiguous returns a DMA-mapped sg_table (one contiguous DMA segment); dma_vmap_noncontiguous gives a CPU mapping (flush_kernel_vmap_range / invalidate_kernel_vmap_range needed on VIPT caches); dma-iommu implements it with pages mapped contiguously in IOVA space. Merged through the dma-mapping-5.13 pull; hash confirmed as 7d5b573 "dma-mapping: add a dma_alloc_noncontiguous API" in a later list reference.",
+    "dma_alloc_noncontiguous returns a DMA-mapped sg_table (one contiguous DMA segment); dma_vmap_noncontiguous gives a CPU mapping (flush_kernel_vmap_range / invalidate_kernel_vmap_range needed on VIPT caches); dma-iommu implements it with pages mapped contiguously in IOVA space. Merged through the dma-mapping-5.13 pull; hash confirmed as 7d5b573 'dma-mapping: add a dma_alloc_noncontiguous API' in a later list reference.",
 });
 
 /** One dma_alloc_pages result. */

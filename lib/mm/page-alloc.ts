@@ -58,7 +58,7 @@ export const MAX_ORDER_INCLUSIVE = defineChange({
   subject: "mm, treewide: redefine MAX_ORDER sanely",
   files: ["include/linux/mmzone.h", "mm/page_alloc.c"],
   effect:
-    "MAX_ORDER changes from 11 (exclusive: orders 0..10) to 10 (inclusive); v6.8 renames it MAX_PAGE_ORDER (5e0a760b4441 \"mm, treewide: rename MAX_ORDER to MAX_PAGE_ORDER\"). The number of orders stays 11 by default, so the model's behaviour is the same in every release; only the name and the value printed change. (v6.19 mmzone.h read: MAX_PAGE_ORDER 10 without CONFIG_ARCH_FORCE_MAX_ORDER; 23baf831a32c confirmed by later references to "mm, treewide: redefine MAX_ORDER sanely"; 5e0a760b4441 as recalled, not verified.)",
+    "MAX_ORDER changes from 11 (exclusive: orders 0..10) to 10 (inclusive); v6.8 renames it MAX_PAGE_ORDER (5e0a760b4441 \"mm, treewide: rename MAX_ORDER to MAX_PAGE_ORDER\"). The number of orders stays 11 by default, so the model's behaviour is the same in every release; only the name and the value printed change. (v6.19 mmzone.h read: MAX_PAGE_ORDER 10 without CONFIG_ARCH_FORCE_MAX_ORDER; 23baf831a32c confirmed by later references to 'mm, treewide: redefine MAX_ORDER sanely'; 5e0a760b4441 as recalled, not verified.)",
 });
 
 /**
