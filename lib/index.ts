@@ -44,6 +44,9 @@ export * from "./scenarios/02-coherent-no-page.js";
 export * from "./viz/memmap.js";
 
 // [viz]
+export * from "./viz/types.js";
+export * from "./viz/render.js";
+export * from "./viz/display.js";
 
 // [zones / swiotlb / case 04]
 export * from "./mm/gfp.js";
