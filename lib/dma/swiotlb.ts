@@ -44,11 +44,12 @@
  *   (CONFIG_SWIOTLB_DYNAMIC, transient pools) and restricted-DMA pools are
  *   not modelled: one pool per io_tlb_mem.
  *
- * Bounce copies are NOT done here yet (they need the cache model). Every
- * point where the kernel copies calls the optional `copy(from, to, size)`
- * callback the caller supplies (addresses are physical, bytes), so a later
- * layer (lib/dma/direct.ts with lib/cache) can move tokens; without a
- * callback nothing is copied. TODO(cache): real token copies and their cost.
+ * This module allocates slots; it does not move data itself. Every point
+ * where the kernel copies calls the optional `copy(from, to, size)` callback
+ * the caller supplies (addresses are physical, bytes): lib/dma/direct.ts
+ * passes one that copies tokens through the cache model
+ * (CacheModel.cpuCopy) and charges the copy's cost; without a callback
+ * nothing is copied.
  *
  * Failures are returned as the kernel returns them: a failed map returns
  * {@link SWIOTLB_MAP_ERROR} ((phys_addr_t)DMA_MAPPING_ERROR) and records the

@@ -3,8 +3,8 @@
  *
  * - the physical map: RAM banks, /reserved-memory regions (`no-map`,
  *   `reusable`/CMA, `shared-dma-pool`), MMIO windows and holes;
- * - zones (ZONE_DMA / DMA32 / NORMAL / HIGHMEM) as address limits only (the
- *   zone allocator is a later issue);
+ * - zones (ZONE_DMA / DMA32 / NORMAL / HIGHMEM) as address limits (the
+ *   buddy allocator over them is lib/mm/page-alloc.ts);
  * - the memmap: which pfns have a `struct page` (`pfnValid`), where each
  *   struct page lives (`pfnToPage` gives a {@link Page} whose `address` is
  *   its kernel VA in the vmemmap / mem_map), and whether that struct page
