@@ -309,7 +309,9 @@ export function dmaCapable(dev: Device, addr: DmaAddr, size: number): boolean {
   if (dmaMappingError(addr)) return false;
   const limit = dmaStreamingLimit(dev);
   if (limit === null) return false;
-  if (size === 0) return addr <= limit;
+  // end = addr + size - 1 in dma_addr_t arithmetic: size 0 at address 0 wraps to all ones
+  // (above any limit the model represents), so it is never capable.
+  if (size === 0 && addr === 0) return false;
   return addr + size - 1 <= limit;
 }
 
