@@ -16,15 +16,25 @@
  * the iommu/sg helper's; the cache helper and the mm helper append their
  * APIs below the marker lines at the end.
  */
-import { EINVAL, EIO, ENOMEM, EREMOTEIO } from "../core/errno.js";
-import { ModelConfigError } from "../core/errors.js";
-import { atLeast } from "../kernel/version.js";
-import type { Device } from "../platform/device.js";
-import type { Scatterlist, SgTable } from "../sg/scatterlist.js";
-import { CHANGE_MAP_SG_ERRNO, iommuDmaMapPage, iommuDmaMapSg, iommuDmaSyncSgForCpu, iommuDmaSyncSgForDevice, iommuDmaSyncSingleForCpu, iommuDmaSyncSingleForDevice, iommuDmaUnmapPage, iommuDmaUnmapSg, type IommuDmaOptions } from "../iommu/dma-iommu.js";
-import { validDmaDirection } from "../core/dma-types.js";
+import { EINVAL, EIO, ENOMEM, ENXIO, EREMOTEIO } from "../core/errno.js";
+import { KernelOops, ModelConfigError } from "../core/errors.js";
+import { atLeast, defineChange } from "../kernel/version.js";
+import { dmaToPhys, physToDma, type Device } from "../platform/device.js";
+import { createSgTable, sgInitEntry, sgPhys, type Scatterlist, type SgTable } from "../sg/scatterlist.js";
+import { CHANGE_MAP_SG_ERRNO, iommuDeviceRead, iommuDeviceWrite, iommuDmaMapPage, iommuDmaMapSg, iommuDmaSyncSgForCpu, iommuDmaSyncSgForDevice, iommuDmaSyncSingleForCpu, iommuDmaSyncSingleForDevice, iommuDmaUnmapPage, iommuDmaUnmapSg, type IommuDmaOptions } from "../iommu/dma-iommu.js";
+import { DMA_ATTR_SKIP_CPU_SYNC, checkDirection, hasAttr } from "../core/dma-types.js";
 import { iommuDmaAlloc, iommuDmaFree, iommuDmaGetSgtable, iommuDmaMmap, type IommuDmaAllocOptions } from "../iommu/dma-iommu-alloc.js";
-import { dmaDirectMapSg, dmaDirectUnmapSg } from "./direct.js";
+import { dmaCapable, dmaDebugOf, dmaDirectDeviceRead, dmaDirectDeviceWrite, dmaDirectMapPhys, dmaDirectMapSg, dmaDirectSyncSingleForCpu, dmaDirectSyncSingleForDevice, dmaDirectUnmapPhys, dmaDirectUnmapSg, pointerFacts } from "./direct.js";
+import { DMA_MAPPING_ERROR, dmaMappingError, type DmaAddr, type Pfn, type PhysAddr, type VirtAddr } from "../core/addr.js";
+import { checkInt, hex } from "../core/arith.js";
+import { hostOf } from "../cache/host.js";
+import { virtToPhys } from "../mm/linear-map.js";
+import type { Machine } from "../platform/machine.js";
+import { mmOfDevice, type MemoryModel } from "../mm/memory.js";
+import { dmaAllocFromDevCoherent, dmaReleaseFromDevCoherent, getOrder, inDevCoherentPool } from "./coherent.js";
+import { dmaDirectAlloc, dmaDirectFree, type CoherentBuffer } from "./direct-alloc.js";
+import { armDmaGetSgtablePfn, armDmaToPfn, armUsesLegacyOps } from "./arch/arm-dma-mapping.js";
+import type { TokenRun } from "../cache/model.js";
 
 export {
   dmaGetMaxSegSize,
@@ -47,20 +57,13 @@ export function useDmaIommu(dev: Device): boolean {
 /** dma_map_sgtable exists from v5.8. */
 export const DMA_MAP_SGTABLE_SINCE = "v5.8";
 
-function checkDir(fn: string, dir: number): void {
-  if (!validDmaDirection(dir)) {
-    // BUG_ON(!valid_dma_direction(dir)) in the kernel: misuse of the model here.
-    throw new ModelConfigError(`${fn}(dir)`, dir, "DMA_BIDIRECTIONAL (0), DMA_TO_DEVICE (1) or DMA_FROM_DEVICE (2)");
-  }
-}
-
 /**
  * __dma_map_sg_attrs: dispatch and return what the ops return (a count,
  * 0, or from v5.16 a negative errno). A device without a dma_mask: 0
  * (WARN_ON_ONCE in v5.16+).
  */
 function mapSgRaw(dev: Device, sgl: Scatterlist[], nents: number, dir: number, attrs: number, opts: DmaMapSgOptions): number {
-  checkDir("dmaMapSg", dir);
+  checkDirection("dmaMapSg(dir)", dir);
   if (dev.dmaMask === null) {
     dev.trace.record({ fn: "dma_map_sg_attrs", kind: "warn", level: "warn", msg: `WARNING: ${dev.name} has no dma_mask`, data: {} });
     return 0;
@@ -104,7 +107,7 @@ export function dmaMapSg(dev: Device, sgl: Scatterlist[], nents: number, dir: nu
  * Source: kernel/dma/mapping.c dma_unmap_sg_attrs (v6.19).
  */
 export function dmaUnmapSgAttrs(dev: Device, sgl: Scatterlist[], nents: number, dir: number, attrs = 0): void {
-  checkDir("dmaUnmapSg", dir);
+  checkDirection("dmaUnmapSg(dir)", dir);
   if (useDmaIommu(dev)) {
     iommuDebugUnmapSg(dev, sgl, nents, dir);
     iommuDmaUnmapSg(dev, sgl, nents, dir, attrs);
@@ -165,30 +168,14 @@ export function dmaUnmapSgtable(dev: Device, sgt: SgTable, dir: number, attrs = 
 // calls them inside lib/dma/direct.ts. Device-side and CPU-side actions
 // (deviceRead, deviceWrite, cpuRead, cpuWrite) are in lib/dma/direct.ts;
 // iommuDeviceRead / iommuDeviceWrite (lib/iommu/dma-iommu.ts) for IOVAs.
-import { dmaMappingError as scIsMappingError, type DmaAddr as ScDmaAddr, type Pfn as ScPfn, type PhysAddr as ScPhysAddr, type VirtAddr as ScVirtAddr } from "../core/addr.js";
-import { checkInt as scCheckInt } from "../core/arith.js";
-import { hostOf as scHostOf } from "../cache/host.js";
-import { checkDirection as scCheckDirection } from "../core/dma-types.js";
-import { virtToPhys as scVirtToPhys } from "../mm/linear-map.js";
-import type { Machine as ScMachine } from "../platform/machine.js";
-import { sgPhys as scSgPhys } from "../sg/scatterlist.js";
-import { DMA_ATTR_SKIP_CPU_SYNC as SC_SKIP_CPU_SYNC, hasAttr as scHasAttr } from "../core/dma-types.js";
 
 function scHasSkip(attrs: number): boolean {
-  return scHasAttr(attrs, SC_SKIP_CPU_SYNC);
+  return hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC);
 }
-import {
-  dmaDebugOf as scDmaDebugOf,
-  dmaDirectMapPhys as scDirectMapPhys,
-  dmaDirectSyncSingleForCpu as scDirectSyncForCpu,
-  dmaDirectSyncSingleForDevice as scDirectSyncForDevice,
-  dmaDirectUnmapPhys as scDirectUnmapPhys,
-  pointerFacts as scPointerFacts,
-} from "./direct.js";
 
 /** The dma-debug checker of the device's machine, or null (checker off, or a device outside a machine). */
 function scDebugFor(dev: Device) {
-  return dev.cacheHost ? scDmaDebugOf(dev.cacheHost as unknown as ScMachine) : null;
+  return dev.cacheHost ? dmaDebugOf(dev.cacheHost as unknown as Machine) : null;
 }
 
 /** debug_dma_map_sg for iommu-dma: one entry per DMA segment (sg_phys of the i-th entry, sg_dma_address, sg_dma_len), as kernel/dma/debug.c does. */
@@ -197,7 +184,7 @@ function iommuDebugMapSg(dev: Device, sgl: Scatterlist[], nents: number, mapped:
   if (!dbg) return;
   for (let i = 0; i < mapped; i++) {
     const s = sgl[i]!;
-    dbg.addEntry(dev, { type: "sg", dmaAddr: s.dmaAddress, paddr: s.pfn === null ? 0 : scSgPhys(s, ps), size: s.dmaLength, dir, sgCallEnts: nents }, scHasSkip(attrs));
+    dbg.addEntry(dev, { type: "sg", dmaAddr: s.dmaAddress, paddr: s.pfn === null ? 0 : sgPhys(s, ps), size: s.dmaLength, dir, sgCallEnts: nents }, scHasSkip(attrs));
   }
 }
 
@@ -208,7 +195,7 @@ function iommuDebugUnmapSg(dev: Device, sgl: Scatterlist[], nents: number, dir: 
   for (let i = 0; i < nents; i++) {
     const s = sgl[i]!;
     if (s.dmaLength === 0) break;
-    dbg.checkUnmap(dev, { type: "sg", dmaAddr: s.dmaAddress, size: s.dmaLength, dir, isMappingError: scIsMappingError(s.dmaAddress), sgCallEnts: nents });
+    dbg.checkUnmap(dev, { type: "sg", dmaAddr: s.dmaAddress, size: s.dmaLength, dir, isMappingError: dmaMappingError(s.dmaAddress), sgCallEnts: nents });
   }
 }
 
@@ -234,31 +221,31 @@ function iommuDebugSyncSg(dev: Device, sgl: Scatterlist[], nelems: number, dir: 
  * @throws ModelConfigError for a bad direction (the kernel BUG_ONs), a size
  * < 1 or an address beyond 2^53 (nothing changes).
  */
-export function dmaMapPageAttrs(dev: Device, pfn: ScPfn | number, offset: number, size: number, dir: number, attrs = 0): ScDmaAddr {
-  scCheckDirection("dmaMapPage(dir)", dir);
-  scCheckInt("dmaMapPage(pfn)", pfn);
-  scCheckInt("dmaMapPage(offset)", offset);
-  scCheckInt("dmaMapPage(size)", size, 1);
-  const ps = scHostOf(dev).profile.pageSize;
-  const paddr = scCheckInt("dmaMapPage(paddr)", pfn * ps + offset) as ScPhysAddr;
-  const m = scHostOf(dev) as unknown as ScMachine;
-  const dbg = scDmaDebugOf(m);
-  let dma: ScDmaAddr;
+export function dmaMapPageAttrs(dev: Device, pfn: Pfn | number, offset: number, size: number, dir: number, attrs = 0): DmaAddr {
+  checkDirection("dmaMapPage(dir)", dir);
+  checkInt("dmaMapPage(pfn)", pfn);
+  checkInt("dmaMapPage(offset)", offset);
+  checkInt("dmaMapPage(size)", size, 1);
+  const ps = hostOf(dev).profile.pageSize;
+  const paddr = checkInt("dmaMapPage(paddr)", pfn * ps + offset) as PhysAddr;
+  const m = hostOf(dev) as unknown as Machine;
+  const dbg = dmaDebugOf(m);
+  let dma: DmaAddr;
   if (useDmaIommu(dev)) {
     dma = iommuDmaMapPage(dev, paddr, size, dir, attrs);
-    if (dbg && !scIsMappingError(dma)) dbg.addEntry(dev, { type: "single", dmaAddr: dma, paddr, size, dir, sgCallEnts: 0 }, scHasSkip(attrs));
+    if (dbg && !dmaMappingError(dma)) dbg.addEntry(dev, { type: "single", dmaAddr: dma, paddr, size, dir, sgCallEnts: 0 }, scHasSkip(attrs));
   } else {
-    dma = scDirectMapPhys(dev, paddr, size, dir, attrs, { fn: atLeast(dev.kernel, "v6.19") ? "dma_map_phys" : "dma_map_page_attrs", type: "single" });
+    dma = dmaDirectMapPhys(dev, paddr, size, dir, attrs, { fn: atLeast(dev.kernel, "v6.19") ? "dma_map_phys" : "dma_map_page_attrs", type: "single" });
   }
-  if (dbg && !scIsMappingError(dma)) {
-    const f = scPointerFacts(m, m.mm.linearAddress(paddr));
+  if (dbg && !dmaMappingError(dma)) {
+    const f = pointerFacts(m, m.mm.linearAddress(paddr));
     dbg.checkStack(dev, f.onStack, f.vaText);
   }
   return dma;
 }
 
 /** dma_map_page(dev, page, offset, size, dir): {@link dmaMapPageAttrs} with attrs 0. */
-export function dmaMapPage(dev: Device, pfn: ScPfn | number, offset: number, size: number, dir: number): ScDmaAddr {
+export function dmaMapPage(dev: Device, pfn: Pfn | number, offset: number, size: number, dir: number): DmaAddr {
   return dmaMapPageAttrs(dev, pfn, offset, size, dir, 0);
 }
 
@@ -271,20 +258,20 @@ export function dmaMapPage(dev: Device, pfn: ScPfn | number, offset: number, siz
  * @returns the DMA address or DMA_MAPPING_ERROR.
  * @throws ModelConfigError for a bad direction or size (nothing changes).
  */
-export function dmaMapSingleAttrs(dev: Device, ptr: ScVirtAddr | number, size: number, dir: number, attrs = 0): ScDmaAddr {
-  scCheckDirection("dmaMapSingle(dir)", dir);
-  scCheckInt("dmaMapSingle(ptr)", ptr);
-  scCheckInt("dmaMapSingle(size)", size, 1);
-  const m = scHostOf(dev) as unknown as ScMachine;
-  const dbg = scDmaDebugOf(m);
-  if (dbg) dbg.checkMapSingle(dev, ptr, size, scPointerFacts(m, ptr));
-  const pa = scVirtToPhys(m, ptr);
+export function dmaMapSingleAttrs(dev: Device, ptr: VirtAddr | number, size: number, dir: number, attrs = 0): DmaAddr {
+  checkDirection("dmaMapSingle(dir)", dir);
+  checkInt("dmaMapSingle(ptr)", ptr);
+  checkInt("dmaMapSingle(size)", size, 1);
+  const m = hostOf(dev) as unknown as Machine;
+  const dbg = dmaDebugOf(m);
+  if (dbg) dbg.checkMapSingle(dev, ptr, size, pointerFacts(m, ptr));
+  const pa = virtToPhys(m, ptr);
   const ps = m.profile.pageSize;
   return dmaMapPageAttrs(dev, Math.floor(pa / ps), pa % ps, size, dir, attrs);
 }
 
 /** dma_map_single(dev, ptr, size, dir). */
-export function dmaMapSingle(dev: Device, ptr: ScVirtAddr | number, size: number, dir: number): ScDmaAddr {
+export function dmaMapSingle(dev: Device, ptr: VirtAddr | number, size: number, dir: number): DmaAddr {
   return dmaMapSingleAttrs(dev, ptr, size, dir, 0);
 }
 
@@ -292,10 +279,10 @@ export function dmaMapSingle(dev: Device, ptr: ScVirtAddr | number, size: number
  * dma_mapping_error(dev, addr): true iff the map failed; tells dma-debug the
  * driver checked (debug_dma_mapping_error).
  */
-export function dmaMappingErrorFor(dev: Device, addr: ScDmaAddr): boolean {
-  const dbg = scDmaDebugOf(scHostOf(dev) as unknown as ScMachine);
+export function dmaMappingErrorFor(dev: Device, addr: DmaAddr): boolean {
+  const dbg = dmaDebugOf(hostOf(dev) as unknown as Machine);
   if (dbg) dbg.mappingErrorChecked(dev, addr);
-  return scIsMappingError(addr);
+  return dmaMappingError(addr);
 }
 
 /**
@@ -305,39 +292,39 @@ export function dmaMappingErrorFor(dev: Device, addr: ScDmaAddr): boolean {
  * (iommuDmaUnmapPage).
  * @throws ModelConfigError for a bad direction or size.
  */
-export function dmaUnmapPageAttrs(dev: Device, addr: ScDmaAddr, size: number, dir: number, attrs = 0): void {
-  scCheckDirection("dmaUnmapPage(dir)", dir);
+export function dmaUnmapPageAttrs(dev: Device, addr: DmaAddr, size: number, dir: number, attrs = 0): void {
+  checkDirection("dmaUnmapPage(dir)", dir);
   if (useDmaIommu(dev)) {
-    scCheckInt("dmaUnmapPage(size)", size, 1);
+    checkInt("dmaUnmapPage(size)", size, 1);
     const dbg = scDebugFor(dev);
-    if (dbg) dbg.checkUnmap(dev, { type: "single", dmaAddr: addr, size, dir, isMappingError: scIsMappingError(addr) });
-    if (scIsMappingError(addr)) return;
+    if (dbg) dbg.checkUnmap(dev, { type: "single", dmaAddr: addr, size, dir, isMappingError: dmaMappingError(addr) });
+    if (dmaMappingError(addr)) return;
     iommuDmaUnmapPage(dev, addr, size, dir, attrs);
     return;
   }
-  scDirectUnmapPhys(dev, addr, size, dir, attrs, { fn: atLeast(dev.kernel, "v6.19") ? "dma_unmap_phys" : "dma_unmap_page_attrs", type: "single" });
+  dmaDirectUnmapPhys(dev, addr, size, dir, attrs, { fn: atLeast(dev.kernel, "v6.19") ? "dma_unmap_phys" : "dma_unmap_page_attrs", type: "single" });
 }
 
 /** dma_unmap_page(dev, addr, size, dir). */
-export function dmaUnmapPage(dev: Device, addr: ScDmaAddr, size: number, dir: number): void {
+export function dmaUnmapPage(dev: Device, addr: DmaAddr, size: number, dir: number): void {
   dmaUnmapPageAttrs(dev, addr, size, dir, 0);
 }
 
 /** dma_unmap_single_attrs(dev, addr, size, dir, attrs): the same as dma_unmap_page_attrs. */
-export function dmaUnmapSingleAttrs(dev: Device, addr: ScDmaAddr, size: number, dir: number, attrs = 0): void {
+export function dmaUnmapSingleAttrs(dev: Device, addr: DmaAddr, size: number, dir: number, attrs = 0): void {
   dmaUnmapPageAttrs(dev, addr, size, dir, attrs);
 }
 
 /** dma_unmap_single(dev, addr, size, dir). */
-export function dmaUnmapSingle(dev: Device, addr: ScDmaAddr, size: number, dir: number): void {
+export function dmaUnmapSingle(dev: Device, addr: DmaAddr, size: number, dir: number): void {
   dmaUnmapPageAttrs(dev, addr, size, dir, 0);
 }
 
 /** iommu-dma sync of a single range with the dma-debug check_sync first. */
-function scIommuSyncSingle(dev: Device, addr: ScDmaAddr, size: number, dir: number, toCpu: boolean, fn: string): void {
-  scCheckDirection(`${fn}(dir)`, dir);
-  scCheckInt(`${fn}(addr)`, addr);
-  scCheckInt(`${fn}(size)`, size, 1);
+function scIommuSyncSingle(dev: Device, addr: DmaAddr, size: number, dir: number, toCpu: boolean, fn: string): void {
+  checkDirection(`${fn}(dir)`, dir);
+  checkInt(`${fn}(addr)`, addr);
+  checkInt(`${fn}(size)`, size, 1);
   const dbg = scDebugFor(dev);
   if (dbg) dbg.checkSync(dev, { dmaAddr: addr, size, dir, toCpu });
   if (toCpu) iommuDmaSyncSingleForCpu(dev, addr, size, dir);
@@ -349,9 +336,9 @@ function scIommuSyncSingle(dev: Device, addr: ScDmaAddr, size: number, dir: numb
  * CPU (arch_sync_dma_for_cpu on a non-coherent device).
  * @throws ModelConfigError for a bad direction or size.
  */
-export function dmaSyncSingleForCpu(dev: Device, addr: ScDmaAddr, size: number, dir: number): void {
+export function dmaSyncSingleForCpu(dev: Device, addr: DmaAddr, size: number, dir: number): void {
   if (useDmaIommu(dev)) return scIommuSyncSingle(dev, addr, size, dir, true, "dmaSyncSingleForCpu");
-  scDirectSyncForCpu(dev, addr, size, dir, "dma_sync_single_for_cpu");
+  dmaDirectSyncSingleForCpu(dev, addr, size, dir, "dma_sync_single_for_cpu");
 }
 
 /**
@@ -359,9 +346,9 @@ export function dmaSyncSingleForCpu(dev: Device, addr: ScDmaAddr, size: number, 
  * the device (arch_sync_dma_for_device on a non-coherent device).
  * @throws ModelConfigError for a bad direction or size.
  */
-export function dmaSyncSingleForDevice(dev: Device, addr: ScDmaAddr, size: number, dir: number): void {
+export function dmaSyncSingleForDevice(dev: Device, addr: DmaAddr, size: number, dir: number): void {
   if (useDmaIommu(dev)) return scIommuSyncSingle(dev, addr, size, dir, false, "dmaSyncSingleForDevice");
-  scDirectSyncForDevice(dev, addr, size, dir, "dma_sync_single_for_device");
+  dmaDirectSyncSingleForDevice(dev, addr, size, dir, "dma_sync_single_for_device");
 }
 
 /**
@@ -370,13 +357,13 @@ export function dmaSyncSingleForDevice(dev: Device, addr: ScDmaAddr, size: numbe
  * @throws ModelConfigError for nelems outside the list or a bad direction.
  */
 export function dmaSyncSgForCpu(dev: Device, sgl: Scatterlist[], nelems: number, dir: number): void {
-  scCheckDirection("dmaSyncSgForCpu(dir)", dir);
-  scCheckInt("dmaSyncSgForCpu(nelems)", nelems, 1, sgl.length);
+  checkDirection("dmaSyncSgForCpu(dir)", dir);
+  checkInt("dmaSyncSgForCpu(nelems)", nelems, 1, sgl.length);
   if (useDmaIommu(dev)) {
     iommuDebugSyncSg(dev, sgl, nelems, dir, true);
     return iommuDmaSyncSgForCpu(dev, sgl, nelems, dir);
   }
-  for (let i = 0; i < nelems; i++) scDirectSyncForCpu(dev, sgl[i]!.dmaAddress, sgl[i]!.dmaLength || sgl[i]!.length, dir, "dma_sync_sg_for_cpu");
+  for (let i = 0; i < nelems; i++) dmaDirectSyncSingleForCpu(dev, sgl[i]!.dmaAddress, sgl[i]!.dmaLength || sgl[i]!.length, dir, "dma_sync_sg_for_cpu");
 }
 
 /**
@@ -384,13 +371,13 @@ export function dmaSyncSgForCpu(dev: Device, sgl: Scatterlist[], nelems: number,
  * @throws ModelConfigError for nelems outside the list or a bad direction.
  */
 export function dmaSyncSgForDevice(dev: Device, sgl: Scatterlist[], nelems: number, dir: number): void {
-  scCheckDirection("dmaSyncSgForDevice(dir)", dir);
-  scCheckInt("dmaSyncSgForDevice(nelems)", nelems, 1, sgl.length);
+  checkDirection("dmaSyncSgForDevice(dir)", dir);
+  checkInt("dmaSyncSgForDevice(nelems)", nelems, 1, sgl.length);
   if (useDmaIommu(dev)) {
     iommuDebugSyncSg(dev, sgl, nelems, dir, false);
     return iommuDmaSyncSgForDevice(dev, sgl, nelems, dir);
   }
-  for (let i = 0; i < nelems; i++) scDirectSyncForDevice(dev, sgl[i]!.dmaAddress, sgl[i]!.dmaLength || sgl[i]!.length, dir, "dma_sync_sg_for_device");
+  for (let i = 0; i < nelems; i++) dmaDirectSyncSingleForDevice(dev, sgl[i]!.dmaAddress, sgl[i]!.dmaLength || sgl[i]!.length, dir, "dma_sync_sg_for_device");
 }
 
 /** dma_sync_sgtable_for_cpu(dev, sgt, dir): the sg sync over sgt->orig_nents entries (include/linux/dma-mapping.h, v5.8+). */
@@ -403,26 +390,12 @@ export function dmaSyncSgtableForDevice(dev: Device, sgt: SgTable, dir: number):
   dmaSyncSgForDevice(dev, sgt.sgl, sgt.origNents, dir);
 }
 
-
 // [coherent / get_sgtable API: mm helper]
-import { DMA_MAPPING_ERROR as MM_DMA_MAPPING_ERROR, type DmaAddr as MmDmaAddr, type PhysAddr as MmPhysAddr, type Pfn as MmPfn, type VirtAddr as MmVirtAddr } from "../core/addr.js";
-import { checkInt as mmCheckInt, hex as mmHex } from "../core/arith.js";
-import { ENXIO as MM_ENXIO } from "../core/errno.js";
-import { KernelOops as MmKernelOops, ModelConfigError as MmModelConfigError } from "../core/errors.js";
-import { defineChange as mmDefineChange } from "../kernel/version.js";
-import { dmaToPhys as mmDmaToPhys, physToDma as mmPhysToDma } from "../platform/device.js";
-import { createSgTable as mmCreateSgTable, sgInitEntry as mmSgInitEntry, type Scatterlist as MmScatterlist } from "../sg/scatterlist.js";
-import { mmOfDevice, type MemoryModel as MmMemoryModel } from "../mm/memory.js";
-import { dmaAllocFromDevCoherent, dmaReleaseFromDevCoherent, getOrder as mmGetOrder, inDevCoherentPool } from "./coherent.js";
-import { dmaDirectAlloc, dmaDirectFree, type CoherentBuffer } from "./direct-alloc.js";
-import { armDmaGetSgtablePfn, armDmaToPfn, armUsesLegacyOps } from "./arch/arm-dma-mapping.js";
-import { dmaCapable as mmDmaCapable } from "./direct.js";
-import { DMA_ATTR_SKIP_CPU_SYNC as MM_SKIP_CPU_SYNC } from "../core/dma-types.js";
 
 export type { CoherentBuffer } from "./direct-alloc.js";
 
 /** dma-direct's get_sgtable/mmap decode the page from the DMA address (v5.5). */
-export const DMA_DIRECT_GET_SGTABLE = mmDefineChange({
+export const DMA_DIRECT_GET_SGTABLE = defineChange({
   id: "dma-direct-get-sgtable",
   since: "v5.5",
   commit: "34dc0ea6bc96",
@@ -433,7 +406,7 @@ export const DMA_DIRECT_GET_SGTABLE = mmDefineChange({
 });
 
 /** dma_map_resource appears (v4.9); iommu-dma implements it in v4.10. */
-export const DMA_MAP_RESOURCE = mmDefineChange({
+export const DMA_MAP_RESOURCE = defineChange({
   id: "dma-map-resource",
   since: "v4.9",
   commit: "6f3d87968f9c",
@@ -443,7 +416,7 @@ export const DMA_MAP_RESOURCE = mmDefineChange({
 });
 
 /** The unconditional "Don't allow RAM to be mapped" pfn_valid refusal of dma_map_resource. */
-export const DMA_MAP_RESOURCE_DEBUG_ONLY = mmDefineChange({
+export const DMA_MAP_RESOURCE_DEBUG_ONLY = defineChange({
   id: "dma-map-resource-pfn-valid-debug-only",
   since: "v6.18",
   commit: "unverified (dma_map_phys series, Leon Romanovsky, 2025)",
@@ -461,9 +434,9 @@ export const DMA_ATTR_DEV_COHERENT_NOPAGE = 2 ** 20;
  * DMA_ATTR_DEV_COHERENT_NOPAGE): page-less entries carrying the exporter's
  * DMA address. Model-only: the RFC was never merged.
  */
-export const devCoherentNopageEntries = new WeakSet<MmScatterlist>();
+export const devCoherentNopageEntries = new WeakSet<Scatterlist>();
 
-function mmFor(dev: Device): MmMemoryModel {
+function mmFor(dev: Device): MemoryModel {
   return mmOfDevice(dev);
 }
 
@@ -478,7 +451,7 @@ function mmFor(dev: Device): MmMemoryModel {
  * iommuDmaAlloc throws (a non-blocking request from a non-coherent IOMMU device).
  */
 export function dmaAllocAttrs(dev: Device, size: number, attrs = 0, opts: IommuDmaAllocOptions = {}): CoherentBuffer | null {
-  mmCheckInt("dmaAllocAttrs(size)", size, 1);
+  checkInt("dmaAllocAttrs(size)", size, 1);
   const mm = mmFor(dev);
   const r = dmaAllocFromDevCoherent(dev, size, mm.pageSize);
   if (r.handled) {
@@ -489,7 +462,7 @@ export function dmaAllocAttrs(dev: Device, size: number, attrs = 0, opts: IommuD
     dev.trace.record({
       fn: "dma_alloc_from_dev_coherent",
       kind: "alloc_coherent",
-      msg: `${dev.name}: ${size} bytes from pool ${dev.dmaMem!.name}: cpu ${mm.fmtVa(r.cpuAddr)} (memremap, vmalloc space), handle ${mmHex(r.dmaHandle)}`,
+      msg: `${dev.name}: ${size} bytes from pool ${dev.dmaMem!.name}: cpu ${mm.fmtVa(r.cpuAddr)} (memremap, vmalloc space), handle ${hex(r.dmaHandle)}`,
       data: { virt: r.cpuAddr, handle: r.dmaHandle, size },
     });
     return { cpuAddr: r.cpuAddr, dmaHandle: r.dmaHandle, size, how: "dev-coherent-pool" };
@@ -507,21 +480,21 @@ export function dmaAllocCoherent(dev: Device, size: number): CoherentBuffer | nu
  * dma_free_attrs / dma_free_coherent: the pool first (dma_release_from_dev_coherent), else dma-direct.
  * @throws ModelConfigError if the buffer is not a live allocation of this device (checked before any change).
  */
-export function dmaFreeCoherent(dev: Device, size: number, cpuAddr: MmVirtAddr, dmaHandle: MmDmaAddr): void {
-  mmCheckInt("dmaFreeCoherent(size)", size, 1);
+export function dmaFreeCoherent(dev: Device, size: number, cpuAddr: VirtAddr, dmaHandle: DmaAddr): void {
+  checkInt("dmaFreeCoherent(size)", size, 1);
   const mm = mmFor(dev);
   if (inDevCoherentPool(dev, cpuAddr, mm.pageSize)) {
-    dmaReleaseFromDevCoherent(dev, mmGetOrder(size, mm.pageSize), cpuAddr, mm.pageSize);
+    dmaReleaseFromDevCoherent(dev, getOrder(size, mm.pageSize), cpuAddr, mm.pageSize);
     dev.trace.record({ fn: "dma_release_from_dev_coherent", kind: "free_coherent", msg: `${dev.name}: released ${size} bytes to pool ${dev.dmaMem!.name}`, data: { virt: cpuAddr, size } });
     return;
   }
   if (useDmaIommu(dev)) return iommuDmaFree(dev, size, cpuAddr, dmaHandle);
-  if (mm.isVmallocAddr(cpuAddr) && !mm.vmapSpace.find(cpuAddr)) throw new MmModelConfigError("dmaFreeCoherent(cpuAddr)", cpuAddr, "the CPU address dmaAllocCoherent returned");
+  if (mm.isVmallocAddr(cpuAddr) && !mm.vmapSpace.find(cpuAddr)) throw new ModelConfigError("dmaFreeCoherent(cpuAddr)", cpuAddr, "the CPU address dmaAllocCoherent returned");
   dmaDirectFree(dev, size, cpuAddr, dmaHandle);
 }
 
 /** Alias of {@link dmaFreeCoherent} with attrs (ignored). */
-export function dmaFreeAttrs(dev: Device, size: number, cpuAddr: MmVirtAddr, dmaHandle: MmDmaAddr, attrs = 0): void {
+export function dmaFreeAttrs(dev: Device, size: number, cpuAddr: VirtAddr, dmaHandle: DmaAddr, attrs = 0): void {
   void attrs;
   dmaFreeCoherent(dev, size, cpuAddr, dmaHandle);
 }
@@ -554,8 +527,8 @@ export interface GetSgtableOptions {
 export const getSgtablePaths = new WeakMap<object, { path: GetSgtablePath; pfn: number | null }>();
 
 function fillOneEntry(sgt: import("../sg/scatterlist.js").SgTable, pfn: number | null, len: number): void {
-  const e = mmSgInitEntry();
-  e.pfn = pfn as MmPfn | null;
+  const e = sgInitEntry();
+  e.pfn = pfn as Pfn | null;
   e.length = len;
   e.offset = 0;
   e.isLast = true;
@@ -584,23 +557,23 @@ function fillOneEntry(sgt: import("../sg/scatterlist.js").SgTable, pfn: number |
 export function dmaGetSgtableAttrs(
   dev: Device,
   sgt: import("../sg/scatterlist.js").SgTable,
-  cpuAddr: MmVirtAddr,
-  dmaHandle: MmDmaAddr,
+  cpuAddr: VirtAddr,
+  dmaHandle: DmaAddr,
   size: number,
   attrs = 0,
   opts: GetSgtableOptions = {},
 ): number {
-  mmCheckInt("dmaGetSgtable(size)", size, 1);
+  checkInt("dmaGetSgtable(size)", size, 1);
   const mm = mmFor(dev);
   const ps = mm.pageSize;
   const len = Math.ceil(size / ps) * ps;
   let path: GetSgtablePath;
   let pfn: number | null;
   if (opts.forcePfnValidCheck) {
-    const p = Math.floor((mmDmaToPhys(dev, dmaHandle) ?? dmaHandle) / ps);
+    const p = Math.floor((dmaToPhys(dev, dmaHandle) ?? dmaHandle) / ps);
     if (!mm.pfnValid(p)) {
-      dev.trace.record({ fn: "dma_get_sgtable_attrs", kind: "get_sgtable_enxio", msg: `${dev.name}: (what-if pfn_valid check) pfn ${mmHex(p)} has no struct page: -ENXIO`, data: { pfn: p } });
-      return -MM_ENXIO;
+      dev.trace.record({ fn: "dma_get_sgtable_attrs", kind: "get_sgtable_enxio", msg: `${dev.name}: (what-if pfn_valid check) pfn ${hex(p)} has no struct page: -ENXIO`, data: { pfn: p } });
+      return -ENXIO;
     }
   }
   if ((opts.rfcDevCoherentNopage || (attrs !== 0 && attrs >= DMA_ATTR_DEV_COHERENT_NOPAGE && Math.floor(attrs / DMA_ATTR_DEV_COHERENT_NOPAGE) % 2 === 1)) && inDevCoherentPool(dev, cpuAddr, ps)) {
@@ -615,7 +588,7 @@ export function dmaGetSgtableAttrs(
     const r = armDmaGetSgtablePfn(mm, dev, dmaHandle);
     path = "arm_dma_get_sgtable: dma_to_pfn(handle)";
     if (r.pfn === null) {
-      dev.trace.record({ fn: "arm_dma_get_sgtable", kind: "get_sgtable_enxio", msg: `${dev.name}: pfn ${mmHex(armDmaToPfn(mm, dev, dmaHandle))} is not pfn_valid: -ENXIO`, data: { handle: dmaHandle } });
+      dev.trace.record({ fn: "arm_dma_get_sgtable", kind: "get_sgtable_enxio", msg: `${dev.name}: pfn ${hex(armDmaToPfn(mm, dev, dmaHandle))} is not pfn_valid: -ENXIO`, data: { handle: dmaHandle } });
       return r.ret;
     }
     pfn = r.pfn;
@@ -633,18 +606,18 @@ export function dmaGetSgtableAttrs(
       pfn = mm.virtToPage(cpuAddr).pfn;
     } else {
       path = "dma_common_get_sgtable (v5.4): arch_dma_coherent_to_pfn + pfn_valid";
-      const pa = mmDmaToPhys(dev, dmaHandle) ?? dmaHandle;
+      const pa = dmaToPhys(dev, dmaHandle) ?? dmaHandle;
       const p = Math.floor(pa / ps);
       if (!mm.pfnValid(p)) {
-        dev.trace.record({ fn: "dma_common_get_sgtable", kind: "get_sgtable_enxio", msg: `${dev.name}: pfn ${mmHex(p)} has no struct page (pfn_valid false): -ENXIO`, data: { pfn: p } });
-        return -MM_ENXIO;
+        dev.trace.record({ fn: "dma_common_get_sgtable", kind: "get_sgtable_enxio", msg: `${dev.name}: pfn ${hex(p)} has no struct page (pfn_valid false): -ENXIO`, data: { pfn: p } });
+        return -ENXIO;
       }
       pfn = p;
     }
     fillOneEntry(sgt, pfn, len);
   } else {
     path = "dma_direct_get_sgtable: page from the DMA address";
-    const pa = mmDmaToPhys(dev, dmaHandle) ?? dmaHandle;
+    const pa = dmaToPhys(dev, dmaHandle) ?? dmaHandle;
     pfn = Math.floor(pa / ps);
     fillOneEntry(sgt, pfn, len);
   }
@@ -656,21 +629,21 @@ export function dmaGetSgtableAttrs(
     level: page && (!page.hasMemmap || !page.valid) ? "warn" : "info",
     msg:
       page === null
-        ? `${dev.name}: ${path}: page-less entry carrying handle ${mmHex(dmaHandle)}`
-        : `${dev.name}: ${path}: page ${page.addressText} (pfn ${mmHex(page.pfn)}${page.hasMemmap ? "" : ", no memmap"}${page.valid ? "" : ", !pfn_valid"}) for buffer at phys ${mmHex(mmDmaToPhys(dev, dmaHandle) ?? dmaHandle)}`,
+        ? `${dev.name}: ${path}: page-less entry carrying handle ${hex(dmaHandle)}`
+        : `${dev.name}: ${path}: page ${page.addressText} (pfn ${hex(page.pfn)}${page.hasMemmap ? "" : ", no memmap"}${page.valid ? "" : ", !pfn_valid"}) for buffer at phys ${hex(dmaToPhys(dev, dmaHandle) ?? dmaHandle)}`,
     data: { pfn, pageAddress: page ? page.address : null, hasMemmap: page ? page.hasMemmap : null, valid: page ? page.valid : null },
   });
   return 0;
 }
 
 /** dma_get_sgtable(dev, sgt, cpu_addr, handle, size): {@link dmaGetSgtableAttrs} with attrs 0. */
-export function dmaGetSgtable(dev: Device, sgt: import("../sg/scatterlist.js").SgTable, cpuAddr: MmVirtAddr, dmaHandle: MmDmaAddr, size: number, opts: GetSgtableOptions = {}): number {
+export function dmaGetSgtable(dev: Device, sgt: import("../sg/scatterlist.js").SgTable, cpuAddr: VirtAddr, dmaHandle: DmaAddr, size: number, opts: GetSgtableOptions = {}): number {
   return dmaGetSgtableAttrs(dev, sgt, cpuAddr, dmaHandle, size, 0, opts);
 }
 
 /** A fresh empty table for {@link dmaGetSgtable} (struct sg_table sgt = {}). */
 export function newSgTable(): import("../sg/scatterlist.js").SgTable {
-  return mmCreateSgTable();
+  return createSgTable();
 }
 
 /** Result of {@link dmaMmapAttrs}: the kernel's return and the first pfn remap_pfn_range would map. */
@@ -691,20 +664,20 @@ export interface DmaMmapResult {
  * - v5.5+: PHYS_PFN(dma_to_phys(handle)).
  * @throws ModelConfigError for bad sizes/offsets.
  */
-export function dmaMmapAttrs(dev: Device, cpuAddr: MmVirtAddr, dmaHandle: MmDmaAddr, size: number, userPages?: number, pgoff = 0): DmaMmapResult {
-  mmCheckInt("dmaMmap(size)", size, 1);
+export function dmaMmapAttrs(dev: Device, cpuAddr: VirtAddr, dmaHandle: DmaAddr, size: number, userPages?: number, pgoff = 0): DmaMmapResult {
+  checkInt("dmaMmap(size)", size, 1);
   const mm = mmFor(dev);
   const ps = mm.pageSize;
   const count = Math.ceil(size / ps);
-  const user = mmCheckInt("dmaMmap(userPages)", userPages ?? count, 1);
-  mmCheckInt("dmaMmap(pgoff)", pgoff);
+  const user = checkInt("dmaMmap(userPages)", userPages ?? count, 1);
+  checkInt("dmaMmap(pgoff)", pgoff);
   const mem = dev.dmaMem ?? null;
   if (mem && inDevCoherentPool(dev, cpuAddr, ps)) {
     const start = Math.floor((cpuAddr - mem.virtBase) / ps);
-    if (pgoff >= count || user > count - pgoff) return { ret: -MM_ENXIO, pfn: null, path: "dma_mmap_from_dev_coherent" };
+    if (pgoff >= count || user > count - pgoff) return { ret: -ENXIO, pfn: null, path: "dma_mmap_from_dev_coherent" };
     return { ret: 0, pfn: mem.physBase / ps + start + pgoff, path: "dma_mmap_from_dev_coherent" };
   }
-  if (pgoff >= count || user > count - pgoff) return { ret: -MM_ENXIO, pfn: null, path: "range check" };
+  if (pgoff >= count || user > count - pgoff) return { ret: -ENXIO, pfn: null, path: "range check" };
   if (armUsesLegacyOps(dev, mm.profile.arch) && !useDmaIommu(dev)) return { ret: 0, pfn: armDmaToPfn(mm, dev, dmaHandle) + pgoff, path: "__arm_dma_mmap: dma_to_pfn" };
   if (useDmaIommu(dev)) {
     const r = iommuDmaMmap(dev, cpuAddr, dmaHandle, size, user, pgoff);
@@ -712,15 +685,15 @@ export function dmaMmapAttrs(dev: Device, cpuAddr: MmVirtAddr, dmaHandle: MmDmaA
   }
   if (!atLeast(dev.kernel, DMA_DIRECT_GET_SGTABLE.since)) {
     if (dev.dmaCoherent || mm.profile.arch === "x86_64") return { ret: 0, pfn: mm.virtToPage(cpuAddr).pfn + pgoff, path: "dma_common_mmap (v5.4): virt_to_page" };
-    const p = Math.floor((mmDmaToPhys(dev, dmaHandle) ?? dmaHandle) / ps);
-    if (!mm.pfnValid(p)) return { ret: -MM_ENXIO, pfn: null, path: "dma_common_mmap (v5.4): pfn_valid" };
+    const p = Math.floor((dmaToPhys(dev, dmaHandle) ?? dmaHandle) / ps);
+    if (!mm.pfnValid(p)) return { ret: -ENXIO, pfn: null, path: "dma_common_mmap (v5.4): pfn_valid" };
     return { ret: 0, pfn: p + pgoff, path: "dma_common_mmap (v5.4): arch_dma_coherent_to_pfn" };
   }
-  return { ret: 0, pfn: Math.floor((mmDmaToPhys(dev, dmaHandle) ?? dmaHandle) / ps) + pgoff, path: "dma_direct_mmap: pfn from the DMA address" };
+  return { ret: 0, pfn: Math.floor((dmaToPhys(dev, dmaHandle) ?? dmaHandle) / ps) + pgoff, path: "dma_direct_mmap: pfn from the DMA address" };
 }
 
 /** dma_mmap_coherent / dma_mmap_attrs: alias of {@link dmaMmapAttrs}. */
-export function dmaMmap(dev: Device, cpuAddr: MmVirtAddr, dmaHandle: MmDmaAddr, size: number, userPages?: number, pgoff = 0): DmaMmapResult {
+export function dmaMmap(dev: Device, cpuAddr: VirtAddr, dmaHandle: DmaAddr, size: number, userPages?: number, pgoff = 0): DmaMmapResult {
   return dmaMmapAttrs(dev, cpuAddr, dmaHandle, size, userPages, pgoff);
 }
 
@@ -735,7 +708,7 @@ export interface DmaMapResourceOptions {
   asDmaMapPfn?: boolean;
 }
 
-const resourceMaps = new WeakMap<Device, Map<number, MmScatterlist>>();
+const resourceMaps = new WeakMap<Device, Map<number, Scatterlist>>();
 
 /**
  * dma_map_resource(dev, phys, size, dir, attrs) (v4.9+): map a physical
@@ -751,11 +724,11 @@ const resourceMaps = new WeakMap<Device, Map<number, MmScatterlist>>();
  * @returns the DMA address or DMA_MAPPING_ERROR.
  * @throws ModelConfigError before v4.9 or for bad arguments; KernelOops for the v4.9 BUG_ON.
  */
-export function dmaMapResource(dev: Device, phys: MmPhysAddr | number, size: number, dir: number, attrs = 0, opts: DmaMapResourceOptions = {}): MmDmaAddr {
-  if (!opts.asDmaMapPfn && !atLeast(dev.kernel, DMA_MAP_RESOURCE.since)) throw new MmModelConfigError("dmaMapResource", dev.kernel.name, "a kernel v4.9 or later (dma_map_resource does not exist before)");
-  mmCheckInt("dmaMapResource(phys)", phys);
-  mmCheckInt("dmaMapResource(size)", size, 1);
-  checkDir("dmaMapResource", dir);
+export function dmaMapResource(dev: Device, phys: PhysAddr | number, size: number, dir: number, attrs = 0, opts: DmaMapResourceOptions = {}): DmaAddr {
+  if (!opts.asDmaMapPfn && !atLeast(dev.kernel, DMA_MAP_RESOURCE.since)) throw new ModelConfigError("dmaMapResource", dev.kernel.name, "a kernel v4.9 or later (dma_map_resource does not exist before)");
+  checkInt("dmaMapResource(phys)", phys);
+  checkInt("dmaMapResource(size)", size, 1);
+  checkDirection("dmaMapResource(dir)", dir);
   const mm = mmFor(dev);
   const ps = mm.pageSize;
   const pfn = Math.floor(phys / ps);
@@ -764,31 +737,31 @@ export function dmaMapResource(dev: Device, phys: MmPhysAddr | number, size: num
     if (!atLeast(dev.kernel, "v5.1")) {
       const msg = "kernel BUG at include/linux/dma-mapping.h (dma_map_resource: BUG_ON(pfn_valid))";
       dev.trace.record({ fn: "dma_map_resource", kind: "oops", level: "fault", msg, data: { phys } });
-      throw new MmKernelOops(msg, 0, ["dma_map_resource"]);
+      throw new KernelOops(msg, 0, ["dma_map_resource"]);
     }
-    dev.trace.record({ fn: "dma_map_resource", kind: "warn", level: "warn", msg: `WARNING: dma_map_resource of pfn_valid memory ${mmHex(phys)} refused`, data: { phys } });
-    return MM_DMA_MAPPING_ERROR;
+    dev.trace.record({ fn: "dma_map_resource", kind: "warn", level: "warn", msg: `WARNING: dma_map_resource of pfn_valid memory ${hex(phys)} refused`, data: { phys } });
+    return DMA_MAPPING_ERROR;
   }
   if (useDmaIommu(dev)) {
-    const e = mmSgInitEntry();
-    e.pfn = pfn as MmPfn;
+    const e = sgInitEntry();
+    e.pfn = pfn as Pfn;
     e.offset = phys - pfn * ps;
     e.length = size;
     e.isLast = true;
-    const n = iommuDmaMapSg(dev, [e], 1, dir, attrs | MM_SKIP_CPU_SYNC, { pageSize: ps });
-    if (n <= 0) return MM_DMA_MAPPING_ERROR;
+    const n = iommuDmaMapSg(dev, [e], 1, dir, attrs | DMA_ATTR_SKIP_CPU_SYNC, { pageSize: ps });
+    if (n <= 0) return DMA_MAPPING_ERROR;
     let m = resourceMaps.get(dev);
     if (!m) resourceMaps.set(dev, (m = new Map()));
     m.set(e.dmaAddress, e);
-    dev.trace.record({ fn: "iommu_dma_map_resource", kind: "map_resource", msg: `${dev.name}: phys ${mmHex(phys)} +${mmHex(size)} -> IOVA ${mmHex(e.dmaAddress)}`, data: { phys, dma: e.dmaAddress, size } });
+    dev.trace.record({ fn: "iommu_dma_map_resource", kind: "map_resource", msg: `${dev.name}: phys ${hex(phys)} +${hex(size)} -> IOVA ${hex(e.dmaAddress)}`, data: { phys, dma: e.dmaAddress, size } });
     return e.dmaAddress;
   }
-  const d = mmPhysToDma(dev, phys as MmPhysAddr);
-  if (d === null || !mmDmaCapable(dev, d, size)) {
-    dev.trace.record({ fn: "dma_direct_map_resource", kind: "map_failed", level: "warn", msg: `${dev.name}: phys ${mmHex(phys)} not reachable by the device`, data: { phys } });
-    return MM_DMA_MAPPING_ERROR;
+  const d = physToDma(dev, phys as PhysAddr);
+  if (d === null || !dmaCapable(dev, d, size)) {
+    dev.trace.record({ fn: "dma_direct_map_resource", kind: "map_failed", level: "warn", msg: `${dev.name}: phys ${hex(phys)} not reachable by the device`, data: { phys } });
+    return DMA_MAPPING_ERROR;
   }
-  dev.trace.record({ fn: "dma_direct_map_resource", kind: "map_resource", msg: `${dev.name}: phys ${mmHex(phys)} +${mmHex(size)} -> ${mmHex(d)} (no cache maintenance)`, data: { phys, dma: d, size } });
+  dev.trace.record({ fn: "dma_direct_map_resource", kind: "map_resource", msg: `${dev.name}: phys ${hex(phys)} +${hex(size)} -> ${hex(d)} (no cache maintenance)`, data: { phys, dma: d, size } });
   return d;
 }
 
@@ -797,21 +770,18 @@ export function dmaMapResource(dev: Device, phys: MmPhysAddr | number, size: num
  * dma-direct; iommu-dma unmaps the IOVA range.
  * @throws ModelConfigError on iommu-dma for a handle that was not mapped.
  */
-export function dmaUnmapResource(dev: Device, handle: MmDmaAddr, size: number, dir: number, attrs = 0): void {
-  checkDir("dmaUnmapResource", dir);
-  mmCheckInt("dmaUnmapResource(size)", size, 1);
+export function dmaUnmapResource(dev: Device, handle: DmaAddr, size: number, dir: number, attrs = 0): void {
+  checkDirection("dmaUnmapResource(dir)", dir);
+  checkInt("dmaUnmapResource(size)", size, 1);
   if (!useDmaIommu(dev)) return;
   const m = resourceMaps.get(dev);
   const e = m?.get(handle);
-  if (!m || !e) throw new MmModelConfigError("dmaUnmapResource(handle)", handle, "a handle returned by dmaMapResource for this device");
-  iommuDmaUnmapSg(dev, [e], 1, dir, attrs | MM_SKIP_CPU_SYNC);
+  if (!m || !e) throw new ModelConfigError("dmaUnmapResource(handle)", handle, "a handle returned by dmaMapResource for this device");
+  iommuDmaUnmapSg(dev, [e], 1, dir, attrs | DMA_ATTR_SKIP_CPU_SYNC);
   m.delete(handle);
 }
 
 // [device-side actions: dispatch between dma-direct and iommu-dma]
-import { dmaDirectDeviceRead, dmaDirectDeviceWrite } from "./direct.js";
-import { iommuDeviceRead, iommuDeviceWrite } from "../iommu/dma-iommu.js";
-import type { TokenRun as DevTokenRun } from "../cache/model.js";
 
 function behindIommuDma(dev: Device): boolean {
   return !!dev.iommuDomain && dev.iommuDomain.type === "DMA";
@@ -827,7 +797,7 @@ function behindIommuDma(dev: Device): boolean {
  * @returns the tokens the device got, as runs of physical bytes.
  * @throws ModelConfigError (dma-direct) for a range outside every active mapping.
  */
-export function deviceRead(dev: Device, dmaAddr: ScDmaAddr | number, size: number): DevTokenRun[] {
+export function deviceRead(dev: Device, dmaAddr: DmaAddr | number, size: number): TokenRun[] {
   if (behindIommuDma(dev)) return iommuDeviceRead(dev, dmaAddr, size) ?? [];
   return dmaDirectDeviceRead(dev, dmaAddr, size);
 }
@@ -838,7 +808,7 @@ export function deviceRead(dev: Device, dmaAddr: ScDmaAddr | number, size: numbe
  * @returns the label of the new device token ("dev:3"), or "" after an IOMMU fault.
  * @throws ModelConfigError (dma-direct) for a range outside every active mapping.
  */
-export function deviceWrite(dev: Device, dmaAddr: ScDmaAddr | number, size: number): string {
+export function deviceWrite(dev: Device, dmaAddr: DmaAddr | number, size: number): string {
   if (behindIommuDma(dev)) return iommuDeviceWrite(dev, dmaAddr, size) ?? "";
   return dmaDirectDeviceWrite(dev, dmaAddr, size);
 }

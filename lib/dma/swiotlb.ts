@@ -76,15 +76,7 @@ import { ModelConfigError } from "../core/errors.js";
 import type { Trace } from "../core/trace.js";
 import { atLeast, defineChange, parseKernelVersion, type KernelVersion } from "../kernel/version.js";
 import { physToDma, type Device, type DmaParms } from "../platform/device.js";
-import {
-  DMA_ATTR_NO_WARN,
-  DMA_ATTR_SKIP_CPU_SYNC,
-  DMA_BIDIRECTIONAL,
-  DMA_FROM_DEVICE,
-  DMA_TO_DEVICE,
-  hasAttr,
-  type DmaDataDirection,
-} from "../core/dma-types.js";
+import { DMA_ATTR_NO_WARN, DMA_ATTR_SKIP_CPU_SYNC, DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE, hasAttr, type DmaDataDirection, checkDirection } from "../core/dma-types.js";
 
 // ---------------------------------------------------------------- constants
 
@@ -596,13 +588,6 @@ export function swiotlbMaxMappingSize(dev: Device): number {
 
 // ---------------------------------------------------------------- map
 
-function checkDir(field: string, dir: number): DmaDataDirection {
-  if (dir !== DMA_BIDIRECTIONAL && dir !== DMA_TO_DEVICE && dir !== DMA_FROM_DEVICE) {
-    throw new ModelConfigError(field, dir, "DMA_BIDIRECTIONAL (0), DMA_TO_DEVICE (1) or DMA_FROM_DEVICE (2)");
-  }
-  return dir as DmaDataDirection;
-}
-
 function recordFull(dev: Device, mem: IoTlbMem, attrs: number, size: number): void {
   if (hasAttr(attrs, DMA_ATTR_NO_WARN)) return;
   const used = swiotlbUsed(mem);
@@ -815,7 +800,7 @@ export function swiotlbTblMapSingle(dev: Device, mem: IoTlbMem, origAddr: PhysAd
   const allocAlignMask = opts.allocAlignMask ?? 0;
   checkLowMask("swiotlbTblMapSingle(allocAlignMask)", allocAlignMask);
   checkInt("swiotlbTblMapSingle(allocAlignMask)", allocAlignMask, 0, 0xffffffff);
-  const dir = checkDir("swiotlbTblMapSingle(dir)", opts.dir ?? DMA_BIDIRECTIONAL);
+  const dir = checkDirection("swiotlbTblMapSingle(dir)", opts.dir ?? DMA_BIDIRECTIONAL);
   const attrs = checkInt("swiotlbTblMapSingle(attrs)", opts.attrs ?? 0, 0, 2 ** 31 - 1);
   const cpu = checkInt("swiotlbTblMapSingle(cpu)", opts.cpu ?? 0, 0, 4095);
   if (!isCurrentSearch(dev.kernel)) {
@@ -915,7 +900,7 @@ export function swiotlbReleaseSlots(dev: Device, mem: IoTlbMem, tlbAddr: PhysAdd
  */
 export function swiotlbTblUnmapSingle(dev: Device, mem: IoTlbMem, tlbAddr: PhysAddr, mappingSize: number, opts: SwiotlbUnmapOptions = {}): void {
   checkInt("swiotlbTblUnmapSingle(mappingSize)", mappingSize, 1, 0xffffffff);
-  const dir = checkDir("swiotlbTblUnmapSingle(dir)", opts.dir ?? DMA_BIDIRECTIONAL);
+  const dir = checkDirection("swiotlbTblUnmapSingle(dir)", opts.dir ?? DMA_BIDIRECTIONAL);
   const attrs = checkInt("swiotlbTblUnmapSingle(attrs)", opts.attrs ?? 0, 0, 2 ** 31 - 1);
   const allocSize = checkInt("swiotlbTblUnmapSingle(allocSize)", opts.allocSize ?? mappingSize, 1, 0xffffffff);
   const index = liveSlot(mem, tlbAddr, "swiotlbTblUnmapSingle(tlbAddr)");
@@ -941,7 +926,7 @@ export function swiotlbTblUnmapSingle(dev: Device, mem: IoTlbMem, tlbAddr: PhysA
  */
 export function swiotlbSyncSingle(dev: Device, mem: IoTlbMem, tlbAddr: PhysAddr, size: number, dir: DmaDataDirection, target: "cpu" | "device", copy?: SwiotlbCopy): void {
   checkInt("swiotlbSyncSingle(size)", size, 1, 0xffffffff);
-  checkDir("swiotlbSyncSingle(dir)", dir);
+  checkDirection("swiotlbSyncSingle(dir)", dir);
   if (target !== "cpu" && target !== "device") throw new ModelConfigError("swiotlbSyncSingle(target)", target, '"cpu" or "device"');
   const index = liveSlot(mem, tlbAddr, "swiotlbSyncSingle(tlbAddr)");
   if (target === "cpu" && (dir === DMA_FROM_DEVICE || dir === DMA_BIDIRECTIONAL)) doBounce(dev, mem, tlbAddr, index, size, false, copy);

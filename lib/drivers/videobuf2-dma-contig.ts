@@ -20,24 +20,17 @@
  * The pfn-only path (user memory without struct page: VM_IO / VM_PFNMAP) is
  * not modelled: every pinned pfn here has a page.
  */
-import { checkInt, checkPowerOf2, isAligned } from "../core/arith.js";
-import type { DmaAddr, Pfn } from "../core/addr.js";
+import { checkInt, checkPowerOf2, hex, isAligned } from "../core/arith.js";
+import { DMA_MAPPING_ERROR, type DmaAddr, type Pfn, type VirtAddr } from "../core/addr.js";
 import { EFAULT, EINVAL, EIO, ENODEV } from "../core/errno.js";
 import { ModelConfigError } from "../core/errors.js";
 import { atLeast, defineChange } from "../kernel/version.js";
-import type { Device } from "../platform/device.js";
-import { dmaGetMaxSegSize, dmaMapSgAttrs, dmaMapSgtable, dmaSetMaxSegSize, dmaUnmapSgAttrs, dmaUnmapSgtable, type DmaMapSgOptions } from "../dma/mapping.js";
-import { DMA_ATTR_SKIP_CPU_SYNC, validDmaDirection } from "../core/dma-types.js";
-import {
-  createSgTable,
-  forEachSg,
-  forEachSgtableDmaSg,
-  sgAllocTableFromPages,
-  sgDmaAddress,
-  sgDmaLen,
-  sgFreeTable,
-  type SgTable,
-} from "../sg/scatterlist.js";
+import { dmaToPhys, physToDma, type Device } from "../platform/device.js";
+import { DMA_ATTR_DEV_COHERENT_NOPAGE, devCoherentNopageEntries, dmaAllocAttrs, dmaFreeCoherent, dmaGetMaxSegSize, dmaGetSgtableAttrs, dmaMapSgAttrs, dmaMapSgtable, dmaSetMaxSegSize, dmaUnmapSgAttrs, dmaUnmapSgtable, useDmaIommu, type DmaMapSgOptions, type GetSgtableOptions } from "../dma/mapping.js";
+import { DMA_ATTR_SKIP_CPU_SYNC, DMA_BIDIRECTIONAL, DMA_NONE, checkDirection } from "../core/dma-types.js";
+import { createSgTable, forEachSg, forEachSgtableDmaSg, sgAllocTableFromPages, sgDmaAddress, sgDmaLen, sgFreeTable, sgInitEntry, type Scatterlist, type SgTable } from "../sg/scatterlist.js";
+import { mmOfDevice } from "../mm/memory.js";
+import { dmaBufAttach, dmaBufDetach, dmaBufExport, dmaBufMapAttachment, dmaBufUnmapAttachment, importerMapPageWork, importerReadSgPage, type DmaBuf, type DmaBufAttachment, type PageWork } from "./dma-buf.js";
 
 /** vb2_dma_contig_set_max_seg_size arrives (allocating dma_parms when missing). */
 export const CHANGE_VB2_SET_MAX_SEG = defineChange({
@@ -185,7 +178,7 @@ export function vb2DcGetUserptr(dev: Device, args: Vb2DcUserptrArgs, opts: DmaMa
   checkPowerOf2("dmaAlign", args.dmaAlign, 1, 65536);
   checkInt("vaddr", args.vaddr);
   checkInt("size", args.size);
-  if (!validDmaDirection(args.dir)) throw new ModelConfigError("dir", args.dir, "DMA_BIDIRECTIONAL (0), DMA_TO_DEVICE (1) or DMA_FROM_DEVICE (2)");
+  checkDirection("dir", args.dir);
   if (!isAligned(args.vaddr, args.dmaAlign) || !isAligned(args.size, args.dmaAlign)) {
     return fail(-EINVAL, null); // pr_debug("user data must be aligned to %lu bytes")
   }
@@ -305,26 +298,6 @@ export function vb2DmaContigSetMaxSegSize(dev: Device, size: number): number {
 //   nents 0 -> "failed to map scatterlist", -EIO;
 // - importer vb2_dc_map_dmabuf: dma_buf_map_attachment, then the contiguity check
 //   ("contiguous chunk is too small"), then dma_addr = sg_dma_address(sgl).
-import { DMA_MAPPING_ERROR as VB2X_DMA_MAPPING_ERROR, type DmaAddr as Vb2xDmaAddr, type Pfn as Vb2xPfn, type VirtAddr as Vb2xVirtAddr } from "../core/addr.js";
-import { hex as vb2xHex } from "../core/arith.js";
-import { EFAULT as VB2X_EFAULT } from "../core/errno.js";
-import { dmaToPhys as vb2xDmaToPhys, physToDma } from "../platform/device.js";
-import { mmOfDevice as vb2xMmOfDevice } from "../mm/memory.js";
-import { sgInitEntry as vb2xSgInitEntry, type Scatterlist as Vb2xScatterlist } from "../sg/scatterlist.js";
-import { DMA_ATTR_DEV_COHERENT_NOPAGE, devCoherentNopageEntries, dmaAllocAttrs, dmaFreeCoherent, dmaGetSgtableAttrs, useDmaIommu as vb2xUseDmaIommu, type GetSgtableOptions } from "../dma/mapping.js";
-import { DMA_BIDIRECTIONAL, DMA_NONE } from "../core/dma-types.js";
-import {
-  dmaBufAttach,
-  dmaBufDetach,
-  dmaBufExport,
-  dmaBufMapAttachment,
-  dmaBufUnmapAttachment,
-  importerMapPageWork,
-  importerReadSgPage,
-  type DmaBuf,
-  type DmaBufAttachment,
-  type PageWork,
-} from "./dma-buf.js";
 
 /** vb2-dma-contig maps dma-bufs for importers with DMA_ATTR_SKIP_CPU_SYNC. */
 export const CHANGE_VB2_DMABUF_SKIP_SYNC = defineChange({
@@ -341,8 +314,8 @@ export interface Vb2DcExportBuf {
   readonly dev: Device;
   readonly size: number;
   /** buf->cookie = buf->vaddr: the CPU address dma_alloc_attrs returned. */
-  readonly cookie: Vb2xVirtAddr;
-  readonly dmaAddr: Vb2xDmaAddr;
+  readonly cookie: VirtAddr;
+  readonly dmaAddr: DmaAddr;
   readonly attrs: number;
   /** How dma_alloc_attrs obtained it. */
   readonly how: string;
@@ -411,7 +384,7 @@ function vb2DcDmabufOps(buf: Vb2DcExportBuf) {
       const sgt = createSgTable();
       for (let i = 0; i < src.origNents; i++) {
         const rd = src.sgl[i]!;
-        const wr = vb2xSgInitEntry();
+        const wr = sgInitEntry();
         wr.pfn = rd.pfn;
         wr.length = rd.length;
         wr.offset = rd.offset;
@@ -440,9 +413,9 @@ function vb2DcDmabufOps(buf: Vb2DcExportBuf) {
       if (st.dmaDir === dir) return st.sgt;
       const skipSync = atLeast(importer.kernel, CHANGE_VB2_DMABUF_SKIP_SYNC.since);
       const attrs = skipSync ? DMA_ATTR_SKIP_CPU_SYNC : 0;
-      const tagged = (s: Vb2xScatterlist) => devCoherentNopageEntries.has(s);
-      const iommu = vb2xUseDmaIommu(importer);
-      const mm = vb2xMmOfDevice(importer);
+      const tagged = (s: Scatterlist) => devCoherentNopageEntries.has(s);
+      const iommu = useDmaIommu(importer);
+      const mm = mmOfDevice(importer);
       // Page work of dma_map_sg on the importer's arch (throws KernelOops where the kernel faults).
       st.pageWork = skipSync
         ? []
@@ -453,8 +426,8 @@ function vb2DcDmabufOps(buf: Vb2DcExportBuf) {
       if (anyTagged && !iommu) {
         for (const s of st.sgt.sgl) {
           if (!tagged(s)) continue;
-          const pa = vb2xDmaToPhys(buf.dev, s.dmaAddress);
-          s.dmaAddress = (pa === null ? VB2X_DMA_MAPPING_ERROR : physToDma(importer, pa) ?? VB2X_DMA_MAPPING_ERROR) as Vb2xDmaAddr;
+          const pa = dmaToPhys(buf.dev, s.dmaAddress);
+          s.dmaAddress = (pa === null ? DMA_MAPPING_ERROR : physToDma(importer, pa) ?? DMA_MAPPING_ERROR) as DmaAddr;
           s.dmaLength = s.length;
         }
         st.sgt.nents = st.sgt.origNents;
@@ -464,7 +437,7 @@ function vb2DcDmabufOps(buf: Vb2DcExportBuf) {
       }
       if (anyTagged && iommu) {
         const nullPage = mm.pageFromAddress(0);
-        for (const s of st.sgt.sgl) if (tagged(s) && s.pfn === null && nullPage) s.pfn = nullPage.pfn as Vb2xPfn;
+        for (const s of st.sgt.sgl) if (tagged(s) && s.pfn === null && nullPage) s.pfn = nullPage.pfn as Pfn;
       }
       const n = dmaMapSgAttrs(importer, st.sgt.sgl, st.sgt.origNents, dir, attrs, { pageSize: mm.pageSize });
       if (n <= 0) {
@@ -498,7 +471,7 @@ export function vb2DcGetDmabuf(buf: Vb2DcExportBuf, opts: Vb2DcExportOptions = {
 
 /** What the importer side got. */
 export type Vb2DcImportResult =
-  | { ok: true; attach: DmaBufAttachment; sgt: SgTable; dmaAddr: Vb2xDmaAddr; pageWork: PageWork[] }
+  | { ok: true; attach: DmaBufAttachment; sgt: SgTable; dmaAddr: DmaAddr; pageWork: PageWork[] }
   | { ok: false; err: number; message: string };
 
 /** Options of {@link vb2DcImportDmabuf}. */
@@ -533,10 +506,10 @@ export function vb2DcImportDmabuf(importer: Device, dmabuf: DmaBuf, opts: Vb2DcI
     importer.trace.record({ fn: "vb2_dc_map_dmabuf", kind: "contig_too_small", level: "warn", msg: `contiguous chunk is too small ${contig}/${dmabuf.size} b`, data: { contig } });
     dmaBufUnmapAttachment(a, sgt, dir);
     dmaBufDetach(dmabuf, a);
-    return { ok: false, err: -VB2X_EFAULT, message: `contiguous chunk is too small ${contig}/${dmabuf.size} b` };
+    return { ok: false, err: -EFAULT, message: `contiguous chunk is too small ${contig}/${dmabuf.size} b` };
   }
   const st = a.priv as Vb2DcAttachment;
-  importer.trace.record({ fn: "vb2_dc_map_dmabuf", kind: "dmabuf_imported", msg: `${importer.name}: imported dma-buf ${dmabuf.id} at DMA address ${vb2xHex(sgt.sgl[0]!.dmaAddress)}`, data: { dma: sgt.sgl[0]!.dmaAddress } });
+  importer.trace.record({ fn: "vb2_dc_map_dmabuf", kind: "dmabuf_imported", msg: `${importer.name}: imported dma-buf ${dmabuf.id} at DMA address ${hex(sgt.sgl[0]!.dmaAddress)}`, data: { dma: sgt.sgl[0]!.dmaAddress } });
   return { ok: true, attach: a, sgt, dmaAddr: sgt.sgl[0]!.dmaAddress, pageWork: st.pageWork };
 }
 

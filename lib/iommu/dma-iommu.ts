@@ -48,34 +48,21 @@
  * addresses, the IOVA rcaches (iova.ts leaves them out), the 2025 sg
  * length overflow checks (not in v6.19).
  */
-import { DMA_BIT_MASK, MAX_ADDR, SZ_64K, andMask, checkInt, minNotZero, roundupPowOfTwo, u32, wrapToMask } from "../core/arith.js";
+import { DMA_BIT_MASK, MAX_ADDR, SZ_64K, andMask, checkInt, hex, minNotZero, roundupPowOfTwo, u32, wrapToMask } from "../core/arith.js";
 import { DMA_MAPPING_ERROR, type DmaAddr } from "../core/addr.js";
-import {
-  DMA_ATTR_MMIO,
-  DMA_ATTR_PRIVILEGED,
-  DMA_ATTR_SKIP_CPU_SYNC,
-  DMA_BIDIRECTIONAL,
-  DMA_FROM_DEVICE,
-  DMA_TO_DEVICE,
-  hasAttr,
-  validDmaDirection,
-} from "../core/dma-types.js";
+import { DMA_ATTR_MMIO, DMA_ATTR_PRIVILEGED, DMA_ATTR_SKIP_CPU_SYNC, DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE, checkDirection, dirName, hasAttr } from "../core/dma-types.js";
 import { EINVAL, EIO, ENOMEM, EREMOTEIO } from "../core/errno.js";
 import { ModelConfigError } from "../core/errors.js";
 import { atLeast, defineChange } from "../kernel/version.js";
 import type { Device } from "../platform/device.js";
 import { forEachSg, sgPhys, type Scatterlist } from "../sg/scatterlist.js";
 import type { IommuDomain } from "./domain.js";
-import { IOMMU_CACHE, IOMMU_MMIO, IOMMU_PRIV, IOMMU_READ, IOMMU_WRITE, iommuMapSg, iommuUnmap } from "./io-pgtable.js";
+import { IOMMU_CACHE, IOMMU_MMIO, IOMMU_PRIV, IOMMU_READ, IOMMU_WRITE, iommuDeviceAccess, iommuIovaToPhys, iommuMap, iommuMapSg, iommuUnmap } from "./io-pgtable.js";
 import { allocIova, findIova, freeIova, iovaAlign, iovaOffset, iovaSize, type IovaDomain } from "./iova.js";
-import { hex } from "../core/arith.js";
-import { checkDirection, dirName } from "../core/dma-types.js";
-import { iommuDeviceAccess, iommuIovaToPhys, iommuMap } from "./io-pgtable.js";
 import type { TokenRun } from "../cache/model.js";
 import type { Machine } from "../platform/machine.js";
 import { physToVirt } from "../mm/linear-map.js";
 import { applyMaintenance, archSyncRules, dmaKmallocNeedsBounce, machineCosts, type SyncOutcome } from "../dma/direct.js";
-
 
 // --- Behaviour changes
 
@@ -418,7 +405,7 @@ function invalidateSg(dev: Device, sgl: Scatterlist[], nents: number): void {
  */
 export function iommuDmaMapSg(dev: Device, sgl: Scatterlist[], nents: number, dir: number, attrs = 0, opts: IommuDmaOptions & { pageSize?: number } = {}): number {
   const { domain, iovad } = domainOf(dev);
-  if (!validDmaDirection(dir)) throw new ModelConfigError("iommuDmaMapSg(dir)", dir, "DMA_BIDIRECTIONAL (0), DMA_TO_DEVICE (1) or DMA_FROM_DEVICE (2)");
+  checkDirection("iommuDmaMapSg(dir)", dir);
   checkInt("iommuDmaMapSg(nents)", nents, 1, sgl.length);
   const pageSize = opts.pageSize ?? 4096;
   const merging = atLeast(dev.kernel, CHANGE_IOMMU_DMA_SG_MERGING.since);
@@ -536,7 +523,7 @@ export function iommuDmaMapSg(dev: Device, sgl: Scatterlist[], nents: number, di
 export function iommuDmaUnmapSg(dev: Device, sgl: Scatterlist[], nents: number, dir: number, attrs = 0): number {
   const { domain, iovad } = domainOf(dev);
   checkInt("iommuDmaUnmapSg(nents)", nents, 1, sgl.length);
-  if (!validDmaDirection(dir)) throw new ModelConfigError("iommuDmaUnmapSg(dir)", dir, "DMA_BIDIRECTIONAL (0), DMA_TO_DEVICE (1) or DMA_FROM_DEVICE (2)");
+  checkDirection("iommuDmaUnmapSg(dir)", dir);
   // iommu_dma_unmap_sg: iommu_dma_sync_sg_for_cpu over the CPU entries (sg_phys, length) first.
   if (!hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC)) iommuSyncSgEntries(dev, sgl, nents, dir, true, "iommu_dma_sync_sg_for_cpu", pageSizeOf(dev));
   forgetMapping(dev, sgl[0]!.dmaAddress as number);
@@ -568,7 +555,6 @@ export function iommuDmaUnmapSg(dev: Device, sgl: Scatterlist[], nents: number, 
   iommuDmaFreeIova(domain, base);
   return unmapped;
 }
-
 
 // --- Streaming single buffers, syncs and cache maintenance (the cache model on the IOMMU path)
 //
