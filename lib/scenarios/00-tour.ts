@@ -15,16 +15,14 @@
  * header after the map]; [dma_sync_single_for_device]; the device reads;
  * unmap.
  */
-import { hex } from "../core/arith.js";
 import type { VirtAddr } from "../core/addr.js";
 import { ModelConfigError } from "../core/errors.js";
-import { checkInt } from "../core/arith.js";
+import { alignDown, checkInt, hex } from "../core/arith.js";
 import type { Hazard } from "../cache/model.js";
 import { DMA_FROM_DEVICE, DMA_TO_DEVICE } from "../core/dma-types.js";
 import { loadCosts } from "../cost/schema.js";
 import { cpuRead, cpuWrite, enableDmaDebug } from "../dma/direct.js";
-import { deviceRead, deviceWrite } from "../dma/mapping.js";
-import { dmaMapSingle, dmaMappingErrorFor, dmaSyncSingleForCpu, dmaSyncSingleForDevice, dmaUnmapSingle } from "../dma/mapping.js";
+import { deviceRead, deviceWrite, dmaMapSingle, dmaMappingErrorFor, dmaSyncSingleForCpu, dmaSyncSingleForDevice, dmaUnmapSingle } from "../dma/mapping.js";
 import { kmalloc } from "../mm/slab.js";
 import { virtToPhys } from "../mm/linear-map.js";
 import { createMachine, type Machine } from "../platform/machine.js";
@@ -258,3 +256,19 @@ export function tourCosts(platforms: string[], bufferSize = 1536, seed = 1): Tou
   }
   return rows;
 }
+
+/**
+ * The end of the RX buffer for the line-state chart: `sharedLine` is the
+ * cache line holding the buffer's last bytes (ALIGN_DOWN(rxPhys +
+ * bufferSize, lineSize); in the shared-line variant the CPU's counter sits
+ * right after the buffer in that same line), and `cells` are the chart cells
+ * of that line and the `linesBefore` lines below it.
+ * @throws ModelConfigError for linesBefore outside [0, 64].
+ */
+export function tourTailCells(r: TourResult, linesBefore = 3): { sharedLine: number; cells: TourLineCell[] } {
+  checkInt("linesBefore", linesBefore, 0, 64);
+  const sharedLine = alignDown(r.rxPhys + r.params.bufferSize, r.lineSize);
+  const first = sharedLine - linesBefore * r.lineSize;
+  return { sharedLine, cells: r.cells.filter((c) => parseInt(c.line, 16) >= first) };
+}
+

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { runTour, tourCosts } from "../../lib/scenarios/00-tour.js";
+import { runTour, tourCosts, tourTailCells } from "../../lib/scenarios/00-tour.js";
 import { callCostChart, lineStateChart } from "../../lib/viz/cache.js";
 
 const BBB = "am335x-beaglebone-black";
@@ -94,5 +94,19 @@ describe("case 00 charts", () => {
       [1, "estimate"],
       [1260, "measured"],
     ]);
+  });
+});
+
+describe("case 00: the tail of the RX buffer for the chart", () => {
+  it("picks the line with the buffer's last bytes and the three lines below it", () => {
+    const r = runTour({ platform: BBB, bufferSize: 1500, sharedLine: true, specFillProb: 0 });
+    // 64-byte lines: 1500 = 23 * 64 + 28, so the last bytes sit in the line at +1472 (= 23 * 64),
+    // and the three lines below it start at +1280, +1344, +1408 (kmalloc gives a line-aligned buffer).
+    expect(r.rxPhys % 64).toBe(0);
+    const t = tourTailCells(r, 3);
+    expect(t.sharedLine).toBe(r.rxPhys + 1472);
+    const lines = [...new Set(t.cells.map((c) => parseInt(c.line, 16)))].sort((a, b) => a - b);
+    expect(lines).toEqual([r.rxPhys + 1280, r.rxPhys + 1344, r.rxPhys + 1408, r.rxPhys + 1472]);
+    expect(() => tourTailCells(r, -1)).toThrow(/linesBefore/);
   });
 });
