@@ -36,12 +36,7 @@ import { dmaDirectAlloc, dmaDirectFree, type CoherentBuffer } from "./direct-all
 import { armDmaGetSgtablePfn, armDmaToPfn, armUsesLegacyOps } from "./arch/arm-dma-mapping.js";
 import type { TokenRun } from "../cache/model.js";
 
-export {
-  dmaGetMaxSegSize,
-  dmaGetSegBoundary,
-  dmaSetMaxSegSize,
-  dmaGetMask,
-} from "../iommu/dma-iommu.js";
+export { dmaGetMaxSegSize, dmaGetSegBoundary, dmaSetMaxSegSize, dmaGetMask } from "./parms.js";
 
 /** Options of the scatterlist map calls (model switches, not kernel arguments). */
 export interface DmaMapSgOptions extends IommuDmaOptions {

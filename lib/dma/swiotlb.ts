@@ -61,7 +61,6 @@
  */
 import { DMA_MAPPING_ERROR, type PhysAddr } from "../core/addr.js";
 import {
-  DMA_BIT_MASK,
   MAX_ADDR,
   SZ_64M,
   andMask,
@@ -75,8 +74,9 @@ import {
 import { ModelConfigError } from "../core/errors.js";
 import type { Trace } from "../core/trace.js";
 import { atLeast, defineChange, parseKernelVersion, type KernelVersion } from "../kernel/version.js";
-import { physToDma, type Device, type DmaParms } from "../platform/device.js";
+import { physToDma, type Device } from "../platform/device.js";
 import { DMA_ATTR_NO_WARN, DMA_ATTR_SKIP_CPU_SYNC, DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE, hasAttr, type DmaDataDirection, checkDirection } from "../core/dma-types.js";
+import { dmaGetSegBoundary } from "./parms.js";
 
 // ---------------------------------------------------------------- constants
 
@@ -110,17 +110,6 @@ export const SWIOTLB_FULL_REPORTS_USAGE = defineChange({
   files: ["kernel/dma/swiotlb.c"],
   effect:
     "io_tlb_used is counted; swiotlb_tbl_map_single fails without searching when nslots exceeds the free slots, and the warning gains ', total N (slots), used M (slots)'. v4.19.1 prints only the size; v5.2.1 and v5.4.6 print the counts.",
-});
-
-/** v5.10: without dma_parms.segment_boundary_mask the boundary is ULONG_MAX instead of 4 GiB. */
-export const DMA_SEG_BOUNDARY_DEFAULT_ULONG_MAX = defineChange({
-  id: "dma-seg-boundary-default-ulong-max",
-  since: "v5.10",
-  commit: "(hash not pinned; Nicolin Chen, posted as 20200815064726.20459-1-nicoleotsuka@gmail.com, in the v5.10 dma-mapping pull)",
-  subject: "dma-mapping: set default segment_boundary_mask to ULONG_MAX",
-  files: ["include/linux/dma-mapping.h"],
-  effect:
-    "dma_get_seg_boundary() returns ULONG_MAX for a device without a boundary mask (v5.4.6: DMA_BIT_MASK(32)); swiotlb then only keeps allocations from spanning its own 128-slot segments.",
 });
 
 /** v5.12: min_align_mask, offset preservation, the find_slots search. */
@@ -349,13 +338,7 @@ function bandBits(x: number, m: number, clear: number): number {
  * saturated MAX_ADDR) from v5.10. Source: include/linux/dma-mapping.h
  * (v5.4.6, v6.19).
  */
-function segBoundary(dev: Device): number {
-  if (dev.dmaParms && dev.dmaParms.segmentBoundaryMask) return dev.dmaParms.segmentBoundaryMask;
-  return atLeast(dev.kernel, DMA_SEG_BOUNDARY_DEFAULT_ULONG_MAX.since) ? MAX_ADDR : DMA_BIT_MASK(32);
-}
-
 /** dma_parms with the v5.12+ min_align_mask field (device_dma_parameters.min_align_mask). */
-type DmaParmsWithMinAlign = DmaParms & { minAlignMask?: number };
 
 /**
  * dma_get_min_align_mask(dev) (include/linux/dma-mapping.h, v5.12+): the
@@ -365,7 +348,7 @@ type DmaParmsWithMinAlign = DmaParms & { minAlignMask?: number };
  */
 export function dmaGetMinAlignMask(dev: Device): number {
   if (!atLeast(dev.kernel, SWIOTLB_MIN_ALIGN_MASK.since)) return 0;
-  const p = dev.dmaParms as DmaParmsWithMinAlign | null;
+  const p = dev.dmaParms;
   return p && p.minAlignMask ? p.minAlignMask : 0;
 }
 
@@ -382,7 +365,7 @@ export function dmaSetMinAlignMask(dev: Device, mask: number): void {
     dev.trace.record({ fn: "dma_set_min_align_mask", kind: "warn", level: "warn", msg: `WARN_ON_ONCE(!dev->dma_parms): ${dev.name} has no dma_parms`, data: { mask } });
     return;
   }
-  (dev.dmaParms as DmaParmsWithMinAlign).minAlignMask = mask;
+  dev.dmaParms.minAlignMask = mask;
 }
 
 /**
@@ -631,7 +614,7 @@ function tblDmaAddr(dev: Device, pool: IoTlbPool): number {
 function mapLegacy(dev: Device, mem: IoTlbMem, orig: number, mappingSize: number, allocSize: number, dir: DmaDataDirection, attrs: number, copy: SwiotlbCopy | undefined): PhysAddr {
   const pool = mem.defpool;
   const area = pool.areas[0]!;
-  const mask = segBoundary(dev);
+  const mask = dmaGetSegBoundary(dev);
   const tbl = andMask(tblDmaAddr(dev, pool), mask);
   const offsetSlots = Math.ceil(tbl / IO_TLB_SIZE);
   const maxSlots = Math.ceil((mask === MAX_ADDR ? 2 ** 53 : mask + 1) / IO_TLB_SIZE);
@@ -676,7 +659,7 @@ function mapLegacy(dev: Device, mem: IoTlbMem, orig: number, mappingSize: number
 function searchPoolArea(dev: Device, mem: IoTlbMem, areaIndex: number, orig: number, allocSize: number, allocAlignMaskIn: number): number {
   const pool = mem.defpool;
   const area = pool.areas[areaIndex]!;
-  const boundary = segBoundary(dev);
+  const boundary = dmaGetSegBoundary(dev);
   const tbl = andMask(tblDmaAddr(dev, pool), boundary);
   const maxSlots = Math.floor(boundary / IO_TLB_SIZE) + 1;
   const minAlign = dmaGetMinAlignMask(dev);

@@ -48,10 +48,10 @@
  * addresses, the IOVA rcaches (iova.ts leaves them out), the 2025 sg
  * length overflow checks (not in v6.19).
  */
-import { DMA_BIT_MASK, MAX_ADDR, SZ_64K, andMask, checkInt, hex, minNotZero, roundupPowOfTwo, u32, wrapToMask } from "../core/arith.js";
+import { DMA_BIT_MASK, andMask, checkInt, hex, minNotZero, roundupPowOfTwo, u32, wrapToMask } from "../core/arith.js";
 import { DMA_MAPPING_ERROR, type DmaAddr } from "../core/addr.js";
 import { DMA_ATTR_MMIO, DMA_ATTR_PRIVILEGED, DMA_ATTR_SKIP_CPU_SYNC, DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE, checkDirection, dirName, hasAttr } from "../core/dma-types.js";
-import { EINVAL, EIO, ENOMEM, EREMOTEIO } from "../core/errno.js";
+import { EINVAL, ENOMEM, EREMOTEIO } from "../core/errno.js";
 import { ModelConfigError } from "../core/errors.js";
 import { atLeast, defineChange } from "../kernel/version.js";
 import type { Device } from "../platform/device.js";
@@ -62,6 +62,7 @@ import { allocIova, findIova, freeIova, iovaAlign, iovaOffset, iovaSize, type Io
 import type { TokenRun } from "../cache/model.js";
 import type { Machine } from "../platform/machine.js";
 import { physToVirt } from "../mm/linear-map.js";
+import { dmaGetMask, dmaGetMaxSegSize, dmaGetSegBoundary } from "../dma/parms.js";
 import { applyMaintenance, archSyncRules, dmaKmallocNeedsBounce, machineCosts, type SyncOutcome } from "../dma/direct.js";
 
 // --- Behaviour changes
@@ -106,16 +107,6 @@ export const CHANGE_IOMMU_DMA_ALLOC_IOVA = defineChange({
   effect: "sizes below 32 IOVA pages are rounded up to a power of two (rcache), the limit is clamped to the bus limit and the aperture end, PCI devices try below 4 GiB first. Present in v4.19.1, absent in v4.7.4 (plain alloc_iova with the DMA mask); the release in between that brought it is not pinned: the model switches at v4.19.",
 });
 
-/** v5.10: default segment boundary ULONG_MAX. */
-export const CHANGE_SEG_BOUNDARY_ULONG_MAX = defineChange({
-  id: "dma-default-seg-boundary-ulong-max",
-  since: "v5.10",
-  commit: "(Nicolin Chen, 2020-09, dma-mapping-5.10 pull)",
-  subject: "dma-mapping: set default segment_boundary_mask to ULONG_MAX",
-  files: ["include/linux/dma-mapping.h"],
-  effect: "dma_get_seg_boundary() without dma_parms returns ULONG_MAX instead of DMA_BIT_MASK(32). v5.4.6 returns DMA_BIT_MASK(32), v6.19 ULONG_MAX; merged with the dma-mapping pull for v5.10.",
-});
-
 /** v5.16: iommu_dma_map_sg returns -errno. */
 export const CHANGE_MAP_SG_ERRNO = defineChange({
   id: "dma-map-sg-errno",
@@ -125,69 +116,6 @@ export const CHANGE_MAP_SG_ERRNO = defineChange({
   files: ["drivers/iommu/dma-iommu.c", "kernel/dma/mapping.c"],
   effect: "map_sg ops return -EINVAL/-ENOMEM (-EIO, -EREMOTEIO) on failure; dma_map_sg_attrs still returns 0, dma_map_sgtable returns the error.",
 });
-
-/** v6.12: dma_set_max_seg_size returns nothing. */
-export const CHANGE_SET_MAX_SEG_VOID = defineChange({
-  id: "dma-set-max-seg-size-void",
-  since: "v6.12",
-  commit: "334304ac2bac",
-  subject: "dma-mapping: don't return errors from dma_set_max_seg_size",
-  files: ["include/linux/dma-mapping.h"],
-  effect: "dma_set_max_seg_size is void and WARNs (doing nothing) without dma_parms, instead of returning -EIO. Committed 2024-08-29 for the 6.12 merge window.",
-});
-
-// --- dma_parms accessors (include/linux/dma-mapping.h)
-
-/**
- * dma_get_max_seg_size(dev): dev->dma_parms->max_segment_size if set and
- * non-zero, else 64 KiB (SZ_64K, every release modelled). Bytes.
- * Source: include/linux/dma-mapping.h (v4.4, v5.4, v6.19).
- */
-export function dmaGetMaxSegSize(dev: Device): number {
-  if (dev.dmaParms && dev.dmaParms.maxSegmentSize) return dev.dmaParms.maxSegmentSize;
-  return SZ_64K;
-}
-
-/**
- * dma_get_seg_boundary(dev): dev->dma_parms->segment_boundary_mask if set
- * and non-zero, else DMA_BIT_MASK(32) before v5.10 and ULONG_MAX from v5.10
- * (the model's saturated MAX_ADDR: no boundary below 2^53).
- * Source: include/linux/dma-mapping.h (v5.4: DMA_BIT_MASK(32); v6.19: ULONG_MAX);
- * {@link CHANGE_SEG_BOUNDARY_ULONG_MAX}.
- */
-export function dmaGetSegBoundary(dev: Device): number {
-  if (dev.dmaParms && dev.dmaParms.segmentBoundaryMask) return dev.dmaParms.segmentBoundaryMask;
-  return atLeast(dev.kernel, CHANGE_SEG_BOUNDARY_ULONG_MAX.since) ? MAX_ADDR : DMA_BIT_MASK(32);
-}
-
-/**
- * dma_set_max_seg_size(dev, size): store it in dev->dma_parms.
- * Before v6.12 returns 0, or -EIO if the device has no dma_parms; from v6.12
- * ({@link CHANGE_SET_MAX_SEG_VOID}) it returns nothing (the model: 0) and only
- * WARNs (a warn event) without dma_parms.
- * @throws ModelConfigError for a size outside unsigned int.
- * Source: include/linux/dma-mapping.h (v4.4, v5.4, v6.19).
- */
-export function dmaSetMaxSegSize(dev: Device, size: number): number {
-  checkInt("dmaSetMaxSegSize(size)", size, 0, 0xffffffff);
-  if (!dev.dmaParms) {
-    if (atLeast(dev.kernel, CHANGE_SET_MAX_SEG_VOID.since)) {
-      dev.trace.record({ fn: "dma_set_max_seg_size", kind: "warn", level: "warn", msg: `WARNING: dma_set_max_seg_size on ${dev.name} without dma_parms`, data: { size } });
-      return 0;
-    }
-    return -EIO;
-  }
-  dev.dmaParms.maxSegmentSize = size;
-  return 0;
-}
-
-/**
- * dma_get_mask(dev): *dev->dma_mask if the device has one, else
- * DMA_BIT_MASK(32). Inclusive limit, bytes.
- */
-export function dmaGetMask(dev: Device): number {
-  return dev.dmaMask ?? DMA_BIT_MASK(32);
-}
 
 /**
  * dma_info_to_prot(dir, coherent, attrs): IOMMU_READ/WRITE from the

@@ -16,6 +16,12 @@ export interface DmaParms {
   maxSegmentSize: number;
   /** Segments must not cross a multiple of (mask + 1) bytes; a low mask 2^k - 1 (0 = unset). */
   segmentBoundaryMask: number;
+  /**
+   * min_align_mask (v5.12+, set with dma_set_min_align_mask): the low address
+   * bits a bounce buffer must keep, a low mask 2^k - 1; absent or 0 = none.
+   * See lib/dma/swiotlb.ts dmaGetMinAlignMask.
+   */
+  minAlignMask?: number;
 }
 
 /** One dma-ranges window (struct bus_dma_region): CPU [cpuStart, cpuStart+size) appears at dmaStart. */

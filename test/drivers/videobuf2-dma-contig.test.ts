@@ -3,7 +3,7 @@ import type { Pfn } from "../../lib/core/addr.js";
 import { EFAULT, EINVAL, ENODEV } from "../../lib/core/errno.js";
 import { ModelConfigError } from "../../lib/core/errors.js";
 import { createMachine } from "../../lib/platform/machine.js";
-import { dmaGetMaxSegSize } from "../../lib/iommu/dma-iommu.js";
+import { dmaGetMaxSegSize } from "../../lib/dma/parms.js";
 import { DMA_FROM_DEVICE } from "../../lib/core/dma-types.js";
 import { iovaRanges } from "../../lib/iommu/iova.js";
 import { sgTableFromEntries } from "../../lib/sg/scatterlist.js";
