@@ -40,7 +40,6 @@
  */
 import { SZ_1G, SZ_4G, SZ_64M, checkInt, hex } from "../core/arith.js";
 import { ModelConfigError } from "../core/errors.js";
-import { parseKernelVersion } from "../kernel/version.js";
 import { createMachine, type Machine } from "../platform/machine.js";
 import { loadPlatformProfile, type PlatformProfile } from "../platform/profile.js";
 import type { Device } from "../platform/device.js";
@@ -58,6 +57,8 @@ import { atLeast } from "../kernel/version.js";
 import { saa7146BuildTables, saa7146PageAddresses } from "../drivers/saa7146.js";
 import type { Scatterlist } from "../sg/scatterlist.js";
 import type { ZoneMapBar, ZoneMapInput } from "../viz/zones.js";
+import { parseScenarioParams, zBool, zInt, zKernel, zOneOf, zSeed } from "./params.js";
+import { z } from "zod";
 
 /** The strategies of case 04. */
 export type Case04Strategy = "vmalloc" | "vmalloc32" | "zone-dma32" | "iommu" | "noncontiguous" | "dma_alloc_sg";
@@ -144,18 +145,25 @@ export interface Case04Result {
   pages: number;
 }
 
+/** Types and ranges of {@link Case04Params} (lib/scenarios/params.ts). */
+export const CASE04_PARAMS = z
+  .object({
+    ramGiB: zInt(1, 64, "RAM in GiB"),
+    dmaMaskBits: zInt(24, 64, "the card's DMA mask in bits"),
+    kernel: zKernel,
+    iommu: zBool("VT-d on"),
+    bufferSize: zInt(4096, SZ_1G, "bytes per capture buffer"),
+    buffers: zInt(1, 32, "capture buffers mapped at once"),
+    swiotlbSize: zInt(2 ** 20, SZ_1G, "swiotlb pool in bytes (swiotlb=)"),
+    strategy: zOneOf(CASE04_STRATEGIES as [Case04Strategy, ...Case04Strategy[]], "CASE04_STRATEGIES in lib/scenarios/04-dma32-vmalloc.ts"),
+    seed: zSeed,
+    fragmentFraction: z.number().min(0).lt(1).describe("fraction of free pages pinned before allocating: a number in [0, 1)"),
+  })
+  .strict();
+
 function checkParams(p: Case04Params): void {
-  checkInt("ramGiB", p.ramGiB, 1, 64);
-  checkInt("dmaMaskBits", p.dmaMaskBits, 24, 64);
-  parseKernelVersion(p.kernel, "kernel");
-  if (typeof p.iommu !== "boolean") throw new ModelConfigError("iommu", p.iommu, "true or false");
-  checkInt("bufferSize", p.bufferSize, 4096, SZ_1G);
-  checkInt("buffers", p.buffers, 1, 32);
-  checkInt("swiotlbSize", p.swiotlbSize, 2 ** 20, SZ_1G);
-  if (!CASE04_STRATEGIES.includes(p.strategy)) throw new ModelConfigError("strategy", p.strategy, CASE04_STRATEGIES.join(", "));
+  parseScenarioParams(CASE04_PARAMS, p, "case04Run");
   if (p.strategy === "iommu" && !p.iommu) throw new ModelConfigError("strategy", p.strategy, "iommu: true for the iommu strategy (VT-d on)");
-  checkInt("seed", p.seed, 0, 0xffffffff);
-  if (typeof p.fragmentFraction !== "number" || !(p.fragmentFraction >= 0 && p.fragmentFraction < 1)) throw new ModelConfigError("fragmentFraction", p.fragmentFraction, "a number in [0, 1)");
 }
 
 /**
