@@ -188,10 +188,10 @@ export function case04Machine(p: Case04Params): Machine {
  * @returns the entries mapped (nents; 0 or -EIO when the map failed) and
  * the entries and bytes bounced; `full` when the map failed.
  */
-export function directMapSgWithSwiotlb(dev: Device, sgl: Scatterlist[], nents: number, pageSize: number): { ents: number; bounced: number; bouncedBytes: number; full: boolean } {
+export function directMapSgWithSwiotlb(dev: Device, sgl: Scatterlist[], nents: number, pageSize: number): { ents: number; bounced: number; bouncedBytes: number; full: boolean; failure: string | null } {
   const from = dev.trace.length;
   const ents = dmaMapSg(dev, sgl, nents, DMA_FROM_DEVICE, 0, { pageSize });
-  if (ents <= 0) return { ents: 0, bounced: 0, bouncedBytes: 0, full: true };
+  if (ents <= 0) return { ents: 0, bounced: 0, bouncedBytes: 0, full: true, failure: mapFailure(dev, from) };
   let bounced = 0;
   let bytes = 0;
   const evs = dev.trace.events();
@@ -202,14 +202,33 @@ export function directMapSgWithSwiotlb(dev: Device, sgl: Scatterlist[], nents: n
       bytes += e.data["size"] as number;
     }
   }
-  return { ents, bounced, bouncedBytes: bytes, full: false };
+  return { ents, bounced, bouncedBytes: bytes, full: false, failure: null };
+}
+
+/**
+ * Why a dma_map_sg failed, from the first warning or fault it recorded
+ * (trace events from `from` on), never guessed from the pool's state
+ * afterwards: swiotlb_tbl_map_single's "swiotlb buffer is full" with the
+ * slot counts at that moment, or the map error's own text (for example a
+ * bounce buffer that is itself above the device's mask: "swiotlb addr
+ * overflow").
+ */
+function mapFailure(dev: Device, from: number): string {
+  const evs = dev.trace.events();
+  for (let i = from; i < evs.length; i++) {
+    const e = evs[i]!;
+    if (e.level === "info") continue;
+    if (e.kind === "swiotlb_full") return `dma_map_sg failed: swiotlb buffer is full (${e.data["used"]} of ${e.data["total"]} slots in use when a ${e.data["size"]}-byte bounce was asked for)`;
+    return `dma_map_sg failed: ${e.msg}`;
+  }
+  return "dma_map_sg failed";
 }
 
 function fail(reason: string, pagePhys: number[] = []): Case04Buffer {
   return { ok: false, reason, pagePhys, dmaSegments: 0, deviceAddrs: [], bounced: 0, bouncedBytes: 0, truncated: 0, tables: 0 };
 }
 
-function oneBuffer(m: Machine, dev: Device, mem: IoTlbMem | null, p: Case04Params): Case04Buffer {
+function oneBuffer(m: Machine, dev: Device, p: Case04Params): Case04Buffer {
   const ps = m.pageSize;
   const pages = Math.ceil(p.bufferSize / ps);
   if (p.strategy === "noncontiguous" || p.strategy === "dma_alloc_sg") {
@@ -236,7 +255,7 @@ function oneBuffer(m: Machine, dev: Device, mem: IoTlbMem | null, p: Case04Param
   const ents = r.ents;
   const bounced = r.bounced;
   const bouncedBytes = r.bouncedBytes;
-  if (ents <= 0) return fail(mem ? `dma_map_sg failed: swiotlb buffer is full (${swiotlbUsed(mem)} of ${mem.nslabs} slots in use)` : "dma_map_sg failed", pagePhys);
+  if (ents <= 0) return fail(r.failure ?? "dma_map_sg failed", pagePhys);
   const addrs = saa7146PageAddresses(sgl, ents);
   const tables = saa7146BuildTables(dev, addrs);
   if (!tables) return fail("no memory for the page tables", pagePhys);
@@ -257,7 +276,7 @@ export function case04Run(params: Partial<Case04Params> = {}): Case04Result {
   const swStart: number | null = mem ? mem.defpool.start : null;
   if (p.fragmentFraction > 0) b.fragment(p.seed, p.fragmentFraction);
   const bufs: Case04Buffer[] = [];
-  for (let i = 0; i < p.buffers; i++) bufs.push(oneBuffer(m, dev, mem, p));
+  for (let i = 0; i < p.buffers; i++) bufs.push(oneBuffer(m, dev, p));
   const okBufs = bufs.filter((x) => x.ok);
   // One frame: the card fills every segment, the driver syncs each buffer for the CPU.
   // (Only streaming dma-direct mappings are tracked by lib/dma/direct.ts's device actions; the IOMMU and

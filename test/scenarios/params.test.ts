@@ -37,7 +37,7 @@ describe("scenario parameters are validated (issue 10 item 5)", () => {
     const e = configError(() => case04Run({ iommu: "false" as never }));
     expect(e.field).toBe("iommu");
     expect(e.allowed).toMatch(/true or false/);
-    const t = configError(() => runTour({ syncs: { rxSyncForCpu: "no" as never } }));
+    const t = configError(() => runTour({ syncs: { rxSyncForCpu: "no" } } as never));
     expect(t.field).toBe("syncs.rxSyncForCpu");
   });
 
