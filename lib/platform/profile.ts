@@ -8,7 +8,7 @@
  * strings in hex ("0xb0000000") or with a size suffix ("64K", "128M", "8G"),
  * because JSON has no hex literals and device trees are written in hex.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { MAX_ADDR, isPowerOf2 } from "../core/arith.js";
@@ -406,6 +406,18 @@ export function platformsDir(): string {
   throw new ProfileError("data/platforms", [{ path: "", message: "cannot find the data/platforms folder above the working directory", value: process.cwd() }]);
 }
 
+
+/**
+ * The ids of the platform profiles in data/platforms (file names without
+ * .json), sorted.
+ * @throws ProfileError if the folder cannot be found.
+ */
+export function listPlatformProfiles(): string[] {
+  return readdirSync(platformsDir())
+    .filter((f) => f.endsWith(".json"))
+    .map((f) => f.slice(0, -".json".length))
+    .sort();
+}
 
 /**
  * Load and validate data/platforms/<id>.json (or a path ending in .json).

@@ -27,6 +27,9 @@ import { kmalloc } from "../mm/slab.js";
 import { virtToPhys } from "../mm/linear-map.js";
 import { createMachine, type Machine } from "../platform/machine.js";
 import type { Device } from "../platform/device.js";
+import { listPlatformProfiles } from "../platform/profile.js";
+import { parseScenarioParams, zBool, zInt, zKernel, zSeed } from "./params.js";
+import { z } from "zod";
 
 /** Parameters of the tour. */
 export interface TourParams {
@@ -70,6 +73,33 @@ export const TOUR_DEFAULTS: TourParams = {
   seed: 1,
   specFillProb: 0.5,
 };
+
+/**
+ * The tour's parameters: types and ranges (lib/scenarios/params.ts). Every
+ * field is optional; {@link TOUR_DEFAULTS} fills the rest.
+ */
+export const TOUR_PARAMS = z
+  .object({
+    platform: z.string().min(1).describe("a platform profile id: the name of a file in data/platforms without .json"),
+    kernel: zKernel.optional(),
+    device: z.string().min(1).describe("a device name of the platform profile (data/platforms/<platform>.json, devices[].name)").optional(),
+    bufferSize: zInt(1, 65536, "bytes per buffer"),
+    offset: zInt(0, 4096, "byte offset of the RX buffer inside its kmalloc object"),
+    syncs: z
+      .object({
+        rxSyncForCpu: zBool("dma_sync_single_for_cpu before the CPU reads"),
+        rxUnmap: zBool("dma_unmap_single of the RX buffer"),
+        txSyncForDevice: zBool("dma_sync_single_for_device after the late TX write"),
+      })
+      .strict()
+      .partial(),
+    sharedLine: zBool("the CPU writes a field in the RX buffer's cache line"),
+    txLateWrite: zBool("the CPU patches the TX header after mapping"),
+    seed: zSeed,
+    specFillProb: z.number().min(0).max(1).describe("probability of a speculative line fill per step: a number in [0, 1]"),
+  })
+  .strict()
+  .partial();
 
 /** One step of the driver. */
 export interface TourStep {
@@ -129,11 +159,10 @@ function pickDevice(m: Machine, name?: string): Device {
  * offset out of range), before anything runs.
  */
 export function runTour(p: Partial<TourParams> = {}): TourResult {
+  parseScenarioParams(TOUR_PARAMS, p, "runTour");
   const params: TourParams = { ...TOUR_DEFAULTS, ...p, syncs: { ...TOUR_DEFAULTS.syncs, ...(p.syncs ?? {}) } };
-  checkInt("bufferSize", params.bufferSize, 1, 65536);
-  checkInt("offset", params.offset, 0, 4096);
-  checkInt("seed", params.seed, 0, 0xffffffff);
-  if (!(params.specFillProb >= 0 && params.specFillProb <= 1)) throw new ModelConfigError("specFillProb", params.specFillProb, "a probability in [0, 1]");
+  const platforms = listPlatformProfiles();
+  if (!platforms.includes(params.platform)) throw new ModelConfigError("platform", params.platform, `one of ${platforms.join(", ")} (the profiles in data/platforms)`);
   const m = createMachine(params.platform, { seed: params.seed, ...(params.kernel ? { kernel: params.kernel } : {}) });
   const dev = pickDevice(m, params.device);
   const cache = m.cpuCache;

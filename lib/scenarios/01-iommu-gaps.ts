@@ -26,6 +26,8 @@ import { loadPlatformProfile, type PlatformProfile } from "../platform/profile.j
 import { iommuDmaLastMapSgLayout } from "../iommu/dma-iommu.js";
 import { dmaGetMaxSegSize, dmaGetSegBoundary } from "../dma/parms.js";
 import { DMA_FROM_DEVICE } from "../core/dma-types.js";
+import { parseScenarioParams, zInt, zKernel, zSeed } from "./params.js";
+import { z } from "zod";
 import { iovaRanges } from "../iommu/iova.js";
 import { CHANGE_VB2_SET_MAX_SEG, vb2DcGetUserptr, vb2DcPutUserptr, vb2DmaContigSetMaxSegSize } from "../drivers/videobuf2-dma-contig.js";
 
@@ -142,6 +144,23 @@ function placePieces(profile: PlatformProfile, segments: number[], seed: number)
   });
 }
 
+/** Types and ranges of {@link IommuGapsParams} (lib/scenarios/params.ts); the finer rules (multiples of the page size, pieces inside RAM) are checked by {@link runIommuGapsCase}. */
+export const CASE01_PARAMS = z
+  .object({
+    segments: z.array(zInt(1, 2 ** 31, "bytes per piece of the user buffer, a multiple of the page size")).min(1).describe("a non-empty list of piece sizes in bytes, each a multiple of the page size"),
+    kernel: zKernel,
+    granule: zInt(1, 65536, "IOVA granule in bytes, a power of two up to the page size").optional(),
+    pageSize: zInt(4096, 65536, "PAGE_SIZE in bytes: 4096, 16384 or 65536").optional(),
+    maxSegSize: zInt(1, 0xffffffff, "max_seg_size in bytes (dma_parms), or null for the device default").nullable().optional(),
+    segBoundaryMask: zInt(0, Number.MAX_SAFE_INTEGER, "segment boundary mask 2^k - 1, or null for the release default").nullable().optional(),
+    seed: zSeed.optional(),
+    physAddrs: z.array(zInt(0, Number.MAX_SAFE_INTEGER, "physical base of a piece, bytes")).nullable().optional(),
+    device: z.string().min(1).describe("a device behind an IOMMU in the profile (devices[].name with an iommu)").optional(),
+    vaddr: zInt(0, Number.MAX_SAFE_INTEGER, "user virtual address of the buffer, page-aligned").optional(),
+    profile: z.string().min(1).describe("a platform profile id with an IOMMU device (data/platforms)").optional(),
+  })
+  .strict();
+
 /**
  * Run case 01 on one release.
  * @throws ModelConfigError for pieces that are not positive multiples of
@@ -149,6 +168,7 @@ function placePieces(profile: PlatformProfile, segments: number[], seed: number)
  * addresses that are unaligned, outside RAM or overlapping, or a bad mask.
  */
 export function runIommuGapsCase(params: IommuGapsParams): IommuGapsResult {
+  parseScenarioParams(CASE01_PARAMS, params, "runIommuGapsCase");
   const kv = parseKernelVersion(params.kernel);
   const { profile, pageSize, granule } = profileFor(params);
   if (!Array.isArray(params.segments) || params.segments.length === 0) throw new ModelConfigError("segments", params.segments, "a non-empty list of sizes");

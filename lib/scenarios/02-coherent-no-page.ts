@@ -38,9 +38,14 @@ import { DMABUF_DEBUG } from "../drivers/dma-buf.js";
 import type { MemoryModel } from "../mm/memory.js";
 import { atLeast } from "../kernel/version.js";
 import type { MemmapBar, MemmapInput, MemmapMark } from "../viz/memmap.js";
+import { parseScenarioParams, zBool, zInt, zKernel, zOneOf } from "./params.js";
+import { z } from "zod";
 
 /** Boards of the case. */
 export type Case02Board = "uniphier-pxs3" | "exynos5422-odroidxu4";
+
+/** The boards with a no-map shared-dma-pool exporter and a dma-buf importer (data/platforms). */
+export const CASE02_BOARDS: readonly Case02Board[] = ["uniphier-pxs3", "exynos5422-odroidxu4"];
 
 /** What-if variants the notebook compares. */
 export type Case02Variant =
@@ -65,6 +70,18 @@ export const CASE02_VARIANT_TEXT: Record<Case02Variant, string> = {
   "map-resource": "importer maps the buffer's physical address with dma_map_resource (v4.9+), no sg_table pages",
   "pfn-array": "what-if: Marek's pfn-array dma-buf with a dma_map_pfn() (never merged; nearest today: dma_map_phys, v6.18+)",
 };
+
+/** Types and ranges of {@link Case02Params} (lib/scenarios/params.ts). */
+export const CASE02_PARAMS = z
+  .object({
+    board: zOneOf(CASE02_BOARDS as [Case02Board, ...Case02Board[]], "the boards with a no-map shared-dma-pool exporter and a dma-buf importer, data/platforms"),
+    kernel: zKernel,
+    variant: zOneOf(CASE02_VARIANTS as [Case02Variant, ...Case02Variant[]], "CASE02_VARIANTS in lib/scenarios/02-coherent-no-page.ts"),
+    importerIommu: zBool("put the importer behind an IOMMU").optional(),
+    importerCoherent: zBool("override the importer's dma-coherent property").optional(),
+    bufferSize: zInt(4096, 2 ** 27, "buffer size in bytes, at most the 128 MiB pool").optional(),
+  })
+  .strict();
 
 /** Outcomes, as the notebook's table shows them. */
 export type Case02Outcome = "works" | "-ENXIO" | "oops" | "silent wrong page" | "map fails" | "n/a";
@@ -129,9 +146,12 @@ function physRange(mm: MemoryModel, phys: number): string {
 
 /**
  * Run case 02 once.
- * @throws ModelConfigError for a bad kernel name or board (before anything is built).
+ * @throws ModelConfigError for a parameter outside {@link CASE02_PARAMS}
+ * (unknown board or variant, a release outside the modelled range, a string
+ * where a boolean belongs), before anything is built.
  */
 export function runCase02(params: Case02Params): Case02Result {
+  parseScenarioParams(CASE02_PARAMS, params, "runCase02");
   const kernel = parseKernelVersion(params.kernel).name;
   const importerIommu = !!params.importerIommu;
   const size = params.bufferSize ?? 1048576;

@@ -40,7 +40,6 @@
  */
 import { SZ_1G, SZ_4G, SZ_64M, checkInt, hex } from "../core/arith.js";
 import { ModelConfigError } from "../core/errors.js";
-import { parseKernelVersion } from "../kernel/version.js";
 import { createMachine, type Machine } from "../platform/machine.js";
 import { loadPlatformProfile, type PlatformProfile } from "../platform/profile.js";
 import type { Device } from "../platform/device.js";
@@ -58,6 +57,8 @@ import { atLeast } from "../kernel/version.js";
 import { saa7146BuildTables, saa7146PageAddresses } from "../drivers/saa7146.js";
 import type { Scatterlist } from "../sg/scatterlist.js";
 import type { ZoneMapBar, ZoneMapInput } from "../viz/zones.js";
+import { parseScenarioParams, zBool, zInt, zKernel, zOneOf, zSeed } from "./params.js";
+import { z } from "zod";
 
 /** The strategies of case 04. */
 export type Case04Strategy = "vmalloc" | "vmalloc32" | "zone-dma32" | "iommu" | "noncontiguous" | "dma_alloc_sg";
@@ -144,18 +145,25 @@ export interface Case04Result {
   pages: number;
 }
 
+/** Types and ranges of {@link Case04Params} (lib/scenarios/params.ts). */
+export const CASE04_PARAMS = z
+  .object({
+    ramGiB: zInt(1, 64, "RAM in GiB"),
+    dmaMaskBits: zInt(24, 64, "the card's DMA mask in bits"),
+    kernel: zKernel,
+    iommu: zBool("VT-d on"),
+    bufferSize: zInt(4096, SZ_1G, "bytes per capture buffer"),
+    buffers: zInt(1, 32, "capture buffers mapped at once"),
+    swiotlbSize: zInt(2 ** 20, SZ_1G, "swiotlb pool in bytes (swiotlb=)"),
+    strategy: zOneOf(CASE04_STRATEGIES as [Case04Strategy, ...Case04Strategy[]], "CASE04_STRATEGIES in lib/scenarios/04-dma32-vmalloc.ts"),
+    seed: zSeed,
+    fragmentFraction: z.number().min(0).lt(1).describe("fraction of free pages pinned before allocating: a number in [0, 1)"),
+  })
+  .strict();
+
 function checkParams(p: Case04Params): void {
-  checkInt("ramGiB", p.ramGiB, 1, 64);
-  checkInt("dmaMaskBits", p.dmaMaskBits, 24, 64);
-  parseKernelVersion(p.kernel, "kernel");
-  if (typeof p.iommu !== "boolean") throw new ModelConfigError("iommu", p.iommu, "true or false");
-  checkInt("bufferSize", p.bufferSize, 4096, SZ_1G);
-  checkInt("buffers", p.buffers, 1, 32);
-  checkInt("swiotlbSize", p.swiotlbSize, 2 ** 20, SZ_1G);
-  if (!CASE04_STRATEGIES.includes(p.strategy)) throw new ModelConfigError("strategy", p.strategy, CASE04_STRATEGIES.join(", "));
+  parseScenarioParams(CASE04_PARAMS, p, "case04Run");
   if (p.strategy === "iommu" && !p.iommu) throw new ModelConfigError("strategy", p.strategy, "iommu: true for the iommu strategy (VT-d on)");
-  checkInt("seed", p.seed, 0, 0xffffffff);
-  if (typeof p.fragmentFraction !== "number" || !(p.fragmentFraction >= 0 && p.fragmentFraction < 1)) throw new ModelConfigError("fragmentFraction", p.fragmentFraction, "a number in [0, 1)");
 }
 
 /**
@@ -180,10 +188,10 @@ export function case04Machine(p: Case04Params): Machine {
  * @returns the entries mapped (nents; 0 or -EIO when the map failed) and
  * the entries and bytes bounced; `full` when the map failed.
  */
-export function directMapSgWithSwiotlb(dev: Device, sgl: Scatterlist[], nents: number, pageSize: number): { ents: number; bounced: number; bouncedBytes: number; full: boolean } {
+export function directMapSgWithSwiotlb(dev: Device, sgl: Scatterlist[], nents: number, pageSize: number): { ents: number; bounced: number; bouncedBytes: number; full: boolean; failure: string | null } {
   const from = dev.trace.length;
   const ents = dmaMapSg(dev, sgl, nents, DMA_FROM_DEVICE, 0, { pageSize });
-  if (ents <= 0) return { ents: 0, bounced: 0, bouncedBytes: 0, full: true };
+  if (ents <= 0) return { ents: 0, bounced: 0, bouncedBytes: 0, full: true, failure: mapFailure(dev, from) };
   let bounced = 0;
   let bytes = 0;
   const evs = dev.trace.events();
@@ -194,14 +202,33 @@ export function directMapSgWithSwiotlb(dev: Device, sgl: Scatterlist[], nents: n
       bytes += e.data["size"] as number;
     }
   }
-  return { ents, bounced, bouncedBytes: bytes, full: false };
+  return { ents, bounced, bouncedBytes: bytes, full: false, failure: null };
+}
+
+/**
+ * Why a dma_map_sg failed, from the first warning or fault it recorded
+ * (trace events from `from` on), never guessed from the pool's state
+ * afterwards: swiotlb_tbl_map_single's "swiotlb buffer is full" with the
+ * slot counts at that moment, or the map error's own text (for example a
+ * bounce buffer that is itself above the device's mask: "swiotlb addr
+ * overflow").
+ */
+function mapFailure(dev: Device, from: number): string {
+  const evs = dev.trace.events();
+  for (let i = from; i < evs.length; i++) {
+    const e = evs[i]!;
+    if (e.level === "info") continue;
+    if (e.kind === "swiotlb_full") return `dma_map_sg failed: swiotlb buffer is full (${e.data["used"]} of ${e.data["total"]} slots in use when a ${e.data["size"]}-byte bounce was asked for)`;
+    return `dma_map_sg failed: ${e.msg}`;
+  }
+  return "dma_map_sg failed";
 }
 
 function fail(reason: string, pagePhys: number[] = []): Case04Buffer {
   return { ok: false, reason, pagePhys, dmaSegments: 0, deviceAddrs: [], bounced: 0, bouncedBytes: 0, truncated: 0, tables: 0 };
 }
 
-function oneBuffer(m: Machine, dev: Device, mem: IoTlbMem | null, p: Case04Params): Case04Buffer {
+function oneBuffer(m: Machine, dev: Device, p: Case04Params): Case04Buffer {
   const ps = m.pageSize;
   const pages = Math.ceil(p.bufferSize / ps);
   if (p.strategy === "noncontiguous" || p.strategy === "dma_alloc_sg") {
@@ -228,7 +255,7 @@ function oneBuffer(m: Machine, dev: Device, mem: IoTlbMem | null, p: Case04Param
   const ents = r.ents;
   const bounced = r.bounced;
   const bouncedBytes = r.bouncedBytes;
-  if (ents <= 0) return fail(mem ? `dma_map_sg failed: swiotlb buffer is full (${swiotlbUsed(mem)} of ${mem.nslabs} slots in use)` : "dma_map_sg failed", pagePhys);
+  if (ents <= 0) return fail(r.failure ?? "dma_map_sg failed", pagePhys);
   const addrs = saa7146PageAddresses(sgl, ents);
   const tables = saa7146BuildTables(dev, addrs);
   if (!tables) return fail("no memory for the page tables", pagePhys);
@@ -249,7 +276,7 @@ export function case04Run(params: Partial<Case04Params> = {}): Case04Result {
   const swStart: number | null = mem ? mem.defpool.start : null;
   if (p.fragmentFraction > 0) b.fragment(p.seed, p.fragmentFraction);
   const bufs: Case04Buffer[] = [];
-  for (let i = 0; i < p.buffers; i++) bufs.push(oneBuffer(m, dev, mem, p));
+  for (let i = 0; i < p.buffers; i++) bufs.push(oneBuffer(m, dev, p));
   const okBufs = bufs.filter((x) => x.ok);
   // One frame: the card fills every segment, the driver syncs each buffer for the CPU.
   // (Only streaming dma-direct mappings are tracked by lib/dma/direct.ts's device actions; the IOMMU and

@@ -22,6 +22,7 @@ import { alignDown, checkInt, checkPowerOf2, u32 } from "../core/arith.js";
 import type { DmaAddr, PhysAddr, Pfn } from "../core/addr.js";
 import { EINVAL, ENOMEM } from "../core/errno.js";
 import { KernelOops, ModelConfigError } from "../core/errors.js";
+import type { Trace } from "../core/trace.js";
 
 /** UINT_MAX, the max_segment sg_alloc_table_from_pages() passes. */
 export const UINT_MAX = 0xffffffff;
@@ -85,6 +86,14 @@ export interface SgAllocOptions {
    * (sg_kmalloc) that succeed before one fails with -ENOMEM. Default: never fail.
    */
   failAfterAllocs?: number;
+  /**
+   * Where to record the warning-level `sg_size_wrapped` event when `size`
+   * is smaller than the pages cover and wraps (the caller's bug; see
+   * {@link sgAllocAppendTableFromPages}). Usually the device's trace.
+   */
+  trace?: Trace;
+  /** The caller named in that event (default "sg_alloc_append_table_from_pages"). */
+  caller?: string;
 }
 
 /** A fresh, zeroed entry (sg_init_table). */
@@ -194,6 +203,18 @@ function pagesAreMergeable(a: Pfn, b: Pfn): boolean {
  *    needed); chaining adds alloc - 1 to totalNents.
  * 5. On -ENOMEM the previous entry's length is restored.
  * 6. Without left_pages the last entry gets the end mark.
+ * 7. `size` is an unsigned long the kernel never checks against the pages:
+ *    each chunk subtracts its bytes from it. If `size` runs out before the
+ *    last chunk, it wraps to almost 2^64, so every later entry gets its
+ *    whole chunk (min(size, chunk) = chunk). The model does the same and
+ *    records a warning-level `sg_size_wrapped` event in `opts.trace`: the
+ *    caller passed more pages than `size` covers.
+ *    Example (4 KiB pages, pfns 10, 20, 30, offset 0, size 5000): entries of
+ *    4096 and 904 bytes, then size wraps and the third entry is 4096 bytes.
+ *
+ * Inputs the kernel cannot receive are rejected before any change: `nPages`
+ * 0 (the kernel reads `pages[0]` unconditionally, beyond an empty array),
+ * lengths and offsets outside unsigned int, non-integer pfns.
  *
  * @param pfns the pages; `nPages` of them are used.
  * @param offset byte offset into the first page (unsigned int).
@@ -214,7 +235,8 @@ export function sgAllocAppendTableFromPages(
   opts: SgAllocOptions = {},
 ): number {
   const pageSize = checkPowerOf2("pageSize", opts.pageSize ?? 4096, 4096, 65536);
-  checkInt("nPages", nPages, 0, Math.min(UINT_MAX, pfns.length));
+  if (pfns.length === 0) throw new ModelConfigError("pfns", pfns, "a non-empty array of pfns (the kernel reads pages[0] unconditionally)");
+  checkInt("nPages", nPages, 1, Math.min(UINT_MAX, pfns.length));
   checkInt("offset", offset, 0, UINT_MAX);
   checkInt("size", size);
   checkInt("maxSegment", maxSegment, 0, UINT_MAX);
@@ -263,7 +285,10 @@ export function sgAllocAppendTableFromPages(
 
   let curPage = 0;
   let added = 0;
-  let remaining = size; // unsigned long; may "wrap" after the last chunk, never read then
+  // `size` is an unsigned long: once a chunk takes more than is left, it
+  // wraps to about 2^64 and every later entry gets its whole chunk (rule 7).
+  let remaining = size;
+  let wrapped = false;
   let off = offset;
   for (let i = 0; i < chunks; i++) {
     let j = curPage + 1;
@@ -282,9 +307,20 @@ export function sgAllocAppendTableFromPages(
     s = next;
     const chunkSize = u32((j - curPage) * pageSize - off);
     const e = table.sgl[s]!;
-    sgSetPage(e, pages[curPage]!, Math.min(remaining, chunkSize), off);
+    sgSetPage(e, pages[curPage]!, wrapped ? chunkSize : Math.min(remaining, chunkSize), off);
     added++;
-    remaining -= chunkSize;
+    if (!wrapped && remaining < chunkSize && i < chunks - 1) {
+      wrapped = true;
+      opts.trace?.record({
+        fn: opts.caller ?? "sg_alloc_append_table_from_pages",
+        kind: "sg_size_wrapped",
+        level: "warn",
+        msg: `size ${size} covers less than the ${n} pages passed: size wraps after entry ${i} and the ${chunks - 1 - i} later entries get whole chunks (caller's bug: pass only the pages size covers)`,
+        data: { size, nPages: n, entry: i, chunks },
+      });
+    } else if (!wrapped) {
+      remaining -= chunkSize;
+    }
     off = 0;
     curPage = j;
   }

@@ -166,3 +166,16 @@ describe("case 04, VIPT variant on parisc: the vmalloc alias needs invalidate_ke
     expect(() => case04Vipt(true, 100)).toThrow(ModelConfigError);
   });
 });
+
+describe("case 04 explains a failure from the event that happened (issue 10 item 7)", () => {
+  it("a 24-bit card: the pool lies above the mask, so the reason is swiotlb addr overflow, not a full pool", () => {
+    // The x86-64 swiotlb pool sits below 4 GiB but far above 16 MiB (DMA_BIT_MASK(24) = 0xffffff):
+    // swiotlb_map finds slots, then the bounce buffer fails dma_capable itself (kernel/dma/swiotlb.c,
+    // swiotlb_map: "swiotlb addr ... overflow"). The pool is nowhere near full.
+    const r = case04Run({ dmaMaskBits: 24 });
+    expect(r.ok).toBe(false);
+    expect(r.reason).toContain("swiotlb addr overflow");
+    expect(r.reason).not.toContain("buffer is full");
+    expect(r.machine.trace.ofKind("swiotlb_full")).toHaveLength(0);
+  });
+});

@@ -206,3 +206,58 @@ describe("properties", () => {
     );
   });
 });
+
+describe("sg_alloc_table_from_pages: odd and invalid inputs (issue 10 item 3, issue 9)", () => {
+  it("size smaller than the pages cover: size wraps as an unsigned long, later entries get whole pages, a warning is traced", async () => {
+    // lib/scatterlist.c (v6.19, same arithmetic in v4.4): entry i gets min(size, chunk),
+    // then size -= chunk (unsigned long). pfns 10, 20, 30 are three chunks of 4096.
+    // size 5000: entry 0 = min(5000, 4096) = 4096, size = 904;
+    // entry 1 = min(904, 4096) = 904, size = 904 - 4096 wraps to 2^64 - 3192;
+    // entry 2 = min(2^64 - 3192, 4096) = 4096.
+    const { Trace } = await import("../../lib/core/trace.js");
+    const trace = new Trace();
+    const sgt = createSgTable();
+    expect(sgAllocTableFromPages(sgt, pf([10, 20, 30]), 3, 0, 5000, { trace })).toBe(0);
+    expect(sgt.sgl.map((s) => s.length)).toEqual([4096, 904, 4096]);
+    const w = trace.events().filter((e) => e.kind === "sg_size_wrapped");
+    expect(w).toHaveLength(1);
+    expect(w[0]!.level).toBe("warn");
+  });
+
+  it("a size that ends inside the last chunk is ordinary use: no wrap, no warning", async () => {
+    const { Trace } = await import("../../lib/core/trace.js");
+    const trace = new Trace();
+    const sgt = createSgTable();
+    // Two chunks: 4096 then min(5000 - 4096, 4096) = 904.
+    expect(sgAllocTableFromPages(sgt, pf([10, 20]), 2, 0, 5000, { trace })).toBe(0);
+    expect(sgt.sgl.map((s) => s.length)).toEqual([4096, 904]);
+    expect(trace.events().filter((e) => e.kind === "sg_size_wrapped")).toHaveLength(0);
+  });
+
+  it("nPages = 0 is an input the kernel cannot take (it reads pages[0]): a clear error, table unchanged", () => {
+    const sgt = createSgTable();
+    expect(() => sgAllocTableFromPages(sgt, pf([10]), 0, 0, 4096)).toThrow(/nPages/);
+    expect(() => sgAllocTableFromPages(sgt, pf([]), 0, 0, 0)).toThrow(/pfns/);
+    expect(sgt).toEqual(createSgTable());
+    const app = createSgAppendTable();
+    expect(sgAllocAppendTableFromPages(app, pf([10, 11]), 2, 0, 8192, 0xffffffff, 1)).toBe(0);
+    const before = JSON.stringify(app);
+    expect(() => sgAllocAppendTableFromPages(app, pf([12]), 0, 0, 0, 0xffffffff, 0)).toThrow(ModelConfigError);
+    expect(JSON.stringify(app)).toBe(before);
+  });
+
+  it("append mode, size wrap does not throw half-way: the previous entry and the slots are as the kernel leaves them", () => {
+    // First call: pfns 10, 11 (one chunk of 8192), more pages to come.
+    const app = createSgAppendTable();
+    expect(sgAllocAppendTableFromPages(app, pf([10, 11]), 2, 0, 8192, 0xffffffff, 2)).toBe(0);
+    // Second call: pfn 12 continues the previous entry (merged whole, size untouched),
+    // then 40 and 50 are two chunks; size 100: entry = min(100, 4096) = 100, size wraps,
+    // last entry = 4096.
+    expect(sgAllocAppendTableFromPages(app, pf([12, 40, 50]), 3, 0, 100, 0xffffffff, 0)).toBe(0);
+    expect(app.sgt.sgl.slice(0, app.sgt.nents).map((s) => [s.pfn, s.length])).toEqual([
+      [10, 12288],
+      [40, 100],
+      [50, 4096],
+    ]);
+  });
+});
