@@ -278,6 +278,11 @@ export class IovaBlockIndex {
     return true;
   }
 
+  /** True if a range starts exactly at pfn `lo` (posB/posJ are left as {@link floorPos} sets them). */
+  isLo(lo: number): boolean {
+    return this.floorPos(lo) && this.blocks[this.posB]!.lo[this.posJ] === lo;
+  }
+
   /** Split the full block bi in two halves and rebuild. */
   splitBlock(bi: number): void {
     const blocks = this.blocks;

@@ -3,7 +3,29 @@
  * drivers/iommu/iova.c, newest mainline (read at v6.19: the import
  * matankalina/linux-6.19.10-fork, Makefile 6.19, blob
  * 18f83972181362dd50b435ebac696d87d6974d26 of drivers/iommu/iova.c and
- * d2c4fd923efabcb61f6a8d6e190cbea6b8dda37a of include/linux/iova.h).
+ * d2c4fd923efabcb61f6a8d6e190cbea6b8dda37a of include/linux/iova.h), and
+ * per release from v4.4 on: `initIovaDomain(granule, startPfn, { kernel })`
+ * makes allocIova/freeIova/reserveIova/findIova follow that release's
+ * iova.c. The switches, each boundary bracketed by two real trees, are the
+ * table of lib/iommu/iova-release.ts; in short:
+ * - v4.4 .. v4.14: no anchor, no cached_node, pfn_32bit given at init;
+ *   cached32_node used only when limit_pfn == pfn_32bit (v4.10: any limit
+ *   at or below it, with the defect of topping at cached32's pfn_lo above a
+ *   lower limit); the walk never hands out start_pfn itself before v4.13.
+ * - v4.15 .. v4.19: anchor and both cached nodes, no max32 fast fail, no
+ *   retry pass; defect: a freed cached32_node ending at or above 4 GiB stays
+ *   cached (stale) until v5.3 ("iommu/iova: Remove stale cached32_node").
+ * - v5.0 .. v5.10: max32_alloc_size fast fail (v5.0 also storing on the fast
+ *   path), reset only when a free moves cached32_node; no retry pass.
+ * - v5.11 .. v6.1: retry pass above the start node; defect: retry_pfn =
+ *   pfn_hi + 1 wraps to 0 for the anchor, so a retry from the anchor accepts
+ *   pfns below start_pfn (fixed by "iommu/iova: Fix alloc iova overflows
+ *   issue", in 6.2.12, not in 6.1-rc7). From v5.18 any free below 4 GiB
+ *   resets max32_alloc_size.
+ * - v6.2 .. v6.19: the current code (the newest path, the fast one).
+ * Older releases share the block-index search: only the start node, the
+ * top, the low bound and the cached-node updates differ, so every release
+ * is placement-exact at the same speed.
  *
  * What is modelled, placement-exact:
  * - `init_iova_domain()`: granule, start_pfn, dma_32bit_pfn, the two cached
@@ -61,6 +83,7 @@
 import { MAX_ADDR, SZ_4G, alignDown, alignUp, checkInt, checkPowerOf2, ilog2, offsetIn } from "../core/arith.js";
 import { ModelConfigError } from "../core/errors.js";
 import { IovaBlockIndex, TOP_ORDER } from "./iova-blocks.js";
+import { iovaRelease, type IovaRelease } from "./iova-release.js";
 
 /**
  * IOVA_ANCHOR: the kernel's anchor node has pfn_lo = pfn_hi = ~0UL, above
@@ -72,6 +95,23 @@ export const IOVA_ANCHOR = 2 ** 64;
 
 /** Largest IOVA granule the model accepts: 64 KiB, the largest PAGE_SIZE of the modelled arches (init_iova_domain BUG_ONs granule > PAGE_SIZE). */
 export const IOVA_MAX_GRANULE = 65536;
+
+/** The switches of the newest modelled release: what a domain follows when initIovaDomain gets no `kernel`. */
+const NEWEST: IovaRelease = iovaRelease("v6.19");
+
+/** Options of {@link initIovaDomain}. */
+export interface IovaDomainOptions {
+  /** Release name accepted by parseKernelVersion ("v4.4", "v5.10", "v6.19"); default the newest modelled, v6.19. */
+  readonly kernel?: string;
+  /**
+   * pfn_32bit, init_iova_domain()'s fourth argument before v4.15: the
+   * limit_pfn (inclusive) that counts as "32-bit" for cached32_node, an
+   * integer in [0, maxPfn]. Default 2^32 / granule - 1 (what intel-iommu's
+   * DMA_32BIT_PFN is for 4 KiB pages). Rejected from v4.15 on (the argument
+   * is gone; dma_32bit_pfn is 2^32 / granule).
+   */
+  readonly pfn32bit?: number;
+}
 
 /**
  * An allocated or reserved IOVA range, inclusive on both ends, in IOVA pfns
@@ -94,8 +134,18 @@ export class IovaDomain {
   readonly granule: number;
   /** Lowest pfn the allocator hands out (start_pfn), >= 1. */
   readonly startPfn: number;
-  /** dma_32bit_pfn: 2^32 / granule, the first IOVA pfn at or above 4 GiB. */
+  /**
+   * dma_32bit_pfn as the kernel stores it. From v4.15: 2^32 / granule, the
+   * first IOVA pfn at or above 4 GiB. Before: the init argument pfn_32bit
+   * (v4.4 .. v4.12) or pfn_32bit + 1 (v4.13, v4.14).
+   */
   readonly dma32PfnLimit: number;
+  /** The release whose drivers/iommu/iova.c this domain follows ("v6.19" by default). */
+  readonly kernel: string;
+  /** pfn_32bit, the init argument of releases before v4.15 (a limit_pfn, inclusive); null from v4.15 on. */
+  readonly pfn32bit: number | null;
+  /** @internal the release switches (lib/iommu/iova-release.ts). */
+  readonly _rel: IovaRelease;
   /** Highest pfn the model represents in this domain: floor((2^53 - 1) / granule), so pfn * granule stays below 2^53. */
   readonly maxPfn: number;
   /** @internal the ranges (anchor included) in the block index, with its search state (lib/iommu/iova-blocks.ts). Empty once put. */
@@ -116,24 +166,28 @@ export class IovaDomain {
   _dead = false;
 
   /** @internal use {@link initIovaDomain}. */
-  constructor(granule: number, startPfn: number) {
+  constructor(granule: number, startPfn: number, rel: IovaRelease = NEWEST, pfn32bit: number | null = null) {
     this.granule = granule;
     this.startPfn = startPfn;
-    this.dma32PfnLimit = SZ_4G / granule;
+    this._rel = rel;
+    this.kernel = rel.name;
+    this.pfn32bit = rel.rework ? null : pfn32bit;
+    if (rel.rework || this.pfn32bit === null) this.dma32PfnLimit = SZ_4G / granule;
+    else this.dma32PfnLimit = rel.exclusiveLimit ? this.pfn32bit + 1 : this.pfn32bit;
     this.maxPfn = Math.floor(MAX_ADDR / granule);
     this._ix = new IovaBlockIndex(IOVA_ANCHOR);
     this._max32 = this.dma32PfnLimit;
   }
 
-  /** cached_node: where searches with a limit above 4 GiB start (a snapshot of the node's range; the anchor reads IOVA_ANCHOR). */
+  /** cached_node: where searches with a limit above 4 GiB start (a snapshot of the node's range; the anchor reads IOVA_ANCHOR). Before v4.15 there is no cached_node: it reads the anchor. */
   get cachedNode(): IovaRange {
     return snap(this._cachedLo, this._cachedHi);
   }
-  /** cached32_node: where searches with a limit at or below 4 GiB start (snapshot). */
+  /** cached32_node: where searches with a limit at or below 4 GiB start (snapshot). Before v4.15 a NULL cached32_node reads as the anchor (the walk then starts at rb_last(), which is what starting at the anchor does). From v4.15 to v5.2 it may name a freed range (the stale-node defect). */
   get cached32Node(): IovaRange {
     return snap(this._cached32Lo, this._cached32Hi);
   }
-  /** max32_alloc_size, IOVA pfns: allocations at or below 4 GiB of this size or more fail at once. Reset to dma32PfnLimit by a free below 4 GiB. */
+  /** max32_alloc_size, IOVA pfns: allocations at or below 4 GiB of this size or more fail at once. Reset to dma32PfnLimit by a free below 4 GiB. Before v5.0 the kernel has no such field: it reads dma32PfnLimit and is never consulted. */
   get max32AllocSize(): number {
     return this._max32;
   }
@@ -170,6 +224,65 @@ function maxAllocSize(iovad: IovaDomain): number {
   return Math.min(2 ** 52, iovad.maxPfn - iovad.startPfn + 1);
 }
 
+/**
+ * alloc_iova() of v4.4 .. v4.14 (before the v4.15 rework), after input checks.
+ *
+ * The kernel walks down from rb_last(), or from rb_prev(cached32_node) with
+ * cached32's pfn_lo as the top when the limit qualifies (limit_pfn ==
+ * pfn_32bit; v4.10 on any limit_pfn <= pfn_32bit, the top then ignoring a
+ * lower caller limit). Passing node N with top T: nodes starting at or above
+ * T are skipped, a node reaching T lowers T to N.pfn_lo, and a node ending
+ * below T takes the range if alignDown(T - size) (its `pad_size`) lies above
+ * N.pfn_hi, else T drops to N.pfn_lo. That is the same first fit as the
+ * block-index walk, with no start_pfn test for gaps above a node; only the
+ * gap below the lowest node (the `!curr` case) needs
+ * candidate >= start_pfn + 1 (v4.4 .. v4.12, inclusive arithmetic) or
+ * >= start_pfn (v4.13, v4.14).
+ * Before v4.12 a node at pfn 0 (or a cached32_node at pfn 0 before v4.13)
+ * makes `pfn_lo - 1` wrap to ~0UL and the kernel hands out a range at the
+ * top of the 64-bit space; the model cannot represent that and throws.
+ * Source: drivers/iommu/iova.c, __alloc_and_insert_iova_range(),
+ * __get_cached_rbnode(), iova_get_pad_size(), __cached_rbnode_insert_update()
+ * (v4.4.1, v4.10.17, v4.12.0, v4.13.9, v4.14.177).
+ */
+function allocIovaPre415(iovad: IovaDomain, size: number, limitPfn: number, sizeAligned: boolean, align: number, order: number): IovaRange | null {
+  const rel = iovad._rel;
+  const pfn32 = iovad.pfn32bit!;
+  if (sizeAligned && size > 2 ** 31) {
+    throw new ModelConfigError("allocIova(size)", size, `at most 2^31 for a size-aligned allocation in ${rel.name} (iova_get_pad_size() takes an unsigned int)`);
+  }
+  const cached = iovad._cached32Lo !== IOVA_ANCHOR;
+  const useCached = cached && (rel.cached32AnyLimit ? limitPfn <= pfn32 : limitPfn === pfn32);
+  const ix = iovad._ix;
+  const startLo = useCached ? iovad._cached32Lo : IOVA_ANCHOR;
+  const top = useCached ? iovad._cached32Lo : limitPfn + 1;
+  if (useCached && top === 0 && !rel.exclusiveLimit) throw wrapError(rel);
+  const lo = ix.walk(startLo, top, size, align, order, 0);
+  if (lo < 0) {
+    // No fit above any node: the walk went down past every node below the top.
+    if (!rel.clampLoUnderflow && ix.floorPos(0) && ix.blocks[ix.posB]!.lo[ix.posJ] === 0) throw wrapError(rel);
+    return null;
+  }
+  // The gap below the lowest node is the kernel's `!curr` case, checked against start_pfn.
+  if (ix.foundB === 0 && ix.foundJ === 0 && lo < iovad.startPfn + (rel.exclusiveLimit ? 0 : 1)) return null;
+  const hi = lo + size - 1;
+  ix.insertBefore(ix.foundB, ix.foundJ, lo, hi);
+  iovad._count++;
+  if (limitPfn === pfn32) {
+    iovad._cached32Lo = lo;
+    iovad._cached32Hi = hi;
+  }
+  return snap(lo, hi);
+}
+
+function wrapError(rel: IovaRelease): ModelConfigError {
+  return new ModelConfigError(
+    "allocIova(iovad)",
+    `a ${rel.name} domain whose walk reaches a range at pfn 0`,
+    "no range at pfn 0 before v4.12 (the kernel's pfn_lo - 1 wraps to ~0UL and it allocates at the top of the 64-bit space, which the model cannot hold)",
+  );
+}
+
 // ---------------------------------------------------------------------------
 // Public API
 
@@ -184,13 +297,40 @@ function maxAllocSize(iovad: IovaDomain): number {
  * @param startPfn lowest IOVA pfn to hand out, in [1, maxPfn] where
  *   maxPfn = floor((2^53 - 1) / granule). The kernel has no check here, but
  *   its walk treats pfn 0 as "no room" (its IOMMU-DMA callers pass >= 1).
+ * @param options `kernel`: the release whose allocator to follow (default
+ *   v6.19, the newest modelled); `pfn32bit`: the pre-v4.15 init argument
+ *   (see {@link IovaDomainOptions}). Before v4.15 the domain has no anchor
+ *   and no cached_node, cached32_node starts NULL and dma_32bit_pfn comes
+ *   from pfn_32bit; the model still keeps its anchor internally (it sits
+ *   above every limit, so no walk ever reaches it) and reports it.
  * @throws ModelConfigError naming the parameter and its allowed range.
- * Source: drivers/iommu/iova.c, init_iova_domain() (v6.19).
+ * Source: drivers/iommu/iova.c, init_iova_domain() (v4.4, v4.13, v4.15, v6.19;
+ * the per-release table is in lib/iommu/iova-release.ts).
  */
-export function initIovaDomain(granule: number, startPfn: number): IovaDomain {
+export function initIovaDomain(granule: number, startPfn: number, options?: IovaDomainOptions): IovaDomain {
   checkPowerOf2("initIovaDomain(granule)", granule, 1, IOVA_MAX_GRANULE);
-  checkInt("initIovaDomain(startPfn)", startPfn, 1, Math.floor(MAX_ADDR / granule));
-  return new IovaDomain(granule, startPfn);
+  const maxPfn = Math.floor(MAX_ADDR / granule);
+  checkInt("initIovaDomain(startPfn)", startPfn, 1, maxPfn);
+  if (options === undefined) return new IovaDomain(granule, startPfn);
+  if (typeof options !== "object" || options === null) {
+    throw new ModelConfigError("initIovaDomain(options)", options, "undefined or { kernel?, pfn32bit? }");
+  }
+  const rel = options.kernel === undefined ? NEWEST : iovaRelease(options.kernel, "initIovaDomain(options.kernel)");
+  let pfn32bit: number | null = null;
+  if (options.pfn32bit !== undefined) {
+    if (rel.rework) {
+      throw new ModelConfigError(
+        "initIovaDomain(options.pfn32bit)",
+        options.pfn32bit,
+        `no pfn32bit for ${rel.name}: init_iova_domain() lost that argument in v4.15 (dma_32bit_pfn = 2^32 / granule)`,
+      );
+    }
+    checkInt("initIovaDomain(options.pfn32bit)", options.pfn32bit, 0, maxPfn);
+    pfn32bit = options.pfn32bit;
+  } else if (!rel.rework) {
+    pfn32bit = SZ_4G / granule - 1;
+  }
+  return new IovaDomain(granule, startPfn, rel, pfn32bit);
 }
 
 /**
@@ -214,6 +354,14 @@ export function initIovaDomain(granule: number, startPfn: number): IovaDomain {
  *    returned; on success the new range becomes cached32_node if its pfn_hi
  *    is below dma_32bit_pfn, else cached_node.
  *
+ * Per release (domain's `kernel`, see lib/iommu/iova-release.ts): step 2
+ * exists from v5.0 (and in v5.0 also stores size), step 4 from v5.11
+ * (v5.11 .. v6.1: retry_pfn = pfn_hi + 1, low = retry_pfn, and the anchor's
+ * pfn_hi + 1 wraps to 0); before v5.3 a stale cached32_node tops the walk at
+ * its pfn_lo. Before v4.15 see allocIovaPre415 in this file: no anchor,
+ * cached32_node only, inclusive limits before v4.13, and a size-aligned
+ * `size` is limited to 2^31 (iova_get_pad_size() takes an unsigned int).
+ *
  * @param size IOVA pfns, an integer in [1, min(2^52, maxPfn - startPfn + 1)].
  * @param limitPfn highest usable IOVA pfn (inclusive), in [startPfn, maxPfn].
  * @param sizeAligned align the start to roundup_pow_of_two(size).
@@ -221,8 +369,11 @@ export function initIovaDomain(granule: number, startPfn: number): IovaDomain {
  *   null when the kernel returns NULL (no room below the limit, or the
  *   max32 fast fail).
  * @throws ModelConfigError for bad input, before any state change.
+ * @throws ModelConfigError before v4.12 when the walk would pass a range at
+ *   pfn 0 (the kernel's pfn_lo - 1 wraps and it allocates near 2^64).
  * Source: drivers/iommu/iova.c, alloc_iova(), __alloc_and_insert_iova_range(),
- * __get_cached_rbnode(), __cached_rbnode_insert_update(), iova_find_limit() (v6.19).
+ * __get_cached_rbnode(), __cached_rbnode_insert_update(), iova_find_limit()
+ * (v6.19; older releases as listed in lib/iommu/iova-release.ts).
  */
 export function allocIova(iovad: IovaDomain, size: number, limitPfn: number, sizeAligned: boolean): IovaRange | null {
   checkLive(iovad, "allocIova");
@@ -248,18 +399,39 @@ export function allocIova(iovad: IovaDomain, size: number, limitPfn: number, siz
     }
     order = Math.min(TOP_ORDER, e);
   }
+  const rel = iovad._rel;
+  if (!rel.rework) return allocIovaPre415(iovad, size, limitPfn, sizeAligned, align, order);
   const dma32 = iovad.dma32PfnLimit;
-  if (limit <= dma32 && size >= iovad._max32) return null;
+  if (rel.max32 && limit <= dma32 && size >= iovad._max32) {
+    // v5.0 stored size on this path too (iova32_full); v5.1 on leaves it.
+    if (rel.max32FastFailStores) iovad._max32 = size;
+    return null;
+  }
 
-  const startLo = limit <= dma32 ? iovad._cached32Lo : iovad._cachedLo;
-  const retryPfn = limit <= dma32 ? iovad._cached32Hi : iovad._cachedHi;
+  const use32 = limit <= dma32;
+  const startLo = use32 ? iovad._cached32Lo : iovad._cachedLo;
+  const startHi = use32 ? iovad._cached32Hi : iovad._cachedHi;
   const ix = iovad._ix;
-  let lo = ix.walk(startLo, limit, size, align, order, iovad.startPfn);
-  if (lo < 0 && retryPfn < limit) {
-    lo = ix.walk(IOVA_ANCHOR, limit, size, align, order, retryPfn + 1);
+  let top = limit;
+  if (!rel.cached32FreedFix && use32 && startLo < limit && !ix.isLo(startLo)) {
+    // v4.15 .. v5.2: cached32_node may be a freed node. The walk still starts
+    // there: its top is min(limit, that pfn_lo) and it goes on below it.
+    top = startLo;
+  }
+  let lo = ix.walk(startLo, top, size, align, order, iovad.startPfn);
+  if (lo < 0 && rel.retry) {
+    // retry_pfn: v5.11 .. v6.1 use pfn_hi + 1 (the anchor's ~0UL + 1 wraps to 0); v6.2 on pfn_hi.
+    let low = -1;
+    if (rel.retryWraps) {
+      const retryPfn = startHi === IOVA_ANCHOR ? 0 : startHi + 1;
+      if (retryPfn < limit) low = retryPfn;
+    } else if (startHi < limit) {
+      low = startHi + 1;
+    }
+    if (low >= 0) lo = ix.walk(IOVA_ANCHOR, limit, size, align, order, low);
   }
   if (lo < 0) {
-    iovad._max32 = size;
+    if (rel.max32) iovad._max32 = size;
     return null;
   }
   const hi = lo + size - 1;
@@ -303,6 +475,12 @@ export function findIova(iovad: IovaDomain, pfn: number): IovaRange | null {
  * below 4 GiB (pfn_hi < dma_32bit_pfn) at or above it; a free with
  * pfn_lo below dma_32bit_pfn resets max32_alloc_size to dma_32bit_pfn;
  * cached_node moves to the successor if the freed pfn_lo is at or above it.
+ * Per release: the "is the freed node" test exists from v5.3 (before, the
+ * node stays cached, stale, when it ends at or above 4 GiB); the
+ * max32_alloc_size reset (from v5.0) happens only when cached32_node moves
+ * until v5.17, on any free with pfn_lo below dma_32bit_pfn from v5.18.
+ * Before v4.15 only cached32_node exists: a free at or above it moves it to
+ * the successor if that starts below dma_32bit_pfn, else clears it.
  *
  * @returns the freed range (the kernel returns nothing; this is the model
  *   reporting what it did), or null if nothing was freed.
@@ -328,14 +506,25 @@ export function freeIova(iovad: IovaDomain, pfn: number): IovaRange | null {
   const nextLo = nb.lo[nj]!;
   const nextHi = nb.hi[nj]!;
   const dma32 = iovad.dma32PfnLimit;
-  if (nLo === iovad._cached32Lo || (nHi < dma32 && nLo >= iovad._cached32Lo)) {
-    iovad._cached32Lo = nextLo;
-    iovad._cached32Hi = nextHi;
-  }
-  if (nLo < dma32) iovad._max32 = dma32;
-  if (nLo >= iovad._cachedLo) {
-    iovad._cachedLo = nextLo;
-    iovad._cachedHi = nextHi;
+  const rel = iovad._rel;
+  if (!rel.rework) {
+    // Before v4.15: only cached32_node, moved (or cleared) when the freed node is at or above it.
+    if (iovad._cached32Lo !== IOVA_ANCHOR && nLo >= iovad._cached32Lo) {
+      const keep = nextLo !== IOVA_ANCHOR && nextLo < dma32;
+      iovad._cached32Lo = keep ? nextLo : IOVA_ANCHOR;
+      iovad._cached32Hi = keep ? nextHi : IOVA_ANCHOR;
+    }
+  } else {
+    const move32 = (rel.cached32FreedFix && nLo === iovad._cached32Lo) || (nHi < dma32 && nLo >= iovad._cached32Lo);
+    if (move32) {
+      iovad._cached32Lo = nextLo;
+      iovad._cached32Hi = nextHi;
+    }
+    if (rel.max32 && (rel.max32ResetAnyFree ? nLo < dma32 : move32)) iovad._max32 = dma32;
+    if (nLo >= iovad._cachedLo) {
+      iovad._cachedLo = nextLo;
+      iovad._cachedHi = nextHi;
+    }
   }
   // Hint for the next walk: where the successor sits once this range is gone (checked before use).
   ix.startB = j + 1 < b.n || b.n === 1 ? bi : bi + 1;
