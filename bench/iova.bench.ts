@@ -13,6 +13,11 @@
  * checksums (sum of pfn_lo of every allocation, and the count of failed
  * allocations) to compare with the kernel C run.
  *
+ * Then the same op stream through the model of older releases' allocators
+ * (initIovaDomain(4096, 1, { kernel })): ns/op and checksum per release (the
+ * checksums may differ from v6.19's where that release places differently;
+ * on this workload, one limit equal to pfn_32bit and no failures, they agree).
+ *
  * Run: npx tsx bench/iova.bench.ts [refOps]   (refOps defaults to the full 1,000,000)
  */
 import { xorshift32 } from "../lib/core/prng.js";
@@ -31,9 +36,9 @@ interface Result {
   allocs: number;
 }
 
-function runModel(ops: number): Result {
+function runModel(ops: number, kernel?: string): Result {
   const rng = xorshift32(0x12345678);
-  const d = initIovaDomain(4096, 1);
+  const d = kernel === undefined ? initIovaDomain(4096, 1) : initIovaDomain(4096, 1, { kernel });
   const live: number[] = [];
   let checksum = 0n;
   let sum = 0; // exact while below 2^53; folded into the bigint every so often
@@ -119,3 +124,7 @@ console.log(
     `checksums ${modelShort.checksum === ref.checksum ? "match" : "DIFFER"}`,
 );
 console.log(`iova steady-state: kernel C reference about 7400 ns/op (iova-workload.md): model/kernel ratio ${(model.ns / 7400).toFixed(3)}`);
+for (const kernel of ["v4.4", "v4.19", "v5.10"]) {
+  const m = runModel(OPS, kernel);
+  console.log(`iova steady-state: ${m.ns.toFixed(0)} ns/op (model, ${kernel} allocator), checksum 0x${m.checksum.toString(16)}, failed allocs ${m.failures}`);
+}

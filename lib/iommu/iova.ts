@@ -3,7 +3,29 @@
  * drivers/iommu/iova.c, newest mainline (read at v6.19: the import
  * matankalina/linux-6.19.10-fork, Makefile 6.19, blob
  * 18f83972181362dd50b435ebac696d87d6974d26 of drivers/iommu/iova.c and
- * d2c4fd923efabcb61f6a8d6e190cbea6b8dda37a of include/linux/iova.h).
+ * d2c4fd923efabcb61f6a8d6e190cbea6b8dda37a of include/linux/iova.h), and
+ * per release from v4.4 on: `initIovaDomain(granule, startPfn, { kernel })`
+ * makes allocIova/freeIova/reserveIova/findIova follow that release's
+ * iova.c. The switches, each boundary bracketed by two real trees, are the
+ * table of lib/iommu/iova-release.ts; in short:
+ * - v4.4 .. v4.14: no anchor, no cached_node, pfn_32bit given at init;
+ *   cached32_node used only when limit_pfn == pfn_32bit (v4.10: any limit
+ *   at or below it, with the defect of topping at cached32's pfn_lo above a
+ *   lower limit); the walk never hands out start_pfn itself before v4.13.
+ * - v4.15 .. v4.19: anchor and both cached nodes, no max32 fast fail, no
+ *   retry pass; defect: a freed cached32_node ending at or above 4 GiB stays
+ *   cached (stale) until v5.3 ("iommu/iova: Remove stale cached32_node").
+ * - v5.0 .. v5.10: max32_alloc_size fast fail (v5.0 also storing on the fast
+ *   path), reset only when a free moves cached32_node; no retry pass.
+ * - v5.11 .. v6.1: retry pass above the start node; defect: retry_pfn =
+ *   pfn_hi + 1 wraps to 0 for the anchor, so a retry from the anchor accepts
+ *   pfns below start_pfn (fixed by "iommu/iova: Fix alloc iova overflows
+ *   issue", in 6.2.12, not in 6.1-rc7). From v5.18 any free below 4 GiB
+ *   resets max32_alloc_size.
+ * - v6.2 .. v6.19: the current code (the newest path, the fast one).
+ * Older releases share the block-index search: only the start node, the
+ * top, the low bound and the cached-node updates differ, so every release
+ * is placement-exact at the same speed.
  *
  * What is modelled, placement-exact:
  * - `init_iova_domain()`: granule, start_pfn, dma_32bit_pfn, the two cached
@@ -50,6 +72,8 @@
  * decided gap by gap. Nodes are identified by pfn_lo (unique: ranges never
  * overlap), so the cached nodes are kept as (pfn_lo, pfn_hi) pairs, with a
  * checked hint of the start node's position.
+ * The index, with all its search state, is the IovaBlockIndex class of
+ * lib/iommu/iova-blocks.ts, one instance per domain (`_ix`).
  * The test file checks op by op against a literal linear walk.
  *
  * Units: every pfn and size here is an IOVA pfn, i.e. a count of
@@ -58,6 +82,8 @@
  */
 import { MAX_ADDR, SZ_4G, alignDown, alignUp, checkInt, checkPowerOf2, ilog2, offsetIn } from "../core/arith.js";
 import { ModelConfigError } from "../core/errors.js";
+import { IovaBlockIndex, TOP_ORDER } from "./iova-blocks.js";
+import { iovaRelease, type IovaRelease } from "./iova-release.js";
 
 /**
  * IOVA_ANCHOR: the kernel's anchor node has pfn_lo = pfn_hi = ~0UL, above
@@ -70,6 +96,23 @@ export const IOVA_ANCHOR = 2 ** 64;
 /** Largest IOVA granule the model accepts: 64 KiB, the largest PAGE_SIZE of the modelled arches (init_iova_domain BUG_ONs granule > PAGE_SIZE). */
 export const IOVA_MAX_GRANULE = 65536;
 
+/** The switches of the newest modelled release: what a domain follows when initIovaDomain gets no `kernel`. */
+const NEWEST: IovaRelease = iovaRelease("v6.19");
+
+/** Options of {@link initIovaDomain}. */
+export interface IovaDomainOptions {
+  /** Release name accepted by parseKernelVersion ("v4.4", "v5.10", "v6.19"); default the newest modelled, v6.19. */
+  readonly kernel?: string;
+  /**
+   * pfn_32bit, init_iova_domain()'s fourth argument before v4.15: the
+   * limit_pfn (inclusive) that counts as "32-bit" for cached32_node, an
+   * integer in [0, maxPfn]. Default 2^32 / granule - 1 (what intel-iommu's
+   * DMA_32BIT_PFN is for 4 KiB pages). Rejected from v4.15 on (the argument
+   * is gone; dma_32bit_pfn is 2^32 / granule).
+   */
+  readonly pfn32bit?: number;
+}
+
 /**
  * An allocated or reserved IOVA range, inclusive on both ends, in IOVA pfns
  * (granule-sized pages). Mirrors `struct iova` (include/linux/iova.h, v6.19):
@@ -79,48 +122,6 @@ export const IOVA_MAX_GRANULE = 65536;
 export interface IovaRange {
   readonly pfnLo: number;
   readonly pfnHi: number;
-}
-
-/** Alignments tracked by the block summaries: 2^0 .. 2^6 (the per-CPU cached sizes); larger ones prune with 2^6. */
-const CAP_ORDERS = 7;
-const CAP_MOD = 2 ** (CAP_ORDERS - 1); // 64
-const TOP_ORDER = CAP_ORDERS - 1;
-/** ROUND_UP[k * 64 + r]: what rounding a pfn p with p mod 64 = r up to 2^k adds. */
-const ROUND_UP = new Float64Array(CAP_ORDERS * CAP_MOD);
-for (let k = 0; k < CAP_ORDERS; k++) {
-  const a = 2 ** k;
-  for (let rem = 0; rem < CAP_MOD; rem++) ROUND_UP[k * CAP_MOD + rem] = (a - (rem % a)) % a;
-}
-
-/** Most ranges one block holds; a full block is split in two halves on insert. */
-const BLOCK_CAP = 32;
-/** A block with fewer ranges than this after a free is merged with a neighbour when the two fit in MERGE_MAX. */
-const MERGE_BELOW = BLOCK_CAP / 4;
-const MERGE_MAX = (BLOCK_CAP * 3) / 4;
-
-/**
- * A run of consecutive ranges (`struct iova`s), sorted by pfn_lo. Blocks are
- * never empty; the last block ends with the anchor. The free gap below a
- * range (down to the range before it, which may sit in the previous block,
- * or down to pfn 0) belongs to the range's block.
- */
-class Block {
-  /** pfn_lo of the ranges, ascending; entries [0, n) are live. */
-  readonly lo = new Float64Array(BLOCK_CAP);
-  /** pfn_hi of the same ranges. */
-  readonly hi = new Float64Array(BLOCK_CAP);
-  n = 0;
-  /**
-   * caps[k], k = 0..CAP_ORDERS-1: over the free gaps below this block's
-   * ranges, the largest size that fits at a start aligned to 2^k (gap top
-   * minus the gap bottom rounded up to 2^k), or 0 if none fits.
-   */
-  readonly caps = new Float64Array(CAP_ORDERS);
-  /**
-   * caps may be too high (a gap reaching a maximum was split, shrunk or
-   * removed): until a search recounts the block, caps is an upper bound.
-   */
-  dirty = false;
 }
 
 /**
@@ -133,22 +134,22 @@ export class IovaDomain {
   readonly granule: number;
   /** Lowest pfn the allocator hands out (start_pfn), >= 1. */
   readonly startPfn: number;
-  /** dma_32bit_pfn: 2^32 / granule, the first IOVA pfn at or above 4 GiB. */
+  /**
+   * dma_32bit_pfn as the kernel stores it. From v4.15: 2^32 / granule, the
+   * first IOVA pfn at or above 4 GiB. Before: the init argument pfn_32bit
+   * (v4.4 .. v4.12) or pfn_32bit + 1 (v4.13, v4.14).
+   */
   readonly dma32PfnLimit: number;
+  /** The release whose drivers/iommu/iova.c this domain follows ("v6.19" by default). */
+  readonly kernel: string;
+  /** pfn_32bit, the init argument of releases before v4.15 (a limit_pfn, inclusive); null from v4.15 on. */
+  readonly pfn32bit: number | null;
+  /** @internal the release switches (lib/iommu/iova-release.ts). */
+  readonly _rel: IovaRelease;
   /** Highest pfn the model represents in this domain: floor((2^53 - 1) / granule), so pfn * granule stays below 2^53. */
   readonly maxPfn: number;
-  /** @internal the ranges in order, in blocks; the last block ends with the anchor. Empty once put. */
-  _blocks: Block[];
-  /** @internal caps columns: block i's order-k value at k * _stride + i (contiguous per order, for the block skip). */
-  _cols: Float64Array = new Float64Array(0);
-  /** @internal capacity (in blocks) of _cols and _first: a power of two above the block count. */
-  _stride = 0;
-  /** @internal pfn_lo of each block's first range (the block-level search key); +Infinity past the last block. */
-  _first: Float64Array = new Float64Array(0);
-  /** @internal position hint (block, index) for the node a walk starts from; checked before use. */
-  _startB = 0;
-  /** @internal */
-  _startJ = 0;
+  /** @internal the ranges (anchor included) in the block index, with its search state (lib/iommu/iova-blocks.ts). Empty once put. */
+  readonly _ix: IovaBlockIndex;
   /** @internal cached_node as (pfn_lo, pfn_hi): pfn_lo names the node (ranges never overlap). */
   _cachedLo = IOVA_ANCHOR;
   /** @internal */
@@ -165,30 +166,28 @@ export class IovaDomain {
   _dead = false;
 
   /** @internal use {@link initIovaDomain}. */
-  constructor(granule: number, startPfn: number) {
+  constructor(granule: number, startPfn: number, rel: IovaRelease = NEWEST, pfn32bit: number | null = null) {
     this.granule = granule;
     this.startPfn = startPfn;
-    this.dma32PfnLimit = SZ_4G / granule;
+    this._rel = rel;
+    this.kernel = rel.name;
+    this.pfn32bit = rel.rework ? null : pfn32bit;
+    if (rel.rework || this.pfn32bit === null) this.dma32PfnLimit = SZ_4G / granule;
+    else this.dma32PfnLimit = rel.exclusiveLimit ? this.pfn32bit + 1 : this.pfn32bit;
     this.maxPfn = Math.floor(MAX_ADDR / granule);
-    const b = new Block();
-    b.lo[0] = IOVA_ANCHOR;
-    b.hi[0] = IOVA_ANCHOR;
-    b.n = 1;
-    this._blocks = [b];
-    recount(this._blocks, 0);
-    indexBuild(this);
+    this._ix = new IovaBlockIndex(IOVA_ANCHOR);
     this._max32 = this.dma32PfnLimit;
   }
 
-  /** cached_node: where searches with a limit above 4 GiB start (a snapshot of the node's range; the anchor reads IOVA_ANCHOR). */
+  /** cached_node: where searches with a limit above 4 GiB start (a snapshot of the node's range; the anchor reads IOVA_ANCHOR). Before v4.15 there is no cached_node: it reads the anchor. */
   get cachedNode(): IovaRange {
     return snap(this._cachedLo, this._cachedHi);
   }
-  /** cached32_node: where searches with a limit at or below 4 GiB start (snapshot). */
+  /** cached32_node: where searches with a limit at or below 4 GiB start (snapshot). Before v4.15 a NULL cached32_node reads as the anchor (the walk then starts at rb_last(), which is what starting at the anchor does). From v4.15 to v5.2 it may name a freed range (the stale-node defect). */
   get cached32Node(): IovaRange {
     return snap(this._cached32Lo, this._cached32Hi);
   }
-  /** max32_alloc_size, IOVA pfns: allocations at or below 4 GiB of this size or more fail at once. Reset to dma32PfnLimit by a free below 4 GiB. */
+  /** max32_alloc_size, IOVA pfns: allocations at or below 4 GiB of this size or more fail at once. Reset to dma32PfnLimit by a free below 4 GiB. Before v5.0 the kernel has no such field: it reads dma32PfnLimit and is never consulted. */
   get max32AllocSize(): number {
     return this._max32;
   }
@@ -210,433 +209,7 @@ function snap(lo: number, hi: number): IovaRange {
   return { pfnLo: lo, pfnHi: hi };
 }
 
-// ---------------------------------------------------------------------------
-// Block list plus per-order columns of the blocks' caps. A position is
-// (block index, index in block), returned through posB / posJ (module
-// state: no object per lookup).
 
-let posB = 0;
-let posJ = 0;
-
-/** p mod 64 for an integer 0 <= p < 2^53 (exact: dividing by a power of two is exact in a double). */
-function modCap(p: number): number {
-  return p - Math.floor(p / CAP_MOD) * CAP_MOD;
-}
-
-/** Fold the gap [bottom, top) into block b's caps: for each order k, top - roundup(bottom, 2^k). True if caps rose. */
-function addGap(b: Block, bottom: number, top: number): boolean {
-  const caps = b.caps;
-  const gap = top - bottom;
-  // caps[k] never increases with k and no order beats the raw gap: nothing to raise.
-  if (gap <= caps[TOP_ORDER]!) return false;
-  const rem = modCap(bottom);
-  let rose = false;
-  for (let k = 0; k < CAP_ORDERS; k++) {
-    const c = gap - ROUND_UP[k * CAP_MOD + rem]!;
-    if (c > caps[k]!) {
-      caps[k] = c;
-      rose = true;
-    }
-  }
-  return rose;
-}
-
-/** Block b loses the gap [bottom, top): if that gap reaches some positive caps[k], the caps become an upper bound (dirty). */
-function dropGap(b: Block, bottom: number, top: number): void {
-  const caps = b.caps;
-  const gap = top - bottom;
-  if (gap < caps[TOP_ORDER]! || gap <= 0) return;
-  const rem = modCap(bottom);
-  for (let k = 0; k < CAP_ORDERS; k++) {
-    const c = gap - ROUND_UP[k * CAP_MOD + rem]!;
-    if (c > 0 && c === caps[k]) {
-      b.dirty = true;
-      return;
-    }
-  }
-}
-
-/** pfn_hi of the range before block bi's first range, or -1. */
-function hiBefore(blocks: Block[], bi: number): number {
-  if (bi === 0) return -1;
-  const p = blocks[bi - 1]!;
-  return p.hi[p.n - 1]!;
-}
-
-/** Make block bi's caps exact (one pass over its gaps, the seven maxima kept in locals). */
-function recount(blocks: Block[], bi: number): void {
-  const b = blocks[bi]!;
-  const lo = b.lo;
-  const hi = b.hi;
-  const n = b.n;
-  const RU = ROUND_UP;
-  let c0 = 0;
-  let c1 = 0;
-  let c2 = 0;
-  let c3 = 0;
-  let c4 = 0;
-  let c5 = 0;
-  let c6 = 0;
-  let bottom = hiBefore(blocks, bi) + 1;
-  for (let i = 0; i < n; i++) {
-    const top = lo[i]!;
-    const gap = top - bottom;
-    // c6 <= c5 <= ... <= c0 and no order beats the raw gap: a gap not above c6 raises nothing.
-    if (gap > c6) {
-      const rem = modCap(bottom);
-      if (gap > c0) c0 = gap;
-      let c = gap - RU[CAP_MOD + rem]!;
-      if (c > c1) c1 = c;
-      c = gap - RU[2 * CAP_MOD + rem]!;
-      if (c > c2) c2 = c;
-      c = gap - RU[3 * CAP_MOD + rem]!;
-      if (c > c3) c3 = c;
-      c = gap - RU[4 * CAP_MOD + rem]!;
-      if (c > c4) c4 = c;
-      c = gap - RU[5 * CAP_MOD + rem]!;
-      if (c > c5) c5 = c;
-      c = gap - RU[6 * CAP_MOD + rem]!;
-      if (c > c6) c6 = c;
-    }
-    bottom = hi[i]! + 1;
-  }
-  const caps = b.caps;
-  caps[0] = c0;
-  caps[1] = c1;
-  caps[2] = c2;
-  caps[3] = c3;
-  caps[4] = c4;
-  caps[5] = c5;
-  caps[6] = c6;
-  b.dirty = false;
-}
-
-/** Rebuild the block index (first keys and the caps columns) after the block list changed shape (split, merge, removal). */
-function indexBuild(d: IovaDomain): void {
-  const blocks = d._blocks;
-  const nb = blocks.length;
-  let stride = d._stride;
-  if (stride < nb + 1) {
-    // A power of two (floorPos halves it), with room past the last block.
-    stride = 64;
-    while (stride < 2 * nb) stride *= 2;
-    d._cols = new Float64Array(stride * CAP_ORDERS);
-    d._first = new Float64Array(stride);
-    d._stride = stride;
-  }
-  const cols = d._cols;
-  const first = d._first;
-  for (let i = 0; i < nb; i++) {
-    const b = blocks[i]!;
-    const caps = b.caps;
-    for (let k = 0; k < CAP_ORDERS; k++) cols[k * stride + i] = caps[k]!;
-    first[i] = b.lo[0]!;
-  }
-  for (let i = nb; i < stride; i++) first[i] = Infinity;
-}
-
-/** Copy block bi's caps (exact, or an upper bound while dirty) into the columns. */
-function settle(d: IovaDomain, bi: number): void {
-  const b = d._blocks[bi]!;
-  const cols = d._cols;
-  const stride = d._stride;
-  const caps = b.caps;
-  for (let k = 0; k < CAP_ORDERS; k++) cols[k * stride + bi] = caps[k]!;
-}
-
-/** The highest block index <= r whose caps[order] >= size, or -1: a tight loop over one contiguous column. */
-function findBlockBelow(d: IovaDomain, r: number, order: number, size: number): number {
-  const cols = d._cols;
-  const base = order * d._stride;
-  let c = r;
-  while (c >= 0 && cols[base + c]! < size) c--;
-  return c;
-}
-
-/** Position of the highest range with pfn_lo <= key into posB/posJ; false if there is none. */
-function floorPos(d: IovaDomain, key: number): boolean {
-  const first = d._first;
-  if (d._blocks.length === 0 || first[0]! > key) return false;
-  // Binary search by halving power-of-two steps; first[] reads +Infinity past the last block.
-  let a = 0;
-  for (let step = d._stride / 2; step >= 1; step /= 2) {
-    if (first[a + step]! <= key) a += step;
-  }
-  const b = d._blocks[a]!;
-  const lo = b.lo;
-  const n = b.n;
-  let i = 0;
-  while (i + 1 < n && lo[i + 1]! <= key) i++;
-  posB = a;
-  posJ = i;
-  return true;
-}
-
-/** Split the full block bi in two halves and rebuild. */
-function splitBlock(d: IovaDomain, bi: number): void {
-  const blocks = d._blocks;
-  const b = blocks[bi]!;
-  const half = Math.floor(b.n / 2);
-  const nb = new Block();
-  nb.lo.set(b.lo.subarray(half, b.n));
-  nb.hi.set(b.hi.subarray(half, b.n));
-  nb.n = b.n - half;
-  // Both halves keep the whole block's caps as upper bounds until a search recounts them.
-  nb.caps.set(b.caps);
-  nb.dirty = true;
-  b.n = half;
-  b.dirty = true;
-  blocks.splice(bi + 1, 0, nb);
-  indexBuild(d);
-}
-
-/** Insert the range [lo, hi] (disjoint from every range) in order. */
-function insertRange(d: IovaDomain, lo: number, hi: number): void {
-  const blocks = d._blocks;
-  // The new range goes just below X, the first range above it (the anchor at worst), in X's block:
-  // the gap it splits is the gap below X, which X's block holds.
-  let bi = 0;
-  let j = 0;
-  if (floorPos(d, lo)) {
-    bi = posB;
-    j = posJ + 1;
-    if (j === blocks[bi]!.n) {
-      bi++;
-      j = 0;
-    }
-  }
-  insertBefore(d, bi, j, lo, hi);
-}
-
-/** Insert the range [lo, hi] just below the range at (bi, j), in the gap below that range. */
-function insertBefore(d: IovaDomain, bi: number, j: number, lo: number, hi: number): void {
-  const blocks = d._blocks;
-  let b = blocks[bi]!;
-  if (b.n === BLOCK_CAP) {
-    splitBlock(d, bi);
-    if (j >= b.n) {
-      j -= b.n;
-      bi++;
-      b = blocks[bi]!;
-    }
-  }
-  const n = b.n;
-  const L = b.lo;
-  const H = b.hi;
-  const ph = j > 0 ? H[j - 1]! : hiBefore(blocks, bi);
-  // The gap [ph + 1, X.lo) becomes two smaller ones: caps can only fall, and only if no gap reaches a maximum any more.
-  if (!b.dirty) {
-    dropGap(b, ph + 1, L[j]!);
-  }
-  // Shift up by hand: cheaper than copyWithin for a few dozen entries.
-  for (let i = n; i > j; i--) {
-    L[i] = L[i - 1]!;
-    H[i] = H[i - 1]!;
-  }
-  L[j] = lo;
-  H[j] = hi;
-  b.n = n + 1;
-  if (j === 0) d._first[bi] = lo;
-  // caps never rise on an insert: the columns stay valid upper bounds.
-  d._startB = bi;
-  d._startJ = j;
-}
-
-/** Remove the range at (bi, j) (never the anchor). */
-function removeAt(d: IovaDomain, bi: number, j: number): void {
-  const blocks = d._blocks;
-  const b = blocks[bi]!;
-  const n = b.n;
-  const L = b.lo;
-  const H = b.hi;
-  const ph = j > 0 ? H[j - 1]! : hiBefore(blocks, bi);
-  // The gap below the removed range and the one below the next range Y merge into Y's gap.
-  if (j + 1 < n) {
-    // Both gaps lie inside the merged one: whatever maximum they reached, it reaches too (or beats).
-    const grew = addGap(b, ph + 1, L[j + 1]!);
-    for (let i = j; i < n - 1; i++) {
-      L[i] = L[i + 1]!;
-      H[i] = H[i + 1]!;
-    }
-    b.n = n - 1;
-    if (j === 0) d._first[bi] = L[0]!;
-    if (grew) settle(d, bi);
-  } else {
-    // Y is the first range of the next block (the anchor is last and never removed).
-    const nx = blocks[bi + 1]!;
-    const grew = addGap(nx, ph + 1, nx.lo[0]!);
-    if (n === 1) {
-      blocks.splice(bi, 1);
-      indexBuild(d);
-      return;
-    }
-    if (!b.dirty) dropGap(b, ph + 1, L[j]!);
-    b.n = n - 1;
-    if (grew) settle(d, bi + 1);
-  }
-  if (b.n < MERGE_BELOW) {
-    // Merged caps are the maxima of both: the second block's gaps stay the same gaps.
-    const nx = bi + 1 < blocks.length ? blocks[bi + 1]! : null;
-    const pv = bi > 0 ? blocks[bi - 1]! : null;
-    let into: Block | null = null;
-    let from: Block | null = null;
-    let at = 0;
-    if (nx !== null && b.n + nx.n <= MERGE_MAX) {
-      into = b;
-      from = nx;
-      at = bi + 1;
-    } else if (pv !== null && pv.n + b.n <= MERGE_MAX) {
-      into = pv;
-      from = b;
-      at = bi;
-    }
-    if (into !== null && from !== null) {
-      into.lo.set(from.lo.subarray(0, from.n), into.n);
-      into.hi.set(from.hi.subarray(0, from.n), into.n);
-      into.n += from.n;
-      into.dirty = into.dirty || from.dirty;
-      const ic = into.caps;
-      const fc = from.caps;
-      for (let k = 0; k < CAP_ORDERS; k++) if (fc[k]! > ic[k]!) ic[k] = fc[k]!;
-      blocks.splice(at, 1);
-      indexBuild(d);
-    }
-  }
-}
-
-// Search parameters of scanBlock (module state: no closure per call).
-let fSize = 0;
-let fAlign = 1;
-let fLow = 0;
-let fMinKey = 0;
-/** Where the last successful search found its gap: below the range at (foundB, foundJ). */
-let foundB = 0;
-let foundJ = 0;
-
-/**
- * Check the gaps below block bi's ranges j, j-1, ..., 0 in that order with
- * the kernel's arithmetic. Returns the new pfn_lo, -1 if the pass fails
- * (a fitting gap whose candidate is below low, or a range below
- * low + size reached), or -2 if no gap in the block fits.
- */
-function scanBlock(blocks: Block[], bi: number, j: number): number {
-  const b = blocks[bi]!;
-  const L = b.lo;
-  const H = b.hi;
-  const size = fSize;
-  for (let i = j; i >= 0; i--) {
-    const top = L[i]!;
-    if (top < fMinKey) return -1;
-    const ph = i > 0 ? H[i - 1]! : hiBefore(blocks, bi);
-    if (top - ph - 1 >= size) {
-      // Plain division: pfns are below 2^53, align is a power of two.
-      const cand = Math.floor((top - size) / fAlign) * fAlign;
-      if (cand > ph) {
-        foundB = bi;
-        foundJ = i;
-        return cand >= fLow ? cand : -1;
-      }
-    }
-  }
-  return -2;
-}
-
-/**
- * One pass of the kernel's backwards walk, answered from the blocks.
- *
- * The kernel (`__alloc_and_insert_iova_range`, v6.19) visits start node S
- * and then its predecessors N1, N2, ...; at node N_k its top is
- * h_k = min(limit, N_k.pfn_lo) (the running minimum, since pfn_lo falls)
- * and its candidate new_k = (h_k - size) & align_mask; it stops at the
- * first k where the predecessor is absent, or new_k > pred.pfn_hi, or
- * new_k < low, and succeeds iff h_k >= size and new_k >= low. Both h_k and
- * new_k only decrease, so "new_k < low" (and h_k < size, where the unsigned
- * subtraction wraps to a huge candidate that ends the walk) stay true once
- * true: the outcome is decided by the first gap that fits, and fails iff
- * that gap's candidate is below `low`. Gaps whose lower range starts at or
- * above the limit never fit (their candidate is below the limit, inside
- * that range), so only the gap just below the limit has h = limit.
- *
- * Below that, the pass looks for the highest range N with
- * low + size <= N.pfn_lo <= top.pfn_lo whose gap below fits:
- * alignDown(N.pfn_lo - size, align) > (pfn_hi of the range before N, or -1).
- * Ranges below low + size cannot give a candidate >= low, and pfn_lo falls,
- * so the scan stops at the first of them (stopping there or going on to
- * the first fitting gap below gives the same failure). The start block is
- * scanned gap by gap from the top node down; then a scan of one contiguous
- * column of block summaries names the next lower block whose summary at
- * `order` (min(log2 align, 6)) is at least size, and that block is scanned from its top. For align <= 64 an
- * exact summary guarantees a fitting gap there; a stale one (an upper bound)
- * or an align > 64 (the 2^6 summary is only a necessary condition) may miss,
- * and then the search goes on below it (recounting a stale block first).
- *
- * @returns the new pfn_lo, or -1 if this pass fails.
- */
-function walk(d: IovaDomain, startLo: number, limit: number, size: number, align: number, order: number, low: number): number {
-  const blocks = d._blocks;
-  let bi: number;
-  let j: number;
-  if (startLo >= limit) {
-    // Skip the ranges at or above the limit: first the gap that holds the limit.
-    if (!floorPos(d, limit - 1)) {
-      // No range below the limit.
-      if (limit < size) return -1;
-      const cand = Math.floor((limit - size) / align) * align;
-      foundB = 0;
-      foundJ = 0;
-      return cand >= low ? cand : -1;
-    }
-    const belowHi = blocks[posB]!.hi[posJ]!;
-    if (belowHi < limit) {
-      if (limit < size) return -1;
-      const cand = Math.floor((limit - size) / align) * align;
-      if (cand > belowHi) {
-        // The gap lies below the range after `below` (the anchor at worst).
-        foundB = posB;
-        foundJ = posJ + 1;
-        if (foundJ === blocks[posB]!.n) {
-          foundB++;
-          foundJ = 0;
-        }
-        return cand >= low ? cand : -1;
-      }
-    }
-    bi = posB;
-    j = posJ;
-  } else {
-    // The start node is in the domain; its last known position is usually still right.
-    const hb = d._startB;
-    const hj = d._startJ;
-    if (hb < blocks.length && hj < blocks[hb]!.n && blocks[hb]!.lo[hj] === startLo) {
-      bi = hb;
-      j = hj;
-    } else {
-      floorPos(d, startLo);
-      bi = posB;
-      j = posJ;
-    }
-  }
-  fSize = size;
-  fAlign = align;
-  fLow = low;
-  fMinKey = low + size;
-  if (blocks[bi]!.lo[j]! < fMinKey) return -1;
-  if (blocks[bi]!.caps[order]! >= size) {
-    const r = scanBlock(blocks, bi, j);
-    if (r !== -2) return r;
-  }
-  for (;;) {
-    bi = findBlockBelow(d, bi - 1, order, size);
-    if (bi < 0) return -1;
-    const r = scanBlock(blocks, bi, blocks[bi]!.n - 1);
-    if (r !== -2) return r;
-    // A stale (too high) summary sent the search here: make it exact now that the block is known to miss.
-    if (blocks[bi]!.dirty) {
-      recount(blocks, bi);
-      settle(d, bi);
-    }
-  }
-}
 function checkLive(iovad: IovaDomain, fn: string): void {
   if (!(iovad instanceof IovaDomain)) {
     throw new ModelConfigError(`${fn}(iovad)`, iovad, "an IovaDomain from initIovaDomain()");
@@ -649,6 +222,65 @@ function checkLive(iovad: IovaDomain, fn: string): void {
 /** Largest size allocIova accepts in `iovad`: the pfns from startPfn to maxPfn, capped at 2^52. */
 function maxAllocSize(iovad: IovaDomain): number {
   return Math.min(2 ** 52, iovad.maxPfn - iovad.startPfn + 1);
+}
+
+/**
+ * alloc_iova() of v4.4 .. v4.14 (before the v4.15 rework), after input checks.
+ *
+ * The kernel walks down from rb_last(), or from rb_prev(cached32_node) with
+ * cached32's pfn_lo as the top when the limit qualifies (limit_pfn ==
+ * pfn_32bit; v4.10 on any limit_pfn <= pfn_32bit, the top then ignoring a
+ * lower caller limit). Passing node N with top T: nodes starting at or above
+ * T are skipped, a node reaching T lowers T to N.pfn_lo, and a node ending
+ * below T takes the range if alignDown(T - size) (its `pad_size`) lies above
+ * N.pfn_hi, else T drops to N.pfn_lo. That is the same first fit as the
+ * block-index walk, with no start_pfn test for gaps above a node; only the
+ * gap below the lowest node (the `!curr` case) needs
+ * candidate >= start_pfn + 1 (v4.4 .. v4.12, inclusive arithmetic) or
+ * >= start_pfn (v4.13, v4.14).
+ * Before v4.12 a node at pfn 0 (or a cached32_node at pfn 0 before v4.13)
+ * makes `pfn_lo - 1` wrap to ~0UL and the kernel hands out a range at the
+ * top of the 64-bit space; the model cannot represent that and throws.
+ * Source: drivers/iommu/iova.c, __alloc_and_insert_iova_range(),
+ * __get_cached_rbnode(), iova_get_pad_size(), __cached_rbnode_insert_update()
+ * (v4.4.1, v4.10.17, v4.12.0, v4.13.9, v4.14.177).
+ */
+function allocIovaPre415(iovad: IovaDomain, size: number, limitPfn: number, sizeAligned: boolean, align: number, order: number): IovaRange | null {
+  const rel = iovad._rel;
+  const pfn32 = iovad.pfn32bit!;
+  if (sizeAligned && size > 2 ** 31) {
+    throw new ModelConfigError("allocIova(size)", size, `at most 2^31 for a size-aligned allocation in ${rel.name} (iova_get_pad_size() takes an unsigned int)`);
+  }
+  const cached = iovad._cached32Lo !== IOVA_ANCHOR;
+  const useCached = cached && (rel.cached32AnyLimit ? limitPfn <= pfn32 : limitPfn === pfn32);
+  const ix = iovad._ix;
+  const startLo = useCached ? iovad._cached32Lo : IOVA_ANCHOR;
+  const top = useCached ? iovad._cached32Lo : limitPfn + 1;
+  if (useCached && top === 0 && !rel.exclusiveLimit) throw wrapError(rel);
+  const lo = ix.walk(startLo, top, size, align, order, 0);
+  if (lo < 0) {
+    // No fit above any node: the walk went down past every node below the top.
+    if (!rel.clampLoUnderflow && ix.floorPos(0) && ix.blocks[ix.posB]!.lo[ix.posJ] === 0) throw wrapError(rel);
+    return null;
+  }
+  // The gap below the lowest node is the kernel's `!curr` case, checked against start_pfn.
+  if (ix.foundB === 0 && ix.foundJ === 0 && lo < iovad.startPfn + (rel.exclusiveLimit ? 0 : 1)) return null;
+  const hi = lo + size - 1;
+  ix.insertBefore(ix.foundB, ix.foundJ, lo, hi);
+  iovad._count++;
+  if (limitPfn === pfn32) {
+    iovad._cached32Lo = lo;
+    iovad._cached32Hi = hi;
+  }
+  return snap(lo, hi);
+}
+
+function wrapError(rel: IovaRelease): ModelConfigError {
+  return new ModelConfigError(
+    "allocIova(iovad)",
+    `a ${rel.name} domain whose walk reaches a range at pfn 0`,
+    "no range at pfn 0 before v4.12 (the kernel's pfn_lo - 1 wraps to ~0UL and it allocates at the top of the 64-bit space, which the model cannot hold)",
+  );
 }
 
 // ---------------------------------------------------------------------------
@@ -665,13 +297,40 @@ function maxAllocSize(iovad: IovaDomain): number {
  * @param startPfn lowest IOVA pfn to hand out, in [1, maxPfn] where
  *   maxPfn = floor((2^53 - 1) / granule). The kernel has no check here, but
  *   its walk treats pfn 0 as "no room" (its IOMMU-DMA callers pass >= 1).
+ * @param options `kernel`: the release whose allocator to follow (default
+ *   v6.19, the newest modelled); `pfn32bit`: the pre-v4.15 init argument
+ *   (see {@link IovaDomainOptions}). Before v4.15 the domain has no anchor
+ *   and no cached_node, cached32_node starts NULL and dma_32bit_pfn comes
+ *   from pfn_32bit; the model still keeps its anchor internally (it sits
+ *   above every limit, so no walk ever reaches it) and reports it.
  * @throws ModelConfigError naming the parameter and its allowed range.
- * Source: drivers/iommu/iova.c, init_iova_domain() (v6.19).
+ * Source: drivers/iommu/iova.c, init_iova_domain() (v4.4, v4.13, v4.15, v6.19;
+ * the per-release table is in lib/iommu/iova-release.ts).
  */
-export function initIovaDomain(granule: number, startPfn: number): IovaDomain {
+export function initIovaDomain(granule: number, startPfn: number, options?: IovaDomainOptions): IovaDomain {
   checkPowerOf2("initIovaDomain(granule)", granule, 1, IOVA_MAX_GRANULE);
-  checkInt("initIovaDomain(startPfn)", startPfn, 1, Math.floor(MAX_ADDR / granule));
-  return new IovaDomain(granule, startPfn);
+  const maxPfn = Math.floor(MAX_ADDR / granule);
+  checkInt("initIovaDomain(startPfn)", startPfn, 1, maxPfn);
+  if (options === undefined) return new IovaDomain(granule, startPfn);
+  if (typeof options !== "object" || options === null) {
+    throw new ModelConfigError("initIovaDomain(options)", options, "undefined or { kernel?, pfn32bit? }");
+  }
+  const rel = options.kernel === undefined ? NEWEST : iovaRelease(options.kernel, "initIovaDomain(options.kernel)");
+  let pfn32bit: number | null = null;
+  if (options.pfn32bit !== undefined) {
+    if (rel.rework) {
+      throw new ModelConfigError(
+        "initIovaDomain(options.pfn32bit)",
+        options.pfn32bit,
+        `no pfn32bit for ${rel.name}: init_iova_domain() lost that argument in v4.15 (dma_32bit_pfn = 2^32 / granule)`,
+      );
+    }
+    checkInt("initIovaDomain(options.pfn32bit)", options.pfn32bit, 0, maxPfn);
+    pfn32bit = options.pfn32bit;
+  } else if (!rel.rework) {
+    pfn32bit = SZ_4G / granule - 1;
+  }
+  return new IovaDomain(granule, startPfn, rel, pfn32bit);
 }
 
 /**
@@ -695,6 +354,14 @@ export function initIovaDomain(granule: number, startPfn: number): IovaDomain {
  *    returned; on success the new range becomes cached32_node if its pfn_hi
  *    is below dma_32bit_pfn, else cached_node.
  *
+ * Per release (domain's `kernel`, see lib/iommu/iova-release.ts): step 2
+ * exists from v5.0 (and in v5.0 also stores size), step 4 from v5.11
+ * (v5.11 .. v6.1: retry_pfn = pfn_hi + 1, low = retry_pfn, and the anchor's
+ * pfn_hi + 1 wraps to 0); before v5.3 a stale cached32_node tops the walk at
+ * its pfn_lo. Before v4.15 see allocIovaPre415 in this file: no anchor,
+ * cached32_node only, inclusive limits before v4.13, and a size-aligned
+ * `size` is limited to 2^31 (iova_get_pad_size() takes an unsigned int).
+ *
  * @param size IOVA pfns, an integer in [1, min(2^52, maxPfn - startPfn + 1)].
  * @param limitPfn highest usable IOVA pfn (inclusive), in [startPfn, maxPfn].
  * @param sizeAligned align the start to roundup_pow_of_two(size).
@@ -702,8 +369,11 @@ export function initIovaDomain(granule: number, startPfn: number): IovaDomain {
  *   null when the kernel returns NULL (no room below the limit, or the
  *   max32 fast fail).
  * @throws ModelConfigError for bad input, before any state change.
+ * @throws ModelConfigError before v4.12 when the walk would pass a range at
+ *   pfn 0 (the kernel's pfn_lo - 1 wraps and it allocates near 2^64).
  * Source: drivers/iommu/iova.c, alloc_iova(), __alloc_and_insert_iova_range(),
- * __get_cached_rbnode(), __cached_rbnode_insert_update(), iova_find_limit() (v6.19).
+ * __get_cached_rbnode(), __cached_rbnode_insert_update(), iova_find_limit()
+ * (v6.19; older releases as listed in lib/iommu/iova-release.ts).
  */
 export function allocIova(iovad: IovaDomain, size: number, limitPfn: number, sizeAligned: boolean): IovaRange | null {
   checkLive(iovad, "allocIova");
@@ -729,21 +399,43 @@ export function allocIova(iovad: IovaDomain, size: number, limitPfn: number, siz
     }
     order = Math.min(TOP_ORDER, e);
   }
+  const rel = iovad._rel;
+  if (!rel.rework) return allocIovaPre415(iovad, size, limitPfn, sizeAligned, align, order);
   const dma32 = iovad.dma32PfnLimit;
-  if (limit <= dma32 && size >= iovad._max32) return null;
+  if (rel.max32 && limit <= dma32 && size >= iovad._max32) {
+    // v5.0 stored size on this path too (iova32_full); v5.1 on leaves it.
+    if (rel.max32FastFailStores) iovad._max32 = size;
+    return null;
+  }
 
-  const startLo = limit <= dma32 ? iovad._cached32Lo : iovad._cachedLo;
-  const retryPfn = limit <= dma32 ? iovad._cached32Hi : iovad._cachedHi;
-  let lo = walk(iovad, startLo, limit, size, align, order, iovad.startPfn);
-  if (lo < 0 && retryPfn < limit) {
-    lo = walk(iovad, IOVA_ANCHOR, limit, size, align, order, retryPfn + 1);
+  const use32 = limit <= dma32;
+  const startLo = use32 ? iovad._cached32Lo : iovad._cachedLo;
+  const startHi = use32 ? iovad._cached32Hi : iovad._cachedHi;
+  const ix = iovad._ix;
+  let top = limit;
+  if (!rel.cached32FreedFix && use32 && startLo < limit && !ix.isLo(startLo)) {
+    // v4.15 .. v5.2: cached32_node may be a freed node. The walk still starts
+    // there: its top is min(limit, that pfn_lo) and it goes on below it.
+    top = startLo;
+  }
+  let lo = ix.walk(startLo, top, size, align, order, iovad.startPfn);
+  if (lo < 0 && rel.retry) {
+    // retry_pfn: v5.11 .. v6.1 use pfn_hi + 1 (the anchor's ~0UL + 1 wraps to 0); v6.2 on pfn_hi.
+    let low = -1;
+    if (rel.retryWraps) {
+      const retryPfn = startHi === IOVA_ANCHOR ? 0 : startHi + 1;
+      if (retryPfn < limit) low = retryPfn;
+    } else if (startHi < limit) {
+      low = startHi + 1;
+    }
+    if (low >= 0) lo = ix.walk(IOVA_ANCHOR, limit, size, align, order, low);
   }
   if (lo < 0) {
-    iovad._max32 = size;
+    if (rel.max32) iovad._max32 = size;
     return null;
   }
   const hi = lo + size - 1;
-  insertBefore(iovad, foundB, foundJ, lo, hi);
+  ix.insertBefore(ix.foundB, ix.foundJ, lo, hi);
   iovad._count++;
   if (hi < dma32) {
     iovad._cached32Lo = lo;
@@ -765,10 +457,11 @@ export function allocIova(iovad: IovaDomain, size: number, limitPfn: number, siz
 export function findIova(iovad: IovaDomain, pfn: number): IovaRange | null {
   checkLive(iovad, "findIova");
   checkInt("findIova(pfn)", pfn);
-  const blocks = iovad._blocks;
-  if (!floorPos(iovad, pfn)) return null;
-  const hi = blocks[posB]!.hi[posJ]!;
-  return hi >= pfn ? snap(blocks[posB]!.lo[posJ]!, hi) : null;
+  const ix = iovad._ix;
+  if (!ix.floorPos(pfn)) return null;
+  const b = ix.blocks[ix.posB]!;
+  const hi = b.hi[ix.posJ]!;
+  return hi >= pfn ? snap(b.lo[ix.posJ]!, hi) : null;
 }
 
 /**
@@ -782,6 +475,12 @@ export function findIova(iovad: IovaDomain, pfn: number): IovaRange | null {
  * below 4 GiB (pfn_hi < dma_32bit_pfn) at or above it; a free with
  * pfn_lo below dma_32bit_pfn resets max32_alloc_size to dma_32bit_pfn;
  * cached_node moves to the successor if the freed pfn_lo is at or above it.
+ * Per release: the "is the freed node" test exists from v5.3 (before, the
+ * node stays cached, stale, when it ends at or above 4 GiB); the
+ * max32_alloc_size reset (from v5.0) happens only when cached32_node moves
+ * until v5.17, on any free with pfn_lo below dma_32bit_pfn from v5.18.
+ * Before v4.15 only cached32_node exists: a free at or above it moves it to
+ * the successor if that starts below dma_32bit_pfn, else clears it.
  *
  * @returns the freed range (the kernel returns nothing; this is the model
  *   reporting what it did), or null if nothing was freed.
@@ -792,10 +491,11 @@ export function findIova(iovad: IovaDomain, pfn: number): IovaRange | null {
 export function freeIova(iovad: IovaDomain, pfn: number): IovaRange | null {
   checkLive(iovad, "freeIova");
   if (!(Number.isSafeInteger(pfn) && pfn >= 0)) checkInt("freeIova(pfn)", pfn);
-  const blocks = iovad._blocks;
-  if (!floorPos(iovad, pfn)) return null;
-  const bi = posB;
-  const j = posJ;
+  const ix = iovad._ix;
+  const blocks = ix.blocks;
+  if (!ix.floorPos(pfn)) return null;
+  const bi = ix.posB;
+  const j = ix.posJ;
   const b = blocks[bi]!;
   const nLo = b.lo[j]!;
   const nHi = b.hi[j]!;
@@ -806,19 +506,30 @@ export function freeIova(iovad: IovaDomain, pfn: number): IovaRange | null {
   const nextLo = nb.lo[nj]!;
   const nextHi = nb.hi[nj]!;
   const dma32 = iovad.dma32PfnLimit;
-  if (nLo === iovad._cached32Lo || (nHi < dma32 && nLo >= iovad._cached32Lo)) {
-    iovad._cached32Lo = nextLo;
-    iovad._cached32Hi = nextHi;
-  }
-  if (nLo < dma32) iovad._max32 = dma32;
-  if (nLo >= iovad._cachedLo) {
-    iovad._cachedLo = nextLo;
-    iovad._cachedHi = nextHi;
+  const rel = iovad._rel;
+  if (!rel.rework) {
+    // Before v4.15: only cached32_node, moved (or cleared) when the freed node is at or above it.
+    if (iovad._cached32Lo !== IOVA_ANCHOR && nLo >= iovad._cached32Lo) {
+      const keep = nextLo !== IOVA_ANCHOR && nextLo < dma32;
+      iovad._cached32Lo = keep ? nextLo : IOVA_ANCHOR;
+      iovad._cached32Hi = keep ? nextHi : IOVA_ANCHOR;
+    }
+  } else {
+    const move32 = (rel.cached32FreedFix && nLo === iovad._cached32Lo) || (nHi < dma32 && nLo >= iovad._cached32Lo);
+    if (move32) {
+      iovad._cached32Lo = nextLo;
+      iovad._cached32Hi = nextHi;
+    }
+    if (rel.max32 && (rel.max32ResetAnyFree ? nLo < dma32 : move32)) iovad._max32 = dma32;
+    if (nLo >= iovad._cachedLo) {
+      iovad._cachedLo = nextLo;
+      iovad._cachedHi = nextHi;
+    }
   }
   // Hint for the next walk: where the successor sits once this range is gone (checked before use).
-  iovad._startB = j + 1 < b.n || b.n === 1 ? bi : bi + 1;
-  iovad._startJ = j + 1 < b.n ? j : 0;
-  removeAt(iovad, bi, j);
+  ix.startB = j + 1 < b.n || b.n === 1 ? bi : bi + 1;
+  ix.startJ = j + 1 < b.n ? j : 0;
+  ix.removeAt(bi, j);
   iovad._count--;
   return snap(nLo, nHi);
 }
@@ -850,12 +561,13 @@ export function reserveIova(iovad: IovaDomain, pfnLo: number, pfnHi: number): Io
   let overlap = false;
   // Ranges ending below lo can never overlap (lo only grows): start at the first that ends at or above it.
   // pfn_hi rises with pfn_lo (ranges are disjoint): the range at or below lo, else the one after it.
-  const blocks = iovad._blocks;
+  const ix = iovad._ix;
+  const blocks = ix.blocks;
   let bi = 0;
   let j = 0;
-  if (floorPos(iovad, lo)) {
-    bi = posB;
-    j = posJ;
+  if (ix.floorPos(lo)) {
+    bi = ix.posB;
+    j = ix.posJ;
     if (blocks[bi]!.hi[j]! < lo) j++;
   }
   while (bi < blocks.length) {
@@ -871,7 +583,7 @@ export function reserveIova(iovad: IovaDomain, pfnLo: number, pfnHi: number): Io
       if (lo < nLo) {
         // __adjust_overlap_range grows the node down; order is kept (the range before ends below lo).
         b.lo[j] = lo;
-        if (j === 0) iovad._first[bi] = lo;
+        if (j === 0) ix.first[bi] = lo;
         // The gap below it shrank: its block's caps become an upper bound, recounted when a search needs it.
         b.dirty = true;
         if (iovad._cachedLo === nLo) iovad._cachedLo = lo;
@@ -887,7 +599,7 @@ export function reserveIova(iovad: IovaDomain, pfnLo: number, pfnHi: number): Io
     }
     j++;
   }
-  insertRange(iovad, lo, hi);
+  ix.insertRange(lo, hi);
   iovad._count++;
   return snap(lo, hi);
 }
@@ -902,7 +614,7 @@ export function reserveIova(iovad: IovaDomain, pfnLo: number, pfnHi: number): Io
  */
 export function putIovaDomain(iovad: IovaDomain): void {
   checkLive(iovad, "putIovaDomain");
-  iovad._blocks = [];
+  iovad._ix.clear();
   iovad._count = 0;
   iovad._dead = true;
 }
@@ -915,7 +627,7 @@ export function putIovaDomain(iovad: IovaDomain): void {
 export function iovaRanges(iovad: IovaDomain): IovaRange[] {
   checkLive(iovad, "iovaRanges");
   const out: IovaRange[] = [];
-  for (const b of iovad._blocks) {
+  for (const b of iovad._ix.blocks) {
     for (let i = 0; i < b.n; i++) if (b.lo[i] !== IOVA_ANCHOR) out.push(snap(b.lo[i]!, b.hi[i]!));
   }
   return out;
@@ -981,3 +693,4 @@ export function iovaPfn(iovad: IovaDomain, iova: number): number {
   checkInt("iovaPfn(iova)", iova);
   return Math.floor(iova / iovad.granule);
 }
+
