@@ -29,7 +29,8 @@
  * - dma_contiguous_remap (arch/arm/mm/dma-mapping.c, paging_init time, only
  *   init_mm exists): for each CMA area clipped to lowmem, pmd_clear per 2 MiB
  *   step, one flush_tlb_kernel_range over the area, then iotable_init with
- *   MT_MEMORY_DMA_READY (prot_l1 PMD_TYPE_TABLE: 4 KiB PTEs).
+ *   MT_MEMORY_DMA_READY (prot_l1 PMD_TYPE_TABLE: 4 KiB PTEs). The function
+ *   and __dma_remap are identical in v4.4.1, v5.4.6 and v6.19.
  * - __dma_remap (same file): apply_to_page_range(&init_mm) rewrites one PTE
  *   per page (set_pte_ext) and calls flush_tlb_kernel_range(start, end)
  *   once: per-page TLB invalidates, broadcast in hardware on ARMv7 SMP.
