@@ -1,0 +1,137 @@
+/**
+ * Which code path dma_alloc_coherent takes on 32-bit ARM, per release, with
+ * and without a restricted-dma-pool: the question of Jim Quinlan's 2023
+ * "ARM: Select DMA_DIRECT_REMAP to fix restricted DMA" (Broadcom STB,
+ * iwlwifi behind a restricted pool: writes to coherent memory did not reach
+ * the device). A decision function only; the allocators themselves are in
+ * lib/dma/pool.ts, lib/dma/contiguous.ts and lib/dma/arm32-coherent.ts.
+ *
+ * Facts read in the trees (each bracket: absent in the first, present in the second):
+ * - Restricted DMA pools (is_swiotlb_for_alloc): absent v5.10.89, present v5.15.
+ * - ARM device ops: before v5.19 a non-IOMMU device gets arm_dma_ops /
+ *   arm_coherent_dma_ops, unless CONFIG_ARM_LPAE, where
+ *   arm_get_dma_map_ops returns NULL and dma-direct is used
+ *   (arch/arm/mm/dma-mapping.c, v5.15 and v5.17). arm_dma_ops' alloc is
+ *   __dma_alloc, which never looks at a restricted pool. From v5.19 every
+ *   non-IOMMU device uses dma-direct (absent v5.17, present v5.19), whose
+ *   non-coherent allocations go to arch_dma_alloc -> __dma_alloc unless the
+ *   device has a restricted pool.
+ * - dma_direct_alloc for a non-coherent device with a restricted pool on an
+ *   arch without DMA_DIRECT_REMAP, ARCH_HAS_DMA_SET_UNCACHED and
+ *   DMA_GLOBAL_POOL (32-bit ARM):
+ *   v5.15: pages from the pool (swiotlb_alloc), returned through
+ *   page_address(): the cacheable linear-map alias, for a device that does
+ *   not snoop: CPU writes can sit in the cache (Jim's symptom);
+ *   v5.17 .. v6.3.8: returns NULL without a message (absent v5.15, present v5.17);
+ *   v6.8, v6.19: ARCH_HAS_DMA_ALLOC (selected by ARM if MMU) routes only
+ *   non-restricted devices to arch_dma_alloc, and the restricted case
+ *   returns NULL after pr_warn_once("coherent DMA allocations not supported
+ *   on this platform.") (absent v6.3.8, present v6.8).
+ * - With DMA_DIRECT_REMAP (Christoph Hellwig's step 1, never merged for
+ *   ARM): blocking or restricted allocations are remapped non-cached in
+ *   vmalloc space (dma_common_contiguous_remap) and non-blocking,
+ *   non-restricted ones come from kernel/dma/pool.c (dma_direct_use_pool =
+ *   !blocking && !is_swiotlb_for_alloc); the linear-map section stays
+ *   cacheable: a mismatched-attribute alias.
+ */
+import { atLeast, defineChange, parseKernelVersion } from "../kernel/version.js";
+import { arm32DmaAllocator, type Arm32DmaAllocator } from "./pool.js";
+
+/** Restricted-pool coherent allocations on non-remapping arches return NULL instead of a cached buffer. */
+export const DIRECT_ALLOC_NO_CACHED_FALLBACK = defineChange({
+  id: "dma-direct-alloc-noncoherent-null",
+  since: "v5.16",
+  commit: "f3c962226dbe (\"dma-direct: clean up the remapping checks in dma_direct_alloc\", per the reference notes; release not checked: absent v5.15, present v5.17)",
+  subject: "dma-direct: clean up the remapping checks in dma_direct_alloc",
+  files: ["kernel/dma/direct.c"],
+  effect: "a non-coherent device whose allocation cannot be made uncached (restricted pool on 32-bit ARM) gets NULL instead of a cacheable page_address() buffer",
+});
+
+/** 32-bit ARM non-IOMMU devices use dma-direct even without LPAE. */
+export const ARM_DMA_DIRECT_ALL = defineChange({
+  id: "arm-dma-direct-all-devices",
+  since: "v5.19",
+  commit: "unverified (Christoph Hellwig, 2022: \"ARM/dma-mapping: use dma-direct unconditionally\")",
+  subject: "ARM/dma-mapping: use dma-direct unconditionally",
+  files: ["arch/arm/mm/dma-mapping.c"],
+  effect: "before v5.19 only ARM_LPAE kernels used dma-direct (arm_get_dma_map_ops returned NULL); 2-level kernels used arm_dma_ops, which ignore restricted pools (absent v5.17, present v5.19)",
+});
+
+/** ARCH_HAS_DMA_ALLOC and the "not supported" warning. */
+export const ARCH_HAS_DMA_ALLOC = defineChange({
+  id: "arch-has-dma-alloc",
+  since: "v6.7",
+  commit: "5904c758e0e9 (\"dma-direct: add a CONFIG_ARCH_HAS_DMA_ALLOC symbol\", per the reference notes)",
+  subject: "dma-direct: add a CONFIG_ARCH_HAS_DMA_ALLOC symbol",
+  files: ["kernel/dma/direct.c", "arch/arm/Kconfig"],
+  effect: "restricted-pool coherent allocations on 32-bit ARM warn once \"coherent DMA allocations not supported on this platform.\" and return NULL (absent v6.3.8, present v6.8)",
+});
+
+/** The path dma_alloc_coherent takes. */
+export type Arm32CoherentPath =
+  /** arm_dma_ops -> __dma_alloc (restricted pool ignored). */
+  | "arm_dma_ops"
+  /** dma-direct -> arch_dma_alloc -> __dma_alloc. */
+  | "arch_dma_alloc"
+  /** dma-direct, coherent device: plain pages (from the restricted pool if it has one). */
+  | "direct_pages"
+  /** v5.15: restricted-pool pages returned through the cacheable linear map. */
+  | "restricted_cached_alias"
+  /** NULL. */
+  | "null"
+  /** DMA_DIRECT_REMAP what-if: non-cached vmalloc remap. */
+  | "direct_remap"
+  /** DMA_DIRECT_REMAP what-if: kernel/dma/pool.c atomic pool. */
+  | "direct_atomic_pool";
+
+/** Inputs of {@link arm32CoherentPath}. */
+export interface Arm32CoherentPathInput {
+  kernel: string;
+  /** CONFIG_ARM_LPAE. */
+  lpae: boolean;
+  /** The device is dma-coherent. */
+  coherent: boolean;
+  /** The device has a restricted-dma-pool (is_swiotlb_for_alloc). Ignored before v5.15 (no such pools). */
+  restrictedPool: boolean;
+  /** gfpflags_allow_blocking(gfp). */
+  allowBlock: boolean;
+  /** The device has a CMA area (its own or the default). */
+  hasCmaArea: boolean;
+  /** What-if: ARM selects DMA_DIRECT_REMAP (Christoph's plan, step 1). */
+  dmaDirectRemap?: boolean;
+}
+
+/** Outcome of {@link arm32CoherentPath}. */
+export interface Arm32CoherentPathResult {
+  path: Arm32CoherentPath;
+  /** For arm_dma_ops / arch_dma_alloc: __dma_alloc's allocator. */
+  allocator: Arm32DmaAllocator | null;
+  /** The kernel message, if any. */
+  warning: string | null;
+  /** The CPU gets a cacheable mapping of memory a non-snooping device reads and writes. */
+  incoherent: boolean;
+}
+
+/**
+ * Decide dma_alloc_coherent's path on 32-bit ARM (see the module note).
+ * @throws ModelConfigError for a bad kernel name.
+ * Sources: kernel/dma/direct.c dma_direct_alloc (v5.15, v5.17, v5.19,
+ * v6.3.8, v6.8, v6.19); arch/arm/mm/dma-mapping.c arch_setup_dma_ops,
+ * arm_get_dma_map_ops, __dma_alloc.
+ */
+export function arm32CoherentPath(i: Arm32CoherentPathInput): Arm32CoherentPathResult {
+  parseKernelVersion(i.kernel, "arm32CoherentPath(kernel)");
+  const restricted = i.restrictedPool && atLeast(i.kernel, "v5.15");
+  const armOps = !atLeast(i.kernel, ARM_DMA_DIRECT_ALL.since) && !i.lpae;
+  const alloc = (): Arm32DmaAllocator => arm32DmaAllocator({ allowBlock: i.allowBlock, hasCmaArea: i.hasCmaArea, isCoherent: i.coherent });
+  if (armOps) return { path: "arm_dma_ops", allocator: alloc(), warning: null, incoherent: false };
+  if (i.coherent) return { path: "direct_pages", allocator: null, warning: null, incoherent: false };
+  if (i.dmaDirectRemap) {
+    if (!i.allowBlock && !restricted) return { path: "direct_atomic_pool", allocator: null, warning: null, incoherent: false };
+    return { path: "direct_remap", allocator: null, warning: null, incoherent: false };
+  }
+  if (!restricted) return { path: "arch_dma_alloc", allocator: alloc(), warning: null, incoherent: false };
+  if (!atLeast(i.kernel, DIRECT_ALLOC_NO_CACHED_FALLBACK.since)) return { path: "restricted_cached_alias", allocator: null, warning: null, incoherent: true };
+  if (!atLeast(i.kernel, ARCH_HAS_DMA_ALLOC.since)) return { path: "null", allocator: null, warning: null, incoherent: false };
+  return { path: "null", allocator: null, warning: "coherent DMA allocations not supported on this platform.", incoherent: false };
+}
