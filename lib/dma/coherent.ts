@@ -26,7 +26,7 @@ import { EINVAL } from "../core/errno.js";
 import { ModelConfigError } from "../core/errors.js";
 import { physToDma, type Device } from "../platform/device.js";
 import type { ReservedProfile } from "../platform/profile.js";
-import { MemoryModel } from "../mm/memory.js";
+import type { MemoryModel } from "../mm/memory.js";
 import { memremap } from "../mm/remap.js";
 
 /** struct dma_coherent_mem. */
@@ -43,6 +43,13 @@ export interface DmaCoherentMem {
   readonly pages: number;
   /** Allocation bitmap: true = page in use. */
   readonly bitmap: boolean[];
+}
+
+declare module "../platform/device.js" {
+  interface Device {
+    /** dev->dma_mem: the per-device coherent pool, set from `memory-region` at probe ({@link dmaCoherentDeviceInit}); absent = none. */
+    dmaMem?: DmaCoherentMem | null;
+  }
 }
 
 /** get_order(size): the smallest order with PAGE_SIZE << order >= size (size >= 1). */
@@ -172,9 +179,16 @@ export function devCoherentUsedPages(dev: Device): number {
   return mem ? mem.bitmap.filter(Boolean).length : 0;
 }
 
-// Set up a device's `memory-region` pool when the machine adds it (of_reserved_mem_device_init
-// at probe), in profile order: deterministic vmalloc placement.
-MemoryModel.deviceHooks.push((mm, dev) => {
+/**
+ * of_reserved_mem_device_init(dev) at probe: set up the device's
+ * `memory-region` pool (rmem_dma_device_init), or share the pool of a device
+ * that named the same node before it (rmem->priv). The machine calls it for
+ * each device, in profile order, right after registering the device with the
+ * memory model (deterministic vmalloc placement). A device without
+ * `memory-region`, or whose node is not a `shared-dma-pool`, gets nothing.
+ * @throws ModelConfigError if `memory-region` names no reserved-memory node of the profile.
+ */
+export function dmaCoherentDeviceInit(mm: MemoryModel, dev: Device): void {
   const d = mm.profile.devices.find((x) => x.name === dev.name);
   if (!d || d.memoryRegion === undefined) return;
   const r = mm.profile.reserved.find((x) => x.name === d.memoryRegion);
@@ -188,4 +202,4 @@ MemoryModel.deviceHooks.push((mm, dev) => {
   }
   if (r.compatible !== undefined && r.compatible !== "shared-dma-pool") return;
   rmemDmaDeviceInit(mm, dev, r);
-});
+}

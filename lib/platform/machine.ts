@@ -12,7 +12,7 @@ import { loadPlatformProfile, validatePlatformProfile, type PlatformProfile } fr
 import { CacheModel } from "../cache/model.js";
 import { attachDeviceIommu, type Iommu } from "../iommu/domain.js"; // [iommu]
 import { addDeviceToMemoryModel, createMemoryModel, type MemoryModel } from "../mm/memory.js"; // [mm]
-import "../dma/coherent.js"; // [mm] registers the per-device pool setup (of_reserved_mem_device_init) with the memory model
+import { dmaCoherentDeviceInit } from "../dma/coherent.js"; // [mm]
 
 /** Options for {@link createMachine}. */
 export interface MachineOptions {
@@ -72,6 +72,7 @@ export class Machine {
       this.devices.set(d.name, dev);
       attachDeviceIommu(this, dev, d); // [iommu]
       addDeviceToMemoryModel(this.mm, dev); // [mm]
+      dmaCoherentDeviceInit(this.mm, dev); // [mm] of_reserved_mem_device_init: the `memory-region` pool
       dev.cacheHost = this; // [cache]
     }
   }
