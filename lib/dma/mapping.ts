@@ -21,20 +21,21 @@ import { KernelOops, ModelConfigError } from "../core/errors.js";
 import { atLeast, defineChange } from "../kernel/version.js";
 import { dmaToPhys, physToDma, type Device } from "../platform/device.js";
 import { createSgTable, sgInitEntry, sgPhys, type Scatterlist, type SgTable } from "../sg/scatterlist.js";
-import { CHANGE_MAP_SG_ERRNO, iommuDeviceRead, iommuDeviceWrite, iommuDmaMapPage, iommuDmaMapSg, iommuDmaSyncSgForCpu, iommuDmaSyncSgForDevice, iommuDmaSyncSingleForCpu, iommuDmaSyncSingleForDevice, iommuDmaUnmapPage, iommuDmaUnmapSg, type IommuDmaOptions } from "../iommu/dma-iommu.js";
+import { CHANGE_MAP_SG_ERRNO, iommuDmaMapPage, iommuDmaMapSg, iommuDmaSyncSgForCpu, iommuDmaSyncSgForDevice, iommuDmaSyncSingleForCpu, iommuDmaSyncSingleForDevice, iommuDmaUnmapPage, iommuDmaUnmapSg, type IommuDmaOptions } from "../iommu/dma-iommu.js";
 import { DMA_ATTR_SKIP_CPU_SYNC, checkDirection, hasAttr } from "../core/dma-types.js";
 import { iommuDmaAlloc, iommuDmaFree, iommuDmaGetSgtable, iommuDmaMmap, type IommuDmaAllocOptions } from "../iommu/dma-iommu-alloc.js";
-import { dmaCapable, dmaDebugOf, dmaDirectDeviceRead, dmaDirectDeviceWrite, dmaDirectMapPhys, dmaDirectMapSg, dmaDirectSyncSingleForCpu, dmaDirectSyncSingleForDevice, dmaDirectUnmapPhys, dmaDirectUnmapSg, pointerFacts } from "./direct.js";
+import { dmaDirectMapPhys, dmaDirectMapSg, dmaDirectSyncSingleForCpu, dmaDirectSyncSingleForDevice, dmaDirectUnmapPhys, dmaDirectUnmapSg } from "./direct.js";
+import { dmaCapable } from "./map-ops.js";
+import { dmaDebugOf, pointerFacts } from "./debug.js";
+import { dmaMachineOf } from "./state.js";
 import { DMA_MAPPING_ERROR, dmaMappingError, type DmaAddr, type Pfn, type PhysAddr, type VirtAddr } from "../core/addr.js";
 import { checkInt, hex } from "../core/arith.js";
 import { hostOf } from "../cache/host.js";
 import { virtToPhys } from "../mm/linear-map.js";
-import type { Machine } from "../platform/machine.js";
 import { mmOfDevice, type MemoryModel } from "../mm/memory.js";
 import { dmaAllocFromDevCoherent, dmaReleaseFromDevCoherent, getOrder, inDevCoherentPool } from "./coherent.js";
 import { dmaDirectAlloc, dmaDirectFree, type CoherentBuffer } from "./direct-alloc.js";
 import { armDmaGetSgtablePfn, armDmaToPfn, armUsesLegacyOps } from "./arch/arm-dma-mapping.js";
-import type { TokenRun } from "../cache/model.js";
 
 export { dmaGetMaxSegSize, dmaGetSegBoundary, dmaSetMaxSegSize, dmaGetMask } from "./parms.js";
 
@@ -170,7 +171,7 @@ function scHasSkip(attrs: number): boolean {
 
 /** The dma-debug checker of the device's machine, or null (checker off, or a device outside a machine). */
 function scDebugFor(dev: Device) {
-  return dev.cacheHost ? dmaDebugOf(dev.cacheHost as unknown as Machine) : null;
+  return dev.cacheHost ? dmaDebugOf(dmaMachineOf(dev)) : null;
 }
 
 /** debug_dma_map_sg for iommu-dma: one entry per DMA segment (sg_phys of the i-th entry, sg_dma_address, sg_dma_len), as kernel/dma/debug.c does. */
@@ -223,7 +224,7 @@ export function dmaMapPageAttrs(dev: Device, pfn: Pfn | number, offset: number, 
   checkInt("dmaMapPage(size)", size, 1);
   const ps = hostOf(dev).profile.pageSize;
   const paddr = checkInt("dmaMapPage(paddr)", pfn * ps + offset) as PhysAddr;
-  const m = hostOf(dev) as unknown as Machine;
+  const m = dmaMachineOf(dev);
   const dbg = dmaDebugOf(m);
   let dma: DmaAddr;
   if (useDmaIommu(dev)) {
@@ -257,7 +258,7 @@ export function dmaMapSingleAttrs(dev: Device, ptr: VirtAddr | number, size: num
   checkDirection("dmaMapSingle(dir)", dir);
   checkInt("dmaMapSingle(ptr)", ptr);
   checkInt("dmaMapSingle(size)", size, 1);
-  const m = hostOf(dev) as unknown as Machine;
+  const m = dmaMachineOf(dev);
   const dbg = dmaDebugOf(m);
   if (dbg) dbg.checkMapSingle(dev, ptr, size, pointerFacts(m, ptr));
   const pa = virtToPhys(m, ptr);
@@ -275,7 +276,7 @@ export function dmaMapSingle(dev: Device, ptr: VirtAddr | number, size: number, 
  * driver checked (debug_dma_mapping_error).
  */
 export function dmaMappingErrorFor(dev: Device, addr: DmaAddr): boolean {
-  const dbg = dmaDebugOf(hostOf(dev) as unknown as Machine);
+  const dbg = dmaDebugOf(dmaMachineOf(dev));
   if (dbg) dbg.mappingErrorChecked(dev, addr);
   return dmaMappingError(addr);
 }
@@ -775,36 +776,3 @@ export function dmaUnmapResource(dev: Device, handle: DmaAddr, size: number, dir
   iommuDmaUnmapSg(dev, [e], 1, dir, attrs | DMA_ATTR_SKIP_CPU_SYNC);
   m.delete(handle);
 }
-
-// [device-side actions: dispatch between dma-direct and iommu-dma]
-
-function behindIommuDma(dev: Device): boolean {
-  return !!dev.iommuDomain && dev.iommuDomain.type === "DMA";
-}
-
-/**
- * The device reads `size` bytes at DMA address `dmaAddr`. For a device
- * behind an IOMMU DMA domain the IOVA is translated through the domain's
- * page table (an unmapped IOVA is an IOMMU fault event and the device gets
- * nothing: []); otherwise the address must lie in one of the device's
- * dma-direct mappings. A coherent device snoops the CPU cache; a
- * non-coherent one reads memory.
- * @returns the tokens the device got, as runs of physical bytes.
- * @throws ModelConfigError (dma-direct) for a range outside every active mapping.
- */
-export function deviceRead(dev: Device, dmaAddr: DmaAddr | number, size: number): TokenRun[] {
-  if (behindIommuDma(dev)) return iommuDeviceRead(dev, dmaAddr, size) ?? [];
-  return dmaDirectDeviceRead(dev, dmaAddr, size);
-}
-
-/**
- * The device writes `size` bytes at DMA address `dmaAddr`, routed like
- * {@link deviceRead}. An IOMMU fault writes nothing and returns "".
- * @returns the label of the new device token ("dev:3"), or "" after an IOMMU fault.
- * @throws ModelConfigError (dma-direct) for a range outside every active mapping.
- */
-export function deviceWrite(dev: Device, dmaAddr: DmaAddr | number, size: number): string {
-  if (behindIommuDma(dev)) return iommuDeviceWrite(dev, dmaAddr, size) ?? "";
-  return dmaDirectDeviceWrite(dev, dmaAddr, size);
-}
-

@@ -48,14 +48,14 @@ import { ENXIO } from "../core/errno.js";
 import { ModelConfigError } from "../core/errors.js";
 import { atLeast, defineChange } from "../kernel/version.js";
 import type { Device } from "../platform/device.js";
-import type { Machine } from "../platform/machine.js";
+import type { DmaMachine } from "../dma/state.js";
 import { lineSpan, type MaintOp } from "../cache/maint.js";
 import { mmOfDevice, type MemoryModel } from "../mm/memory.js";
 import { pageSourceOf } from "../mm/page-source.js";
 import { vmallocPages, vunmapAny } from "../mm/remap.js";
 import type { VmProt } from "../mm/vmalloc.js";
 import { sgAllocTableFromPages, sgInitEntry, sgPhys, type SgTable } from "../sg/scatterlist.js";
-import { applyMaintenance } from "../dma/direct.js";
+import { applyMaintenance } from "../dma/arch/index.js";
 import { getOrder } from "../dma/coherent.js";
 import { dmaInfoToProt, iommuDmaAllocIova, iommuDmaFreeIova, iommuDmaMapPhysRange, iommuDmaUnmapRange } from "./dma-iommu.js";
 import { IOMMU_CACHE, iommuMapSg } from "./io-pgtable.js";
@@ -124,14 +124,14 @@ function dmaPgprot(dev: Device, attrs: number): VmProt {
 }
 
 /** arch_dma_prep_coherent(page, size): clean+invalidate the linear alias (arm64 dcache_clean_inval_poc). */
-function prepCoherent(m: Machine, pa: number, size: number): void {
+function prepCoherent(m: DmaMachine, pa: number, size: number): void {
   const { start, end } = lineSpan(pa, size, m.profile.cpuCache.lineSize);
   const op: MaintOp = { kind: "cleanInvalidate", start, end, level: "inner", fn: "arch_dma_prep_coherent" };
   applyMaintenance(m, [op], pa);
 }
 
 /** __GFP_ZERO / memset: the CPU writes zeroes; through the linear map (cacheable) or the remap (its protection). */
-function zero(m: Machine, mm: MemoryModel, pa: number, size: number, va: number, attr: "cacheable" | "write-combine"): void {
+function zero(m: DmaMachine, mm: MemoryModel, pa: number, size: number, va: number, attr: "cacheable" | "write-combine"): void {
   void mm;
   m.cpuCache.cpuWrite(pa, size, { va, attr });
 }
@@ -197,7 +197,7 @@ export function iommuDmaAlloc(dev: Device, size: number, attrs = 0, opts: IommuD
     throw new ModelConfigError("iommuDmaAlloc(opts.blocking)", false, "true for a non-coherent device (the atomic pool, dma_alloc_from_pool, is not modelled)");
   }
   const mm = mmOfDevice(dev);
-  const m = mm.machine as unknown as Machine;
+  const m = mm.machine as unknown as DmaMachine;
   const ps = mm.pageSize;
   const ioprot = dmaInfoToProt(DMA_BIDIRECTIONAL, coherent, attrs);
   const prot = dmaPgprot(dev, attrs);

@@ -60,10 +60,12 @@ import type { IommuDomain } from "./domain.js";
 import { IOMMU_CACHE, IOMMU_MMIO, IOMMU_PRIV, IOMMU_READ, IOMMU_WRITE, iommuDeviceAccess, iommuIovaToPhys, iommuMap, iommuMapSg, iommuUnmap } from "./io-pgtable.js";
 import { allocIova, findIova, freeIova, iovaAlign, iovaOffset, iovaSize, type IovaDomain } from "./iova.js";
 import type { TokenRun } from "../cache/model.js";
-import type { Machine } from "../platform/machine.js";
 import { physToVirt } from "../mm/linear-map.js";
 import { dmaGetMask, dmaGetMaxSegSize, dmaGetSegBoundary } from "../dma/parms.js";
-import { applyMaintenance, archSyncRules, dmaKmallocNeedsBounce, machineCosts, type SyncOutcome } from "../dma/direct.js";
+import { archSyncDmaForCpuOn, archSyncDmaForDeviceOn, describeOps, noSync, type SyncOutcome } from "../dma/arch/index.js";
+import { dmaKmallocNeedsBounce } from "../dma/map-ops.js";
+import { machineCosts } from "../cost/machine.js";
+import type { DmaMachine } from "../dma/state.js";
 
 // --- Behaviour changes
 
@@ -516,20 +518,18 @@ function pageSizeOf(dev: Device): number {
   return dev.cacheHost ? dev.cacheHost.profile.pageSize : 4096;
 }
 
-function hostMachine(dev: Device): Machine | null {
-  return dev.cacheHost ? (dev.cacheHost as unknown as Machine) : null;
+function hostMachine(dev: Device): DmaMachine | null {
+  // The device's cacheHost is the Machine that created it, which implements DmaMachine.
+  return dev.cacheHost ? (dev.cacheHost as unknown as DmaMachine) : null;
 }
 
-const NO_SYNC: SyncOutcome = { ops: [], lines: 0, writebacks: 0, costNs: 0 };
+const NO_SYNC: SyncOutcome = noSync();
 
 /** arch_sync_dma_for_device / _for_cpu on [paddr, paddr + size) through the machine's arch rules; nothing for a coherent device. */
 function archSyncPhys(dev: Device, paddr: number, size: number, dir: number, toCpu: boolean): SyncOutcome {
   const m = hostMachine(dev);
   if (!m || dev.dmaCoherent || size < 1) return NO_SYNC;
-  const rules = archSyncRules(m.profile.arch);
-  const env = { lineSize: m.profile.cpuCache.lineSize, kernel: m.kernel.name, outerCache: false };
-  const ops = toCpu ? rules.archSyncDmaForCpu(paddr, size, dir, env) : rules.archSyncDmaForDevice(paddr, size, dir, env);
-  return applyMaintenance(m, ops, paddr);
+  return toCpu ? archSyncDmaForCpuOn(m, paddr, size, dir) : archSyncDmaForDeviceOn(m, paddr, size, dir);
 }
 
 function addOutcome(a: SyncOutcome, b: SyncOutcome): SyncOutcome {
@@ -538,8 +538,7 @@ function addOutcome(a: SyncOutcome, b: SyncOutcome): SyncOutcome {
 
 function describe(dev: Device, out: SyncOutcome): string {
   if (dev.dmaCoherent) return "coherent device, no cache maintenance";
-  if (!out.ops.length) return "no cache maintenance";
-  return out.ops.map((o) => (o.scope === "all" ? `${o.fn} (whole cache)` : `${o.fn} ${o.kind} ${hex(o.start)}-${hex(o.end)}`)).join("; ");
+  return describeOps(out.ops);
 }
 
 function callCost(dev: Device): number {
@@ -857,7 +856,7 @@ function translateRange(domain: IommuDomain, iova: number, len: number): Array<{
   return out;
 }
 
-function deviceAccessCheck(dev: Device, iova: number, size: number, write: boolean, fn: string): { domain: IommuDomain; m: Machine } | null {
+function deviceAccessCheck(dev: Device, iova: number, size: number, write: boolean, fn: string): { domain: IommuDomain; m: DmaMachine } | null {
   const { domain } = domainOf(dev);
   checkInt(`${fn}(dmaAddr)`, iova);
   checkInt(`${fn}(size)`, size, 1);
