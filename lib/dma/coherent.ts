@@ -28,6 +28,7 @@ import { physToDma, type Device } from "../platform/device.js";
 import type { ReservedProfile } from "../platform/profile.js";
 import type { MemoryModel } from "../mm/memory.js";
 import { memremap } from "../mm/remap.js";
+import { archHooksOf } from "./arch/index.js";
 
 /** struct dma_coherent_mem. */
 export interface DmaCoherentMem {
@@ -96,7 +97,7 @@ export function rmemDmaDeviceInit(mm: MemoryModel, dev: Device, r: ReservedProfi
     dev.trace.record({ fn: "rmem_dma_setup", kind: "rmem_refused", level: "warn", msg: `Reserved memory: ${r.name} is reusable: not a DMA pool (-EINVAL)`, data: { base: r.base } });
     return { ret: -EINVAL, mem: null, msg: "reusable region" };
   }
-  if (mm.profile.arch === "arm" && !r.noMap) {
+  if (archHooksOf(mm.profile.arch).rmemRequiresNoMap && !r.noMap) {
     dev.trace.record({ fn: "rmem_dma_setup", kind: "rmem_refused", level: "warn", msg: "Reserved memory: regions without no-map are not yet supported", data: { base: r.base } });
     return { ret: -EINVAL, mem: null, msg: "no no-map on ARM" };
   }

@@ -36,6 +36,7 @@ import { mmOfDevice, type MemoryModel } from "../mm/memory.js";
 import { dmaAllocFromDevCoherent, dmaReleaseFromDevCoherent, getOrder, inDevCoherentPool } from "./coherent.js";
 import { dmaDirectAlloc, dmaDirectFree, type CoherentBuffer } from "./direct-alloc.js";
 import { armDmaGetSgtablePfn, armDmaToPfn, armUsesLegacyOps } from "./arch/arm-dma-mapping.js";
+import { archHooksOf } from "./arch/index.js";
 
 export { dmaGetMaxSegSize, dmaGetSegBoundary, dmaSetMaxSegSize, dmaGetMask } from "./parms.js";
 
@@ -596,7 +597,7 @@ export function dmaGetSgtableAttrs(
     path = r.path === "page array (dma_common_find_pages)" ? "iommu_dma_get_sgtable: page array (dma_common_find_pages)" : r.path === "vmalloc_to_page" ? "iommu_dma_get_sgtable: vmalloc_to_page" : "iommu_dma_get_sgtable: virt_to_page";
     pfn = sgt.sgl[0]!.pfn;
   } else if (!atLeast(dev.kernel, DMA_DIRECT_GET_SGTABLE.since)) {
-    const coherent = dev.dmaCoherent || mm.profile.arch === "x86_64";
+    const coherent = dev.dmaCoherent || archHooksOf(mm.profile.arch).allDevicesCoherent;
     if (coherent) {
       path = "dma_common_get_sgtable (v5.4): virt_to_page(cpu_addr)";
       pfn = mm.virtToPage(cpuAddr).pfn;
@@ -680,7 +681,7 @@ export function dmaMmapAttrs(dev: Device, cpuAddr: VirtAddr, dmaHandle: DmaAddr,
     return { ret: r.ret, pfn: r.ret === 0 ? r.pfns[0]! : null, path: `iommu_dma_mmap: ${r.path}` };
   }
   if (!atLeast(dev.kernel, DMA_DIRECT_GET_SGTABLE.since)) {
-    if (dev.dmaCoherent || mm.profile.arch === "x86_64") return { ret: 0, pfn: mm.virtToPage(cpuAddr).pfn + pgoff, path: "dma_common_mmap (v5.4): virt_to_page" };
+    if (dev.dmaCoherent || archHooksOf(mm.profile.arch).allDevicesCoherent) return { ret: 0, pfn: mm.virtToPage(cpuAddr).pfn + pgoff, path: "dma_common_mmap (v5.4): virt_to_page" };
     const p = Math.floor((dmaToPhys(dev, dmaHandle) ?? dmaHandle) / ps);
     if (!mm.pfnValid(p)) return { ret: -ENXIO, pfn: null, path: "dma_common_mmap (v5.4): pfn_valid" };
     return { ret: 0, pfn: p + pgoff, path: "dma_common_mmap (v5.4): arch_dma_coherent_to_pfn" };

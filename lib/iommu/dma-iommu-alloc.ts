@@ -60,6 +60,7 @@ import { getOrder } from "../dma/coherent.js";
 import { dmaInfoToProt, iommuDmaAllocIova, iommuDmaFreeIova, iommuDmaMapPhysRange, iommuDmaUnmapRange } from "./dma-iommu.js";
 import { IOMMU_CACHE, iommuMapSg } from "./io-pgtable.js";
 import { iovaAlign } from "./iova.js";
+import { iommuDmaCookieOf, type IommuAllocRecord, type IommuCoherentBuffer } from "./dma-cookie.js";
 
 /** v5.3: iommu-dma's get_sgtable / mmap fall back to vmalloc_to_page / virt_to_page. */
 export const CHANGE_IOMMU_DMA_GET_SGTABLE_FALLBACK = defineChange({
@@ -75,34 +76,10 @@ export const CHANGE_IOMMU_DMA_GET_SGTABLE_FALLBACK = defineChange({
 /** MAX_PAGE_ORDER of the modelled 4 KiB-page kernels (include/linux/mmzone.h, v6.19: 10; before v6.8 MAX_ORDER 11, exclusive). */
 export const DMA_IOMMU_MAX_PAGE_ORDER = 10;
 
-/** A coherent buffer from {@link iommuDmaAlloc}: what dma_alloc_attrs returns plus how it was built. */
-export interface IommuCoherentBuffer {
-  /** CPU address (vmalloc space for a remapped buffer, linear map otherwise). */
-  cpuAddr: VirtAddr;
-  /** The IOVA handle the device uses. */
-  dmaHandle: DmaAddr;
-  /** Bytes requested. */
-  size: number;
-  /** "remap": a vmalloc-space CPU mapping; "linear-map": page_address of a contiguous block. */
-  how: "remap" | "linear-map";
-  /** The kernel path that built it. */
-  path: "iommu_dma_alloc_remap" | "iommu_dma_alloc_pages";
-  /** The pages, in buffer order (PAGE_ALIGN(size) / PAGE_SIZE pfns). */
-  pages: Pfn[];
-}
+export type { IommuCoherentBuffer } from "./dma-cookie.js";
 
-interface AllocRecord {
-  buf: IommuCoherentBuffer;
-  /** Page-source blocks to give back: first pfn of each. */
-  blocks: number[];
-}
-
-const allocs = new WeakMap<Device, Map<number, AllocRecord>>();
-
-function recordsOf(dev: Device): Map<number, AllocRecord> {
-  let r = allocs.get(dev);
-  if (!r) allocs.set(dev, (r = new Map()));
-  return r;
+function recordsOf(dev: Device): Map<number, IommuAllocRecord> {
+  return iommuDmaCookieOf(dev).allocs;
 }
 
 function domainOrThrow(dev: Device, fn: string) {
@@ -301,7 +278,7 @@ export function iommuDmaAlloc(dev: Device, size: number, attrs = 0, opts: IommuD
  * (model helper: the kernel finds it through the vm area / the page).
  */
 export function iommuDmaFindAlloc(dev: Device, cpuAddr: number): IommuCoherentBuffer | null {
-  const r = allocs.get(dev)?.get(cpuAddr);
+  const r = dev.iommuDmaCookie?.allocs.get(cpuAddr);
   return r ? r.buf : null;
 }
 

@@ -57,6 +57,7 @@ import { atLeast, defineChange } from "../kernel/version.js";
 import type { Device } from "../platform/device.js";
 import { forEachSg, sgPhys, type Scatterlist } from "../sg/scatterlist.js";
 import type { IommuDomain } from "./domain.js";
+import { iommuDmaCookieOf, type IommuMappedPiece, type IommuStreamingMapping, type MapSgLayout } from "./dma-cookie.js";
 import { IOMMU_CACHE, IOMMU_MMIO, IOMMU_PRIV, IOMMU_READ, IOMMU_WRITE, iommuDeviceAccess, iommuIovaToPhys, iommuMap, iommuMapSg, iommuUnmap } from "./io-pgtable.js";
 import { allocIova, findIova, freeIova, iovaAlign, iovaOffset, iovaSize, type IovaDomain } from "./iova.js";
 import type { TokenRun } from "../cache/model.js";
@@ -210,53 +211,14 @@ export function iommuDmaFreeIova(domain: IommuDomain, dmaAddr: number): number {
 
 // --- map_sg
 
-/** One input entry as iommu_dma_map_sg laid it out in IOVA space. Bytes; addresses absolute. */
-export interface MapSgSegmentLayout {
-  index: number;
-  /** sg_phys of the entry (offset included), or null for a page-less entry. */
-  phys: number | null;
-  /** The entry's original offset and length. */
-  offset: number;
-  length: number;
-  /** iova_offset(offset): the entry's offset inside its first granule. */
-  iovaOffset: number;
-  /** IOVA of the entry's aligned start (its granule), and its granule-aligned length. */
-  iovaStart: number;
-  iovaLength: number;
-  /** Padding appended after this entry (because of the next one), bytes. */
-  padding: number;
-}
-
-/** What one iommu_dma_map_sg call did: layout and outcome. */
-export interface MapSgLayout {
-  kernel: string;
-  /** "natural-align" (v4.4..v4.6) or "boundary-merge" (v4.7+). */
-  form: "natural-align" | "boundary-merge";
-  /** Start of the IOVA allocation (0 if it failed). */
-  iovaBase: number;
-  /** Bytes laid out (segments + padding), the size passed to the allocator. */
-  iovaLen: number;
-  /** Bytes the allocator reserved (after rounding), 0 on failure. */
-  iovaAllocBytes: number;
-  segBoundaryMask: number;
-  maxSegSize: number;
-  segments: MapSgSegmentLayout[];
-  /** PTEs written by iommu_map_sg. */
-  pteWrites: number;
-  /** The DMA segments __finalise_sg produced (sg_dma_address, sg_dma_len of the first `ret` entries), empty on failure. */
-  dmaSegments: Array<{ dmaAddress: number; dmaLength: number }>;
-  /** Return value of iommu_dma_map_sg. */
-  ret: number;
-}
-
-const lastLayout = new WeakMap<Device, MapSgLayout>();
+export type { MapSgLayout, MapSgSegmentLayout } from "./dma-cookie.js";
 
 /**
  * The layout of the last iommu_dma_map_sg call on `dev` (kept even when the
  * caller unmapped afterwards), or null. Model helper for charts and tests.
  */
 export function iommuDmaLastMapSgLayout(dev: Device): MapSgLayout | null {
-  return lastLayout.get(dev) ?? null;
+  return dev.iommuDmaCookie?.lastMapSgLayout ?? null;
 }
 
 /** __finalise_sg, v4.4 form: one DMA segment per entry. */
@@ -355,7 +317,7 @@ export function iommuDmaMapSg(dev: Device, sgl: Scatterlist[], nents: number, di
     dmaSegments: [],
     ret: 0,
   };
-  lastLayout.set(dev, layout);
+  iommuDmaCookieOf(dev).lastMapSgLayout = layout;
   // v6.19 iommu_dma_map_sg (and v4.4's arm64 __iommu_map_sg_attrs) sync every CPU entry for the device first.
   if (!hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC)) iommuSyncSgEntries(dev, sgl, nents, dir, false, "iommu_dma_sync_sg_for_device", pageSize);
 
@@ -551,26 +513,7 @@ function cacheStep(dev: Device, where: string): void {
   if (m) m.cpuCache.step(where);
 }
 
-/** One physically contiguous piece of an active iommu-dma streaming mapping. */
-export interface IommuMappedPiece {
-  /** Physical start and length, bytes. */
-  readonly paddr: number;
-  readonly size: number;
-  readonly specId: number;
-}
-
-/** An active iommu-dma streaming mapping (single buffer or scatterlist), as the model tracks it. */
-export interface IommuStreamingMapping {
-  readonly kind: "single" | "sg";
-  /** The handle (single) or the first segment's DMA address (sg), bytes. */
-  readonly dmaAddr: number;
-  /** Bytes the caller asked for (single) or the sum of the DMA segment lengths (sg). */
-  readonly size: number;
-  readonly dir: number;
-  readonly pieces: readonly IommuMappedPiece[];
-}
-
-const streamingMaps = new WeakMap<Device, Map<number, IommuStreamingMapping>>();
+export type { IommuMappedPiece, IommuStreamingMapping } from "./dma-cookie.js";
 
 function addSpec(dev: Device, paddr: number, size: number): number {
   const m = hostMachine(dev);
@@ -580,13 +523,11 @@ function addSpec(dev: Device, paddr: number, size: number): number {
 }
 
 function remember(dev: Device, rec: IommuStreamingMapping): void {
-  let map = streamingMaps.get(dev);
-  if (!map) streamingMaps.set(dev, (map = new Map()));
-  map.set(rec.dmaAddr, rec);
+  iommuDmaCookieOf(dev).streaming.set(rec.dmaAddr, rec);
 }
 
 function forgetMapping(dev: Device, key: number): void {
-  const map = streamingMaps.get(dev);
+  const map = dev.iommuDmaCookie?.streaming;
   const rec = map?.get(key);
   if (!map || !rec) return;
   const m = hostMachine(dev);
@@ -612,7 +553,7 @@ function registerSgMapping(dev: Device, sgl: Scatterlist[], nents: number, segs:
  * tests and charts; the kernel keeps no such list outside dma-debug).
  */
 export function iommuActiveMappings(dev: Device): IommuStreamingMapping[] {
-  const map = streamingMaps.get(dev);
+  const map = dev.iommuDmaCookie?.streaming;
   return map ? [...map.values()] : [];
 }
 
