@@ -41,6 +41,7 @@ export * from "./mm/remap.js";
 export * from "./mm/page-source.js";
 export * from "./dma/coherent.js";
 export * from "./dma/direct-alloc.js";
+export { DMA_DIRECT_GET_SGTABLE } from "./dma/direct-ops.js";
 export * from "./dma/ops-helpers.js";
 export * from "./dma/arch/arm-dma-mapping.js";
 export * from "./drivers/dma-buf.js";

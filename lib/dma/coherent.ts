@@ -22,7 +22,7 @@
  */
 import { checkInt, hex } from "../core/arith.js";
 import type { DmaAddr, PhysAddr, VirtAddr } from "../core/addr.js";
-import { EINVAL } from "../core/errno.js";
+import { EINVAL, ENXIO } from "../core/errno.js";
 import { ModelConfigError } from "../core/errors.js";
 import { physToDma, type Device } from "../platform/device.js";
 import type { ReservedProfile } from "../platform/profile.js";
@@ -203,4 +203,19 @@ export function dmaCoherentDeviceInit(mm: MemoryModel, dev: Device): void {
   }
   if (r.compatible !== undefined && r.compatible !== "shared-dma-pool") return;
   rmemDmaDeviceInit(mm, dev, r);
+}
+
+/**
+ * dma_mmap_from_dev_coherent(dev, vma, vaddr, size, &ret): for a buffer in
+ * the device's pool, the first pfn of a vma of `userPages` pages at page
+ * offset `pgoff` over a buffer of `count` pages (pool pfn + offset), or
+ * -ENXIO when the vma runs past the buffer; null when `cpuAddr` is not in
+ * the device's pool (the caller goes on with its ops).
+ */
+export function dmaMmapFromDevCoherent(dev: Device, cpuAddr: number, count: number, userPages: number, pgoff: number, pageSize = 4096): { ret: number; pfn: number | null } | null {
+  const mem = dev.dmaMem ?? null;
+  if (!mem || !inDevCoherentPool(dev, cpuAddr, pageSize)) return null;
+  const start = Math.floor((cpuAddr - mem.virtBase) / pageSize);
+  if (pgoff >= count || userPages > count - pgoff) return { ret: -ENXIO, pfn: null };
+  return { ret: 0, pfn: mem.physBase / pageSize + start + pgoff };
 }

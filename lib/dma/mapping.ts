@@ -19,13 +19,12 @@
 import { EINVAL, EIO, ENOMEM, ENXIO, EREMOTEIO } from "../core/errno.js";
 import { KernelOops, ModelConfigError } from "../core/errors.js";
 import { atLeast, defineChange } from "../kernel/version.js";
-import { dmaToPhys, physToDma, type Device } from "../platform/device.js";
-import { createSgTable, sgInitEntry, sgPhys, type Scatterlist, type SgTable } from "../sg/scatterlist.js";
-import { CHANGE_MAP_SG_ERRNO, iommuDmaMapPage, iommuDmaMapSg, iommuDmaSyncSgForCpu, iommuDmaSyncSgForDevice, iommuDmaSyncSingleForCpu, iommuDmaSyncSingleForDevice, iommuDmaUnmapPage, iommuDmaUnmapSg, type IommuDmaOptions } from "../iommu/dma-iommu.js";
+import { dmaToPhys, type Device } from "../platform/device.js";
+import { createSgTable, sgPhys, type Scatterlist, type SgTable } from "../sg/scatterlist.js";
+import { CHANGE_MAP_SG_ERRNO, iommuDmaMapPage, iommuDmaMapSg, iommuDmaSyncSgForCpu, iommuDmaSyncSgForDevice, iommuDmaSyncSingleForCpu, iommuDmaSyncSingleForDevice, iommuDmaMapResource, iommuDmaUnmapPage, iommuDmaUnmapResource, iommuDmaUnmapSg, type IommuDmaOptions } from "../iommu/dma-iommu.js";
 import { DMA_ATTR_SKIP_CPU_SYNC, checkDirection, hasAttr } from "../core/dma-types.js";
 import { iommuDmaAlloc, iommuDmaFree, iommuDmaGetSgtable, iommuDmaMmap, type IommuDmaAllocOptions } from "../iommu/dma-iommu-alloc.js";
 import { dmaDirectMapPhys, dmaDirectMapSg, dmaDirectSyncSingleForCpu, dmaDirectSyncSingleForDevice, dmaDirectUnmapPhys, dmaDirectUnmapSg } from "./direct.js";
-import { dmaCapable } from "./map-ops.js";
 import { dmaDebugOf, pointerFacts } from "./debug.js";
 import { dmaMachineOf } from "./state.js";
 import { DMA_MAPPING_ERROR, dmaMappingError, type DmaAddr, type Pfn, type PhysAddr, type VirtAddr } from "../core/addr.js";
@@ -33,10 +32,11 @@ import { checkInt, hex } from "../core/arith.js";
 import { hostOf } from "../cache/host.js";
 import { virtToPhys } from "../mm/linear-map.js";
 import { mmOfDevice, type MemoryModel } from "../mm/memory.js";
-import { dmaAllocFromDevCoherent, dmaReleaseFromDevCoherent, getOrder, inDevCoherentPool } from "./coherent.js";
+import { dmaAllocFromDevCoherent, dmaMmapFromDevCoherent, dmaReleaseFromDevCoherent, getOrder, inDevCoherentPool } from "./coherent.js";
 import { dmaDirectAlloc, dmaDirectFree, type CoherentBuffer } from "./direct-alloc.js";
-import { armDmaGetSgtablePfn, armDmaToPfn, armUsesLegacyOps } from "./arch/arm-dma-mapping.js";
-import { archHooksOf } from "./arch/index.js";
+import { armDmaGetSgtable, armDmaMmap, armUsesLegacyOps } from "./arch/arm-dma-mapping.js";
+import { dmaDirectGetSgtable, dmaDirectMapResource, dmaDirectMmap } from "./direct-ops.js";
+import { sgSetSinglePage } from "./ops-helpers.js";
 
 export { dmaGetMaxSegSize, dmaGetSegBoundary, dmaSetMaxSegSize, dmaGetMask } from "./parms.js";
 
@@ -391,17 +391,6 @@ export function dmaSyncSgtableForDevice(dev: Device, sgt: SgTable, dir: number):
 
 export type { CoherentBuffer } from "./direct-alloc.js";
 
-/** dma-direct's get_sgtable/mmap decode the page from the DMA address (v5.5). */
-export const DMA_DIRECT_GET_SGTABLE = defineChange({
-  id: "dma-direct-get-sgtable",
-  since: "v5.5",
-  commit: "34dc0ea6bc96",
-  subject: "dma-direct: provide mmap and get_sgtable method overrides",
-  files: ["kernel/dma/direct.c", "kernel/dma/mapping.c"],
-  effect:
-    "dma_get_sgtable on a dma-direct device builds its one entry from pfn_to_page(PHYS_PFN(dma_to_phys(handle))) for coherent and non-coherent devices alike, with no pfn_valid check; before (v5.4 dma_common_get_sgtable) a coherent device used virt_to_page(cpu_addr) and a non-coherent one arch_dma_coherent_to_pfn + pfn_valid (-ENXIO)",
-});
-
 /** dma_map_resource appears (v4.9); iommu-dma implements it in v4.10. */
 export const DMA_MAP_RESOURCE = defineChange({
   id: "dma-map-resource",
@@ -426,12 +415,31 @@ export const DMA_MAP_RESOURCE_DEBUG_ONLY = defineChange({
 /** Model-only attribute value for the 2017 RFC's DMA_ATTR_DEV_COHERENT_NOPAGE (never merged). */
 export const DMA_ATTR_DEV_COHERENT_NOPAGE = 2 ** 20;
 
+declare module "../sg/scatterlist.js" {
+  interface Scatterlist {
+    /** Model-only: the entry is a page-less one of the 2017 RFC (sg->dma_attrs with DMA_ATTR_DEV_COHERENT_NOPAGE); absent = no. */
+    devCoherentNopage?: true;
+  }
+  interface SgTable {
+    /** Model-only: how the last dma_get_sgtable built this table (for explanations and charts); absent = never built by it. */
+    getSgtableInfo?: { path: GetSgtablePath; pfn: number | null };
+  }
+}
+
 /**
  * Scatterlist entries tagged by the 2017 RFC variant (sg->dma_attrs with
  * DMA_ATTR_DEV_COHERENT_NOPAGE): page-less entries carrying the exporter's
- * DMA address. Model-only: the RFC was never merged.
+ * DMA address. Model-only: the RFC was never merged. A set-like view of the
+ * entries' `devCoherentNopage` field.
  */
-export const devCoherentNopageEntries = new WeakSet<Scatterlist>();
+export const devCoherentNopageEntries = {
+  has(e: Scatterlist): boolean {
+    return e.devCoherentNopage === true;
+  },
+  add(e: Scatterlist): void {
+    e.devCoherentNopage = true;
+  },
+};
 
 function mmFor(dev: Device): MemoryModel {
   return mmOfDevice(dev);
@@ -520,19 +528,12 @@ export interface GetSgtableOptions {
   forcePfnValidCheck?: boolean;
 }
 
-/** The last get_sgtable decision per table (for explanations and charts). */
-export const getSgtablePaths = new WeakMap<object, { path: GetSgtablePath; pfn: number | null }>();
-
-function fillOneEntry(sgt: import("../sg/scatterlist.js").SgTable, pfn: number | null, len: number): void {
-  const e = sgInitEntry();
-  e.pfn = pfn as Pfn | null;
-  e.length = len;
-  e.offset = 0;
-  e.isLast = true;
-  sgt.sgl = [e];
-  sgt.nents = 1;
-  sgt.origNents = 1;
-}
+/** The last get_sgtable decision per table (for explanations and charts): a map-like view of the tables' `getSgtableInfo` field. */
+export const getSgtablePaths = {
+  get(sgt: SgTable): { path: GetSgtablePath; pfn: number | null } | undefined {
+    return sgt.getSgtableInfo;
+  },
+};
 
 /**
  * dma_get_sgtable_attrs(dev, sgt, cpu_addr, handle, size, attrs): describe a
@@ -574,51 +575,34 @@ export function dmaGetSgtableAttrs(
     }
   }
   if ((opts.rfcDevCoherentNopage || (attrs !== 0 && attrs >= DMA_ATTR_DEV_COHERENT_NOPAGE && Math.floor(attrs / DMA_ATTR_DEV_COHERENT_NOPAGE) % 2 === 1)) && inDevCoherentPool(dev, cpuAddr, ps)) {
+    // Model-only what-if (the never-merged 2017 RFC): a tagged page-less entry carrying the handle.
     path = "RFC DMA_ATTR_DEV_COHERENT_NOPAGE: page-less entry";
-    fillOneEntry(sgt, null, len);
+    sgSetSinglePage(sgt, null, len);
     const e = sgt.sgl[0]!;
     e.dmaAddress = dmaHandle;
     e.dmaLength = len;
     devCoherentNopageEntries.add(e);
     pfn = null;
   } else if (armUsesLegacyOps(dev, mm.profile.arch) && !useDmaIommu(dev)) {
-    const r = armDmaGetSgtablePfn(mm, dev, dmaHandle);
+    // The arch's own ops: arm_dma_ops (lib/dma/arch/arm-dma-mapping.ts).
+    const r = armDmaGetSgtable(mm, dev, sgt, dmaHandle, len);
+    if (r.pfn === null) return r.ret;
     path = "arm_dma_get_sgtable: dma_to_pfn(handle)";
-    if (r.pfn === null) {
-      dev.trace.record({ fn: "arm_dma_get_sgtable", kind: "get_sgtable_enxio", msg: `${dev.name}: pfn ${hex(armDmaToPfn(mm, dev, dmaHandle))} is not pfn_valid: -ENXIO`, data: { handle: dmaHandle } });
-      return r.ret;
-    }
     pfn = r.pfn;
-    fillOneEntry(sgt, pfn, len);
   } else if (useDmaIommu(dev)) {
     // iommu_dma_get_sgtable (v5.3+ / v6.19), arm64 __iommu_get_sgtable before (lib/iommu/dma-iommu-alloc.ts).
     const r = iommuDmaGetSgtable(dev, sgt, cpuAddr, dmaHandle, size);
     if (r.ret !== 0) return r.ret;
     path = r.path === "page array (dma_common_find_pages)" ? "iommu_dma_get_sgtable: page array (dma_common_find_pages)" : r.path === "vmalloc_to_page" ? "iommu_dma_get_sgtable: vmalloc_to_page" : "iommu_dma_get_sgtable: virt_to_page";
     pfn = sgt.sgl[0]!.pfn;
-  } else if (!atLeast(dev.kernel, DMA_DIRECT_GET_SGTABLE.since)) {
-    const coherent = dev.dmaCoherent || archHooksOf(mm.profile.arch).allDevicesCoherent;
-    if (coherent) {
-      path = "dma_common_get_sgtable (v5.4): virt_to_page(cpu_addr)";
-      pfn = mm.virtToPage(cpuAddr).pfn;
-    } else {
-      path = "dma_common_get_sgtable (v5.4): arch_dma_coherent_to_pfn + pfn_valid";
-      const pa = dmaToPhys(dev, dmaHandle) ?? dmaHandle;
-      const p = Math.floor(pa / ps);
-      if (!mm.pfnValid(p)) {
-        dev.trace.record({ fn: "dma_common_get_sgtable", kind: "get_sgtable_enxio", msg: `${dev.name}: pfn ${hex(p)} has no struct page (pfn_valid false): -ENXIO`, data: { pfn: p } });
-        return -ENXIO;
-      }
-      pfn = p;
-    }
-    fillOneEntry(sgt, pfn, len);
   } else {
-    path = "dma_direct_get_sgtable: page from the DMA address";
-    const pa = dmaToPhys(dev, dmaHandle) ?? dmaHandle;
-    pfn = Math.floor(pa / ps);
-    fillOneEntry(sgt, pfn, len);
+    // dma-direct (lib/dma/direct-ops.ts): dma_direct_get_sgtable, or dma_common_get_sgtable before v5.5.
+    const r = dmaDirectGetSgtable(mm, dev, sgt, cpuAddr, dmaHandle, len);
+    if (r.path === null) return r.ret;
+    path = r.path;
+    pfn = r.pfn;
   }
-  getSgtablePaths.set(sgt, { path, pfn });
+  sgt.getSgtableInfo = { path, pfn };
   const page = pfn === null ? null : mm.pfnToPage(pfn);
   dev.trace.record({
     fn: path.startsWith("arm_") ? "arm_dma_get_sgtable" : path.startsWith("dma_direct") ? "dma_direct_get_sgtable" : path.startsWith("iommu_") ? "iommu_dma_get_sgtable" : "dma_common_get_sgtable",
@@ -668,25 +652,15 @@ export function dmaMmapAttrs(dev: Device, cpuAddr: VirtAddr, dmaHandle: DmaAddr,
   const count = Math.ceil(size / ps);
   const user = checkInt("dmaMmap(userPages)", userPages ?? count, 1);
   checkInt("dmaMmap(pgoff)", pgoff);
-  const mem = dev.dmaMem ?? null;
-  if (mem && inDevCoherentPool(dev, cpuAddr, ps)) {
-    const start = Math.floor((cpuAddr - mem.virtBase) / ps);
-    if (pgoff >= count || user > count - pgoff) return { ret: -ENXIO, pfn: null, path: "dma_mmap_from_dev_coherent" };
-    return { ret: 0, pfn: mem.physBase / ps + start + pgoff, path: "dma_mmap_from_dev_coherent" };
-  }
+  const pool = dmaMmapFromDevCoherent(dev, cpuAddr, count, user, pgoff, ps);
+  if (pool) return { ret: pool.ret, pfn: pool.pfn, path: "dma_mmap_from_dev_coherent" };
   if (pgoff >= count || user > count - pgoff) return { ret: -ENXIO, pfn: null, path: "range check" };
-  if (armUsesLegacyOps(dev, mm.profile.arch) && !useDmaIommu(dev)) return { ret: 0, pfn: armDmaToPfn(mm, dev, dmaHandle) + pgoff, path: "__arm_dma_mmap: dma_to_pfn" };
+  if (armUsesLegacyOps(dev, mm.profile.arch) && !useDmaIommu(dev)) return armDmaMmap(mm, dev, dmaHandle, pgoff);
   if (useDmaIommu(dev)) {
     const r = iommuDmaMmap(dev, cpuAddr, dmaHandle, size, user, pgoff);
     return { ret: r.ret, pfn: r.ret === 0 ? r.pfns[0]! : null, path: `iommu_dma_mmap: ${r.path}` };
   }
-  if (!atLeast(dev.kernel, DMA_DIRECT_GET_SGTABLE.since)) {
-    if (dev.dmaCoherent || archHooksOf(mm.profile.arch).allDevicesCoherent) return { ret: 0, pfn: mm.virtToPage(cpuAddr).pfn + pgoff, path: "dma_common_mmap (v5.4): virt_to_page" };
-    const p = Math.floor((dmaToPhys(dev, dmaHandle) ?? dmaHandle) / ps);
-    if (!mm.pfnValid(p)) return { ret: -ENXIO, pfn: null, path: "dma_common_mmap (v5.4): pfn_valid" };
-    return { ret: 0, pfn: p + pgoff, path: "dma_common_mmap (v5.4): arch_dma_coherent_to_pfn" };
-  }
-  return { ret: 0, pfn: Math.floor((dmaToPhys(dev, dmaHandle) ?? dmaHandle) / ps) + pgoff, path: "dma_direct_mmap: pfn from the DMA address" };
+  return dmaDirectMmap(mm, dev, cpuAddr, dmaHandle, pgoff);
 }
 
 /** dma_mmap_coherent / dma_mmap_attrs: alias of {@link dmaMmapAttrs}. */
@@ -704,8 +678,6 @@ export interface DmaMapResourceOptions {
    */
   asDmaMapPfn?: boolean;
 }
-
-const resourceMaps = new WeakMap<Device, Map<number, Scatterlist>>();
 
 /**
  * dma_map_resource(dev, phys, size, dir, attrs) (v4.9+): map a physical
@@ -739,27 +711,8 @@ export function dmaMapResource(dev: Device, phys: PhysAddr | number, size: numbe
     dev.trace.record({ fn: "dma_map_resource", kind: "warn", level: "warn", msg: `WARNING: dma_map_resource of pfn_valid memory ${hex(phys)} refused`, data: { phys } });
     return DMA_MAPPING_ERROR;
   }
-  if (useDmaIommu(dev)) {
-    const e = sgInitEntry();
-    e.pfn = pfn as Pfn;
-    e.offset = phys - pfn * ps;
-    e.length = size;
-    e.isLast = true;
-    const n = iommuDmaMapSg(dev, [e], 1, dir, attrs | DMA_ATTR_SKIP_CPU_SYNC, { pageSize: ps });
-    if (n <= 0) return DMA_MAPPING_ERROR;
-    let m = resourceMaps.get(dev);
-    if (!m) resourceMaps.set(dev, (m = new Map()));
-    m.set(e.dmaAddress, e);
-    dev.trace.record({ fn: "iommu_dma_map_resource", kind: "map_resource", msg: `${dev.name}: phys ${hex(phys)} +${hex(size)} -> IOVA ${hex(e.dmaAddress)}`, data: { phys, dma: e.dmaAddress, size } });
-    return e.dmaAddress;
-  }
-  const d = physToDma(dev, phys as PhysAddr);
-  if (d === null || !dmaCapable(dev, d, size)) {
-    dev.trace.record({ fn: "dma_direct_map_resource", kind: "map_failed", level: "warn", msg: `${dev.name}: phys ${hex(phys)} not reachable by the device`, data: { phys } });
-    return DMA_MAPPING_ERROR;
-  }
-  dev.trace.record({ fn: "dma_direct_map_resource", kind: "map_resource", msg: `${dev.name}: phys ${hex(phys)} +${hex(size)} -> ${hex(d)} (no cache maintenance)`, data: { phys, dma: d, size } });
-  return d;
+  if (useDmaIommu(dev)) return iommuDmaMapResource(dev, phys, size, dir, attrs, ps);
+  return dmaDirectMapResource(dev, phys, size);
 }
 
 /**
@@ -771,9 +724,5 @@ export function dmaUnmapResource(dev: Device, handle: DmaAddr, size: number, dir
   checkDirection("dmaUnmapResource(dir)", dir);
   checkInt("dmaUnmapResource(size)", size, 1);
   if (!useDmaIommu(dev)) return;
-  const m = resourceMaps.get(dev);
-  const e = m?.get(handle);
-  if (!m || !e) throw new ModelConfigError("dmaUnmapResource(handle)", handle, "a handle returned by dmaMapResource for this device");
-  iommuDmaUnmapSg(dev, [e], 1, dir, attrs | DMA_ATTR_SKIP_CPU_SYNC);
-  m.delete(handle);
+  iommuDmaUnmapResource(dev, handle, dir, attrs);
 }

@@ -54,9 +54,10 @@ import { mmOfDevice, type MemoryModel } from "../mm/memory.js";
 import { pageSourceOf } from "../mm/page-source.js";
 import { vmallocPages, vunmapAny } from "../mm/remap.js";
 import type { VmProt } from "../mm/vmalloc.js";
-import { sgAllocTableFromPages, sgInitEntry, sgPhys, type SgTable } from "../sg/scatterlist.js";
+import { sgAllocTableFromPages, sgPhys, type SgTable } from "../sg/scatterlist.js";
 import { applyMaintenance } from "../dma/arch/index.js";
 import { getOrder } from "../dma/coherent.js";
+import { dmaCommonFindPages, sgSetSinglePage } from "../dma/ops-helpers.js";
 import { dmaInfoToProt, iommuDmaAllocIova, iommuDmaFreeIova, iommuDmaMapPhysRange, iommuDmaUnmapRange } from "./dma-iommu.js";
 import { IOMMU_CACHE, iommuMapSg } from "./io-pgtable.js";
 import { iovaAlign } from "./iova.js";
@@ -308,13 +309,6 @@ export function iommuDmaFree(dev: Device, size: number, cpuAddr: number, dmaHand
   dev.trace.record({ fn: "iommu_dma_free", kind: "free_coherent", msg: `${dev.name}: freed ${size} bytes at IOVA ${hex(dmaHandle)} (${r.buf.pages.length} pages)`, data: { virt: cpuAddr, handle: dmaHandle, size } });
 }
 
-/** dma_common_find_pages(cpu_addr): the page array of a dma_common_pages_remap area, or null. */
-function findPages(mm: MemoryModel, cpuAddr: number): readonly Pfn[] | null {
-  if (!mm.isVmallocAddr(cpuAddr)) return null;
-  const a = mm.vmapSpace.find(cpuAddr);
-  return a && a.caller === "dma_common_pages_remap" && a.pfns ? a.pfns : null;
-}
-
 /** How {@link iommuDmaGetSgtable} / {@link iommuDmaMmap} found the pages. */
 export type IommuGetSgtablePath = "page array (dma_common_find_pages)" | "vmalloc_to_page" | "virt_to_page" | "-ENXIO (no page array, before v5.3)";
 
@@ -335,7 +329,7 @@ export function iommuDmaGetSgtable(dev: Device, sgt: SgTable, cpuAddr: number, d
   const mm = mmOfDevice(dev);
   const ps = mm.pageSize;
   const count = Math.ceil(size / ps);
-  const pages = findPages(mm, cpuAddr);
+  const pages = dmaCommonFindPages(mm, cpuAddr);
   if (pages) {
     const ret = sgAllocTableFromPages(sgt, pages, count, 0, size);
     return { ret, path: "page array (dma_common_find_pages)" };
@@ -354,14 +348,7 @@ export function iommuDmaGetSgtable(dev: Device, sgt: SgTable, cpuAddr: number, d
     pfn = mm.virtToPage(cpuAddr).pfn;
     path = "virt_to_page";
   }
-  const e = sgInitEntry();
-  e.pfn = pfn as Pfn;
-  e.offset = 0;
-  e.length = count * ps;
-  e.isLast = true;
-  sgt.sgl = [e];
-  sgt.nents = 1;
-  sgt.origNents = 1;
+  sgSetSinglePage(sgt, pfn, count * ps);
   return { ret: 0, path };
 }
 
@@ -393,7 +380,7 @@ export function iommuDmaMmap(dev: Device, cpuAddr: number, dmaHandle: number, si
   const user = checkInt("iommuDmaMmap(userPages)", userPages ?? nr, 1);
   checkInt("iommuDmaMmap(pgoff)", pgoff);
   if (pgoff >= nr || user > nr - pgoff) return { ret: -ENXIO, pfns: [], path: "-ENXIO" };
-  const pages = findPages(mm, cpuAddr);
+  const pages = dmaCommonFindPages(mm, cpuAddr);
   if (pages) return { ret: 0, pfns: pages.slice(pgoff, pgoff + user).map((p) => p as number), path: "vm_map_pages" };
   if (!atLeast(dev.kernel, CHANGE_IOMMU_DMA_GET_SGTABLE_FALLBACK.since)) return { ret: -ENXIO, pfns: [], path: "-ENXIO" };
   let first: number;

@@ -49,13 +49,13 @@
  * length overflow checks (not in v6.19).
  */
 import { DMA_BIT_MASK, andMask, checkInt, hex, minNotZero, roundupPowOfTwo, u32, wrapToMask } from "../core/arith.js";
-import { DMA_MAPPING_ERROR, type DmaAddr } from "../core/addr.js";
+import { DMA_MAPPING_ERROR, type DmaAddr, type Pfn } from "../core/addr.js";
 import { DMA_ATTR_MMIO, DMA_ATTR_PRIVILEGED, DMA_ATTR_SKIP_CPU_SYNC, DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE, checkDirection, dirName, hasAttr } from "../core/dma-types.js";
 import { EINVAL, ENOMEM, EREMOTEIO } from "../core/errno.js";
 import { ModelConfigError } from "../core/errors.js";
 import { atLeast, defineChange } from "../kernel/version.js";
 import type { Device } from "../platform/device.js";
-import { forEachSg, sgPhys, type Scatterlist } from "../sg/scatterlist.js";
+import { forEachSg, sgInitEntry, sgPhys, type Scatterlist } from "../sg/scatterlist.js";
 import type { IommuDomain } from "./domain.js";
 import { iommuDmaCookieOf, type IommuMappedPiece, type IommuStreamingMapping, type MapSgLayout } from "./dma-cookie.js";
 import { IOMMU_CACHE, IOMMU_MMIO, IOMMU_PRIV, IOMMU_READ, IOMMU_WRITE, iommuDeviceAccess, iommuIovaToPhys, iommuMap, iommuMapSg, iommuUnmap } from "./io-pgtable.js";
@@ -847,4 +847,42 @@ export function iommuDeviceWrite(dev: Device, dmaAddr: number, size: number): st
   dev.trace.record({ fn: "device", kind: "device_write", msg: `${dev.name} writes ${size} bytes at IOVA ${hex(dmaAddr)} (phys ${pieces.map((p) => hex(p.pa)).join(", ")}) as ${lbl}`, data: { dmaAddr, paddr: pieces[0]!.pa, size, token: lbl } });
   c.m.cpuCache.step("during DMA");
   return lbl;
+}
+
+// --- map_resource
+
+/**
+ * iommu_dma_map_resource(dev, phys, size, dir, attrs) (v4.10+): an IOVA
+ * mapping of a physical range that need not have a struct page, modelled
+ * through {@link iommuDmaMapSg} with a one-entry list whose pfn is the bare
+ * frame number and DMA_ATTR_SKIP_CPU_SYNC (no page is touched). The entry is
+ * kept in the device's cookie for {@link iommuDmaUnmapResource}.
+ * @returns the IOVA of `phys`, or DMA_MAPPING_ERROR.
+ * Source: drivers/iommu/dma-iommu.c iommu_dma_map_resource (v5.4.6, v6.19).
+ */
+export function iommuDmaMapResource(dev: Device, phys: number, size: number, dir: number, attrs: number, pageSize: number): DmaAddr {
+  const pfn = Math.floor(phys / pageSize);
+  const e = sgInitEntry();
+  e.pfn = pfn as Pfn;
+  e.offset = phys - pfn * pageSize;
+  e.length = size;
+  e.isLast = true;
+  const n = iommuDmaMapSg(dev, [e], 1, dir, attrs | DMA_ATTR_SKIP_CPU_SYNC, { pageSize });
+  if (n <= 0) return DMA_MAPPING_ERROR;
+  iommuDmaCookieOf(dev).resources.set(e.dmaAddress, e);
+  dev.trace.record({ fn: "iommu_dma_map_resource", kind: "map_resource", msg: `${dev.name}: phys ${hex(phys)} +${hex(size)} -> IOVA ${hex(e.dmaAddress)}`, data: { phys, dma: e.dmaAddress, size } });
+  return e.dmaAddress;
+}
+
+/**
+ * iommu_dma_unmap_resource(dev, handle, size, dir, attrs): unmap and free the
+ * IOVA range of a {@link iommuDmaMapResource} mapping.
+ * @throws ModelConfigError for a handle that was not mapped on this device (nothing changes).
+ */
+export function iommuDmaUnmapResource(dev: Device, handle: DmaAddr, dir: number, attrs: number): void {
+  const m = dev.iommuDmaCookie?.resources;
+  const e = m?.get(handle);
+  if (!m || !e) throw new ModelConfigError("dmaUnmapResource(handle)", handle, "a handle returned by dmaMapResource for this device");
+  iommuDmaUnmapSg(dev, [e], 1, dir, attrs | DMA_ATTR_SKIP_CPU_SYNC);
+  m.delete(handle);
 }

@@ -20,6 +20,9 @@ import type { DmaAddr, Pfn } from "../../core/addr.js";
 import { atLeast, defineChange } from "../../kernel/version.js";
 import { dmaToPhys, type Device } from "../../platform/device.js";
 import type { MemoryModel } from "../../mm/memory.js";
+import { hex } from "../../core/arith.js";
+import type { SgTable } from "../../sg/scatterlist.js";
+import { sgSetSinglePage } from "../ops-helpers.js";
 import { archHooksOf } from "./index.js";
 import type { ArchName } from "./hooks.js";
 
@@ -59,4 +62,28 @@ export function armDmaGetSgtablePfn(mm: MemoryModel, dev: Device, handle: DmaAdd
   const pfn = armDmaToPfn(mm, dev, handle);
   if (atLeast(dev.kernel, ARM_GET_SGTABLE_PFN_VALID.since) && !mm.pfnValid(pfn)) return { ret: -ENXIO, pfn: null };
   return { ret: 0, pfn };
+}
+
+/**
+ * arm_dma_get_sgtable(dev, sgt, cpu_addr, handle, size, attrs): one entry
+ * of `len` bytes (PAGE_ALIGN(size)) for the pfn decoded from the handle; the
+ * -ENXIO of Russell King's check is recorded as a `get_sgtable_enxio` event.
+ * @returns 0 and the pfn (the table holds one entry), or -ENXIO (table unchanged).
+ */
+export function armDmaGetSgtable(mm: MemoryModel, dev: Device, sgt: SgTable, dmaHandle: DmaAddr, len: number): { ret: number; pfn: Pfn | null } {
+  const r = armDmaGetSgtablePfn(mm, dev, dmaHandle);
+  if (r.pfn === null) {
+    dev.trace.record({ fn: "arm_dma_get_sgtable", kind: "get_sgtable_enxio", msg: `${dev.name}: pfn ${hex(armDmaToPfn(mm, dev, dmaHandle))} is not pfn_valid: -ENXIO`, data: { handle: dmaHandle } });
+    return { ret: r.ret, pfn: null };
+  }
+  sgSetSinglePage(sgt, r.pfn, len);
+  return { ret: 0, pfn: r.pfn };
+}
+
+/**
+ * __arm_dma_mmap's first pfn for a vma at page offset `pgoff` (after the
+ * per-device pool and the range check): dma_to_pfn(handle) + pgoff.
+ */
+export function armDmaMmap(mm: MemoryModel, dev: Device, dmaHandle: DmaAddr, pgoff: number): { ret: 0; pfn: number; path: string } {
+  return { ret: 0, pfn: armDmaToPfn(mm, dev, dmaHandle) + pgoff, path: "__arm_dma_mmap: dma_to_pfn" };
 }
