@@ -56,7 +56,7 @@ import { sgPhys, type Scatterlist } from "../sg/scatterlist.js";
 import { physToVirt } from "../mm/linear-map.js";
 import { archSyncDmaForCpuOn, archSyncDmaForDeviceOn, describeOps, noSync, type SyncOutcome } from "./arch/index.js";
 import { dmaCapable, dmaKmallocNeedsBounce } from "./map-ops.js";
-import { addMapping, findMapping, mappingContaining, removeMapping, step, streamingOf, type ActiveMapping, type CallMeta } from "./state.js";
+import { addMapping, findMapping, mappingContaining, removeMapping, step, streamingOf, type ActiveMapping, type CallMeta, type DmaCallHooks } from "./state.js";
 import { bounceCopier, currentSwiotlbRules, isSwiotlbBuffer, swiotlbHostOf, swiotlbMap, swiotlbOf, swiotlbOrigAddr, swiotlbSyncSingle, swiotlbTblUnmapSingle } from "./swiotlb.js";
 
 const ATTR_SKIP_CPU_SYNC = DMA_ATTR_SKIP_CPU_SYNC;
@@ -80,11 +80,7 @@ export function dmaDirectMapPhys(dev: Device, paddr: PhysAddr | number, size: nu
   const m = swiotlbHostOf(dev);
   const s = streamingOf(m);
   const label = `${fn}(${dev.name}, phys ${hex(paddr)}, ${size}, ${dirName(d)})`;
-  if (dev.dmaMask === null) {
-    m.trace.record({ fn, kind: "dma_map_error", level: "warn", msg: `${label}: no dma_mask, DMA_MAPPING_ERROR`, costNs: m.costs.mapCallNs, data: { paddr, size } });
-    step(m, `after ${fn}`);
-    return DMA_MAPPING_ERROR;
-  }
+  // The "no dma_mask" check is the dispatcher's (lib/dma/mapping.ts); here a device without one is never dma_capable.
   // The pool is booted only when a mapping first needs it (or swiotlb=force asks for it).
   const v619 = currentSwiotlbRules(dev.kernel);
   const forced = m.swiotlbOptions?.force === true ? swiotlbOf(m) : null;
@@ -105,7 +101,7 @@ export function dmaDirectMapPhys(dev: Device, paddr: PhysAddr | number, size: nu
     if (mem) return swiotlbMap(dev, m, s, mem, paddr, size, d, attrs, meta, fn, label, why);
     const noforce = m.swiotlbOptions?.noforce === true;
     const text = v619
-      ? `DMA addr ${dma === null ? "(none)" : hex(dma)}+${size} overflow (mask ${hex(dev.dmaMask)}, bus limit ${hex(dev.busDmaLimit ?? 0)}): ${why}, and there is no swiotlb pool${noforce ? " (swiotlb=noforce)" : ""}`
+      ? `DMA addr ${dma === null ? "(none)" : hex(dma)}+${size} overflow (mask ${hex(dev.dmaMask ?? 0)}, bus limit ${hex(dev.busDmaLimit ?? 0)}): ${why}, and there is no swiotlb pool${noforce ? " (swiotlb=noforce)" : ""}`
       : `swiotlb_map: Cannot do DMA to address ${hex(paddr)} (${why}; ${noforce ? "swiotlb=noforce" : "no swiotlb pool: swiotlb_force = SWIOTLB_NO_FORCE"})`;
     m.trace.record({
       fn,
@@ -132,7 +128,7 @@ export function dmaDirectMapPhys(dev: Device, paddr: PhysAddr | number, size: nu
     costNs: m.costs.mapCallNs + out.costNs,
     data: { dmaAddr: dma!, paddr, size, dir: d, lines: out.lines, writebacks: out.writebacks, call: "map" },
   });
-  if (m.dmaDebug) m.dmaDebug.addEntry(dev, { type: rec.type, dmaAddr: dma!, paddr, size, dir: d, sgCallEnts: meta.sgCallEnts ?? 0 }, skipCpuSync(attrs));
+  if (meta.hooks?.mapped) meta.hooks.mapped(dev, { type: rec.type, dmaAddr: dma!, paddr, size, dir: d, sgCallEnts: meta.sgCallEnts ?? 0 }, skipCpuSync(attrs));
   step(m, `after ${fn}`);
   return dma!;
 }
@@ -149,7 +145,7 @@ export function dmaDirectUnmapPhys(dev: Device, dmaAddr: DmaAddr, size: number, 
   checkInt(`${fn}(size)`, size, 1);
   const m = swiotlbHostOf(dev);
   const s = streamingOf(m);
-  if (m.dmaDebug) m.dmaDebug.checkUnmap(dev, { type: meta.type ?? "single", dmaAddr, size, dir: d, isMappingError: dmaMappingError(dmaAddr), ...(meta.sgCallEnts !== undefined ? { sgCallEnts: meta.sgCallEnts } : {}) });
+  if (meta.hooks?.unmapping) meta.hooks.unmapping(dev, { type: meta.type ?? "single", dmaAddr, size, dir: d, isMappingError: dmaMappingError(dmaAddr), ...(meta.sgCallEnts !== undefined ? { sgCallEnts: meta.sgCallEnts } : {}) });
   const rec = findMapping(s, dev, dmaAddr);
   const paddr = dmaMappingError(dmaAddr) ? null : dmaToPhys(dev, dmaAddr);
   const mem = paddr === null ? null : (m.swiotlbState.swiotlb ?? null);
@@ -186,14 +182,14 @@ export function dmaDirectUnmapPhys(dev: Device, dmaAddr: DmaAddr, size: number, 
   step(m, `after ${fn}`);
 }
 
-function syncSingle(dev: Device, dmaAddr: DmaAddr, size: number, dir: number, toCpu: boolean, fnName?: string): void {
+function syncSingle(dev: Device, dmaAddr: DmaAddr, size: number, dir: number, toCpu: boolean, fnName?: string, hooks?: DmaCallHooks): void {
   const fn = fnName ?? (toCpu ? "dma_sync_single_for_cpu" : "dma_sync_single_for_device");
   const d = checkDirection(`${fn}(dir)`, dir);
   checkInt(`${fn}(dmaAddr)`, dmaAddr);
   checkInt(`${fn}(size)`, size, 1);
   const m = swiotlbHostOf(dev);
   const s = streamingOf(m);
-  if (m.dmaDebug) m.dmaDebug.checkSync(dev, { dmaAddr, size, dir: d, toCpu });
+  if (hooks?.syncing) hooks.syncing(dev, { dmaAddr, size, dir: d, toCpu });
   const paddr = dmaToPhys(dev, dmaAddr);
   const mem = paddr === null ? null : (m.swiotlbState.swiotlb ?? null);
   const inPool = mem !== null && paddr !== null && isSwiotlbBuffer(mem, paddr);
@@ -226,8 +222,8 @@ function syncSingle(dev: Device, dmaAddr: DmaAddr, size: number, dir: number, to
  * for a non-coherent device; the CPU owns the buffer afterwards.
  * @throws ModelConfigError for a bad direction, address or size.
  */
-export function dmaDirectSyncSingleForCpu(dev: Device, dmaAddr: DmaAddr, size: number, dir: number, fn?: string): void {
-  syncSingle(dev, dmaAddr, size, dir, true, fn);
+export function dmaDirectSyncSingleForCpu(dev: Device, dmaAddr: DmaAddr, size: number, dir: number, fn?: string, hooks?: DmaCallHooks): void {
+  syncSingle(dev, dmaAddr, size, dir, true, fn, hooks);
 }
 
 /**
@@ -236,8 +232,8 @@ export function dmaDirectSyncSingleForCpu(dev: Device, dmaAddr: DmaAddr, size: n
  * buffer afterwards.
  * @throws ModelConfigError for a bad direction, address or size.
  */
-export function dmaDirectSyncSingleForDevice(dev: Device, dmaAddr: DmaAddr, size: number, dir: number, fn?: string): void {
-  syncSingle(dev, dmaAddr, size, dir, false, fn);
+export function dmaDirectSyncSingleForDevice(dev: Device, dmaAddr: DmaAddr, size: number, dir: number, fn?: string, hooks?: DmaCallHooks): void {
+  syncSingle(dev, dmaAddr, size, dir, false, fn, hooks);
 }
 
 /**
@@ -248,15 +244,15 @@ export function dmaDirectSyncSingleForDevice(dev: Device, dmaAddr: DmaAddr, size
  * DMA_ATTR_SKIP_CPU_SYNC and -EIO is returned (v5.16+) or 0 (before).
  * @throws ModelConfigError for nents outside the list or a bad direction.
  */
-export function dmaDirectMapSg(dev: Device, sgl: Scatterlist[], nents: number, dir: number, attrs = 0, pageSize?: number): number {
+export function dmaDirectMapSg(dev: Device, sgl: Scatterlist[], nents: number, dir: number, attrs = 0, pageSize?: number, hooks?: DmaCallHooks): number {
   checkDirection("dmaDirectMapSg(dir)", dir);
   checkInt("dmaDirectMapSg(nents)", nents, 1, sgl.length);
   const ps = pageSize ?? (dev.cacheHost ? dev.cacheHost.profile.pageSize : 4096);
   for (let i = 0; i < nents; i++) {
     const sg = sgl[i]!;
-    const dma = dmaDirectMapPhys(dev, sgPhys(sg, ps), sg.length, dir, attrs, { fn: "dma_direct_map_sg", type: "sg", sgCallEnts: nents });
+    const dma = dmaDirectMapPhys(dev, sgPhys(sg, ps), sg.length, dir, attrs, { fn: "dma_direct_map_sg", type: "sg", sgCallEnts: nents, hooks });
     if (dmaMappingError(dma)) {
-      for (let j = 0; j < i; j++) dmaDirectUnmapPhys(dev, sgl[j]!.dmaAddress, sgl[j]!.dmaLength, dir, attrs + (skipCpuSync(attrs) ? 0 : ATTR_SKIP_CPU_SYNC), { fn: "dma_direct_unmap_sg", type: "sg", sgCallEnts: nents });
+      for (let j = 0; j < i; j++) dmaDirectUnmapPhys(dev, sgl[j]!.dmaAddress, sgl[j]!.dmaLength, dir, attrs + (skipCpuSync(attrs) ? 0 : ATTR_SKIP_CPU_SYNC), { fn: "dma_direct_unmap_sg", type: "sg", sgCallEnts: nents, hooks });
       for (let j = 0; j <= i; j++) {
         sgl[j]!.dmaAddress = DMA_MAPPING_ERROR;
         sgl[j]!.dmaLength = 0;
@@ -274,12 +270,12 @@ export function dmaDirectMapSg(dev: Device, sgl: Scatterlist[], nents: number, d
  * (sync for cpu on a non-coherent device unless DMA_ATTR_SKIP_CPU_SYNC).
  * @throws ModelConfigError for nents outside the list or a bad direction.
  */
-export function dmaDirectUnmapSg(dev: Device, sgl: Scatterlist[], nents: number, dir: number, attrs = 0): void {
+export function dmaDirectUnmapSg(dev: Device, sgl: Scatterlist[], nents: number, dir: number, attrs = 0, hooks?: DmaCallHooks): void {
   checkDirection("dmaDirectUnmapSg(dir)", dir);
   checkInt("dmaDirectUnmapSg(nents)", nents, 1, sgl.length);
   for (let i = 0; i < nents; i++) {
     const sg = sgl[i]!;
     if (dmaMappingError(sg.dmaAddress)) continue;
-    dmaDirectUnmapPhys(dev, sg.dmaAddress, sg.dmaLength, dir, attrs, { fn: "dma_direct_unmap_sg", type: "sg", sgCallEnts: nents });
+    dmaDirectUnmapPhys(dev, sg.dmaAddress, sg.dmaLength, dir, attrs, { fn: "dma_direct_unmap_sg", type: "sg", sgCallEnts: nents, hooks });
   }
 }

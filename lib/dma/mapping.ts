@@ -22,11 +22,11 @@ import { atLeast, defineChange } from "../kernel/version.js";
 import { dmaToPhys, type Device } from "../platform/device.js";
 import { createSgTable, sgPhys, type Scatterlist, type SgTable } from "../sg/scatterlist.js";
 import { CHANGE_MAP_SG_ERRNO, iommuDmaMapPage, iommuDmaMapSg, iommuDmaSyncSgForCpu, iommuDmaSyncSgForDevice, iommuDmaSyncSingleForCpu, iommuDmaSyncSingleForDevice, iommuDmaMapResource, iommuDmaUnmapPage, iommuDmaUnmapResource, iommuDmaUnmapSg, type IommuDmaOptions } from "../iommu/dma-iommu.js";
-import { DMA_ATTR_SKIP_CPU_SYNC, checkDirection, hasAttr } from "../core/dma-types.js";
+import { DMA_ATTR_SKIP_CPU_SYNC, checkDirection, dirName, hasAttr } from "../core/dma-types.js";
 import { iommuDmaAlloc, iommuDmaFree, iommuDmaGetSgtable, iommuDmaMmap, type IommuDmaAllocOptions } from "../iommu/dma-iommu-alloc.js";
 import { dmaDirectMapPhys, dmaDirectMapSg, dmaDirectSyncSingleForCpu, dmaDirectSyncSingleForDevice, dmaDirectUnmapPhys, dmaDirectUnmapSg } from "./direct.js";
 import { dmaDebugOf, pointerFacts } from "./debug.js";
-import { dmaMachineOf } from "./state.js";
+import { dmaMachineOf, step, type DmaCallHooks } from "./state.js";
 import { DMA_MAPPING_ERROR, dmaMappingError, type DmaAddr, type Pfn, type PhysAddr, type VirtAddr } from "../core/addr.js";
 import { checkInt, hex } from "../core/arith.js";
 import { hostOf } from "../cache/host.js";
@@ -69,7 +69,7 @@ function mapSgRaw(dev: Device, sgl: Scatterlist[], nents: number, dir: number, a
   if (useDmaIommu(dev)) {
     ents = iommuDmaMapSg(dev, sgl, nents, dir, attrs, opts);
     if (ents > 0) iommuDebugMapSg(dev, sgl, nents, ents, dir, attrs, opts.pageSize ?? 4096);
-  } else ents = dmaDirectMapSg(dev, sgl, nents, dir, attrs, opts.pageSize ?? 4096);
+  } else ents = dmaDirectMapSg(dev, sgl, nents, dir, attrs, opts.pageSize ?? 4096, debugHooks(dev));
   if (ents < 0 && atLeast(dev.kernel, CHANGE_MAP_SG_ERRNO.since) && ents !== -EINVAL && ents !== -ENOMEM && ents !== -EIO && ents !== -EREMOTEIO) {
     dev.trace.record({ fn: "dma_map_sg_attrs", kind: "warn", level: "warn", msg: `WARNING: unexpected map_sg error ${ents}`, data: { ents } });
     return -EIO;
@@ -109,7 +109,7 @@ export function dmaUnmapSgAttrs(dev: Device, sgl: Scatterlist[], nents: number, 
     iommuDebugUnmapSg(dev, sgl, nents, dir);
     iommuDmaUnmapSg(dev, sgl, nents, dir, attrs);
   }
-  else dmaDirectUnmapSg(dev, sgl, nents, dir, attrs);
+  else dmaDirectUnmapSg(dev, sgl, nents, dir, attrs, debugHooks(dev));
 }
 
 /** dma_unmap_sg(dev, sg, nents, dir). */
@@ -175,6 +175,24 @@ function scDebugFor(dev: Device) {
   return dev.cacheHost ? dmaDebugOf(dmaMachineOf(dev)) : null;
 }
 
+/**
+ * The dma-debug hooks (kernel/dma/debug.c debug_dma_map_phys / _map_sg,
+ * debug_dma_unmap_*, debug_dma_sync_*) this dispatcher hands to the
+ * dma-direct backend, which calls them at the kernel's place in each call
+ * (after a successful map, before an unmap or a sync); undefined while
+ * dma-debug is off. The iommu-dma path runs the same checks around its
+ * calls below (iommuDebugMapSg, ...).
+ */
+function debugHooks(dev: Device): DmaCallHooks | undefined {
+  const dbg = scDebugFor(dev);
+  if (!dbg) return undefined;
+  return {
+    mapped: (d, e, skip) => dbg.addEntry(d, e, skip),
+    unmapping: (d, ref) => dbg.checkUnmap(d, ref),
+    syncing: (d, ref) => dbg.checkSync(d, ref),
+  };
+}
+
 /** debug_dma_map_sg for iommu-dma: one entry per DMA segment (sg_phys of the i-th entry, sg_dma_address, sg_dma_len), as kernel/dma/debug.c does. */
 function iommuDebugMapSg(dev: Device, sgl: Scatterlist[], nents: number, mapped: number, dir: number, attrs: number, ps: number): void {
   const dbg = scDebugFor(dev);
@@ -227,12 +245,19 @@ export function dmaMapPageAttrs(dev: Device, pfn: Pfn | number, offset: number, 
   const paddr = checkInt("dmaMapPage(paddr)", pfn * ps + offset) as PhysAddr;
   const m = dmaMachineOf(dev);
   const dbg = dmaDebugOf(m);
+  const fn = atLeast(dev.kernel, "v6.19") ? "dma_map_phys" : "dma_map_page_attrs";
+  if (dev.dmaMask === null) {
+    // WARN_ON_ONCE(!dev->dma_mask) in dma_map_phys / dma_map_page_attrs, before any backend.
+    m.trace.record({ fn, kind: "dma_map_error", level: "warn", msg: `${fn}(${dev.name}, phys ${hex(paddr)}, ${size}, ${dirName(dir)}): no dma_mask, DMA_MAPPING_ERROR`, costNs: m.costs.mapCallNs, data: { paddr, size } });
+    step(m, `after ${fn}`);
+    return DMA_MAPPING_ERROR;
+  }
   let dma: DmaAddr;
   if (useDmaIommu(dev)) {
     dma = iommuDmaMapPage(dev, paddr, size, dir, attrs);
     if (dbg && !dmaMappingError(dma)) dbg.addEntry(dev, { type: "single", dmaAddr: dma, paddr, size, dir, sgCallEnts: 0 }, scHasSkip(attrs));
   } else {
-    dma = dmaDirectMapPhys(dev, paddr, size, dir, attrs, { fn: atLeast(dev.kernel, "v6.19") ? "dma_map_phys" : "dma_map_page_attrs", type: "single" });
+    dma = dmaDirectMapPhys(dev, paddr, size, dir, attrs, { fn, type: "single", hooks: debugHooks(dev) });
   }
   if (dbg && !dmaMappingError(dma)) {
     const f = pointerFacts(m, m.mm.linearAddress(paddr));
@@ -299,7 +324,7 @@ export function dmaUnmapPageAttrs(dev: Device, addr: DmaAddr, size: number, dir:
     iommuDmaUnmapPage(dev, addr, size, dir, attrs);
     return;
   }
-  dmaDirectUnmapPhys(dev, addr, size, dir, attrs, { fn: atLeast(dev.kernel, "v6.19") ? "dma_unmap_phys" : "dma_unmap_page_attrs", type: "single" });
+  dmaDirectUnmapPhys(dev, addr, size, dir, attrs, { fn: atLeast(dev.kernel, "v6.19") ? "dma_unmap_phys" : "dma_unmap_page_attrs", type: "single", hooks: debugHooks(dev) });
 }
 
 /** dma_unmap_page(dev, addr, size, dir). */
@@ -335,7 +360,7 @@ function scIommuSyncSingle(dev: Device, addr: DmaAddr, size: number, dir: number
  */
 export function dmaSyncSingleForCpu(dev: Device, addr: DmaAddr, size: number, dir: number): void {
   if (useDmaIommu(dev)) return scIommuSyncSingle(dev, addr, size, dir, true, "dmaSyncSingleForCpu");
-  dmaDirectSyncSingleForCpu(dev, addr, size, dir, "dma_sync_single_for_cpu");
+  dmaDirectSyncSingleForCpu(dev, addr, size, dir, "dma_sync_single_for_cpu", debugHooks(dev));
 }
 
 /**
@@ -345,7 +370,7 @@ export function dmaSyncSingleForCpu(dev: Device, addr: DmaAddr, size: number, di
  */
 export function dmaSyncSingleForDevice(dev: Device, addr: DmaAddr, size: number, dir: number): void {
   if (useDmaIommu(dev)) return scIommuSyncSingle(dev, addr, size, dir, false, "dmaSyncSingleForDevice");
-  dmaDirectSyncSingleForDevice(dev, addr, size, dir, "dma_sync_single_for_device");
+  dmaDirectSyncSingleForDevice(dev, addr, size, dir, "dma_sync_single_for_device", debugHooks(dev));
 }
 
 /**
@@ -360,7 +385,8 @@ export function dmaSyncSgForCpu(dev: Device, sgl: Scatterlist[], nelems: number,
     iommuDebugSyncSg(dev, sgl, nelems, dir, true);
     return iommuDmaSyncSgForCpu(dev, sgl, nelems, dir);
   }
-  for (let i = 0; i < nelems; i++) dmaDirectSyncSingleForCpu(dev, sgl[i]!.dmaAddress, sgl[i]!.dmaLength || sgl[i]!.length, dir, "dma_sync_sg_for_cpu");
+  const hooks = debugHooks(dev);
+  for (let i = 0; i < nelems; i++) dmaDirectSyncSingleForCpu(dev, sgl[i]!.dmaAddress, sgl[i]!.dmaLength || sgl[i]!.length, dir, "dma_sync_sg_for_cpu", hooks);
 }
 
 /**
@@ -374,7 +400,8 @@ export function dmaSyncSgForDevice(dev: Device, sgl: Scatterlist[], nelems: numb
     iommuDebugSyncSg(dev, sgl, nelems, dir, false);
     return iommuDmaSyncSgForDevice(dev, sgl, nelems, dir);
   }
-  for (let i = 0; i < nelems; i++) dmaDirectSyncSingleForDevice(dev, sgl[i]!.dmaAddress, sgl[i]!.dmaLength || sgl[i]!.length, dir, "dma_sync_sg_for_device");
+  const hooks = debugHooks(dev);
+  for (let i = 0; i < nelems; i++) dmaDirectSyncSingleForDevice(dev, sgl[i]!.dmaAddress, sgl[i]!.dmaLength || sgl[i]!.length, dir, "dma_sync_sg_for_device", hooks);
 }
 
 /** dma_sync_sgtable_for_cpu(dev, sgt, dir): the sg sync over sgt->orig_nents entries (include/linux/dma-mapping.h, v5.8+). */

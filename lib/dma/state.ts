@@ -81,11 +81,57 @@ export interface DmaStreamingState {
   duplicates: number;
 }
 
-/** Per-call metadata: the kernel function name for the trace and the dma-debug type. */
+/** A mapping as the caller's map hook sees it (dma_debug_entry fields). */
+export interface MappedEntry {
+  type: DebugMapType;
+  dmaAddr: number;
+  /** The driver's buffer (not the bounce buffer). */
+  paddr: number;
+  size: number;
+  dir: number;
+  sgCallEnts: number;
+}
+
+/** An unmap as the caller's unmap hook sees it. */
+export interface UnmapRef {
+  type: DebugMapType;
+  dmaAddr: number;
+  size: number;
+  dir: number;
+  isMappingError: boolean;
+  sgCallEnts?: number;
+}
+
+/** A sync as the caller's sync hook sees it. */
+export interface SyncRef {
+  dmaAddr: number;
+  size: number;
+  dir: number;
+  toCpu: boolean;
+}
+
+/**
+ * The points of a backend call where the caller runs its hooks: the
+ * dispatcher (lib/dma/mapping.ts) passes its dma-debug hooks here
+ * (debug_dma_map_phys / _map_sg after a successful map, debug_dma_unmap_*
+ * before an unmap, debug_dma_sync_* before a sync), so the checker runs at
+ * the kernel's place in the call while the backend knows nothing of it.
+ */
+export interface DmaCallHooks {
+  /** After a successful map, before the cache's speculation step. */
+  mapped?(dev: Device, e: MappedEntry, skipCpuSync: boolean): void;
+  /** Before an unmap does anything. */
+  unmapping?(dev: Device, ref: UnmapRef): void;
+  /** Before a sync does anything. */
+  syncing?(dev: Device, ref: SyncRef): void;
+}
+
+/** Per-call metadata: the kernel function name for the trace, the dma-debug type, and the caller's hooks. */
 export interface CallMeta {
   fn?: string;
   type?: DebugMapType;
   sgCallEnts?: number;
+  hooks?: DmaCallHooks | undefined;
 }
 
 /**

@@ -1126,7 +1126,7 @@ export function bounceCopier(m: DmaMachine): { copy: (from: PhysAddr, to: PhysAd
  * address that is not dma_capable (slots released), then
  * arch_sync_dma_for_device on the bounce buffer for a non-coherent device
  * unless DMA_ATTR_SKIP_CPU_SYNC; record the active mapping, the map event
- * (with the copy's cost, cachedByteNs per byte) and the dma-debug entry.
+ * (with the copy's cost, cachedByteNs per byte), then the caller's map hook (dma-debug).
  * `label` and `why` word the trace message.
  * @returns the bounce buffer's DMA address, or DMA_MAPPING_ERROR (pool full, or not dma_capable).
  */
@@ -1159,7 +1159,7 @@ export function swiotlbMap(dev: Device, m: DmaMachine, s: DmaStreamingState, mem
     costNs: m.costs.mapCallNs + out.costNs + copied * m.costs.cachedByteNs,
     data: { dmaAddr: dma, paddr, tlb, size, dir: d, lines: out.lines, writebacks: out.writebacks, call: "map", bounced: true, copiedBytes: copied },
   });
-  if (m.dmaDebug) m.dmaDebug.addEntry(dev, { type: rec.type, dmaAddr: dma, paddr, size, dir: d, sgCallEnts: meta.sgCallEnts ?? 0 }, skipCpuSync(attrs));
+  if (meta.hooks?.mapped) meta.hooks.mapped(dev, { type: rec.type, dmaAddr: dma, paddr, size, dir: d, sgCallEnts: meta.sgCallEnts ?? 0 }, skipCpuSync(attrs));
   step(m, `after ${fn}`);
   return dma;
 }
