@@ -164,6 +164,13 @@ describe("lib/ import graph (TypeScript parser)", () => {
     expect(up).toEqual([]);
   });
 
+  it("units of one layer are independent: none imports another (e.g. iommu-dma never imports dma-direct)", () => {
+    const sideways = edges
+      .filter((e) => unitOf(e.from) !== unitOf(e.to) && unitLayer.get(unitOf(e.from)!) === unitLayer.get(unitOf(e.to)!))
+      .map((e) => `${e.from} (${unitOf(e.from)}) -> ${e.to} (${unitOf(e.to)}) [${e.how}]`);
+    expect(sideways).toEqual([]);
+  });
+
   it("no cycle between units (folders, or the parts of a folder in different layers)", () => {
     const adj = new Map<string, Set<string>>();
     for (const e of edges) {
