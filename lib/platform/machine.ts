@@ -15,6 +15,7 @@ import { addDeviceToMemoryModel, createMemoryModel, type MemoryModel } from "../
 import { dmaCoherentDeviceInit } from "../dma/coherent.js"; // [mm]
 import { costsForProfile } from "../cost/machine.js";
 import type { CostValues } from "../cost/schema.js";
+import type { SlabState } from "../mm/slab.js";
 import type { DmaDebug } from "../dma/debug.js";
 import type { DmaStreamingState } from "../dma/state.js";
 import type { SwiotlbHost, SwiotlbMachineState } from "../dma/swiotlb.js";
@@ -115,6 +116,8 @@ export class Machine implements SwiotlbHost {
   dmaDebug: DmaDebug | null = null;
   /** The active dma-direct streaming mappings (lib/dma/state.ts streamingOf); undefined until the first DMA call. */
   dmaStreaming: DmaStreamingState | undefined = undefined;
+  /** The slab arena (lib/mm/slab.ts kmalloc, stackBuffer); built on first use. */
+  slabState?: SlabState;
   /** The swiotlb pool and its boot decision (lib/dma/swiotlb.ts swiotlbOf); the pool is booted on first use. */
   readonly swiotlbState: SwiotlbMachineState = { swiotlb: undefined, boot: undefined };
   private cacheModel?: CacheModel;
