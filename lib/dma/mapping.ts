@@ -12,9 +12,15 @@
  *   -EINVAL for any failure before v5.16, the ops' -EINVAL / -ENOMEM /
  *   -EIO / -EREMOTEIO from v5.16 (dabb16f67215 and its series).
  *
- * The file is shared: the top part (scatterlists, dispatch, constants) is
- * the iommu/sg helper's; the cache helper and the mm helper append their
- * APIs below the marker lines at the end.
+ * Each public entry point here is the dispatcher of kernel/dma/mapping.c:
+ * it checks the direction and the dma_mask, chooses the backend (the arch's
+ * own ops where a release has them: ARM32's arm_dma_ops in
+ * lib/dma/arch/arm-dma-mapping.ts; iommu-dma, lib/iommu/dma-iommu*.ts, for
+ * a device attached to an IOMMU DMA domain; dma-direct, lib/dma/direct*.ts,
+ * otherwise), calls it, and runs the dma-debug hooks for both paths
+ * (lib/dma/debug.ts; dma-direct gets them as a DmaCallHooks object it calls
+ * at the kernel's point in each call). The model-only CPU/device actions
+ * are in lib/model/actions.ts.
  */
 import { EINVAL, EIO, ENOMEM, ENXIO, EREMOTEIO } from "../core/errno.js";
 import { KernelOops, ModelConfigError } from "../core/errors.js";
@@ -160,12 +166,11 @@ export function dmaUnmapSgtable(dev: Device, sgt: SgTable, dir: number, attrs = 
 // behind iommu-dma goes through iommu_dma_map_phys / iommu_dma_unmap_phys /
 // iommu_dma_sync_* (lib/iommu/dma-iommu.ts), with the same cache model
 // (arch_sync_dma_for_device / _for_cpu on the physical pages found through
-// the IOMMU page table). dma-debug hooks run here for the iommu-dma path, as
-// kernel/dma/mapping.c calls debug_dma_* around the ops; the direct path
-// calls them inside lib/dma/direct.ts. Device-side and CPU-side actions
-// (deviceRead, deviceWrite, cpuRead, cpuWrite) are in lib/dma/direct.ts;
-// iommuDeviceRead / iommuDeviceWrite (lib/iommu/dma-iommu.ts) for IOVAs.
-
+// the IOMMU page table). dma-debug hooks run here for both paths, as
+// kernel/dma/mapping.c calls debug_dma_* around the ops: around the
+// iommu-dma calls, and through the DmaCallHooks handed to dma-direct.
+// Device-side and CPU-side actions (deviceRead, deviceWrite, cpuRead,
+// cpuWrite) are model-only: lib/model/actions.ts.
 function scHasSkip(attrs: number): boolean {
   return hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC);
 }
@@ -581,7 +586,7 @@ export const getSgtablePaths = {
  */
 export function dmaGetSgtableAttrs(
   dev: Device,
-  sgt: import("../sg/scatterlist.js").SgTable,
+  sgt: SgTable,
   cpuAddr: VirtAddr,
   dmaHandle: DmaAddr,
   size: number,
@@ -645,12 +650,12 @@ export function dmaGetSgtableAttrs(
 }
 
 /** dma_get_sgtable(dev, sgt, cpu_addr, handle, size): {@link dmaGetSgtableAttrs} with attrs 0. */
-export function dmaGetSgtable(dev: Device, sgt: import("../sg/scatterlist.js").SgTable, cpuAddr: VirtAddr, dmaHandle: DmaAddr, size: number, opts: GetSgtableOptions = {}): number {
+export function dmaGetSgtable(dev: Device, sgt: SgTable, cpuAddr: VirtAddr, dmaHandle: DmaAddr, size: number, opts: GetSgtableOptions = {}): number {
   return dmaGetSgtableAttrs(dev, sgt, cpuAddr, dmaHandle, size, 0, opts);
 }
 
 /** A fresh empty table for {@link dmaGetSgtable} (struct sg_table sgt = {}). */
-export function newSgTable(): import("../sg/scatterlist.js").SgTable {
+export function newSgTable(): SgTable {
   return createSgTable();
 }
 

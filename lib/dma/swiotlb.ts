@@ -46,10 +46,12 @@
  *
  * This module allocates slots; it does not move data itself. Every point
  * where the kernel copies calls the optional `copy(from, to, size)` callback
- * the caller supplies (addresses are physical, bytes): lib/dma/direct.ts
- * passes one that copies tokens through the cache model
- * (CacheModel.cpuCopy) and charges the copy's cost; without a callback
- * nothing is copied.
+ * the caller supplies (addresses are physical, bytes): {@link bounceCopier}
+ * makes one that copies tokens through the cache model (CacheModel.cpuCopy)
+ * and counts the bytes for the copy's cost; without a callback nothing is
+ * copied. The end of this file holds the machine's pool (the boot decision,
+ * {@link swiotlbOf}) and {@link swiotlbMap}, which dma-direct
+ * (lib/dma/direct.ts) calls when a buffer must bounce.
  *
  * Failures are returned as the kernel returns them: a failed map returns
  * {@link SWIOTLB_MAP_ERROR} ((phys_addr_t)DMA_MAPPING_ERROR) and records the

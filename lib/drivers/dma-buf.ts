@@ -27,6 +27,7 @@ import type { Device } from "../platform/device.js";
 import { mmOfDevice, type MemoryModel, type Page } from "../mm/memory.js";
 import type { Scatterlist, SgTable } from "../sg/scatterlist.js";
 import { useDmaIommu } from "../dma/mapping.js";
+import { archHooksOf } from "../dma/arch/index.js";
 import { DMA_FROM_DEVICE, validDmaDirection } from "../core/dma-types.js";
 import { armUsesLegacyOps } from "../dma/arch/arm-dma-mapping.js";
 
@@ -263,7 +264,7 @@ export function importerMapPageWork(
   const arch = mm.profile.arch;
   const out: PageWork[] = [];
   const iommu = useDmaIommu(importer);
-  const coherent = importer.dmaCoherent || arch === "x86_64";
+  const coherent = importer.dmaCoherent || archHooksOf(arch).allDevicesCoherent;
   for (let i = 0; i < sgt.origNents; i++) {
     const s = sgt.sgl[i]!;
     if (opts.skipTagged && opts.skipTagged(s) && !iommu) {
