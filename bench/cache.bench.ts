@@ -13,8 +13,8 @@
 import { createMachine } from "../lib/platform/machine.js";
 import { kmalloc } from "../lib/mm/slab.js";
 import { DMA_FROM_DEVICE } from "../lib/core/dma-types.js";
-import { cpuRead } from "../lib/dma/direct.js";
-import { deviceWrite } from "../lib/dma/mapping.js";
+import { cpuRead } from "../lib/model/actions.js";
+import { deviceWrite } from "../lib/model/actions.js";
 import { dmaMapSingle, dmaSyncSingleForCpu, dmaUnmapSingle } from "../lib/dma/mapping.js";
 import type { VirtAddr } from "../lib/core/addr.js";
 

@@ -1,8 +1,9 @@
 /**
  * The link from a device to the machine whose CPU cache and memory its DMA
- * acts on. lib/cache does not import lib/platform (dependency direction), so
- * the machine is seen through this structural interface, which
- * lib/platform/machine.ts's Machine satisfies.
+ * acts on. lib/cache sits below lib/platform/machine.ts (dependency
+ * direction), so the machine is seen through this structural interface, which
+ * lib/platform/machine.ts's Machine satisfies; the device's `cacheHost` field
+ * is declared here by augmenting lib/platform/device.ts's Device.
  */
 import { ModelConfigError } from "../core/errors.js";
 import type { Trace } from "../core/trace.js";
@@ -23,6 +24,13 @@ export interface CacheHost {
     readonly layout?: { readonly vaBits: 32 | 48; readonly pageOffset: string; readonly physOffset: number; readonly vmallocStart: string; readonly vmallocEnd: string } | undefined;
     readonly ram: ReadonlyArray<{ readonly base: number; readonly size: number }>;
   };
+}
+
+declare module "../platform/device.js" {
+  interface Device {
+    /** The machine whose CPU cache and memory this device's DMA acts on; set when a Machine adds the device. */
+    cacheHost?: CacheHost;
+  }
 }
 
 /** A device as far as the host link goes. */

@@ -1,7 +1,8 @@
 /**
  * Cache-maintenance operations, the vocabulary shared by
  * the cache model, the per-architecture sync rules (lib/dma/arch) and the
- * streaming DMA API (lib/dma/direct.ts, lib/dma/mapping.ts).
+ * streaming DMA API (lib/dma/arch/index.ts applies them; lib/dma/direct.ts,
+ * lib/iommu/dma-iommu.ts, lib/dma/mapping.ts).
  *
  * Source: include/linux/dma-direction.h (enum dma_data_direction values),
  * v6.19 and v5.4 (unchanged).

@@ -22,12 +22,13 @@
  */
 import { checkInt, hex } from "../core/arith.js";
 import type { DmaAddr, PhysAddr, VirtAddr } from "../core/addr.js";
-import { EINVAL } from "../core/errno.js";
+import { EINVAL, ENXIO } from "../core/errno.js";
 import { ModelConfigError } from "../core/errors.js";
 import { physToDma, type Device } from "../platform/device.js";
 import type { ReservedProfile } from "../platform/profile.js";
-import { MemoryModel } from "../mm/memory.js";
+import type { MemoryModel } from "../mm/memory.js";
 import { memremap } from "../mm/remap.js";
+import { archHooksOf } from "./arch/index.js";
 
 /** struct dma_coherent_mem. */
 export interface DmaCoherentMem {
@@ -43,6 +44,13 @@ export interface DmaCoherentMem {
   readonly pages: number;
   /** Allocation bitmap: true = page in use. */
   readonly bitmap: boolean[];
+}
+
+declare module "../platform/device.js" {
+  interface Device {
+    /** dev->dma_mem: the per-device coherent pool, set from `memory-region` at probe ({@link dmaCoherentDeviceInit}); absent = none. */
+    dmaMem?: DmaCoherentMem | null;
+  }
 }
 
 /** get_order(size): the smallest order with PAGE_SIZE << order >= size (size >= 1). */
@@ -89,7 +97,7 @@ export function rmemDmaDeviceInit(mm: MemoryModel, dev: Device, r: ReservedProfi
     dev.trace.record({ fn: "rmem_dma_setup", kind: "rmem_refused", level: "warn", msg: `Reserved memory: ${r.name} is reusable: not a DMA pool (-EINVAL)`, data: { base: r.base } });
     return { ret: -EINVAL, mem: null, msg: "reusable region" };
   }
-  if (mm.profile.arch === "arm" && !r.noMap) {
+  if (archHooksOf(mm.profile.arch).rmemRequiresNoMap && !r.noMap) {
     dev.trace.record({ fn: "rmem_dma_setup", kind: "rmem_refused", level: "warn", msg: "Reserved memory: regions without no-map are not yet supported", data: { base: r.base } });
     return { ret: -EINVAL, mem: null, msg: "no no-map on ARM" };
   }
@@ -172,9 +180,16 @@ export function devCoherentUsedPages(dev: Device): number {
   return mem ? mem.bitmap.filter(Boolean).length : 0;
 }
 
-// Set up a device's `memory-region` pool when the machine adds it (of_reserved_mem_device_init
-// at probe), in profile order: deterministic vmalloc placement.
-MemoryModel.deviceHooks.push((mm, dev) => {
+/**
+ * of_reserved_mem_device_init(dev) at probe: set up the device's
+ * `memory-region` pool (rmem_dma_device_init), or share the pool of a device
+ * that named the same node before it (rmem->priv). The machine calls it for
+ * each device, in profile order, right after registering the device with the
+ * memory model (deterministic vmalloc placement). A device without
+ * `memory-region`, or whose node is not a `shared-dma-pool`, gets nothing.
+ * @throws ModelConfigError if `memory-region` names no reserved-memory node of the profile.
+ */
+export function dmaCoherentDeviceInit(mm: MemoryModel, dev: Device): void {
   const d = mm.profile.devices.find((x) => x.name === dev.name);
   if (!d || d.memoryRegion === undefined) return;
   const r = mm.profile.reserved.find((x) => x.name === d.memoryRegion);
@@ -188,4 +203,19 @@ MemoryModel.deviceHooks.push((mm, dev) => {
   }
   if (r.compatible !== undefined && r.compatible !== "shared-dma-pool") return;
   rmemDmaDeviceInit(mm, dev, r);
-});
+}
+
+/**
+ * dma_mmap_from_dev_coherent(dev, vma, vaddr, size, &ret): for a buffer in
+ * the device's pool, the first pfn of a vma of `userPages` pages at page
+ * offset `pgoff` over a buffer of `count` pages (pool pfn + offset), or
+ * -ENXIO when the vma runs past the buffer; null when `cpuAddr` is not in
+ * the device's pool (the caller goes on with its ops).
+ */
+export function dmaMmapFromDevCoherent(dev: Device, cpuAddr: number, count: number, userPages: number, pgoff: number, pageSize = 4096): { ret: number; pfn: number | null } | null {
+  const mem = dev.dmaMem ?? null;
+  if (!mem || !inDevCoherentPool(dev, cpuAddr, pageSize)) return null;
+  const start = Math.floor((cpuAddr - mem.virtBase) / pageSize);
+  if (pgoff >= count || userPages > count - pgoff) return { ret: -ENXIO, pfn: null };
+  return { ret: 0, pfn: mem.physBase / pageSize + start + pgoff };
+}

@@ -27,6 +27,10 @@ import { hex } from "../core/arith.js";
 import type { Trace } from "../core/trace.js";
 import { atLeast } from "../kernel/version.js";
 import { dirName } from "../core/dma-types.js";
+import { inVmallocRange, kernelLayout, type LayoutHost } from "../mm/layout.js";
+import { isLinearMapAddr, virtToPhys } from "../mm/linear-map.js";
+import type { MemoryModel } from "../mm/memory.js";
+import { isStackPhys } from "../mm/slab.js";
 
 /** The kind of mapping an entry records (dma_debug_entry.type). */
 export type DebugMapType = "single" | "sg";
@@ -245,4 +249,47 @@ export class DmaDebug {
 
 function hex16(x: number): string {
   return "0x" + x.toString(16).padStart(16, "0");
+}
+
+/**
+ * What turning the checker on needs of a machine: its trace, line size and
+ * release, and the typed field that holds its checker (lib/platform/machine.ts
+ * `dmaDebug`, null while CONFIG_DMA_API_DEBUG is off).
+ */
+export interface DebugHost {
+  readonly trace: Trace;
+  readonly kernel: { readonly name: string };
+  readonly profile: { readonly cpuCache: { readonly lineSize: number } };
+  dmaDebug: DmaDebug | null;
+}
+
+/**
+ * Turn on the dma-debug checker for a machine (CONFIG_DMA_API_DEBUG); a
+ * second call replaces the checker with a fresh one.
+ * @returns the checker, whose `reports` collect every message.
+ */
+export function enableDmaDebug(machine: DebugHost, opts: { strict?: boolean } = {}): DmaDebug {
+  machine.dmaDebug = new DmaDebug(machine.trace, { strict: opts.strict ?? false, lineSize: machine.profile.cpuCache.lineSize, kernel: machine.kernel.name });
+  return machine.dmaDebug;
+}
+
+/** The machine's checker, or null when dma-debug is off. */
+export function dmaDebugOf(machine: DebugHost): DmaDebug | null {
+  return machine.dmaDebug;
+}
+
+/**
+ * Facts dma-debug's debug_dma_map_single needs about a pointer: whether it
+ * is in vmalloc space, a valid linear-map address (virt_addr_valid), on a
+ * task stack. Model-side input of the checker: the kernel computes them
+ * inside debug_dma_map_single (is_vmalloc_addr, virt_addr_valid,
+ * object_is_on_stack).
+ */
+export function pointerFacts(machine: LayoutHost & { readonly mm: MemoryModel }, va: number): { vmalloc: boolean; validLinear: boolean; onStack: boolean; vaText: string } {
+  const l = kernelLayout(machine);
+  const vmalloc = inVmallocRange(l, va);
+  const linear = isLinearMapAddr(machine, va);
+  const pa = linear ? virtToPhys(machine, va) : -1;
+  const validLinear = linear && machine.mm.isRam(pa);
+  return { vmalloc, validLinear, onStack: validLinear && isStackPhys(machine, pa), vaText: machine.mm.fmtVa(va) };
 }

@@ -32,6 +32,7 @@ import { pageSourceOf } from "../mm/page-source.js";
 
 export { PageSource, pageSourceOf } from "../mm/page-source.js";
 import { getOrder } from "./coherent.js";
+import { archHooksOf } from "./arch/index.js";
 import { GFP_DMA, GFP_DMA32, GFP_KERNEL, fmtGfp, gfp, gfpHas, gfpWithout, type GfpFlags } from "../mm/gfp.js"; // [zones / case 04]
 import { buddyOf } from "../mm/page-alloc.js"; // [zones / case 04]
 
@@ -72,7 +73,7 @@ export function dmaDirectAlloc(dev: Device, size: number): CoherentBuffer | null
     return null;
   }
   const aligned = ps * 2 ** order;
-  if (dev.dmaCoherent || mm.profile.arch === "x86_64") {
+  if (dev.dmaCoherent || archHooksOf(mm.profile.arch).allDevicesCoherent) {
     const cpu = mm.linearAddress(pa);
     dev.trace.record({ fn: "dma_direct_alloc", kind: "alloc_coherent", msg: `${dev.name}: ${size} bytes at phys ${hex(pa)}, linear map ${mm.fmtVa(cpu)} (coherent device: no remap)`, data: { phys: pa, virt: cpu, size } });
     return { cpuAddr: cpu, dmaHandle: handle, size, how: "linear-map" };

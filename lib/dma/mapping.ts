@@ -12,29 +12,37 @@
  *   -EINVAL for any failure before v5.16, the ops' -EINVAL / -ENOMEM /
  *   -EIO / -EREMOTEIO from v5.16 (dabb16f67215 and its series).
  *
- * The file is shared: the top part (scatterlists, dispatch, constants) is
- * the iommu/sg helper's; the cache helper and the mm helper append their
- * APIs below the marker lines at the end.
+ * Each public entry point here is the dispatcher of kernel/dma/mapping.c:
+ * it checks the direction and the dma_mask, chooses the backend (the arch's
+ * own ops where a release has them: ARM32's arm_dma_ops in
+ * lib/dma/arch/arm-dma-mapping.ts; iommu-dma, lib/iommu/dma-iommu*.ts, for
+ * a device attached to an IOMMU DMA domain; dma-direct, lib/dma/direct*.ts,
+ * otherwise), calls it, and runs the dma-debug hooks for both paths
+ * (lib/dma/debug.ts; dma-direct gets them as a DmaCallHooks object it calls
+ * at the kernel's point in each call). The model-only CPU/device actions
+ * are in lib/model/actions.ts.
  */
 import { EINVAL, EIO, ENOMEM, ENXIO, EREMOTEIO } from "../core/errno.js";
 import { KernelOops, ModelConfigError } from "../core/errors.js";
 import { atLeast, defineChange } from "../kernel/version.js";
-import { dmaToPhys, physToDma, type Device } from "../platform/device.js";
-import { createSgTable, sgInitEntry, sgPhys, type Scatterlist, type SgTable } from "../sg/scatterlist.js";
-import { CHANGE_MAP_SG_ERRNO, iommuDeviceRead, iommuDeviceWrite, iommuDmaMapPage, iommuDmaMapSg, iommuDmaSyncSgForCpu, iommuDmaSyncSgForDevice, iommuDmaSyncSingleForCpu, iommuDmaSyncSingleForDevice, iommuDmaUnmapPage, iommuDmaUnmapSg, type IommuDmaOptions } from "../iommu/dma-iommu.js";
-import { DMA_ATTR_SKIP_CPU_SYNC, checkDirection, hasAttr } from "../core/dma-types.js";
+import { dmaToPhys, type Device } from "../platform/device.js";
+import { createSgTable, sgPhys, type Scatterlist, type SgTable } from "../sg/scatterlist.js";
+import { CHANGE_MAP_SG_ERRNO, iommuDmaMapPage, iommuDmaMapSg, iommuDmaSyncSgForCpu, iommuDmaSyncSgForDevice, iommuDmaSyncSingleForCpu, iommuDmaSyncSingleForDevice, iommuDmaMapResource, iommuDmaUnmapPage, iommuDmaUnmapResource, iommuDmaUnmapSg, type IommuDmaOptions } from "../iommu/dma-iommu.js";
+import { DMA_ATTR_SKIP_CPU_SYNC, checkDirection, dirName, hasAttr } from "../core/dma-types.js";
 import { iommuDmaAlloc, iommuDmaFree, iommuDmaGetSgtable, iommuDmaMmap, type IommuDmaAllocOptions } from "../iommu/dma-iommu-alloc.js";
-import { dmaCapable, dmaDebugOf, dmaDirectDeviceRead, dmaDirectDeviceWrite, dmaDirectMapPhys, dmaDirectMapSg, dmaDirectSyncSingleForCpu, dmaDirectSyncSingleForDevice, dmaDirectUnmapPhys, dmaDirectUnmapSg, pointerFacts } from "./direct.js";
+import { dmaDirectMapPhys, dmaDirectMapSg, dmaDirectSyncSingleForCpu, dmaDirectSyncSingleForDevice, dmaDirectUnmapPhys, dmaDirectUnmapSg } from "./direct.js";
+import { dmaDebugOf, pointerFacts } from "./debug.js";
+import { dmaMachineOf, step, type DmaCallHooks } from "./state.js";
 import { DMA_MAPPING_ERROR, dmaMappingError, type DmaAddr, type Pfn, type PhysAddr, type VirtAddr } from "../core/addr.js";
 import { checkInt, hex } from "../core/arith.js";
 import { hostOf } from "../cache/host.js";
 import { virtToPhys } from "../mm/linear-map.js";
-import type { Machine } from "../platform/machine.js";
 import { mmOfDevice, type MemoryModel } from "../mm/memory.js";
-import { dmaAllocFromDevCoherent, dmaReleaseFromDevCoherent, getOrder, inDevCoherentPool } from "./coherent.js";
+import { dmaAllocFromDevCoherent, dmaMmapFromDevCoherent, dmaReleaseFromDevCoherent, getOrder, inDevCoherentPool } from "./coherent.js";
 import { dmaDirectAlloc, dmaDirectFree, type CoherentBuffer } from "./direct-alloc.js";
-import { armDmaGetSgtablePfn, armDmaToPfn, armUsesLegacyOps } from "./arch/arm-dma-mapping.js";
-import type { TokenRun } from "../cache/model.js";
+import { armDmaGetSgtable, armDmaMmap, armUsesLegacyOps } from "./arch/arm-dma-mapping.js";
+import { dmaDirectGetSgtable, dmaDirectMapResource, dmaDirectMmap } from "./direct-ops.js";
+import { sgSetSinglePage } from "./ops-helpers.js";
 
 export { dmaGetMaxSegSize, dmaGetSegBoundary, dmaSetMaxSegSize, dmaGetMask } from "./parms.js";
 
@@ -67,7 +75,7 @@ function mapSgRaw(dev: Device, sgl: Scatterlist[], nents: number, dir: number, a
   if (useDmaIommu(dev)) {
     ents = iommuDmaMapSg(dev, sgl, nents, dir, attrs, opts);
     if (ents > 0) iommuDebugMapSg(dev, sgl, nents, ents, dir, attrs, opts.pageSize ?? 4096);
-  } else ents = dmaDirectMapSg(dev, sgl, nents, dir, attrs, opts.pageSize ?? 4096);
+  } else ents = dmaDirectMapSg(dev, sgl, nents, dir, attrs, opts.pageSize ?? 4096, debugHooks(dev));
   if (ents < 0 && atLeast(dev.kernel, CHANGE_MAP_SG_ERRNO.since) && ents !== -EINVAL && ents !== -ENOMEM && ents !== -EIO && ents !== -EREMOTEIO) {
     dev.trace.record({ fn: "dma_map_sg_attrs", kind: "warn", level: "warn", msg: `WARNING: unexpected map_sg error ${ents}`, data: { ents } });
     return -EIO;
@@ -107,7 +115,7 @@ export function dmaUnmapSgAttrs(dev: Device, sgl: Scatterlist[], nents: number, 
     iommuDebugUnmapSg(dev, sgl, nents, dir);
     iommuDmaUnmapSg(dev, sgl, nents, dir, attrs);
   }
-  else dmaDirectUnmapSg(dev, sgl, nents, dir, attrs);
+  else dmaDirectUnmapSg(dev, sgl, nents, dir, attrs, debugHooks(dev));
 }
 
 /** dma_unmap_sg(dev, sg, nents, dir). */
@@ -158,19 +166,36 @@ export function dmaUnmapSgtable(dev: Device, sgt: SgTable, dir: number, attrs = 
 // behind iommu-dma goes through iommu_dma_map_phys / iommu_dma_unmap_phys /
 // iommu_dma_sync_* (lib/iommu/dma-iommu.ts), with the same cache model
 // (arch_sync_dma_for_device / _for_cpu on the physical pages found through
-// the IOMMU page table). dma-debug hooks run here for the iommu-dma path, as
-// kernel/dma/mapping.c calls debug_dma_* around the ops; the direct path
-// calls them inside lib/dma/direct.ts. Device-side and CPU-side actions
-// (deviceRead, deviceWrite, cpuRead, cpuWrite) are in lib/dma/direct.ts;
-// iommuDeviceRead / iommuDeviceWrite (lib/iommu/dma-iommu.ts) for IOVAs.
-
+// the IOMMU page table). dma-debug hooks run here for both paths, as
+// kernel/dma/mapping.c calls debug_dma_* around the ops: around the
+// iommu-dma calls, and through the DmaCallHooks handed to dma-direct.
+// Device-side and CPU-side actions (deviceRead, deviceWrite, cpuRead,
+// cpuWrite) are model-only: lib/model/actions.ts.
 function scHasSkip(attrs: number): boolean {
   return hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC);
 }
 
 /** The dma-debug checker of the device's machine, or null (checker off, or a device outside a machine). */
 function scDebugFor(dev: Device) {
-  return dev.cacheHost ? dmaDebugOf(dev.cacheHost as unknown as Machine) : null;
+  return dev.cacheHost ? dmaDebugOf(dmaMachineOf(dev)) : null;
+}
+
+/**
+ * The dma-debug hooks (kernel/dma/debug.c debug_dma_map_phys / _map_sg,
+ * debug_dma_unmap_*, debug_dma_sync_*) this dispatcher hands to the
+ * dma-direct backend, which calls them at the kernel's place in each call
+ * (after a successful map, before an unmap or a sync); undefined while
+ * dma-debug is off. The iommu-dma path runs the same checks around its
+ * calls below (iommuDebugMapSg, ...).
+ */
+function debugHooks(dev: Device): DmaCallHooks | undefined {
+  const dbg = scDebugFor(dev);
+  if (!dbg) return undefined;
+  return {
+    mapped: (d, e, skip) => dbg.addEntry(d, e, skip),
+    unmapping: (d, ref) => dbg.checkUnmap(d, ref),
+    syncing: (d, ref) => dbg.checkSync(d, ref),
+  };
 }
 
 /** debug_dma_map_sg for iommu-dma: one entry per DMA segment (sg_phys of the i-th entry, sg_dma_address, sg_dma_len), as kernel/dma/debug.c does. */
@@ -223,14 +248,21 @@ export function dmaMapPageAttrs(dev: Device, pfn: Pfn | number, offset: number, 
   checkInt("dmaMapPage(size)", size, 1);
   const ps = hostOf(dev).profile.pageSize;
   const paddr = checkInt("dmaMapPage(paddr)", pfn * ps + offset) as PhysAddr;
-  const m = hostOf(dev) as unknown as Machine;
+  const m = dmaMachineOf(dev);
   const dbg = dmaDebugOf(m);
+  const fn = atLeast(dev.kernel, "v6.19") ? "dma_map_phys" : "dma_map_page_attrs";
+  if (dev.dmaMask === null) {
+    // WARN_ON_ONCE(!dev->dma_mask) in dma_map_phys / dma_map_page_attrs, before any backend.
+    m.trace.record({ fn, kind: "dma_map_error", level: "warn", msg: `${fn}(${dev.name}, phys ${hex(paddr)}, ${size}, ${dirName(dir)}): no dma_mask, DMA_MAPPING_ERROR`, costNs: m.costs.mapCallNs, data: { paddr, size } });
+    step(m, `after ${fn}`);
+    return DMA_MAPPING_ERROR;
+  }
   let dma: DmaAddr;
   if (useDmaIommu(dev)) {
     dma = iommuDmaMapPage(dev, paddr, size, dir, attrs);
     if (dbg && !dmaMappingError(dma)) dbg.addEntry(dev, { type: "single", dmaAddr: dma, paddr, size, dir, sgCallEnts: 0 }, scHasSkip(attrs));
   } else {
-    dma = dmaDirectMapPhys(dev, paddr, size, dir, attrs, { fn: atLeast(dev.kernel, "v6.19") ? "dma_map_phys" : "dma_map_page_attrs", type: "single" });
+    dma = dmaDirectMapPhys(dev, paddr, size, dir, attrs, { fn, type: "single", hooks: debugHooks(dev) });
   }
   if (dbg && !dmaMappingError(dma)) {
     const f = pointerFacts(m, m.mm.linearAddress(paddr));
@@ -257,7 +289,7 @@ export function dmaMapSingleAttrs(dev: Device, ptr: VirtAddr | number, size: num
   checkDirection("dmaMapSingle(dir)", dir);
   checkInt("dmaMapSingle(ptr)", ptr);
   checkInt("dmaMapSingle(size)", size, 1);
-  const m = hostOf(dev) as unknown as Machine;
+  const m = dmaMachineOf(dev);
   const dbg = dmaDebugOf(m);
   if (dbg) dbg.checkMapSingle(dev, ptr, size, pointerFacts(m, ptr));
   const pa = virtToPhys(m, ptr);
@@ -275,7 +307,7 @@ export function dmaMapSingle(dev: Device, ptr: VirtAddr | number, size: number, 
  * driver checked (debug_dma_mapping_error).
  */
 export function dmaMappingErrorFor(dev: Device, addr: DmaAddr): boolean {
-  const dbg = dmaDebugOf(hostOf(dev) as unknown as Machine);
+  const dbg = dmaDebugOf(dmaMachineOf(dev));
   if (dbg) dbg.mappingErrorChecked(dev, addr);
   return dmaMappingError(addr);
 }
@@ -297,7 +329,7 @@ export function dmaUnmapPageAttrs(dev: Device, addr: DmaAddr, size: number, dir:
     iommuDmaUnmapPage(dev, addr, size, dir, attrs);
     return;
   }
-  dmaDirectUnmapPhys(dev, addr, size, dir, attrs, { fn: atLeast(dev.kernel, "v6.19") ? "dma_unmap_phys" : "dma_unmap_page_attrs", type: "single" });
+  dmaDirectUnmapPhys(dev, addr, size, dir, attrs, { fn: atLeast(dev.kernel, "v6.19") ? "dma_unmap_phys" : "dma_unmap_page_attrs", type: "single", hooks: debugHooks(dev) });
 }
 
 /** dma_unmap_page(dev, addr, size, dir). */
@@ -333,7 +365,7 @@ function scIommuSyncSingle(dev: Device, addr: DmaAddr, size: number, dir: number
  */
 export function dmaSyncSingleForCpu(dev: Device, addr: DmaAddr, size: number, dir: number): void {
   if (useDmaIommu(dev)) return scIommuSyncSingle(dev, addr, size, dir, true, "dmaSyncSingleForCpu");
-  dmaDirectSyncSingleForCpu(dev, addr, size, dir, "dma_sync_single_for_cpu");
+  dmaDirectSyncSingleForCpu(dev, addr, size, dir, "dma_sync_single_for_cpu", debugHooks(dev));
 }
 
 /**
@@ -343,7 +375,7 @@ export function dmaSyncSingleForCpu(dev: Device, addr: DmaAddr, size: number, di
  */
 export function dmaSyncSingleForDevice(dev: Device, addr: DmaAddr, size: number, dir: number): void {
   if (useDmaIommu(dev)) return scIommuSyncSingle(dev, addr, size, dir, false, "dmaSyncSingleForDevice");
-  dmaDirectSyncSingleForDevice(dev, addr, size, dir, "dma_sync_single_for_device");
+  dmaDirectSyncSingleForDevice(dev, addr, size, dir, "dma_sync_single_for_device", debugHooks(dev));
 }
 
 /**
@@ -358,7 +390,8 @@ export function dmaSyncSgForCpu(dev: Device, sgl: Scatterlist[], nelems: number,
     iommuDebugSyncSg(dev, sgl, nelems, dir, true);
     return iommuDmaSyncSgForCpu(dev, sgl, nelems, dir);
   }
-  for (let i = 0; i < nelems; i++) dmaDirectSyncSingleForCpu(dev, sgl[i]!.dmaAddress, sgl[i]!.dmaLength || sgl[i]!.length, dir, "dma_sync_sg_for_cpu");
+  const hooks = debugHooks(dev);
+  for (let i = 0; i < nelems; i++) dmaDirectSyncSingleForCpu(dev, sgl[i]!.dmaAddress, sgl[i]!.dmaLength || sgl[i]!.length, dir, "dma_sync_sg_for_cpu", hooks);
 }
 
 /**
@@ -372,7 +405,8 @@ export function dmaSyncSgForDevice(dev: Device, sgl: Scatterlist[], nelems: numb
     iommuDebugSyncSg(dev, sgl, nelems, dir, false);
     return iommuDmaSyncSgForDevice(dev, sgl, nelems, dir);
   }
-  for (let i = 0; i < nelems; i++) dmaDirectSyncSingleForDevice(dev, sgl[i]!.dmaAddress, sgl[i]!.dmaLength || sgl[i]!.length, dir, "dma_sync_sg_for_device");
+  const hooks = debugHooks(dev);
+  for (let i = 0; i < nelems; i++) dmaDirectSyncSingleForDevice(dev, sgl[i]!.dmaAddress, sgl[i]!.dmaLength || sgl[i]!.length, dir, "dma_sync_sg_for_device", hooks);
 }
 
 /** dma_sync_sgtable_for_cpu(dev, sgt, dir): the sg sync over sgt->orig_nents entries (include/linux/dma-mapping.h, v5.8+). */
@@ -388,17 +422,6 @@ export function dmaSyncSgtableForDevice(dev: Device, sgt: SgTable, dir: number):
 // [coherent / get_sgtable API: mm helper]
 
 export type { CoherentBuffer } from "./direct-alloc.js";
-
-/** dma-direct's get_sgtable/mmap decode the page from the DMA address (v5.5). */
-export const DMA_DIRECT_GET_SGTABLE = defineChange({
-  id: "dma-direct-get-sgtable",
-  since: "v5.5",
-  commit: "34dc0ea6bc96",
-  subject: "dma-direct: provide mmap and get_sgtable method overrides",
-  files: ["kernel/dma/direct.c", "kernel/dma/mapping.c"],
-  effect:
-    "dma_get_sgtable on a dma-direct device builds its one entry from pfn_to_page(PHYS_PFN(dma_to_phys(handle))) for coherent and non-coherent devices alike, with no pfn_valid check; before (v5.4 dma_common_get_sgtable) a coherent device used virt_to_page(cpu_addr) and a non-coherent one arch_dma_coherent_to_pfn + pfn_valid (-ENXIO)",
-});
 
 /** dma_map_resource appears (v4.9); iommu-dma implements it in v4.10. */
 export const DMA_MAP_RESOURCE = defineChange({
@@ -424,12 +447,31 @@ export const DMA_MAP_RESOURCE_DEBUG_ONLY = defineChange({
 /** Model-only attribute value for the 2017 RFC's DMA_ATTR_DEV_COHERENT_NOPAGE (never merged). */
 export const DMA_ATTR_DEV_COHERENT_NOPAGE = 2 ** 20;
 
+declare module "../sg/scatterlist.js" {
+  interface Scatterlist {
+    /** Model-only: the entry is a page-less one of the 2017 RFC (sg->dma_attrs with DMA_ATTR_DEV_COHERENT_NOPAGE); absent = no. */
+    devCoherentNopage?: true;
+  }
+  interface SgTable {
+    /** Model-only: how the last dma_get_sgtable built this table (for explanations and charts); absent = never built by it. */
+    getSgtableInfo?: { path: GetSgtablePath; pfn: number | null };
+  }
+}
+
 /**
  * Scatterlist entries tagged by the 2017 RFC variant (sg->dma_attrs with
  * DMA_ATTR_DEV_COHERENT_NOPAGE): page-less entries carrying the exporter's
- * DMA address. Model-only: the RFC was never merged.
+ * DMA address. Model-only: the RFC was never merged. A set-like view of the
+ * entries' `devCoherentNopage` field.
  */
-export const devCoherentNopageEntries = new WeakSet<Scatterlist>();
+export const devCoherentNopageEntries = {
+  has(e: Scatterlist): boolean {
+    return e.devCoherentNopage === true;
+  },
+  add(e: Scatterlist): void {
+    e.devCoherentNopage = true;
+  },
+};
 
 function mmFor(dev: Device): MemoryModel {
   return mmOfDevice(dev);
@@ -518,19 +560,12 @@ export interface GetSgtableOptions {
   forcePfnValidCheck?: boolean;
 }
 
-/** The last get_sgtable decision per table (for explanations and charts). */
-export const getSgtablePaths = new WeakMap<object, { path: GetSgtablePath; pfn: number | null }>();
-
-function fillOneEntry(sgt: import("../sg/scatterlist.js").SgTable, pfn: number | null, len: number): void {
-  const e = sgInitEntry();
-  e.pfn = pfn as Pfn | null;
-  e.length = len;
-  e.offset = 0;
-  e.isLast = true;
-  sgt.sgl = [e];
-  sgt.nents = 1;
-  sgt.origNents = 1;
-}
+/** The last get_sgtable decision per table (for explanations and charts): a map-like view of the tables' `getSgtableInfo` field. */
+export const getSgtablePaths = {
+  get(sgt: SgTable): { path: GetSgtablePath; pfn: number | null } | undefined {
+    return sgt.getSgtableInfo;
+  },
+};
 
 /**
  * dma_get_sgtable_attrs(dev, sgt, cpu_addr, handle, size, attrs): describe a
@@ -551,7 +586,7 @@ function fillOneEntry(sgt: import("../sg/scatterlist.js").SgTable, pfn: number |
  */
 export function dmaGetSgtableAttrs(
   dev: Device,
-  sgt: import("../sg/scatterlist.js").SgTable,
+  sgt: SgTable,
   cpuAddr: VirtAddr,
   dmaHandle: DmaAddr,
   size: number,
@@ -572,51 +607,34 @@ export function dmaGetSgtableAttrs(
     }
   }
   if ((opts.rfcDevCoherentNopage || (attrs !== 0 && attrs >= DMA_ATTR_DEV_COHERENT_NOPAGE && Math.floor(attrs / DMA_ATTR_DEV_COHERENT_NOPAGE) % 2 === 1)) && inDevCoherentPool(dev, cpuAddr, ps)) {
+    // Model-only what-if (the never-merged 2017 RFC): a tagged page-less entry carrying the handle.
     path = "RFC DMA_ATTR_DEV_COHERENT_NOPAGE: page-less entry";
-    fillOneEntry(sgt, null, len);
+    sgSetSinglePage(sgt, null, len);
     const e = sgt.sgl[0]!;
     e.dmaAddress = dmaHandle;
     e.dmaLength = len;
     devCoherentNopageEntries.add(e);
     pfn = null;
   } else if (armUsesLegacyOps(dev, mm.profile.arch) && !useDmaIommu(dev)) {
-    const r = armDmaGetSgtablePfn(mm, dev, dmaHandle);
+    // The arch's own ops: arm_dma_ops (lib/dma/arch/arm-dma-mapping.ts).
+    const r = armDmaGetSgtable(mm, dev, sgt, dmaHandle, len);
+    if (r.pfn === null) return r.ret;
     path = "arm_dma_get_sgtable: dma_to_pfn(handle)";
-    if (r.pfn === null) {
-      dev.trace.record({ fn: "arm_dma_get_sgtable", kind: "get_sgtable_enxio", msg: `${dev.name}: pfn ${hex(armDmaToPfn(mm, dev, dmaHandle))} is not pfn_valid: -ENXIO`, data: { handle: dmaHandle } });
-      return r.ret;
-    }
     pfn = r.pfn;
-    fillOneEntry(sgt, pfn, len);
   } else if (useDmaIommu(dev)) {
     // iommu_dma_get_sgtable (v5.3+ / v6.19), arm64 __iommu_get_sgtable before (lib/iommu/dma-iommu-alloc.ts).
     const r = iommuDmaGetSgtable(dev, sgt, cpuAddr, dmaHandle, size);
     if (r.ret !== 0) return r.ret;
     path = r.path === "page array (dma_common_find_pages)" ? "iommu_dma_get_sgtable: page array (dma_common_find_pages)" : r.path === "vmalloc_to_page" ? "iommu_dma_get_sgtable: vmalloc_to_page" : "iommu_dma_get_sgtable: virt_to_page";
     pfn = sgt.sgl[0]!.pfn;
-  } else if (!atLeast(dev.kernel, DMA_DIRECT_GET_SGTABLE.since)) {
-    const coherent = dev.dmaCoherent || mm.profile.arch === "x86_64";
-    if (coherent) {
-      path = "dma_common_get_sgtable (v5.4): virt_to_page(cpu_addr)";
-      pfn = mm.virtToPage(cpuAddr).pfn;
-    } else {
-      path = "dma_common_get_sgtable (v5.4): arch_dma_coherent_to_pfn + pfn_valid";
-      const pa = dmaToPhys(dev, dmaHandle) ?? dmaHandle;
-      const p = Math.floor(pa / ps);
-      if (!mm.pfnValid(p)) {
-        dev.trace.record({ fn: "dma_common_get_sgtable", kind: "get_sgtable_enxio", msg: `${dev.name}: pfn ${hex(p)} has no struct page (pfn_valid false): -ENXIO`, data: { pfn: p } });
-        return -ENXIO;
-      }
-      pfn = p;
-    }
-    fillOneEntry(sgt, pfn, len);
   } else {
-    path = "dma_direct_get_sgtable: page from the DMA address";
-    const pa = dmaToPhys(dev, dmaHandle) ?? dmaHandle;
-    pfn = Math.floor(pa / ps);
-    fillOneEntry(sgt, pfn, len);
+    // dma-direct (lib/dma/direct-ops.ts): dma_direct_get_sgtable, or dma_common_get_sgtable before v5.5.
+    const r = dmaDirectGetSgtable(mm, dev, sgt, cpuAddr, dmaHandle, len);
+    if (r.path === null) return r.ret;
+    path = r.path;
+    pfn = r.pfn;
   }
-  getSgtablePaths.set(sgt, { path, pfn });
+  sgt.getSgtableInfo = { path, pfn };
   const page = pfn === null ? null : mm.pfnToPage(pfn);
   dev.trace.record({
     fn: path.startsWith("arm_") ? "arm_dma_get_sgtable" : path.startsWith("dma_direct") ? "dma_direct_get_sgtable" : path.startsWith("iommu_") ? "iommu_dma_get_sgtable" : "dma_common_get_sgtable",
@@ -632,12 +650,12 @@ export function dmaGetSgtableAttrs(
 }
 
 /** dma_get_sgtable(dev, sgt, cpu_addr, handle, size): {@link dmaGetSgtableAttrs} with attrs 0. */
-export function dmaGetSgtable(dev: Device, sgt: import("../sg/scatterlist.js").SgTable, cpuAddr: VirtAddr, dmaHandle: DmaAddr, size: number, opts: GetSgtableOptions = {}): number {
+export function dmaGetSgtable(dev: Device, sgt: SgTable, cpuAddr: VirtAddr, dmaHandle: DmaAddr, size: number, opts: GetSgtableOptions = {}): number {
   return dmaGetSgtableAttrs(dev, sgt, cpuAddr, dmaHandle, size, 0, opts);
 }
 
 /** A fresh empty table for {@link dmaGetSgtable} (struct sg_table sgt = {}). */
-export function newSgTable(): import("../sg/scatterlist.js").SgTable {
+export function newSgTable(): SgTable {
   return createSgTable();
 }
 
@@ -666,25 +684,15 @@ export function dmaMmapAttrs(dev: Device, cpuAddr: VirtAddr, dmaHandle: DmaAddr,
   const count = Math.ceil(size / ps);
   const user = checkInt("dmaMmap(userPages)", userPages ?? count, 1);
   checkInt("dmaMmap(pgoff)", pgoff);
-  const mem = dev.dmaMem ?? null;
-  if (mem && inDevCoherentPool(dev, cpuAddr, ps)) {
-    const start = Math.floor((cpuAddr - mem.virtBase) / ps);
-    if (pgoff >= count || user > count - pgoff) return { ret: -ENXIO, pfn: null, path: "dma_mmap_from_dev_coherent" };
-    return { ret: 0, pfn: mem.physBase / ps + start + pgoff, path: "dma_mmap_from_dev_coherent" };
-  }
+  const pool = dmaMmapFromDevCoherent(dev, cpuAddr, count, user, pgoff, ps);
+  if (pool) return { ret: pool.ret, pfn: pool.pfn, path: "dma_mmap_from_dev_coherent" };
   if (pgoff >= count || user > count - pgoff) return { ret: -ENXIO, pfn: null, path: "range check" };
-  if (armUsesLegacyOps(dev, mm.profile.arch) && !useDmaIommu(dev)) return { ret: 0, pfn: armDmaToPfn(mm, dev, dmaHandle) + pgoff, path: "__arm_dma_mmap: dma_to_pfn" };
+  if (armUsesLegacyOps(dev, mm.profile.arch) && !useDmaIommu(dev)) return armDmaMmap(mm, dev, dmaHandle, pgoff);
   if (useDmaIommu(dev)) {
     const r = iommuDmaMmap(dev, cpuAddr, dmaHandle, size, user, pgoff);
     return { ret: r.ret, pfn: r.ret === 0 ? r.pfns[0]! : null, path: `iommu_dma_mmap: ${r.path}` };
   }
-  if (!atLeast(dev.kernel, DMA_DIRECT_GET_SGTABLE.since)) {
-    if (dev.dmaCoherent || mm.profile.arch === "x86_64") return { ret: 0, pfn: mm.virtToPage(cpuAddr).pfn + pgoff, path: "dma_common_mmap (v5.4): virt_to_page" };
-    const p = Math.floor((dmaToPhys(dev, dmaHandle) ?? dmaHandle) / ps);
-    if (!mm.pfnValid(p)) return { ret: -ENXIO, pfn: null, path: "dma_common_mmap (v5.4): pfn_valid" };
-    return { ret: 0, pfn: p + pgoff, path: "dma_common_mmap (v5.4): arch_dma_coherent_to_pfn" };
-  }
-  return { ret: 0, pfn: Math.floor((dmaToPhys(dev, dmaHandle) ?? dmaHandle) / ps) + pgoff, path: "dma_direct_mmap: pfn from the DMA address" };
+  return dmaDirectMmap(mm, dev, cpuAddr, dmaHandle, pgoff);
 }
 
 /** dma_mmap_coherent / dma_mmap_attrs: alias of {@link dmaMmapAttrs}. */
@@ -702,8 +710,6 @@ export interface DmaMapResourceOptions {
    */
   asDmaMapPfn?: boolean;
 }
-
-const resourceMaps = new WeakMap<Device, Map<number, Scatterlist>>();
 
 /**
  * dma_map_resource(dev, phys, size, dir, attrs) (v4.9+): map a physical
@@ -737,27 +743,8 @@ export function dmaMapResource(dev: Device, phys: PhysAddr | number, size: numbe
     dev.trace.record({ fn: "dma_map_resource", kind: "warn", level: "warn", msg: `WARNING: dma_map_resource of pfn_valid memory ${hex(phys)} refused`, data: { phys } });
     return DMA_MAPPING_ERROR;
   }
-  if (useDmaIommu(dev)) {
-    const e = sgInitEntry();
-    e.pfn = pfn as Pfn;
-    e.offset = phys - pfn * ps;
-    e.length = size;
-    e.isLast = true;
-    const n = iommuDmaMapSg(dev, [e], 1, dir, attrs | DMA_ATTR_SKIP_CPU_SYNC, { pageSize: ps });
-    if (n <= 0) return DMA_MAPPING_ERROR;
-    let m = resourceMaps.get(dev);
-    if (!m) resourceMaps.set(dev, (m = new Map()));
-    m.set(e.dmaAddress, e);
-    dev.trace.record({ fn: "iommu_dma_map_resource", kind: "map_resource", msg: `${dev.name}: phys ${hex(phys)} +${hex(size)} -> IOVA ${hex(e.dmaAddress)}`, data: { phys, dma: e.dmaAddress, size } });
-    return e.dmaAddress;
-  }
-  const d = physToDma(dev, phys as PhysAddr);
-  if (d === null || !dmaCapable(dev, d, size)) {
-    dev.trace.record({ fn: "dma_direct_map_resource", kind: "map_failed", level: "warn", msg: `${dev.name}: phys ${hex(phys)} not reachable by the device`, data: { phys } });
-    return DMA_MAPPING_ERROR;
-  }
-  dev.trace.record({ fn: "dma_direct_map_resource", kind: "map_resource", msg: `${dev.name}: phys ${hex(phys)} +${hex(size)} -> ${hex(d)} (no cache maintenance)`, data: { phys, dma: d, size } });
-  return d;
+  if (useDmaIommu(dev)) return iommuDmaMapResource(dev, phys, size, dir, attrs, ps);
+  return dmaDirectMapResource(dev, phys, size);
 }
 
 /**
@@ -769,42 +756,5 @@ export function dmaUnmapResource(dev: Device, handle: DmaAddr, size: number, dir
   checkDirection("dmaUnmapResource(dir)", dir);
   checkInt("dmaUnmapResource(size)", size, 1);
   if (!useDmaIommu(dev)) return;
-  const m = resourceMaps.get(dev);
-  const e = m?.get(handle);
-  if (!m || !e) throw new ModelConfigError("dmaUnmapResource(handle)", handle, "a handle returned by dmaMapResource for this device");
-  iommuDmaUnmapSg(dev, [e], 1, dir, attrs | DMA_ATTR_SKIP_CPU_SYNC);
-  m.delete(handle);
+  iommuDmaUnmapResource(dev, handle, dir, attrs);
 }
-
-// [device-side actions: dispatch between dma-direct and iommu-dma]
-
-function behindIommuDma(dev: Device): boolean {
-  return !!dev.iommuDomain && dev.iommuDomain.type === "DMA";
-}
-
-/**
- * The device reads `size` bytes at DMA address `dmaAddr`. For a device
- * behind an IOMMU DMA domain the IOVA is translated through the domain's
- * page table (an unmapped IOVA is an IOMMU fault event and the device gets
- * nothing: []); otherwise the address must lie in one of the device's
- * dma-direct mappings. A coherent device snoops the CPU cache; a
- * non-coherent one reads memory.
- * @returns the tokens the device got, as runs of physical bytes.
- * @throws ModelConfigError (dma-direct) for a range outside every active mapping.
- */
-export function deviceRead(dev: Device, dmaAddr: DmaAddr | number, size: number): TokenRun[] {
-  if (behindIommuDma(dev)) return iommuDeviceRead(dev, dmaAddr, size) ?? [];
-  return dmaDirectDeviceRead(dev, dmaAddr, size);
-}
-
-/**
- * The device writes `size` bytes at DMA address `dmaAddr`, routed like
- * {@link deviceRead}. An IOMMU fault writes nothing and returns "".
- * @returns the label of the new device token ("dev:3"), or "" after an IOMMU fault.
- * @throws ModelConfigError (dma-direct) for a range outside every active mapping.
- */
-export function deviceWrite(dev: Device, dmaAddr: DmaAddr | number, size: number): string {
-  if (behindIommuDma(dev)) return iommuDeviceWrite(dev, dmaAddr, size) ?? "";
-  return dmaDirectDeviceWrite(dev, dmaAddr, size);
-}
-

@@ -10,9 +10,17 @@
  *   before it the helpers used virt_to_page for every address.
  * - dma_common_get_sgtable: one entry for that page, PAGE_ALIGN(size), offset 0;
  *   no pfn_valid check.
+ * - dma_common_find_pages (kernel/dma/remap.c): the page array of a remapped
+ *   buffer; iommu-dma's get_sgtable/mmap use it (lib/iommu/dma-iommu-alloc.ts).
+ * - the v5.4 dma_common_get_sgtable / dma_common_mmap page rule
+ *   (kernel/dma/mapping.c, v5.4.6), which dma-direct used before v5.5
+ *   (lib/dma/direct-ops.ts).
  */
 import { defineChange, atLeast } from "../kernel/version.js";
-import type { Pfn } from "../core/addr.js";
+import type { DmaAddr, Pfn } from "../core/addr.js";
+import { ENXIO } from "../core/errno.js";
+import { dmaToPhys, type Device } from "../platform/device.js";
+import { sgInitEntry, type SgTable } from "../sg/scatterlist.js";
 import type { MemoryModel, Page } from "../mm/memory.js";
 
 /** v5.14: the ops helpers use vmalloc_to_page for vmalloc addresses. */
@@ -38,4 +46,52 @@ export function dmaCommonVaddrToPage(mm: MemoryModel, cpuAddr: number): { page: 
     return { page: mm.pageFromAddress(0) ?? mm.pfnToPage(0 as Pfn), via: "vmalloc_to_page" };
   }
   return { page: mm.virtToPage(cpuAddr), via: "virt_to_page" };
+}
+
+/**
+ * sg_alloc_table(sgt, 1) + sg_set_page(sgt->sgl, page, len, 0): make `sgt`
+ * a one-entry table for the page `pfn` (null: a page-less entry, the 2017
+ * RFC's form), `len` bytes at offset 0. The shape every get_sgtable of a
+ * contiguous coherent buffer returns.
+ */
+export function sgSetSinglePage(sgt: SgTable, pfn: number | null, len: number): void {
+  const e = sgInitEntry();
+  e.pfn = pfn as Pfn | null;
+  e.length = len;
+  e.offset = 0;
+  e.isLast = true;
+  sgt.sgl = [e];
+  sgt.nents = 1;
+  sgt.origNents = 1;
+}
+
+/**
+ * dma_common_find_pages(cpu_addr) (kernel/dma/remap.c, v5.4.6 and v6.19):
+ * the page array of a dma_common_pages_remap area, or null (not a vmalloc
+ * address, or an area without a page array).
+ */
+export function dmaCommonFindPages(mm: MemoryModel, cpuAddr: number): readonly Pfn[] | null {
+  if (!mm.isVmallocAddr(cpuAddr)) return null;
+  const a = mm.vmapSpace.find(cpuAddr);
+  return a && a.caller === "dma_common_pages_remap" && a.pfns ? a.pfns : null;
+}
+
+/** The page a v5.4 dma_common_get_sgtable / dma_common_mmap would use, and how it was found. */
+export type DmaCommonPage =
+  | { ret: 0; pfn: number; via: "virt_to_page" | "arch_dma_coherent_to_pfn" }
+  | { ret: number; pfn: number; via: "pfn_valid" };
+
+/**
+ * The page rule of dma_common_get_sgtable / dma_common_mmap as dma-direct
+ * used them before v5.5 (kernel/dma/mapping.c, v5.4.6): a coherent device
+ * (x86's are all coherent: the arch hook `allDevicesCoherent`) takes
+ * virt_to_page(cpu_addr), unchecked; a non-coherent one
+ * arch_dma_coherent_to_pfn(handle) (the pfn of dma_to_phys(handle) on
+ * arm64), -ENXIO when !pfn_valid.
+ */
+export function dmaCommonPage(mm: MemoryModel, dev: Device, cpuAddr: number, dmaHandle: DmaAddr, coherent: boolean): DmaCommonPage {
+  if (coherent) return { ret: 0, pfn: mm.virtToPage(cpuAddr).pfn, via: "virt_to_page" };
+  const p = Math.floor((dmaToPhys(dev, dmaHandle) ?? dmaHandle) / mm.pageSize);
+  if (!mm.pfnValid(p)) return { ret: -ENXIO, pfn: p, via: "pfn_valid" };
+  return { ret: 0, pfn: p, via: "arch_dma_coherent_to_pfn" };
 }

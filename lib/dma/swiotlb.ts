@@ -46,10 +46,12 @@
  *
  * This module allocates slots; it does not move data itself. Every point
  * where the kernel copies calls the optional `copy(from, to, size)` callback
- * the caller supplies (addresses are physical, bytes): lib/dma/direct.ts
- * passes one that copies tokens through the cache model
- * (CacheModel.cpuCopy) and charges the copy's cost; without a callback
- * nothing is copied.
+ * the caller supplies (addresses are physical, bytes): {@link bounceCopier}
+ * makes one that copies tokens through the cache model (CacheModel.cpuCopy)
+ * and counts the bytes for the copy's cost; without a callback nothing is
+ * copied. The end of this file holds the machine's pool (the boot decision,
+ * {@link swiotlbOf}) and {@link swiotlbMap}, which dma-direct
+ * (lib/dma/direct.ts) calls when a buffer must bounce.
  *
  * Failures are returned as the kernel returns them: a failed map returns
  * {@link SWIOTLB_MAP_ERROR} ((phys_addr_t)DMA_MAPPING_ERROR) and records the
@@ -77,6 +79,14 @@ import { atLeast, defineChange, parseKernelVersion, type KernelVersion } from ".
 import { physToDma, type Device } from "../platform/device.js";
 import { DMA_ATTR_NO_WARN, DMA_ATTR_SKIP_CPU_SYNC, DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE, hasAttr, type DmaDataDirection, checkDirection } from "../core/dma-types.js";
 import { dmaGetSegBoundary } from "./parms.js";
+import { alignDown } from "../core/arith.js";
+import type { DmaAddr } from "../core/addr.js";
+import { hostOf } from "../cache/host.js";
+import { buddyOf } from "../mm/page-alloc.js";
+import { physToVirt } from "../mm/linear-map.js";
+import { archHooksOf, archSyncDmaForDeviceOn, describeOps, noSync, type SyncOutcome } from "./arch/index.js";
+import { KMALLOC_BOUNCE, dmaCapable } from "./map-ops.js";
+import { addMapping, step, type ActiveMapping, type CallMeta, type DmaMachine, type DmaStreamingState } from "./state.js";
 
 // ---------------------------------------------------------------- constants
 
@@ -928,3 +938,231 @@ export function swiotlbOrigAddr(dev: Device, mem: IoTlbMem, tlbAddr: PhysAddr): 
   if (pool.origAddr[index] === INVALID_PHYS_ADDR) return null;
   return bounceTarget(dev, mem, tlbAddr, index).orig as PhysAddr;
 }
+
+/** The machine's swiotlb state: the pool (undefined until booted, null when the machine has none) and the boot decision. */
+export interface SwiotlbMachineState {
+  swiotlb: IoTlbMem | null | undefined;
+  boot: SwiotlbBootDecision | undefined;
+}
+
+/** What the machine-level swiotlb code needs: the DMA machine with its typed swiotlb state (lib/platform/machine.ts `swiotlbState`). */
+export interface SwiotlbHost extends DmaMachine {
+  readonly swiotlbState: SwiotlbMachineState;
+}
+
+/**
+ * The machine of a device, with its swiotlb state.
+ * @throws ModelConfigError if the device was built outside a machine.
+ */
+export function swiotlbHostOf(dev: Device): SwiotlbHost {
+  // The device's cacheHost is the Machine that created it, which implements SwiotlbHost.
+  return hostOf(dev) as unknown as SwiotlbHost;
+}
+
+function skipCpuSync(attrs: number): boolean {
+  return hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC);
+}
+
+// ---- the machine's pool (boot decision, io_tlb_default_mem) and swiotlb_map ----
+
+/**
+ * Which swiotlb rules dma-direct follows: the v6.19 ones (per-pool
+ * force_bounce, swiotlb=noforce allocates no pool, unmap releases with
+ * DMA_ATTR_SKIP_CPU_SYNC) from v5.12, the
+ * v5.4.6 ones (global swiotlb_force, noforce makes swiotlb_map fail, map
+ * copies in for TO_DEVICE/BIDIRECTIONAL, unmap copies back twice) before:
+ * the same boundary lib/dma/swiotlb.ts uses for its slot search
+ * (SWIOTLB_MIN_ALIGN_MASK, v5.12). Releases between v5.4 and v6.19 that
+ * changed one of these alone are not modelled separately. Which directions
+ * are copied at map time is decided in lib/dma/swiotlb.ts
+ * (SWIOTLB_MAP_COPIES_ALL_DIRECTIONS: every direction from v5.17).
+ */
+export function currentSwiotlbRules(v: KernelVersion): boolean {
+  return atLeast(v, SWIOTLB_MIN_ALIGN_MASK.since);
+}
+
+/** The boot-time swiotlb decision for a machine (what swiotlb_init was asked to do). */
+export interface SwiotlbBootDecision {
+  /** A pool is allocated. */
+  readonly pool: boolean;
+  /** Slots requested (default_nslabs), before any halving to fit. */
+  readonly nslabs: number;
+  /** force_bounce (swiotlb=force). */
+  readonly force: boolean;
+  /** Why (or why not), in words, citing the arch code. */
+  readonly reason: string;
+  /** The memblock_alloc_low limit: the pool must end at or below it, bytes. */
+  readonly lowLimit: number;
+}
+
+/**
+ * The architecture's swiotlb_init decision, simplified:
+ * - x86_64 (arch/x86/kernel/pci-dma.c pci_swiotlb_detect, v6.19; the v5.4
+ *   pci_swiotlb_detect_4gb has the same test): a pool iff RAM ends above
+ *   4 GiB (max_possible_pfn > MAX_DMA32_PFN). The v5.4 VT-d driver then
+ *   dropped it (swiotlb = 0, freed at late init): not modelled, devices
+ *   behind an IOMMU do not use dma-direct.
+ * - arm64 (arch/arm64/mm/init.c arch_mm_preinit, v6.19; mem_init in v5.4):
+ *   a pool iff RAM ends above arm64_dma_phys_limit (the end of the lowest
+ *   DMA zone of lib/mm: ZONE_DMA from v5.5, ZONE_DMA32 before); otherwise,
+ *   from v6.5 (CONFIG_DMA_BOUNCE_UNALIGNED_KMALLOC), a small pool for
+ *   kmalloc bouncing of min(64 MiB, RAM / 1024) bytes.
+ * - arm (arch/arm/mm/init.c mem_init, v6.19): iff RAM ends above
+ *   arm_dma_limit (the profile's ZONE_DMA limit, else 4 GiB).
+ * - parisc: never (it does not select SWIOTLB).
+ * The machine's `swiotlb` option overrides: `noforce` -> no pool
+ * (v6.19 swiotlb_force_disable; in v5.4 the pool shrinks to one slot and
+ * swiotlb_map refuses, modelled as no pool); `force` -> a forcing pool;
+ * `size` or an empty option -> a pool of that size even where the arch
+ * would not allocate one. The pool is placed by memblock_alloc_low: at the
+ * top of the highest RAM below ARCH_LOW_ADDRESS_LIMIT (4 GiB; arm64:
+ * arm64_dma_phys_limit), halved like swiotlb_init_remap until it fits.
+ * Read: the v6.19 files named above (matankalina/linux-6.19.10-fork) and
+ * kernel/dma/swiotlb.c swiotlb_init_remap / setup_io_tlb_npages. The v5.4
+ * arch files are not in the fetched v5.4.6 import (it holds kernel/dma
+ * only): the v5.4 arm64/x86 rules and the VT-d remark are from memory of
+ * those releases and are modelled with the v6.19 tests.
+ */
+export function swiotlbBootDecision(machine: SwiotlbHost): SwiotlbBootDecision {
+  const p = machine.profile;
+  const opt = machine.swiotlbOptions;
+  const ramTotal = p.ram.reduce((a, b) => a + b.size, 0);
+  const hooks = archHooksOf(p.arch);
+  const det = hooks.swiotlbDetect(machine);
+  const lowLimit = det.lowLimit;
+  let pool = det.pool;
+  let nslabs = IO_TLB_DEFAULT_SIZE / IO_TLB_SIZE;
+  let reason = det.reason;
+  if (!pool && hooks.bounceUnalignedKmalloc && atLeast(machine.kernel, KMALLOC_BOUNCE.since)) {
+    pool = true;
+    nslabs = swiotlbNslabsForSize(Math.min(IO_TLB_DEFAULT_SIZE, Math.ceil(ramTotal / 1024)));
+    reason += "; CONFIG_DMA_BOUNCE_UNALIGNED_KMALLOC: a pool of 1 MiB per GiB of RAM for kmalloc bouncing";
+  }
+  let force = false;
+  if (opt) {
+    if (opt.noforce) return { pool: false, nslabs, force: false, reason: `swiotlb=noforce (${reason})`, lowLimit };
+    if (opt.size !== undefined) nslabs = swiotlbNslabsForSize(opt.size);
+    force = opt.force === true;
+    if (!pool) reason += "; pool requested by the machine's swiotlb option";
+    pool = true;
+    if (force) reason += "; swiotlb=force";
+  }
+  return { pool, nslabs, force, reason, lowLimit };
+}
+
+/**
+ * The machine's swiotlb pool (io_tlb_default_mem), built on first use
+ * ("boot") from {@link swiotlbBootDecision}; null when there is none. The
+ * pool's pages are reserved in the buddy allocator (lib/mm/page-alloc.ts)
+ * so page allocations never land in it; call this before allocating
+ * buffers (scenarios do it right after createMachine). The trace gets the
+ * kernel's "software IO TLB: mapped [mem ...]" line, or a `swiotlb_none`
+ * info event.
+ */
+export function swiotlbOf(machine: SwiotlbHost): IoTlbMem | null {
+  const s = machine.swiotlbState;
+  if (s.swiotlb !== undefined) return s.swiotlb;
+  const d = swiotlbBootDecision(machine);
+  s.boot = d;
+  s.swiotlb = null;
+  if (!d.pool) {
+    machine.trace.record({ fn: "swiotlb_init", kind: "swiotlb_none", msg: `no swiotlb pool: ${d.reason}`, data: { reason: d.reason } });
+    return null;
+  }
+  const ps = machine.pageSize;
+  const b = buddyOf(machine);
+  let nslabs = d.nslabs;
+  for (;;) {
+    const bytes = nslabs * IO_TLB_SIZE;
+    let start = -1;
+    const banks = [...machine.profile.ram].sort((x, y) => y.base - x.base);
+    for (const bank of banks) {
+      if (bank.base >= d.lowLimit) continue;
+      const top = Math.min(bank.base + bank.size, d.lowLimit);
+      const st = alignDown(top - bytes, ps);
+      if (st < bank.base) continue;
+      let free = true;
+      for (let pfn = st / ps; pfn < (st + bytes) / ps && free; pfn++) free = b.isFree(pfn);
+      if (free) {
+        start = st;
+        break;
+      }
+    }
+    if (start >= 0) {
+      b.reserve(start / ps, bytes / ps);
+      s.swiotlb = swiotlbInit({ start, kernel: machine.kernel, nslabs, force: d.force, pageSize: ps, trace: machine.trace });
+      return s.swiotlb;
+    }
+    if (nslabs <= IO_TLB_MIN_SLABS) {
+      machine.trace.record({ fn: "swiotlb_init", kind: "swiotlb_none", level: "warn", msg: `swiotlb: no room below ${hex(d.lowLimit)} for even ${IO_TLB_MIN_SLABS} slots: no pool`, data: { reason: "no room" } });
+      return null;
+    }
+    nslabs = Math.ceil(Math.floor(nslabs / 2) / IO_TLB_SEGSIZE) * IO_TLB_SEGSIZE;
+  }
+}
+
+/** The boot decision taken by {@link swiotlbOf} (running it if needed). */
+export function swiotlbBootOf(machine: SwiotlbHost): SwiotlbBootDecision {
+  swiotlbOf(machine);
+  return machine.swiotlbState.boot!;
+}
+
+/** A bounce copy through the CPU cache (for the swiotlb copy callbacks) (linear-map aliases of both addresses); returns bytes copied. */
+export function bounceCopier(m: DmaMachine): { copy: (from: PhysAddr, to: PhysAddr, n: number) => void; bytes: () => number } {
+  let total = 0;
+  return {
+    copy: (from, to, n) => {
+      m.cpuCache.cpuCopy(from, to, n, { fromVa: physToVirt(m, from), toVa: physToVirt(m, to) });
+      total += n;
+      m.trace.record({ fn: "swiotlb_bounce", kind: "swiotlb_bounce", msg: `memcpy ${n} bytes ${hex(from)} -> ${hex(to)} (its cost, ${n} x cachedByteNs, is in the calling map/sync/unmap event)`, data: { from, to, size: n } });
+    },
+    bytes: () => total,
+  };
+}
+
+/**
+ * swiotlb_map(dev, phys, size, dir, attrs) (kernel/dma/swiotlb.c, v6.19;
+ * v5.4.6 swiotlb_map in the same file), called by dma-direct's map
+ * (lib/dma/direct.ts) when a buffer must bounce: take slots and copy in
+ * (swiotlb_tbl_map_single with a copy through the cache), reject a bounce
+ * address that is not dma_capable (slots released), then
+ * arch_sync_dma_for_device on the bounce buffer for a non-coherent device
+ * unless DMA_ATTR_SKIP_CPU_SYNC; record the active mapping, the map event
+ * (with the copy's cost, cachedByteNs per byte), then the caller's map hook (dma-debug).
+ * `label` and `why` word the trace message.
+ * @returns the bounce buffer's DMA address, or DMA_MAPPING_ERROR (pool full, or not dma_capable).
+ */
+export function swiotlbMap(dev: Device, m: DmaMachine, s: DmaStreamingState, mem: IoTlbMem, paddr: number, size: number, d: number, attrs: number, meta: CallMeta, fn: string, label: string, why: string): DmaAddr {
+  const cp = bounceCopier(m);
+  const fail = (text: string): DmaAddr => {
+    m.trace.record({ fn, kind: "dma_map_error", level: "warn", msg: `${label}: bounce needed (${why}): ${text}; DMA_MAPPING_ERROR`, costNs: m.costs.mapCallNs, data: { paddr, size, swiotlb: true } });
+    step(m, `after ${fn}`);
+    return DMA_MAPPING_ERROR;
+  };
+  const tlb = swiotlbTblMapSingle(dev, mem, paddr as PhysAddr, size, { dir: d as 0 | 1 | 2, attrs, copy: cp.copy });
+  if (tlb === SWIOTLB_MAP_ERROR) return fail("swiotlb buffer is full");
+  const dma = physToDma(dev, tlb);
+  if (dma === null || !dmaCapable(dev, dma, size)) {
+    swiotlbTblUnmapSingle(dev, mem, tlb, size, { dir: d as 0 | 1 | 2, attrs: attrs + (skipCpuSync(attrs) ? 0 : DMA_ATTR_SKIP_CPU_SYNC), allocSize: size });
+    return fail(`the bounce buffer ${hex(tlb)}+${size} is not dma_capable either (swiotlb addr overflow): slots released`);
+  }
+  let out: SyncOutcome = noSync();
+  if (!dev.dmaCoherent && !skipCpuSync(attrs)) {
+    out = archSyncDmaForDeviceOn(m, tlb, size, d);
+  }
+  const specId = m.cpuCache.addSpeculationRange(tlb, size, m.cpuCache.colourOf(physToVirt(m, tlb)));
+  const rec: ActiveMapping = { dev, dmaAddr: dma, paddr: tlb, origPaddr: paddr, bounced: true, size, dir: d, type: meta.type ?? "single", owner: "device", specId };
+  addMapping(s, rec);
+  const copied = cp.bytes();
+  m.trace.record({
+    fn,
+    kind: "dma_map",
+    msg: `${label} = ${hex(dma)}: bounced through swiotlb (${why}), ${copied} bytes copied in; ${dev.dmaCoherent ? "coherent device, no cache maintenance" : skipCpuSync(attrs) ? "DMA_ATTR_SKIP_CPU_SYNC, no cache maintenance" : describeOps(out.ops)}`,
+    costNs: m.costs.mapCallNs + out.costNs + copied * m.costs.cachedByteNs,
+    data: { dmaAddr: dma, paddr, tlb, size, dir: d, lines: out.lines, writebacks: out.writebacks, call: "map", bounced: true, copiedBytes: copied },
+  });
+  if (meta.hooks?.mapped) meta.hooks.mapped(dev, { type: rec.type, dmaAddr: dma, paddr, size, dir: d, sgCallEnts: meta.sgCallEnts ?? 0 }, skipCpuSync(attrs));
+  step(m, `after ${fn}`);
+  return dma;
+}
+

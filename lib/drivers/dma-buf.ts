@@ -27,6 +27,7 @@ import type { Device } from "../platform/device.js";
 import { mmOfDevice, type MemoryModel, type Page } from "../mm/memory.js";
 import type { Scatterlist, SgTable } from "../sg/scatterlist.js";
 import { useDmaIommu } from "../dma/mapping.js";
+import { archHooksOf } from "../dma/arch/index.js";
 import { DMA_FROM_DEVICE, validDmaDirection } from "../core/dma-types.js";
 import { armUsesLegacyOps } from "../dma/arch/arm-dma-mapping.js";
 
@@ -134,7 +135,12 @@ export function dmaBufAttach(dmabuf: DmaBuf, dev: Device): DmaBufAttachment | nu
 }
 
 /** The mangled page pointers of tables returned under CONFIG_DMABUF_DEBUG. */
-const mangled = new WeakMap<Scatterlist, number>();
+declare module "../sg/scatterlist.js" {
+  interface Scatterlist {
+    /** CONFIG_DMABUF_DEBUG: the mangled page pointer this entry carries while mapped for an importer; absent = not mangled. */
+    dmabufMangledPage?: number;
+  }
+}
 
 /** The struct page address an entry's page_link holds after mangle_sg_table: every bit but the low 8 flipped. */
 export function mangledPageAddress(pageAddress: number, vaBits: 32 | 48): number {
@@ -145,7 +151,7 @@ export function mangledPageAddress(pageAddress: number, vaBits: 32 | 48): number
 
 /** True iff the entry's page pointer is currently mangled by CONFIG_DMABUF_DEBUG. */
 export function isMangled(sg: Scatterlist): boolean {
-  return mangled.has(sg);
+  return sg.dmabufMangledPage !== undefined;
 }
 
 /**
@@ -162,7 +168,7 @@ export function dmaBufMapAttachment(attach: DmaBufAttachment, dir: number): SgTa
   if (typeof r === "number") return r;
   if (attach.dmabuf.debug) {
     const mm = mmOfDevice(attach.dev);
-    for (const s of r.sgl) if (s.pfn !== null) mangled.set(s, mangledPageAddress(mm.pageAddressOf(s.pfn), mm.layout.vaBits));
+    for (const s of r.sgl) if (s.pfn !== null) s.dmabufMangledPage = mangledPageAddress(mm.pageAddressOf(s.pfn), mm.layout.vaBits);
   }
   attach.sgt = r;
   attach.dir = dir;
@@ -176,7 +182,7 @@ export function dmaBufMapAttachment(attach: DmaBufAttachment, dir: number): SgTa
  */
 export function dmaBufUnmapAttachment(attach: DmaBufAttachment, sgt: SgTable, dir: number): void {
   if (attach.sgt !== sgt) throw new ModelConfigError("dmaBufUnmapAttachment(sgt)", "other table", "the table dmaBufMapAttachment returned for this attachment");
-  for (const s of sgt.sgl) mangled.delete(s);
+  for (const s of sgt.sgl) delete s.dmabufMangledPage;
   attach.dmabuf.ops.unmapDmaBuf(attach, sgt, dir);
   attach.sgt = null;
   attach.dir = null;
@@ -258,7 +264,7 @@ export function importerMapPageWork(
   const arch = mm.profile.arch;
   const out: PageWork[] = [];
   const iommu = useDmaIommu(importer);
-  const coherent = importer.dmaCoherent || arch === "x86_64";
+  const coherent = importer.dmaCoherent || archHooksOf(arch).allDevicesCoherent;
   for (let i = 0; i < sgt.origNents; i++) {
     const s = sgt.sgl[i]!;
     if (opts.skipTagged && opts.skipTagged(s) && !iommu) {
@@ -311,7 +317,7 @@ export function importerMapPageWork(
 export function importerReadSgPage(importer: Device, sg: Scatterlist, callers: readonly string[]): Page {
   const mm = mmOfDevice(importer);
   const chain = ["sg_page", ...callers];
-  const m = mangled.get(sg);
+  const m = sg.dmabufMangledPage;
   if (m !== undefined) pagingOops(importer, mm, m, chain, "page pointer mangled by CONFIG_DMABUF_DEBUG", mm.layout.vaBits === 48 ? "0x0000" + m.toString(16).padStart(12, "0") : "0x" + m.toString(16).padStart(8, "0"));
   if (sg.pfn === null) pagingOops(importer, mm, 0, chain, "page-less entry (sg_page is NULL)", mm.layout.vaBits === 48 ? "0x0000000000000000" : "0x00000000");
   const page = mm.pfnToPage(sg.pfn);

@@ -48,18 +48,20 @@ import { ENXIO } from "../core/errno.js";
 import { ModelConfigError } from "../core/errors.js";
 import { atLeast, defineChange } from "../kernel/version.js";
 import type { Device } from "../platform/device.js";
-import type { Machine } from "../platform/machine.js";
+import type { DmaMachine } from "../dma/state.js";
 import { lineSpan, type MaintOp } from "../cache/maint.js";
 import { mmOfDevice, type MemoryModel } from "../mm/memory.js";
 import { pageSourceOf } from "../mm/page-source.js";
 import { vmallocPages, vunmapAny } from "../mm/remap.js";
 import type { VmProt } from "../mm/vmalloc.js";
-import { sgAllocTableFromPages, sgInitEntry, sgPhys, type SgTable } from "../sg/scatterlist.js";
-import { applyMaintenance } from "../dma/direct.js";
+import { sgAllocTableFromPages, sgPhys, type SgTable } from "../sg/scatterlist.js";
+import { applyMaintenance } from "../dma/arch/index.js";
 import { getOrder } from "../dma/coherent.js";
+import { dmaCommonFindPages, sgSetSinglePage } from "../dma/ops-helpers.js";
 import { dmaInfoToProt, iommuDmaAllocIova, iommuDmaFreeIova, iommuDmaMapPhysRange, iommuDmaUnmapRange } from "./dma-iommu.js";
 import { IOMMU_CACHE, iommuMapSg } from "./io-pgtable.js";
 import { iovaAlign } from "./iova.js";
+import { iommuDmaCookieOf, type IommuAllocRecord, type IommuCoherentBuffer } from "./dma-cookie.js";
 
 /** v5.3: iommu-dma's get_sgtable / mmap fall back to vmalloc_to_page / virt_to_page. */
 export const CHANGE_IOMMU_DMA_GET_SGTABLE_FALLBACK = defineChange({
@@ -75,34 +77,10 @@ export const CHANGE_IOMMU_DMA_GET_SGTABLE_FALLBACK = defineChange({
 /** MAX_PAGE_ORDER of the modelled 4 KiB-page kernels (include/linux/mmzone.h, v6.19: 10; before v6.8 MAX_ORDER 11, exclusive). */
 export const DMA_IOMMU_MAX_PAGE_ORDER = 10;
 
-/** A coherent buffer from {@link iommuDmaAlloc}: what dma_alloc_attrs returns plus how it was built. */
-export interface IommuCoherentBuffer {
-  /** CPU address (vmalloc space for a remapped buffer, linear map otherwise). */
-  cpuAddr: VirtAddr;
-  /** The IOVA handle the device uses. */
-  dmaHandle: DmaAddr;
-  /** Bytes requested. */
-  size: number;
-  /** "remap": a vmalloc-space CPU mapping; "linear-map": page_address of a contiguous block. */
-  how: "remap" | "linear-map";
-  /** The kernel path that built it. */
-  path: "iommu_dma_alloc_remap" | "iommu_dma_alloc_pages";
-  /** The pages, in buffer order (PAGE_ALIGN(size) / PAGE_SIZE pfns). */
-  pages: Pfn[];
-}
+export type { IommuCoherentBuffer } from "./dma-cookie.js";
 
-interface AllocRecord {
-  buf: IommuCoherentBuffer;
-  /** Page-source blocks to give back: first pfn of each. */
-  blocks: number[];
-}
-
-const allocs = new WeakMap<Device, Map<number, AllocRecord>>();
-
-function recordsOf(dev: Device): Map<number, AllocRecord> {
-  let r = allocs.get(dev);
-  if (!r) allocs.set(dev, (r = new Map()));
-  return r;
+function recordsOf(dev: Device): Map<number, IommuAllocRecord> {
+  return iommuDmaCookieOf(dev).allocs;
 }
 
 function domainOrThrow(dev: Device, fn: string) {
@@ -124,14 +102,14 @@ function dmaPgprot(dev: Device, attrs: number): VmProt {
 }
 
 /** arch_dma_prep_coherent(page, size): clean+invalidate the linear alias (arm64 dcache_clean_inval_poc). */
-function prepCoherent(m: Machine, pa: number, size: number): void {
+function prepCoherent(m: DmaMachine, pa: number, size: number): void {
   const { start, end } = lineSpan(pa, size, m.profile.cpuCache.lineSize);
   const op: MaintOp = { kind: "cleanInvalidate", start, end, level: "inner", fn: "arch_dma_prep_coherent" };
   applyMaintenance(m, [op], pa);
 }
 
 /** __GFP_ZERO / memset: the CPU writes zeroes; through the linear map (cacheable) or the remap (its protection). */
-function zero(m: Machine, mm: MemoryModel, pa: number, size: number, va: number, attr: "cacheable" | "write-combine"): void {
+function zero(m: DmaMachine, mm: MemoryModel, pa: number, size: number, va: number, attr: "cacheable" | "write-combine"): void {
   void mm;
   m.cpuCache.cpuWrite(pa, size, { va, attr });
 }
@@ -197,7 +175,7 @@ export function iommuDmaAlloc(dev: Device, size: number, attrs = 0, opts: IommuD
     throw new ModelConfigError("iommuDmaAlloc(opts.blocking)", false, "true for a non-coherent device (the atomic pool, dma_alloc_from_pool, is not modelled)");
   }
   const mm = mmOfDevice(dev);
-  const m = mm.machine as unknown as Machine;
+  const m = mm.machine as unknown as DmaMachine;
   const ps = mm.pageSize;
   const ioprot = dmaInfoToProt(DMA_BIDIRECTIONAL, coherent, attrs);
   const prot = dmaPgprot(dev, attrs);
@@ -301,7 +279,7 @@ export function iommuDmaAlloc(dev: Device, size: number, attrs = 0, opts: IommuD
  * (model helper: the kernel finds it through the vm area / the page).
  */
 export function iommuDmaFindAlloc(dev: Device, cpuAddr: number): IommuCoherentBuffer | null {
-  const r = allocs.get(dev)?.get(cpuAddr);
+  const r = dev.iommuDmaCookie?.allocs.get(cpuAddr);
   return r ? r.buf : null;
 }
 
@@ -331,13 +309,6 @@ export function iommuDmaFree(dev: Device, size: number, cpuAddr: number, dmaHand
   dev.trace.record({ fn: "iommu_dma_free", kind: "free_coherent", msg: `${dev.name}: freed ${size} bytes at IOVA ${hex(dmaHandle)} (${r.buf.pages.length} pages)`, data: { virt: cpuAddr, handle: dmaHandle, size } });
 }
 
-/** dma_common_find_pages(cpu_addr): the page array of a dma_common_pages_remap area, or null. */
-function findPages(mm: MemoryModel, cpuAddr: number): readonly Pfn[] | null {
-  if (!mm.isVmallocAddr(cpuAddr)) return null;
-  const a = mm.vmapSpace.find(cpuAddr);
-  return a && a.caller === "dma_common_pages_remap" && a.pfns ? a.pfns : null;
-}
-
 /** How {@link iommuDmaGetSgtable} / {@link iommuDmaMmap} found the pages. */
 export type IommuGetSgtablePath = "page array (dma_common_find_pages)" | "vmalloc_to_page" | "virt_to_page" | "-ENXIO (no page array, before v5.3)";
 
@@ -358,7 +329,7 @@ export function iommuDmaGetSgtable(dev: Device, sgt: SgTable, cpuAddr: number, d
   const mm = mmOfDevice(dev);
   const ps = mm.pageSize;
   const count = Math.ceil(size / ps);
-  const pages = findPages(mm, cpuAddr);
+  const pages = dmaCommonFindPages(mm, cpuAddr);
   if (pages) {
     const ret = sgAllocTableFromPages(sgt, pages, count, 0, size);
     return { ret, path: "page array (dma_common_find_pages)" };
@@ -377,14 +348,7 @@ export function iommuDmaGetSgtable(dev: Device, sgt: SgTable, cpuAddr: number, d
     pfn = mm.virtToPage(cpuAddr).pfn;
     path = "virt_to_page";
   }
-  const e = sgInitEntry();
-  e.pfn = pfn as Pfn;
-  e.offset = 0;
-  e.length = count * ps;
-  e.isLast = true;
-  sgt.sgl = [e];
-  sgt.nents = 1;
-  sgt.origNents = 1;
+  sgSetSinglePage(sgt, pfn, count * ps);
   return { ret: 0, path };
 }
 
@@ -416,7 +380,7 @@ export function iommuDmaMmap(dev: Device, cpuAddr: number, dmaHandle: number, si
   const user = checkInt("iommuDmaMmap(userPages)", userPages ?? nr, 1);
   checkInt("iommuDmaMmap(pgoff)", pgoff);
   if (pgoff >= nr || user > nr - pgoff) return { ret: -ENXIO, pfns: [], path: "-ENXIO" };
-  const pages = findPages(mm, cpuAddr);
+  const pages = dmaCommonFindPages(mm, cpuAddr);
   if (pages) return { ret: 0, pfns: pages.slice(pgoff, pgoff + user).map((p) => p as number), path: "vm_map_pages" };
   if (!atLeast(dev.kernel, CHANGE_IOMMU_DMA_GET_SGTABLE_FALLBACK.since)) return { ret: -ENXIO, pfns: [], path: "-ENXIO" };
   let first: number;

@@ -49,21 +49,24 @@
  * length overflow checks (not in v6.19).
  */
 import { DMA_BIT_MASK, andMask, checkInt, hex, minNotZero, roundupPowOfTwo, u32, wrapToMask } from "../core/arith.js";
-import { DMA_MAPPING_ERROR, type DmaAddr } from "../core/addr.js";
+import { DMA_MAPPING_ERROR, type DmaAddr, type Pfn } from "../core/addr.js";
 import { DMA_ATTR_MMIO, DMA_ATTR_PRIVILEGED, DMA_ATTR_SKIP_CPU_SYNC, DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE, checkDirection, dirName, hasAttr } from "../core/dma-types.js";
 import { EINVAL, ENOMEM, EREMOTEIO } from "../core/errno.js";
 import { ModelConfigError } from "../core/errors.js";
 import { atLeast, defineChange } from "../kernel/version.js";
 import type { Device } from "../platform/device.js";
-import { forEachSg, sgPhys, type Scatterlist } from "../sg/scatterlist.js";
+import { forEachSg, sgInitEntry, sgPhys, type Scatterlist } from "../sg/scatterlist.js";
 import type { IommuDomain } from "./domain.js";
+import { iommuDmaCookieOf, type IommuMappedPiece, type IommuStreamingMapping, type MapSgLayout } from "./dma-cookie.js";
 import { IOMMU_CACHE, IOMMU_MMIO, IOMMU_PRIV, IOMMU_READ, IOMMU_WRITE, iommuDeviceAccess, iommuIovaToPhys, iommuMap, iommuMapSg, iommuUnmap } from "./io-pgtable.js";
 import { allocIova, findIova, freeIova, iovaAlign, iovaOffset, iovaSize, type IovaDomain } from "./iova.js";
 import type { TokenRun } from "../cache/model.js";
-import type { Machine } from "../platform/machine.js";
 import { physToVirt } from "../mm/linear-map.js";
 import { dmaGetMask, dmaGetMaxSegSize, dmaGetSegBoundary } from "../dma/parms.js";
-import { applyMaintenance, archSyncRules, dmaKmallocNeedsBounce, machineCosts, type SyncOutcome } from "../dma/direct.js";
+import { archSyncDmaForCpuOn, archSyncDmaForDeviceOn, describeOps, noSync, type SyncOutcome } from "../dma/arch/index.js";
+import { dmaKmallocNeedsBounce } from "../dma/map-ops.js";
+import { machineCosts } from "../cost/machine.js";
+import type { DmaMachine } from "../dma/state.js";
 
 // --- Behaviour changes
 
@@ -208,53 +211,14 @@ export function iommuDmaFreeIova(domain: IommuDomain, dmaAddr: number): number {
 
 // --- map_sg
 
-/** One input entry as iommu_dma_map_sg laid it out in IOVA space. Bytes; addresses absolute. */
-export interface MapSgSegmentLayout {
-  index: number;
-  /** sg_phys of the entry (offset included), or null for a page-less entry. */
-  phys: number | null;
-  /** The entry's original offset and length. */
-  offset: number;
-  length: number;
-  /** iova_offset(offset): the entry's offset inside its first granule. */
-  iovaOffset: number;
-  /** IOVA of the entry's aligned start (its granule), and its granule-aligned length. */
-  iovaStart: number;
-  iovaLength: number;
-  /** Padding appended after this entry (because of the next one), bytes. */
-  padding: number;
-}
-
-/** What one iommu_dma_map_sg call did: layout and outcome. */
-export interface MapSgLayout {
-  kernel: string;
-  /** "natural-align" (v4.4..v4.6) or "boundary-merge" (v4.7+). */
-  form: "natural-align" | "boundary-merge";
-  /** Start of the IOVA allocation (0 if it failed). */
-  iovaBase: number;
-  /** Bytes laid out (segments + padding), the size passed to the allocator. */
-  iovaLen: number;
-  /** Bytes the allocator reserved (after rounding), 0 on failure. */
-  iovaAllocBytes: number;
-  segBoundaryMask: number;
-  maxSegSize: number;
-  segments: MapSgSegmentLayout[];
-  /** PTEs written by iommu_map_sg. */
-  pteWrites: number;
-  /** The DMA segments __finalise_sg produced (sg_dma_address, sg_dma_len of the first `ret` entries), empty on failure. */
-  dmaSegments: Array<{ dmaAddress: number; dmaLength: number }>;
-  /** Return value of iommu_dma_map_sg. */
-  ret: number;
-}
-
-const lastLayout = new WeakMap<Device, MapSgLayout>();
+export type { MapSgLayout, MapSgSegmentLayout } from "./dma-cookie.js";
 
 /**
  * The layout of the last iommu_dma_map_sg call on `dev` (kept even when the
  * caller unmapped afterwards), or null. Model helper for charts and tests.
  */
 export function iommuDmaLastMapSgLayout(dev: Device): MapSgLayout | null {
-  return lastLayout.get(dev) ?? null;
+  return dev.iommuDmaCookie?.lastMapSgLayout ?? null;
 }
 
 /** __finalise_sg, v4.4 form: one DMA segment per entry. */
@@ -353,7 +317,7 @@ export function iommuDmaMapSg(dev: Device, sgl: Scatterlist[], nents: number, di
     dmaSegments: [],
     ret: 0,
   };
-  lastLayout.set(dev, layout);
+  iommuDmaCookieOf(dev).lastMapSgLayout = layout;
   // v6.19 iommu_dma_map_sg (and v4.4's arm64 __iommu_map_sg_attrs) sync every CPU entry for the device first.
   if (!hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC)) iommuSyncSgEntries(dev, sgl, nents, dir, false, "iommu_dma_sync_sg_for_device", pageSize);
 
@@ -516,20 +480,18 @@ function pageSizeOf(dev: Device): number {
   return dev.cacheHost ? dev.cacheHost.profile.pageSize : 4096;
 }
 
-function hostMachine(dev: Device): Machine | null {
-  return dev.cacheHost ? (dev.cacheHost as unknown as Machine) : null;
+function hostMachine(dev: Device): DmaMachine | null {
+  // The device's cacheHost is the Machine that created it, which implements DmaMachine.
+  return dev.cacheHost ? (dev.cacheHost as unknown as DmaMachine) : null;
 }
 
-const NO_SYNC: SyncOutcome = { ops: [], lines: 0, writebacks: 0, costNs: 0 };
+const NO_SYNC: SyncOutcome = noSync();
 
 /** arch_sync_dma_for_device / _for_cpu on [paddr, paddr + size) through the machine's arch rules; nothing for a coherent device. */
 function archSyncPhys(dev: Device, paddr: number, size: number, dir: number, toCpu: boolean): SyncOutcome {
   const m = hostMachine(dev);
   if (!m || dev.dmaCoherent || size < 1) return NO_SYNC;
-  const rules = archSyncRules(m.profile.arch);
-  const env = { lineSize: m.profile.cpuCache.lineSize, kernel: m.kernel.name, outerCache: false };
-  const ops = toCpu ? rules.archSyncDmaForCpu(paddr, size, dir, env) : rules.archSyncDmaForDevice(paddr, size, dir, env);
-  return applyMaintenance(m, ops, paddr);
+  return toCpu ? archSyncDmaForCpuOn(m, paddr, size, dir) : archSyncDmaForDeviceOn(m, paddr, size, dir);
 }
 
 function addOutcome(a: SyncOutcome, b: SyncOutcome): SyncOutcome {
@@ -538,8 +500,7 @@ function addOutcome(a: SyncOutcome, b: SyncOutcome): SyncOutcome {
 
 function describe(dev: Device, out: SyncOutcome): string {
   if (dev.dmaCoherent) return "coherent device, no cache maintenance";
-  if (!out.ops.length) return "no cache maintenance";
-  return out.ops.map((o) => (o.scope === "all" ? `${o.fn} (whole cache)` : `${o.fn} ${o.kind} ${hex(o.start)}-${hex(o.end)}`)).join("; ");
+  return describeOps(out.ops);
 }
 
 function callCost(dev: Device): number {
@@ -552,26 +513,7 @@ function cacheStep(dev: Device, where: string): void {
   if (m) m.cpuCache.step(where);
 }
 
-/** One physically contiguous piece of an active iommu-dma streaming mapping. */
-export interface IommuMappedPiece {
-  /** Physical start and length, bytes. */
-  readonly paddr: number;
-  readonly size: number;
-  readonly specId: number;
-}
-
-/** An active iommu-dma streaming mapping (single buffer or scatterlist), as the model tracks it. */
-export interface IommuStreamingMapping {
-  readonly kind: "single" | "sg";
-  /** The handle (single) or the first segment's DMA address (sg), bytes. */
-  readonly dmaAddr: number;
-  /** Bytes the caller asked for (single) or the sum of the DMA segment lengths (sg). */
-  readonly size: number;
-  readonly dir: number;
-  readonly pieces: readonly IommuMappedPiece[];
-}
-
-const streamingMaps = new WeakMap<Device, Map<number, IommuStreamingMapping>>();
+export type { IommuMappedPiece, IommuStreamingMapping } from "./dma-cookie.js";
 
 function addSpec(dev: Device, paddr: number, size: number): number {
   const m = hostMachine(dev);
@@ -581,13 +523,11 @@ function addSpec(dev: Device, paddr: number, size: number): number {
 }
 
 function remember(dev: Device, rec: IommuStreamingMapping): void {
-  let map = streamingMaps.get(dev);
-  if (!map) streamingMaps.set(dev, (map = new Map()));
-  map.set(rec.dmaAddr, rec);
+  iommuDmaCookieOf(dev).streaming.set(rec.dmaAddr, rec);
 }
 
 function forgetMapping(dev: Device, key: number): void {
-  const map = streamingMaps.get(dev);
+  const map = dev.iommuDmaCookie?.streaming;
   const rec = map?.get(key);
   if (!map || !rec) return;
   const m = hostMachine(dev);
@@ -613,7 +553,7 @@ function registerSgMapping(dev: Device, sgl: Scatterlist[], nents: number, segs:
  * tests and charts; the kernel keeps no such list outside dma-debug).
  */
 export function iommuActiveMappings(dev: Device): IommuStreamingMapping[] {
-  const map = streamingMaps.get(dev);
+  const map = dev.iommuDmaCookie?.streaming;
   return map ? [...map.values()] : [];
 }
 
@@ -857,7 +797,7 @@ function translateRange(domain: IommuDomain, iova: number, len: number): Array<{
   return out;
 }
 
-function deviceAccessCheck(dev: Device, iova: number, size: number, write: boolean, fn: string): { domain: IommuDomain; m: Machine } | null {
+function deviceAccessCheck(dev: Device, iova: number, size: number, write: boolean, fn: string): { domain: IommuDomain; m: DmaMachine } | null {
   const { domain } = domainOf(dev);
   checkInt(`${fn}(dmaAddr)`, iova);
   checkInt(`${fn}(size)`, size, 1);
@@ -907,4 +847,42 @@ export function iommuDeviceWrite(dev: Device, dmaAddr: number, size: number): st
   dev.trace.record({ fn: "device", kind: "device_write", msg: `${dev.name} writes ${size} bytes at IOVA ${hex(dmaAddr)} (phys ${pieces.map((p) => hex(p.pa)).join(", ")}) as ${lbl}`, data: { dmaAddr, paddr: pieces[0]!.pa, size, token: lbl } });
   c.m.cpuCache.step("during DMA");
   return lbl;
+}
+
+// --- map_resource
+
+/**
+ * iommu_dma_map_resource(dev, phys, size, dir, attrs) (v4.10+): an IOVA
+ * mapping of a physical range that need not have a struct page, modelled
+ * through {@link iommuDmaMapSg} with a one-entry list whose pfn is the bare
+ * frame number and DMA_ATTR_SKIP_CPU_SYNC (no page is touched). The entry is
+ * kept in the device's cookie for {@link iommuDmaUnmapResource}.
+ * @returns the IOVA of `phys`, or DMA_MAPPING_ERROR.
+ * Source: drivers/iommu/dma-iommu.c iommu_dma_map_resource (v5.4.6, v6.19).
+ */
+export function iommuDmaMapResource(dev: Device, phys: number, size: number, dir: number, attrs: number, pageSize: number): DmaAddr {
+  const pfn = Math.floor(phys / pageSize);
+  const e = sgInitEntry();
+  e.pfn = pfn as Pfn;
+  e.offset = phys - pfn * pageSize;
+  e.length = size;
+  e.isLast = true;
+  const n = iommuDmaMapSg(dev, [e], 1, dir, attrs | DMA_ATTR_SKIP_CPU_SYNC, { pageSize });
+  if (n <= 0) return DMA_MAPPING_ERROR;
+  iommuDmaCookieOf(dev).resources.set(e.dmaAddress, e);
+  dev.trace.record({ fn: "iommu_dma_map_resource", kind: "map_resource", msg: `${dev.name}: phys ${hex(phys)} +${hex(size)} -> IOVA ${hex(e.dmaAddress)}`, data: { phys, dma: e.dmaAddress, size } });
+  return e.dmaAddress;
+}
+
+/**
+ * iommu_dma_unmap_resource(dev, handle, size, dir, attrs): unmap and free the
+ * IOVA range of a {@link iommuDmaMapResource} mapping.
+ * @throws ModelConfigError for a handle that was not mapped on this device (nothing changes).
+ */
+export function iommuDmaUnmapResource(dev: Device, handle: DmaAddr, dir: number, attrs: number): void {
+  const m = dev.iommuDmaCookie?.resources;
+  const e = m?.get(handle);
+  if (!m || !e) throw new ModelConfigError("dmaUnmapResource(handle)", handle, "a handle returned by dmaMapResource for this device");
+  iommuDmaUnmapSg(dev, [e], 1, dir, attrs | DMA_ATTR_SKIP_CPU_SYNC);
+  m.delete(handle);
 }

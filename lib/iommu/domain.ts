@@ -163,6 +163,17 @@ export const CHANGE_PLATFORM_DMA_PARMS = defineChange({
   effect: "every platform device has a zeroed dma_parms: dma_get_max_seg_size/seg_boundary still return the defaults, but dma_set_max_seg_size succeeds instead of returning -EIO, and vb2_dma_contig_set_max_seg_size no longer allocates one.",
 });
 
+declare module "../platform/device.js" {
+  interface Device {
+    /**
+     * The IOMMU domain the device is attached to (iommu_get_domain_for_dev):
+     * a DMA domain routes the DMA API through iommu-dma; null or absent =
+     * no IOMMU (dma-direct). Set by the machine from the profile's `iommu`.
+     */
+    iommuDomain?: IommuDomain | null;
+  }
+}
+
 /** What {@link attachDeviceIommu} needs of a machine (avoids importing Machine). */
 export interface IommuMachineView {
   readonly profile: PlatformProfile;

@@ -108,14 +108,6 @@ export class MemoryModel {
   private initDone = false;
   private _regions: PhysRegion[] = [];
   private _vmap: VmapSpace | null = null;
-  /**
-   * Hooks run for every device of the machine once the model is initialised
-   * (at the device's creation for machines built by createMachine): the
-   * per-device coherent pools (lib/dma/coherent.ts) register one, standing in
-   * for of_reserved_mem_device_init at probe.
-   */
-  static readonly deviceHooks: Array<(mm: MemoryModel, dev: Device) => void> = [];
-
   constructor(host: LayoutHost & { readonly devices?: Map<string, Device> }) {
     this.host = host;
   }
@@ -124,20 +116,12 @@ export class MemoryModel {
     if (this.initDone) return;
     this.initDone = true;
     this._regions = buildPhysMap(this.host.profile);
-    if (this.host.devices) for (const d of this.host.devices.values()) this.runDeviceHooks(d);
   }
 
-  private readonly hooked = new WeakSet<Device>();
-  private runDeviceHooks(dev: Device): void {
-    if (this.hooked.has(dev)) return;
-    this.hooked.add(dev);
-    for (const h of MemoryModel.deviceHooks) h(this, dev);
-  }
-
-  /** Called when the machine adds a device: initialises the model and runs the device hooks. */
+  /** Called when the machine adds a device: initialises the model. */
   deviceAdded(dev: Device): void {
+    void dev;
     this.ensure();
-    this.runDeviceHooks(dev);
   }
 
   /** The machine this model belongs to (profile, kernel, devices). */
@@ -461,7 +445,12 @@ function buildPhysMap(p: PlatformProfile): PhysRegion[] {
   return out.sort((a, b) => rank(a.kind) - rank(b.kind) || a.base - b.base);
 }
 
-const deviceModels = new WeakMap<Device, MemoryModel>();
+declare module "../platform/device.js" {
+  interface Device {
+    /** The memory model of the device's machine; set by {@link addDeviceToMemoryModel}. */
+    memoryModel?: MemoryModel;
+  }
+}
 
 /**
  * Create the memory model of a machine. Devices are registered with
@@ -473,11 +462,12 @@ export function createMemoryModel(host: LayoutHost & { readonly devices: Map<str
 
 /**
  * Register a device the machine created with its memory model: links the
- * device to the model (for {@link mmOfDevice}) and runs the device hooks
- * (e.g. the per-device coherent pool of a `memory-region`).
+ * device to the model (for {@link mmOfDevice}) and initialises the model.
+ * The machine then sets up the device's coherent pool itself
+ * (lib/dma/coherent.ts dmaCoherentDeviceInit).
  */
 export function addDeviceToMemoryModel(mm: MemoryModel, dev: Device): void {
-  deviceModels.set(dev, mm);
+  dev.memoryModel = mm;
   mm.deviceAdded(dev);
 }
 
@@ -486,7 +476,7 @@ export function addDeviceToMemoryModel(mm: MemoryModel, dev: Device): void {
  * @throws ModelConfigError if the device was not created by a Machine.
  */
 export function mmOfDevice(dev: Device): MemoryModel {
-  const m = deviceModels.get(dev);
+  const m = dev.memoryModel;
   if (!m) throw new ModelConfigError("device", dev.name, "a device created by a Machine (createMachine)");
   m.regions(); // initialise (sets up the per-device pools)
   return m;

@@ -506,7 +506,12 @@ export class BuddyAllocator {
   }
 }
 
-const allocators = new WeakMap<MemoryModel, BuddyAllocator>();
+declare module "./memory.js" {
+  interface MemoryModel {
+    /** The machine's buddy allocator ({@link buddyOf}); absent until first used. */
+    buddyAllocator?: BuddyAllocator;
+  }
+}
 
 /** What the free functions need: a machine (anything with its memory model). */
 export interface HasMm {
@@ -521,10 +526,10 @@ export interface HasMm {
  */
 export function buddyOf(m: HasMm | MemoryModel): BuddyAllocator {
   const mm = "mm" in m ? m.mm : m;
-  let b = allocators.get(mm);
+  let b = mm.buddyAllocator;
   if (!b) {
     const nb = new BuddyAllocator(mm);
-    allocators.set(mm, nb);
+    mm.buddyAllocator = nb;
     setPageSourceDelegate(mm, {
       alloc: (order, physLimit) => nb.allocBelow(order, physLimit),
       free: (pfn) => nb.free(pfn),

@@ -27,11 +27,18 @@ export interface PageSourceDelegate {
   free(pfn: number): void;
   usedPages(): number;
 }
-const delegates = new WeakMap<MemoryModel, PageSourceDelegate>();
+declare module "./memory.js" {
+  interface MemoryModel {
+    /** Where the machine's page source draws from once a buddy allocator exists ({@link setPageSourceDelegate}). */
+    pageSourceDelegate?: PageSourceDelegate;
+    /** The machine's page source ({@link pageSourceOf}); absent until first used. */
+    pageSource?: PageSource;
+  }
+}
 
 /** Route a machine's page source through `d` from now on (lib/mm/page-alloc.ts buddyOf). */
 export function setPageSourceDelegate(mm: MemoryModel, d: PageSourceDelegate): void {
-  delegates.set(mm, d);
+  mm.pageSourceDelegate = d;
 }
 
 /** The deterministic page source of a machine (see the module header). */
@@ -41,7 +48,7 @@ export class PageSource {
 
   /** Pages currently handed out. */
   usedPages(): number {
-    const d = delegates.get(this.mm);
+    const d = this.mm.pageSourceDelegate;
     if (d) return d.usedPages();
     return this.used.reduce((s, b) => s + b.pages, 0);
   }
@@ -60,7 +67,7 @@ export class PageSource {
    * @returns the first pfn, or null (the kernel's NULL: no suitable memory).
    */
   alloc(order: number, physLimit: number): Pfn | null {
-    const d = delegates.get(this.mm);
+    const d = this.mm.pageSourceDelegate;
     if (d) return d.alloc(order, physLimit);
     const n = 2 ** order;
     const ps = this.mm.pageSize;
@@ -95,7 +102,7 @@ export class PageSource {
    * @throws ModelConfigError if no block starts at `pfn` (a double free or a bad pointer).
    */
   free(pfn: number): void {
-    const d = delegates.get(this.mm);
+    const d = this.mm.pageSourceDelegate;
     if (d) return d.free(pfn);
     const i = this.used.findIndex((u) => u.pfn === pfn);
     if (i < 0) throw new ModelConfigError("free_pages(pfn)", pfn, "the first pfn of a live allocation");
@@ -103,15 +110,10 @@ export class PageSource {
   }
 }
 
-const sources = new WeakMap<MemoryModel, PageSource>();
 
 /** The page source of a machine's memory model (created on first use). */
 export function pageSourceOf(mm: MemoryModel): PageSource {
-  let s = sources.get(mm);
-  if (!s) {
-    s = new PageSource(mm);
-    sources.set(mm, s);
-  }
-  return s;
+  if (!mm.pageSource) mm.pageSource = new PageSource(mm);
+  return mm.pageSource;
 }
 

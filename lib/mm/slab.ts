@@ -55,7 +55,8 @@ export interface SlabOptions {
   swiotlbAllocated?: boolean;
 }
 
-interface SlabState {
+/** A machine's slab arena: kmalloc size classes and minimum alignment, the bump allocator over a RAM window, live objects, task stacks. */
+export interface SlabState {
   minAlign: number;
   classes: number[];
   next: number;
@@ -67,11 +68,11 @@ interface SlabState {
   stacks: Array<{ start: number; end: number }>;
 }
 
-const states = new WeakMap<object, SlabState>();
-
 /** What kmalloc needs from a machine: the layout (for the linear map) and the cache line size. */
 export interface SlabHost extends LayoutHost {
   readonly profile: LayoutHost["profile"];
+  /** The machine's slab arena (kmalloc classes, live objects, task stacks); set on first use. */
+  slabState?: SlabState;
 }
 
 /**
@@ -114,7 +115,7 @@ export function archDmaMinAlign(host: SlabHost): number {
 }
 
 function stateOf(host: SlabHost, opts: SlabOptions = {}): SlabState {
-  let s = states.get(host);
+  let s = host.slabState;
   if (s) return s;
   const minAlign = kmallocMinAlign(host, opts);
   const page = host.profile.pageSize;
@@ -126,7 +127,7 @@ function stateOf(host: SlabHost, opts: SlabOptions = {}): SlabState {
   const top = banks[banks.length - 1]!;
   const off = top.size >= 128 * 1048576 ? 64 * 1048576 : alignUp(Math.floor(top.size / 2), page);
   s = { minAlign, classes, next: top.base + off, end: top.base + top.size, cursor: new Map(), free: new Map(), live: new Map(), stacks: [] };
-  states.set(host, s);
+  host.slabState = s;
   return s;
 }
 
@@ -230,7 +231,7 @@ export function stackBuffer(host: SlabHost, size: number, offset = 256): VirtAdd
 
 /** True iff physical address `pa` lies on a task stack made by {@link stackBuffer}. */
 export function isStackPhys(host: SlabHost, pa: number): boolean {
-  const s = states.get(host);
+  const s = host.slabState;
   if (!s) return false;
   return s.stacks.some((r) => pa >= r.start && pa < r.end);
 }

@@ -55,14 +55,16 @@ export function vmallocArchOf(machine: HasMm): VmallocArch {
   return { is64bit: machine.mm.profile.arch !== "arm", zones: zoneConfigOf(machine.mm) };
 }
 
-const live = new WeakMap<object, Map<number, VmallocBuffer>>();
-function liveOf(machine: HasMm): Map<number, VmallocBuffer> {
-  let m = live.get(machine.mm);
-  if (!m) {
-    m = new Map();
-    live.set(machine.mm, m);
+declare module "./memory.js" {
+  interface MemoryModel {
+    /** Live __vmalloc / vmalloc_32 buffers by address (lib/mm/vmalloc32.ts); absent until the first one. */
+    vmallocBuffers?: Map<number, VmallocBuffer>;
   }
-  return m;
+}
+
+function liveOf(machine: HasMm): Map<number, VmallocBuffer> {
+  if (!machine.mm.vmallocBuffers) machine.mm.vmallocBuffers = new Map();
+  return machine.mm.vmallocBuffers;
 }
 
 /**

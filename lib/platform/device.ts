@@ -1,14 +1,15 @@
 /**
  * struct device as the DMA layer sees it (include/linux/device.h): the DMA
- * masks, the bus limit, dma-ranges, coherency, dma_parms and the IOMMU
- * attachment. Only the fields the DMA API reads are modelled.
+ * masks, the bus limit, dma-ranges, coherency and dma_parms. Only the fields
+ * the DMA API reads are modelled; the subsystems above (IOMMU attachment,
+ * coherent pool, machine link) add their typed fields by augmenting
+ * {@link Device} in their own files.
  */
 import { DMA_BIT_MASK, checkInt, checkLowMask, minNotZero } from "../core/arith.js";
 import type { DmaAddr, PhysAddr } from "../core/addr.js";
 import { ModelConfigError } from "../core/errors.js";
 import { Trace } from "../core/trace.js";
 import { parseKernelVersion, type KernelVersion } from "../kernel/version.js";
-import type { CacheHost } from "../cache/host.js";
 
 /** struct device_dma_parameters: segment limits a DMA master declares. */
 export interface DmaParms {
@@ -66,19 +67,11 @@ export interface Device {
   readonly kernel: KernelVersion;
   /** The machine's trace, where DMA operations on this device record events. */
   readonly trace: Trace;
-  // [iommu] fields added by lib/iommu (e.g. the attached domain) go below this line.
-  /**
-   * The IOMMU domain the device is attached to (iommu_get_domain_for_dev):
-   * a DMA domain routes the DMA API through iommu-dma; null or absent =
-   * no IOMMU (dma-direct). Set by the machine from the profile's `iommu`.
-   */
-  iommuDomain?: import("../iommu/domain.js").IommuDomain | null;
-  // [mm] fields added by lib/mm / lib/dma/coherent (e.g. the per-device coherent pool) go below this line.
-  /** dev->dma_mem: the per-device coherent pool (lib/dma/coherent.ts), set from `memory-region` at probe; absent = none. */
-  dmaMem?: import("../dma/coherent.js").DmaCoherentMem | null;
-  // [cache] fields added by lib/cache / lib/dma/direct go below this line.
-  /** The machine whose CPU cache and memory this device's DMA acts on; set when a Machine adds the device (lib/cache/host.ts). */
-  cacheHost?: CacheHost;
+  // Per-subsystem state is declared by its subsystem with a module augmentation
+  // of this interface (TypeScript declaration merging), so this file imports no
+  // higher layer: lib/iommu/domain.ts adds `iommuDomain`, lib/iommu/dma-cookie.ts
+  // `iommuCookie`, lib/dma/coherent.ts `dmaMem`, lib/cache/host.ts `cacheHost`,
+  // lib/mm/memory.ts `memoryModel`.
 }
 
 /** Where a device lives: its machine's kernel release and trace. */

@@ -12,7 +12,13 @@ import { loadPlatformProfile, validatePlatformProfile, type PlatformProfile } fr
 import { CacheModel } from "../cache/model.js";
 import { attachDeviceIommu, type Iommu } from "../iommu/domain.js"; // [iommu]
 import { addDeviceToMemoryModel, createMemoryModel, type MemoryModel } from "../mm/memory.js"; // [mm]
-import "../dma/coherent.js"; // [mm] registers the per-device pool setup (of_reserved_mem_device_init) with the memory model
+import { dmaCoherentDeviceInit } from "../dma/coherent.js"; // [mm]
+import { costsForProfile } from "../cost/machine.js";
+import type { CostValues } from "../cost/schema.js";
+import type { SlabState } from "../mm/slab.js";
+import type { DmaDebug } from "../dma/debug.js";
+import type { DmaStreamingState } from "../dma/state.js";
+import type { SwiotlbHost, SwiotlbMachineState } from "../dma/swiotlb.js";
 
 /** Options for {@link createMachine}. */
 export interface MachineOptions {
@@ -24,7 +30,7 @@ export interface MachineOptions {
   keepEvents?: boolean;
   // [cache]
   /**
-   * The swiotlb pool (lib/dma/direct.ts swiotlbOf): `size` in bytes (the
+   * The swiotlb pool (lib/dma/swiotlb.ts swiotlbOf): `size` in bytes (the
    * swiotlb= slab count, rounded as swiotlb_adjust_size does; default
    * IO_TLB_DEFAULT_SIZE = 64 MiB), `force` (swiotlb=force: every
    * dma-direct mapping bounces), `noforce` (swiotlb=noforce: no pool, a
@@ -35,8 +41,12 @@ export interface MachineOptions {
   swiotlb?: { size?: number; force?: boolean; noforce?: boolean };
 }
 
-/** The modelled machine. */
-export class Machine {
+/**
+ * The modelled machine. It implements the views the areas below it declare
+ * (lib/dma/state.ts DmaMachine, lib/dma/swiotlb.ts SwiotlbHost, lib/cache
+ * CacheHost, lib/mm LayoutHost), so they never import this class.
+ */
+export class Machine implements SwiotlbHost {
   readonly profile: PlatformProfile;
   readonly kernel: KernelVersion;
   readonly trace: Trace;
@@ -72,6 +82,7 @@ export class Machine {
       this.devices.set(d.name, dev);
       attachDeviceIommu(this, dev, d); // [iommu]
       addDeviceToMemoryModel(this.mm, dev); // [mm]
+      dmaCoherentDeviceInit(this.mm, dev); // [mm] of_reserved_mem_device_init: the `memory-region` pool
       dev.cacheHost = this; // [cache]
     }
   }
@@ -83,7 +94,7 @@ export class Machine {
   /** The memory model (lib/mm/memory.ts): physical map, memmap, zones, kernel VA space; built on first use. */
   readonly mm: MemoryModel;
   // [cache] machine-level CPU cache and memory contents go below this line.
-  /** The validated `swiotlb` option (MachineOptions), or undefined when not given; the pool itself is built by lib/dma/direct.ts swiotlbOf. */
+  /** The validated `swiotlb` option (MachineOptions), or undefined when not given; the pool itself is built by lib/dma/swiotlb.ts swiotlbOf. */
   readonly swiotlbOptions: { size?: number; force?: boolean; noforce?: boolean } | undefined;
   private static checkSwiotlbOptions(o: MachineOptions["swiotlb"]): MachineOptions["swiotlb"] {
     if (o === undefined) return undefined;
@@ -94,6 +105,21 @@ export class Machine {
     if (o.force && o.noforce) throw new ModelConfigError("swiotlb", "force and noforce", "at most one of force, noforce");
     return { ...o };
   }
+  // [dma] machine-level DMA state, typed (the areas reach it through their host interfaces).
+  private costValues?: CostValues;
+  /** The cost parameters (ns values) of profile.costs (data/costs/<id>.json), loaded on first use; all zero without a cost file. */
+  get costs(): CostValues {
+    if (!this.costValues) this.costValues = costsForProfile(this.profile.costs);
+    return this.costValues;
+  }
+  /** The dma-debug checker (lib/dma/debug.ts enableDmaDebug); null while CONFIG_DMA_API_DEBUG is off. */
+  dmaDebug: DmaDebug | null = null;
+  /** The active dma-direct streaming mappings (lib/dma/state.ts streamingOf); undefined until the first DMA call. */
+  dmaStreaming: DmaStreamingState | undefined = undefined;
+  /** The slab arena (lib/mm/slab.ts kmalloc, stackBuffer); built on first use. */
+  slabState?: SlabState;
+  /** The swiotlb pool and its boot decision (lib/dma/swiotlb.ts swiotlbOf); the pool is booted on first use. */
+  readonly swiotlbState: SwiotlbMachineState = { swiotlb: undefined, boot: undefined };
   private cacheModel?: CacheModel;
   /**
    * The CPU data cache and memory contents (lib/cache/model.ts), built on

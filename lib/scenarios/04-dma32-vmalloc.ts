@@ -23,12 +23,12 @@
  *
  * Bouncing goes through the real dma-direct path: dma_map_sg
  * (lib/dma/mapping.ts) -> dma_direct_map_sg -> dma_direct_map_phys ->
- * swiotlb_map (lib/dma/direct.ts): each entry that is not dma_capable takes
+ * swiotlb_map (lib/dma/direct.ts, lib/dma/swiotlb.ts): each entry that is not dma_capable takes
  * slots from the machine's swiotlb pool (the release's slot search) and is
  * copied through the cache model; when a slot search fails the entries
  * mapped so far are unmapped and the whole map fails ("swiotlb buffer is
  * full"). The pool (swiotlb= size, default 64 MiB) is booted right after the
- * machine is built (lib/dma/direct.ts swiotlbOf), placed like
+ * machine is built (lib/dma/swiotlb.ts swiotlbOf), placed like
  * memblock_alloc_low places it (the top of RAM below 4 GiB, here 3 GiB -
  * size) and reserved in the buddy allocator. With VT-d the card is behind
  * the IOMMU and never reaches dma-direct, so no pool is booted.
@@ -43,8 +43,9 @@ import { ModelConfigError } from "../core/errors.js";
 import { createMachine, type Machine } from "../platform/machine.js";
 import { loadPlatformProfile, type PlatformProfile } from "../platform/profile.js";
 import type { Device } from "../platform/device.js";
-import { applyMaintenance, cpuRead, swiotlbOf } from "../dma/direct.js";
-import { deviceWrite } from "../dma/mapping.js";
+import { applyMaintenance } from "../dma/arch/index.js";
+import { swiotlbOf } from "../dma/swiotlb.js";
+import { cpuRead, deviceWrite } from "../model/actions.js";
 import { dmaMapSg, dmaSyncSgForCpu, dmaUnmapSg, useDmaIommu } from "../dma/mapping.js";
 import { invalidateKernelVmapRange } from "../dma/arch/parisc.js";
 import { physToVirt } from "../mm/linear-map.js";
@@ -279,7 +280,7 @@ export function case04Run(params: Partial<Case04Params> = {}): Case04Result {
   for (let i = 0; i < p.buffers; i++) bufs.push(oneBuffer(m, dev, p));
   const okBufs = bufs.filter((x) => x.ok);
   // One frame: the card fills every segment, the driver syncs each buffer for the CPU.
-  // (Only streaming dma-direct mappings are tracked by lib/dma/direct.ts's device actions; the IOMMU and
+  // (Only streaming dma-direct mappings are tracked by the device actions of lib/model/actions.ts; the IOMMU and
   // dma_alloc_noncontiguous buffers get the sync calls alone, which is all their cost is made of.)
   const streamingDirect = !useDmaIommu(dev) && (p.strategy === "vmalloc" || p.strategy === "vmalloc32" || p.strategy === "zone-dma32");
   if (streamingDirect) for (const x of okBufs) for (let i = 0; i < x.dmaSegments; i++) deviceWrite(dev, x.sgl![i]!.dmaAddress, x.sgl![i]!.dmaLength);

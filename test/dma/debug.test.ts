@@ -5,19 +5,10 @@ import { createMachine, type Machine } from "../../lib/platform/machine.js";
 import { kmalloc, stackBuffer } from "../../lib/mm/slab.js";
 import { virtToPhys } from "../../lib/mm/linear-map.js";
 import { DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE } from "../../lib/core/dma-types.js";
-import { cpuRead, enableDmaDebug } from "../../lib/dma/direct.js";
+import { cpuRead } from "../../lib/model/actions.js";
+import { enableDmaDebug } from "../../lib/dma/debug.js";
 import { DmaDebugError } from "../../lib/dma/debug.js";
-import {
-  dmaMapPage,
-  dmaMapSingle,
-  dmaMappingErrorFor,
-  dmaSyncSingleForCpu,
-  dmaSyncSingleForDevice,
-  dmaUnmapPage,
-  dmaUnmapSg,
-  dmaUnmapSingle,
-  dmaMapSg,
-} from "../../lib/dma/mapping.js";
+import { dmaMapPage, dmaMapSingle, dmaMappingErrorFor, dmaSyncSingleForCpu, dmaSyncSingleForDevice, dmaUnmapPage, dmaUnmapSg, dmaUnmapSingle, dmaMapSg } from "../../lib/dma/mapping.js";
 import { sgInitEntry, sgSetPage } from "../../lib/sg/scatterlist.js";
 import type { Pfn } from "../../lib/core/addr.js";
 

@@ -8,7 +8,7 @@
 import { describe, expect, it } from "vitest";
 import { DMA_MAPPING_ERROR, dmaAddr } from "../../lib/core/addr.js";
 import { createDevice } from "../../lib/platform/device.js";
-import { dmaCapable } from "../../lib/dma/direct.js";
+import { dmaCapable } from "../../lib/dma/map-ops.js";
 
 const dev32 = () => createDevice({ name: "d", driver: "t", bus: "pci", dmaMaskBits: 32, dmaCoherent: true });
 

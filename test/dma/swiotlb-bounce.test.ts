@@ -28,8 +28,10 @@ import type { Device } from "../../lib/platform/device.js";
 import { kmalloc } from "../../lib/mm/slab.js";
 import { virtToPhys } from "../../lib/mm/linear-map.js";
 import { DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE } from "../../lib/core/dma-types.js";
-import { deviceRead, deviceWrite } from "../../lib/dma/mapping.js";
-import { cpuRead, cpuWrite, dmaDirectMapPhys, dmaDirectMapSg, dmaDirectUnmapPhys, dmaDirectUnmapSg, dmaDirectSyncSingleForCpu, dmaDirectSyncSingleForDevice, swiotlbBootOf, swiotlbOf } from "../../lib/dma/direct.js";
+import { deviceRead, deviceWrite } from "../../lib/model/actions.js";
+import { cpuRead, cpuWrite } from "../../lib/model/actions.js";
+import { dmaDirectMapPhys, dmaDirectMapSg, dmaDirectUnmapPhys, dmaDirectUnmapSg, dmaDirectSyncSingleForCpu, dmaDirectSyncSingleForDevice } from "../../lib/dma/direct.js";
+import { swiotlbBootOf, swiotlbOf } from "../../lib/dma/swiotlb.js";
 import { swiotlbUsed } from "../../lib/dma/swiotlb.js";
 import { sgInitEntry, sgSetPage } from "../../lib/sg/scatterlist.js";
 

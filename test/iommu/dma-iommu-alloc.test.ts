@@ -11,7 +11,7 @@ import { ModelConfigError } from "../../lib/core/errors.js";
 import { DMA_ATTR_ALLOC_SINGLE_PAGES, DMA_ATTR_FORCE_CONTIGUOUS } from "../../lib/core/dma-types.js";
 import { createMachine, type Machine } from "../../lib/platform/machine.js";
 import { pageSourceOf } from "../../lib/mm/page-source.js";
-import { cpuRead } from "../../lib/dma/direct.js";
+import { cpuRead } from "../../lib/model/actions.js";
 import { createSgTable } from "../../lib/sg/scatterlist.js";
 import { dmaAllocAttrs, dmaAllocCoherent, dmaFreeCoherent, dmaGetSgtable, dmaMmapAttrs, getSgtablePaths } from "../../lib/dma/mapping.js";
 import { iommuDmaAlloc, iommuDmaFindAlloc, iommuDmaFree, iommuDmaGetSgtable, type IommuCoherentBuffer } from "../../lib/iommu/dma-iommu-alloc.js";

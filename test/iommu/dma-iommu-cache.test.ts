@@ -14,7 +14,8 @@ import { createMachine, type Machine } from "../../lib/platform/machine.js";
 import { kmalloc } from "../../lib/mm/slab.js";
 import { virtToPhys } from "../../lib/mm/linear-map.js";
 import { DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE } from "../../lib/core/dma-types.js";
-import { cpuRead, cpuWrite, enableDmaDebug } from "../../lib/dma/direct.js";
+import { cpuRead, cpuWrite } from "../../lib/model/actions.js";
+import { enableDmaDebug } from "../../lib/dma/debug.js";
 import { dmaMapPage, dmaMapSg, dmaMapSingle, dmaMapSingleAttrs, dmaMappingErrorFor, dmaSyncSgForCpu, dmaSyncSgForDevice, dmaSyncSingleForCpu, dmaSyncSingleForDevice, dmaUnmapPage, dmaUnmapSg, dmaUnmapSingle } from "../../lib/dma/mapping.js";
 import { DMA_ATTR_SKIP_CPU_SYNC } from "../../lib/core/dma-types.js";
 import {

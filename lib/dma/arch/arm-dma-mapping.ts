@@ -20,6 +20,11 @@ import type { DmaAddr, Pfn } from "../../core/addr.js";
 import { atLeast, defineChange } from "../../kernel/version.js";
 import { dmaToPhys, type Device } from "../../platform/device.js";
 import type { MemoryModel } from "../../mm/memory.js";
+import { hex } from "../../core/arith.js";
+import type { SgTable } from "../../sg/scatterlist.js";
+import { sgSetSinglePage } from "../ops-helpers.js";
+import { archHooksOf } from "./index.js";
+import type { ArchName } from "./hooks.js";
 
 /** Russell King's pfn_valid check in arm_dma_get_sgtable. */
 export const ARM_GET_SGTABLE_PFN_VALID = defineChange({
@@ -31,19 +36,16 @@ export const ARM_GET_SGTABLE_PFN_VALID = defineChange({
   effect: "arm_dma_get_sgtable returns -ENXIO when pfn_valid(dma_to_pfn(handle)) is false (absent in v4.4.1, present in v4.19.1)",
 });
 
-/** 32-bit ARM drops arm_dma_ops for dma-direct. */
-export const ARM_USES_DMA_DIRECT = defineChange({
-  id: "arm-dma-direct-unconditionally",
-  since: "v5.19",
-  commit: "unverified (Christoph Hellwig, 2022)",
-  subject: "ARM/dma-mapping: use dma-direct unconditionally",
-  files: ["arch/arm/mm/dma-mapping.c"],
-  effect: "non-IOMMU devices on 32-bit ARM use dma-direct (get_sgtable decodes the page from the DMA address, no pfn_valid check)",
-});
+/** 32-bit ARM drops arm_dma_ops for dma-direct (the entry lives with the hook that switches on it, lib/dma/arch/arm.ts). */
+export { ARM_USES_DMA_DIRECT } from "./arm.js";
 
-/** True iff this arm device still uses the legacy arm_dma_ops at its release. */
-export function armUsesLegacyOps(dev: Device, arch: string): boolean {
-  return arch === "arm" && !atLeast(dev.kernel, ARM_USES_DMA_DIRECT.since);
+/**
+ * True iff the device still uses its arch's legacy dma_map_ops at its
+ * release (only 32-bit ARM's arm_dma_ops before v5.19: the arch hook
+ * `usesLegacyDmaOps`, lib/dma/arch/arm.ts).
+ */
+export function armUsesLegacyOps(dev: Device, arch: ArchName): boolean {
+  return archHooksOf(arch).usesLegacyDmaOps(dev.kernel);
 }
 
 /** dma_to_pfn(dev, handle) on arm: PFN_DOWN of the translated physical address. */
@@ -60,4 +62,28 @@ export function armDmaGetSgtablePfn(mm: MemoryModel, dev: Device, handle: DmaAdd
   const pfn = armDmaToPfn(mm, dev, handle);
   if (atLeast(dev.kernel, ARM_GET_SGTABLE_PFN_VALID.since) && !mm.pfnValid(pfn)) return { ret: -ENXIO, pfn: null };
   return { ret: 0, pfn };
+}
+
+/**
+ * arm_dma_get_sgtable(dev, sgt, cpu_addr, handle, size, attrs): one entry
+ * of `len` bytes (PAGE_ALIGN(size)) for the pfn decoded from the handle; the
+ * -ENXIO of Russell King's check is recorded as a `get_sgtable_enxio` event.
+ * @returns 0 and the pfn (the table holds one entry), or -ENXIO (table unchanged).
+ */
+export function armDmaGetSgtable(mm: MemoryModel, dev: Device, sgt: SgTable, dmaHandle: DmaAddr, len: number): { ret: number; pfn: Pfn | null } {
+  const r = armDmaGetSgtablePfn(mm, dev, dmaHandle);
+  if (r.pfn === null) {
+    dev.trace.record({ fn: "arm_dma_get_sgtable", kind: "get_sgtable_enxio", msg: `${dev.name}: pfn ${hex(armDmaToPfn(mm, dev, dmaHandle))} is not pfn_valid: -ENXIO`, data: { handle: dmaHandle } });
+    return { ret: r.ret, pfn: null };
+  }
+  sgSetSinglePage(sgt, r.pfn, len);
+  return { ret: 0, pfn: r.pfn };
+}
+
+/**
+ * __arm_dma_mmap's first pfn for a vma at page offset `pgoff` (after the
+ * per-device pool and the range check): dma_to_pfn(handle) + pgoff.
+ */
+export function armDmaMmap(mm: MemoryModel, dev: Device, dmaHandle: DmaAddr, pgoff: number): { ret: 0; pfn: number; path: string } {
+  return { ret: 0, pfn: armDmaToPfn(mm, dev, dmaHandle) + pgoff, path: "__arm_dma_mmap: dma_to_pfn" };
 }

@@ -25,6 +25,9 @@
  */
 import { checkSyncArgs, invalidateWithPartialClean, lineSpan, type ArchEnv, type MaintOp } from "../../cache/maint.js";
 import { DMA_FROM_DEVICE, DMA_TO_DEVICE, checkDirection } from "../../core/dma-types.js";
+import { SZ_4G, hex } from "../../core/arith.js";
+import { atLeast, defineChange } from "../../kernel/version.js";
+import type { DmaArchHooks } from "./hooks.js";
 
 /**
  * ARMv7 arch_sync_dma_for_device (v6.19) / __dma_page_cpu_to_dev (v5.4).
@@ -56,3 +59,35 @@ export function archSyncDmaForCpu(paddr: number, size: number, dir: number, env:
   const ops: MaintOp[] = env.outerCache ? [{ kind: "invalidate", start, end, level: "outer", fn: "outer_inv_range" }] : [];
   return [...ops, ...invalidateWithPartialClean(paddr, size, env.lineSize, "v7_dma_inv_range")];
 }
+
+/** 32-bit ARM drops arm_dma_ops for dma-direct. */
+export const ARM_USES_DMA_DIRECT = defineChange({
+  id: "arm-dma-direct-unconditionally",
+  since: "v5.19",
+  commit: "unverified (Christoph Hellwig, 2022)",
+  subject: "ARM/dma-mapping: use dma-direct unconditionally",
+  files: ["arch/arm/mm/dma-mapping.c"],
+  effect: "non-IOMMU devices on 32-bit ARM use dma-direct (get_sgtable decodes the page from the DMA address, no pfn_valid check)",
+});
+
+/**
+ * 32-bit ARM's DMA hooks. swiotlb: arch/arm/mm/init.c mem_init (v6.19): a
+ * pool iff RAM ends above arm_dma_limit (the profile's ZONE_DMA limit, else
+ * 4 GiB). rmem_dma_setup refuses regions without `no-map`. Devices without
+ * an IOMMU use arm_dma_ops (lib/dma/arch/arm-dma-mapping.ts) before v5.19.
+ */
+export const armHooks: DmaArchHooks = {
+  name: "arm",
+  archSyncDmaForDevice,
+  archSyncDmaForCpu,
+  allDevicesCoherent: false,
+  bounceUnalignedKmalloc: false,
+  rmemRequiresNoMap: true,
+  usesLegacyDmaOps: (kernel) => !atLeast(kernel, ARM_USES_DMA_DIRECT.since),
+  swiotlbDetect(m) {
+    const ramEnd = Math.max(...m.profile.ram.map((b) => b.base + b.size));
+    const limit = m.profile.zoneDmaLimit ?? SZ_4G;
+    const pool = ramEnd > limit;
+    return { pool, lowLimit: SZ_4G, reason: pool ? `arm: RAM ends above arm_dma_limit ${hex(limit)}` : `arm: all RAM below arm_dma_limit ${hex(limit)}` };
+  },
+};

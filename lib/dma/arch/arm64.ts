@@ -24,6 +24,8 @@
 import { atLeast, defineChange } from "../../kernel/version.js";
 import { checkSyncArgs, invalidateWithPartialClean, lineSpan, type ArchEnv, type MaintOp } from "../../cache/maint.js";
 import { DMA_FROM_DEVICE, DMA_TO_DEVICE, checkDirection } from "../../core/dma-types.js";
+import { hex } from "../../core/arith.js";
+import type { DmaArchHooks } from "./hooks.js";
 
 /** c50f11c6196f: arm64 stops invalidating FROM_DEVICE buffers in arch_sync_dma_for_device. */
 export const ARM64_NO_INVAL_FOR_DEVICE = defineChange({
@@ -63,3 +65,29 @@ export function archSyncDmaForCpu(paddr: number, size: number, dir: number, env:
   if (d === DMA_TO_DEVICE) return [];
   return invalidateWithPartialClean(paddr, size, env.lineSize, atLeast(env.kernel, "v5.19") ? "dcache_inval_poc" : "__dma_inv_area");
 }
+
+/**
+ * arm64's DMA hooks. swiotlb: arch/arm64/mm/init.c arch_mm_preinit (v6.19;
+ * mem_init in v5.4): a pool iff RAM ends above arm64_dma_phys_limit (the
+ * end of the lowest DMA zone of lib/mm: ZONE_DMA from v5.5, ZONE_DMA32
+ * before), which is also the pool's low limit. arm64 selects
+ * CONFIG_DMA_BOUNCE_UNALIGNED_KMALLOC (the small kmalloc-bounce pool is
+ * added by the generic code, lib/dma/swiotlb.ts swiotlbBootDecision).
+ */
+export const arm64Hooks: DmaArchHooks = {
+  name: "arm64",
+  archSyncDmaForDevice,
+  archSyncDmaForCpu,
+  allDevicesCoherent: false,
+  bounceUnalignedKmalloc: true,
+  rmemRequiresNoMap: false,
+  usesLegacyDmaOps: () => false,
+  swiotlbDetect(m) {
+    const ramEnd = Math.max(...m.profile.ram.map((b) => b.base + b.size));
+    const zones = m.mm.zones();
+    const z = zones.find((x) => x.name === "ZONE_DMA") ?? zones.find((x) => x.name === "ZONE_DMA32");
+    const lowLimit = z ? z.end : ramEnd;
+    const pool = ramEnd > lowLimit;
+    return { pool, lowLimit, reason: pool ? `arm64: RAM ends at ${hex(ramEnd)}, above arm64_dma_phys_limit ${hex(lowLimit)}` : `arm64: all RAM below arm64_dma_phys_limit ${hex(lowLimit)}` };
+  },
+};

@@ -26,6 +26,8 @@
 import { checkSyncArgs, lineSpan, type ArchEnv, type MaintOp } from "../../cache/maint.js";
 import { DMA_FROM_DEVICE, checkDirection } from "../../core/dma-types.js";
 import { checkInt } from "../../core/arith.js";
+import { SZ_4G } from "../../core/arith.js";
+import type { DmaArchHooks } from "./hooks.js";
 
 /**
  * PA-RISC arch_sync_dma_for_device: flush_kernel_dcache_range for every direction.
@@ -69,3 +71,15 @@ export function invalidateKernelVmapRange(size: number): MaintOp[] {
   checkInt("invalidateKernelVmapRange(size)", size, 1);
   return [{ kind: "cleanInvalidate", start: 0, end: 0, level: "inner", fn: "flush_data_cache", scope: "all" }];
 }
+
+/** PA-RISC's DMA hooks: it does not select SWIOTLB. */
+export const pariscHooks: DmaArchHooks = {
+  name: "parisc",
+  archSyncDmaForDevice,
+  archSyncDmaForCpu,
+  allDevicesCoherent: false,
+  bounceUnalignedKmalloc: false,
+  rmemRequiresNoMap: false,
+  usesLegacyDmaOps: () => false,
+  swiotlbDetect: () => ({ pool: false, lowLimit: SZ_4G, reason: "parisc does not use swiotlb" }),
+};

@@ -1,0 +1,54 @@
+/**
+ * Helpers both DMA backends (dma-direct, iommu-dma) share, from
+ * include/linux/dma-map-ops.h and include/linux/dma-direct.h:
+ * dma_kmalloc_needs_bounce and dma_capable.
+ */
+import { dmaMappingError, type DmaAddr } from "../core/addr.js";
+import { atLeast, defineChange } from "../kernel/version.js";
+import { dmaStreamingLimit, type Device } from "../platform/device.js";
+import { archDmaMinAlign, kmallocClasses } from "../mm/slab.js";
+import { archHooksOf } from "./arch/index.js";
+import { dmaMachineOf } from "./state.js";
+
+/** dma_kmalloc_needs_bounce and CONFIG_DMA_BOUNCE_UNALIGNED_KMALLOC (arm64 selects it). */
+export const KMALLOC_BOUNCE = defineChange({
+  id: "dma-kmalloc-needs-bounce",
+  since: "v6.5",
+  commit: "370645f41e6e",
+  subject: "dma-mapping: force bouncing if the kmalloc() size is not cache-line-aligned",
+  files: ["include/linux/dma-map-ops.h", "kernel/dma/direct.h"],
+  effect: "small DMA_FROM_DEVICE/BIDIRECTIONAL kmalloc buffers whose size class is not a multiple of the cache line are bounced for non-coherent devices",
+});
+
+/**
+ * dma_capable(dev, addr, size, is_ram) (include/linux/dma-direct.h): the
+ * last byte lies at or below min_not_zero(*dma_mask, bus_dma_limit); a
+ * device without a dma_mask is never capable; v6.19 also rejects the
+ * DMA_MAPPING_ERROR sentinel.
+ */
+export function dmaCapable(dev: Device, addr: DmaAddr, size: number): boolean {
+  if (dmaMappingError(addr)) return false;
+  const limit = dmaStreamingLimit(dev);
+  if (limit === null) return false;
+  // end = addr + size - 1 in dma_addr_t arithmetic: size 0 at address 0 wraps to all ones
+  // (above any limit the model represents), so it is never capable.
+  if (size === 0 && addr === 0) return false;
+  return addr + size - 1 <= limit;
+}
+
+/**
+ * dma_kmalloc_needs_bounce(dev, size, dir) (include/linux/dma-map-ops.h,
+ * v6.5+): true only on architectures with CONFIG_DMA_BOUNCE_UNALIGNED_KMALLOC
+ * (the arch hook `bounceUnalignedKmalloc`: arm64 in the model), for a
+ * non-coherent device, a direction other than DMA_TO_DEVICE, size < 2 *
+ * ARCH_DMA_MINALIGN and kmalloc_size_roundup(size) not a multiple of
+ * dma_get_cache_alignment() (the line size).
+ */
+export function dmaKmallocNeedsBounce(dev: Device, size: number, dir: number): boolean {
+  const m = dmaMachineOf(dev);
+  if (!archHooksOf(m.profile.arch).bounceUnalignedKmalloc || !atLeast(m.kernel, KMALLOC_BOUNCE.since)) return false;
+  if (dev.dmaCoherent || dir === 1) return false;
+  if (size >= 2 * archDmaMinAlign(m)) return false;
+  const cls = kmallocClasses(m).find((c) => c >= size) ?? size;
+  return cls % m.profile.cpuCache.lineSize !== 0;
+}

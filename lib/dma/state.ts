@@ -1,0 +1,225 @@
+/**
+ * The DMA layer's per-machine state, typed: the machine as the DMA code sees
+ * it ({@link DmaMachine}, which lib/platform/machine.ts's Machine
+ * implements) and the bookkeeping of active dma-direct streaming mappings
+ * ({@link DmaStreamingState}, the machine's `dmaStreaming` field). The
+ * kernel keeps no such list (dma-debug's hash aside); the model needs it to
+ * route device accesses, explain cache hazards and check CPU ownership.
+ *
+ * The DMA code reaches the machine from a device through
+ * {@link dmaMachineOf} (the device's `cacheHost` link), never by importing
+ * the Machine class, which sits above it in the layers (docs/ARCHITECTURE.md).
+ */
+import { alignDown, alignUp, hex } from "../core/arith.js";
+import { dirName } from "../core/dma-types.js";
+import type { Trace } from "../core/trace.js";
+import type { KernelVersion } from "../kernel/version.js";
+import type { Device } from "../platform/device.js";
+import type { PlatformProfile } from "../platform/profile.js";
+import { hostOf } from "../cache/host.js";
+import type { CacheModel } from "../cache/model.js";
+import type { CostValues } from "../cost/schema.js";
+import type { MemoryModel } from "../mm/memory.js";
+import { archDmaMinAlign } from "../mm/slab.js";
+import type { DebugMapType, DmaDebug } from "./debug.js";
+
+/** The machine as the DMA layer sees it (implemented by lib/platform/machine.ts Machine). */
+export interface DmaMachine {
+  readonly profile: PlatformProfile;
+  readonly kernel: KernelVersion;
+  readonly trace: Trace;
+  readonly seed: number;
+  readonly cpuCache: CacheModel;
+  readonly mm: MemoryModel;
+  readonly pageSize: number;
+  readonly devices: Map<string, Device>;
+  /** The validated swiotlb= option of the machine (MachineOptions.swiotlb). */
+  readonly swiotlbOptions: { size?: number; force?: boolean; noforce?: boolean } | undefined;
+  /** Cost parameters in force (lib/cost). */
+  readonly costs: CostValues;
+  /** The dma-debug checker, null while off (lib/dma/debug.ts enableDmaDebug). */
+  dmaDebug: DmaDebug | null;
+  /** Active dma-direct streaming mappings; undefined until the first DMA call ({@link streamingOf}). */
+  dmaStreaming: DmaStreamingState | undefined;
+}
+
+/**
+ * The machine a device belongs to, as the DMA layer sees it.
+ * @throws ModelConfigError if the device was built outside a machine.
+ */
+export function dmaMachineOf(dev: Device): DmaMachine {
+  // The device's cacheHost is the Machine that created it, which implements DmaMachine.
+  return hostOf(dev) as unknown as DmaMachine;
+}
+
+/** Who may touch a mapped buffer now. */
+export type BufferOwner = "device" | "cpu";
+
+/** One active streaming mapping. */
+export interface ActiveMapping {
+  readonly dev: Device;
+  readonly dmaAddr: number;
+  /** Physical address the device accesses: the buffer itself, or its swiotlb bounce buffer. */
+  readonly paddr: number;
+  /** Physical address of the driver's buffer (= paddr unless bounced). */
+  readonly origPaddr: number;
+  /** True when the mapping goes through a swiotlb bounce buffer. */
+  readonly bounced: boolean;
+  readonly size: number;
+  readonly dir: number;
+  readonly type: DebugMapType;
+  owner: BufferOwner;
+  readonly specId: number;
+}
+
+/** The active dma-direct streaming mappings of a machine. */
+export interface DmaStreamingState {
+  mappings: ActiveMapping[];
+  /** Active mappings by device and DMA address (exact start), for O(1) lookups with many mappings. */
+  byStart: Map<Device, Map<number, ActiveMapping>>;
+  /** Mappings added while another with the same device and DMA address was active (double maps). */
+  duplicates: number;
+}
+
+/** A mapping as the caller's map hook sees it (dma_debug_entry fields). */
+export interface MappedEntry {
+  type: DebugMapType;
+  dmaAddr: number;
+  /** The driver's buffer (not the bounce buffer). */
+  paddr: number;
+  size: number;
+  dir: number;
+  sgCallEnts: number;
+}
+
+/** An unmap as the caller's unmap hook sees it. */
+export interface UnmapRef {
+  type: DebugMapType;
+  dmaAddr: number;
+  size: number;
+  dir: number;
+  isMappingError: boolean;
+  sgCallEnts?: number;
+}
+
+/** A sync as the caller's sync hook sees it. */
+export interface SyncRef {
+  dmaAddr: number;
+  size: number;
+  dir: number;
+  toCpu: boolean;
+}
+
+/**
+ * The points of a backend call where the caller runs its hooks: the
+ * dispatcher (lib/dma/mapping.ts) passes its dma-debug hooks here
+ * (debug_dma_map_phys / _map_sg after a successful map, debug_dma_unmap_*
+ * before an unmap, debug_dma_sync_* before a sync), so the checker runs at
+ * the kernel's place in the call while the backend knows nothing of it.
+ */
+export interface DmaCallHooks {
+  /** After a successful map, before the cache's speculation step. */
+  mapped?(dev: Device, e: MappedEntry, skipCpuSync: boolean): void;
+  /** Before an unmap does anything. */
+  unmapping?(dev: Device, ref: UnmapRef): void;
+  /** Before a sync does anything. */
+  syncing?(dev: Device, ref: SyncRef): void;
+}
+
+/** Per-call metadata: the kernel function name for the trace, the dma-debug type, and the caller's hooks. */
+export interface CallMeta {
+  fn?: string;
+  type?: DebugMapType;
+  sgCallEnts?: number;
+  hooks?: DmaCallHooks | undefined;
+}
+
+/**
+ * The machine's streaming state, created on first use; creating it installs
+ * the cache model's hazard explanations (which name the mapping involved).
+ */
+export function streamingOf(m: DmaMachine): DmaStreamingState {
+  if (m.dmaStreaming) return m.dmaStreaming;
+  const s: DmaStreamingState = { mappings: [], byStart: new Map(), duplicates: 0 };
+  m.dmaStreaming = s;
+  installExplain(m, s);
+  return s;
+}
+
+/** The active streaming mappings of a machine (copies of the records). */
+export function activeMappings(machine: DmaMachine): ActiveMapping[] {
+  return streamingOf(machine).mappings.slice();
+}
+
+/** Record a new active mapping. */
+export function addMapping(s: DmaStreamingState, rec: ActiveMapping): void {
+  s.mappings.push(rec);
+  let per = s.byStart.get(rec.dev);
+  if (!per) {
+    per = new Map();
+    s.byStart.set(rec.dev, per);
+  }
+  if (!per.has(rec.dmaAddr)) per.set(rec.dmaAddr, rec);
+  else s.duplicates++;
+}
+
+/** Forget an active mapping. */
+export function removeMapping(s: DmaStreamingState, rec: ActiveMapping): void {
+  // Unmaps usually come oldest first (sg unwinding, teardown) or newest first: look from the nearer end.
+  let i = s.mappings.length > 0 && s.mappings[0] === rec ? 0 : s.mappings.lastIndexOf(rec);
+  if (i < 0) i = s.mappings.indexOf(rec);
+  if (i >= 0) s.mappings.splice(i, 1);
+  const per = s.byStart.get(rec.dev);
+  if (per && per.get(rec.dmaAddr) === rec) {
+    per.delete(rec.dmaAddr);
+    if (s.duplicates > 0) {
+      const other = s.mappings.find((x) => x.dev === rec.dev && x.dmaAddr === rec.dmaAddr);
+      if (other) {
+        per.set(other.dmaAddr, other);
+        s.duplicates--;
+      }
+    }
+  }
+}
+
+/** The active mapping of `dev` starting exactly at `dma`. */
+export function findMapping(s: DmaStreamingState, dev: Device, dma: number): ActiveMapping | undefined {
+  return s.byStart.get(dev)?.get(dma);
+}
+
+/** The active mapping of `dev` containing [dmaAddr, dmaAddr + size): exact start first (O(1)), else a scan. */
+export function mappingContaining(s: DmaStreamingState, dev: Device, dmaAddr: number, size: number): ActiveMapping | undefined {
+  const exact = s.byStart.get(dev)?.get(dmaAddr);
+  if (exact && dmaAddr + size <= exact.dmaAddr + exact.size) return exact;
+  return s.mappings.find((x) => x.dev === dev && dmaAddr >= x.dmaAddr && dmaAddr + size <= x.dmaAddr + x.size);
+}
+
+/** One seeded speculation step of the CPU cache after a call or action. */
+export function step(m: DmaMachine, where: string): void {
+  m.cpuCache.step(where);
+}
+
+function installExplain(m: DmaMachine, s: DmaStreamingState): void {
+  const cache = m.cpuCache;
+  const line = cache.lineSize;
+  cache.explain = (kind, paddr) => {
+    const inside = s.mappings.find((x) => paddr >= x.paddr && paddr < x.paddr + x.size);
+    const shared = s.mappings.find((x) => paddr >= alignDown(x.paddr, line) && paddr < alignUp(x.paddr + x.size, line));
+    const mm = inside ?? shared;
+    if (!mm) return undefined;
+    const call = `(${mm.dev.name}, ${hex(mm.dmaAddr)}, ${mm.size}, ${dirName(mm.dir)})`;
+    const lineStart = alignDown(paddr, line);
+    const partial = lineStart < mm.paddr || lineStart + line > mm.paddr + mm.size;
+    const align = archDmaMinAlign(m);
+    if (kind === "stale_read") {
+      if (mm.owner === "device") return `dma_sync_single_for_cpu${call} (or dma_unmap_single) before the CPU reads`;
+      return partial ? `a buffer that does not share cache line ${hex(lineStart)} with CPU-written data (align and pad it to ARCH_DMA_MINALIGN = ${align})` : `dma_sync_single_for_cpu${call} after the device's write, not before it`;
+    }
+    if (kind === "lost_write") {
+      return partial
+        ? `a DMA buffer that owns its cache lines: line ${hex(lineStart)} is shared with CPU-written data (align and pad the buffer to ARCH_DMA_MINALIGN = ${align})`
+        : `no CPU write to the buffer while the device owns it (dma_sync_single_for_cpu${call} first)`;
+    }
+    return `dma_sync_single_for_device${call} (or map after the CPU's last write)`;
+  };
+}
