@@ -23,6 +23,7 @@ import { atLeast, defineChange, parseKernelVersion, type KernelVersion } from ".
 import type { Device } from "../platform/device.js";
 import type { DeviceProfile, IommuProfile, PlatformProfile } from "../platform/profile.js";
 import { initIovaDomain, type IovaDomain } from "./iova.js";
+import { iovaRelease } from "./iova-release.js";
 import { IoPgtable } from "./io-pgtable.js";
 
 /** An IOMMU instance (one M4U, one SMMU...), from a profile's `iommus` entry. */
@@ -149,7 +150,14 @@ export function iommuDmaInitDomain(domain: IommuDomain, pageSize: number, window
     }
     return 0;
   }
-  domain.iovad = initIovaDomain(g, basePfn);
+  // The allocator follows the domain's release (lib/iommu/iova-release.ts).
+  // Before v4.15, init_iova_domain() took the window's last pfn, clamped to
+  // the aperture with force_aperture, as pfn_32bit (dma-iommu.c,
+  // iommu_dma_init_domain, v4.4.1); v4.15 dropped that argument.
+  const rel = iovaRelease(domain.kernel.name, "domain.kernel");
+  let endPfn = Math.floor((window.base + window.size - 1) / g);
+  if (geo.forceAperture) endPfn = Math.min(endPfn, Math.floor(geo.apertureEnd / g));
+  domain.iovad = initIovaDomain(g, basePfn, rel.rework ? { kernel: domain.kernel.name } : { kernel: domain.kernel.name, pfn32bit: endPfn });
   return 0;
 }
 
