@@ -38,6 +38,15 @@ import { atLeast, defineChange, parseKernelVersion } from "../kernel/version.js"
 import { arm32DmaAllocator, type Arm32DmaAllocator } from "./pool.js";
 
 /** Restricted-pool coherent allocations on non-remapping arches return NULL instead of a cached buffer. */
+export const RESTRICTED_DMA_POOL = defineChange({
+  id: "restricted-dma-pool",
+  since: "v5.15",
+  commit: "unverified (Claire Chang's restricted DMA series)",
+  subject: "swiotlb: Add restricted DMA pool initialization",
+  files: ["kernel/dma/swiotlb.c", "drivers/of/of_reserved_mem.c"],
+  effect: "a `restricted-dma-pool` reserved-memory node gives the device its own swiotlb (dev->dma_io_tlb_mem); before, the node is not recognised.",
+});
+
 export const DIRECT_ALLOC_NO_CACHED_FALLBACK = defineChange({
   id: "dma-direct-alloc-noncoherent-null",
   since: "v5.16",
@@ -121,8 +130,8 @@ export interface Arm32CoherentPathResult {
  */
 export function arm32CoherentPath(i: Arm32CoherentPathInput): Arm32CoherentPathResult {
   parseKernelVersion(i.kernel, "arm32CoherentPath(kernel)");
-  const restricted = i.restrictedPool && atLeast(i.kernel, "v5.15");
-  const armOps = !atLeast(i.kernel, ARM_DMA_DIRECT_ALL.since) && !i.lpae;
+  const restricted = i.restrictedPool && atLeast(i.kernel, RESTRICTED_DMA_POOL);
+  const armOps = !atLeast(i.kernel, ARM_DMA_DIRECT_ALL) && !i.lpae;
   const alloc = (): Arm32DmaAllocator => arm32DmaAllocator({ allowBlock: i.allowBlock, hasCmaArea: i.hasCmaArea, isCoherent: i.coherent });
   if (armOps) return { path: "arm_dma_ops", allocator: alloc(), warning: null, incoherent: false };
   if (i.coherent) return { path: "direct_pages", allocator: null, warning: null, incoherent: false };
@@ -131,7 +140,7 @@ export function arm32CoherentPath(i: Arm32CoherentPathInput): Arm32CoherentPathR
     return { path: "direct_remap", allocator: null, warning: null, incoherent: false };
   }
   if (!restricted) return { path: "arch_dma_alloc", allocator: alloc(), warning: null, incoherent: false };
-  if (!atLeast(i.kernel, DIRECT_ALLOC_NO_CACHED_FALLBACK.since)) return { path: "restricted_cached_alias", allocator: null, warning: null, incoherent: true };
-  if (!atLeast(i.kernel, ARCH_HAS_DMA_ALLOC.since)) return { path: "null", allocator: null, warning: null, incoherent: false };
+  if (!atLeast(i.kernel, DIRECT_ALLOC_NO_CACHED_FALLBACK)) return { path: "restricted_cached_alias", allocator: null, warning: null, incoherent: true };
+  if (!atLeast(i.kernel, ARCH_HAS_DMA_ALLOC)) return { path: "null", allocator: null, warning: null, incoherent: false };
   return { path: "null", allocator: null, warning: "coherent DMA allocations not supported on this platform.", incoherent: false };
 }

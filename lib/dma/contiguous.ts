@@ -115,7 +115,7 @@ export interface CmaSelection {
 export function dmaContiguousSelect(i: CmaSelectInput): CmaSelection {
   checkInt("dmaContiguousSelect(limit)", i.limit);
   parseKernelVersion(i.kernel, "dmaContiguousSelect(kernel)");
-  const cmdlineWins = i.cmdline !== undefined && atLeast(i.kernel, CMA_CMDLINE_OVERRIDES_DT.since);
+  const cmdlineWins = i.cmdline !== undefined && atLeast(i.kernel, CMA_CMDLINE_OVERRIDES_DT);
   if (i.dtDefaultSize !== undefined && !cmdlineWins) {
     checkInt("dmaContiguousSelect(dtDefaultSize)", i.dtDefaultSize, 1);
     return { source: "dt", size: i.dtDefaultSize, base: 0, limit: i.limit, fixed: false };

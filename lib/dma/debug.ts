@@ -25,7 +25,18 @@
  */
 import { hex } from "../core/arith.js";
 import type { Trace } from "../core/trace.js";
-import { atLeast } from "../kernel/version.js";
+import { atLeast, defineChange } from "../kernel/version.js";
+import { CHANGE_DMA_MAP_PHYS } from "../kernel/api-changes.js";
+
+/** dma-debug's type name of scatterlist entries loses its typo. */
+export const DMA_DEBUG_SG_SPELLING = defineChange({
+  id: "dma-debug-scatter-gather-spelling",
+  since: "v6.19",
+  commit: "unverified",
+  subject: "dma-debug: fix the spelling of scatter-gather in type_name",
+  files: ["kernel/dma/debug.c"],
+  effect: "dma-debug reports name sg entries \"scatter-gather\" instead of \"scather-gather\".",
+});
 import { dirName } from "../core/dma-types.js";
 import { inVmallocRange, kernelLayout, type LayoutHost } from "../mm/layout.js";
 import { isLinearMapAddr, virtToPhys } from "../mm/linear-map.js";
@@ -113,8 +124,8 @@ export class DmaDebug {
   }
 
   private typeName(t: DebugMapType): string {
-    if (t === "sg") return atLeast(this.kernel, "v6.19") ? "scatter-gather" : "scather-gather";
-    return atLeast(this.kernel, "v6.19") ? "phy" : "single";
+    if (t === "sg") return atLeast(this.kernel, DMA_DEBUG_SG_SPELLING) ? "scatter-gather" : "scather-gather";
+    return atLeast(this.kernel, CHANGE_DMA_MAP_PHYS) ? "phy" : "single";
   }
 
   private report(dev: DebugDevice, id: string, text: string, modelOnly = false): DebugReport {

@@ -49,7 +49,7 @@ function commonCoherent(mm: MemoryModel, dev: Device): boolean {
  * @returns 0 with the path and pfn (the table holds one entry), or -ENXIO (table unchanged).
  */
 export function dmaDirectGetSgtable(mm: MemoryModel, dev: Device, sgt: SgTable, cpuAddr: VirtAddr, dmaHandle: DmaAddr, len: number): { ret: number; path: DirectGetSgtablePath | null; pfn: number | null } {
-  if (!atLeast(dev.kernel, DMA_DIRECT_GET_SGTABLE.since)) {
+  if (!atLeast(dev.kernel, DMA_DIRECT_GET_SGTABLE)) {
     const r = dmaCommonPage(mm, dev, cpuAddr, dmaHandle, commonCoherent(mm, dev));
     if (r.ret !== 0) {
       dev.trace.record({ fn: "dma_common_get_sgtable", kind: "get_sgtable_enxio", msg: `${dev.name}: pfn ${hex(r.pfn)} has no struct page (pfn_valid false): -ENXIO`, data: { pfn: r.pfn } });
@@ -71,7 +71,7 @@ export function dmaDirectGetSgtable(mm: MemoryModel, dev: Device, sgt: SgTable, 
  * rule (-ENXIO when a non-coherent device's pfn is not pfn_valid).
  */
 export function dmaDirectMmap(mm: MemoryModel, dev: Device, cpuAddr: VirtAddr, dmaHandle: DmaAddr, pgoff: number): { ret: number; pfn: number | null; path: string } {
-  if (!atLeast(dev.kernel, DMA_DIRECT_GET_SGTABLE.since)) {
+  if (!atLeast(dev.kernel, DMA_DIRECT_GET_SGTABLE)) {
     const r = dmaCommonPage(mm, dev, cpuAddr, dmaHandle, commonCoherent(mm, dev));
     if (r.via === "virt_to_page") return { ret: 0, pfn: r.pfn + pgoff, path: "dma_common_mmap (v5.4): virt_to_page" };
     if (r.ret !== 0) return { ret: r.ret, pfn: null, path: "dma_common_mmap (v5.4): pfn_valid" };

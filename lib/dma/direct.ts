@@ -51,6 +51,7 @@ import { EIO } from "../core/errno.js";
 import { ModelConfigError } from "../core/errors.js";
 import { DMA_ATTR_SKIP_CPU_SYNC, checkDirection, dirName, hasAttr } from "../core/dma-types.js";
 import { atLeast } from "../kernel/version.js";
+import { CHANGE_MAP_SG_ERRNO, kernelFunctionName } from "../kernel/api-changes.js";
 import { dmaStreamingLimit, dmaToPhys, physToDma, type Device } from "../platform/device.js";
 import { sgPhys, type Scatterlist } from "../sg/scatterlist.js";
 import { physToVirt } from "../mm/linear-map.js";
@@ -73,7 +74,7 @@ function skipCpuSync(attrs: number): boolean {
  * @throws ModelConfigError for a bad direction, address or size (nothing changes).
  */
 export function dmaDirectMapPhys(dev: Device, paddr: PhysAddr | number, size: number, dir: number, attrs = 0, meta: CallMeta = {}): DmaAddr {
-  const fn = meta.fn ?? (atLeast(dev.kernel, "v6.19") ? "dma_direct_map_phys" : "dma_direct_map_page");
+  const fn = meta.fn ?? kernelFunctionName(dev.kernel, "dma_direct_map_page");
   const d = checkDirection(`${fn}(dir)`, dir);
   checkInt(`${fn}(paddr)`, paddr);
   checkInt(`${fn}(size)`, size, 1);
@@ -140,7 +141,7 @@ export function dmaDirectMapPhys(dev: Device, paddr: PhysAddr | number, size: nu
  * @throws ModelConfigError for a bad direction or size.
  */
 export function dmaDirectUnmapPhys(dev: Device, dmaAddr: DmaAddr, size: number, dir: number, attrs = 0, meta: CallMeta = {}): void {
-  const fn = meta.fn ?? (atLeast(dev.kernel, "v6.19") ? "dma_direct_unmap_phys" : "dma_direct_unmap_page");
+  const fn = meta.fn ?? kernelFunctionName(dev.kernel, "dma_direct_unmap_page");
   const d = checkDirection(`${fn}(dir)`, dir);
   checkInt(`${fn}(size)`, size, 1);
   const m = swiotlbHostOf(dev);
@@ -257,7 +258,7 @@ export function dmaDirectMapSg(dev: Device, sgl: Scatterlist[], nents: number, d
         sgl[j]!.dmaAddress = DMA_MAPPING_ERROR;
         sgl[j]!.dmaLength = 0;
       }
-      return atLeast(dev.kernel, "v5.16") ? -EIO : 0;
+      return atLeast(dev.kernel, CHANGE_MAP_SG_ERRNO) ? -EIO : 0;
     }
     sg.dmaAddress = dma;
     sg.dmaLength = sg.length;

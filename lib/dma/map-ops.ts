@@ -46,7 +46,7 @@ export function dmaCapable(dev: Device, addr: DmaAddr, size: number): boolean {
  */
 export function dmaKmallocNeedsBounce(dev: Device, size: number, dir: number): boolean {
   const m = dmaMachineOf(dev);
-  if (!archHooksOf(m.profile.arch).bounceUnalignedKmalloc || !atLeast(m.kernel, KMALLOC_BOUNCE.since)) return false;
+  if (!archHooksOf(m.profile.arch).bounceUnalignedKmalloc || !atLeast(m.kernel, KMALLOC_BOUNCE)) return false;
   if (dev.dmaCoherent || dir === 1) return false;
   if (size >= 2 * archDmaMinAlign(m)) return false;
   const cls = kmallocClasses(m).find((c) => c >= size) ?? size;

@@ -25,9 +25,10 @@
 import { EINVAL, EIO, ENOMEM, ENXIO, EREMOTEIO } from "../core/errno.js";
 import { KernelOops, ModelConfigError } from "../core/errors.js";
 import { atLeast, defineChange } from "../kernel/version.js";
+import { kernelFunctionName } from "../kernel/api-changes.js";
 import { dmaToPhys, type Device } from "../platform/device.js";
 import { createSgTable, sgPhys, type Scatterlist, type SgTable } from "../sg/scatterlist.js";
-import { CHANGE_MAP_SG_ERRNO, iommuDmaMapPage, iommuDmaMapSg, iommuDmaSyncSgForCpu, iommuDmaSyncSgForDevice, iommuDmaSyncSingleForCpu, iommuDmaSyncSingleForDevice, iommuDmaMapResource, iommuDmaUnmapPage, iommuDmaUnmapResource, iommuDmaUnmapSg, type IommuDmaOptions } from "../iommu/dma-iommu.js";
+import { CHANGE_IOMMU_DMA_COMMON_OPS, CHANGE_MAP_SG_ERRNO, iommuDmaMapPage, iommuDmaMapSg, iommuDmaSyncSgForCpu, iommuDmaSyncSgForDevice, iommuDmaSyncSingleForCpu, iommuDmaSyncSingleForDevice, iommuDmaMapResource, iommuDmaUnmapPage, iommuDmaUnmapResource, iommuDmaUnmapSg, type IommuDmaOptions } from "../iommu/dma-iommu.js";
 import { DMA_ATTR_SKIP_CPU_SYNC, checkDirection, dirName, hasAttr } from "../core/dma-types.js";
 import { iommuDmaAlloc, iommuDmaFree, iommuDmaGetSgtable, iommuDmaMmap, type IommuDmaAllocOptions } from "../iommu/dma-iommu-alloc.js";
 import { dmaDirectMapPhys, dmaDirectMapSg, dmaDirectSyncSingleForCpu, dmaDirectSyncSingleForDevice, dmaDirectUnmapPhys, dmaDirectUnmapSg } from "./direct.js";
@@ -54,11 +55,23 @@ export interface DmaMapSgOptions extends IommuDmaOptions {
 
 /** True iff the device's DMA goes through iommu-dma (an IOMMU DMA domain is attached). */
 export function useDmaIommu(dev: Device): boolean {
-  return !!dev.iommuDomain && dev.iommuDomain.type === "DMA";
+  // The common iommu-dma ops exist from v4.4 (the oldest modelled release, so
+  // this holds for every release a machine can run).
+  return !!dev.iommuDomain && dev.iommuDomain.type === "DMA" && atLeast(dev.kernel, CHANGE_IOMMU_DMA_COMMON_OPS);
 }
 
 /** dma_map_sgtable exists from v5.8. */
-export const DMA_MAP_SGTABLE_SINCE = "v5.8";
+export const DMA_MAP_SGTABLE = defineChange({
+  id: "dma-map-sgtable",
+  since: "v5.8",
+  commit: "d9d200bcebc1",
+  subject: "dma-mapping: add generic helpers for mapping sgtable objects",
+  files: ["include/linux/dma-mapping.h"],
+  effect: "dma_map_sgtable / dma_unmap_sgtable / dma_sync_sgtable_for_* exist; before, calling them is a model error.",
+});
+
+/** The first release with dma_map_sgtable (kept for callers of the earlier string constant). */
+export const DMA_MAP_SGTABLE_SINCE = DMA_MAP_SGTABLE.since;
 
 /**
  * __dma_map_sg_attrs: dispatch and return what the ops return (a count,
@@ -76,7 +89,7 @@ function mapSgRaw(dev: Device, sgl: Scatterlist[], nents: number, dir: number, a
     ents = iommuDmaMapSg(dev, sgl, nents, dir, attrs, opts);
     if (ents > 0) iommuDebugMapSg(dev, sgl, nents, ents, dir, attrs, opts.pageSize ?? 4096);
   } else ents = dmaDirectMapSg(dev, sgl, nents, dir, attrs, opts.pageSize ?? 4096, debugHooks(dev));
-  if (ents < 0 && atLeast(dev.kernel, CHANGE_MAP_SG_ERRNO.since) && ents !== -EINVAL && ents !== -ENOMEM && ents !== -EIO && ents !== -EREMOTEIO) {
+  if (ents < 0 && atLeast(dev.kernel, CHANGE_MAP_SG_ERRNO) && ents !== -EINVAL && ents !== -ENOMEM && ents !== -EIO && ents !== -EREMOTEIO) {
     dev.trace.record({ fn: "dma_map_sg_attrs", kind: "warn", level: "warn", msg: `WARNING: unexpected map_sg error ${ents}`, data: { ents } });
     return -EIO;
   }
@@ -135,11 +148,11 @@ export function dmaUnmapSg(dev: Device, sgl: Scatterlist[], nents: number, dir: 
  * kernel/dma/mapping.c dma_map_sgtable (v5.16+, v6.19).
  */
 export function dmaMapSgtable(dev: Device, sgt: SgTable, dir: number, attrs = 0, opts: DmaMapSgOptions = {}): number {
-  if (!atLeast(dev.kernel, DMA_MAP_SGTABLE_SINCE)) {
+  if (!atLeast(dev.kernel, DMA_MAP_SGTABLE)) {
     throw new ModelConfigError("dmaMapSgtable", dev.kernel.name, `a kernel ${DMA_MAP_SGTABLE_SINCE} or later (dma_map_sgtable does not exist before)`);
   }
   const r = mapSgRaw(dev, sgt.sgl, sgt.origNents, dir, attrs, opts);
-  if (atLeast(dev.kernel, CHANGE_MAP_SG_ERRNO.since)) {
+  if (atLeast(dev.kernel, CHANGE_MAP_SG_ERRNO)) {
     // v5.16+: a negative count is returned as is; 0 (only the no-dma_mask WARN) is stored as nents.
     if (r < 0) return r;
   } else if (r <= 0) {
@@ -250,7 +263,7 @@ export function dmaMapPageAttrs(dev: Device, pfn: Pfn | number, offset: number, 
   const paddr = checkInt("dmaMapPage(paddr)", pfn * ps + offset) as PhysAddr;
   const m = dmaMachineOf(dev);
   const dbg = dmaDebugOf(m);
-  const fn = atLeast(dev.kernel, "v6.19") ? "dma_map_phys" : "dma_map_page_attrs";
+  const fn = kernelFunctionName(dev.kernel, "dma_map_page_attrs");
   if (dev.dmaMask === null) {
     // WARN_ON_ONCE(!dev->dma_mask) in dma_map_phys / dma_map_page_attrs, before any backend.
     m.trace.record({ fn, kind: "dma_map_error", level: "warn", msg: `${fn}(${dev.name}, phys ${hex(paddr)}, ${size}, ${dirName(dir)}): no dma_mask, DMA_MAPPING_ERROR`, costNs: m.costs.mapCallNs, data: { paddr, size } });
@@ -329,7 +342,7 @@ export function dmaUnmapPageAttrs(dev: Device, addr: DmaAddr, size: number, dir:
     iommuDmaUnmapPage(dev, addr, size, dir, attrs);
     return;
   }
-  dmaDirectUnmapPhys(dev, addr, size, dir, attrs, { fn: atLeast(dev.kernel, "v6.19") ? "dma_unmap_phys" : "dma_unmap_page_attrs", type: "single", hooks: debugHooks(dev) });
+  dmaDirectUnmapPhys(dev, addr, size, dir, attrs, { fn: kernelFunctionName(dev.kernel, "dma_unmap_page_attrs"), type: "single", hooks: debugHooks(dev) });
 }
 
 /** dma_unmap_page(dev, addr, size, dir). */
@@ -442,6 +455,26 @@ export const DMA_MAP_RESOURCE_DEBUG_ONLY = defineChange({
   files: ["kernel/dma/mapping.c"],
   effect:
     "v5.4 refuses (WARN, DMA_MAPPING_ERROR) any pfn_valid address; v6.19 checks only with CONFIG_DMA_API_DEBUG. The release the unconditional check was dropped is not verified: the model keeps it through v5.10 and applies no check from v5.11 to v6.17",
+});
+
+/** dma_map_resource stops refusing pfn_valid memory unconditionally. */
+export const DMA_MAP_RESOURCE_RAM_ALLOWED = defineChange({
+  id: "dma-map-resource-ram-allowed",
+  since: "v5.11",
+  commit: "unverified",
+  subject: "dma-mapping: remove the pfn_valid check of dma_map_resource",
+  files: ["kernel/dma/mapping.c"],
+  effect: "dma_map_resource maps any physical address; before, pfn_valid memory was refused (WARN, DMA_MAPPING_ERROR).",
+});
+
+/** dma_map_resource's check of pfn_valid memory turns from BUG_ON into WARN_ON_ONCE + DMA_MAPPING_ERROR. */
+export const DMA_MAP_RESOURCE_WARN = defineChange({
+  id: "dma-map-resource-bug-to-warn",
+  since: "v5.1",
+  commit: "unverified",
+  subject: "dma-mapping: don't BUG when calling dma_map_resource on RAM",
+  files: ["include/linux/dma-mapping.h", "kernel/dma/mapping.c"],
+  effect: "mapping RAM with dma_map_resource warns and returns DMA_MAPPING_ERROR instead of a kernel BUG.",
 });
 
 /** Model-only attribute value for the 2017 RFC's DMA_ATTR_DEV_COHERENT_NOPAGE (never merged). */
@@ -726,16 +759,16 @@ export interface DmaMapResourceOptions {
  * @throws ModelConfigError before v4.9 or for bad arguments; KernelOops for the v4.9 BUG_ON.
  */
 export function dmaMapResource(dev: Device, phys: PhysAddr | number, size: number, dir: number, attrs = 0, opts: DmaMapResourceOptions = {}): DmaAddr {
-  if (!opts.asDmaMapPfn && !atLeast(dev.kernel, DMA_MAP_RESOURCE.since)) throw new ModelConfigError("dmaMapResource", dev.kernel.name, "a kernel v4.9 or later (dma_map_resource does not exist before)");
+  if (!opts.asDmaMapPfn && !atLeast(dev.kernel, DMA_MAP_RESOURCE)) throw new ModelConfigError("dmaMapResource", dev.kernel.name, "a kernel v4.9 or later (dma_map_resource does not exist before)");
   checkInt("dmaMapResource(phys)", phys);
   checkInt("dmaMapResource(size)", size, 1);
   checkDirection("dmaMapResource(dir)", dir);
   const mm = mmFor(dev);
   const ps = mm.pageSize;
   const pfn = Math.floor(phys / ps);
-  const checkRam = !atLeast(dev.kernel, "v5.11") || (atLeast(dev.kernel, DMA_MAP_RESOURCE_DEBUG_ONLY.since) && !!opts.dmaApiDebug);
+  const checkRam = !atLeast(dev.kernel, DMA_MAP_RESOURCE_RAM_ALLOWED) || (atLeast(dev.kernel, DMA_MAP_RESOURCE_DEBUG_ONLY) && !!opts.dmaApiDebug);
   if (checkRam && !opts.asDmaMapPfn && mm.pfnValid(pfn)) {
-    if (!atLeast(dev.kernel, "v5.1")) {
+    if (!atLeast(dev.kernel, DMA_MAP_RESOURCE_WARN)) {
       const msg = "kernel BUG at include/linux/dma-mapping.h (dma_map_resource: BUG_ON(pfn_valid))";
       dev.trace.record({ fn: "dma_map_resource", kind: "oops", level: "fault", msg, data: { phys } });
       throw new KernelOops(msg, 0, ["dma_map_resource"]);

@@ -27,7 +27,7 @@
 import { checkInt, hex } from "../core/arith.js";
 import type { DmaAddr, PhysAddr, Pfn, VirtAddr } from "../core/addr.js";
 import { ModelConfigError } from "../core/errors.js";
-import { atLeast, defineChange } from "../kernel/version.js";
+import { atLeast, defineChange , type KernelChange } from "../kernel/version.js";
 import { iommuDmaAllocIova, iommuDmaFreeIova, dmaInfoToProt } from "../iommu/dma-iommu.js";
 import { iommuMap, iommuUnmap } from "../iommu/io-pgtable.js";
 import { GFP_KERNEL, gfp } from "../mm/gfp.js";
@@ -70,8 +70,8 @@ export interface DmaPages {
   via: "dma-direct" | "dma-iommu";
 }
 
-function requireRelease(dev: Device, since: string, api: string): void {
-  if (!atLeast(dev.kernel, since)) throw new ModelConfigError(`${api}: kernel`, dev.kernel.name, `${since} or later (the API does not exist before)`);
+function requireRelease(dev: Device, change: KernelChange, api: string): void {
+  if (!atLeast(dev.kernel, change)) throw new ModelConfigError(`${api}: kernel`, dev.kernel.name, `${change.since} or later (the API does not exist before)`);
 }
 
 /**
@@ -83,7 +83,7 @@ function requireRelease(dev: Device, since: string, api: string): void {
  * @throws ModelConfigError before v5.10 or for size < 1.
  */
 export function dmaAllocPages(dev: Device, size: number, dir: number): DmaPages | null {
-  requireRelease(dev, DMA_ALLOC_PAGES.since, "dmaAllocPages");
+  requireRelease(dev, DMA_ALLOC_PAGES, "dmaAllocPages");
   checkInt("dmaAllocPages(size)", size, 1);
   const mm = mmOfDevice(dev);
   const ps = mm.pageSize;
@@ -193,7 +193,7 @@ function allocNoncontig(dev: Device, size: number, dir: number, whatIf: boolean)
  * @throws ModelConfigError before v5.13 or for size < 1.
  */
 export function dmaAllocNoncontiguous(dev: Device, size: number, dir: number): NoncontigAlloc | null {
-  requireRelease(dev, DMA_ALLOC_NONCONTIGUOUS.since, "dmaAllocNoncontiguous");
+  requireRelease(dev, DMA_ALLOC_NONCONTIGUOUS, "dmaAllocNoncontiguous");
   return allocNoncontig(dev, size, dir, false);
 }
 

@@ -39,7 +39,7 @@ export const OPS_HELPERS_VMALLOC = defineChange({
  * page, modelled as pfn 0's page with `fromNull`), else virt_to_page.
  */
 export function dmaCommonVaddrToPage(mm: MemoryModel, cpuAddr: number): { page: Page; via: "vmalloc_to_page" | "virt_to_page" } {
-  if (atLeast(mm.machine.kernel, OPS_HELPERS_VMALLOC.since) && mm.isVmallocAddr(cpuAddr)) {
+  if (atLeast(mm.machine.kernel, OPS_HELPERS_VMALLOC) && mm.isVmallocAddr(cpuAddr)) {
     const p = mm.vmallocToPage(cpuAddr);
     if (p) return { page: p, via: "vmalloc_to_page" };
     // vmalloc_to_page of an unmapped address returns NULL; NULL's pfn is (0 - vmemmap) / sizeof: a bogus page.

@@ -49,7 +49,7 @@ export function dmaGetMaxSegSize(dev: Device): number {
  */
 export function dmaGetSegBoundary(dev: Device): number {
   if (dev.dmaParms && dev.dmaParms.segmentBoundaryMask) return dev.dmaParms.segmentBoundaryMask;
-  return atLeast(dev.kernel, CHANGE_SEG_BOUNDARY_ULONG_MAX.since) ? MAX_ADDR : DMA_BIT_MASK(32);
+  return atLeast(dev.kernel, CHANGE_SEG_BOUNDARY_ULONG_MAX) ? MAX_ADDR : DMA_BIT_MASK(32);
 }
 
 /**
@@ -63,7 +63,7 @@ export function dmaGetSegBoundary(dev: Device): number {
 export function dmaSetMaxSegSize(dev: Device, size: number): number {
   checkInt("dmaSetMaxSegSize(size)", size, 0, 0xffffffff);
   if (!dev.dmaParms) {
-    if (atLeast(dev.kernel, CHANGE_SET_MAX_SEG_VOID.since)) {
+    if (atLeast(dev.kernel, CHANGE_SET_MAX_SEG_VOID)) {
       dev.trace.record({ fn: "dma_set_max_seg_size", kind: "warn", level: "warn", msg: `WARNING: dma_set_max_seg_size on ${dev.name} without dma_parms`, data: { size } });
       return 0;
     }

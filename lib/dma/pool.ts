@@ -302,7 +302,7 @@ export interface DmaAtomicPools {
 export function defaultAtomicPoolSize(kernel: string, totalRamPages: number, pageSize = 4096, maxPageOrder = 10): number {
   parseKernelVersion(kernel);
   checkInt("defaultAtomicPoolSize(totalRamPages)", totalRamPages);
-  if (!atLeast(kernel, DMA_POOL_PER_ZONE.since)) return DEFAULT_DMA_COHERENT_POOL_SIZE;
+  if (!atLeast(kernel, DMA_POOL_PER_ZONE)) return DEFAULT_DMA_COHERENT_POOL_SIZE;
   const pages = Math.min(Math.floor(totalRamPages / (1073741824 / 131072)), 2 ** maxPageOrder);
   return Math.max(pages * pageSize, 131072);
 }
@@ -339,7 +339,7 @@ export function dmaAtomicPoolInit(o: DmaAtomicPoolOptions): DmaAtomicPools {
   const maxPageOrder = o.maxPageOrder ?? 10;
   if (!Number.isInteger(maxPageOrder) || maxPageOrder < 0 || maxPageOrder > 20) throw new ModelConfigError("dmaAtomicPoolInit(maxPageOrder)", maxPageOrder, "0..20");
   const size = poolSizeArg("coherent_pool=", o.coherentPool, defaultAtomicPoolSize(o.kernel, o.totalRamPages, pageSize, maxPageOrder));
-  const single = !atLeast(o.kernel, DMA_POOL_PER_ZONE.since);
+  const single = !atLeast(o.kernel, DMA_POOL_PER_ZONE);
   const p: DmaAtomicPools = {
     kernel: o.kernel,
     single,
@@ -365,8 +365,8 @@ export function dmaAtomicPoolInit(o: DmaAtomicPoolOptions): DmaAtomicPools {
     p.poolSize[zone] = size;
     return p;
   }
-  const newest = atLeast(o.kernel, DMA_POOL_GUESS_CHAIN.since);
-  const managedDmaRule = atLeast(o.kernel, DMA_POOL_MANAGED_DMA.since);
+  const newest = atLeast(o.kernel, DMA_POOL_GUESS_CHAIN);
+  const managedDmaRule = atLeast(o.kernel, DMA_POOL_MANAGED_DMA);
   const want: Record<AtomicPoolZone, boolean> = {
     kernel: newest ? !!o.zones.normal?.managed : true,
     dma: managedDmaRule ? !!o.zones.dma?.managed : !!o.zones.dma,
@@ -390,13 +390,13 @@ export function dmaGuessPool(p: DmaAtomicPools, prev: AtomicPoolZone | null, gfp
   const has = (z: AtomicPoolZone) => p.pools[z] !== null;
   const first = (...zs: AtomicPoolZone[]) => zs.find(has) ?? null;
   if (prev === null) {
-    if (atLeast(p.kernel, DMA_POOL_GUESS_CHAIN.since)) {
+    if (atLeast(p.kernel, DMA_POOL_GUESS_CHAIN)) {
       if (gfp === "dma") return first("dma", "dma32", "kernel");
       if (gfp === "dma32") return first("dma32", "dma", "kernel");
       return first("kernel", "dma32", "dma");
     }
     if (p.opts.zones.dma32 && gfp === "dma32") return has("dma32") ? "dma32" : null;
-    const dmaOk = atLeast(p.kernel, DMA_POOL_MANAGED_DMA.since) ? has("dma") : !!p.opts.zones.dma;
+    const dmaOk = atLeast(p.kernel, DMA_POOL_MANAGED_DMA) ? has("dma") : !!p.opts.zones.dma;
     if (dmaOk && gfp === "dma") return has("dma") ? "dma" : null;
     return has("kernel") ? "kernel" : null;
   }
@@ -444,7 +444,7 @@ export function dmaAllocFromPool(p: DmaAtomicPools, size: number, gfp: AtomicPoo
     if (genPoolAvail(pool) < p.atomicPoolSize) p.workPending = true;
     return { alloc: { virt, phys, zone }, warning: null };
   }
-  const warning = found && atLeast(p.kernel, DMA_POOL_GUESS_CHAIN.since) ? "DMA pool exhausted" : "Failed to get suitable pool";
+  const warning = found && atLeast(p.kernel, DMA_POOL_GUESS_CHAIN) ? "DMA pool exhausted" : "Failed to get suitable pool";
   return { alloc: null, warning };
 }
 

@@ -357,7 +357,7 @@ function bandBits(x: number, m: number, clear: number): number {
  * {@link dmaSetMinAlignMask}).
  */
 export function dmaGetMinAlignMask(dev: Device): number {
-  if (!atLeast(dev.kernel, SWIOTLB_MIN_ALIGN_MASK.since)) return 0;
+  if (!atLeast(dev.kernel, SWIOTLB_MIN_ALIGN_MASK)) return 0;
   const p = dev.dmaParms;
   return p && p.minAlignMask ? p.minAlignMask : 0;
 }
@@ -387,7 +387,7 @@ export function dmaSetMinAlignMask(dev: Device, mask: number): void {
 export function swiotlbAlignOffset(dev: Device, alignMask: number, addr: number): number {
   const min = dmaGetMinAlignMask(dev);
   if (min === 0) return 0;
-  const keep = atLeast(dev.kernel, SWIOTLB_PAD_SLOTS.since) ? Math.max(alignMask, IO_TLB_SIZE - 1) : IO_TLB_SIZE - 1;
+  const keep = atLeast(dev.kernel, SWIOTLB_PAD_SLOTS) ? Math.max(alignMask, IO_TLB_SIZE - 1) : IO_TLB_SIZE - 1;
   return andMask(addr, Math.min(min, keep));
 }
 
@@ -397,7 +397,7 @@ function spanBoundary(index: number, nr: number, shift: number, boundarySlots: n
 }
 
 function isCurrentSearch(v: KernelVersion): boolean {
-  return atLeast(v, SWIOTLB_MIN_ALIGN_MASK.since);
+  return atLeast(v, SWIOTLB_MIN_ALIGN_MASK);
 }
 
 function devPrefix(dev: Device): string {
@@ -449,7 +449,7 @@ export function parseSwiotlbParam(str: string, kernel: string | KernelVersion): 
     i = r.end;
   }
   if (str[i] === ",") i++;
-  if (atLeast(v, SWIOTLB_AREAS.since) && /[0-9]/.test(str[i] ?? "")) {
+  if (atLeast(v, SWIOTLB_AREAS) && /[0-9]/.test(str[i] ?? "")) {
     const r = parseCUlong(str, i);
     out.nareas = adjustNareas(Math.min(r.value, 2 ** 31));
     i = r.end;
@@ -459,7 +459,7 @@ export function parseSwiotlbParam(str: string, kernel: string | KernelVersion): 
   if (rest === "force") out.force = true;
   else if (rest === "noforce") {
     out.noforce = true;
-    if (!atLeast(v, SWIOTLB_AREAS.since)) out.nslabs = 1; // v5.4: io_tlb_nslabs = 1
+    if (!atLeast(v, SWIOTLB_AREAS)) out.nslabs = 1; // v5.4: io_tlb_nslabs = 1
   }
   return out;
 }
@@ -511,7 +511,7 @@ export function swiotlbInit(params: SwiotlbInitParams): IoTlbMem {
   }
   let nslabs = checkInt("swiotlbInit(nslabs)", params.nslabs ?? IO_TLB_DEFAULT_SIZE / IO_TLB_SIZE, 1, 2 ** 31);
   let nareas = 1;
-  if (atLeast(kernel, SWIOTLB_AREAS.since)) {
+  if (atLeast(kernel, SWIOTLB_AREAS)) {
     nareas = adjustNareas(checkInt("swiotlbInit(nareas)", params.nareas ?? 1, 0, 2 ** 16));
     // round_up_default_nslabs
     if (nslabs < IO_TLB_SEGSIZE * nareas) nslabs = roundupPowOfTwo(IO_TLB_SEGSIZE * nareas);
@@ -575,7 +575,7 @@ export function isSwiotlbBuffer(mem: IoTlbMem, paddr: PhysAddr): boolean {
 export function swiotlbMaxMappingSize(dev: Device): number {
   const min = dmaGetMinAlignMask(dev);
   const full = IO_TLB_SIZE * IO_TLB_SEGSIZE;
-  if (min && atLeast(dev.kernel, SWIOTLB_MAX_MAPPING_MIN_ALIGN.since)) return full - Math.ceil(min / IO_TLB_SIZE) * IO_TLB_SIZE;
+  if (min && atLeast(dev.kernel, SWIOTLB_MAX_MAPPING_MIN_ALIGN)) return full - Math.ceil(min / IO_TLB_SIZE) * IO_TLB_SIZE;
   return full;
 }
 
@@ -584,7 +584,7 @@ export function swiotlbMaxMappingSize(dev: Device): number {
 function recordFull(dev: Device, mem: IoTlbMem, attrs: number, size: number): void {
   if (hasAttr(attrs, DMA_ATTR_NO_WARN)) return;
   const used = swiotlbUsed(mem);
-  const usage = atLeast(dev.kernel, SWIOTLB_FULL_REPORTS_USAGE.since) ? `, total ${mem.nslabs} (slots), used ${used} (slots)` : "";
+  const usage = atLeast(dev.kernel, SWIOTLB_FULL_REPORTS_USAGE) ? `, total ${mem.nslabs} (slots), used ${used} (slots)` : "";
   dev.trace.record({
     fn: "swiotlb_tbl_map_single",
     kind: "swiotlb_full",
@@ -633,7 +633,7 @@ function mapLegacy(dev: Device, mem: IoTlbMem, orig: number, mappingSize: number
   const n = pool.nslabs;
   let found = -1;
   search: {
-    if (atLeast(dev.kernel, SWIOTLB_FULL_REPORTS_USAGE.since) && nslots > n - area.used) break search;
+    if (atLeast(dev.kernel, SWIOTLB_FULL_REPORTS_USAGE) && nslots > n - area.used) break search;
     let index = Math.ceil(area.index / stride) * stride;
     if (index >= n) index = 0;
     const wrap = index;
@@ -676,7 +676,7 @@ function searchPoolArea(dev: Device, mem: IoTlbMem, areaIndex: number, orig: num
   const nslots = Math.ceil(allocSize / IO_TLB_SIZE);
   const offset = swiotlbAlignOffset(dev, 0, orig);
   let allocAlignMask = allocAlignMaskIn;
-  const pageRule = !atLeast(dev.kernel, SWIOTLB_SLOT_ALIGN_CHECK_FIX.since) || atLeast(dev.kernel, SWIOTLB_PAGE_ALIGN_REINSTATED.since);
+  const pageRule = !atLeast(dev.kernel, SWIOTLB_SLOT_ALIGN_CHECK_FIX) || atLeast(dev.kernel, SWIOTLB_PAGE_ALIGN_REINSTATED);
   if (pageRule && !allocAlignMask && !minAlign && allocSize >= mem.pageSize) {
     allocAlignMask = mem.pageSize - 1;
   }
@@ -745,7 +745,7 @@ function mapCurrent(dev: Device, mem: IoTlbMem, orig: number, mappingSize: numbe
   });
   // From v5.17 the copy happens for every direction so a partial device write keeps
   // the original bytes; before, only for TO_DEVICE/BIDIRECTIONAL without SKIP_CPU_SYNC.
-  const copyNow = atLeast(dev.kernel, SWIOTLB_MAP_COPIES_ALL_DIRECTIONS.since)
+  const copyNow = atLeast(dev.kernel, SWIOTLB_MAP_COPIES_ALL_DIRECTIONS)
     ? true
     : !hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC) && (dir === DMA_TO_DEVICE || dir === DMA_BIDIRECTIONAL);
   if (copy && mappingSize > 0 && copyNow) copy(orig as PhysAddr, tlb, mappingSize);
@@ -978,7 +978,7 @@ function skipCpuSync(attrs: number): boolean {
  * (SWIOTLB_MAP_COPIES_ALL_DIRECTIONS: every direction from v5.17).
  */
 export function currentSwiotlbRules(v: KernelVersion): boolean {
-  return atLeast(v, SWIOTLB_MIN_ALIGN_MASK.since);
+  return atLeast(v, SWIOTLB_MIN_ALIGN_MASK);
 }
 
 /** The boot-time swiotlb decision for a machine (what swiotlb_init was asked to do). */
@@ -1033,7 +1033,7 @@ export function swiotlbBootDecision(machine: SwiotlbHost): SwiotlbBootDecision {
   let pool = det.pool;
   let nslabs = IO_TLB_DEFAULT_SIZE / IO_TLB_SIZE;
   let reason = det.reason;
-  if (!pool && hooks.bounceUnalignedKmalloc && atLeast(machine.kernel, KMALLOC_BOUNCE.since)) {
+  if (!pool && hooks.bounceUnalignedKmalloc && atLeast(machine.kernel, KMALLOC_BOUNCE)) {
     pool = true;
     nslabs = swiotlbNslabsForSize(Math.min(IO_TLB_DEFAULT_SIZE, Math.ceil(ramTotal / 1024)));
     reason += "; CONFIG_DMA_BOUNCE_UNALIGNED_KMALLOC: a pool of 1 MiB per GiB of RAM for kmalloc bouncing";

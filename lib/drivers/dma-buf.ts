@@ -23,6 +23,7 @@ import { VA_BITS_48_SPAN } from "../core/addr.js";
 import { EINVAL, ENOMEM, EOPNOTSUPP } from "../core/errno.js";
 import { KernelOops, ModelConfigError } from "../core/errors.js";
 import { atLeast, defineChange } from "../kernel/version.js";
+import { kernelFunctionName } from "../kernel/api-changes.js";
 import type { Device } from "../platform/device.js";
 import { mmOfDevice, type MemoryModel, type Page } from "../mm/memory.js";
 import type { Scatterlist, SgTable } from "../sg/scatterlist.js";
@@ -112,7 +113,7 @@ export function dmaBufExport(info: DmaBufExportInfo): DmaBuf {
     ops: info.ops,
     priv: info.priv,
     attachments: [],
-    debug: !!info.debug && atLeast(info.kernel, DMABUF_DEBUG.since),
+    debug: !!info.debug && atLeast(info.kernel, DMABUF_DEBUG),
     released: false,
   };
 }
@@ -297,7 +298,7 @@ export function importerMapPageWork(
       continue;
     }
     // arm64 (and any other dma-direct/iommu-dma arch): phys-based maintenance.
-    const inner = atLeast(importer.kernel, "v5.15") ? "dcache_clean_poc" : "__dma_map_area";
+    const inner = kernelFunctionName(importer.kernel, "__dma_map_area");
     const chain = [inner, "arch_sync_dma_for_device", ...(iommu ? ["iommu_dma_sync_sg_for_device", "iommu_dma_map_sg"] : ["dma_direct_map_page", "dma_direct_map_sg"]), "dma_map_sg_attrs", ...callers];
     if (s.pfn === null) pagingOops(importer, mm, 0, ["sg_phys", ...chain.slice(2)], "sg_page() is NULL: page_to_phys(NULL) is garbage and the sync touches it", mm.layout.vaBits === 48 ? "0x0000000000000000" : "0x00000000");
     const pa = s.pfn * ps + s.offset;

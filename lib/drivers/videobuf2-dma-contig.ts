@@ -122,7 +122,7 @@ export function vb2DcGetContiguousSize(sgt: SgTable, kernel: string = "v6.19"): 
   if (sgt.nents === 0) return 0;
   let expected = sgDmaAddress(sgt.sgl[0]!) as number;
   let stop = false;
-  if (atLeast(kernel, CHANGE_VB2_SGTABLE.since)) {
+  if (atLeast(kernel, CHANGE_VB2_SGTABLE)) {
     forEachSgtableDmaSg(sgt, (s) => {
       if (stop) return;
       if ((sgDmaAddress(s) as number) !== expected) {
@@ -202,7 +202,7 @@ export function vb2DcGetUserptr(dev: Device, args: Vb2DcUserptrArgs, opts: DmaMa
     return fail(ret, message);
   }
 
-  const sgtable = atLeast(kernel, CHANGE_VB2_SGTABLE.since);
+  const sgtable = atLeast(kernel, CHANGE_VB2_SGTABLE);
   if (sgtable) {
     if (dmaMapSgtable(dev, sgt, args.dir, DMA_ATTR_SKIP_CPU_SYNC, mapOpts)) {
       sgFreeTable(sgt);
@@ -249,7 +249,7 @@ export function vb2DcGetUserptr(dev: Device, args: Vb2DcUserptrArgs, opts: DmaMa
  */
 export function vb2DcPutUserptr(buf: Vb2DcBuf): void {
   const dev = buf.dev;
-  if (atLeast(dev.kernel, CHANGE_VB2_SGTABLE.since)) dmaUnmapSgtable(dev, buf.dmaSgt, buf.dmaDir, DMA_ATTR_SKIP_CPU_SYNC);
+  if (atLeast(dev.kernel, CHANGE_VB2_SGTABLE)) dmaUnmapSgtable(dev, buf.dmaSgt, buf.dmaDir, DMA_ATTR_SKIP_CPU_SYNC);
   else dmaUnmapSgAttrs(dev, buf.dmaSgt.sgl, buf.dmaSgt.origNents, buf.dmaDir, DMA_ATTR_SKIP_CPU_SYNC);
   sgFreeTable(buf.dmaSgt);
 }
@@ -269,11 +269,11 @@ export function vb2DcPutUserptr(buf: Vb2DcBuf): void {
  */
 export function vb2DmaContigSetMaxSegSize(dev: Device, size: number): number {
   checkInt("vb2DmaContigSetMaxSegSize(size)", size, 0, 0xffffffff);
-  if (!atLeast(dev.kernel, CHANGE_VB2_SET_MAX_SEG.since)) {
+  if (!atLeast(dev.kernel, CHANGE_VB2_SET_MAX_SEG)) {
     throw new ModelConfigError("vb2DmaContigSetMaxSegSize", dev.kernel.name, `a kernel ${CHANGE_VB2_SET_MAX_SEG.since} or later (the helper does not exist before)`);
   }
   if (!dev.dmaParms) {
-    if (atLeast(dev.kernel, CHANGE_VB2_NO_DMA_PARMS_ALLOC.since)) {
+    if (atLeast(dev.kernel, CHANGE_VB2_NO_DMA_PARMS_ALLOC)) {
       dev.trace.record({ fn: "vb2_dma_contig_set_max_seg_size", kind: "dev_err", level: "warn", msg: "Failed to set max_seg_size: dma_parms is NULL", data: {} });
       return -ENODEV;
     }
@@ -411,7 +411,7 @@ function vb2DcDmabufOps(buf: Vb2DcExportBuf) {
       const st = a.priv as Vb2DcAttachment;
       const importer = a.dev;
       if (st.dmaDir === dir) return st.sgt;
-      const skipSync = atLeast(importer.kernel, CHANGE_VB2_DMABUF_SKIP_SYNC.since);
+      const skipSync = atLeast(importer.kernel, CHANGE_VB2_DMABUF_SKIP_SYNC);
       const attrs = skipSync ? DMA_ATTR_SKIP_CPU_SYNC : 0;
       const tagged = (s: Scatterlist) => devCoherentNopageEntries.has(s);
       const iommu = useDmaIommu(importer);

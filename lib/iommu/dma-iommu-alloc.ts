@@ -334,7 +334,7 @@ export function iommuDmaGetSgtable(dev: Device, sgt: SgTable, cpuAddr: number, d
     const ret = sgAllocTableFromPages(sgt, pages, count, 0, size);
     return { ret, path: "page array (dma_common_find_pages)" };
   }
-  if (!atLeast(dev.kernel, CHANGE_IOMMU_DMA_GET_SGTABLE_FALLBACK.since)) {
+  if (!atLeast(dev.kernel, CHANGE_IOMMU_DMA_GET_SGTABLE_FALLBACK)) {
     dev.trace.record({ fn: "__iommu_get_sgtable", kind: "warn", level: "warn", msg: `WARN_ON(!area || !area->pages): ${dev.name} buffer ${mm.fmtVa(cpuAddr)} has no page array: -ENXIO`, data: { virt: cpuAddr } });
     return { ret: -ENXIO, path: "-ENXIO (no page array, before v5.3)" };
   }
@@ -382,7 +382,7 @@ export function iommuDmaMmap(dev: Device, cpuAddr: number, dmaHandle: number, si
   if (pgoff >= nr || user > nr - pgoff) return { ret: -ENXIO, pfns: [], path: "-ENXIO" };
   const pages = dmaCommonFindPages(mm, cpuAddr);
   if (pages) return { ret: 0, pfns: pages.slice(pgoff, pgoff + user).map((p) => p as number), path: "vm_map_pages" };
-  if (!atLeast(dev.kernel, CHANGE_IOMMU_DMA_GET_SGTABLE_FALLBACK.since)) return { ret: -ENXIO, pfns: [], path: "-ENXIO" };
+  if (!atLeast(dev.kernel, CHANGE_IOMMU_DMA_GET_SGTABLE_FALLBACK)) return { ret: -ENXIO, pfns: [], path: "-ENXIO" };
   let first: number;
   let path: IommuDmaMmapResult["path"];
   if (mm.isVmallocAddr(cpuAddr)) {

@@ -54,6 +54,8 @@ import { DMA_ATTR_MMIO, DMA_ATTR_PRIVILEGED, DMA_ATTR_SKIP_CPU_SYNC, DMA_BIDIREC
 import { EINVAL, ENOMEM, EREMOTEIO } from "../core/errno.js";
 import { ModelConfigError } from "../core/errors.js";
 import { atLeast, defineChange } from "../kernel/version.js";
+import { CHANGE_MAP_SG_ERRNO, kernelFunctionName } from "../kernel/api-changes.js";
+export { CHANGE_MAP_SG_ERRNO };
 import type { Device } from "../platform/device.js";
 import { forEachSg, sgInitEntry, sgPhys, type Scatterlist } from "../sg/scatterlist.js";
 import type { IommuDomain } from "./domain.js";
@@ -110,15 +112,6 @@ export const CHANGE_IOMMU_DMA_ALLOC_IOVA = defineChange({
   effect: "sizes below 32 IOVA pages are rounded up to a power of two (rcache), the limit is clamped to the bus limit and the aperture end, PCI devices try below 4 GiB first. Present in v4.19.1, absent in v4.7.4 (plain alloc_iova with the DMA mask); the release in between that brought it is not pinned: the model switches at v4.19.",
 });
 
-/** v5.16: iommu_dma_map_sg returns -errno. */
-export const CHANGE_MAP_SG_ERRNO = defineChange({
-  id: "dma-map-sg-errno",
-  since: "v5.16",
-  commit: "dabb16f67215",
-  subject: "iommu/dma: return error code from iommu_dma_map_sg()",
-  files: ["drivers/iommu/dma-iommu.c", "kernel/dma/mapping.c"],
-  effect: "map_sg ops return -EINVAL/-ENOMEM (-EIO, -EREMOTEIO) on failure; dma_map_sg_attrs still returns 0, dma_map_sgtable returns the error.",
-});
 
 /**
  * dma_info_to_prot(dir, coherent, attrs): IOMMU_READ/WRITE from the
@@ -185,7 +178,7 @@ export function iommuDmaAllocIova(domain: IommuDomain, size: number, dmaLimit: n
     const r = allocIova(iovad, pages, lp, true);
     return r ? r.pfnLo * g : 0;
   };
-  if (!atLeast(dev.kernel, CHANGE_IOMMU_DMA_ALLOC_IOVA.since)) {
+  if (!atLeast(dev.kernel, CHANGE_IOMMU_DMA_ALLOC_IOVA)) {
     return tryAlloc(iovaAlign(iovad, size) / g, dmaLimit) as DmaAddr;
   }
   let pages = Math.floor(size / g);
@@ -240,7 +233,7 @@ function finaliseSgV44(sgl: Scatterlist[], nents: number, dmaAddr: number): numb
 function finaliseSgMerge(dev: Device, sgl: Scatterlist[], nents: number, dmaAddr: number): number {
   const segMask = dmaGetSegBoundary(dev);
   const maxLen = dmaGetMaxSegSize(dev);
-  const newCheck = atLeast(dev.kernel, CHANGE_IOMMU_DMA_SG_OVERFLOW.since);
+  const newCheck = atLeast(dev.kernel, CHANGE_IOMMU_DMA_SG_OVERFLOW);
   let cur = 0;
   let curLen = 0;
   let count = 0;
@@ -272,7 +265,7 @@ function finaliseSgMerge(dev: Device, sgl: Scatterlist[], nents: number, dmaAddr
 
 /** __invalidate_sg: restore the entries after a failed map. */
 function invalidateSg(dev: Device, sgl: Scatterlist[], nents: number): void {
-  const old = !atLeast(dev.kernel, CHANGE_IOMMU_DMA_SG_MERGING.since);
+  const old = !atLeast(dev.kernel, CHANGE_IOMMU_DMA_SG_MERGING);
   forEachSg(sgl, nents, (s) => {
     if (s.dmaAddress !== DMA_MAPPING_ERROR) s.offset = old ? (s.dmaAddress as number) : u32(s.offset + (s.dmaAddress as number));
     if (s.dmaLength) s.length = s.dmaLength;
@@ -300,8 +293,8 @@ export function iommuDmaMapSg(dev: Device, sgl: Scatterlist[], nents: number, di
   checkDirection("iommuDmaMapSg(dir)", dir);
   checkInt("iommuDmaMapSg(nents)", nents, 1, sgl.length);
   const pageSize = opts.pageSize ?? 4096;
-  const merging = atLeast(dev.kernel, CHANGE_IOMMU_DMA_SG_MERGING.since);
-  const errnoRet = atLeast(dev.kernel, CHANGE_MAP_SG_ERRNO.since);
+  const merging = atLeast(dev.kernel, CHANGE_IOMMU_DMA_SG_MERGING);
+  const errnoRet = atLeast(dev.kernel, CHANGE_MAP_SG_ERRNO);
   const mask = dmaGetSegBoundary(dev);
   const prot = dmaInfoToProt(dir, dev.dmaCoherent, attrs);
   const layout: MapSgLayout = {
@@ -420,7 +413,7 @@ export function iommuDmaUnmapSg(dev: Device, sgl: Scatterlist[], nents: number, 
   if (!hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC)) iommuSyncSgEntries(dev, sgl, nents, dir, true, "iommu_dma_sync_sg_for_cpu", pageSizeOf(dev));
   forgetMapping(dev, sgl[0]!.dmaAddress as number);
   const g = iovad.granule;
-  if (!atLeast(dev.kernel, CHANGE_IOMMU_DMA_SG_MERGING.since)) {
+  if (!atLeast(dev.kernel, CHANGE_IOMMU_DMA_SG_MERGING)) {
     const a = sgl[0]!.dmaAddress as number;
     const r = a >= 0 ? findIova(iovad, Math.floor(a / g)) : null;
     if (!r) return 0;
@@ -642,7 +635,7 @@ export function iommuDmaMapPage(dev: Device, phys: number, size: number, dir: nu
   checkInt("iommuDmaMapPage(phys)", phys);
   checkInt("iommuDmaMapPage(size)", size, 1);
   checkInt("iommuDmaMapPage(phys + size)", phys + size);
-  const fn = atLeast(dev.kernel, "v6.19") ? "iommu_dma_map_phys" : "iommu_dma_map_page";
+  const fn = kernelFunctionName(dev.kernel, "iommu_dma_map_page");
   const prot = dmaInfoToProt(d, dev.dmaCoherent, attrs);
   const g = dev.iommuDomain!.iovad!.granule;
   if (dev.cacheHost && !hasAttr(attrs, DMA_ATTR_MMIO) && dmaKmallocNeedsBounce(dev, size, d) && (phys % g !== 0 || size % g !== 0)) {
@@ -683,7 +676,7 @@ export function iommuDmaUnmapPage(dev: Device, dmaHandle: number, size: number, 
   const d = checkDirection("iommuDmaUnmapPage(dir)", dir);
   checkInt("iommuDmaUnmapPage(dmaHandle)", dmaHandle);
   checkInt("iommuDmaUnmapPage(size)", size, 1);
-  const fn = atLeast(dev.kernel, "v6.19") ? "iommu_dma_unmap_phys" : "iommu_dma_unmap_page";
+  const fn = kernelFunctionName(dev.kernel, "iommu_dma_unmap_page");
   const phys = iommuIovaToPhys(domain, dmaHandle);
   if (phys === null) {
     dev.trace.record({ fn, kind: "warn", level: "warn", msg: `WARN_ON(!phys): ${dev.name} unmaps IOVA ${hex(dmaHandle)}, which is not mapped`, data: { dmaAddr: dmaHandle, size } });

@@ -201,7 +201,7 @@ export interface IommuMachineView {
  * @throws ModelConfigError if the profile's IOMMU is unknown or its granule exceeds PAGE_SIZE.
  */
 export function attachDeviceIommu(m: IommuMachineView, dev: Device, dp: DeviceProfile | undefined): void {
-  if (dp && dp.bus === "platform" && dev.dmaParms === null && atLeast(m.kernel, CHANGE_PLATFORM_DMA_PARMS.since)) {
+  if (dp && dp.bus === "platform" && dev.dmaParms === null && atLeast(m.kernel, CHANGE_PLATFORM_DMA_PARMS)) {
     dev.dmaParms = { maxSegmentSize: 0, segmentBoundaryMask: 0 };
   }
   if (!dp || dp.iommu === undefined) {

@@ -28,6 +28,7 @@ import type { PhysAddr } from "../core/addr.js";
 import { EEXIST, EINVAL } from "../core/errno.js";
 import { ModelConfigError } from "../core/errors.js";
 import { atLeast, defineChange } from "../kernel/version.js";
+import { CHANGE_MAP_SG_ERRNO } from "../kernel/api-changes.js";
 import { sgPhys, type Scatterlist } from "../sg/scatterlist.js";
 import type { IommuDomain } from "./domain.js";
 
@@ -269,13 +270,13 @@ export function iommuDeviceAccess(domain: IommuDomain, iova: number, len: number
 export function iommuMapSg(domain: IommuDomain, iova: number, sgl: readonly Scatterlist[], nents: number, prot: number, pageSize = 4096): number {
   checkInt("iommuMapSg(iova)", iova);
   checkInt("iommuMapSg(nents)", nents, 0, sgl.length);
-  const merge = atLeast(domain.kernel, CHANGE_IOMMU_MAP_SG_PHYS_MERGE.since);
+  const merge = atLeast(domain.kernel, CHANGE_IOMMU_MAP_SG_PHYS_MERGE);
   let mapped = 0;
   let startPhys = 0;
   let len = 0;
   const fail = (ret: number): number => {
     if (mapped > 0) iommuUnmap(domain, iova, mapped);
-    return atLeast(domain.kernel, "v5.16") ? ret : 0;
+    return atLeast(domain.kernel, CHANGE_MAP_SG_ERRNO) ? ret : 0;
   };
   for (let i = 0; i < nents; i++) {
     const s = sgl[i]!;

@@ -47,9 +47,18 @@ export function compareVersions(a: string | KernelVersion, b: string | KernelVer
   return x.major !== y.major ? x.major - y.major : x.minor - y.minor;
 }
 
-/** True iff release `v` is `since` or later. */
-export function atLeast(v: string | KernelVersion, since: string | KernelVersion): boolean {
-  return compareVersions(v, since) >= 0;
+/**
+ * True iff `change` is in force at release `v` (v is change.since or later).
+ * Every release switch of the model goes through a registered change: a bare
+ * "vX.Y" is not accepted, so each switch names its commit and its bracketing
+ * trees (see {@link KernelChange.bracket}).
+ * @throws ModelConfigError for an unparseable release or an unregistered change.
+ */
+export function atLeast(v: string | KernelVersion, change: KernelChange): boolean {
+  if (typeof change !== "object" || change === null || changes.get(change.id) !== change) {
+    throw new ModelConfigError("atLeast(change)", change, "a change registered with defineChange()");
+  }
+  return compareVersions(v, change.since) >= 0;
 }
 
 /** One behaviour change of the DMA layer, with the commit that made it. */
@@ -65,6 +74,14 @@ export interface KernelChange {
   readonly files: readonly string[];
   /** What the model does differently from this release on. */
   readonly effect: string;
+  /**
+   * The release trees that bracket the change, read with `fetch` (each
+   * tree's Makefile checked): "absent in vX.Y.Z (<repo>, <file>:<function>),
+   * present in vA.B.C (<repo>, ...)"; or "unbracketed: <why>" when no pair
+   * of trees was available. test/kernel/registry.test.ts requires one of
+   * the two forms.
+   */
+  readonly bracket?: string;
 }
 
 const changes = new Map<string, KernelChange>();
@@ -89,7 +106,7 @@ export function kernelChanges(): KernelChange[] {
   return [...changes.values()].sort((a, b) => compareVersions(a.since, b.since) || a.id.localeCompare(b.id));
 }
 
-/** True iff `change` is in force at release `v`. */
+/** True iff `change` is in force at release `v` (the same as {@link atLeast}). */
 export function inForce(v: string | KernelVersion, change: KernelChange): boolean {
-  return atLeast(v, change.since);
+  return atLeast(v, change);
 }

@@ -104,7 +104,7 @@ export interface Cma {
  */
 export function cmaMinAlignment(kernel: string, pageSize = 4096, pageblockOrder = 10, maxOrder = 11): number {
   parseKernelVersion(kernel);
-  if (atLeast(kernel, CMA_MIN_ALIGNMENT_PAGEBLOCK.since)) return pageSize * 2 ** pageblockOrder;
+  if (atLeast(kernel, CMA_MIN_ALIGNMENT_PAGEBLOCK)) return pageSize * 2 ** pageblockOrder;
   return pageSize * 2 ** Math.max(maxOrder - 1, pageblockOrder);
 }
 
@@ -217,7 +217,7 @@ export interface CmaAllocResult {
 export function cmaAlloc(cma: Cma, count: number, align: number): CmaAllocResult {
   checkInt("cmaAlloc(count)", count);
   if (!Number.isInteger(align) || align < 0 || align > 30) throw new ModelConfigError("cmaAlloc(align)", align, "an order 0..30");
-  const newer = atLeast(cma.kernel, CMA_RANGES.since);
+  const newer = atLeast(cma.kernel, CMA_RANGES);
   const res: CmaAllocResult = { pfn: null, ret: newer ? -EBUSY : -ENOMEM, tries: 0, busyRetries: [] };
   if (cma.count === 0 || count === 0) return res;
   const opb = 2 ** cma.orderPerBit;
@@ -268,7 +268,7 @@ export function cmaRelease(cma: Cma, pfn: number, count: number): boolean {
   checkInt("cmaRelease(pfn)", pfn);
   checkInt("cmaRelease(count)", count);
   const end = cma.basePfn + cma.count;
-  if (atLeast(cma.kernel, CMA_PAGES_VALID.since)) {
+  if (atLeast(cma.kernel, CMA_PAGES_VALID)) {
     if (count > cma.count || pfn < cma.basePfn || pfn >= end || pfn + count > end) return false;
   } else {
     if (pfn < cma.basePfn || pfn >= end) return false;

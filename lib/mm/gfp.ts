@@ -145,7 +145,7 @@ export const GFP_DISCARD_GFP_ATOMIC = defineChange({
  * @throws ModelConfigError for a bad release name.
  */
 export function gfpAtomic(kernel: string | KernelVersion): GfpFlags {
-  return atLeast(parseKernelVersion(kernel), GFP_DISCARD_GFP_ATOMIC.since) ? GFP_ATOMIC : gfp(GFP_ATOMIC, "__GFP_ATOMIC");
+  return atLeast(parseKernelVersion(kernel), GFP_DISCARD_GFP_ATOMIC) ? GFP_ATOMIC : gfp(GFP_ATOMIC, "__GFP_ATOMIC");
 }
 
 // ---------------------------------------------------------------- zones
@@ -274,7 +274,7 @@ export function gfpVmalloc32(kernel: string | KernelVersion, arch: VmallocArch):
   const v = parseKernelVersion(kernel);
   if (arch.is64bit && arch.zones.zoneDma32) return gfp(GFP_DMA32, GFP_KERNEL);
   if (arch.is64bit && arch.zones.zoneDma) return gfp(GFP_DMA, GFP_KERNEL);
-  return atLeast(v, VMALLOC32_DMA32_ON_32BIT.since) ? gfp(GFP_DMA32, GFP_KERNEL) : GFP_KERNEL;
+  return atLeast(v, VMALLOC32_DMA32_ON_32BIT) ? gfp(GFP_DMA32, GFP_KERNEL) : GFP_KERNEL;
 }
 
 /**
@@ -291,8 +291,8 @@ export function gfpVmalloc32(kernel: string | KernelVersion, arch: VmallocArch):
 export function vmallocPageGfp(kernel: string | KernelVersion, callerGfp: GfpFlags): GfpFlags {
   const v = parseKernelVersion(kernel);
   const base = gfp(callerGfp, "__GFP_NOWARN");
-  if (!atLeast(v, VMALLOC_IMPLICIT_HIGHMEM.since)) return base;
-  if (atLeast(v, VMALLOC_HIGHMEM_ONLY_WITHOUT_DMA.since) && (callerGfp.has("__GFP_DMA") || callerGfp.has("__GFP_DMA32"))) return base;
+  if (!atLeast(v, VMALLOC_IMPLICIT_HIGHMEM)) return base;
+  if (atLeast(v, VMALLOC_HIGHMEM_ONLY_WITHOUT_DMA) && (callerGfp.has("__GFP_DMA") || callerGfp.has("__GFP_DMA32"))) return base;
   return gfp(base, "__GFP_HIGHMEM");
 }
 
@@ -302,5 +302,5 @@ export function vmallocPageGfp(kernel: string | KernelVersion, callerGfp: GfpFla
  * Sources: mm/vmalloc.c vmalloc() of v4.4.1 and v4.19.1.
  */
 export function gfpVmalloc(kernel: string | KernelVersion): GfpFlags {
-  return atLeast(parseKernelVersion(kernel), VMALLOC_IMPLICIT_HIGHMEM.since) ? GFP_KERNEL : gfp(GFP_KERNEL, "__GFP_HIGHMEM");
+  return atLeast(parseKernelVersion(kernel), VMALLOC_IMPLICIT_HIGHMEM) ? GFP_KERNEL : gfp(GFP_KERNEL, "__GFP_HIGHMEM");
 }

@@ -98,6 +98,46 @@ export const ARM64_FLIP_VA = defineChange({
 });
 
 /** x86-64 4-level PAGE_OFFSET moves from 0xffff880000000000 to 0xffff888000000000. */
+/** arm64: a 128 MiB BPF JIT region below the modules area. */
+export const ARM64_BPF_JIT_REGION = defineChange({
+  id: "arm64-bpf-jit-region",
+  since: "v5.0",
+  commit: "91fc957c9b1d (recalled, unverified)",
+  subject: "arm64/bpf: don't allocate BPF JIT programs in module memory",
+  files: ["arch/arm64/include/asm/memory.h"],
+  effect: "the modules area (and vmalloc after it) moves up by the 128 MiB BPF JIT region.",
+});
+
+/** arm64: the BPF JIT region is gone; modules start at the end of the linear map again. */
+export const ARM64_BPF_JIT_REGION_REMOVED = defineChange({
+  id: "arm64-bpf-jit-region-removed",
+  since: "v5.18",
+  commit: "b89ddf4cca43",
+  subject: "arm64/bpf: Remove 128MB limit for BPF JIT programs",
+  files: ["arch/arm64/include/asm/memory.h"],
+  effect: "vmalloc starts 128 MiB lower (modules directly after PAGE_END).",
+});
+
+/** arm64: a 2 GiB modules area. */
+export const ARM64_MODULES_2G = defineChange({
+  id: "arm64-modules-2g",
+  since: "v6.5",
+  commit: "unverified",
+  subject: "arm64: module: mandate MODULE_PLTS / extend the module region to 2 GiB",
+  files: ["arch/arm64/include/asm/memory.h"],
+  effect: "MODULES_VSIZE is 2 GiB: vmalloc starts at PAGE_END + 2 GiB.",
+});
+
+/** arm64: vmemmap ends 1 GiB below the top; vmalloc ends 8 MiB below vmemmap. */
+export const ARM64_VMEMMAP_BELOW_1G = defineChange({
+  id: "arm64-vmemmap-below-1g",
+  since: "v6.5",
+  commit: "unverified",
+  subject: "arm64: mm: place vmemmap below the fixmap/PCI I/O top gigabyte",
+  files: ["arch/arm64/include/asm/memory.h", "arch/arm64/include/asm/pgtable.h"],
+  effect: "VMEMMAP_END = -1 GiB, VMEMMAP_START = VMEMMAP_END - VMEMMAP_SIZE, VMALLOC_END = VMEMMAP_START - 8 MiB.",
+});
+
 export const X86_PAGE_OFFSET_888 = defineChange({
   id: "x86-page-offset-888",
   since: "v4.20",
@@ -119,10 +159,10 @@ function arm64Default(p: PlatformProfile, k: KernelVersion): KernelLayout {
   const ramBase = Math.min(...p.ram.map((b) => b.base));
   const physOffset = alignDown(ramBase, SZ_1G);
   const vmemmapSize = 2 ** (48 - 12 - 1 + 6); // VA_BITS - PAGE_SHIFT - 1 + STRUCT_PAGE_MAX_SHIFT
-  if (!atLeast(k, "v5.4")) {
+  if (!atLeast(k, ARM64_FLIP_VA)) {
     // VA_START = 0xffff000000000000 -> stored 0; PAGE_OFFSET = 0xffff800000000000 -> stored 2^47.
     const pageOffset = 2 ** 47;
-    const modules = 0 + (atLeast(k, "v5.0") ? SZ_128M : 0);
+    const modules = 0 + (atLeast(k, ARM64_BPF_JIT_REGION) ? SZ_128M : 0);
     const vmallocStart = modules + SZ_128M;
     const vmemmapStart = pageOffset - vmemmapSize;
     return {
@@ -139,17 +179,17 @@ function arm64Default(p: PlatformProfile, k: KernelVersion): KernelLayout {
   let kimage: number;
   let vmemmapStart: number;
   let vmallocEnd: number;
-  if (atLeast(k, "v6.5")) {
+  if (atLeast(k, ARM64_MODULES_2G)) {
     vmallocStart = pageEnd + SZ_2G;
     kimage = vmallocStart;
-  } else if (atLeast(k, "v5.18")) {
+  } else if (atLeast(k, ARM64_BPF_JIT_REGION_REMOVED)) {
     vmallocStart = pageEnd + SZ_128M;
     kimage = vmallocStart;
   } else {
     vmallocStart = pageEnd + SZ_128M + SZ_128M; // BPF JIT region + modules
     kimage = vmallocStart;
   }
-  if (atLeast(k, "v6.5")) {
+  if (atLeast(k, ARM64_VMEMMAP_BELOW_1G)) {
     vmemmapStart = neg48(SZ_1G) - vmemmapSize;
     vmallocEnd = vmemmapStart - SZ_8M;
   } else {
@@ -165,7 +205,7 @@ function arm64Default(p: PlatformProfile, k: KernelVersion): KernelLayout {
 }
 
 function x86Default(k: KernelVersion): KernelLayout {
-  const pageOffset = atLeast(k, "v4.20") ? 0x888000000000 : 0x880000000000;
+  const pageOffset = atLeast(k, X86_PAGE_OFFSET_888) ? 0x888000000000 : 0x880000000000;
   const vmallocStart = 0xc90000000000;
   return {
     arch: "x86_64", vaBits: 48, pageOffset, linearSpan: 2 ** 46, physOffset: 0,

@@ -28,7 +28,7 @@ import { ModelConfigError } from "../core/errors.js";
 import { atLeast, defineChange } from "../kernel/version.js";
 import type { Device } from "../platform/device.js";
 import type { PlatformProfile } from "../platform/profile.js";
-import { inVmallocRange, kernelLayout, wrapVa, type KernelLayout, type LayoutHost } from "./layout.js";
+import { ARM64_FLIP_VA, inVmallocRange, kernelLayout, wrapVa, type KernelLayout, type LayoutHost } from "./layout.js";
 import { physToVirt, rawVirtToPhys } from "./linear-map.js";
 import { VmapSpace, type VmArea, type VmProt } from "./vmalloc.js";
 
@@ -79,6 +79,15 @@ export interface Page {
 }
 
 /** arm64 stops overriding pfn_valid: no-map memory inside a present section becomes pfn_valid. */
+export const ARM64_ZONE_DMA = defineChange({
+  id: "arm64-zone-dma",
+  since: "v5.5",
+  commit: "1a8e1cef7603",
+  subject: "arm64: use both ZONE_DMA and ZONE_DMA32",
+  files: ["arch/arm64/Kconfig", "arch/arm64/mm/init.c"],
+  effect: "arm64 has a ZONE_DMA (below 1 GiB by default) under ZONE_DMA32.",
+});
+
 export const ARM64_GENERIC_PFN_VALID = defineChange({
   id: "arm64-generic-pfn-valid",
   since: "v5.15",
@@ -170,7 +179,7 @@ export class MemoryModel {
   get sectionSize(): number {
     switch (this.profile.arch) {
       case "arm64":
-        return atLeast(this.host.kernel, ARM64_SECTION_27.since) ? 2 ** 27 : 2 ** 30;
+        return atLeast(this.host.kernel, ARM64_SECTION_27) ? 2 ** 27 : 2 ** 30;
       case "x86_64":
         return 2 ** 27;
       default:
@@ -208,7 +217,7 @@ export class MemoryModel {
     this.ensure();
     const pa = pfn * this.pageSize;
     const arch = this.profile.arch;
-    if (arch === "arm" || (arch === "arm64" && !atLeast(this.host.kernel, ARM64_GENERIC_PFN_VALID.since))) {
+    if (arch === "arm" || (arch === "arm64" && !atLeast(this.host.kernel, ARM64_GENERIC_PFN_VALID))) {
       const r = this.regionOf(pa);
       return this.isRam(pa) && r.kind !== "nomap";
     }
@@ -335,7 +344,7 @@ export class MemoryModel {
       // v4.19..v5.4: ZONE_DMA32 up to 4 GiB above the start of DRAM's 4G window (max_zone_dma_phys).
       // v5.5 (1a8e1cef7603 "arm64: use both ZONE_DMA and ZONE_DMA32"): ZONE_DMA below 1 GiB too.
       const dma32End = Math.floor(ramLo / SZ_4G) * SZ_4G + SZ_4G;
-      if (atLeast(this.host.kernel, "v5.5")) {
+      if (atLeast(this.host.kernel, ARM64_ZONE_DMA)) {
         const dmaEnd = p.zoneDmaLimit ?? SZ_1G;
         push("ZONE_DMA", 0, dmaEnd);
         push("ZONE_DMA32", dmaEnd, dma32End);
@@ -376,7 +385,7 @@ export class MemoryModel {
     const ps = this.pageSize;
     if (l.arch === "arm64") {
       let idx: number;
-      if (atLeast(this.host.kernel, "v5.4")) idx = Math.floor(wrapVa(l, va - l.pageOffset) / ps);
+      if (atLeast(this.host.kernel, ARM64_FLIP_VA)) idx = Math.floor(wrapVa(l, va - l.pageOffset) / ps);
       else idx = Math.floor((va % 2 ** 47) / ps); // va & ~PAGE_OFFSET, PAGE_OFFSET = bit 47 set
       const address = wrapVa(l, l.vmemmapStart + idx * l.structPageSize);
       return this.pageFromAddress(address)!;

@@ -46,11 +46,21 @@ import { atLeast, defineChange } from "../kernel/version.js";
 import { fmtGfp, gfpZone, type GfpFlags, type ZoneConfig, type ZoneName } from "./gfp.js";
 import type { MemoryModel, ZoneSpan } from "./memory.js";
 import { setPageSourceDelegate } from "./page-source.js";
+import { ARM64_ZONE_DMA } from "./memory.js";
 
 /** Number of buddy orders (NR_PAGE_ORDERS): orders 0 .. 10, 4 KiB .. 4 MiB with 4 KiB pages. */
 export const NR_PAGE_ORDERS = 11;
 
 /** v6.4: MAX_ORDER becomes the inclusive top order (10); same 11 orders. */
+export const MAX_PAGE_ORDER_NAME = defineChange({
+  id: "mm-max-page-order-name",
+  since: "v6.8",
+  commit: "5e0a760b4441",
+  subject: "mm, treewide: rename MAX_ORDER to MAX_PAGE_ORDER",
+  files: ["include/linux/mmzone.h"],
+  effect: "the largest buddy order is called MAX_PAGE_ORDER (value unchanged, inclusive).",
+});
+
 export const MAX_ORDER_INCLUSIVE = defineChange({
   id: "mm-max-order-inclusive",
   since: "v6.4",
@@ -67,8 +77,8 @@ export const MAX_ORDER_INCLUSIVE = defineChange({
  * { "MAX_ORDER", 10, true } in v6.4..v6.7, { "MAX_PAGE_ORDER", 10, true } from v6.8.
  */
 export function maxOrderOf(kernel: string): { name: string; value: number; inclusive: boolean } {
-  if (!atLeast(kernel, MAX_ORDER_INCLUSIVE.since)) return { name: "MAX_ORDER", value: 11, inclusive: false };
-  return { name: atLeast(kernel, "v6.8") ? "MAX_PAGE_ORDER" : "MAX_ORDER", value: 10, inclusive: true };
+  if (!atLeast(kernel, MAX_ORDER_INCLUSIVE)) return { name: "MAX_ORDER", value: 11, inclusive: false };
+  return { name: atLeast(kernel, MAX_PAGE_ORDER_NAME) ? "MAX_PAGE_ORDER" : "MAX_ORDER", value: 10, inclusive: true };
 }
 
 /** Zone index order used by the zonelist (enum zone_type). */
@@ -211,7 +221,7 @@ export interface PageAllocResult {
 export function zoneConfigOf(mm: MemoryModel): ZoneConfig {
   const arch = mm.profile.arch;
   if (arch === "x86_64") return { zoneDma: true, zoneDma32: true, highmem: false };
-  if (arch === "arm64") return { zoneDma: atLeast(mm.machine.kernel, "v5.5"), zoneDma32: true, highmem: false };
+  if (arch === "arm64") return { zoneDma: atLeast(mm.machine.kernel, ARM64_ZONE_DMA), zoneDma32: true, highmem: false };
   return { zoneDma: mm.profile.zoneDmaLimit !== undefined, zoneDma32: false, highmem: arch === "arm" };
 }
 

@@ -84,7 +84,7 @@ export function kmallocMinAlign(host: SlabHost, opts: SlabOptions = {}): number 
   const line = p.cpuCache.lineSize;
   switch (p.arch) {
     case "arm64":
-      if (!atLeast(host.kernel, KMALLOC_MINALIGN_DECOUPLED.since)) return 128;
+      if (!atLeast(host.kernel, KMALLOC_MINALIGN_DECOUPLED)) return 128;
       return opts.swiotlbAllocated ?? true ? 8 : line;
     case "arm":
       return line;

@@ -206,7 +206,7 @@ export function runIommuGapsCase(params: IommuGapsParams): IommuGapsResult {
 
   let maxSegSizeSource = "device default";
   if (params.maxSegSize !== undefined && params.maxSegSize !== null) {
-    if (atLeast(kv, CHANGE_VB2_SET_MAX_SEG.since)) {
+    if (atLeast(kv, CHANGE_VB2_SET_MAX_SEG)) {
       const r = vb2DmaContigSetMaxSegSize(dev, params.maxSegSize);
       maxSegSizeSource = r === 0 ? "vb2_dma_contig_set_max_seg_size" : `vb2_dma_contig_set_max_seg_size failed: ${errnoName(r)}`;
     } else {

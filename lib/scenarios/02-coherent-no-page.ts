@@ -30,7 +30,7 @@ import { parseKernelVersion } from "../kernel/version.js";
 import { createMachine, type Machine } from "../platform/machine.js";
 import { dmaToPhys, type Device } from "../platform/device.js";
 import { loadPlatformProfile, type PlatformProfile } from "../platform/profile.js";
-import { dmaMapResource, getSgtablePaths, useDmaIommu } from "../dma/mapping.js";
+import { DMA_MAP_RESOURCE, dmaMapResource, getSgtablePaths, useDmaIommu } from "../dma/mapping.js";
 import { DMA_BIDIRECTIONAL } from "../core/dma-types.js";
 import "../dma/coherent.js";
 import { vb2DcAlloc, vb2DcGetDmabuf, vb2DcImportDmabuf } from "../drivers/videobuf2-dma-contig.js";
@@ -174,12 +174,12 @@ export function runCase02(params: Case02Params): Case02Result {
     machine: m,
     events: m.trace.events(),
   };
-  if (v === "dmabuf-debug" && !atLeast(kernel, DMABUF_DEBUG.since)) {
+  if (v === "dmabuf-debug" && !atLeast(kernel, DMABUF_DEBUG)) {
     res.outcome = "n/a";
     res.detail = `CONFIG_DMABUF_DEBUG does not exist before ${DMABUF_DEBUG.since}`;
     return res;
   }
-  if ((v === "map-resource") && !atLeast(kernel, "v4.9")) {
+  if ((v === "map-resource") && !atLeast(kernel, DMA_MAP_RESOURCE)) {
     res.outcome = "n/a";
     res.detail = "dma_map_resource does not exist before v4.9";
     return res;

@@ -233,7 +233,7 @@ function oneBuffer(m: Machine, dev: Device, p: Case04Params): Case04Buffer {
   const ps = m.pageSize;
   const pages = Math.ceil(p.bufferSize / ps);
   if (p.strategy === "noncontiguous" || p.strategy === "dma_alloc_sg") {
-    if (p.strategy === "noncontiguous" && !atLeast(m.kernel, DMA_ALLOC_NONCONTIGUOUS.since)) return fail(`dma_alloc_noncontiguous does not exist before ${DMA_ALLOC_NONCONTIGUOUS.since}`);
+    if (p.strategy === "noncontiguous" && !atLeast(m.kernel, DMA_ALLOC_NONCONTIGUOUS)) return fail(`dma_alloc_noncontiguous does not exist before ${DMA_ALLOC_NONCONTIGUOUS.since}`);
     const a = p.strategy === "noncontiguous" ? dmaAllocNoncontiguous(dev, p.bufferSize, DMA_FROM_DEVICE) : dmaAllocSgWhatIf(dev, p.bufferSize, DMA_FROM_DEVICE);
     if (!a) {
       return fail(useDmaIommu(dev) ? "no pages or no IOVA space" : `dma-direct needs one contiguous block of ${p.bufferSize} bytes reachable by the device: none (top buddy order is 4 MiB; CMA not modelled)`);

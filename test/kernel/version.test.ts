@@ -11,8 +11,8 @@ describe("kernel release names", () => {
   it("orders releases numerically, not as strings", () => {
     // "v5.10" > "v5.4" numerically, although "10" < "4" as strings
     expect(compareVersions("v5.10", "v5.4")).toBeGreaterThan(0);
-    expect(atLeast("v4.19", "v4.7")).toBe(true);
-    expect(atLeast("v4.6", "v4.7")).toBe(false);
+    expect(compareVersions("v4.19", "v4.7")).toBeGreaterThan(0);
+    expect(compareVersions("v4.6", "v4.7")).toBeLessThan(0);
     expect(compareVersions("v6.0", "v5.19")).toBeGreaterThan(0);
   });
   it("applies a change from its release on", () => {
@@ -25,6 +25,9 @@ describe("kernel release names", () => {
       effect: "test only",
     });
     expect(inForce("v5.4", c)).toBe(false);
+    expect(atLeast("v5.5", c)).toBe(true);
+    // atLeast takes registered changes only: a look-alike object is refused.
+    expect(() => atLeast("v5.5", { ...c })).toThrow(/registered/);
     expect(inForce("v5.5", c)).toBe(true);
     expect(kernelChanges().some((k) => k.id === "test-change")).toBe(true);
     expect(() => defineChange({ ...c, since: "v5.6" })).toThrow(/already defined/);

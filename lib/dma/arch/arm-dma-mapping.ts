@@ -60,7 +60,7 @@ export function armDmaToPfn(mm: MemoryModel, dev: Device, handle: DmaAddr): Pfn 
  */
 export function armDmaGetSgtablePfn(mm: MemoryModel, dev: Device, handle: DmaAddr): { ret: 0; pfn: Pfn } | { ret: number; pfn: null } {
   const pfn = armDmaToPfn(mm, dev, handle);
-  if (atLeast(dev.kernel, ARM_GET_SGTABLE_PFN_VALID.since) && !mm.pfnValid(pfn)) return { ret: -ENXIO, pfn: null };
+  if (atLeast(dev.kernel, ARM_GET_SGTABLE_PFN_VALID) && !mm.pfnValid(pfn)) return { ret: -ENXIO, pfn: null };
   return { ret: 0, pfn };
 }
 

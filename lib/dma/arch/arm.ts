@@ -83,7 +83,7 @@ export const armHooks: DmaArchHooks = {
   allDevicesCoherent: false,
   bounceUnalignedKmalloc: false,
   rmemRequiresNoMap: true,
-  usesLegacyDmaOps: (kernel) => !atLeast(kernel, ARM_USES_DMA_DIRECT.since),
+  usesLegacyDmaOps: (kernel) => !atLeast(kernel, ARM_USES_DMA_DIRECT),
   swiotlbDetect(m) {
     const ramEnd = Math.max(...m.profile.ram.map((b) => b.base + b.size));
     const limit = m.profile.zoneDmaLimit ?? SZ_4G;

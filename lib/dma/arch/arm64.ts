@@ -22,6 +22,7 @@
  *   partial-line clean+invalidate at the ends.
  */
 import { atLeast, defineChange } from "../../kernel/version.js";
+import { kernelFunctionName } from "../../kernel/api-changes.js";
 import { checkSyncArgs, invalidateWithPartialClean, lineSpan, type ArchEnv, type MaintOp } from "../../cache/maint.js";
 import { DMA_FROM_DEVICE, DMA_TO_DEVICE, checkDirection } from "../../core/dma-types.js";
 import { hex } from "../../core/arith.js";
@@ -46,11 +47,11 @@ export const ARM64_NO_INVAL_FOR_DEVICE = defineChange({
 export function archSyncDmaForDevice(paddr: number, size: number, dir: number, env: ArchEnv): MaintOp[] {
   checkSyncArgs("arm64.archSyncDmaForDevice", paddr, size, env.lineSize);
   const d = checkDirection("arm64.archSyncDmaForDevice(dir)", dir);
-  if (!atLeast(env.kernel, ARM64_NO_INVAL_FOR_DEVICE.since) && d === DMA_FROM_DEVICE) {
+  if (!atLeast(env.kernel, ARM64_NO_INVAL_FOR_DEVICE) && d === DMA_FROM_DEVICE) {
     return invalidateWithPartialClean(paddr, size, env.lineSize, "__dma_inv_area");
   }
   const { start, end } = lineSpan(paddr, size, env.lineSize);
-  return [{ kind: "clean", start, end, level: "inner", fn: atLeast(env.kernel, "v5.19") ? "dcache_clean_poc" : "__dma_clean_area" }];
+  return [{ kind: "clean", start, end, level: "inner", fn: kernelFunctionName(env.kernel, "__dma_clean_area") }];
 }
 
 /**
@@ -63,7 +64,7 @@ export function archSyncDmaForCpu(paddr: number, size: number, dir: number, env:
   checkSyncArgs("arm64.archSyncDmaForCpu", paddr, size, env.lineSize);
   const d = checkDirection("arm64.archSyncDmaForCpu(dir)", dir);
   if (d === DMA_TO_DEVICE) return [];
-  return invalidateWithPartialClean(paddr, size, env.lineSize, atLeast(env.kernel, "v5.19") ? "dcache_inval_poc" : "__dma_inv_area");
+  return invalidateWithPartialClean(paddr, size, env.lineSize, kernelFunctionName(env.kernel, "__dma_inv_area"));
 }
 
 /**

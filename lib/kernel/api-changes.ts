@@ -1,0 +1,89 @@
+/**
+ * Behaviour changes that several layers of the model switch on (the DMA API
+ * contract, kernel function names), and the one table of kernel function
+ * names that differ by release.
+ *
+ * A change read by one subsystem only is registered next to the code that
+ * reads it; a change read across layers (dma-direct, iommu-dma and the
+ * IOMMU core all return -errno from map_sg at the same release) lives here,
+ * in the lowest layer that all of them may import.
+ */
+import { atLeast, defineChange, type KernelVersion } from "./version.js";
+
+/** map_sg ops return -errno on failure (dma-direct, iommu-dma, iommu_map_sg alike). */
+export const CHANGE_MAP_SG_ERRNO = defineChange({
+  id: "dma-map-sg-errno",
+  since: "v5.16",
+  commit: "dabb16f67215",
+  subject: "iommu/dma: return error code from iommu_dma_map_sg()",
+  files: ["drivers/iommu/dma-iommu.c", "kernel/dma/direct.c", "drivers/iommu/iommu.c", "kernel/dma/mapping.c"],
+  effect: "map_sg ops return -EINVAL/-ENOMEM (-EIO, -EREMOTEIO) on failure; dma_map_sg_attrs still returns 0, dma_map_sgtable returns the error.",
+});
+
+/** The page-based streaming map entry points become phys-based (dma_map_phys and its backends). */
+export const CHANGE_DMA_MAP_PHYS = defineChange({
+  id: "dma-map-phys",
+  since: "v6.19",
+  commit: "unknown (the dma_map_phys series)",
+  subject: "dma-mapping: introduce new DMA attribute to indicate MMIO memory / convert dma_map_page to dma_map_phys",
+  files: ["kernel/dma/mapping.c", "kernel/dma/direct.h", "drivers/iommu/dma-iommu.c"],
+  effect: "dma_map_page_attrs is a wrapper around dma_map_phys; the backends are dma_direct_map_phys and iommu_dma_map_phys (the names in trace events and dma-debug reports).",
+});
+
+/** arm64's cache maintenance routines renamed to dcache_*_poc. */
+export const CHANGE_ARM64_DCACHE_POC = defineChange({
+  id: "arm64-dcache-poc-names",
+  since: "v5.19",
+  commit: "unknown (arm64 cache maintenance rename series)",
+  subject: "arm64: mm: rename the DMA cache maintenance routines to dcache_{clean,inval}_poc",
+  files: ["arch/arm64/mm/cache.S", "arch/arm64/mm/dma-mapping.c"],
+  effect: "the innermost frame of arch_sync_dma_for_device/for_cpu is dcache_clean_poc / dcache_inval_poc instead of __dma_clean_area / __dma_inv_area.",
+});
+
+/** arm64 arch_sync_dma_for_device calls dcache_clean_poc directly (the __dma_map_area wrapper gone). */
+export const CHANGE_ARM64_SYNC_CALLS_DCACHE_POC = defineChange({
+  id: "arm64-sync-calls-dcache-clean-poc",
+  since: "v5.15",
+  commit: "unknown",
+  subject: "arm64: mm: Remove assembly DMA cache maintenance wrappers",
+  files: ["arch/arm64/mm/dma-mapping.c", "arch/arm64/mm/cache.S"],
+  effect: "the call chain of an arm64 dma-buf map shows dcache_clean_poc where it showed __dma_map_area.",
+});
+
+/** One renamed kernel function: from `change` on, `name` replaces the table's key. */
+interface Rename {
+  readonly change: typeof CHANGE_MAP_SG_ERRNO;
+  readonly name: string;
+}
+
+/**
+ * The kernel functions whose names differ by release, keyed by their oldest
+ * modelled name; each entry lists the later names with the change that
+ * introduced them (oldest first).
+ */
+export const KERNEL_FUNCTION_NAMES = {
+  dma_map_page_attrs: [{ change: CHANGE_DMA_MAP_PHYS, name: "dma_map_phys" }],
+  dma_unmap_page_attrs: [{ change: CHANGE_DMA_MAP_PHYS, name: "dma_unmap_phys" }],
+  dma_direct_map_page: [{ change: CHANGE_DMA_MAP_PHYS, name: "dma_direct_map_phys" }],
+  dma_direct_unmap_page: [{ change: CHANGE_DMA_MAP_PHYS, name: "dma_direct_unmap_phys" }],
+  iommu_dma_map_page: [{ change: CHANGE_DMA_MAP_PHYS, name: "iommu_dma_map_phys" }],
+  iommu_dma_unmap_page: [{ change: CHANGE_DMA_MAP_PHYS, name: "iommu_dma_unmap_phys" }],
+  __dma_clean_area: [{ change: CHANGE_ARM64_DCACHE_POC, name: "dcache_clean_poc" }],
+  __dma_inv_area: [{ change: CHANGE_ARM64_DCACHE_POC, name: "dcache_inval_poc" }],
+  __dma_map_area: [{ change: CHANGE_ARM64_SYNC_CALLS_DCACHE_POC, name: "dcache_clean_poc" }],
+} satisfies Record<string, readonly Rename[]>;
+
+/** A key of {@link KERNEL_FUNCTION_NAMES}: a kernel function by its oldest modelled name. */
+export type RenamedKernelFunction = keyof typeof KERNEL_FUNCTION_NAMES;
+
+/**
+ * The name kernel function `fn` has at release `kernel` (for trace events,
+ * call chains and dma-debug reports).
+ * @param fn the function's oldest modelled name, e.g. "dma_map_page_attrs".
+ * @returns e.g. "dma_map_phys" from the release of CHANGE_DMA_MAP_PHYS on.
+ */
+export function kernelFunctionName(kernel: string | KernelVersion, fn: RenamedKernelFunction): string {
+  let name: string = fn;
+  for (const r of KERNEL_FUNCTION_NAMES[fn] as readonly Rename[]) if (atLeast(kernel, r.change)) name = r.name;
+  return name;
+}
