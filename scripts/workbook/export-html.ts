@@ -84,7 +84,7 @@ export function cutText(text: string, max: number): string {
 function foldedCaption(cap: string): string {
   if (cap.length <= LONG_CAPTION) return `<figcaption>${esc(cap)}</figcaption>`;
   // the first sentence (or line) as the summary, the rest folded under it
-  const m = /^[\s\S]{20,160}?(?:[.!?:;](?=\s)|\n)/.exec(cap);
+  const m = /^[\s\S]{20,160}?(?:[.!?](?=\s)|\n)/.exec(cap);
   if (m) return `<figcaption><details><summary>${esc(m[0].trim())}</summary>${esc(cap.slice(m[0].length).trim())}</details></figcaption>`;
   return `<figcaption><details><summary>${esc(cutText(cap, 160))}</summary>${esc(cap)}</details></figcaption>`;
 }
