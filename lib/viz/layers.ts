@@ -26,7 +26,13 @@ export interface LayerBox {
   row: number;
   /** The kernel files the box stands for (one line of text). */
   kernel: string;
-  /** The lib/ files modelling it, repository-relative ("lib/dma/direct.ts"). */
+  /**
+   * The lib/ files modelling it, repository-relative ("lib/dma/direct.ts"),
+   * or patterns where `*` stands for any part of one file name
+   * ("lib/dma/direct*.ts", "lib/mm/*.ts"), so files added later land in
+   * their box. A file matched by an exact entry of one box and a pattern of
+   * another belongs to the exact one.
+   */
   files: string[];
 }
 
@@ -49,7 +55,7 @@ export const DMA_LAYERS: readonly LayerBox[] = [
     label: "DMA API: dma_map_*, dma_alloc_*, dma_sync_*",
     row: 1,
     kernel: "kernel/dma/mapping.c, include/linux/dma-mapping.h, kernel/dma/debug.c",
-    files: ["lib/dma/mapping.ts", "lib/dma/parms.ts", "lib/dma/debug.ts"],
+    files: ["lib/dma/mapping.ts", "lib/dma/parms.ts", "lib/dma/debug.ts", "lib/dma/noncontiguous.ts"],
   },
   {
     id: "swiotlb",
@@ -63,14 +69,14 @@ export const DMA_LAYERS: readonly LayerBox[] = [
     label: "dma-direct",
     row: 2,
     kernel: "kernel/dma/direct.c",
-    files: ["lib/dma/direct.ts", "lib/dma/direct-alloc.ts"],
+    files: ["lib/dma/direct*.ts"],
   },
   {
     id: "iommu-dma",
     label: "iommu-dma",
     row: 2,
     kernel: "drivers/iommu/dma-iommu.c",
-    files: ["lib/iommu/dma-iommu.ts", "lib/iommu/dma-iommu-alloc.ts"],
+    files: ["lib/iommu/dma-iommu*.ts"],
   },
   {
     id: "coherent-pool",
@@ -81,10 +87,10 @@ export const DMA_LAYERS: readonly LayerBox[] = [
   },
   {
     id: "arch-cache",
-    label: "arch cache maintenance",
+    label: "arch: cache maintenance (and 32-bit ARM's own DMA ops)",
     row: 3,
-    kernel: "arch/*/mm/dma-mapping.c, cache.S",
-    files: ["lib/dma/arch/arm64.ts", "lib/dma/arch/arm.ts", "lib/dma/arch/x86.ts", "lib/dma/arch/parisc.ts", "lib/cache/maint.ts"],
+    kernel: "arch/arm64/mm/dma-mapping.c, arch/arm/mm/dma-mapping.c, arch/parisc/kernel/pci-dma.c (x86: none needed)",
+    files: ["lib/dma/arch/*.ts", "lib/cache/maint.ts"],
   },
   {
     id: "bus",
@@ -105,7 +111,7 @@ export const DMA_LAYERS: readonly LayerBox[] = [
     label: "memory: pages, linear map, vmalloc, CPU cache",
     row: 5,
     kernel: "mm/page_alloc.c, mm/vmalloc.c, mm/memremap.c",
-    files: ["lib/mm/memory.ts", "lib/mm/linear-map.ts", "lib/mm/page-alloc.ts", "lib/mm/vmalloc.ts", "lib/cache/model.ts"],
+    files: ["lib/mm/*.ts", "lib/cache/model.ts", "lib/cache/intervals.ts"],
   },
 ];
 
@@ -162,33 +168,59 @@ export interface LayerEdge {
   via: string[];
 }
 
+function patternRe(entry: string): RegExp {
+  const body = entry.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join("[^/]*");
+  return new RegExp(`^${body}$`);
+}
+
+/**
+ * The box each file belongs to: an exact entry wins over a pattern; among
+ * patterns, the first box listing one.
+ */
+export function boxOfFile(layers: readonly LayerBox[], file: string): string | null {
+  for (const b of layers) if (b.files.includes(file)) return b.id;
+  for (const b of layers) if (b.files.some((f) => f.includes("*") && patternRe(f).test(file))) return b.id;
+  return null;
+}
+
 /**
  * The arrows between boxes implied by an import graph. Imports inside one
  * box and imports of files no box names are left out.
  */
 export function layerEdges(layers: readonly LayerBox[], graph: ImportGraph): LayerEdge[] {
-  const boxOf = new Map<string, string>();
-  for (const b of layers) for (const f of b.files) boxOf.set(f, b.id);
   const edges = new Map<string, LayerEdge>();
-  for (const b of layers) {
-    for (const f of b.files) {
-      for (const dep of graph.get(f) ?? []) {
-        const to = boxOf.get(dep);
-        if (!to || to === b.id) continue;
-        const key = `${b.id}>${to}`;
-        const e = edges.get(key) ?? { from: b.id, to: to, via: [] };
-        e.via.push(`${f} -> ${dep}`);
-        edges.set(key, e);
-      }
+  const files = Array.from(graph.keys()).sort();
+  for (const f of files) {
+    const from = boxOfFile(layers, f);
+    if (!from) continue;
+    for (const dep of graph.get(f) ?? []) {
+      const to = boxOfFile(layers, dep);
+      if (!to || to === from) continue;
+      const key = `${from}>${to}`;
+      const e = edges.get(key) ?? { from: from, to: to, via: [] };
+      e.via.push(`${f} -> ${dep}`);
+      edges.set(key, e);
     }
   }
   const order = new Map(layers.map((b, i) => [b.id, i] as [string, number]));
   return Array.from(edges.values()).sort((a, b) => order.get(a.from)! - order.get(b.from)! || order.get(a.to)! - order.get(b.to)!);
 }
 
-/** Files named by the layers that do not exist under `repoRoot` (empty when the table is current). */
+/**
+ * Entries of the layers that name no file under `repoRoot`: an exact file
+ * that does not exist, or a pattern that matches none (empty when the table
+ * is current).
+ */
 export function missingLayerFiles(layers: readonly LayerBox[], repoRoot: string): string[] {
-  return layers.flatMap((b) => b.files).filter((f) => !existsSync(join(repoRoot, f)));
+  return layers
+    .flatMap((b) => b.files)
+    .filter((f) => {
+      if (!f.includes("*")) return !existsSync(join(repoRoot, f));
+      const dir = posix.dirname(f);
+      if (dir.includes("*") || !existsSync(join(repoRoot, dir))) return true;
+      const re = patternRe(f);
+      return !readdirSync(join(repoRoot, dir)).some((n) => re.test(`${dir}/${n}`));
+    });
 }
 
 /** Geometry of the drawing, pixels. */

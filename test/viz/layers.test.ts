@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { DMA_LAYERS, edgeRoute, layerDiagramSpec, layerEdges, libImports, missingLayerFiles, type LayerBox } from "../../lib/viz/layers.js";
+import { DMA_LAYERS, boxOfFile, edgeRoute, layerDiagramSpec, layerEdges, libImports, missingLayerFiles, type LayerBox } from "../../lib/viz/layers.js";
 import { renderSvg } from "../../lib/viz/render.js";
 
 const root = resolve(__dirname, "..", "..");
@@ -17,6 +17,17 @@ describe("DMA_LAYERS", () => {
     expect(missingLayerFiles(DMA_LAYERS, root)).toEqual([]);
     const files = DMA_LAYERS.flatMap((b) => b.files);
     expect(new Set(files).size).toBe(files.length);
+  });
+  it("puts a file in the box naming it exactly before a box whose pattern matches it", () => {
+    const boxes: LayerBox[] = [
+      { id: "P", label: "P", row: 0, kernel: "", files: ["lib/dma/*.ts"] },
+      { id: "E", label: "E", row: 1, kernel: "", files: ["lib/dma/swiotlb.ts"] },
+    ];
+    expect(boxOfFile(boxes, "lib/dma/swiotlb.ts")).toBe("E");
+    expect(boxOfFile(boxes, "lib/dma/direct.ts")).toBe("P");
+    // * stays inside one path component
+    expect(boxOfFile(boxes, "lib/dma/arch/arm.ts")).toBeNull();
+    expect(missingLayerFiles([{ id: "X", label: "X", row: 0, kernel: "", files: ["lib/dma/nothing*.ts", "lib/dma/direct*.ts"] }], root)).toEqual(["lib/dma/nothing*.ts"]);
   });
   it("has the layers of the kernel's DMA path, top to bottom", () => {
     const rowOf = (id: string) => DMA_LAYERS.find((b) => b.id === id)!.row;
