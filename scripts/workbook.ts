@@ -1,17 +1,19 @@
 /**
  * The main job: execute every notebook in notebooks/ headless through the
  * tslab kernel, and write the executed notebooks plus an offline HTML export
- * (one page per notebook and an index) into build/. Source notebooks are
+ * (one page per notebook; the front-page notebook notebooks/index.ipynb
+ * becomes build/html/index.html, followed by the list of notebooks) into build/. Source notebooks are
  * never modified. Exits non-zero if any cell fails, naming the notebook, the
  * cell number and the error text.
  *
- * Usage: npm run workbook [-- --only 01 --only 02] [--out build] [--cell-timeout 120]
+ * Usage: npm run workbook [-- --only index --only 01] [--out build] [--cell-timeout 120]
  */
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { executeNotebook } from "./workbook/notebook.js";
-import { indexHtml, notebookSummary, notebookTitle, notebookToHtml } from "./workbook/export-html.js";
+import { FRONT_PAGE, indexHtml, notebookSummary, notebookTitle, notebookToHtml, workbookOrder } from "./workbook/export-html.js";
+import type { Notebook } from "./workbook/notebook.js";
 
 const { values } = parseArgs({
   options: {
@@ -29,7 +31,8 @@ if (!Number.isFinite(cellTimeoutS) || cellTimeoutS <= 0) {
   console.error(`--cell-timeout: got ${values["cell-timeout"]}, expected a number of seconds > 0`);
   process.exit(2);
 }
-const all = readdirSync(nbDir).filter((f) => f.endsWith(".ipynb")).sort();
+// The front page (notebooks/index.ipynb) first, then the numbered notebooks.
+const all = workbookOrder(readdirSync(nbDir).filter((f) => f.endsWith(".ipynb")));
 const only = values.only ?? [];
 const selected = only.length ? all.filter((f) => only.some((o) => f.startsWith(o))) : all;
 if (!selected.length) {
@@ -41,6 +44,7 @@ mkdirSync(join(out, "html"), { recursive: true });
 
 const failures: string[] = [];
 const entries: Array<{ file: string; title: string; summary: string }> = [];
+let front: { nb: Notebook; name: string } | undefined;
 const t0 = Date.now();
 for (const f of selected) {
   console.log(`▶ ${f}`);
@@ -49,9 +53,14 @@ for (const f of selected) {
     onProgress: (e) => console.log(`  cell ${e.cell}/${e.cells} (code ${e.codeCell}/${e.codeCells}) ${e.status} ${e.seconds.toFixed(1)} s`),
   });
   writeFileSync(join(out, "notebooks", f), JSON.stringify(run.executed, null, 1) + "\n");
-  const htmlName = f.replace(/\.ipynb$/, ".html");
-  writeFileSync(join(out, "html", htmlName), notebookToHtml(run.executed, f, { index: "index.html" }));
-  entries.push({ file: htmlName, title: notebookTitle(run.executed, f), summary: notebookSummary(run.executed) });
+  if (f === FRONT_PAGE) {
+    // rendered as build/html/index.html, followed by the list of notebooks
+    front = { nb: run.executed, name: f };
+  } else {
+    const htmlName = f.replace(/\.ipynb$/, ".html");
+    writeFileSync(join(out, "html", htmlName), notebookToHtml(run.executed, f, { index: "index.html" }));
+    entries.push({ file: htmlName, title: notebookTitle(run.executed, f), summary: notebookSummary(run.executed) });
+  }
   if (run.failure) {
     const msg = `${f}: cell ${run.failure.cell} (code cell ${run.failure.codeCell}) failed:\n${run.failure.errorText}`;
     failures.push(msg);
@@ -60,7 +69,7 @@ for (const f of selected) {
     console.log(`✓ ${f} in ${run.seconds.toFixed(1)} s`);
   }
 }
-writeFileSync(join(out, "html", "index.html"), indexHtml(entries));
+writeFileSync(join(out, "html", "index.html"), indexHtml(entries, front));
 console.log(`\nworkbook: ${selected.length - failures.length} of ${selected.length} notebooks executed in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 console.log(`executed notebooks: ${join(values.out!, "notebooks")}/, HTML export: ${join(values.out!, "html", "index.html")}`);
 if (failures.length) {

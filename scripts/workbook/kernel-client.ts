@@ -11,7 +11,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHmac, randomBytes, randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -62,6 +62,23 @@ async function freePort(): Promise<number> {
       srv.close(() => res(port));
     });
   });
+}
+
+/**
+ * The kernel command line of the repository's kernelspec
+ * (jupyter/kernels/tslab/kernel.json), with `{resource_dir}` and
+ * `{connection_file}` filled in as Jupyter does, minus the leading "node"
+ * (the caller runs it with this Node). So the workbook, nbconvert and the
+ * live server start the same kernel, with the same preload
+ * (model-errors.cjs: a thrown error becomes a Jupyter error output).
+ * @throws Error when kernel.json is missing or its argv does not start with "node".
+ */
+export function kernelArgv(repoRoot: string, connectionFile: string): string[] {
+  const resourceDir = resolve(repoRoot, "jupyter", "kernels", "tslab");
+  const spec = JSON.parse(readFileSync(join(resourceDir, "kernel.json"), "utf8")) as { argv?: unknown };
+  const argv = Array.isArray(spec.argv) ? spec.argv.map(String) : [];
+  if (argv[0] !== "node") throw new Error(`${join(resourceDir, "kernel.json")}: argv must start with "node", got ${JSON.stringify(argv[0])}`);
+  return argv.slice(1).map((a) => a.split("{resource_dir}").join(resourceDir).split("{connection_file}").join(connectionFile));
 }
 
 /** A running tslab kernel. Create with {@link KernelClient.start}; always {@link KernelClient.shutdown}. */
@@ -115,8 +132,8 @@ export class KernelClient {
         kernel_name: "tslab",
       }),
     );
-    const tslabBin = resolve(repoRoot, "node_modules", "tslab", "bin", "tslab");
-    const proc = spawn(process.execPath, [tslabBin, "kernel", "--config-path", connFile], {
+    const argv = kernelArgv(repoRoot, connFile);
+    const proc = spawn(process.execPath, argv, {
       cwd,
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env },
@@ -333,7 +350,9 @@ export class KernelClient {
         .join("");
       const fromReply = [r?.content["ename"], r?.content["evalue"]].filter((x) => x).join(": ");
       errorText =
-        (err && err.output_type === "error" ? [err.ename + ": " + err.evalue, ...err.traceback].join("\n") : "") ||
+        (err && err.output_type === "error"
+          ? (err.traceback[0]?.startsWith(err.ename) ? err.traceback : [`${err.ename}: ${err.evalue}`, ...err.traceback]).join("\n")
+          : "") ||
         stderr.trim() ||
         fromReply ||
         "the cell failed without an error message";
