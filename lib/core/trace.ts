@@ -9,6 +9,86 @@ import { ModelConfigError } from "./errors.js";
 /** Severity of an event: plain progress, a kernel warning, or a modelled fault. */
 export type TraceLevel = "info" | "warn" | "fault";
 
+/**
+ * Every event kind the model records: a typo in `trace.record({ kind })` or
+ * `trace.ofKind(...)` fails to compile. One place for all kinds, grouped by
+ * what records them (a one-line comment per group), one kind a line, sorted
+ * within its group; add a new kind to its group (or a new group) here.
+ */
+export type TraceKind =
+  // Kernel messages: WARN_ON/WARN_ONCE, pr_err, dev_err, an oops, a dma-debug report (lib/dma/debug.ts).
+  | "dev_err"
+  | "dma_debug"
+  | "oops"
+  | "pr_err"
+  | "warn"
+  // CPU cache (lib/cache/model.ts): the HazardKind faults, then line fills and evictions.
+  | "device_read_stale"
+  | "discard_dirty"
+  | "evict"
+  | "lost_write"
+  | "spec_fill"
+  | "stale_read"
+  // Model-only accesses by the CPU and the device (lib/model/actions.ts, lib/iommu/dma-iommu.ts).
+  | "cpu_read"
+  | "cpu_write"
+  | "device_read"
+  | "device_write"
+  // Scatterlists and the page allocator (lib/sg, lib/mm/page-alloc.ts).
+  | "gfp_zone_bad"
+  | "page_alloc_failed"
+  | "page_alloc_order_too_big"
+  | "sg_size_wrapped"
+  // IOMMU page tables (lib/iommu/io-pgtable.ts).
+  | "iommu_fault"
+  | "iommu_map"
+  | "iommu_map_unaligned"
+  | "iommu_unmap"
+  // Streaming DMA API, any backend (dma-direct, iommu-dma, swiotlb, map_resource).
+  | "dma_map"
+  | "dma_map_error"
+  | "dma_sync_for_cpu"
+  | "dma_sync_for_device"
+  | "dma_unmap"
+  | "map_failed"
+  | "map_resource"
+  | "map_sg"
+  | "map_sg_failed"
+  | "would_bounce"
+  // swiotlb bounce buffers (lib/dma/swiotlb.ts).
+  | "swiotlb_bounce"
+  | "swiotlb_full"
+  | "swiotlb_init"
+  | "swiotlb_invalid_sizes"
+  | "swiotlb_map"
+  | "swiotlb_none"
+  | "swiotlb_overflow"
+  | "swiotlb_unmap"
+  // Coherent and non-contiguous allocations, per-device pools, get_sgtable (lib/dma, lib/iommu/dma-iommu-alloc.ts).
+  | "alloc_coherent"
+  | "alloc_failed"
+  | "alloc_noncontiguous"
+  | "alloc_pages"
+  | "alloc_remap"
+  | "dev_coherent_pool"
+  | "free_coherent"
+  | "get_sgtable"
+  | "get_sgtable_enxio"
+  | "memremap_failed"
+  | "rmem_beyond_mask"
+  | "rmem_refused"
+  // Drivers (lib/drivers): videobuf2-dma-contig, dma-buf, saa7146.
+  | "contig_too_small"
+  | "dma_addr_truncated"
+  | "dmabuf_attach"
+  | "dmabuf_imported"
+  | "dmabuf_map"
+  | "pgtable_overrun"
+  | "rfc_nopage_map"
+  // Scenario steps that are no kernel call of the release (lib/scenarios).
+  | "hypothetical"
+  | "vmap_invalidate";
+
 /** One recorded event. */
 export interface TraceEvent {
   /** Sequence number, from 0, in recording order. */
@@ -19,8 +99,8 @@ export interface TraceEvent {
   readonly costNs: number;
   /** Kernel function or subsystem the event belongs to, e.g. "iommu_dma_map_sg". */
   readonly fn: string;
-  /** Short event kind, e.g. "alloc_iova", "cache_clean", "oops", "stale_read". */
-  readonly kind: string;
+  /** Event kind, one of {@link TraceKind}, e.g. "map_sg", "iommu_map", "oops", "stale_read". */
+  readonly kind: TraceKind;
   readonly level: TraceLevel;
   /** Human message in kernel terms. */
   readonly msg: string;
@@ -31,7 +111,7 @@ export interface TraceEvent {
 /** Input to {@link Trace.record}. */
 export interface TraceInput {
   fn: string;
-  kind: string;
+  kind: TraceKind;
   msg: string;
   level?: TraceLevel;
   costNs?: number;
@@ -85,7 +165,7 @@ export class Trace {
   }
 
   /** Events whose kind is one of `kinds`. */
-  ofKind(...kinds: string[]): TraceEvent[] {
+  ofKind(...kinds: TraceKind[]): TraceEvent[] {
     return this.list.filter((e) => kinds.includes(e.kind));
   }
 

@@ -72,15 +72,24 @@ describe("seeded PRNGs", () => {
 describe("trace", () => {
   it("records events and advances the clock by their cost", () => {
     const t = new Trace();
-    t.record({ fn: "iommu_dma_map_sg", kind: "alloc_iova", msg: "alloc", costNs: 100 });
-    const e = t.record({ fn: "iommu_dma_map_sg", kind: "pte_write", msg: "map", costNs: 50, level: "info" });
+    t.record({ fn: "iommu_dma_map_sg", kind: "map_sg", msg: "alloc", costNs: 100 });
+    const e = t.record({ fn: "iommu_dma_map_sg", kind: "iommu_map", msg: "map", costNs: 50, level: "info" });
     t.record({ fn: "sg_page", kind: "oops", msg: "Unable to handle kernel paging request", level: "fault" });
     expect(e.seq).toBe(1);
     expect(e.timeNs).toBe(100);
     expect(t.nowNs).toBe(150);
     expect(t.costSince(1)).toBe(50);
     expect(t.faults().map((x) => x.kind)).toEqual(["oops"]);
-    expect(() => t.record({ fn: "x", kind: "y", msg: "z", costNs: -1 })).toThrow(ModelConfigError);
+    expect(() => t.record({ fn: "x", kind: "warn", msg: "z", costNs: -1 })).toThrow(ModelConfigError);
     expect(t.length).toBe(3); // the rejected record changed nothing
+  });
+
+  it("kinds are a closed union (TraceKind): a misspelt kind fails to compile", () => {
+    const t = new Trace();
+    // @ts-expect-error "dma_mpa" is no TraceKind
+    t.record({ fn: "dma_map_page", kind: "dma_mpa", msg: "typo" });
+    // @ts-expect-error "swiotlb_ful" is no TraceKind
+    expect(t.ofKind("swiotlb_ful")).toEqual([]);
+    expect(t.ofKind("dma_map", "swiotlb_full")).toEqual([]);
   });
 });

@@ -10,6 +10,7 @@ import fc from "fast-check";
 import { readFileSync } from "node:fs";
 import { DMA_MAPPING_ERROR, type Pfn, type VirtAddr } from "../../lib/core/addr.js";
 import { ModelConfigError } from "../../lib/core/errors.js";
+import type { TraceKind } from "../../lib/core/trace.js";
 import { createMachine, type Machine } from "../../lib/platform/machine.js";
 import { kmalloc } from "../../lib/mm/slab.js";
 import { virtToPhys } from "../../lib/mm/linear-map.js";
@@ -46,7 +47,7 @@ function mt8173Coherent(kernel = "v6.19", seed?: number): Machine {
   return createMachine(p, seed === undefined ? { kernel } : { kernel, seed });
 }
 
-function lastOf(m: Machine, kind: string) {
+function lastOf(m: Machine, kind: TraceKind) {
   const ev = m.trace.ofKind(kind);
   return ev[ev.length - 1]!;
 }
@@ -122,7 +123,7 @@ describe("iommu_dma_map_phys / unmap: per-direction maintenance on arm64 (rules 
     dmaSyncSingleForCpu(dev, dma, 1024, DMA_BIDIRECTIONAL);
     dmaSyncSingleForDevice(dev, dma, 1024, DMA_BIDIRECTIONAL);
     dmaUnmapSingle(dev, dma, 1024, DMA_BIDIRECTIONAL);
-    for (const k of ["dma_map", "dma_sync_for_cpu", "dma_sync_for_device", "dma_unmap"]) {
+    for (const k of ["dma_map", "dma_sync_for_cpu", "dma_sync_for_device", "dma_unmap"] as const) {
       expect(lastOf(m, k).data["lines"]).toBe(0);
       expect(lastOf(m, k).msg).toContain("coherent device");
     }
