@@ -1,64 +1,100 @@
-// Public API of the dma-workbook model: re-exports only.
-// Each model area keeps its own block; add a line in your block only.
+// The public API of the dma-workbook model: what notebooks (and readers)
+// import, all from this one file (`import { ... } from "./lib/index.js"`).
+// Re-exports only, one section per layer of docs/layers.json, lowest layer
+// first (the order of docs/ARCHITECTURE.md's diagram, read bottom-up). A
+// module joins the section of its layer; a module whose exports are mostly
+// internal contributes named exports only. Modules left out (the IOVA
+// allocator's blocks and release rules, the per-device iommu-dma cookie,
+// the arch hook objects, the release switches of lib/kernel/api-changes.ts,
+// scenario parameter helpers) are reached through the functions below.
 
-// [core]
+// Layer 0, core: exact arithmetic, branded addresses, DMA directions and
+// attributes, errno, model errors, seeded PRNGs, the trace.
 export * from "./core/index.js";
+
+// Layer 1, kernel: release names (parseKernelVersion, atLeast) and the
+// registry of behaviour changes (defineChange, kernelChanges).
 export * from "./kernel/index.js";
-export * from "./platform/index.js";
 
-// [iommu / sg / case 01]
+// Layer 2, platform: devices (struct device: masks, dma-ranges, dma_parms)
+// and board profiles.
+export * from "./platform/device.js";
+export * from "./platform/profile.js";
+
+// Layer 3, sg / cache / cost: scatterlists, the CPU cache and memory
+// contents, modelled costs.
 export * from "./sg/index.js";
-export * from "./iommu/index.js";
-export * from "./iommu/dma-iommu-alloc.js";
-export * from "./dma/mapping.js";
-export * from "./drivers/videobuf2-dma-contig.js";
-export * from "./scenarios/01-iommu-gaps.js";
-export * from "./viz/iova.js";
-
-// [cache / dma-direct streaming / case 00]
 export * from "./cache/index.js";
 export * from "./cost/index.js";
+
+// Layer 4, mm: physical memory map, memmap, zones and GFP flags, the page
+// allocator, linear map, vmalloc/vmap/ioremap/memremap, kmalloc.
+export * from "./mm/layout.js";
+export * from "./mm/memory.js";
+export * from "./mm/gfp.js";
+export * from "./mm/page-alloc.js";
+export * from "./mm/page-source.js";
+export * from "./mm/linear-map.js";
 export * from "./mm/slab.js";
-export * from "./dma/direct.js";
+export * from "./mm/vmalloc.js";
+export * from "./mm/vmalloc32.js";
+export * from "./mm/remap.js";
+
+// Layer 5, iommu: IOVA allocator, domains, IOMMU page tables.
+export * from "./iommu/iova.js";
+export * from "./iommu/domain.js";
+export * from "./iommu/io-pgtable.js";
+
+// Layer 6, dma/arch: the arch's cache maintenance rules for the DMA API.
+export { applyMaintenance, archSyncRules, type ArchSyncRules, type SyncOutcome } from "./dma/arch/index.js";
+
+// Layer 7, dma-common: dma-debug, per-device coherent pools, the
+// dma_common_* helpers, dma_capable, the active streaming mappings.
 export * from "./dma/debug.js";
+export * from "./dma/coherent.js";
+export * from "./dma/ops-helpers.js";
 export { KMALLOC_BOUNCE, dmaCapable, dmaKmallocNeedsBounce } from "./dma/map-ops.js";
 export { activeMappings, type ActiveMapping, type BufferOwner, type CallMeta } from "./dma/state.js";
-export { applyMaintenance, archSyncRules, type ArchSyncRules, type SyncOutcome } from "./dma/arch/index.js";
-export * from "./model/actions.js";
-export * as archArm64 from "./dma/arch/arm64.js";
-export * as archArm from "./dma/arch/arm.js";
-export * as archX86 from "./dma/arch/x86.js";
-export * as archParisc from "./dma/arch/parisc.js";
-export * from "./scenarios/00-tour.js";
-export * from "./viz/cache.js";
 
-// [mm / coherent / dma-buf / case 02]
-export * from "./mm/layout.js";
-export * from "./mm/linear-map.js";
-export * from "./mm/memory.js";
-export * from "./mm/vmalloc.js";
-export * from "./mm/remap.js";
-export * from "./mm/page-source.js";
-export * from "./dma/coherent.js";
+// Layer 8, dma/swiotlb: the bounce-buffer pool.
+export * from "./dma/swiotlb.js";
+
+// Layer 9, the DMA backends: dma-direct, iommu-dma, 32-bit ARM's own ops.
+export * from "./dma/direct.js";
 export * from "./dma/direct-alloc.js";
 export { DMA_DIRECT_GET_SGTABLE } from "./dma/direct-ops.js";
-export * from "./dma/ops-helpers.js";
+export * from "./iommu/dma-iommu.js";
+export * from "./iommu/dma-iommu-alloc.js";
 export * from "./dma/arch/arm-dma-mapping.js";
-export * from "./drivers/dma-buf.js";
-export * from "./scenarios/02-coherent-no-page.js";
-export * from "./viz/memmap.js";
 
-// [viz]
+// Layer 10, dma/mapping: the DMA API (dma_map_sg, dma_alloc_attrs, ...),
+// which dispatches to a backend, and the non-contiguous allocations.
+export * from "./dma/mapping.js";
+export * from "./dma/noncontiguous.js";
+
+// Layer 11, model actions: the CPU and the device touching buffers.
+export * from "./model/actions.js";
+
+// Layer 12, platform/machine: a machine built from a profile and a release.
+export * from "./platform/machine.js";
+
+// Layer 13, drivers: DMA API clients (videobuf2-dma-contig, dma-buf, saa7146).
+export * from "./drivers/videobuf2-dma-contig.js";
+export * from "./drivers/dma-buf.js";
+export * from "./drivers/saa7146.js";
+
+// Layer 14, viz: vega-lite spec builders and notebook display.
 export * from "./viz/types.js";
 export * from "./viz/render.js";
 export * from "./viz/display.js";
-
-// [zones / swiotlb / case 04]
-export * from "./mm/gfp.js";
-export * from "./dma/swiotlb.js";
-export * from "./mm/page-alloc.js";
-export * from "./mm/vmalloc32.js";
-export * from "./dma/noncontiguous.js";
-export * from "./drivers/saa7146.js";
-export * from "./scenarios/04-dma32-vmalloc.js";
+export * from "./viz/cache.js";
+export * from "./viz/iova.js";
+export * from "./viz/memmap.js";
 export * from "./viz/zones.js";
+export * from "./viz/layers.js";
+
+// Layer 15, scenarios: one module per notebook.
+export * from "./scenarios/00-tour.js";
+export * from "./scenarios/01-iommu-gaps.js";
+export * from "./scenarios/02-coherent-no-page.js";
+export * from "./scenarios/04-dma32-vmalloc.js";

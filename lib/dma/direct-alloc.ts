@@ -33,8 +33,8 @@ import { pageSourceOf } from "../mm/page-source.js";
 export { PageSource, pageSourceOf } from "../mm/page-source.js";
 import { getOrder } from "./coherent.js";
 import { archHooksOf } from "./arch/index.js";
-import { GFP_DMA, GFP_DMA32, GFP_KERNEL, fmtGfp, gfp, gfpHas, gfpWithout, type GfpFlags } from "../mm/gfp.js"; // [zones / case 04]
-import { buddyOf } from "../mm/page-alloc.js"; // [zones / case 04]
+import { GFP_DMA, GFP_DMA32, GFP_KERNEL, fmtGfp, gfp, gfpHas, gfpWithout, type GfpFlags } from "../mm/gfp.js";
+import { buddyOf } from "../mm/page-alloc.js";
 
 /** A coherent allocation: CPU address and DMA handle, as dma_alloc_attrs returns them. */
 export interface CoherentBuffer {

@@ -10,9 +10,9 @@ import { parseKernelVersion, type KernelVersion } from "../kernel/version.js";
 import { createDevice, type Device, type DeviceSpec } from "./device.js";
 import { loadPlatformProfile, validatePlatformProfile, type PlatformProfile } from "./profile.js";
 import { CacheModel } from "../cache/model.js";
-import { attachDeviceIommu, type Iommu } from "../iommu/domain.js"; // [iommu]
-import { addDeviceToMemoryModel, createMemoryModel, type MemoryModel } from "../mm/memory.js"; // [mm]
-import { dmaCoherentDeviceInit } from "../dma/coherent.js"; // [mm]
+import { attachDeviceIommu, type Iommu } from "../iommu/domain.js";
+import { addDeviceToMemoryModel, createMemoryModel, type MemoryModel } from "../mm/memory.js";
+import { dmaCoherentDeviceInit } from "../dma/coherent.js";
 import { costsForProfile } from "../cost/machine.js";
 import type { CostValues } from "../cost/schema.js";
 import type { SlabState } from "../mm/slab.js";
@@ -28,7 +28,6 @@ export interface MachineOptions {
   seed?: number;
   /** Store trace events (default true; benchmarks turn it off). */
   keepEvents?: boolean;
-  // [cache]
   /**
    * The swiotlb pool (lib/dma/swiotlb.ts swiotlbOf): `size` in bytes (the
    * swiotlb= slab count, rounded as swiotlb_adjust_size does; default
@@ -62,7 +61,7 @@ export class Machine implements SwiotlbHost {
     this.prng = createPrng(this.seed);
     this.trace = new Trace({ keepEvents: opts.keepEvents ?? true });
     this.mm = createMemoryModel(this);
-    this.swiotlbOptions = Machine.checkSwiotlbOptions(opts.swiotlb); // [cache]
+    this.swiotlbOptions = Machine.checkSwiotlbOptions(opts.swiotlb);
     // Create each device, then attach it to its IOMMU's DMA domain, register
     // it with the memory model (per-device coherent pool) and link it to
     // this machine's CPU cache, in that order.
@@ -80,20 +79,17 @@ export class Machine implements SwiotlbHost {
       };
       const dev = createDevice(spec as DeviceSpec, { kernel: this.kernel, trace: this.trace });
       this.devices.set(d.name, dev);
-      attachDeviceIommu(this, dev, d); // [iommu]
-      addDeviceToMemoryModel(this.mm, dev); // [mm]
-      dmaCoherentDeviceInit(this.mm, dev); // [mm] of_reserved_mem_device_init: the `memory-region` pool
-      dev.cacheHost = this; // [cache]
+      attachDeviceIommu(this, dev, d);
+      addDeviceToMemoryModel(this.mm, dev);
+      dmaCoherentDeviceInit(this.mm, dev); // of_reserved_mem_device_init: the `memory-region` pool
+      dev.cacheHost = this;
     }
   }
 
-  // [iommu] machine-level IOMMU state (instances, domains) goes below this line.
   /** IOMMU instances by name, created from profile.iommus as devices attach (lib/iommu/domain.ts). */
   readonly iommus: Map<string, Iommu> = new Map();
-  // [mm] machine-level memory model (memmap, zones, VA space, allocators) goes below this line.
   /** The memory model (lib/mm/memory.ts): physical map, memmap, zones, kernel VA space; built on first use. */
   readonly mm: MemoryModel;
-  // [cache] machine-level CPU cache and memory contents go below this line.
   /** The validated `swiotlb` option (MachineOptions), or undefined when not given; the pool itself is built by lib/dma/swiotlb.ts swiotlbOf. */
   readonly swiotlbOptions: { size?: number; force?: boolean; noforce?: boolean } | undefined;
   private static checkSwiotlbOptions(o: MachineOptions["swiotlb"]): MachineOptions["swiotlb"] {
@@ -105,7 +101,7 @@ export class Machine implements SwiotlbHost {
     if (o.force && o.noforce) throw new ModelConfigError("swiotlb", "force and noforce", "at most one of force, noforce");
     return { ...o };
   }
-  // [dma] machine-level DMA state, typed (the areas reach it through their host interfaces).
+  // Machine-level DMA state, typed (the layers below reach it through their host interfaces).
   private costValues?: CostValues;
   /** The cost parameters (ns values) of profile.costs (data/costs/<id>.json), loaded on first use; all zero without a cost file. */
   get costs(): CostValues {

@@ -1,3 +1,0 @@
-export * from "./device.js";
-export * from "./machine.js";
-export * from "./profile.js";
