@@ -46,11 +46,6 @@ export const SZ_256M = 268435456;
 export const SZ_1G = 1073741824;
 export const SZ_2G = 2147483648;
 
-/** True iff `x` is an integer in [0, 2^53). */
-export function isAddrValue(x: number): boolean {
-  return Number.isSafeInteger(x) && x >= 0;
-}
-
 /**
  * Check that `x` is an integer in [min, max] and return it.
  * @throws ModelConfigError naming `field`, the value and the allowed range.

@@ -16,7 +16,7 @@ import { ModelConfigError } from "../core/errors.js";
 import { findDataDir } from "../core/data-dir.js";
 
 /** One cost parameter. */
-export const zCostParam = z
+const zCostParam = z
   .object({
     value: z.number().finite().nonnegative(),
     /** "ns/line", "ns/byte", "ns/call", "ns". */
@@ -27,10 +27,9 @@ export const zCostParam = z
     estimate: z.boolean(),
   })
   .strict();
-export type CostParam = z.infer<typeof zCostParam>;
 
 /** The parameters the streaming-DMA model charges. */
-export const zCostParams = z
+const zCostParams = z
   .object({
     /** Cleaning one cache line to PoC (dc cvac, DCCMVAC). */
     lineCleanNs: zCostParam,
@@ -50,10 +49,9 @@ export const zCostParams = z
     mapCallNs: zCostParam,
   })
   .strict();
-export type CostParams = z.infer<typeof zCostParams>;
 
 /** A cost file. */
-export const zCostFile = z
+const zCostFile = z
   .object({
     id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
     description: z.string().min(1),
@@ -70,7 +68,7 @@ export type CostFile = z.infer<typeof zCostFile>;
  * working directory.
  * @throws ModelConfigError if no data/costs folder is found.
  */
-export function costsDir(): string {
+function costsDir(): string {
   const dir = findDataDir("costs");
   if (dir) return dir;
   throw new ModelConfigError("data/costs", process.cwd(), "a working directory below the repository that holds data/costs");

@@ -27,7 +27,7 @@ import { KernelOops, ModelConfigError } from "../core/errors.js";
 import { atLeast, defineChange } from "../kernel/version.js";
 import { kernelFunctionName } from "../kernel/api-changes.js";
 import { dmaToPhys, type Device } from "../platform/device.js";
-import { createSgTable, sgPhys, type Scatterlist, type SgTable } from "../sg/scatterlist.js";
+import { sgPhys, type Scatterlist, type SgTable } from "../sg/scatterlist.js";
 import { CHANGE_IOMMU_DMA_COMMON_OPS, CHANGE_MAP_SG_ERRNO, iommuDmaMapPage, iommuDmaMapSg, iommuDmaSyncSgForCpu, iommuDmaSyncSgForDevice, iommuDmaSyncSingleForCpu, iommuDmaSyncSingleForDevice, iommuDmaMapResource, iommuDmaUnmapPage, iommuDmaUnmapResource, iommuDmaUnmapSg, type IommuDmaOptions } from "../iommu/dma-iommu.js";
 import { DMA_ATTR_SKIP_CPU_SYNC, checkDirection, dirName, hasAttr } from "../core/dma-types.js";
 import { iommuDmaAlloc, iommuDmaFree, iommuDmaGetSgtable, iommuDmaMmap, type IommuDmaAllocOptions } from "../iommu/dma-iommu-alloc.js";
@@ -71,7 +71,7 @@ export const DMA_MAP_SGTABLE = defineChange({
 });
 
 /** The first release with dma_map_sgtable (kept for callers of the earlier string constant). */
-export const DMA_MAP_SGTABLE_SINCE = DMA_MAP_SGTABLE.since;
+const DMA_MAP_SGTABLE_SINCE = DMA_MAP_SGTABLE.since;
 
 /**
  * __dma_map_sg_attrs: dispatch and return what the ops return (a count,
@@ -685,11 +685,6 @@ export function dmaGetSgtableAttrs(
 /** dma_get_sgtable(dev, sgt, cpu_addr, handle, size): {@link dmaGetSgtableAttrs} with attrs 0. */
 export function dmaGetSgtable(dev: Device, sgt: SgTable, cpuAddr: VirtAddr, dmaHandle: DmaAddr, size: number, opts: GetSgtableOptions = {}): number {
   return dmaGetSgtableAttrs(dev, sgt, cpuAddr, dmaHandle, size, 0, opts);
-}
-
-/** A fresh empty table for {@link dmaGetSgtable} (struct sg_table sgt = {}). */
-export function newSgTable(): SgTable {
-  return createSgTable();
 }
 
 /** Result of {@link dmaMmapAttrs}: the kernel's return and the first pfn remap_pfn_range would map. */

@@ -10,7 +10,7 @@ import { atLeast, defineChange } from "../kernel/version.js";
 import type { Device } from "../platform/device.js";
 
 /** v5.10: without dma_parms.segment_boundary_mask the boundary is ULONG_MAX instead of 4 GiB. */
-export const CHANGE_SEG_BOUNDARY_ULONG_MAX = defineChange({
+const CHANGE_SEG_BOUNDARY_ULONG_MAX = defineChange({
   id: "dma-default-seg-boundary-ulong-max",
   since: "v5.10",
   commit: "(hash not pinned; Nicolin Chen, posted as 20200815064726.20459-1-nicoleotsuka@gmail.com, in the v5.10 dma-mapping pull)",
@@ -21,7 +21,7 @@ export const CHANGE_SEG_BOUNDARY_ULONG_MAX = defineChange({
 });
 
 /** v6.12: dma_set_max_seg_size returns nothing. */
-export const CHANGE_SET_MAX_SEG_VOID = defineChange({
+const CHANGE_SET_MAX_SEG_VOID = defineChange({
   id: "dma-set-max-seg-size-void",
   since: "v6.12",
   commit: "334304ac2bac",

@@ -20,7 +20,6 @@
  */
 import { checkInt, hex } from "../core/arith.js";
 import { VA_BITS_48_SPAN } from "../core/addr.js";
-import { EINVAL, ENOMEM, EOPNOTSUPP } from "../core/errno.js";
 import { KernelOops, ModelConfigError } from "../core/errors.js";
 import { atLeast, defineChange } from "../kernel/version.js";
 import { kernelFunctionName } from "../kernel/api-changes.js";
@@ -215,7 +214,7 @@ export function dmaBufRelease(dmabuf: DmaBuf): void {
  * Record the kernel's paging-request oops and throw KernelOops.
  * Message format as arch/arm64/mm/fault.c / arch/arm/mm/fault.c print it.
  */
-export function pagingOops(dev: Device, mm: MemoryModel, address: number, callChain: readonly string[], why: string, addressText?: string): never {
+function pagingOops(dev: Device, mm: MemoryModel, address: number, callChain: readonly string[], why: string, addressText?: string): never {
   const addrStr = (addressText ?? mm.fmtVa(address)).slice(2);
   const head = /^0*$/.test(addrStr.slice(0, -4)) ? "Unable to handle kernel NULL pointer dereference" : "Unable to handle kernel paging request";
   const msg = `${head} at virtual address ${addrStr}`;
@@ -325,6 +324,3 @@ export function importerReadSgPage(importer: Device, sg: Scatterlist, callers: r
   if (!page.hasMemmap) pagingOops(importer, mm, page.address, chain, "struct page without memmap", page.addressText);
   return page;
 }
-
-/** -errno values exporters return, re-exported for callers' switch statements. */
-export const DMA_BUF_ERRNO = { EINVAL, ENOMEM, EOPNOTSUPP } as const;

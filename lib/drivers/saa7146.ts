@@ -20,7 +20,7 @@
  * explored. Writing past 1024 entries in one table would overrun the page:
  * recorded as a fault event and refused.
  */
-import { u32, hex, checkInt } from "../core/arith.js";
+import { u32, checkInt } from "../core/arith.js";
 import type { DmaAddr, VirtAddr } from "../core/addr.js";
 import { KernelOops } from "../core/errors.js";
 import type { Device } from "../platform/device.js";
@@ -142,9 +142,4 @@ export function saa7146BuildTables(dev: Device, pageAddrs: readonly number[]): S
     tables.push(pt);
   }
   return tables;
-}
-
-/** Format the first `n` entries of a table as the card reads them: ["0x...", ...]. */
-export function saa7146TableHead(pt: Saa7146Pgtable, n = 4): string[] {
-  return pt.entries.slice(0, n).map((e) => hex(e));
 }

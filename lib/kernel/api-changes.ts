@@ -31,7 +31,7 @@ export const CHANGE_DMA_MAP_PHYS = defineChange({
 });
 
 /** arm64's cache maintenance routines renamed to dcache_*_poc. */
-export const CHANGE_ARM64_DCACHE_POC = defineChange({
+const CHANGE_ARM64_DCACHE_POC = defineChange({
   id: "arm64-dcache-poc-names",
   since: "v5.19",
   commit: "unknown (arm64 cache maintenance rename series)",
@@ -41,7 +41,7 @@ export const CHANGE_ARM64_DCACHE_POC = defineChange({
 });
 
 /** arm64 arch_sync_dma_for_device calls dcache_clean_poc directly (the __dma_map_area wrapper gone). */
-export const CHANGE_ARM64_SYNC_CALLS_DCACHE_POC = defineChange({
+const CHANGE_ARM64_SYNC_CALLS_DCACHE_POC = defineChange({
   id: "arm64-sync-calls-dcache-clean-poc",
   since: "v5.15",
   commit: "unknown",
@@ -61,7 +61,7 @@ interface Rename {
  * modelled name; each entry lists the later names with the change that
  * introduced them (oldest first).
  */
-export const KERNEL_FUNCTION_NAMES = {
+const KERNEL_FUNCTION_NAMES = {
   dma_map_page_attrs: [{ change: CHANGE_DMA_MAP_PHYS, name: "dma_map_phys" }],
   dma_unmap_page_attrs: [{ change: CHANGE_DMA_MAP_PHYS, name: "dma_unmap_phys" }],
   dma_direct_map_page: [{ change: CHANGE_DMA_MAP_PHYS, name: "dma_direct_map_phys" }],

@@ -22,7 +22,7 @@
  * pfn_valid (memblock_is_map_memory), arch/arm64/include/asm/memory.h
  * virt_to_page (v4.19 and v6.19 VMEMMAP forms), include/linux/mm.h is_vmalloc_addr.
  */
-import { SZ_4G, SZ_16M, SZ_1G, checkInt, hex } from "../core/arith.js";
+import { SZ_4G, SZ_16M, SZ_1G, checkInt } from "../core/arith.js";
 import { fmtVirtAddr, type PhysAddr, type Pfn, type VirtAddr } from "../core/addr.js";
 import { ModelConfigError } from "../core/errors.js";
 import { atLeast, defineChange } from "../kernel/version.js";
@@ -489,12 +489,6 @@ export function mmOfDevice(dev: Device): MemoryModel {
   if (!m) throw new ModelConfigError("device", dev.name, "a device created by a Machine (createMachine)");
   m.regions(); // initialise (sets up the per-device pools)
   return m;
-}
-
-/** Describe a physical address for messages: "0xb0000000 (nomap encbuffer)". */
-export function describePhys(mm: MemoryModel, pa: number): string {
-  const r = mm.regionOf(pa);
-  return `${hex(pa)} (${r.kind}${r.kind === "hole" ? "" : " " + r.name})`;
 }
 
 /** What the free functions below need: a machine (or anything) with its memory model. */

@@ -40,7 +40,7 @@ function mappingForRange(s: DmaStreamingState, dev: Device, dmaAddr: number, siz
  * @returns the tokens the device got, as runs of physical bytes.
  * @throws ModelConfigError for a range outside every active mapping of the device (nothing changes).
  */
-export function dmaDirectDeviceRead(dev: Device, dmaAddr: DmaAddr | number, size: number): TokenRun[] {
+function dmaDirectDeviceRead(dev: Device, dmaAddr: DmaAddr | number, size: number): TokenRun[] {
   const m = dmaMachineOf(dev);
   const s = streamingOf(m);
   const rec = mappingForRange(s, dev, dmaAddr, size, "deviceRead");
@@ -59,7 +59,7 @@ export function dmaDirectDeviceRead(dev: Device, dmaAddr: DmaAddr | number, size
  * @returns the new token's label ("dev:3").
  * @throws ModelConfigError for a range outside every active mapping of the device (nothing changes).
  */
-export function dmaDirectDeviceWrite(dev: Device, dmaAddr: DmaAddr | number, size: number): string {
+function dmaDirectDeviceWrite(dev: Device, dmaAddr: DmaAddr | number, size: number): string {
   const m = dmaMachineOf(dev);
   const s = streamingOf(m);
   const rec = mappingForRange(s, dev, dmaAddr, size, "deviceWrite");

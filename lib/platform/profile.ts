@@ -45,7 +45,7 @@ export const zAddr = z
   });
 
 /** A size that must be a power of two (granules, line sizes, page sizes). */
-export const zPow2 = zAddr.refine((n) => isPowerOf2(n), { message: "expected a power of two" });
+const zPow2 = zAddr.refine((n) => isPowerOf2(n), { message: "expected a power of two" });
 
 /** Where a fact in a profile comes from. Every profile needs at least one. */
 export const zSource = z
@@ -57,11 +57,11 @@ export const zSource = z
   })
   .strict();
 
-export const zArch = z.enum(["arm64", "arm", "x86_64", "parisc"]);
+const zArch = z.enum(["arm64", "arm", "x86_64", "parisc"]);
 export type Arch = z.infer<typeof zArch>;
 
 /** CPU data-cache description (used by the cache model). */
-export const zCpuCache = z
+const zCpuCache = z
   .object({
     /** Cache line size in bytes (the kernel's L1_CACHE_BYTES / dma alignment): 32, 64 or 128. */
     lineSize: zPow2.refine((n) => n >= 16 && n <= 256, { message: "expected a line size from 16 to 256 bytes" }),
@@ -75,10 +75,10 @@ export const zCpuCache = z
   .strict();
 
 /** A RAM bank (memory node / memblock). */
-export const zRamBank = z.object({ base: zAddr, size: zAddr }).strict();
+const zRamBank = z.object({ base: zAddr, size: zAddr }).strict();
 
 /** A /reserved-memory child node. */
-export const zReserved = z
+const zReserved = z
   .object({
     name: z.string().min(1),
     base: zAddr,
@@ -95,10 +95,10 @@ export const zReserved = z
   .strict();
 
 /** An MMIO window (no struct page, never RAM). */
-export const zMmio = z.object({ name: z.string().min(1), base: zAddr, size: zAddr }).strict();
+const zMmio = z.object({ name: z.string().min(1), base: zAddr, size: zAddr }).strict();
 
 /** An IOMMU instance. */
-export const zIommu = z
+const zIommu = z
   .object({
     name: z.string().min(1),
     /** Driver name as in the kernel, e.g. "mtk-iommu", "arm-smmu-v3", "intel-iommu". */
@@ -115,7 +115,7 @@ export const zIommu = z
   .strict();
 
 /** dma_parms of a device (include/linux/device.h, struct device_dma_parameters). */
-export const zDmaParms = z
+const zDmaParms = z
   .object({
     maxSegmentSize: zAddr.refine((n) => n >= 1 && n <= 0xffffffff, { message: "expected 1..0xffffffff (an unsigned int)" }),
     segmentBoundaryMask: zAddr,
@@ -123,10 +123,10 @@ export const zDmaParms = z
   .strict();
 
 /** One dma-ranges entry: CPU physical range -> bus addresses. */
-export const zDmaRange = z.object({ cpuStart: zAddr, dmaStart: zAddr, size: zAddr }).strict();
+const zDmaRange = z.object({ cpuStart: zAddr, dmaStart: zAddr, size: zAddr }).strict();
 
 /** A DMA master. */
-export const zDevice = z
+const zDevice = z
   .object({
     name: z.string().min(1),
     /** Kernel driver or compatible, e.g. "mtk-vcodec-dec". */
@@ -152,7 +152,7 @@ export const zDevice = z
   .strict();
 
 /** Kernel virtual memory layout: where the linear map and vmalloc space sit. */
-export const zLayout = z
+const zLayout = z
   .object({
     /** Virtual address bits: 32 (arm) or 48 (arm64 VA_BITS=48, x86-64 4-level). */
     vaBits: z.union([z.literal(32), z.literal(48)]),

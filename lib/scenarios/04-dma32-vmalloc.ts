@@ -172,7 +172,7 @@ function checkParams(p: Case04Params): void {
  * RAM and the card's mask from the parameters.
  * @throws ModelConfigError for bad parameters.
  */
-export function case04Machine(p: Case04Params): Machine {
+function case04Machine(p: Case04Params): Machine {
   checkParams(p);
   const base: PlatformProfile = loadPlatformProfile(p.iommu ? "x86-64-pc-8g-vtd" : "x86-64-pc-8g");
   const ram = p.ramGiB <= 3 ? [{ base: 0, size: p.ramGiB * SZ_1G }] : [{ base: 0, size: 3 * SZ_1G }, { base: SZ_4G, size: (p.ramGiB - 3) * SZ_1G }];
@@ -189,7 +189,7 @@ export function case04Machine(p: Case04Params): Machine {
  * @returns the entries mapped (nents; 0 or -EIO when the map failed) and
  * the entries and bytes bounced; `full` when the map failed.
  */
-export function directMapSgWithSwiotlb(dev: Device, sgl: Scatterlist[], nents: number, pageSize: number): { ents: number; bounced: number; bouncedBytes: number; full: boolean; failure: string | null } {
+function directMapSgWithSwiotlb(dev: Device, sgl: Scatterlist[], nents: number, pageSize: number): { ents: number; bounced: number; bouncedBytes: number; full: boolean; failure: string | null } {
   const from = dev.trace.length;
   const ents = dmaMapSg(dev, sgl, nents, DMA_FROM_DEVICE, 0, { pageSize });
   if (ents <= 0) return { ents: 0, bounced: 0, bouncedBytes: 0, full: true, failure: mapFailure(dev, from) };

@@ -168,15 +168,6 @@ export function forEachSgtableDmaSg(sgt: SgTable, fn: (sg: Scatterlist, i: numbe
   forEachSg(sgt.sgl, sgt.nents, fn);
 }
 
-/** Sum of `length` over the first `nents` entries (bytes, exact, not wrapped). */
-export function sgTotalLength(sgl: readonly Scatterlist[], nents: number): number {
-  let t = 0;
-  forEachSg(sgl, nents, (s) => {
-    t += s.length;
-  });
-  return t;
-}
-
 function pagesAreMergeable(a: Pfn, b: Pfn): boolean {
   // pages_are_mergeable(a, b): a directly follows b. zone-device pgmap checks are not modelled.
   return a === b + 1;

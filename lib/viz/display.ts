@@ -69,7 +69,7 @@ export async function showChart(spec: VlSpec, summary: string): Promise<void> {
 }
 
 /** Escape text for HTML. */
-export function escapeHtml(s: string): string {
+function escapeHtml(s: string): string {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 }
 

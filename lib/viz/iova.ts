@@ -30,7 +30,7 @@ const KIND_COLORS = {
 };
 
 /** Tick values at a power-of-two step (at least 4K) giving at most 12 ticks over [0, xmax]. */
-export function hexTicks(xmax: number): number[] {
+function hexTicks(xmax: number): number[] {
   let step = 4096;
   while (xmax / step > 12) step *= 2;
   const out: number[] = [];

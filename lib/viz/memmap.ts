@@ -54,7 +54,7 @@ function hexLabel(vaBits: 32 | 48, virt: boolean): string {
 }
 
 /** Tick values at a power-of-two step giving at most 9 ticks over [lo, hi] (exact up to 2^53). */
-export function pow2Ticks(lo: number, hi: number): number[] {
+function pow2Ticks(lo: number, hi: number): number[] {
   let step = 4096;
   while ((hi - lo) / step > 8) step *= 2;
   const out: number[] = [];

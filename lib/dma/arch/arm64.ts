@@ -29,7 +29,7 @@ import { hex } from "../../core/arith.js";
 import type { DmaArchHooks } from "./hooks.js";
 
 /** c50f11c6196f: arm64 stops invalidating FROM_DEVICE buffers in arch_sync_dma_for_device. */
-export const ARM64_NO_INVAL_FOR_DEVICE = defineChange({
+const ARM64_NO_INVAL_FOR_DEVICE = defineChange({
   id: "arm64-clean-only-for-device",
   since: "v5.19",
   commit: "c50f11c6196f",
