@@ -62,3 +62,13 @@ export * from "./dma/noncontiguous.js";
 export * from "./drivers/saa7146.js";
 export * from "./scenarios/04-dma32-vmalloc.js";
 export * from "./viz/zones.js";
+
+// [arm32 coherent allocation / case 03]
+export * from "./mm/genalloc.js";
+export * from "./mm/cma.js";
+export * from "./mm/arm32-sections.js";
+export * from "./dma/pool.js";
+export * from "./dma/contiguous.js";
+export * from "./dma/arm32-coherent.js";
+export * from "./dma/arm32-restricted.js";
+export * from "./platform/arm32-sidecar.js";
