@@ -72,3 +72,4 @@ export * from "./dma/contiguous.js";
 export * from "./dma/arm32-coherent.js";
 export * from "./dma/arm32-restricted.js";
 export * from "./platform/arm32-sidecar.js";
+export * from "./scenarios/03-arm32-coherent.js";
