@@ -73,3 +73,4 @@ export * from "./dma/arm32-coherent.js";
 export * from "./dma/arm32-restricted.js";
 export * from "./platform/arm32-sidecar.js";
 export * from "./scenarios/03-arm32-coherent.js";
+export * from "./viz/arm32.js";

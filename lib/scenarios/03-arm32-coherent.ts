@@ -229,6 +229,8 @@ export interface Case03Result {
   board: { id: string; lpae: boolean; sectionSize: number; sections: number; lowmemLimit: number; physOffset: number; cma: { base: number; size: number } | null; pool: { phys: number | null; size: number; backing: string | null }; restricted: { base: number; size: number } };
   memoryMap: Case03MapBar[];
   allocations: Case03AllocRow[];
+  /** The rows of `kernel` and `variant` (the run the parameters select). */
+  selected: Case03AllocRow[];
   pool: Case03PoolRow[];
   /** First failing request (1-based) or null. */
   poolFirstFailure: number | null;
@@ -413,7 +415,7 @@ export function runCase03(params: Case03Params): Case03Result {
   const secLabel = b.map.lpae ? "2 MiB blocks (LPAE, shared by all processes)" : "1 MiB sections (copied into every process's pgd)";
   const cmaRange = b.cma ? { base: b.board.cma!.base, size: params.cmaSize ?? b.board.cma!.size } : null;
   const cuts = [b.map.physOffset, b.map.lowmemLimit];
-  if (cmaRange) cuts.push(cmaRange.base, cmaRange.base + cmaRange.size);
+  if (cmaRange) cuts.push(Math.min(cmaRange.base, b.map.lowmemLimit), Math.min(cmaRange.base + cmaRange.size, b.map.lowmemLimit));
   const sortedCuts = [...new Set(cuts)].sort((x, y) => x - y);
   for (let i = 0; i + 1 < sortedCuts.length; i++) {
     const s = sortedCuts[i]!;
@@ -438,6 +440,11 @@ export function runCase03(params: Case03Params): Case03Result {
     }
   }
 
+  const selected: Case03AllocRow[] = CASE03_REQUESTS.map((req) => {
+    const r = variantPath(kernel, b.map.lpae, params.variant, req, params.cmaEnabled);
+    return { release: kernel, variant: params.variant, request: req.label, path: r.path, allocator: r.allocator, via: viaOf(r.path, r.allocator), outcome: outcomeOf(r.path, r.allocator, req, kernel, poolFromCma), warning: r.warning, proposal: params.variant !== "mainline" };
+  });
+
   // ---- the atomic pool filling up ----
   const pool: Case03PoolRow[] = [];
   let poolFirstFailure: number | null = null;
@@ -459,7 +466,7 @@ export function runCase03(params: Case03Params): Case03Result {
 
   // ---- hazard ----
   const remapRun = case03Hazard(params.board, kernel, { alias: "cacheable", phys: restricted.base, size: PAGE, seed, specFillProb, steps });
-  const cmaPhys = cmaRange ? cmaRange.base + 16777216 : restricted.base;
+  const cmaPhys = cmaRange ? cmaRange.base + Math.min(16777216, cmaRange.size / 2) : restricted.base;
   const cmaRun = case03Hazard(params.board, kernel, { alias: "non-cacheable", phys: cmaPhys, size: PAGE, seed, specFillProb, steps });
 
   return {
@@ -477,6 +484,7 @@ export function runCase03(params: Case03Params): Case03Result {
     },
     memoryMap,
     allocations,
+    selected,
     pool,
     poolFirstFailure,
     costs,

@@ -182,6 +182,18 @@ describe("the cacheable alias hazard (cache model, seeded)", () => {
   });
 });
 
+describe("the selected run and a CMA area reaching past lowmem", () => {
+  it("selected rows follow kernel and variant", () => {
+    const r = runCase03({ ...base, variant: "step2-set-uncached-cma" });
+    expect(r.selected.map((x) => x.path)).toEqual(["direct_set_uncached", "direct_remap", "direct_atomic_pool", "direct_remap"]);
+  });
+  it("cma=128M from 0x2c000000 runs past the 0x30000000 lowmem limit: only the lowmem part is PTE-mapped", () => {
+    const r = runCase03({ ...base, cmaSize: 128 * MiB });
+    const pte = r.memoryMap.filter((b) => b.kind === "cma (4 KiB PTEs)");
+    expect(pte.map((b) => [b.start, b.end])).toEqual([[0x2c000000, 0x30000000]]);
+  });
+});
+
 describe("parameters", () => {
   it("a bad variant, pool size or key is rejected naming the parameter", () => {
     expect(() => runCase03({ ...base, variant: "step3" as never })).toThrow(ModelConfigError);
