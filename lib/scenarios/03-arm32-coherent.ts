@@ -139,7 +139,7 @@ export const CASE03_REQUESTS: readonly Case03Request[] = [
   { id: "kernel-64k", label: "GFP_KERNEL 64 KiB", size: 65536, allowBlock: true, restricted: false },
   { id: "kernel-4k", label: "GFP_KERNEL 4 KiB", size: 4096, allowBlock: true, restricted: false },
   { id: "atomic-16k", label: "GFP_ATOMIC 16 KiB", size: 16384, allowBlock: false, restricted: false },
-  { id: "restricted-64k", label: "GFP_KERNEL 64 KiB, restricted-dma-pool", size: 65536, allowBlock: true, restricted: true },
+  { id: "restricted-64k", label: "restricted pool, 64 KiB", size: 65536, allowBlock: true, restricted: true },
 ];
 
 /** The path plus the step 2 case dma-direct would add ("direct_set_uncached"). */

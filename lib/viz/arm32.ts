@@ -45,7 +45,7 @@ export function arm32MemoryMapSpec(bars: readonly Arm32MapBarInput[], title: str
         x,
         x2: { field: "e" },
         y: { field: "lane", type: "nominal", title: null, sort: lanes },
-        color: { field: "kind", type: "nominal", title: "what", scale: { domain: MAP_KINDS, range: MAP_COLOURS } },
+        color: { field: "kind", type: "nominal", title: "what", scale: { domain: MAP_KINDS, range: MAP_COLOURS }, legend: { orient: "bottom", columns: 5, labelLimit: 200 } },
         tooltip: [{ field: "label" }, { field: "startHex", title: "start" }, { field: "endHex", title: "end (excl.)" }, { field: "MiB", title: "MiB" }],
       },
     },
@@ -68,7 +68,7 @@ export function arm32MemoryMapSpec(bars: readonly Arm32MapBarInput[], title: str
       encoding: { x: { field: "at", type: "quantitative" }, y: { field: "lane", type: "nominal", sort: lanes } },
     });
   }
-  return { $schema: SCHEMA, title: { text: title, anchor: "start" }, width: 760, height: { step: 36 }, layer: layers };
+  return { $schema: SCHEMA, title: { text: title, anchor: "start" }, width: 720, height: { step: 36 }, layer: layers };
 }
 
 /** One cell of the allocation grid. */
@@ -92,18 +92,37 @@ function releaseSort(rels: readonly string[]): string[] {
   });
 }
 
+/** Short cell text for a path or "path: allocator" label (the notebook's prose spells them out). */
+export function arm32ShortVia(via: string): string {
+  const m = /^(arm_dma_ops|arch_dma_alloc): (\w+)$/.exec(via);
+  if (m) return `${m[1] === "arm_dma_ops" ? "ops" : "arch"}: ${m[2]}`;
+  const t: Record<string, string> = {
+    arm_dma_ops: "arm ops",
+    direct_remap: "remap",
+    "direct_remap (arm64)": "remap",
+    direct_atomic_pool: "dma/pool.c",
+    direct_set_uncached: "uncached",
+    restricted_cached_alias: "cached alias",
+    direct_pages: "pages",
+    null: "NULL",
+    "no restricted pools": "none",
+  };
+  return t[via] ?? via;
+}
+
 /**
  * A grid: one block per variant (rows), requests down, releases across;
- * colour = what the CPU gets, text = the path/allocator.
+ * colour = what the CPU gets, text = the path/allocator ({@link arm32ShortVia}).
  */
 export function arm32PathGridSpec(cells: readonly Arm32PathCell[], title: string, o: { yField?: "request" | "arch"; yTitle?: string } = {}): VlSpec {
   const yField = o.yField ?? "request";
   const releases = releaseSort(cells.map((c) => c.release));
-  const cellW = Math.max(70, Math.min(120, Math.floor(720 / Math.max(1, releases.length))));
+  const cellW = Math.max(64, Math.min(110, Math.floor(640 / Math.max(1, releases.length))));
   return {
     $schema: SCHEMA,
     title: { text: title, anchor: "start" },
-    data: { values: cells },
+    data: { values: cells.map((c) => ({ ...c, short: arm32ShortVia(c.via) })) },
+    config: { axis: { labelLimit: 300 }, legend: { labelLimit: 300 } },
     facet: { row: { field: "variant", type: "nominal", title: null, header: { labelAngle: 0, labelAlign: "left", labelAnchor: "start", labelOrient: "top", labelFontWeight: "bold", labelLimit: 900 } } },
     spacing: 8,
     spec: {
@@ -119,16 +138,15 @@ export function arm32PathGridSpec(cells: readonly Arm32PathCell[], title: string
           },
         },
         {
-          mark: { type: "text", fontSize: 9, limit: cellW - 4 },
+          mark: { type: "text", fontSize: 10 },
           encoding: {
             x: { field: "release", type: "ordinal", sort: releases },
-            y: { field: yField, type: "nominal" },
-            text: { field: "via" },
+            y: { field: yField, type: "nominal", title: o.yTitle ?? null, axis: { labelLimit: 260 } },
+            text: { field: "short" },
           },
         },
       ],
     },
-    resolve: { scale: { y: "independent" } },
   };
 }
 
@@ -150,7 +168,7 @@ export function arm32PoolFillSpec(points: readonly Arm32PoolPoint[], poolBytes: 
   const x = { field: "n", type: "ordinal", title: "GFP_ATOMIC request #", axis: { labelAngle: 0 } };
   return {
     $schema: SCHEMA,
-    title: { text: title, anchor: "start" },
+    title: { text: title, anchor: "start", subtitle: "bars: request size; line: bytes free in the pool after the request" },
     width: Math.min(760, Math.max(300, points.length * 40)),
     height: 260,
     layer: [
@@ -159,7 +177,7 @@ export function arm32PoolFillSpec(points: readonly Arm32PoolPoint[], poolBytes: 
         mark: { type: "bar", tooltip: true, width: { band: 0.7 } },
         encoding: {
           x,
-          y: { field: "KiB", type: "quantitative", title: "KiB (bars: request size; line: pool free after it)", scale: { domain: [0, poolBytes / 1024] } },
+          y: { field: "KiB", type: "quantitative", title: "KiB", scale: { domain: [0, poolBytes / 1024] } },
           color: { field: "result", type: "nominal", title: "__alloc_from_pool", scale: { domain: ["allocated", "NULL, enough bytes free (fragmented)", "NULL, not enough free"], range: ["#4c78a8", "#f58518", "#d62728"] }, legend: { orient: "bottom", labelLimit: 300 } },
         },
       },
@@ -187,7 +205,7 @@ export interface Arm32CostPoint {
  * of 4 KiB PTEs in the CMA area, per page-table format.
  */
 export function arm32AttrCostSpec(points: readonly Arm32CostPoint[], title: string): VlSpec {
-  const rows = points.map((p) => ({ ...p, series: `${p.format}: ${p.where}` }));
+  const rows = points.map((p) => ({ ...p, series: `${p.format.startsWith("LPAE") ? "LPAE, 2 MiB blocks" : "2-level, 1 MiB sections"}: ${p.where}` }));
   return {
     $schema: SCHEMA,
     title: { text: title, anchor: "start" },
@@ -198,7 +216,7 @@ export function arm32AttrCostSpec(points: readonly Arm32CostPoint[], title: stri
     encoding: {
       x: { field: "processes", type: "quantitative", title: "user processes (each with its own pgd)" },
       y: { field: "tlbiOps", type: "quantitative", title: "TLB invalidates per change (log)", scale: { type: "log" } },
-      color: { field: "series", type: "nominal", title: "format: where the 64 KiB buffer is", legend: { orient: "bottom", columns: 2, labelLimit: 360 } },
+      color: { field: "series", type: "nominal", title: "page tables: where the 64 KiB buffer is", legend: { orient: "bottom", columns: 1, labelLimit: 400, titleLimit: 400 } },
       tooltip: [{ field: "series" }, { field: "processes" }, { field: "entriesWritten", title: "entries written" }, { field: "tlbiOps", title: "TLBIs" }],
     },
   };

@@ -85,13 +85,13 @@ describe("which allocator each request gets", () => {
     expect(row(r, "v6.19", "mainline", "GFP_KERNEL 64 KiB").via).toBe("arch_dma_alloc: cma");
     expect(row(r, "v6.19", "mainline", "GFP_KERNEL 4 KiB").via).toBe("arch_dma_alloc: cma");
     expect(row(r, "v6.19", "mainline", "GFP_ATOMIC 16 KiB").via).toBe("arch_dma_alloc: pool");
-    const rr = row(r, "v6.19", "mainline", "GFP_KERNEL 64 KiB, restricted-dma-pool");
+    const rr = row(r, "v6.19", "mainline", "restricted pool, 64 KiB");
     expect([rr.outcome, rr.warning]).toEqual(["NULL", "coherent DMA allocations not supported on this platform."]);
   });
   it("v5.15 / v5.17 2-level: arm_dma_ops; a restricted-pool device is served outside its pool", () => {
     const r = runCase03(base);
     expect(row(r, "v5.17", "mainline", "GFP_KERNEL 64 KiB").via).toBe("arm_dma_ops: cma");
-    expect(row(r, "v5.15", "mainline", "GFP_KERNEL 64 KiB, restricted-dma-pool").outcome).toBe("ok, outside the restricted pool");
+    expect(row(r, "v5.15", "mainline", "restricted pool, 64 KiB").outcome).toBe("ok, outside the restricted pool");
   });
   it("without CMA (cma=0): blocking requests take the remap allocator, whose section alias stays cacheable", () => {
     const r = runCase03({ ...base, cmaEnabled: false });
@@ -104,7 +104,7 @@ describe("which allocator each request gets", () => {
     expect(row(r, "v6.19", "step1-dma-direct-remap", "GFP_KERNEL 64 KiB").path).toBe("direct_remap");
     expect(row(r, "v6.19", "step1-dma-direct-remap", "GFP_KERNEL 64 KiB").outcome).toBe("ok, cacheable linear alias");
     expect(row(r, "v6.19", "step1-dma-direct-remap", "GFP_ATOMIC 16 KiB").path).toBe("direct_atomic_pool");
-    expect(row(r, "v6.19", "step1-dma-direct-remap", "GFP_KERNEL 64 KiB, restricted-dma-pool").path).toBe("direct_remap");
+    expect(row(r, "v6.19", "step1-dma-direct-remap", "restricted pool, 64 KiB").path).toBe("direct_remap");
     expect(row(r, "v6.19", "step1-dma-direct-remap", "GFP_KERNEL 64 KiB").proposal).toBe(true);
   });
   it("proposal step 2: 64 KiB from CMA set uncached in place; 4 KiB is not taken from the default CMA area (size <= PAGE_SIZE) and is remapped", () => {
@@ -113,7 +113,7 @@ describe("which allocator each request gets", () => {
     expect(row(r, "v6.19", "step2-set-uncached-cma", "GFP_KERNEL 64 KiB").outcome).toBe("ok, no cacheable alias");
     expect(row(r, "v6.19", "step2-set-uncached-cma", "GFP_KERNEL 4 KiB").path).toBe("direct_remap");
     // Restricted-pool pages are not CMA pages: remapped.
-    expect(row(r, "v6.19", "step2-set-uncached-cma", "GFP_KERNEL 64 KiB, restricted-dma-pool").path).toBe("direct_remap");
+    expect(row(r, "v6.19", "step2-set-uncached-cma", "restricted pool, 64 KiB").path).toBe("direct_remap");
   });
 });
 
