@@ -16,10 +16,11 @@ export * from "./core/index.js";
 // registry of behaviour changes (defineChange, kernelChanges).
 export * from "./kernel/index.js";
 
-// Layer 2, platform: devices (struct device: masks, dma-ranges, dma_parms)
-// and board profiles.
+// Layer 2, platform: devices (struct device: masks, dma-ranges, dma_parms),
+// board profiles and their 32-bit ARM sidecars.
 export * from "./platform/device.js";
 export * from "./platform/profile.js";
+export * from "./platform/arm32-sidecar.js";
 
 // Layer 3, sg / cache / cost: scatterlists, the CPU cache and memory
 // contents, modelled costs.
@@ -28,7 +29,8 @@ export * from "./cache/index.js";
 export * from "./cost/index.js";
 
 // Layer 4, mm: physical memory map, memmap, zones and GFP flags, the page
-// allocator, linear map, vmalloc/vmap/ioremap/memremap, kmalloc.
+// allocator, linear map, vmalloc/vmap/ioremap/memremap, kmalloc, genalloc,
+// CMA areas, 32-bit ARM section mappings.
 export * from "./mm/layout.js";
 export * from "./mm/memory.js";
 export * from "./mm/gfp.js";
@@ -39,6 +41,9 @@ export * from "./mm/slab.js";
 export * from "./mm/vmalloc.js";
 export * from "./mm/vmalloc32.js";
 export * from "./mm/remap.js";
+export * from "./mm/genalloc.js";
+export * from "./mm/cma.js";
+export * from "./mm/arm32-sections.js";
 
 // Layer 5, iommu: IOVA allocator, domains, IOMMU page tables.
 export * from "./iommu/iova.js";
@@ -49,23 +54,29 @@ export * from "./iommu/io-pgtable.js";
 export { applyMaintenance, archSyncRules, type ArchSyncRules, type SyncOutcome } from "./dma/arch/index.js";
 
 // Layer 7, dma-common: dma-debug, per-device coherent pools, the
-// dma_common_* helpers, dma_capable, the active streaming mappings.
+// dma_common_* helpers, dma_capable, the active streaming mappings, the
+// atomic pools, the CMA area choice (dma-contiguous).
 export * from "./dma/debug.js";
 export * from "./dma/coherent.js";
 export * from "./dma/ops-helpers.js";
 export { KMALLOC_BOUNCE, dmaCapable, dmaKmallocNeedsBounce } from "./dma/map-ops.js";
 export { activeMappings, type ActiveMapping, type BufferOwner, type CallMeta } from "./dma/state.js";
+export * from "./dma/pool.js";
+export * from "./dma/contiguous.js";
 
 // Layer 8, dma/swiotlb: the bounce-buffer pool.
 export * from "./dma/swiotlb.js";
 
-// Layer 9, the DMA backends: dma-direct, iommu-dma, 32-bit ARM's own ops.
+// Layer 9, the DMA backends: dma-direct, iommu-dma, 32-bit ARM's own ops
+// (arm_dma_ops, its coherent allocator paths, restricted DMA).
 export * from "./dma/direct.js";
 export * from "./dma/direct-alloc.js";
 export { DMA_DIRECT_GET_SGTABLE } from "./dma/direct-ops.js";
 export * from "./iommu/dma-iommu.js";
 export * from "./iommu/dma-iommu-alloc.js";
 export * from "./dma/arch/arm-dma-mapping.js";
+export * from "./dma/arm32-coherent.js";
+export * from "./dma/arm32-restricted.js";
 
 // Layer 10, dma/mapping: the DMA API (dma_map_sg, dma_alloc_attrs, ...),
 // which dispatches to a backend, and the non-contiguous allocations.
@@ -92,9 +103,11 @@ export * from "./viz/iova.js";
 export * from "./viz/memmap.js";
 export * from "./viz/zones.js";
 export * from "./viz/layers.js";
+export * from "./viz/arm32.js";
 
 // Layer 15, scenarios: one module per notebook.
 export * from "./scenarios/00-tour.js";
 export * from "./scenarios/01-iommu-gaps.js";
 export * from "./scenarios/02-coherent-no-page.js";
+export * from "./scenarios/03-arm32-coherent.js";
 export * from "./scenarios/04-dma32-vmalloc.js";

@@ -8,12 +8,14 @@
  *
  * Facts read in the trees (each bracket: absent in the first, present in the second):
  * - Restricted DMA pools (is_swiotlb_for_alloc): absent v5.10.89, present v5.15.
- * - ARM device ops: before v5.19 a non-IOMMU device gets arm_dma_ops /
+ * - ARM device ops: before ARM_USES_DMA_DIRECT (lib/dma/arch/arm.ts, the
+ *   one registered switch) a non-IOMMU device gets arm_dma_ops /
  *   arm_coherent_dma_ops, unless CONFIG_ARM_LPAE, where
  *   arm_get_dma_map_ops returns NULL and dma-direct is used
  *   (arch/arm/mm/dma-mapping.c, v5.15 and v5.17). arm_dma_ops' alloc is
- *   __dma_alloc, which never looks at a restricted pool. From v5.19 every
- *   non-IOMMU device uses dma-direct (absent v5.17, present v5.19), whose
+ *   __dma_alloc, which never looks at a restricted pool. From that release
+ *   every non-IOMMU device uses dma-direct (the bracket is kept on the
+ *   change itself), whose
  *   non-coherent allocations go to arch_dma_alloc -> __dma_alloc unless the
  *   device has a restricted pool.
  * - dma_direct_alloc for a non-coherent device with a restricted pool on an
@@ -35,6 +37,7 @@
  *   cacheable: a mismatched-attribute alias.
  */
 import { atLeast, defineChange, parseKernelVersion } from "../kernel/version.js";
+import { ARM_USES_DMA_DIRECT } from "./arch/arm.js";
 import { arm32DmaAllocator, type Arm32DmaAllocator } from "./pool.js";
 
 /** Restricted-pool coherent allocations on non-remapping arches return NULL instead of a cached buffer. */
@@ -54,16 +57,6 @@ export const DIRECT_ALLOC_NO_CACHED_FALLBACK = defineChange({
   subject: "dma-direct: clean up the remapping checks in dma_direct_alloc",
   files: ["kernel/dma/direct.c"],
   effect: "a non-coherent device whose allocation cannot be made uncached (restricted pool on 32-bit ARM) gets NULL instead of a cacheable page_address() buffer",
-});
-
-/** 32-bit ARM non-IOMMU devices use dma-direct even without LPAE. */
-export const ARM_DMA_DIRECT_ALL = defineChange({
-  id: "arm-dma-direct-all-devices",
-  since: "v5.19",
-  commit: "unverified (Christoph Hellwig, 2022: \"ARM/dma-mapping: use dma-direct unconditionally\")",
-  subject: "ARM/dma-mapping: use dma-direct unconditionally",
-  files: ["arch/arm/mm/dma-mapping.c"],
-  effect: "before v5.19 only ARM_LPAE kernels used dma-direct (arm_get_dma_map_ops returned NULL); 2-level kernels used arm_dma_ops, which ignore restricted pools (absent v5.17, present v5.19)",
 });
 
 /** ARCH_HAS_DMA_ALLOC and the "not supported" warning. */
@@ -131,7 +124,7 @@ export interface Arm32CoherentPathResult {
 export function arm32CoherentPath(i: Arm32CoherentPathInput): Arm32CoherentPathResult {
   parseKernelVersion(i.kernel, "arm32CoherentPath(kernel)");
   const restricted = i.restrictedPool && atLeast(i.kernel, RESTRICTED_DMA_POOL);
-  const armOps = !atLeast(i.kernel, ARM_DMA_DIRECT_ALL) && !i.lpae;
+  const armOps = !atLeast(i.kernel, ARM_USES_DMA_DIRECT) && !i.lpae;
   const alloc = (): Arm32DmaAllocator => arm32DmaAllocator({ allowBlock: i.allowBlock, hasCmaArea: i.hasCmaArea, isCoherent: i.coherent });
   if (armOps) return { path: "arm_dma_ops", allocator: alloc(), warning: null, incoherent: false };
   if (i.coherent) return { path: "direct_pages", allocator: null, warning: null, incoherent: false };

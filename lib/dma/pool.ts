@@ -60,6 +60,7 @@ import { atLeast, defineChange, parseKernelVersion } from "../kernel/version.js"
 import { cmaAlloc, type Cma } from "../mm/cma.js";
 import { genPoolAddVirt, genPoolAlloc, genPoolAvail, genPoolCreate, genPoolFree, genPoolHasAddr, genPoolSetAlgo, genPoolSize, genPoolVirtToPhys, type GenPool } from "../mm/genalloc.js";
 import { parseSizeOrAddr } from "../platform/profile.js";
+import { getOrder } from "./coherent.js";
 import { CMA_ALIGNMENT_DEFAULT } from "./contiguous.js";
 
 /** DEFAULT_DMA_COHERENT_POOL_SIZE (arch/arm/mm/dma-mapping.c; kernel/dma/remap.c in v5.4.6): SZ_256K. */
@@ -101,12 +102,6 @@ function poolSizeArg(field: string, v: number | string | undefined, dflt: number
   const n = typeof v === "number" ? v : parseSizeOrAddr(v);
   if (!Number.isSafeInteger(n) || n < 0) throw new ModelConfigError(field, v, "a size in bytes such as 262144 or \"256K\"");
   return n;
-}
-
-function getOrder(size: number, pageSize: number): number {
-  let o = 0;
-  while (pageSize * 2 ** o < size) o++;
-  return o;
 }
 
 // ---------------------------------------------------------------------------
@@ -310,7 +305,7 @@ export function defaultAtomicPoolSize(kernel: string, totalRamPages: number, pag
 function expand(p: DmaAtomicPools, zone: AtomicPoolZone, pool: GenPool, poolSize: number): number {
   const o = p.opts;
   const pageSize = o.pageSize ?? 4096;
-  let order = Math.min(getOrder(poolSize, pageSize), o.maxPageOrder ?? 10);
+  let order = Math.min(getOrder(Math.max(poolSize, 1), pageSize), o.maxPageOrder ?? 10);
   let phys: number | null = null;
   for (;;) {
     if (o.cmaAlloc && o.cmaInZone && o.cmaInZone(zone)) phys = o.cmaAlloc(zone, order);
