@@ -93,7 +93,7 @@ function releaseSort(rels: readonly string[]): string[] {
 }
 
 /** Short cell text for a path or "path: allocator" label (the notebook's prose spells them out). */
-export function arm32ShortVia(via: string): string {
+function arm32ShortVia(via: string): string {
   const m = /^(arm_dma_ops|arch_dma_alloc): (\w+)$/.exec(via);
   if (m) return `${m[1] === "arm_dma_ops" ? "ops" : "arch"}: ${m[2]}`;
   const t: Record<string, string> = {
