@@ -68,6 +68,7 @@ export const DMA_MAP_SGTABLE = defineChange({
   subject: "dma-mapping: add generic helpers for mapping sgtable objects",
   files: ["include/linux/dma-mapping.h"],
   effect: "dma_map_sgtable / dma_unmap_sgtable / dma_sync_sgtable_for_* exist; before, calling them is a model error.",
+  bracket: "absent in v5.6.4 (shmily1012/linux-5.6.4, include/linux/dma-mapping.h: no dma_map_sgtable), present in v5.8.1 (semwett0301/linux-5.8.1, include/linux/dma-mapping.h:dma_map_sgtable); loose: no readable v5.7 tree, v5.8 from the series (d9d200bcebc1)",
 });
 
 /** The first release with dma_map_sgtable (kept for callers of the earlier string constant). */
@@ -444,6 +445,7 @@ export const DMA_MAP_RESOURCE = defineChange({
   subject: "dma-mapping: add dma_{map,unmap}_resource",
   files: ["include/linux/dma-mapping.h"],
   effect: "a driver can map a physical address without a struct page (MMIO, page-less memory) for DMA: phys_to_dma on dma-direct, an IOVA mapping on iommu-dma (v4.10)",
+  bracket: "absent in v4.8.15 (squirrel20/linux-4.8.15, include/linux/dma-mapping.h: no dma_map_resource), present in v4.9.0 (pengdonglin137/linux-4.9, include/linux/dma-mapping.h:dma_map_resource)",
 });
 
 /** The unconditional "Don't allow RAM to be mapped" pfn_valid refusal of dma_map_resource. */
@@ -471,10 +473,11 @@ export const DMA_MAP_RESOURCE_RAM_ALLOWED = defineChange({
 export const DMA_MAP_RESOURCE_WARN = defineChange({
   id: "dma-map-resource-bug-to-warn",
   since: "v5.1",
-  commit: "unverified",
+  commit: "unverified (Christoph Hellwig, \"dma-mapping: don't BUG when calling dma_map_resource on RAM\", posted 2019-01-18; hash not found)",
   subject: "dma-mapping: don't BUG when calling dma_map_resource on RAM",
   files: ["include/linux/dma-mapping.h", "kernel/dma/mapping.c"],
   effect: "mapping RAM with dma_map_resource warns and returns DMA_MAPPING_ERROR instead of a kernel BUG.",
+  bracket: "absent in v5.0.1 (VVvector/linux-5.0.1, include/linux/dma-mapping.h:dma_map_resource: BUG_ON(pfn_valid)), present in v5.2.1 (wangliang-cs/linux-5.2.1, include/linux/dma-mapping.h:dma_map_resource: WARN_ON_ONCE -> DMA_MAPPING_ERROR); loose: no v5.1 tree, v5.1 from the series' posting (v2 2019-01-18)",
 });
 
 /** Model-only attribute value for the 2017 RFC's DMA_ATTR_DEV_COHERENT_NOPAGE (never merged). */

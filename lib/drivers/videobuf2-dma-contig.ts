@@ -39,7 +39,8 @@ export const CHANGE_VB2_SET_MAX_SEG = defineChange({
   commit: "3f0339691896",
   subject: "media: vb2-dma-contig: add helper for setting dma max seg size",
   files: ["drivers/media/v4l2-core/videobuf2-dma-contig.c"],
-  effect: "drivers can raise dma_parms->max_segment_size (allocating dma_parms if the device has none) so that iommu-dma merges a userptr/dma-buf into one DMA segment. Absent in v4.7.4, present in v4.19.1; in linux-next in July 2016, hence v4.8 (inferred).",
+  effect: "drivers can raise dma_parms->max_segment_size (allocating dma_parms if the device has none) so that iommu-dma merges a userptr/dma-buf into one DMA segment.",
+  bracket: "absent in v4.7.4 (calebwilliamsd/linux-4.7.4-casio, drivers/media/v4l2-core/videobuf2-dma-contig.c), present in v4.8.15 (squirrel20/linux-4.8.15, drivers/media/v4l2-core/videobuf2-dma-contig.c:vb2_dma_contig_set_max_seg_size); a new exported helper, not a stable backport, so v4.8",
 });
 
 /** vb2_dma_contig_set_max_seg_size stops allocating dma_parms. */
@@ -56,10 +57,11 @@ export const CHANGE_VB2_NO_DMA_PARMS_ALLOC = defineChange({
 export const CHANGE_VB2_SGTABLE = defineChange({
   id: "vb2-sgtable-wrappers",
   since: "v5.10",
-  commit: "(Marek Szyprowski, 2020)",
+  commit: "(Marek Szyprowski, [PATCH v9 32/32], pulled for v5.10 as br-v5.10a; branch hash 5ea190237b15, the mainline hash may differ)",
   subject: "media: videobuf2: use sgtable-based scatterlist wrappers",
   files: ["drivers/media/common/videobuf2/videobuf2-dma-contig.c"],
-  effect: "dma_map_sgtable / for_each_sgtable_dma_sg instead of dma_map_sg_attrs / for_each_sg over nents: same result for the userptr path. v5.4.6 has the old form, v6.19 the new; release inferred as v5.10.",
+  effect: "dma_map_sgtable / for_each_sgtable_dma_sg instead of dma_map_sg_attrs / for_each_sg over nents: same result for the userptr path.",
+  bracket: "absent in v5.9.1 (ach84/linux-5.9.1, drivers/media/common/videobuf2/videobuf2-dma-contig.c: dma_map_sg_attrs over nents), present in v5.10.89 (Prashant446/linux-5.10.89, same file: dma_map_sgtable / dma_unmap_sgtable)",
 });
 
 /** struct vb2_dc_buf, the fields the userptr path sets. */

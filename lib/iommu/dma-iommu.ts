@@ -80,6 +80,7 @@ export const CHANGE_IOMMU_DMA_COMMON_OPS = defineChange({
   subject: "iommu: Implement common IOMMU ops for DMA mapping",
   files: ["drivers/iommu/dma-iommu.c"],
   effect: "iommu_dma_map_sg pads each segment so the next starts at an IOVA aligned to its own rounded-up power-of-two size; one DMA segment per sg entry.",
+  bracket: "unbracketed: no readable tree before v4.4 holds drivers/iommu/dma-iommu.c (this commit creates the file); present in v4.4.1 (zanpocc/linux-4.4.1, drivers/iommu/dma-iommu.c:iommu_dma_map_sg)",
 });
 
 /** v4.7: boundary-only padding and segment merging. */
@@ -90,6 +91,7 @@ export const CHANGE_IOMMU_DMA_SG_MERGING = defineChange({
   subject: "iommu/dma: Implement scatterlist segment merging",
   files: ["drivers/iommu/dma-iommu.c"],
   effect: "padding only to avoid crossing dma_get_seg_boundary(dev); __finalise_sg merges IOVA-contiguous segments up to dma_get_max_seg_size(dev). Release checked: absent in v4.6.2, present in v4.7.4.",
+  bracket: "absent in v4.6.2 (xing393939/linux-4.6.2, drivers/iommu/dma-iommu.c:iommu_dma_map_sg), present in v4.7.4 (calebwilliamsd/linux-4.7.4-casio, drivers/iommu/dma-iommu.c:__finalise_sg)",
 });
 
 /** v5.3: the merge length check no longer overflows. */
@@ -100,6 +102,7 @@ export const CHANGE_IOMMU_DMA_SG_OVERFLOW = defineChange({
   subject: "iommu/dma: Handle SG length overflow better",
   files: ["drivers/iommu/dma-iommu.c"],
   effect: "__finalise_sg tests max_len - cur_len >= s_length instead of cur_len + s_length <= max_len (32-bit wrap when max_len is UINT_MAX). Release checked: absent in v5.2.1, present in v5.3.1.",
+  bracket: "absent in v5.2.1 (wangliang-cs/linux-5.2.1, drivers/iommu/dma-iommu.c:__finalise_sg), present in v5.3.1 (github-lvbing/linux-5.3.1, drivers/iommu/dma-iommu.c:__finalise_sg); the fix was marked for stable, so late 4.x/5.x stable releases have it too",
 });
 
 /** v4.19 (release of the change not pinned): fast IOVA allocation, aperture and bus limits, PCI SAC first. */

@@ -103,7 +103,8 @@ export const CHANGE_IOMMU_MAP_SG_PHYS_MERGE = defineChange({
   commit: "5d95f40e62e4",
   subject: "iommu: Do physical merging in iommu_map_sg()",
   files: ["drivers/iommu/iommu.c"],
-  effect: "iommu_map_sg maps runs of physically contiguous sg entries with one iommu_map call, so larger IOMMU pages can be used (fewer PTE writes). Release inferred, not verified: the patch is dated 2018-10-11 and based on v4.20-rc1, so the first release carrying it is v5.0.",
+  effect: "iommu_map_sg maps runs of physically contiguous sg entries with one iommu_map call, so larger IOMMU pages can be used (fewer PTE writes).",
+  bracket: "absent in v4.20.0 (a4913994/linux-4.20, drivers/iommu/iommu.c:iommu_map_sg: one iommu_map per entry), present in v5.0.1 (VVvector/linux-5.0.1, drivers/iommu/iommu.c:iommu_map_sg: runs of contiguous entries)",
 });
 
 /**

@@ -53,6 +53,7 @@ export const CMA_PAGES_VALID = defineChange({
   subject: "mm/cma: add cma_pages_valid to determine if pages are in CMA",
   files: ["mm/cma.c"],
   effect: "cma_release returns false when pfn + count runs past the area (absent v5.10.89, present v5.17)",
+  bracket: "absent in v5.15.16 (yashlala/fastswap-linux-5.16.16, Makefile 5.15.16, mm/cma.c:cma_release), present in v5.17-rc5 (dunli/linux-5.17, mm/cma.c:cma_pages_valid); loose: v5.16 or v5.17 (no v5.16 tree was readable), the model switches at v5.17",
 });
 
 /** CMA_MIN_ALIGNMENT_BYTES replaces PAGE_SIZE << max(MAX_ORDER - 1, pageblock_order). */
@@ -63,6 +64,7 @@ export const CMA_MIN_ALIGNMENT_PAGEBLOCK = defineChange({
   subject: "cma: factor out minimum alignment requirement",
   files: ["include/linux/cma.h", "mm/cma.c"],
   effect: "CMA areas need only pageblock alignment (absent v5.17, present v5.19); equal to the old rule unless pageblock_order < MAX_ORDER - 1",
+  bracket: "absent in v5.17-rc5 (dunli/linux-5.17, include/linux/cma.h: no CMA_MIN_ALIGNMENT_PAGES), present in v5.19.0 (yishangzhang/linux-5.19, include/linux/cma.h:CMA_MIN_ALIGNMENT_PAGES); loose: v5.18 or v5.19 (no v5.18 tree), the model switches at v5.19",
 });
 
 /** cma_range_alloc: early stop on available_count, -EBUSY as the default error, memory ranges. */

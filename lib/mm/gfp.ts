@@ -136,6 +136,7 @@ export const GFP_DISCARD_GFP_ATOMIC = defineChange({
   subject: "mm: discard __GFP_ATOMIC",
   files: ["include/linux/gfp_types.h", "mm/page_alloc.c"],
   effect: "GFP_ATOMIC loses __GFP_ATOMIC (v4.19.1: __GFP_HIGH|__GFP_ATOMIC|__GFP_KSWAPD_RECLAIM; v6.19: __GFP_HIGH|__GFP_KSWAPD_RECLAIM). Zone selection is unaffected.",
+  bracket: "absent in v6.2.1 (daniellucs2002/linux-6.2.1-customized, include/linux/gfp_types.h:GFP_ATOMIC with __GFP_ATOMIC), present in v6.3.8 (SToPire/linux-6.3.8, include/linux/gfp_types.h:GFP_ATOMIC without it)",
 });
 
 /**
@@ -228,8 +229,8 @@ export const VMALLOC_IMPLICIT_HIGHMEM = defineChange({
   commit: "19809c2da28a",
   subject: "mm, vmalloc: use __GFP_HIGHMEM implicitly",
   files: ["mm/vmalloc.c"],
-  effect:
-    "vmalloc page allocations always carry __GFP_HIGHMEM (callers no longer pass it). vmalloc_32 on 64-bit passes GFP_DMA32 (or GFP_DMA), so the pages ask for DMA32|HIGHMEM: a GFP_ZONE_BAD combination; on 32-bit it passed plain GFP_KERNEL, so its pages may now come from ZONE_HIGHMEM. Posted 2017-03-07 as 20170307141020.29107-1-mhocko@kernel.org; the mainline release is from the thread history (Fixes: tags), not read in a tree.",
+  effect: "vmalloc page allocations always carry __GFP_HIGHMEM (callers no longer pass it). vmalloc_32 on 64-bit passes GFP_DMA32 (or GFP_DMA), so the pages ask for DMA32|HIGHMEM: a GFP_ZONE_BAD combination; on 32-bit it passed plain GFP_KERNEL, so its pages may now come from ZONE_HIGHMEM. Posted 2017-03-07 as 20170307141020.29107-1-mhocko@kernel.org.",
+  bracket: "absent in v4.11.0 (HCLS/linux-4.11, mm/vmalloc.c:__vmalloc_area_node: the caller's gfp only), present in v4.12.0 (jason50123/linux-4.12, mm/vmalloc.c:__vmalloc_area_node: alloc_mask = gfp_mask | __GFP_HIGHMEM | __GFP_NOWARN)",
 });
 
 /** v4.14 (approximate): add __GFP_HIGHMEM only when neither GFP_DMA nor GFP_DMA32 was given. */
@@ -250,8 +251,8 @@ export const VMALLOC32_DMA32_ON_32BIT = defineChange({
   commit: "(hash not pinned; Michal Hocko's patch in the thread 20180211092652.GV21609@dhcp22.suse.cz, 2018-02-11)",
   subject: "vmalloc: fix __GFP_HIGHMEM usage for vmalloc_32 on 32b systems",
   files: ["mm/vmalloc.c"],
-  effect:
-    "GFP_VMALLOC32 on 32-bit (no ZONE_DMA32) is GFP_DMA32 | GFP_KERNEL instead of GFP_KERNEL, so the 704b862f9efd rule stops adding __GFP_HIGHMEM and gfp_zone maps DMA32 to ZONE_NORMAL (lowmem): saa7146's BUG_ON(PageHighMem) no longer fires on i386 (report: Kai-Heng Feng, 2018-02-08, 627DA40A-D0F6-41C1-BB5A-55830FBC9800@canonical.com). v4.4.1 has GFP_KERNEL, v4.19.1 has GFP_DMA32 | GFP_KERNEL; the exact release in between is not pinned.",
+  effect: "GFP_VMALLOC32 on 32-bit (no ZONE_DMA32) is GFP_DMA32 | GFP_KERNEL instead of GFP_KERNEL, so the 704b862f9efd rule stops adding __GFP_HIGHMEM and gfp_zone maps DMA32 to ZONE_NORMAL (lowmem): saa7146's BUG_ON(PageHighMem) no longer fires on i386 (report: Kai-Heng Feng, 2018-02-08, 627DA40A-D0F6-41C1-BB5A-55830FBC9800@canonical.com).",
+  bracket: "absent in v4.15.0 (Keitokuch/linux-4.15-lb, mm/vmalloc.c:GFP_VMALLOC32 #else branch GFP_KERNEL), present in v4.16.13 (lizuobin/linux-4.16.13_tiny4412, mm/vmalloc.c:GFP_VMALLOC32 = GFP_DMA32 | GFP_KERNEL); backported to v4.14.177, v4.15.15 and v4.15.18 (stable); the patch is dated after v4.15, so mainline v4.16",
 });
 
 /** What {@link gfpVmalloc32} and {@link vmallocPageGfp} need of the machine. */

@@ -95,6 +95,7 @@ export const ARM64_FLIP_VA = defineChange({
   subject: "arm64: mm: Flip kernel VA space",
   files: ["arch/arm64/include/asm/memory.h", "arch/arm64/include/asm/pgtable.h"],
   effect: "PAGE_OFFSET becomes 0xffff000000000000 and vmalloc space starts above PAGE_END (0xffff800000000000); virt_to_page is computed from (va - PAGE_OFFSET)",
+  bracket: "absent in v5.3.1 (github-lvbing/linux-5.3.1, arch/arm64/include/asm/memory.h:PAGE_OFFSET, virt_to_page by mask-and-OR), present in v5.4.0 (MrJu/linux-5.4, arch/arm64/include/asm/memory.h:PAGE_OFFSET = -(1 << VA_BITS), PAGE_END)",
 });
 
 /** x86-64 4-level PAGE_OFFSET moves from 0xffff880000000000 to 0xffff888000000000. */
@@ -106,6 +107,7 @@ export const ARM64_BPF_JIT_REGION = defineChange({
   subject: "arm64/bpf: don't allocate BPF JIT programs in module memory",
   files: ["arch/arm64/include/asm/memory.h"],
   effect: "the modules area (and vmalloc after it) moves up by the 128 MiB BPF JIT region.",
+  bracket: "absent in v4.20.0 (a4913994/linux-4.20, arch/arm64/include/asm/memory.h:MODULES_VADDR = VA_START + KASAN_SHADOW_SIZE), present in v5.0.1 (VVvector/linux-5.0.1, arch/arm64/include/asm/memory.h:BPF_JIT_REGION_START, MODULES_VADDR = BPF_JIT_REGION_END)",
 });
 
 /** arm64: the BPF JIT region is gone; modules start at the end of the linear map again. */
@@ -126,6 +128,7 @@ export const ARM64_MODULES_2G = defineChange({
   subject: "arm64: module: mandate MODULE_PLTS / extend the module region to 2 GiB",
   files: ["arch/arm64/include/asm/memory.h"],
   effect: "MODULES_VSIZE is 2 GiB: vmalloc starts at PAGE_END + 2 GiB.",
+  bracket: "absent in v6.4.6 (lewisevans2007/linux-6.4, arch/arm64/include/asm/memory.h:MODULES_VSIZE SZ_128M), present in v6.5.3 (christian-bendiksen/ubuntu-linux-6.5.3, an Ubuntu tree, arch/arm64/include/asm/memory.h:MODULES_VSIZE SZ_2G; also v6.8.0)",
 });
 
 /** arm64: vmemmap ends 1 GiB below the top; vmalloc ends 8 MiB below vmemmap. */
@@ -145,6 +148,7 @@ export const X86_PAGE_OFFSET_888 = defineChange({
   subject: "x86/mm: Move LDT remap out of KASLR region on 5-level paging",
   files: ["arch/x86/include/asm/page_64_types.h"],
   effect: "the direct map starts at 0xffff888000000000",
+  bracket: "absent in v4.19.1 (chens37/linux-4.19.1, arch/x86/include/asm/page_64_types.h:__PAGE_OFFSET_BASE_L4 0xffff880000000000), present in v4.20.0 (a4913994/linux-4.20, same: 0xffff888000000000)",
 });
 
 const STRUCT_PAGE = 64;

@@ -86,6 +86,7 @@ export const ARM64_ZONE_DMA = defineChange({
   subject: "arm64: use both ZONE_DMA and ZONE_DMA32",
   files: ["arch/arm64/Kconfig", "arch/arm64/mm/init.c"],
   effect: "arm64 has a ZONE_DMA (below 1 GiB by default) under ZONE_DMA32.",
+  bracket: "absent in v5.4.0 (MrJu/linux-5.4, arch/arm64/mm/init.c:zone_sizes_init: ZONE_DMA32 only), present in v5.6.4 (shmily1012/linux-5.6.4, arch/arm64/mm/init.c:zone_sizes_init, arch/arm64/Kconfig ZONE_DMA, ARM64_ZONE_DMA_BITS 30); loose: no v5.5 tree was found, v5.5 from the series' review history (merged in Dec 2019)",
 });
 
 export const ARM64_GENERIC_PFN_VALID = defineChange({
@@ -106,6 +107,7 @@ export const ARM64_SECTION_27 = defineChange({
   subject: "arm64/sparsemem: reduce SECTION_SIZE_BITS",
   files: ["arch/arm64/include/asm/sparsemem.h"],
   effect: "memory sections (the unit of vmemmap population and of generic pfn_valid) are 128 MiB instead of 1 GiB with 4K pages",
+  bracket: "absent in v5.11.0 (CompressionDuck/linux-5.11, arch/arm64/include/asm/sparsemem.h:SECTION_SIZE_BITS 30), present in v5.12.9 (zhangyinjun/linux-5.12.9, arch/arm64/include/asm/sparsemem.h:SECTION_SIZE_BITS 27 for 4K pages, 29 for 64K)",
 });
 
 /**
