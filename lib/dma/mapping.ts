@@ -6,11 +6,11 @@
  *
  * Return conventions per release (kernel/dma/mapping.c):
  * - dma_map_sg_attrs(): the number of DMA segments, 0 on failure (every
- *   release; from v5.16 the ops' -errno is turned into 0 here);
+ *   release; from v5.15 the ops' -errno is turned into 0 here);
  * - dma_map_sgtable() (v5.8+, "dma-mapping: add generic helpers for mapping
  *   sgtable objects"): 0 and sgt->nents set, or a negative errno:
- *   -EINVAL for any failure before v5.16, the ops' -EINVAL / -ENOMEM /
- *   -EIO / -EREMOTEIO from v5.16 (dabb16f67215 and its series).
+ *   -EINVAL for any failure before v5.15, the ops' -EINVAL / -ENOMEM /
+ *   -EIO / -EREMOTEIO from v5.15 (dabb16f67215 and its series).
  *
  * Each public entry point here is the dispatcher of kernel/dma/mapping.c:
  * it checks the direction and the dma_mask, chooses the backend (the arch's
@@ -76,7 +76,7 @@ export const DMA_MAP_SGTABLE_SINCE = DMA_MAP_SGTABLE.since;
 
 /**
  * __dma_map_sg_attrs: dispatch and return what the ops return (a count,
- * 0, or from v5.16 a negative errno). A device without a dma_mask: 0
+ * 0, or from v5.15 a negative errno). A device without a dma_mask: 0
  * (WARN_ON_ONCE in v5.16+).
  */
 function mapSgRaw(dev: Device, sgl: Scatterlist[], nents: number, dir: number, attrs: number, opts: DmaMapSgOptions): number {
@@ -140,8 +140,8 @@ export function dmaUnmapSg(dev: Device, sgl: Scatterlist[], nents: number, dir: 
 /**
  * dma_map_sgtable(dev, sgt, dir, attrs): map sgt->orig_nents entries and
  * set sgt->nents to the number of DMA segments.
- * @returns 0 on success; on failure -EINVAL before v5.16, the ops' errno
- * (-EINVAL, -ENOMEM, -EIO, -EREMOTEIO) from v5.16 (where a 0 count, only
+ * @returns 0 on success; on failure -EINVAL before v5.15, the ops' errno
+ * (-EINVAL, -ENOMEM, -EIO, -EREMOTEIO) from v5.15 (where a 0 count, only
  * possible for a device without dma_mask, is stored as nents = 0 and 0
  * returned, as the kernel does). sgt->nents is left unchanged on failure.
  * @throws ModelConfigError before v5.8 (the function does not exist) or for an invalid direction.
@@ -154,7 +154,7 @@ export function dmaMapSgtable(dev: Device, sgt: SgTable, dir: number, attrs = 0,
   }
   const r = mapSgRaw(dev, sgt.sgl, sgt.origNents, dir, attrs, opts);
   if (atLeast(dev.kernel, CHANGE_MAP_SG_ERRNO)) {
-    // v5.16+: a negative count is returned as is; 0 (only the no-dma_mask WARN) is stored as nents.
+    // v5.15+: a negative count is returned as is; 0 (only the no-dma_mask WARN) is stored as nents.
     if (r < 0) return r;
   } else if (r <= 0) {
     return -EINVAL;

@@ -31,7 +31,7 @@
  *   SG length overflow better"; absent in v5.2.1, present in v5.3.1) uses
  *   `max_len - cur_len >= s_length`.
  *
- * Failure: 0 before v5.16; from v5.16 (dabb16f67215 "iommu/dma: return
+ * Failure: 0 before v5.15; from v5.15 (dabb16f67215 "iommu/dma: return
  * error code from iommu_dma_map_sg()") -ENOMEM when no IOVA space is left,
  * else -EINVAL. dma_map_sg() still turns errors into 0; dma_map_sgtable()
  * passes them on (lib/dma/mapping.ts).
@@ -285,7 +285,7 @@ function invalidateSg(dev: Device, sgl: Scatterlist[], nents: number): void {
  * and the CPU fields are restored.
  * @returns the number of DMA segments (v4.4..v4.6: nents). On failure the
  * entries are restored with DMA_MAPPING_ERROR / 0 and the return is 0
- * before v5.16, -ENOMEM (no IOVA space) or -EINVAL (mapping failed) from v5.16.
+ * before v5.15, -ENOMEM (no IOVA space) or -EINVAL (mapping failed) from v5.15.
  * @throws ModelConfigError for a device without an IOMMU DMA domain, an
  * invalid direction, or nents outside the list (nothing changed).
  * Source: drivers/iommu/dma-iommu.c iommu_dma_map_sg, __finalise_sg,

@@ -13,11 +13,12 @@ import { atLeast, defineChange, type KernelVersion } from "./version.js";
 /** map_sg ops return -errno on failure (dma-direct, iommu-dma, iommu_map_sg alike). */
 export const CHANGE_MAP_SG_ERRNO = defineChange({
   id: "dma-map-sg-errno",
-  since: "v5.16",
-  commit: "dabb16f67215",
+  since: "v5.15",
+  commit: "dabb16f67215 (iommu-dma; the series also has c81be74e7d79 \"dma-direct: return appropriate error code from dma_direct_map_sg()\" and ad8f36e4b6b1 \"iommu: return full error code from iommu_map_sg[_atomic]()\"; hashes from later Fixes: tags)",
   subject: "iommu/dma: return error code from iommu_dma_map_sg()",
   files: ["drivers/iommu/dma-iommu.c", "kernel/dma/direct.c", "drivers/iommu/iommu.c", "kernel/dma/mapping.c"],
-  effect: "map_sg ops return -EINVAL/-ENOMEM (-EIO, -EREMOTEIO) on failure; dma_map_sg_attrs still returns 0, dma_map_sgtable returns the error.",
+  effect: "map_sg ops return -EINVAL/-ENOMEM (dma-direct -EIO; -EREMOTEIO from v6.0) on failure; dma_map_sg_attrs still returns 0, dma_map_sgtable returns the error.",
+  bracket: "absent in v5.14-rc5 (lsk-legends/linux-5.14, drivers/iommu/dma-iommu.c:iommu_dma_map_sg, kernel/dma/direct.c:dma_direct_map_sg and drivers/iommu/iommu.c:__iommu_map_sg return 0), present in v5.15.16 (yashlala/fastswap-linux-5.16.16, Makefile 5.15.16, the same functions return -ENOMEM/-EINVAL, -EIO and the __iommu_map error; kernel/dma/mapping.c:__dma_map_sg_attrs)",
 });
 
 /** The page-based streaming map entry points become phys-based (dma_map_phys and its backends). */

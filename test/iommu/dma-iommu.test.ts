@@ -177,7 +177,7 @@ describe("failure returns per release", () => {
     dev.dmaMask = 0xfff; // limit pfn 0 < start_pfn 1: no IOVA can be allocated
     return { dev, sgt: pieces([8 * K, 4 * K]) };
   }
-  it("iommu_dma_map_sg: 0 before v5.16, -ENOMEM from v5.16; the entries are restored", () => {
+  it("iommu_dma_map_sg: 0 before v5.15, -ENOMEM from v5.15 (dabb16f67215); the entries are restored", () => {
     for (const [kernel, ret] of [
       ["v4.4", 0],
       ["v5.10", 0],
@@ -192,7 +192,7 @@ describe("failure returns per release", () => {
       ]);
     }
   });
-  it("dma_map_sg returns 0; dma_map_sgtable returns -EINVAL before v5.16 and the errno after", () => {
+  it("dma_map_sg returns 0; dma_map_sgtable returns -EINVAL before v5.15 and the errno after", () => {
     for (const [kernel, tableRet] of [
       ["v5.10", -EINVAL],
       ["v6.19", -ENOMEM],
