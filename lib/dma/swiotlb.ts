@@ -111,15 +111,15 @@ const INVALID_PHYS_ADDR = -1;
 
 // ---------------------------------------------------------------- changes
 
-/** v5.1: the "buffer is full" warning reports total and used slots, and a request larger than the free slot count fails at once. */
+/** v5.2: the "buffer is full" warning reports total and used slots, and a request larger than the free slot count fails at once. */
 export const SWIOTLB_FULL_REPORTS_USAGE = defineChange({
   id: "swiotlb-full-reports-used-total",
-  since: "v5.1",
-  commit: "8395c154abb7 (as merged into linux-next from the swiotlb tree; mainline hash not pinned)",
+  since: "v5.2",
+  commit: "8395c154abb7 (as merged into linux-next from the swiotlb tree; mainline hash not pinned; listed in Konrad Wilk's \"(swiotlb) stable/for-linus-5.2\" pull of 2019-05-07)",
   subject: "swiotlb: dump used and total slots when swiotlb buffer is full",
   files: ["kernel/dma/swiotlb.c"],
-  effect:
-    "io_tlb_used is counted; swiotlb_tbl_map_single fails without searching when nslots exceeds the free slots, and the warning gains ', total N (slots), used M (slots)'. v4.19.1 prints only the size; v5.2.1 and v5.4.6 print the counts.",
+  effect: "io_tlb_used is counted; swiotlb_tbl_map_single fails without searching when nslots exceeds the free slots, and the warning gains ', total N (slots), used M (slots)'.",
+  bracket: "absent in v5.0.1 (VVvector/linux-5.0.1, kernel/dma/swiotlb.c:swiotlb_tbl_map_single: size only, no io_tlb_used), present in v5.2.1 (wangliang-cs/linux-5.2.1, kernel/dma/swiotlb.c:swiotlb_tbl_map_single: io_tlb_used, early fail, total/used in the warning); no v5.1 tree, v5.2 from the for-linus-5.2 pull",
 });
 
 /** v5.12: min_align_mask, offset preservation, the find_slots search. */
