@@ -452,21 +452,22 @@ export const DMA_MAP_RESOURCE = defineChange({
 export const DMA_MAP_RESOURCE_DEBUG_ONLY = defineChange({
   id: "dma-map-resource-pfn-valid-debug-only",
   since: "v6.18",
-  commit: "unverified (dma_map_phys series, Leon Romanovsky, 2025)",
-  subject: "dma-mapping: convert dma_map_resource to dma_map_phys",
+  commit: "f7326196a781 (\"dma-mapping: export new dma_*map_phys() interface\", Leon Romanovsky, 2025; hash from list mails saying the check was re-introduced by it)",
+  subject: "dma-mapping: export new dma_*map_phys() interface",
   files: ["kernel/dma/mapping.c"],
-  effect:
-    "v5.4 refuses (WARN, DMA_MAPPING_ERROR) any pfn_valid address; v6.19 checks only with CONFIG_DMA_API_DEBUG. The release the unconditional check was dropped is not verified: the model keeps it through v5.10 and applies no check from v5.11 to v6.17",
+  effect: "the pfn_valid refusal returns, only with CONFIG_DMA_API_DEBUG: dma_map_resource becomes dma_map_phys(..., attrs | DMA_ATTR_MMIO) after an IS_ENABLED(CONFIG_DMA_API_DEBUG) && WARN_ON_ONCE(pfn_valid) test. v4.9..v5.15 refuse pfn_valid addresses unconditionally (BUG before v5.1, then WARN + DMA_MAPPING_ERROR); v5.16..v6.17 do not check at all (a9c38c5d267c, see dma-map-resource-ram-allowed).",
+  bracket: "absent in v6.17.0 (busysteve/linux-6.17.0-rust-ported-c, a derivative, linux/kernel/dma/mapping.c:dma_map_resource: no pfn_valid test), present in v6.18.2 (gfunkmonk/linux-6.18.2, kernel/dma/mapping.c:dma_map_resource: IS_ENABLED(CONFIG_DMA_API_DEBUG) && WARN_ON_ONCE(pfn_valid))",
 });
 
 /** dma_map_resource stops refusing pfn_valid memory unconditionally. */
 export const DMA_MAP_RESOURCE_RAM_ALLOWED = defineChange({
   id: "dma-map-resource-ram-allowed",
-  since: "v5.11",
-  commit: "unverified",
-  subject: "dma-mapping: remove the pfn_valid check of dma_map_resource",
+  since: "v5.16",
+  commit: "a9c38c5d267c (hash as quoted in later list mails; went in with 3de360c3fdb3 \"arm64/mm: drop HAVE_ARCH_PFN_VALID\")",
+  subject: "dma-mapping: remove bogus test for pfn_valid from dma_map_resource",
   files: ["kernel/dma/mapping.c"],
-  effect: "dma_map_resource maps any physical address; before, pfn_valid memory was refused (WARN, DMA_MAPPING_ERROR).",
+  effect: "dma_map_resource maps any physical address; before, pfn_valid memory was refused (WARN, DMA_MAPPING_ERROR; BUG before v5.1).",
+  bracket: "absent in v5.15.16 (yashlala/fastswap-linux-5.16.16, Makefile 5.15.16, kernel/dma/mapping.c:dma_map_resource: WARN_ON_ONCE(pfn_valid)), present in v5.17-rc5 (dunli/linux-5.17, kernel/dma/mapping.c:dma_map_resource without it); v5.16 because the 2022-04 stable queue took it for 5.15 only (not needed for 5.17); wowk/linux-5.15 (5.15.55) carries that backport",
 });
 
 /** dma_map_resource's check of pfn_valid memory turns from BUG_ON into WARN_ON_ONCE + DMA_MAPPING_ERROR. */
@@ -751,7 +752,7 @@ export interface DmaMapResourceOptions {
  * dma_map_resource(dev, phys, size, dir, attrs) (v4.9+): map a physical
  * range that need not have a struct page. No cache maintenance.
  * - The "Don't allow RAM to be mapped" refusal: a pfn_valid address gives
- *   DMA_MAPPING_ERROR (WARN) through v5.10 (v4.9..v5.0: BUG_ON: KernelOops),
+ *   DMA_MAPPING_ERROR (WARN) through v5.15 (v4.9..v5.0: BUG_ON: KernelOops),
  *   and from v6.18 only with CONFIG_DMA_API_DEBUG (see DMA_MAP_RESOURCE_DEBUG_ONLY).
  * - dma-direct: phys_to_dma, then dma_capable against the streaming mask,
  *   DMA_MAPPING_ERROR if not reachable.
