@@ -24,11 +24,12 @@ export const CHANGE_MAP_SG_ERRNO = defineChange({
 /** The page-based streaming map entry points become phys-based (dma_map_phys and its backends). */
 export const CHANGE_DMA_MAP_PHYS = defineChange({
   id: "dma-map-phys",
-  since: "v6.19",
-  commit: "unknown (the dma_map_phys series)",
-  subject: "dma-mapping: introduce new DMA attribute to indicate MMIO memory / convert dma_map_page to dma_map_phys",
+  since: "v6.18",
+  commit: "f7326196a781 (\"dma-mapping: export new dma_*map_phys() interface\"; hash from Fixes: tags; the renames \"iommu/dma: rename iommu_dma_*map_page to iommu_dma_*map_phys\" and \"dma-mapping: convert dma_direct_*map_page to be phys_addr_t based\" are in the same series, mainline hashes not determined)",
+  subject: "dma-mapping: export new dma_*map_phys() interface (Leon Romanovsky's dma_map_phys series)",
   files: ["kernel/dma/mapping.c", "kernel/dma/direct.h", "drivers/iommu/dma-iommu.c"],
-  effect: "dma_map_page_attrs is a wrapper around dma_map_phys; the backends are dma_direct_map_phys and iommu_dma_map_phys (the names in trace events and dma-debug reports).",
+  effect: "dma_map_page_attrs is a wrapper around dma_map_phys; the backends are dma_direct_map_phys and iommu_dma_map_phys (the names in trace events and dma-debug reports); dma-debug records single-buffer maps with type \"phy\".",
+  bracket: "absent in v6.17.0 (busysteve/linux-6.17.0-rust-ported-c, a derivative, linux/kernel/dma/mapping.c:dma_map_page_attrs, linux/drivers/iommu/dma-iommu.c:iommu_dma_map_page, linux/kernel/dma/debug.c: no \"phy\"), present in v6.18.2 (gfunkmonk/linux-6.18.2, kernel/dma/mapping.c:dma_map_phys, drivers/iommu/dma-iommu.c:iommu_dma_map_phys, kernel/dma/debug.c:debug_dma_map_phys)",
 });
 
 /** arm64's cache maintenance routines renamed to dcache_*_poc. */

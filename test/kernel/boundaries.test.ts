@@ -13,7 +13,7 @@ import type { Device } from "../../lib/platform/device.js";
 import { sgTableFromEntries, type SgTable } from "../../lib/sg/scatterlist.js";
 import { iommuDmaMapSg } from "../../lib/iommu/dma-iommu.js";
 import { dmaMapSg, dmaMapSgtable } from "../../lib/dma/mapping.js";
-import { CHANGE_MAP_SG_ERRNO } from "../../lib/kernel/api-changes.js";
+import { CHANGE_DMA_MAP_PHYS, CHANGE_MAP_SG_ERRNO, kernelFunctionName } from "../../lib/kernel/api-changes.js";
 
 const K = 1024;
 
@@ -43,5 +43,18 @@ describe("dma-map-sg-errno: v5.15 (absent in v5.14-rc5 lsk-legends/linux-5.14, p
     expect(dmaMapSgtable(b.dev, b.sgt, DMA_FROM_DEVICE)).toBe(-ENOMEM);
     const c = exhausted("v5.15");
     expect(dmaMapSg(c.dev, c.sgt.sgl, 1, DMA_FROM_DEVICE)).toBe(0);
+  });
+});
+
+describe("dma-map-phys: v6.18 (absent in v6.17.0 busysteve/linux-6.17.0-rust-ported-c, present in v6.18.2 gfunkmonk/linux-6.18.2)", () => {
+  // Rule: v6.17.0 kernel/dma/mapping.c has dma_map_page_attrs calling dma_direct_map_page / iommu_dma_map_page;
+  // v6.18.2 has dma_map_phys, dma_direct_map_phys and iommu_dma_map_phys (dma_map_page_attrs wraps dma_map_phys).
+  it("the change is at v6.18", () => {
+    expect(CHANGE_DMA_MAP_PHYS.since).toBe("v6.18");
+  });
+  it("v6.17 keeps the page names, v6.18 has the phys names", () => {
+    const fns = ["dma_map_page_attrs", "dma_unmap_page_attrs", "dma_direct_map_page", "iommu_dma_map_page", "iommu_dma_unmap_page"] as const;
+    expect(fns.map((f) => kernelFunctionName("v6.17", f))).toEqual(["dma_map_page_attrs", "dma_unmap_page_attrs", "dma_direct_map_page", "iommu_dma_map_page", "iommu_dma_unmap_page"]);
+    expect(fns.map((f) => kernelFunctionName("v6.18", f))).toEqual(["dma_map_phys", "dma_unmap_phys", "dma_direct_map_phys", "iommu_dma_map_phys", "iommu_dma_unmap_phys"]);
   });
 });
