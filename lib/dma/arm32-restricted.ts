@@ -8,12 +8,13 @@
  *
  * Facts read in the trees (each bracket: absent in the first, present in the second):
  * - Restricted DMA pools (is_swiotlb_for_alloc): absent v5.10.89, present v5.15.
- * - ARM device ops: before v5.19 a non-IOMMU device gets arm_dma_ops /
+ * - ARM device ops: before v6.0 a non-IOMMU device gets arm_dma_ops /
  *   arm_coherent_dma_ops, unless CONFIG_ARM_LPAE, where
  *   arm_get_dma_map_ops returns NULL and dma-direct is used
- *   (arch/arm/mm/dma-mapping.c, v5.15 and v5.17). arm_dma_ops' alloc is
- *   __dma_alloc, which never looks at a restricted pool. From v5.19 every
- *   non-IOMMU device uses dma-direct (absent v5.17, present v5.19), whose
+ *   (arch/arm/mm/dma-mapping.c, v5.15, v5.17 and v5.19). arm_dma_ops' alloc is
+ *   __dma_alloc, which never looks at a restricted pool. From v6.0 every
+ *   non-IOMMU device uses dma-direct (absent v5.19.0, present v6.0-rc1:
+ *   ae626eb97376, ARM_USES_DMA_DIRECT in lib/dma/arch/arm.ts), whose
  *   non-coherent allocations go to arch_dma_alloc -> __dma_alloc unless the
  *   device has a restricted pool.
  * - dma_direct_alloc for a non-coherent device with a restricted pool on an
@@ -36,6 +37,7 @@
  */
 import { atLeast, defineChange, parseKernelVersion } from "../kernel/version.js";
 import { arm32DmaAllocator, type Arm32DmaAllocator } from "./pool.js";
+import { ARM_USES_DMA_DIRECT } from "./arch/arm.js";
 
 /** Restricted-pool coherent allocations on non-remapping arches return NULL instead of a cached buffer. */
 export const RESTRICTED_DMA_POOL = defineChange({
@@ -58,15 +60,12 @@ export const DIRECT_ALLOC_NO_CACHED_FALLBACK = defineChange({
   bracket: "absent in v5.15.16 (yashlala/fastswap-linux-5.16.16, Makefile 5.15.16, kernel/dma/direct.c:dma_direct_alloc), present in v5.17-rc5 (dunli/linux-5.17, kernel/dma/direct.c:dma_direct_alloc: NULL without ARCH_HAS_DMA_SET_UNCACHED under remap); loose: v5.16 or v5.17 (no v5.16 tree), the model switches at v5.16",
 });
 
-/** 32-bit ARM non-IOMMU devices use dma-direct even without LPAE. */
-export const ARM_DMA_DIRECT_ALL = defineChange({
-  id: "arm-dma-direct-all-devices",
-  since: "v5.19",
-  commit: "unverified (Christoph Hellwig, 2022: \"ARM/dma-mapping: use dma-direct unconditionally\")",
-  subject: "ARM/dma-mapping: use dma-direct unconditionally",
-  files: ["arch/arm/mm/dma-mapping.c"],
-  effect: "before v5.19 only ARM_LPAE kernels used dma-direct (arm_get_dma_map_ops returned NULL); 2-level kernels used arm_dma_ops, which ignore restricted pools (absent v5.17, present v5.19)",
-});
+/**
+ * 2-level (non-LPAE) kernels use arm_dma_ops until 32-bit ARM switches to
+ * dma-direct unconditionally: the one registered change of lib/dma/arch/arm.ts
+ * (ARM_USES_DMA_DIRECT, v6.0).
+ */
+export { ARM_USES_DMA_DIRECT as ARM_DMA_DIRECT_ALL };
 
 /** ARCH_HAS_DMA_ALLOC and the "not supported" warning. */
 export const ARCH_HAS_DMA_ALLOC = defineChange({
@@ -134,7 +133,7 @@ export interface Arm32CoherentPathResult {
 export function arm32CoherentPath(i: Arm32CoherentPathInput): Arm32CoherentPathResult {
   parseKernelVersion(i.kernel, "arm32CoherentPath(kernel)");
   const restricted = i.restrictedPool && atLeast(i.kernel, RESTRICTED_DMA_POOL);
-  const armOps = !atLeast(i.kernel, ARM_DMA_DIRECT_ALL) && !i.lpae;
+  const armOps = !atLeast(i.kernel, ARM_USES_DMA_DIRECT) && !i.lpae;
   const alloc = (): Arm32DmaAllocator => arm32DmaAllocator({ allowBlock: i.allowBlock, hasCmaArea: i.hasCmaArea, isCoherent: i.coherent });
   if (armOps) return { path: "arm_dma_ops", allocator: alloc(), warning: null, incoherent: false };
   if (i.coherent) return { path: "direct_pages", allocator: null, warning: null, incoherent: false };
