@@ -281,7 +281,7 @@ describe("io-pgtable: iommu_pgsize and PTE writes", () => {
   });
 });
 
-describe("PCI devices try below 4 GiB first (iommu_dma_alloc_iova, v4.19+)", () => {
+describe("PCI devices try below 4 GiB first (iommu_dma_alloc_iova, v4.11+)", () => {
   it("an nvme behind SMMUv3 with a 64-bit mask gets a 32-bit IOVA unless forcedac", () => {
     const m = createMachine("arm64-server", { kernel: "v6.19" });
     const dev = m.device("0000:02:00.0");

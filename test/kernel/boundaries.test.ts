@@ -11,7 +11,17 @@ import { DMA_FROM_DEVICE } from "../../lib/core/dma-types.js";
 import { createMachine } from "../../lib/platform/machine.js";
 import type { Device } from "../../lib/platform/device.js";
 import { sgTableFromEntries, type SgTable } from "../../lib/sg/scatterlist.js";
-import { iommuDmaMapSg } from "../../lib/iommu/dma-iommu.js";
+import { DMA_BIT_MASK } from "../../lib/core/arith.js";
+import { iovaRanges } from "../../lib/iommu/iova.js";
+import {
+  CHANGE_IOMMU_DMA_ALLOC_IOVA,
+  CHANGE_IOMMU_DMA_APERTURE_CLAMP,
+  CHANGE_IOMMU_DMA_BUS_DMA_LIMIT,
+  CHANGE_IOMMU_DMA_PCI_32BIT_STICKY,
+  CHANGE_IOMMU_DMA_PCI_SAC_FIRST,
+  iommuDmaAllocIova,
+  iommuDmaMapSg,
+} from "../../lib/iommu/dma-iommu.js";
 import { dmaMapSg, dmaMapSgtable } from "../../lib/dma/mapping.js";
 import { CHANGE_DMA_MAP_PHYS, CHANGE_MAP_SG_ERRNO, kernelFunctionName } from "../../lib/kernel/api-changes.js";
 
@@ -56,5 +66,82 @@ describe("dma-map-phys: v6.18 (absent in v6.17.0 busysteve/linux-6.17.0-rust-por
     const fns = ["dma_map_page_attrs", "dma_unmap_page_attrs", "dma_direct_map_page", "iommu_dma_map_page", "iommu_dma_unmap_page"] as const;
     expect(fns.map((f) => kernelFunctionName("v6.17", f))).toEqual(["dma_map_page_attrs", "dma_unmap_page_attrs", "dma_direct_map_page", "iommu_dma_map_page", "iommu_dma_unmap_page"]);
     expect(fns.map((f) => kernelFunctionName("v6.18", f))).toEqual(["dma_map_phys", "dma_unmap_phys", "dma_direct_map_phys", "iommu_dma_map_phys", "iommu_dma_unmap_phys"]);
+  });
+});
+
+describe("iommu_dma_alloc_iova, one change per step (drivers/iommu/dma-iommu.c)", () => {
+  // arm64-server: the nvme 0000:02:00.0 is a PCI device behind SMMUv3, 4 KiB granule, start_pfn 1,
+  // aperture end 2^48 - 1 with force_aperture; the model's IOVA space ends at pfn 2^41 - 1 (addresses below 2^53).
+  const PCI = "0000:02:00.0";
+  function setup(kernel: string): { dev: Device; alloc: (bytes: number, limit: number, forcedac?: boolean) => number } {
+    const m = createMachine("arm64-server", { kernel });
+    const dev = m.device(PCI);
+    const domain = dev.iommuDomain!;
+    return { dev, alloc: (bytes, limit, forcedac = false) => iommuDmaAllocIova(domain, bytes, limit, dev, { forcedac }) as number };
+  }
+  const P = 4096;
+
+  it("aperture clamp at v4.9 (absent in v4.7.4 calebwilliamsd/linux-4.7.4-casio, present in v4.9.0 pengdonglin137/linux-4.9, __alloc_iova)", () => {
+    expect(CHANGE_IOMMU_DMA_APERTURE_CLAMP.since).toBe("v4.9");
+    // 3 pages, size-aligned to 4 pages, top-down. v4.8: limit = the 64-bit mask, only the IOVA space bounds it:
+    // pfn_lo = alignDown(2^41 - 3, 4) = 2^41 - 4 -> 2^53 - 16 KiB. v4.9: limit = aperture end 2^48 - 1:
+    // pfn_lo = alignDown(2^36 - 3, 4) = 2^36 - 4 -> 2^48 - 16 KiB.
+    expect(setup("v4.8").alloc(3 * P, DMA_BIT_MASK(64))).toBe(2 ** 53 - 16384);
+    expect(setup("v4.9").alloc(3 * P, DMA_BIT_MASK(64))).toBe(2 ** 48 - 16384);
+  });
+
+  it("PCI below-4-GiB first attempt at v4.11 (absent in v4.10.17 pengdonglin137/linux-4.10.17, present in v4.11.0 HCLS/linux-4.11, __alloc_iova)", () => {
+    expect(CHANGE_IOMMU_DMA_PCI_SAC_FIRST.since).toBe("v4.11");
+    // v4.10: straight to the aperture: 2^48 - 16 KiB (as above). v4.11: first below DMA_BIT_MASK(32):
+    // pfn_lo = alignDown(2^20 - 3, 4) = 2^20 - 4 -> 4 GiB - 16 KiB.
+    expect(setup("v4.10").alloc(3 * P, DMA_BIT_MASK(64))).toBe(2 ** 48 - 16384);
+    expect(setup("v4.11").alloc(3 * P, DMA_BIT_MASK(64))).toBe(2 ** 32 - 16384);
+  });
+
+  it("power-of-two rounding at v4.12 (absent in v4.11.0 HCLS/linux-4.11, present in v4.12.0 jason50123/linux-4.12, iommu_dma_alloc_iova)", () => {
+    expect(CHANGE_IOMMU_DMA_ALLOC_IOVA.since).toBe("v4.12");
+    // A 3-page allocation below 4 GiB, size-aligned at 4 pages in both: pfn_lo = 2^20 - 4. v4.11 (alloc_iova with
+    // iova_align(size) >> shift) reserves 3 pages, 2^20 - 4 .. 2^20 - 2; v4.12 rounds iova_len 3 < 32 up to 4
+    // (alloc_iova_fast) and reserves 2^20 - 4 .. 2^20 - 1.
+    for (const [kernel, pfnHi] of [
+      ["v4.11", 2 ** 20 - 2],
+      ["v4.12", 2 ** 20 - 1],
+    ] as const) {
+      const s = setup(kernel);
+      expect(s.alloc(3 * P, DMA_BIT_MASK(64))).toBe(2 ** 32 - 16384);
+      expect(iovaRanges(s.dev.iommuDomain!.iovad!).map((r) => [r.pfnLo, r.pfnHi])).toEqual([[2 ** 20 - 4, pfnHi]]);
+    }
+  });
+
+  it("bus DMA limit at v4.19 (absent in v4.18.0 wulmx/linux-4.18, present in v4.19.1 chens37/linux-4.19.1, iommu_dma_alloc_iova)", () => {
+    expect(CHANGE_IOMMU_DMA_BUS_DMA_LIMIT.since).toBe("v4.19");
+    // forcedac (no 32-bit attempt), 4 pages, bus limit 2^40 - 1. v4.18: the aperture bounds it: 2^48 - 16 KiB.
+    // v4.19: limit = min(2^64 - 1, 2^40 - 1): pfn_lo = 2^28 - 4 -> 2^40 - 16 KiB.
+    for (const [kernel, addr] of [
+      ["v4.18", 2 ** 48 - 16384],
+      ["v4.19", 2 ** 40 - 16384],
+    ] as const) {
+      const s = setup(kernel);
+      s.dev.busDmaLimit = DMA_BIT_MASK(40);
+      expect(s.alloc(4 * P, DMA_BIT_MASK(64), true)).toBe(addr);
+    }
+  });
+
+  it("sticky PCI 32-bit workaround at v6.6 (791c2b17fb40; absent in v6.5.0 sndrzt/linux-6.5, present in v6.6.47 Salpadding/linux-6.6-strip and v6.8.0 vivo50kff/linux-6.8)", () => {
+    expect(CHANGE_IOMMU_DMA_PCI_32BIT_STICKY.since).toBe("v6.6");
+    // First a 4 GiB allocation (2^20 pages): it cannot fit below 4 GiB (pfns 1 .. 2^20 - 1), so the 32-bit attempt
+    // fails and it lands size-aligned at the top of the aperture: pfn 2^36 - 2^20 -> 2^48 - 2^32.
+    // Then one page. v6.5 tries below 4 GiB again on every call: pfn 2^20 - 1 -> 4 GiB - 4 KiB. v6.6 cleared
+    // dev->iommu->pci_32bit_workaround after the failure ("Using 48-bit DMA addresses": bits_per(2^48 - 1) = 48)
+    // and goes straight to the full limit: the highest free pfn below the first allocation, 2^36 - 2^20 - 1.
+    for (const [kernel, second, notices] of [
+      ["v6.5", 2 ** 32 - 4096, [] as string[]],
+      ["v6.6", 2 ** 48 - 2 ** 32 - 4096, [`${PCI}: Using 48-bit DMA addresses`]],
+    ] as const) {
+      const s = setup(kernel);
+      expect(s.alloc(2 ** 32, DMA_BIT_MASK(64))).toBe(2 ** 48 - 2 ** 32);
+      expect(s.alloc(P, DMA_BIT_MASK(64))).toBe(second);
+      expect(s.dev.trace.ofKind("dev_notice").map((e) => e.msg)).toEqual(notices);
+    }
   });
 });
