@@ -35,21 +35,23 @@ export const CHANGE_DMA_MAP_PHYS = defineChange({
 /** arm64's cache maintenance routines renamed to dcache_*_poc. */
 export const CHANGE_ARM64_DCACHE_POC = defineChange({
   id: "arm64-dcache-poc-names",
-  since: "v5.19",
-  commit: "unknown (arm64 cache maintenance rename series)",
-  subject: "arm64: mm: rename the DMA cache maintenance routines to dcache_{clean,inval}_poc",
+  since: "v5.14",
+  commit: "unverified (Fuad Tabba's arm64 cache.S rename series, 2021; hash not found)",
+  subject: "arm64: rename the cache maintenance routines to dcache_{clean,inval}_poc",
   files: ["arch/arm64/mm/cache.S", "arch/arm64/mm/dma-mapping.c"],
-  effect: "the innermost frame of arch_sync_dma_for_device/for_cpu is dcache_clean_poc / dcache_inval_poc instead of __dma_clean_area / __dma_inv_area.",
+  effect: "the arm64 cache routines that do the DMA maintenance are named dcache_clean_poc / dcache_inval_poc (before: __clean_dcache_area_poc / __inval_dcache_area, entered through the local aliases __dma_clean_area / __dma_inv_area, which is the name the model gives them). v5.14 and v5.15 keep the local aliases on the same code; v5.17-rc5 drops them.",
+  bracket: "absent in v5.12.9 (zhangyinjun/linux-5.12.9, arch/arm64/mm/cache.S: __clean_dcache_area_poc with the local alias __dma_clean_area, __inval_dcache_area with __dma_inv_area), present in v5.14.2 (Kingdo777/linux-5.14.2-faascale-host, arch/arm64/mm/cache.S:dcache_clean_poc / dcache_inval_poc; also v5.15.16 yashlala/fastswap-linux-5.16.16); loose: no v5.13 tree, the model switches at v5.14",
 });
 
 /** arm64 arch_sync_dma_for_device calls dcache_clean_poc directly (the __dma_map_area wrapper gone). */
 export const CHANGE_ARM64_SYNC_CALLS_DCACHE_POC = defineChange({
   id: "arm64-sync-calls-dcache-clean-poc",
-  since: "v5.15",
-  commit: "unknown",
+  since: "v6.0",
+  commit: "7eacf1858bc8 (hash from the arm64 for-next/core log and the arm64 pull shortlog for the v6.0 merge window)",
   subject: "arm64: mm: Remove assembly DMA cache maintenance wrappers",
   files: ["arch/arm64/mm/dma-mapping.c", "arch/arm64/mm/cache.S"],
-  effect: "the call chain of an arm64 dma-buf map shows dcache_clean_poc where it showed __dma_map_area.",
+  effect: "arch_sync_dma_for_device calls dcache_clean_poc(start, start + size) itself (arch_sync_dma_for_cpu: dcache_inval_poc); before, it called the assembly wrapper __dma_map_area (__dma_unmap_area), so the call chain of an arm64 dma-buf map shows dcache_clean_poc where it showed __dma_map_area.",
+  bracket: "absent in v5.19.0 (yishangzhang/linux-5.19, arch/arm64/mm/dma-mapping.c:arch_sync_dma_for_device calls __dma_map_area), present in v6.0-rc1 (sun363587351/linux-6.0, arch/arm64/mm/dma-mapping.c:arch_sync_dma_for_device calls dcache_clean_poc)",
 });
 
 /** One renamed kernel function: from `change` on, `name` replaces the table's key. */

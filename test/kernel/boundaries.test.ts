@@ -23,7 +23,7 @@ import {
   iommuDmaMapSg,
 } from "../../lib/iommu/dma-iommu.js";
 import { dmaMapSg, dmaMapSgtable } from "../../lib/dma/mapping.js";
-import { CHANGE_DMA_MAP_PHYS, CHANGE_MAP_SG_ERRNO, kernelFunctionName } from "../../lib/kernel/api-changes.js";
+import { CHANGE_ARM64_DCACHE_POC, CHANGE_ARM64_SYNC_CALLS_DCACHE_POC, CHANGE_DMA_MAP_PHYS, CHANGE_MAP_SG_ERRNO, kernelFunctionName } from "../../lib/kernel/api-changes.js";
 
 const K = 1024;
 
@@ -143,5 +143,21 @@ describe("iommu_dma_alloc_iova, one change per step (drivers/iommu/dma-iommu.c)"
       expect(s.alloc(P, DMA_BIT_MASK(64))).toBe(second);
       expect(s.dev.trace.ofKind("dev_notice").map((e) => e.msg)).toEqual(notices);
     }
+  });
+});
+
+describe("arm64 cache routine names", () => {
+  it("dcache_{clean,inval}_poc from v5.14 (absent in v5.12.9 zhangyinjun/linux-5.12.9, present in v5.14.2 Kingdo777/linux-5.14.2-faascale-host, arch/arm64/mm/cache.S)", () => {
+    // Rule: v5.12.9 cache.S names the routines __clean_dcache_area_poc / __inval_dcache_area behind the local labels
+    // __dma_clean_area / __dma_inv_area (the model's names); v5.14.2 names them dcache_clean_poc / dcache_inval_poc.
+    expect(CHANGE_ARM64_DCACHE_POC.since).toBe("v5.14");
+    expect([kernelFunctionName("v5.13", "__dma_clean_area"), kernelFunctionName("v5.13", "__dma_inv_area")]).toEqual(["__dma_clean_area", "__dma_inv_area"]);
+    expect([kernelFunctionName("v5.14", "__dma_clean_area"), kernelFunctionName("v5.14", "__dma_inv_area")]).toEqual(["dcache_clean_poc", "dcache_inval_poc"]);
+  });
+  it("arch_sync_dma_for_device calls dcache_clean_poc itself from v6.0 (7eacf1858bc8; absent in v5.19.0 yishangzhang/linux-5.19, present in v6.0-rc1 sun363587351/linux-6.0)", () => {
+    // Rule: v5.19.0 arch/arm64/mm/dma-mapping.c:arch_sync_dma_for_device calls __dma_map_area; v6.0-rc1 calls dcache_clean_poc.
+    expect(CHANGE_ARM64_SYNC_CALLS_DCACHE_POC.since).toBe("v6.0");
+    expect(kernelFunctionName("v5.19", "__dma_map_area")).toBe("__dma_map_area");
+    expect(kernelFunctionName("v6.0", "__dma_map_area")).toBe("dcache_clean_poc");
   });
 });

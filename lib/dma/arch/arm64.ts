@@ -49,7 +49,7 @@ export function archSyncDmaForDevice(paddr: number, size: number, dir: number, e
   checkSyncArgs("arm64.archSyncDmaForDevice", paddr, size, env.lineSize);
   const d = checkDirection("arm64.archSyncDmaForDevice(dir)", dir);
   if (!atLeast(env.kernel, ARM64_NO_INVAL_FOR_DEVICE) && d === DMA_FROM_DEVICE) {
-    return invalidateWithPartialClean(paddr, size, env.lineSize, "__dma_inv_area");
+    return invalidateWithPartialClean(paddr, size, env.lineSize, kernelFunctionName(env.kernel, "__dma_inv_area"));
   }
   const { start, end } = lineSpan(paddr, size, env.lineSize);
   return [{ kind: "clean", start, end, level: "inner", fn: kernelFunctionName(env.kernel, "__dma_clean_area") }];
