@@ -233,15 +233,15 @@ export const VMALLOC_IMPLICIT_HIGHMEM = defineChange({
   bracket: "absent in v4.11.0 (HCLS/linux-4.11, mm/vmalloc.c:__vmalloc_area_node: the caller's gfp only), present in v4.12.0 (jason50123/linux-4.12, mm/vmalloc.c:__vmalloc_area_node: alloc_mask = gfp_mask | __GFP_HIGHMEM | __GFP_NOWARN)",
 });
 
-/** v4.14 (approximate): add __GFP_HIGHMEM only when neither GFP_DMA nor GFP_DMA32 was given. */
+/** v4.13: add __GFP_HIGHMEM only when neither GFP_DMA nor GFP_DMA32 was given. */
 export const VMALLOC_HIGHMEM_ONLY_WITHOUT_DMA = defineChange({
   id: "vmalloc-highmem-only-without-dma",
-  since: "v4.14",
+  since: "v4.13",
   commit: "704b862f9efd",
   subject: "mm/vmalloc.c: don't unconditonally use __GFP_HIGHMEM",
   files: ["mm/vmalloc.c"],
-  effect:
-    "highmem_mask = (gfp & (GFP_DMA | GFP_DMA32)) ? 0 : __GFP_HIGHMEM (Laura Abbott, posted 2017-08-16 as 20170816220705.31374-1-labbott@redhat.com; Fixes: 19809c2da28a). Present in v4.19.1 mm/vmalloc.c __vmalloc_area_node. Release approximate (v4.13 or v4.14).",
+  effect: "highmem_mask = (gfp & (GFP_DMA | GFP_DMA32)) ? 0 : __GFP_HIGHMEM (Laura Abbott, posted 2017-08-16 as 20170816220705.31374-1-labbott@redhat.com; Fixes: 19809c2da28a). So the vmalloc_32 DMA32|HIGHMEM bad-zone mix exists in v4.12 only.",
+  bracket: "absent in v4.12.8 (liuzq71/linux-4.12.8-nanopi-m3, mm/vmalloc.c:__vmalloc_area_node; also v4.12.0 jason50123/linux-4.12), present in v4.13.4 (shizukanaskytree/linux-4.13.4, mm/vmalloc.c:__vmalloc_area_node: highmem_mask); v4.12.10 (benheberlein/linux-4.12.10-ECEN5013) has it as a stable backport released before v4.13, so the commit was in mainline before v4.13 (no v4.13.0 tree was found)",
 });
 
 /** 2018 fix: GFP_VMALLOC32 on 32-bit becomes GFP_DMA32 | GFP_KERNEL (was GFP_KERNEL). */
@@ -284,7 +284,7 @@ export function gfpVmalloc32(kernel: string | KernelVersion, arch: VmallocArch):
  * after v4.12, GFP_KERNEL | __GFP_HIGHMEM before, or {@link gfpVmalloc32}):
  * - before v4.12: callerGfp | __GFP_NOWARN (vmalloc() itself passed __GFP_HIGHMEM);
  * - v4.12 (19809c2da28a): callerGfp | __GFP_NOWARN | __GFP_HIGHMEM, always;
- * - v4.14 (704b862f9efd): __GFP_HIGHMEM only when callerGfp has neither __GFP_DMA nor __GFP_DMA32.
+ * - v4.13 (704b862f9efd): __GFP_HIGHMEM only when callerGfp has neither __GFP_DMA nor __GFP_DMA32.
  * Sources: mm/vmalloc.c __vmalloc_area_node of v4.4.1 and v4.19.1, and the
  * two commits' diffs as posted.
  * @throws ModelConfigError for a bad release name.

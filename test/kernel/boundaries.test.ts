@@ -13,6 +13,9 @@ import type { Device } from "../../lib/platform/device.js";
 import { sgTableFromEntries, type SgTable } from "../../lib/sg/scatterlist.js";
 import { DMA_BIT_MASK } from "../../lib/core/arith.js";
 import { iovaRanges } from "../../lib/iommu/iova.js";
+import { loadPlatformProfile } from "../../lib/platform/profile.js";
+import { ARM64_GENERIC_PFN_VALID } from "../../lib/mm/memory.js";
+import { VMALLOC_HIGHMEM_ONLY_WITHOUT_DMA, ZONES_X86_64, gfpVmalloc32, gfpZone, vmallocPageGfp } from "../../lib/mm/gfp.js";
 import {
   CHANGE_IOMMU_DMA_ALLOC_IOVA,
   CHANGE_IOMMU_DMA_APERTURE_CLAMP,
@@ -159,5 +162,33 @@ describe("arm64 cache routine names", () => {
     expect(CHANGE_ARM64_SYNC_CALLS_DCACHE_POC.since).toBe("v6.0");
     expect(kernelFunctionName("v5.19", "__dma_map_area")).toBe("__dma_map_area");
     expect(kernelFunctionName("v6.0", "__dma_map_area")).toBe("dcache_clean_poc");
+  });
+});
+
+describe("mm boundaries", () => {
+  it("arm64 generic pfn_valid at v5.16 (3de360c3fdb3; absent in v5.15.16 yashlala/fastswap-linux-5.16.16, present in v5.17-rc5 dunli/linux-5.17)", () => {
+    expect(ARM64_GENERIC_PFN_VALID.since).toBe("v5.16");
+    // PXS3 with RAM cut to 0x80000000..0x11f000000: the last 128 MiB section (0x118000000..0x120000000,
+    // SECTION_SIZE_BITS 27) is present but its top 16 MiB is a hole memblock does not know.
+    // v5.15.16 arch/arm64/mm/init.c:pfn_valid ends in memblock_is_memory(): false for the hole.
+    // v5.17-rc5 generic include/linux/mmzone.h:pfn_valid: true for every pfn of a present early section.
+    const hole = 0x11f000000 / 4096;
+    for (const [kernel, valid] of [
+      ["v5.15", false],
+      ["v5.16", true],
+    ] as const) {
+      const p = loadPlatformProfile("uniphier-pxs3");
+      p.ram = [{ base: 0x80000000, size: 0x9f000000 }];
+      expect(createMachine(p, { kernel }).mm.pfnValid(hole)).toBe(valid);
+    }
+  });
+  it("vmalloc_32 on x86-64 leaves the bad DMA32|HIGHMEM mix at v4.13 (704b862f9efd; absent in v4.12.8 liuzq71/linux-4.12.8-nanopi-m3, present in v4.13.4 shizukanaskytree/linux-4.13.4)", () => {
+    expect(VMALLOC_HIGHMEM_ONLY_WITHOUT_DMA.since).toBe("v4.13");
+    // Rule: v4.12 mm/vmalloc.c:__vmalloc_area_node adds __GFP_HIGHMEM to every page allocation, so
+    // vmalloc_32's GFP_DMA32 | GFP_KERNEL becomes DMA32|HIGHMEM (GFP_ZONE_BAD); v4.13 adds it only without GFP_DMA/GFP_DMA32.
+    const x86_64 = { is64bit: true, zones: ZONES_X86_64 };
+    expect(gfpZone(vmallocPageGfp("v4.12", gfpVmalloc32("v4.12", x86_64)), x86_64.zones).bad).toBe(true);
+    const v413 = gfpZone(vmallocPageGfp("v4.13", gfpVmalloc32("v4.13", x86_64)), x86_64.zones);
+    expect([v413.zone, v413.bad]).toEqual(["ZONE_DMA32", false]);
   });
 });
