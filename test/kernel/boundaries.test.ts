@@ -6,7 +6,8 @@
  */
 import { describe, expect, it } from "vitest";
 import type { Pfn } from "../../lib/core/addr.js";
-import { EINVAL, ENOMEM } from "../../lib/core/errno.js";
+import { EBUSY, EINVAL, ENOMEM } from "../../lib/core/errno.js";
+import { CMA_RANGES, cmaAlloc, cmaInitReservedMem } from "../../lib/mm/cma.js";
 import { DMA_FROM_DEVICE } from "../../lib/core/dma-types.js";
 import { createMachine } from "../../lib/platform/machine.js";
 import type { Device } from "../../lib/platform/device.js";
@@ -190,5 +191,20 @@ describe("mm boundaries", () => {
     expect(gfpZone(vmallocPageGfp("v4.12", gfpVmalloc32("v4.12", x86_64)), x86_64.zones).bad).toBe(true);
     const v413 = gfpZone(vmallocPageGfp("v4.13", gfpVmalloc32("v4.13", x86_64)), x86_64.zones);
     expect([v413.zone, v413.bad]).toEqual(["ZONE_DMA32", false]);
+  });
+});
+
+describe("CMA failure code", () => {
+  it("-EBUSY from cma_range_alloc from v6.17 (absent in v6.12.0 shilei-massclouds/linux-6.12, present in v6.17.0 busysteve/linux-6.17.0-rust-ported-c)", () => {
+    // Rule: v6.12 mm/cma.c:cma_alloc leaves ret = -ENOMEM when no free run is found; v6.17 cma_range_alloc starts at
+    // ret = -EBUSY and returns early when count > available_count. A 2048-page request on a 1024-page (4 MiB) area fails both ways.
+    expect(CMA_RANGES.since).toBe("v6.17");
+    for (const [kernel, err] of [
+      ["v6.16", -ENOMEM],
+      ["v6.17", -EBUSY],
+    ] as const) {
+      const c = cmaInitReservedMem({ kernel, base: 0x2c000000, size: 4 * 1048576 }).cma!;
+      expect(cmaAlloc(c, 2048, 0).ret).toBe(err);
+    }
   });
 });
