@@ -87,7 +87,7 @@ export const IOVA_REWORK = defineChange({
   subject: "iommu/iova: Extend rbtree node caching (and the series around it)",
   files: ["drivers/iommu/iova.c", "include/linux/iova.h"],
   effect: "anchor node, cached_node beside cached32_node, dma_32bit_pfn = 2^32 / granule (no pfn_32bit argument), the min(limit, pfn_lo) walk failing when new_pfn < start_pfn; the free path does not move cached32_node when the freed node is cached32_node but ends at or above 4 GiB (a defect: stale cached32_node, fixed in v5.3).",
-  bracket: "absent in v4.14.177 (linuxzjs/linux-4.14, drivers/iommu/iova.c, blob 4edf65dbbcab), present in v4.15.0 (sndrzt/linux-4.15 at commit 6ea062648, the kernel.org import; blob 83fe2621effe) and v4.19.1 (chens37/linux-4.19.1, same blob)",
+  bracket: "absent in v4.14.177 (linuxzjs/linux-4.14, drivers/iommu/iova.c, blob 4edf65dbbcab), present in v4.15.0 (sndrzt/linux-4.15, drivers/iommu/iova.c at commit 6ea062648, the kernel.org import; blob 83fe2621effe) and v4.19.1 (chens37/linux-4.19.1, same blob)",
 });
 
 /** v5.0: max32_alloc_size fast fail. */
