@@ -15,6 +15,8 @@ import { sgTableFromEntries, type SgTable } from "../../lib/sg/scatterlist.js";
 import { DMA_BIT_MASK } from "../../lib/core/arith.js";
 import { iovaRanges } from "../../lib/iommu/iova.js";
 import { loadPlatformProfile } from "../../lib/platform/profile.js";
+import { CHANGE_VB2_DMABUF_SKIP_SYNC, vb2DcAlloc, vb2DcGetDmabuf, vb2DcImportDmabuf } from "../../lib/drivers/videobuf2-dma-contig.js";
+import type { DmaBuf } from "../../lib/drivers/dma-buf.js";
 import { ARM64_GENERIC_PFN_VALID } from "../../lib/mm/memory.js";
 import { VMALLOC_HIGHMEM_ONLY_WITHOUT_DMA, ZONES_X86_64, gfpVmalloc32, gfpZone, vmallocPageGfp } from "../../lib/mm/gfp.js";
 import {
@@ -205,6 +207,25 @@ describe("CMA failure code", () => {
     ] as const) {
       const c = cmaInitReservedMem({ kernel, base: 0x2c000000, size: 4 * 1048576 }).cma!;
       expect(cmaAlloc(c, 2048, 0).ret).toBe(err);
+    }
+  });
+});
+
+describe("videobuf2-dma-contig exporter map", () => {
+  it("skips the CPU sync from v5.4 (absent in v5.3.1 github-lvbing/linux-5.3.1, present in v5.4.0 MrJu/linux-5.4, vb2_dc_dmabuf_ops_map)", () => {
+    expect(CHANGE_VB2_DMABUF_SKIP_SYNC.since).toBe("v5.4");
+    // Rule: v5.3.1 maps the attachment's table with plain dma_map_sg, so a non-coherent importer's dma_map_sg
+    // does cache maintenance on the pages (page work); v5.4.0 passes DMA_ATTR_SKIP_CPU_SYNC: no page is touched.
+    // MT8173: the vcodec at 16020000 exports a 64 KiB buffer, the (non-coherent) vcodec at 18002000 imports it.
+    for (const [kernel, touches] of [
+      ["v5.3", true],
+      ["v5.4", false],
+    ] as const) {
+      const m = createMachine("mt8173-evb", { kernel });
+      const buf = vb2DcAlloc(m.device("16020000.vcodec"), 65536)!;
+      const r = vb2DcImportDmabuf(m.device("18002000.vcodec"), vb2DcGetDmabuf(buf) as DmaBuf);
+      expect(r.ok).toBe(true);
+      expect(r.ok && r.pageWork.length > 0).toBe(touches);
     }
   });
 });
