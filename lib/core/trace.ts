@@ -18,6 +18,7 @@ export type TraceLevel = "info" | "warn" | "fault";
 export type TraceKind =
   // Kernel messages: WARN_ON/WARN_ONCE, pr_err, dev_err, an oops, a dma-debug report (lib/dma/debug.ts).
   | "dev_err"
+  | "dev_notice"
   | "dma_debug"
   | "oops"
   | "pr_err"

@@ -8,14 +8,13 @@
  *
  * Facts read in the trees (each bracket: absent in the first, present in the second):
  * - Restricted DMA pools (is_swiotlb_for_alloc): absent v5.10.89, present v5.15.
- * - ARM device ops: before ARM_USES_DMA_DIRECT (lib/dma/arch/arm.ts, the
- *   one registered switch) a non-IOMMU device gets arm_dma_ops /
+ * - ARM device ops: before v6.0 a non-IOMMU device gets arm_dma_ops /
  *   arm_coherent_dma_ops, unless CONFIG_ARM_LPAE, where
  *   arm_get_dma_map_ops returns NULL and dma-direct is used
- *   (arch/arm/mm/dma-mapping.c, v5.15 and v5.17). arm_dma_ops' alloc is
- *   __dma_alloc, which never looks at a restricted pool. From that release
- *   every non-IOMMU device uses dma-direct (the bracket is kept on the
- *   change itself), whose
+ *   (arch/arm/mm/dma-mapping.c, v5.15, v5.17 and v5.19). arm_dma_ops' alloc is
+ *   __dma_alloc, which never looks at a restricted pool. From v6.0 every
+ *   non-IOMMU device uses dma-direct (absent v5.19.0, present v6.0-rc1:
+ *   ae626eb97376, ARM_USES_DMA_DIRECT in lib/dma/arch/arm.ts), whose
  *   non-coherent allocations go to arch_dma_alloc -> __dma_alloc unless the
  *   device has a restricted pool.
  * - dma_direct_alloc for a non-coherent device with a restricted pool on an
@@ -48,6 +47,7 @@ export const RESTRICTED_DMA_POOL = defineChange({
   subject: "swiotlb: Add restricted DMA pool initialization",
   files: ["kernel/dma/swiotlb.c", "drivers/of/of_reserved_mem.c"],
   effect: "a `restricted-dma-pool` reserved-memory node gives the device its own swiotlb (dev->dma_io_tlb_mem); before, the node is not recognised.",
+  bracket: "absent in v5.14.2 (Kingdo777/linux-5.14.2-faascale-host, kernel/dma/swiotlb.c: no \"restricted-dma-pool\"), present in v5.15.16 (yashlala/fastswap-linux-5.16.16, Makefile 5.15.16, kernel/dma/swiotlb.c:rmem_swiotlb_setup)",
 });
 
 export const DIRECT_ALLOC_NO_CACHED_FALLBACK = defineChange({
@@ -57,6 +57,7 @@ export const DIRECT_ALLOC_NO_CACHED_FALLBACK = defineChange({
   subject: "dma-direct: clean up the remapping checks in dma_direct_alloc",
   files: ["kernel/dma/direct.c"],
   effect: "a non-coherent device whose allocation cannot be made uncached (restricted pool on 32-bit ARM) gets NULL instead of a cacheable page_address() buffer",
+  bracket: "absent in v5.15.16 (yashlala/fastswap-linux-5.16.16, Makefile 5.15.16, kernel/dma/direct.c:dma_direct_alloc), present in v5.17-rc5 (dunli/linux-5.17, kernel/dma/direct.c:dma_direct_alloc: NULL without ARCH_HAS_DMA_SET_UNCACHED under remap); loose: v5.16 or v5.17 (no v5.16 tree), the model switches at v5.16",
 });
 
 /** ARCH_HAS_DMA_ALLOC and the "not supported" warning. */
@@ -67,6 +68,7 @@ export const ARCH_HAS_DMA_ALLOC = defineChange({
   subject: "dma-direct: add a CONFIG_ARCH_HAS_DMA_ALLOC symbol",
   files: ["kernel/dma/direct.c", "arch/arm/Kconfig"],
   effect: "restricted-pool coherent allocations on 32-bit ARM warn once \"coherent DMA allocations not supported on this platform.\" and return NULL (absent v6.3.8, present v6.8)",
+  bracket: "absent in v6.6.47 (Salpadding/linux-6.6-strip, kernel/dma/Kconfig: no ARCH_HAS_DMA_ALLOC), present in v6.8.0 (vivo50kff/linux-6.8, kernel/dma/Kconfig:ARCH_HAS_DMA_ALLOC, kernel/dma/direct.c:dma_direct_alloc); loose: v6.7 or v6.8 (no readable v6.7 tree), the model switches at v6.7; v6.6.47 is a stable tree",
 });
 
 /** The path dma_alloc_coherent takes. */

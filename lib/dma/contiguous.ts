@@ -15,7 +15,7 @@
  *   `linux,cma-default` becomes the default area first (DT is scanned before
  *   dma_contiguous_reserve on ARM: arm_memblock_init), and then the size
  *   selection above is skipped (`!dma_contiguous_default_area`). From
- *   v5.10.89 (absent in v5.4.6) a `cma=` argument wins instead: the DT
+ *   v5.6 (absent in v5.4.6, present in v5.6.4) a `cma=` argument wins instead: the DT
  *   default node is bypassed (rmem_cma_setup returns -EBUSY; in v6.19 the
  *   reserved-memory scan skips it, cma_skip_dt_default_reserved_mem).
  * - dma_alloc_from_contiguous(dev, count, align): align clamped to
@@ -45,11 +45,12 @@ import { cmaAlloc, cmaRelease, type Cma, type CmaAllocResult } from "../mm/cma.j
 /** `cma=` overrides a DT linux,cma-default node. */
 export const CMA_CMDLINE_OVERRIDES_DT = defineChange({
   id: "cma-cmdline-overrides-dt-default",
-  since: "v5.10",
-  commit: "unverified (\"dma-contiguous: ... bypass DT linux,cma-default when cma= is given\", 2020; Reviewed-by Phil Elwell)",
-  subject: "dma-contiguous: prefer the cma= command line over a DT default CMA node",
+  since: "v5.6",
+  commit: "unverified (Nicolas Saenz Julienne, \"dma-contiguous: CMA: give precedence to cmdline\", posted 2020-01-10 as 20200110171933.15014-1-nsaenzjulienne@suse.de, in Christoph Hellwig's \"dma-mapping fixes for 5.6\" pull based on v5.5; hash not found)",
+  subject: "dma-contiguous: CMA: give precedence to cmdline",
   files: ["kernel/dma/contiguous.c", "drivers/of/of_reserved_mem.c"],
-  effect: "with cma= on the command line, the DT linux,cma-default node is skipped (absent v5.4.6, present v5.10.89)",
+  effect: "with cma= on the command line, rmem_cma_setup skips the DT linux,cma-default node (\"Reserved memory: bypass ... node, using cmdline CMA params instead\", -EBUSY) and the command line size is used.",
+  bracket: "absent in v5.4.6 (hxb-gt/linux-5.4.6, kernel/dma/contiguous.c:rmem_cma_setup: no size_cmdline test), present in v5.6.4 (shmily1012/linux-5.6.4, kernel/dma/contiguous.c:rmem_cma_setup: size_cmdline != -1 && default_cma -> bypass); no v5.5 tree, v5.6 from the dma-mapping-5.6 fixes pull (based on v5.5)",
 });
 
 /** CONFIG_CMA_ALIGNMENT default (kernel/dma/Kconfig): PAGE_SIZE order 8 = 1 MiB with 4 KiB pages. */
@@ -105,9 +106,9 @@ export interface CmaSelection {
 }
 
 /**
- * The default CMA area's size and constraints. Before v5.10 a DT default
+ * The default CMA area's size and constraints. Before v5.6 a DT default
  * node wins (it is set up before dma_contiguous_reserve runs), then `cma=`;
- * from v5.10 `cma=` wins over the DT node; else CONFIG_CMA_SIZE_MBYTES.
+ * from v5.6 `cma=` wins over the DT node; else CONFIG_CMA_SIZE_MBYTES.
  * Source: kernel/dma/contiguous.c dma_contiguous_reserve, early_cma,
  * rmem_cma_setup (v5.4.6, v6.19); arch/arm/mm/init.c arm_memblock_init.
  * @throws ModelConfigError for bad numbers.

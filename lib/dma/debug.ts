@@ -16,8 +16,11 @@
  * debug_dma_mapping_error. Type names: v5.4 registers dma_map_single and
  * dma_map_page as "single" and spells sg "scather-gather"; v6.19 registers
  * both single-buffer maps as "phy" (dma_map_phys) and spells
- * "scatter-gather". The model switches at v6.19 (the releases in between
- * were not read).
+ * "scatter-gather". "phy" arrives with dma_map_phys in v6.18
+ * (CHANGE_DMA_MAP_PHYS: absent in v6.17.0, present in v6.18.2); the
+ * spelling fix is between v6.5.3 and v6.8.0, modelled at v6.6
+ * (DMA_DEBUG_SG_SPELLING). Older type names (v4.x "page", the shifted
+ * names of v5.0..v5.6) are not modelled.
  *
  * Our own addition (not in the kernel): "CPU access to a buffer the device
  * owns" when the CPU reads or writes a mapped buffer between map (or
@@ -31,11 +34,12 @@ import { CHANGE_DMA_MAP_PHYS } from "../kernel/api-changes.js";
 /** dma-debug's type name of scatterlist entries loses its typo. */
 export const DMA_DEBUG_SG_SPELLING = defineChange({
   id: "dma-debug-scatter-gather-spelling",
-  since: "v6.19",
-  commit: "unverified",
-  subject: "dma-debug: fix the spelling of scatter-gather in type_name",
+  since: "v6.6",
+  commit: "unverified (not found)",
+  subject: "dma-debug: spell the sg type name \"scatter-gather\" (the kernel subject was not found)",
   files: ["kernel/dma/debug.c"],
   effect: "dma-debug reports name sg entries \"scatter-gather\" instead of \"scather-gather\".",
+  bracket: "absent in v6.5.3 (christian-bendiksen/ubuntu-linux-6.5.3, an Ubuntu tree, kernel/dma/debug.c:type2name \"scather-gather\"), present in v6.8.0 (vivo50kff/linux-6.8, kernel/dma/debug.c:type2name \"scatter-gather\"); loose: v6.6, v6.7 or v6.8, no v6.6/v6.7 tree with kernel/dma/debug.c was readable (sndrzt/linux-6.5 and Salpadding/linux-6.6-strip lack it); the model switches at v6.6",
 });
 import { dirName } from "../core/dma-types.js";
 import { inVmallocRange, kernelLayout, type LayoutHost } from "../mm/layout.js";

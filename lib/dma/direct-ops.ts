@@ -27,6 +27,7 @@ export const DMA_DIRECT_GET_SGTABLE = defineChange({
   files: ["kernel/dma/direct.c", "kernel/dma/mapping.c"],
   effect:
     "dma_get_sgtable on a dma-direct device builds its one entry from pfn_to_page(PHYS_PFN(dma_to_phys(handle))) for coherent and non-coherent devices alike, with no pfn_valid check; before (v5.4 dma_common_get_sgtable) a coherent device used virt_to_page(cpu_addr) and a non-coherent one arch_dma_coherent_to_pfn + pfn_valid (-ENXIO)",
+  bracket: "absent in v5.4.6 (hxb-gt/linux-5.4.6, kernel/dma/mapping.c:dma_common_get_sgtable), present in v5.6.4 (shmily1012/linux-5.6.4, kernel/dma/direct.c:dma_direct_get_sgtable); loose: no v5.5 tree; proposed for 5.4.y stable in 2020-09, so late 5.4.y may have it",
 });
 
 /** Which rule built a dma-direct get_sgtable answer. */

@@ -38,7 +38,7 @@
  * from the pwc measurement in commit 1161db6776bd).
  * Scatterlists (dma_direct_map_sg): each entry on its own, no merging; on a
  * failure the entries already mapped are unmapped without CPU sync and the
- * call fails (-EIO from v5.16, 0 before).
+ * call fails (-EIO from v5.15, 0 before).
  *
  * Every call records a trace event with its modelled cost (data/costs of the
  * machine's profile: per call, per line maintained) and, when the checker is
@@ -242,7 +242,7 @@ export function dmaDirectSyncSingleForDevice(dev: Device, dmaAddr: DmaAddr, size
  * every entry mapped on its own (dma_direct_map_phys, with cache
  * maintenance), sg_dma_len = length, no merging.
  * @returns nents; on a failure the entries mapped so far are unmapped with
- * DMA_ATTR_SKIP_CPU_SYNC and -EIO is returned (v5.16+) or 0 (before).
+ * DMA_ATTR_SKIP_CPU_SYNC and -EIO is returned (v5.15+) or 0 (before).
  * @throws ModelConfigError for nents outside the list or a bad direction.
  */
 export function dmaDirectMapSg(dev: Device, sgl: Scatterlist[], nents: number, dir: number, attrs = 0, pageSize?: number, hooks?: DmaCallHooks): number {

@@ -18,6 +18,7 @@ export const KMALLOC_BOUNCE = defineChange({
   subject: "dma-mapping: force bouncing if the kmalloc() size is not cache-line-aligned",
   files: ["include/linux/dma-map-ops.h", "kernel/dma/direct.h"],
   effect: "small DMA_FROM_DEVICE/BIDIRECTIONAL kmalloc buffers whose size class is not a multiple of the cache line are bounced for non-coherent devices",
+  bracket: "absent in v6.4.6 (lewisevans2007/linux-6.4, include/linux/dma-map-ops.h: no dma_kmalloc_needs_bounce), present in v6.5.0 (sndrzt/linux-6.5, a partial tree, include/linux/dma-map-ops.h:dma_kmalloc_needs_bounce, kernel/dma/direct.h:dma_direct_map_page)",
 });
 
 /**

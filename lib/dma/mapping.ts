@@ -6,11 +6,11 @@
  *
  * Return conventions per release (kernel/dma/mapping.c):
  * - dma_map_sg_attrs(): the number of DMA segments, 0 on failure (every
- *   release; from v5.16 the ops' -errno is turned into 0 here);
+ *   release; from v5.15 the ops' -errno is turned into 0 here);
  * - dma_map_sgtable() (v5.8+, "dma-mapping: add generic helpers for mapping
  *   sgtable objects"): 0 and sgt->nents set, or a negative errno:
- *   -EINVAL for any failure before v5.16, the ops' -EINVAL / -ENOMEM /
- *   -EIO / -EREMOTEIO from v5.16 (dabb16f67215 and its series).
+ *   -EINVAL for any failure before v5.15, the ops' -EINVAL / -ENOMEM /
+ *   -EIO / -EREMOTEIO from v5.15 (dabb16f67215 and its series).
  *
  * Each public entry point here is the dispatcher of kernel/dma/mapping.c:
  * it checks the direction and the dma_mask, chooses the backend (the arch's
@@ -68,6 +68,7 @@ export const DMA_MAP_SGTABLE = defineChange({
   subject: "dma-mapping: add generic helpers for mapping sgtable objects",
   files: ["include/linux/dma-mapping.h"],
   effect: "dma_map_sgtable / dma_unmap_sgtable / dma_sync_sgtable_for_* exist; before, calling them is a model error.",
+  bracket: "absent in v5.6.4 (shmily1012/linux-5.6.4, include/linux/dma-mapping.h: no dma_map_sgtable), present in v5.8.1 (semwett0301/linux-5.8.1, include/linux/dma-mapping.h:dma_map_sgtable); loose: no readable v5.7 tree, v5.8 from the series (d9d200bcebc1)",
 });
 
 /** The first release with dma_map_sgtable (kept for callers of the earlier string constant). */
@@ -75,7 +76,7 @@ const DMA_MAP_SGTABLE_SINCE = DMA_MAP_SGTABLE.since;
 
 /**
  * __dma_map_sg_attrs: dispatch and return what the ops return (a count,
- * 0, or from v5.16 a negative errno). A device without a dma_mask: 0
+ * 0, or from v5.15 a negative errno). A device without a dma_mask: 0
  * (WARN_ON_ONCE in v5.16+).
  */
 function mapSgRaw(dev: Device, sgl: Scatterlist[], nents: number, dir: number, attrs: number, opts: DmaMapSgOptions): number {
@@ -139,8 +140,8 @@ export function dmaUnmapSg(dev: Device, sgl: Scatterlist[], nents: number, dir: 
 /**
  * dma_map_sgtable(dev, sgt, dir, attrs): map sgt->orig_nents entries and
  * set sgt->nents to the number of DMA segments.
- * @returns 0 on success; on failure -EINVAL before v5.16, the ops' errno
- * (-EINVAL, -ENOMEM, -EIO, -EREMOTEIO) from v5.16 (where a 0 count, only
+ * @returns 0 on success; on failure -EINVAL before v5.15, the ops' errno
+ * (-EINVAL, -ENOMEM, -EIO, -EREMOTEIO) from v5.15 (where a 0 count, only
  * possible for a device without dma_mask, is stored as nents = 0 and 0
  * returned, as the kernel does). sgt->nents is left unchanged on failure.
  * @throws ModelConfigError before v5.8 (the function does not exist) or for an invalid direction.
@@ -153,7 +154,7 @@ export function dmaMapSgtable(dev: Device, sgt: SgTable, dir: number, attrs = 0,
   }
   const r = mapSgRaw(dev, sgt.sgl, sgt.origNents, dir, attrs, opts);
   if (atLeast(dev.kernel, CHANGE_MAP_SG_ERRNO)) {
-    // v5.16+: a negative count is returned as is; 0 (only the no-dma_mask WARN) is stored as nents.
+    // v5.15+: a negative count is returned as is; 0 (only the no-dma_mask WARN) is stored as nents.
     if (r < 0) return r;
   } else if (r <= 0) {
     return -EINVAL;
@@ -444,37 +445,40 @@ export const DMA_MAP_RESOURCE = defineChange({
   subject: "dma-mapping: add dma_{map,unmap}_resource",
   files: ["include/linux/dma-mapping.h"],
   effect: "a driver can map a physical address without a struct page (MMIO, page-less memory) for DMA: phys_to_dma on dma-direct, an IOVA mapping on iommu-dma (v4.10)",
+  bracket: "absent in v4.8.15 (squirrel20/linux-4.8.15, include/linux/dma-mapping.h: no dma_map_resource), present in v4.9.0 (pengdonglin137/linux-4.9, include/linux/dma-mapping.h:dma_map_resource)",
 });
 
 /** The unconditional "Don't allow RAM to be mapped" pfn_valid refusal of dma_map_resource. */
 export const DMA_MAP_RESOURCE_DEBUG_ONLY = defineChange({
   id: "dma-map-resource-pfn-valid-debug-only",
   since: "v6.18",
-  commit: "unverified (dma_map_phys series, Leon Romanovsky, 2025)",
-  subject: "dma-mapping: convert dma_map_resource to dma_map_phys",
+  commit: "f7326196a781 (\"dma-mapping: export new dma_*map_phys() interface\", Leon Romanovsky, 2025; hash from list mails saying the check was re-introduced by it)",
+  subject: "dma-mapping: export new dma_*map_phys() interface",
   files: ["kernel/dma/mapping.c"],
-  effect:
-    "v5.4 refuses (WARN, DMA_MAPPING_ERROR) any pfn_valid address; v6.19 checks only with CONFIG_DMA_API_DEBUG. The release the unconditional check was dropped is not verified: the model keeps it through v5.10 and applies no check from v5.11 to v6.17",
+  effect: "the pfn_valid refusal returns, only with CONFIG_DMA_API_DEBUG: dma_map_resource becomes dma_map_phys(..., attrs | DMA_ATTR_MMIO) after an IS_ENABLED(CONFIG_DMA_API_DEBUG) && WARN_ON_ONCE(pfn_valid) test. v4.9..v5.15 refuse pfn_valid addresses unconditionally (BUG before v5.1, then WARN + DMA_MAPPING_ERROR); v5.16..v6.17 do not check at all (a9c38c5d267c, see dma-map-resource-ram-allowed).",
+  bracket: "absent in v6.17.0 (busysteve/linux-6.17.0-rust-ported-c, a derivative, linux/kernel/dma/mapping.c:dma_map_resource: no pfn_valid test), present in v6.18.2 (gfunkmonk/linux-6.18.2, kernel/dma/mapping.c:dma_map_resource: IS_ENABLED(CONFIG_DMA_API_DEBUG) && WARN_ON_ONCE(pfn_valid))",
 });
 
 /** dma_map_resource stops refusing pfn_valid memory unconditionally. */
 export const DMA_MAP_RESOURCE_RAM_ALLOWED = defineChange({
   id: "dma-map-resource-ram-allowed",
-  since: "v5.11",
-  commit: "unverified",
-  subject: "dma-mapping: remove the pfn_valid check of dma_map_resource",
+  since: "v5.16",
+  commit: "a9c38c5d267c (hash as quoted in later list mails; went in with 3de360c3fdb3 \"arm64/mm: drop HAVE_ARCH_PFN_VALID\")",
+  subject: "dma-mapping: remove bogus test for pfn_valid from dma_map_resource",
   files: ["kernel/dma/mapping.c"],
-  effect: "dma_map_resource maps any physical address; before, pfn_valid memory was refused (WARN, DMA_MAPPING_ERROR).",
+  effect: "dma_map_resource maps any physical address; before, pfn_valid memory was refused (WARN, DMA_MAPPING_ERROR; BUG before v5.1).",
+  bracket: "absent in v5.15.16 (yashlala/fastswap-linux-5.16.16, Makefile 5.15.16, kernel/dma/mapping.c:dma_map_resource: WARN_ON_ONCE(pfn_valid)), present in v5.17-rc5 (dunli/linux-5.17, kernel/dma/mapping.c:dma_map_resource without it); v5.16 because the 2022-04 stable queue took it for 5.15 only (not needed for 5.17); wowk/linux-5.15 (5.15.55) carries that backport",
 });
 
 /** dma_map_resource's check of pfn_valid memory turns from BUG_ON into WARN_ON_ONCE + DMA_MAPPING_ERROR. */
 export const DMA_MAP_RESOURCE_WARN = defineChange({
   id: "dma-map-resource-bug-to-warn",
   since: "v5.1",
-  commit: "unverified",
+  commit: "unverified (Christoph Hellwig, \"dma-mapping: don't BUG when calling dma_map_resource on RAM\", posted 2019-01-18; hash not found)",
   subject: "dma-mapping: don't BUG when calling dma_map_resource on RAM",
   files: ["include/linux/dma-mapping.h", "kernel/dma/mapping.c"],
   effect: "mapping RAM with dma_map_resource warns and returns DMA_MAPPING_ERROR instead of a kernel BUG.",
+  bracket: "absent in v5.0.1 (VVvector/linux-5.0.1, include/linux/dma-mapping.h:dma_map_resource: BUG_ON(pfn_valid)), present in v5.2.1 (wangliang-cs/linux-5.2.1, include/linux/dma-mapping.h:dma_map_resource: WARN_ON_ONCE -> DMA_MAPPING_ERROR); loose: no v5.1 tree, v5.1 from the series' posting (v2 2019-01-18)",
 });
 
 /** Model-only attribute value for the 2017 RFC's DMA_ATTR_DEV_COHERENT_NOPAGE (never merged). */
@@ -743,7 +747,7 @@ export interface DmaMapResourceOptions {
  * dma_map_resource(dev, phys, size, dir, attrs) (v4.9+): map a physical
  * range that need not have a struct page. No cache maintenance.
  * - The "Don't allow RAM to be mapped" refusal: a pfn_valid address gives
- *   DMA_MAPPING_ERROR (WARN) through v5.10 (v4.9..v5.0: BUG_ON: KernelOops),
+ *   DMA_MAPPING_ERROR (WARN) through v5.15 (v4.9..v5.0: BUG_ON: KernelOops),
  *   and from v6.18 only with CONFIG_DMA_API_DEBUG (see DMA_MAP_RESOURCE_DEBUG_ONLY).
  * - dma-direct: phys_to_dma, then dma_capable against the streaming mask,
  *   DMA_MAPPING_ERROR if not reachable.

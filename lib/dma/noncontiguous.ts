@@ -48,6 +48,7 @@ export const DMA_ALLOC_PAGES = defineChange({
   subject: "dma-mapping: add a new dma_alloc_pages API",
   files: ["kernel/dma/mapping.c", "include/linux/dma-mapping.h"],
   effect: "dma_alloc_pages/dma_free_pages exist: non-coherent pages the device can address, for use with dma_sync_single_*. (Christoph Hellwig, 2020-09; hash confirmed by later Fixes: tags naming efa70f2fdc84 'dma-mapping: add a new dma_alloc_pages API'.)",
+  bracket: "absent in v5.9.1 (ach84/linux-5.9.1, include/linux/dma-mapping.h: no dma_alloc_pages), present in v5.10.89 (Prashant446/linux-5.10.89, include/linux/dma-mapping.h:dma_alloc_pages)",
 });
 
 /** v5.13: dma_alloc_noncontiguous and friends. */
@@ -59,6 +60,7 @@ export const DMA_ALLOC_NONCONTIGUOUS = defineChange({
   files: ["kernel/dma/mapping.c", "include/linux/dma-mapping.h", "drivers/iommu/dma-iommu.c"],
   effect:
     "dma_alloc_noncontiguous returns a DMA-mapped sg_table (one contiguous DMA segment); dma_vmap_noncontiguous gives a CPU mapping (flush_kernel_vmap_range / invalidate_kernel_vmap_range needed on VIPT caches); dma-iommu implements it with pages mapped contiguously in IOVA space. Merged through the dma-mapping-5.13 pull; hash confirmed as 7d5b573 'dma-mapping: add a dma_alloc_noncontiguous API' in a later list reference.",
+  bracket: "absent in v5.12.9 (zhangyinjun/linux-5.12.9, include/linux/dma-mapping.h), present in v5.14-rc5 (lsk-legends/linux-5.14, include/linux/dma-mapping.h:dma_alloc_noncontiguous) and v5.14.2 (Kingdo777/linux-5.14.2-faascale-host); loose: no v5.13 tree, v5.13 from the dma-mapping-5.13 pull",
 });
 
 /** One dma_alloc_pages result. */

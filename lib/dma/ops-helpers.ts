@@ -31,6 +31,7 @@ export const OPS_HELPERS_VMALLOC = defineChange({
   subject: "dma-mapping: handle vmalloc addresses in dma_common_{mmap,get_sgtable}",
   files: ["kernel/dma/ops_helpers.c"],
   effect: "dma_common_get_sgtable/mmap take the page of a vmalloc (remapped) CPU address with vmalloc_to_page instead of virt_to_page",
+  bracket: "absent in v5.12.9 (zhangyinjun/linux-5.12.9, kernel/dma/ops_helpers.c:dma_common_get_sgtable: virt_to_page), present in v5.14-rc5 (lsk-legends/linux-5.14, kernel/dma/ops_helpers.c:dma_common_vaddr_to_page: vmalloc_to_page); the patch was posted 2021-07-16, after v5.13, so v5.14",
 });
 
 /**

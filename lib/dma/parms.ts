@@ -18,6 +18,7 @@ const CHANGE_SEG_BOUNDARY_ULONG_MAX = defineChange({
   files: ["include/linux/dma-mapping.h"],
   effect:
     "dma_get_seg_boundary() without dma_parms returns ULONG_MAX instead of DMA_BIT_MASK(32) (v5.4.6: DMA_BIT_MASK(32), v6.19: ULONG_MAX). iommu-dma then pads only for a real boundary; swiotlb only keeps allocations from spanning its own 128-slot segments.",
+  bracket: "absent in v5.9.1 (ach84/linux-5.9.1, include/linux/dma-mapping.h:dma_get_seg_boundary returns DMA_BIT_MASK(32)), present in v5.10.89 (Prashant446/linux-5.10.89, same function returns ULONG_MAX)",
 });
 
 /** v6.12: dma_set_max_seg_size returns nothing. */
@@ -28,6 +29,7 @@ const CHANGE_SET_MAX_SEG_VOID = defineChange({
   subject: "dma-mapping: don't return errors from dma_set_max_seg_size",
   files: ["include/linux/dma-mapping.h"],
   effect: "dma_set_max_seg_size is void and WARNs (doing nothing) without dma_parms, instead of returning -EIO. Committed 2024-08-29 for the 6.12 merge window.",
+  bracket: "absent in v6.9.0 (ec-jt/linux-6.9.0, include/linux/dma-mapping.h:dma_set_max_seg_size returns int), present in v6.12.0 (shilei-massclouds/linux-6.12, same: void); v6.12 from a 2024-09 report of its warning in the v6.12 merge window",
 });
 
 /**

@@ -73,7 +73,8 @@ export const DMA_POOL_PER_ZONE = defineChange({
   commit: "unverified (David Rientjes, 2020: \"dma-pool: add additional coherent pools to map to gfp mask\", \"dma-pool: dynamically expanding atomic pools\", \"dma-pool: scale the default DMA coherent pool size with memory capacity\")",
   subject: "dma-pool: per-zone, dynamically expanding atomic pools",
   files: ["kernel/dma/pool.c", "kernel/dma/remap.c"],
-  effect: "three gfp-zone pools sized 128 KiB per GiB (128 KiB .. MAX_ORDER_NR_PAGES), grown by atomic_pool_work (absent v5.4.6, present v5.10.89; first release from the series' date, not checked)",
+  effect: "three gfp-zone pools sized 128 KiB per GiB (128 KiB .. MAX_ORDER_NR_PAGES), grown by atomic_pool_work (first release from the series' date, not checked)",
+  bracket: "absent in v5.6.4 (shmily1012/linux-5.6.4, kernel/dma/remap.c: one atomic_pool, no kernel/dma/pool.c), present in v5.8.1 (semwett0301/linux-5.8.1, kernel/dma/pool.c:atomic_pool_dma32); loose: v5.7 or v5.8 (no readable v5.7 tree), the model switches at v5.8",
 });
 
 /** The dma atomic pool only when ZONE_DMA has managed pages. */
@@ -84,6 +85,7 @@ export const DMA_POOL_MANAGED_DMA = defineChange({
   subject: "dma/pool: create dma atomic pool only if dma zone has managed pages",
   files: ["kernel/dma/pool.c"],
   effect: "no atomic_pool_dma when ZONE_DMA has no managed pages; GFP_DMA then picks the kernel pool first (absent v5.10.89, present v5.17)",
+  bracket: "absent in v5.15.16 (yashlala/fastswap-linux-5.16.16, Makefile 5.15.16, kernel/dma/pool.c:dma_atomic_pool_init), present in v5.17-rc5 (dunli/linux-5.17, kernel/dma/pool.c:dma_atomic_pool_init tests has_managed_dma()); loose: v5.16 or v5.17 (no v5.16 tree), the model switches at v5.17; wowk/linux-5.15 (5.15.55) has it as a stable backport",
 });
 
 /** Kernel/dma32 pools only for zones with managed pages; fallback chains in dma_guess_pool. */
@@ -94,6 +96,7 @@ export const DMA_POOL_GUESS_CHAIN = defineChange({
   subject: "dma/pool: skip pools of zones without managed pages, fall back along a chain",
   files: ["kernel/dma/pool.c"],
   effect: "atomic_pool_kernel only if ZONE_NORMAL is managed, atomic_pool_dma32 only if ZONE_DMA32 is; dma_guess_pool falls back dma -> dma32 -> kernel etc.; \"DMA pool exhausted\" warning (absent v6.8, present v6.19; exact release not checked)",
+  bracket: "absent in v6.18.2 (gfunkmonk/linux-6.18.2, kernel/dma/pool.c:dma_guess_pool: no \"DMA pool exhausted\"), present in v6.19.0 (matankalina/linux-6.19.10-fork, kernel/dma/pool.c:dma_guess_pool)",
 });
 
 /** memparse-like size for `coherent_pool=`: number of bytes or "256K", "1M". */

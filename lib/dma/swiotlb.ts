@@ -111,15 +111,15 @@ const INVALID_PHYS_ADDR = -1;
 
 // ---------------------------------------------------------------- changes
 
-/** v5.1: the "buffer is full" warning reports total and used slots, and a request larger than the free slot count fails at once. */
+/** v5.2: the "buffer is full" warning reports total and used slots, and a request larger than the free slot count fails at once. */
 export const SWIOTLB_FULL_REPORTS_USAGE = defineChange({
   id: "swiotlb-full-reports-used-total",
-  since: "v5.1",
-  commit: "8395c154abb7 (as merged into linux-next from the swiotlb tree; mainline hash not pinned)",
+  since: "v5.2",
+  commit: "8395c154abb7 (as merged into linux-next from the swiotlb tree; mainline hash not pinned; listed in Konrad Wilk's \"(swiotlb) stable/for-linus-5.2\" pull of 2019-05-07)",
   subject: "swiotlb: dump used and total slots when swiotlb buffer is full",
   files: ["kernel/dma/swiotlb.c"],
-  effect:
-    "io_tlb_used is counted; swiotlb_tbl_map_single fails without searching when nslots exceeds the free slots, and the warning gains ', total N (slots), used M (slots)'. v4.19.1 prints only the size; v5.2.1 and v5.4.6 print the counts.",
+  effect: "io_tlb_used is counted; swiotlb_tbl_map_single fails without searching when nslots exceeds the free slots, and the warning gains ', total N (slots), used M (slots)'.",
+  bracket: "absent in v5.0.1 (VVvector/linux-5.0.1, kernel/dma/swiotlb.c:swiotlb_tbl_map_single: size only, no io_tlb_used), present in v5.2.1 (wangliang-cs/linux-5.2.1, kernel/dma/swiotlb.c:swiotlb_tbl_map_single: io_tlb_used, early fail, total/used in the warning); no v5.1 tree, v5.2 from the for-linus-5.2 pull",
 });
 
 /** v5.12: min_align_mask, offset preservation, the find_slots search. */
@@ -131,6 +131,7 @@ export const SWIOTLB_MIN_ALIGN_MASK = defineChange({
   files: ["kernel/dma/swiotlb.c", "include/linux/device.h", "include/linux/dma-mapping.h"],
   effect:
     "the bounce address keeps the original's bits under the device's min_align_mask (NVMe: 4 KiB - 1): tlb_addr = slot + (orig & min_align_mask & (IO_TLB_SIZE - 1)), and slots whose address disagrees with the original in the bits above IO_TLB_SIZE are skipped. The model switches to the v6.19-style search from this release.",
+  bracket: "absent in v5.11.0 (CompressionDuck/linux-5.11, kernel/dma/swiotlb.c: no min_align_mask), present in v5.12.9 (zhangyinjun/linux-5.12.9, kernel/dma/swiotlb.c:swiotlb_align_offset, include/linux/device.h:device_dma_parameters.min_align_mask)",
 });
 
 /**
@@ -152,6 +153,7 @@ export const SWIOTLB_MAP_COPIES_ALL_DIRECTIONS = defineChange({
   files: ["kernel/dma/swiotlb.c"],
   effect:
     "swiotlb_tbl_map_single bounces orig -> tlb for every direction at map time; before v5.17 only for DMA_TO_DEVICE/DMA_BIDIRECTIONAL without DMA_ATTR_SKIP_CPU_SYNC.",
+  bracket: "absent in v5.17-rc5 (dunli/linux-5.17, kernel/dma/swiotlb.c:swiotlb_tbl_map_single: bounces only for TO_DEVICE/BIDIRECTIONAL), present in v5.19.0 (yishangzhang/linux-5.19, kernel/dma/swiotlb.c:swiotlb_tbl_map_single: unconditional swiotlb_bounce(..., DMA_TO_DEVICE)); loose: v5.17 from a 2022-03-23 regression report calling both commits upstream (v5.17 was released 2022-03-20), v5.18 not excluded; wowk/linux-5.15 (5.15.55) has it as a stable backport",
 });
 
 /** v5.19 (approximate): swiotlb_max_mapping_size subtracts the min_align_mask padding. */
@@ -162,6 +164,7 @@ export const SWIOTLB_MAX_MAPPING_MIN_ALIGN = defineChange({
   subject: "swiotlb: max mapping size takes min align mask into account",
   files: ["kernel/dma/swiotlb.c"],
   effect: "swiotlb_max_mapping_size() = IO_TLB_SIZE * IO_TLB_SEGSIZE - roundup(min_align_mask, IO_TLB_SIZE) when min_align_mask is set.",
+  bracket: "absent in v5.17-rc5 (dunli/linux-5.17, kernel/dma/swiotlb.c:swiotlb_max_mapping_size = IO_TLB_SIZE * IO_TLB_SEGSIZE), present in v5.19.0 (yishangzhang/linux-5.19, same function minus roundup(min_align_mask, IO_TLB_SIZE)); loose: no v5.18 tree, v5.19 from the posting (2022-05-10, acked 2022-05-17, after v5.18-rc7)",
 });
 
 /** v6.0: the pool is split into areas, each with its own lock, used count and next-fit index. */
@@ -173,6 +176,7 @@ export const SWIOTLB_AREAS = defineChange({
   files: ["kernel/dma/swiotlb.c", "include/linux/swiotlb.h"],
   effect:
     "the pool has nareas (a power of two, by default num_possible_cpus() rounded up, or swiotlb=<slabs>,<areas>) areas of nslabs/nareas slots; a map starts in area (cpu & (nareas - 1)) and tries the others in turn; the default slot count is rounded up to a power of two (and to IO_TLB_SEGSIZE * nareas at least).",
+  bracket: "absent in v5.19.0 (yishangzhang/linux-5.19, kernel/dma/swiotlb.c: no io_tlb_area), present in v6.0-rc1 (sun363587351/linux-6.0, kernel/dma/swiotlb.c:struct io_tlb_area, swiotlb_do_find_slots(dev, area_index, ...))",
 });
 
 /** v6.3: the alignment-check fix that (as a side effect) dropped page alignment for >= PAGE_SIZE maps. */
@@ -184,6 +188,7 @@ export const SWIOTLB_SLOT_ALIGN_CHECK_FIX = defineChange({
   files: ["kernel/dma/swiotlb.c"],
   effect:
     "slot addresses are checked against the alignment masks instead of only aligning the start index; page alignment for >= PAGE_SIZE requests then survived only in the stride, and 14cebf689a78 (v6.9) says it was lost. The model drops the page rule for v6.3..v6.8.",
+  bracket: "absent in v6.2.1 (daniellucs2002/linux-6.2.1-customized, kernel/dma/swiotlb.c:swiotlb_do_find_slots: stride-aligned start), present in v6.3.8 (SToPire/linux-6.3.8, kernel/dma/swiotlb.c:swiotlb_do_find_slots: slot address checked against the mask); the follow-up bbb73a103fbb is in v6.3.0 too",
 });
 
 /** v6.9: page alignment for >= PAGE_SIZE streaming maps without other alignment. */
@@ -195,6 +200,7 @@ export const SWIOTLB_PAGE_ALIGN_REINSTATED = defineChange({
   files: ["kernel/dma/swiotlb.c"],
   effect:
     "swiotlb_search_pool_area uses alloc_align_mask = PAGE_SIZE - 1 when neither alloc_align_mask nor min_align_mask is set and the request is >= PAGE_SIZE (the v5.4 search had the same rule as a page stride).",
+  bracket: "absent in v6.8.0 (vivo50kff/linux-6.8, kernel/dma/swiotlb.c:swiotlb_search_pool_area), present in v6.9.0 (ec-jt/linux-6.9.0, kernel/dma/swiotlb.c:swiotlb_search_pool_area: alloc_align_mask defaults to PAGE_SIZE - 1); reached 6.6.y stable after 6.6.32",
 });
 
 /** v6.9: padding slots when the preserved offset exceeds one slot. */
@@ -204,8 +210,8 @@ export const SWIOTLB_PAD_SLOTS = defineChange({
   commit: "af133562d5af",
   subject: "swiotlb: extend buffer pre-padding to alloc_align_mask if necessary",
   files: ["kernel/dma/swiotlb.c"],
-  effect:
-    "swiotlb_align_offset also keeps the bits of alloc_align_mask that min_align_mask covers, so the offset can exceed IO_TLB_SIZE; the whole slots before the buffer are recorded as pad_slots in its first slot and released with it. Release approximate (merged in the v6.9 rc cycle).",
+  effect: "swiotlb_align_offset also keeps the bits of alloc_align_mask that min_align_mask covers, so the offset can exceed IO_TLB_SIZE; the whole slots before the buffer are recorded as pad_slots in its first slot and released with it.",
+  bracket: "absent in v6.8.0 (vivo50kff/linux-6.8, kernel/dma/swiotlb.c: no pad_slots), present in v6.9.0 (ec-jt/linux-6.9.0, kernel/dma/swiotlb.c:struct io_tlb_slot.pad_slots, swiotlb_align_offset(dev, align_mask, addr)); late 6.6.y/6.8.y stable releases have it too",
 });
 
 // ---------------------------------------------------------------- types

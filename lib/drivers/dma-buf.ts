@@ -39,6 +39,7 @@ export const DMABUF_DEBUG = defineChange({
   subject: "dma-buf: Add debug option",
   files: ["drivers/dma-buf/dma-buf.c", "drivers/dma-buf/Kconfig"],
   effect: "with CONFIG_DMABUF_DEBUG, dma_buf_map_attachment flips the page pointers of the returned sg_table (restored on unmap) so an importer touching sg_page() faults",
+  bracket: "absent in v5.11.0 (CompressionDuck/linux-5.11, drivers/dma-buf/dma-buf.c: no mangle_sg_table), present in v5.12.9 (zhangyinjun/linux-5.12.9, drivers/dma-buf/dma-buf.c:mangle_sg_table, Kconfig DMABUF_DEBUG)",
 });
 
 /** Exporter callbacks (struct dma_buf_ops), the subset modelled. */

@@ -39,27 +39,30 @@ export const CHANGE_VB2_SET_MAX_SEG = defineChange({
   commit: "3f0339691896",
   subject: "media: vb2-dma-contig: add helper for setting dma max seg size",
   files: ["drivers/media/v4l2-core/videobuf2-dma-contig.c"],
-  effect: "drivers can raise dma_parms->max_segment_size (allocating dma_parms if the device has none) so that iommu-dma merges a userptr/dma-buf into one DMA segment. Absent in v4.7.4, present in v4.19.1; in linux-next in July 2016, hence v4.8 (inferred).",
+  effect: "drivers can raise dma_parms->max_segment_size (allocating dma_parms if the device has none) so that iommu-dma merges a userptr/dma-buf into one DMA segment.",
+  bracket: "absent in v4.7.4 (calebwilliamsd/linux-4.7.4-casio, drivers/media/v4l2-core/videobuf2-dma-contig.c), present in v4.8.15 (squirrel20/linux-4.8.15, drivers/media/v4l2-core/videobuf2-dma-contig.c:vb2_dma_contig_set_max_seg_size); a new exported helper, not a stable backport, so v4.8",
 });
 
 /** vb2_dma_contig_set_max_seg_size stops allocating dma_parms. */
 export const CHANGE_VB2_NO_DMA_PARMS_ALLOC = defineChange({
   id: "vb2-dma-contig-no-dma-parms-alloc",
   since: "v5.8",
-  commit: "(Ulf Hansson, 2020-05, follow-up to 9495b7e92f71)",
-  subject: "media: videobuf2-dma-contig: stop allocating dma_parms (vb2_dma_contig_set_max_seg_size returns -ENODEV without them)",
+  commit: "0d9668721311 (hash from a git log listing)",
+  subject: "media: videobuf2-dma-contig: fix bad kfree in vb2_dma_contig_clear_max_seg_size",
   files: ["drivers/media/common/videobuf2/videobuf2-dma-contig.c", "include/media/videobuf2-dma-contig.h"],
-  effect: "without dma_parms the helper logs 'Failed to set max_seg_size: dma_parms is NULL' and returns -ENODEV; vb2_dma_contig_clear_max_seg_size becomes empty. Posted 2020-05 after the v5.7 bad-kfree report; release inferred as v5.8, not verified.",
+  effect: "without dma_parms the helper logs 'Failed to set max_seg_size: dma_parms is NULL' and returns -ENODEV; vb2_dma_contig_clear_max_seg_size becomes an empty inline. Tomi Valkeinen, applied to media_tree after v5.7 (v5.8 merge window), Cc stable.",
+  bracket: "absent in v5.6.4 (shmily1012/linux-5.6.4, drivers/media/common/videobuf2/videobuf2-dma-contig.c:vb2_dma_contig_set_max_seg_size kzallocs dma_parms), present in v5.8.1 (semwett0301/linux-5.8.1, same function: dev_err + -ENODEV); v5.7.14 (a5221985/linux-5.7.14) has it as a stable backport",
 });
 
 /** vb2 uses the sgtable wrappers. */
 export const CHANGE_VB2_SGTABLE = defineChange({
   id: "vb2-sgtable-wrappers",
   since: "v5.10",
-  commit: "(Marek Szyprowski, 2020)",
+  commit: "(Marek Szyprowski, [PATCH v9 32/32], pulled for v5.10 as br-v5.10a; branch hash 5ea190237b15, the mainline hash may differ)",
   subject: "media: videobuf2: use sgtable-based scatterlist wrappers",
   files: ["drivers/media/common/videobuf2/videobuf2-dma-contig.c"],
-  effect: "dma_map_sgtable / for_each_sgtable_dma_sg instead of dma_map_sg_attrs / for_each_sg over nents: same result for the userptr path. v5.4.6 has the old form, v6.19 the new; release inferred as v5.10.",
+  effect: "dma_map_sgtable / for_each_sgtable_dma_sg instead of dma_map_sg_attrs / for_each_sg over nents: same result for the userptr path.",
+  bracket: "absent in v5.9.1 (ach84/linux-5.9.1, drivers/media/common/videobuf2/videobuf2-dma-contig.c: dma_map_sg_attrs over nents), present in v5.10.89 (Prashant446/linux-5.10.89, same file: dma_map_sgtable / dma_unmap_sgtable)",
 });
 
 /** struct vb2_dc_buf, the fields the userptr path sets. */
@@ -293,8 +296,8 @@ export function vb2DmaContigSetMaxSegSize(dev: Device, size: number): number {
 //   "failed to get scatterlist from DMA API" and no dma-buf is exported;
 // - vb2_dc_dmabuf_ops_attach: sg_alloc_table(orig_nents) and sg_set_page(wr, sg_page(rd),
 //   rd->length, rd->offset) for each entry (copies page pointers; nothing is checked);
-// - vb2_dc_dmabuf_ops_map: dma_map_sg for the importer's device; from v4.19.1 (absent in
-//   v4.4.1) with DMA_ATTR_SKIP_CPU_SYNC, so no cache maintenance touches the pages;
+// - vb2_dc_dmabuf_ops_map: dma_map_sg for the importer's device; from v5.4 (absent in
+//   v5.3.1, present in v5.4.0) with DMA_ATTR_SKIP_CPU_SYNC, so no cache maintenance touches the pages;
 //   nents 0 -> "failed to map scatterlist", -EIO;
 // - importer vb2_dc_map_dmabuf: dma_buf_map_attachment, then the contiguity check
 //   ("contiguous chunk is too small"), then dma_addr = sg_dma_address(sgl).
@@ -302,11 +305,12 @@ export function vb2DmaContigSetMaxSegSize(dev: Device, size: number): number {
 /** vb2-dma-contig maps dma-bufs for importers with DMA_ATTR_SKIP_CPU_SYNC. */
 export const CHANGE_VB2_DMABUF_SKIP_SYNC = defineChange({
   id: "vb2-dc-dmabuf-map-skip-cpu-sync",
-  since: "v4.19",
-  commit: "unverified (between v4.4.1 and v4.19.1)",
-  subject: "videobuf2-dma-contig: map dma-buf attachments with DMA_ATTR_SKIP_CPU_SYNC",
+  since: "v5.4",
+  commit: "unverified (Lucas Stach, [PATCH v2] 2019-07-08, Message-Id 20190708130742.11151-1-l.stach@pengutronix.de; hash not found)",
+  subject: "media: vb2-dc: skip CPU sync in map/unmap dma_buf",
   files: ["drivers/media/common/videobuf2/videobuf2-dma-contig.c"],
-  effect: "vb2_dc_dmabuf_ops_map calls dma_map_sg_attrs(..., DMA_ATTR_SKIP_CPU_SYNC): no cache maintenance, so no page is touched while mapping. Absent in v4.4.1, present in v4.19.1; the model switches at v4.19 (the first release read with it).",
+  effect: "vb2_dc_dmabuf_ops_map calls dma_map_sg_attrs(..., DMA_ATTR_SKIP_CPU_SYNC) (and the unmaps in ops_map / ops_detach skip it too): no cache maintenance, so no page is touched while mapping. Before, the exporter's table was mapped with CPU sync (the SKIP_CPU_SYNC uses of v4.x are in the userptr path).",
+  bracket: "absent in v5.3.1 (github-lvbing/linux-5.3.1, drivers/media/common/videobuf2/videobuf2-dma-contig.c:vb2_dc_dmabuf_ops_map: plain dma_map_sg; also v4.19.1 and v5.0.1), present in v5.4.0 (MrJu/linux-5.4, same function: dma_map_sg_attrs(..., DMA_ATTR_SKIP_CPU_SYNC))",
 });
 
 /** A vb2-dma-contig MMAP buffer (struct vb2_dc_buf, exporter fields). */

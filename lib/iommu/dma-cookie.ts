@@ -106,6 +106,11 @@ export interface IommuDmaCookie {
   readonly resources: Map<number, Scatterlist>;
   /** The layout of the last iommu_dma_map_sg call (kept after unmap), or null. */
   lastMapSgLayout: MapSgLayout | null;
+  /**
+   * v6.6+: dev->iommu->pci_32bit_workaround has been cleared (the
+   * below-4-GiB first attempt failed once); absent or false while it holds.
+   */
+  pci32bitWorkaroundCleared?: boolean;
 }
 
 declare module "../platform/device.js" {

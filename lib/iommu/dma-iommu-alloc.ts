@@ -70,8 +70,8 @@ export const CHANGE_IOMMU_DMA_GET_SGTABLE_FALLBACK = defineChange({
   commit: "(Christoph Hellwig's series moving the arm64 iommu wrappers into dma-iommu.c, v5.3, incl. 06d60728ff5c; the patch is not pinned)",
   subject: "iommu/dma: move the arm64 wrappers to common code",
   files: ["drivers/iommu/dma-iommu.c", "arch/arm64/mm/dma-mapping.c"],
-  effect:
-    "get_sgtable/mmap of a buffer without a page array (contiguous or pool memory) use vmalloc_to_page / virt_to_page instead of failing with -ENXIO. Releases checked: v4.4.1 arm64 __iommu_get_sgtable WARNs and returns -ENXIO; v5.4.6 iommu_dma_get_sgtable falls back. The model switches at v5.3.",
+  effect: "get_sgtable/mmap of a buffer without a page array use vmalloc_to_page (vmalloc address) or virt_to_page instead of failing with -ENXIO. The kernel got there in three steps: v4.12 arm64 __iommu_get_sgtable handles DMA_ATTR_FORCE_CONTIGUOUS buffers (vmalloc_to_page, one entry); v5.1 or v5.2 (absent in v5.0.1, present in v5.2.1) it also handles non-vmalloc (atomic pool) addresses with virt_to_page; v5.3 drivers/iommu/dma-iommu.c:iommu_dma_get_sgtable has the generic rule (page array, else vmalloc_to_page, else virt_to_page; never -ENXIO). The model's get_sgtable takes no attrs and cannot tell a FORCE_CONTIGUOUS buffer from a pool one, so it keeps one switch at v5.3: for v4.12..v5.2 it returns -ENXIO where arm64 could already give a page (a known approximation).",
+  bracket: "absent in v4.11.0 (HCLS/linux-4.11, arch/arm64/mm/dma-mapping.c:__iommu_get_sgtable: WARN and -ENXIO without a page array), present in v5.3.1 (github-lvbing/linux-5.3.1, drivers/iommu/dma-iommu.c:iommu_dma_get_sgtable: the generic fallback); the intermediate steps: v4.12.0 (jason50123/linux-4.12) FORCE_CONTIGUOUS, v5.2.1 (wangliang-cs/linux-5.2.1; absent in v5.0.1 VVvector/linux-5.0.1) the pool case; v4.14.177 carries a stable backport of the pool case",
 });
 
 /** MAX_PAGE_ORDER of the modelled 4 KiB-page kernels (include/linux/mmzone.h, v6.19: 10; before v6.8 MAX_ORDER 11, exclusive). */

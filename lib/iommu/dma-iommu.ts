@@ -31,7 +31,7 @@
  *   SG length overflow better"; absent in v5.2.1, present in v5.3.1) uses
  *   `max_len - cur_len >= s_length`.
  *
- * Failure: 0 before v5.16; from v5.16 (dabb16f67215 "iommu/dma: return
+ * Failure: 0 before v5.15; from v5.15 (dabb16f67215 "iommu/dma: return
  * error code from iommu_dma_map_sg()") -ENOMEM when no IOVA space is left,
  * else -EINVAL. dma_map_sg() still turns errors into 0; dma_map_sgtable()
  * passes them on (lib/dma/mapping.ts).
@@ -48,7 +48,7 @@
  * addresses, the IOVA rcaches (iova.ts leaves them out), the 2025 sg
  * length overflow checks (not in v6.19).
  */
-import { DMA_BIT_MASK, andMask, checkInt, hex, minNotZero, roundupPowOfTwo, u32, wrapToMask } from "../core/arith.js";
+import { DMA_BIT_MASK, MAX_ADDR, andMask, checkInt, fls, hex, minNotZero, roundupPowOfTwo, u32, wrapToMask } from "../core/arith.js";
 import { DMA_MAPPING_ERROR, type DmaAddr, type Pfn } from "../core/addr.js";
 import { DMA_ATTR_MMIO, DMA_ATTR_PRIVILEGED, DMA_ATTR_SKIP_CPU_SYNC, DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE, checkDirection, dirName, hasAttr } from "../core/dma-types.js";
 import { EINVAL, ENOMEM, EREMOTEIO } from "../core/errno.js";
@@ -80,6 +80,7 @@ export const CHANGE_IOMMU_DMA_COMMON_OPS = defineChange({
   subject: "iommu: Implement common IOMMU ops for DMA mapping",
   files: ["drivers/iommu/dma-iommu.c"],
   effect: "iommu_dma_map_sg pads each segment so the next starts at an IOVA aligned to its own rounded-up power-of-two size; one DMA segment per sg entry.",
+  bracket: "unbracketed: no readable tree before v4.4 holds drivers/iommu/dma-iommu.c (this commit creates the file); present in v4.4.1 (zanpocc/linux-4.4.1, drivers/iommu/dma-iommu.c:iommu_dma_map_sg)",
 });
 
 /** v4.7: boundary-only padding and segment merging. */
@@ -90,6 +91,7 @@ export const CHANGE_IOMMU_DMA_SG_MERGING = defineChange({
   subject: "iommu/dma: Implement scatterlist segment merging",
   files: ["drivers/iommu/dma-iommu.c"],
   effect: "padding only to avoid crossing dma_get_seg_boundary(dev); __finalise_sg merges IOVA-contiguous segments up to dma_get_max_seg_size(dev). Release checked: absent in v4.6.2, present in v4.7.4.",
+  bracket: "absent in v4.6.2 (xing393939/linux-4.6.2, drivers/iommu/dma-iommu.c:iommu_dma_map_sg), present in v4.7.4 (calebwilliamsd/linux-4.7.4-casio, drivers/iommu/dma-iommu.c:__finalise_sg)",
 });
 
 /** v5.3: the merge length check no longer overflows. */
@@ -100,16 +102,66 @@ export const CHANGE_IOMMU_DMA_SG_OVERFLOW = defineChange({
   subject: "iommu/dma: Handle SG length overflow better",
   files: ["drivers/iommu/dma-iommu.c"],
   effect: "__finalise_sg tests max_len - cur_len >= s_length instead of cur_len + s_length <= max_len (32-bit wrap when max_len is UINT_MAX). Release checked: absent in v5.2.1, present in v5.3.1.",
+  bracket: "absent in v5.2.1 (wangliang-cs/linux-5.2.1, drivers/iommu/dma-iommu.c:__finalise_sg), present in v5.3.1 (github-lvbing/linux-5.3.1, drivers/iommu/dma-iommu.c:__finalise_sg); the fix was marked for stable, so late 4.x/5.x stable releases have it too",
 });
 
-/** v4.19 (release of the change not pinned): fast IOVA allocation, aperture and bus limits, PCI SAC first. */
+/**
+ * iommu_dma_alloc_iova grew in five steps (drivers/iommu/dma-iommu.c); each
+ * is a change of its own, read by {@link iommuDmaAllocIova}.
+ * v4.9: the limit is clamped to the domain's aperture end.
+ */
+export const CHANGE_IOMMU_DMA_APERTURE_CLAMP = defineChange({
+  id: "iommu-dma-alloc-iova-aperture-clamp",
+  since: "v4.9",
+  commit: "c987ff0d3cb3 (recalled, not verified)",
+  subject: "iommu/dma: Respect IOMMU aperture when allocating",
+  files: ["drivers/iommu/dma-iommu.c"],
+  effect: "__alloc_iova takes the domain and lowers dma_limit to geometry.aperture_end when geometry.force_aperture is set; before, the DMA mask alone was the limit.",
+  bracket: "absent in v4.7.4 (calebwilliamsd/linux-4.7.4-casio, drivers/iommu/dma-iommu.c:__alloc_iova(iovad, size, dma_limit): no clamp), present in v4.9.0 (pengdonglin137/linux-4.9, drivers/iommu/dma-iommu.c:__alloc_iova(domain, size, dma_limit): clamp to aperture_end); v4.8.15 (squirrel20/linux-4.8.15) has the clamp too, but the commit was taken into stable (it is in 4.4.223), so 4.8.15 may carry a backport and v4.8 is not certain: the model switches at v4.9",
+});
+
+/** v4.11: a PCI device with a limit above 4 GiB first tries below 4 GiB (the SAC address trick). */
+export const CHANGE_IOMMU_DMA_PCI_SAC_FIRST = defineChange({
+  id: "iommu-dma-alloc-iova-pci-32bit-first",
+  since: "v4.11",
+  commit: "122fac030e91 (recalled, not verified)",
+  subject: "iommu/dma: Implement PCI allocation optimisation",
+  files: ["drivers/iommu/dma-iommu.c"],
+  effect: "for a PCI device whose limit is above 32 bits, __alloc_iova first tries alloc_iova below DMA_BIT_MASK(32) and uses the full limit only when that fails (retried on every allocation until v6.6).",
+  bracket: "absent in v4.10.17 (pengdonglin137/linux-4.10.17, drivers/iommu/dma-iommu.c:__alloc_iova: one alloc_iova), present in v4.11.0 (HCLS/linux-4.11, drivers/iommu/dma-iommu.c:__alloc_iova(domain, size, dma_limit, dev): 32-bit attempt first when dev_is_pci)",
+});
+
+/** v4.12: lengths below 32 IOVA pages are rounded up to a power of two and allocated with alloc_iova_fast (rcaches). */
 export const CHANGE_IOMMU_DMA_ALLOC_IOVA = defineChange({
   id: "iommu-dma-alloc-iova-rcache",
-  since: "v4.19",
-  commit: "(several; see effect)",
-  subject: "iommu/dma: iommu_dma_alloc_iova with rcache rounding, aperture clamp and PCI 32-bit first attempt",
+  since: "v4.12",
+  commit: "bb65a64c7285 \"iommu/dma: Use fast IOVA allocation\" with 842fe519f68b \"iommu/dma: Convert to address-based allocation\" (both recalled, not verified)",
+  subject: "iommu/dma: Use fast IOVA allocation",
   files: ["drivers/iommu/dma-iommu.c"],
-  effect: "sizes below 32 IOVA pages are rounded up to a power of two (rcache), the limit is clamped to the bus limit and the aperture end, PCI devices try below 4 GiB first. Present in v4.19.1, absent in v4.7.4 (plain alloc_iova with the DMA mask); the release in between that brought it is not pinned: the model switches at v4.19.",
+  effect: "iommu_dma_alloc_iova (renamed from __alloc_iova, returns a dma_addr_t) rounds iova_len below 2^(IOVA_RANGE_CACHE_MAX_SIZE - 1) = 32 pages up to a power of two and allocates with alloc_iova_fast (the rcaches are not modelled); before, alloc_iova(..., size_aligned = true) with the unrounded length. The rounding moved into alloc_iova_fast around v5.17 (same result).",
+  bracket: "absent in v4.11.0 (HCLS/linux-4.11, drivers/iommu/dma-iommu.c:__alloc_iova: alloc_iova with the unrounded length), present in v4.12.0 (jason50123/linux-4.12, drivers/iommu/dma-iommu.c:iommu_dma_alloc_iova: power-of-two rounding, alloc_iova_fast)",
+});
+
+/** v4.19: the bus DMA limit also bounds the IOVA. */
+export const CHANGE_IOMMU_DMA_BUS_DMA_LIMIT = defineChange({
+  id: "iommu-dma-alloc-iova-bus-dma-limit",
+  since: "v4.19",
+  commit: "unverified (the dev->bus_dma_mask work of 2018; hash not found)",
+  subject: "iommu/dma: respect the bus DMA mask when allocating IOVAs",
+  files: ["drivers/iommu/dma-iommu.c", "include/linux/device.h"],
+  effect: "dma_limit is further limited by the device's bus DMA mask (v4.19: dma_limit &= bus_dma_mask when set; from v5.5 min_not_zero(dma_limit, bus_dma_limit): the same limit for a 2^n - 1 mask, which is what the model stores).",
+  bracket: "absent in v4.18.0 (wulmx/linux-4.18, drivers/iommu/dma-iommu.c:iommu_dma_alloc_iova: no bus mask; also v4.14.177), present in v4.19.1 (chens37/linux-4.19.1, drivers/iommu/dma-iommu.c:iommu_dma_alloc_iova: dma_limit &= dev->bus_dma_mask)",
+});
+
+/** v6.6: the PCI 32-bit first attempt is given up for good after it fails once. */
+export const CHANGE_IOMMU_DMA_PCI_32BIT_STICKY = defineChange({
+  id: "iommu-dma-pci-32bit-workaround-sticky",
+  since: "v6.6",
+  commit: "791c2b17fb40 (hash from a later list mail naming it as the commit that first exposed a 6.6 problem)",
+  subject: "iommu: Optimise PCI SAC address trick",
+  files: ["drivers/iommu/dma-iommu.c", "drivers/iommu/iommu.c", "include/linux/iommu.h"],
+  effect: "dev->iommu->pci_32bit_workaround (set for PCI devices unless iommu.forcedac) gates the below-4-GiB first attempt; the first time that attempt fails it is cleared (dev_notice \"Using N-bit DMA addresses\") and every later allocation of the device goes straight to its full limit. Before, the 32-bit attempt was made on every allocation.",
+  bracket: "absent in v6.5.0 (sndrzt/linux-6.5, drivers/iommu/dma-iommu.c:iommu_dma_alloc_iova tests !iommu_dma_forcedac && dev_is_pci on every call, no pci_32bit_workaround; also v6.4.6 lewisevans2007/linux-6.4), present in v6.6.47 (Salpadding/linux-6.6-strip, include/linux/iommu.h:struct dev_iommu.pci_32bit_workaround; its dma-iommu.c is stripped) and v6.8.0 (vivo50kff/linux-6.8, drivers/iommu/dma-iommu.c:iommu_dma_alloc_iova clears it after a failed 32-bit attempt)",
 });
 
 
@@ -150,20 +202,30 @@ function domainOf(dev: Device): { domain: IommuDomain; iovad: IovaDomain } {
 /**
  * iommu_dma_alloc_iova(domain, size, dma_limit, dev): an IOVA range of
  * `size` bytes (a multiple of the granule, as callers pass it) below the
- * limit, size-aligned.
- * - before v4.19 (v4.4, v4.7 form `__alloc_iova`): alloc_iova(iovad,
- *   iova_align(size) >> shift, dma_limit >> shift, true);
- * - v4.19+ ({@link CHANGE_IOMMU_DMA_ALLOC_IOVA}): sizes below 32 pages are
- *   rounded up to a power of two (in alloc_iova_fast from v5.x; same
- *   result); limit = min_not_zero(dma_limit, bus_dma_limit), then
- *   min(limit, aperture_end) with force_aperture; a PCI device (unless
- *   `forcedac`) first tries below 4 GiB when its limit is above; then
- *   alloc_iova(..., true) below the limit. The rcaches are not modelled.
+ * limit, size-aligned. Each step switches at its own release:
+ * - v4.4 (`__alloc_iova`): alloc_iova(iovad, iova_align(size) >> shift,
+ *   dma_limit >> shift, true);
+ * - v4.9+ ({@link CHANGE_IOMMU_DMA_APERTURE_CLAMP}): limit = min(limit,
+ *   aperture_end) with force_aperture;
+ * - v4.11+ ({@link CHANGE_IOMMU_DMA_PCI_SAC_FIRST}): a PCI device (unless
+ *   `forcedac`) first tries below 4 GiB when its limit is above, then the
+ *   full limit;
+ * - v4.12+ ({@link CHANGE_IOMMU_DMA_ALLOC_IOVA}): sizes below 32 pages are
+ *   rounded up to a power of two (alloc_iova_fast; in alloc_iova_fast
+ *   itself from v5.17, same result);
+ * - v4.19+ ({@link CHANGE_IOMMU_DMA_BUS_DMA_LIMIT}): limit =
+ *   min_not_zero(dma_limit, bus_dma_limit) before the aperture clamp;
+ * - v6.6+ ({@link CHANGE_IOMMU_DMA_PCI_32BIT_STICKY}): after the first
+ *   failed 32-bit attempt the device's flag (kept on its iommu-dma cookie,
+ *   `pci32bitWorkaroundCleared`) is cleared, a "Using N-bit DMA addresses"
+ *   notice is traced, and later allocations go straight to the full limit.
+ * The rcaches are not modelled.
  * @returns the DMA address, or 0 on failure (the kernel's 0 IOVA).
  * @throws ModelConfigError for a device without a DMA domain, a size that
  * is not a positive integer.
- * Source: drivers/iommu/dma-iommu.c iommu_dma_alloc_iova (v4.19, v5.4,
- * v6.19), __alloc_iova (v4.4, v4.7); drivers/iommu/iova.c alloc_iova_fast (v6.19).
+ * Source: drivers/iommu/dma-iommu.c __alloc_iova (v4.4.1, v4.7.4, v4.9.0,
+ * v4.10.17, v4.11.0), iommu_dma_alloc_iova (v4.12.0, v4.19.1, v5.4.6,
+ * v6.5.0, v6.8.0, v6.19); drivers/iommu/iova.c alloc_iova_fast (v6.19).
  */
 export function iommuDmaAllocIova(domain: IommuDomain, size: number, dmaLimit: number, dev: Device, opts: IommuDmaOptions = {}): DmaAddr {
   checkInt("iommuDmaAllocIova(size)", size, 1);
@@ -178,15 +240,23 @@ export function iommuDmaAllocIova(domain: IommuDomain, size: number, dmaLimit: n
     const r = allocIova(iovad, pages, lp, true);
     return r ? r.pfnLo * g : 0;
   };
-  if (!atLeast(dev.kernel, CHANGE_IOMMU_DMA_ALLOC_IOVA)) {
-    return tryAlloc(iovaAlign(iovad, size) / g, dmaLimit) as DmaAddr;
-  }
-  let pages = Math.floor(size / g);
-  if (pages < 2 ** (IOVA_RANGE_CACHE_MAX_SIZE - 1)) pages = roundupPowOfTwo(pages);
-  let limit = minNotZero(dmaLimit, dev.busDmaLimit);
-  if (domain.geometry.forceAperture) limit = Math.min(limit, domain.geometry.apertureEnd);
+  const k = dev.kernel;
+  const rounding = atLeast(k, CHANGE_IOMMU_DMA_ALLOC_IOVA);
+  let pages = rounding ? Math.floor(size / g) : iovaAlign(iovad, size) / g;
+  if (rounding && pages < 2 ** (IOVA_RANGE_CACHE_MAX_SIZE - 1)) pages = roundupPowOfTwo(pages);
+  let limit = atLeast(k, CHANGE_IOMMU_DMA_BUS_DMA_LIMIT) ? minNotZero(dmaLimit, dev.busDmaLimit) : dmaLimit;
+  if (atLeast(k, CHANGE_IOMMU_DMA_APERTURE_CLAMP) && domain.geometry.forceAperture) limit = Math.min(limit, domain.geometry.apertureEnd);
+  const sticky = atLeast(k, CHANGE_IOMMU_DMA_PCI_32BIT_STICKY) ? iommuDmaCookieOf(dev) : null;
+  const pci32First = atLeast(k, CHANGE_IOMMU_DMA_PCI_SAC_FIRST) && dev.bus === "pci" && !opts.forcedac && !(sticky && sticky.pci32bitWorkaroundCleared);
   let iova = 0;
-  if (limit > DMA_BIT_MASK(32) && dev.bus === "pci" && !opts.forcedac) iova = tryAlloc(pages, DMA_BIT_MASK(32));
+  if (limit > DMA_BIT_MASK(32) && pci32First) {
+    iova = tryAlloc(pages, DMA_BIT_MASK(32));
+    if (!iova && sticky) {
+      sticky.pci32bitWorkaroundCleared = true;
+      // bits_per(dma_limit); a limit saturated at MAX_ADDR stands for DMA_BIT_MASK(64) (the model keeps addresses below 2^53).
+      dev.trace.record({ fn: "iommu_dma_alloc_iova", kind: "dev_notice", level: "info", msg: `${dev.name}: Using ${limit >= MAX_ADDR ? 64 : fls(limit)}-bit DMA addresses`, data: { limit } });
+    }
+  }
   if (!iova) iova = tryAlloc(pages, limit);
   return iova as DmaAddr;
 }
@@ -282,7 +352,7 @@ function invalidateSg(dev: Device, sgl: Scatterlist[], nents: number): void {
  * and the CPU fields are restored.
  * @returns the number of DMA segments (v4.4..v4.6: nents). On failure the
  * entries are restored with DMA_MAPPING_ERROR / 0 and the return is 0
- * before v5.16, -ENOMEM (no IOVA space) or -EINVAL (mapping failed) from v5.16.
+ * before v5.15, -ENOMEM (no IOVA space) or -EINVAL (mapping failed) from v5.15.
  * @throws ModelConfigError for a device without an IOMMU DMA domain, an
  * invalid direction, or nents outside the list (nothing changed).
  * Source: drivers/iommu/dma-iommu.c iommu_dma_map_sg, __finalise_sg,

@@ -169,6 +169,7 @@ export const CHANGE_PLATFORM_DMA_PARMS = defineChange({
   subject: "driver core: platform: Initialize dma_parms for platform devices",
   files: ["drivers/base/platform.c"],
   effect: "every platform device has a zeroed dma_parms: dma_get_max_seg_size/seg_boundary still return the defaults, but dma_set_max_seg_size succeeds instead of returning -EIO, and vb2_dma_contig_set_max_seg_size no longer allocates one.",
+  bracket: "absent in v5.6.4 (shmily1012/linux-5.6.4, drivers/base/platform.c: no dma_parms), present in v5.7.14 (a5221985/linux-5.7.14, drivers/base/platform.c: pdev->dev.dma_parms = &pdev->dma_parms; include/linux/platform_device.h:struct platform_device)",
 });
 
 declare module "../platform/device.js" {

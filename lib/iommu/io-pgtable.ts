@@ -18,7 +18,7 @@
  *   (5d95f40e62e4 "iommu: Do physical merging in iommu_map_sg()") runs of
  *   physically contiguous entries are mapped with one iommu_map call, so
  *   larger pages can be used. Returns the bytes mapped, or a negative
- *   errno (v5.16+; older releases returned 0), after unmapping on failure.
+ *   errno (v5.15+; older releases returned 0), after unmapping on failure.
  *
  * Not modelled: the page-table levels and their memory, the IOTLB (see
  * iotlb.ts when it exists), protection faults (prot is recorded only).
@@ -103,7 +103,8 @@ export const CHANGE_IOMMU_MAP_SG_PHYS_MERGE = defineChange({
   commit: "5d95f40e62e4",
   subject: "iommu: Do physical merging in iommu_map_sg()",
   files: ["drivers/iommu/iommu.c"],
-  effect: "iommu_map_sg maps runs of physically contiguous sg entries with one iommu_map call, so larger IOMMU pages can be used (fewer PTE writes). Release inferred, not verified: the patch is dated 2018-10-11 and based on v4.20-rc1, so the first release carrying it is v5.0.",
+  effect: "iommu_map_sg maps runs of physically contiguous sg entries with one iommu_map call, so larger IOMMU pages can be used (fewer PTE writes).",
+  bracket: "absent in v4.20.0 (a4913994/linux-4.20, drivers/iommu/iommu.c:iommu_map_sg: one iommu_map per entry), present in v5.0.1 (VVvector/linux-5.0.1, drivers/iommu/iommu.c:iommu_map_sg: runs of contiguous entries)",
 });
 
 /**
@@ -262,7 +263,7 @@ export function iommuDeviceAccess(domain: IommuDomain, iova: number, len: number
  * From v5.0 physically contiguous entries are merged into one iommu_map
  * call ({@link CHANGE_IOMMU_MAP_SG_PHYS_MERGE}).
  * @returns bytes mapped; on failure everything this call mapped is
- * unmapped and the error returned: a negative errno from v5.16
+ * unmapped and the error returned: a negative errno from v5.15
  * ("iommu: return full error code from iommu_map_sg[_atomic]()",
  * ad8f36e4b6b1), 0 before.
  * Source: drivers/iommu/iommu.c, iommu_map_sg() (v4.4, v5.4, v6.19).

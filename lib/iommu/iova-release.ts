@@ -40,7 +40,121 @@
  * "Make dma_32bit_pfn implicit", "Add rbtree anchor node", "Simplify the
  * allocation loop" (as we recall the subjects).
  */
-import { parseKernelVersion, type KernelVersion } from "../kernel/version.js";
+import { atLeast, defineChange, parseKernelVersion, type KernelVersion } from "../kernel/version.js";
+
+// One registered change per row of the table above (brackets from the tree
+// reading of issue 9, /work/research/iova-boundaries.md; blobs of
+// drivers/iommu/iova.c as listed there).
+
+/** v4.10: cached32_node is the start for any limit_pfn <= pfn_32bit (pre-v4.15 walk). */
+export const IOVA_CACHED32_ANY_LIMIT = defineChange({
+  id: "iova-cached32-any-limit",
+  since: "v4.10",
+  commit: "not identified",
+  subject: "iommu/iova: start the walk at cached32_node for every limit at or below pfn_32bit",
+  files: ["drivers/iommu/iova.c"],
+  effect: "__get_cached_rbnode tests limit_pfn > dma_32bit_pfn instead of !=: cached32_node is the start for every limit_pfn <= pfn_32bit (still updated only when limit_pfn == pfn_32bit), and its pfn_lo - 1 replaces the caller's limit, so a range can land above a lower limit (a defect, gone with the v4.15 rework).",
+  bracket: "absent in v4.9.0 (pengdonglin137/linux-4.9, drivers/iommu/iova.c:__get_cached_rbnode, blob e23001bfcfee), present in v4.10.17 (pengdonglin137/linux-4.10.17, drivers/iommu/iova.c:__get_cached_rbnode, blob 080beca0197d)",
+});
+
+/** v4.12: the pre-v4.15 walk clamps `pfn_lo - 1` at 0. */
+export const IOVA_CLAMP_LO_UNDERFLOW = defineChange({
+  id: "iova-clamp-lo-underflow",
+  since: "v4.12",
+  commit: "not identified (a \"fix underflow\" change in __alloc_and_insert_iova_range, subject as recalled)",
+  subject: "iommu/iova: fix underflow in __alloc_and_insert_iova_range",
+  files: ["drivers/iommu/iova.c"],
+  effect: "the walk's limit_pfn = pfn_lo - 1 is clamped at 0 (no wrap for a range at pfn 0); __get_cached_rbnode() is still unclamped.",
+  bracket: "absent in v4.11.0 (HCLS/linux-4.11, drivers/iommu/iova.c:__alloc_and_insert_iova_range, blob b7268a14184f), present in v4.12.0 (jason50123/linux-4.12, same function, blob 5c88ba70e4e0)",
+});
+
+/** v4.13: the pre-v4.15 walk uses an exclusive limit. */
+export const IOVA_EXCLUSIVE_LIMIT = defineChange({
+  id: "iova-exclusive-limit",
+  since: "v4.13",
+  commit: "not identified",
+  subject: "iommu/iova: make the allocator's limit_pfn exclusive",
+  files: ["drivers/iommu/iova.c"],
+  effect: "alloc_iova passes limit_pfn + 1 and dma_32bit_pfn = pfn_32bit + 1, and the bottom check compares with > limit: start_pfn itself can be handed out; the free path caches the successor when its pfn_lo <= pfn_32bit.",
+  bracket: "absent in v4.12.0 (jason50123/linux-4.12, drivers/iommu/iova.c:alloc_iova, blob 5c88ba70e4e0), present in v4.13.9 (kinmax/linux-4.13.19, Makefile 4.13.9, drivers/iommu/iova.c:alloc_iova, blob 246f14c83944) and v4.14.177 (linuxzjs/linux-4.14); loose: both newer trees are stable releases, no v4.13.0 tree",
+});
+
+/** v4.15: anchor node, cached_node, implicit dma_32bit_pfn. */
+export const IOVA_REWORK = defineChange({
+  id: "iova-rework-anchor-node",
+  since: "v4.15",
+  commit: "not verified (Robin Murphy's series \"iommu/iova: Extend rbtree node caching\", \"Make dma_32bit_pfn implicit\", \"Add rbtree anchor node\", \"Simplify the allocation loop\"; subjects as recalled)",
+  subject: "iommu/iova: Extend rbtree node caching (and the series around it)",
+  files: ["drivers/iommu/iova.c", "include/linux/iova.h"],
+  effect: "anchor node, cached_node beside cached32_node, dma_32bit_pfn = 2^32 / granule (no pfn_32bit argument), the min(limit, pfn_lo) walk failing when new_pfn < start_pfn; the free path does not move cached32_node when the freed node is cached32_node but ends at or above 4 GiB (a defect: stale cached32_node, fixed in v5.3).",
+  bracket: "absent in v4.14.177 (linuxzjs/linux-4.14, drivers/iommu/iova.c, blob 4edf65dbbcab), present in v4.15.0 (sndrzt/linux-4.15, drivers/iommu/iova.c at commit 6ea062648, the kernel.org import; blob 83fe2621effe) and v4.19.1 (chens37/linux-4.19.1, same blob)",
+});
+
+/** v5.0: max32_alloc_size fast fail. */
+export const IOVA_MAX32 = defineChange({
+  id: "iova-max32-alloc-size",
+  since: "v5.0",
+  commit: "bee60e94a1e2 (checked on a commit page)",
+  subject: "iommu/iova: Optimise attempts to allocate iova from 32bit address range",
+  files: ["drivers/iommu/iova.c", "include/linux/iova.h"],
+  effect: "max32_alloc_size: an allocation with limit <= dma_32bit_pfn and size >= it fails at once; a failed walk stores size; reset to dma_32bit_pfn when a free moves cached32_node. In v5.0 the fast-fail path itself also stores size (a defect, fixed in v5.1).",
+  bracket: "absent in v4.19.1 (chens37/linux-4.19.1, drivers/iommu/iova.c:__alloc_and_insert_iova_range, blob 83fe2621effe), present in v5.0.1 (VVvector/linux-5.0.1, same function, blob f8d3ba247523)",
+});
+
+/** v5.1: the fast fail no longer stores size. */
+export const IOVA_MAX32_FAST_FAIL_FIX = defineChange({
+  id: "iova-max32-fast-fail-no-store",
+  since: "v5.1",
+  commit: "not verified (\"iommu/iova: Fix tracking of recently failed iova address\")",
+  subject: "iommu/iova: Fix tracking of recently failed iova address",
+  files: ["drivers/iommu/iova.c"],
+  effect: "the max32_alloc_size fast fail leaves max32_alloc_size alone (only a failed walk stores size).",
+  bracket: "absent in v5.0.1 (VVvector/linux-5.0.1, drivers/iommu/iova.c:__alloc_and_insert_iova_range, blob f8d3ba247523), present in v5.2.1 (wangliang-cs/linux-5.2.1, same function, blob d499b2621239); loose: no v5.1 tree, and 5.2.1 is a stable release that may carry a backport: the model switches at v5.1",
+});
+
+/** v5.3: freeing the cached32 node itself always moves cached32_node. */
+export const IOVA_CACHED32_FREED_FIX = defineChange({
+  id: "iova-cached32-freed-fix",
+  since: "v5.3",
+  commit: "not verified (\"iommu/iova: Remove stale cached32_node\")",
+  subject: "iommu/iova: Remove stale cached32_node",
+  files: ["drivers/iommu/iova.c"],
+  effect: "__cached_rbnode_delete_update moves cached32_node to the successor whenever the freed node is cached32_node (free == cached_iova), fixing the v4.15 stale node.",
+  bracket: "absent in v5.2.1 (wangliang-cs/linux-5.2.1, drivers/iommu/iova.c:__cached_rbnode_delete_update, blob d499b2621239), present in v5.3.1 (github-lvbing/linux-5.3.1, same function, blob 3e1a8a675572; also v5.4.6)",
+});
+
+/** v5.11: one retry pass above the start node. */
+export const IOVA_RETRY = defineChange({
+  id: "iova-retry-pass",
+  since: "v5.11",
+  commit: "not verified (\"iommu/iova: Retry from last rb tree node if iova search fails\")",
+  subject: "iommu/iova: Retry from last rb tree node if iova search fails",
+  files: ["drivers/iommu/iova.c"],
+  effect: "a failed walk is retried once over the space above the start node, accepting only candidates above it; retry_pfn = start pfn_hi + 1, which wraps to 0 when the start node is the anchor (a defect: the retry accepts pfns below start_pfn; fixed in v6.2).",
+  bracket: "absent in v5.10.89 (Prashant446/linux-5.10.89, drivers/iommu/iova.c:__alloc_and_insert_iova_range, blob 30d969a4c5fd), present in v5.11.0 (CompressionDuck/linux-5.11, same function, blob d20b8b333d30; also 5.15.55, 5.17-rc5, 5.19.0, 6.0-rc1, 6.1-rc7)",
+});
+
+/** v5.18: any free below dma_32bit_pfn resets max32_alloc_size. */
+export const IOVA_MAX32_RESET_ANY_FREE = defineChange({
+  id: "iova-max32-reset-any-free",
+  since: "v5.18",
+  commit: "not verified (\"iommu/iova: Improve 32-bit free space estimate\", subject as recalled)",
+  subject: "iommu/iova: Improve 32-bit free space estimate",
+  files: ["drivers/iommu/iova.c"],
+  effect: "every free with pfn_lo < dma_32bit_pfn resets max32_alloc_size to dma_32bit_pfn, not only one that moves cached32_node.",
+  bracket: "absent in v5.17-rc5 (dunli/linux-5.17, drivers/iommu/iova.c:__cached_rbnode_delete_update, blob b28c9435b898), present in v5.19.0 (yishangzhang/linux-5.19, same function, blob db77aa675145); loose: no v5.18 tree, the model switches at v5.18; wowk/linux-5.15 (5.15.55) has it as a stable backport",
+});
+
+/** v6.2: the retry no longer wraps for the anchor. */
+export const IOVA_RETRY_NO_WRAP = defineChange({
+  id: "iova-retry-no-wrap",
+  since: "v6.2",
+  commit: "not verified (\"iommu/iova: Fix alloc iova overflows issue\")",
+  subject: "iommu/iova: Fix alloc iova overflows issue",
+  files: ["drivers/iommu/iova.c"],
+  effect: "retry_pfn = start pfn_hi, the retry runs only if it is below the limit, and low = retry_pfn + 1: no wrap when the start node is the anchor.",
+  bracket: "absent in v6.1-rc7 (krr-io/linux-6.1.0, drivers/iommu/iova.c:__alloc_and_insert_iova_range, blob a44ad92fc5eb), present in v6.2.12 (xmphoenix/linux-6.2.12-slow-motion, same function, blob fe452ce46642; also v6.3.8, v6.8, v6.19); loose: 6.2.12 is a stable release that may carry a backport, the model switches at v6.2",
+});
 
 /**
  * The allocator switches of one release (see the table in this file's
@@ -70,10 +184,6 @@ export interface IovaRelease {
   readonly max32ResetAnyFree: boolean;
 }
 
-function at(v: KernelVersion, major: number, minor: number): boolean {
-  return v.major !== major ? v.major > major : v.minor >= minor;
-}
-
 /**
  * The switches for a release name ("v4.4", "5.10", "v6.19.10"; the stable
  * suffix is ignored). Releases before v4.4 get the v4.4 behaviour and
@@ -83,20 +193,20 @@ function at(v: KernelVersion, major: number, minor: number): boolean {
  */
 export function iovaRelease(kernel: string | KernelVersion, field = "kernel"): IovaRelease {
   const v = parseKernelVersion(kernel, field);
-  const rework = at(v, 4, 15);
-  const max32 = at(v, 5, 0);
-  const retry = at(v, 5, 11);
+  const rework = atLeast(v, IOVA_REWORK);
+  const max32 = atLeast(v, IOVA_MAX32);
+  const retry = atLeast(v, IOVA_RETRY);
   return {
     name: v.name,
-    cached32AnyLimit: at(v, 4, 10),
-    clampLoUnderflow: at(v, 4, 12),
-    exclusiveLimit: at(v, 4, 13),
+    cached32AnyLimit: atLeast(v, IOVA_CACHED32_ANY_LIMIT),
+    clampLoUnderflow: atLeast(v, IOVA_CLAMP_LO_UNDERFLOW),
+    exclusiveLimit: atLeast(v, IOVA_EXCLUSIVE_LIMIT),
     rework,
     max32,
-    max32FastFailStores: max32 && !at(v, 5, 1),
-    cached32FreedFix: at(v, 5, 3),
+    max32FastFailStores: max32 && !atLeast(v, IOVA_MAX32_FAST_FAIL_FIX),
+    cached32FreedFix: atLeast(v, IOVA_CACHED32_FREED_FIX),
     retry,
-    retryWraps: retry && !at(v, 6, 2),
-    max32ResetAnyFree: at(v, 5, 18),
+    retryWraps: retry && !atLeast(v, IOVA_RETRY_NO_WRAP),
+    max32ResetAnyFree: atLeast(v, IOVA_MAX32_RESET_ANY_FREE),
   };
 }

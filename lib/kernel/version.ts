@@ -79,9 +79,25 @@ export interface KernelChange {
    * tree's Makefile checked): "absent in vX.Y.Z (<repo>, <file>:<function>),
    * present in vA.B.C (<repo>, ...)"; or "unbracketed: <why>" when no pair
    * of trees was available. test/kernel/registry.test.ts requires one of
-   * the two forms.
+   * the two forms ({@link BRACKET_FORMS}).
    */
-  readonly bracket?: string;
+  readonly bracket: string;
+}
+
+/**
+ * The two accepted forms of {@link KernelChange.bracket}: a tree pair
+ * "absent in vX.Y[.Z][-rcN] (<owner>/<repo>, <file>...), present in
+ * vA.B[.C][-rcN] (<owner>/<repo>, <file>...)" (anything may follow), or
+ * "unbracketed: <why>" with a reason of at least a few words.
+ */
+export const BRACKET_FORMS = {
+  pair: /^absent in v\d+\.\d+(?:\.\d+)?(?:-rc\d+)? \([\w.-]+\/[\w.-]+, [^)]*\S[^)]*\)[^]*?, present in v\d+\.\d+(?:\.\d+)?(?:-rc\d+)? \([\w.-]+\/[\w.-]+, [^)]*\S/,
+  unbracketed: /^unbracketed: \S.{15,}/,
+} as const;
+
+/** True iff `bracket` has one of the two {@link BRACKET_FORMS}. */
+export function isWellFormedBracket(bracket: unknown): boolean {
+  return typeof bracket === "string" && (BRACKET_FORMS.pair.test(bracket) || BRACKET_FORMS.unbracketed.test(bracket));
 }
 
 const changes = new Map<string, KernelChange>();

@@ -28,7 +28,7 @@
  *   the first pfn was checked (VM_BUG_ON on the end, CONFIG_DEBUG_VM only);
  *   the model treats such a call as misuse there.
  * - cma_range_alloc stops early when count > cma->available_count, and an
- *   area may have several ranges (cma_memrange): absent v6.8, present v6.19.
+ *   area may have several ranges (cma_memrange): absent v6.12.0, present v6.17.0 (model: v6.17).
  *   The model has one range; the early stop never changes a result (a
  *   request larger than the free pages cannot fit in the bitmap either).
  * - Minimum area alignment: PAGE_SIZE << max(MAX_ORDER - 1, pageblock_order)
@@ -53,6 +53,7 @@ export const CMA_PAGES_VALID = defineChange({
   subject: "mm/cma: add cma_pages_valid to determine if pages are in CMA",
   files: ["mm/cma.c"],
   effect: "cma_release returns false when pfn + count runs past the area (absent v5.10.89, present v5.17)",
+  bracket: "absent in v5.15.16 (yashlala/fastswap-linux-5.16.16, Makefile 5.15.16, mm/cma.c:cma_release), present in v5.17-rc5 (dunli/linux-5.17, mm/cma.c:cma_pages_valid); loose: v5.16 or v5.17 (no v5.16 tree was readable), the model switches at v5.17",
 });
 
 /** CMA_MIN_ALIGNMENT_BYTES replaces PAGE_SIZE << max(MAX_ORDER - 1, pageblock_order). */
@@ -63,16 +64,18 @@ export const CMA_MIN_ALIGNMENT_PAGEBLOCK = defineChange({
   subject: "cma: factor out minimum alignment requirement",
   files: ["include/linux/cma.h", "mm/cma.c"],
   effect: "CMA areas need only pageblock alignment (absent v5.17, present v5.19); equal to the old rule unless pageblock_order < MAX_ORDER - 1",
+  bracket: "absent in v5.17-rc5 (dunli/linux-5.17, include/linux/cma.h: no CMA_MIN_ALIGNMENT_PAGES), present in v5.19.0 (yishangzhang/linux-5.19, include/linux/cma.h:CMA_MIN_ALIGNMENT_PAGES); loose: v5.18 or v5.19 (no v5.18 tree), the model switches at v5.19",
 });
 
 /** cma_range_alloc: early stop on available_count, -EBUSY as the default error, memory ranges. */
 export const CMA_RANGES = defineChange({
   id: "cma-memranges-available-count",
-  since: "v6.19",
+  since: "v6.17",
   commit: "unverified (Frank van der Linden, 2025: multi-range CMA areas)",
   subject: "mm/cma: introduce a cma validate function / multiple ranges per area",
   files: ["mm/cma.c"],
-  effect: "cma_range_alloc stops when count > available_count and a failed search reports -EBUSY instead of -ENOMEM (absent v6.8, present v6.19; the exact first release between them is not checked)",
+  effect: "cma_range_alloc stops when count > available_count and a failed search reports -EBUSY instead of -ENOMEM (the first release between v6.13 and v6.17 is not pinned; the model switches at v6.17, the first tree read with it)",
+  bracket: "absent in v6.12.0 (shilei-massclouds/linux-6.12, mm/cma.c: no available_count), present in v6.17.0 (busysteve/linux-6.17.0-rust-ported-c, a derivative, linux/mm/cma.c:cma_range_alloc: count > cma->available_count, ret = -EBUSY); loose: v6.13..v6.17, no tree in between was read",
 });
 
 /** A CMA area (struct cma with one range). */
@@ -197,7 +200,7 @@ export function cmaMarkBusy(cma: Cma, pfn: number, count: number, busy = true): 
 export interface CmaAllocResult {
   /** First pfn of the allocation, or null (the kernel's NULL page). */
   pfn: number | null;
-  /** 0 on success; else the kernel's ret: -EBUSY after a busy range, otherwise -ENOMEM before v6.19 and -EBUSY from v6.19 (cma_range_alloc starts at -EBUSY). */
+  /** 0 on success; else the kernel's ret: -EBUSY after a busy range, otherwise -ENOMEM before v6.17 and -EBUSY from v6.17 (cma_range_alloc starts at -EBUSY). */
   ret: number;
   /** Candidate ranges tried (alloc_contig_range calls). */
   tries: number;

@@ -136,6 +136,7 @@ export const GFP_DISCARD_GFP_ATOMIC = defineChange({
   subject: "mm: discard __GFP_ATOMIC",
   files: ["include/linux/gfp_types.h", "mm/page_alloc.c"],
   effect: "GFP_ATOMIC loses __GFP_ATOMIC (v4.19.1: __GFP_HIGH|__GFP_ATOMIC|__GFP_KSWAPD_RECLAIM; v6.19: __GFP_HIGH|__GFP_KSWAPD_RECLAIM). Zone selection is unaffected.",
+  bracket: "absent in v6.2.1 (daniellucs2002/linux-6.2.1-customized, include/linux/gfp_types.h:GFP_ATOMIC with __GFP_ATOMIC), present in v6.3.8 (SToPire/linux-6.3.8, include/linux/gfp_types.h:GFP_ATOMIC without it)",
 });
 
 /**
@@ -228,19 +229,19 @@ export const VMALLOC_IMPLICIT_HIGHMEM = defineChange({
   commit: "19809c2da28a",
   subject: "mm, vmalloc: use __GFP_HIGHMEM implicitly",
   files: ["mm/vmalloc.c"],
-  effect:
-    "vmalloc page allocations always carry __GFP_HIGHMEM (callers no longer pass it). vmalloc_32 on 64-bit passes GFP_DMA32 (or GFP_DMA), so the pages ask for DMA32|HIGHMEM: a GFP_ZONE_BAD combination; on 32-bit it passed plain GFP_KERNEL, so its pages may now come from ZONE_HIGHMEM. Posted 2017-03-07 as 20170307141020.29107-1-mhocko@kernel.org; the mainline release is from the thread history (Fixes: tags), not read in a tree.",
+  effect: "vmalloc page allocations always carry __GFP_HIGHMEM (callers no longer pass it). vmalloc_32 on 64-bit passes GFP_DMA32 (or GFP_DMA), so the pages ask for DMA32|HIGHMEM: a GFP_ZONE_BAD combination; on 32-bit it passed plain GFP_KERNEL, so its pages may now come from ZONE_HIGHMEM. Posted 2017-03-07 as 20170307141020.29107-1-mhocko@kernel.org.",
+  bracket: "absent in v4.11.0 (HCLS/linux-4.11, mm/vmalloc.c:__vmalloc_area_node: the caller's gfp only), present in v4.12.0 (jason50123/linux-4.12, mm/vmalloc.c:__vmalloc_area_node: alloc_mask = gfp_mask | __GFP_HIGHMEM | __GFP_NOWARN)",
 });
 
-/** v4.14 (approximate): add __GFP_HIGHMEM only when neither GFP_DMA nor GFP_DMA32 was given. */
+/** v4.13: add __GFP_HIGHMEM only when neither GFP_DMA nor GFP_DMA32 was given. */
 export const VMALLOC_HIGHMEM_ONLY_WITHOUT_DMA = defineChange({
   id: "vmalloc-highmem-only-without-dma",
-  since: "v4.14",
+  since: "v4.13",
   commit: "704b862f9efd",
   subject: "mm/vmalloc.c: don't unconditonally use __GFP_HIGHMEM",
   files: ["mm/vmalloc.c"],
-  effect:
-    "highmem_mask = (gfp & (GFP_DMA | GFP_DMA32)) ? 0 : __GFP_HIGHMEM (Laura Abbott, posted 2017-08-16 as 20170816220705.31374-1-labbott@redhat.com; Fixes: 19809c2da28a). Present in v4.19.1 mm/vmalloc.c __vmalloc_area_node. Release approximate (v4.13 or v4.14).",
+  effect: "highmem_mask = (gfp & (GFP_DMA | GFP_DMA32)) ? 0 : __GFP_HIGHMEM (Laura Abbott, posted 2017-08-16 as 20170816220705.31374-1-labbott@redhat.com; Fixes: 19809c2da28a). So the vmalloc_32 DMA32|HIGHMEM bad-zone mix exists in v4.12 only.",
+  bracket: "absent in v4.12.8 (liuzq71/linux-4.12.8-nanopi-m3, mm/vmalloc.c:__vmalloc_area_node; also v4.12.0 jason50123/linux-4.12), present in v4.13.4 (shizukanaskytree/linux-4.13.4, mm/vmalloc.c:__vmalloc_area_node: highmem_mask); v4.12.10 (benheberlein/linux-4.12.10-ECEN5013) has it as a stable backport released before v4.13, so the commit was in mainline before v4.13 (no v4.13.0 tree was found)",
 });
 
 /** 2018 fix: GFP_VMALLOC32 on 32-bit becomes GFP_DMA32 | GFP_KERNEL (was GFP_KERNEL). */
@@ -250,8 +251,8 @@ export const VMALLOC32_DMA32_ON_32BIT = defineChange({
   commit: "(hash not pinned; Michal Hocko's patch in the thread 20180211092652.GV21609@dhcp22.suse.cz, 2018-02-11)",
   subject: "vmalloc: fix __GFP_HIGHMEM usage for vmalloc_32 on 32b systems",
   files: ["mm/vmalloc.c"],
-  effect:
-    "GFP_VMALLOC32 on 32-bit (no ZONE_DMA32) is GFP_DMA32 | GFP_KERNEL instead of GFP_KERNEL, so the 704b862f9efd rule stops adding __GFP_HIGHMEM and gfp_zone maps DMA32 to ZONE_NORMAL (lowmem): saa7146's BUG_ON(PageHighMem) no longer fires on i386 (report: Kai-Heng Feng, 2018-02-08, 627DA40A-D0F6-41C1-BB5A-55830FBC9800@canonical.com). v4.4.1 has GFP_KERNEL, v4.19.1 has GFP_DMA32 | GFP_KERNEL; the exact release in between is not pinned.",
+  effect: "GFP_VMALLOC32 on 32-bit (no ZONE_DMA32) is GFP_DMA32 | GFP_KERNEL instead of GFP_KERNEL, so the 704b862f9efd rule stops adding __GFP_HIGHMEM and gfp_zone maps DMA32 to ZONE_NORMAL (lowmem): saa7146's BUG_ON(PageHighMem) no longer fires on i386 (report: Kai-Heng Feng, 2018-02-08, 627DA40A-D0F6-41C1-BB5A-55830FBC9800@canonical.com).",
+  bracket: "absent in v4.15.0 (Keitokuch/linux-4.15-lb, mm/vmalloc.c:GFP_VMALLOC32 #else branch GFP_KERNEL), present in v4.16.13 (lizuobin/linux-4.16.13_tiny4412, mm/vmalloc.c:GFP_VMALLOC32 = GFP_DMA32 | GFP_KERNEL); backported to v4.14.177, v4.15.15 and v4.15.18 (stable); the patch is dated after v4.15, so mainline v4.16",
 });
 
 /** What {@link gfpVmalloc32} and {@link vmallocPageGfp} need of the machine. */
@@ -283,7 +284,7 @@ export function gfpVmalloc32(kernel: string | KernelVersion, arch: VmallocArch):
  * after v4.12, GFP_KERNEL | __GFP_HIGHMEM before, or {@link gfpVmalloc32}):
  * - before v4.12: callerGfp | __GFP_NOWARN (vmalloc() itself passed __GFP_HIGHMEM);
  * - v4.12 (19809c2da28a): callerGfp | __GFP_NOWARN | __GFP_HIGHMEM, always;
- * - v4.14 (704b862f9efd): __GFP_HIGHMEM only when callerGfp has neither __GFP_DMA nor __GFP_DMA32.
+ * - v4.13 (704b862f9efd): __GFP_HIGHMEM only when callerGfp has neither __GFP_DMA nor __GFP_DMA32.
  * Sources: mm/vmalloc.c __vmalloc_area_node of v4.4.1 and v4.19.1, and the
  * two commits' diffs as posted.
  * @throws ModelConfigError for a bad release name.

@@ -24,10 +24,13 @@
  *   MODULES_VADDR = PAGE_END, MODULES_VSIZE = 2G (3e35d303ab7d "arm64:
  *   module: rework module VA range selection", v6.5), VMEMMAP_END = -1G,
  *   VMEMMAP_START = VMEMMAP_END - VMEMMAP_SIZE, VMALLOC_END = VMEMMAP_START - 8M.
- *   Between v5.18 (the BPF region went away: b89ddf4cca43 "arm64/bpf: Remove
- *   128MB limit for BPF JIT programs") and v6.5, VMALLOC_START is PAGE_END +
- *   128M. The vmemmap/vmalloc-end values between v5.4 and v6.19 are taken from
- *   the nearest of these two epochs (they do not matter to any scenario).
+ *   Between v5.17 (the BPF region went away: b89ddf4cca43 "arm64/bpf: Remove
+ *   128MB limit for BPF JIT programs"; absent in v5.15.16, present in
+ *   v5.17-rc5) and v6.5, VMALLOC_START is PAGE_END + 128M. The vmemmap and
+ *   vmalloc end move twice: v5.11 (VMEMMAP_START = -(1 << (VA_BITS -
+ *   VMEMMAP_SHIFT)) = -2^42, VMALLOC_END = VMEMMAP_START - 256M; absent in
+ *   v5.10.89, present in v5.11.0) and v6.9 (VMEMMAP_END = -1G; absent in
+ *   v6.8.0, present in v6.9.0).
  * - x86-64 4-level (arch/x86/include/asm/page_64_types.h, pgtable_64_types.h):
  *   PAGE_OFFSET 0xffff888000000000 since v4.20 (d52888aa2753 "x86/mm: Move LDT
  *   remap out of KASLR region on 5-level paging"), 0xffff880000000000 before;
@@ -47,7 +50,7 @@
  * randomised), the kernel image is loaded at the start of RAM
  * (kimage_voffset = KIMAGE_VADDR - PHYS_OFFSET), struct page is 64 bytes.
  */
-import { SZ_128M, SZ_16M, SZ_1G, SZ_2G, SZ_2M, SZ_64K, alignDown } from "../core/arith.js";
+import { SZ_128M, SZ_16M, SZ_1G, SZ_256M, SZ_2G, SZ_2M, SZ_64K, alignDown } from "../core/arith.js";
 
 const SZ_8M = 8 * 1048576;
 import { VA_BITS_48_SPAN, parseVirtAddr } from "../core/addr.js";
@@ -95,6 +98,7 @@ export const ARM64_FLIP_VA = defineChange({
   subject: "arm64: mm: Flip kernel VA space",
   files: ["arch/arm64/include/asm/memory.h", "arch/arm64/include/asm/pgtable.h"],
   effect: "PAGE_OFFSET becomes 0xffff000000000000 and vmalloc space starts above PAGE_END (0xffff800000000000); virt_to_page is computed from (va - PAGE_OFFSET)",
+  bracket: "absent in v5.3.1 (github-lvbing/linux-5.3.1, arch/arm64/include/asm/memory.h:PAGE_OFFSET, virt_to_page by mask-and-OR), present in v5.4.0 (MrJu/linux-5.4, arch/arm64/include/asm/memory.h:PAGE_OFFSET = -(1 << VA_BITS), PAGE_END)",
 });
 
 /** x86-64 4-level PAGE_OFFSET moves from 0xffff880000000000 to 0xffff888000000000. */
@@ -106,36 +110,51 @@ export const ARM64_BPF_JIT_REGION = defineChange({
   subject: "arm64/bpf: don't allocate BPF JIT programs in module memory",
   files: ["arch/arm64/include/asm/memory.h"],
   effect: "the modules area (and vmalloc after it) moves up by the 128 MiB BPF JIT region.",
+  bracket: "absent in v4.20.0 (a4913994/linux-4.20, arch/arm64/include/asm/memory.h:MODULES_VADDR = VA_START + KASAN_SHADOW_SIZE), present in v5.0.1 (VVvector/linux-5.0.1, arch/arm64/include/asm/memory.h:BPF_JIT_REGION_START, MODULES_VADDR = BPF_JIT_REGION_END)",
 });
 
 /** arm64: the BPF JIT region is gone; modules start at the end of the linear map again. */
 export const ARM64_BPF_JIT_REGION_REMOVED = defineChange({
   id: "arm64-bpf-jit-region-removed",
-  since: "v5.18",
-  commit: "b89ddf4cca43",
+  since: "v5.17",
+  commit: "b89ddf4cca43 (full hash from stable mails \"commit b89ddf4cca43... upstream\")",
   subject: "arm64/bpf: Remove 128MB limit for BPF JIT programs",
   files: ["arch/arm64/include/asm/memory.h"],
   effect: "vmalloc starts 128 MiB lower (modules directly after PAGE_END).",
+  bracket: "absent in v5.15.16 (yashlala/fastswap-linux-5.16.16, Makefile 5.15.16, arch/arm64/include/asm/memory.h:BPF_JIT_REGION_START = _PAGE_END(VA_BITS_MIN)), present in v5.17-rc5 (dunli/linux-5.17, arch/arm64/include/asm/memory.h:MODULES_VADDR = _PAGE_END(VA_BITS_MIN)); loose: no v5.16 tree, v5.17 from the merge-window log; backported to v5.16.4, v5.15.18 (wowk/linux-5.15 at 5.15.55 lacks the region), 5.4.y and 5.10.y",
 });
 
 /** arm64: a 2 GiB modules area. */
 export const ARM64_MODULES_2G = defineChange({
   id: "arm64-modules-2g",
   since: "v6.5",
-  commit: "unverified",
-  subject: "arm64: module: mandate MODULE_PLTS / extend the module region to 2 GiB",
+  commit: "3e35d303ab7d (\"arm64: module: rework module VA range selection\", as cited in this file's header; not re-verified)",
+  subject: "arm64: module: rework module VA range selection",
   files: ["arch/arm64/include/asm/memory.h"],
   effect: "MODULES_VSIZE is 2 GiB: vmalloc starts at PAGE_END + 2 GiB.",
+  bracket: "absent in v6.4.6 (lewisevans2007/linux-6.4, arch/arm64/include/asm/memory.h:MODULES_VSIZE SZ_128M), present in v6.5.3 (christian-bendiksen/ubuntu-linux-6.5.3, an Ubuntu tree, arch/arm64/include/asm/memory.h:MODULES_VSIZE SZ_2G; also v6.8.0)",
+});
+
+/** arm64: VMEMMAP_START = -(1 << (VA_BITS - VMEMMAP_SHIFT)); vmalloc ends 256 MiB below it. */
+export const ARM64_VMEMMAP_SHIFT = defineChange({
+  id: "arm64-vmemmap-start-vmemmap-shift",
+  since: "v5.11",
+  commit: "not pinned (the likely source, Ard Biesheuvel's linear-region work for 52-bit VA, is not verified)",
+  subject: "arm64: VMEMMAP_START from VMEMMAP_SHIFT, VMALLOC_END = VMEMMAP_START - SZ_256M",
+  files: ["arch/arm64/include/asm/memory.h", "arch/arm64/include/asm/pgtable.h"],
+  effect: "VMEMMAP_SHIFT = PAGE_SHIFT - STRUCT_PAGE_MAX_SHIFT; VMEMMAP_START = -(1 << (VA_BITS - VMEMMAP_SHIFT)) (-2^42 for 48-bit VA, 4K pages) and VMALLOC_END = VMEMMAP_START - SZ_256M; before, VMEMMAP_START = -VMEMMAP_SIZE - SZ_2M and VMALLOC_END = -PUD_SIZE - VMEMMAP_SIZE - SZ_64K.",
+  bracket: "absent in v5.10.89 (Prashant446/linux-5.10.89, arch/arm64/include/asm/memory.h:VMEMMAP_START = -VMEMMAP_SIZE - SZ_2M, arch/arm64/include/asm/pgtable.h:VMALLOC_END), present in v5.11.0 (CompressionDuck/linux-5.11, arch/arm64/include/asm/memory.h:VMEMMAP_START = -(1UL << (VA_BITS - VMEMMAP_SHIFT)), pgtable.h:VMALLOC_END = VMEMMAP_START - SZ_256M)",
 });
 
 /** arm64: vmemmap ends 1 GiB below the top; vmalloc ends 8 MiB below vmemmap. */
 export const ARM64_VMEMMAP_BELOW_1G = defineChange({
   id: "arm64-vmemmap-below-1g",
-  since: "v6.5",
-  commit: "unverified",
-  subject: "arm64: mm: place vmemmap below the fixmap/PCI I/O top gigabyte",
+  since: "v6.9",
+  commit: "not pinned (the arm64 LPA2 / memory-map rework of v6.9)",
+  subject: "arm64: mm: place vmemmap below the top gigabyte",
   files: ["arch/arm64/include/asm/memory.h", "arch/arm64/include/asm/pgtable.h"],
   effect: "VMEMMAP_END = -1 GiB, VMEMMAP_START = VMEMMAP_END - VMEMMAP_SIZE, VMALLOC_END = VMEMMAP_START - 8 MiB.",
+  bracket: "absent in v6.8.0 (vivo50kff/linux-6.8, arch/arm64/include/asm/memory.h:VMEMMAP_START = -(1 << (VA_BITS - VMEMMAP_SHIFT)); also v6.5.3), present in v6.9.0 (ec-jt/linux-6.9.0, arch/arm64/include/asm/memory.h:VMEMMAP_END = -SZ_1G, VMEMMAP_START = VMEMMAP_END - VMEMMAP_SIZE, pgtable.h:VMALLOC_END = VMEMMAP_START - SZ_8M)",
 });
 
 export const X86_PAGE_OFFSET_888 = defineChange({
@@ -145,6 +164,7 @@ export const X86_PAGE_OFFSET_888 = defineChange({
   subject: "x86/mm: Move LDT remap out of KASLR region on 5-level paging",
   files: ["arch/x86/include/asm/page_64_types.h"],
   effect: "the direct map starts at 0xffff888000000000",
+  bracket: "absent in v4.19.1 (chens37/linux-4.19.1, arch/x86/include/asm/page_64_types.h:__PAGE_OFFSET_BASE_L4 0xffff880000000000), present in v4.20.0 (a4913994/linux-4.20, same: 0xffff888000000000)",
 });
 
 const STRUCT_PAGE = 64;
@@ -192,6 +212,9 @@ function arm64Default(p: PlatformProfile, k: KernelVersion): KernelLayout {
   if (atLeast(k, ARM64_VMEMMAP_BELOW_1G)) {
     vmemmapStart = neg48(SZ_1G) - vmemmapSize;
     vmallocEnd = vmemmapStart - SZ_8M;
+  } else if (atLeast(k, ARM64_VMEMMAP_SHIFT)) {
+    vmemmapStart = neg48(2 ** (48 - (12 - 6))); // VMEMMAP_SHIFT = PAGE_SHIFT 12 - STRUCT_PAGE_MAX_SHIFT 6
+    vmallocEnd = vmemmapStart - SZ_256M;
   } else {
     vmemmapStart = neg48(vmemmapSize + SZ_2M);
     vmallocEnd = neg48(SZ_1G + vmemmapSize + SZ_64K);

@@ -86,16 +86,17 @@ export const ARM64_ZONE_DMA = defineChange({
   subject: "arm64: use both ZONE_DMA and ZONE_DMA32",
   files: ["arch/arm64/Kconfig", "arch/arm64/mm/init.c"],
   effect: "arm64 has a ZONE_DMA (below 1 GiB by default) under ZONE_DMA32.",
+  bracket: "absent in v5.4.0 (MrJu/linux-5.4, arch/arm64/mm/init.c:zone_sizes_init: ZONE_DMA32 only), present in v5.6.4 (shmily1012/linux-5.6.4, arch/arm64/mm/init.c:zone_sizes_init, arch/arm64/Kconfig ZONE_DMA, ARM64_ZONE_DMA_BITS 30); loose: no v5.5 tree was found, v5.5 from the series' review history (merged in Dec 2019)",
 });
 
 export const ARM64_GENERIC_PFN_VALID = defineChange({
   id: "arm64-generic-pfn-valid",
-  since: "v5.15",
-  commit: "3de360c3fdb3",
+  since: "v5.16",
+  commit: "3de360c3fdb3 (full hash from Will Deacon's \"Applied to arm64 (for-next/pfn-valid)\" mail and a v5.16-rc1 shortlog)",
   subject: "arm64/mm: drop HAVE_ARCH_PFN_VALID",
   files: ["arch/arm64/mm/init.c", "include/linux/mmzone.h"],
-  effect:
-    "pfn_valid() is the generic SPARSEMEM one: every pfn of a present early section is valid, so no-map memory inside a RAM section now has pfn_valid() true (its struct pages exist, initialised as reserved). Before, arm64 pfn_valid() was memblock_is_map_memory(): false for no-map memory. (Release read from the v6.19 tree's generic pfn_valid; the hash is given as recalled, not verified against git.)",
+  effect: "pfn_valid() is the generic SPARSEMEM one: every pfn of a present early section is valid, so no-map memory inside a RAM section has pfn_valid() true (its struct pages exist, initialised as reserved). Before, arm64 kept its own pfn_valid(): memblock_is_map_memory() up to v5.13 (false for no-map memory), memblock_is_memory() in v5.14 and v5.15 (873ba463914c, not modelled: no-map ranges still in memblock.memory were already valid there).",
+  bracket: "absent in v5.15.16 (yashlala/fastswap-linux-5.16.16, Makefile 5.15.16, arch/arm64/mm/init.c:pfn_valid, arch/arm64/Kconfig selects HAVE_ARCH_PFN_VALID), present in v5.17-rc5 (dunli/linux-5.17, include/linux/mmzone.h:pfn_valid, no arm64 override); v5.16 because the 2022-04 stable queue took it for 5.15 only; wowk/linux-5.15 (5.15.55) carries that backport, and lsk-legends/linux-5.14 (5.14-rc5) lacks the override through 16c9afc77660, reverted before v5.14",
 });
 
 /** arm64 section size shrinks from 1 GiB to 128 MiB (SECTION_SIZE_BITS 30 -> 27). */
@@ -106,6 +107,7 @@ export const ARM64_SECTION_27 = defineChange({
   subject: "arm64/sparsemem: reduce SECTION_SIZE_BITS",
   files: ["arch/arm64/include/asm/sparsemem.h"],
   effect: "memory sections (the unit of vmemmap population and of generic pfn_valid) are 128 MiB instead of 1 GiB with 4K pages",
+  bracket: "absent in v5.11.0 (CompressionDuck/linux-5.11, arch/arm64/include/asm/sparsemem.h:SECTION_SIZE_BITS 30), present in v5.12.9 (zhangyinjun/linux-5.12.9, arch/arm64/include/asm/sparsemem.h:SECTION_SIZE_BITS 27 for 4K pages, 29 for 64K)",
 });
 
 /**

@@ -59,6 +59,7 @@ export const MAX_PAGE_ORDER_NAME = defineChange({
   subject: "mm, treewide: rename MAX_ORDER to MAX_PAGE_ORDER",
   files: ["include/linux/mmzone.h"],
   effect: "the largest buddy order is called MAX_PAGE_ORDER (value unchanged, inclusive).",
+  bracket: "absent in v6.5.0 (sndrzt/linux-6.5, include/linux/mmzone.h:MAX_ORDER), present in v6.8.0 (vivo50kff/linux-6.8, include/linux/mmzone.h:MAX_PAGE_ORDER); loose: no v6.6/v6.7 tree with mm/ was readable, v6.8 from the commit's position just after v6.8-rc1 (\"v6.8-rc1-3-g5e0a760b4441\")",
 });
 
 export const MAX_ORDER_INCLUSIVE = defineChange({
@@ -67,8 +68,8 @@ export const MAX_ORDER_INCLUSIVE = defineChange({
   commit: "23baf831a32c",
   subject: "mm, treewide: redefine MAX_ORDER sanely",
   files: ["include/linux/mmzone.h", "mm/page_alloc.c"],
-  effect:
-    "MAX_ORDER changes from 11 (exclusive: orders 0..10) to 10 (inclusive); v6.8 renames it MAX_PAGE_ORDER (5e0a760b4441 \"mm, treewide: rename MAX_ORDER to MAX_PAGE_ORDER\"). The number of orders stays 11 by default, so the model's behaviour is the same in every release; only the name and the value printed change. (v6.19 mmzone.h read: MAX_PAGE_ORDER 10 without CONFIG_ARCH_FORCE_MAX_ORDER; 23baf831a32c confirmed by later references to 'mm, treewide: redefine MAX_ORDER sanely'; 5e0a760b4441 as recalled, not verified.)",
+  effect: "MAX_ORDER changes from 11 (exclusive: orders 0..10) to 10 (inclusive); v6.8 renames it MAX_PAGE_ORDER (5e0a760b4441 \"mm, treewide: rename MAX_ORDER to MAX_PAGE_ORDER\", see mm-max-page-order-name). The number of orders stays 11 by default, so the model's behaviour is the same in every release; only the name and the value printed change. (v6.19 mmzone.h read: MAX_PAGE_ORDER 10 without CONFIG_ARCH_FORCE_MAX_ORDER.)",
+  bracket: "absent in v6.3.8 (SToPire/linux-6.3.8, include/linux/mmzone.h:MAX_ORDER 11, exclusive), present in v6.4.6 (lewisevans2007/linux-6.4, include/linux/mmzone.h:MAX_ORDER 10, MAX_ORDER_NR_PAGES = 1 << MAX_ORDER)",
 });
 
 /**

@@ -44,6 +44,7 @@ export const KMALLOC_MINALIGN_DECOUPLED = defineChange({
   subject: "mm/slab: decouple ARCH_KMALLOC_MINALIGN from ARCH_DMA_MINALIGN",
   files: ["include/linux/slab.h", "mm/slab_common.c", "arch/arm64/include/asm/cache.h"],
   effect: "on arm64 with swiotlb, kmalloc objects are only 8-byte aligned, so small buffers can share a cache line with other data",
+  bracket: "absent in v6.4.6 (lewisevans2007/linux-6.4, include/linux/slab.h:ARCH_KMALLOC_MINALIGN = ARCH_DMA_MINALIGN), present in v6.5.0 (sndrzt/linux-6.5, include/linux/slab.h) and v6.5.3 (christian-bendiksen/ubuntu-linux-6.5.3, arch/arm64/include/asm/cache.h:ARCH_KMALLOC_MINALIGN 8); also backported to late 6.1.y stable",
 });
 
 /** GFP flags the model accepts (they do not change placement here). */

@@ -11,7 +11,7 @@
  *   map fails when the pool is full); with an IOMMU any page works;
  * - `vmalloc32`: vmalloc_32() with the release's GFP_VMALLOC32 and
  *   __GFP_HIGHMEM rule (lib/mm/gfp.ts): ZONE_DMA32 on x86-64, except
- *   v4.12..v4.13 where GFP_DMA32 | __GFP_HIGHMEM is a bad combination that
+ *   v4.12 (v4.13 for the 704b862f9efd fix) where GFP_DMA32 | __GFP_HIGHMEM is a bad combination that
  *   falls to ZONE_DMA (16 MiB) and large buffers fail;
  * - `zone-dma32`: pages allocated explicitly with GFP_KERNEL | GFP_DMA32;
  * - `iommu`: vmalloc() pages mapped through the IOMMU (IOVAs below 4 GiB);

@@ -18,10 +18,12 @@ describe("dma_alloc_coherent on 32-bit ARM with a restricted-dma-pool (Jim Quinl
     expect(arm32CoherentPath({ kernel: "v6.19", ...jim }).warning).toBe("coherent DMA allocations not supported on this platform.");
     expect(arm32CoherentPath({ kernel: "v6.8", ...jim }).path).toBe("null");
   });
-  it("a 2-level (non-LPAE) kernel uses arm_dma_ops (v5.15, v5.19 trees: arm_get_dma_map_ops), which ignore the restricted pool; v6.3.8 has only dma-direct", () => {
+  it("before v6.0 a 2-level (non-LPAE) kernel uses arm_dma_ops, which ignore the restricted pool", () => {
+    // arch/arm/mm/dma-mapping.c:arm_get_dma_map_ops returns &arm_dma_ops for !CONFIG_ARM_LPAE in v5.19.0
+    // (yishangzhang/linux-5.19); v6.0-rc1 (sun363587351/linux-6.0) has no arm_dma_ops (ae626eb97376).
     expect(arm32CoherentPath({ kernel: "v5.15", ...jim, lpae: false })).toEqual({ path: "arm_dma_ops", allocator: "cma", warning: null, incoherent: false });
-    // v5.19 is left out on purpose: the release of "use dma-direct unconditionally" is a registered change (ARM_USES_DMA_DIRECT).
-    expect(arm32CoherentPath({ kernel: "v6.3", ...jim, lpae: false }).path).toBe("null");
+    expect(arm32CoherentPath({ kernel: "v5.19", ...jim, lpae: false })).toEqual({ path: "arm_dma_ops", allocator: "cma", warning: null, incoherent: false });
+    expect(arm32CoherentPath({ kernel: "v6.0", ...jim, lpae: false }).path).toBe("null");
   });
   it("without a restricted pool: arch_dma_alloc and ARM's allocator choice", () => {
     expect(arm32CoherentPath({ kernel: "v6.19", ...jim, restrictedPool: false })).toEqual({ path: "arch_dma_alloc", allocator: "cma", warning: null, incoherent: false });

@@ -20,6 +20,10 @@ describe("cma= and the default area (kernel/dma/contiguous.c)", () => {
     // v5.10.89: cma= bypasses the DT default node.
     const s = dmaContiguousSelect({ kernel: "v5.10", dtDefaultSize: 64 * MiB, cmdline: "32M", limit: 0xffffffff });
     expect([s.source, s.size]).toEqual(["cmdline", 32 * MiB]);
+    // The bypass is in v5.6 ("dma-contiguous: CMA: give precedence to cmdline", dma-mapping fixes for 5.6):
+    // absent in v5.4.6 (hxb-gt/linux-5.4.6), present in v5.6.4 (shmily1012/linux-5.6.4) kernel/dma/contiguous.c:rmem_cma_setup.
+    expect(dmaContiguousSelect({ kernel: "v5.5", dtDefaultSize: 64 * MiB, cmdline: "32M", limit: 0xffffffff }).source).toBe("dt");
+    expect(dmaContiguousSelect({ kernel: "v5.6", dtDefaultSize: 64 * MiB, cmdline: "32M", limit: 0xffffffff }).source).toBe("cmdline");
     // no DT node, no cma=: multi_v7_defconfig CONFIG_CMA_SIZE_MBYTES=64.
     expect(dmaContiguousSelect({ kernel: "v6.19", configMbytes: 64, limit: 0xffffffff })).toEqual({ source: "config", size: 64 * MiB, base: 0, limit: 0xffffffff, fixed: false });
     // fixed when base + size == limit.

@@ -64,8 +64,15 @@ describe("dma-debug messages (kernel/dma/debug.c, v6.19 and v5.4)", () => {
   });
 
   it("wrong function: an sg entry unmapped with dma_unmap_single (v6.19 names: scatter-gather / phy; v5.4: scather-gather / single)", () => {
+    // Boundaries (kernel/dma/debug.c type2name): "scather-gather" in v6.5.3 (christian-bendiksen/ubuntu-linux-6.5.3),
+    // "scatter-gather" in v6.8.0 (vivo50kff/linux-6.8), modelled from v6.6 (v6.6/v6.7 not readable);
+    // no "phy" in v6.17.0 (busysteve/linux-6.17.0-rust-ported-c), "phy" for dma_map_phys entries in v6.18.2 (gfunkmonk/linux-6.18.2).
     for (const [kernel, sgName, singleName] of [
       ["v6.19", "scatter-gather", "phy"],
+      ["v6.18", "scatter-gather", "phy"],
+      ["v6.17", "scatter-gather", "single"],
+      ["v6.6", "scatter-gather", "single"],
+      ["v6.5", "scather-gather", "single"],
       ["v5.4", "scather-gather", "single"],
     ] as const) {
       const { m, dbg } = setup(kernel);

@@ -95,7 +95,10 @@ describe("dma-direct, buffer from the PXS3 codec pool (phys 0xb0000000, memremap
 });
 
 describe("32-bit ARM legacy arm_dma_get_sgtable (Exynos5422 MFC pool mfc_left, assumed at 0x6dc00000)", () => {
-  it("v4.4.1: pfn from the handle, no check; v4.12+ (Russell King): -ENXIO; v5.19+: dma-direct, no check", () => {
+  it("v4.4.1: pfn from the handle, no check; v4.11+ (Russell King): -ENXIO; v6.0+: dma-direct, no check", () => {
+    // Boundaries: the pfn_valid check is absent in v4.10.17 (pengdonglin137/linux-4.10.17) and present in
+    // v4.11.0 (HCLS/linux-4.11) arch/arm/mm/dma-mapping.c:arm_dma_get_sgtable; arm_dma_ops are still used in
+    // v5.19.0 (yishangzhang/linux-5.19) and gone in v6.0-rc1 (sun363587351/linux-6.0, ae626eb97376).
     const get = (k: string) => {
       const m = createMachine("exynos5422-odroidxu4", { kernel: k });
       const mfc = m.device("mfc");
@@ -108,12 +111,13 @@ describe("32-bit ARM legacy arm_dma_get_sgtable (Exynos5422 MFC pool mfc_left, a
     expect(v44.sgt.sgl[0]!.pfn).toBe(0x6dc00);
     expect(v44.m.mm.pfnValid(0x6dc00)).toBe(false); // no-map: memblock_is_map_memory false
     expect(v44.m.mm.hasMemmap(0x6dc00)).toBe(true); // FLATMEM mem_map spans the hole
-    expect(get("v4.11").ret).toBe(0);
-    expect(get("v4.12").ret).toBe(-ENXIO);
+    expect(get("v4.10").ret).toBe(0);
+    expect(get("v4.11").ret).toBe(-ENXIO);
     expect(get("v4.19").ret).toBe(-ENXIO);
-    const v519 = get("v5.19");
-    expect(v519.ret).toBe(0);
-    expect(getSgtablePaths.get(v519.sgt)!.path).toBe("dma_direct_get_sgtable: page from the DMA address");
+    expect(get("v5.19").ret).toBe(-ENXIO); // still arm_dma_get_sgtable
+    const v60 = get("v6.0");
+    expect(v60.ret).toBe(0);
+    expect(getSgtablePaths.get(v60.sgt)!.path).toBe("dma_direct_get_sgtable: page from the DMA address");
   });
 });
 

@@ -19,7 +19,19 @@ describe("dma_map_resource", () => {
     const m = createMachine("uniphier-pxs3", { kernel: "v5.4" });
     expect(dmaMapResource(m.device("display"), 0xb0000000, 0x100000, DMA_BIDIRECTIONAL)).toBe(0xb0000000);
   });
-  it("RAM refusal: BUG_ON before v5.1, WARN + DMA_MAPPING_ERROR through v5.10, none by default on v6.19, again with DMA_API_DEBUG", () => {
+  it("RAM refusal ends at v5.16 (a9c38c5d267c): absent in v5.15.16 yashlala/fastswap-linux-5.16.16, present in v5.17-rc5 dunli/linux-5.17, kernel/dma/mapping.c:dma_map_resource", () => {
+    // Rule: v5.15.16 dma_map_resource WARNs and returns DMA_MAPPING_ERROR for a pfn_valid address;
+    // v5.17-rc5 has no pfn_valid test, so RAM maps like any address (dma-direct: phys_to_dma, identity here).
+    const ram = 0x90000000;
+    expect(dmaMapResource(createMachine("uniphier-pxs3", { kernel: "v5.15" }).device("display"), ram, 4096, DMA_BIDIRECTIONAL)).toBe(DMA_MAPPING_ERROR);
+    expect(dmaMapResource(createMachine("uniphier-pxs3", { kernel: "v5.16" }).device("display"), ram, 4096, DMA_BIDIRECTIONAL)).toBe(ram);
+  });
+  it("BUG_ON becomes WARN at v5.1: absent in v5.0.1 VVvector/linux-5.0.1, present in v5.2.1 wangliang-cs/linux-5.2.1, include/linux/dma-mapping.h:dma_map_resource", () => {
+    const ram = 0x90000000;
+    expect(() => dmaMapResource(createMachine("uniphier-pxs3", { kernel: "v5.0" }).device("display"), ram, 4096, DMA_BIDIRECTIONAL)).toThrow(KernelOops);
+    expect(dmaMapResource(createMachine("uniphier-pxs3", { kernel: "v5.1" }).device("display"), ram, 4096, DMA_BIDIRECTIONAL)).toBe(DMA_MAPPING_ERROR);
+  });
+  it("RAM refusal: BUG_ON before v5.1, WARN + DMA_MAPPING_ERROR through v5.15, none by default on v6.19, again with DMA_API_DEBUG", () => {
     const ram = 0x90000000;
     expect(() => dmaMapResource(createMachine("uniphier-pxs3", { kernel: "v4.19" }).device("display"), ram, 4096, DMA_BIDIRECTIONAL)).toThrow(KernelOops);
     expect(dmaMapResource(createMachine("uniphier-pxs3", { kernel: "v5.4" }).device("display"), ram, 4096, DMA_BIDIRECTIONAL)).toBe(DMA_MAPPING_ERROR);

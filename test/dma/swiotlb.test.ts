@@ -205,7 +205,21 @@ describe.each(["v5.4", "v6.19"])("slot search %s", (kernel) => {
 });
 
 describe("release differences", () => {
-  it("v4.19 prints only the size; the total/used counts arrive in v5.1", () => {
+  it("v5.1 prints only the size, v5.2 adds the total/used counts (absent in v5.0.1 VVvector/linux-5.0.1, present in v5.2.1 wangliang-cs/linux-5.2.1, kernel/dma/swiotlb.c:swiotlb_tbl_map_single; in the for-linus-5.2 pull)", () => {
+    // Rule: v5.0.1 warns "swiotlb buffer is full (sz: N bytes)"; v5.2.1 appends ", total T (slots), used U (slots)".
+    // 128-slot pool, all 128 slots taken by the first map, the second (100 B, 1 slot) fails.
+    for (const [kernel, tail] of [
+      ["v5.1", ""],
+      ["v5.2", ", total 128 (slots), used 128 (slots)"],
+    ] as const) {
+      const d = dev(kernel);
+      const m = pool(kernel, 128);
+      swiotlbTblMapSingle(d, m, ORIG as PhysAddr, 128 * IO_TLB_SIZE);
+      expect(swiotlbTblMapSingle(d, m, ORIG as PhysAddr, 100)).toBe(SWIOTLB_MAP_ERROR);
+      expect(d.trace.ofKind("swiotlb_full")[0]!.msg).toBe(`nvme 0000:01:00.0: swiotlb buffer is full (sz: 100 bytes)${tail}`);
+    }
+  });
+  it("v4.19 prints only the size; the total/used counts arrive in v5.2", () => {
     const d = dev("v4.19");
     const m = pool("v4.19", 128);
     swiotlbTblMapSingle(d, m, ORIG as PhysAddr, 128 * IO_TLB_SIZE);

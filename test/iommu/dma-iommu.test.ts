@@ -177,7 +177,7 @@ describe("failure returns per release", () => {
     dev.dmaMask = 0xfff; // limit pfn 0 < start_pfn 1: no IOVA can be allocated
     return { dev, sgt: pieces([8 * K, 4 * K]) };
   }
-  it("iommu_dma_map_sg: 0 before v5.16, -ENOMEM from v5.16; the entries are restored", () => {
+  it("iommu_dma_map_sg: 0 before v5.15, -ENOMEM from v5.15 (dabb16f67215); the entries are restored", () => {
     for (const [kernel, ret] of [
       ["v4.4", 0],
       ["v5.10", 0],
@@ -192,7 +192,7 @@ describe("failure returns per release", () => {
       ]);
     }
   });
-  it("dma_map_sg returns 0; dma_map_sgtable returns -EINVAL before v5.16 and the errno after", () => {
+  it("dma_map_sg returns 0; dma_map_sgtable returns -EINVAL before v5.15 and the errno after", () => {
     for (const [kernel, tableRet] of [
       ["v5.10", -EINVAL],
       ["v6.19", -ENOMEM],
@@ -281,7 +281,7 @@ describe("io-pgtable: iommu_pgsize and PTE writes", () => {
   });
 });
 
-describe("PCI devices try below 4 GiB first (iommu_dma_alloc_iova, v4.19+)", () => {
+describe("PCI devices try below 4 GiB first (iommu_dma_alloc_iova, v4.11+)", () => {
   it("an nvme behind SMMUv3 with a 64-bit mask gets a 32-bit IOVA unless forcedac", () => {
     const m = createMachine("arm64-server", { kernel: "v6.19" });
     const dev = m.device("0000:02:00.0");

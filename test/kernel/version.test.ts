@@ -23,6 +23,7 @@ describe("kernel release names", () => {
       subject: "dma-direct: provide mmap and get_sgtable method overrides",
       files: ["kernel/dma/direct.c"],
       effect: "test only",
+      bracket: "unbracketed: a test-only change, read in no tree",
     });
     expect(inForce("v5.4", c)).toBe(false);
     expect(atLeast("v5.5", c)).toBe(true);

@@ -71,7 +71,7 @@ describe("cma_alloc placement", () => {
     expect(cmaAlloc(c, 1, 0).pfn).toBe(180224);
   });
 
-  it("fragmentation: 512 free pages but no 512-page run -> null (-ENOMEM before v6.19, -EBUSY in v6.19)", () => {
+  it("fragmentation: 512 free pages but no 512-page run -> null (-ENOMEM before v6.17, -EBUSY from v6.17)", () => {
     for (const [kernel, err] of [["v5.4", -ENOMEM], ["v6.19", -EBUSY]] as const) {
       const c = area({ base: 0x2c000000, size: 4 * MiB, kernel });
       // 1024 pages; four 256-page buffers aligned to order 8 (mask 255) at +0, +256, +512, +768.

@@ -38,6 +38,34 @@ describe("arm64 layout per release (arch/arm64/include/asm/memory.h)", () => {
     expect(va(l.vmallocEnd)).toBe("0xfffffdffbfff0000");
   });
 
+  it("v5.11 (absent in v5.10.89 Prashant446/linux-5.10.89, present in v5.11.0 CompressionDuck/linux-5.11): VMEMMAP_START = -(1 << (VA_BITS - VMEMMAP_SHIFT)), VMALLOC_END = VMEMMAP_START - 256M", () => {
+    // v5.10: VMEMMAP_START = -2^41 - 2M, VMALLOC_END = -1G - 2^41 - 64K (as v5.4).
+    const a = kernelLayout(createMachine("uniphier-pxs3", { kernel: "v5.10" }));
+    expect(va(a.vmemmapStart)).toBe("0xfffffdffffe00000");
+    expect(va(a.vmallocEnd)).toBe("0xfffffdffbfff0000");
+    // v5.11: VMEMMAP_SHIFT = 12 - 6 = 6, VMEMMAP_START = -(2^(48 - 6)) = 2^64 - 2^42;
+    // VMALLOC_END = 2^64 - 2^42 - 2^28.
+    const b = kernelLayout(createMachine("uniphier-pxs3", { kernel: "v5.11" }));
+    expect(va(b.vmemmapStart)).toBe("0xfffffc0000000000");
+    expect(va(b.vmallocEnd)).toBe("0xfffffbfff0000000");
+  });
+
+  it("v6.9 (absent in v6.8.0 vivo50kff/linux-6.8, present in v6.9.0 ec-jt/linux-6.9.0): VMEMMAP_END = -1G; v6.8 keeps the v5.11 values", () => {
+    const a = kernelLayout(createMachine("uniphier-pxs3", { kernel: "v6.8" }));
+    expect(va(a.vmemmapStart)).toBe("0xfffffc0000000000");
+    expect(va(a.vmallocEnd)).toBe("0xfffffbfff0000000");
+    // v6.9: VMEMMAP_START = -1G - 2^41, VMALLOC_END = VMEMMAP_START - 8M.
+    const b = kernelLayout(createMachine("uniphier-pxs3", { kernel: "v6.9" }));
+    expect(va(b.vmemmapStart)).toBe("0xfffffdffc0000000");
+    expect(va(b.vmallocEnd)).toBe("0xfffffdffbf800000");
+  });
+
+  it("v5.17 (b89ddf4cca43; absent in v5.15.16 yashlala/fastswap-linux-5.16.16, present in v5.17-rc5 dunli/linux-5.17): the BPF JIT region is gone", () => {
+    // v5.16: VMALLOC_START = PAGE_END + BPF 128M + modules 128M = 2^64 - 2^47 + 2^28; v5.17: PAGE_END + 128M.
+    expect(va(kernelLayout(createMachine("uniphier-pxs3", { kernel: "v5.16" })).vmallocStart)).toBe("0xffff800010000000");
+    expect(va(kernelLayout(createMachine("uniphier-pxs3", { kernel: "v5.17" })).vmallocStart)).toBe("0xffff800008000000");
+  });
+
   it("v6.19: modules 2G above PAGE_END, VMEMMAP_END = -1G, VMALLOC_END = VMEMMAP_START - 8M", () => {
     const l = kernelLayout(createMachine("uniphier-pxs3", { kernel: "v6.19" }));
     expect(va(l.vmallocStart)).toBe("0xffff800080000000");

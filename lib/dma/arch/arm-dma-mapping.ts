@@ -6,13 +6,14 @@
  *   valid, we do not have a struct page" -> -ENXIO): the pfn is
  *   dma_to_pfn(dev, handle), i.e. decoded from the DMA address, never from
  *   the CPU address. Russell King's pfn_valid check was added in 2017 (the
- *   2017 RFC says it was built on top of it; release v4.12 per the
- *   reference notes, commit hash not verified).
+ *   2017 RFC says it was built on top of it): absent in v4.10.17, present
+ *   in v4.11.0, so v4.11 (commit hash not verified).
  * - arm_dma_mmap -> __arm_dma_mmap: the per-device pool first
  *   (dma_mmap_from_dev_coherent), then remap_pfn_range of dma_to_pfn(handle).
- * - From v5.19 32-bit ARM uses dma-direct for devices without an IOMMU
- *   ("ARM/dma-mapping: use dma-direct unconditionally", Christoph Hellwig,
- *   2022; the v6.19 tree has only the IOMMU ops left in this file); the
+ * - From v6.0 32-bit ARM uses dma-direct for devices without an IOMMU
+ *   (ae626eb97376 "ARM/dma-mapping: use dma-direct unconditionally",
+ *   Christoph Hellwig, 2022; v5.19.0 still has arm_dma_ops, v6.0-rc1 and
+ *   v6.19 have only the IOMMU ops left in this file); the
  *   model switches arm devices to the dma-direct rules there.
  */
 import { ENXIO } from "../../core/errno.js";
@@ -29,11 +30,12 @@ import type { ArchName } from "./hooks.js";
 /** Russell King's pfn_valid check in arm_dma_get_sgtable. */
 export const ARM_GET_SGTABLE_PFN_VALID = defineChange({
   id: "arm-dma-get-sgtable-pfn-valid",
-  since: "v4.12",
-  commit: "unverified (Russell King, 2017)",
+  since: "v4.11",
+  commit: "unverified (Russell King, 2017; hash not found)",
   subject: "ARM: dma-mapping: disallow dma_get_sgtable() for non-kernel managed memory",
   files: ["arch/arm/mm/dma-mapping.c"],
-  effect: "arm_dma_get_sgtable returns -ENXIO when pfn_valid(dma_to_pfn(handle)) is false (absent in v4.4.1, present in v4.19.1)",
+  effect: "arm_dma_get_sgtable returns -ENXIO when pfn_valid(dma_to_pfn(handle)) is false",
+  bracket: "absent in v4.10.17 (pengdonglin137/linux-4.10.17, arch/arm/mm/dma-mapping.c:arm_dma_get_sgtable: pfn_to_page(dma_to_pfn(handle)) unconditionally), present in v4.11.0 (HCLS/linux-4.11, arch/arm/mm/dma-mapping.c:arm_dma_get_sgtable: -ENXIO when !pfn_valid)",
 });
 
 /** 32-bit ARM drops arm_dma_ops for dma-direct (the entry lives with the hook that switches on it, lib/dma/arch/arm.ts). */
@@ -41,7 +43,7 @@ export { ARM_USES_DMA_DIRECT } from "./arm.js";
 
 /**
  * True iff the device still uses its arch's legacy dma_map_ops at its
- * release (only 32-bit ARM's arm_dma_ops before v5.19: the arch hook
+ * release (only 32-bit ARM's arm_dma_ops before v6.0: the arch hook
  * `usesLegacyDmaOps`, lib/dma/arch/arm.ts).
  */
 export function armUsesLegacyOps(dev: Device, arch: ArchName): boolean {

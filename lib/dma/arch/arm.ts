@@ -63,18 +63,19 @@ export function archSyncDmaForCpu(paddr: number, size: number, dir: number, env:
 /** 32-bit ARM drops arm_dma_ops for dma-direct. */
 export const ARM_USES_DMA_DIRECT = defineChange({
   id: "arm-dma-direct-unconditionally",
-  since: "v5.19",
-  commit: "unverified (Christoph Hellwig, 2022)",
+  since: "v6.0",
+  commit: "ae626eb97376 (hash from several later Fixes: tags)",
   subject: "ARM/dma-mapping: use dma-direct unconditionally",
   files: ["arch/arm/mm/dma-mapping.c"],
-  effect: "non-IOMMU devices on 32-bit ARM use dma-direct (get_sgtable decodes the page from the DMA address, no pfn_valid check)",
+  effect: "non-IOMMU devices on 32-bit ARM use dma-direct (get_sgtable decodes the page from the DMA address, no pfn_valid check; coherent allocations go through arch_dma_alloc or a restricted pool); before, 2-level (non-LPAE) kernels gave them arm_dma_ops / arm_coherent_dma_ops.",
+  bracket: "absent in v5.19.0 (yishangzhang/linux-5.19, arch/arm/mm/dma-mapping.c:arm_get_dma_map_ops returns &arm_dma_ops, arm_dma_get_sgtable present), present in v6.0-rc1 (sun363587351/linux-6.0, arch/arm/mm/dma-mapping.c: no arm_dma_ops, arch_setup_dma_ops sets NULL ops for non-IOMMU devices)",
 });
 
 /**
  * 32-bit ARM's DMA hooks. swiotlb: arch/arm/mm/init.c mem_init (v6.19): a
  * pool iff RAM ends above arm_dma_limit (the profile's ZONE_DMA limit, else
  * 4 GiB). rmem_dma_setup refuses regions without `no-map`. Devices without
- * an IOMMU use arm_dma_ops (lib/dma/arch/arm-dma-mapping.ts) before v5.19.
+ * an IOMMU use arm_dma_ops (lib/dma/arch/arm-dma-mapping.ts) before v6.0.
  */
 export const armHooks: DmaArchHooks = {
   name: "arm",

@@ -36,6 +36,7 @@ const ARM64_NO_INVAL_FOR_DEVICE = defineChange({
   subject: "arm64: mm: Don't invalidate FROM_DEVICE buffers at start of DMA transfer",
   files: ["arch/arm64/mm/dma-mapping.c", "arch/arm64/mm/cache.S"],
   effect: "arch_sync_dma_for_device cleans (dc cvac) for every direction instead of invalidating DMA_FROM_DEVICE buffers",
+  bracket: "absent in v5.17-rc5 (dunli/linux-5.17, arch/arm64/mm/cache.S:__dma_map_area: FROM_DEVICE invalidates), present in v5.19.0 (yishangzhang/linux-5.19, arch/arm64/mm/cache.S:__dma_map_area: always cleans); loose: no v5.18 tree, v5.19 because the commit is a 5.19-rc fix; backported to older stable series",
 });
 
 /**
@@ -48,7 +49,7 @@ export function archSyncDmaForDevice(paddr: number, size: number, dir: number, e
   checkSyncArgs("arm64.archSyncDmaForDevice", paddr, size, env.lineSize);
   const d = checkDirection("arm64.archSyncDmaForDevice(dir)", dir);
   if (!atLeast(env.kernel, ARM64_NO_INVAL_FOR_DEVICE) && d === DMA_FROM_DEVICE) {
-    return invalidateWithPartialClean(paddr, size, env.lineSize, "__dma_inv_area");
+    return invalidateWithPartialClean(paddr, size, env.lineSize, kernelFunctionName(env.kernel, "__dma_inv_area"));
   }
   const { start, end } = lineSpan(paddr, size, env.lineSize);
   return [{ kind: "clean", start, end, level: "inner", fn: kernelFunctionName(env.kernel, "__dma_clean_area") }];
