@@ -592,6 +592,7 @@ export function dmaFreeAttrs(dev: Device, size: number, cpuAddr: VirtAddr, dmaHa
 
 /** Which kernel function built a dma_get_sgtable answer, and how it found the page. */
 export type GetSgtablePath =
+  | "__swiotlb_get_sgtable (arm64, before v4.20): page of dma_to_phys(handle)"
   | "dma_common_get_sgtable (v5.4): virt_to_page(cpu_addr)"
   | "dma_common_get_sgtable (v5.4): arch_dma_coherent_to_pfn + pfn_valid"
   | "dma_direct_get_sgtable: page from the DMA address"
@@ -628,6 +629,8 @@ export const getSgtablePaths = {
  * - arm (legacy arm_dma_ops, before v5.19): arm_dma_get_sgtable, pfn from the
  *   handle; from v4.12 -ENXIO if !pfn_valid (Russell King).
  * - iommu-dma devices: the ops-helper shape (vmalloc_to_page from v5.14, else virt_to_page).
+ * - arm64 without IOMMU before v4.20 (arm64_swiotlb_dma_ops,
+ *   __swiotlb_get_sgtable): the page of dma_to_phys(handle), no check.
  * - dma-direct before v5.5 (v5.4 dma_common_get_sgtable): coherent device ->
  *   virt_to_page(cpu_addr), no check (a memremap/vmalloc address gives a wrong
  *   page); non-coherent -> arch_dma_coherent_to_pfn (arm64: from the handle),
@@ -691,7 +694,7 @@ export function dmaGetSgtableAttrs(
   sgt.getSgtableInfo = { path, pfn };
   const page = pfn === null ? null : mm.pfnToPage(pfn);
   dev.trace.record({
-    fn: path.startsWith("arm_") ? "arm_dma_get_sgtable" : path.startsWith("dma_direct") ? "dma_direct_get_sgtable" : path.startsWith("iommu_") ? "iommu_dma_get_sgtable" : "dma_common_get_sgtable",
+    fn: path.startsWith("arm_") ? "arm_dma_get_sgtable" : path.startsWith("__swiotlb") ? "__swiotlb_get_sgtable" : path.startsWith("dma_direct") ? "dma_direct_get_sgtable" : path.startsWith("iommu_") ? "iommu_dma_get_sgtable" : "dma_common_get_sgtable",
     kind: "get_sgtable",
     level: page && (!page.hasMemmap || !page.valid) ? "warn" : "info",
     msg:
