@@ -18,8 +18,11 @@
  * - `noncontiguous`: dma_alloc_noncontiguous + dma_vmap_noncontiguous
  *   (v5.13+): one contiguous block from dma-direct (at most 4 MiB without
  *   CMA: the top buddy order), single pages through the IOMMU;
- * - `dma_alloc_sg`: the 2018 proposal, never merged, as a what-if with the
- *   effect of dma_alloc_noncontiguous on any release.
+ * - `dma_alloc_sg`: Matthew Wilcox's 2018 proposal, never merged, as a
+ *   what-if on any release: single pages below the card's mask without an
+ *   IOMMU (one DMA segment each, no contiguity needed), pages from anywhere
+ *   mapped through the IOMMU with one (lib/dma/noncontiguous.ts
+ *   dmaAllocSgWhatIf).
  *
  * Bouncing goes through the real dma-direct path: dma_map_sg
  * (lib/dma/mapping.ts) -> dma_direct_map_sg -> dma_direct_map_phys ->
@@ -244,7 +247,8 @@ function oneBuffer(m: Machine, dev: Device, p: Case04Params): Case04Buffer {
     if (p.strategy === "noncontiguous" && !atLeast(m.kernel, DMA_ALLOC_NONCONTIGUOUS)) return fail(`dma_alloc_noncontiguous does not exist before ${DMA_ALLOC_NONCONTIGUOUS.since}`);
     const a = p.strategy === "noncontiguous" ? dmaAllocNoncontiguous(dev, p.bufferSize, DMA_FROM_DEVICE) : dmaAllocSgWhatIf(dev, p.bufferSize, DMA_FROM_DEVICE);
     if (!a) {
-      return fail(useDmaIommu(dev) ? "no pages or no IOVA space" : `dma-direct needs one contiguous block of ${p.bufferSize} bytes reachable by the device: none (top buddy order is 4 MiB; CMA not modelled)`);
+      if (useDmaIommu(dev)) return fail("no pages or no IOVA space");
+      return fail(p.strategy === "dma_alloc_sg" ? "dma_alloc_sg (what-if): not enough single pages below the card's mask" : `dma-direct needs one contiguous block of ${p.bufferSize} bytes reachable by the device: none (top buddy order is 4 MiB; CMA not modelled)`);
     }
     dmaVmapNoncontiguous(dev, a);
     const addrs = saa7146PageAddresses(a.sgt.sgl, a.sgt.nents);
