@@ -38,6 +38,16 @@ describe(`__iommu_dma_unmap size (${CHANGE_IOMMU_DMA_SIZED_UNMAP.id}, ${CHANGE_I
     expect(iovaRanges(dom.iovad!).length).toBe(0);
   });
 
+  it("v4.4: a handle one granule into the allocation unmaps iova_size granules from there (past the end), WARNs, frees the allocation, and leaves granule 0 mapped", () => {
+    const { dev, dom, h } = mapThreePages("v4.4");
+    // find_iova(pfn of h + 4K) = the 3-granule allocation; iommu_unmap(h + 4K, 3 * 4K) clears granules 1 and 2,
+    // stops at the unmapped granule 3: 8 KiB unmapped, size > 0 left -> WARN_ON; __free_iova frees all 3 granules.
+    expect(iommuDmaUnmapPage(dev, h + PG, PG, DMA_TO_DEVICE)).toBe(2 * PG);
+    expect([0, 1, 2].map((i) => iommuIovaToPhys(dom, h + i * PG))).toEqual([PHYS, null, null]);
+    expect(iovaRanges(dom.iovad!).length).toBe(0);
+    expect(dev.trace.events().some((e) => e.fn === "__iommu_dma_unmap" && e.level === "warn")).toBe(true);
+  });
+
   it("v4.11 (last release without the size): same whole-allocation unmap", () => {
     const { dev, dom, h } = mapThreePages("v4.11");
     expect(iommuDmaUnmapPage(dev, h, PG, DMA_TO_DEVICE)).toBe(3 * PG);
