@@ -481,6 +481,27 @@ export const DMA_MAP_RESOURCE_WARN = defineChange({
   bracket: "absent in v5.0.1 (VVvector/linux-5.0.1, include/linux/dma-mapping.h:dma_map_resource: BUG_ON(pfn_valid)), present in v5.2.1 (wangliang-cs/linux-5.2.1, include/linux/dma-mapping.h:dma_map_resource: WARN_ON_ONCE -> DMA_MAPPING_ERROR); loose: no v5.1 tree, v5.1 from the series' posting (v2 2019-01-18)",
 });
 
+/**
+ * v5.1: dma_map_resource gives dma-direct devices dma_direct_map_resource
+ * (phys_to_dma, then dma_capable: DMA_MAPPING_ERROR when the device cannot
+ * reach it) and returns DMA_MAPPING_ERROR for ops without .map_resource.
+ * Before, the address started as phys_addr and only ops->map_resource
+ * replaced it: a device without that op (dma-direct, arm_dma_ops, arm64's
+ * swiotlb ops, x86's nommu/swiotlb ops) got the physical address unchanged,
+ * with no dma-ranges offset and no reachability check.
+ */
+export const DMA_DIRECT_MAP_RESOURCE = defineChange({
+  id: "dma-direct-map-resource",
+  since: "v5.1",
+  commit: "unverified (Christoph Hellwig's 3-patch dma_map_resource series, v2 posted 2019-01-18)",
+  subject: "dma-direct: implement dma_direct_map_resource (with \"dma-mapping: don't BUG when calling dma_map_resource on RAM\")",
+  files: ["include/linux/dma-mapping.h", "kernel/dma/direct.c", "arch/arm/mm/dma-mapping.c"],
+  effect:
+    "dma_map_resource: dma_is_direct(ops) -> dma_direct_map_resource (phys_to_dma + dma_capable); other ops use ops->map_resource or get DMA_MAPPING_ERROR (arm_dma_ops gains .map_resource = dma_direct_map_resource). Before: addr = phys_addr unless ops->map_resource.",
+  bracket:
+    "absent in v5.0.1 (VVvector/linux-5.0.1, include/linux/dma-mapping.h:dma_map_resource: addr = phys_addr; if (ops && ops->map_resource) ...), present in v5.2.1 (wangliang-cs/linux-5.2.1, same function: dma_is_direct(ops) -> dma_direct_map_resource, else ops->map_resource, else DMA_MAPPING_ERROR)",
+});
+
 /** Model-only attribute value for the 2017 RFC's DMA_ATTR_DEV_COHERENT_NOPAGE (never merged). */
 export const DMA_ATTR_DEV_COHERENT_NOPAGE = 2 ** 20;
 
@@ -575,6 +596,7 @@ export function dmaFreeAttrs(dev: Device, size: number, cpuAddr: VirtAddr, dmaHa
 
 /** Which kernel function built a dma_get_sgtable answer, and how it found the page. */
 export type GetSgtablePath =
+  | "__swiotlb_get_sgtable (arm64, before v4.20): page of dma_to_phys(handle)"
   | "dma_common_get_sgtable (v5.4): virt_to_page(cpu_addr)"
   | "dma_common_get_sgtable (v5.4): arch_dma_coherent_to_pfn + pfn_valid"
   | "dma_direct_get_sgtable: page from the DMA address"
@@ -611,6 +633,8 @@ export const getSgtablePaths = {
  * - arm (legacy arm_dma_ops, before v5.19): arm_dma_get_sgtable, pfn from the
  *   handle; from v4.12 -ENXIO if !pfn_valid (Russell King).
  * - iommu-dma devices: the ops-helper shape (vmalloc_to_page from v5.14, else virt_to_page).
+ * - arm64 without IOMMU before v4.20 (arm64_swiotlb_dma_ops,
+ *   __swiotlb_get_sgtable): the page of dma_to_phys(handle), no check.
  * - dma-direct before v5.5 (v5.4 dma_common_get_sgtable): coherent device ->
  *   virt_to_page(cpu_addr), no check (a memremap/vmalloc address gives a wrong
  *   page); non-coherent -> arch_dma_coherent_to_pfn (arm64: from the handle),
@@ -674,7 +698,7 @@ export function dmaGetSgtableAttrs(
   sgt.getSgtableInfo = { path, pfn };
   const page = pfn === null ? null : mm.pfnToPage(pfn);
   dev.trace.record({
-    fn: path.startsWith("arm_") ? "arm_dma_get_sgtable" : path.startsWith("dma_direct") ? "dma_direct_get_sgtable" : path.startsWith("iommu_") ? "iommu_dma_get_sgtable" : "dma_common_get_sgtable",
+    fn: path.startsWith("arm_") ? "arm_dma_get_sgtable" : path.startsWith("__swiotlb") ? "__swiotlb_get_sgtable" : path.startsWith("dma_direct") ? "dma_direct_get_sgtable" : path.startsWith("iommu_") ? "iommu_dma_get_sgtable" : "dma_common_get_sgtable",
     kind: "get_sgtable",
     level: page && (!page.hasMemmap || !page.valid) ? "warn" : "info",
     msg:
@@ -749,8 +773,10 @@ export interface DmaMapResourceOptions {
  * - The "Don't allow RAM to be mapped" refusal: a pfn_valid address gives
  *   DMA_MAPPING_ERROR (WARN) through v5.15 (v4.9..v5.0: BUG_ON: KernelOops),
  *   and from v6.18 only with CONFIG_DMA_API_DEBUG (see DMA_MAP_RESOURCE_DEBUG_ONLY).
- * - dma-direct: phys_to_dma, then dma_capable against the streaming mask,
- *   DMA_MAPPING_ERROR if not reachable.
+ * - dma-direct (v5.1+, {@link DMA_DIRECT_MAP_RESOURCE}): phys_to_dma, then
+ *   dma_capable against the streaming mask, DMA_MAPPING_ERROR if not
+ *   reachable. v4.9..v5.0: a device without ops->map_resource gets the
+ *   physical address unchanged (no dma-ranges offset, no check).
  * - iommu-dma (iommu_dma_map_resource, v4.10+): an IOVA mapping of the range,
  *   modelled through iommu-dma's scatterlist map with a one-entry list whose
  *   pfn is the bare frame number and DMA_ATTR_SKIP_CPU_SYNC (no page is touched).
@@ -776,6 +802,11 @@ export function dmaMapResource(dev: Device, phys: PhysAddr | number, size: numbe
     return DMA_MAPPING_ERROR;
   }
   if (useDmaIommu(dev)) return iommuDmaMapResource(dev, phys, size, dir, attrs, ps);
+  if (!opts.asDmaMapPfn && !atLeast(dev.kernel, DMA_DIRECT_MAP_RESOURCE)) {
+    // v4.9..v5.0: no ops->map_resource on this device: addr = phys_addr, no offset, no check.
+    dev.trace.record({ fn: "dma_map_resource", kind: "map_resource", msg: `${dev.name}: phys ${hex(phys)} +${hex(size)} -> ${hex(phys)} (no map_resource op: the physical address as is, unchecked)`, data: { phys, dma: phys, size } });
+    return phys as DmaAddr;
+  }
   return dmaDirectMapResource(dev, phys, size);
 }
 

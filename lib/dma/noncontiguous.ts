@@ -12,9 +12,16 @@
  *   kernel/dma/mapping.c alloc_single_sgt); dma-iommu builds it from pages
  *   that need not be contiguous and maps them contiguously in IOVA space
  *   (drivers/iommu/dma-iommu.c iommu_dma_alloc_noncontiguous).
- * - the proposed dma_alloc_sg (2018, saa7146 / vmalloc_to_sg discussion):
- *   never merged; modelled as a what-if with the same effect as
- *   dma_alloc_noncontiguous, available on every release.
+ * - the proposed dma_alloc_sg (Matthew Wilcox, 2018-02-11, in the saa7146 /
+ *   vmalloc_to_sg thread: `struct scatterlist *dma_alloc_sg(struct device
+ *   *dev, int *nents)`): never merged (no dma_alloc_sg or dma_free_sg in
+ *   v6.19 include/linux/dma-mapping.h). Modelled as proposed, on every
+ *   release: a scatterlist of single pages the device can address, with no
+ *   contiguity requirement: without an IOMMU each page comes from the zone
+ *   below the device's DMA mask (the proposal: "allocate memory below the
+ *   4GB boundary on systems with no IOMMU"), one DMA segment per page; with
+ *   an IOMMU the pages come from anywhere and are mapped (here contiguously
+ *   in IOVA space, as dma-iommu maps a list).
  *
  * Sources: kernel/dma/mapping.c dma_alloc_pages, dma_alloc_noncontiguous,
  * dma_vmap_noncontiguous (as of v5.13 and v6.19, from the API's change log
@@ -30,14 +37,15 @@ import { ModelConfigError } from "../core/errors.js";
 import { atLeast, defineChange , type KernelChange } from "../kernel/version.js";
 import { iommuDmaAllocIova, iommuDmaFreeIova, dmaInfoToProt } from "../iommu/dma-iommu.js";
 import { iommuMap, iommuUnmap } from "../iommu/io-pgtable.js";
-import { GFP_KERNEL, gfp } from "../mm/gfp.js";
+import { GFP_DMA, GFP_DMA32, GFP_KERNEL, fmtGfp, gfp, type GfpFlags } from "../mm/gfp.js";
 import { mmOfDevice } from "../mm/memory.js";
 import { buddyOf } from "../mm/page-alloc.js";
 import { vmap, vunmapAny } from "../mm/remap.js";
-import { physToDma, type Device } from "../platform/device.js";
+import { dmaStreamingLimit, dmaToPhys, physToDma, type Device } from "../platform/device.js";
 import { sgTableFromEntries, type SgTable } from "../sg/scatterlist.js";
 import { getOrder } from "./coherent.js";
-import { dmaDirectAllocPagesExplain } from "./direct-alloc.js";
+import { dmaDirectAllocPagesExplain, zoneDmaLimit } from "./direct-alloc.js";
+import { dmaCapable } from "./map-ops.js";
 import { useDmaIommu } from "./mapping.js";
 
 /** v5.10: dma_alloc_pages. */
@@ -200,12 +208,52 @@ export function dmaAllocNoncontiguous(dev: Device, size: number, dir: number): N
 }
 
 /**
- * The proposed (2018) dma_alloc_sg, as a what-if: never merged; the model
- * gives it the effect v5.13's dma_alloc_noncontiguous has, on any release.
- * @returns the allocation or null. @throws ModelConfigError for size < 1.
+ * The proposed (2018) dma_alloc_sg(dev, &nents), as a what-if on any
+ * release (never merged): `ceil(size / PAGE_SIZE)` single pages, none
+ * required to be next to another.
+ * - Without an IOMMU: each page from the zone the device's streaming DMA
+ *   mask reaches (GFP_DMA at or below the ZONE_DMA limit, GFP_DMA32 at or
+ *   below 4 GiB, else any zone), checked with dma_capable; one sg entry and
+ *   one DMA segment per page (dma address = phys_to_dma). Fails (null, pages
+ *   freed) when the zone runs out.
+ * - With an IOMMU: pages from any zone (GFP_KERNEL | __GFP_HIGHMEM), mapped
+ *   at one IOVA range below the mask (one DMA segment).
+ * The CPU mapping (the proposal's vmalloc view) is {@link dmaVmapNoncontiguous}.
+ * @returns the allocation (`whatIf` true) or null. @throws ModelConfigError for size < 1.
  */
 export function dmaAllocSgWhatIf(dev: Device, size: number, dir: number): NoncontigAlloc | null {
-  return allocNoncontig(dev, size, dir, true);
+  if (useDmaIommu(dev)) return allocNoncontig(dev, size, dir, true);
+  checkInt("dmaAllocSg(size)", size, 1);
+  const mm = mmOfDevice(dev);
+  const ps = mm.pageSize;
+  const fn = "dma_alloc_sg (proposed, never merged)";
+  const limit = dmaStreamingLimit(dev) ?? 0;
+  const physLimit = dmaToPhys(dev, limit as DmaAddr) ?? limit;
+  const zone: GfpFlags = physLimit <= zoneDmaLimit(dev) ? GFP_DMA : physLimit <= 0xffffffff ? GFP_DMA32 : gfp();
+  const flags = gfp(GFP_KERNEL, zone);
+  const n = Math.ceil(size / ps);
+  const b = buddyOf(mm);
+  const pfns: Pfn[] = [];
+  const giveBack = (why: string): null => {
+    for (const q of pfns) b.free(q, 0);
+    dev.trace.record({ fn, kind: "alloc_failed", level: "warn", msg: `${dev.name}: ${why} after ${pfns.length} of ${n} pages (${fmtGfp(flags)})`, data: { size } });
+    return null;
+  };
+  for (let i = 0; i < n; i++) {
+    const p = b.alloc(flags, 0);
+    if (p === null) return giveBack("no page left in the zones below the mask");
+    pfns.push(p);
+    const d = physToDma(dev, (p * ps) as PhysAddr);
+    if (d === null || !dmaCapable(dev, d, ps)) return giveBack(`page ${hex(p * ps)} is beyond the device's mask`);
+  }
+  const sgt = sgTableFromEntries(pfns.map((p) => ({ pfn: p, offset: 0, length: ps })));
+  sgt.sgl.forEach((e, i) => {
+    e.dmaAddress = physToDma(dev, (pfns[i]! * ps) as PhysAddr)!;
+    e.dmaLength = i === n - 1 ? size - i * ps : ps;
+  });
+  sgt.nents = n;
+  dev.trace.record({ fn, kind: "alloc_sg", msg: `${dev.name}: ${n} single pages with ${fmtGfp(flags)}, each its own DMA segment (no contiguity needed)`, data: { size, pages: n } });
+  return { sgt, size, via: "dma-direct", pfns, order: 0, vaddr: null, whatIf: true };
 }
 
 /**
@@ -217,7 +265,8 @@ export function dmaAllocSgWhatIf(dev: Device, size: number, dir: number): Noncon
 export function dmaVmapNoncontiguous(dev: Device, a: NoncontigAlloc): VirtAddr | null {
   const mm = mmOfDevice(dev);
   if (a.vaddr !== null) return a.vaddr;
-  a.vaddr = a.via === "dma-direct" ? mm.linearAddress(a.pfns[0]! * mm.pageSize) : vmap(mm, a.pfns, "normal", "dma_vmap_noncontiguous");
+  // dma-direct's one block: its linear address; single pages (dma-iommu, the dma_alloc_sg what-if): a vmap.
+  a.vaddr = a.via === "dma-direct" && !(a.whatIf && a.pfns.length > 1) ? mm.linearAddress(a.pfns[0]! * mm.pageSize) : vmap(mm, a.pfns, "normal", "dma_vmap_noncontiguous");
   return a.vaddr;
 }
 
@@ -243,6 +292,8 @@ export function dmaFreeNoncontiguous(dev: Device, a: NoncontigAlloc): void {
     const d = dev.iommuDomain!;
     iommuUnmap(d, a.sgt.sgl[0]!.dmaAddress, a.pfns.length * mm.pageSize);
     iommuDmaFreeIova(d, a.sgt.sgl[0]!.dmaAddress);
+    for (const p of a.pfns) b.free(p, 0);
+  } else if (a.whatIf && a.pfns.length > 1) {
     for (const p of a.pfns) b.free(p, 0);
   } else b.free(a.pfns[0]!, a.order);
 }

@@ -88,11 +88,12 @@ export type DmaCommonPage =
  * (x86's are all coherent: the arch hook `allDevicesCoherent`) takes
  * virt_to_page(cpu_addr), unchecked; a non-coherent one
  * arch_dma_coherent_to_pfn(handle) (the pfn of dma_to_phys(handle) on
- * arm64), -ENXIO when !pfn_valid.
+ * arm64), -ENXIO when !pfn_valid (`checkPfnValid`: the check exists from
+ * v5.3; v4.20..v5.2 take the pfn unchecked).
  */
-export function dmaCommonPage(mm: MemoryModel, dev: Device, cpuAddr: number, dmaHandle: DmaAddr, coherent: boolean): DmaCommonPage {
+export function dmaCommonPage(mm: MemoryModel, dev: Device, cpuAddr: number, dmaHandle: DmaAddr, coherent: boolean, checkPfnValid = true): DmaCommonPage {
   if (coherent) return { ret: 0, pfn: mm.virtToPage(cpuAddr).pfn, via: "virt_to_page" };
   const p = Math.floor((dmaToPhys(dev, dmaHandle) ?? dmaHandle) / mm.pageSize);
-  if (!mm.pfnValid(p)) return { ret: -ENXIO, pfn: p, via: "pfn_valid" };
+  if (checkPfnValid && !mm.pfnValid(p)) return { ret: -ENXIO, pfn: p, via: "pfn_valid" };
   return { ret: 0, pfn: p, via: "arch_dma_coherent_to_pfn" };
 }

@@ -34,13 +34,17 @@
  *   slots (`pad_slots`, from v6.9) when the preserved offset exceeds one
  *   slot. Slot bookkeeping (alloc_size per slot) lets unmap find the
  *   allocation size itself.
- *   Releases v5.12..v6.8 are modelled with the v6.19 rules except that the
- *   page rule is off in v6.3..v6.8 (0eee5ae10256 "swiotlb: fix slot
- *   alignment checks" lost it, 14cebf689a78 "swiotlb: Reinstate
- *   page-alignment for mappings >= PAGE_SIZE" brought it back in v6.9).
- *   Their other corner cases (v5.12..v6.2 computed the page stride even with
- *   a min_align_mask; 51b30ecb73b4 "swiotlb: Fix alignment checks when both
- *   allocation and DMA masks are present", v6.9) are not modelled. `swiotlb=` dynamic pools
+ *   The slot search follows three releases' rules (see searchPoolArea):
+ *   v5.12..v6.2 (page stride from a stride-aligned start), v6.3..v6.8
+ *   (0eee5ae10256: one mask, 0x800 for a plain >= 4 KiB map, matched
+ *   against orig_addr from an unaligned start, no check for orig_addr 0),
+ *   v6.9+ (04867a7a3332 and 14cebf689a78: alloc_align_mask enforced on
+ *   every slot, page alignment by default). v5.12.9's find_slots lacks the
+ *   alloc_align_mask term and the orig_addr != 0 test of v6.2.1 (the
+ *   releases that added them are not pinned); the model uses the v6.2 form
+ *   from v5.12. 51b30ecb73b4 "swiotlb: Fix alignment checks when both
+ *   allocation and DMA masks are present" (v6.9) is part of the v6.19 rule.
+ *   `swiotlb=` dynamic pools
  *   (CONFIG_SWIOTLB_DYNAMIC, transient pools) and restricted-DMA pools are
  *   not modelled: one pool per io_tlb_mem.
  *
@@ -212,6 +216,27 @@ export const SWIOTLB_PAD_SLOTS = defineChange({
   files: ["kernel/dma/swiotlb.c"],
   effect: "swiotlb_align_offset also keeps the bits of alloc_align_mask that min_align_mask covers, so the offset can exceed IO_TLB_SIZE; the whole slots before the buffer are recorded as pad_slots in its first slot and released with it.",
   bracket: "absent in v6.8.0 (vivo50kff/linux-6.8, kernel/dma/swiotlb.c: no pad_slots), present in v6.9.0 (ec-jt/linux-6.9.0, kernel/dma/swiotlb.c:struct io_tlb_slot.pad_slots, swiotlb_align_offset(dev, align_mask, addr)); late 6.6.y/6.8.y stable releases have it too",
+});
+
+/**
+ * v6.9: the slot search keeps alloc_align_mask (forced on every slot, also
+ * for orig_addr == 0) apart from the min_align_mask bits matched against
+ * orig_addr, and strides by the larger of the two. In v6.3..v6.8 one mask
+ * (min_align_mask | alloc_align_mask | PAGE_SIZE - 1 for >= PAGE_SIZE,
+ * without its low 11 bits) was matched against orig_addr and not checked at
+ * all when orig_addr == 0, from an unaligned start: swiotlb_alloc got slots
+ * that were not page aligned (CVE-2024-35814).
+ */
+export const SWIOTLB_DOUBLE_ALLOC_FIX = defineChange({
+  id: "swiotlb-double-alloc-alignment-fix",
+  since: "v6.9",
+  commit: "04867a7a3332",
+  subject: "swiotlb: Fix double-allocation of slots due to broken alignment handling",
+  files: ["kernel/dma/swiotlb.c"],
+  effect:
+    "swiotlb_search_pool_area: alloc_align_mask |= IO_TLB_SIZE - 1, iotlb_align_mask = min_align_mask & ~alloc_align_mask, stride from max(alloc_align_mask, iotlb_align_mask); a slot whose address has alloc_align_mask bits set is skipped whatever orig_addr is. Also in stable 6.6.24, 6.7.12, 6.8.3 (not modelled).",
+  bracket:
+    "absent in v6.8.0 (vivo50kff/linux-6.8, kernel/dma/swiotlb.c:swiotlb_search_pool_area: one iotlb_align_mask, `if (orig_addr && ...)`), present in v6.9.0 (ec-jt/linux-6.9.0, same function: alloc_align_mask tested on every slot, stride from max of the two masks)",
 });
 
 // ---------------------------------------------------------------- types
@@ -671,8 +696,52 @@ function mapLegacy(dev: Device, mem: IoTlbMem, orig: number, mappingSize: number
   return tlb;
 }
 
-/** swiotlb_search_pool_area (v6.19): returns the first slot (pool index) or -1. */
+/** Record a found run: alloc_size bookkeeping, free-run counters, the area's next index and used count. */
+function takeFound(pool: IoTlbPool, area: IoTlbArea, index: number, slot: number, nslots: number, allocSize: number, offset: number): number {
+  for (let i = slot; i < slot + nslots; i++) pool.allocSize[i] = allocSize - (offset + (i - slot) * IO_TLB_SIZE);
+  takeSlots(pool, slot, nslots);
+  area.index = index + nslots >= pool.areaNslabs ? 0 : index + nslots;
+  area.used += nslots;
+  return slot;
+}
+
+/**
+ * The slot search of one area, as the release does it; returns the first
+ * slot (pool index) or -1. `allocSize` is the bytes to cover (mapping size
+ * plus the preserved offset), `allocAlignMaskIn` the caller's
+ * alloc_align_mask, `orig` the original's physical address (0 for
+ * swiotlb_alloc). Slot addresses are tested as the device sees them
+ * (phys_to_dma of the pool start, masked by the segment boundary).
+ *
+ * - v5.12..v6.2 (swiotlb_do_find_slots of v6.2.1; find_slots of v5.12.9
+ *   without the alloc_align_mask term and the orig_addr test): M =
+ *   min_align_mask without its low 11 bits; stride = M/2 KiB + 1, doubled
+ *   per page step (PAGE_SIZE / 2 KiB) when alloc_size >= PAGE_SIZE, at least
+ *   alloc_align_mask/2 KiB + 1; start at the area index rounded up to the
+ *   stride; a slot whose address differs from orig in M is skipped by 1 (only
+ *   when orig != 0), else a free run of nslots not crossing the boundary is
+ *   taken, else step by the stride, until back at the start. So a >= 4 KiB
+ *   map is page aligned in the pool and orig's page offset is not kept.
+ * - v6.3..v6.8 ({@link SWIOTLB_SLOT_ALIGN_CHECK_FIX}, swiotlb_do_find_slots
+ *   of v6.3.8, swiotlb_search_pool_area of v6.8.0): M = min_align_mask |
+ *   alloc_align_mask, | PAGE_SIZE - 1 when alloc_size >= PAGE_SIZE, without
+ *   its low 11 bits (0x800 for a plain 4 KiB map); stride = M/2 KiB + 1;
+ *   start at the area index as it is; the slot address must equal orig in
+ *   M (only tested when orig != 0); stop after area_nslabs slots counted.
+ *   A streaming map of >= 4 KiB keeps bit 11 of orig (page-aligned orig ->
+ *   page-aligned slot); orig == 0 (swiotlb_alloc) gets no check and can land
+ *   on an odd slot (the double allocation 04867a7a3332 fixed).
+ * - v6.9+ ({@link SWIOTLB_DOUBLE_ALLOC_FIX}, {@link SWIOTLB_PAGE_ALIGN_REINSTATED};
+ *   swiotlb_search_pool_area of v6.9.0 and v6.19): alloc_align_mask = PAGE_SIZE
+ *   - 1 when it and min_align_mask are 0 and alloc_size >= PAGE_SIZE, then
+ *   |= 0x7FF; a slot with any alloc_align_mask bit set is skipped by 1; the
+ *   min_align_mask bits above alloc_align_mask must equal orig's (orig != 0);
+ *   stride from the larger mask; start at the area index; area_nslabs counted.
+ * Source: kernel/dma/swiotlb.c (v5.12.9, v6.2.1, v6.3.8, v6.8.0, v6.9.0, v6.19).
+ */
 function searchPoolArea(dev: Device, mem: IoTlbMem, areaIndex: number, orig: number, allocSize: number, allocAlignMaskIn: number): number {
+  if (!atLeast(dev.kernel, SWIOTLB_SLOT_ALIGN_CHECK_FIX)) return searchPoolAreaV60(dev, mem, areaIndex, orig, allocSize, allocAlignMaskIn);
+  if (!atLeast(dev.kernel, SWIOTLB_DOUBLE_ALLOC_FIX)) return searchPoolAreaV63(dev, mem, areaIndex, orig, allocSize, allocAlignMaskIn);
   const pool = mem.defpool;
   const area = pool.areas[areaIndex]!;
   const boundary = dmaGetSegBoundary(dev);
@@ -682,8 +751,7 @@ function searchPoolArea(dev: Device, mem: IoTlbMem, areaIndex: number, orig: num
   const nslots = Math.ceil(allocSize / IO_TLB_SIZE);
   const offset = swiotlbAlignOffset(dev, 0, orig);
   let allocAlignMask = allocAlignMaskIn;
-  const pageRule = !atLeast(dev.kernel, SWIOTLB_SLOT_ALIGN_CHECK_FIX) || atLeast(dev.kernel, SWIOTLB_PAGE_ALIGN_REINSTATED);
-  if (pageRule && !allocAlignMask && !minAlign && allocSize >= mem.pageSize) {
+  if (atLeast(dev.kernel, SWIOTLB_PAGE_ALIGN_REINSTATED) && !allocAlignMask && !minAlign && allocSize >= mem.pageSize) {
     allocAlignMask = mem.pageSize - 1;
   }
   allocAlignMask = Math.max(allocAlignMask, IO_TLB_SIZE - 1); // |= IO_TLB_SIZE - 1 (both low masks)
@@ -706,15 +774,77 @@ function searchPoolArea(dev: Device, mem: IoTlbMem, areaIndex: number, orig: num
       checked++;
       continue;
     }
-    if (!spanBoundary(slot, nslots, shift, maxSlots) && pool.list[slot]! >= nslots) {
-      for (let i = slot; i < slot + nslots; i++) pool.allocSize[i] = allocSize - (offset + (i - slot) * IO_TLB_SIZE);
-      takeSlots(pool, slot, nslots);
-      area.index = index + nslots >= pool.areaNslabs ? 0 : index + nslots;
-      area.used += nslots;
-      return slot;
-    }
+    if (!spanBoundary(slot, nslots, shift, maxSlots) && pool.list[slot]! >= nslots) return takeFound(pool, area, index, slot, nslots, allocSize, offset);
     index = index + stride >= pool.areaNslabs ? 0 : index + stride;
     checked += stride;
+  }
+  return -1;
+}
+
+/** v6.3..v6.8 search: one mask matched against orig (not at all for orig == 0), unaligned start. See {@link searchPoolArea}. */
+function searchPoolAreaV63(dev: Device, mem: IoTlbMem, areaIndex: number, orig: number, allocSize: number, allocAlignMask: number): number {
+  const pool = mem.defpool;
+  const area = pool.areas[areaIndex]!;
+  const boundary = dmaGetSegBoundary(dev);
+  const tbl = andMask(tblDmaAddr(dev, pool), boundary);
+  const maxSlots = Math.floor(boundary / IO_TLB_SIZE) + 1;
+  const nslots = Math.ceil(allocSize / IO_TLB_SIZE);
+  const offset = swiotlbAlignOffset(dev, 0, orig);
+  // iotlb_align_mask = min_align_mask | alloc_align_mask (| ~PAGE_MASK for >= PAGE_SIZE); all low masks, so OR = max.
+  let m = Math.max(dmaGetMinAlignMask(dev), allocAlignMask);
+  if (allocSize >= mem.pageSize) m = Math.max(m, mem.pageSize - 1);
+  // &= ~(IO_TLB_SIZE - 1): compared bits are those of m above bit 10; stride = (m >> IO_TLB_SHIFT) + 1.
+  const stride = Math.floor(m / IO_TLB_SIZE) + 1;
+  const shift = Math.ceil(tbl / IO_TLB_SIZE);
+  if (nslots > pool.areaNslabs - area.used) return -1;
+  const base = areaIndex * pool.areaNslabs;
+  const origBits = bandBits(orig, m, IO_TLB_SIZE - 1);
+  let index = area.index;
+  for (let checked = 0; checked < pool.areaNslabs; ) {
+    const slot = base + index;
+    if (orig !== 0 && bandBits(tbl + slot * IO_TLB_SIZE, m, IO_TLB_SIZE - 1) !== origBits) {
+      index = index + 1 >= pool.areaNslabs ? 0 : index + 1;
+      checked++;
+      continue;
+    }
+    if (!spanBoundary(slot, nslots, shift, maxSlots) && pool.list[slot]! >= nslots) return takeFound(pool, area, index, slot, nslots, allocSize, offset);
+    index = index + stride >= pool.areaNslabs ? 0 : index + stride;
+    checked += stride;
+  }
+  return -1;
+}
+
+/** v5.12..v6.2 search: stride doubled for >= PAGE_SIZE from a stride-aligned start, min_align_mask bits matched. See {@link searchPoolArea}. */
+function searchPoolAreaV60(dev: Device, mem: IoTlbMem, areaIndex: number, orig: number, allocSize: number, allocAlignMask: number): number {
+  const pool = mem.defpool;
+  const area = pool.areas[areaIndex]!;
+  const boundary = dmaGetSegBoundary(dev);
+  const tbl = andMask(tblDmaAddr(dev, pool), boundary);
+  const maxSlots = Math.floor(boundary / IO_TLB_SIZE) + 1;
+  const minAlign = dmaGetMinAlignMask(dev);
+  const nslots = Math.ceil(allocSize / IO_TLB_SIZE);
+  const offset = swiotlbAlignOffset(dev, 0, orig);
+  // iotlb_align_mask = min_align_mask & ~(IO_TLB_SIZE - 1); stride = (that >> IO_TLB_SHIFT) + 1.
+  let stride = Math.floor(minAlign / IO_TLB_SIZE) + 1;
+  if (allocSize >= mem.pageSize) stride = stride * (mem.pageSize / IO_TLB_SIZE); // stride << (PAGE_SHIFT - IO_TLB_SHIFT)
+  stride = Math.max(stride, Math.floor(allocAlignMask / IO_TLB_SIZE) + 1);
+  const shift = Math.ceil(tbl / IO_TLB_SIZE);
+  if (nslots > pool.areaNslabs - area.used) return -1;
+  const base = areaIndex * pool.areaNslabs;
+  const origBits = bandBits(orig, minAlign, IO_TLB_SIZE - 1);
+  const wrapIndex = (i: number) => (i >= pool.areaNslabs ? 0 : i);
+  let index = wrapIndex(Math.ceil(area.index / stride) * stride);
+  const wrap = index;
+  // The kernel loops until it is back at `wrap`; the guard only stops a walk that never returns there.
+  for (let steps = 0; steps <= 2 * pool.areaNslabs; steps++) {
+    const slot = base + index;
+    if (orig !== 0 && bandBits(tbl + slot * IO_TLB_SIZE, minAlign, IO_TLB_SIZE - 1) !== origBits) {
+      index = wrapIndex(index + 1);
+    } else {
+      if (!spanBoundary(slot, nslots, shift, maxSlots) && pool.list[slot]! >= nslots) return takeFound(pool, area, index, slot, nslots, allocSize, offset);
+      index = wrapIndex(index + stride);
+    }
+    if (index === wrap) break;
   }
   return -1;
 }

@@ -6,10 +6,16 @@
  * - saa7146_pgtable_alloc: dma_alloc_coherent (pci_alloc_consistent) of
  *   PAGE_SIZE for the table;
  * - saa7146_pgtable_build_single(pt, list, sglen): BUG_ON(sglen == 0); for
- *   every mapped segment, one entry per 4096 bytes of the segment's CPU
- *   length (cpu_to_le32(sg_dma_address + p * 4096): a 32-bit store, so a DMA
- *   address above 4 GiB is silently truncated); then the rest of the 1024
- *   entries is filled with the last valid entry;
+ *   every mapped segment, one entry per 4096 bytes (cpu_to_le32(sg_dma_address
+ *   + p * 4096): a 32-bit store, so a DMA address above 4 GiB is silently
+ *   truncated) of the segment's sg_dma_len from v5.13
+ *   ({@link SAA7146_SG_DMA_LEN}), of the CPU length list->length of the same
+ *   sg element before; then the rest of the 1024 entries is filled with the
+ *   last valid entry. The two agree unless the map merged entries (an
+ *   IOMMU through dma-iommu: AMD from v5.5, Intel VT-d from v5.11): then the
+ *   old loop writes one entry per CPU page for a segment covering several, the
+ *   later segments start at the wrong index and the fill repeats the last
+ *   entry, so the card writes frame pages to the wrong IOVAs;
  * - saa7146_vmalloc_build_pgtable(length): vmalloc_32(length), the driver's
  *   vmalloc_to_sg, the table, pci_map_sg(..., PCI_DMA_FROMDEVICE), the table
  *   built from the mapped list; each failure unwinds.
@@ -26,6 +32,26 @@ import { KernelOops } from "../core/errors.js";
 import type { Device } from "../platform/device.js";
 import { dmaAllocCoherent, dmaFreeCoherent } from "../dma/mapping.js";
 import type { Scatterlist } from "../sg/scatterlist.js";
+import { atLeast, defineChange } from "../kernel/version.js";
+import { iommuIovaToPhys } from "../iommu/io-pgtable.js";
+
+/**
+ * v5.13: saa7146_pgtable_build_single walks each DMA segment for its
+ * sg_dma_len instead of the CPU length of the sg element at the same index.
+ * Fixes the table after be62dbf554c5 (AMD IOMMU on dma-iommu, v5.5), whose
+ * iommu_dma_map_sg merges entries.
+ */
+export const SAA7146_SG_DMA_LEN = defineChange({
+  id: "saa7146-sg-dma-len",
+  since: "v5.13",
+  commit: "e56429b09d5e",
+  subject: "media: saa7146: use sg_dma_len when building pgtable",
+  files: ["drivers/media/common/saa7146/saa7146_core.c", "drivers/media/common/saa7146/saa7146_video.c"],
+  effect:
+    "the page-table loop runs while p * 4096 < sg_dma_len(list); before, while p * 4096 < list->length, so a merged DMA segment got one entry per CPU page of its first element. Mainline v5.13 (Hans Verkuil's media pull for v5.13); backported to stable (present in v5.10.89 and v5.12.9, not modelled).",
+  bracket:
+    "absent in v5.11.0 (CompressionDuck/linux-5.11, drivers/media/common/saa7146/saa7146_core.c:saa7146_pgtable_build_single: p * 4096 < list->length), present in v5.14.2 (Kingdo777/linux-5.14.2-faascale-host, same function: p * 4096 < sg_dma_len(list)); v5.12.9 (zhangyinjun) has it as a stable backport",
+});
 
 /** Entries in one saa7146 page table (one 4 KiB page of __le32). */
 export const SAA7146_PGTABLE_ENTRIES = 1024;
@@ -65,8 +91,9 @@ export function saa7146PgtableFree(dev: Device, pt: Saa7146Pgtable): void {
 
 /**
  * saa7146_pgtable_build_single(pci, pt, list, sglen) over `sgl[first ..
- * first + sglen)`: one 32-bit entry per 4096 bytes of each entry's CPU
- * length from its sg_dma_address, then the fill with the last entry.
+ * first + sglen)`: one 32-bit entry per 4096 bytes of each entry's
+ * sg_dma_len (v5.13+) or CPU length (before) from its sg_dma_address, then
+ * the fill with the last entry.
  * @returns 0. A DMA address above 0xffffffff is stored truncated (u32) and
  * recorded as a fault event (the device would DMA somewhere else).
  * @throws KernelOops for sglen 0 or a first offset above PAGE_SIZE (the
@@ -80,9 +107,11 @@ export function saa7146PgtableBuildSingle(dev: Device, pt: Saa7146Pgtable, sgl: 
   pt.offset = head.offset;
   let n = 0;
   let truncated = 0;
+  const dmaLen = atLeast(dev.kernel, SAA7146_SG_DMA_LEN);
   for (let i = first; i < first + sglen; i++) {
     const sg = sgl[i]!;
-    for (let p = 0; p * SAA7146_PAGE < sg.length; p++) {
+    const len = dmaLen ? sg.dmaLength : sg.length;
+    for (let p = 0; p * SAA7146_PAGE < len; p++) {
       if (n >= SAA7146_PGTABLE_ENTRIES) {
         dev.trace.record({ fn: "saa7146_pgtable_build_single", kind: "pgtable_overrun", level: "fault", msg: `${dev.name}: more than ${SAA7146_PGTABLE_ENTRIES} pages for one page table: the driver would write past the table page`, data: {} });
         throw new KernelOops("saa7146 page table overrun (memory corruption past the table page)", pt.cpu + SAA7146_PAGE, ["saa7146_pgtable_build_single"]);
@@ -120,6 +149,97 @@ export function saa7146PageAddresses(sgl: readonly Scatterlist[], nents: number)
     for (let p = 0; p * SAA7146_PAGE < len; p++) out.push(sg.dmaAddress + p * SAA7146_PAGE);
   }
   return out;
+}
+
+/** v5.5: the AMD IOMMU driver gives up its own DMA ops for dma-iommu (whose map_sg merges segments). */
+export const AMD_IOMMU_DMA_IOMMU = defineChange({
+  id: "amd-iommu-dma-iommu",
+  since: "v5.5",
+  commit: "be62dbf554c5",
+  subject: "iommu/amd: Convert AMD iommu driver to the dma-iommu api",
+  files: ["drivers/iommu/amd_iommu.c"],
+  effect: "AMD IOMMU devices map through iommu_dma_map_sg, which merges IOVA-contiguous entries into one DMA segment; before, amd_iommu_dma_ops' map_sg gave one DMA segment per entry.",
+  bracket:
+    "absent in v5.4.0 (MrJu/linux-5.4, drivers/iommu/amd_iommu.c: amd_iommu_dma_ops with its own map_sg), present in v5.6.4 (shmily1012/linux-5.6.4, same file: no amd_iommu_dma_ops, iommu_setup_dma_ops in the probe_finalize path); no v5.5 tree, v5.5 from list mails",
+});
+
+/** v5.11: the Intel VT-d driver gives up intel_dma_ops for dma-iommu. */
+export const INTEL_IOMMU_DMA_IOMMU = defineChange({
+  id: "intel-iommu-dma-iommu",
+  since: "v5.11",
+  commit: "c588072bba6b (recalled, not verified)",
+  subject: "iommu/vt-d: Convert intel iommu driver to the iommu ops",
+  files: ["drivers/iommu/intel/iommu.c"],
+  effect: "VT-d devices map through iommu_dma_map_sg (segments merged); before, intel_dma_ops' intel_map_sg gave each entry its own DMA segment in one IOVA range.",
+  bracket:
+    "absent in v5.10.89 (Prashant446/linux-5.10.89, drivers/iommu/intel/iommu.c: intel_dma_ops, intel_map_sg), present in v5.11.0 (CompressionDuck/linux-5.11, same file: intel_iommu_probe_finalize calls iommu_setup_dma_ops; no intel_map_sg)",
+});
+
+/**
+ * The IOMMU driver's own DMA ops that the release still used instead of
+ * dma-iommu for `dev` (so its map_sg did not merge segments), or null (no
+ * IOMMU, or dma-iommu). The model maps every IOMMU device through dma-iommu;
+ * this tells case 04 where the kernel did not.
+ */
+export function iommuOwnDmaOps(dev: Device): string | null {
+  const drv = dev.iommuDomain?.iommu.driver;
+  if (drv === "intel-iommu" && !atLeast(dev.kernel, INTEL_IOMMU_DMA_IOMMU)) return "intel_dma_ops (intel_map_sg)";
+  if (drv === "amd-iommu" && !atLeast(dev.kernel, AMD_IOMMU_DMA_IOMMU)) return "amd_iommu_dma_ops (map_sg)";
+  return null;
+}
+
+/** What the card does with a table the driver built, compared with the buffer's real IOVAs. */
+export interface Saa7146DriverTable {
+  /** The 4 KiB addresses the card uses for frame pages 0 .. framePages - 1 (written entries, then the fill). */
+  entries: number[];
+  /** Entries the driver wrote before the fill. */
+  written: number;
+  /** Frame pages whose entry is not the DMA address of that page of the buffer. */
+  misdirected: number;
+  /** Entries whose address the device's IOMMU domain does not translate (an IOMMU fault on access); 0 without an IOMMU. */
+  unmapped: number;
+  /**
+   * The IOMMU driver's own DMA ops on this release ({@link iommuOwnDmaOps}):
+   * their map_sg does not merge, so the kernel's table is right whatever the
+   * loop bound; the table is then computed from the unmerged pages.
+   */
+  iommuOwnOps: string | null;
+}
+
+/**
+ * The table saa7146_pgtable_build_single makes for `sglen` mapped segments,
+ * by release (see {@link saa7146PgtableBuildSingle}: sg_dma_len from v5.13,
+ * the CPU length of the same sg element before), followed by the fill up to
+ * `framePages` entries, compared with the DMA addresses of the buffer's
+ * pages (each segment's sg_dma_len cut into 4 KiB pages). Entries above
+ * 4 GiB are not truncated here. When the release's IOMMU driver still had
+ * its own DMA ops ({@link iommuOwnDmaOps}: no merging in the kernel), the
+ * table is the right one (the CPU and DMA lengths agree there). Model helper
+ * for case 04.
+ * @throws ModelConfigError for sglen outside [1, sgl.length] or framePages < 1.
+ */
+export function saa7146DriverTable(dev: Device, sgl: readonly Scatterlist[], sglen: number, framePages: number): Saa7146DriverTable {
+  checkInt("saa7146DriverTable(sglen)", sglen, 1, sgl.length);
+  checkInt("saa7146DriverTable(framePages)", framePages, 1);
+  const ownOps = iommuOwnDmaOps(dev);
+  const dmaLen = ownOps !== null || atLeast(dev.kernel, SAA7146_SG_DMA_LEN);
+  const entries: number[] = [];
+  for (let i = 0; i < sglen; i++) {
+    const sg = sgl[i]!;
+    const len = dmaLen ? sg.dmaLength : sg.length;
+    for (let p = 0; p * SAA7146_PAGE < len; p++) entries.push(sg.dmaAddress + p * SAA7146_PAGE);
+  }
+  const written = entries.length;
+  while (entries.length < framePages) entries.push(entries[written - 1]!);
+  const right = saa7146PageAddresses(sgl, sglen);
+  let misdirected = 0;
+  let unmapped = 0;
+  const dom = dev.iommuDomain;
+  for (let k = 0; k < framePages; k++) {
+    if (entries[k] !== right[k]) misdirected++;
+    if (dom && iommuIovaToPhys(dom, entries[k]!) === null) unmapped++;
+  }
+  return { entries: entries.slice(0, framePages), written, misdirected, unmapped, iommuOwnOps: ownOps };
 }
 
 /**

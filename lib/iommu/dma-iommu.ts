@@ -466,14 +466,14 @@ export function iommuDmaMapSg(dev: Device, sgl: Scatterlist[], nents: number, di
 /**
  * iommu_dma_unmap_sg(dev, sg, nents, dir, attrs): unmap and free the one
  * IOVA allocation a successful iommu_dma_map_sg made.
- * - v4.4..v4.6: find the allocation containing sg_dma_address(first entry),
- *   unmap its whole size, free it;
- * - v4.7+: start = the first segment's DMA address, end = the end of the
+ * - v4.4..v4.11: find the allocation containing sg_dma_address(first entry),
+ *   unmap its whole size, free it (nents is not used);
+ * - v4.12+ ({@link CHANGE_IOMMU_DMA_SIZED_UNMAP}): start = the first segment's DMA address, end = the end of the
  *   last segment with a non-zero sg_dma_len; unmap iova_align(end - start
  *   + offset) bytes from the granule-aligned start and free that range.
  * @returns nothing in the kernel; the model returns the bytes unmapped.
  * @throws ModelConfigError for a device without an IOMMU DMA domain.
- * Source: drivers/iommu/dma-iommu.c iommu_dma_unmap_sg, __iommu_dma_unmap (v4.4.1, v4.19.1, v6.19).
+ * Source: drivers/iommu/dma-iommu.c iommu_dma_unmap_sg, __iommu_dma_unmap (v4.4.1, v4.11.0, v4.12.0, v4.19.1, v6.19).
  */
 export function iommuDmaUnmapSg(dev: Device, sgl: Scatterlist[], nents: number, dir: number, attrs = 0): number {
   const { domain, iovad } = domainOf(dev);
@@ -482,14 +482,10 @@ export function iommuDmaUnmapSg(dev: Device, sgl: Scatterlist[], nents: number, 
   // iommu_dma_unmap_sg: iommu_dma_sync_sg_for_cpu over the CPU entries (sg_phys, length) first.
   if (!hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC)) iommuSyncSgEntries(dev, sgl, nents, dir, true, "iommu_dma_sync_sg_for_cpu", pageSizeOf(dev));
   forgetMapping(dev, sgl[0]!.dmaAddress as number);
-  const g = iovad.granule;
-  if (!atLeast(dev.kernel, CHANGE_IOMMU_DMA_SG_MERGING)) {
+  if (!atLeast(dev.kernel, CHANGE_IOMMU_DMA_SIZED_UNMAP)) {
+    // v4.4..v4.11: __iommu_dma_unmap(domain, sg_dma_address(sg)), nents unused.
     const a = sgl[0]!.dmaAddress as number;
-    const r = a >= 0 ? findIova(iovad, Math.floor(a / g)) : null;
-    if (!r) return 0;
-    const unmapped = iommuUnmap(domain, r.pfnLo * g, iovaSize(r) * g);
-    freeIova(iovad, r.pfnLo);
-    return unmapped;
+    return a >= 0 ? unmapWholeIova(dev, a) : 0;
   }
   let start = -1;
   let end = 0;
@@ -665,16 +661,39 @@ export function iommuDmaMapPhysRange(dev: Device, phys: number, size: number, pr
 }
 
 /**
- * __iommu_dma_unmap(dev, dma_addr, size): unmap iova_align(size +
- * iova_offset(dma_addr)) bytes from the granule-aligned start (WARN if a
- * different amount was mapped there) and free the IOVA range.
+ * v4.12: __iommu_dma_unmap takes a size. Before it (v4.4..v4.11) the unmap
+ * looked up the IOVA allocation holding the handle (find_iova) and tore down
+ * the allocation's whole size from the handle's granule, whatever size the
+ * caller passed; from v4.12 the caller's size (plus the in-granule offset)
+ * is what gets unmapped and freed.
+ */
+export const CHANGE_IOMMU_DMA_SIZED_UNMAP = defineChange({
+  id: "iommu-dma-sized-unmap",
+  since: "v4.12",
+  commit: "842fe519f68b (recalled, not verified)",
+  subject: "iommu/dma: Convert to address-based allocation",
+  files: ["drivers/iommu/dma-iommu.c"],
+  effect: "__iommu_dma_unmap(domain, dma_addr, size) unmaps iova_align(size + offset) bytes and frees them with iommu_dma_free_iova; before, __iommu_dma_unmap(domain, dma_addr) unmapped iova_size(find_iova(pfn)) granules from the handle's granule and __free_iova'd the whole allocation (iommu_dma_unmap_page/_sg/_resource ignored their size and nents).",
+  bracket: "absent in v4.11.0 (HCLS/linux-4.11, drivers/iommu/dma-iommu.c:__iommu_dma_unmap(domain, dma_addr) with find_iova), present in v4.12.0 (jason50123/linux-4.12, same file:__iommu_dma_unmap(domain, dma_addr, size))",
+});
+
+/**
+ * __iommu_dma_unmap for the handle `dmaAddr` and the caller's `size`:
+ * - v4.12+ ({@link CHANGE_IOMMU_DMA_SIZED_UNMAP}): unmap iova_align(size +
+ *   iova_offset(dma_addr)) bytes from the granule-aligned start (WARN if a
+ *   different amount was mapped there) and free that IOVA range;
+ * - v4.4..v4.11: `size` is ignored: find the IOVA allocation containing the
+ *   handle's pfn (none: WARN and return 0), unmap its whole size starting at
+ *   the handle's granule (WARN if less was mapped there), free the allocation.
  * @returns the bytes unmapped (the kernel returns nothing).
- * Source: drivers/iommu/dma-iommu.c __iommu_dma_unmap (v5.4.6, v6.19).
+ * @throws ModelConfigError for a negative/non-integer address or a size below 1.
+ * Source: drivers/iommu/dma-iommu.c __iommu_dma_unmap (v4.4.1, v4.11.0, v4.12.0, v5.4.6, v6.19).
  */
 export function iommuDmaUnmapRange(dev: Device, dmaAddr: number, size: number): number {
   const { domain, iovad } = domainOf(dev);
   checkInt("__iommu_dma_unmap(dma_addr)", dmaAddr);
   checkInt("__iommu_dma_unmap(size)", size, 1);
+  if (!atLeast(dev.kernel, CHANGE_IOMMU_DMA_SIZED_UNMAP)) return unmapWholeIova(dev, dmaAddr);
   const off = iovaOffset(iovad, dmaAddr);
   const base = dmaAddr - off;
   const len = iovaAlign(iovad, size + off);
@@ -683,6 +702,29 @@ export function iommuDmaUnmapRange(dev: Device, dmaAddr: number, size: number): 
     dev.trace.record({ fn: "__iommu_dma_unmap", kind: "warn", level: "warn", msg: `WARN_ON(unmapped ${unmapped} != size ${len}) at IOVA ${hex(base)}`, data: { unmapped, size: len } });
   }
   iommuDmaFreeIova(domain, base);
+  return unmapped;
+}
+
+/**
+ * __iommu_dma_unmap(domain, dma_addr) of v4.4..v4.11: no size; the
+ * allocation found by find_iova decides how much is unmapped.
+ * Source: drivers/iommu/dma-iommu.c __iommu_dma_unmap (v4.4.1, v4.11.0).
+ */
+function unmapWholeIova(dev: Device, dmaAddr: number): number {
+  const { domain, iovad } = domainOf(dev);
+  const g = iovad.granule;
+  const pfn = Math.floor(dmaAddr / g);
+  const r = findIova(iovad, pfn);
+  if (!r) {
+    dev.trace.record({ fn: "__iommu_dma_unmap", kind: "warn", level: "warn", msg: `WARN_ON(!iova): no IOVA allocation holds ${hex(dmaAddr)}`, data: { dmaAddr } });
+    return 0;
+  }
+  const len = iovaSize(r) * g;
+  const unmapped = iommuUnmap(domain, pfn * g, len);
+  if (unmapped < len) {
+    dev.trace.record({ fn: "__iommu_dma_unmap", kind: "warn", level: "warn", msg: `WARN_ON(size > 0): unmapped ${unmapped} of ${len} at IOVA ${hex(pfn * g)}`, data: { unmapped, size: len } });
+  }
+  freeIova(iovad, r.pfnLo);
   return unmapped;
 }
 

@@ -18,8 +18,11 @@
  * - `noncontiguous`: dma_alloc_noncontiguous + dma_vmap_noncontiguous
  *   (v5.13+): one contiguous block from dma-direct (at most 4 MiB without
  *   CMA: the top buddy order), single pages through the IOMMU;
- * - `dma_alloc_sg`: the 2018 proposal, never merged, as a what-if with the
- *   effect of dma_alloc_noncontiguous on any release.
+ * - `dma_alloc_sg`: Matthew Wilcox's 2018 proposal, never merged, as a
+ *   what-if on any release: single pages below the card's mask without an
+ *   IOMMU (one DMA segment each, no contiguity needed), pages from anywhere
+ *   mapped through the IOMMU with one (lib/dma/noncontiguous.ts
+ *   dmaAllocSgWhatIf).
  *
  * Bouncing goes through the real dma-direct path: dma_map_sg
  * (lib/dma/mapping.ts) -> dma_direct_map_sg -> dma_direct_map_phys ->
@@ -55,7 +58,7 @@ import { DMA_FROM_DEVICE } from "../core/dma-types.js";
 import { buddyOf } from "../mm/page-alloc.js";
 import { gfpKernelDma32, vmalloc32, vmallocBuddy, vmallocGfp, vmallocToSg, type VmallocBuffer } from "../mm/vmalloc32.js";
 import { atLeast } from "../kernel/version.js";
-import { saa7146BuildTables, saa7146PageAddresses } from "../drivers/saa7146.js";
+import { SAA7146_SG_DMA_LEN, saa7146BuildTables, saa7146DriverTable, saa7146PageAddresses } from "../drivers/saa7146.js";
 import type { Scatterlist } from "../sg/scatterlist.js";
 import type { ZoneMapBar, ZoneMapInput } from "../viz/zones.js";
 import { parseScenarioParams, zBool, zInt, zKernel, zOneOf, zSeed } from "./params.js";
@@ -120,6 +123,14 @@ export interface Case04Buffer {
   /** Page-table entries above 4 GiB (truncated by the 32-bit store). */
   truncated: number;
   tables: number;
+  /**
+   * Frame pages the card writes to the wrong IOVA because the driver built
+   * its table from the CPU lengths (saa7146 before e56429b09d5e, v5.13) of a
+   * list the IOMMU merged; 0 when the table is right.
+   */
+  misdirected: number;
+  /** Of the table's entries, those the IOMMU does not translate (an IOMMU fault when the card uses them). */
+  unmappedEntries: number;
   /** The mapped scatterlist (DMA segments in the first dmaSegments entries); absent when the buffer failed. */
   sgl?: Scatterlist[];
 }
@@ -226,7 +237,7 @@ function mapFailure(dev: Device, from: number): string {
 }
 
 function fail(reason: string, pagePhys: number[] = []): Case04Buffer {
-  return { ok: false, reason, pagePhys, dmaSegments: 0, deviceAddrs: [], bounced: 0, bouncedBytes: 0, truncated: 0, tables: 0 };
+  return { ok: false, reason, pagePhys, dmaSegments: 0, deviceAddrs: [], bounced: 0, bouncedBytes: 0, truncated: 0, tables: 0, misdirected: 0, unmappedEntries: 0 };
 }
 
 function oneBuffer(m: Machine, dev: Device, p: Case04Params): Case04Buffer {
@@ -236,13 +247,14 @@ function oneBuffer(m: Machine, dev: Device, p: Case04Params): Case04Buffer {
     if (p.strategy === "noncontiguous" && !atLeast(m.kernel, DMA_ALLOC_NONCONTIGUOUS)) return fail(`dma_alloc_noncontiguous does not exist before ${DMA_ALLOC_NONCONTIGUOUS.since}`);
     const a = p.strategy === "noncontiguous" ? dmaAllocNoncontiguous(dev, p.bufferSize, DMA_FROM_DEVICE) : dmaAllocSgWhatIf(dev, p.bufferSize, DMA_FROM_DEVICE);
     if (!a) {
-      return fail(useDmaIommu(dev) ? "no pages or no IOVA space" : `dma-direct needs one contiguous block of ${p.bufferSize} bytes reachable by the device: none (top buddy order is 4 MiB; CMA not modelled)`);
+      if (useDmaIommu(dev)) return fail("no pages or no IOVA space");
+      return fail(p.strategy === "dma_alloc_sg" ? "dma_alloc_sg (what-if): not enough single pages below the card's mask" : `dma-direct needs one contiguous block of ${p.bufferSize} bytes reachable by the device: none (top buddy order is 4 MiB; CMA not modelled)`);
     }
     dmaVmapNoncontiguous(dev, a);
     const addrs = saa7146PageAddresses(a.sgt.sgl, a.sgt.nents);
     const tables = saa7146BuildTables(dev, addrs);
     if (!tables) return fail("no memory for the page tables");
-    return { ok: true, reason: "", pagePhys: a.pfns.map((x) => x * ps), dmaSegments: a.sgt.nents, deviceAddrs: addrs, bounced: 0, bouncedBytes: 0, truncated: tables.reduce((s, t) => s + t.truncated, 0), tables: tables.length, sgl: a.sgt.sgl };
+    return { ok: true, reason: "", pagePhys: a.pfns.map((x) => x * ps), dmaSegments: a.sgt.nents, deviceAddrs: addrs, bounced: 0, bouncedBytes: 0, truncated: tables.reduce((s, t) => s + t.truncated, 0), tables: tables.length, misdirected: 0, unmappedEntries: 0, sgl: a.sgt.sgl };
   }
   let buf: VmallocBuffer | null;
   if (p.strategy === "vmalloc32") buf = vmalloc32(m, p.bufferSize);
@@ -257,10 +269,16 @@ function oneBuffer(m: Machine, dev: Device, p: Case04Params): Case04Buffer {
   const bounced = r.bounced;
   const bouncedBytes = r.bouncedBytes;
   if (ents <= 0) return fail(r.failure ?? "dma_map_sg failed", pagePhys);
-  const addrs = saa7146PageAddresses(sgl, ents);
+  // saa7146_vmalloc_build_pgtable -> saa7146_pgtable_build_single over the slen mapped segments, as the release does it.
+  const drv = saa7146DriverTable(dev, sgl, ents, Math.ceil(p.bufferSize / 4096));
+  const addrs = drv.entries;
   const tables = saa7146BuildTables(dev, addrs);
   if (!tables) return fail("no memory for the page tables", pagePhys);
-  return { ok: true, reason: "", pagePhys, dmaSegments: ents, deviceAddrs: addrs, bounced, bouncedBytes, truncated: tables.reduce((s, t) => s + t.truncated, 0), tables: tables.length, sgl };
+  const wrong = drv.misdirected > 0;
+  const reason = wrong
+    ? `saa7146 built its table from the CPU lengths (before ${SAA7146_SG_DMA_LEN.commit}, ${SAA7146_SG_DMA_LEN.since}): dma_map_sg merged ${pages} pages into ${ents} DMA segments, the driver wrote ${drv.written} entries and filled the rest with the last one, so ${drv.misdirected} of ${addrs.length} frame pages go to the wrong IOVA${drv.unmapped ? ` (${drv.unmapped} to an unmapped IOVA: IOMMU fault)` : ""}`
+    : "";
+  return { ok: !wrong, reason, pagePhys, dmaSegments: ents, deviceAddrs: addrs, bounced, bouncedBytes, truncated: tables.reduce((s, t) => s + t.truncated, 0), tables: tables.length, misdirected: drv.misdirected, unmappedEntries: drv.unmapped, sgl };
 }
 
 /**

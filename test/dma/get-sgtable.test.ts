@@ -34,8 +34,32 @@ describe("dma-direct, buffer from the PXS3 codec pool (phys 0xb0000000, memremap
     expect(getSgtablePaths.get(sgt)!.path).toContain("virt_to_page");
   });
 
-  it("v4.19, coherent device: the masked address names the RAM page 0x88000 (a wrong, valid page)", () => {
-    const m = pxs3("v4.19");
+  it("v4.19 (arm64_swiotlb_dma_ops, __swiotlb_get_sgtable): the page of dma_to_phys(handle), pfn 0xb0000, unchecked, coherent or not", () => {
+    for (const coherent of [true, false]) {
+      const m = pxs3("v4.19", (p) => (p.devices[0]!.dmaCoherent = coherent));
+      const codec = m.device("codec");
+      const b = dmaAllocCoherent(codec, 4096)!;
+      const sgt = createSgTable();
+      expect(dmaGetSgtable(codec, sgt, b.cpuAddr, b.dmaHandle, b.size)).toBe(0);
+      expect(sgt.sgl[0]!.pfn).toBe(0xb0000);
+      expect(getSgtablePaths.get(sgt)!.path).toContain("__swiotlb_get_sgtable");
+    }
+  });
+
+  it("v4.20 non-coherent: arch_dma_coherent_to_pfn without a pfn_valid check (pfn 0xb0000, returns 0); v5.3 adds the check (-ENXIO)", () => {
+    // v5.2.1 kernel/dma/mapping.c:dma_common_get_sgtable uses the pfn unchecked; v5.3.1 returns -ENXIO when !pfn_valid.
+    for (const [k, ret] of [["v4.20", 0], ["v5.2", 0], ["v5.3", -ENXIO]] as const) {
+      const m = pxs3(k, (p) => (p.devices[0]!.dmaCoherent = false));
+      const codec = m.device("codec");
+      const b = dmaAllocCoherent(codec, 4096)!;
+      const sgt = createSgTable();
+      expect(dmaGetSgtable(codec, sgt, b.cpuAddr, b.dmaHandle, b.size)).toBe(ret);
+      if (ret === 0) expect(sgt.sgl[0]!.pfn).toBe(0xb0000);
+    }
+  });
+
+  it("v4.20, coherent device: the masked address names the RAM page 0x88000 (a wrong, valid page)", () => {
+    const m = pxs3("v4.20");
     const codec = m.device("codec");
     const b = dmaAllocCoherent(codec, 4096)!;
     const sgt = createSgTable();

@@ -59,4 +59,14 @@ describe("dma_map_resource", () => {
     dmaUnmapResource(d, iova, 0x10000, DMA_BIDIRECTIONAL);
     expect(() => dmaUnmapResource(d, iova, 0x10000, DMA_BIDIRECTIONAL)).toThrow(ModelConfigError);
   });
+  it("dma-direct before v5.1 returns the physical address unchanged (no mask check); v5.1 applies phys_to_dma and dma_capable", () => {
+    // Rule: v5.0.1 include/linux/dma-mapping.h:dma_map_resource starts from addr = phys_addr and only
+    // ops->map_resource replaces it (dma-direct and arm_dma_ops have none); v5.2.1 sends dma-direct
+    // (and ARM's arm_dma_ops, .map_resource = dma_direct_map_resource) to phys_to_dma + dma_capable.
+    // PXS3 display (32-bit mask, no dma-ranges offset): 0x120000000 is just above RAM (0x80000000 +
+    // 0xa0000000; not pfn_valid) and above 4 GiB. v5.0: returned as is; v5.1: dma_capable fails -> DMA_MAPPING_ERROR.
+    const disp = (k: string) => createMachine("uniphier-pxs3", { kernel: k }).device("display");
+    expect(dmaMapResource(disp("v5.0"), 0x120000000, 0x1000, DMA_BIDIRECTIONAL)).toBe(0x120000000);
+    expect(dmaMapResource(disp("v5.1"), 0x120000000, 0x1000, DMA_BIDIRECTIONAL)).toBe(DMA_MAPPING_ERROR);
+  });
 });

@@ -76,7 +76,39 @@ describe("dma_alloc_noncontiguous (v5.13)", () => {
     expect(() => dmaAllocNoncontiguous(d, MiB, DMA_FROM_DEVICE)).toThrow(ModelConfigError);
     const a = dmaAllocSgWhatIf(d, MiB, DMA_FROM_DEVICE)!;
     expect(a.whatIf).toBe(true);
+    // As proposed: 256 single pages, one DMA segment each (no contiguity), all below the 32-bit mask.
+    expect(a.sgt.nents).toBe(256);
+    expect(a.sgt.sgl.every((e) => e.dmaLength === 4096 && (e.dmaAddress as number) + 4095 <= 0xffffffff)).toBe(true);
+  });
+});
+
+describe("dma_alloc_sg (Wilcox 2018, never merged): a scatterlist of pages the device can address", () => {
+  it("no IOMMU, 32-bit mask: every page from ZONE_DMA32 (below 4 GiB), one sg entry per page; freeing gives them back", () => {
+    const m = machine("v4.19");
+    const d = m.device(CARD);
+    const free0 = buddyOf(m).freePageCount();
+    const a = dmaAllocSgWhatIf(d, 64 * 1024 + 100, DMA_FROM_DEVICE)!;
+    // ceil((65536 + 100) / 4096) = 17 pages; the last DMA segment is 100 bytes.
+    expect(a.pfns.length).toBe(17);
+    expect(a.sgt.nents).toBe(17);
+    expect(a.pfns.every((p) => p * 4096 + 4095 <= 0xffffffff)).toBe(true);
+    expect(a.sgt.sgl[16]!.dmaLength).toBe(100);
+    expect(buddyOf(m).freePageCount()).toBe(free0 - 17);
+    expect(dmaVmapNoncontiguous(d, a)).not.toBe(m.mm.linearAddress(a.pfns[0]! * 4096)); // a vmap of the pages
+    dmaFreeNoncontiguous(d, a);
+    expect(buddyOf(m).freePageCount()).toBe(free0);
+  });
+  it("no contiguity needed: 40 MiB works where dma_alloc_noncontiguous (one block, at most 4 MiB) fails", () => {
+    const d = machine("v6.19").device(CARD);
+    expect(dmaAllocNoncontiguous(d, 40 * MiB, DMA_FROM_DEVICE)).toBeNull();
+    expect(dmaAllocSgWhatIf(d, 40 * MiB, DMA_FROM_DEVICE)!.sgt.nents).toBe(40 * 256);
+  });
+  it("with an IOMMU the pages come from anywhere and are mapped in one IOVA range below the mask", () => {
+    const d = machine("v4.19", true).device(CARD);
+    const a = dmaAllocSgWhatIf(d, MiB, DMA_FROM_DEVICE)!;
+    expect(a.via).toBe("dma-iommu");
     expect(a.sgt.nents).toBe(1);
+    expect((a.sgt.sgl[0]!.dmaAddress as number) + MiB - 1).toBeLessThanOrEqual(0xffffffff);
   });
 
   it("dma-direct: one contiguous block as a one-entry table; vmap = the linear address", () => {

@@ -235,11 +235,13 @@ describe("release differences", () => {
     // 4096 + 0x234 (564) = 4660 bytes = 3 slots > 2 free.
     expect(d.trace.ofKind("swiotlb_full")[0]!.msg).toBe("nvme 0000:01:00.0: swiotlb buffer is full (sz: 4660 bytes), total 128 (slots), used 126 (slots)");
   });
-  it("v6.5 (between 0eee5ae10256 and 14cebf689a78): no page rule, a 4096 B map after a 1-slot map lands at slot 1", () => {
+  it("v6.5 (between 0eee5ae10256 and 04867a7a3332): a page-aligned 4096 B map after a 1-slot map skips odd slot 1 (bit 11 matched) and lands at slot 2", () => {
+    // v6.5 search: M = (0 | 0 | 0xfff) & ~0x7ff = 0x800, stride 2, start at index 1 (unaligned).
+    // Slot 1 is START + 0x800: bit 11 set, orig's clear -> skip by 1; slot 2 matches and is free.
     const d = dev("v6.5");
     const m = pool("v6.5", 1024);
     swiotlbTblMapSingle(d, m, ORIG as PhysAddr, 1500);
-    expect(slot(m, swiotlbTblMapSingle(d, m, ORIG as PhysAddr, 4096))).toBe(1);
+    expect(slot(m, swiotlbTblMapSingle(d, m, ORIG as PhysAddr, 4096))).toBe(2);
   });
   it("default segment boundary: 4 GiB before v5.10 (DMA_BIT_MASK(32)), none after: a pool straddling 4 GiB", () => {
     // Pool [4G - 8 slots, 4G + 248 slots). A 16-slot map at slot 0 would cross 4 GiB.
@@ -434,4 +436,56 @@ describe("property: random map/unmap never overlaps, never leaks", () => {
       );
     });
   }
+});
+
+describe("slot alignment of >= PAGE_SIZE requests across releases (0eee5ae10256 v6.3, 04867a7a3332 + 14cebf689a78 v6.9)", () => {
+  // Setup for every release: pool of 1024 slots at START (page aligned), one area, no min_align_mask.
+  // A 1500 B map takes slot 0, so the area's next index is 1. Then a 4096 B request (2 slots):
+  // - v6.2.1 swiotlb_do_find_slots: M = 0 (no min_align_mask), stride = 1 << (12 - 11) = 2,
+  //   start = ALIGN(1, 2) = 2, no address check -> slot 2, whatever orig is (orig's bit 11 is lost).
+  // - v6.3.8 swiotlb_do_find_slots / v6.8.0 swiotlb_search_pool_area: M = 0xfff & ~0x7ff = 0x800,
+  //   stride 2, start at index 1. Slot 1's address has bit 11 set.
+  //   orig page aligned: slot 1 mismatches -> 2; orig at page offset 0x800: slot 1 matches -> 1;
+  //   orig_addr == 0 (the swiotlb_alloc search): no check at all -> slot 1, not page aligned.
+  // - v6.9.0 swiotlb_search_pool_area: alloc_align_mask = 0xfff by default (size >= PAGE_SIZE),
+  //   slot 1 has bits under 0xfff set -> skip -> slot 2 for every orig (0 included).
+  const cases: Array<{ kernel: string; aligned: number; odd: number; zero: number }> = [
+    { kernel: "v6.2", aligned: 2, odd: 2, zero: 2 },
+    { kernel: "v6.3", aligned: 2, odd: 1, zero: 1 },
+    { kernel: "v6.8", aligned: 2, odd: 1, zero: 1 },
+    { kernel: "v6.9", aligned: 2, odd: 2, zero: 2 },
+  ];
+  for (const c of cases) {
+    it(`${c.kernel}: orig page aligned -> slot ${c.aligned}, orig + 0x800 -> slot ${c.odd}, orig_addr 0 -> slot ${c.zero}`, () => {
+      const run = (orig: number) => {
+        const d = dev(c.kernel);
+        const m = pool(c.kernel, 1024, { nareas: 1 });
+        expect(slot(m, swiotlbTblMapSingle(d, m, ORIG as PhysAddr, 1500))).toBe(0);
+        return slot(m, swiotlbTblMapSingle(d, m, orig as PhysAddr, 4096));
+      };
+      expect(run(ORIG)).toBe(c.aligned);
+      expect(run(ORIG + 0x800)).toBe(c.odd);
+      expect(run(0)).toBe(c.zero);
+    });
+  }
+  it("v6.8: the orig_addr 0 run at slot 1 lies in the page of slot 0, which the 1500 B map holds (CVE-2024-35814's double allocation)", () => {
+    const d = dev("v6.8");
+    const m = pool("v6.8", 1024, { nareas: 1 });
+    const first = swiotlbTblMapSingle(d, m, ORIG as PhysAddr, 1500);
+    const t = swiotlbTblMapSingle(d, m, 0 as PhysAddr, 4096);
+    // swiotlb_alloc hands out pfn_to_page(PFN_DOWN(tlb_addr)): START's page, the page of slot 0.
+    expect(t).toBe(START + IO_TLB_SIZE);
+    expect(Math.floor(t / 4096) * 4096).toBe(first);
+  });
+  it("v6.2: with NVMe's min_align_mask 0xfff a 4096 B map strides 4 slots from an aligned start and matches bit 11", () => {
+    // iotlb_align_mask = 0xfff & ~0x7ff = 0x800, stride = (0x800 >> 11) + 1 = 2, doubled for >= PAGE_SIZE -> 4.
+    // After the 1500 B map (index 1): start = ALIGN(1, 4) = 4. orig offset 0xa34 has bit 11 set: slot 4
+    // (bit 11 clear) mismatches -> 5 matches -> tlb = slot 5 + (0xa34 & 0x7ff = 0x234).
+    const d = dev("v6.2");
+    dmaSetMinAlignMask(d, 0xfff);
+    const m = pool("v6.2", 1024, { nareas: 1 });
+    swiotlbTblMapSingle(d, m, ORIG as PhysAddr, 1500);
+    const t = swiotlbTblMapSingle(d, m, (ORIG + 0xa34) as PhysAddr, 4096);
+    expect(t).toBe(START + 5 * IO_TLB_SIZE + 0x234);
+  });
 });

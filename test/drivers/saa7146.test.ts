@@ -3,7 +3,8 @@ import { createMachine } from "../../lib/platform/machine.js";
 import { KernelOops } from "../../lib/core/errors.js";
 import type { DmaAddr } from "../../lib/core/addr.js";
 import type { Scatterlist } from "../../lib/sg/scatterlist.js";
-import { SAA7146_PGTABLE_ENTRIES, saa7146BuildTables, saa7146PgtableAlloc, saa7146PgtableBuildSingle, saa7146PageAddresses } from "../../lib/drivers/saa7146.js";
+import { SAA7146_PGTABLE_ENTRIES, iommuOwnDmaOps, saa7146BuildTables, saa7146DriverTable, saa7146PgtableAlloc, saa7146PgtableBuildSingle, saa7146PageAddresses } from "../../lib/drivers/saa7146.js";
+import { loadPlatformProfile } from "../../lib/platform/profile.js";
 
 const card = () => createMachine("x86-64-pc-8g", { kernel: "v4.19" }).device("0000:03:00.0");
 function seg(dma: number, len: number, offset = 0): Scatterlist {
@@ -67,5 +68,50 @@ describe("page address lists and multiple tables", () => {
     expect(t[0]!.nrPages).toBe(SAA7146_PGTABLE_ENTRIES);
     expect(t[1]!.nrPages).toBe(1500 - 1024);
     expect(t[1]!.entries[1023]).toBe(0x100000 + 1499 * 4096);
+  });
+});
+
+describe("saa7146 page table from a merged list (e56429b09d5e, v5.13: sg_dma_len instead of sg->length)", () => {
+  // Rule: saa7146_pgtable_build_single loops while p * 4096 < list->length in v5.11.0 (CompressionDuck),
+  // while p * 4096 < sg_dma_len(list) in v5.14.2 (Kingdo777). The research's worked example: three
+  // 4 KiB CPU entries merged by the IOMMU into one 12 KiB DMA segment at IOVA 0xfff00000 (slen 1).
+  function merged(): Scatterlist[] {
+    const a = seg(0xfff00000, 4096);
+    a.dmaLength = 3 * 4096;
+    const b = seg(0, 4096);
+    b.dmaLength = 0;
+    const c = seg(0, 4096);
+    c.dmaLength = 0;
+    return [a, b, c];
+  }
+  it("v5.12: one entry (entry 0 = the IOVA), filled: frame pages 2 and 3 land on page 1", () => {
+    const d = createMachine("x86-64-pc-8g", { kernel: "v5.12" }).device("0000:03:00.0");
+    const pt = saa7146PgtableAlloc(d)!;
+    saa7146PgtableBuildSingle(d, pt, merged(), 1);
+    expect(pt.nrPages).toBe(1);
+    expect(pt.entries.slice(0, 3)).toEqual([0xfff00000, 0xfff00000, 0xfff00000]);
+    const t = saa7146DriverTable(d, merged(), 1, 3);
+    expect(t.written).toBe(1);
+    expect(t.misdirected).toBe(2); // pages 1 and 2 should be at +4K and +8K
+  });
+  it("v5.13: three entries iova, +4K, +8K, then the fill with +8K", () => {
+    const d = createMachine("x86-64-pc-8g", { kernel: "v5.13" }).device("0000:03:00.0");
+    const pt = saa7146PgtableAlloc(d)!;
+    saa7146PgtableBuildSingle(d, pt, merged(), 1);
+    expect(pt.entries.slice(0, 4)).toEqual([0xfff00000, 0xfff01000, 0xfff02000, 0xfff02000]);
+    expect(saa7146DriverTable(d, merged(), 1, 3).misdirected).toBe(0);
+  });
+  it("IOMMU drivers on dma-iommu (the merging map_sg): VT-d from v5.11 (5.10.89/5.11.0), AMD from v5.5 (5.4.0/5.6.4)", () => {
+    const vtd = (k: string) => createMachine("x86-64-pc-8g-vtd", { kernel: k }).device("0000:03:00.0");
+    expect(iommuOwnDmaOps(vtd("v5.10"))).toBe("intel_dma_ops (intel_map_sg)");
+    expect(iommuOwnDmaOps(vtd("v5.11"))).toBeNull();
+    const amd = (k: string) => {
+      const p = loadPlatformProfile("x86-64-pc-8g-vtd");
+      p.iommus = p.iommus.map((u) => ({ ...u, driver: "amd-iommu" }));
+      return createMachine(p, { kernel: k }).device("0000:03:00.0");
+    };
+    expect(iommuOwnDmaOps(amd("v5.4"))).toBe("amd_iommu_dma_ops (map_sg)");
+    expect(iommuOwnDmaOps(amd("v5.5"))).toBeNull();
+    expect(iommuOwnDmaOps(card())).toBeNull();
   });
 });

@@ -11,8 +11,18 @@ const out = (board: "uniphier-pxs3" | "exynos5422-odroidxu4", kernel: string, va
   runCase02({ board, kernel, variant, importerIommu }).outcome;
 
 describe("PXS3 (2021), coherent codec exporting its no-map pool to a coherent importer", () => {
-  it("v4.19: virt_to_page of the memremap address names RAM page 0x88000: silent wrong page", () => {
+  it("v4.19: arm64_swiotlb_dma_ops' __swiotlb_get_sgtable takes the page of dma_to_phys(handle): the importer reaches 0xb0000000", () => {
+    // v4.19.1 arch/arm64/mm/dma-mapping.c:__swiotlb_get_sgtable: phys_to_page(dma_to_phys(dev, handle)), no check.
     const r = runCase02({ board: "uniphier-pxs3", kernel: "v4.19", variant: "baseline" });
+    expect(r.outcome).toBe("works");
+    expect(r.sgPage!.pfn).toBe(0xb0000);
+    expect(r.importerPhys).toBe(0xb0000000);
+  });
+  it("v4.20 (arm64 on dma-direct, dma_common_get_sgtable): virt_to_page of the memremap address names RAM page 0x88000: silent wrong page", () => {
+    // v4.20.0 kernel/dma/mapping.c:dma_common_get_sgtable, coherent device: virt_to_page(cpu_addr).
+    // cpu_addr = VMALLOC_START 0xffff000008000000; the pre-v5.4 __virt_to_phys masks it to 0x8000000,
+    // + PHYS_OFFSET 0x80000000 = 0x88000000: a real RAM page, not the buffer.
+    const r = runCase02({ board: "uniphier-pxs3", kernel: "v4.20", variant: "baseline" });
     expect(r.outcome).toBe("silent wrong page");
     expect(r.importerPhys).toBe(0x88000000);
   });

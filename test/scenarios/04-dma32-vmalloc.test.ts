@@ -179,3 +179,34 @@ describe("case 04 explains a failure from the event that happened (issue 10 item
     expect(r.machine.trace.ofKind("swiotlb_full")).toHaveLength(0);
   });
 });
+
+describe("case 04: saa7146 behind VT-d builds its table from the CPU lengths before e56429b09d5e (v5.13)", () => {
+  // 1 MiB buffer = 256 vmalloc pages. iommu_dma_map_sg lays them out contiguously and __finalise_sg merges
+  // up to dma_get_max_seg_size = 64 KiB (no dma_parms): 256 / 16 = 16 DMA segments S0..S15.
+  // Before v5.13 the driver writes one entry per segment (list->length of the i-th CPU entry is 4096):
+  // entry k = start of S_k for k < 16, then entries 16..255 are copies of S15's start. The right entry for
+  // frame page k is S_(k/16) + (k mod 16) * 4 KiB. Right only for k = 0 (S0) and k = 240 (S15): 254 wrong.
+  it("v5.12 (VT-d on dma-iommu since v5.11): 254 of 256 frame pages go to the wrong IOVA, all of them mapped", () => {
+    const r = case04Run({ kernel: "v5.12", strategy: "iommu", iommu: true, bufferSize: MiB, buffers: 1 });
+    expect(r.buffers[0]!.dmaSegments).toBe(16);
+    expect(r.buffers[0]!.misdirected).toBe(254);
+    expect(r.buffers[0]!.unmappedEntries).toBe(0);
+    expect(r.ok).toBe(false);
+    expect(r.reason).toContain("254 of 256 frame pages go to the wrong IOVA");
+  });
+  it("v5.13: sg_dma_len gives 16 entries per segment, all 256 right", () => {
+    const r = case04Run({ kernel: "v5.13", strategy: "iommu", iommu: true, bufferSize: MiB, buffers: 1 });
+    expect(r.buffers[0]!.misdirected).toBe(0);
+    expect(r.ok).toBe(true);
+  });
+  it("v5.10: VT-d still had intel_map_sg (no merging in the kernel), so the old loop was right", () => {
+    const r = case04Run({ kernel: "v5.10", strategy: "iommu", iommu: true, bufferSize: MiB, buffers: 1 });
+    expect(r.buffers[0]!.misdirected).toBe(0);
+    expect(r.ok).toBe(true);
+  });
+  it("without an IOMMU (dma-direct, one segment per page) the old loop is right on v5.12", () => {
+    const r = case04Run({ kernel: "v5.12", strategy: "zone-dma32", bufferSize: MiB, buffers: 1 });
+    expect(r.buffers[0]!.dmaSegments).toBe(256);
+    expect(r.buffers[0]!.misdirected).toBe(0);
+  });
+});
