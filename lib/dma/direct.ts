@@ -58,7 +58,7 @@ import { physToVirt } from "../mm/linear-map.js";
 import { archSyncDmaForCpuOn, archSyncDmaForDeviceOn, describeOps, noSync, type SyncOutcome } from "./arch/index.js";
 import { dmaCapable, dmaKmallocNeedsBounce } from "./map-ops.js";
 import { addMapping, findMapping, mappingContaining, removeMapping, step, streamingOf, type ActiveMapping, type CallMeta, type DmaCallHooks } from "./state.js";
-import { bounceCopier, currentSwiotlbRules, isSwiotlbBuffer, swiotlbHostOf, swiotlbMap, swiotlbOf, swiotlbOrigAddr, swiotlbSyncSingle, swiotlbTblUnmapSingle } from "./swiotlb.js";
+import { bounceCopier, currentSwiotlbRules, isSwiotlbBuffer, swiotlbHostOf, swiotlbMap, swiotlbOf, swiotlbOrigAddr, swiotlbReleaseSpan, swiotlbSyncSingle, swiotlbTblUnmapSingle } from "./swiotlb.js";
 
 const ATTR_SKIP_CPU_SYNC = DMA_ATTR_SKIP_CPU_SYNC;
 function skipCpuSync(attrs: number): boolean {
@@ -146,7 +146,6 @@ export function dmaDirectUnmapPhys(dev: Device, dmaAddr: DmaAddr, size: number, 
   checkInt(`${fn}(size)`, size, 1);
   const m = swiotlbHostOf(dev);
   const s = streamingOf(m);
-  if (meta.hooks?.unmapping) meta.hooks.unmapping(dev, { type: meta.type ?? "single", dmaAddr, size, dir: d, isMappingError: dmaMappingError(dmaAddr), ...(meta.sgCallEnts !== undefined ? { sgCallEnts: meta.sgCallEnts } : {}) });
   const rec = findMapping(s, dev, dmaAddr);
   const paddr = dmaMappingError(dmaAddr) ? null : dmaToPhys(dev, dmaAddr);
   const mem = paddr === null ? null : (m.swiotlbState.swiotlb ?? null);
@@ -154,6 +153,9 @@ export function dmaDirectUnmapPhys(dev: Device, dmaAddr: DmaAddr, size: number, 
   if (inPool && swiotlbOrigAddr(dev, mem!, paddr!) === null) {
     throw new ModelConfigError(`${fn}(dmaAddr)`, hex(dmaAddr), "a live swiotlb bounce buffer (this one's slots are free: a double unmap)");
   }
+  // The slots the release will free, checked before any change (a release over slots already free would corrupt the pool's counts).
+  if (inPool) swiotlbReleaseSpan(dev, mem!, paddr!, rec ? rec.size : size, `${fn}`);
+  if (meta.hooks?.unmapping) meta.hooks.unmapping(dev, { type: meta.type ?? "single", dmaAddr, size, dir: d, isMappingError: dmaMappingError(dmaAddr), ...(meta.sgCallEnts !== undefined ? { sgCallEnts: meta.sgCallEnts } : {}) });
   let out: SyncOutcome = noSync();
   if (paddr !== null && !dev.dmaCoherent && !skipCpuSync(attrs)) {
     out = archSyncDmaForCpuOn(m, paddr, size, d);
