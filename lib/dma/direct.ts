@@ -49,11 +49,11 @@ import { DMA_MAPPING_ERROR, dmaMappingError, type DmaAddr, type PhysAddr } from 
 import { checkInt, hex } from "../core/arith.js";
 import { EIO } from "../core/errno.js";
 import { ModelConfigError } from "../core/errors.js";
-import { DMA_ATTR_SKIP_CPU_SYNC, checkDirection, dirName, hasAttr } from "../core/dma-types.js";
+import { DMA_ATTR_SKIP_CPU_SYNC, checkAttrs, checkDirection, dirName, hasAttr } from "../core/dma-types.js";
 import { atLeast } from "../kernel/version.js";
 import { CHANGE_MAP_SG_ERRNO, kernelFunctionName } from "../kernel/api-changes.js";
 import { dmaStreamingLimit, dmaToPhys, physToDma, type Device } from "../platform/device.js";
-import { sgPhys, type Scatterlist } from "../sg/scatterlist.js";
+import { checkSgEntries, sgPhys, type Scatterlist } from "../sg/scatterlist.js";
 import { physToVirt } from "../mm/linear-map.js";
 import { archSyncDmaForCpuOn, archSyncDmaForDeviceOn, describeOps, noSync, type SyncOutcome } from "./arch/index.js";
 import { dmaCapable, dmaKmallocNeedsBounce } from "./map-ops.js";
@@ -249,17 +249,20 @@ export function dmaDirectSyncSingleForDevice(dev: Device, dmaAddr: DmaAddr, size
  */
 export function dmaDirectMapSg(dev: Device, sgl: Scatterlist[], nents: number, dir: number, attrs = 0, pageSize?: number, hooks?: DmaCallHooks): number {
   checkDirection("dmaDirectMapSg(dir)", dir);
-  checkInt("dmaDirectMapSg(nents)", nents, 1, sgl.length);
+  checkAttrs("dmaDirectMapSg(attrs)", attrs);
+  // Every entry is checked before the first is mapped, so a bad entry further on leaves nothing mapped.
+  // Length >= 1: a zero-length mapping is not modelled on dma-direct (dmaDirectMapPhys takes size >= 1).
+  checkSgEntries("dmaDirectMapSg", sgl, nents, 1);
   const ps = pageSize ?? (dev.cacheHost ? dev.cacheHost.profile.pageSize : 4096);
   for (let i = 0; i < nents; i++) {
     const sg = sgl[i]!;
     const dma = dmaDirectMapPhys(dev, sgPhys(sg, ps), sg.length, dir, attrs, { fn: "dma_direct_map_sg", type: "sg", sgCallEnts: nents, hooks });
     if (dmaMappingError(dma)) {
+      // out_unmap (v5.4.6 and v6.19 kernel/dma/direct.c dma_direct_map_sg): the failing entry's
+      // dma_address is DMA_MAPPING_ERROR (its dma_length untouched); dma_direct_unmap_sg(sgl, i,
+      // attrs | SKIP_CPU_SYNC) unmaps the i entries before it, which keep their (now stale) DMA fields.
+      sg.dmaAddress = DMA_MAPPING_ERROR;
       for (let j = 0; j < i; j++) dmaDirectUnmapPhys(dev, sgl[j]!.dmaAddress, sgl[j]!.dmaLength, dir, attrs + (skipCpuSync(attrs) ? 0 : ATTR_SKIP_CPU_SYNC), { fn: "dma_direct_unmap_sg", type: "sg", sgCallEnts: nents, hooks });
-      for (let j = 0; j <= i; j++) {
-        sgl[j]!.dmaAddress = DMA_MAPPING_ERROR;
-        sgl[j]!.dmaLength = 0;
-      }
       return atLeast(dev.kernel, CHANGE_MAP_SG_ERRNO) ? -EIO : 0;
     }
     sg.dmaAddress = dma;

@@ -27,9 +27,9 @@ import { KernelOops, ModelConfigError } from "../core/errors.js";
 import { atLeast, defineChange } from "../kernel/version.js";
 import { kernelFunctionName } from "../kernel/api-changes.js";
 import { dmaToPhys, type Device } from "../platform/device.js";
-import { createSgTable, sgPhys, type Scatterlist, type SgTable } from "../sg/scatterlist.js";
+import { checkSgEntries, createSgTable, sgPhys, type Scatterlist, type SgTable } from "../sg/scatterlist.js";
 import { CHANGE_IOMMU_DMA_COMMON_OPS, CHANGE_MAP_SG_ERRNO, iommuDmaMapPage, iommuDmaMapSg, iommuDmaSyncSgForCpu, iommuDmaSyncSgForDevice, iommuDmaSyncSingleForCpu, iommuDmaSyncSingleForDevice, iommuDmaMapResource, iommuDmaUnmapPage, iommuDmaUnmapResource, iommuDmaUnmapSg, type IommuDmaOptions } from "../iommu/dma-iommu.js";
-import { DMA_ATTR_SKIP_CPU_SYNC, checkDirection, dirName, hasAttr } from "../core/dma-types.js";
+import { DMA_ATTR_SKIP_CPU_SYNC, checkAttrs, checkDirection, dirName, hasAttr } from "../core/dma-types.js";
 import { iommuDmaAlloc, iommuDmaFree, iommuDmaGetSgtable, iommuDmaMmap, type IommuDmaAllocOptions } from "../iommu/dma-iommu-alloc.js";
 import { dmaDirectMapPhys, dmaDirectMapSg, dmaDirectSyncSingleForCpu, dmaDirectSyncSingleForDevice, dmaDirectUnmapPhys, dmaDirectUnmapSg } from "./direct.js";
 import { dmaDebugOf, pointerFacts } from "./debug.js";
@@ -80,6 +80,8 @@ export const DMA_MAP_SGTABLE_SINCE = DMA_MAP_SGTABLE.since;
  */
 function mapSgRaw(dev: Device, sgl: Scatterlist[], nents: number, dir: number, attrs: number, opts: DmaMapSgOptions): number {
   checkDirection("dmaMapSg(dir)", dir);
+  checkAttrs("dmaMapSg(attrs)", attrs);
+  checkSgEntries("dmaMapSg", sgl, nents, 0);
   if (dev.dmaMask === null) {
     dev.trace.record({ fn: "dma_map_sg_attrs", kind: "warn", level: "warn", msg: `WARNING: ${dev.name} has no dma_mask`, data: {} });
     return 0;
