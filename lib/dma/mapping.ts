@@ -26,7 +26,7 @@ import { EINVAL, EIO, ENOMEM, ENXIO, EREMOTEIO } from "../core/errno.js";
 import { KernelOops, ModelConfigError } from "../core/errors.js";
 import { atLeast, defineChange } from "../kernel/version.js";
 import { kernelFunctionName } from "../kernel/api-changes.js";
-import { dmaToPhys, type Device } from "../platform/device.js";
+import { checkDeviceDmaFields, dmaToPhys, type Device } from "../platform/device.js";
 import { checkSgEntries, createSgTable, sgPhys, type Scatterlist, type SgTable } from "../sg/scatterlist.js";
 import { CHANGE_IOMMU_DMA_COMMON_OPS, CHANGE_MAP_SG_ERRNO, iommuDmaMapPage, iommuDmaMapSg, iommuDmaSyncSgForCpu, iommuDmaSyncSgForDevice, iommuDmaSyncSingleForCpu, iommuDmaSyncSingleForDevice, iommuDmaMapResource, iommuDmaUnmapPage, iommuDmaUnmapResource, iommuDmaUnmapSg, type IommuDmaOptions } from "../iommu/dma-iommu.js";
 import { DMA_ATTR_SKIP_CPU_SYNC, checkAttrs, checkDirection, dirName, hasAttr } from "../core/dma-types.js";
@@ -109,12 +109,16 @@ function mapSgRaw(dev: Device, sgl: Scatterlist[], nents: number, dir: number, a
  * include/asm-generic/dma-mapping-common.h.
  */
 export function dmaMapSgAttrs(dev: Device, sgl: Scatterlist[], nents: number, dir: number, attrs = 0, opts: DmaMapSgOptions = {}): number {
+  checkDeviceDmaFields(dev, "dmaMapSgAttrs");
+  checkAttrs("dmaMapSgAttrs(attrs)", attrs);
   const r = mapSgRaw(dev, sgl, nents, dir, attrs, opts);
   return r < 0 ? 0 : r;
 }
 
 /** dma_map_sg(dev, sg, nents, dir): {@link dmaMapSgAttrs} with attrs 0 unless given. */
 export function dmaMapSg(dev: Device, sgl: Scatterlist[], nents: number, dir: number, attrs = 0, opts: DmaMapSgOptions = {}): number {
+  checkDeviceDmaFields(dev, "dmaMapSg");
+  checkAttrs("dmaMapSg(attrs)", attrs);
   return dmaMapSgAttrs(dev, sgl, nents, dir, attrs, opts);
 }
 
@@ -125,6 +129,8 @@ export function dmaMapSg(dev: Device, sgl: Scatterlist[], nents: number, dir: nu
  * Source: kernel/dma/mapping.c dma_unmap_sg_attrs (v6.19).
  */
 export function dmaUnmapSgAttrs(dev: Device, sgl: Scatterlist[], nents: number, dir: number, attrs = 0): void {
+  checkDeviceDmaFields(dev, "dmaUnmapSgAttrs");
+  checkAttrs("dmaUnmapSgAttrs(attrs)", attrs);
   checkDirection("dmaUnmapSg(dir)", dir);
   if (useDmaIommu(dev)) {
     iommuDebugUnmapSg(dev, sgl, nents, dir);
@@ -135,6 +141,8 @@ export function dmaUnmapSgAttrs(dev: Device, sgl: Scatterlist[], nents: number, 
 
 /** dma_unmap_sg(dev, sg, nents, dir). */
 export function dmaUnmapSg(dev: Device, sgl: Scatterlist[], nents: number, dir: number, attrs = 0): void {
+  checkDeviceDmaFields(dev, "dmaUnmapSg");
+  checkAttrs("dmaUnmapSg(attrs)", attrs);
   dmaUnmapSgAttrs(dev, sgl, nents, dir, attrs);
 }
 
@@ -150,6 +158,8 @@ export function dmaUnmapSg(dev: Device, sgl: Scatterlist[], nents: number, dir: 
  * kernel/dma/mapping.c dma_map_sgtable (v5.16+, v6.19).
  */
 export function dmaMapSgtable(dev: Device, sgt: SgTable, dir: number, attrs = 0, opts: DmaMapSgOptions = {}): number {
+  checkDeviceDmaFields(dev, "dmaMapSgtable");
+  checkAttrs("dmaMapSgtable(attrs)", attrs);
   if (!atLeast(dev.kernel, DMA_MAP_SGTABLE)) {
     throw new ModelConfigError("dmaMapSgtable", dev.kernel.name, `a kernel ${DMA_MAP_SGTABLE_SINCE} or later (dma_map_sgtable does not exist before)`);
   }
@@ -169,6 +179,8 @@ export function dmaMapSgtable(dev: Device, sgt: SgTable, dir: number, attrs = 0,
  * Source: include/linux/dma-mapping.h dma_unmap_sgtable (v5.8+).
  */
 export function dmaUnmapSgtable(dev: Device, sgt: SgTable, dir: number, attrs = 0): void {
+  checkDeviceDmaFields(dev, "dmaUnmapSgtable");
+  checkAttrs("dmaUnmapSgtable(attrs)", attrs);
   dmaUnmapSgAttrs(dev, sgt.sgl, sgt.origNents, dir, attrs);
 }
 
@@ -257,6 +269,8 @@ function iommuDebugSyncSg(dev: Device, sgl: Scatterlist[], nelems: number, dir: 
  * < 1 or an address beyond 2^53 (nothing changes).
  */
 export function dmaMapPageAttrs(dev: Device, pfn: Pfn | number, offset: number, size: number, dir: number, attrs = 0): DmaAddr {
+  checkDeviceDmaFields(dev, "dmaMapPageAttrs");
+  checkAttrs("dmaMapPageAttrs(attrs)", attrs);
   checkDirection("dmaMapPage(dir)", dir);
   checkInt("dmaMapPage(pfn)", pfn);
   checkInt("dmaMapPage(offset)", offset);
@@ -288,6 +302,7 @@ export function dmaMapPageAttrs(dev: Device, pfn: Pfn | number, offset: number, 
 
 /** dma_map_page(dev, page, offset, size, dir): {@link dmaMapPageAttrs} with attrs 0. */
 export function dmaMapPage(dev: Device, pfn: Pfn | number, offset: number, size: number, dir: number): DmaAddr {
+  checkDeviceDmaFields(dev, "dmaMapPage");
   return dmaMapPageAttrs(dev, pfn, offset, size, dir, 0);
 }
 
@@ -301,6 +316,8 @@ export function dmaMapPage(dev: Device, pfn: Pfn | number, offset: number, size:
  * @throws ModelConfigError for a bad direction or size (nothing changes).
  */
 export function dmaMapSingleAttrs(dev: Device, ptr: VirtAddr | number, size: number, dir: number, attrs = 0): DmaAddr {
+  checkDeviceDmaFields(dev, "dmaMapSingleAttrs");
+  checkAttrs("dmaMapSingleAttrs(attrs)", attrs);
   checkDirection("dmaMapSingle(dir)", dir);
   checkInt("dmaMapSingle(ptr)", ptr);
   checkInt("dmaMapSingle(size)", size, 1);
@@ -314,6 +331,7 @@ export function dmaMapSingleAttrs(dev: Device, ptr: VirtAddr | number, size: num
 
 /** dma_map_single(dev, ptr, size, dir). */
 export function dmaMapSingle(dev: Device, ptr: VirtAddr | number, size: number, dir: number): DmaAddr {
+  checkDeviceDmaFields(dev, "dmaMapSingle");
   return dmaMapSingleAttrs(dev, ptr, size, dir, 0);
 }
 
@@ -322,6 +340,7 @@ export function dmaMapSingle(dev: Device, ptr: VirtAddr | number, size: number, 
  * driver checked (debug_dma_mapping_error).
  */
 export function dmaMappingErrorFor(dev: Device, addr: DmaAddr): boolean {
+  checkDeviceDmaFields(dev, "dmaMappingErrorFor");
   const dbg = dmaDebugOf(dmaMachineOf(dev));
   if (dbg) dbg.mappingErrorChecked(dev, addr);
   return dmaMappingError(addr);
@@ -335,6 +354,8 @@ export function dmaMappingErrorFor(dev: Device, addr: DmaAddr): boolean {
  * @throws ModelConfigError for a bad direction or size.
  */
 export function dmaUnmapPageAttrs(dev: Device, addr: DmaAddr, size: number, dir: number, attrs = 0): void {
+  checkDeviceDmaFields(dev, "dmaUnmapPageAttrs");
+  checkAttrs("dmaUnmapPageAttrs(attrs)", attrs);
   checkDirection("dmaUnmapPage(dir)", dir);
   if (useDmaIommu(dev)) {
     checkInt("dmaUnmapPage(size)", size, 1);
@@ -349,16 +370,20 @@ export function dmaUnmapPageAttrs(dev: Device, addr: DmaAddr, size: number, dir:
 
 /** dma_unmap_page(dev, addr, size, dir). */
 export function dmaUnmapPage(dev: Device, addr: DmaAddr, size: number, dir: number): void {
+  checkDeviceDmaFields(dev, "dmaUnmapPage");
   dmaUnmapPageAttrs(dev, addr, size, dir, 0);
 }
 
 /** dma_unmap_single_attrs(dev, addr, size, dir, attrs): the same as dma_unmap_page_attrs. */
 export function dmaUnmapSingleAttrs(dev: Device, addr: DmaAddr, size: number, dir: number, attrs = 0): void {
+  checkDeviceDmaFields(dev, "dmaUnmapSingleAttrs");
+  checkAttrs("dmaUnmapSingleAttrs(attrs)", attrs);
   dmaUnmapPageAttrs(dev, addr, size, dir, attrs);
 }
 
 /** dma_unmap_single(dev, addr, size, dir). */
 export function dmaUnmapSingle(dev: Device, addr: DmaAddr, size: number, dir: number): void {
+  checkDeviceDmaFields(dev, "dmaUnmapSingle");
   dmaUnmapPageAttrs(dev, addr, size, dir, 0);
 }
 
@@ -379,6 +404,7 @@ function scIommuSyncSingle(dev: Device, addr: DmaAddr, size: number, dir: number
  * @throws ModelConfigError for a bad direction or size.
  */
 export function dmaSyncSingleForCpu(dev: Device, addr: DmaAddr, size: number, dir: number): void {
+  checkDeviceDmaFields(dev, "dmaSyncSingleForCpu");
   if (useDmaIommu(dev)) return scIommuSyncSingle(dev, addr, size, dir, true, "dmaSyncSingleForCpu");
   dmaDirectSyncSingleForCpu(dev, addr, size, dir, "dma_sync_single_for_cpu", debugHooks(dev));
 }
@@ -389,6 +415,7 @@ export function dmaSyncSingleForCpu(dev: Device, addr: DmaAddr, size: number, di
  * @throws ModelConfigError for a bad direction or size.
  */
 export function dmaSyncSingleForDevice(dev: Device, addr: DmaAddr, size: number, dir: number): void {
+  checkDeviceDmaFields(dev, "dmaSyncSingleForDevice");
   if (useDmaIommu(dev)) return scIommuSyncSingle(dev, addr, size, dir, false, "dmaSyncSingleForDevice");
   dmaDirectSyncSingleForDevice(dev, addr, size, dir, "dma_sync_single_for_device", debugHooks(dev));
 }
@@ -399,6 +426,7 @@ export function dmaSyncSingleForDevice(dev: Device, addr: DmaAddr, size: number,
  * @throws ModelConfigError for nelems outside the list or a bad direction.
  */
 export function dmaSyncSgForCpu(dev: Device, sgl: Scatterlist[], nelems: number, dir: number): void {
+  checkDeviceDmaFields(dev, "dmaSyncSgForCpu");
   checkDirection("dmaSyncSgForCpu(dir)", dir);
   checkInt("dmaSyncSgForCpu(nelems)", nelems, 1, sgl.length);
   if (useDmaIommu(dev)) {
@@ -414,6 +442,7 @@ export function dmaSyncSgForCpu(dev: Device, sgl: Scatterlist[], nelems: number,
  * @throws ModelConfigError for nelems outside the list or a bad direction.
  */
 export function dmaSyncSgForDevice(dev: Device, sgl: Scatterlist[], nelems: number, dir: number): void {
+  checkDeviceDmaFields(dev, "dmaSyncSgForDevice");
   checkDirection("dmaSyncSgForDevice(dir)", dir);
   checkInt("dmaSyncSgForDevice(nelems)", nelems, 1, sgl.length);
   if (useDmaIommu(dev)) {
@@ -426,11 +455,13 @@ export function dmaSyncSgForDevice(dev: Device, sgl: Scatterlist[], nelems: numb
 
 /** dma_sync_sgtable_for_cpu(dev, sgt, dir): the sg sync over sgt->orig_nents entries (include/linux/dma-mapping.h, v5.8+). */
 export function dmaSyncSgtableForCpu(dev: Device, sgt: SgTable, dir: number): void {
+  checkDeviceDmaFields(dev, "dmaSyncSgtableForCpu");
   dmaSyncSgForCpu(dev, sgt.sgl, sgt.origNents, dir);
 }
 
 /** dma_sync_sgtable_for_device(dev, sgt, dir). */
 export function dmaSyncSgtableForDevice(dev: Device, sgt: SgTable, dir: number): void {
+  checkDeviceDmaFields(dev, "dmaSyncSgtableForDevice");
   dmaSyncSgForDevice(dev, sgt.sgl, sgt.origNents, dir);
 }
 
@@ -523,6 +554,8 @@ function mmFor(dev: Device): MemoryModel {
  * iommuDmaAlloc throws (a non-blocking request from a non-coherent IOMMU device).
  */
 export function dmaAllocAttrs(dev: Device, size: number, attrs = 0, opts: IommuDmaAllocOptions = {}): CoherentBuffer | null {
+  checkDeviceDmaFields(dev, "dmaAllocAttrs");
+  checkAttrs("dmaAllocAttrs(attrs)", attrs);
   checkInt("dmaAllocAttrs(size)", size, 1);
   const mm = mmFor(dev);
   const r = dmaAllocFromDevCoherent(dev, size, mm.pageSize);
@@ -545,6 +578,7 @@ export function dmaAllocAttrs(dev: Device, size: number, attrs = 0, opts: IommuD
 
 /** dma_alloc_coherent(dev, size, &handle, GFP_KERNEL): {@link dmaAllocAttrs} with no attrs. */
 export function dmaAllocCoherent(dev: Device, size: number): CoherentBuffer | null {
+  checkDeviceDmaFields(dev, "dmaAllocCoherent");
   return dmaAllocAttrs(dev, size, 0);
 }
 
@@ -553,6 +587,7 @@ export function dmaAllocCoherent(dev: Device, size: number): CoherentBuffer | nu
  * @throws ModelConfigError if the buffer is not a live allocation of this device (checked before any change).
  */
 export function dmaFreeCoherent(dev: Device, size: number, cpuAddr: VirtAddr, dmaHandle: DmaAddr): void {
+  checkDeviceDmaFields(dev, "dmaFreeCoherent");
   checkInt("dmaFreeCoherent(size)", size, 1);
   const mm = mmFor(dev);
   if (inDevCoherentPool(dev, cpuAddr, mm.pageSize)) {
@@ -567,6 +602,8 @@ export function dmaFreeCoherent(dev: Device, size: number, cpuAddr: VirtAddr, dm
 
 /** Alias of {@link dmaFreeCoherent} with attrs (ignored). */
 export function dmaFreeAttrs(dev: Device, size: number, cpuAddr: VirtAddr, dmaHandle: DmaAddr, attrs = 0): void {
+  checkDeviceDmaFields(dev, "dmaFreeAttrs");
+  checkAttrs("dmaFreeAttrs(attrs)", attrs);
   void attrs;
   dmaFreeCoherent(dev, size, cpuAddr, dmaHandle);
 }
@@ -628,6 +665,8 @@ export function dmaGetSgtableAttrs(
   attrs = 0,
   opts: GetSgtableOptions = {},
 ): number {
+  checkDeviceDmaFields(dev, "dmaGetSgtableAttrs");
+  checkAttrs("dmaGetSgtable(attrs)", attrs);
   checkInt("dmaGetSgtable(size)", size, 1);
   const mm = mmFor(dev);
   const ps = mm.pageSize;
@@ -686,6 +725,7 @@ export function dmaGetSgtableAttrs(
 
 /** dma_get_sgtable(dev, sgt, cpu_addr, handle, size): {@link dmaGetSgtableAttrs} with attrs 0. */
 export function dmaGetSgtable(dev: Device, sgt: SgTable, cpuAddr: VirtAddr, dmaHandle: DmaAddr, size: number, opts: GetSgtableOptions = {}): number {
+  checkDeviceDmaFields(dev, "dmaGetSgtable");
   return dmaGetSgtableAttrs(dev, sgt, cpuAddr, dmaHandle, size, 0, opts);
 }
 
@@ -713,6 +753,7 @@ export interface DmaMmapResult {
  * @throws ModelConfigError for bad sizes/offsets.
  */
 export function dmaMmapAttrs(dev: Device, cpuAddr: VirtAddr, dmaHandle: DmaAddr, size: number, userPages?: number, pgoff = 0): DmaMmapResult {
+  checkDeviceDmaFields(dev, "dmaMmapAttrs");
   checkInt("dmaMmap(size)", size, 1);
   const mm = mmFor(dev);
   const ps = mm.pageSize;
@@ -732,6 +773,7 @@ export function dmaMmapAttrs(dev: Device, cpuAddr: VirtAddr, dmaHandle: DmaAddr,
 
 /** dma_mmap_coherent / dma_mmap_attrs: alias of {@link dmaMmapAttrs}. */
 export function dmaMmap(dev: Device, cpuAddr: VirtAddr, dmaHandle: DmaAddr, size: number, userPages?: number, pgoff = 0): DmaMmapResult {
+  checkDeviceDmaFields(dev, "dmaMmap");
   return dmaMmapAttrs(dev, cpuAddr, dmaHandle, size, userPages, pgoff);
 }
 
@@ -761,6 +803,8 @@ export interface DmaMapResourceOptions {
  * @throws ModelConfigError before v4.9 or for bad arguments; KernelOops for the v4.9 BUG_ON.
  */
 export function dmaMapResource(dev: Device, phys: PhysAddr | number, size: number, dir: number, attrs = 0, opts: DmaMapResourceOptions = {}): DmaAddr {
+  checkDeviceDmaFields(dev, "dmaMapResource");
+  checkAttrs("dmaMapResource(attrs)", attrs);
   if (!opts.asDmaMapPfn && !atLeast(dev.kernel, DMA_MAP_RESOURCE)) throw new ModelConfigError("dmaMapResource", dev.kernel.name, "a kernel v4.9 or later (dma_map_resource does not exist before)");
   checkInt("dmaMapResource(phys)", phys);
   checkInt("dmaMapResource(size)", size, 1);
@@ -788,6 +832,8 @@ export function dmaMapResource(dev: Device, phys: PhysAddr | number, size: numbe
  * @throws ModelConfigError on iommu-dma for a handle that was not mapped.
  */
 export function dmaUnmapResource(dev: Device, handle: DmaAddr, size: number, dir: number, attrs = 0): void {
+  checkDeviceDmaFields(dev, "dmaUnmapResource");
+  checkAttrs("dmaUnmapResource(attrs)", attrs);
   checkDirection("dmaUnmapResource(dir)", dir);
   checkInt("dmaUnmapResource(size)", size, 1);
   if (!useDmaIommu(dev)) return;
