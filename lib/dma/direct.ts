@@ -76,6 +76,7 @@ function skipCpuSync(attrs: number): boolean {
 export function dmaDirectMapPhys(dev: Device, paddr: PhysAddr | number, size: number, dir: number, attrs = 0, meta: CallMeta = {}): DmaAddr {
   const fn = meta.fn ?? kernelFunctionName(dev.kernel, "dma_direct_map_page");
   const d = checkDirection(`${fn}(dir)`, dir);
+  checkAttrs(`${fn}(attrs)`, attrs);
   checkInt(`${fn}(paddr)`, paddr);
   checkInt(`${fn}(size)`, size, 1);
   const m = swiotlbHostOf(dev);
@@ -144,6 +145,8 @@ export function dmaDirectUnmapPhys(dev: Device, dmaAddr: DmaAddr, size: number, 
   const fn = meta.fn ?? kernelFunctionName(dev.kernel, "dma_direct_unmap_page");
   const d = checkDirection(`${fn}(dir)`, dir);
   checkInt(`${fn}(size)`, size, 1);
+  checkAttrs(`${fn}(attrs)`, attrs);
+  if (!dmaMappingError(dmaAddr)) checkInt(`${fn}(dmaAddr)`, dmaAddr);
   const m = swiotlbHostOf(dev);
   const s = streamingOf(m);
   const rec = findMapping(s, dev, dmaAddr);
@@ -278,6 +281,7 @@ export function dmaDirectMapSg(dev: Device, sgl: Scatterlist[], nents: number, d
  */
 export function dmaDirectUnmapSg(dev: Device, sgl: Scatterlist[], nents: number, dir: number, attrs = 0, hooks?: DmaCallHooks): void {
   checkDirection("dmaDirectUnmapSg(dir)", dir);
+  checkAttrs("dmaDirectUnmapSg(attrs)", attrs);
   checkInt("dmaDirectUnmapSg(nents)", nents, 1, sgl.length);
   for (let i = 0; i < nents; i++) {
     const sg = sgl[i]!;

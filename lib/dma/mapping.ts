@@ -47,6 +47,18 @@ import { sgSetSinglePage } from "./ops-helpers.js";
 
 export { dmaGetMaxSegSize, dmaGetSegBoundary, dmaSetMaxSegSize, dmaGetMask } from "./parms.js";
 
+/**
+ * Check a dma_addr_t argument: DMA_MAPPING_ERROR (what a failed map
+ * returned; the unmap and sync calls take it) or an integer address in
+ * [0, MAX_ADDR].
+ * @throws ModelConfigError naming `field` (NaN, a fraction, a negative
+ * number other than DMA_MAPPING_ERROR, 2^64 - 1 written as a JS number).
+ */
+function checkDmaHandle(field: string, addr: unknown): void {
+  if (addr === DMA_MAPPING_ERROR) return;
+  checkInt(field, addr as number);
+}
+
 /** Options of the scatterlist map calls (model switches, not kernel arguments). */
 export interface DmaMapSgOptions extends IommuDmaOptions {
   /** PAGE_SIZE of the machine, bytes (default 4096). */
@@ -356,6 +368,7 @@ export function dmaMappingErrorFor(dev: Device, addr: DmaAddr): boolean {
 export function dmaUnmapPageAttrs(dev: Device, addr: DmaAddr, size: number, dir: number, attrs = 0): void {
   checkDeviceDmaFields(dev, "dmaUnmapPageAttrs");
   checkAttrs("dmaUnmapPageAttrs(attrs)", attrs);
+  checkDmaHandle("dmaUnmapPageAttrs(addr)", addr);
   checkDirection("dmaUnmapPage(dir)", dir);
   if (useDmaIommu(dev)) {
     checkInt("dmaUnmapPage(size)", size, 1);
@@ -405,6 +418,7 @@ function scIommuSyncSingle(dev: Device, addr: DmaAddr, size: number, dir: number
  */
 export function dmaSyncSingleForCpu(dev: Device, addr: DmaAddr, size: number, dir: number): void {
   checkDeviceDmaFields(dev, "dmaSyncSingleForCpu");
+  checkDmaHandle("dmaSyncSingleForCpu(addr)", addr);
   if (useDmaIommu(dev)) return scIommuSyncSingle(dev, addr, size, dir, true, "dmaSyncSingleForCpu");
   dmaDirectSyncSingleForCpu(dev, addr, size, dir, "dma_sync_single_for_cpu", debugHooks(dev));
 }
@@ -416,6 +430,7 @@ export function dmaSyncSingleForCpu(dev: Device, addr: DmaAddr, size: number, di
  */
 export function dmaSyncSingleForDevice(dev: Device, addr: DmaAddr, size: number, dir: number): void {
   checkDeviceDmaFields(dev, "dmaSyncSingleForDevice");
+  checkDmaHandle("dmaSyncSingleForDevice(addr)", addr);
   if (useDmaIommu(dev)) return scIommuSyncSingle(dev, addr, size, dir, false, "dmaSyncSingleForDevice");
   dmaDirectSyncSingleForDevice(dev, addr, size, dir, "dma_sync_single_for_device", debugHooks(dev));
 }
@@ -589,6 +604,8 @@ export function dmaAllocCoherent(dev: Device, size: number): CoherentBuffer | nu
 export function dmaFreeCoherent(dev: Device, size: number, cpuAddr: VirtAddr, dmaHandle: DmaAddr): void {
   checkDeviceDmaFields(dev, "dmaFreeCoherent");
   checkInt("dmaFreeCoherent(size)", size, 1);
+  checkInt("dmaFreeCoherent(cpuAddr)", cpuAddr);
+  checkDmaHandle("dmaFreeCoherent(dmaHandle)", dmaHandle);
   const mm = mmFor(dev);
   if (inDevCoherentPool(dev, cpuAddr, mm.pageSize)) {
     dmaReleaseFromDevCoherent(dev, getOrder(size, mm.pageSize), cpuAddr, mm.pageSize);
@@ -666,6 +683,8 @@ export function dmaGetSgtableAttrs(
   opts: GetSgtableOptions = {},
 ): number {
   checkDeviceDmaFields(dev, "dmaGetSgtableAttrs");
+  checkInt("dmaGetSgtable(cpuAddr)", cpuAddr);
+  checkDmaHandle("dmaGetSgtable(dmaHandle)", dmaHandle);
   checkAttrs("dmaGetSgtable(attrs)", attrs);
   checkInt("dmaGetSgtable(size)", size, 1);
   const mm = mmFor(dev);
@@ -754,6 +773,8 @@ export interface DmaMmapResult {
  */
 export function dmaMmapAttrs(dev: Device, cpuAddr: VirtAddr, dmaHandle: DmaAddr, size: number, userPages?: number, pgoff = 0): DmaMmapResult {
   checkDeviceDmaFields(dev, "dmaMmapAttrs");
+  checkInt("dmaMmap(cpuAddr)", cpuAddr);
+  checkDmaHandle("dmaMmap(dmaHandle)", dmaHandle);
   checkInt("dmaMmap(size)", size, 1);
   const mm = mmFor(dev);
   const ps = mm.pageSize;
@@ -833,6 +854,7 @@ export function dmaMapResource(dev: Device, phys: PhysAddr | number, size: numbe
  */
 export function dmaUnmapResource(dev: Device, handle: DmaAddr, size: number, dir: number, attrs = 0): void {
   checkDeviceDmaFields(dev, "dmaUnmapResource");
+  checkDmaHandle("dmaUnmapResource(handle)", handle);
   checkAttrs("dmaUnmapResource(attrs)", attrs);
   checkDirection("dmaUnmapResource(dir)", dir);
   checkInt("dmaUnmapResource(size)", size, 1);

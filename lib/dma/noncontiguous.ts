@@ -25,6 +25,7 @@
  * linear-map address (page_address), as it does for lowmem pages.
  */
 import { checkInt, hex } from "../core/arith.js";
+import { checkDirection } from "../core/dma-types.js";
 import type { DmaAddr, PhysAddr, Pfn, VirtAddr } from "../core/addr.js";
 import { ModelConfigError } from "../core/errors.js";
 import { atLeast, defineChange , type KernelChange } from "../kernel/version.js";
@@ -85,6 +86,7 @@ function requireRelease(dev: Device, change: KernelChange, api: string): void {
 export function dmaAllocPages(dev: Device, size: number, dir: number): DmaPages | null {
   requireRelease(dev, DMA_ALLOC_PAGES, "dmaAllocPages");
   checkInt("dmaAllocPages(size)", size, 1);
+  checkDirection("dmaAllocPages(dir)", dir);
   const mm = mmOfDevice(dev);
   const ps = mm.pageSize;
   if (!useDmaIommu(dev)) {
@@ -194,6 +196,7 @@ function allocNoncontig(dev: Device, size: number, dir: number, whatIf: boolean)
  */
 export function dmaAllocNoncontiguous(dev: Device, size: number, dir: number): NoncontigAlloc | null {
   requireRelease(dev, DMA_ALLOC_NONCONTIGUOUS, "dmaAllocNoncontiguous");
+  checkDirection("dmaAllocNoncontiguous(dir)", dir);
   return allocNoncontig(dev, size, dir, false);
 }
 

@@ -641,6 +641,7 @@ export function iommuDmaUnmapRange(dev: Device, dmaAddr: number, size: number): 
  * iommu_dma_map_page (v5.4.6); arch/arm64/mm/dma-mapping.c __iommu_map_page (v4.4.1).
  */
 export function iommuDmaMapPage(dev: Device, phys: number, size: number, dir: number, attrs = 0, opts: IommuDmaOptions = {}): DmaAddr {
+  checkAttrs("iommuDmaMapPage(attrs)", attrs);
   domainOf(dev);
   const d = checkDirection("iommuDmaMapPage(dir)", dir);
   checkInt("iommuDmaMapPage(phys)", phys);
@@ -683,6 +684,7 @@ export function iommuDmaMapPage(dev: Device, phys: number, size: number, dir: nu
  * Source: drivers/iommu/dma-iommu.c iommu_dma_unmap_phys (v6.19), iommu_dma_unmap_page (v5.4.6).
  */
 export function iommuDmaUnmapPage(dev: Device, dmaHandle: number, size: number, dir: number, attrs = 0): number {
+  checkAttrs("iommuDmaUnmapPage(attrs)", attrs);
   const { domain } = domainOf(dev);
   const d = checkDirection("iommuDmaUnmapPage(dir)", dir);
   checkInt("iommuDmaUnmapPage(dmaHandle)", dmaHandle);
