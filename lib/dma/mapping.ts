@@ -28,7 +28,7 @@ import { atLeast, defineChange } from "../kernel/version.js";
 import { kernelFunctionName } from "../kernel/api-changes.js";
 import { checkDeviceDmaFields, dmaToPhys, type Device } from "../platform/device.js";
 import { checkSgEntries, createSgTable, sgPhys, type Scatterlist, type SgTable } from "../sg/scatterlist.js";
-import { CHANGE_IOMMU_DMA_COMMON_OPS, CHANGE_MAP_SG_ERRNO, iommuDmaMapPage, iommuDmaMapSg, iommuDmaSyncSgForCpu, iommuDmaSyncSgForDevice, iommuDmaSyncSingleForCpu, iommuDmaSyncSingleForDevice, iommuDmaMapResource, iommuDmaUnmapPage, iommuDmaUnmapResource, iommuDmaUnmapSg, type IommuDmaOptions } from "../iommu/dma-iommu.js";
+import { CHANGE_IOMMU_DMA_COMMON_OPS, CHANGE_MAP_SG_ERRNO, iommuActiveMappings, iommuDmaMapPage, iommuDmaMapSg, iommuDmaSyncSgForCpu, iommuDmaSyncSgForDevice, iommuDmaSyncSingleForCpu, iommuDmaSyncSingleForDevice, iommuDmaMapResource, iommuDmaUnmapPage, iommuDmaUnmapResource, iommuDmaUnmapSg, type IommuDmaOptions } from "../iommu/dma-iommu.js";
 import { DMA_ATTR_SKIP_CPU_SYNC, checkAttrs, checkDirection, dirName, hasAttr } from "../core/dma-types.js";
 import { iommuDmaAlloc, iommuDmaFree, iommuDmaGetSgtable, iommuDmaMmap, type IommuDmaAllocOptions } from "../iommu/dma-iommu-alloc.js";
 import { dmaDirectMapPhys, dmaDirectMapSg, dmaDirectSyncSingleForCpu, dmaDirectSyncSingleForDevice, dmaDirectUnmapPhys, dmaDirectUnmapSg } from "./direct.js";
@@ -57,6 +57,40 @@ export { dmaGetMaxSegSize, dmaGetSegBoundary, dmaSetMaxSegSize, dmaGetMask } fro
 function checkDmaHandle(field: string, addr: unknown): void {
   if (addr === DMA_MAPPING_ERROR) return;
   checkInt(field, addr as number);
+}
+
+/**
+ * Before an iommu-dma unmap of [addr, addr + size): refuse what would leave
+ * the IOVA allocator and the page table disagreeing. From v4.12
+ * (drivers/iommu/dma-iommu.c __iommu_dma_unmap, v4.12.0 .. v6.19) the
+ * kernel unmaps iova_align(size + offset) bytes from the granule of `addr`
+ * and gives that many back to the IOVA allocator (free_iova_fast: the
+ * rcache takes the pfn under that size); before v4.12 it unmaps the whole
+ * allocation containing `addr` from the granule of `addr` on. So:
+ * - an address inside a live mapping (not its handle) would unmap part of
+ *   it, or past its end, and free or cache a pfn inside it;
+ * - a handle of a live single mapping with a size whose granule span differs
+ *   would leave page-table entries mapped, or unmap a neighbour's.
+ * Both corrupt the kernel's state silently; the model refuses them. A
+ * handle that is not mapped at all is the kernel's WARN_ON(!phys) (no change).
+ * @throws ModelConfigError naming dmaUnmapPage(addr) or dmaUnmapPage(size).
+ */
+function checkIommuUnmapSpan(dev: Device, addr: number, size: number): void {
+  const g = dev.iommuDomain!.iovad!.granule;
+  const span = (a: number, n: number) => [Math.floor(a / g), Math.ceil((a + n) / g)] as const;
+  for (const x of iommuActiveMappings(dev)) {
+    const [lo, hi] = span(x.dmaAddr, x.size);
+    const [alo, ahi] = span(addr, size);
+    if (x.dmaAddr === addr) {
+      if (x.kind === "single" && (alo !== lo || ahi !== hi)) {
+        throw new ModelConfigError("dmaUnmapPage(size)", size, `the size mapped at ${hex(addr)} (${x.size} bytes, ${hi - lo} IOVA granules): ${size} bytes covers ${ahi - alo}, so the kernel would unmap a different span than the one it frees`);
+      }
+      return;
+    }
+    if (alo < hi && lo < ahi && (x.dmaAddr < addr)) {
+      throw new ModelConfigError("dmaUnmapPage(addr)", hex(addr), `a DMA handle a map call returned: ${hex(addr)} lies inside the live mapping at ${hex(x.dmaAddr)} (${x.size} bytes); the kernel would unmap part of it and free an IOVA inside it`);
+    }
+  }
 }
 
 /** Options of the scatterlist map calls (model switches, not kernel arguments). */
@@ -372,6 +406,7 @@ export function dmaUnmapPageAttrs(dev: Device, addr: DmaAddr, size: number, dir:
   checkDirection("dmaUnmapPage(dir)", dir);
   if (useDmaIommu(dev)) {
     checkInt("dmaUnmapPage(size)", size, 1);
+    if (!dmaMappingError(addr)) checkIommuUnmapSpan(dev, addr, size);
     const dbg = scDebugFor(dev);
     if (dbg) dbg.checkUnmap(dev, { type: "single", dmaAddr: addr, size, dir, isMappingError: dmaMappingError(addr) });
     if (dmaMappingError(addr)) return;

@@ -53,3 +53,24 @@ describe("unmap at an address inside a bounced 8 KiB mapping", () => {
     });
   }
 });
+
+describe("iommu-dma: unmaps that would leave the IOVA allocator and the page table disagreeing are refused", () => {
+  // v6.19 __iommu_dma_unmap: unmaps iova_align(size + offset) from the granule of the handle and frees that
+  // many granules (free_iova_fast). mt8173-evb vcodec: 4 KiB granule; top-down allocation from 0xffffffff.
+  it("an address inside a live 2-granule mapping, and a size spanning 3 granules at its handle", async () => {
+    const { createMachine: cm } = await import("../../lib/platform/machine.js");
+    const { iommuActiveMappings } = await import("../../lib/iommu/dma-iommu.js");
+    const m = cm("mt8173-evb", { kernel: "v6.19" });
+    const dev = m.device("16020000.vcodec");
+    const h = dmaMapPage(dev, 0x50000, 0, 4097, DMA_TO_DEVICE); // 2 granules
+    const mapped = dev.iommuDomain!.pgtable.mappedBytes;
+    expect(mapped).toBe(8192);
+    expect(() => dmaUnmapPage(dev, (h + 4096) as DmaAddr, 4096, DMA_TO_DEVICE)).toThrow(/dmaUnmapPage\(addr\)/);
+    expect(() => dmaUnmapPage(dev, h, 8193, DMA_TO_DEVICE)).toThrow(/dmaUnmapPage\(size\)/);
+    expect(dev.iommuDomain!.pgtable.mappedBytes).toBe(8192);
+    // 8000 bytes: still 2 granules, the span the kernel frees is the mapped one (dma-debug reports the size)
+    dmaUnmapPage(dev, h, 8000, DMA_TO_DEVICE);
+    expect(iommuActiveMappings(dev)).toEqual([]);
+    expect(dev.iommuDomain!.pgtable.mappedBytes).toBe(0);
+  });
+});
