@@ -206,6 +206,7 @@ export function dmaAllocNoncontiguous(dev: Device, size: number, dir: number): N
  * @returns the allocation or null. @throws ModelConfigError for size < 1.
  */
 export function dmaAllocSgWhatIf(dev: Device, size: number, dir: number): NoncontigAlloc | null {
+  checkDirection("dmaAllocSgWhatIf(dir)", dir);
   return allocNoncontig(dev, size, dir, true);
 }
 

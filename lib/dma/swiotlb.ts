@@ -385,6 +385,8 @@ export function dmaSetMinAlignMask(dev: Device, mask: number): void {
  * (IO_TLB_SIZE - 1) in v5.12..v6.8; 0 before v5.12.
  */
 export function swiotlbAlignOffset(dev: Device, alignMask: number, addr: number): number {
+  checkInt("swiotlbAlignOffset(addr)", addr);
+  if (alignMask !== 0) checkLowMask("swiotlbAlignOffset(alignMask)", alignMask);
   const min = dmaGetMinAlignMask(dev);
   if (min === 0) return 0;
   const keep = atLeast(dev.kernel, SWIOTLB_PAD_SLOTS) ? Math.max(alignMask, IO_TLB_SIZE - 1) : IO_TLB_SIZE - 1;

@@ -867,6 +867,11 @@ export function iommuDeviceWrite(dev: Device, dmaAddr: number, size: number): st
  * Source: drivers/iommu/dma-iommu.c iommu_dma_map_resource (v5.4.6, v6.19).
  */
 export function iommuDmaMapResource(dev: Device, phys: number, size: number, dir: number, attrs: number, pageSize: number): DmaAddr {
+  checkInt("iommuDmaMapResource(phys)", phys);
+  checkInt("iommuDmaMapResource(size)", size, 1, 0xffffffff);
+  checkDirection("iommuDmaMapResource(dir)", dir);
+  checkAttrs("iommuDmaMapResource(attrs)", attrs);
+  checkInt("iommuDmaMapResource(pageSize)", pageSize, 4096, 65536);
   const pfn = Math.floor(phys / pageSize);
   const e = sgInitEntry();
   e.pfn = pfn as Pfn;
