@@ -256,6 +256,8 @@ export function crossesBoundary(start: number, len: number, boundaryMask: number
 
 /** min_not_zero(a, b): the smaller, ignoring a zero operand (include/linux/minmax.h). */
 export function minNotZero(a: number, b: number): number {
+  checkInt("minNotZero(a)", a);
+  checkInt("minNotZero(b)", b);
   if (a === 0) return b;
   if (b === 0) return a;
   return Math.min(a, b);

@@ -34,6 +34,20 @@ export function hasAttr(attrs: number, bit: number): boolean {
   return Math.floor(attrs / bit) % 2 === 1;
 }
 
+/**
+ * Check an attrs argument (unsigned long attrs of the DMA API): an integer in
+ * [0, 2^31 - 1], the DMA_ATTR_* bits the model knows all lie below 2^11.
+ * NaN, fractions, negatives (a C caller cannot pass them as unsigned long
+ * without meaning ~0UL, which no driver does) are misuse of the model.
+ * @returns attrs. @throws ModelConfigError naming `field`.
+ */
+export function checkAttrs(field: string, attrs: unknown): number {
+  if (typeof attrs !== "number" || !Number.isSafeInteger(attrs) || attrs < 0 || attrs > 2 ** 31 - 1) {
+    throw new ModelConfigError(field, attrs, "DMA_ATTR_* bits: an integer in [0, 2^31 - 1]");
+  }
+  return attrs;
+}
+
 /** valid_dma_direction(dir) (include/linux/dma-mapping.h): BIDIRECTIONAL, TO_DEVICE or FROM_DEVICE. */
 export function validDmaDirection(dir: number): dir is DmaStreamingDirection {
   return dir === DMA_BIDIRECTIONAL || dir === DMA_TO_DEVICE || dir === DMA_FROM_DEVICE;

@@ -54,6 +54,7 @@ export type TraceKind =
   | "map_failed"
   | "map_resource"
   | "map_sg"
+  | "map_sg_pad_wrap"
   | "map_sg_failed"
   | "would_bounce"
   // swiotlb bounce buffers (lib/dma/swiotlb.ts).
@@ -68,6 +69,7 @@ export type TraceKind =
   // Coherent and non-contiguous allocations, per-device pools, get_sgtable (lib/dma, lib/iommu/dma-iommu-alloc.ts).
   | "alloc_coherent"
   | "alloc_failed"
+  | "alloc_sg"
   | "alloc_noncontiguous"
   | "alloc_pages"
   | "alloc_remap"

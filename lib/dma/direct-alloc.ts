@@ -101,6 +101,8 @@ export function dmaDirectAlloc(dev: Device, size: number): CoherentBuffer | null
  */
 export function dmaDirectFree(dev: Device, size: number, cpuAddr: VirtAddr, handle: DmaAddr): void {
   checkInt("dmaDirectFree(size)", size, 1);
+  checkInt("dmaDirectFree(cpuAddr)", cpuAddr);
+  checkInt("dmaDirectFree(handle)", handle);
   const mm = mmOfDevice(dev);
   const pa = dmaToPhys(dev, handle);
   if (pa === null) throw new ModelConfigError("dmaFreeCoherent(handle)", handle, "a handle returned by dmaAllocCoherent for this device");

@@ -49,16 +49,16 @@ import { DMA_MAPPING_ERROR, dmaMappingError, type DmaAddr, type PhysAddr } from 
 import { checkInt, hex } from "../core/arith.js";
 import { EIO } from "../core/errno.js";
 import { ModelConfigError } from "../core/errors.js";
-import { DMA_ATTR_SKIP_CPU_SYNC, checkDirection, dirName, hasAttr } from "../core/dma-types.js";
+import { DMA_ATTR_SKIP_CPU_SYNC, checkAttrs, checkDirection, dirName, hasAttr } from "../core/dma-types.js";
 import { atLeast } from "../kernel/version.js";
 import { CHANGE_MAP_SG_ERRNO, kernelFunctionName } from "../kernel/api-changes.js";
 import { dmaStreamingLimit, dmaToPhys, physToDma, type Device } from "../platform/device.js";
-import { sgPhys, type Scatterlist } from "../sg/scatterlist.js";
+import { checkSgEntries, sgPhys, type Scatterlist } from "../sg/scatterlist.js";
 import { physToVirt } from "../mm/linear-map.js";
 import { archSyncDmaForCpuOn, archSyncDmaForDeviceOn, describeOps, noSync, type SyncOutcome } from "./arch/index.js";
 import { dmaCapable, dmaKmallocNeedsBounce } from "./map-ops.js";
 import { addMapping, findMapping, mappingContaining, removeMapping, step, streamingOf, type ActiveMapping, type CallMeta, type DmaCallHooks } from "./state.js";
-import { bounceCopier, currentSwiotlbRules, isSwiotlbBuffer, swiotlbHostOf, swiotlbMap, swiotlbOf, swiotlbOrigAddr, swiotlbSyncSingle, swiotlbTblUnmapSingle } from "./swiotlb.js";
+import { bounceCopier, currentSwiotlbRules, isSwiotlbBuffer, swiotlbHostOf, swiotlbMap, swiotlbOf, swiotlbOrigAddr, swiotlbReleaseSpan, swiotlbSyncSingle, swiotlbTblUnmapSingle } from "./swiotlb.js";
 
 const ATTR_SKIP_CPU_SYNC = DMA_ATTR_SKIP_CPU_SYNC;
 function skipCpuSync(attrs: number): boolean {
@@ -76,6 +76,7 @@ function skipCpuSync(attrs: number): boolean {
 export function dmaDirectMapPhys(dev: Device, paddr: PhysAddr | number, size: number, dir: number, attrs = 0, meta: CallMeta = {}): DmaAddr {
   const fn = meta.fn ?? kernelFunctionName(dev.kernel, "dma_direct_map_page");
   const d = checkDirection(`${fn}(dir)`, dir);
+  checkAttrs(`${fn}(attrs)`, attrs);
   checkInt(`${fn}(paddr)`, paddr);
   checkInt(`${fn}(size)`, size, 1);
   const m = swiotlbHostOf(dev);
@@ -144,9 +145,10 @@ export function dmaDirectUnmapPhys(dev: Device, dmaAddr: DmaAddr, size: number, 
   const fn = meta.fn ?? kernelFunctionName(dev.kernel, "dma_direct_unmap_page");
   const d = checkDirection(`${fn}(dir)`, dir);
   checkInt(`${fn}(size)`, size, 1);
+  checkAttrs(`${fn}(attrs)`, attrs);
+  if (!dmaMappingError(dmaAddr)) checkInt(`${fn}(dmaAddr)`, dmaAddr);
   const m = swiotlbHostOf(dev);
   const s = streamingOf(m);
-  if (meta.hooks?.unmapping) meta.hooks.unmapping(dev, { type: meta.type ?? "single", dmaAddr, size, dir: d, isMappingError: dmaMappingError(dmaAddr), ...(meta.sgCallEnts !== undefined ? { sgCallEnts: meta.sgCallEnts } : {}) });
   const rec = findMapping(s, dev, dmaAddr);
   const paddr = dmaMappingError(dmaAddr) ? null : dmaToPhys(dev, dmaAddr);
   const mem = paddr === null ? null : (m.swiotlbState.swiotlb ?? null);
@@ -154,6 +156,9 @@ export function dmaDirectUnmapPhys(dev: Device, dmaAddr: DmaAddr, size: number, 
   if (inPool && swiotlbOrigAddr(dev, mem!, paddr!) === null) {
     throw new ModelConfigError(`${fn}(dmaAddr)`, hex(dmaAddr), "a live swiotlb bounce buffer (this one's slots are free: a double unmap)");
   }
+  // The slots the release will free, checked before any change (a release over slots already free would corrupt the pool's counts).
+  if (inPool) swiotlbReleaseSpan(dev, mem!, paddr!, rec ? rec.size : size, `${fn}`);
+  if (meta.hooks?.unmapping) meta.hooks.unmapping(dev, { type: meta.type ?? "single", dmaAddr, size, dir: d, isMappingError: dmaMappingError(dmaAddr), ...(meta.sgCallEnts !== undefined ? { sgCallEnts: meta.sgCallEnts } : {}) });
   let out: SyncOutcome = noSync();
   if (paddr !== null && !dev.dmaCoherent && !skipCpuSync(attrs)) {
     out = archSyncDmaForCpuOn(m, paddr, size, d);
@@ -247,17 +252,20 @@ export function dmaDirectSyncSingleForDevice(dev: Device, dmaAddr: DmaAddr, size
  */
 export function dmaDirectMapSg(dev: Device, sgl: Scatterlist[], nents: number, dir: number, attrs = 0, pageSize?: number, hooks?: DmaCallHooks): number {
   checkDirection("dmaDirectMapSg(dir)", dir);
-  checkInt("dmaDirectMapSg(nents)", nents, 1, sgl.length);
+  checkAttrs("dmaDirectMapSg(attrs)", attrs);
+  // Every entry is checked before the first is mapped, so a bad entry further on leaves nothing mapped.
+  // Length >= 1: a zero-length mapping is not modelled on dma-direct (dmaDirectMapPhys takes size >= 1).
+  checkSgEntries("dmaDirectMapSg", sgl, nents, 1);
   const ps = pageSize ?? (dev.cacheHost ? dev.cacheHost.profile.pageSize : 4096);
   for (let i = 0; i < nents; i++) {
     const sg = sgl[i]!;
     const dma = dmaDirectMapPhys(dev, sgPhys(sg, ps), sg.length, dir, attrs, { fn: "dma_direct_map_sg", type: "sg", sgCallEnts: nents, hooks });
     if (dmaMappingError(dma)) {
+      // out_unmap (v5.4.6 and v6.19 kernel/dma/direct.c dma_direct_map_sg): the failing entry's
+      // dma_address is DMA_MAPPING_ERROR (its dma_length untouched); dma_direct_unmap_sg(sgl, i,
+      // attrs | SKIP_CPU_SYNC) unmaps the i entries before it, which keep their (now stale) DMA fields.
+      sg.dmaAddress = DMA_MAPPING_ERROR;
       for (let j = 0; j < i; j++) dmaDirectUnmapPhys(dev, sgl[j]!.dmaAddress, sgl[j]!.dmaLength, dir, attrs + (skipCpuSync(attrs) ? 0 : ATTR_SKIP_CPU_SYNC), { fn: "dma_direct_unmap_sg", type: "sg", sgCallEnts: nents, hooks });
-      for (let j = 0; j <= i; j++) {
-        sgl[j]!.dmaAddress = DMA_MAPPING_ERROR;
-        sgl[j]!.dmaLength = 0;
-      }
       return atLeast(dev.kernel, CHANGE_MAP_SG_ERRNO) ? -EIO : 0;
     }
     sg.dmaAddress = dma;
@@ -273,6 +281,7 @@ export function dmaDirectMapSg(dev: Device, sgl: Scatterlist[], nents: number, d
  */
 export function dmaDirectUnmapSg(dev: Device, sgl: Scatterlist[], nents: number, dir: number, attrs = 0, hooks?: DmaCallHooks): void {
   checkDirection("dmaDirectUnmapSg(dir)", dir);
+  checkAttrs("dmaDirectUnmapSg(attrs)", attrs);
   checkInt("dmaDirectUnmapSg(nents)", nents, 1, sgl.length);
   for (let i = 0; i < nents; i++) {
     const sg = sgl[i]!;

@@ -26,10 +26,10 @@ import { EINVAL, EIO, ENOMEM, ENXIO, EREMOTEIO } from "../core/errno.js";
 import { KernelOops, ModelConfigError } from "../core/errors.js";
 import { atLeast, defineChange } from "../kernel/version.js";
 import { kernelFunctionName } from "../kernel/api-changes.js";
-import { dmaToPhys, type Device } from "../platform/device.js";
-import { sgPhys, type Scatterlist, type SgTable } from "../sg/scatterlist.js";
-import { CHANGE_IOMMU_DMA_COMMON_OPS, CHANGE_MAP_SG_ERRNO, iommuDmaMapPage, iommuDmaMapSg, iommuDmaSyncSgForCpu, iommuDmaSyncSgForDevice, iommuDmaSyncSingleForCpu, iommuDmaSyncSingleForDevice, iommuDmaMapResource, iommuDmaUnmapPage, iommuDmaUnmapResource, iommuDmaUnmapSg, type IommuDmaOptions } from "../iommu/dma-iommu.js";
-import { DMA_ATTR_SKIP_CPU_SYNC, checkDirection, dirName, hasAttr } from "../core/dma-types.js";
+import { checkDeviceDmaFields, dmaToPhys, type Device } from "../platform/device.js";
+import { checkSgEntries, sgPhys, type Scatterlist, type SgTable } from "../sg/scatterlist.js";
+import { CHANGE_IOMMU_DMA_COMMON_OPS, CHANGE_MAP_SG_ERRNO, iommuActiveMappings, iommuDmaMapPage, iommuDmaMapSg, iommuDmaSyncSgForCpu, iommuDmaSyncSgForDevice, iommuDmaSyncSingleForCpu, iommuDmaSyncSingleForDevice, iommuDmaMapResource, iommuDmaUnmapPage, iommuDmaUnmapResource, iommuDmaUnmapSg, type IommuDmaOptions } from "../iommu/dma-iommu.js";
+import { DMA_ATTR_SKIP_CPU_SYNC, checkAttrs, checkDirection, dirName, hasAttr } from "../core/dma-types.js";
 import { iommuDmaAlloc, iommuDmaFree, iommuDmaGetSgtable, iommuDmaMmap, type IommuDmaAllocOptions } from "../iommu/dma-iommu-alloc.js";
 import { dmaDirectMapPhys, dmaDirectMapSg, dmaDirectSyncSingleForCpu, dmaDirectSyncSingleForDevice, dmaDirectUnmapPhys, dmaDirectUnmapSg } from "./direct.js";
 import { dmaDebugOf, pointerFacts } from "./debug.js";
@@ -46,6 +46,52 @@ import { dmaDirectGetSgtable, dmaDirectMapResource, dmaDirectMmap } from "./dire
 import { sgSetSinglePage } from "./ops-helpers.js";
 
 export { dmaGetMaxSegSize, dmaGetSegBoundary, dmaSetMaxSegSize, dmaGetMask } from "./parms.js";
+
+/**
+ * Check a dma_addr_t argument: DMA_MAPPING_ERROR (what a failed map
+ * returned; the unmap and sync calls take it) or an integer address in
+ * [0, MAX_ADDR].
+ * @throws ModelConfigError naming `field` (NaN, a fraction, a negative
+ * number other than DMA_MAPPING_ERROR, 2^64 - 1 written as a JS number).
+ */
+function checkDmaHandle(field: string, addr: unknown): void {
+  if (addr === DMA_MAPPING_ERROR) return;
+  checkInt(field, addr as number);
+}
+
+/**
+ * Before an iommu-dma unmap of [addr, addr + size): refuse what would leave
+ * the IOVA allocator and the page table disagreeing. From v4.12
+ * (drivers/iommu/dma-iommu.c __iommu_dma_unmap, v4.12.0 .. v6.19) the
+ * kernel unmaps iova_align(size + offset) bytes from the granule of `addr`
+ * and gives that many back to the IOVA allocator (free_iova_fast: the
+ * rcache takes the pfn under that size); before v4.12 it unmaps the whole
+ * allocation containing `addr` from the granule of `addr` on. So:
+ * - an address inside a live mapping (not its handle) would unmap part of
+ *   it, or past its end, and free or cache a pfn inside it;
+ * - a handle of a live single mapping with a size whose granule span differs
+ *   would leave page-table entries mapped, or unmap a neighbour's.
+ * Both corrupt the kernel's state silently; the model refuses them. A
+ * handle that is not mapped at all is the kernel's WARN_ON(!phys) (no change).
+ * @throws ModelConfigError naming dmaUnmapPage(addr) or dmaUnmapPage(size).
+ */
+function checkIommuUnmapSpan(dev: Device, addr: number, size: number): void {
+  const g = dev.iommuDomain!.iovad!.granule;
+  const span = (a: number, n: number) => [Math.floor(a / g), Math.ceil((a + n) / g)] as const;
+  for (const x of iommuActiveMappings(dev)) {
+    const [lo, hi] = span(x.dmaAddr, x.size);
+    const [alo, ahi] = span(addr, size);
+    if (x.dmaAddr === addr) {
+      if (x.kind === "single" && (alo !== lo || ahi !== hi)) {
+        throw new ModelConfigError("dmaUnmapPage(size)", size, `the size mapped at ${hex(addr)} (${x.size} bytes, ${hi - lo} IOVA granules): ${size} bytes covers ${ahi - alo}, so the kernel would unmap a different span than the one it frees`);
+      }
+      return;
+    }
+    if (alo < hi && lo < ahi && (x.dmaAddr < addr)) {
+      throw new ModelConfigError("dmaUnmapPage(addr)", hex(addr), `a DMA handle a map call returned: ${hex(addr)} lies inside the live mapping at ${hex(x.dmaAddr)} (${x.size} bytes); the kernel would unmap part of it and free an IOVA inside it`);
+    }
+  }
+}
 
 /** Options of the scatterlist map calls (model switches, not kernel arguments). */
 export interface DmaMapSgOptions extends IommuDmaOptions {
@@ -81,6 +127,8 @@ const DMA_MAP_SGTABLE_SINCE = DMA_MAP_SGTABLE.since;
  */
 function mapSgRaw(dev: Device, sgl: Scatterlist[], nents: number, dir: number, attrs: number, opts: DmaMapSgOptions): number {
   checkDirection("dmaMapSg(dir)", dir);
+  checkAttrs("dmaMapSg(attrs)", attrs);
+  checkSgEntries("dmaMapSg", sgl, nents, 0);
   if (dev.dmaMask === null) {
     dev.trace.record({ fn: "dma_map_sg_attrs", kind: "warn", level: "warn", msg: `WARNING: ${dev.name} has no dma_mask`, data: {} });
     return 0;
@@ -108,12 +156,16 @@ function mapSgRaw(dev: Device, sgl: Scatterlist[], nents: number, dir: number, a
  * include/asm-generic/dma-mapping-common.h.
  */
 export function dmaMapSgAttrs(dev: Device, sgl: Scatterlist[], nents: number, dir: number, attrs = 0, opts: DmaMapSgOptions = {}): number {
+  checkDeviceDmaFields(dev, "dmaMapSgAttrs");
+  checkAttrs("dmaMapSgAttrs(attrs)", attrs);
   const r = mapSgRaw(dev, sgl, nents, dir, attrs, opts);
   return r < 0 ? 0 : r;
 }
 
 /** dma_map_sg(dev, sg, nents, dir): {@link dmaMapSgAttrs} with attrs 0 unless given. */
 export function dmaMapSg(dev: Device, sgl: Scatterlist[], nents: number, dir: number, attrs = 0, opts: DmaMapSgOptions = {}): number {
+  checkDeviceDmaFields(dev, "dmaMapSg");
+  checkAttrs("dmaMapSg(attrs)", attrs);
   return dmaMapSgAttrs(dev, sgl, nents, dir, attrs, opts);
 }
 
@@ -124,6 +176,8 @@ export function dmaMapSg(dev: Device, sgl: Scatterlist[], nents: number, dir: nu
  * Source: kernel/dma/mapping.c dma_unmap_sg_attrs (v6.19).
  */
 export function dmaUnmapSgAttrs(dev: Device, sgl: Scatterlist[], nents: number, dir: number, attrs = 0): void {
+  checkDeviceDmaFields(dev, "dmaUnmapSgAttrs");
+  checkAttrs("dmaUnmapSgAttrs(attrs)", attrs);
   checkDirection("dmaUnmapSg(dir)", dir);
   if (useDmaIommu(dev)) {
     iommuDebugUnmapSg(dev, sgl, nents, dir);
@@ -134,6 +188,8 @@ export function dmaUnmapSgAttrs(dev: Device, sgl: Scatterlist[], nents: number, 
 
 /** dma_unmap_sg(dev, sg, nents, dir). */
 export function dmaUnmapSg(dev: Device, sgl: Scatterlist[], nents: number, dir: number, attrs = 0): void {
+  checkDeviceDmaFields(dev, "dmaUnmapSg");
+  checkAttrs("dmaUnmapSg(attrs)", attrs);
   dmaUnmapSgAttrs(dev, sgl, nents, dir, attrs);
 }
 
@@ -149,6 +205,8 @@ export function dmaUnmapSg(dev: Device, sgl: Scatterlist[], nents: number, dir: 
  * kernel/dma/mapping.c dma_map_sgtable (v5.16+, v6.19).
  */
 export function dmaMapSgtable(dev: Device, sgt: SgTable, dir: number, attrs = 0, opts: DmaMapSgOptions = {}): number {
+  checkDeviceDmaFields(dev, "dmaMapSgtable");
+  checkAttrs("dmaMapSgtable(attrs)", attrs);
   if (!atLeast(dev.kernel, DMA_MAP_SGTABLE)) {
     throw new ModelConfigError("dmaMapSgtable", dev.kernel.name, `a kernel ${DMA_MAP_SGTABLE_SINCE} or later (dma_map_sgtable does not exist before)`);
   }
@@ -168,6 +226,8 @@ export function dmaMapSgtable(dev: Device, sgt: SgTable, dir: number, attrs = 0,
  * Source: include/linux/dma-mapping.h dma_unmap_sgtable (v5.8+).
  */
 export function dmaUnmapSgtable(dev: Device, sgt: SgTable, dir: number, attrs = 0): void {
+  checkDeviceDmaFields(dev, "dmaUnmapSgtable");
+  checkAttrs("dmaUnmapSgtable(attrs)", attrs);
   dmaUnmapSgAttrs(dev, sgt.sgl, sgt.origNents, dir, attrs);
 }
 
@@ -256,6 +316,8 @@ function iommuDebugSyncSg(dev: Device, sgl: Scatterlist[], nelems: number, dir: 
  * < 1 or an address beyond 2^53 (nothing changes).
  */
 export function dmaMapPageAttrs(dev: Device, pfn: Pfn | number, offset: number, size: number, dir: number, attrs = 0): DmaAddr {
+  checkDeviceDmaFields(dev, "dmaMapPageAttrs");
+  checkAttrs("dmaMapPageAttrs(attrs)", attrs);
   checkDirection("dmaMapPage(dir)", dir);
   checkInt("dmaMapPage(pfn)", pfn);
   checkInt("dmaMapPage(offset)", offset);
@@ -287,6 +349,7 @@ export function dmaMapPageAttrs(dev: Device, pfn: Pfn | number, offset: number, 
 
 /** dma_map_page(dev, page, offset, size, dir): {@link dmaMapPageAttrs} with attrs 0. */
 export function dmaMapPage(dev: Device, pfn: Pfn | number, offset: number, size: number, dir: number): DmaAddr {
+  checkDeviceDmaFields(dev, "dmaMapPage");
   return dmaMapPageAttrs(dev, pfn, offset, size, dir, 0);
 }
 
@@ -300,6 +363,8 @@ export function dmaMapPage(dev: Device, pfn: Pfn | number, offset: number, size:
  * @throws ModelConfigError for a bad direction or size (nothing changes).
  */
 export function dmaMapSingleAttrs(dev: Device, ptr: VirtAddr | number, size: number, dir: number, attrs = 0): DmaAddr {
+  checkDeviceDmaFields(dev, "dmaMapSingleAttrs");
+  checkAttrs("dmaMapSingleAttrs(attrs)", attrs);
   checkDirection("dmaMapSingle(dir)", dir);
   checkInt("dmaMapSingle(ptr)", ptr);
   checkInt("dmaMapSingle(size)", size, 1);
@@ -313,6 +378,7 @@ export function dmaMapSingleAttrs(dev: Device, ptr: VirtAddr | number, size: num
 
 /** dma_map_single(dev, ptr, size, dir). */
 export function dmaMapSingle(dev: Device, ptr: VirtAddr | number, size: number, dir: number): DmaAddr {
+  checkDeviceDmaFields(dev, "dmaMapSingle");
   return dmaMapSingleAttrs(dev, ptr, size, dir, 0);
 }
 
@@ -321,6 +387,7 @@ export function dmaMapSingle(dev: Device, ptr: VirtAddr | number, size: number, 
  * driver checked (debug_dma_mapping_error).
  */
 export function dmaMappingErrorFor(dev: Device, addr: DmaAddr): boolean {
+  checkDeviceDmaFields(dev, "dmaMappingErrorFor");
   const dbg = dmaDebugOf(dmaMachineOf(dev));
   if (dbg) dbg.mappingErrorChecked(dev, addr);
   return dmaMappingError(addr);
@@ -334,9 +401,13 @@ export function dmaMappingErrorFor(dev: Device, addr: DmaAddr): boolean {
  * @throws ModelConfigError for a bad direction or size.
  */
 export function dmaUnmapPageAttrs(dev: Device, addr: DmaAddr, size: number, dir: number, attrs = 0): void {
+  checkDeviceDmaFields(dev, "dmaUnmapPageAttrs");
+  checkAttrs("dmaUnmapPageAttrs(attrs)", attrs);
+  checkDmaHandle("dmaUnmapPageAttrs(addr)", addr);
   checkDirection("dmaUnmapPage(dir)", dir);
   if (useDmaIommu(dev)) {
     checkInt("dmaUnmapPage(size)", size, 1);
+    if (!dmaMappingError(addr)) checkIommuUnmapSpan(dev, addr, size);
     const dbg = scDebugFor(dev);
     if (dbg) dbg.checkUnmap(dev, { type: "single", dmaAddr: addr, size, dir, isMappingError: dmaMappingError(addr) });
     if (dmaMappingError(addr)) return;
@@ -348,16 +419,20 @@ export function dmaUnmapPageAttrs(dev: Device, addr: DmaAddr, size: number, dir:
 
 /** dma_unmap_page(dev, addr, size, dir). */
 export function dmaUnmapPage(dev: Device, addr: DmaAddr, size: number, dir: number): void {
+  checkDeviceDmaFields(dev, "dmaUnmapPage");
   dmaUnmapPageAttrs(dev, addr, size, dir, 0);
 }
 
 /** dma_unmap_single_attrs(dev, addr, size, dir, attrs): the same as dma_unmap_page_attrs. */
 export function dmaUnmapSingleAttrs(dev: Device, addr: DmaAddr, size: number, dir: number, attrs = 0): void {
+  checkDeviceDmaFields(dev, "dmaUnmapSingleAttrs");
+  checkAttrs("dmaUnmapSingleAttrs(attrs)", attrs);
   dmaUnmapPageAttrs(dev, addr, size, dir, attrs);
 }
 
 /** dma_unmap_single(dev, addr, size, dir). */
 export function dmaUnmapSingle(dev: Device, addr: DmaAddr, size: number, dir: number): void {
+  checkDeviceDmaFields(dev, "dmaUnmapSingle");
   dmaUnmapPageAttrs(dev, addr, size, dir, 0);
 }
 
@@ -378,6 +453,8 @@ function scIommuSyncSingle(dev: Device, addr: DmaAddr, size: number, dir: number
  * @throws ModelConfigError for a bad direction or size.
  */
 export function dmaSyncSingleForCpu(dev: Device, addr: DmaAddr, size: number, dir: number): void {
+  checkDeviceDmaFields(dev, "dmaSyncSingleForCpu");
+  checkDmaHandle("dmaSyncSingleForCpu(addr)", addr);
   if (useDmaIommu(dev)) return scIommuSyncSingle(dev, addr, size, dir, true, "dmaSyncSingleForCpu");
   dmaDirectSyncSingleForCpu(dev, addr, size, dir, "dma_sync_single_for_cpu", debugHooks(dev));
 }
@@ -388,6 +465,8 @@ export function dmaSyncSingleForCpu(dev: Device, addr: DmaAddr, size: number, di
  * @throws ModelConfigError for a bad direction or size.
  */
 export function dmaSyncSingleForDevice(dev: Device, addr: DmaAddr, size: number, dir: number): void {
+  checkDeviceDmaFields(dev, "dmaSyncSingleForDevice");
+  checkDmaHandle("dmaSyncSingleForDevice(addr)", addr);
   if (useDmaIommu(dev)) return scIommuSyncSingle(dev, addr, size, dir, false, "dmaSyncSingleForDevice");
   dmaDirectSyncSingleForDevice(dev, addr, size, dir, "dma_sync_single_for_device", debugHooks(dev));
 }
@@ -398,6 +477,7 @@ export function dmaSyncSingleForDevice(dev: Device, addr: DmaAddr, size: number,
  * @throws ModelConfigError for nelems outside the list or a bad direction.
  */
 export function dmaSyncSgForCpu(dev: Device, sgl: Scatterlist[], nelems: number, dir: number): void {
+  checkDeviceDmaFields(dev, "dmaSyncSgForCpu");
   checkDirection("dmaSyncSgForCpu(dir)", dir);
   checkInt("dmaSyncSgForCpu(nelems)", nelems, 1, sgl.length);
   if (useDmaIommu(dev)) {
@@ -413,6 +493,7 @@ export function dmaSyncSgForCpu(dev: Device, sgl: Scatterlist[], nelems: number,
  * @throws ModelConfigError for nelems outside the list or a bad direction.
  */
 export function dmaSyncSgForDevice(dev: Device, sgl: Scatterlist[], nelems: number, dir: number): void {
+  checkDeviceDmaFields(dev, "dmaSyncSgForDevice");
   checkDirection("dmaSyncSgForDevice(dir)", dir);
   checkInt("dmaSyncSgForDevice(nelems)", nelems, 1, sgl.length);
   if (useDmaIommu(dev)) {
@@ -425,11 +506,13 @@ export function dmaSyncSgForDevice(dev: Device, sgl: Scatterlist[], nelems: numb
 
 /** dma_sync_sgtable_for_cpu(dev, sgt, dir): the sg sync over sgt->orig_nents entries (include/linux/dma-mapping.h, v5.8+). */
 export function dmaSyncSgtableForCpu(dev: Device, sgt: SgTable, dir: number): void {
+  checkDeviceDmaFields(dev, "dmaSyncSgtableForCpu");
   dmaSyncSgForCpu(dev, sgt.sgl, sgt.origNents, dir);
 }
 
 /** dma_sync_sgtable_for_device(dev, sgt, dir). */
 export function dmaSyncSgtableForDevice(dev: Device, sgt: SgTable, dir: number): void {
+  checkDeviceDmaFields(dev, "dmaSyncSgtableForDevice");
   dmaSyncSgForDevice(dev, sgt.sgl, sgt.origNents, dir);
 }
 
@@ -546,6 +629,8 @@ function mmFor(dev: Device): MemoryModel {
  * iommuDmaAlloc throws (a non-blocking request from a non-coherent IOMMU device).
  */
 export function dmaAllocAttrs(dev: Device, size: number, attrs = 0, opts: IommuDmaAllocOptions = {}): CoherentBuffer | null {
+  checkDeviceDmaFields(dev, "dmaAllocAttrs");
+  checkAttrs("dmaAllocAttrs(attrs)", attrs);
   checkInt("dmaAllocAttrs(size)", size, 1);
   const mm = mmFor(dev);
   const r = dmaAllocFromDevCoherent(dev, size, mm.pageSize);
@@ -568,6 +653,7 @@ export function dmaAllocAttrs(dev: Device, size: number, attrs = 0, opts: IommuD
 
 /** dma_alloc_coherent(dev, size, &handle, GFP_KERNEL): {@link dmaAllocAttrs} with no attrs. */
 export function dmaAllocCoherent(dev: Device, size: number): CoherentBuffer | null {
+  checkDeviceDmaFields(dev, "dmaAllocCoherent");
   return dmaAllocAttrs(dev, size, 0);
 }
 
@@ -576,7 +662,10 @@ export function dmaAllocCoherent(dev: Device, size: number): CoherentBuffer | nu
  * @throws ModelConfigError if the buffer is not a live allocation of this device (checked before any change).
  */
 export function dmaFreeCoherent(dev: Device, size: number, cpuAddr: VirtAddr, dmaHandle: DmaAddr): void {
+  checkDeviceDmaFields(dev, "dmaFreeCoherent");
   checkInt("dmaFreeCoherent(size)", size, 1);
+  checkInt("dmaFreeCoherent(cpuAddr)", cpuAddr);
+  checkDmaHandle("dmaFreeCoherent(dmaHandle)", dmaHandle);
   const mm = mmFor(dev);
   if (inDevCoherentPool(dev, cpuAddr, mm.pageSize)) {
     dmaReleaseFromDevCoherent(dev, getOrder(size, mm.pageSize), cpuAddr, mm.pageSize);
@@ -590,6 +679,8 @@ export function dmaFreeCoherent(dev: Device, size: number, cpuAddr: VirtAddr, dm
 
 /** Alias of {@link dmaFreeCoherent} with attrs (ignored). */
 export function dmaFreeAttrs(dev: Device, size: number, cpuAddr: VirtAddr, dmaHandle: DmaAddr, attrs = 0): void {
+  checkDeviceDmaFields(dev, "dmaFreeAttrs");
+  checkAttrs("dmaFreeAttrs(attrs)", attrs);
   void attrs;
   dmaFreeCoherent(dev, size, cpuAddr, dmaHandle);
 }
@@ -654,6 +745,10 @@ export function dmaGetSgtableAttrs(
   attrs = 0,
   opts: GetSgtableOptions = {},
 ): number {
+  checkDeviceDmaFields(dev, "dmaGetSgtableAttrs");
+  checkInt("dmaGetSgtable(cpuAddr)", cpuAddr);
+  checkDmaHandle("dmaGetSgtable(dmaHandle)", dmaHandle);
+  checkAttrs("dmaGetSgtable(attrs)", attrs);
   checkInt("dmaGetSgtable(size)", size, 1);
   const mm = mmFor(dev);
   const ps = mm.pageSize;
@@ -712,6 +807,7 @@ export function dmaGetSgtableAttrs(
 
 /** dma_get_sgtable(dev, sgt, cpu_addr, handle, size): {@link dmaGetSgtableAttrs} with attrs 0. */
 export function dmaGetSgtable(dev: Device, sgt: SgTable, cpuAddr: VirtAddr, dmaHandle: DmaAddr, size: number, opts: GetSgtableOptions = {}): number {
+  checkDeviceDmaFields(dev, "dmaGetSgtable");
   return dmaGetSgtableAttrs(dev, sgt, cpuAddr, dmaHandle, size, 0, opts);
 }
 
@@ -734,6 +830,9 @@ export interface DmaMmapResult {
  * @throws ModelConfigError for bad sizes/offsets.
  */
 export function dmaMmapAttrs(dev: Device, cpuAddr: VirtAddr, dmaHandle: DmaAddr, size: number, userPages?: number, pgoff = 0): DmaMmapResult {
+  checkDeviceDmaFields(dev, "dmaMmapAttrs");
+  checkInt("dmaMmap(cpuAddr)", cpuAddr);
+  checkDmaHandle("dmaMmap(dmaHandle)", dmaHandle);
   checkInt("dmaMmap(size)", size, 1);
   const mm = mmFor(dev);
   const ps = mm.pageSize;
@@ -753,6 +852,7 @@ export function dmaMmapAttrs(dev: Device, cpuAddr: VirtAddr, dmaHandle: DmaAddr,
 
 /** dma_mmap_coherent / dma_mmap_attrs: alias of {@link dmaMmapAttrs}. */
 export function dmaMmap(dev: Device, cpuAddr: VirtAddr, dmaHandle: DmaAddr, size: number, userPages?: number, pgoff = 0): DmaMmapResult {
+  checkDeviceDmaFields(dev, "dmaMmap");
   return dmaMmapAttrs(dev, cpuAddr, dmaHandle, size, userPages, pgoff);
 }
 
@@ -784,6 +884,8 @@ export interface DmaMapResourceOptions {
  * @throws ModelConfigError before v4.9 or for bad arguments; KernelOops for the v4.9 BUG_ON.
  */
 export function dmaMapResource(dev: Device, phys: PhysAddr | number, size: number, dir: number, attrs = 0, opts: DmaMapResourceOptions = {}): DmaAddr {
+  checkDeviceDmaFields(dev, "dmaMapResource");
+  checkAttrs("dmaMapResource(attrs)", attrs);
   if (!opts.asDmaMapPfn && !atLeast(dev.kernel, DMA_MAP_RESOURCE)) throw new ModelConfigError("dmaMapResource", dev.kernel.name, "a kernel v4.9 or later (dma_map_resource does not exist before)");
   checkInt("dmaMapResource(phys)", phys);
   checkInt("dmaMapResource(size)", size, 1);
@@ -816,6 +918,9 @@ export function dmaMapResource(dev: Device, phys: PhysAddr | number, size: numbe
  * @throws ModelConfigError on iommu-dma for a handle that was not mapped.
  */
 export function dmaUnmapResource(dev: Device, handle: DmaAddr, size: number, dir: number, attrs = 0): void {
+  checkDeviceDmaFields(dev, "dmaUnmapResource");
+  checkDmaHandle("dmaUnmapResource(handle)", handle);
+  checkAttrs("dmaUnmapResource(attrs)", attrs);
   checkDirection("dmaUnmapResource(dir)", dir);
   checkInt("dmaUnmapResource(size)", size, 1);
   if (!useDmaIommu(dev)) return;

@@ -32,6 +32,7 @@
  * linear-map address (page_address), as it does for lowmem pages.
  */
 import { checkInt, hex } from "../core/arith.js";
+import { checkDirection } from "../core/dma-types.js";
 import type { DmaAddr, PhysAddr, Pfn, VirtAddr } from "../core/addr.js";
 import { ModelConfigError } from "../core/errors.js";
 import { atLeast, defineChange , type KernelChange } from "../kernel/version.js";
@@ -95,6 +96,7 @@ function requireRelease(dev: Device, change: KernelChange, api: string): void {
 export function dmaAllocPages(dev: Device, size: number, dir: number): DmaPages | null {
   requireRelease(dev, DMA_ALLOC_PAGES, "dmaAllocPages");
   checkInt("dmaAllocPages(size)", size, 1);
+  checkDirection("dmaAllocPages(dir)", dir);
   const mm = mmOfDevice(dev);
   const ps = mm.pageSize;
   if (!useDmaIommu(dev)) {
@@ -204,6 +206,7 @@ function allocNoncontig(dev: Device, size: number, dir: number, whatIf: boolean)
  */
 export function dmaAllocNoncontiguous(dev: Device, size: number, dir: number): NoncontigAlloc | null {
   requireRelease(dev, DMA_ALLOC_NONCONTIGUOUS, "dmaAllocNoncontiguous");
+  checkDirection("dmaAllocNoncontiguous(dir)", dir);
   return allocNoncontig(dev, size, dir, false);
 }
 
@@ -222,6 +225,7 @@ export function dmaAllocNoncontiguous(dev: Device, size: number, dir: number): N
  * @returns the allocation (`whatIf` true) or null. @throws ModelConfigError for size < 1.
  */
 export function dmaAllocSgWhatIf(dev: Device, size: number, dir: number): NoncontigAlloc | null {
+  checkDirection("dmaAllocSgWhatIf(dir)", dir);
   if (useDmaIommu(dev)) return allocNoncontig(dev, size, dir, true);
   checkInt("dmaAllocSg(size)", size, 1);
   const mm = mmOfDevice(dev);

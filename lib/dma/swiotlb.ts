@@ -416,6 +416,8 @@ export function dmaSetMinAlignMask(dev: Device, mask: number): void {
  * (IO_TLB_SIZE - 1) in v5.12..v6.8; 0 before v5.12.
  */
 export function swiotlbAlignOffset(dev: Device, alignMask: number, addr: number): number {
+  checkInt("swiotlbAlignOffset(addr)", addr);
+  if (alignMask !== 0) checkLowMask("swiotlbAlignOffset(alignMask)", alignMask);
   const min = dmaGetMinAlignMask(dev);
   if (min === 0) return 0;
   const keep = atLeast(dev.kernel, SWIOTLB_PAD_SLOTS) ? Math.max(alignMask, IO_TLB_SIZE - 1) : IO_TLB_SIZE - 1;
@@ -984,6 +986,54 @@ function doBounce(dev: Device, mem: IoTlbMem, tlbAddr: number, index: number, si
 }
 
 /**
+ * The slots a release of `tlbAddr` frees, as the release computes them
+ * (first slot index, count), checked before anything changes:
+ * - v5.12+ swiotlb_release_slots (v6.19 kernel/dma/swiotlb.c): the slot of
+ *   tlb_addr minus its preserved offset, moved back by that slot's
+ *   pad_slots; the count is nr_slots(alloc_size + offset) with the
+ *   alloc_size recorded IN THAT SLOT. Map time records, in every slot of an
+ *   allocation, the bytes left from that slot to the end, so an address
+ *   inside a mapping (handle + 2048 of an 8 KiB one) releases the tail from
+ *   its slot on (3 slots) and the head slot stays in use (a leak the kernel
+ *   does not notice; dma-debug reports the unknown address).
+ * - v5.4.6 swiotlb_tbl_unmap_single: the slot of tlb_addr and
+ *   ALIGN(alloc_size, 2 KiB) / 2 KiB slots with the caller's alloc_size.
+ * The kernel frees these slots whatever their state. If one of them is
+ * already free (the head of a mapping whose tail a stray unmap released,
+ * a size larger than the mapping), the kernel's counters would go wrong
+ * (io_tlb_used / area->used below the slots in use, free runs counted
+ * twice): the model refuses that release instead.
+ * @throws ModelConfigError naming `${fn}(tlbAddr)` / `${fn}(allocSize)` if
+ * tlbAddr is outside the pool, its slot is free, the span leaves the pool,
+ * or a slot of the span is already free.
+ */
+export function swiotlbReleaseSpan(dev: Device, mem: IoTlbMem, tlbAddr: PhysAddr, allocSize: number | undefined, fn: string): { index: number; nslots: number } {
+  const pool = mem.defpool;
+  let index: number;
+  let nslots: number;
+  if (!isCurrentSearch(dev.kernel)) {
+    index = liveSlot(mem, tlbAddr, `${fn}(tlbAddr)`);
+    if (allocSize === undefined) throw new ModelConfigError(`${fn}(allocSize)`, allocSize, "the alloc_size given at map time (required before v5.12)");
+    nslots = Math.ceil(checkInt(`${fn}(allocSize)`, allocSize, 1, 0xffffffff) / IO_TLB_SIZE);
+    if (index + nslots > pool.nslabs) throw new ModelConfigError(`${fn}(allocSize)`, allocSize, "a size inside the pool from tlbAddr");
+  } else {
+    checkInt(`${fn}(tlbAddr)`, tlbAddr);
+    const offset = swiotlbAlignOffset(dev, 0, tlbAddr);
+    const a = tlbAddr - offset;
+    const i0 = liveSlot(mem, a, `${fn}(tlbAddr)`);
+    index = i0 - pool.padSlots[i0]!;
+    nslots = Math.ceil((pool.allocSize[index]! + offset) / IO_TLB_SIZE);
+    if (nslots < 1 || index + nslots > pool.nslabs) throw new ModelConfigError(`${fn}(tlbAddr)`, hex(tlbAddr), "a bounce address whose recorded allocation lies inside the pool");
+  }
+  for (let i = index; i < index + nslots; i++) {
+    if (pool.list[i] !== 0) {
+      throw new ModelConfigError(`${fn}(tlbAddr)`, hex(tlbAddr), `a live bounce buffer whose ${nslots} slots from ${index} are all in use (slot ${i} is already free: an earlier unmap inside this mapping or a larger size released it; the kernel would count it free twice and corrupt its used count)`);
+    }
+  }
+  return { index, nslots };
+}
+
+/**
  * swiotlb_release_slots(dev, tlb_addr) (v5.12+; the slot-freeing half of
  * v5.4's swiotlb_tbl_unmap_single): find the first slot of the allocation
  * (v6.19: tlb_addr minus the preserved offset, minus its pad_slots), the
@@ -997,21 +1047,7 @@ function doBounce(dev: Device, mem: IoTlbMem, tlbAddr: number, index: number, si
  */
 export function swiotlbReleaseSlots(dev: Device, mem: IoTlbMem, tlbAddr: PhysAddr, allocSize?: number): void {
   const pool = mem.defpool;
-  let index: number;
-  let nslots: number;
-  if (!isCurrentSearch(dev.kernel)) {
-    index = liveSlot(mem, tlbAddr, "swiotlbReleaseSlots(tlbAddr)");
-    if (allocSize === undefined) throw new ModelConfigError("swiotlbReleaseSlots(allocSize)", allocSize, "the alloc_size given at map time (required before v5.12)");
-    nslots = Math.ceil(checkInt("swiotlbReleaseSlots(allocSize)", allocSize, 1, 0xffffffff) / IO_TLB_SIZE);
-    if (index + nslots > pool.nslabs) throw new ModelConfigError("swiotlbReleaseSlots(allocSize)", allocSize, "a size inside the pool from tlbAddr");
-  } else {
-    checkInt("swiotlbReleaseSlots(tlbAddr)", tlbAddr);
-    const offset = swiotlbAlignOffset(dev, 0, tlbAddr);
-    const a = tlbAddr - offset;
-    const i0 = liveSlot(mem, a, "swiotlbReleaseSlots(tlbAddr)");
-    index = i0 - pool.padSlots[i0]!;
-    nslots = Math.ceil((pool.allocSize[index]! + offset) / IO_TLB_SIZE);
-  }
+  const { index, nslots } = swiotlbReleaseSpan(dev, mem, tlbAddr, allocSize, "swiotlbReleaseSlots");
   const area = pool.areas[Math.floor(index / pool.areaNslabs)]!;
   giveSlots(pool, index, nslots);
   area.used -= nslots;
@@ -1033,9 +1069,7 @@ export function swiotlbTblUnmapSingle(dev: Device, mem: IoTlbMem, tlbAddr: PhysA
   const attrs = checkInt("swiotlbTblUnmapSingle(attrs)", opts.attrs ?? 0, 0, 2 ** 31 - 1);
   const allocSize = checkInt("swiotlbTblUnmapSingle(allocSize)", opts.allocSize ?? mappingSize, 1, 0xffffffff);
   const index = liveSlot(mem, tlbAddr, "swiotlbTblUnmapSingle(tlbAddr)");
-  if (!isCurrentSearch(dev.kernel) && index + Math.ceil(allocSize / IO_TLB_SIZE) > mem.defpool.nslabs) {
-    throw new ModelConfigError("swiotlbTblUnmapSingle(allocSize)", allocSize, "a size inside the pool from tlbAddr");
-  }
+  swiotlbReleaseSpan(dev, mem, tlbAddr, allocSize, "swiotlbTblUnmapSingle");
   if (!hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC) && (dir === DMA_FROM_DEVICE || dir === DMA_BIDIRECTIONAL)) {
     doBounce(dev, mem, tlbAddr, index, mappingSize, false, opts.copy);
   }

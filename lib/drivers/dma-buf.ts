@@ -24,6 +24,8 @@ import { KernelOops, ModelConfigError } from "../core/errors.js";
 import { atLeast, defineChange } from "../kernel/version.js";
 import { kernelFunctionName } from "../kernel/api-changes.js";
 import type { Device } from "../platform/device.js";
+import type { Machine } from "../platform/machine.js";
+import { hostOf } from "../cache/host.js";
 import { mmOfDevice, type MemoryModel, type Page } from "../mm/memory.js";
 import type { Scatterlist, SgTable } from "../sg/scatterlist.js";
 import { useDmaIommu } from "../dma/mapping.js";
@@ -91,23 +93,34 @@ export interface DmaBufExportInfo {
   priv: unknown;
   /** Kernel release, for CONFIG_DMABUF_DEBUG availability. */
   kernel: Device["kernel"];
+  /**
+   * The exporting device (not a field of the kernel's exp_info): the model
+   * reaches the machine through it, whose per-boot counter numbers the
+   * dma-buf (the inode number, dma_buf_getfile).
+   */
+  exporter: Device;
   /** CONFIG_DMABUF_DEBUG=y (only exists from v5.12; ignored before). */
   debug?: boolean;
 }
 
-let nextId = 1;
-
 /**
- * dma_buf_export(exp_info).
- * @throws ModelConfigError for a zero size or missing map/unmap ops (the kernel's -EINVAL WARN).
+ * dma_buf_export(exp_info). The id is the machine's next dma-buf inode
+ * number (v6.19 dma_buf_getfile: atomic64_inc_return(&dmabuf_inode), a
+ * per-boot counter: 1 for the first buffer of a machine), so the same
+ * calls on a fresh machine give the same ids whatever ran before.
+ * @throws ModelConfigError for a zero size, missing map/unmap ops (the
+ * kernel's -EINVAL WARN) or an exporter that is not a machine's device.
  */
 export function dmaBufExport(info: DmaBufExportInfo): DmaBuf {
   checkInt("dmaBufExport(size)", info.size, 1);
   if (!info.ops || typeof info.ops.mapDmaBuf !== "function" || typeof info.ops.unmapDmaBuf !== "function") {
     throw new ModelConfigError("dmaBufExport(ops)", "incomplete", "ops with mapDmaBuf and unmapDmaBuf");
   }
+  const machine = (info.exporter && typeof info.exporter === "object" && info.exporter.cacheHost ? hostOf(info.exporter) : null) as unknown as Machine | null;
+  if (!machine || !machine.counters) throw new ModelConfigError("dmaBufExport(exporter)", info.exporter?.name, "a device of a machine (createMachine)");
+  machine.counters.dmaBufIno += 1;
   return {
-    id: nextId++,
+    id: machine.counters.dmaBufIno,
     size: info.size,
     expName: info.expName,
     ops: info.ops,

@@ -468,7 +468,7 @@ export function vb2DcGetDmabuf(buf: Vb2DcExportBuf, opts: Vb2DcExportOptions = {
     if (typeof r === "number") return r;
     buf.sgtBase = r;
   }
-  const db = dmaBufExport({ expName: "videobuf2_dma_contig", ops: vb2DcDmabufOps(buf), size: buf.size, priv: buf, kernel: buf.dev.kernel, debug: !!opts.dmabufDebug });
+  const db = dmaBufExport({ expName: "videobuf2_dma_contig", ops: vb2DcDmabufOps(buf), size: buf.size, priv: buf, kernel: buf.dev.kernel, exporter: buf.dev, debug: !!opts.dmabufDebug });
   buf.dmabuf = db;
   return db;
 }

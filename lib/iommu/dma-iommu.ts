@@ -50,14 +50,14 @@
  */
 import { DMA_BIT_MASK, MAX_ADDR, andMask, checkInt, fls, hex, minNotZero, roundupPowOfTwo, u32, wrapToMask } from "../core/arith.js";
 import { DMA_MAPPING_ERROR, type DmaAddr, type Pfn } from "../core/addr.js";
-import { DMA_ATTR_MMIO, DMA_ATTR_PRIVILEGED, DMA_ATTR_SKIP_CPU_SYNC, DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE, checkDirection, dirName, hasAttr } from "../core/dma-types.js";
+import { DMA_ATTR_MMIO, DMA_ATTR_PRIVILEGED, DMA_ATTR_SKIP_CPU_SYNC, DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE, checkAttrs, checkDirection, dirName, hasAttr } from "../core/dma-types.js";
 import { EINVAL, ENOMEM, EREMOTEIO } from "../core/errno.js";
 import { ModelConfigError } from "../core/errors.js";
 import { atLeast, defineChange } from "../kernel/version.js";
 import { CHANGE_MAP_SG_ERRNO, kernelFunctionName } from "../kernel/api-changes.js";
 export { CHANGE_MAP_SG_ERRNO };
 import type { Device } from "../platform/device.js";
-import { forEachSg, sgInitEntry, sgPhys, type Scatterlist } from "../sg/scatterlist.js";
+import { checkSgEntries, forEachSg, sgInitEntry, sgPhys, type Scatterlist } from "../sg/scatterlist.js";
 import type { IommuDomain } from "./domain.js";
 import { iommuDmaCookieOf, type IommuMappedPiece, type IommuStreamingMapping, type MapSgLayout } from "./dma-cookie.js";
 import { IOMMU_CACHE, IOMMU_MMIO, IOMMU_PRIV, IOMMU_READ, IOMMU_WRITE, iommuDeviceAccess, iommuIovaToPhys, iommuMap, iommuMapSg, iommuUnmap } from "./io-pgtable.js";
@@ -361,7 +361,9 @@ function invalidateSg(dev: Device, sgl: Scatterlist[], nents: number): void {
 export function iommuDmaMapSg(dev: Device, sgl: Scatterlist[], nents: number, dir: number, attrs = 0, opts: IommuDmaOptions & { pageSize?: number } = {}): number {
   const { domain, iovad } = domainOf(dev);
   checkDirection("iommuDmaMapSg(dir)", dir);
-  checkInt("iommuDmaMapSg(nents)", nents, 1, sgl.length);
+  checkAttrs("iommuDmaMapSg(attrs)", attrs);
+  // Every entry is checked before the first cache maintenance or field rewrite.
+  checkSgEntries("iommuDmaMapSg", sgl, nents, 0);
   const pageSize = opts.pageSize ?? 4096;
   const merging = atLeast(dev.kernel, CHANGE_IOMMU_DMA_SG_MERGING);
   const errnoRet = atLeast(dev.kernel, CHANGE_MAP_SG_ERRNO);
@@ -403,6 +405,15 @@ export function iommuDmaMapSg(dev: Device, sgl: Scatterlist[], nents: number, di
         const p2 = roundupPowOfTwo(Math.max(1, sLength));
         pad = wrapToMask(p2 - iovaLen, p2 - 1);
       }
+    } else if (iovaLen !== 0 && sLength === 0 && mask === MAX_ADDR) {
+      // The boundary mask is ULONG_MAX (MAX_ADDR stands for it): pad_len = 2^64 - iova_len, and
+      // "pad_len < s_length - 1" holds because s_length - 1 wraps to SIZE_MAX. prev->length
+      // (unsigned int) += pad_len leaves prev->length - iova_len mod 2^32, and iova_len wraps to 0
+      // (v6.19 drivers/iommu/dma-iommu.c iommu_dma_map_sg, exact 64-bit arithmetic, no JS bitwise).
+      const wrapped = (((sgl[prev]!.length - iovaLen) % 2 ** 32) + 2 ** 32) % 2 ** 32;
+      dev.trace.record({ fn: "iommu_dma_map_sg", kind: "map_sg_pad_wrap", level: "warn", msg: `zero-length entry ${i} after ${hex(iovaLen)} bytes with a ULONG_MAX segment boundary: pad_len = 2^64 - ${hex(iovaLen)} wraps iova_len to 0 and sets entry ${prev}'s length to ${hex(wrapped)}`, data: { entry: i, prev, iovaLen, prevLength: wrapped } });
+      sgl[prev]!.length = wrapped;
+      iovaLen = 0;
     } else {
       // (mask - iova_len + 1) & mask; iova_len is 0 only before the first entry, where it is 0.
       const p = iovaLen === 0 ? 0 : wrapToMask(mask - iovaLen + 1, mask);
@@ -742,6 +753,7 @@ function unmapWholeIova(dev: Device, dmaAddr: number): number {
  * iommu_dma_map_page (v5.4.6); arch/arm64/mm/dma-mapping.c __iommu_map_page (v4.4.1).
  */
 export function iommuDmaMapPage(dev: Device, phys: number, size: number, dir: number, attrs = 0, opts: IommuDmaOptions = {}): DmaAddr {
+  checkAttrs("iommuDmaMapPage(attrs)", attrs);
   domainOf(dev);
   const d = checkDirection("iommuDmaMapPage(dir)", dir);
   checkInt("iommuDmaMapPage(phys)", phys);
@@ -784,6 +796,7 @@ export function iommuDmaMapPage(dev: Device, phys: number, size: number, dir: nu
  * Source: drivers/iommu/dma-iommu.c iommu_dma_unmap_phys (v6.19), iommu_dma_unmap_page (v5.4.6).
  */
 export function iommuDmaUnmapPage(dev: Device, dmaHandle: number, size: number, dir: number, attrs = 0): number {
+  checkAttrs("iommuDmaUnmapPage(attrs)", attrs);
   const { domain } = domainOf(dev);
   const d = checkDirection("iommuDmaUnmapPage(dir)", dir);
   checkInt("iommuDmaUnmapPage(dmaHandle)", dmaHandle);
@@ -966,6 +979,11 @@ export function iommuDeviceWrite(dev: Device, dmaAddr: number, size: number): st
  * Source: drivers/iommu/dma-iommu.c iommu_dma_map_resource (v5.4.6, v6.19).
  */
 export function iommuDmaMapResource(dev: Device, phys: number, size: number, dir: number, attrs: number, pageSize: number): DmaAddr {
+  checkInt("iommuDmaMapResource(phys)", phys);
+  checkInt("iommuDmaMapResource(size)", size, 1, 0xffffffff);
+  checkDirection("iommuDmaMapResource(dir)", dir);
+  checkAttrs("iommuDmaMapResource(attrs)", attrs);
+  checkInt("iommuDmaMapResource(pageSize)", pageSize, 4096, 65536);
   const pfn = Math.floor(phys / pageSize);
   const e = sgInitEntry();
   e.pfn = pfn as Pfn;

@@ -134,6 +134,7 @@ export function iommuPgsize(pageSizes: readonly number[], iova: number, paddr: n
  * Source: drivers/iommu/iommu.c, iommu_map(), __iommu_map() (v6.19).
  */
 export function iommuMap(domain: IommuDomain, iova: number, paddr: PhysAddr | number, size: number, prot: number): number {
+  checkInt("iommuMap(prot)", prot, 0, 63); // IOMMU_READ | IOMMU_WRITE | IOMMU_CACHE | IOMMU_NOEXEC | IOMMU_MMIO | IOMMU_PRIV (include/linux/iommu.h)
   checkInt("iommuMap(iova)", iova);
   checkInt("iommuMap(paddr)", paddr);
   checkInt("iommuMap(size)", size);

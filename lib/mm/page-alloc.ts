@@ -559,6 +559,7 @@ export function buddyOf(m: HasMm | MemoryModel): BuddyAllocator {
  * @throws ModelConfigError for an order that is not an integer in [0, 63].
  */
 export function allocPages(machine: HasMm, gfp: GfpFlags, order: number): Pfn | null {
+  checkInt("allocPages(order)", order, 0, 63); // before buddyOf builds the allocator on first use
   return buddyOf(machine).alloc(gfp, order);
 }
 
@@ -567,6 +568,8 @@ export function allocPages(machine: HasMm, gfp: GfpFlags, order: number): Pfn | 
  * @throws ModelConfigError for a pfn that is not a live block head of that order.
  */
 export function freePages(machine: HasMm, pfn: number, order: number): void {
+  checkInt("freePages(pfn)", pfn);
+  checkInt("freePages(order)", order, 0, 63);
   buddyOf(machine).free(pfn, order);
 }
 
@@ -576,5 +579,8 @@ export function freePages(machine: HasMm, pfn: number, order: number): void {
  * @throws ModelConfigError for a fraction outside [0, 1).
  */
 export function fragment(machine: HasMm, seed: number, fraction: number): number[] {
+  // checked before buddyOf builds the allocator on first use
+  checkInt("fragment(seed)", seed, 0, 0xffffffff);
+  if (typeof fraction !== "number" || !(fraction >= 0 && fraction <= 1)) throw new ModelConfigError("fragment(fraction)", fraction, "a number in [0, 1]");
   return buddyOf(machine).fragment(seed, fraction);
 }

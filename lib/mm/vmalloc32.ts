@@ -124,6 +124,7 @@ export function vmalloc32(machine: HasMm, size: number): VmallocBuffer | null {
  * @throws ModelConfigError if `va` is not such a live buffer (before any change).
  */
 export function vfreeBuddy(machine: HasMm, va: number): void {
+  checkInt("vfreeBuddy(va)", va);
   const m = liveOf(machine);
   const buf = m.get(va);
   if (!buf) throw new ModelConfigError("vfree(addr)", va, "the address vmalloc/vmalloc_32 returned (a live buffer)");

@@ -5,7 +5,7 @@
  * coherent pool, machine link) add their typed fields by augmenting
  * {@link Device} in their own files.
  */
-import { DMA_BIT_MASK, checkInt, checkLowMask, minNotZero } from "../core/arith.js";
+import { DMA_BIT_MASK, MAX_ADDR, checkInt, checkLowMask, isLowMask, minNotZero } from "../core/arith.js";
 import type { DmaAddr, PhysAddr } from "../core/addr.js";
 import { ModelConfigError } from "../core/errors.js";
 import { Trace } from "../core/trace.js";
@@ -174,4 +174,32 @@ export function dmaSetMaskAndCoherent(dev: Device, bits: number): number {
   dev.dmaMask = m;
   dev.coherentDmaMask = m;
   return 0;
+}
+
+/**
+ * Check the fields of `dev` the DMA API reads, as a driver could have set
+ * them (struct device: u64 *dma_mask, u64 coherent_dma_mask, u64
+ * bus_dma_limit, bool dma_coherent, struct device_dma_parameters). A value a
+ * C driver cannot write (a mask that is not 2^k - 1, 2^64 - 1 written as the
+ * JS number 2^64, NaN, a fraction, a string) is misuse of the model. Masks of
+ * 64 bits are MAX_ADDR (DMA_BIT_MASK(64) in this model); bus_dma_limit is
+ * any address up to MAX_ADDR (0 = none).
+ * @throws ModelConfigError naming `${fn}(dev.<field>)` before any change.
+ */
+export function checkDeviceDmaFields(dev: Device, fn: string): void {
+  if (!dev || typeof dev !== "object") throw new ModelConfigError(`${fn}(dev)`, dev, "a device (createMachine(...).device(name))");
+  const mask = (field: string, v: unknown, nullable: boolean): void => {
+    if (nullable && v === null) return;
+    if (typeof v !== "number" || !isLowMask(v)) throw new ModelConfigError(`${fn}(dev.${field})`, v, `${nullable ? "null or " : ""}a mask 2^k - 1 up to DMA_BIT_MASK(64) = ${MAX_ADDR} (use DMA_BIT_MASK(bits))`);
+  };
+  mask("dmaMask", dev.dmaMask, true);
+  mask("coherentDmaMask", dev.coherentDmaMask, false);
+  checkInt(`${fn}(dev.busDmaLimit)`, dev.busDmaLimit, 0, MAX_ADDR);
+  if (typeof dev.dmaCoherent !== "boolean") throw new ModelConfigError(`${fn}(dev.dmaCoherent)`, dev.dmaCoherent, "true or false");
+  const p = dev.dmaParms;
+  if (p === null) return;
+  if (typeof p !== "object") throw new ModelConfigError(`${fn}(dev.dmaParms)`, p, "null or { maxSegmentSize, segmentBoundaryMask, minAlignMask? }");
+  checkInt(`${fn}(dev.dmaParms.maxSegmentSize)`, p.maxSegmentSize, 0, 0xffffffff);
+  if (p.segmentBoundaryMask !== 0) mask("dmaParms.segmentBoundaryMask", p.segmentBoundaryMask, false);
+  if (p.minAlignMask !== undefined && p.minAlignMask !== 0) mask("dmaParms.minAlignMask", p.minAlignMask, false);
 }

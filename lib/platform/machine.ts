@@ -41,6 +41,17 @@ export interface MachineOptions {
 }
 
 /**
+ * Counters that live as long as the modelled boot (kernel statics such as
+ * v6.19 drivers/dma-buf/dma-buf.c dma_buf_getfile's `dmabuf_inode`, an
+ * atomic64 starting at 0 and incremented before use: the first dma-buf has
+ * inode number 1). Drivers (lib/drivers/*) draw from these.
+ */
+export interface MachineCounters {
+  /** The last dma-buf inode number handed out (0 before the first export). */
+  dmaBufIno: number;
+}
+
+/**
  * The modelled machine. It implements the views the areas below it declare
  * (lib/dma/state.ts DmaMachine, lib/dma/swiotlb.ts SwiotlbHost, lib/cache
  * CacheHost, lib/mm LayoutHost), so they never import this class.
@@ -101,6 +112,8 @@ export class Machine implements SwiotlbHost {
     if (o.force && o.noforce) throw new ModelConfigError("swiotlb", "force and noforce", "at most one of force, noforce");
     return { ...o };
   }
+  /** Per-boot counters (see {@link MachineCounters}); every id the model hands out comes from here, so runs do not depend on what ran before. */
+  readonly counters: MachineCounters = { dmaBufIno: 0 };
   // Machine-level DMA state, typed (the layers below reach it through their host interfaces).
   private costValues?: CostValues;
   /** The cost parameters (ns values) of profile.costs (data/costs/<id>.json), loaded on first use; all zero without a cost file. */

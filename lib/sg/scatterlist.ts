@@ -124,6 +124,30 @@ export function sgSetPage(sg: Scatterlist, pfn: Pfn | null, len: number, offset:
 }
 
 /**
+ * Check the CPU fields of the first `nents` entries before a map call
+ * changes anything: `nents` an integer in [1, sgl.length], each entry a
+ * page (pfn an integer >= 0), offset and length integers in
+ * [0, UINT_MAX] (unsigned int in struct scatterlist), and length >= `minLength`.
+ * A driver can only write such values; other ones (NaN, fractions, a null
+ * page) are misuse of the model.
+ * @throws ModelConfigError naming `${fn}(sgl[i].field)` or `${fn}(nents)`;
+ * KernelOops for a page-less entry (pfn null: sg_phys dereferences it).
+ */
+export function checkSgEntries(fn: string, sgl: readonly Scatterlist[], nents: number, minLength = 0): void {
+  if (!Array.isArray(sgl) || sgl.length === 0) throw new ModelConfigError(`${fn}(sgl)`, sgl, "a non-empty array of scatterlist entries");
+  checkInt(`${fn}(nents)`, nents, 1, sgl.length);
+  for (let i = 0; i < nents; i++) {
+    const s = sgl[i];
+    if (!s || typeof s !== "object") throw new ModelConfigError(`${fn}(sgl[${i}])`, s, "a scatterlist entry");
+    // sg_phys of a page-less entry: the kernel crashes on its first use (see sgPhys); reported before any change.
+    if (s.pfn === null) throw new KernelOops(`Unable to handle kernel NULL pointer dereference (sg_page of page-less entry sgl[${i}] in ${fn})`, 0, ["sg_phys", fn]);
+    checkInt(`${fn}(sgl[${i}].pfn)`, s.pfn);
+    checkInt(`${fn}(sgl[${i}].offset)`, s.offset, 0, UINT_MAX);
+    checkInt(`${fn}(sgl[${i}].length)`, s.length, minLength, UINT_MAX);
+  }
+}
+
+/**
  * sg_phys(sg): page_to_phys(sg_page(sg)) + sg->offset, bytes.
  * @throws KernelOops for a page-less entry (sg_page returns NULL or a bogus
  * page; the model reports the crash the first dereference causes).
