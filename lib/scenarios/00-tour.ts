@@ -143,6 +143,8 @@ export interface TourResult {
   readonly rxOk: boolean;
   readonly txOk: boolean;
   readonly hazards: Hazard[];
+  /** The hazards placed on the line-state chart: the step whose events include the hazard, and each affected line (hex, as in `cells`). */
+  readonly hazardCells: Array<{ step: number; line: string; kind: string }>;
   readonly checker: string[];
   /** Cost per API call, ns: one row per call. */
   readonly callCosts: Array<{ call: string; ns: number }>;
@@ -182,12 +184,15 @@ export function runTour(p: Partial<TourParams> = {}): TourResult {
   const fieldVa = (endPa % L !== 0 ? rx + S : params.offset >= 4 ? rx - 4 : rx + S) as VirtAddr;
 
   const steps: TourStep[] = [];
+  /** Trace sequence number of each step's first event (the step covers [stepFrom[i], stepFrom[i+1])). */
+  const stepFrom: number[] = [];
   const cells: TourLineCell[] = [];
   const firstLine = Math.floor(Math.min(rxPa, virtToPhys(m, fieldVa)) / L) * L;
   const lastEnd = Math.ceil(Math.max(endPa, virtToPhys(m, fieldVa) + 4) / L) * L;
   const shownLines = Math.min((lastEnd - firstLine) / L, 64);
   const record = (label: string, fromSeq: number) => {
     const step = steps.length;
+    stepFrom.push(fromSeq);
     steps.push({ step, label, costNs: m.trace.costSince(fromSeq) });
     const st = cache.lineStates(firstLine, shownLines * L, { va: m.mm.linearAddress(firstLine), coherent: dev.dmaCoherent });
     for (const s of st) {
@@ -234,6 +239,14 @@ export function runTour(p: Partial<TourParams> = {}): TourResult {
   const devTokens = m.trace.ofKind("device_write").map((e) => String(e.data["token"]));
   const rxOk = rxMapped && rxSeen.length > 0 && rxSeen.every((t) => devTokens.includes(t));
   const txOk = txSeen.length > 0 && (params.txLateWrite ? txSeen.includes(txExpect) && txSeen.every((t) => t === txExpect || t === txPayload) : txSeen.every((t) => t === txPayload));
+  const hazards = cache.hazards.slice();
+  const hazardCells: Array<{ step: number; line: string; kind: string }> = [];
+  for (const h of hazards) {
+    let step = -1;
+    for (let i = 0; i < stepFrom.length; i++) if (stepFrom[i]! <= h.seq) step = i;
+    if (step < 0) continue;
+    for (let k = 0; k < h.lines; k++) hazardCells.push({ step, line: hex(h.paddr + k * L), kind: h.kind });
+  }
   return {
     params,
     platform: m.profile.id,
@@ -249,7 +262,8 @@ export function runTour(p: Partial<TourParams> = {}): TourResult {
     txSeenByDevice: txSeen,
     rxOk,
     txOk,
-    hazards: cache.hazards.slice(),
+    hazards,
+    hazardCells,
     checker: dbg.reports.map((r) => r.message),
     callCosts,
   };
