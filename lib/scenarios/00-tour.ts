@@ -316,3 +316,32 @@ export function tourTailCells(r: TourResult, linesBefore = 3): { sharedLine: num
   return { sharedLine, cells: r.cells.filter((c) => parseInt(c.line, 16) >= first) };
 }
 
+
+/**
+ * The chart cells of the lines around the hazards of a run: every line
+ * within `around` lines of a line in {@link TourResult.hazardCells} (for a
+ * short picture of where the hazard happens); all cells when the run has no
+ * hazard on the RX lines.
+ * @throws ModelConfigError for `around` outside [0, 64].
+ */
+export function tourCellsAround(r: TourResult, around = 2): TourLineCell[] {
+  checkInt("around", around, 0, 64);
+  const hazardLines = r.hazardCells.map((h) => parseInt(h.line, 16));
+  const near = (line: string) => hazardLines.some((h) => Math.abs(parseInt(line, 16) - h) <= around * r.lineSize);
+  const cells = r.cells.filter((c) => near(c.line));
+  return cells.length ? cells : r.cells;
+}
+
+/** One cell of the outcome chart: a driver variant on a platform and what went wrong. */
+export interface TourOutcome {
+  readonly variant: string;
+  readonly platform: string;
+  /** "correct" when the CPU and the device each read the other's data and no hazard was found, else the hazard kinds (e.g. "stale_read, lost_write"). */
+  readonly outcome: string;
+}
+
+/** The outcome of a run for {@link TourOutcome}: "correct", or its hazard kinds in order of first occurrence. */
+export function tourOutcome(variant: string, r: TourResult): TourOutcome {
+  const kinds = [...new Set(r.hazards.map((h) => h.kind))];
+  return { variant, platform: r.platform, outcome: kinds.length ? kinds.join(", ") : r.rxOk && r.txOk ? "correct" : "wrong data" };
+}

@@ -7,6 +7,7 @@
  * the spec type.
  */
 import type { VlSpec } from "./types.js";
+import { wrapText } from "./text.js";
 
 const SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json";
 
@@ -39,7 +40,7 @@ export interface LineHazardInput {
 export const LINE_WHO = {
   domain: ["init", "cpu", "dirty", "dev", "stale", "none"],
   range: ["#d9d9d9", "#9ecae9", "#f58518", "#54a24b", "#e377c2", "#ffffff"],
-  labels: ["initial contents", "CPU (clean)", "CPU, dirty (not in memory)", "device", "stale copy (memory changed since)", "not cached"],
+  labels: ["initial contents", "CPU (clean)", "CPU, dirty (not in memory)", "device", "stale copy (older than memory)", "not cached"],
 };
 
 /** The chart's rows: one per cell of the CPU cache and memory views, with the stale and hazard marks. */
@@ -98,7 +99,7 @@ export function lineStateChart(cells: ReadonlyArray<LineCellInput>, title: strin
       encoding: {
         x: { field: "step", type: "ordinal", title: "step (numbered as in the step table)", axis: { labelAngle: 0 } },
         y: { field: "line", type: "ordinal", title: null, sort: "ascending" },
-        color: { field: "who", type: "nominal", scale: { domain: LINE_WHO.domain, range: LINE_WHO.range }, title: "the line holds", legend: { labelLimit: 260, labelExpr, columns: 3, symbolStrokeColor: "#999" } },
+        color: { field: "who", type: "nominal", scale: { domain: LINE_WHO.domain, range: LINE_WHO.range }, title: "the line holds", legend: { labelLimit: 260, labelExpr, columns: 2, symbolStrokeColor: "#999" } },
         tooltip: [
           { field: "stepLabel", title: "step" },
           { field: "line", title: "line" },
@@ -130,7 +131,7 @@ export function lineStateChart(cells: ReadonlyArray<LineCellInput>, title: strin
   }
   return {
     $schema: SCHEMA,
-    title: { text: title, subtitle: ["rows: cache lines (physical address); columns: steps", "top: the CPU's cached copy; bottom: memory, what a non-coherent device reads"], anchor: "start" },
+    title: { text: wrapText(title, 70), subtitle: ["rows: cache lines (physical address); columns: steps", "top: the CPU's cached copy; bottom: memory, what a non-coherent device reads"], anchor: "start" },
     data: { values: rows },
     facet: { row: { field: "view", type: "nominal", sort: ["CPU cache", "memory"], title: null, header: { labelAngle: 0, labelAlign: "left", labelFontWeight: "bold", labelOrient: "top" } } },
     spec: {
@@ -160,7 +161,7 @@ export interface CallCostInput {
 export function callCostChart(rows: ReadonlyArray<CallCostInput>, title: string): VlSpec {
   return {
     $schema: SCHEMA,
-    title: { text: title, subtitle: "modelled from data/costs; lighter bars rest on estimated parameters", anchor: "start" },
+    title: { text: wrapText(title, 70), subtitle: "modelled from data/costs; lighter bars rest on estimated parameters", anchor: "start" },
     data: { values: rows.map((r) => ({ ...r, nsPlot: Math.max(r.ns, 1), basis: r.estimate ? "estimate" : "measured" })) },
     width: 440,
     height: { step: 9 },
@@ -179,5 +180,54 @@ export function callCostChart(rows: ReadonlyArray<CallCostInput>, title: string)
         { field: "basis" },
       ],
     },
+  };
+}
+
+/** One cell of {@link tourOutcomeChart}. */
+export interface OutcomeCellInput {
+  variant: string;
+  platform: string;
+  outcome: string;
+}
+
+/** Outcome classes and their colours: green for a correct run, one colour per hazard kind. */
+export const OUTCOME_COLOURS = {
+  domain: ["correct", "stale_read", "lost_write", "device_read_stale", "stale_read, lost_write", "lost_write, stale_read", "wrong data"],
+  range: ["#54a24b", "#e377c2", "#f58518", "#9467bd", "#d62728", "#d62728", "#7f7f7f"],
+};
+
+/**
+ * The outcome grid of case 00: one row per driver variant, one column per
+ * platform, each cell coloured and labelled with what went wrong
+ * ("correct" or the hazard kinds the cache model reported). Row order as
+ * given. The legend lists only the outcomes present; an outcome outside
+ * {@link OUTCOME_COLOURS} is drawn red.
+ */
+export function tourOutcomeChart(rows: ReadonlyArray<OutcomeCellInput>, title: string): VlSpec {
+  const variants = [...new Set(rows.map((r) => r.variant))];
+  const platforms = [...new Set(rows.map((r) => r.platform))];
+  // Only the outcomes present get a legend entry; each keeps its colour.
+  const present = new Set(rows.map((r) => r.outcome));
+  const keep = OUTCOME_COLOURS.domain.map((d, i) => ({ d, c: OUTCOME_COLOURS.range[i]! })).filter((x) => present.has(x.d));
+  const extra = [...present].filter((o) => !OUTCOME_COLOURS.domain.includes(o)).map((d) => ({ d, c: "#d62728" }));
+  const scale = { domain: [...keep, ...extra].map((x) => x.d), range: [...keep, ...extra].map((x) => x.c) };
+  return {
+    $schema: SCHEMA,
+    title: { text: wrapText(title, 70), anchor: "start" },
+    data: { values: rows.map((r) => ({ ...r })) },
+    width: { step: 200 },
+    height: { step: 28 },
+    config: { legend: { orient: "bottom", columns: 3 } },
+    encoding: {
+      x: { field: "platform", type: "nominal", title: null, sort: platforms, axis: { labelAngle: 0, orient: "top", labelLimit: 200 } },
+      y: { field: "variant", type: "nominal", title: null, sort: variants, axis: { labelLimit: 330 } },
+    },
+    layer: [
+      {
+        mark: { type: "rect", stroke: "#ffffff", strokeWidth: 2 },
+        encoding: { color: { field: "outcome", type: "nominal", title: "outcome", scale: scale, legend: { labelLimit: 260 } } },
+      },
+      { mark: { type: "text", fontSize: 11, color: "#000000" }, encoding: { text: { field: "outcome" } } },
+    ],
   };
 }

@@ -6,6 +6,7 @@
  * them); addresses are bytes, labelled in hex.
  */
 import type { VlSpec } from "./types.js";
+import { wrapText } from "./text.js";
 
 const SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json";
 
@@ -61,7 +62,7 @@ export function zoneMapChartSpec(input: ZoneMapInput): VlSpec {
   };
   return {
     $schema: SCHEMA,
-    title: { text: input.title, anchor: "start" },
+    title: { text: wrapText(input.title, 70), anchor: "start" },
     width: ZONE_MAP_WIDTH,
     height: { step: 38 },
     layer: [
@@ -161,15 +162,16 @@ export function swiotlbSlotsChartSpec(points: readonly SweepPoint[], title: stri
       encoding: {
         x,
         y: { field: "swiotlbSlotsUsed", type: "quantitative", title: "swiotlb slots (2 KiB each)" },
-        color: { field: "label", type: "nominal", title: "dma_map_sg: slots in use", scale: { domain: ["mapped", "map failed"], range: ["#4c78a8", "#d62728"] } },
+        color: { field: "label", type: "nominal", title: "slots in use", scale: { domain: ["mapped", "map failed"], range: ["#4c78a8", "#d62728"] } },
       },
     },
     {
-      data: { values: [{ pool: pool, what: `pool (${pool} slots)` }] },
+      data: { values: [{ pool: pool, limit: `pool (${pool} slots)` }] },
       mark: { type: "rule", strokeDash: [6, 3], strokeWidth: 2 },
       encoding: {
         y: { field: "pool", type: "quantitative" },
-        stroke: { field: "what", type: "nominal", title: null, scale: { range: ["#7f7f7f"] }, legend: { symbolType: "stroke", symbolStrokeWidth: 2, symbolDash: [6, 3] } },
+        strokeDash: { field: "limit", type: "nominal", title: null, scale: { range: [[6, 3]] }, legend: { symbolType: "stroke", symbolStrokeWidth: 2, symbolStrokeColor: "#7f7f7f" } },
+        color: { value: "#7f7f7f" },
       },
     },
   ];
@@ -180,18 +182,17 @@ export function swiotlbSlotsChartSpec(points: readonly SweepPoint[], title: stri
       encoding: {
         x,
         y: { field: "requested", type: "quantitative" },
-        shape: { field: "what", type: "nominal", title: null, scale: { range: ["stroke"] } },
+        stroke: { field: "what", type: "nominal", title: null, scale: { range: ["#000000"] }, legend: { symbolType: "stroke", symbolStrokeWidth: 3 } },
         color: { value: "#000000" },
       },
     });
   }
   return {
     $schema: SCHEMA,
-    title: { text: title, anchor: "start" },
+    title: { text: wrapText(title, 70), anchor: "start" },
     width: 560,
     height: 260,
     layer: layers,
-    resolve: { scale: { color: "independent", stroke: "independent" } },
   };
 }
 
@@ -233,7 +234,7 @@ export function viptStaleChartSpec(points: readonly ViptPoint[], title: string, 
   const y = { field: "us", type: "quantitative", title: "CPU-side cost after the DMA (µs, log)", scale: { type: "log" } };
   return {
     $schema: SCHEMA,
-    title: { text: title, anchor: "start", subtitle: "bar: what the CPU work after dma_unmap_sg costs; label: what the CPU then reads through the vmalloc alias" },
+    title: { text: wrapText(title, 60), anchor: "start", subtitle: ["bar: the CPU's work after dma_unmap_sg;", "label: what the CPU then reads through the vmalloc alias"] },
     width: Math.max(300, sizes.length * 170),
     height: 240,
     data: { values: rows },

@@ -1,7 +1,7 @@
 /** lib/viz/cache.ts: the line-state chart's rows (stale copies, hazards, no device view) and the cost chart's layout. */
 import { describe, expect, it } from "vitest";
-import { callCostChart, lineChartRows, lineStateChart, LINE_WHO } from "../../lib/viz/cache.js";
-import { runTour } from "../../lib/scenarios/00-tour.js";
+import { callCostChart, lineChartRows, lineStateChart, LINE_WHO, OUTCOME_COLOURS, tourOutcomeChart } from "../../lib/viz/cache.js";
+import { runTour, tourCellsAround, tourOutcome } from "../../lib/scenarios/00-tour.js";
 
 const NO_SYNC = { rxSyncForCpu: false, rxUnmap: true, txSyncForDevice: true };
 const cell = (step: number, line: string, view: string, token: string, who: string) => ({ step, stepLabel: `${step}. x`, line, view, token, who });
@@ -86,5 +86,32 @@ describe("callCostChart", () => {
     expect(spec.encoding.y.axis.labelLimit).toBeGreaterThanOrEqual(26 * 7);
     expect(spec.encoding.x.scale.type).toBe("log");
     expect(spec.width + spec.encoding.y.axis.labelLimit).toBeLessThan(992);
+  });
+});
+
+describe("the picture around the hazard and the outcome grid", () => {
+  it("tourCellsAround keeps the lines within 2 lines of the stale line", () => {
+    const r = runTour({ platform: "am335x-beaglebone-black", syncs: NO_SYNC });
+    // seed 1: one stale line; 64-byte lines, so the kept lines are the stale line +-2 lines that exist in the chart
+    expect(r.hazardCells.length).toBe(1);
+    const h = parseInt(r.hazardCells[0]!.line, 16);
+    const lines = [...new Set(tourCellsAround(r, 2).map((c) => parseInt(c.line, 16)))].sort((a, b) => a - b);
+    const all = new Set(r.cells.map((c) => parseInt(c.line, 16)));
+    expect(lines).toEqual([h - 128, h - 64, h, h + 64, h + 128].filter((l) => all.has(l)));
+    // no hazard: every cell
+    const ok = runTour({ platform: "am335x-beaglebone-black", specFillProb: 0 });
+    expect(tourCellsAround(ok, 2)).toEqual(ok.cells);
+  });
+
+  it("tourOutcome names the hazards or says correct; the grid's legend lists only outcomes present", () => {
+    const good = tourOutcome("correct", runTour({ platform: "am335x-beaglebone-black" }));
+    const shared = tourOutcome("shared", runTour({ platform: "am335x-beaglebone-black", bufferSize: 1500, sharedLine: true }));
+    expect(good.outcome).toBe("correct");
+    // the sync's clean+invalidate writes the dirty line back (lost write), then the CPU reads its old copy (stale read)
+    expect(shared.outcome).toBe("lost_write, stale_read");
+    const spec = tourOutcomeChart([good, shared], "t") as unknown as { layer: Array<{ encoding?: { color?: { scale: { domain: string[]; range: string[] } } } }> };
+    const scale = spec.layer[0]!.encoding!.color!.scale;
+    expect(scale.domain).toEqual(["correct", "lost_write, stale_read"]);
+    expect(scale.range).toEqual([OUTCOME_COLOURS.range[0], OUTCOME_COLOURS.range[OUTCOME_COLOURS.domain.indexOf("lost_write, stale_read")]]);
   });
 });
