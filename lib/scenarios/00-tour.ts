@@ -212,12 +212,12 @@ export function runTour(p: Partial<TourParams> = {}): TourResult {
   };
 
   // ---- RX ----
-  act("CPU processes the previous packet (reads rx)", () => cpuRead(m, rx, S));
+  act("CPU reads rx (previous packet)", () => cpuRead(m, rx, S));
   const rxDma = act("dma_map_single(rx, DMA_FROM_DEVICE)", () => dmaMapSingle(dev, rx, S, DMA_FROM_DEVICE), true);
   const rxMapped = !dmaMappingErrorFor(dev, rxDma);
   let rxSeen: string[] = [];
   if (rxMapped) {
-    if (params.sharedLine) act(`CPU updates rx_stats at ${m.mm.fmtVa(fieldVa)} (same cache line)`, () => cpuWrite(m, fieldVa, 4));
+    if (params.sharedLine) act("CPU writes rx_stats (same line)", () => cpuWrite(m, fieldVa, 4));
     const half = Math.max(1, Math.floor(S / 2));
     act("device writes packet, burst 1", () => deviceWrite(dev, rxDma, half));
     if (S - half > 0) act("device writes packet, burst 2", () => deviceWrite(dev, rxDma + half, S - half));
@@ -231,7 +231,7 @@ export function runTour(p: Partial<TourParams> = {}): TourResult {
   let txSeen: string[] = [];
   let txExpect = txPayload;
   if (!dmaMappingErrorFor(dev, txDma)) {
-    if (params.txLateWrite) txExpect = act("CPU patches the tx header after the map", () => cpuWrite(m, txObj, Math.min(S, 64)));
+    if (params.txLateWrite) txExpect = act("CPU patches tx header after map", () => cpuWrite(m, txObj, Math.min(S, 64)));
     if (params.syncs.txSyncForDevice && params.txLateWrite) act("dma_sync_single_for_device(tx)", () => dmaSyncSingleForDevice(dev, txDma, S, DMA_TO_DEVICE), true);
     txSeen = act("device reads tx", () => deviceRead(dev, txDma, S)).map((r) => r.label);
     act("dma_unmap_single(tx)", () => dmaUnmapSingle(dev, txDma, S, DMA_TO_DEVICE), true);

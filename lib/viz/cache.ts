@@ -75,11 +75,22 @@ export function lineChartRows(cells: ReadonlyArray<LineCellInput>, hazards: Read
   return out;
 }
 
+/** Outline colour of each hazard kind: stale_read dark red, lost_write black, device_read_stale dark purple; a cell with two kinds ("lost_write, stale_read") dark orange. */
+export const HAZARD_STROKES: Record<string, string> = { stale_read: "#7f0000", lost_write: "#000000", device_read_stale: "#3f007d" };
+
+function hazardStroke(kind: string): string {
+  return HAZARD_STROKES[kind] ?? "#b35806";
+}
+
+/** The step axis: one column per step, labelled with the step's own text ("3. device writes packet, burst 2"), read upwards. */
+const STEP_X = { field: "stepLabel", type: "ordinal", sort: { field: "step", op: "min" }, title: null, axis: { labelAngle: -90, labelLimit: 310 } };
+const STEP_X_PLAIN = { field: "stepLabel", type: "ordinal", sort: { field: "step", op: "min" } };
+
 /**
- * Two grids, the CPU cache above memory: x = step, y = cache line (hex
+ * Two grids, the CPU cache above memory: x = step (labelled with its text), y = cache line (hex
  * physical address), colour = who wrote the token the view holds (dirty CPU
- * lines orange, stale CPU copies pink), text = the token; a thick dark red
- * outline on the CPU cell where the model reported a hazard (legend
+ * lines orange, stale CPU copies pink), text = the token; a thick outline (one
+ * colour per hazard kind, {@link HAZARD_STROKES}) on the CPU cell where the model reported a hazard (legend
  * "hazard"). The device view is not drawn: it equals memory except for a
  * coherent device snooping a dirty line.
  * Width: 46 px per step (at most 14 steps fit the 992 px column with the
@@ -97,7 +108,7 @@ export function lineStateChart(cells: ReadonlyArray<LineCellInput>, title: strin
     {
       mark: { type: "rect", stroke: "#999", strokeWidth: 0.3 },
       encoding: {
-        x: { field: "step", type: "ordinal", title: "step (numbered as in the step table)", axis: { labelAngle: 0 } },
+        x: STEP_X,
         y: { field: "line", type: "ordinal", title: null, sort: "ascending" },
         color: { field: "who", type: "nominal", scale: { domain: LINE_WHO.domain, range: LINE_WHO.range }, title: "the line holds", legend: { labelLimit: 260, labelExpr, columns: 2, symbolStrokeColor: "#999" } },
         tooltip: [
@@ -112,7 +123,7 @@ export function lineStateChart(cells: ReadonlyArray<LineCellInput>, title: strin
     {
       mark: { type: "text", fontSize: 8 },
       encoding: {
-        x: { field: "step", type: "ordinal" },
+        x: STEP_X_PLAIN,
         y: { field: "line", type: "ordinal", sort: "ascending" },
         text: { field: "token" },
       },
@@ -123,9 +134,9 @@ export function lineStateChart(cells: ReadonlyArray<LineCellInput>, title: strin
       transform: [{ filter: "datum.hazard != ''" }],
       mark: { type: "rect", fill: null, strokeWidth: 2.5 },
       encoding: {
-        x: { field: "step", type: "ordinal" },
+        x: STEP_X_PLAIN,
         y: { field: "line", type: "ordinal", sort: "ascending" },
-        stroke: { field: "hazard", type: "nominal", title: "hazard (model)", scale: { domain: kinds, range: kinds.map(() => "#7f0000") }, legend: { labelLimit: 260, symbolType: "square" } },
+        stroke: { field: "hazard", type: "nominal", title: "hazard (model)", scale: { domain: kinds, range: kinds.map(hazardStroke) }, legend: { labelLimit: 260, symbolType: "square", symbolStrokeWidth: 2.5 } },
       },
     });
   }
