@@ -221,20 +221,21 @@ export function viptStaleChartSpec(points: readonly ViptPoint[], title: string, 
       variant: p.variant.startsWith("with ") ? "with invalidate_kernel_vmap_range()" : "without it",
       size: kib >= 1024 ? `${kib / 1024} MiB` : `${kib} KiB`,
       kib,
-      us: Math.max(p.costNs / 1000, 0.1),
+      us: Math.max(p.costNs / 1000, 1),
       costUs: p.costNs / 1000,
       staleLines: p.staleLines,
-      note: p.staleLines ? `${p.staleLines} of ${p.freshLines + p.staleLines} lines stale` : "no stale line",
+      note: `${p.staleLines}/${p.freshLines + p.staleLines} stale`,
       stale: p.staleLines ? "stale read" : "device's data",
     };
   });
   const sizes = [...new Set(rows.sort((a, b) => a.kib - b.kib).map((r) => r.size))];
   const x = { field: "size", type: "ordinal", title: "vmalloc buffer", sort: sizes, axis: { labelAngle: 0 } };
   const xOffset = { field: "variant", type: "nominal", sort: ["without it", "with invalidate_kernel_vmap_range()"] };
-  const y = { field: "us", type: "quantitative", title: "CPU-side cost after the DMA (µs, log)", scale: { type: "log" } };
+  // Log scale from 1 µs: the bars start at 1 (a log axis has no zero), costs below 1 µs are drawn at 1.
+  const y = { field: "us", type: "quantitative", title: "CPU-side cost after the DMA (µs, log)", scale: { type: "log", domainMin: 1, nice: true } };
   return {
     $schema: SCHEMA,
-    title: { text: wrapText(title, 60), anchor: "start", subtitle: ["bar: the CPU's work after dma_unmap_sg;", "label: what the CPU then reads through the vmalloc alias"] },
+    title: { text: wrapText(title, 60), anchor: "start", subtitle: ["bar: the CPU's work after dma_unmap_sg;", "label: stale lines / lines the CPU then reads through the vmalloc alias"] },
     width: Math.max(300, sizes.length * 170),
     height: 240,
     data: { values: rows },
@@ -245,6 +246,7 @@ export function viptStaleChartSpec(points: readonly ViptPoint[], title: string, 
           x,
           xOffset,
           y,
+          y2: { datum: 1 },
           color: {
             field: "variant",
             type: "nominal",

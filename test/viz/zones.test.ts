@@ -32,8 +32,8 @@ describe("viptStaleChartSpec", () => {
     const rows = [case04Vipt(false, 64 * 1024), case04Vipt(true, 64 * 1024)];
     const spec = viptStaleChartSpec(rows, "t") as unknown as { data: { values: Array<{ variant: string; size: string; costUs: number; note: string }> }; width: number };
     expect(spec.data.values.map((v) => [v.variant, v.size, v.costUs, v.note])).toEqual([
-      ["without it", "64 KiB", 6.72, "512 of 512 lines stale"],
-      ["with invalidate_kernel_vmap_range()", "64 KiB", 506.72, "no stale line"],
+      ["without it", "64 KiB", 6.72, "512/512 stale"],
+      ["with invalidate_kernel_vmap_range()", "64 KiB", 506.72, "0/512 stale"],
     ]);
     expect(spec.width).toBeLessThan(992);
   });
