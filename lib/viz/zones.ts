@@ -31,7 +31,8 @@ export interface ZoneMapInput {
 }
 
 const KINDS = ["ZONE_DMA", "ZONE_DMA32", "ZONE_NORMAL", "ZONE_HIGHMEM", "ram", "mmio", "swiotlb", "below mask", "above mask"];
-const COLOURS = ["#f58518", "#54a24b", "#4c78a8", "#b279a2", "#9ecae9", "#bab0ac", "#eeca3b", "#2ca02c", "#d62728"];
+/** One colour per kind; "below mask" is teal, not a second green beside ZONE_DMA32. */
+const COLOURS = ["#f58518", "#54a24b", "#4c78a8", "#b279a2", "#9ecae9", "#bab0ac", "#eeca3b", "#17becf", "#d62728"];
 
 /** Ticks every 1 GiB up to `hi` (more than 16: every 2^k GiB). */
 function gibTicks(hi: number): number[] {

@@ -1,6 +1,6 @@
 /** lib/viz/zones.ts: the swiotlb chart's "requested" mark and the VIPT trade-off chart. */
 import { describe, expect, it } from "vitest";
-import { SLOTS_PER_PAGE, swiotlbSlotsChartSpec, viptStaleChartSpec, ZONE_MAP_WIDTH } from "../../lib/viz/zones.js";
+import { SLOTS_PER_PAGE, swiotlbSlotsChartSpec, viptStaleChartSpec, ZONE_MAP_WIDTH, zoneMapChartSpec } from "../../lib/viz/zones.js";
 import { case04Vipt } from "../../lib/scenarios/04-dma32-vmalloc.js";
 
 const point = (bufferMiB: number, ok: boolean, used: number, pagesAbove4G: number) => ({
@@ -43,5 +43,13 @@ describe("zoneMapChartSpec", () => {
   it("leaves room for the lane labels and legend inside the 992 px column", () => {
     // lanes ("buffer pages", ~75 px) + legend ("ZONE_HIGHMEM", ~120 px) + padding: 640 + 250 < 992
     expect(ZONE_MAP_WIDTH + 250).toBeLessThan(992);
+  });
+});
+
+describe("zone map colours", () => {
+  it("gives every kind its own colour", () => {
+    const spec = zoneMapChartSpec({ title: "t", bars: [], maskLine: 2 ** 32, maskLabel: "m" }) as unknown as { layer: Array<{ encoding?: { color?: { scale: { domain: string[]; range: string[] } } } }> };
+    const scale = spec.layer[0]!.encoding!.color!.scale;
+    expect(new Set(scale.range).size).toBe(scale.domain.length);
   });
 });
