@@ -143,6 +143,8 @@ export interface TourResult {
   readonly rxOk: boolean;
   readonly txOk: boolean;
   readonly hazards: Hazard[];
+  /** The hazards placed on the line-state chart: the step whose events include the hazard, and each affected line (hex, as in `cells`). */
+  readonly hazardCells: Array<{ step: number; line: string; kind: string }>;
   readonly checker: string[];
   /** Cost per API call, ns: one row per call. */
   readonly callCosts: Array<{ call: string; ns: number }>;
@@ -182,12 +184,15 @@ export function runTour(p: Partial<TourParams> = {}): TourResult {
   const fieldVa = (endPa % L !== 0 ? rx + S : params.offset >= 4 ? rx - 4 : rx + S) as VirtAddr;
 
   const steps: TourStep[] = [];
+  /** Trace sequence number of each step's first event (the step covers [stepFrom[i], stepFrom[i+1])). */
+  const stepFrom: number[] = [];
   const cells: TourLineCell[] = [];
   const firstLine = Math.floor(Math.min(rxPa, virtToPhys(m, fieldVa)) / L) * L;
   const lastEnd = Math.ceil(Math.max(endPa, virtToPhys(m, fieldVa) + 4) / L) * L;
   const shownLines = Math.min((lastEnd - firstLine) / L, 64);
   const record = (label: string, fromSeq: number) => {
     const step = steps.length;
+    stepFrom.push(fromSeq);
     steps.push({ step, label, costNs: m.trace.costSince(fromSeq) });
     const st = cache.lineStates(firstLine, shownLines * L, { va: m.mm.linearAddress(firstLine), coherent: dev.dmaCoherent });
     for (const s of st) {
@@ -207,12 +212,12 @@ export function runTour(p: Partial<TourParams> = {}): TourResult {
   };
 
   // ---- RX ----
-  act("CPU processes the previous packet (reads rx)", () => cpuRead(m, rx, S));
+  act("CPU reads rx (previous packet)", () => cpuRead(m, rx, S));
   const rxDma = act("dma_map_single(rx, DMA_FROM_DEVICE)", () => dmaMapSingle(dev, rx, S, DMA_FROM_DEVICE), true);
   const rxMapped = !dmaMappingErrorFor(dev, rxDma);
   let rxSeen: string[] = [];
   if (rxMapped) {
-    if (params.sharedLine) act(`CPU updates rx_stats at ${m.mm.fmtVa(fieldVa)} (same cache line)`, () => cpuWrite(m, fieldVa, 4));
+    if (params.sharedLine) act("CPU writes rx_stats (same line)", () => cpuWrite(m, fieldVa, 4));
     const half = Math.max(1, Math.floor(S / 2));
     act("device writes packet, burst 1", () => deviceWrite(dev, rxDma, half));
     if (S - half > 0) act("device writes packet, burst 2", () => deviceWrite(dev, rxDma + half, S - half));
@@ -226,7 +231,7 @@ export function runTour(p: Partial<TourParams> = {}): TourResult {
   let txSeen: string[] = [];
   let txExpect = txPayload;
   if (!dmaMappingErrorFor(dev, txDma)) {
-    if (params.txLateWrite) txExpect = act("CPU patches the tx header after the map", () => cpuWrite(m, txObj, Math.min(S, 64)));
+    if (params.txLateWrite) txExpect = act("CPU patches tx header after map", () => cpuWrite(m, txObj, Math.min(S, 64)));
     if (params.syncs.txSyncForDevice && params.txLateWrite) act("dma_sync_single_for_device(tx)", () => dmaSyncSingleForDevice(dev, txDma, S, DMA_TO_DEVICE), true);
     txSeen = act("device reads tx", () => deviceRead(dev, txDma, S)).map((r) => r.label);
     act("dma_unmap_single(tx)", () => dmaUnmapSingle(dev, txDma, S, DMA_TO_DEVICE), true);
@@ -234,6 +239,14 @@ export function runTour(p: Partial<TourParams> = {}): TourResult {
   const devTokens = m.trace.ofKind("device_write").map((e) => String(e.data["token"]));
   const rxOk = rxMapped && rxSeen.length > 0 && rxSeen.every((t) => devTokens.includes(t));
   const txOk = txSeen.length > 0 && (params.txLateWrite ? txSeen.includes(txExpect) && txSeen.every((t) => t === txExpect || t === txPayload) : txSeen.every((t) => t === txPayload));
+  const hazards = cache.hazards.slice();
+  const hazardCells: Array<{ step: number; line: string; kind: string }> = [];
+  for (const h of hazards) {
+    let step = -1;
+    for (let i = 0; i < stepFrom.length; i++) if (stepFrom[i]! <= h.seq) step = i;
+    if (step < 0) continue;
+    for (let k = 0; k < h.lines; k++) hazardCells.push({ step, line: hex(h.paddr + k * L), kind: h.kind });
+  }
   return {
     params,
     platform: m.profile.id,
@@ -249,7 +262,8 @@ export function runTour(p: Partial<TourParams> = {}): TourResult {
     txSeenByDevice: txSeen,
     rxOk,
     txOk,
-    hazards: cache.hazards.slice(),
+    hazards,
+    hazardCells,
     checker: dbg.reports.map((r) => r.message),
     callCosts,
   };
@@ -302,3 +316,32 @@ export function tourTailCells(r: TourResult, linesBefore = 3): { sharedLine: num
   return { sharedLine, cells: r.cells.filter((c) => parseInt(c.line, 16) >= first) };
 }
 
+
+/**
+ * The chart cells of the lines around the hazards of a run: every line
+ * within `around` lines of a line in {@link TourResult.hazardCells} (for a
+ * short picture of where the hazard happens); all cells when the run has no
+ * hazard on the RX lines.
+ * @throws ModelConfigError for `around` outside [0, 64].
+ */
+export function tourCellsAround(r: TourResult, around = 2): TourLineCell[] {
+  checkInt("around", around, 0, 64);
+  const hazardLines = r.hazardCells.map((h) => parseInt(h.line, 16));
+  const near = (line: string) => hazardLines.some((h) => Math.abs(parseInt(line, 16) - h) <= around * r.lineSize);
+  const cells = r.cells.filter((c) => near(c.line));
+  return cells.length ? cells : r.cells;
+}
+
+/** One cell of the outcome chart: a driver variant on a platform and what went wrong. */
+export interface TourOutcome {
+  readonly variant: string;
+  readonly platform: string;
+  /** "correct" when the CPU and the device each read the other's data and no hazard was found, else the hazard kinds (e.g. "stale_read, lost_write"). */
+  readonly outcome: string;
+}
+
+/** The outcome of a run for {@link TourOutcome}: "correct", or its hazard kinds in order of first occurrence. */
+export function tourOutcome(variant: string, r: TourResult): TourOutcome {
+  const kinds = [...new Set(r.hazards.map((h) => h.kind))];
+  return { variant, platform: r.platform, outcome: kinds.length ? kinds.join(", ") : r.rxOk && r.txOk ? "correct" : "wrong data" };
+}

@@ -114,10 +114,11 @@ export function iovaLayoutSpec(results: readonly IovaLayoutInput[], title = "iom
       },
       {
         data: { values: marks },
-        mark: { type: "tick", color: "black", thickness: 3, size: 30 },
+        mark: { type: "tick", thickness: 3, size: 30 },
         encoding: {
           y: { field: "kernel", type: "nominal", sort: results.map((r) => r.kernel) },
           x: { field: "contig", type: "quantitative" },
+          fill: { datum: "end of the contiguous prefix (vb2_dc_get_contiguous_size)", type: "nominal", scale: { range: ["#000000"] }, legend: { title: null, orient: "bottom", labelLimit: 480, symbolType: "stroke", symbolStrokeColor: "#000000", symbolStrokeWidth: 3 } },
           tooltip: [{ field: "text", type: "nominal", title: "contiguous/requested" }],
         },
       },
@@ -160,7 +161,7 @@ export function dmaSegmentsSpec(results: readonly IovaLayoutInput[], title = "DM
           y: { field: "kernel", type: "nominal", title: "kernel release", sort: results.map((r) => r.kernel) },
           x: { field: "start", type: "quantitative", title: "DMA address offset from the allocation base (bytes, hex)", scale: { domain: [0, xmax] }, axis: { labelExpr: HEX_LABEL, values: hexTicks(xmax), labelAngle: -30 } },
           x2: { field: "end" },
-          color: { field: "parity", type: "nominal", scale: { domain: ["even", "odd"], range: ["#54a24b", "#88d27a"] }, legend: null },
+          color: { field: "parity", type: "nominal", scale: { domain: ["even", "odd"], range: ["#54a24b", "#88d27a"] }, legend: { title: null, orient: "bottom", labelLimit: 420, labelExpr: "datum.label == 'even' ? 'DMA segment 0, 2, ... (sg_dma_address, sg_dma_len)' : 'DMA segment 1, 3, ...'" } },
           tooltip: [
             { field: "kernel", type: "nominal" },
             { field: "seg", type: "nominal" },

@@ -11,6 +11,7 @@
  * labelled with the 0xffff top restored.
  */
 import type { VlSpec } from "./types.js";
+import { wrapText } from "./text.js";
 
 /** One bar: a region of an address space. */
 export interface MemmapBar {
@@ -46,7 +47,13 @@ export interface MemmapInput {
 const SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json";
 
 const KIND_DOMAIN = ["ram", "nomap", "reserved", "mmio", "valid", "no struct page", "linear", "vmalloc", "pool-remap", "vmemmap", "buffer", "sg-page", "bogus"];
-const KIND_RANGE = ["#9ecae9", "#e45756", "#f2cf5b", "#bab0ac", "#54a24b", "#ff9d98", "#4c78a8", "#b279a2", "#e45756", "#72b7b2", "#000000", "#f58518", "#d62728"];
+/** One colour per kind (no two kinds share one): nomap brown, pool-remap cyan, vmemmap olive, bogus red. */
+const KIND_RANGE = ["#9ecae9", "#9c755f", "#f2cf5b", "#bab0ac", "#54a24b", "#ff9d98", "#4c78a8", "#b279a2", "#17becf", "#bcbd22", "#000000", "#f58518", "#d62728"];
+
+/** Plot width of each panel, px: with the lane labels (at most {@link LANE_LABEL_LIMIT} px) the chart fits the 992 px text column at 1024 px. */
+export const PANEL_WIDTH = 440;
+/** Lane labels are drawn in full up to this width, px: the longest, "struct page pointer outside the kernel half" (43 characters), is estimated at 0.8 * 11 px * 43 = 378 px by the SVG renderer (lib/viz/text.ts). */
+export const LANE_LABEL_LIMIT = 390;
 
 function hexLabel(vaBits: 32 | 48, virt: boolean): string {
   if (!virt) return "'0x' + format(datum.value, 'x')";
@@ -67,12 +74,13 @@ function panel(title: string, bars: MemmapBar[], marks: MemmapMark[], xTitle: st
   const lo = Math.min(...all);
   const hi = Math.max(...all);
   const barRows = bars.map((b) => ({ ...b, mid: (b.start + b.end) / 2, startHex: "0x" + b.start.toString(16), endHex: "0x" + b.end.toString(16), bytes: b.end - b.start }));
-  const markRows = marks.map((m) => ({ ...m, atHex: "0x" + m.at.toString(16) }));
-  const y = { field: "lane", type: "nominal", title: null, sort: lanes, axis: { labelLimit: 220 } };
+  // A mark's label goes to the right of a mark in the left half and to the left of one in the right half, so it stays inside the plot.
+  const markRows = marks.map((m) => ({ ...m, atHex: "0x" + m.at.toString(16), rightHalf: m.at > (lo + hi) / 2 }));
+  const y = { field: "lane", type: "nominal", title: null, sort: lanes, axis: { labelLimit: LANE_LABEL_LIMIT } };
   const color = { field: "kind", type: "nominal", title: "what", scale: { domain: KIND_DOMAIN, range: KIND_RANGE } };
   return {
-    title,
-    width: 760,
+    title: { text: wrapText(title, 60), anchor: "start" },
+    width: PANEL_WIDTH,
     height: { step: 34 },
     layer: [
       {
@@ -97,31 +105,40 @@ function panel(title: string, bars: MemmapBar[], marks: MemmapMark[], xTitle: st
         encoding: { x: { field: "at", type: "quantitative" }, y, color, tooltip: [{ field: "label" }, { field: "atHex", title: "address" }] },
       },
       {
-        data: { values: markRows },
+        data: { values: markRows.filter((m) => !m.rightHalf) },
         mark: { type: "text", align: "left", dx: 6, dy: -14, fontSize: 10 },
+        encoding: { x: { field: "at", type: "quantitative" }, y, text: { field: "label" } },
+      },
+      {
+        data: { values: markRows.filter((m) => m.rightHalf) },
+        mark: { type: "text", align: "right", dx: -6, dy: -14, fontSize: 10 },
         encoding: { x: { field: "at", type: "quantitative" }, y, text: { field: "label" } },
       },
     ],
   };
 }
 
+/** The colour of each kind of region or mark (domain and range of the chart's colour scale). */
+export const MEMMAP_KIND_COLOURS = { domain: KIND_DOMAIN, range: KIND_RANGE };
+
 /**
  * The two-panel memory map chart (physical above virtual), vega-lite v5.
  * Physical axis labels are hex bytes; virtual axis labels are kernel
- * addresses as the kernel prints them.
+ * addresses as the kernel prints them. Titles longer than 80 (panel: 60)
+ * characters are broken into lines so the chart stays inside the column.
  */
 export function memmapChartSpec(input: MemmapInput): VlSpec {
   const physLanes = [...new Set([...input.phys.map((b) => b.lane), ...input.physMarks.map((m) => m.lane)])];
   const virtLanes = [...new Set([...input.virt.map((b) => b.lane), ...input.virtMarks.map((m) => m.lane)])];
   return {
     $schema: SCHEMA,
-    title: { text: input.title, anchor: "start" },
+    title: { text: wrapText(input.title, 80), anchor: "start" },
     vconcat: [
       panel("Physical address space", input.phys, input.physMarks, "physical address (bytes, hex)", hexLabel(input.vaBits, false), physLanes),
       panel("Kernel virtual address space (not to scale across regions: each bar is drawn at its address)", input.virt, input.virtMarks, "kernel virtual address (hex)", hexLabel(input.vaBits, true), virtLanes),
     ],
     resolve: { scale: { color: "shared" } },
-    config: { legend: { orient: "bottom", columns: 5 } },
+    config: { legend: { orient: "bottom", columns: 4, labelLimit: 200 } },
   };
 }
 
