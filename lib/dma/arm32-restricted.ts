@@ -11,7 +11,7 @@
  * - ARM device ops: before ARM_USES_DMA_DIRECT (lib/dma/arch/arm.ts, the
  *   one registered switch) a non-IOMMU device gets arm_dma_ops /
  *   arm_coherent_dma_ops, unless CONFIG_ARM_LPAE, where
- *   arm_get_dma_map_ops returns NULL and dma-direct is used
+ *   arm_get_dma_map_ops returns NULL and dma-direct is used (from ARM_LPAE_DMA_DIRECT: absent v5.0.1, present v5.3.1)
  *   (arch/arm/mm/dma-mapping.c, v5.15 and v5.17). arm_dma_ops' alloc is
  *   __dma_alloc, which never looks at a restricted pool. From that release
  *   every non-IOMMU device uses dma-direct (the bracket is kept on the
@@ -69,6 +69,17 @@ export const ARCH_HAS_DMA_ALLOC = defineChange({
   effect: "restricted-pool coherent allocations on 32-bit ARM warn once \"coherent DMA allocations not supported on this platform.\" and return NULL (absent v6.3.8, present v6.8)",
 });
 
+/** CONFIG_ARM_LPAE kernels give non-IOMMU devices dma-direct (arm_get_dma_map_ops returns NULL) instead of arm_dma_ops. */
+export const ARM_LPAE_DMA_DIRECT = defineChange({
+  id: "arm-lpae-dma-direct",
+  since: "v5.1",
+  commit: "unverified (Christoph Hellwig, 2019: \"arm: use swiotlb for bounce buffering on LPAE configs\"; first release assumed v5.1, not checked)",
+  subject: "arm: use swiotlb for bounce buffering on LPAE configs",
+  files: ["arch/arm/mm/dma-mapping.c"],
+  effect: "with CONFIG_ARM_LPAE a non-IOMMU device uses dma-direct (non-coherent allocations through arch_dma_alloc -> __dma_alloc); before, arm_dma_ops / arm_coherent_dma_ops as without LPAE",
+  bracket: "absent in v5.0.1 (VVvector/linux-5.0.1, arch/arm/mm/dma-mapping.c:arm_get_dma_map_ops), present in v5.3.1 (github-lvbing/linux-5.3.1, arch/arm/mm/dma-mapping.c:arm_get_dma_map_ops)",
+});
+
 /** The path dma_alloc_coherent takes. */
 export type Arm32CoherentPath =
   /** arm_dma_ops -> __dma_alloc (restricted pool ignored). */
@@ -89,7 +100,7 @@ export type Arm32CoherentPath =
 /** Inputs of {@link arm32CoherentPath}. */
 export interface Arm32CoherentPathInput {
   kernel: string;
-  /** CONFIG_ARM_LPAE. */
+  /** CONFIG_ARM_LPAE (dma-direct instead of arm_dma_ops from ARM_LPAE_DMA_DIRECT). */
   lpae: boolean;
   /** The device is dma-coherent. */
   coherent: boolean;
@@ -124,7 +135,7 @@ export interface Arm32CoherentPathResult {
 export function arm32CoherentPath(i: Arm32CoherentPathInput): Arm32CoherentPathResult {
   parseKernelVersion(i.kernel, "arm32CoherentPath(kernel)");
   const restricted = i.restrictedPool && atLeast(i.kernel, RESTRICTED_DMA_POOL);
-  const armOps = !atLeast(i.kernel, ARM_USES_DMA_DIRECT) && !i.lpae;
+  const armOps = !atLeast(i.kernel, ARM_USES_DMA_DIRECT) && !(i.lpae && atLeast(i.kernel, ARM_LPAE_DMA_DIRECT));
   const alloc = (): Arm32DmaAllocator => arm32DmaAllocator({ allowBlock: i.allowBlock, hasCmaArea: i.hasCmaArea, isCoherent: i.coherent });
   if (armOps) return { path: "arm_dma_ops", allocator: alloc(), warning: null, incoherent: false };
   if (i.coherent) return { path: "direct_pages", allocator: null, warning: null, incoherent: false };

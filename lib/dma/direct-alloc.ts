@@ -33,6 +33,7 @@ import { pageSourceOf } from "../mm/page-source.js";
 export { PageSource, pageSourceOf } from "../mm/page-source.js";
 import { getOrder } from "./coherent.js";
 import { archHooksOf } from "./arch/index.js";
+import type { ArchCoherentHow } from "./arch/hooks.js";
 import { GFP_DMA, GFP_DMA32, GFP_KERNEL, fmtGfp, gfp, gfpHas, gfpWithout, type GfpFlags } from "../mm/gfp.js"; // [zones / case 04]
 import { buddyOf } from "../mm/page-alloc.js"; // [zones / case 04]
 
@@ -42,8 +43,8 @@ export interface CoherentBuffer {
   dmaHandle: DmaAddr;
   /** Bytes requested. */
   size: number;
-  /** How the CPU address was made. */
-  how: "dev-coherent-pool" | "linear-map" | "remap";
+  /** How the CPU address was made ("atomic-pool", "cma", "restricted-pool": an arch allocator, lib/dma/arch/hooks.ts ArchCoherentHow). */
+  how: "dev-coherent-pool" | ArchCoherentHow;
 }
 
 /**
