@@ -113,6 +113,10 @@ function validateBoot(mm: MemoryModel, o: ArmDmaAllocBootOptions): void {
 
 function cpuMapping(mm: MemoryModel, phys: number, bytes: number): VirtAddr | null {
   if (mm.hasLinearAlias(phys) && mm.hasLinearAlias(phys + bytes - 1)) return mm.linearAddress(phys);
+  return remapPages(mm, phys, bytes);
+}
+
+function remapPages(mm: MemoryModel, phys: number, bytes: number): VirtAddr | null {
   const ps = mm.pageSize;
   const pfns: Pfn[] = [];
   for (let i = 0; i < Math.ceil(bytes / ps); i++) pfns.push((Math.floor(phys / ps) + i) as Pfn);
@@ -140,7 +144,8 @@ function buildState(mm: MemoryModel, o: ArmDmaAllocBootOptions): ArmDmaAllocStat
       const pfn = pageSourceOf(mm).alloc(order, Number.MAX_SAFE_INTEGER);
       return pfn === null ? null : pfn * ps;
     },
-    mapVirt: (phys, size) => cpuMapping(mm, phys, size) ?? 0,
+    // lowmem CMA pages: page_address after __dma_remap; otherwise (highmem CMA, __alloc_remap_buffer) a vmalloc mapping.
+    mapVirt: (phys, size, how) => (how === "linear" ? cpuMapping(mm, phys, size) : remapPages(mm, phys, size)) ?? 0,
     pageSize: ps,
   });
   const rs = o.restricted !== undefined ? o.restricted : sidecar.restrictedDmaPool;
@@ -265,9 +270,7 @@ function dmaAllocArm(dev: Device, mm: MemoryModel, st: ArmDmaAllocState, size: n
     const cpu = mm.hasLinearAlias(phys) ? mm.linearAddress(phys) : null;
     return finish(phys, cpu, "linear-map", bytes, pfn, "__alloc_simple_buffer: linear map (coherent device)", () => src.free(pfn));
   }
-  const pfns: Pfn[] = [];
-  for (let i = 0; i < bytes / ps; i++) pfns.push((pfn + i) as Pfn);
-  const va = vmallocPages(mm, bytes, pfns, "dma-remap", "wc", "dma_common_contiguous_remap");
+  const va = remapPages(mm, phys, bytes);
   return finish(phys, va, "remap", bytes, pfn, "__alloc_remap_buffer: non-cached vmalloc mapping; the linear-map alias stays cacheable", () => src.free(pfn));
 }
 
