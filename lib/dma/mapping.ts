@@ -553,7 +553,7 @@ export function dmaAllocAttrs(dev: Device, size: number, attrs = 0, opts: IommuD
     const a = archAlloc.archDmaAlloc(dev, size, attrs, { blocking: opts.blocking ?? true });
     if (a.handled) return a.buffer;
   }
-  return dmaDirectAlloc(dev, size);
+  return dmaDirectAlloc(dev, size, { blocking: opts.blocking ?? true });
 }
 
 /** dma_alloc_coherent(dev, size, &handle, GFP_KERNEL): {@link dmaAllocAttrs} with no attrs. */

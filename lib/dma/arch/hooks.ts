@@ -49,6 +49,14 @@ export interface DmaArchHooks extends ArchSyncRules {
    * arch_dma_coherent_to_pfn).
    */
   readonly allDevicesCoherent: boolean;
+  /**
+   * The arch selects CONFIG_DMA_DIRECT_REMAP (arm64; v5.4: arch_dma_alloc in
+   * kernel/dma/remap.c): dma-direct remaps non-coherent allocations in
+   * vmalloc space and serves non-blocking ones from the generic atomic
+   * pools (lib/dma/pool.ts dmaAllocFromPool). 32-bit ARM, x86-64 and parisc
+   * do not (arch/arm/Kconfig, arch/x86/Kconfig, arch/parisc/Kconfig, v6.19).
+   */
+  readonly dmaDirectRemap: boolean;
   /** The arch selects CONFIG_DMA_BOUNCE_UNALIGNED_KMALLOC (arm64; the generic code also needs v6.5+). */
   readonly bounceUnalignedKmalloc: boolean;
   /** rmem_dma_setup refuses shared-dma-pool regions without `no-map` (32-bit ARM). */
