@@ -71,6 +71,8 @@ export * from "./dma/pool.js";
 export * from "./dma/contiguous.js";
 export * from "./dma/arm32-coherent.js";
 export * from "./dma/arm32-restricted.js";
+export * from "./dma/arch/arm-dma-alloc.js";
+export type { ArchCoherentBuffer, ArchCoherentHow, ArchDmaAllocHooks, ArchDmaAllocOptions } from "./dma/arch/hooks.js";
 export * from "./platform/arm32-sidecar.js";
 export * from "./scenarios/03-arm32-coherent.js";
 export * from "./viz/arm32.js";
