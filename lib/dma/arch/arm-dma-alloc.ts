@@ -47,7 +47,10 @@ import { genPoolAddVirt, genPoolAlloc, genPoolCreate, genPoolFree, genPoolHasAdd
 import { mmOfDevice, type MemoryModel } from "../../mm/memory.js";
 import { pageSourceOf } from "../../mm/page-source.js";
 import { vmallocPages, vunmapAny } from "../../mm/remap.js";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { loadArm32Sidecar, type Arm32Sidecar } from "../../platform/arm32-sidecar.js";
+import { platformsDir } from "../../platform/profile.js";
 import { dmaToPhys, physToDma, type Device } from "../../platform/device.js";
 import { getOrder } from "../coherent.js";
 import { dmaAllocFromContiguous, dmaReleaseFromContiguous } from "../contiguous.js";
@@ -178,17 +181,15 @@ export function armDmaAllocBoot(mm: MemoryModel, o: ArmDmaAllocBootOptions = {})
   return st;
 }
 
-/** The machine's ARM allocation state, built with the sidecar's facts when absent; null for a board without an arm32 sidecar. */
+/**
+ * The machine's ARM allocation state, built with the sidecar's facts when
+ * absent; null for a board without an arm32 sidecar file.
+ * @throws ProfileError for an invalid sidecar.
+ */
 export function armDmaAllocStateOf(mm: MemoryModel): ArmDmaAllocState | null {
   const s = STATES.get(mm);
   if (s) return s;
-  let sidecar: Arm32Sidecar;
-  try {
-    sidecar = loadArm32Sidecar(mm.profile.id);
-  } catch {
-    return null;
-  }
-  void sidecar;
+  if (mm.profile.arch !== "arm" || !existsSync(join(platformsDir(), "arm32", `${mm.profile.id}.json`))) return null;
   const st = buildState(mm, {});
   STATES.set(mm, st);
   return st;
