@@ -75,6 +75,8 @@ export { DMA_DIRECT_GET_SGTABLE } from "./dma/direct-ops.js";
 export * from "./iommu/dma-iommu.js";
 export * from "./iommu/dma-iommu-alloc.js";
 export * from "./dma/arch/arm-dma-mapping.js";
+export * from "./dma/arch/arm-dma-alloc.js";
+export type { ArchCoherentBuffer, ArchCoherentHow, ArchDmaAllocHooks, ArchDmaAllocOptions } from "./dma/arch/hooks.js";
 export * from "./dma/arm32-coherent.js";
 export * from "./dma/arm32-restricted.js";
 

@@ -10,7 +10,7 @@
  * - Restricted DMA pools (is_swiotlb_for_alloc): absent v5.10.89, present v5.15.
  * - ARM device ops: before v6.0 a non-IOMMU device gets arm_dma_ops /
  *   arm_coherent_dma_ops, unless CONFIG_ARM_LPAE, where
- *   arm_get_dma_map_ops returns NULL and dma-direct is used
+ *   arm_get_dma_map_ops returns NULL and dma-direct is used (from ARM_LPAE_DMA_DIRECT: absent v5.0.1, present v5.3.1)
  *   (arch/arm/mm/dma-mapping.c, v5.15, v5.17 and v5.19). arm_dma_ops' alloc is
  *   __dma_alloc, which never looks at a restricted pool. From v6.0 every
  *   non-IOMMU device uses dma-direct (absent v5.19.0, present v6.0-rc1:
@@ -71,6 +71,17 @@ export const ARCH_HAS_DMA_ALLOC = defineChange({
   bracket: "absent in v6.6.47 (Salpadding/linux-6.6-strip, kernel/dma/Kconfig: no ARCH_HAS_DMA_ALLOC), present in v6.8.0 (vivo50kff/linux-6.8, kernel/dma/Kconfig:ARCH_HAS_DMA_ALLOC, kernel/dma/direct.c:dma_direct_alloc); loose: v6.7 or v6.8 (no readable v6.7 tree), the model switches at v6.7; v6.6.47 is a stable tree",
 });
 
+/** CONFIG_ARM_LPAE kernels give non-IOMMU devices dma-direct (arm_get_dma_map_ops returns NULL) instead of arm_dma_ops. */
+export const ARM_LPAE_DMA_DIRECT = defineChange({
+  id: "arm-lpae-dma-direct",
+  since: "v5.1",
+  commit: "unverified (Christoph Hellwig, 2019: \"arm: use swiotlb for bounce buffering on LPAE configs\"; first release assumed v5.1, not checked)",
+  subject: "arm: use swiotlb for bounce buffering on LPAE configs",
+  files: ["arch/arm/mm/dma-mapping.c"],
+  effect: "with CONFIG_ARM_LPAE a non-IOMMU device uses dma-direct (non-coherent allocations through arch_dma_alloc -> __dma_alloc); before, arm_dma_ops / arm_coherent_dma_ops as without LPAE",
+  bracket: "absent in v5.0.1 (VVvector/linux-5.0.1, arch/arm/mm/dma-mapping.c:arm_get_dma_map_ops), present in v5.3.1 (github-lvbing/linux-5.3.1, arch/arm/mm/dma-mapping.c:arm_get_dma_map_ops)",
+});
+
 /** The path dma_alloc_coherent takes. */
 export type Arm32CoherentPath =
   /** arm_dma_ops -> __dma_alloc (restricted pool ignored). */
@@ -91,7 +102,7 @@ export type Arm32CoherentPath =
 /** Inputs of {@link arm32CoherentPath}. */
 export interface Arm32CoherentPathInput {
   kernel: string;
-  /** CONFIG_ARM_LPAE. */
+  /** CONFIG_ARM_LPAE (dma-direct instead of arm_dma_ops from ARM_LPAE_DMA_DIRECT). */
   lpae: boolean;
   /** The device is dma-coherent. */
   coherent: boolean;
@@ -126,7 +137,7 @@ export interface Arm32CoherentPathResult {
 export function arm32CoherentPath(i: Arm32CoherentPathInput): Arm32CoherentPathResult {
   parseKernelVersion(i.kernel, "arm32CoherentPath(kernel)");
   const restricted = i.restrictedPool && atLeast(i.kernel, RESTRICTED_DMA_POOL);
-  const armOps = !atLeast(i.kernel, ARM_USES_DMA_DIRECT) && !i.lpae;
+  const armOps = !atLeast(i.kernel, ARM_USES_DMA_DIRECT) && !(i.lpae && atLeast(i.kernel, ARM_LPAE_DMA_DIRECT));
   const alloc = (): Arm32DmaAllocator => arm32DmaAllocator({ allowBlock: i.allowBlock, hasCmaArea: i.hasCmaArea, isCoherent: i.coherent });
   if (armOps) return { path: "arm_dma_ops", allocator: alloc(), warning: null, incoherent: false };
   if (i.coherent) return { path: "direct_pages", allocator: null, warning: null, incoherent: false };

@@ -11,8 +11,11 @@
  *   the same kind of pages, the linear alias cleaned (arch_dma_prep_coherent)
  *   and a **vmalloc-space** mapping with dma_pgprot (arm64 Normal-NC: "wc");
  * - the handle is phys_to_dma(page).
- * Not modelled: atomic pools (non-blocking callers), CMA, swiotlb allocation
- * pools, memory encryption, DMA_ATTR_NO_KERNEL_MAPPING.
+ * - a non-blocking request of a non-coherent device on a DMA_DIRECT_REMAP
+ *   arch (arm64) comes from the generic atomic pools (lib/dma/pool.ts).
+ * Not modelled: CMA, swiotlb allocation pools, memory encryption,
+ * DMA_ATTR_NO_KERNEL_MAPPING. 32-bit ARM's arch_dma_alloc is reached from
+ * dma_alloc_attrs (lib/dma/mapping.ts) through lib/dma/arch/arm-dma-alloc.ts.
  *
  * **Page source** (documented model choice: the buddy allocator is a later
  * issue). A deterministic first-fit allocator over RAM pages that have a
@@ -26,13 +29,15 @@ import { checkInt, hex, minNotZero } from "../core/arith.js";
 import type { DmaAddr, PhysAddr, Pfn, VirtAddr } from "../core/addr.js";
 import { ModelConfigError } from "../core/errors.js";
 import { dmaToPhys, physToDma, type Device } from "../platform/device.js";
-import { mmOfDevice } from "../mm/memory.js";
+import { mmOfDevice, type MemoryModel } from "../mm/memory.js";
+import { dmaAllocFromPool, dmaAtomicPoolInit, dmaFreeFromPool, type AtomicPoolZone, type DmaAtomicPools } from "./pool.js";
 import { vmallocPages, vunmapAny } from "../mm/remap.js";
 import { pageSourceOf } from "../mm/page-source.js";
 
 export { PageSource, pageSourceOf } from "../mm/page-source.js";
 import { getOrder } from "./coherent.js";
 import { archHooksOf } from "./arch/index.js";
+import type { ArchCoherentHow } from "./arch/hooks.js";
 import { GFP_DMA, GFP_DMA32, GFP_KERNEL, fmtGfp, gfp, gfpHas, gfpWithout, type GfpFlags } from "../mm/gfp.js";
 import { buddyOf } from "../mm/page-alloc.js";
 
@@ -42,19 +47,89 @@ export interface CoherentBuffer {
   dmaHandle: DmaAddr;
   /** Bytes requested. */
   size: number;
-  /** How the CPU address was made. */
-  how: "dev-coherent-pool" | "linear-map" | "remap";
+  /** How the CPU address was made ("atomic-pool", "cma", "restricted-pool": an arch allocator, lib/dma/arch/hooks.ts ArchCoherentHow). */
+  how: "dev-coherent-pool" | ArchCoherentHow;
+}
+
+const GENERIC_POOLS = new WeakMap<MemoryModel, DmaAtomicPools>();
+
+/**
+ * The machine's generic atomic pools (kernel/dma/pool.c dma_atomic_pool_init,
+ * v5.4.6: kernel/dma/remap.c), built on first use with the release's rules
+ * (lib/dma/pool.ts dmaAtomicPoolInit): totalram_pages from the profile's RAM,
+ * a zone's pool when the machine has pages in it (the model does not tell a
+ * configured-but-empty zone from an absent one), pages from the machine's
+ * page source below the zone's end, each chunk remapped in vmalloc space
+ * (dma_common_contiguous_remap, CONFIG_DMA_DIRECT_REMAP), no CMA. Model
+ * choice: built at the first non-blocking allocation, not at postcore_initcall,
+ * and atomic_pool_work never runs (the pools do not grow).
+ */
+export function dmaGenericPoolsOf(dev: Device): DmaAtomicPools {
+  const mm = mmOfDevice(dev);
+  const have = GENERIC_POOLS.get(mm);
+  if (have) return have;
+  const ps = mm.pageSize;
+  const zones = mm.zones();
+  const has = (n: string) => zones.some((z) => z.name === n);
+  const endOf = (n: string) => zones.find((z) => z.name === n)?.end ?? Number.MAX_SAFE_INTEGER + 1;
+  const limit: Record<AtomicPoolZone, number> = { dma: endOf("ZONE_DMA") - 1, dma32: endOf("ZONE_DMA32") - 1, kernel: Number.MAX_SAFE_INTEGER };
+  const p = dmaAtomicPoolInit({
+    kernel: dev.kernel.name,
+    totalRamPages: Math.floor(mm.profile.ram.reduce((t, b) => t + b.size, 0) / ps),
+    zones: { ...(has("ZONE_DMA") ? { dma: { managed: true } } : {}), ...(has("ZONE_DMA32") ? { dma32: { managed: true } } : {}), normal: { managed: has("ZONE_NORMAL") } },
+    allocPages: (zone, order) => {
+      const pfn = pageSourceOf(mm).alloc(order, limit[zone]);
+      return pfn === null ? null : pfn * ps;
+    },
+    mapVirt: (phys, size) => {
+      const pfns: Pfn[] = [];
+      for (let i = 0; i < size / ps; i++) pfns.push((phys / ps + i) as Pfn);
+      return vmallocPages(mm, size, pfns, "dma-remap", "wc", "dma_common_contiguous_remap") ?? 0;
+    },
+    pageSize: ps,
+  });
+  GENERIC_POOLS.set(mm, p);
+  return p;
 }
 
 /**
- * dma_direct_alloc(dev, size, &handle, gfp, attrs) for blocking callers.
+ * dma_direct_alloc_from_pool (kernel/dma/direct.c v5.10.89, v6.19; v5.4.6:
+ * arch_dma_alloc in kernel/dma/remap.c): the zone of
+ * dma_direct_optimal_gfp_mask, dma_alloc_from_pool with dma_coherent_ok as
+ * the phys check, handle phys_to_dma.
+ */
+function dmaDirectAllocFromPool(dev: Device, size: number): CoherentBuffer | null {
+  const mm = mmOfDevice(dev);
+  const aligned = Math.ceil(size / mm.pageSize) * mm.pageSize;
+  const opt = dmaDirectOptimalGfpMask(dev);
+  const zone: AtomicPoolZone = gfpHas(opt.gfp, "__GFP_DMA") ? "dma" : gfpHas(opt.gfp, "__GFP_DMA32") ? "dma32" : "kernel";
+  const pools = dmaGenericPoolsOf(dev);
+  const r = dmaAllocFromPool(pools, aligned, zone, (phys, sz) => dmaCoherentOk(dev, phys, sz));
+  const handle = r.alloc ? physToDma(dev, r.alloc.phys as PhysAddr) : null;
+  if (!r.alloc || handle === null) {
+    dev.trace.record({ fn: "dma_direct_alloc", kind: "alloc_failed", level: "warn", msg: `${dev.name}: ${size} bytes, non-blocking: no atomic pool block${r.warning ? ` (${r.warning})` : ""}`, data: { size } });
+    return null;
+  }
+  dev.trace.record({ fn: "dma_direct_alloc", kind: "alloc_coherent", msg: `${dev.name}: ${size} bytes from atomic_pool_${r.alloc.zone} at phys ${hex(r.alloc.phys)}, cpu ${mm.fmtVa(r.alloc.virt)} (non-blocking: dma_direct_alloc_from_pool)`, data: { phys: r.alloc.phys, virt: r.alloc.virt, size } });
+  return { cpuAddr: r.alloc.virt as VirtAddr, dmaHandle: handle, size, how: "atomic-pool" };
+}
+
+/**
+ * dma_direct_alloc(dev, size, &handle, gfp, attrs): non-blocking requests of
+ * a non-coherent device on a CONFIG_DMA_DIRECT_REMAP arch (arm64) come from
+ * the generic atomic pools ({@link dmaGenericPoolsOf}); everything else as
+ * for blocking callers (pages below the coherent limit, remapped for a
+ * non-coherent device).
+ * @param opts.blocking gfpflags_allow_blocking(gfp), default true.
  * @returns the buffer, or null (no memory under the coherent limit; vmalloc
- * space exhausted).
+ * space exhausted; no atomic pool block).
  * @throws ModelConfigError for size < 1, before any change.
  */
-export function dmaDirectAlloc(dev: Device, size: number): CoherentBuffer | null {
+export function dmaDirectAlloc(dev: Device, size: number, opts: { blocking?: boolean } = {}): CoherentBuffer | null {
   checkInt("dmaDirectAlloc(size)", size, 1);
   const mm = mmOfDevice(dev);
+  const hooks = archHooksOf(mm.profile.arch);
+  if (opts.blocking === false && hooks.dmaDirectRemap && !dev.dmaCoherent && !hooks.allDevicesCoherent) return dmaDirectAllocFromPool(dev, size);
   const ps = mm.pageSize;
   const order = getOrder(size, ps);
   const limit = minNotZero(dev.coherentDmaMask, dev.busDmaLimit);
@@ -104,6 +179,12 @@ export function dmaDirectFree(dev: Device, size: number, cpuAddr: VirtAddr, hand
   checkInt("dmaDirectFree(cpuAddr)", cpuAddr);
   checkInt("dmaDirectFree(handle)", handle);
   const mm = mmOfDevice(dev);
+  const pools = GENERIC_POOLS.get(mm);
+  // dma_free_from_pool first (v5.10.89 dma_direct_free; v5.4.6 arch_dma_free).
+  if (pools && dmaFreeFromPool(pools, cpuAddr, Math.ceil(size / mm.pageSize) * mm.pageSize)) {
+    dev.trace.record({ fn: "dma_direct_free", kind: "free_coherent", msg: `${dev.name}: returned ${size} bytes at ${mm.fmtVa(cpuAddr)} to an atomic pool`, data: { virt: cpuAddr, size } });
+    return;
+  }
   const pa = dmaToPhys(dev, handle);
   if (pa === null) throw new ModelConfigError("dmaFreeCoherent(handle)", handle, "a handle returned by dmaAllocCoherent for this device");
   const pfn = Math.floor(pa / mm.pageSize);

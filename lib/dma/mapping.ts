@@ -41,6 +41,7 @@ import { virtToPhys } from "../mm/linear-map.js";
 import { mmOfDevice, type MemoryModel } from "../mm/memory.js";
 import { dmaAllocFromDevCoherent, dmaMmapFromDevCoherent, dmaReleaseFromDevCoherent, getOrder, inDevCoherentPool } from "./coherent.js";
 import { dmaDirectAlloc, dmaDirectFree, type CoherentBuffer } from "./direct-alloc.js";
+import { archDmaAllocHooksOf } from "./arch/arm-dma-alloc.js";
 import { armDmaGetSgtable, armDmaMmap, armUsesLegacyOps } from "./arch/arm-dma-mapping.js";
 import { dmaDirectGetSgtable, dmaDirectMapResource, dmaDirectMmap } from "./direct-ops.js";
 import { sgSetSinglePage } from "./ops-helpers.js";
@@ -623,15 +624,22 @@ function mmFor(dev: Device): MemoryModel {
  * v5.4/v6.19): the per-device coherent pool first (its answer is final, NULL
  * included), then, for a device behind an IOMMU DMA domain, iommu_dma_alloc
  * (lib/iommu/dma-iommu-alloc.ts: attrs and `opts.blocking` matter there),
+ * then the arch's allocation hooks (lib/dma/arch/hooks.ts ArchDmaAllocHooks;
+ * 32-bit ARM boards with an arm32 sidecar: arm_dma_ops' __dma_alloc before
+ * v5.19, dma-direct's arch_dma_alloc and restricted-pool cases after, with
+ * `opts.blocking` choosing the atomic pool: lib/dma/arch/arm-dma-alloc.ts),
  * else dma-direct's allocation (lib/dma/direct-alloc.ts, blocking callers).
+ * @param opts.blocking gfpflags_allow_blocking(gfp): true (GFP_KERNEL, default) or false (GFP_ATOMIC).
  * @returns the CPU address and DMA handle, or null (the kernel's NULL).
- * @throws ModelConfigError for size < 1 (before any change), or what
- * iommuDmaAlloc throws (a non-blocking request from a non-coherent IOMMU device).
+ * @throws ModelConfigError for size < 1 or a non-boolean `opts.blocking`
+ * (before any change), or what iommuDmaAlloc throws (a non-blocking request
+ * from a non-coherent IOMMU device).
  */
 export function dmaAllocAttrs(dev: Device, size: number, attrs = 0, opts: IommuDmaAllocOptions = {}): CoherentBuffer | null {
   checkDeviceDmaFields(dev, "dmaAllocAttrs");
   checkAttrs("dmaAllocAttrs(attrs)", attrs);
   checkInt("dmaAllocAttrs(size)", size, 1);
+  if (opts.blocking !== undefined && typeof opts.blocking !== "boolean") throw new ModelConfigError("dmaAllocAttrs(opts.blocking)", opts.blocking, "true (GFP_KERNEL) or false (GFP_ATOMIC)");
   const mm = mmFor(dev);
   const r = dmaAllocFromDevCoherent(dev, size, mm.pageSize);
   if (r.handled) {
@@ -648,7 +656,14 @@ export function dmaAllocAttrs(dev: Device, size: number, attrs = 0, opts: IommuD
     return { cpuAddr: r.cpuAddr, dmaHandle: r.dmaHandle, size, how: "dev-coherent-pool" };
   }
   if (useDmaIommu(dev)) return iommuDmaAlloc(dev, size, attrs, opts);
-  return dmaDirectAlloc(dev, size);
+  // The arch's allocator: ARM32 arm_dma_ops before v5.19, and arch_dma_alloc / the restricted-pool
+  // cases of dma_direct_alloc after (lib/dma/arch/arm-dma-alloc.ts); other arches have none.
+  const archAlloc = archDmaAllocHooksOf(mm.profile.arch);
+  if (archAlloc) {
+    const a = archAlloc.archDmaAlloc(dev, size, attrs, { blocking: opts.blocking ?? true });
+    if (a.handled) return a.buffer;
+  }
+  return dmaDirectAlloc(dev, size, { blocking: opts.blocking ?? true });
 }
 
 /** dma_alloc_coherent(dev, size, &handle, GFP_KERNEL): {@link dmaAllocAttrs} with no attrs. */
@@ -673,6 +688,8 @@ export function dmaFreeCoherent(dev: Device, size: number, cpuAddr: VirtAddr, dm
     return;
   }
   if (useDmaIommu(dev)) return iommuDmaFree(dev, size, cpuAddr, dmaHandle);
+  const archAlloc = archDmaAllocHooksOf(mm.profile.arch);
+  if (archAlloc && archAlloc.archDmaFree(dev, size, cpuAddr, dmaHandle)) return;
   if (mm.isVmallocAddr(cpuAddr) && !mm.vmapSpace.find(cpuAddr)) throw new ModelConfigError("dmaFreeCoherent(cpuAddr)", cpuAddr, "the CPU address dmaAllocCoherent returned");
   dmaDirectFree(dev, size, cpuAddr, dmaHandle);
 }

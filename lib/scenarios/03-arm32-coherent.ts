@@ -34,9 +34,13 @@
  * still tests IS_ENABLED(CONFIG_ARCH_HAS_DMA_SET_UNCACHED) unconditionally:
  * kernel/dma/direct.c v6.19).
  *
- * Not wired into lib/dma/mapping.ts dmaAllocAttrs: the scenario calls the
- * case 03 modules directly (dmaAllocAttrs models dma-direct and dma-iommu for
- * the other cases; ARM's __dma_alloc lives in lib/dma/arm32-coherent.ts).
+ * The atomic-pool rows go through the DMA API: dma_alloc_attrs(dev, size,
+ * GFP_ATOMIC) on a machine of the board (lib/dma/mapping.ts dmaAllocAttrs ->
+ * lib/dma/arch/arm-dma-alloc.ts: arm_dma_ops or arch_dma_alloc -> __dma_alloc
+ * -> __alloc_from_pool). The allocator table stays a decision table
+ * (arm32CoherentPath, the same function the dispatcher asks) because its
+ * variants are unmerged proposals the dispatcher does not model; the memory
+ * map and costs use arm32CoherentBoot's linear map from the sidecar.
  */
 import { z } from "zod";
 import { ModelConfigError } from "../core/errors.js";
@@ -46,7 +50,10 @@ import { createMachine } from "../platform/machine.js";
 import { loadPlatformProfile } from "../platform/profile.js";
 import { ARM_LPAE_SECTION_SIZE, ARM_SECTION_SIZE, changeAttributes, linearMapGranuleAt, type AttrChangeCost } from "../mm/arm32-sections.js";
 import { genPoolAvail } from "../mm/genalloc.js";
-import { arm32CoherentBoot, arm32DmaAllocCoherent, type Arm32CoherentBoard } from "../dma/arm32-coherent.js";
+import { arm32CoherentBoot, type Arm32CoherentBoard } from "../dma/arm32-coherent.js";
+import { armDmaAllocBoot } from "../dma/arch/arm-dma-alloc.js";
+import { dmaAllocAttrs } from "../dma/mapping.js";
+import { dmaToPhys } from "../platform/device.js";
 import { RESTRICTED_DMA_POOL, arm32CoherentPath, type Arm32CoherentPath } from "../dma/arm32-restricted.js";
 import { DEFAULT_DMA_COHERENT_POOL_SIZE, type Arm32DmaAllocator } from "../dma/pool.js";
 import { parseScenarioParams, zBool, zInt, zKernel, zOneOf, zSeed } from "./params.js";
@@ -67,6 +74,9 @@ export const CASE03_VARIANT_TEXT: Record<Case03Variant, string> = {
   "step2-set-uncached-cma":
     "PROPOSAL (step 2, not merged): step 1 plus ARCH_HAS_DMA_SET_UNCACHED used only for CMA pages: their 4 KiB linear-map PTEs are made uncached; section-mapped memory is still remapped",
 };
+
+/** The non-coherent, IOMMU-less device of each board whose allocations the pool rows make (its profile's first such device). */
+export const CASE03_DEVICE: Record<Case03Board, string> = { "bcm2836-rpi-2-b": "3f980000.usb", "exynos5422-odroidxu4": "gsc" };
 
 /** The releases the per-release tables show by default. */
 export const CASE03_RELEASES: readonly string[] = ["v5.10", "v5.15", "v5.17", "v5.19", "v6.0", "v6.3", "v6.8", "v6.19"];
@@ -448,13 +458,19 @@ export function runCase03(params: Case03Params): Case03Result {
   // ---- the atomic pool filling up ----
   const pool: Case03PoolRow[] = [];
   let poolFirstFailure: number | null = null;
+  // Through the DMA API: dma_alloc_attrs(dev, size, GFP_ATOMIC) on a machine booted with the same CMA and
+  // coherent_pool= options (lib/dma/arch/arm-dma-alloc.ts: arm_dma_ops or arch_dma_alloc -> __dma_alloc -> pool).
+  const pm = createMachine(params.board, { kernel });
+  const poolState = armDmaAllocBoot(pm.mm, { noCma: !params.cmaEnabled, cmaSize: params.cmaSize, coherentPool: params.coherentPoolSize });
+  const poolDev = pm.device(CASE03_DEVICE[params.board]);
   params.allocSizes.forEach((size, i) => {
-    const r = arm32DmaAllocCoherent(b, size, { allowBlock: false });
-    const avail = b.pool.pool ? genPoolAvail(b.pool.pool) : 0;
+    const buf = dmaAllocAttrs(poolDev, size, 0, { blocking: false });
+    const phys = buf ? dmaToPhys(poolDev, buf.dmaHandle) : null;
+    const avail = poolState.pool.pool ? genPoolAvail(poolState.pool.pool) : 0;
     const aligned = Math.ceil(size / PAGE) * PAGE;
-    const ok = r.phys !== null;
+    const ok = phys !== null;
     if (!ok && poolFirstFailure === null) poolFirstFailure = i + 1;
-    pool.push({ n: i + 1, size, offset: ok ? r.phys! - b.pool.phys! : null, ok, availAfter: avail, fragmented: !ok && avail >= aligned });
+    pool.push({ n: i + 1, size, offset: ok ? phys - poolState.pool.phys! : null, ok, availAfter: avail, fragmented: !ok && avail >= aligned });
   });
 
   // ---- costs ----

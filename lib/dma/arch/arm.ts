@@ -82,6 +82,7 @@ export const armHooks: DmaArchHooks = {
   archSyncDmaForDevice,
   archSyncDmaForCpu,
   allDevicesCoherent: false,
+  dmaDirectRemap: false,
   bounceUnalignedKmalloc: false,
   rmemRequiresNoMap: true,
   usesLegacyDmaOps: (kernel) => !atLeast(kernel, ARM_USES_DMA_DIRECT),

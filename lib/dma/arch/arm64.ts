@@ -81,6 +81,7 @@ export const arm64Hooks: DmaArchHooks = {
   archSyncDmaForDevice,
   archSyncDmaForCpu,
   allDevicesCoherent: false,
+  dmaDirectRemap: true,
   bounceUnalignedKmalloc: true,
   rmemRequiresNoMap: false,
   usesLegacyDmaOps: () => false,

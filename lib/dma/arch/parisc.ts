@@ -78,6 +78,7 @@ export const pariscHooks: DmaArchHooks = {
   archSyncDmaForDevice,
   archSyncDmaForCpu,
   allDevicesCoherent: false,
+  dmaDirectRemap: false,
   bounceUnalignedKmalloc: false,
   rmemRequiresNoMap: false,
   usesLegacyDmaOps: () => false,

@@ -46,6 +46,7 @@ export const x86Hooks: DmaArchHooks = {
   archSyncDmaForDevice,
   archSyncDmaForCpu,
   allDevicesCoherent: true,
+  dmaDirectRemap: false,
   bounceUnalignedKmalloc: false,
   rmemRequiresNoMap: false,
   usesLegacyDmaOps: () => false,
