@@ -450,20 +450,32 @@ export function allocIovaFast(iovad: IovaDomain, size: number, limitPfn: number,
 export function freeIovaFast(iovad: IovaDomain, pfn: number, size: number, cpu: number): void {
   const rc = rcachesOf(iovad, "freeIovaFast");
   checkCpu(rc, "freeIovaFast", cpu);
-  if (!(Number.isSafeInteger(size) && size >= 1)) checkInt("freeIovaFast(size)", size, 1);
-  if (!Number.isSafeInteger(pfn) || pfn < 0) checkInt("freeIovaFast(pfn)", pfn);
-  const r = findIova(iovad, pfn);
-  if (!r || r.pfnLo !== pfn) throw new ModelConfigError("freeIovaFast(pfn)", pfn, "the first pfn of an allocated range");
-  if (rc._cached.has(pfn)) throw new ModelConfigError("freeIovaFast(pfn)", pfn, "a pfn not already in an rcache (this is a double free)");
-  const order = orderBase2(size);
-  if (order !== orderBase2(r.pfnHi - r.pfnLo + 1)) {
-    throw new ModelConfigError("freeIovaFast(size)", size, `a size of the allocated range's order (the range has ${r.pfnHi - r.pfnLo + 1} pfns)`);
-  }
+  const order = checkFreeIovaFast(iovad, rc, pfn, size, "freeIovaFast");
   if (order >= IOVA_RANGE_CACHE_MAX_SIZE) {
     freeIova(iovad, pfn);
     return;
   }
   rcacheInsert(iovad, rc, order, pfn, cpu);
+}
+
+/**
+ * The misuse checks of {@link freeIovaFast}, for callers that hold a range
+ * before freeing it (the flush queue): `pfn` must start an allocated range,
+ * not be cached, and `size` must have the range's order.
+ * @returns order_base_2(size).
+ * @throws ModelConfigError naming `fn` otherwise.
+ */
+export function checkFreeIovaFast(iovad: IovaDomain, rc: IovaRcaches, pfn: number, size: number, fn: string): number {
+  if (!(Number.isSafeInteger(size) && size >= 1)) checkInt(`${fn}(size)`, size, 1);
+  if (!Number.isSafeInteger(pfn) || pfn < 0) checkInt(`${fn}(pfn)`, pfn);
+  const r = findIova(iovad, pfn);
+  if (!r || r.pfnLo !== pfn) throw new ModelConfigError(`${fn}(pfn)`, pfn, "the first pfn of an allocated range");
+  if (rc._cached.has(pfn)) throw new ModelConfigError(`${fn}(pfn)`, pfn, "a pfn not already in an rcache (this is a double free)");
+  const order = orderBase2(size);
+  if (order !== orderBase2(r.pfnHi - r.pfnLo + 1)) {
+    throw new ModelConfigError(`${fn}(size)`, size, `a size of the allocated range's order (the range has ${r.pfnHi - r.pfnLo + 1} pfns)`);
+  }
+  return order;
 }
 
 function freeCpuCachedIovasUnchecked(iovad: IovaDomain, rc: IovaRcaches, cpu: number): void {
