@@ -458,10 +458,10 @@ describe("properties: no overlap, exact accounting", () => {
   for (const [kernel, cpus, seed] of [["v6.19", 3, 0x7c01], ["v5.4", 2, 0x7c02], ["v5.11", 2, 0x7c03], ["v4.14", 2, 0x7c04]] as const) {
     it(`${kernel}, ${cpus} CPUs: handed-out ranges are disjoint rbtree ranges under their limit; rbtree = live + cached`, () => {
       fc.assert(
-        fc.property(fc.array(opArb(cpus), { minLength: 1, maxLength: 400 }), (ops) => {
+        fc.property(fc.array(opArb(cpus), { minLength: 1, maxLength: 250, size: "max" }), (ops) => {
           runOps(kernel, cpus, ops);
         }),
-        { numRuns: 40, seed },
+        { numRuns: 15, seed },
       );
     });
   }
@@ -480,7 +480,7 @@ describe("properties: long single-CPU runs that reach the depot", () => {
     ),
     fc.integer({ min: 0, max: 1 }).map((order): Op[] => [{ kind: "depotWork", order }]),
   );
-  const small = fc.array(burst, { minLength: 5, maxLength: 16 }).map((bs) => bs.flat());
+  const small = fc.array(burst, { minLength: 5, maxLength: 10, size: "max" }).map((bs) => bs.flat());
   for (const [kernel, seed] of [["v6.19", 0x7d01], ["v5.4", 0x7d02]] as const) {
     it(`${kernel}: the same invariants over long runs (checked every 50 ops), and the depot is reached`, () => {
       let depot = 0;
@@ -488,7 +488,7 @@ describe("properties: long single-CPU runs that reach the depot", () => {
         fc.property(small, (ops) => {
           depot = Math.max(depot, runOps(kernel, 1, ops, 50));
         }),
-        { numRuns: 5, seed },
+        { numRuns: 4, seed },
       );
       expect(depot).toBeGreaterThan(0);
     });
