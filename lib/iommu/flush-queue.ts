@@ -58,7 +58,7 @@ import { checkFreeIovaFast, freeIovaFast } from "./iova-rcache.js";
 export const CHANGE_IOVA_FLUSH_QUEUE = defineChange({
   id: "iova-flush-queue",
   since: "v4.14",
-  commit: "unverified",
+  commit: "(hash not verified)",
   subject: "iommu/iova: Add flush-queue data structures",
   files: ["drivers/iommu/iova.c", "include/linux/iova.h"],
   effect: "Unmapped IOVAs can be queued per CPU (256 entries, 10 ms timer) and freed only after an IOTLB flush-all.",
@@ -70,7 +70,7 @@ export const CHANGE_IOVA_FLUSH_QUEUE = defineChange({
 export const CHANGE_FQ_SINGLE_QUEUE = defineChange({
   id: "iommu-dma-single-fq",
   since: "v6.7",
-  commit: "unverified",
+  commit: "(hash not verified)",
   subject: "iommu/dma: Use a large flush queue and timeout for shadow_on_flush",
   files: ["drivers/iommu/dma-iommu.c"],
   effect: "A domain whose IOMMU shadows on flush uses a single queue of 32768 entries with a 1000 ms timeout instead of per-CPU queues of 256 and 10 ms.",

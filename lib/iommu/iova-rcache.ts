@@ -79,7 +79,7 @@ import { IovaDomain, allocIova, findIova, freeIova } from "./iova.js";
 export const CHANGE_IOVA_RCACHES = defineChange({
   id: "iova-rcaches",
   since: "v4.7",
-  commit: "9257b4a206fc",
+  commit: "9257b4a206fc (recalled, not verified)",
   subject: "iommu/iova: introduce per-cpu caching to iova allocation",
   files: ["drivers/iommu/iova.c", "include/linux/iova.h"],
   effect: "alloc_iova_fast / free_iova_fast cache freed ranges of 1..32 pages in per-CPU magazines (128 pfns) and a depot of 32 full magazines per order.",
@@ -91,7 +91,7 @@ export const CHANGE_IOVA_RCACHES = defineChange({
 export const CHANGE_IOVA_RCACHE_LIMIT_SCAN = defineChange({
   id: "iova-rcache-limit-scan",
   since: "v4.15",
-  commit: "unverified",
+  commit: "(hash not verified)",
   subject: "iommu/iova: Make rcache limit_pfn handling more robust",
   files: ["drivers/iommu/iova.c"],
   effect: "iova_magazine_pop scans from the top for pfn <= limit_pfn + 1 - size and swaps it with the last pfn; before, only the top pfn was tried against limit_pfn (refused when >= limit_pfn).",
@@ -103,7 +103,7 @@ export const CHANGE_IOVA_RCACHE_LIMIT_SCAN = defineChange({
 export const CHANGE_IOVA_FAST_FLUSH_OPTIONAL = defineChange({
   id: "iova-fast-flush-optional",
   since: "v4.15",
-  commit: "538d5b333216",
+  commit: "538d5b333216 (recalled, not verified)",
   subject: "iommu/iova: Make rcache flush optional on IOVA allocation failure",
   files: ["drivers/iommu/iova.c", "include/linux/iova.h"],
   effect: "alloc_iova_fast(iovad, size, limit_pfn, flush_rcache): the CPU magazines are flushed on failure only when asked; before, always once.",
@@ -115,7 +115,7 @@ export const CHANGE_IOVA_FAST_FLUSH_OPTIONAL = defineChange({
 export const CHANGE_IOVA_FLUSH_DEPOT_ON_FAIL = defineChange({
   id: "iova-flush-depot-on-fail",
   since: "v5.11",
-  commit: "6fa3525b455a",
+  commit: "6fa3525b455a (recalled, not verified)",
   subject: "iommu/iova: Free global iova rcache on iova alloc failure",
   files: ["drivers/iommu/iova.c"],
   effect: "alloc_iova_fast's flush on failure also gives every depot magazine back to the rbtree (free_global_cached_iovas).",
@@ -127,7 +127,7 @@ export const CHANGE_IOVA_FLUSH_DEPOT_ON_FAIL = defineChange({
 export const CHANGE_IOVA_FAST_ROUNDUP = defineChange({
   id: "iova-fast-roundup",
   since: "v5.17",
-  commit: "unverified",
+  commit: "(hash not verified)",
   subject: "iommu/iova: Move fast alloc size roundup into alloc_iova_fast()",
   files: ["drivers/iommu/iova.c", "drivers/iommu/dma-iommu.c"],
   effect: "alloc_iova_fast rounds a size below 32 pages up to a power of two before the rcache lookup (the caller no longer has to).",
@@ -139,7 +139,7 @@ export const CHANGE_IOVA_FAST_ROUNDUP = defineChange({
 export const CHANGE_IOVA_MAG_SIZE_127 = defineChange({
   id: "iova-mag-size-127",
   since: "v6.0",
-  commit: "unverified",
+  commit: "(hash not verified)",
   subject: "iommu/iova: change IOVA_MAG_SIZE to 127 to save memory",
   files: ["drivers/iommu/iova.c"],
   effect: "A magazine holds 127 pfns instead of 128.",
@@ -151,7 +151,7 @@ export const CHANGE_IOVA_MAG_SIZE_127 = defineChange({
 export const CHANGE_IOVA_DEPOT_LIST = defineChange({
   id: "iova-depot-list",
   since: "v6.7",
-  commit: "911aa1245da8",
+  commit: "911aa1245da8 (recalled, not verified)",
   subject: "iommu/iova: Make the rcache depot scale better",
   files: ["drivers/iommu/iova.c"],
   effect: "The depot of full magazines has no bound (no MAX_GLOBAL_MAGS): each push schedules iova_depot_work_func, which frees one magazine while the depot holds more magazines than online CPUs; free_global_cached_iovas pops from the top.",
