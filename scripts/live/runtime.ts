@@ -117,6 +117,9 @@ function start(cfg: LiveConfig, nb: LiveNotebook): void {
     else state.errors[c.p.name] = msg;
   };
   let views: Array<{ finalize(): void }> = [];
+  const defaultsKey = JSON.stringify(Object.fromEntries(cfg.params.map((p) => [p.name, p.value])));
+  /** The parameters of the outputs on the page (the notebook's at first). */
+  let shownKey = defaultsKey;
   let generation = 0;
 
   const writeHash = (vals: Record<string, ParamValue>) => {
@@ -147,6 +150,12 @@ function start(cfg: LiveConfig, nb: LiveNotebook): void {
       status.textContent = "not run: fix the value marked in red (the outputs below are the last good ones)";
       return;
     }
+    // a change event on blur with the values of the outputs shown: nothing to do
+    const key = JSON.stringify(vals);
+    if (key === shownKey) {
+      status.textContent = "";
+      return;
+    }
     let result;
     try {
       result = nb.run(vals);
@@ -159,6 +168,7 @@ function start(cfg: LiveConfig, nb: LiveNotebook): void {
       return;
     }
     writeHash(vals);
+    shownKey = key;
     for (const v of views) v.finalize();
     views = [];
     const pending: Array<Promise<unknown>> = [];
@@ -207,6 +217,7 @@ function start(cfg: LiveConfig, nb: LiveNotebook): void {
       setError(c, null);
     }
     outputs.forEach((o, j) => (o!.innerHTML = original[j]!));
+    shownKey = defaultsKey;
     writeHash(Object.fromEntries(controls.map((c) => [c.p.name, c.p.value])));
     state.charts = [];
     state.views = [];
@@ -214,8 +225,8 @@ function start(cfg: LiveConfig, nb: LiveNotebook): void {
   });
 
   // parameters from the URL fragment (#name=value&...); plain anchors are left alone
-  const hash = decodeURIComponent(location.hash.slice(1));
-  if (hash.includes("=")) {
+  const applyHash = (): boolean => {
+    if (!location.hash.slice(1).includes("=")) return false;
     let any = false;
     for (const part of location.hash.slice(1).split("&")) {
       const [k, v] = part.split("=").map(decodeURIComponent) as [string, string | undefined];
@@ -225,10 +236,14 @@ function start(cfg: LiveConfig, nb: LiveNotebook): void {
         any = true;
       }
     }
-    if (any) {
-      void run().then(() => (state.ready = true));
-      return;
-    }
+    return any;
+  };
+  window.addEventListener("hashchange", () => {
+    if (applyHash()) schedule(0);
+  });
+  if (applyHash()) {
+    void run().then(() => (state.ready = true));
+    return;
   }
   // Warm up once the page is idle (the first run compiles the model's and
   // vega's code paths: about 0.5 s cold, under 0.1 s after): run the notebook
