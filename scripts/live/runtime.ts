@@ -27,6 +27,8 @@ export interface LiveState {
   ready: boolean;
   /** The vega views of the charts drawn by the last run (vega View objects: `.data(name)`). */
   views: unknown[];
+  /** Run the notebook on the controls' values even when they are those shown (scripts/check-html.ts checks the redrawn charts). */
+  rerun(): Promise<void>;
 }
 
 type Kind = "number" | "number[]" | "string" | "string[]" | "boolean" | "json";
@@ -84,7 +86,7 @@ interface Control {
 }
 
 function start(cfg: LiveConfig, nb: LiveNotebook): void {
-  const state: LiveState = { runs: 0, lastMs: 0, charts: [], errors: {}, ready: false, views: [] };
+  const state: LiveState = { runs: 0, lastMs: 0, charts: [], errors: {}, ready: false, views: [], rerun: async () => {} };
   (window as unknown as { __dmaLive: LiveState }).__dmaLive = state;
   const section = (i: number) => document.querySelector<HTMLElement>(`section.cell[data-cell="${i}"]`);
   const outputs = cfg.cells.map((i) => section(i)?.querySelector<HTMLElement>("div.outputs") ?? null);
@@ -194,6 +196,10 @@ function start(cfg: LiveConfig, nb: LiveNotebook): void {
     status.textContent = `re-run in ${state.lastMs.toFixed(0)} ms`;
   };
 
+  state.rerun = () => {
+    shownKey = "";
+    return run();
+  };
   let timer: ReturnType<typeof setTimeout> | undefined;
   const schedule = (ms: number) => {
     clearTimeout(timer);
