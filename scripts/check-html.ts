@@ -14,7 +14,13 @@
  * - `label-truncated`: an axis or legend label that vega cut short with "…"
  *   (its labelLimit): the reader loses the end of the label;
  * - `too-wide`: at 1024 px, a chart wider than the page's text column (the
- *   reader has to scroll it sideways).
+ *   reader has to scroll it sideways);
+ * - `script-error`: a JavaScript error, a console error or warning, or a
+ *   request that is not file:// (the export must work offline).
+ *
+ * A live page (docs/READING.md, "Live pages") is checked twice: as loaded
+ * (the executed notebook's SVG charts) and after its page script has re-run
+ * the notebook and redrawn the charts with vega-embed.
  *
  * Known offenders are listed, each with a reason, in
  * scripts/check-html-allowlist.json (see docs/READING.md): a listed problem
@@ -31,7 +37,7 @@ import { parseArgs } from "node:util";
 import { chromium } from "playwright-core";
 
 /** A problem kind the check can report. */
-export type ProblemKind = "no-chart" | "not-rendered" | "text-overflow" | "legend-clipped" | "label-truncated" | "too-wide";
+export type ProblemKind = "no-chart" | "not-rendered" | "text-overflow" | "legend-clipped" | "label-truncated" | "too-wide" | "script-error";
 
 /** One allowlist entry: a known problem on a page's chart, with the reason it is tolerated for now. */
 export interface AllowEntry {
@@ -119,6 +125,8 @@ const CHECK_CHARTS = `(() => {
 
 interface ChartReport {
   i: number;
+  /** Drawn by the live page script (vega-embed) rather than exported as SVG. */
+  live?: boolean;
   rendered: boolean;
   why: string;
   width: number;
@@ -145,15 +153,35 @@ const browser = await chromium.launch({
 try {
   for (const width of widths) {
     const page = await browser.newPage({ viewport: { width: width, height: 1000 } });
+    let current = "";
+    page.on("pageerror", (e) => problems.push({ page: current, chart: 0, kind: "script-error", width: width, detail: `uncaught: ${e.message}` }));
+    page.on("console", (m) => {
+      if (m.type() === "error" || m.type() === "warning") problems.push({ page: current, chart: 0, kind: "script-error", width: width, detail: `console ${m.type()}: ${m.text()}` });
+    });
+    page.on("request", (r) => {
+      if (!r.url().startsWith("file:")) problems.push({ page: current, chart: 0, kind: "script-error", width: width, detail: `network request: ${r.url()}` });
+    });
     for (const f of pages) {
+      current = f;
       await page.goto(pathToFileURL(join(dir, f)).href);
       const report = (await page.evaluate(CHECK_CHARTS)) as ChartReport[];
       await page.screenshot({ path: join(shots, `${f.replace(/\.html$/, "")}-${width}.png`), fullPage: true });
       if (report.length === 0) problems.push({ page: f, chart: 0, kind: "no-chart", width: width, detail: "no chart on the page" });
+      // a live page: let its script re-run the notebook and check the charts vega-embed drew
+      const live = (await page.evaluate(`document.getElementById("dma-live") !== null`)) as boolean;
+      if (live) {
+        await page.waitForFunction(`window.__dmaLive && window.__dmaLive.ready`, undefined, { timeout: 30_000 });
+        await page.evaluate(`window.__dmaLive.rerun()`);
+        const redrawn = (await page.evaluate(CHECK_CHARTS)) as ChartReport[];
+        if (redrawn.length !== report.length) problems.push({ page: f, chart: 0, kind: "not-rendered", width: width, detail: `live: ${redrawn.length} chart(s) after the re-run, ${report.length} before` });
+        report.push(...redrawn.map((r) => ({ ...r, live: true })));
+        await page.screenshot({ path: join(shots, `${f.replace(/\.html$/, "")}-${width}-live.png`), fullPage: true });
+      }
       for (const r of report) {
         const n = r.i + 1;
+        const tag = r.live ? "live: " : "";
         if (!r.rendered) {
-          problems.push({ page: f, chart: n, kind: "not-rendered", width: width, detail: r.why });
+          problems.push({ page: f, chart: n, kind: "not-rendered", width: width, detail: tag + r.why });
           continue;
         }
         if (r.overflow.length) {
@@ -163,18 +191,18 @@ try {
             chart: n,
             kind: "text-overflow",
             width: width,
-            detail: `${r.overflow.length} text element(s) outside the SVG, worst by ${worst.by} px: "${worst.text}"`,
+            detail: tag + `${r.overflow.length} text element(s) outside the SVG, worst by ${worst.by} px: "${worst.text}"`,
           });
         }
         if (r.truncated.length) {
-          problems.push({ page: f, chart: n, kind: "label-truncated", width: width, detail: `${r.truncated.length} label(s) cut by vega's label limit: ${r.truncated.map((t) => `"${t.text}" (${t.role})`).join(", ")}` });
+          problems.push({ page: f, chart: n, kind: "label-truncated", width: width, detail: tag + `${r.truncated.length} label(s) cut by vega's label limit: ${r.truncated.map((t) => `"${t.text}" (${t.role})`).join(", ")}` });
         }
-        if (r.legends.length) problems.push({ page: f, chart: n, kind: "legend-clipped", width: width, detail: `legend reaches ${Math.max(...r.legends.map((l) => l.by))} px outside the SVG` });
+        if (r.legends.length) problems.push({ page: f, chart: n, kind: "legend-clipped", width: width, detail: tag + `legend reaches ${Math.max(...r.legends.map((l) => l.by))} px outside the SVG` });
         if (width <= 1024 && r.width > r.columnWidth + 1) {
-          problems.push({ page: f, chart: n, kind: "too-wide", width: width, detail: `chart is ${r.width} px wide, the text column ${r.columnWidth} px` });
+          problems.push({ page: f, chart: n, kind: "too-wide", width: width, detail: tag + `chart is ${r.width} px wide, the text column ${r.columnWidth} px` });
         }
       }
-      console.log(`${f} @${width}px: ${report.length} chart(s)`);
+      console.log(`${f} @${width}px: ${report.filter((r) => !r.live).length} chart(s)${live ? ", redrawn live" : ""}`);
     }
     await page.close();
   }

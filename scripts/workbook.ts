@@ -14,6 +14,8 @@ import { parseArgs } from "node:util";
 import { executeNotebook } from "./workbook/notebook.js";
 import { FRONT_PAGE, indexHtml, notebookSummary, notebookTitle, notebookToHtml, workbookOrder } from "./workbook/export-html.js";
 import type { Notebook } from "./workbook/notebook.js";
+import { liveConfig, LIVE_SCRIPT } from "./workbook/live-page.js";
+import { bundleLive } from "./live/bundle.js";
 
 const { values } = parseArgs({
   options: {
@@ -45,6 +47,7 @@ mkdirSync(join(out, "html"), { recursive: true });
 const failures: string[] = [];
 const entries: Array<{ file: string; title: string; summary: string }> = [];
 let front: { nb: Notebook; name: string } | undefined;
+let liveCount = 0;
 const t0 = Date.now();
 for (const f of selected) {
   console.log(`▶ ${f}`);
@@ -58,7 +61,10 @@ for (const f of selected) {
     front = { nb: run.executed, name: f };
   } else {
     const htmlName = f.replace(/\.ipynb$/, ".html");
-    writeFileSync(join(out, "html", htmlName), notebookToHtml(run.executed, f, { index: "index.html" }));
+    const config = liveConfig(run.executed, f);
+    const live = config ? { script: LIVE_SCRIPT, config: config } : undefined;
+    writeFileSync(join(out, "html", htmlName), notebookToHtml(run.executed, f, { index: "index.html", live: live }));
+    if (config) liveCount++;
     entries.push({ file: htmlName, title: notebookTitle(run.executed, f), summary: notebookSummary(run.executed) });
   }
   if (run.failure) {
@@ -70,6 +76,12 @@ for (const f of selected) {
   }
 }
 writeFileSync(join(out, "html", "index.html"), indexHtml(entries, front));
+if (liveCount) {
+  // one page script for every live page (scripts/live/runtime.ts)
+  const tb = Date.now();
+  const bytes = await bundleLive(join(out, "html", LIVE_SCRIPT), root);
+  console.log(`live pages: ${liveCount}, ${LIVE_SCRIPT} ${(bytes / 1024).toFixed(0)} KiB (bundled in ${Date.now() - tb} ms)`);
+}
 console.log(`\nworkbook: ${selected.length - failures.length} of ${selected.length} notebooks executed in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 console.log(`executed notebooks: ${join(values.out!, "notebooks")}/, HTML export: ${join(values.out!, "html", "index.html")}`);
 if (failures.length) {

@@ -5,7 +5,9 @@
  */
 import { marked } from "marked";
 import { cellSource, type Notebook } from "./notebook.js";
-import type { NbOutput } from "./kernel-client.js";
+import { cutText, DETAILS_TAG, esc, linkHtml, renderOutput } from "./render-output.js";
+
+export { cutText, DETAILS_PREFIX, DETAILS_TAG, LONG_CAPTION, linkHtml } from "./render-output.js";
 
 const CSS = `
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:1040px;margin:2em auto;padding:0 1em;color:#1b1f23;line-height:1.5}
@@ -29,106 +31,15 @@ ul.notebooks{padding-left:1.2em}
 ul.notebooks li{margin:.5em 0}
 ul.notebooks .teaser{color:#444}
 code{background:#f6f8fa;padding:0 3px;border-radius:3px}
+form.live{border:1px solid #8bb0d8;border-radius:4px;padding:.5em .8em;margin:.6em 0;font-size:13px}
+form.live .row{display:grid;grid-template-columns:11em 16em 1fr;gap:.6em;align-items:baseline;margin:.25em 0}
+form.live label{font-family:ui-monospace,monospace}
+form.live input[type=text]{font-family:ui-monospace,monospace;font-size:13px;width:100%;box-sizing:border-box}
+form.live .hint{color:#555;font-size:12px}
+form.live .error{color:#b00;font-size:12px;grid-column:2/4}
+form.live .status{color:#555;font-size:12px;margin-left:1em}
+form.live input.bad{border-color:#d33;background:#fff0f0}
 `;
-
-function esc(s: string): string {
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-}
-
-function text(v: unknown): string {
-  return Array.isArray(v) ? v.join("") : String(v ?? "");
-}
-
-/** Chart captions longer than this (characters) show their first sentence and fold the rest. */
-export const LONG_CAPTION = 200;
-
-/** Prefix of a table caption that folds the table (docs/CONVENTIONS.md, "Folded output"). */
-export const DETAILS_PREFIX = /^\s*Details:\s*/;
-
-/** The cell tag that folds all of a cell's outputs. */
-export const DETAILS_TAG = "details";
-
-/**
- * Cut text to at most `max` characters at a sentence end if there is one in
- * the second half, else at a word boundary, adding "…" when cut. Never cuts
- * inside a markdown code span or emphasis pair (an odd number of backticks
- * or `**` or `*` before the cut moves it back before the opener).
- */
-export function cutText(text: string, max: number): string {
-  const t = text.replace(/\s+/g, " ").trim();
-  if (t.length <= max) return t;
-  const head = t.slice(0, max + 1);
-  let cut = -1;
-  const re = /[.!?](?=\s)/g;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(head)) !== null) if (m.index + 1 <= max && m.index + 1 >= max / 2) cut = m.index + 1;
-  const sentence = cut > 0;
-  if (!sentence) {
-    cut = head.lastIndexOf(" ", max);
-    if (cut <= 0) cut = max;
-  }
-  let out = t.slice(0, cut);
-  // do not leave a code span or a bold/italic run open
-  for (let guard = 0; guard < 10; guard++) {
-    const ticks = (out.match(/`/g) ?? []).length;
-    const stars = (out.match(/\*\*/g) ?? []).length;
-    const single = (out.replace(/\*\*/g, "").match(/\*/g) ?? []).length;
-    if (ticks % 2 === 0 && stars % 2 === 0 && single % 2 === 0) break;
-    const at = ticks % 2 ? out.lastIndexOf("`") : stars % 2 ? out.lastIndexOf("**") : out.replace(/\*\*/g, "\u0000\u0000").lastIndexOf("*");
-    out = out.slice(0, at).replace(/\s+\S*$/, "");
-  }
-  out = out.replace(/[\s,;:(—-]+$/, "");
-  return sentence && out.length === cut ? out : out + " …";
-}
-
-function foldedCaption(cap: string): string {
-  if (cap.length <= LONG_CAPTION) return `<figcaption>${esc(cap)}</figcaption>`;
-  // the first sentence (or line) as the summary, the rest folded under it
-  const m = /^[\s\S]{20,160}?(?:[.!?](?=\s)|\n)/.exec(cap);
-  if (m) return `<figcaption><details><summary>${esc(m[0].trim())}</summary>${esc(cap.slice(m[0].length).trim())}</details></figcaption>`;
-  return `<figcaption><details><summary>${esc(cutText(cap, 160))}</summary>${esc(cap)}</details></figcaption>`;
-}
-
-/** Fold a table whose caption starts with "Details:": the caption becomes the summary. */
-function foldDetailsTable(html: string): string {
-  const m = /^\s*<table[^>]*>\s*<caption>([\s\S]*?)<\/caption>/.exec(html);
-  if (!m || !DETAILS_PREFIX.test(m[1]!)) return html;
-  const summary = m[1]!;
-  return `<details class="fold"><summary>${summary}</summary>${html.replace(/<caption>[\s\S]*?<\/caption>/, "")}</details>`;
-}
-
-function renderOutput(o: NbOutput): string {
-  switch (o.output_type) {
-    case "stream":
-      return `<pre class="stream-${o.name}">${esc(o.text)}</pre>`;
-    case "error": {
-      const tb = o.traceback.length && o.traceback[0]!.startsWith(o.ename) ? o.traceback : [`${o.ename}: ${o.evalue}`, ...o.traceback];
-      // tracebacks may carry ANSI colour codes
-      return `<pre class="error">${esc(tb.join("\n").replace(/\u001b\[[0-9;]*m/g, ""))}</pre>`;
-    }
-    case "display_data":
-    case "execute_result": {
-      const d = o.data;
-      if (d["image/svg+xml"] !== undefined) {
-        const svg = text(d["image/svg+xml"]).replace(/^<\?xml[^>]*>\s*/, "");
-        const cap = d["text/plain"] !== undefined ? foldedCaption(text(d["text/plain"])) : "";
-        return `<figure class="chart">${svg}${cap}</figure>`;
-      }
-      if (d["text/html"] !== undefined) return `<div class="html-output">${foldDetailsTable(text(d["text/html"]))}</div>`;
-      if (d["text/markdown"] !== undefined) return `<div class="md-output">${linkHtml(marked.parse(text(d["text/markdown"]), { async: false }))}</div>`;
-      if (d["image/png"] !== undefined) return `<img alt="output" src="data:image/png;base64,${text(d["image/png"])}">`;
-      if (d["text/plain"] !== undefined) return `<pre class="result">${esc(text(d["text/plain"]))}</pre>`;
-      return "";
-    }
-    default:
-      return "";
-  }
-}
-
-/** Links between notebooks (`01-x.ipynb`, `01-x.ipynb#part`) point at their exported pages; index.ipynb is index.html. */
-export function linkHtml(html: string): string {
-  return html.replace(/href="(?![a-z]+:|\/|#)([^"#]*?)\.ipynb(#[^"]*)?"/g, (_m, stem: string, hash?: string) => `href="${stem}.html${hash ?? ""}"`);
-}
 
 /** The notebook's title: its first markdown heading, else the file name. */
 export function notebookTitle(nb: Notebook, fallback: string): string {
@@ -140,11 +51,25 @@ export function notebookTitle(nb: Notebook, fallback: string): string {
   return fallback;
 }
 
-/** One HTML page for an executed notebook. */
-export function notebookToHtml(nb: Notebook, name: string, nav: { index: string | null; after?: string }): string {
+/**
+ * What makes a page live (scripts/live/runtime.ts): the page script's URL
+ * and the JSON the script reads (the notebook's key, its parameters, the
+ * parameters cell's index). Without JavaScript the page is unchanged.
+ */
+export interface LivePage {
+  script: string;
+  config: unknown;
+}
+
+/**
+ * One HTML page for an executed notebook. Code cells carry `data-cell` (the
+ * cell's index) and their outputs sit in `div.outputs`, which the live page
+ * script replaces when a parameter changes.
+ */
+export function notebookToHtml(nb: Notebook, name: string, nav: { index: string | null; after?: string; live?: LivePage }): string {
   const title = notebookTitle(nb, name);
   const body = nb.cells
-    .map((c) => {
+    .map((c, i) => {
       const src = cellSource(c);
       if (c.cell_type === "markdown") return `<section class="md">${linkHtml(marked.parse(src, { async: false }))}</section>`;
       if (c.cell_type === "raw") return "";
@@ -154,10 +79,16 @@ export function notebookToHtml(nb: Notebook, name: string, nav: { index: string 
         const n = (c.outputs ?? []).length;
         outs = `<details class="fold"><summary>Details (${n} output${n === 1 ? "" : "s"})</summary>${outs}</details>`;
       }
-      return `<section class="cell"><details class="code" ${src.split("\n").length <= 12 ? "open" : ""}><summary>code [${c.execution_count ?? " "}]</summary><pre class="code">${esc(src)}</pre></details>${outs}</section>`;
+      return `<section class="cell" data-cell="${i}"><details class="code" ${src.split("\n").length <= 12 ? "open" : ""}><summary>code [${c.execution_count ?? " "}]</summary><pre class="code">${esc(src)}</pre></details><div class="outputs">${outs}</div></section>`;
     })
     .join("\n");
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${esc(title.replace(/[`*]/g, ""))}</title><style>${CSS}</style></head><body>${nav.index ? `<nav><a href="${nav.index}">← dma-workbook index</a></nav>` : ""}${body}${nav.after ?? ""}</body></html>\n`;
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${esc(title.replace(/[`*]/g, ""))}</title><style>${CSS}</style></head><body>${nav.index ? `<nav><a href="${nav.index}">← dma-workbook index</a></nav>` : ""}${body}${nav.after ?? ""}${nav.live ? liveScripts(nav.live) : ""}</body></html>\n`;
+}
+
+/** The live page's config (JSON in a non-executed script element, `<` escaped) and its script. */
+function liveScripts(live: LivePage): string {
+  const json = JSON.stringify(live.config).replace(/</g, "\\u003c");
+  return `<script type="application/json" id="dma-live">${json}</script><script src="${esc(live.script)}"></script>`;
 }
 
 /** The notebook file that is the workbook's front page (build/html/index.html). */

@@ -1,0 +1,175 @@
+/**
+ * Notebook 01 live: what the code cells of
+ * notebooks/01-iommu-dma-map-sg-gaps.ipynb compute from its parameters cell,
+ * as plain data, so that the HTML export can re-run the notebook in the
+ * browser when a reader changes a parameter (scripts/live/runtime.ts).
+ *
+ * It calls the same scenario functions and spec builders as the notebook
+ * (runIommuGapsReleases, iommuGapsTable, iommuGapsSpec) and builds the same
+ * texts; test/pipeline/live-html.test.ts checks that, run on the notebook's
+ * own parameters, it gives exactly the executed notebook's outputs (so a
+ * change to the notebook that this module does not follow fails a test).
+ * The notebook stays the source of truth for default values: the export
+ * reads them from its parameters cell.
+ */
+import { z } from "zod";
+import { fmtSize, hex } from "../../core/arith.js";
+import { ModelConfigError } from "../../core/errors.js";
+import { iommuGapsSpec } from "../../viz/iova.js";
+import type { VlSpec } from "../../viz/types.js";
+import { iommuGapsTable, runIommuGapsReleases } from "../01-iommu-gaps.js";
+import { parseScenarioParams, zInt, zKernel, zSeed } from "../params.js";
+
+/** A table cell, as lib/viz/display.ts showTable takes it. */
+export type LiveCell = string | number | boolean | null;
+
+/** One output of a code cell, in the order the notebook displays them. */
+export type LiveOutput =
+  | { kind: "markdown"; md: string }
+  | { kind: "table"; rows: Array<Record<string, LiveCell>>; caption: string }
+  | { kind: "chart"; spec: VlSpec; summary: string };
+
+/**
+ * What a notebook computes from its parameters.
+ * - `cells`: the outputs of each code cell after the parameters cell, one
+ *   array per code cell, in notebook order (a cell without output has []);
+ * - `charts`: every chart's vega-lite spec, in order;
+ * - `texts`: every markdown output, in order.
+ */
+export interface LiveResult {
+  cells: LiveOutput[][];
+  charts: VlSpec[];
+  texts: string[];
+}
+
+/**
+ * The parameters of notebook 01, named as in its parameters cell. Ranges
+ * are those of CASE01_PARAMS (lib/scenarios/01-iommu-gaps.ts); the scenario
+ * checks the rest (multiples of the page size, masks 2^k - 1).
+ */
+export const NOTEBOOK01_PARAMS = z
+  .object({
+    segments: z.array(zInt(1, 2 ** 31, "bytes per piece of the user buffer, a multiple of the page size")).min(1).describe("a non-empty list of piece sizes in bytes, each a multiple of the page size"),
+    iovaGranule: zInt(1, 65536, "IOVA granule in bytes, a power of two up to the page size"),
+    kernels: z.array(zKernel).min(1).describe("a non-empty list of releases \"vX.Y\" within the modelled range (lib/kernel/version.ts)"),
+    maxSegSize: zInt(1, 0xffffffff, "max_seg_size in bytes (dma_parms), or null for the device default").nullable(),
+    segBoundaryMask: zInt(0, Number.MAX_SAFE_INTEGER, "segment boundary mask 2^k - 1, or null for the release default").nullable(),
+    seed: zSeed,
+  })
+  .strict();
+
+/** Notebook 01's parameters (the variables of its parameters cell). */
+export type Notebook01Params = z.infer<typeof NOTEBOOK01_PARAMS>;
+
+/** Scenario field (CASE01_PARAMS path head) -> notebook parameter, for errors raised inside the scenario. */
+const FIELD_TO_PARAM: Record<string, keyof Notebook01Params> = {
+  segments: "segments",
+  iovaGranule: "iovaGranule",
+  granule: "iovaGranule",
+  kernel: "kernels",
+  kernels: "kernels",
+  maxSegSize: "maxSegSize",
+  segBoundaryMask: "segBoundaryMask",
+  seed: "seed",
+};
+
+/**
+ * The notebook parameter a ModelConfigError from {@link notebook01Live}
+ * concerns (its field's first path element, scenario names mapped to the
+ * notebook's), or null when it names none of them.
+ */
+export function notebook01ParamOf(field: string): string | null {
+  const head = field.split(".")[0]!;
+  return FIELD_TO_PARAM[head] ?? null;
+}
+
+/**
+ * Run notebook 01 on `params`: the outputs of its code cells 3, 5, 7, 8, 10
+ * and 12 (the buffer summary, one table per release, the videobuf2 verdicts,
+ * the IOVA/DMA segment chart, the per-release table, the raised max_seg_size
+ * table).
+ * @throws ModelConfigError naming the bad parameter (notebook name for type
+ *   and range errors; scenario name, see {@link notebook01ParamOf}, for the
+ *   scenario's own checks) before anything is computed.
+ */
+export function notebook01Live(params: Notebook01Params): LiveResult {
+  parseScenarioParams(NOTEBOOK01_PARAMS, params, "notebook 01");
+  const { segments, iovaGranule, kernels, maxSegSize, segBoundaryMask, seed } = params;
+  // cell 3
+  const results = runIommuGapsReleases({ segments: segments, granule: iovaGranule, maxSegSize: maxSegSize, segBoundaryMask: segBoundaryMask, seed: seed }, kernels);
+  const first = results[0]!;
+  const cell3: LiveOutput[] = [
+    {
+      kind: "markdown",
+      md:
+        `Buffer: ${segments.map(fmtSize).join(" + ")} = ${first.requestedSize} bytes, pinned as ${first.segments.length} physically separate pieces at ` +
+        first.segments.map((s) => hex(s.phys)).join(", ") +
+        ` on ${first.device} (M4U, ${fmtSize(first.granule)} IOVA granule).`,
+    },
+  ];
+  // cell 5
+  const cell5: LiveOutput[] = results.map((r) => ({
+    kind: "table",
+    rows: r.segments.map((s) => ({
+      piece: s.index,
+      phys: hex(s.phys),
+      length: fmtSize(s.length),
+      IOVA: hex(s.iova),
+      "offset from base": "+" + hex(s.iovaOffset),
+      "padding after": s.padding ? fmtSize(s.padding) : "0",
+    })),
+    caption: `${r.kernel} (${r.form}): IOVA allocation ${hex(r.iovaBase)}, ${fmtSize(r.iovaLen)} laid out, ${fmtSize(r.iovaAllocBytes)} allocated, ${r.pteWrites} PTE writes`,
+  }));
+  // cell 7
+  const cell7: LiveOutput[] = [
+    {
+      kind: "markdown",
+      md: results
+        .map((r) =>
+          r.ok
+            ? `- **${r.kernel}**: contiguous ${r.contiguousSize}/${r.requestedSize}: import succeeds, the codec is given DMA address ${hex(r.iovaBase)} (${r.dmaSegments.length} DMA segment${r.dmaSegments.length > 1 ? "s" : ""}).`
+            : `- **${r.kernel}**: \`${r.message}\` → \`vb2_dc_get_userptr\` returns ${r.errName}.`,
+        )
+        .join("\n"),
+    },
+  ];
+  // cell 8
+  const failing = results.filter((r) => !r.ok).map((r) => r.kernel);
+  const cell8: LiveOutput[] = [
+    {
+      kind: "chart",
+      spec: iommuGapsSpec(results),
+      summary:
+        `IOVA layout and DMA segments of ${segments.map(fmtSize).join(" + ")} per release. ` +
+        results.map((r) => `${r.kernel}: pieces at ${r.segments.map((s) => "+" + hex(s.iovaOffset)).join(", ")}, contiguous ${r.contiguousSize}/${r.requestedSize}`).join("; ") +
+        `. Failing: ${failing.length ? failing.join(", ") : "none"}.`,
+    },
+  ];
+  // cell 10
+  const cell10: LiveOutput[] = [{ kind: "table", rows: iommuGapsTable(results), caption: "Case 01 per kernel release (model output)" }];
+  // cell 12
+  const raised = runIommuGapsReleases({ segments: segments, granule: iovaGranule, maxSegSize: maxSegSize ?? 0xffffffff, segBoundaryMask: segBoundaryMask, seed: seed }, kernels);
+  const cell12: LiveOutput[] = [
+    {
+      kind: "table",
+      rows: raised.map((r) => ({
+        kernel: r.kernel,
+        max_seg_size: r.maxSegSize % 1024 === 0 ? fmtSize(r.maxSegSize) : hex(r.maxSegSize),
+        "set by": r.maxSegSizeSource,
+        "DMA segments": r.dmaSegments.map((s) => fmtSize(s.length)).join(" + "),
+        result: r.ok ? "ok" : `${r.errName}: ${r.message}`,
+      })),
+      caption: "Same buffer with max_seg_size raised",
+    },
+  ];
+  const cells = [cell3, cell5, cell7, cell8, cell10, cell12];
+  const all = cells.flat();
+  return {
+    cells: cells,
+    charts: all.flatMap((o) => (o.kind === "chart" ? [o.spec] : [])),
+    texts: all.flatMap((o) => (o.kind === "markdown" ? [o.md] : [])),
+  };
+}
+
+/** Re-exported so callers can tell model errors from programming errors. */
+export { ModelConfigError };

@@ -1,0 +1,2 @@
+/** The virtual working directory of the bundled model; the repository's data/ JSON files are served below it. */
+export const VIRTUAL_ROOT = "/dma-workbook";

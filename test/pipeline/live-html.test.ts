@@ -1,0 +1,275 @@
+/**
+ * The live HTML page of notebook 01 (issue 14): the export turns the
+ * notebook's parameters cell into form controls, and the page script
+ * (scripts/live/runtime.ts, bundled by scripts/live/bundle.ts) re-runs the
+ * notebook in the browser when one changes.
+ *
+ * Node side: the parameters cell is read as the notebook writes it; run on
+ * those parameters, notebook01Live gives exactly the executed notebook's
+ * outputs (same markdown, same table HTML, same chart specs and captions),
+ * so the live page cannot drift from the notebook unnoticed.
+ *
+ * Browser side (headless Chromium from file://, no network): changing the
+ * seed redraws the chart with the data the model computes in Node for that
+ * seed; an out-of-range granule shows the model's error next to its control
+ * and keeps the last good chart; reset restores the notebook's outputs; the
+ * URL fragment carries the parameters; no console error; without
+ * JavaScript the page is the executed notebook.
+ *
+ * The executed notebook comes from build/notebooks (npm run workbook) when it
+ * is newer than the source, else the test executes it. The browser part is
+ * skipped, with a message, when Chromium is missing, except in CI (CI set).
+ */
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chromium, type Browser } from "playwright-core";
+import * as vl from "vega-lite";
+import { notebook01Live, notebook01ParamOf, type Notebook01Params } from "../../lib/scenarios/live/01.js";
+import { ModelConfigError } from "../../lib/core/errors.js";
+import { executeNotebook, readNotebook, type Notebook } from "../../scripts/workbook/notebook.js";
+import { notebookToHtml } from "../../scripts/workbook/export-html.js";
+import { liveConfig, LIVE_SCRIPT } from "../../scripts/workbook/live-page.js";
+import { notebookParams, parseParamsSource } from "../../scripts/workbook/params-cell.js";
+import { tableHtml } from "../../scripts/live/render.js";
+import { bundleLive } from "../../scripts/live/bundle.js";
+
+const root = resolve(__dirname, "..", "..");
+const NB = "01-iommu-dma-map-sg-gaps.ipynb";
+const CHROMIUM = "/usr/bin/chromium";
+const haveChromium = existsSync(CHROMIUM);
+const inCi = Boolean(process.env["CI"]);
+if (!haveChromium && !inCi) console.warn("live HTML browser test skipped: Chromium not installed (apt-get install -y chromium)");
+
+let executed: Notebook;
+beforeAll(async () => {
+  const built = join(root, "build", "notebooks", NB);
+  const src = join(root, "notebooks", NB);
+  if (existsSync(built) && statSync(built).mtimeMs >= statSync(src).mtimeMs) {
+    executed = readNotebook(built);
+  } else {
+    const run = await executeNotebook(src, root);
+    if (run.failure) throw new Error(`${NB}: cell ${run.failure.cell} failed: ${run.failure.errorText}`);
+    executed = run.executed;
+  }
+}, 300_000);
+
+/** The notebook's parameters as an object (from its parameters cell). */
+function defaults(): Notebook01Params {
+  const found = notebookParams(executed);
+  if (!found) throw new Error(`${NB}: no parameters cell`);
+  return Object.fromEntries(found.params.map((p) => [p.name, p.value])) as unknown as Notebook01Params;
+}
+
+/** The inline data sets (source_N) of a chart spec as vega-lite compiles it. */
+function sources(spec: unknown): Record<string, unknown[]> {
+  const c = vl.compile(spec as never).spec as { data: Array<{ name: string; values?: unknown[] }> };
+  return Object.fromEntries(c.data.filter((d) => d.values).map((d) => [d.name, JSON.parse(JSON.stringify(d.values)) as unknown[]]));
+}
+
+describe("parameters cell", () => {
+  it("reads const declarations with their values, types and comments", () => {
+    const ps = parseParamsSource(
+      [
+        "// Parameters",
+        "const sizes = [65536, 0x4000];   // bytes",
+        "const limit: number | null = null; // null = default",
+        'const name = "v5.4";',
+        "const big = 4 * 1024 * 1024;",
+        "const flags = { a: true, b: -1 };",
+      ].join("\n"),
+    );
+    expect(ps.map((p) => [p.name, p.value, p.nullable])).toEqual([
+      ["sizes", [65536, 16384], false],
+      ["limit", null, true],
+      ["name", "v5.4", false],
+      ["big", 4194304, false],
+      ["flags", { a: true, b: -1 }, false],
+    ]);
+    expect(ps[0]!.comment).toBe("bytes");
+    expect(ps[1]!.type).toBe("number | null");
+    expect(() => parseParamsSource("const x = f();")).toThrow(/not a literal: f\(\)/);
+    expect(() => parseParamsSource("console.log(1);")).toThrow(/not a declaration/);
+  });
+  it("finds notebook 01's six parameters", () => {
+    expect(notebookParams(executed)!.params.map((p) => p.name)).toEqual(["segments", "iovaGranule", "kernels", "maxSegSize", "segBoundaryMask", "seed"]);
+  });
+});
+
+describe("notebook01Live", () => {
+  it("on the notebook's parameters gives exactly the executed notebook's outputs", () => {
+    const cfg = liveConfig(executed, NB)!;
+    const r = notebook01Live(defaults());
+    expect(r.cells.length).toBe(cfg.cells.length);
+    cfg.cells.forEach((ci, j) => {
+      const outs = (executed.cells[ci]!.outputs ?? []).filter((o) => o.output_type === "display_data");
+      const live = r.cells[j]!;
+      expect(live.length, `cell ${ci}: number of outputs`).toBe(outs.length);
+      live.forEach((o, k) => {
+        const d = (outs[k] as { data: Record<string, unknown> }).data;
+        const text = (v: unknown) => (Array.isArray(v) ? v.join("") : v);
+        if (o.kind === "markdown") expect(o.md).toBe(text(d["text/markdown"]));
+        if (o.kind === "table") expect(tableHtml(o.rows, o.caption)).toBe(text(d["text/html"]));
+        if (o.kind === "chart") {
+          expect(o.spec).toEqual(d["application/vnd.vegalite.v5+json"]);
+          expect(o.summary).toBe(text(d["text/plain"]));
+        }
+      });
+    });
+    expect(r.charts.length).toBe(1);
+    expect(r.texts.length).toBe(2);
+  });
+  it("rejects bad values with a ModelConfigError that names the notebook parameter", () => {
+    const p = defaults();
+    // the granule is at most 64 KiB (CASE01_PARAMS)
+    expect(() => notebook01Live({ ...p, iovaGranule: 131072 })).toThrow(ModelConfigError);
+    try {
+      notebook01Live({ ...p, iovaGranule: 131072 });
+    } catch (e) {
+      expect(notebook01ParamOf((e as ModelConfigError).field)).toBe("iovaGranule");
+    }
+    // 1000 bytes is not a multiple of the 4 KiB page: the scenario's own check names segments.1
+    try {
+      notebook01Live({ ...p, segments: [65536, 1000] });
+      expect.unreachable();
+    } catch (e) {
+      expect((e as ModelConfigError).field).toBe("segments.1");
+      expect(notebook01ParamOf((e as ModelConfigError).field)).toBe("segments");
+    }
+  });
+});
+
+describe.skipIf(!haveChromium && !inCi)("the live page in headless Chromium", () => {
+  let dir = "";
+  let browser: Browser | undefined;
+  let pageUrl = "";
+  let bytes = 0;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "dma-live-"));
+    const cfg = liveConfig(executed, NB)!;
+    writeFileSync(join(dir, NB.replace(/\.ipynb$/, ".html")), notebookToHtml(executed, NB, { index: "index.html", live: { script: LIVE_SCRIPT, config: cfg } }));
+    bytes = await bundleLive(join(dir, LIVE_SCRIPT), root);
+    pageUrl = pathToFileURL(join(dir, NB.replace(/\.ipynb$/, ".html"))).href;
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu"] });
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("is one script under 1.5 MB", () => {
+    console.log(`${LIVE_SCRIPT}: ${(bytes / 1024).toFixed(0)} KiB`);
+    expect(bytes).toBeLessThan(1.5 * 1024 * 1024);
+  });
+
+  it("re-runs the model on a change, shows errors at the control, resets, and reads the URL fragment", async () => {
+    const page = await browser!.newPage();
+    const problems: string[] = [];
+    page.on("console", (m) => {
+      if (m.type() === "error" || m.type() === "warning") problems.push(`${m.type()}: ${m.text()}`);
+    });
+    page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
+    page.on("request", (r) => {
+      if (!r.url().startsWith("file:")) problems.push(`network: ${r.url()}`);
+    });
+    await page.goto(pageUrl);
+    await page.waitForFunction(() => (window as unknown as { __dmaLive?: { ready: boolean } }).__dmaLive?.ready === true);
+    const p0 = defaults();
+    // one control per parameter, showing the notebook's value
+    expect(await page.inputValue("#live-segments")).toBe("65536, 16384, 65536");
+    expect(await page.inputValue("#live-maxSegSize")).toBe("null");
+    const staticSvg = await page.locator("figure.chart svg").count();
+    expect(staticSvg).toBe(1);
+
+    const runs = () => page.evaluate(() => (window as unknown as { __dmaLive: { runs: number } }).__dmaLive.runs);
+    const change = async (id: string, value: string) => {
+      const before = await runs();
+      await page.fill(id, value);
+      await page.dispatchEvent(id, "change");
+      await page.waitForFunction((n) => (window as unknown as { __dmaLive: { runs: number } }).__dmaLive.runs > n, before);
+    };
+    // the drawn chart's data sets, read from its vega view
+    const viewData = (names: string[]) =>
+      page.evaluate((ns) => {
+        const v = (window as unknown as { __dmaLive: { views: Array<{ data(n: string): unknown[] }> } }).__dmaLive.views[0]!;
+        return Object.fromEntries(ns.map((n) => [n, JSON.parse(JSON.stringify(v.data(n)))]));
+      }, names);
+
+    const times: number[] = [];
+    for (const seed of [2, 3, 4, 5, 6]) {
+      await change("#live-seed", String(seed));
+      times.push(await page.evaluate(() => (window as unknown as { __dmaLive: { lastMs: number } }).__dmaLive.lastMs));
+    }
+    const expected = notebook01Live({ ...p0, seed: 6 });
+    const want = sources(expected.charts[0]);
+    expect(await viewData(Object.keys(want))).toEqual(want);
+    // the pieces moved: the buffer summary names the addresses the model gives for seed 6
+    expect(await page.locator(`section.cell[data-cell="3"] .outputs`).innerText()).toContain(expected.texts[0]!.replace(/^Buffer: /, "").split(" pinned")[0]!);
+    expect(await page.locator(`section.cell[data-cell="3"] .outputs`).innerText()).toContain(/at (0x[0-9a-f]+)/.exec(expected.texts[0]!)![1]!);
+    expect(page.url()).toMatch(/#seed=6$/);
+    const sorted = [...times].sort((a, b) => a - b);
+    console.log(`notebook 01 live re-run (model + vega-embed), ms: ${times.map((t) => t.toFixed(0)).join(", ")}`);
+    // the target is 200 ms (issue 14; about 40-120 ms on an idle 2-core machine); the bound leaves room for a loaded CI machine
+    expect(sorted[2]!).toBeLessThan(500);
+
+    // fewer releases: the chart loses rows, as the model says
+    await change("#live-kernels", "v4.4, v6.19");
+    const two = sources(notebook01Live({ ...p0, seed: 6, kernels: ["v4.4", "v6.19"] }).charts[0]);
+    expect(await viewData(Object.keys(two))).toEqual(two);
+
+    // out of range: the model's error at the control, the last good chart stays
+    const runsBefore = await runs();
+    await page.fill("#live-iovaGranule", "131072");
+    await page.dispatchEvent("#live-iovaGranule", "change");
+    const err = page.locator("#live-iovaGranule ~ .error");
+    await err.waitFor({ state: "visible" });
+    expect(await err.innerText()).toMatch(/^ModelConfigError: iovaGranule: got 131072 \(0x20000\), expected .*\[1, 65536\]/);
+    expect(await runs()).toBe(runsBefore);
+    expect(await viewData(Object.keys(two))).toEqual(two);
+
+    // reset: the notebook's values and outputs, no fragment
+    await page.click("form.live button.reset");
+    expect(await page.inputValue("#live-iovaGranule")).toBe("4096");
+    expect(await page.inputValue("#live-kernels")).toBe("v4.4, v4.7, v5.4, v6.19");
+    expect(await err.isHidden()).toBe(true);
+    expect(await page.locator("figure.chart svg").count()).toBe(1);
+    expect(page.url()).not.toContain("#");
+
+    // the fragment carries parameters: opening it runs the notebook on them
+    // (a new page: opening a link; then a fragment changed in the same page)
+    await page.close();
+    const page2 = await browser!.newPage();
+    page2.on("console", (m) => {
+      if (m.type() === "error" || m.type() === "warning") problems.push(`${m.type()}: ${m.text()}`);
+    });
+    page2.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
+    await page2.goto(`${pageUrl}#seed=3&segments=65536%2C%2065536`);
+    await page2.waitForFunction(() => (window as unknown as { __dmaLive?: { runs: number } }).__dmaLive?.runs === 1);
+    const frag = sources(notebook01Live({ ...p0, seed: 3, segments: [65536, 65536] }).charts[0]);
+    const viewData2 = (names: string[]) =>
+      page2.evaluate((ns) => {
+        const v = (window as unknown as { __dmaLive: { views: Array<{ data(n: string): unknown[] }> } }).__dmaLive.views[0]!;
+        return Object.fromEntries(ns.map((n) => [n, JSON.parse(JSON.stringify(v.data(n)))]));
+      }, names);
+    expect(await viewData2(Object.keys(frag))).toEqual(frag);
+    expect(await page2.inputValue("#live-seed")).toBe("3");
+    await page2.goto(`${pageUrl}#seed=4`);
+    await page2.waitForFunction(() => (window as unknown as { __dmaLive: { runs: number } }).__dmaLive.runs === 2);
+    expect(await viewData2(Object.keys(frag))).toEqual(sources(notebook01Live({ ...p0, seed: 4, segments: [65536, 65536] }).charts[0]));
+
+    expect(problems).toEqual([]);
+    await page2.close();
+  }, 120_000);
+
+  it("without JavaScript is the executed notebook", async () => {
+    const ctx = await browser!.newContext({ javaScriptEnabled: false });
+    const page = await ctx.newPage();
+    await page.goto(pageUrl);
+    expect(await page.locator("form.live").count()).toBe(0);
+    expect(await page.locator("figure.chart svg").count()).toBe(1);
+    expect(await page.locator("table.dma-table").count()).toBeGreaterThan(0);
+    await ctx.close();
+  });
+});
