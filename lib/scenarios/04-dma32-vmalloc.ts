@@ -183,7 +183,7 @@ function checkParams(p: Case04Params): void {
  * RAM and the card's mask from the parameters.
  * @throws ModelConfigError for bad parameters.
  */
-function case04Machine(p: Case04Params): Machine {
+export function case04Machine(p: Case04Params): Machine {
   checkParams(p);
   const base: PlatformProfile = loadPlatformProfile(p.iommu ? "x86-64-pc-8g-vtd" : "x86-64-pc-8g");
   const ram = p.ramGiB <= 3 ? [{ base: 0, size: p.ramGiB * SZ_1G }] : [{ base: 0, size: 3 * SZ_1G }, { base: SZ_4G, size: (p.ramGiB - 3) * SZ_1G }];

@@ -206,8 +206,10 @@ describe.skipIf(!haveChromium && !inCi)("the live page in headless Chromium", ()
     const want = sources(expected.charts[0]);
     expect(await viewData(Object.keys(want))).toEqual(want);
     // the pieces moved: the buffer summary names the addresses the model gives for seed 6
-    expect(await page.locator(`section.cell[data-cell="3"] .outputs`).innerText()).toContain(expected.texts[0]!.replace(/^Buffer: /, "").split(" pinned")[0]!);
-    expect(await page.locator(`section.cell[data-cell="3"] .outputs`).innerText()).toContain(/at (0x[0-9a-f]+)/.exec(expected.texts[0]!)![1]!);
+    // The buffer summary is the first output of the first code cell after the parameters cell.
+    const summaryCell = page.locator(`section.cell[data-cell] .outputs`, { hasText: "Buffer: " }).first();
+    expect(await summaryCell.innerText()).toContain(expected.texts[0]!.replace(/^Buffer: /, "").split(" pinned")[0]!);
+    expect(await summaryCell.innerText()).toContain(/at (0x[0-9a-f]+)/.exec(expected.texts[0]!)![1]!);
     expect(page.url()).toMatch(/#seed=6$/);
     const sorted = [...times].sort((a, b) => a - b);
     console.log(`notebook 01 live re-run (model + vega-embed), ms: ${times.map((t) => t.toFixed(0)).join(", ")}`);

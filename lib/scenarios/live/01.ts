@@ -84,10 +84,10 @@ export function notebook01ParamOf(field: string): string | null {
 }
 
 /**
- * Run notebook 01 on `params`: the outputs of its code cells 3, 5, 7, 8, 10
- * and 12 (the buffer summary, one table per release, the videobuf2 verdicts,
- * the IOVA/DMA segment chart, the per-release table, the raised max_seg_size
- * table).
+ * Run notebook 01 on `params`: the outputs of its code cells after the
+ * parameters cell, in order (the buffer summary with the IOVA/DMA segment
+ * chart, one folded table per release, the videobuf2 verdicts, the
+ * per-release table, the raised max_seg_size table).
  * @throws ModelConfigError naming the bad parameter (notebook name for type
  *   and range errors; scenario name, see {@link notebook01ParamOf}, for the
  *   scenario's own checks) before anything is computed.
@@ -95,10 +95,11 @@ export function notebook01ParamOf(field: string): string | null {
 export function notebook01Live(params: Notebook01Params): LiveResult {
   parseScenarioParams(NOTEBOOK01_PARAMS, params, "notebook 01");
   const { segments, iovaGranule, kernels, maxSegSize, segBoundaryMask, seed } = params;
-  // cell 3
+  // first code cell: the buffer summary and the IOVA/DMA segment chart
   const results = runIommuGapsReleases({ segments: segments, granule: iovaGranule, maxSegSize: maxSegSize, segBoundaryMask: segBoundaryMask, seed: seed }, kernels);
   const first = results[0]!;
-  const cell3: LiveOutput[] = [
+  const failing = results.filter((r) => !r.ok).map((r) => r.kernel);
+  const cellLayout: LiveOutput[] = [
     {
       kind: "markdown",
       md:
@@ -106,9 +107,17 @@ export function notebook01Live(params: Notebook01Params): LiveResult {
         first.segments.map((s) => hex(s.phys)).join(", ") +
         ` on ${first.device} (M4U, ${fmtSize(first.granule)} IOVA granule).`,
     },
+    {
+      kind: "chart",
+      spec: iommuGapsSpec(results),
+      summary:
+        (failing.length ? `The import fails on ${failing.join(", ")}: padding after a piece breaks the contiguous range. ` : `Every release lays the pieces out back to back: the import succeeds everywhere. `) +
+        results.map((r) => `${r.kernel}: pieces at ${r.segments.map((s) => "+" + hex(s.iovaOffset)).join(", ")}, contiguous ${r.contiguousSize}/${r.requestedSize}`).join("; ") +
+        ".",
+    },
   ];
-  // cell 5
-  const cell5: LiveOutput[] = results.map((r) => ({
+  // one folded table per release
+  const cellPieces: LiveOutput[] = results.map((r) => ({
     kind: "table",
     rows: r.segments.map((s) => ({
       piece: s.index,
@@ -118,10 +127,10 @@ export function notebook01Live(params: Notebook01Params): LiveResult {
       "offset from base": "+" + hex(s.iovaOffset),
       "padding after": s.padding ? fmtSize(s.padding) : "0",
     })),
-    caption: `${r.kernel} (${r.form}): IOVA allocation ${hex(r.iovaBase)}, ${fmtSize(r.iovaLen)} laid out, ${fmtSize(r.iovaAllocBytes)} allocated, ${r.pteWrites} PTE writes`,
+    caption: `Details: ${r.kernel} (${r.form}): IOVA allocation ${hex(r.iovaBase)}, ${fmtSize(r.iovaLen)} laid out, ${fmtSize(r.iovaAllocBytes)} allocated, ${r.pteWrites} PTE writes`,
   }));
-  // cell 7
-  const cell7: LiveOutput[] = [
+  // the videobuf2 verdicts
+  const cellVerdicts: LiveOutput[] = [
     {
       kind: "markdown",
       md: results
@@ -133,23 +142,11 @@ export function notebook01Live(params: Notebook01Params): LiveResult {
         .join("\n"),
     },
   ];
-  // cell 8
-  const failing = results.filter((r) => !r.ok).map((r) => r.kernel);
-  const cell8: LiveOutput[] = [
-    {
-      kind: "chart",
-      spec: iommuGapsSpec(results),
-      summary:
-        `IOVA layout and DMA segments of ${segments.map(fmtSize).join(" + ")} per release. ` +
-        results.map((r) => `${r.kernel}: pieces at ${r.segments.map((s) => "+" + hex(s.iovaOffset)).join(", ")}, contiguous ${r.contiguousSize}/${r.requestedSize}`).join("; ") +
-        `. Failing: ${failing.length ? failing.join(", ") : "none"}.`,
-    },
-  ];
-  // cell 10
-  const cell10: LiveOutput[] = [{ kind: "table", rows: iommuGapsTable(results), caption: "Case 01 per kernel release (model output)" }];
-  // cell 12
+  // the per-release table
+  const cellTable: LiveOutput[] = [{ kind: "table", rows: iommuGapsTable(results), caption: "Case 01 per kernel release (model output)" }];
+  // the same buffer with max_seg_size raised
   const raised = runIommuGapsReleases({ segments: segments, granule: iovaGranule, maxSegSize: maxSegSize ?? 0xffffffff, segBoundaryMask: segBoundaryMask, seed: seed }, kernels);
-  const cell12: LiveOutput[] = [
+  const cellRaised: LiveOutput[] = [
     {
       kind: "table",
       rows: raised.map((r) => ({
@@ -162,7 +159,7 @@ export function notebook01Live(params: Notebook01Params): LiveResult {
       caption: "Same buffer with max_seg_size raised",
     },
   ];
-  const cells = [cell3, cell5, cell7, cell8, cell10, cell12];
+  const cells = [cellLayout, cellPieces, cellVerdicts, cellTable, cellRaised];
   const all = cells.flat();
   return {
     cells: cells,
