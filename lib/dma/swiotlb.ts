@@ -766,12 +766,46 @@ function searchPoolArea(dev: Device, mem: IoTlbMem, areaIndex: number, orig: num
   const shift = Math.ceil(tbl / IO_TLB_SIZE);
   if (nslots > pool.areaNslabs - area.used) return -1;
   const base = areaIndex * pool.areaNslabs;
-  let index = area.index;
+  const index = area.index;
   const origBand = bandNonZero ? bandBits(orig, bandHi, bandLo) : 0;
+  const mismatch = (slot: number): boolean => {
+    const tlbAddr = tbl + slot * IO_TLB_SIZE;
+    return andMask(tlbAddr, allocAlignMask) !== 0 || (orig !== 0 && bandNonZero && bandBits(tlbAddr, bandHi, bandLo) !== origBand);
+  };
+  return walkCounted({ pool, area, base, start: index, stride, nslots, shift, maxSlots, allocSize, offset }, mismatch);
+}
+
+/** What {@link walkCounted} needs: the area, where to start, the step, and the request. */
+interface CountedWalk {
+  pool: IoTlbPool;
+  area: IoTlbArea;
+  /** First slot of the area in the pool. */
+  base: number;
+  /** Index in the area to start at (area->index). */
+  start: number;
+  /** Slots to step after a slot that matches but does not fit. */
+  stride: number;
+  nslots: number;
+  shift: number;
+  maxSlots: number;
+  allocSize: number;
+  offset: number;
+}
+
+/**
+ * The slot walk of swiotlb_search_pool_area from v6.3 on (one loop shape in
+ * v6.3.8, v6.8.0, v6.9.0 and v6.19): from `start`, a slot whose address
+ * `mismatch`es the alignment rule is skipped by one; a matching slot is
+ * taken if the run fits (free count, no segment-boundary crossing), else
+ * the walk steps by `stride`; it ends after area_nslabs slots counted.
+ * @returns the slot taken, or -1.
+ */
+function walkCounted(w: CountedWalk, mismatch: (slot: number) => boolean): number {
+  const { pool, area, base, stride, nslots, shift, maxSlots, allocSize, offset } = w;
+  let index = w.start;
   for (let checked = 0; checked < pool.areaNslabs; ) {
     const slot = base + index;
-    const tlbAddr = tbl + slot * IO_TLB_SIZE;
-    if (andMask(tlbAddr, allocAlignMask) !== 0 || (orig !== 0 && bandNonZero && bandBits(tlbAddr, bandHi, bandLo) !== origBand)) {
+    if (mismatch(slot)) {
       index = index + 1 >= pool.areaNslabs ? 0 : index + 1;
       checked++;
       continue;
@@ -801,19 +835,8 @@ function searchPoolAreaV63(dev: Device, mem: IoTlbMem, areaIndex: number, orig: 
   if (nslots > pool.areaNslabs - area.used) return -1;
   const base = areaIndex * pool.areaNslabs;
   const origBits = bandBits(orig, m, IO_TLB_SIZE - 1);
-  let index = area.index;
-  for (let checked = 0; checked < pool.areaNslabs; ) {
-    const slot = base + index;
-    if (orig !== 0 && bandBits(tbl + slot * IO_TLB_SIZE, m, IO_TLB_SIZE - 1) !== origBits) {
-      index = index + 1 >= pool.areaNslabs ? 0 : index + 1;
-      checked++;
-      continue;
-    }
-    if (!spanBoundary(slot, nslots, shift, maxSlots) && pool.list[slot]! >= nslots) return takeFound(pool, area, index, slot, nslots, allocSize, offset);
-    index = index + stride >= pool.areaNslabs ? 0 : index + stride;
-    checked += stride;
-  }
-  return -1;
+  const mismatch = (slot: number): boolean => orig !== 0 && bandBits(tbl + slot * IO_TLB_SIZE, m, IO_TLB_SIZE - 1) !== origBits;
+  return walkCounted({ pool, area, base, start: area.index, stride, nslots, shift, maxSlots, allocSize, offset }, mismatch);
 }
 
 /** v5.12..v6.2 search: stride doubled for >= PAGE_SIZE from a stride-aligned start, min_align_mask bits matched. See {@link searchPoolArea}. */
