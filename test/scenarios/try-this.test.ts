@@ -117,3 +117,48 @@ describe("notebook 01, Try this", () => {
     expect(r.slice(1).map((x) => x.dmaSegments.length)).toEqual([1, 1, 1]);
   });
 });
+
+describe("notebook 03, Try this", () => {
+  // The notebook's parameters cell (notebooks/03-arm32-coherent-allocation.ipynb).
+  const base03 = {
+    board: "bcm2836-rpi-2-b" as const, kernel: "v6.19", variant: "mainline" as const, cmaEnabled: true, cmaSize: 64 * 2 ** 20,
+    coherentPoolSize: 256 * 1024, processes: 100, allocSizes: [4096, 98304, 131072, 65536, 65536, 32768, 16384, 8192, 4096, 32768, 4096],
+    restrictedPoolSize: 4 * 2 ** 20, seed: 3, specFillProb: 0.25, speculationSteps: 32,
+  };
+  const run = async (p: Record<string, unknown>) => (await import("../../lib/scenarios/03-arm32-coherent.js")).runCase03({ ...base03, ...p } as never);
+
+  it("processes = 1000: a section change costs (1000 + 2) x 256 = 256512 TLB invalidates, 64 KiB of CMA still 16", async () => {
+    // update_sections_early's pattern: one pass per process, then the active mm and init_mm, each
+    // invalidating the 1 MiB section page by page (256 x 4 KiB); CMA: __dma_remap of 16 PTEs.
+    const r = await run({ processes: 1000 });
+    const at = r.costs.filter((c) => c.processes === 1000 && c.format.startsWith("2-level"));
+    expect(at.find((c) => c.where.includes("section"))!.tlbiOps).toBe(1002 * 256);
+    expect(at.find((c) => c.where.includes("CMA"))!.tlbiOps).toBe(16);
+  });
+
+  it("coherentPoolSize = 64 * 1024: the 96 KiB request is the first NULL (it is bigger than the whole pool)", async () => {
+    const r = await run({ coherentPoolSize: 64 * 1024 });
+    expect(r.poolFirstFailure).toBe(2);
+    expect(r.pool[0]!.ok).toBe(true);
+  });
+
+  it("cmaEnabled = false: blocking requests take the remap allocator and leave a cacheable linear alias", async () => {
+    // __dma_alloc without a CMA area: a blocking caller gets buddy pages remapped non-cached in vmalloc
+    // space (remap_allocator); their sections in the linear map stay cacheable.
+    const r = await run({ cmaEnabled: false, cmaSize: undefined });
+    const blocking = r.allocations.filter((a) => a.release === "v6.19" && a.variant === "mainline" && a.request.startsWith("GFP_KERNEL"));
+    expect(blocking.length).toBeGreaterThan(0);
+    for (const a of blocking) {
+      expect(a.via).toContain("remap");
+      expect(a.outcome).toContain("cacheable linear alias");
+    }
+  });
+
+  it("board = exynos5422-odroidxu4, kernel = v5.15: the restricted-pool request returns a cached buffer (Jim's symptom)", async () => {
+    // v5.15 dma_direct_alloc: the restricted device skips arch_dma_alloc, takes the pool's pages and,
+    // without DMA_DIRECT_REMAP or ARCH_HAS_DMA_SET_UNCACHED, returns their cacheable page_address().
+    const r = await run({ board: "exynos5422-odroidxu4", kernel: "v5.15" });
+    const row = r.allocations.find((a) => a.release === "v5.15" && a.variant === "mainline" && a.request.startsWith("restricted"))!;
+    expect(row.outcome).toBe("incoherent (cached)");
+  });
+});
