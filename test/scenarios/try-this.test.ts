@@ -1,5 +1,5 @@
 /**
- * The "Try this" prompts of notebooks 00 and 01: each prompt is a parameter
+ * The "Try this" prompts of notebooks 00, 01, 02 and 04: each prompt is a parameter
  * change and the outcome the prose promises. Each test runs the scenario
  * with that change and checks that outcome; the expected numbers are the
  * ones the prose states, derived here from the kernel's rules (or, for a
@@ -9,6 +9,8 @@
 import { describe, expect, it } from "vitest";
 import { runTour, tourCosts } from "../../lib/scenarios/00-tour.js";
 import { runIommuGapsReleases } from "../../lib/scenarios/01-iommu-gaps.js";
+import { runCase02 } from "../../lib/scenarios/02-coherent-no-page.js";
+import { case04Run } from "../../lib/scenarios/04-dma32-vmalloc.js";
 
 const BBB = "am335x-beaglebone-black";
 /** The correct driver without dma_sync_single_for_cpu (TOUR_DEFAULTS.syncs otherwise). */
@@ -160,5 +162,95 @@ describe("notebook 03, Try this", () => {
     const r = await run({ board: "exynos5422-odroidxu4", kernel: "v5.15" });
     const row = r.allocations.find((a) => a.release === "v5.15" && a.variant === "mainline" && a.request.startsWith("restricted"))!;
     expect(row.outcome).toBe("incoherent (cached)");
+  });
+});
+
+/** Notebook 02's parameters cell. */
+const base02 = { board: "uniphier-pxs3", kernel: "v5.4", variant: "baseline", importerIommu: false } as const;
+const PXS3_POOL = 0xb0000000;
+
+describe("notebook 02, Try this", () => {
+  it("release = \"v4.19\": the importer reaches the buffer (arm64 took the page from the DMA handle)", () => {
+    // v4.19 arm64 without an IOMMU: arm64_swiotlb_dma_ops, __swiotlb_get_sgtable = phys_to_page(dma_to_phys(handle)):
+    // the pool is identity-mapped for DMA, so the page is pfn 0xb0000 and the importer's address is the buffer's.
+    const r = runCase02({ ...base02, kernel: "v4.19" });
+    expect(r.outcome).toBe("works");
+    expect(r.sgPage!.pfn).toBe(PXS3_POOL / 4096);
+    expect(r.importerPhys).toBe(PXS3_POOL);
+  });
+
+  it("release = \"v4.20\": a silent wrong page, the importer DMAs into RAM at 0x88000000", () => {
+    // v4.20: dma-direct, dma_common_get_sgtable = virt_to_page(cpu_addr) of the memremap()ed (vmalloc) address;
+    // with the linear map in the top half, virt_to_page masks the address into RAM: 0x88000000, not the pool.
+    const r = runCase02({ ...base02, kernel: "v4.20" });
+    expect(r.outcome).toBe("silent wrong page");
+    expect(r.importerPhys).toBe(0x88000000);
+    expect(r.importerPhys).not.toBe(PXS3_POOL);
+  });
+
+  it("importerIommu = true, variant = \"page-touching importer\": an oops when the importer reads sg_page()", () => {
+    // v5.4: the sg page pointer of a vmalloc address has no memmap behind it, so reading the struct page faults.
+    const r = runCase02({ ...base02, importerIommu: true, variant: "page-touching importer" });
+    expect(r.outcome).toBe("oops");
+    expect(r.detail).toContain("sg_page");
+  });
+
+  it("board = \"exynos5422-odroidxu4\", release = \"v4.10\": the 2017 oops in cache maintenance; v4.11 answers -ENXIO", () => {
+    // v4.10: arm_dma_get_sgtable gives the pool's page; arm_dma_map_sg cleans it through page_address(),
+    // a linear-map alias that no-map memory does not have: a fault in v7_dma_clean_range.
+    // v4.11: Russell King's !pfn_valid check makes dma_get_sgtable fail with -ENXIO first.
+    const r10 = runCase02({ ...base02, board: "exynos5422-odroidxu4", kernel: "v4.10" });
+    expect(r10.outcome).toBe("oops");
+    expect(r10.detail).toContain("v7_dma_clean_range");
+    expect(runCase02({ ...base02, board: "exynos5422-odroidxu4", kernel: "v4.11" }).outcome).toBe("-ENXIO");
+  });
+});
+
+/** Notebook 04's parameters cell (fragmentation off). */
+const base04 = { ramGiB: 8, dmaMaskBits: 32, kernel: "v6.19", iommu: false, bufferSize: 4 * 1024 * 1024, buffers: 2, swiotlbSize: 64 * 1024 * 1024, strategy: "vmalloc", seed: 1, fragmentFraction: 0 } as const;
+/** 2 buffers of 4 MiB in 4 KiB pages. */
+const PAGES04 = (2 * 4 * 1024 * 1024) / 4096;
+
+describe("notebook 04, Try this", () => {
+  it("dmaMaskBits = 64: nothing bounces and all 2048 page-table entries above 4 GiB are truncated", () => {
+    // vmalloc pages come from ZONE_NORMAL, above 4 GiB on the 8 GiB PC (3 GiB below the hole): all 2048.
+    // A 64-bit mask lets dma-direct hand out those addresses unbounced; the card's 32-bit entries cut their top bits.
+    const r = case04Run({ ...base04, dmaMaskBits: 64 });
+    expect(r.pagesAbove4G).toBe(PAGES04);
+    expect(r.swiotlbSlotsUsed).toBe(0);
+    expect(r.buffers.map((b) => b.truncated)).toEqual([1024, 1024]);
+    expect(r.ok).toBe(false);
+    expect(r.reason).toBe(`${PAGES04} table entries above 4 GiB were truncated`);
+  });
+
+  it("buffers = 20: the 17th buffer finds swiotlb full", () => {
+    // Each 4 KiB page takes 4096 / 2048 (IO_TLB_SIZE) = 2 slots, a 4 MiB buffer 2048 slots;
+    // the 64 MiB pool has 64 MiB / 2 KiB = 32768 slots: 16 buffers fit, buffers 17..20 fail.
+    const r = case04Run({ ...base04, buffers: 20 });
+    expect(r.swiotlbSlots).toBe(32768);
+    expect(r.buffers.map((b) => b.ok)).toEqual([...Array(16).fill(true), ...Array(4).fill(false)]);
+    expect(r.ok).toBe(false);
+    expect(r.reason).toContain("swiotlb buffer is full");
+  });
+
+  it("ramGiB = 3: every page is below 4 GiB, nothing bounces, 61.4 µs per frame instead of 3416.9 µs", () => {
+    // 3 GiB of RAM all sit below the PCI hole: ZONE_NORMAL is empty and vmalloc falls back to ZONE_DMA32.
+    // Cost per frame (data/costs/x86-64-pc.json): 2048 entries synced at 30 ns = 61440 ns; with 8 GiB every page
+    // bounces: + 8 MiB copied at 0.4 ns per byte = 3355443.2 ns, 3416883.2 ns in all.
+    const r = case04Run({ ...base04, ramGiB: 3 });
+    expect(r.ok).toBe(true);
+    expect(r.pagesAbove4G).toBe(0);
+    expect(r.swiotlbSlotsUsed).toBe(0);
+    expect(r.costPerFrameNs).toBeCloseTo(PAGES04 * 30, 6);
+    expect(case04Run(base04).costPerFrameNs).toBeCloseTo(PAGES04 * 30 + 8 * 1024 * 1024 * 0.4, 3);
+  });
+
+  it("iommu = true, strategy = \"iommu\": all 2048 pages above 4 GiB, none bounced, the card reaches every page", () => {
+    // Behind VT-d the card sees IOVAs below its mask, whatever the physical pages: no swiotlb at all.
+    const r = case04Run({ ...base04, iommu: true, strategy: "iommu" });
+    expect(r.ok).toBe(true);
+    expect(r.pagesAbove4G).toBe(PAGES04);
+    expect(r.swiotlbSlotsUsed).toBe(0);
+    expect(r.buffers.map((b) => b.bounced)).toEqual([0, 0]);
   });
 });
