@@ -34,6 +34,11 @@ export function hasAttr(attrs: number, bit: number): boolean {
   return Math.floor(attrs / bit) % 2 === 1;
 }
 
+/** `attrs | bit` without a bitwise operator: `attrs` with `bit` set (a no-op when it already is). */
+export function withAttr(attrs: number, bit: number): number {
+  return hasAttr(attrs, bit) ? attrs : attrs + bit;
+}
+
 /**
  * Check an attrs argument (unsigned long attrs of the DMA API): an integer in
  * [0, 2^31 - 1], the DMA_ATTR_* bits the model knows all lie below 2^11.

@@ -50,7 +50,7 @@
  */
 import { DMA_BIT_MASK, MAX_ADDR, andMask, checkInt, fls, hex, minNotZero, roundupPowOfTwo, u32, wrapToMask } from "../core/arith.js";
 import { DMA_MAPPING_ERROR, type DmaAddr, type Pfn } from "../core/addr.js";
-import { DMA_ATTR_MMIO, DMA_ATTR_PRIVILEGED, DMA_ATTR_SKIP_CPU_SYNC, DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE, checkAttrs, checkDirection, dirName, hasAttr } from "../core/dma-types.js";
+import { DMA_ATTR_MMIO, DMA_ATTR_PRIVILEGED, DMA_ATTR_SKIP_CPU_SYNC, DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE, checkAttrs, checkDirection, dirName, hasAttr, withAttr } from "../core/dma-types.js";
 import { EINVAL, ENOMEM, EREMOTEIO } from "../core/errno.js";
 import { ModelConfigError } from "../core/errors.js";
 import { atLeast, defineChange } from "../kernel/version.js";
@@ -990,7 +990,7 @@ export function iommuDmaMapResource(dev: Device, phys: number, size: number, dir
   e.offset = phys - pfn * pageSize;
   e.length = size;
   e.isLast = true;
-  const n = iommuDmaMapSg(dev, [e], 1, dir, attrs | DMA_ATTR_SKIP_CPU_SYNC, { pageSize });
+  const n = iommuDmaMapSg(dev, [e], 1, dir, withAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC), { pageSize });
   if (n <= 0) return DMA_MAPPING_ERROR;
   iommuDmaCookieOf(dev).resources.set(e.dmaAddress, e);
   dev.trace.record({ fn: "iommu_dma_map_resource", kind: "map_resource", msg: `${dev.name}: phys ${hex(phys)} +${hex(size)} -> IOVA ${hex(e.dmaAddress)}`, data: { phys, dma: e.dmaAddress, size } });
@@ -1006,6 +1006,6 @@ export function iommuDmaUnmapResource(dev: Device, handle: DmaAddr, dir: number,
   const m = dev.iommuDmaCookie?.resources;
   const e = m?.get(handle);
   if (!m || !e) throw new ModelConfigError("dmaUnmapResource(handle)", handle, "a handle returned by dmaMapResource for this device");
-  iommuDmaUnmapSg(dev, [e], 1, dir, attrs | DMA_ATTR_SKIP_CPU_SYNC);
+  iommuDmaUnmapSg(dev, [e], 1, dir, withAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC));
   m.delete(handle);
 }

@@ -171,3 +171,13 @@ describe("formatting", () => {
     expect(fmtSize(0x08000000)).toBe("128M");
   });
 });
+
+describe("withAttr (attrs | bit without a bitwise operator)", () => {
+  it("sets a bit once, keeps the others", async () => {
+    const { withAttr, DMA_ATTR_SKIP_CPU_SYNC, DMA_ATTR_NO_WARN } = await import("../../lib/core/dma-types.js");
+    // 0 | 32 = 32; 32 | 32 = 32; 256 | 32 = 288 (hand-computed OR of disjoint bits).
+    expect(withAttr(0, DMA_ATTR_SKIP_CPU_SYNC)).toBe(32);
+    expect(withAttr(32, DMA_ATTR_SKIP_CPU_SYNC)).toBe(32);
+    expect(withAttr(DMA_ATTR_NO_WARN, DMA_ATTR_SKIP_CPU_SYNC)).toBe(288);
+  });
+});

@@ -201,6 +201,7 @@ export const ENTRIES: Entry[] = [
   { fn: "minNotZero", build: () => ({ root: null, args: [5, 7] }), args: [A(0, "a"), A(1, "b")] },
   ...(["isAligned", "isPowerOf2", "isLowMask", "hex", "fmtSize", "validDmaDirection", "dirName", "errnoName", "dmaMappingError"] as const).map((fn): Entry => ({ fn, build: () => ({ root: null, args: fn === "isAligned" ? [4096, 4096] : [4096] }), args: [A(0, "x")], anyReturn: true })),
   { fn: "hasAttr", build: () => ({ root: null, args: [32, 32] }), args: [A(0, "attrs", ["attrs"])], anyReturn: true },
+  { fn: "withAttr", build: () => ({ root: null, args: [0, 32] }), args: [A(0, "attrs", ["attrs"])], anyReturn: true },
   ...(["iovaAlign", "iovaAlignDown", "iovaOffset", "iovaPfn"] as const).map((fn): Entry => ({ fn, build: () => { const d = L.initIovaDomain(4096, 1); return { root: d, args: [d, 5000] }; }, args: [A(1, fn === "iovaAlign" || fn === "iovaAlignDown" ? "size" : "iova")] })),
   { fn: "findIova", build: () => { const d = L.initIovaDomain(4096, 1); return { root: d, args: [d, 5] }; }, args: [A(1, "pfn")], anyReturn: true },
   // batch 3: helpers with number arguments
