@@ -744,14 +744,10 @@ function takeFound(pool: IoTlbPool, area: IoTlbArea, index: number, slot: number
 function searchPoolArea(dev: Device, mem: IoTlbMem, areaIndex: number, orig: number, allocSize: number, allocAlignMaskIn: number): number {
   if (!atLeast(dev.kernel, SWIOTLB_SLOT_ALIGN_CHECK_FIX)) return searchPoolAreaV60(dev, mem, areaIndex, orig, allocSize, allocAlignMaskIn);
   if (!atLeast(dev.kernel, SWIOTLB_DOUBLE_ALLOC_FIX)) return searchPoolAreaV63(dev, mem, areaIndex, orig, allocSize, allocAlignMaskIn);
-  const pool = mem.defpool;
-  const area = pool.areas[areaIndex]!;
-  const boundary = dmaGetSegBoundary(dev);
-  const tbl = andMask(tblDmaAddr(dev, pool), boundary);
-  const maxSlots = Math.floor(boundary / IO_TLB_SIZE) + 1;
+  const req = searchRequest(dev, mem, areaIndex, orig, allocSize);
+  if (!req) return -1;
+  const { tbl } = req;
   const minAlign = dmaGetMinAlignMask(dev);
-  const nslots = Math.ceil(allocSize / IO_TLB_SIZE);
-  const offset = swiotlbAlignOffset(dev, 0, orig);
   let allocAlignMask = allocAlignMaskIn;
   if (atLeast(dev.kernel, SWIOTLB_PAGE_ALIGN_REINSTATED) && !allocAlignMask && !minAlign && allocSize >= mem.pageSize) {
     allocAlignMask = mem.pageSize - 1;
@@ -763,33 +759,52 @@ function searchPoolArea(dev: Device, mem: IoTlbMem, areaIndex: number, orig: num
   const bandNonZero = bandHi > bandLo;
   // stride = get_max_slots(max(alloc_align_mask, iotlb_align_mask)); the band's value is hi - lo.
   const stride = Math.floor(Math.max(allocAlignMask, bandNonZero ? bandHi - bandLo : 0) / IO_TLB_SIZE) + 1;
-  const shift = Math.ceil(tbl / IO_TLB_SIZE);
-  if (nslots > pool.areaNslabs - area.used) return -1;
-  const base = areaIndex * pool.areaNslabs;
-  const index = area.index;
   const origBand = bandNonZero ? bandBits(orig, bandHi, bandLo) : 0;
   const mismatch = (slot: number): boolean => {
     const tlbAddr = tbl + slot * IO_TLB_SIZE;
     return andMask(tlbAddr, allocAlignMask) !== 0 || (orig !== 0 && bandNonZero && bandBits(tlbAddr, bandHi, bandLo) !== origBand);
   };
-  return walkCounted({ pool, area, base, start: index, stride, nslots, shift, maxSlots, allocSize, offset }, mismatch);
+  return walkCounted(req, req.area.index, stride, mismatch);
 }
 
-/** What {@link walkCounted} needs: the area, where to start, the step, and the request. */
-interface CountedWalk {
+/** One slot search in one area, as every release's search sets it up. */
+interface SearchRequest {
   pool: IoTlbPool;
   area: IoTlbArea;
   /** First slot of the area in the pool. */
   base: number;
-  /** Index in the area to start at (area->index). */
-  start: number;
-  /** Slots to step after a slot that matches but does not fit. */
-  stride: number;
+  /** The pool's DMA address masked by the segment boundary (tbl_dma_addr). */
+  tbl: number;
+  /** Slots asked for. */
   nslots: number;
+  /** The pool's start in slots, for the boundary test. */
   shift: number;
+  /** Slots per segment boundary window. */
   maxSlots: number;
   allocSize: number;
+  /** Bytes of orig kept below IO_TLB_SIZE (swiotlb_align_offset). */
   offset: number;
+}
+
+/**
+ * The part of swiotlb_search_pool_area (and, before v6.3,
+ * swiotlb_do_find_slots) common to every modelled release: the boundary
+ * window, the slot count and the early exit when the area has fewer free
+ * slots than asked for.
+ * @returns the request, or null when the area cannot hold nslots.
+ */
+function searchRequest(dev: Device, mem: IoTlbMem, areaIndex: number, orig: number, allocSize: number): SearchRequest | null {
+  const pool = mem.defpool;
+  const area = pool.areas[areaIndex]!;
+  const boundary = dmaGetSegBoundary(dev);
+  const tbl = andMask(tblDmaAddr(dev, pool), boundary);
+  const nslots = Math.ceil(allocSize / IO_TLB_SIZE);
+  if (nslots > pool.areaNslabs - area.used) return null;
+  return {
+    pool, area, base: areaIndex * pool.areaNslabs, tbl, nslots,
+    shift: Math.ceil(tbl / IO_TLB_SIZE), maxSlots: Math.floor(boundary / IO_TLB_SIZE) + 1,
+    allocSize, offset: swiotlbAlignOffset(dev, 0, orig),
+  };
 }
 
 /**
@@ -800,9 +815,9 @@ interface CountedWalk {
  * the walk steps by `stride`; it ends after area_nslabs slots counted.
  * @returns the slot taken, or -1.
  */
-function walkCounted(w: CountedWalk, mismatch: (slot: number) => boolean): number {
-  const { pool, area, base, stride, nslots, shift, maxSlots, allocSize, offset } = w;
-  let index = w.start;
+function walkCounted(w: SearchRequest, start: number, stride: number, mismatch: (slot: number) => boolean): number {
+  const { pool, area, base, nslots, shift, maxSlots, allocSize, offset } = w;
+  let index = start;
   for (let checked = 0; checked < pool.areaNslabs; ) {
     const slot = base + index;
     if (mismatch(slot)) {
@@ -819,43 +834,29 @@ function walkCounted(w: CountedWalk, mismatch: (slot: number) => boolean): numbe
 
 /** v6.3..v6.8 search: one mask matched against orig (not at all for orig == 0), unaligned start. See {@link searchPoolArea}. */
 function searchPoolAreaV63(dev: Device, mem: IoTlbMem, areaIndex: number, orig: number, allocSize: number, allocAlignMask: number): number {
-  const pool = mem.defpool;
-  const area = pool.areas[areaIndex]!;
-  const boundary = dmaGetSegBoundary(dev);
-  const tbl = andMask(tblDmaAddr(dev, pool), boundary);
-  const maxSlots = Math.floor(boundary / IO_TLB_SIZE) + 1;
-  const nslots = Math.ceil(allocSize / IO_TLB_SIZE);
-  const offset = swiotlbAlignOffset(dev, 0, orig);
+  const req = searchRequest(dev, mem, areaIndex, orig, allocSize);
+  if (!req) return -1;
+  const { tbl } = req;
   // iotlb_align_mask = min_align_mask | alloc_align_mask (| ~PAGE_MASK for >= PAGE_SIZE); all low masks, so OR = max.
   let m = Math.max(dmaGetMinAlignMask(dev), allocAlignMask);
   if (allocSize >= mem.pageSize) m = Math.max(m, mem.pageSize - 1);
   // &= ~(IO_TLB_SIZE - 1): compared bits are those of m above bit 10; stride = (m >> IO_TLB_SHIFT) + 1.
   const stride = Math.floor(m / IO_TLB_SIZE) + 1;
-  const shift = Math.ceil(tbl / IO_TLB_SIZE);
-  if (nslots > pool.areaNslabs - area.used) return -1;
-  const base = areaIndex * pool.areaNslabs;
   const origBits = bandBits(orig, m, IO_TLB_SIZE - 1);
   const mismatch = (slot: number): boolean => orig !== 0 && bandBits(tbl + slot * IO_TLB_SIZE, m, IO_TLB_SIZE - 1) !== origBits;
-  return walkCounted({ pool, area, base, start: area.index, stride, nslots, shift, maxSlots, allocSize, offset }, mismatch);
+  return walkCounted(req, req.area.index, stride, mismatch);
 }
 
 /** v5.12..v6.2 search: stride doubled for >= PAGE_SIZE from a stride-aligned start, min_align_mask bits matched. See {@link searchPoolArea}. */
 function searchPoolAreaV60(dev: Device, mem: IoTlbMem, areaIndex: number, orig: number, allocSize: number, allocAlignMask: number): number {
-  const pool = mem.defpool;
-  const area = pool.areas[areaIndex]!;
-  const boundary = dmaGetSegBoundary(dev);
-  const tbl = andMask(tblDmaAddr(dev, pool), boundary);
-  const maxSlots = Math.floor(boundary / IO_TLB_SIZE) + 1;
+  const req = searchRequest(dev, mem, areaIndex, orig, allocSize);
+  if (!req) return -1;
+  const { pool, area, base, tbl, nslots, shift, maxSlots, offset } = req;
   const minAlign = dmaGetMinAlignMask(dev);
-  const nslots = Math.ceil(allocSize / IO_TLB_SIZE);
-  const offset = swiotlbAlignOffset(dev, 0, orig);
   // iotlb_align_mask = min_align_mask & ~(IO_TLB_SIZE - 1); stride = (that >> IO_TLB_SHIFT) + 1.
   let stride = Math.floor(minAlign / IO_TLB_SIZE) + 1;
   if (allocSize >= mem.pageSize) stride = stride * (mem.pageSize / IO_TLB_SIZE); // stride << (PAGE_SHIFT - IO_TLB_SHIFT)
   stride = Math.max(stride, Math.floor(allocAlignMask / IO_TLB_SIZE) + 1);
-  const shift = Math.ceil(tbl / IO_TLB_SIZE);
-  if (nslots > pool.areaNslabs - area.used) return -1;
-  const base = areaIndex * pool.areaNslabs;
   const origBits = bandBits(orig, minAlign, IO_TLB_SIZE - 1);
   const wrapIndex = (i: number) => (i >= pool.areaNslabs ? 0 : i);
   let index = wrapIndex(Math.ceil(area.index / stride) * stride);
