@@ -291,3 +291,13 @@ export function fmtSize(bytes: number): string {
 function fmtNum(x: number): string {
   return x >= 65536 ? hex(x) : String(x);
 }
+
+/**
+ * order_base_2(n) (include/linux/log2.h): ceil(log2 n) for n >= 1 (1 -> 0,
+ * 3 -> 2, 4 -> 2, 5 -> 3), exact to 2^53 without bit operators.
+ * @throws ModelConfigError for n not an integer in [1, 2^53).
+ */
+export function orderBase2(n: number): number {
+  checkInt("orderBase2(n)", n, 1);
+  return isPowerOf2(n) ? ilog2(n) : ilog2(n) + 1;
+}

@@ -21,6 +21,7 @@ import { arm32LinearMap, changeAttributes, dmaContiguousRemap, spawnProcesses, t
 import { cmaInitReservedMem, cmaRelease, type Cma } from "../mm/cma.js";
 import { loadArm32Sidecar, type Arm32Sidecar } from "../platform/arm32-sidecar.js";
 import { loadPlatformProfile, type PlatformProfile } from "../platform/profile.js";
+import { getOrder } from "./coherent.js";
 import { dmaAllocFromContiguous } from "./contiguous.js";
 import { arm32AllocFromPool, arm32AtomicPoolInit, arm32DmaAllocator, type Arm32AtomicPool, type Arm32DmaAllocator } from "./pool.js";
 
@@ -115,17 +116,13 @@ export function arm32DmaAllocCoherent(b: Arm32CoherentBoard, size: number, o: { 
     return { allocator, phys: r ? r.phys : null, size: aligned, cost: null, reason: r ? null : b.pool.pool ? "atomic pool exhausted or fragmented (gen_pool_alloc returned 0)" : "coherent pool not initialised!" };
   }
   if (allocator === "cma") {
-    let order = 0;
-    while (4096 * 2 ** order < aligned) order++;
-    const r = dmaAllocFromContiguous(b.cma, aligned / 4096, order, b.board.cmaAlignment);
+    const r = dmaAllocFromContiguous(b.cma, aligned / 4096, getOrder(aligned), b.board.cmaAlignment);
     if (r.pfn === null) return { allocator, phys: null, size: aligned, cost: null, reason: `cma_alloc failed (${r.ret})` };
     const phys = r.pfn * 4096;
     if (phys + aligned > b.map.lowmemLimit) return { allocator, phys, size: aligned, cost: null, reason: null };
     return { allocator, phys, size: aligned, cost: changeAttributes(b.map, { phys, size: aligned }, "noncacheable"), reason: null };
   }
-  let order = 0;
-  while (4096 * 2 ** order < aligned) order++;
-  const phys = o.allocPages ? o.allocPages(aligned, order) : null;
+  const phys = o.allocPages ? o.allocPages(aligned, getOrder(aligned)) : null;
   return { allocator, phys, size: aligned, cost: null, reason: phys === null ? "page allocation failed (buddy allocator not modelled here: pass allocPages)" : null };
 }
 

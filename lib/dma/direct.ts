@@ -61,9 +61,6 @@ import { addMapping, findMapping, mappingContaining, removeMapping, step, stream
 import { bounceCopier, currentSwiotlbRules, isSwiotlbBuffer, swiotlbHostOf, swiotlbMap, swiotlbOf, swiotlbOrigAddr, swiotlbReleaseSpan, swiotlbSyncSingle, swiotlbTblUnmapSingle } from "./swiotlb.js";
 
 const ATTR_SKIP_CPU_SYNC = DMA_ATTR_SKIP_CPU_SYNC;
-function skipCpuSync(attrs: number): boolean {
-  return hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC);
-}
 
 /**
  * dma_direct_map_phys (v6.19) / dma_direct_map_page (v5.4) for `size`
@@ -117,7 +114,7 @@ export function dmaDirectMapPhys(dev: Device, paddr: PhysAddr | number, size: nu
     return DMA_MAPPING_ERROR;
   }
   let out: SyncOutcome = noSync();
-  if (!dev.dmaCoherent && !skipCpuSync(attrs)) {
+  if (!dev.dmaCoherent && !hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC)) {
     out = archSyncDmaForDeviceOn(m, paddr, size, d);
   }
   const specId = m.cpuCache.addSpeculationRange(paddr, size, m.cpuCache.colourOf(physToVirt(m, paddr as PhysAddr)));
@@ -126,11 +123,11 @@ export function dmaDirectMapPhys(dev: Device, paddr: PhysAddr | number, size: nu
   m.trace.record({
     fn,
     kind: "dma_map",
-    msg: `${label} = ${hex(dma!)}: ${dev.dmaCoherent ? "coherent device, no cache maintenance" : skipCpuSync(attrs) ? "DMA_ATTR_SKIP_CPU_SYNC, no cache maintenance" : describeOps(out.ops)}`,
+    msg: `${label} = ${hex(dma!)}: ${dev.dmaCoherent ? "coherent device, no cache maintenance" : hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC) ? "DMA_ATTR_SKIP_CPU_SYNC, no cache maintenance" : describeOps(out.ops)}`,
     costNs: m.costs.mapCallNs + out.costNs,
     data: { dmaAddr: dma!, paddr, size, dir: d, lines: out.lines, writebacks: out.writebacks, call: "map" },
   });
-  if (meta.hooks?.mapped) meta.hooks.mapped(dev, { type: rec.type, dmaAddr: dma!, paddr, size, dir: d, sgCallEnts: meta.sgCallEnts ?? 0 }, skipCpuSync(attrs));
+  if (meta.hooks?.mapped) meta.hooks.mapped(dev, { type: rec.type, dmaAddr: dma!, paddr, size, dir: d, sgCallEnts: meta.sgCallEnts ?? 0 }, hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC));
   step(m, `after ${fn}`);
   return dma!;
 }
@@ -160,16 +157,16 @@ export function dmaDirectUnmapPhys(dev: Device, dmaAddr: DmaAddr, size: number, 
   if (inPool) swiotlbReleaseSpan(dev, mem!, paddr!, rec ? rec.size : size, `${fn}`);
   if (meta.hooks?.unmapping) meta.hooks.unmapping(dev, { type: meta.type ?? "single", dmaAddr, size, dir: d, isMappingError: dmaMappingError(dmaAddr), ...(meta.sgCallEnts !== undefined ? { sgCallEnts: meta.sgCallEnts } : {}) });
   let out: SyncOutcome = noSync();
-  if (paddr !== null && !dev.dmaCoherent && !skipCpuSync(attrs)) {
+  if (paddr !== null && !dev.dmaCoherent && !hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC)) {
     out = archSyncDmaForCpuOn(m, paddr, size, d);
   }
   let copied = 0;
   if (inPool) {
     const cp = bounceCopier(m);
     // sync for cpu: the copy back (swiotlb_sync_single_for_cpu), unless DMA_ATTR_SKIP_CPU_SYNC
-    if (!skipCpuSync(attrs)) swiotlbSyncSingle(dev, mem!, paddr!, size, d as 0 | 1 | 2, "cpu", cp.copy);
+    if (!hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC)) swiotlbSyncSingle(dev, mem!, paddr!, size, d as 0 | 1 | 2, "cpu", cp.copy);
     // swiotlb_tbl_unmap_single: v6.19 passes DMA_ATTR_SKIP_CPU_SYNC (no second copy), v5.4 the caller's attrs
-    const uattrs = currentSwiotlbRules(dev.kernel) && !skipCpuSync(attrs) ? attrs + ATTR_SKIP_CPU_SYNC : attrs;
+    const uattrs = currentSwiotlbRules(dev.kernel) && !hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC) ? attrs + ATTR_SKIP_CPU_SYNC : attrs;
     // v5.4 passes the unmap's size as alloc_size; the model frees what was mapped (a size mismatch is dma-debug's report, not slot corruption)
     swiotlbTblUnmapSingle(dev, mem!, paddr!, size, { dir: d as 0 | 1 | 2, attrs: uattrs, allocSize: rec ? rec.size : size, copy: cp.copy });
     copied = cp.bytes();
@@ -265,7 +262,7 @@ export function dmaDirectMapSg(dev: Device, sgl: Scatterlist[], nents: number, d
       // dma_address is DMA_MAPPING_ERROR (its dma_length untouched); dma_direct_unmap_sg(sgl, i,
       // attrs | SKIP_CPU_SYNC) unmaps the i entries before it, which keep their (now stale) DMA fields.
       sg.dmaAddress = DMA_MAPPING_ERROR;
-      for (let j = 0; j < i; j++) dmaDirectUnmapPhys(dev, sgl[j]!.dmaAddress, sgl[j]!.dmaLength, dir, attrs + (skipCpuSync(attrs) ? 0 : ATTR_SKIP_CPU_SYNC), { fn: "dma_direct_unmap_sg", type: "sg", sgCallEnts: nents, hooks });
+      for (let j = 0; j < i; j++) dmaDirectUnmapPhys(dev, sgl[j]!.dmaAddress, sgl[j]!.dmaLength, dir, attrs + (hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC) ? 0 : ATTR_SKIP_CPU_SYNC), { fn: "dma_direct_unmap_sg", type: "sg", sgCallEnts: nents, hooks });
       return atLeast(dev.kernel, CHANGE_MAP_SG_ERRNO) ? -EIO : 0;
     }
     sg.dmaAddress = dma;

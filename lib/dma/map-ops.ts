@@ -4,6 +4,7 @@
  * dma_kmalloc_needs_bounce and dma_capable.
  */
 import { dmaMappingError, type DmaAddr } from "../core/addr.js";
+import { DMA_TO_DEVICE } from "../core/dma-types.js";
 import { atLeast, defineChange } from "../kernel/version.js";
 import { dmaStreamingLimit, type Device } from "../platform/device.js";
 import { archDmaMinAlign, kmallocClasses } from "../mm/slab.js";
@@ -48,7 +49,7 @@ export function dmaCapable(dev: Device, addr: DmaAddr, size: number): boolean {
 export function dmaKmallocNeedsBounce(dev: Device, size: number, dir: number): boolean {
   const m = dmaMachineOf(dev);
   if (!archHooksOf(m.profile.arch).bounceUnalignedKmalloc || !atLeast(m.kernel, KMALLOC_BOUNCE)) return false;
-  if (dev.dmaCoherent || dir === 1) return false;
+  if (dev.dmaCoherent || dir === DMA_TO_DEVICE) return false;
   if (size >= 2 * archDmaMinAlign(m)) return false;
   const cls = kmallocClasses(m).find((c) => c >= size) ?? size;
   return cls % m.profile.cpuCache.lineSize !== 0;

@@ -81,7 +81,7 @@ import { ModelConfigError } from "../core/errors.js";
 import type { Trace } from "../core/trace.js";
 import { atLeast, defineChange, parseKernelVersion, type KernelVersion } from "../kernel/version.js";
 import { physToDma, type Device } from "../platform/device.js";
-import { DMA_ATTR_NO_WARN, DMA_ATTR_SKIP_CPU_SYNC, DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE, hasAttr, type DmaDataDirection, checkDirection } from "../core/dma-types.js";
+import { DMA_ATTR_NO_WARN, DMA_ATTR_SKIP_CPU_SYNC, DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE, hasAttr, type DmaDataDirection, checkDirection, withAttr } from "../core/dma-types.js";
 import { dmaGetSegBoundary } from "./parms.js";
 import { alignDown } from "../core/arith.js";
 import type { DmaAddr } from "../core/addr.js";
@@ -1153,9 +1153,6 @@ export function swiotlbHostOf(dev: Device): SwiotlbHost {
   return hostOf(dev) as unknown as SwiotlbHost;
 }
 
-function skipCpuSync(attrs: number): boolean {
-  return hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC);
-}
 
 // ---- the machine's pool (boot decision, io_tlb_default_mem) and swiotlb_map ----
 
@@ -1337,11 +1334,11 @@ export function swiotlbMap(dev: Device, m: DmaMachine, s: DmaStreamingState, mem
   if (tlb === SWIOTLB_MAP_ERROR) return fail("swiotlb buffer is full");
   const dma = physToDma(dev, tlb);
   if (dma === null || !dmaCapable(dev, dma, size)) {
-    swiotlbTblUnmapSingle(dev, mem, tlb, size, { dir: d as 0 | 1 | 2, attrs: attrs + (skipCpuSync(attrs) ? 0 : DMA_ATTR_SKIP_CPU_SYNC), allocSize: size });
+    swiotlbTblUnmapSingle(dev, mem, tlb, size, { dir: d as 0 | 1 | 2, attrs: withAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC), allocSize: size });
     return fail(`the bounce buffer ${hex(tlb)}+${size} is not dma_capable either (swiotlb addr overflow): slots released`);
   }
   let out: SyncOutcome = noSync();
-  if (!dev.dmaCoherent && !skipCpuSync(attrs)) {
+  if (!dev.dmaCoherent && !hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC)) {
     out = archSyncDmaForDeviceOn(m, tlb, size, d);
   }
   const specId = m.cpuCache.addSpeculationRange(tlb, size, m.cpuCache.colourOf(physToVirt(m, tlb)));
@@ -1351,11 +1348,11 @@ export function swiotlbMap(dev: Device, m: DmaMachine, s: DmaStreamingState, mem
   m.trace.record({
     fn,
     kind: "dma_map",
-    msg: `${label} = ${hex(dma)}: bounced through swiotlb (${why}), ${copied} bytes copied in; ${dev.dmaCoherent ? "coherent device, no cache maintenance" : skipCpuSync(attrs) ? "DMA_ATTR_SKIP_CPU_SYNC, no cache maintenance" : describeOps(out.ops)}`,
+    msg: `${label} = ${hex(dma)}: bounced through swiotlb (${why}), ${copied} bytes copied in; ${dev.dmaCoherent ? "coherent device, no cache maintenance" : hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC) ? "DMA_ATTR_SKIP_CPU_SYNC, no cache maintenance" : describeOps(out.ops)}`,
     costNs: m.costs.mapCallNs + out.costNs + copied * m.costs.cachedByteNs,
     data: { dmaAddr: dma, paddr, tlb, size, dir: d, lines: out.lines, writebacks: out.writebacks, call: "map", bounced: true, copiedBytes: copied },
   });
-  if (meta.hooks?.mapped) meta.hooks.mapped(dev, { type: rec.type, dmaAddr: dma, paddr, size, dir: d, sgCallEnts: meta.sgCallEnts ?? 0 }, skipCpuSync(attrs));
+  if (meta.hooks?.mapped) meta.hooks.mapped(dev, { type: rec.type, dmaAddr: dma, paddr, size, dir: d, sgCallEnts: meta.sgCallEnts ?? 0 }, hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC));
   step(m, `after ${fn}`);
   return dma;
 }

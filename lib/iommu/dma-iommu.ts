@@ -48,6 +48,7 @@
  * addresses, the IOVA rcaches (iova.ts leaves them out), the 2025 sg
  * length overflow checks (not in v6.19).
  */
+import { IOVA_RANGE_CACHE_MAX_SIZE } from "./iova-rcache.js";
 import { DMA_BIT_MASK, MAX_ADDR, andMask, checkInt, fls, hex, minNotZero, roundupPowOfTwo, u32, wrapToMask } from "../core/arith.js";
 import { DMA_MAPPING_ERROR, type DmaAddr, type Pfn } from "../core/addr.js";
 import { DMA_ATTR_MMIO, DMA_ATTR_PRIVILEGED, DMA_ATTR_SKIP_CPU_SYNC, DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE, checkAttrs, checkDirection, dirName, hasAttr, withAttr } from "../core/dma-types.js";
@@ -138,7 +139,7 @@ export const CHANGE_IOMMU_DMA_ALLOC_IOVA = defineChange({
   commit: "bb65a64c7285 \"iommu/dma: Use fast IOVA allocation\" with 842fe519f68b \"iommu/dma: Convert to address-based allocation\" (both recalled, not verified)",
   subject: "iommu/dma: Use fast IOVA allocation",
   files: ["drivers/iommu/dma-iommu.c"],
-  effect: "iommu_dma_alloc_iova (renamed from __alloc_iova, returns a dma_addr_t) rounds iova_len below 2^(IOVA_RANGE_CACHE_MAX_SIZE - 1) = 32 pages up to a power of two and allocates with alloc_iova_fast (the rcaches are not modelled); before, alloc_iova(..., size_aligned = true) with the unrounded length. The rounding moved into alloc_iova_fast around v5.17 (same result).",
+  effect: "iommu_dma_alloc_iova (renamed from __alloc_iova, returns a dma_addr_t) rounds iova_len below 2^(IOVA_RANGE_CACHE_MAX_SIZE - 1) = 32 pages up to a power of two and allocates with alloc_iova_fast (the rcaches are modelled in lib/iommu/iova-rcache.ts but not yet wired into this path); before, alloc_iova(..., size_aligned = true) with the unrounded length. The rounding moved into alloc_iova_fast around v5.17 (same result).",
   bracket: "absent in v4.11.0 (HCLS/linux-4.11, drivers/iommu/dma-iommu.c:__alloc_iova: alloc_iova with the unrounded length), present in v4.12.0 (jason50123/linux-4.12, drivers/iommu/dma-iommu.c:iommu_dma_alloc_iova: power-of-two rounding, alloc_iova_fast)",
 });
 
@@ -182,8 +183,7 @@ export function dmaInfoToProt(dir: number, coherent: boolean, attrs: number): nu
 
 // --- IOVA allocation
 
-/** IOVA_RANGE_CACHE_MAX_SIZE (include/linux/iova.h): sizes below 2^(6-1) = 32 pages are cached. */
-export const IOVA_RANGE_CACHE_MAX_SIZE = 6;
+export { IOVA_RANGE_CACHE_MAX_SIZE };
 
 /** Options of {@link iommuDmaAllocIova} that correspond to kernel command-line switches. */
 export interface IommuDmaOptions {

@@ -70,7 +70,7 @@
  * The state lives on the domain (`iovad.rcaches`, declared here by
  * augmenting IovaDomain), as the kernel keeps it in struct iova_domain.
  */
-import { checkInt } from "../core/arith.js";
+import { checkInt, orderBase2, roundupPowOfTwo } from "../core/arith.js";
 import { ModelConfigError } from "../core/errors.js";
 import { atLeast, defineChange } from "../kernel/version.js";
 import { IovaDomain, allocIova, findIova, freeIova } from "./iova.js";
@@ -286,16 +286,8 @@ function checkCpu(rc: IovaRcaches, fn: string, cpu: number): void {
   if (!(Number.isInteger(cpu) && cpu >= 0 && cpu < rc.cpus)) checkInt(`${fn}(cpu)`, cpu, 0, rc.cpus - 1);
 }
 
-/** order_base_2(n) = ceil(log2 n) for n >= 1, by comparison (no bit operators). */
-export function orderBase2(n: number): number {
-  let o = 0;
-  let p = 1;
-  while (p < n) {
-    p *= 2;
-    o++;
-  }
-  return o;
-}
+/** order_base_2(n) = ceil(log2 n) for n >= 1 (lib/core/arith.ts; re-exported for the callers of this module). */
+export { orderBase2 };
 
 /** Give one magazine's pfns back to the rbtree, index 0 upwards (iova_magazine_free_pfns). */
 function magazineFreePfns(iovad: IovaDomain, rc: IovaRcaches, mag: IovaMagazine): void {
@@ -413,9 +405,7 @@ export function allocIovaFast(iovad: IovaDomain, size: number, limitPfn: number,
   checkCpu(rc, "allocIovaFast", cpu);
   let sz = size;
   if (rc.roundup && sz < 2 ** (IOVA_RANGE_CACHE_MAX_SIZE - 1)) {
-    let p = 1;
-    while (p < sz) p *= 2;
-    sz = p;
+    sz = roundupPowOfTwo(sz);
   }
   const pfn = rcacheGet(rc, sz, rc.limitScan ? limitPfn + 1 : limitPfn, cpu);
   if (pfn) return pfn;

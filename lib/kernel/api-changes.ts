@@ -8,7 +8,7 @@
  * IOMMU core all return -errno from map_sg at the same release) lives here,
  * in the lowest layer that all of them may import.
  */
-import { atLeast, defineChange, type KernelVersion } from "./version.js";
+import { atLeast, defineChange, type KernelChange, type KernelVersion } from "./version.js";
 
 /** map_sg ops return -errno on failure (dma-direct, iommu-dma, iommu_map_sg alike). */
 export const CHANGE_MAP_SG_ERRNO = defineChange({
@@ -56,7 +56,7 @@ export const CHANGE_ARM64_SYNC_CALLS_DCACHE_POC = defineChange({
 
 /** One renamed kernel function: from `change` on, `name` replaces the table's key. */
 interface Rename {
-  readonly change: typeof CHANGE_MAP_SG_ERRNO;
+  readonly change: KernelChange;
   readonly name: string;
 }
 

@@ -51,7 +51,7 @@ import { ARM64_ZONE_DMA } from "./memory.js";
 /** Number of buddy orders (NR_PAGE_ORDERS): orders 0 .. 10, 4 KiB .. 4 MiB with 4 KiB pages. */
 export const NR_PAGE_ORDERS = 11;
 
-/** v6.4: MAX_ORDER becomes the inclusive top order (10); same 11 orders. */
+/** v6.8: MAX_ORDER is renamed MAX_PAGE_ORDER (value unchanged, inclusive). */
 export const MAX_PAGE_ORDER_NAME = defineChange({
   id: "mm-max-page-order-name",
   since: "v6.8",
@@ -62,6 +62,7 @@ export const MAX_PAGE_ORDER_NAME = defineChange({
   bracket: "absent in v6.5.0 (sndrzt/linux-6.5, include/linux/mmzone.h:MAX_ORDER), present in v6.8.0 (vivo50kff/linux-6.8, include/linux/mmzone.h:MAX_PAGE_ORDER); loose: no v6.6/v6.7 tree with mm/ was readable, v6.8 from the commit's position just after v6.8-rc1 (\"v6.8-rc1-3-g5e0a760b4441\")",
 });
 
+/** v6.4: MAX_ORDER becomes the inclusive top order (10); same 11 orders. */
 export const MAX_ORDER_INCLUSIVE = defineChange({
   id: "mm-max-order-inclusive",
   since: "v6.4",
@@ -581,6 +582,6 @@ export function freePages(machine: HasMm, pfn: number, order: number): void {
 export function fragment(machine: HasMm, seed: number, fraction: number): number[] {
   // checked before buddyOf builds the allocator on first use
   checkInt("fragment(seed)", seed, 0, 0xffffffff);
-  if (typeof fraction !== "number" || !(fraction >= 0 && fraction <= 1)) throw new ModelConfigError("fragment(fraction)", fraction, "a number in [0, 1]");
+  if (typeof fraction !== "number" || !(fraction >= 0 && fraction < 1)) throw new ModelConfigError("fragment(fraction)", fraction, "a number in [0, 1)");
   return buddyOf(machine).fragment(seed, fraction);
 }

@@ -18,13 +18,14 @@
  * request_standard_resources names it "reserved"), so it always gets a new
  * vmalloc-space mapping.
  */
-import { checkInt, hex, ilog2, isPowerOf2 } from "../core/arith.js";
+import { checkInt, hex, orderBase2 } from "../core/arith.js";
 import type { PhysAddr, Pfn, VirtAddr } from "../core/addr.js";
 import { ModelConfigError } from "../core/errors.js";
 
 /** get_count_order_long(x): ceil(log2(x)) for x >= 1 (include/linux/bitops.h). */
 export function getCountOrderLong(x: number): number {
-  return isPowerOf2(x) ? ilog2(x) : ilog2(x) + 1;
+  checkInt("getCountOrderLong(x)", x, 1);
+  return orderBase2(x);
 }
 
 /** Page protection of a kernel mapping. */

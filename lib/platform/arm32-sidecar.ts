@@ -7,7 +7,7 @@
  * the assumptions made. Validated with zod like the profiles; a bad file is a
  * {@link ProfileError} naming the field.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { ProfileError, platformsDir, zAddr, zSource, type SourceProfile } from "./profile.js";
@@ -94,6 +94,11 @@ export function validateArm32Sidecar(raw: unknown, file = "<arm32 sidecar>"): Ar
     throw new ProfileError(file, [{ path: "pageOffset", message: `expected ${SPLIT_OFFSET[s.vmsplit]} for VMSPLIT_${s.vmsplit}`, value: s.pageOffset }]);
   }
   return s;
+}
+
+/** True iff data/platforms/arm32/<id>.json exists (the board has an ARM32 sidecar). */
+export function hasArm32Sidecar(id: string): boolean {
+  return existsSync(join(platformsDir(), "arm32", `${id}.json`));
 }
 
 /**

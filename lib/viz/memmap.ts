@@ -118,9 +118,6 @@ function panel(title: string, bars: MemmapBar[], marks: MemmapMark[], xTitle: st
   };
 }
 
-/** The colour of each kind of region or mark (domain and range of the chart's colour scale). */
-export const MEMMAP_KIND_COLOURS = { domain: KIND_DOMAIN, range: KIND_RANGE };
-
 /**
  * The two-panel memory map chart (physical above virtual), vega-lite v5.
  * Physical axis labels are hex bytes; virtual axis labels are kernel

@@ -181,3 +181,14 @@ describe("withAttr (attrs | bit without a bitwise operator)", () => {
     expect(withAttr(DMA_ATTR_NO_WARN, DMA_ATTR_SKIP_CPU_SYNC)).toBe(288);
   });
 });
+
+describe("orderBase2 (order_base_2, include/linux/log2.h)", () => {
+  it("is ceil(log2 n), exact above 2^32", async () => {
+    const { orderBase2 } = await import("../../lib/core/arith.js");
+    // ceil(log2 1) = 0, ceil(log2 3) = 2, log2 4 = 2, ceil(log2 5) = 3; 2^40 -> 40, 2^40 + 1 -> 41.
+    expect([1, 3, 4, 5].map(orderBase2)).toEqual([0, 2, 2, 3]);
+    expect(orderBase2(2 ** 40)).toBe(40);
+    expect(orderBase2(2 ** 40 + 1)).toBe(41);
+    expect(() => orderBase2(0)).toThrow(/orderBase2\(n\)/);
+  });
+});

@@ -27,6 +27,8 @@ describe("32-bit ARM atomic pool (arch/arm/mm/dma-mapping.c)", () => {
 
   it("without CMA: remapped GFP_DMA pages, one 64-page chunk, order-aligned first fit", () => {
     const ap = arm32AtomicPoolInit({ kernel: "v5.4", allocPages: () => 0x2fc00000 });
+    // virt 0xf0000000 is not a kernel value: it is the model's placeholder remap address
+    // (the default mapVirt of lib/dma/pool.ts when the caller gives none); phys is allocPages' answer.
     expect([ap.backing, ap.mapping, ap.size, ap.phys, ap.virt]).toEqual(["remap", "vmap", 262144, 0x2fc00000, 0xf0000000]);
     expect(genPoolSize(ap.pool!)).toBe(262144);
     // 256 KiB / 4 KiB = 64 granules. 1 page -> bit 0; 3 pages -> roundup 4 -> bit 4.

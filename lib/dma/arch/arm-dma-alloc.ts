@@ -47,10 +47,7 @@ import { genPoolAddVirt, genPoolAlloc, genPoolCreate, genPoolFree, genPoolHasAdd
 import { mmOfDevice, type MemoryModel } from "../../mm/memory.js";
 import { pageSourceOf } from "../../mm/page-source.js";
 import { vmallocPages, vunmapAny } from "../../mm/remap.js";
-import { existsSync } from "node:fs";
-import { join } from "node:path";
-import { loadArm32Sidecar, type Arm32Sidecar } from "../../platform/arm32-sidecar.js";
-import { platformsDir } from "../../platform/profile.js";
+import { loadArm32Sidecar, type Arm32Sidecar, hasArm32Sidecar } from "../../platform/arm32-sidecar.js";
 import { dmaToPhys, physToDma, type Device } from "../../platform/device.js";
 import { getOrder } from "../coherent.js";
 import { dmaAllocFromContiguous, dmaReleaseFromContiguous } from "../contiguous.js";
@@ -189,7 +186,7 @@ export function armDmaAllocBoot(mm: MemoryModel, o: ArmDmaAllocBootOptions = {})
 export function armDmaAllocStateOf(mm: MemoryModel): ArmDmaAllocState | null {
   const s = STATES.get(mm);
   if (s) return s;
-  if (mm.profile.arch !== "arm" || !existsSync(join(platformsDir(), "arm32", `${mm.profile.id}.json`))) return null;
+  if (mm.profile.arch !== "arm" || !hasArm32Sidecar(mm.profile.id)) return null;
   const st = buildState(mm, {});
   STATES.set(mm, st);
   return st;

@@ -23,14 +23,20 @@ import { armHooks } from "./arm.js";
 import { arm64Hooks } from "./arm64.js";
 import { pariscHooks } from "./parisc.js";
 import { x86Hooks } from "./x86.js";
+import { ModelConfigError } from "../../core/errors.js";
 
 export type { ArchName, ArchSyncRules, ArchSwiotlbDetect, ArchSwiotlbView, DmaArchHooks } from "./hooks.js";
 
 const HOOKS: Record<ArchName, DmaArchHooks> = { arm64: arm64Hooks, arm: armHooks, x86_64: x86Hooks, parisc: pariscHooks };
 
-/** The DMA hook object of `arch` (lib/dma/arch/<arch>.ts). */
+/**
+ * The DMA hook object of `arch` (lib/dma/arch/<arch>.ts).
+ * @throws ModelConfigError for an arch the model has no hooks for (profiles are validated, so only a hand-built machine can hit it).
+ */
 export function archHooksOf(arch: ArchName): DmaArchHooks {
-  return HOOKS[arch] ?? x86Hooks;
+  const h = HOOKS[arch];
+  if (!h) throw new ModelConfigError("arch", arch, Object.keys(HOOKS).join(", "));
+  return h;
 }
 
 /** The sync rules of `arch` (its hook object, seen as its two sync rules). */

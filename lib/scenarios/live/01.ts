@@ -14,7 +14,6 @@
  */
 import { z } from "zod";
 import { fmtSize, hex } from "../../core/arith.js";
-import { ModelConfigError } from "../../core/errors.js";
 import { iommuGapsSpec } from "../../viz/iova.js";
 import type { VlSpec } from "../../viz/types.js";
 import { iommuGapsTable, runIommuGapsReleases } from "../01-iommu-gaps.js";
@@ -167,6 +166,3 @@ export function notebook01Live(params: Notebook01Params): LiveResult {
     texts: all.flatMap((o) => (o.kind === "markdown" ? [o.md] : [])),
   };
 }
-
-/** Re-exported so callers can tell model errors from programming errors. */
-export { ModelConfigError };
