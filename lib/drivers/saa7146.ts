@@ -78,6 +78,17 @@ export interface Saa7146Pgtable {
  * saa7146_pgtable_alloc(pci, pt): one coherent page for the table.
  * @returns the table (entries zero), or null (-ENOMEM).
  */
+/**
+ * The page addresses the driver writes for one segment: start, start + 4 KiB,
+ * ... while below `len` bytes (the loop of saa7146_pgtable_build_single over
+ * one scatterlist entry, drivers/media/common/saa7146/saa7146_core.c).
+ */
+function segmentPageAddrs(start: number, len: number): number[] {
+  const out: number[] = [];
+  for (let p = 0; p * SAA7146_PAGE < len; p++) out.push(start + p * SAA7146_PAGE);
+  return out;
+}
+
 export function saa7146PgtableAlloc(dev: Device): Saa7146Pgtable | null {
   const b = dmaAllocCoherent(dev, SAA7146_PAGE);
   if (!b) return null;
@@ -111,12 +122,11 @@ export function saa7146PgtableBuildSingle(dev: Device, pt: Saa7146Pgtable, sgl: 
   for (let i = first; i < first + sglen; i++) {
     const sg = sgl[i]!;
     const len = dmaLen ? sg.dmaLength : sg.length;
-    for (let p = 0; p * SAA7146_PAGE < len; p++) {
+    for (const addr of segmentPageAddrs(sg.dmaAddress, len)) {
       if (n >= SAA7146_PGTABLE_ENTRIES) {
         dev.trace.record({ fn: "saa7146_pgtable_build_single", kind: "pgtable_overrun", level: "fault", msg: `${dev.name}: more than ${SAA7146_PGTABLE_ENTRIES} pages for one page table: the driver would write past the table page`, data: {} });
         throw new KernelOops("saa7146 page table overrun (memory corruption past the table page)", pt.cpu + SAA7146_PAGE, ["saa7146_pgtable_build_single"]);
       }
-      const addr = sg.dmaAddress + p * SAA7146_PAGE;
       const v = u32(addr);
       if (v !== addr) truncated++;
       pt.entries[n++] = v;
@@ -146,7 +156,7 @@ export function saa7146PageAddresses(sgl: readonly Scatterlist[], nents: number)
   for (let i = 0; i < nents; i++) {
     const sg = sgl[i]!;
     const len = sg.dmaLength || sg.length;
-    for (let p = 0; p * SAA7146_PAGE < len; p++) out.push(sg.dmaAddress + p * SAA7146_PAGE);
+    out.push(...segmentPageAddrs(sg.dmaAddress, len));
   }
   return out;
 }
@@ -227,7 +237,7 @@ export function saa7146DriverTable(dev: Device, sgl: readonly Scatterlist[], sgl
   for (let i = 0; i < sglen; i++) {
     const sg = sgl[i]!;
     const len = dmaLen ? sg.dmaLength : sg.length;
-    for (let p = 0; p * SAA7146_PAGE < len; p++) entries.push(sg.dmaAddress + p * SAA7146_PAGE);
+    entries.push(...segmentPageAddrs(sg.dmaAddress, len));
   }
   const written = entries.length;
   while (entries.length < framePages) entries.push(entries[written - 1]!);
