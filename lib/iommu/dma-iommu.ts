@@ -361,6 +361,7 @@ export function iommuDmaFreeIova(domain: IommuDomain, dmaAddr: number, size?: nu
   const pages = size === undefined ? iovaSize(r) : Math.ceil(size / g);
   if (domain.fq && opts.queued) {
     queueIova(domain.fq, pfn, pages, cpu, nowNs(domain));
+    domain.stats.fqQueued++;
   } else {
     if (orderBase2(pages) !== orderBase2(iovaSize(r))) {
       // A driver unmapped another size than it mapped: the kernel files the pfn by the size it is given.

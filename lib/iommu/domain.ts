@@ -190,7 +190,7 @@ export interface IommuDomain {
   /** The flush queue of a lazy domain (null when strict or before iommuDmaInitDomain). */
   fq: FlushQueueDomain | null;
   /** @internal the domain's own counters (see iommuDomainCounters in dma-iommu.ts). */
-  readonly stats: { iotlbInvalidateRange: number; iotlbInvalidateAll: number; iovaAllocFast: number; iovaAllocSlow: number; iovaFreeDirect: number; iotlbHits: number; iotlbMisses: number };
+  readonly stats: { iotlbInvalidateRange: number; iotlbInvalidateAll: number; iovaAllocFast: number; iovaAllocSlow: number; iovaFreeDirect: number; iotlbHits: number; iotlbMisses: number; fqQueued: number };
   /** @internal v6.7+: per order, the simulated time (ns) the scheduled depot work runs at, or -1. */
   readonly depotDueNs: number[];
   /** @internal the iommu.strict boot parameter the machine was given (undefined: absent). */
@@ -228,7 +228,7 @@ export function iommuDomainAlloc(iommu: Iommu, type: IommuDomainType, ctx: { ker
     cpus,
     strict: true,
     fq: null,
-    stats: { iotlbInvalidateRange: 0, iotlbInvalidateAll: 0, iovaAllocFast: 0, iovaAllocSlow: 0, iovaFreeDirect: 0, iotlbHits: 0, iotlbMisses: 0 },
+    stats: { iotlbInvalidateRange: 0, iotlbInvalidateAll: 0, iovaAllocFast: 0, iovaAllocSlow: 0, iovaFreeDirect: 0, iotlbHits: 0, iotlbMisses: 0, fqQueued: 0 },
     depotDueNs: new Array<number>(IOVA_RANGE_CACHE_MAX_SIZE).fill(-1),
     strictParam: ctx.strict,
     type,
@@ -437,7 +437,7 @@ export function iommuDomainCounters(domain: IommuDomain): IommuDomainCounters {
     pteClears: domain.pgtable.pteClears,
     iotlbInvalidateRange: st.iotlbInvalidateRange,
     iotlbInvalidateAll: st.iotlbInvalidateAll + (fq ? fq.stats.flushesFull + fq.stats.flushesTimer : 0),
-    fqQueued: fq ? fq.stats.unmaps : 0,
+    fqQueued: st.fqQueued,
     fqFlushes: fq ? fq.stats.flushesFull + fq.stats.flushesTimer : 0,
     iovaAllocFast: st.iovaAllocFast,
     iovaAllocSlow: st.iovaAllocSlow,
