@@ -76,13 +76,14 @@ console.log(`ratio v6.19 (1 area) / v5.4: ${(b.nsPerOp / a.nsPerOp).toFixed(2)}`
 console.log(`ratio v6.19 (8 areas) / v5.4: ${(c.nsPerOp / a.nsPerOp).toFixed(2)}`);
 
 /** One 4 KiB page bounced `cycles` times (see the module comment); µs per map+unmap and a checksum. */
-function bounce(profile: string, devName: string, cycles: number): { usPerMapUnmap: number; check: string } {
+function bounce(profile: string, devName: string, cycles: number): { usPerMapUnmap: number; cpuUsPerMapUnmap: number; check: string } {
   const m = createMachine(profile, { keepEvents: false, swiotlb: { force: true } });
   swiotlbOf(m);
   const dev = m.device(devName);
   const buf = kmalloc(m, 4096)!;
   const pfn = virtToPhys(m, buf) / 4096;
   const t0 = process.hrtime.bigint();
+  const u0 = process.cpuUsage();
   for (let i = 0; i < cycles; i++) {
     cpuWrite(m, buf, 4096);
     const a = dmaMapPage(dev, pfn, 0, 4096, DMA_TO_DEVICE);
@@ -94,10 +95,11 @@ function bounce(profile: string, devName: string, cycles: number): { usPerMapUnm
     dmaUnmapPage(dev, b, 4096, DMA_FROM_DEVICE);
   }
   const ns = Number(process.hrtime.bigint() - t0);
+  const u = process.cpuUsage(u0);
   const c = m.cpuCache;
   const st = c.stats;
   const check = `clock ${m.trace.nowNs} ns, fills ${st.fills}, evictions ${st.evictions}, writebacks ${st.writebacks}, maintained ${st.linesMaintained}, hazards ${c.hazards.length}, tokens ${c.tokenCount}, events ${m.trace.length}`;
-  return { usPerMapUnmap: ns / cycles / 2 / 1000, check };
+  return { usPerMapUnmap: ns / cycles / 2 / 1000, cpuUsPerMapUnmap: (u.user + u.system) / cycles / 2, check };
 }
 
 const boards: Array<[string, string]> = [
@@ -107,5 +109,5 @@ const boards: Array<[string, string]> = [
 for (const [p, d] of boards) bounce(p, d, Math.max(1, Math.floor(CYCLES / 10)));
 for (const [p, d] of boards) {
   const r = bounce(p, d, CYCLES);
-  console.log(`4 KiB bounce with copies through the cache, ${p}: ${r.usPerMapUnmap.toFixed(1)} us per map+unmap (${CYCLES} cycles; ${r.check})`);
+  console.log(`4 KiB bounce with copies through the cache, ${p}: ${r.usPerMapUnmap.toFixed(1)} us per map+unmap (CPU time ${r.cpuUsPerMapUnmap.toFixed(1)} us; ${CYCLES} cycles; ${r.check})`);
 }

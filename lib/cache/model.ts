@@ -97,19 +97,39 @@ export interface CacheConfig {
   evictProb?: number;
 }
 
+/**
+ * One cached copy of a line. The copies of one line (one per colour) form a
+ * chain through `sib` in the order they were filled; every copy is also in
+ * the cache's FIFO (a doubly linked list through `prev` / `next`, oldest
+ * first), so filling, evicting and dropping a copy allocate nothing besides
+ * the copy itself.
+ */
 interface CacheLine {
-  colour: number;
+  readonly line: number;
+  readonly colour: number;
   token: Token;
   dirty: boolean;
   /**
    * When the line's contents were last written by the CPU, on the token
-   * scale, if that differs from `token`: a {@link CacheModel.cpuCopy} puts an
-   * older token into a line at a later time (newest issued token + 0.5).
-   * Hazard checks compare this time, not the token's age.
+   * scale, if that differs from `token` (else -1): a {@link CacheModel.cpuCopy}
+   * puts an older token into a line at a later time (newest issued token +
+   * 0.5). Hazard checks compare this time ({@link writeTime}), not the token's age.
    */
-  seq?: number;
-  /** False once the copy has left the cache (a tombstone in the FIFO). */
-  alive?: boolean;
+  seq: number;
+  /** False once the copy has left the cache. */
+  alive: boolean;
+  prev: CacheLine | null;
+  next: CacheLine | null;
+  sib: CacheLine | null;
+}
+
+function newLine(line: number, colour: number, token: Token, dirty: boolean, seq: number): CacheLine {
+  return { line, colour, token, dirty, seq, alive: false, prev: null, next: null, sib: null };
+}
+
+/** When a copy's contents were written, on the token scale: its seq if set, else its token. */
+function writeTime(c: CacheLine): number {
+  return c.seq < 0 ? c.token : c.seq;
 }
 
 /** State of one line for charts and tests. */
@@ -159,11 +179,12 @@ export class CacheModel {
    */
   explain: (kind: HazardKind, paddr: number) => string | undefined = () => undefined;
 
-  private readonly cached = new Map<number, CacheLine[]>();
+  /** First copy of each cached line (the others follow through `sib`); key order = order lines entered the cache. */
+  private readonly cached = new Map<number, CacheLine>();
   private cachedCount = 0;
-  /** Insertion order for FIFO replacement, with lazily skipped tombstones. */
-  private fifo: Array<{ line: number; c: CacheLine }> = [];
-  private fifoHead = 0;
+  /** FIFO replacement order: oldest and newest copy. */
+  private fifoHead: CacheLine | null = null;
+  private fifoTail: CacheLine | null = null;
   private readonly memory = new IntervalMap<Token>();
   private readonly devLast = new IntervalMap<Token>();
   private readonly who: TokenWho[] = ["init"];
@@ -266,62 +287,77 @@ export class CacheModel {
   }
 
   private findCopy(line: number, colour: number): CacheLine | undefined {
-    const arr = this.cached.get(line);
-    if (!arr) return undefined;
-    for (const c of arr) if (c.colour === colour) return c;
-    return undefined;
+    let c: CacheLine | null = this.cached.get(line) ?? null;
+    while (c !== null && c.colour !== colour) c = c.sib;
+    return c ?? undefined;
   }
 
-  private insert(line: number, c: CacheLine): void {
+  /** The copies of one line, in fill order (a fresh array). */
+  private copiesOf(line: number): CacheLine[] {
+    const out: CacheLine[] = [];
+    for (let c = this.cached.get(line) ?? null; c !== null; c = c.sib) out.push(c);
+    return out;
+  }
+
+  /** Fill a copy (evicting the oldest copies first while the cache is full). */
+  private insert(c: CacheLine): void {
     while (this.cachedCount >= this.capacityLines) this.evictOldest();
-    let arr = this.cached.get(line);
-    if (!arr) {
-      arr = [];
-      this.cached.set(line, arr);
+    const head = this.cached.get(c.line);
+    if (head === undefined) this.cached.set(c.line, c);
+    else {
+      let t = head;
+      while (t.sib !== null) t = t.sib;
+      t.sib = c;
     }
     c.alive = true;
-    arr.push(c);
     this.cachedCount++;
-    this.fifo.push({ line, c });
-    if (this.fifo.length - this.fifoHead > 2 * this.capacityLines + 64 || this.fifoHead > 2 * this.capacityLines + 64) {
-      // Drop tombstones (copies invalidated or evicted since): keeps the queue O(capacity).
-      this.fifo = this.fifo.slice(this.fifoHead).filter((e) => e.c.alive);
-      this.fifoHead = 0;
-    }
+    c.prev = this.fifoTail;
+    c.next = null;
+    if (this.fifoTail !== null) this.fifoTail.next = c;
+    else this.fifoHead = c;
+    this.fifoTail = c;
   }
 
-  private removeCopy(line: number, c: CacheLine): void {
-    const arr = this.cached.get(line);
-    if (!arr) return;
-    const i = arr.indexOf(c);
-    if (i >= 0) {
-      arr.splice(i, 1);
-      this.cachedCount--;
-      c.alive = false;
+  private removeCopy(c: CacheLine): void {
+    if (!c.alive) return;
+    const head = this.cached.get(c.line);
+    if (head === undefined) return;
+    if (head === c) {
+      if (c.sib === null) this.cached.delete(c.line);
+      else this.cached.set(c.line, c.sib);
+    } else {
+      let p = head;
+      while (p.sib !== null && p.sib !== c) p = p.sib;
+      if (p.sib !== c) return;
+      p.sib = c.sib;
     }
-    if (arr.length === 0) this.cached.delete(line);
+    c.sib = null;
+    if (c.prev !== null) c.prev.next = c.next;
+    else this.fifoHead = c.next;
+    if (c.next !== null) c.next.prev = c.prev;
+    else this.fifoTail = c.prev;
+    c.prev = null;
+    c.next = null;
+    this.cachedCount--;
+    c.alive = false;
   }
 
   private evictOldest(): void {
-    while (this.fifoHead < this.fifo.length) {
-      const e = this.fifo[this.fifoHead++]!;
-      if (e.c.alive) {
-        this.evict(e.line, e.c, "capacity");
-        return;
-      }
-    }
+    const c = this.fifoHead;
+    if (c !== null) this.evict(c, "capacity");
   }
 
-  private evict(line: number, c: CacheLine, why: string): void {
-    if (c.dirty) this.writeBack(line, c, `eviction (${why})`);
-    this.removeCopy(line, c);
+  private evict(c: CacheLine, why: string): void {
+    if (c.dirty) this.writeBack(c, why === "capacity" ? "eviction (capacity)" : `eviction (${why})`);
+    this.removeCopy(c);
     this.stats.evictions++;
   }
 
   /** Write a dirty copy back to memory; reports a lost write if the device wrote memory since. */
-  private writeBack(line: number, c: CacheLine, cause: string): void {
+  private writeBack(c: CacheLine, cause: string): void {
+    const line = c.line;
     const m = this.memAt(line);
-    if (this.tokenWho(m) === "dev" && m > (c.seq ?? c.token)) {
+    if (this.tokenWho(m) === "dev" && m > writeTime(c)) {
       this.hazard("lost_write", line, 1, c.token, m, cause);
     }
     this.memory.set(line, line + 1, c.token);
@@ -376,31 +412,31 @@ export class CacheModel {
       return mergeRuns(this.memory.pieces(l0, l1).map((p) => this.run(p.start, p.end, p.value ?? 0)));
     }
     const stale: Array<{ line: number; seen: Token; newer: Token }> = [];
-    const out: Array<{ line: number; token: Token }> = [];
+    const runs: TokenRun[] = [];
+    // The device's last writes do not change during the read: walk them once.
+    const dev = this.devLast.pieces(l0, l1);
+    let k = 0;
     for (let l = l0; l < l1; l++) {
       let c = this.findCopy(l, colour);
       if (!c) {
-        c = { colour, token: this.memAt(l), dirty: false };
-        this.insert(l, c);
+        c = newLine(l, colour, this.memAt(l), false, -1);
+        this.insert(c);
         this.stats.fills++;
       }
-      const d = this.devLast.get(l);
-      if (d !== undefined && d > (c.seq ?? c.token)) stale.push({ line: l, seen: c.token, newer: d });
-      out.push({ line: l, token: c.token });
+      while (dev[k]!.end <= l) k++;
+      const d = dev[k]!.value;
+      if (d !== undefined && d > writeTime(c)) stale.push({ line: l, seen: c.token, newer: d });
+      this.pushLines(runs, l, l + 1, c.token);
     }
     this.flushHazards("stale_read", stale);
-    return this.toRuns(out);
+    return runs;
   }
 
-  private toRuns(items: Array<{ line: number; token: Token }>): TokenRun[] {
-    const runs: TokenRun[] = [];
-    for (const it of items) {
-      const last = runs[runs.length - 1] as { end: number; token: Token } | undefined;
-      if (last && last.token === it.token && last.end === it.line * this.lineSize) {
-        last.end = (it.line + 1) * this.lineSize; // runs are fresh objects built here
-      } else runs.push({ start: it.line * this.lineSize, end: (it.line + 1) * this.lineSize, token: it.token, label: this.label(it.token) });
-    }
-    return runs;
+  /** Append lines [l0, l1) with token `t` to `runs`, extending the last run if it has the same token (runs are fresh objects built by the caller). */
+  private pushLines(runs: TokenRun[], l0: number, l1: number, t: Token): void {
+    const last = runs[runs.length - 1] as { end: number; token: Token } | undefined;
+    if (last !== undefined && last.token === t && last.end === l0 * this.lineSize) last.end = l1 * this.lineSize;
+    else runs.push({ start: l0 * this.lineSize, end: l1 * this.lineSize, token: t, label: this.label(t) });
   }
 
   /**
@@ -424,9 +460,9 @@ export class CacheModel {
       if (c) {
         c.token = t;
         c.dirty = true;
-        delete c.seq;
+        c.seq = -1;
       } else {
-        this.insert(l, { colour, token: t, dirty: true });
+        this.insert(newLine(l, colour, t, true, -1));
         this.stats.fills++;
       }
     }
@@ -475,17 +511,24 @@ export class CacheModel {
     const srcCached = (opts.fromAttr ?? "cacheable") === "cacheable";
     const stale: Array<{ line: number; seen: Token; newer: Token }> = [];
     const read: TokenRun[] = [];
-    for (let l = s0; l < s1; l++) {
-      const c = srcCached ? this.findCopy(l, fromColour) : undefined;
-      let t: Token;
-      if (c) {
-        t = c.token;
+    // The read changes nothing, so memory is walked run by run and only the
+    // lines with a cached copy are looked at one by one.
+    const held = srcCached ? this.cachedLinesIn(s0, s1) : [];
+    let h = 0;
+    for (const p of this.memory.pieces(s0, s1)) {
+      const tok = p.value ?? 0;
+      let s = p.start;
+      for (; h < held.length && held[h]! < p.end; h++) {
+        const l = held[h]!;
+        const c = this.findCopy(l, fromColour);
+        if (!c) continue;
+        if (l > s) this.pushLines(read, s, l, tok);
+        this.pushLines(read, l, l + 1, c.token);
         const d = this.devLast.get(l);
-        if (d !== undefined && d > (c.seq ?? c.token)) stale.push({ line: l, seen: c.token, newer: d });
-      } else t = this.memAt(l);
-      const last = read[read.length - 1] as { end: number; token: Token } | undefined;
-      if (last && last.token === t) last.end = (l + 1) * this.lineSize;
-      else read.push({ start: l * this.lineSize, end: (l + 1) * this.lineSize, token: t, label: this.label(t) });
+        if (d !== undefined && d > writeTime(c)) stale.push({ line: l, seen: c.token, newer: d });
+        s = l + 1;
+      }
+      if (s < p.end) this.pushLines(read, s, p.end, tok);
     }
     this.flushHazards("stale_read", stale);
     const attr = opts.toAttr ?? "cacheable";
@@ -518,7 +561,7 @@ export class CacheModel {
         c.dirty = true;
         c.seq = seq;
       } else {
-        this.insert(l, { colour, token: t, dirty: true, seq });
+        this.insert(newLine(l, colour, t, true, seq));
         this.stats.fills++;
       }
     }
@@ -539,8 +582,8 @@ export class CacheModel {
     const dirty: Array<{ line: number; token: Token; seq: number }> = [];
     for (const l of this.cachedLinesIn(l0, l1)) {
       let best: CacheLine | null = null;
-      for (const c of this.cached.get(l)!) if (c.dirty && (best === null || (c.seq ?? c.token) > (best.seq ?? best.token))) best = c;
-      if (best) dirty.push({ line: l, token: best.token, seq: best.seq ?? best.token });
+      for (let c = this.cached.get(l) ?? null; c !== null; c = c.sib) if (c.dirty && (best === null || writeTime(c) > writeTime(best))) best = c;
+      if (best) dirty.push({ line: l, token: best.token, seq: writeTime(best) });
     }
     const stale: Array<{ line: number; seen: Token; newer: Token }> = [];
     const items: TokenRun[] = [];
@@ -580,7 +623,7 @@ export class CacheModel {
     this.devLast.set(l0, l1, t);
     if (coherent) {
       for (const l of this.cachedLinesIn(l0, l1)) {
-        for (const c of [...this.cached.get(l)!]) this.removeCopy(l, c);
+        for (const c of this.copiesOf(l)) this.removeCopy(c);
       }
     }
     return t;
@@ -598,8 +641,9 @@ export class CacheModel {
   maintain(op: MaintOp, colour = 0): { lines: number; writebacks: number } {
     let wb = 0;
     if (op.scope === "all") {
-      const all = [...this.cached.entries()];
-      for (const [l, arr] of all) for (const c of [...arr]) wb += this.applyOne(op.kind, l, c);
+      const all: CacheLine[] = [];
+      for (const head of this.cached.values()) for (let c: CacheLine | null = head; c !== null; c = c.sib) all.push(c);
+      for (const c of all) wb += this.applyOne(op.kind, c);
       this.stats.linesMaintained += this.capacityLines;
       return { lines: this.capacityLines, writebacks: wb };
     }
@@ -613,23 +657,24 @@ export class CacheModel {
     if (op.level === "inner") {
       for (const l of this.cachedLinesIn(l0, l1)) {
         const c = this.findCopy(l, colour);
-        if (c) wb += this.applyOne(op.kind, l, c);
+        if (c) wb += this.applyOne(op.kind, c);
       }
     }
     this.stats.linesMaintained += l1 - l0;
     return { lines: l1 - l0, writebacks: wb };
   }
 
-  private applyOne(kind: MaintOp["kind"], l: number, c: CacheLine): number {
+  private applyOne(kind: MaintOp["kind"], c: CacheLine): number {
+    const l = c.line;
     let wb = 0;
     if (kind !== "invalidate" && c.dirty) {
-      this.writeBack(l, c, kind === "clean" ? "clean" : "clean+invalidate");
+      this.writeBack(c, kind === "clean" ? "clean" : "clean+invalidate");
       wb = 1;
     }
     if (kind === "invalidate" && c.dirty) {
       this.trace.record({ fn: "cpu_cache", kind: "discard_dirty", msg: `invalidate discards dirty line ${hex(l * this.lineSize)} (${this.label(c.token)}): the CPU's write to it is lost`, data: { paddr: l * this.lineSize, token: this.label(c.token) } });
     }
-    if (kind !== "clean") this.removeCopy(l, c);
+    if (kind !== "clean") this.removeCopy(c);
     return wb;
   }
 
@@ -670,7 +715,7 @@ export class CacheModel {
       const r = ranges[pick % ranges.length]!;
       const l = r.start + (Math.floor(pick / ranges.length) % (r.end - r.start));
       if (!this.findCopy(l, r.colour)) {
-        this.insert(l, { colour: r.colour, token: this.memAt(l), dirty: false });
+        this.insert(newLine(l, r.colour, this.memAt(l), false, -1));
         this.stats.specFills++;
         this.trace.record({ fn: "cpu_cache", kind: "spec_fill", msg: `speculative fill of line ${hex(l * this.lineSize)} (${this.label(this.memAt(l))}) ${where}`.trim(), data: { paddr: l * this.lineSize, token: this.label(this.memAt(l)) } });
       }
@@ -678,9 +723,9 @@ export class CacheModel {
     if (b < this.evictProb && this.cachedCount > 0) {
       const keys = [...this.cached.keys()];
       const l = keys[pick % keys.length]!;
-      const c = this.cached.get(l)![0]!;
+      const c = this.cached.get(l)!;
       const dirty = c.dirty;
-      this.evict(l, c, "random");
+      this.evict(c, "random");
       this.trace.record({ fn: "cpu_cache", kind: "evict", msg: `eviction of ${dirty ? "dirty" : "clean"} line ${hex(l * this.lineSize)} ${where}`.trim(), data: { paddr: l * this.lineSize, dirty } });
     }
   }
@@ -691,9 +736,7 @@ export class CacheModel {
    */
   evictLine(paddr: number): void {
     const { l0 } = this.checkRange("evictLine", paddr, 1);
-    const arr = this.cached.get(l0);
-    if (!arr) return;
-    for (const c of [...arr]) this.evict(l0, c, "forced");
+    for (const c of this.copiesOf(l0)) this.evict(c, "forced");
   }
 
   // ---- inspection ----
@@ -714,10 +757,10 @@ export class CacheModel {
       let dev = m;
       let when = m;
       if (opts.coherent) {
-        for (const x of this.cached.get(l) ?? []) {
-          if (x.dirty && (x.seq ?? x.token) > when) {
+        for (let x = this.cached.get(l) ?? null; x !== null; x = x.sib) {
+          if (x.dirty && writeTime(x) > when) {
             dev = x.token;
-            when = x.seq ?? x.token;
+            when = writeTime(x);
           }
         }
       }
@@ -733,7 +776,7 @@ export class CacheModel {
 
   /** Copies of `paddr`'s line held by the cache: colour, token label, dirty. */
   cachedCopies(paddr: number): Array<{ colour: number; token: string; dirty: boolean }> {
-    const arr = this.cached.get(this.lineOf(checkInt("cachedCopies(paddr)", paddr))) ?? [];
+    const arr = this.copiesOf(this.lineOf(checkInt("cachedCopies(paddr)", paddr)));
     return arr.map((c) => ({ colour: c.colour, token: this.label(c.token), dirty: c.dirty }));
   }
 }
