@@ -189,6 +189,8 @@ export class CacheModel {
   private readonly devLast = new IntervalMap<Token>();
   private readonly who: TokenWho[] = ["init"];
   private readonly nth: number[] = [0];
+  /** Label of each token ("init", "cpu:3"), built when the token is issued. */
+  private readonly labels: string[] = ["init"];
   private cpuN = 0;
   private devN = 0;
   private readonly specRanges = new Map<number, { start: number; end: number; colour: number }>();
@@ -223,15 +225,17 @@ export class CacheModel {
   newToken(who: "cpu" | "dev"): Token {
     const t = this.who.length;
     this.who.push(who);
-    this.nth.push(who === "cpu" ? ++this.cpuN : ++this.devN);
+    const n = who === "cpu" ? ++this.cpuN : ++this.devN;
+    this.nth.push(n);
+    this.labels.push(`${who}:${n}`);
     return t;
   }
 
   /** "init", "cpu:3", "dev:2". */
   label(t: Token): string {
-    const w = this.who[t];
-    if (w === undefined) throw new ModelConfigError("token", t, `a token below ${this.who.length}`);
-    return w === "init" ? "init" : `${w}:${this.nth[t]}`;
+    const s = this.labels[t];
+    if (s === undefined) throw new ModelConfigError("token", t, `a token below ${this.who.length}`);
+    return s;
   }
 
   /** Who wrote token `t`. */
