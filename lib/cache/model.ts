@@ -185,7 +185,11 @@ export class CacheModel {
   /** FIFO replacement order: oldest and newest copy. */
   private fifoHead: CacheLine | null = null;
   private fifoTail: CacheLine | null = null;
+  /** Memory tokens by line; lines [pendStart, pendEnd) hold pendToken, not yet written into the map (see {@link writeMemoryLine}). */
   private readonly memory = new IntervalMap<Token>();
+  private pendStart = 0;
+  private pendEnd = 0;
+  private pendToken: Token = 0;
   private readonly devLast = new IntervalMap<Token>();
   private readonly who: TokenWho[] = ["init"];
   private readonly nth: number[] = [0];
@@ -264,7 +268,7 @@ export class CacheModel {
 
   /** Number of memory runs plus cached lines: the model's memory footprint, in entries. */
   get footprint(): { memoryRuns: number; devRuns: number; cachedLines: number; specRanges: number } {
-    return { memoryRuns: this.memory.size, devRuns: this.devLast.size, cachedLines: this.cachedCount, specRanges: this.specRanges.size };
+    return { memoryRuns: this.mem().size, devRuns: this.devLast.size, cachedLines: this.cachedCount, specRanges: this.specRanges.size };
   }
 
   private checkRange(fn: string, paddr: number, size: number): { l0: number; l1: number } {
@@ -275,7 +279,36 @@ export class CacheModel {
   }
 
   private memAt(line: number): Token {
+    if (line >= this.pendStart && line < this.pendEnd) return this.pendToken;
     return this.memory.get(line) ?? 0;
+  }
+
+  /** Memory with the pending write-backs applied (for every use but {@link memAt} and {@link writeMemoryLine}). */
+  private mem(): IntervalMap<Token> {
+    if (this.pendEnd > this.pendStart) {
+      this.memory.set(this.pendStart, this.pendEnd, this.pendToken);
+      this.pendStart = this.pendEnd = 0;
+    }
+    return this.memory;
+  }
+
+  /**
+   * A write-back of one line: consecutive write-backs of consecutive lines
+   * with one token (an eviction sweeping a buffer written in one go) are
+   * gathered into one pending run and written to the interval map as one
+   * range, which gives the same map (runs are kept maximal).
+   */
+  private writeMemoryLine(line: number, t: Token): void {
+    if (this.pendEnd > this.pendStart) {
+      if (line === this.pendEnd && t === this.pendToken) {
+        this.pendEnd = line + 1;
+        return;
+      }
+      this.mem();
+    }
+    this.pendStart = line;
+    this.pendEnd = line + 1;
+    this.pendToken = t;
   }
 
   /** Lines in [l0, l1) that have at least one cached copy, ascending. */
@@ -364,7 +397,7 @@ export class CacheModel {
     if (this.tokenWho(m) === "dev" && m > writeTime(c)) {
       this.hazard("lost_write", line, 1, c.token, m, cause);
     }
-    this.memory.set(line, line + 1, c.token);
+    this.writeMemoryLine(line, c.token);
     c.dirty = false;
     this.stats.writebacks++;
   }
@@ -413,7 +446,7 @@ export class CacheModel {
     const attr = opts.attr ?? "cacheable";
     const colour = this.colourOf(opts.va);
     if (attr !== "cacheable") {
-      return mergeRuns(this.memory.pieces(l0, l1).map((p) => this.run(p.start, p.end, p.value ?? 0)));
+      return mergeRuns(this.mem().pieces(l0, l1).map((p) => this.run(p.start, p.end, p.value ?? 0)));
     }
     const stale: Array<{ line: number; seen: Token; newer: Token }> = [];
     const runs: TokenRun[] = [];
@@ -456,7 +489,7 @@ export class CacheModel {
     const colour = this.colourOf(opts.va);
     const t = this.newToken("cpu");
     if (attr !== "cacheable") {
-      this.memory.set(l0, l1, t);
+      this.mem().set(l0, l1, t);
       return t;
     }
     for (let l = l0; l < l1; l++) {
@@ -519,7 +552,7 @@ export class CacheModel {
     // lines with a cached copy are looked at one by one.
     const held = srcCached ? this.cachedLinesIn(s0, s1) : [];
     let h = 0;
-    for (const p of this.memory.pieces(s0, s1)) {
+    for (const p of this.mem().pieces(s0, s1)) {
       const tok = p.value ?? 0;
       let s = p.start;
       for (; h < held.length && held[h]! < p.end; h++) {
@@ -552,11 +585,11 @@ export class CacheModel {
       const t = tokenAt(fromPa + (firstByte - toPa));
       if (attr !== "cacheable") {
         if (l > runStart && t !== runToken) {
-          this.memory.set(runStart, l, runToken);
+          this.mem().set(runStart, l, runToken);
           runStart = l;
         }
         runToken = t;
-        if (l === l1 - 1) this.memory.set(runStart, l1, runToken);
+        if (l === l1 - 1) this.mem().set(runStart, l1, runToken);
         continue;
       }
       const c = this.findCopy(l, colour);
@@ -592,7 +625,7 @@ export class CacheModel {
     const stale: Array<{ line: number; seen: Token; newer: Token }> = [];
     const items: TokenRun[] = [];
     let k = 0;
-    for (const p of this.memory.pieces(l0, l1)) {
+    for (const p of this.mem().pieces(l0, l1)) {
       const tok = p.value ?? 0;
       let s = p.start;
       while (k < dirty.length && dirty[k]!.line < p.end) {
@@ -623,7 +656,7 @@ export class CacheModel {
   deviceWrite(paddr: number, size: number, coherent: boolean): Token {
     const { l0, l1 } = this.checkRange("deviceWrite", paddr, size);
     const t = this.newToken("dev");
-    this.memory.set(l0, l1, t);
+    this.mem().set(l0, l1, t);
     this.devLast.set(l0, l1, t);
     if (coherent) {
       for (const l of this.cachedLinesIn(l0, l1)) {
