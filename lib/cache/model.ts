@@ -101,12 +101,13 @@ export interface CacheConfig {
  * One cached copy of a line. The copies of one line (one per colour) form a
  * chain through `sib` in the order they were filled; every copy is also in
  * the cache's FIFO (a doubly linked list through `prev` / `next`, oldest
- * first), so filling, evicting and dropping a copy allocate nothing besides
- * the copy itself.
+ * first), so filling, evicting and dropping a copy allocate nothing; the
+ * objects of dropped copies are reused by later fills (no code keeps a
+ * dropped copy across a fill).
  */
 interface CacheLine {
-  readonly line: number;
-  readonly colour: number;
+  line: number;
+  colour: number;
   token: Token;
   dirty: boolean;
   /**
@@ -185,6 +186,8 @@ export class CacheModel {
   /** FIFO replacement order: oldest and newest copy. */
   private fifoHead: CacheLine | null = null;
   private fifoTail: CacheLine | null = null;
+  /** Objects of dropped copies, reused by {@link fill}. */
+  private readonly spare: CacheLine[] = [];
   /** Memory tokens by line; lines [pendStart, pendEnd) hold pendToken, not yet written into the map (see {@link writeMemoryLine}). */
   private readonly memory = new IntervalMap<Token>();
   private pendStart = 0;
@@ -336,9 +339,30 @@ export class CacheModel {
     return out;
   }
 
-  /** Fill a copy (evicting the oldest copies first while the cache is full). */
-  private insert(c: CacheLine): void {
+  /**
+   * Fill a copy of `line` for `colour` holding `token` (read by the caller
+   * before the fill: the evictions come first), evicting the oldest copies
+   * while the cache is full.
+   */
+  private fill(line: number, colour: number, token: Token, dirty: boolean, seq: number): CacheLine {
     while (this.cachedCount >= this.capacityLines) this.evictOldest();
+    const c = this.spare.pop();
+    if (c === undefined) {
+      const n = newLine(line, colour, token, dirty, seq);
+      this.insert(n);
+      return n;
+    }
+    c.line = line;
+    c.colour = colour;
+    c.token = token;
+    c.dirty = dirty;
+    c.seq = seq;
+    this.insert(c);
+    return c;
+  }
+
+  /** Link a new copy in (the cache has room). */
+  private insert(c: CacheLine): void {
     const head = this.cached.get(c.line);
     if (head === undefined) this.cached.set(c.line, c);
     else {
@@ -377,6 +401,7 @@ export class CacheModel {
     c.next = null;
     this.cachedCount--;
     c.alive = false;
+    if (this.spare.length < 1024) this.spare.push(c);
   }
 
   private evictOldest(): void {
@@ -456,8 +481,7 @@ export class CacheModel {
     for (let l = l0; l < l1; l++) {
       let c = this.findCopy(l, colour);
       if (!c) {
-        c = newLine(l, colour, this.memAt(l), false, -1);
-        this.insert(c);
+        c = this.fill(l, colour, this.memAt(l), false, -1);
         this.stats.fills++;
       }
       while (dev[k]!.end <= l) k++;
@@ -499,7 +523,7 @@ export class CacheModel {
         c.dirty = true;
         c.seq = -1;
       } else {
-        this.insert(newLine(l, colour, t, true, -1));
+        this.fill(l, colour, t, true, -1);
         this.stats.fills++;
       }
     }
@@ -598,7 +622,7 @@ export class CacheModel {
         c.dirty = true;
         c.seq = seq;
       } else {
-        this.insert(newLine(l, colour, t, true, seq));
+        this.fill(l, colour, t, true, seq);
         this.stats.fills++;
       }
     }
@@ -752,7 +776,7 @@ export class CacheModel {
       const r = ranges[pick % ranges.length]!;
       const l = r.start + (Math.floor(pick / ranges.length) % (r.end - r.start));
       if (!this.findCopy(l, r.colour)) {
-        this.insert(newLine(l, r.colour, this.memAt(l), false, -1));
+        this.fill(l, r.colour, this.memAt(l), false, -1);
         this.stats.specFills++;
         this.trace.record({ fn: "cpu_cache", kind: "spec_fill", msg: `speculative fill of line ${hex(l * this.lineSize)} (${this.label(this.memAt(l))}) ${where}`.trim(), data: { paddr: l * this.lineSize, token: this.label(this.memAt(l)) } });
       }
