@@ -361,9 +361,9 @@ export class CacheModel {
     return c;
   }
 
-  /** Link a new copy in (the cache has room). */
+  /** Link a new copy in (the cache has room; on a PIPT cache the line has no copy: fills follow a missed lookup). */
   private insert(c: CacheLine): void {
-    const head = this.cached.get(c.line);
+    const head = this.colours === 1 ? undefined : this.cached.get(c.line);
     if (head === undefined) this.cached.set(c.line, c);
     else {
       let t = head;
