@@ -122,10 +122,22 @@ interface CacheLine {
   prev: CacheLine | null;
   next: CacheLine | null;
   sib: CacheLine | null;
+  /** For the first copy of a line: neighbours in the order lines entered the cache (see {@link CacheModel.firstLine}). */
+  eprev: CacheLine | null;
+  enext: CacheLine | null;
 }
 
 function newLine(line: number, colour: number, token: Token, dirty: boolean, seq: number): CacheLine {
-  return { line, colour, token, dirty, seq, alive: false, prev: null, next: null, sib: null };
+  return { line, colour, token, dirty, seq, alive: false, prev: null, next: null, sib: null, eprev: null, enext: null };
+}
+
+/** Lines per block of the line table: the first copies of lines [k * LINE_BLOCK, (k + 1) * LINE_BLOCK). */
+const LINE_BLOCK = 64;
+
+/** One block of the line table: slot i holds the first copy of line k * LINE_BLOCK + i; `n` slots are set. */
+interface LineBlock {
+  n: number;
+  readonly slots: Array<CacheLine | null>;
 }
 
 /** When a copy's contents were written, on the token scale: its seq if set, else its token. */
@@ -180,8 +192,21 @@ export class CacheModel {
    */
   explain: (kind: HazardKind, paddr: number) => string | undefined = () => undefined;
 
-  /** First copy of each cached line (the others follow through `sib`); key order = order lines entered the cache. */
-  private readonly cached = new Map<number, CacheLine>();
+  /**
+   * The line table: first copy of each cached line (the others follow
+   * through `sib`), in blocks of LINE_BLOCK lines keyed by line / LINE_BLOCK,
+   * with the last block used remembered (a buffer's lines are looked up in
+   * order). Lines that have a copy are also listed in the order they entered
+   * the cache (firstLine / lastLine through `enext` / `eprev`): random
+   * evictions and whole-cache operations go in that order.
+   */
+  private readonly blocks = new Map<number, LineBlock>();
+  private lastKey = -1;
+  private lastBlock: LineBlock | null = null;
+  private firstLine: CacheLine | null = null;
+  private lastLine: CacheLine | null = null;
+  /** Lines with at least one copy. */
+  private lineCount = 0;
   private cachedCount = 0;
   /** FIFO replacement order: oldest and newest copy. */
   private fifoHead: CacheLine | null = null;
@@ -317,17 +342,84 @@ export class CacheModel {
   /** Lines in [l0, l1) that have at least one cached copy, ascending. */
   private cachedLinesIn(l0: number, l1: number): number[] {
     const out: number[] = [];
-    if (l1 - l0 <= this.cached.size) {
-      for (let l = l0; l < l1; l++) if (this.cached.has(l)) out.push(l);
+    if (l1 - l0 <= this.lineCount) {
+      for (let l = l0; l < l1; l++) if (this.headOf(l) !== null) out.push(l);
     } else {
-      for (const l of this.cached.keys()) if (l >= l0 && l < l1) out.push(l);
+      for (let c = this.firstLine; c !== null; c = c.enext) if (c.line >= l0 && c.line < l1) out.push(c.line);
       out.sort((a, b) => a - b);
     }
     return out;
   }
 
+  /** The block of the line table holding `line`, or null. */
+  private blockOf(line: number): LineBlock | null {
+    const key = Math.floor(line / LINE_BLOCK);
+    if (key === this.lastKey) return this.lastBlock;
+    const b = this.blocks.get(key) ?? null;
+    this.lastKey = key;
+    this.lastBlock = b;
+    return b;
+  }
+
+  /** First copy of `line`, or null. */
+  private headOf(line: number): CacheLine | null {
+    const b = this.blockOf(line);
+    return b === null ? null : b.slots[line - Math.floor(line / LINE_BLOCK) * LINE_BLOCK]!;
+  }
+
+  /** Make `c` the first copy of its line (`old`: the previous first copy, null if the line had none). */
+  private setHead(c: CacheLine, old: CacheLine | null): void {
+    const line = c.line;
+    const key = Math.floor(line / LINE_BLOCK);
+    let b = this.blockOf(line);
+    if (b === null) {
+      b = { n: 0, slots: new Array<CacheLine | null>(LINE_BLOCK).fill(null) };
+      this.blocks.set(key, b);
+      this.lastKey = key;
+      this.lastBlock = b;
+    }
+    b.slots[line - key * LINE_BLOCK] = c;
+    if (old === null) {
+      b.n++;
+      this.lineCount++;
+      c.eprev = this.lastLine;
+      c.enext = null;
+      if (this.lastLine !== null) this.lastLine.enext = c;
+      else this.firstLine = c;
+      this.lastLine = c;
+    } else {
+      // The line keeps its place in the entry order.
+      c.eprev = old.eprev;
+      c.enext = old.enext;
+      if (old.eprev !== null) old.eprev.enext = c;
+      else this.firstLine = c;
+      if (old.enext !== null) old.enext.eprev = c;
+      else this.lastLine = c;
+      old.eprev = old.enext = null;
+    }
+  }
+
+  /** `c`, the only copy of its line, leaves: the line has no copy any more. */
+  private dropLine(c: CacheLine): void {
+    const line = c.line;
+    const key = Math.floor(line / LINE_BLOCK);
+    const b = this.blockOf(line)!;
+    b.slots[line - key * LINE_BLOCK] = null;
+    if (--b.n === 0) {
+      this.blocks.delete(key);
+      this.lastKey = -1;
+      this.lastBlock = null;
+    }
+    this.lineCount--;
+    if (c.eprev !== null) c.eprev.enext = c.enext;
+    else this.firstLine = c.enext;
+    if (c.enext !== null) c.enext.eprev = c.eprev;
+    else this.lastLine = c.eprev;
+    c.eprev = c.enext = null;
+  }
+
   private findCopy(line: number, colour: number): CacheLine | undefined {
-    let c: CacheLine | null = this.cached.get(line) ?? null;
+    let c = this.headOf(line);
     while (c !== null && c.colour !== colour) c = c.sib;
     return c ?? undefined;
   }
@@ -335,7 +427,7 @@ export class CacheModel {
   /** The copies of one line, in fill order (a fresh array). */
   private copiesOf(line: number): CacheLine[] {
     const out: CacheLine[] = [];
-    for (let c = this.cached.get(line) ?? null; c !== null; c = c.sib) out.push(c);
+    for (let c = this.headOf(line); c !== null; c = c.sib) out.push(c);
     return out;
   }
 
@@ -363,8 +455,8 @@ export class CacheModel {
 
   /** Link a new copy in (the cache has room; on a PIPT cache the line has no copy: fills follow a missed lookup). */
   private insert(c: CacheLine): void {
-    const head = this.colours === 1 ? undefined : this.cached.get(c.line);
-    if (head === undefined) this.cached.set(c.line, c);
+    const head = this.colours === 1 ? null : this.headOf(c.line);
+    if (head === null) this.setHead(c, null);
     else {
       let t = head;
       while (t.sib !== null) t = t.sib;
@@ -381,11 +473,11 @@ export class CacheModel {
 
   private removeCopy(c: CacheLine): void {
     if (!c.alive) return;
-    const head = this.cached.get(c.line);
-    if (head === undefined) return;
+    const head = this.headOf(c.line);
+    if (head === null) return;
     if (head === c) {
-      if (c.sib === null) this.cached.delete(c.line);
-      else this.cached.set(c.line, c.sib);
+      if (c.sib === null) this.dropLine(c);
+      else this.setHead(c.sib, c);
     } else {
       let p = head;
       while (p.sib !== null && p.sib !== c) p = p.sib;
@@ -643,7 +735,7 @@ export class CacheModel {
     const dirty: Array<{ line: number; token: Token; seq: number }> = [];
     for (const l of this.cachedLinesIn(l0, l1)) {
       let best: CacheLine | null = null;
-      for (let c = this.cached.get(l) ?? null; c !== null; c = c.sib) if (c.dirty && (best === null || writeTime(c) > writeTime(best))) best = c;
+      for (let c = this.headOf(l); c !== null; c = c.sib) if (c.dirty && (best === null || writeTime(c) > writeTime(best))) best = c;
       if (best) dirty.push({ line: l, token: best.token, seq: writeTime(best) });
     }
     const stale: Array<{ line: number; seen: Token; newer: Token }> = [];
@@ -703,7 +795,7 @@ export class CacheModel {
     let wb = 0;
     if (op.scope === "all") {
       const all: CacheLine[] = [];
-      for (const head of this.cached.values()) for (let c: CacheLine | null = head; c !== null; c = c.sib) all.push(c);
+      for (let head = this.firstLine; head !== null; head = head.enext) for (let c: CacheLine | null = head; c !== null; c = c.sib) all.push(c);
       for (const c of all) wb += this.applyOne(op.kind, c);
       this.stats.linesMaintained += this.capacityLines;
       return { lines: this.capacityLines, writebacks: wb };
@@ -782,9 +874,9 @@ export class CacheModel {
       }
     }
     if (b < this.evictProb && this.cachedCount > 0) {
-      const keys = [...this.cached.keys()];
-      const l = keys[pick % keys.length]!;
-      const c = this.cached.get(l)!;
+      let c = this.firstLine!;
+      for (let i = pick % this.lineCount; i > 0; i--) c = c.enext!;
+      const l = c.line;
       const dirty = c.dirty;
       this.evict(c, "random");
       this.trace.record({ fn: "cpu_cache", kind: "evict", msg: `eviction of ${dirty ? "dirty" : "clean"} line ${hex(l * this.lineSize)} ${where}`.trim(), data: { paddr: l * this.lineSize, dirty } });
@@ -818,7 +910,7 @@ export class CacheModel {
       let dev = m;
       let when = m;
       if (opts.coherent) {
-        for (let x = this.cached.get(l) ?? null; x !== null; x = x.sib) {
+        for (let x = this.headOf(l); x !== null; x = x.sib) {
           if (x.dirty && writeTime(x) > when) {
             dev = x.token;
             when = writeTime(x);
