@@ -667,7 +667,9 @@ export class CacheModel {
     // The read changes nothing, so memory is walked run by run and only the
     // lines with a cached copy are looked at one by one.
     const held = srcCached ? this.cachedLinesIn(s0, s1) : [];
+    const dev = held.length > 0 ? this.devLast.pieces(s0, s1) : [];
     let h = 0;
+    let k = 0;
     for (const p of this.mem().pieces(s0, s1)) {
       const tok = p.value ?? 0;
       let s = p.start;
@@ -677,7 +679,8 @@ export class CacheModel {
         if (!c) continue;
         if (l > s) this.pushLines(read, s, l, tok);
         this.pushLines(read, l, l + 1, c.token);
-        const d = this.devLast.get(l);
+        while (dev[k]!.end <= l) k++;
+        const d = dev[k]!.value;
         if (d !== undefined && d > writeTime(c)) stale.push({ line: l, seen: c.token, newer: d });
         s = l + 1;
       }
@@ -687,10 +690,10 @@ export class CacheModel {
     const attr = opts.toAttr ?? "cacheable";
     const colour = this.colourOf(opts.toVa);
     const seq = this.who.length - 1 + 0.5;
-    let k = 0;
+    let r = 0;
     const tokenAt = (srcByte: number): Token => {
-      while (k < read.length - 1 && read[k]!.end <= srcByte) k++;
-      return read[k]!.token;
+      while (r < read.length - 1 && read[r]!.end <= srcByte) r++;
+      return read[r]!.token;
     };
     // Uncached destination: memory is written once per run of lines with one
     // token (the same map as line-by-line writes: runs are canonical).
@@ -775,9 +778,15 @@ export class CacheModel {
     this.mem().set(l0, l1, t);
     this.devLast.set(l0, l1, t);
     if (coherent) {
-      for (const l of this.cachedLinesIn(l0, l1)) {
-        for (const c of this.copiesOf(l)) this.removeCopy(c);
-      }
+      const drop = (l: number): void => {
+        for (let c = this.headOf(l); c !== null; ) {
+          const n: CacheLine | null = c.sib;
+          this.removeCopy(c);
+          c = n;
+        }
+      };
+      if (l1 - l0 <= this.lineCount) for (let l = l0; l < l1; l++) drop(l);
+      else for (const l of this.cachedLinesIn(l0, l1)) drop(l);
     }
     return t;
   }
@@ -808,9 +817,17 @@ export class CacheModel {
     const l0 = op.start / this.lineSize;
     const l1 = op.end / this.lineSize;
     if (op.level === "inner") {
-      for (const l of this.cachedLinesIn(l0, l1)) {
-        const c = this.findCopy(l, colour);
-        if (c) wb += this.applyOne(op.kind, c);
+      // Line by line over a range no larger than the lines cached, else over the cached lines in it (same lines, same order).
+      if (l1 - l0 <= this.lineCount) {
+        for (let l = l0; l < l1; l++) {
+          const c = this.findCopy(l, colour);
+          if (c) wb += this.applyOne(op.kind, c);
+        }
+      } else {
+        for (const l of this.cachedLinesIn(l0, l1)) {
+          const c = this.findCopy(l, colour);
+          if (c) wb += this.applyOne(op.kind, c);
+        }
       }
     }
     this.stats.linesMaintained += l1 - l0;
