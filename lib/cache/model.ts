@@ -691,17 +691,16 @@ export class CacheModel {
     const colour = this.colourOf(opts.toVa);
     const seq = this.who.length - 1 + 0.5;
     let r = 0;
-    const tokenAt = (srcByte: number): Token => {
-      while (r < read.length - 1 && read[r]!.end <= srcByte) r++;
-      return read[r]!.token;
-    };
     // Uncached destination: memory is written once per run of lines with one
     // token (the same map as line-by-line writes: runs are canonical).
     let runStart = l0;
     let runToken: Token = 0;
     for (let l = l0; l < l1; l++) {
       const firstByte = Math.max(l * this.lineSize, toPa);
-      const t = tokenAt(fromPa + (firstByte - toPa));
+      // The token of the source byte landing at the line's first copied byte (source bytes only grow).
+      const srcByte = fromPa + (firstByte - toPa);
+      while (r < read.length - 1 && read[r]!.end <= srcByte) r++;
+      const t = read[r]!.token;
       if (attr !== "cacheable") {
         if (l > runStart && t !== runToken) {
           this.mem().set(runStart, l, runToken);
@@ -778,17 +777,19 @@ export class CacheModel {
     this.mem().set(l0, l1, t);
     this.devLast.set(l0, l1, t);
     if (coherent) {
-      const drop = (l: number): void => {
-        for (let c = this.headOf(l); c !== null; ) {
-          const n: CacheLine | null = c.sib;
-          this.removeCopy(c);
-          c = n;
-        }
-      };
-      if (l1 - l0 <= this.lineCount) for (let l = l0; l < l1; l++) drop(l);
-      else for (const l of this.cachedLinesIn(l0, l1)) drop(l);
+      if (l1 - l0 <= this.lineCount) for (let l = l0; l < l1; l++) this.dropCopies(l);
+      else for (const l of this.cachedLinesIn(l0, l1)) this.dropCopies(l);
     }
     return t;
+  }
+
+  /** Drop every copy of `line` (a snoop), first copy first. */
+  private dropCopies(line: number): void {
+    for (let c = this.headOf(line); c !== null; ) {
+      const n: CacheLine | null = c.sib;
+      this.removeCopy(c);
+      c = n;
+    }
   }
 
   // ---- maintenance ----
