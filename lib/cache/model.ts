@@ -220,7 +220,6 @@ export class CacheModel {
   private pendToken: Token = 0;
   private readonly devLast = new IntervalMap<Token>();
   private readonly who: TokenWho[] = ["init"];
-  private readonly nth: number[] = [0];
   /** Label of each token ("init", "cpu:3"), built when the token is issued. */
   private readonly labels: string[] = ["init"];
   private cpuN = 0;
@@ -258,7 +257,6 @@ export class CacheModel {
     const t = this.who.length;
     this.who.push(who);
     const n = who === "cpu" ? ++this.cpuN : ++this.devN;
-    this.nth.push(n);
     this.labels.push(`${who}:${n}`);
     return t;
   }
