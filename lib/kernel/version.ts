@@ -27,6 +27,8 @@ export const NEWEST_MODELLED = "v6.19";
 /**
  * Parse a release name: "v4.4", "4.4", "v5.4.6" (the stable suffix is
  * accepted and ignored: behaviour is modelled per mainline release).
+ * @returns a frozen { major, minor, name }, the same object for the same
+ * string (names are remembered: every release switch parses `dev.kernel`).
  * @throws ModelConfigError naming `field` for anything else, or a release
  * before v2.6 / after v9.99.
  */
