@@ -108,6 +108,7 @@ describe("notebook01Live", () => {
       const live = r.cells[j]!;
       expect(live.length, `cell ${ci}: number of outputs`).toBe(outs.length);
       live.forEach((o, k) => {
+        if (o === null) throw new Error(`cell ${ci}: output ${k} not computed`);
         const d = (outs[k] as { data: Record<string, unknown> }).data;
         const text = (v: unknown) => (Array.isArray(v) ? v.join("") : v);
         if (o.kind === "markdown") expect(o.md).toBe(text(d["text/markdown"]));
@@ -179,7 +180,8 @@ describe.skipIf(!haveChromium && !inCi)("the live page in headless Chromium", ()
     const p0 = defaults();
     // one control per parameter, showing the notebook's value
     expect(await page.inputValue("#live-segments")).toBe("65536, 16384, 65536");
-    expect(await page.inputValue("#live-maxSegSize")).toBe("null");
+    // a nullable number: empty means null
+    expect(await page.inputValue("#live-maxSegSize")).toBe("");
     const staticSvg = await page.locator("figure.chart svg").count();
     expect(staticSvg).toBe(1);
 
@@ -211,10 +213,8 @@ describe.skipIf(!haveChromium && !inCi)("the live page in headless Chromium", ()
     expect(await summaryCell.innerText()).toContain(expected.texts[0]!.replace(/^Buffer: /, "").split(" pinned")[0]!);
     expect(await summaryCell.innerText()).toContain(/at (0x[0-9a-f]+)/.exec(expected.texts[0]!)![1]!);
     expect(page.url()).toMatch(/#seed=6$/);
-    const sorted = [...times].sort((a, b) => a - b);
+    // reported, not asserted (no timed assertions): the target is 200 ms (issue 14)
     console.log(`notebook 01 live re-run (model + vega-embed), ms: ${times.map((t) => t.toFixed(0)).join(", ")}`);
-    // the target is 200 ms (issue 14; about 40-120 ms on an idle 2-core machine); the bound leaves room for a loaded CI machine
-    expect(sorted[2]!).toBeLessThan(500);
 
     // fewer releases: the chart loses rows, as the model says
     await change("#live-kernels", "v4.4, v6.19");
@@ -225,7 +225,7 @@ describe.skipIf(!haveChromium && !inCi)("the live page in headless Chromium", ()
     const runsBefore = await runs();
     await page.fill("#live-iovaGranule", "131072");
     await page.dispatchEvent("#live-iovaGranule", "change");
-    const err = page.locator("#live-iovaGranule ~ .error");
+    const err = page.locator(".row:has(#live-iovaGranule) .error");
     await err.waitFor({ state: "visible" });
     expect(await err.innerText()).toMatch(/^ModelConfigError: iovaGranule: got 131072 \(0x20000\), expected .*\[1, 65536\]/);
     expect(await runs()).toBe(runsBefore);
