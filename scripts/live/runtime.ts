@@ -155,11 +155,13 @@ function makeControl(p: NotebookParam, spec: Spec, unit: string | undefined, row
       };
     }
     case "number": {
+      // masks and limits the notebook writes in hex (0xffff) are typed as text: a number input takes decimals only
+      const asText = spec.nullable || /0x/i.test(p.source + p.comment);
       const range = `${spec.min !== null ? ` min="${spec.min}"` : ""}${spec.max !== null ? ` max="${spec.max}"` : ""} step="${spec.int ? 1 : "any"}"`;
       const slider = spec.slider ? `<input type="range" aria-label="${name} (slider)"${range.replace('step="any"', 'step="0.05"')}>` : "";
       const size = unit === "bytes" ? `<span class="size"></span>` : "";
-      row.innerHTML = `${label}<span class="ctl"><input type="number" id="${id}" name="${name}"${range}${spec.nullable ? ' placeholder="null"' : ""}>${slider}${unitHtml}${size}</span>${hint}${err}`;
-      const input = row.querySelector<HTMLInputElement>("input[type=number]")!;
+      row.innerHTML = `${label}<span class="ctl">${asText ? `<input type="text" inputmode="numeric" class="num" id="${id}" name="${name}" spellcheck="false"${spec.nullable ? ' placeholder="null"' : ""}>` : `<input type="number" id="${id}" name="${name}"${range}${spec.slider ? ' class="narrow"' : ""}>`}${slider}${unitHtml}${size}</span>${hint}${err}`;
+      const input = row.querySelector<HTMLInputElement>(`#${id}`)!;
       const sl = row.querySelector<HTMLInputElement>("input[type=range]");
       const sizeEl = row.querySelector<HTMLElement>(".size");
       const showSize = () => {
@@ -187,7 +189,7 @@ function makeControl(p: NotebookParam, spec: Spec, unit: string | undefined, row
           return parseNumber(input.value);
         },
         set: (v) => {
-          input.value = v === null ? "" : String(v);
+          input.value = v === null ? "" : v === p.value && asText ? p.source.replace(/^null$/, "") : String(v);
           if (sl) sl.value = input.value;
           showSize();
         },
@@ -198,7 +200,8 @@ function makeControl(p: NotebookParam, spec: Spec, unit: string | undefined, row
     }
     case "list":
     case "json": {
-      row.innerHTML = `${label}<span class="ctl"><input type="text" id="${id}" name="${name}" spellcheck="false">${unitHtml}</span>${hint}${err}`;
+      // a list takes the width of the form, its hint goes below it
+      row.innerHTML = `${label}<span class="ctl wide"><input type="text" id="${id}" name="${name}" spellcheck="false">${unitHtml}</span>${hint.replace('class="hint"', 'class="hint below"')}${err}`;
       const input = row.querySelector<HTMLInputElement>("input")!;
       const numbers = spec.type === "list" && spec.numbers;
       const c: Control = {

@@ -41,7 +41,7 @@ export const NOTEBOOK03_PARAMS = z
 export type Notebook03Params = z.infer<typeof NOTEBOOK03_PARAMS>;
 
 /** Units of the number parameters, shown next to their controls. */
-export const NOTEBOOK03_UNITS: Record<string, string> = { cmaSize: "bytes", coherentPoolSize: "bytes", allocSizes: "bytes each", restrictedPoolSize: "bytes", specFillProb: "per CPU step", speculationSteps: "CPU steps" };
+export const NOTEBOOK03_UNITS: Record<string, string> = { cmaSize: "bytes", coherentPoolSize: "bytes", allocSizes: "bytes each", restrictedPoolSize: "bytes", speculationSteps: "CPU steps" };
 
 /** The notebook parameter a ModelConfigError from {@link notebook03Live} concerns, or null. */
 export function notebook03ParamOf(field: string): string | null {

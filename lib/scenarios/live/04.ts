@@ -40,7 +40,7 @@ export const NOTEBOOK04_PARAMS = CASE04_PARAMS.extend({
 export type Notebook04Params = z.infer<typeof NOTEBOOK04_PARAMS>;
 
 /** Units of the number parameters, shown next to their controls. */
-export const NOTEBOOK04_UNITS: Record<string, string> = { ramGiB: "GiB", dmaMaskBits: "bits", bufferSize: "bytes", swiotlbSize: "bytes", fragmentFraction: "of free pages" };
+export const NOTEBOOK04_UNITS: Record<string, string> = { ramGiB: "GiB", dmaMaskBits: "bits", bufferSize: "bytes", swiotlbSize: "bytes" };
 
 /**
  * The notebook parameter a ModelConfigError from {@link notebook04Live}
