@@ -24,7 +24,7 @@ import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { ModelConfigError } from "../../lib/core/errors.js";
-import { LIVE_NOTEBOOKS, runLive } from "../../scripts/live/registry.js";
+import { LIVE_NOTEBOOKS, liveKey, runLive } from "../../scripts/live/registry.js";
 import { bundleLive } from "../../scripts/live/bundle.js";
 import { notebookToHtml } from "../../scripts/workbook/export-html.js";
 import { liveConfig, LIVE_SCRIPT } from "../../scripts/workbook/live-page.js";
@@ -64,6 +64,13 @@ describe("live modules on the notebooks' own parameters", () => {
       expect(compared).toBe(r.cells.length - (key === "02" ? 1 : 0));
     }, 300_000);
   }
+
+  it("are registered for 00 to 04; a notebook without a live module stays static", () => {
+    expect(Object.keys(LIVE_NOTEBOOKS).sort()).toEqual(["00", "01", "02", "03", "04"]);
+    expect(liveKey("notebooks/04-32bit-dma-and-vmalloc.ipynb")).toBe("04");
+    expect(liveKey("06-not-live-yet.ipynb")).toBeNull();
+    expect(liveConfig({ cells: [], metadata: {}, nbformat: 4, nbformat_minor: 5 } as unknown as Notebook, "06-not-live-yet.ipynb")).toBeNull();
+  });
 
   it("name the notebook parameter of a bad value", () => {
     const bad: Array<[string, Record<string, unknown>, string]> = [
