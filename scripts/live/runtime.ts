@@ -367,8 +367,8 @@ function start(cfg: LiveConfig, nb: LiveNotebook): void {
       box.classList.remove("pending");
       if (j === 0) state.firstMs = performance.now() - t0;
       j++;
-      // let the page show what is done before a long cell
-      if (performance.now() - lastPaint > 30) {
+      // let the page show what is done before a long cell (always after the first one: the top of the page answers at once)
+      if (j === 1 || performance.now() - lastPaint > 30) {
         status.textContent = `running… ${j} of ${outputs.length} cells`;
         await paint();
         lastPaint = performance.now();

@@ -10,12 +10,15 @@
  * notebook's outputs.
  *
  * Speed: the cost sweep maps up to 2 x 40 MiB through swiotlb for each
- * strategy and size (seconds of cache-model work). The page re-runs a cell
- * only when a parameter it reads changed: each computation is memoized on
- * exactly the parameters it reads ({@link memoLast}), so changing the
- * strategy, the buffer size, the seed or the fragmentation re-runs the
- * single-run cells only. The model is deterministic: a memoized result is
- * the result.
+ * strategy and size (seconds of cache-model work, most of it the bounce
+ * copies of lib/cache/model.ts). The page keeps an exported output while
+ * the parameters it reads have the notebook's values (`same`), and each
+ * computation is memoized on exactly the parameters it reads
+ * ({@link memoLast}), so changing the strategy, the buffer size or the
+ * fragmentation re-runs the single-run cells only; the release, the IOMMU,
+ * the RAM, the mask, the buffer count, the swiotlb size and the seed (the
+ * machines' seed) re-run the sweep. The model is deterministic: a memoized
+ * result is the result.
  */
 import { z } from "zod";
 import { hex } from "../../core/arith.js";
