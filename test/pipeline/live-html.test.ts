@@ -20,53 +20,32 @@
  * is newer than the source, else the test executes it. The browser part is
  * skipped, with a message, when Chromium is missing, except in CI (CI set).
  */
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chromium, type Browser } from "playwright-core";
-import * as vl from "vega-lite";
 import { notebook01Live, notebook01ParamOf, type Notebook01Params } from "../../lib/scenarios/live/01.js";
 import { ModelConfigError } from "../../lib/core/errors.js";
-import { executeNotebook, readNotebook, type Notebook } from "../../scripts/workbook/notebook.js";
+import type { Notebook } from "../../scripts/workbook/notebook.js";
 import { notebookToHtml } from "../../scripts/workbook/export-html.js";
 import { liveConfig, LIVE_SCRIPT } from "../../scripts/workbook/live-page.js";
 import { notebookParams, parseParamsSource } from "../../scripts/workbook/params-cell.js";
-import { tableHtml } from "../../scripts/live/render.js";
 import { bundleLive } from "../../scripts/live/bundle.js";
+import { CHROMIUM, defaultsOf, executedNotebook, expectSameAsExecuted, haveChromium, inCi, root, sources } from "./live-helpers.js";
 
-const root = resolve(__dirname, "..", "..");
 const NB = "01-iommu-dma-map-sg-gaps.ipynb";
-const CHROMIUM = "/usr/bin/chromium";
-const haveChromium = existsSync(CHROMIUM);
-const inCi = Boolean(process.env["CI"]);
 if (!haveChromium && !inCi) console.warn("live HTML browser test skipped: Chromium not installed (apt-get install -y chromium)");
 
 let executed: Notebook;
 beforeAll(async () => {
-  const built = join(root, "build", "notebooks", NB);
-  const src = join(root, "notebooks", NB);
-  if (existsSync(built) && statSync(built).mtimeMs >= statSync(src).mtimeMs) {
-    executed = readNotebook(built);
-  } else {
-    const run = await executeNotebook(src, root);
-    if (run.failure) throw new Error(`${NB}: cell ${run.failure.cell} failed: ${run.failure.errorText}`);
-    executed = run.executed;
-  }
+  executed = await executedNotebook(NB);
 }, 300_000);
 
 /** The notebook's parameters as an object (from its parameters cell). */
 function defaults(): Notebook01Params {
-  const found = notebookParams(executed);
-  if (!found) throw new Error(`${NB}: no parameters cell`);
-  return Object.fromEntries(found.params.map((p) => [p.name, p.value])) as unknown as Notebook01Params;
-}
-
-/** The inline data sets (source_N) of a chart spec as vega-lite compiles it. */
-function sources(spec: unknown): Record<string, unknown[]> {
-  const c = vl.compile(spec as never).spec as { data: Array<{ name: string; values?: unknown[] }> };
-  return Object.fromEntries(c.data.filter((d) => d.values).map((d) => [d.name, JSON.parse(JSON.stringify(d.values)) as unknown[]]));
+  return defaultsOf(executed) as unknown as Notebook01Params;
 }
 
 describe("parameters cell", () => {
@@ -100,25 +79,8 @@ describe("parameters cell", () => {
 
 describe("notebook01Live", () => {
   it("on the notebook's parameters gives exactly the executed notebook's outputs", () => {
-    const cfg = liveConfig(executed, NB)!;
     const r = notebook01Live(defaults());
-    expect(r.cells.length).toBe(cfg.cells.length);
-    cfg.cells.forEach((ci, j) => {
-      const outs = (executed.cells[ci]!.outputs ?? []).filter((o) => o.output_type === "display_data");
-      const live = r.cells[j]!;
-      expect(live.length, `cell ${ci}: number of outputs`).toBe(outs.length);
-      live.forEach((o, k) => {
-        if (o === null) throw new Error(`cell ${ci}: output ${k} not computed`);
-        const d = (outs[k] as { data: Record<string, unknown> }).data;
-        const text = (v: unknown) => (Array.isArray(v) ? v.join("") : v);
-        if (o.kind === "markdown") expect(o.md).toBe(text(d["text/markdown"]));
-        if (o.kind === "table") expect(tableHtml(o.rows, o.caption)).toBe(text(d["text/html"]));
-        if (o.kind === "chart") {
-          expect(o.spec).toEqual(d["application/vnd.vegalite.v5+json"]);
-          expect(o.summary).toBe(text(d["text/plain"]));
-        }
-      });
-    });
+    expect(expectSameAsExecuted(executed, NB, r)).toBe(r.cells.length);
     expect(r.charts.length).toBe(1);
     expect(r.texts.length).toBe(2);
   });
