@@ -6,7 +6,7 @@
  * A notebook without an entry here is exported as a static page.
  */
 import type { z } from "zod";
-import { liveResult, type LiveCellOutputs, type LiveResult, type SameAsNotebook } from "../../lib/scenarios/live/types.js";
+import { liveResult, type LiveResult, type LiveStep, type SameAsNotebook } from "../../lib/scenarios/live/types.js";
 import { NOTEBOOK00_PARAMS, NOTEBOOK00_UNITS, notebook00Cells, notebook00Choices, notebook00ParamOf, type Notebook00Params } from "../../lib/scenarios/live/00.js";
 import { NOTEBOOK01_PARAMS, NOTEBOOK01_UNITS, notebook01Live, notebook01ParamOf, type Notebook01Params } from "../../lib/scenarios/live/01.js";
 import { NOTEBOOK02_PARAMS, notebook02Cells, notebook02ParamOf, type Notebook02Params } from "../../lib/scenarios/live/02.js";
@@ -21,10 +21,11 @@ export interface LiveNotebook {
    * The outputs of the notebook's code cells after the parameters cell, one
    * cell at a time, on its parameters by name as in its parameters cell.
    * With `same`, a cell or output whose parameters still have the
-   * notebook's values may be null (kept as exported).
+   * notebook's values may be null (kept as exported). An `undefined` step
+   * inside a long cell lets the page paint (LiveStep).
    * @throws ModelConfigError for a bad parameter, before the first cell.
    */
-  cells(params: Record<string, unknown>, same?: SameAsNotebook): Iterable<LiveCellOutputs>;
+  cells(params: Record<string, unknown>, same?: SameAsNotebook): Iterable<LiveStep>;
   /** The parameter a ModelConfigError's field concerns, or null. */
   paramOf(field: string): string | null;
   /** The notebook's parameter schema (zod object): the page derives each control from its field (enum: select, boolean: checkbox, number: number input). */
@@ -46,7 +47,7 @@ export const LIVE_NOTEBOOKS: Record<string, LiveNotebook> = {
 
 /** Run a live notebook to the end (all cells at once). */
 export function runLive(nb: LiveNotebook, params: Record<string, unknown>): LiveResult {
-  return liveResult([...nb.cells(params)]);
+  return liveResult(nb.cells(params));
 }
 
 /** The key of a notebook file ("01-x.ipynb" -> "01") when it is live, else null. */

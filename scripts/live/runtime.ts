@@ -22,7 +22,7 @@
 import embed from "vega-embed";
 import { z } from "zod";
 import { modelledReleases, zKernel } from "../../lib/scenarios/params.js";
-import type { LiveOutput } from "../../lib/scenarios/live/types.js";
+import type { LiveOutput, LiveStep } from "../../lib/scenarios/live/types.js";
 import type { NotebookParam, ParamValue } from "../workbook/params-cell.js";
 import { esc } from "../workbook/render-output.js";
 import { LIVE_NOTEBOOKS, type LiveNotebook } from "./registry.js";
@@ -332,11 +332,13 @@ function start(cfg: LiveConfig, nb: LiveNotebook): void {
       if (c) setError(c, `${err.name}: ${err.message}`);
       status.textContent = c ? "not run: the model rejected a value (the outputs below are the last good ones)" : `${err.name}: ${err.message}`;
     };
-    let it: Iterator<Array<LiveOutput | null> | null>;
-    let step: IteratorResult<Array<LiveOutput | null> | null>;
+    let it: Iterator<LiveStep>;
+    let step: IteratorResult<LiveStep>;
     try {
       it = nb.cells(vals, same)[Symbol.iterator]();
       step = it.next();
+      // the first cell's progress steps
+      while (!step.done && step.value === undefined) step = it.next();
     } catch (e) {
       reject(e);
       return;
@@ -351,6 +353,22 @@ function start(cfg: LiveConfig, nb: LiveNotebook): void {
     let j = 0;
     let lastPaint = performance.now();
     while (!step.done) {
+      if (step.value === undefined) {
+        // a step inside a long cell: paint now and then, and give up when a newer change came in
+        if (performance.now() - lastPaint > 50) {
+          await paint();
+          lastPaint = performance.now();
+          if (gen !== generation) return;
+        }
+        try {
+          step = it.next();
+        } catch (e) {
+          outputs.forEach((o) => o!.classList.remove("pending"));
+          reject(e);
+          return;
+        }
+        continue;
+      }
       const outs = step.value;
       const box = outputs[j]!;
       if (outs === null) box.innerHTML = original[j]!;
@@ -463,8 +481,10 @@ function start(cfg: LiveConfig, nb: LiveNotebook): void {
   // and draw a chart off-page.
   const warm = async () => {
     try {
-      const first = nb.cells(defaults)[Symbol.iterator]().next();
-      const spec = first && !first.done ? first.value?.find((o): o is Extract<LiveOutput, { kind: "chart" }> => o !== null && o.kind === "chart") : undefined;
+      const it = nb.cells(defaults)[Symbol.iterator]();
+      let first = it.next();
+      while (!first.done && first.value === undefined) first = it.next();
+      const spec = !first.done ? first.value?.find((o): o is Extract<LiveOutput, { kind: "chart" }> => o !== null && o.kind === "chart") : undefined;
       if (spec) (await draw(document.createElement("div"), spec.spec)).finalize();
     } catch {
       // a failure shows when the reader changes a value

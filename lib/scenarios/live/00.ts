@@ -200,5 +200,5 @@ export function* notebook00Cells(params: Notebook00Params, same: SameAsNotebook 
  * @throws ModelConfigError naming the bad parameter (see {@link notebook00ParamOf}).
  */
 export function notebook00Live(params: Notebook00Params): LiveResult {
-  return liveResult([...notebook00Cells(params)]);
+  return liveResult(notebook00Cells(params));
 }

@@ -102,5 +102,5 @@ export function* notebook02Cells(params: Notebook02Params): Generator<LiveCellOu
  * @throws ModelConfigError naming the bad parameter (see {@link notebook02ParamOf}).
  */
 export function notebook02Live(params: Notebook02Params): LiveResult {
-  return liveResult([...notebook02Cells(params)]);
+  return liveResult(notebook02Cells(params));
 }

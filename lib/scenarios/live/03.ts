@@ -129,5 +129,5 @@ export function* notebook03Cells(params: Notebook03Params): Generator<LiveCellOu
  * @throws ModelConfigError naming the bad parameter (see {@link notebook03ParamOf}).
  */
 export function notebook03Live(params: Notebook03Params): LiveResult {
-  return liveResult([...notebook03Cells(params)]);
+  return liveResult(notebook03Cells(params));
 }

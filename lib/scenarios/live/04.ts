@@ -27,9 +27,9 @@ import { dmaAllocNoncontiguous, dmaAllocPages, dmaAllocSgWhatIf } from "../../dm
 import { kernelChanges } from "../../kernel/version.js";
 import { vmalloc32PageGfpText } from "../../mm/vmalloc32.js";
 import { costPerFrameChartSpec, swiotlbSlotsChartSpec, viptStaleChartSpec, zoneMapChartSpec } from "../../viz/zones.js";
-import { CASE04_PARAMS, CASE04_STRATEGIES, case04Machine, case04Run, case04Sweep, case04Vipt, case04ZoneMap, type Case04Params, type Case04Strategy } from "../04-dma32-vmalloc.js";
+import { CASE04_PARAMS, CASE04_STRATEGIES, case04Machine, case04Run, case04Sweep, case04Vipt, case04ZoneMap, type Case04Params, type Case04Strategy, type Case04SweepRow } from "../04-dma32-vmalloc.js";
 import { parseScenarioParams, zKernel } from "../params.js";
-import { chart, liveResult, md, memoLast, paramOfField, table, type LiveCellOutputs, type LiveResult, type SameAsNotebook } from "./types.js";
+import { chart, liveResult, md, memoLast, paramOfField, table, type LiveResult, type LiveStep, type SameAsNotebook } from "./types.js";
 
 /**
  * The parameters of notebook 04, named as in its parameters cell: those of
@@ -68,7 +68,24 @@ const VIPT_DEPS = ["kernel"];
 
 const mainRun = memoLast((p: Case04Params) => case04Run(p), 2);
 // the sweep ignores the strategy and the buffer size of its base (each run sets its own) and runs unfragmented
-const sweepOf = memoLast((a: { base: Case04Params; strategies: readonly Case04Strategy[] }) => case04Sweep(a.base, SWEEP_SIZES, a.strategies), 6);
+// one run of the sweep: case04Sweep on one strategy and one size gives that row (it runs strategies outer, sizes inner)
+const sweepRun = memoLast((a: { base: Case04Params; strategy: Case04Strategy; size: number }) => case04Sweep(a.base, [a.size], [a.strategy]), 64);
+
+/**
+ * case04Sweep(base, SWEEP_SIZES, strategies), one run at a time (a step
+ * between runs, see LiveStep); the rows in case04Sweep's order.
+ */
+function* sweepOf(a: { base: Case04Params; strategies: readonly Case04Strategy[] }): Generator<undefined, Case04SweepRow[]> {
+  const rows: Case04SweepRow[] = [];
+  for (const s of a.strategies) {
+    if (s === "iommu" && !a.base.iommu) continue;
+    for (const size of SWEEP_SIZES) {
+      rows.push(...sweepRun({ base: a.base, strategy: s, size: size }));
+      yield undefined;
+    }
+  }
+  return rows;
+}
 const pgRowsOf = memoLast((a: { p: Case04Params; releases: string[] }) =>
   a.releases.map((k) => {
     const r = case04Run({ ...a.p, kernel: k, iommu: true, strategy: "iommu", bufferSize: 2 ** 20, buffers: 1, fragmentFraction: 0 });
@@ -113,12 +130,13 @@ const viptRowsOf = memoLast((kernel: string) => [16, 64, 256].flatMap((k) => [ca
 
 /**
  * Notebook 04's code cells after the parameters cell, one output list per
- * cell, computed one cell at a time (the page draws each as it comes).
+ * cell, computed one cell at a time (the page draws each as it comes), with
+ * an `undefined` step after each run of the cost sweep.
  * With `same` (the live page), a cell or output whose parameters still have
  * the notebook's values is null and not computed.
  * @throws ModelConfigError naming the bad parameter, before the first cell.
  */
-export function* notebook04Cells(params: Notebook04Params, same: SameAsNotebook = () => false): Generator<LiveCellOutputs> {
+export function* notebook04Cells(params: Notebook04Params, same: SameAsNotebook = () => false): Generator<LiveStep> {
   parseScenarioParams(NOTEBOOK04_PARAMS, params, "notebook 04");
   const { ramGiB, dmaMaskBits, kernel, iommu, bufferSize, buffers, swiotlbSize, strategy, seed, fragmentFraction, pgtableReleases } = params;
   const p: Case04Params = { ramGiB: ramGiB, dmaMaskBits: dmaMaskBits, kernel: kernel, iommu: iommu, bufferSize: bufferSize, buffers: buffers, swiotlbSize: swiotlbSize, strategy: strategy, seed: seed, fragmentFraction: fragmentFraction };
@@ -159,7 +177,7 @@ export function* notebook04Cells(params: Notebook04Params, same: SameAsNotebook 
   // the cost sweep
   const sweepBase: Case04Params = { ...p, strategy: "vmalloc", bufferSize: SWEEP_SIZES[0]!, fragmentFraction: 0 };
   const keepSweep = same(SWEEP_DEPS);
-  const sweep = keepSweep ? [] : sweepOf({ base: sweepBase, strategies: CASE04_STRATEGIES });
+  const sweep = keepSweep ? [] : yield* sweepOf({ base: sweepBase, strategies: CASE04_STRATEGIES });
   yield keepSweep ? null : [
     chart(costPerFrameChartSpec(sweep, `CPU cost per frame, ${buffers} buffers, ${kernel}, IOMMU ${iommu ? "on" : "off"}`), sweep.map((r) => `${r.strategy} ${r.bufferMiB} MiB: ${r.ok ? r.costPerFrameUs + " µs" : "failed"}`).join("; ")),
     table(sweep.map((r) => ({ strategy: r.strategy, MiB: r.bufferMiB, ok: r.ok, "µs per frame": r.costPerFrameUs, "MiB bounced per frame": r.bouncedMiBPerFrame, "pages above 4 GiB": r.pagesAbove4G, reason: r.reason })), "Details: the sweep, run by run"),
@@ -175,7 +193,7 @@ export function* notebook04Cells(params: Notebook04Params, same: SameAsNotebook 
     ),
   ];
   // swiotlb slots
-  const bounce = keepSweep ? [] : iommu ? sweepOf({ base: { ...sweepBase, iommu: false }, strategies: ["vmalloc"] }) : sweep.filter((r) => r.strategy === "vmalloc");
+  const bounce = keepSweep ? [] : iommu ? yield* sweepOf({ base: { ...sweepBase, iommu: false }, strategies: ["vmalloc"] }) : sweep.filter((r) => r.strategy === "vmalloc");
   const fullMsg = run.machine.trace.ofKind("swiotlb_full");
   yield [
     keepSweep ? null : chart(swiotlbSlotsChartSpec(bounce, `swiotlb slots in use with ${buffers} vmalloc buffers (pool ${swiotlbSize / 2 ** 20} MiB)`), bounce.map((r) => `${r.bufferMiB} MiB: ${r.swiotlbSlotsUsed}/${r.swiotlbSlots} slots, ${r.ok ? "mapped" : "map failed"}`).join("; ")),
@@ -201,5 +219,5 @@ export function* notebook04Cells(params: Notebook04Params, same: SameAsNotebook 
  * @throws ModelConfigError naming the bad parameter (see {@link notebook04ParamOf}).
  */
 export function notebook04Live(params: Notebook04Params): LiveResult {
-  return liveResult([...notebook04Cells(params)]);
+  return liveResult(notebook04Cells(params));
 }

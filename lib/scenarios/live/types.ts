@@ -23,6 +23,14 @@ export type LiveOutput =
 export type LiveCellOutputs = Array<LiveOutput | null> | null;
 
 /**
+ * What a live module's cell generator yields: a cell's outputs, or
+ * `undefined` between two steps of a long cell ("still working": the page
+ * may paint, and drop the run when a newer change came in). The next
+ * LiveCellOutputs is always the same cell's.
+ */
+export type LiveStep = LiveCellOutputs | undefined;
+
+/**
  * Asked by a live module before it computes an output: true when every
  * named parameter still has the notebook's value, so the executed output
  * can stay. Without it (Node, tests) everything is computed.
@@ -59,8 +67,10 @@ export function chart(spec: VlSpec, summary: string): LiveOutput {
   return { kind: "chart", spec: spec, summary: summary };
 }
 
-/** A LiveResult from the outputs of each code cell, in order. */
-export function liveResult(cells: LiveCellOutputs[]): LiveResult {
+/** A LiveResult from the outputs of each code cell, in order (the `undefined` progress steps of a generator are dropped). */
+export function liveResult(steps: Iterable<LiveStep>): LiveResult {
+  const cells: LiveCellOutputs[] = [];
+  for (const c of steps) if (c !== undefined) cells.push(c);
   const all = cells.flatMap((c) => c ?? []);
   return {
     cells: cells,
