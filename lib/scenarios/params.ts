@@ -45,6 +45,26 @@ export function checkModelledKernel(name: unknown, field = "kernel"): string {
   return parseKernelVersion(name as string).name;
 }
 
+/** The last minor release of each major line before the next major (v4.20, v5.19; kernel.org release history). */
+const LAST_MINOR: Record<number, number> = { 4: 20, 5: 19 };
+
+/**
+ * Every mainline release name "vX.Y" from OLDEST_MODELLED to NEWEST_MODELLED,
+ * oldest first (v4.4 .. v4.20, v5.0 .. v5.19, v6.0 ..): the choices a live
+ * page offers for a release parameter.
+ */
+export function modelledReleases(): string[] {
+  const lo = parseKernelVersion(OLDEST_MODELLED);
+  const hi = parseKernelVersion(NEWEST_MODELLED);
+  const out: string[] = [];
+  for (let major = lo.major; major <= hi.major; major++) {
+    const first = major === lo.major ? lo.minor : 0;
+    const last = major === hi.major ? hi.minor : (LAST_MINOR[major] ?? 0);
+    for (let minor = first; minor <= last; minor++) out.push(`v${major}.${minor}`);
+  }
+  return out;
+}
+
 /** A kernel release within the modelled range. */
 export const zKernel = z.string().refine(isModelledKernel).describe(KERNEL_RANGE);
 

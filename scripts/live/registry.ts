@@ -3,22 +3,52 @@
  * number that starts their file name ("01" for 01-iommu-dma-map-sg-gaps.ipynb).
  * Shared by the export (which wires the page) and the page script (which
  * runs the notebook). No Node imports: this is bundled for the browser.
+ * A notebook without an entry here is exported as a static page.
  */
-import type { LiveResult } from "../../lib/scenarios/live/01.js";
-import { notebook01Live, notebook01ParamOf, type Notebook01Params } from "../../lib/scenarios/live/01.js";
+import type { z } from "zod";
+import { liveResult, type LiveResult, type LiveStep, type SameAsNotebook } from "../../lib/scenarios/live/types.js";
+import { NOTEBOOK00_PARAMS, NOTEBOOK00_UNITS, notebook00Cells, notebook00Choices, notebook00ParamOf, type Notebook00Params } from "../../lib/scenarios/live/00.js";
+import { NOTEBOOK01_PARAMS, NOTEBOOK01_UNITS, notebook01Live, notebook01ParamOf, type Notebook01Params } from "../../lib/scenarios/live/01.js";
+import { NOTEBOOK02_PARAMS, notebook02Cells, notebook02ParamOf, type Notebook02Params } from "../../lib/scenarios/live/02.js";
+import { NOTEBOOK03_PARAMS, NOTEBOOK03_UNITS, notebook03Cells, notebook03ParamOf, type Notebook03Params } from "../../lib/scenarios/live/03.js";
+import { NOTEBOOK04_PARAMS, NOTEBOOK04_UNITS, notebook04Cells, notebook04ParamOf, type Notebook04Params } from "../../lib/scenarios/live/04.js";
 
-/** A live notebook: its computation and how its errors map to parameters. */
+export type { LiveResult };
+
+/** A live notebook: its computation, its parameter schema, and how its errors map to parameters. */
 export interface LiveNotebook {
-  /** Run the notebook's code cells on its parameters (by name, as in its parameters cell). */
-  run(params: Record<string, unknown>): LiveResult;
+  /**
+   * The outputs of the notebook's code cells after the parameters cell, one
+   * cell at a time, on its parameters by name as in its parameters cell.
+   * With `same`, a cell or output whose parameters still have the
+   * notebook's values may be null (kept as exported). An `undefined` step
+   * inside a long cell lets the page paint (LiveStep).
+   * @throws ModelConfigError for a bad parameter, before the first cell.
+   */
+  cells(params: Record<string, unknown>, same?: SameAsNotebook): Iterable<LiveStep>;
   /** The parameter a ModelConfigError's field concerns, or null. */
   paramOf(field: string): string | null;
+  /** The notebook's parameter schema (zod object): the page derives each control from its field (enum: select, boolean: checkbox, number: number input). */
+  schema: z.ZodObject<z.ZodRawShape>;
+  /** Units of number parameters, shown after their controls. */
+  units?: Record<string, string>;
+  /** Choices of string parameters that are not zod enums (e.g. platform ids). */
+  choices?: () => Record<string, string[]>;
 }
 
 /** Live notebooks by key. */
 export const LIVE_NOTEBOOKS: Record<string, LiveNotebook> = {
-  "01": { run: (p) => notebook01Live(p as Notebook01Params), paramOf: notebook01ParamOf },
+  "00": { cells: (p, same) => notebook00Cells(p as Notebook00Params, same), paramOf: notebook00ParamOf, schema: NOTEBOOK00_PARAMS, units: NOTEBOOK00_UNITS, choices: notebook00Choices },
+  "01": { cells: (p) => notebook01Live(p as Notebook01Params).cells, paramOf: notebook01ParamOf, schema: NOTEBOOK01_PARAMS, units: NOTEBOOK01_UNITS },
+  "02": { cells: (p) => notebook02Cells(p as Notebook02Params), paramOf: notebook02ParamOf, schema: NOTEBOOK02_PARAMS },
+  "03": { cells: (p) => notebook03Cells(p as Notebook03Params), paramOf: notebook03ParamOf, schema: NOTEBOOK03_PARAMS, units: NOTEBOOK03_UNITS },
+  "04": { cells: (p, same) => notebook04Cells(p as Notebook04Params, same), paramOf: notebook04ParamOf, schema: NOTEBOOK04_PARAMS, units: NOTEBOOK04_UNITS },
 };
+
+/** Run a live notebook to the end (all cells at once). */
+export function runLive(nb: LiveNotebook, params: Record<string, unknown>): LiveResult {
+  return liveResult(nb.cells(params));
+}
 
 /** The key of a notebook file ("01-x.ipynb" -> "01") when it is live, else null. */
 export function liveKey(file: string): string | null {

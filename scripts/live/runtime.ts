@@ -3,130 +3,295 @@
  * The page script of the HTML export (bundled by scripts/live/bundle.ts into
  * build/html/workbook-live.js, one file for every page). On a live page
  * (one with a `script#dma-live` config, see LIVE_NOTEBOOKS) it turns the
- * notebook's parameters into form controls; a change re-runs the notebook's
- * code in the browser and replaces the outputs of its code cells, charts
- * drawn by vega-embed from the same vega-lite specs. A bad value shows the
- * model's error next to its control and leaves the last good outputs;
- * "reset" restores the notebook's values and outputs; the URL fragment
+ * notebook's parameters into form controls derived from the notebook's zod
+ * schema (an enum or a release: a select; a boolean: a checkbox; an object
+ * of booleans: a row of checkboxes; a number: a number input with its range
+ * and unit, a slider as well for a fraction; a list: a text input). A change
+ * re-runs the notebook's code in the browser, one cell at a time, and
+ * replaces the outputs of its code cells as they come, charts drawn by
+ * vega-embed from the same vega-lite specs. A bad value shows the model's
+ * error next to its control and leaves the last good outputs; "reset"
+ * restores the notebook's values and outputs; the URL fragment
  * (`#seed=2&iovaGranule=8192`) carries the changed parameters. Without
  * JavaScript the page is the executed notebook.
+ *
+ * Cells (or single outputs) whose inputs still have the notebook's values
+ * are kept as exported (the live module yields null for them), so a change
+ * re-computes only what depends on it.
  */
 import embed from "vega-embed";
+import { z } from "zod";
+import { modelledReleases, zKernel } from "../../lib/scenarios/params.js";
+import type { LiveOutput, LiveStep } from "../../lib/scenarios/live/types.js";
 import type { NotebookParam, ParamValue } from "../workbook/params-cell.js";
 import { esc } from "../workbook/render-output.js";
-import type { LiveOutput } from "../../lib/scenarios/live/01.js";
 import { LIVE_NOTEBOOKS, type LiveNotebook } from "./registry.js";
 import { outputToHtml, type LiveConfig } from "./render.js";
 
 /** What tests read from the page (window.__dmaLive). */
 export interface LiveState {
   runs: number;
+  /** Milliseconds of the last run, from the change to the last chart drawn. */
   lastMs: number;
+  /** Milliseconds of the last run to its first cell on the page. */
+  firstMs: number;
+  /** The specs of the charts the last run computed (kept ones excluded), in order. */
   charts: unknown[];
   errors: Record<string, string>;
   ready: boolean;
-  /** The vega views of the charts drawn by the last run (vega View objects: `.data(name)`). */
+  /** The vega views of the charts drawn by the last run, in the order of `charts` (vega View objects: `.data(name)`). */
   views: unknown[];
-  /** Run the notebook on the controls' values even when they are those shown (scripts/check-html.ts checks the redrawn charts). */
+  /** Run the notebook on the controls' values even when they are those shown, computing every cell (scripts/check-html.ts checks the redrawn charts). */
   rerun(): Promise<void>;
 }
 
-type Kind = "number" | "number[]" | "string" | "string[]" | "boolean" | "json";
+/** How a parameter is edited, derived from its zod schema (and, for lists, its value in the notebook). */
+type Spec =
+  | { type: "select"; options: string[] }
+  | { type: "checkbox" }
+  | { type: "checks"; fields: string[] }
+  | { type: "number"; min: number | null; max: number | null; int: boolean; nullable: boolean; slider: boolean }
+  | { type: "list"; numbers: boolean }
+  | { type: "json" };
 
-function kindOf(v: ParamValue): Kind {
-  if (typeof v === "number" || v === null) return "number";
-  if (typeof v === "string") return "string";
-  if (typeof v === "boolean") return "boolean";
-  if (Array.isArray(v) && v.every((x) => typeof x === "number")) return "number[]";
-  if (Array.isArray(v) && v.every((x) => typeof x === "string")) return "string[]";
-  return "json";
+/** Peel optional/nullable/default wrappers (not refinements: a release is a refined string). */
+function peel(s: z.ZodTypeAny): { inner: z.ZodTypeAny; nullable: boolean } {
+  let nullable = false;
+  for (;;) {
+    if (s instanceof z.ZodNullable) {
+      nullable = true;
+      s = s.unwrap();
+    } else if (s instanceof z.ZodOptional) s = s.unwrap();
+    else if (s instanceof z.ZodDefault) s = s._def.innerType;
+    else return { inner: s, nullable: nullable };
+  }
 }
 
-/** The text a control shows for a value (numbers as the notebook writes them when unchanged). */
-function format(p: NotebookParam, v: ParamValue): string {
-  const k = kindOf(p.value);
-  if (v === null) return "null";
-  if (k === "number" && v === p.value && !/^\[/.test(p.source)) return p.source;
-  if (k === "number[]" || k === "string[]") return (v as ParamValue[]).join(", ");
-  if (k === "json") return JSON.stringify(v);
-  return String(v);
+function specOf(field: z.ZodTypeAny | undefined, p: NotebookParam, choices: Record<string, string[]>): Spec {
+  if (choices[p.name] && typeof p.value === "string") return { type: "select", options: choices[p.name]! };
+  if (!field) return { type: "json" };
+  const { inner, nullable } = peel(field);
+  if (inner === zKernel) return { type: "select", options: modelledReleases() };
+  if (inner instanceof z.ZodEnum) return { type: "select", options: [...(inner.options as string[])] };
+  if (inner instanceof z.ZodBoolean) return { type: "checkbox" };
+  if (inner instanceof z.ZodNumber) {
+    const min = inner.minValue;
+    const max = inner.maxValue;
+    return { type: "number", min: min, max: max, int: inner.isInt, nullable: nullable || p.nullable, slider: !inner.isInt && min === 0 && max !== null && max <= 1 };
+  }
+  if (inner instanceof z.ZodObject && Object.values(inner.shape as Record<string, z.ZodTypeAny>).every((f) => peel(f).inner instanceof z.ZodBoolean)) return { type: "checks", fields: Object.keys(inner.shape as object) };
+  if (inner instanceof z.ZodArray) return { type: "list", numbers: peel(inner.element as z.ZodTypeAny).inner instanceof z.ZodNumber };
+  return { type: "json" };
 }
 
 function parseNumber(t: string): number {
   const s = t.trim().replace(/_/g, "");
-  if (!/^-?(0x[0-9a-f]+|\d+(\.\d+)?(e\d+)?)$/i.test(s)) throw new Error(`not a number: ${JSON.stringify(t)}`);
+  if (!/^-?(0x[0-9a-f]+|\d+(\.\d+)?(e[-+]?\d+)?|\.\d+)$/i.test(s)) throw new Error(`not a number: ${JSON.stringify(t)}`);
   return Number(s);
 }
 
-/** Parse a control's text as a value of the parameter's kind. */
-function parse(p: NotebookParam, t: string): ParamValue {
-  const k = kindOf(p.value);
-  const s = t.trim();
-  if (p.nullable && (s === "null" || s === "")) return null;
-  switch (k) {
-    case "number":
-      return parseNumber(s);
-    case "number[]":
-      return s === "" ? [] : s.split(/[\s,]+/).filter(Boolean).map(parseNumber);
-    case "string[]":
-      return s === "" ? [] : s.split(",").map((x) => x.trim()).filter(Boolean);
-    case "string":
-      return s;
-    case "boolean":
-      return s === "true";
-    case "json":
-      return JSON.parse(s) as ParamValue;
+/** One form control: reads and writes a parameter's value, and its text form for the URL fragment. */
+interface Control {
+  p: NotebookParam;
+  /** The element that carries the id live-<name> (the input, select or fieldset). */
+  el: HTMLElement;
+  error: HTMLElement;
+  /** The value the control shows. @throws Error when it is not a value of the parameter's type. */
+  get(): ParamValue;
+  set(v: ParamValue): void;
+  /** The value as text (URL fragment). */
+  text(): string;
+  setText(t: string): void;
+  /** Elements whose input/change events re-run the notebook. */
+  inputs: HTMLElement[];
+}
+
+function makeControl(p: NotebookParam, spec: Spec, unit: string | undefined, row: HTMLElement): Control {
+  const id = `live-${p.name}`;
+  const name = esc(p.name);
+  const label = `<label for="${id}">${name}</label>`;
+  const hint = `<span class="hint">${esc(p.comment)}</span>`;
+  const err = `<span class="error" role="alert" hidden></span>`;
+  const unitHtml = unit ? `<span class="unit">${esc(unit)}</span>` : "";
+  switch (spec.type) {
+    case "select": {
+      row.innerHTML = `${label}<span class="ctl"><select id="${id}" name="${name}">${spec.options.map((o) => `<option>${esc(o)}</option>`).join("")}</select></span>${hint}${err}`;
+      const sel = row.querySelector("select")!;
+      const c: Control = {
+        p, el: sel, error: row.querySelector<HTMLElement>(".error")!, inputs: [sel],
+        get: () => {
+          if (!spec.options.includes(sel.value)) throw new Error(`not one of the choices: ${JSON.stringify(sel.value)}`);
+          return sel.value;
+        },
+        set: (v) => {
+          if (typeof v === "string" && !spec.options.includes(v)) sel.insertAdjacentHTML("beforeend", `<option>${esc(v)}</option>`);
+          sel.value = String(v);
+        },
+        text: () => sel.value,
+        setText: (t) => c.set(t),
+      };
+      return c;
+    }
+    case "checkbox": {
+      row.innerHTML = `${label}<span class="ctl"><input type="checkbox" id="${id}" name="${name}"></span>${hint}${err}`;
+      const box = row.querySelector("input")!;
+      return {
+        p, el: box, error: row.querySelector<HTMLElement>(".error")!, inputs: [box],
+        get: () => box.checked, set: (v) => (box.checked = v === true), text: () => String(box.checked), setText: (t) => (box.checked = t.trim() === "true"),
+      };
+    }
+    case "checks": {
+      row.innerHTML = `<label for="${id}">${name}</label><span class="ctl checks" id="${id}" role="group" aria-label="${name}">${spec.fields.map((f) => `<label class="check"><input type="checkbox" id="${id}-${esc(f)}" data-field="${esc(f)}"> ${esc(f)}</label>`).join("")}</span>${hint}${err}`;
+      const boxes = Array.from(row.querySelectorAll<HTMLInputElement>("input[type=checkbox]"));
+      return {
+        p, el: row.querySelector<HTMLElement>(`#${id}`)!, error: row.querySelector<HTMLElement>(".error")!, inputs: boxes,
+        get: () => Object.fromEntries(boxes.map((b) => [b.dataset["field"]!, b.checked])),
+        set: (v) => boxes.forEach((b) => (b.checked = (v as Record<string, ParamValue>)[b.dataset["field"]!] === true)),
+        text: () => boxes.filter((b) => b.checked).map((b) => b.dataset["field"]).join(","),
+        setText: (t) => {
+          const on = t.split(",").map((x) => x.trim());
+          boxes.forEach((b) => (b.checked = on.includes(b.dataset["field"]!)));
+        },
+      };
+    }
+    case "number": {
+      // masks and limits the notebook writes in hex (0xffff) are typed as text: a number input takes decimals only
+      const asText = spec.nullable || /0x/i.test(p.source + p.comment);
+      const range = `${spec.min !== null ? ` min="${spec.min}"` : ""}${spec.max !== null ? ` max="${spec.max}"` : ""} step="${spec.int ? 1 : "any"}"`;
+      const slider = spec.slider ? `<input type="range" aria-label="${name} (slider)"${range.replace('step="any"', 'step="0.05"')}>` : "";
+      const size = unit === "bytes" ? `<span class="size"></span>` : "";
+      row.innerHTML = `${label}<span class="ctl">${asText ? `<input type="text" inputmode="numeric" class="num" id="${id}" name="${name}" spellcheck="false"${spec.nullable ? ' placeholder="null"' : ""}>` : `<input type="number" id="${id}" name="${name}"${range}${spec.slider ? ' class="narrow"' : ""}>`}${slider}${unitHtml}${size}</span>${hint}${err}`;
+      const input = row.querySelector<HTMLInputElement>(`#${id}`)!;
+      const sl = row.querySelector<HTMLInputElement>("input[type=range]");
+      const sizeEl = row.querySelector<HTMLElement>(".size");
+      const showSize = () => {
+        if (!sizeEl) return;
+        const v = Number(input.value);
+        sizeEl.textContent = input.value !== "" && Number.isInteger(v) && v >= 1024 ? `= ${bytesText(v)}` : "";
+      };
+      input.addEventListener("input", () => {
+        if (sl) sl.value = input.value;
+        showSize();
+      });
+      sl?.addEventListener("input", () => {
+        input.value = sl.value;
+        showSize();
+      });
+      const c: Control = {
+        p, el: input, error: row.querySelector<HTMLElement>(".error")!, inputs: sl ? [input, sl] : [input],
+        get: () => {
+          // a number input whose text is not a number reports "" (badInput)
+          if (input.validity.badInput) throw new Error("not a number");
+          if (input.value.trim() === "") {
+            if (spec.nullable) return null;
+            throw new Error("a number is needed");
+          }
+          return parseNumber(input.value);
+        },
+        set: (v) => {
+          input.value = v === null ? "" : v === p.value && asText ? p.source.replace(/^null$/, "") : String(v);
+          if (sl) sl.value = input.value;
+          showSize();
+        },
+        text: () => (input.value.trim() === "" ? "null" : input.value.trim()),
+        setText: (t) => c.set(t.trim() === "null" || t.trim() === "" ? null : parseNumber(t)),
+      };
+      return c;
+    }
+    case "list":
+    case "json": {
+      // a list takes the width of the form, its hint goes below it
+      row.innerHTML = `${label}<span class="ctl wide"><input type="text" id="${id}" name="${name}" spellcheck="false">${unitHtml}</span>${hint.replace('class="hint"', 'class="hint below"')}${err}`;
+      const input = row.querySelector<HTMLInputElement>("input")!;
+      const numbers = spec.type === "list" && spec.numbers;
+      const c: Control = {
+        p, el: input, error: row.querySelector<HTMLElement>(".error")!, inputs: [input],
+        get: () => {
+          const s = input.value.trim();
+          if (spec.type === "json") return JSON.parse(s) as ParamValue;
+          const parts = s === "" ? [] : s.split(numbers ? /[\s,]+/ : ",").map((x) => x.trim()).filter(Boolean);
+          return numbers ? parts.map(parseNumber) : parts;
+        },
+        set: (v) => (input.value = spec.type === "json" ? JSON.stringify(v) : (v as ParamValue[]).join(", ")),
+        text: () => input.value.trim(),
+        setText: (t) => (input.value = t),
+      };
+      return c;
+    }
   }
 }
 
-interface Control {
-  p: NotebookParam;
-  input: HTMLInputElement;
-  error: HTMLElement;
+/** A byte count in binary units for the reader ("4 MiB", "1.5 KiB"), shown beside a bytes control. */
+function bytesText(v: number): string {
+  const units = ["KiB", "MiB", "GiB", "TiB"];
+  let x = v / 1024;
+  let i = 0;
+  while (x >= 1024 && i < units.length - 1) {
+    x /= 1024;
+    i++;
+  }
+  return `${Number.isInteger(x) ? x : x.toFixed(2).replace(/0+$/, "")} ${units[i]}`;
 }
 
+const VEGA_OPTS = { mode: "vega-lite", renderer: "svg", actions: false } as const;
+
+/** Draw a chart spec into `el` (the specs name vega-lite v5's schema for Jupyter's renderers; vega-embed would warn about it on every run). */
+function draw(el: HTMLElement, spec: Extract<LiveOutput, { kind: "chart" }>["spec"]) {
+  const { $schema: _schema, ...body } = spec;
+  return embed(el, body as never, VEGA_OPTS as never);
+}
+
+/** Let the browser paint. */
+const paint = () => new Promise<void>((r) => setTimeout(r, 0));
+
 function start(cfg: LiveConfig, nb: LiveNotebook): void {
-  const state: LiveState = { runs: 0, lastMs: 0, charts: [], errors: {}, ready: false, views: [], rerun: async () => {} };
+  const state: LiveState = { runs: 0, lastMs: 0, firstMs: 0, charts: [], errors: {}, ready: false, views: [], rerun: async () => {} };
   (window as unknown as { __dmaLive: LiveState }).__dmaLive = state;
   const section = (i: number) => document.querySelector<HTMLElement>(`section.cell[data-cell="${i}"]`);
   const outputs = cfg.cells.map((i) => section(i)?.querySelector<HTMLElement>("div.outputs") ?? null);
-  const original = outputs.map((o) => o?.innerHTML ?? "");
   const paramsSection = section(cfg.paramsCell);
   if (!paramsSection || outputs.some((o) => !o)) return;
+  const original = outputs.map((o) => o!.innerHTML);
+  /** The exported elements of each output of each cell (inside the fold of a `details` cell). */
+  const originalOutputs = outputs.map((o) => {
+    const box = (o!.querySelector(":scope > details.fold") as HTMLElement | null) ?? o!;
+    return Array.from(box.children).filter((e) => e.tagName !== "SUMMARY").map((e) => e.outerHTML);
+  });
 
   const form = document.createElement("form");
   form.className = "live";
   form.setAttribute("aria-label", "parameters");
-  form.innerHTML = `<div><strong>Parameters</strong> <span class="hint">change a value: the notebook re-runs in this page</span> <button type="button" class="reset">reset</button><span class="status" role="status"></span></div>`;
+  form.innerHTML = `<div class="head"><strong>Parameters</strong> <span class="hint">change a value: the notebook re-runs in this page</span> <button type="button" class="reset">reset</button><span class="status" role="status"></span></div>`;
   const status = form.querySelector<HTMLElement>(".status")!;
+  const shape = nb.schema.shape as Record<string, z.ZodTypeAny>;
+  const choices = nb.choices ? nb.choices() : {};
   const controls: Control[] = cfg.params.map((p) => {
     const row = document.createElement("div");
     row.className = "row";
-    const id = `live-${p.name}`;
-    row.innerHTML = `<label for="${id}">${esc(p.name)}</label><input type="text" id="${id}" name="${esc(p.name)}" spellcheck="false"><span class="hint">${esc(p.comment)}</span><span class="error" role="alert" hidden></span>`;
     form.appendChild(row);
-    const input = row.querySelector("input")!;
-    input.value = format(p, p.value);
-    return { p, input, error: row.querySelector<HTMLElement>(".error")! };
+    const c = makeControl(p, specOf(shape[p.name], p, choices), nb.units?.[p.name], row);
+    c.set(p.value);
+    return c;
   });
   paramsSection.appendChild(form);
 
   const setError = (c: Control, msg: string | null) => {
     c.error.hidden = msg === null;
     c.error.textContent = msg ?? "";
-    c.input.classList.toggle("bad", msg !== null);
+    c.el.classList.toggle("bad", msg !== null);
     if (msg === null) delete state.errors[c.p.name];
     else state.errors[c.p.name] = msg;
   };
   let views: Array<{ finalize(): void }> = [];
-  const defaultsKey = JSON.stringify(Object.fromEntries(cfg.params.map((p) => [p.name, p.value])));
+  const defaults: Record<string, ParamValue> = Object.fromEntries(cfg.params.map((p) => [p.name, p.value]));
+  const defaultsKey = JSON.stringify(defaults);
   /** The parameters of the outputs on the page (the notebook's at first). */
   let shownKey = defaultsKey;
   let generation = 0;
 
   const writeHash = (vals: Record<string, ParamValue>) => {
     const changed = controls.filter((c) => JSON.stringify(vals[c.p.name]) !== JSON.stringify(c.p.value));
-    const hash = changed.map((c) => `${encodeURIComponent(c.p.name)}=${encodeURIComponent(c.input.value.trim())}`).join("&");
+    const hash = changed.map((c) => `${encodeURIComponent(c.p.name)}=${encodeURIComponent(c.text())}`).join("&");
     try {
       history.replaceState(null, "", hash ? `#${hash}` : location.pathname + location.search);
     } catch {
@@ -134,14 +299,14 @@ function start(cfg: LiveConfig, nb: LiveNotebook): void {
     }
   };
 
-  const run = async () => {
+  const run = async (full = false) => {
     const t0 = performance.now();
     const gen = ++generation;
     const vals: Record<string, ParamValue> = {};
     let bad = false;
     for (const c of controls) {
       try {
-        vals[c.p.name] = parse(c.p, c.input.value);
+        vals[c.p.name] = c.get();
         setError(c, null);
       } catch (e) {
         setError(c, (e as Error).message);
@@ -154,60 +319,112 @@ function start(cfg: LiveConfig, nb: LiveNotebook): void {
     }
     // a change event on blur with the values of the outputs shown: nothing to do
     const key = JSON.stringify(vals);
-    if (key === shownKey) {
+    if (key === shownKey && !full) {
       status.textContent = "";
       return;
     }
-    let result;
-    try {
-      result = nb.run(vals);
-    } catch (e) {
+    /** True when every named parameter has the notebook's value (its exported outputs still hold). */
+    const same = (names: readonly string[]) => !full && names.every((n) => JSON.stringify(vals[n]) === JSON.stringify(defaults[n]));
+    const reject = (e: unknown) => {
       const err = e as Error & { field?: string };
       const name = err.name === "ModelConfigError" && typeof err.field === "string" ? nb.paramOf(err.field) : null;
       const c = controls.find((x) => x.p.name === name);
       if (c) setError(c, `${err.name}: ${err.message}`);
       status.textContent = c ? "not run: the model rejected a value (the outputs below are the last good ones)" : `${err.name}: ${err.message}`;
+    };
+    let it: Iterator<LiveStep>;
+    let step: IteratorResult<LiveStep>;
+    try {
+      it = nb.cells(vals, same)[Symbol.iterator]();
+      step = it.next();
+      // the first cell's progress steps
+      while (!step.done && step.value === undefined) step = it.next();
+    } catch (e) {
+      reject(e);
       return;
     }
     writeHash(vals);
     shownKey = key;
     for (const v of views) v.finalize();
     views = [];
-    const pending: Array<Promise<unknown>> = [];
-    result.cells.forEach((outs, j) => {
+    const charts: unknown[] = [];
+    const pending: Array<Promise<{ view: { finalize(): void } }>> = [];
+    outputs.forEach((o) => o!.classList.add("pending"));
+    let j = 0;
+    let lastPaint = performance.now();
+    while (!step.done) {
+      if (step.value === undefined) {
+        // a step inside a long cell: paint now and then, and give up when a newer change came in
+        if (performance.now() - lastPaint > 50) {
+          await paint();
+          lastPaint = performance.now();
+          if (gen !== generation) return;
+        }
+        try {
+          step = it.next();
+        } catch (e) {
+          outputs.forEach((o) => o!.classList.remove("pending"));
+          reject(e);
+          return;
+        }
+        continue;
+      }
+      const outs = step.value;
       const box = outputs[j]!;
-      let html = outs.map(outputToHtml).join("\n");
-      if (cfg.foldCells.includes(cfg.cells[j]!) && html) html = `<details class="fold"><summary>Details (${outs.length} output${outs.length === 1 ? "" : "s"})</summary>${html}</details>`;
-      box.innerHTML = html;
-      const slots = box.querySelectorAll<HTMLElement>("div.vega-live");
-      outs.filter((o) => o.kind === "chart").forEach((o, k) => {
-        const spec = (o as Extract<LiveOutput, { kind: "chart" }>).spec;
-        // the specs name vega-lite v5's schema (for Jupyter's renderers); vega-embed would warn about it on every run
-        const { $schema: _schema, ...body } = spec;
-        pending.push(embed(slots[k]!, body as never, { mode: "vega-lite", renderer: "svg", actions: false }).then((r) => views.push(r.view)));
-      });
-    });
-    await Promise.all(pending);
-    if (gen !== generation) return;
+      if (outs === null) box.innerHTML = original[j]!;
+      else {
+        let html = outs.map((o, k) => (o === null ? (originalOutputs[j]![k] ?? "") : outputToHtml(o))).join("\n");
+        if (cfg.foldCells.includes(cfg.cells[j]!) && html) html = `<details class="fold"><summary>Details (${outs.length} output${outs.length === 1 ? "" : "s"})</summary>${html}</details>`;
+        box.innerHTML = html;
+        const slots = box.querySelectorAll<HTMLElement>("div.vega-live");
+        outs.filter((o): o is Extract<LiveOutput, { kind: "chart" }> => o !== null && o.kind === "chart").forEach((o, k) => {
+          charts.push(o.spec);
+          pending.push(draw(slots[k]!, o.spec));
+        });
+      }
+      box.classList.remove("pending");
+      if (j === 0) state.firstMs = performance.now() - t0;
+      j++;
+      // let the page show what is done before a long cell (always after the first one: the top of the page answers at once)
+      if (j === 1 || performance.now() - lastPaint > 30) {
+        status.textContent = `running… ${j} of ${outputs.length} cells`;
+        await paint();
+        lastPaint = performance.now();
+        if (gen !== generation) return;
+      }
+      try {
+        step = it.next();
+      } catch (e) {
+        outputs.forEach((o) => o!.classList.remove("pending"));
+        reject(e);
+        return;
+      }
+    }
+    const drawn = await Promise.all(pending);
+    if (gen !== generation) {
+      for (const d of drawn) d.view.finalize();
+      return;
+    }
+    views = drawn.map((d) => d.view);
     state.runs++;
     state.lastMs = performance.now() - t0;
-    state.charts = result.charts;
+    state.charts = charts;
     state.views = views;
     status.textContent = `re-run in ${state.lastMs.toFixed(0)} ms`;
   };
 
-  state.rerun = () => {
-    shownKey = "";
-    return run();
-  };
+  state.rerun = () => run(true);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const schedule = (ms: number) => {
     clearTimeout(timer);
     timer = setTimeout(() => void run().catch((e) => (status.textContent = String(e))), ms);
   };
   for (const c of controls) {
-    c.input.addEventListener("input", () => schedule(400));
-    c.input.addEventListener("change", () => schedule(0));
+    for (const el of c.inputs) {
+      const typing = el instanceof HTMLInputElement && (el.type === "text" || el.type === "number");
+      if (typing) el.addEventListener("input", () => schedule(600));
+      el.addEventListener("change", () => schedule(0));
+    }
   }
   form.addEventListener("submit", (e) => {
     e.preventDefault();
@@ -219,12 +436,15 @@ function start(cfg: LiveConfig, nb: LiveNotebook): void {
     for (const v of views) v.finalize();
     views = [];
     for (const c of controls) {
-      c.input.value = format(c.p, c.p.value);
+      c.set(c.p.value);
       setError(c, null);
     }
-    outputs.forEach((o, j) => (o!.innerHTML = original[j]!));
+    outputs.forEach((o, j) => {
+      o!.innerHTML = original[j]!;
+      o!.classList.remove("pending");
+    });
     shownKey = defaultsKey;
-    writeHash(Object.fromEntries(controls.map((c) => [c.p.name, c.p.value])));
+    writeHash(defaults);
     state.charts = [];
     state.views = [];
     status.textContent = "the notebook's values";
@@ -238,7 +458,12 @@ function start(cfg: LiveConfig, nb: LiveNotebook): void {
       const [k, v] = part.split("=").map(decodeURIComponent) as [string, string | undefined];
       const c = controls.find((x) => x.p.name === k);
       if (c && v !== undefined) {
-        c.input.value = v;
+        try {
+          c.setText(v);
+          setError(c, null);
+        } catch (e) {
+          setError(c, (e as Error).message);
+        }
         any = true;
       }
     }
@@ -252,17 +477,15 @@ function start(cfg: LiveConfig, nb: LiveNotebook): void {
     return;
   }
   // Warm up once the page is idle (the first run compiles the model's and
-  // vega's code paths: about 0.5 s cold, under 0.1 s after): run the notebook
-  // on its own values and draw its first chart off-page.
+  // vega's code paths): compute the notebook's first cell on its own values
+  // and draw a chart off-page.
   const warm = async () => {
     try {
-      const r = nb.run(Object.fromEntries(cfg.params.map((p) => [p.name, p.value])));
-      const c = r.charts[0];
-      if (c) {
-        const { $schema: _schema, ...body } = c;
-        const e = await embed(document.createElement("div"), body as never, { mode: "vega-lite", renderer: "svg", actions: false });
-        e.finalize();
-      }
+      const it = nb.cells(defaults)[Symbol.iterator]();
+      let first = it.next();
+      while (!first.done && first.value === undefined) first = it.next();
+      const spec = !first.done ? first.value?.find((o): o is Extract<LiveOutput, { kind: "chart" }> => o !== null && o.kind === "chart") : undefined;
+      if (spec) (await draw(document.createElement("div"), spec.spec)).finalize();
     } catch {
       // a failure shows when the reader changes a value
     }

@@ -31,14 +31,27 @@ ul.notebooks{padding-left:1.2em}
 ul.notebooks li{margin:.5em 0}
 ul.notebooks .teaser{color:#444}
 code{background:#f6f8fa;padding:0 3px;border-radius:3px}
-form.live{border:1px solid #8bb0d8;border-radius:4px;padding:.5em .8em;margin:.6em 0;font-size:13px}
-form.live .row{display:grid;grid-template-columns:11em 16em 1fr;gap:.6em;align-items:baseline;margin:.25em 0}
+form.live{border:1px solid #8bb0d8;border-radius:4px;padding:.5em .8em;margin:.6em 0;font-size:13px;display:grid;grid-template-columns:max-content minmax(15em,22em) minmax(0,1fr);column-gap:.8em;row-gap:.35em;align-items:baseline}
+form.live .head{grid-column:1/-1;margin-bottom:.2em}
+form.live .row{display:contents}
 form.live label{font-family:ui-monospace,monospace}
-form.live input[type=text]{font-family:ui-monospace,monospace;font-size:13px;width:100%;box-sizing:border-box}
-form.live .hint{color:#555;font-size:12px}
+form.live label.check{font-family:inherit;white-space:nowrap;margin-right:.8em}
+form.live .ctl{display:flex;flex-wrap:wrap;gap:.2em .5em;align-items:baseline;min-width:0}
+form.live input[type=text]{font-family:ui-monospace,monospace;font-size:13px;flex:1 1 12em;min-width:0;box-sizing:border-box}
+form.live input[type=number]{font-family:ui-monospace,monospace;font-size:13px;width:9.5em;box-sizing:border-box}
+form.live input[type=number].narrow{width:6em}
+form.live input.num{font-family:ui-monospace,monospace;font-size:13px;width:9.5em;flex:none;box-sizing:border-box}
+form.live input[type=range]{width:6.5em}
+form.live .ctl.wide{grid-column:2/4}
+form.live .hint.below{grid-column:2/4;margin-top:-.3em}
+form.live select{font-size:13px;max-width:100%}
+form.live .unit,form.live .size{color:#555;font-size:12px;white-space:nowrap}
+form.live .hint{color:#555;font-size:12px;min-width:0}
 form.live .error{color:#b00;font-size:12px;grid-column:2/4}
 form.live .status{color:#555;font-size:12px;margin-left:1em}
-form.live input.bad{border-color:#d33;background:#fff0f0}
+form.live .bad{border-color:#d33;background:#fff0f0}
+div.outputs.pending{opacity:.5;transition:opacity .15s}
+@media (max-width:700px){form.live{grid-template-columns:minmax(0,1fr)}form.live .hint,form.live .error{grid-column:1}}
 `;
 
 /** The notebook's title: its first markdown heading, else the file name. */

@@ -20,53 +20,32 @@
  * is newer than the source, else the test executes it. The browser part is
  * skipped, with a message, when Chromium is missing, except in CI (CI set).
  */
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chromium, type Browser } from "playwright-core";
-import * as vl from "vega-lite";
 import { notebook01Live, notebook01ParamOf, type Notebook01Params } from "../../lib/scenarios/live/01.js";
 import { ModelConfigError } from "../../lib/core/errors.js";
-import { executeNotebook, readNotebook, type Notebook } from "../../scripts/workbook/notebook.js";
+import type { Notebook } from "../../scripts/workbook/notebook.js";
 import { notebookToHtml } from "../../scripts/workbook/export-html.js";
 import { liveConfig, LIVE_SCRIPT } from "../../scripts/workbook/live-page.js";
 import { notebookParams, parseParamsSource } from "../../scripts/workbook/params-cell.js";
-import { tableHtml } from "../../scripts/live/render.js";
 import { bundleLive } from "../../scripts/live/bundle.js";
+import { CHROMIUM, defaultsOf, executedNotebook, expectSameAsExecuted, haveChromium, inCi, root, sources } from "./live-helpers.js";
 
-const root = resolve(__dirname, "..", "..");
 const NB = "01-iommu-dma-map-sg-gaps.ipynb";
-const CHROMIUM = "/usr/bin/chromium";
-const haveChromium = existsSync(CHROMIUM);
-const inCi = Boolean(process.env["CI"]);
 if (!haveChromium && !inCi) console.warn("live HTML browser test skipped: Chromium not installed (apt-get install -y chromium)");
 
 let executed: Notebook;
 beforeAll(async () => {
-  const built = join(root, "build", "notebooks", NB);
-  const src = join(root, "notebooks", NB);
-  if (existsSync(built) && statSync(built).mtimeMs >= statSync(src).mtimeMs) {
-    executed = readNotebook(built);
-  } else {
-    const run = await executeNotebook(src, root);
-    if (run.failure) throw new Error(`${NB}: cell ${run.failure.cell} failed: ${run.failure.errorText}`);
-    executed = run.executed;
-  }
+  executed = await executedNotebook(NB);
 }, 300_000);
 
 /** The notebook's parameters as an object (from its parameters cell). */
 function defaults(): Notebook01Params {
-  const found = notebookParams(executed);
-  if (!found) throw new Error(`${NB}: no parameters cell`);
-  return Object.fromEntries(found.params.map((p) => [p.name, p.value])) as unknown as Notebook01Params;
-}
-
-/** The inline data sets (source_N) of a chart spec as vega-lite compiles it. */
-function sources(spec: unknown): Record<string, unknown[]> {
-  const c = vl.compile(spec as never).spec as { data: Array<{ name: string; values?: unknown[] }> };
-  return Object.fromEntries(c.data.filter((d) => d.values).map((d) => [d.name, JSON.parse(JSON.stringify(d.values)) as unknown[]]));
+  return defaultsOf(executed) as unknown as Notebook01Params;
 }
 
 describe("parameters cell", () => {
@@ -100,24 +79,8 @@ describe("parameters cell", () => {
 
 describe("notebook01Live", () => {
   it("on the notebook's parameters gives exactly the executed notebook's outputs", () => {
-    const cfg = liveConfig(executed, NB)!;
     const r = notebook01Live(defaults());
-    expect(r.cells.length).toBe(cfg.cells.length);
-    cfg.cells.forEach((ci, j) => {
-      const outs = (executed.cells[ci]!.outputs ?? []).filter((o) => o.output_type === "display_data");
-      const live = r.cells[j]!;
-      expect(live.length, `cell ${ci}: number of outputs`).toBe(outs.length);
-      live.forEach((o, k) => {
-        const d = (outs[k] as { data: Record<string, unknown> }).data;
-        const text = (v: unknown) => (Array.isArray(v) ? v.join("") : v);
-        if (o.kind === "markdown") expect(o.md).toBe(text(d["text/markdown"]));
-        if (o.kind === "table") expect(tableHtml(o.rows, o.caption)).toBe(text(d["text/html"]));
-        if (o.kind === "chart") {
-          expect(o.spec).toEqual(d["application/vnd.vegalite.v5+json"]);
-          expect(o.summary).toBe(text(d["text/plain"]));
-        }
-      });
-    });
+    expect(expectSameAsExecuted(executed, NB, r)).toBe(r.cells.length);
     expect(r.charts.length).toBe(1);
     expect(r.texts.length).toBe(2);
   });
@@ -179,7 +142,8 @@ describe.skipIf(!haveChromium && !inCi)("the live page in headless Chromium", ()
     const p0 = defaults();
     // one control per parameter, showing the notebook's value
     expect(await page.inputValue("#live-segments")).toBe("65536, 16384, 65536");
-    expect(await page.inputValue("#live-maxSegSize")).toBe("null");
+    // a nullable number: empty means null
+    expect(await page.inputValue("#live-maxSegSize")).toBe("");
     const staticSvg = await page.locator("figure.chart svg").count();
     expect(staticSvg).toBe(1);
 
@@ -211,10 +175,8 @@ describe.skipIf(!haveChromium && !inCi)("the live page in headless Chromium", ()
     expect(await summaryCell.innerText()).toContain(expected.texts[0]!.replace(/^Buffer: /, "").split(" pinned")[0]!);
     expect(await summaryCell.innerText()).toContain(/at (0x[0-9a-f]+)/.exec(expected.texts[0]!)![1]!);
     expect(page.url()).toMatch(/#seed=6$/);
-    const sorted = [...times].sort((a, b) => a - b);
+    // reported, not asserted (no timed assertions): the target is 200 ms (issue 14)
     console.log(`notebook 01 live re-run (model + vega-embed), ms: ${times.map((t) => t.toFixed(0)).join(", ")}`);
-    // the target is 200 ms (issue 14; about 40-120 ms on an idle 2-core machine); the bound leaves room for a loaded CI machine
-    expect(sorted[2]!).toBeLessThan(500);
 
     // fewer releases: the chart loses rows, as the model says
     await change("#live-kernels", "v4.4, v6.19");
@@ -225,7 +187,7 @@ describe.skipIf(!haveChromium && !inCi)("the live page in headless Chromium", ()
     const runsBefore = await runs();
     await page.fill("#live-iovaGranule", "131072");
     await page.dispatchEvent("#live-iovaGranule", "change");
-    const err = page.locator("#live-iovaGranule ~ .error");
+    const err = page.locator(".row:has(#live-iovaGranule) .error");
     await err.waitFor({ state: "visible" });
     expect(await err.innerText()).toMatch(/^ModelConfigError: iovaGranule: got 131072 \(0x20000\), expected .*\[1, 65536\]/);
     expect(await runs()).toBe(runsBefore);

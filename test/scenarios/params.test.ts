@@ -4,7 +4,8 @@ import { runTour } from "../../lib/scenarios/00-tour.js";
 import { runIommuGapsCase } from "../../lib/scenarios/01-iommu-gaps.js";
 import { runCase02 } from "../../lib/scenarios/02-coherent-no-page.js";
 import { case04Run } from "../../lib/scenarios/04-dma32-vmalloc.js";
-import { checkModelledKernel, isModelledKernel } from "../../lib/scenarios/params.js";
+import { checkModelledKernel, isModelledKernel, modelledReleases } from "../../lib/scenarios/params.js";
+import { memoLast, paramOfField } from "../../lib/scenarios/live/types.js";
 
 /** Run f, expect a ModelConfigError, return it. */
 function configError(f: () => unknown): ModelConfigError {
@@ -77,5 +78,39 @@ describe("scenario parameters are validated (issue 10 item 5)", () => {
     expect(configError(() => case04Run({ fragmentFraction: Number.NaN })).field).toBe("fragmentFraction");
     expect(configError(() => runIommuGapsCase({ segments: [65536, -1], kernel: "v4.4" })).field).toBe("segments.1");
     expect(configError(() => runTour({ specFillProb: 2 })).field).toBe("specFillProb");
+  });
+});
+
+describe("modelledReleases: the release choices of the live pages", () => {
+  it("lists every mainline release from v4.4 to v6.19", () => {
+    const r = modelledReleases();
+    // v4.4..v4.20 is 17 releases (4.20 was the last 4.x), v5.0..v5.19 is 20 (5.19 the last 5.x), v6.0..v6.19 is 20
+    expect(r.length).toBe(17 + 20 + 20);
+    expect(r.slice(0, 2)).toEqual(["v4.4", "v4.5"]);
+    expect(r.slice(16, 18)).toEqual(["v4.20", "v5.0"]);
+    expect(r.slice(36, 38)).toEqual(["v5.19", "v6.0"]);
+    expect(r[r.length - 1]).toBe("v6.19");
+    expect(r.every((v) => isModelledKernel(v))).toBe(true);
+  });
+});
+
+describe("live module helpers", () => {
+  it("memoLast calls the function once per distinct argument among the last ones, and not again for a cached one", () => {
+    let calls = 0;
+    const f = memoLast((a: { x: number }) => {
+      calls++;
+      return a.x * 2;
+    }, 2);
+    expect([f({ x: 1 }), f({ x: 1 }), f({ x: 2 }), f({ x: 1 })]).toEqual([2, 2, 4, 2]);
+    expect(calls).toBe(2);
+    // a third key drops the oldest (x: 1 was stored first)
+    f({ x: 3 });
+    f({ x: 1 });
+    expect(calls).toBe(4);
+  });
+  it("paramOfField maps a field's head through aliases, else keeps a known parameter", () => {
+    expect(paramOfField("segments.1", ["segments"])).toBe("segments");
+    expect(paramOfField("kernel", ["release"], { kernel: "release" })).toBe("release");
+    expect(paramOfField("device", ["release"])).toBe(null);
   });
 });

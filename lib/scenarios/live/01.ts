@@ -15,31 +15,11 @@
 import { z } from "zod";
 import { fmtSize, hex } from "../../core/arith.js";
 import { iommuGapsSpec } from "../../viz/iova.js";
-import type { VlSpec } from "../../viz/types.js";
 import { iommuGapsTable, runIommuGapsReleases } from "../01-iommu-gaps.js";
 import { parseScenarioParams, zInt, zKernel, zSeed } from "../params.js";
+import { liveResult, type LiveOutput, type LiveResult } from "./types.js";
 
-/** A table cell, as lib/viz/display.ts showTable takes it. */
-export type LiveCell = string | number | boolean | null;
-
-/** One output of a code cell, in the order the notebook displays them. */
-export type LiveOutput =
-  | { kind: "markdown"; md: string }
-  | { kind: "table"; rows: Array<Record<string, LiveCell>>; caption: string }
-  | { kind: "chart"; spec: VlSpec; summary: string };
-
-/**
- * What a notebook computes from its parameters.
- * - `cells`: the outputs of each code cell after the parameters cell, one
- *   array per code cell, in notebook order (a cell without output has []);
- * - `charts`: every chart's vega-lite spec, in order;
- * - `texts`: every markdown output, in order.
- */
-export interface LiveResult {
-  cells: LiveOutput[][];
-  charts: VlSpec[];
-  texts: string[];
-}
+export type { LiveCell, LiveOutput, LiveResult } from "./types.js";
 
 /**
  * The parameters of notebook 01, named as in its parameters cell. Ranges
@@ -59,6 +39,9 @@ export const NOTEBOOK01_PARAMS = z
 
 /** Notebook 01's parameters (the variables of its parameters cell). */
 export type Notebook01Params = z.infer<typeof NOTEBOOK01_PARAMS>;
+
+/** Units of the number parameters, shown next to their controls. */
+export const NOTEBOOK01_UNITS: Record<string, string> = { segments: "bytes each", iovaGranule: "bytes", maxSegSize: "bytes", segBoundaryMask: "mask" };
 
 /** Scenario field (CASE01_PARAMS path head) -> notebook parameter, for errors raised inside the scenario. */
 const FIELD_TO_PARAM: Record<string, keyof Notebook01Params> = {
@@ -158,11 +141,5 @@ export function notebook01Live(params: Notebook01Params): LiveResult {
       caption: "Same buffer with max_seg_size raised",
     },
   ];
-  const cells = [cellLayout, cellPieces, cellVerdicts, cellTable, cellRaised];
-  const all = cells.flat();
-  return {
-    cells: cells,
-    charts: all.flatMap((o) => (o.kind === "chart" ? [o.spec] : [])),
-    texts: all.flatMap((o) => (o.kind === "markdown" ? [o.md] : [])),
-  };
+  return liveResult([cellLayout, cellPieces, cellVerdicts, cellTable, cellRaised]);
 }

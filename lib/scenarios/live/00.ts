@@ -1,0 +1,204 @@
+/**
+ * Notebook 00 live: what the code cells of
+ * notebooks/00-streaming-dma-tour.ipynb compute from its parameters cell, as
+ * plain data for the HTML export's page script (scripts/live/runtime.ts).
+ *
+ * The cells call the same scenario functions and spec builders as the
+ * notebook (runTour, tourCosts, tourOutcome, lineStateChart, ...);
+ * test/pipeline/live-html.test.ts checks that on the notebook's parameters
+ * they give exactly the executed notebook's outputs.
+ */
+import { z } from "zod";
+import { hex } from "../../core/arith.js";
+import { listPlatformProfiles } from "../../platform/profile.js";
+import { callCostChart, lineStateChart, tourOutcomeChart } from "../../viz/cache.js";
+import { runTour, tourCellsAround, tourCosts, tourOutcome, tourTailCells, type TourParams, type TourResult } from "../00-tour.js";
+import { parseScenarioParams, zBool, zInt, zSeed } from "../params.js";
+import { chart, liveResult, md, memoLast, paramOfField, table, type LiveCellOutputs, type LiveResult, type SameAsNotebook } from "./types.js";
+
+/** True iff `id` names a platform profile in data/platforms. */
+function isPlatform(id: unknown): boolean {
+  return typeof id === "string" && listPlatformProfiles().includes(id);
+}
+
+/** A platform profile id (data/platforms/<id>.json). */
+const zPlatform = z.string().refine(isPlatform).describe("a platform profile id: the name of a file in data/platforms without .json");
+
+/** The parameters of notebook 00, named as in its parameters cell (ranges of TOUR_PARAMS). */
+export const NOTEBOOK00_PARAMS = z
+  .object({
+    nonCoherentBoard: zPlatform,
+    coherentBoard: zPlatform,
+    bufferSize: zInt(1, 65536, "bytes per buffer"),
+    offset: zInt(0, 4096, "byte offset of the RX buffer inside its kmalloc object"),
+    syncs: z
+      .object({
+        rxSyncForCpu: zBool("dma_sync_single_for_cpu before the CPU reads"),
+        rxUnmap: zBool("dma_unmap_single of the RX buffer"),
+        txSyncForDevice: zBool("dma_sync_single_for_device after the late TX write"),
+      })
+      .strict(),
+    sharedLineBufferSize: zInt(1, 65536, "bytes of the RX buffer in the shared-cache-line variant"),
+    seed: zSeed,
+    specFillProb: z.number().min(0).max(1).describe("probability of a speculative line fill per step: a number in [0, 1]"),
+    costPlatforms: z.array(zPlatform).min(1).max(8).describe("1 to 8 platform profile ids (data/platforms) for the cost chart"),
+  })
+  .strict();
+
+/** Notebook 00's parameters (the variables of its parameters cell). */
+export type Notebook00Params = z.infer<typeof NOTEBOOK00_PARAMS>;
+
+/** Units of the number parameters, shown next to their controls. */
+export const NOTEBOOK00_UNITS: Record<string, string> = { bufferSize: "bytes", offset: "bytes", sharedLineBufferSize: "bytes", specFillProb: "per step" };
+
+/** The choices of the platform parameters (the profiles in data/platforms). */
+export function notebook00Choices(): Record<string, string[]> {
+  const ids = listPlatformProfiles();
+  return { nonCoherentBoard: ids, coherentBoard: ids, costPlatforms: ids };
+}
+
+/** The notebook parameter a ModelConfigError from {@link notebook00Live} concerns, or null (runTour's own fields map to the notebook's). */
+export function notebook00ParamOf(field: string): string | null {
+  return paramOfField(field, Object.keys(NOTEBOOK00_PARAMS.shape), { platform: "nonCoherentBoard" });
+}
+
+/** The outcome row of one run (the notebook's `outcome`). */
+function outcome(r: TourResult) {
+  return {
+    platform: r.platform, device: r.device, coherent: r.coherent, "RX buffer (phys)": hex(r.rxPhys),
+    "CPU read from RX": r.rxSeen.join(", "), "RX ok": r.rxOk, "device read from TX": r.txSeenByDevice.join(", "), "TX ok": r.txOk,
+    hazards: r.hazards.map((h) => `${h.kind} at ${hex(h.paddr)}`).join("; ") || "none",
+  };
+}
+
+/** The parameters the seed sweep reads (the live page keeps its exported table while they have the notebook's values). */
+const SWEEP_DEPS = ["nonCoherentBoard", "coherentBoard", "bufferSize", "offset", "syncs", "specFillProb"];
+
+const tour = memoLast((p: Partial<TourParams>) => runTour(p), 16);
+const costsOf = memoLast((a: { platforms: string[]; bufferSize: number; seed: number }) => tourCosts(a.platforms, a.bufferSize, a.seed), 2);
+const sweepOf = memoLast((a: { base: Partial<TourParams>; boards: string[]; noSync: TourParams["syncs"] }) => {
+  const sweepSeeds = Array.from({ length: 100 }, (_, i) => i + 1);
+  return a.boards.map((platform) => ({
+    platform: platform,
+    "no sync_for_cpu: runs with a stale read": sweepSeeds.filter((s) => runTour({ ...a.base, platform: platform, seed: s, syncs: a.noSync }).hazards.some((h) => h.kind === "stale_read")).length,
+    "correct driver: runs with a hazard": sweepSeeds.filter((s) => runTour({ ...a.base, platform: platform, seed: s }).hazards.length > 0).length,
+  }));
+}, 2);
+
+/**
+ * Notebook 00's code cells after the parameters cell, one output list per
+ * cell. With `same` (the live page), the seed sweep is null while its
+ * parameters have the notebook's values.
+ * @throws ModelConfigError naming the bad parameter, before the first cell.
+ */
+export function* notebook00Cells(params: Notebook00Params, same: SameAsNotebook = () => false): Generator<LiveCellOutputs> {
+  parseScenarioParams(NOTEBOOK00_PARAMS, params, "notebook 00");
+  const { nonCoherentBoard, coherentBoard, bufferSize, offset, sharedLineBufferSize, seed, specFillProb, costPlatforms } = params;
+  // validated above: every flag is present (zod types them optional when compiled without strictNullChecks)
+  const syncs = params.syncs as TourParams["syncs"];
+  const boards = [nonCoherentBoard, coherentBoard];
+  const base = { bufferSize: bufferSize, offset: offset, syncs: syncs, seed: seed, specFillProb: specFillProb };
+  const stepRows = (r: TourResult) => r.steps.map((s) => ({ step: s.step, what: s.label, "cost (ns)": Math.round(s.costNs) }));
+  const noSync = { ...syncs, rxSyncForCpu: false };
+  const missing = boards.map((platform) => tour({ ...base, platform: platform, syncs: noSync }));
+  {
+    const r = missing[0]!;
+    const h = r.hazardCells.filter((c) => c.kind === "stale_read");
+    yield [
+      chart(
+        lineStateChart(tourCellsAround(r, 2), `${r.platform}, no dma_sync_single_for_cpu: the lines around the stale read (seed ${seed})`, r.hazardCells),
+        h.length
+          ? `The CPU reads line${h.length > 1 ? "s" : ""} ${h.map((c) => c.line).join(", ")} at step ${h[0]!.step} (${r.steps[h[0]!.step]!.label}) from its cache, older than the device's data in memory. ` +
+              `A speculative fill brought the line in after dma_map_single had invalidated it; only dma_sync_single_for_cpu would have dropped it again.`
+          : `With seed ${seed} no line was filled while the device owned the buffer, so this run reads the right data by luck: try another seed.`,
+      ),
+    ];
+  }
+  const good = boards.map((platform) => tour({ ...base, platform: platform }));
+  yield [
+    table(good.map(outcome), "Details: the correct driver on both boards. The CPU reads the device's packet (dev:n tokens) and the device reads the CPU's (cpu:n) on both boards"),
+    table(stepRows(good[0]!), `Details: the steps on ${good[0]!.platform}, numbered as in the charts, with the modelled cost of each`),
+  ];
+  {
+    const r = good[0]!;
+    yield [
+      chart(
+        lineStateChart(r.cells, `${r.platform}: RX buffer lines after each step (correct driver)`, r.hazardCells),
+        `No line is pink or outlined: the CPU reads ${r.rxSeen.join(", ")}, the device's packet. On ${r.platform} dma_map_single invalidates the RX lines (v7_dma_inv_range), the device's bursts reach memory only, ` +
+          `dma_sync_single_for_cpu drops any line filled meanwhile.`,
+      ),
+    ];
+  }
+  yield [
+    table(missing.map(outcome), "Details: no dma_sync_single_for_cpu before the CPU reads: stale data on the non-coherent board only"),
+    table(missing[0]!.hazards.map((h) => ({ hazard: h.kind, line: hex(h.paddr), lines: h.lines, "CPU saw": h.seen, "device wrote": h.newer, "should have called": h.shouldHaveCalled })), "Hazards on the non-coherent board"),
+  ];
+  {
+    const r = missing[0]!;
+    yield [chart(lineStateChart(r.cells, `${r.platform}: RX lines without dma_sync_single_for_cpu (seed ${seed})`, r.hazardCells), `${r.hazards.length} stale read(s) on ${r.platform}: the outlined line was filled before the device wrote it and is read from the cache (pink: older than memory).`)];
+  }
+  const shared = boards.map((platform) => tour({ ...base, platform: platform, bufferSize: sharedLineBufferSize, sharedLine: true }));
+  yield [
+    table(shared.map(outcome), `Details: RX buffer of ${sharedLineBufferSize} bytes with a counter in its last cache line`),
+    table(shared[0]!.hazards.map((h) => ({ hazard: h.kind, line: hex(h.paddr), "written back / seen": h.seen, "device's data": h.newer, fix: h.shouldHaveCalled })), "Hazards on the non-coherent board"),
+  ];
+  {
+    const r = shared[0]!;
+    const tail = tourTailCells(r, 3);
+    yield [
+      chart(
+        lineStateChart(tail.cells, `${r.platform}: the last RX lines, counter at +${sharedLineBufferSize}`, r.hazardCells),
+        `Line ${hex(tail.sharedLine)} holds the end of the packet and the counter: the CPU's dirty copy (orange) is written back over the device's data. ` +
+          `Outlined: ${r.hazardCells.map((h) => `${h.kind} at step ${h.step}`).join(", ")}. ` +
+          `The sync cleans and invalidates the partial line, which writes the CPU's old bytes to memory; the CPU then reads its own old copy of the packet's end.`,
+      ),
+    ];
+  }
+  const late = boards.map((platform) => tour({ ...base, platform: platform, txLateWrite: true, syncs: { ...syncs, txSyncForDevice: false } }));
+  const variants = [
+    ...good.map((r) => tourOutcome("correct driver", r)),
+    ...missing.map((r) => tourOutcome("no dma_sync_single_for_cpu", r)),
+    ...shared.map((r) => tourOutcome("counter in the RX buffer's last line", r)),
+    ...late.map((r) => tourOutcome("TX write after map, no sync_for_device", r)),
+  ];
+  yield [
+    table(late.map(outcome), "Details: TX header written after dma_map_single, no dma_sync_single_for_device"),
+    chart(
+      tourOutcomeChart(variants, `Every variant on both boards (seed ${seed})`),
+      `Only the non-coherent board breaks: ${variants.filter((v) => v.outcome !== "correct").map((v) => `${v.variant} on ${v.platform}: ${v.outcome}`).join("; ") || "nothing breaks with this seed"}.`,
+    ),
+  ];
+  const costRows = costsOf({ platforms: costPlatforms, bufferSize: bufferSize, seed: seed });
+  {
+    const bbbMap = costRows.find((r) => r.platform === nonCoherentBoard && r.call === "dma_map_single rx");
+    const pcMap = costRows.find((r) => r.platform === coherentBoard && r.call === "dma_map_single rx");
+    yield [
+      chart(
+        callCostChart(costRows, `Modelled cost per call, ${bufferSize}-byte buffers`),
+        (bbbMap && pcMap ? `Cache maintenance dominates on the non-coherent board: dma_map_single costs ${bbbMap.ns} ns on ${nonCoherentBoard} against ${pcMap.ns} ns on ${coherentBoard}. ` : "") +
+          costRows.map((r) => `${r.platform} ${r.call}: ${r.ns} ns${r.estimate ? " (estimate)" : ""}`).join("; ") +
+          ".",
+      ),
+      table(costRows.map((r) => ({ platform: r.platform, call: r.call, ns: r.ns, basis: r.estimate ? "estimate" : "measured (end to end)" })), "Details: cost per call"),
+    ];
+  }
+  const reports = [
+    ...missing.map((r) => ({ variant: "missing sync_for_cpu", platform: r.platform, messages: r.checker })),
+    ...shared.map((r) => ({ variant: "shared cache line", platform: r.platform, messages: r.checker })),
+    ...late.map((r) => ({ variant: "TX write after map", platform: r.platform, messages: r.checker })),
+  ].map((x) => ({ variant: x.variant, platform: x.platform, report: x.messages.join("\n") || "(nothing)" }));
+  yield [
+    table(reports, "dma-debug's report for the broken variants (the model's own check is marked)"),
+    md("The kernel's checker is silent on the shared-line bug: only alignment (`ARCH_DMA_MINALIGN`) prevents it. The missing sync is flagged only by the model's ownership check, because the kernel does not track CPU accesses."),
+  ];
+  // the seed sweep sets its own seeds
+  yield same(SWEEP_DEPS) ? null : [table(sweepOf({ base: base, boards: boards, noSync: noSync }), `Seeds 1 to 100, speculative fill probability ${specFillProb} per step`)];
+}
+
+/**
+ * Run notebook 00 on `params`: every code cell's outputs (see {@link notebook00Cells}).
+ * @throws ModelConfigError naming the bad parameter (see {@link notebook00ParamOf}).
+ */
+export function notebook00Live(params: Notebook00Params): LiveResult {
+  return liveResult(notebook00Cells(params));
+}

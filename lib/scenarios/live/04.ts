@@ -1,0 +1,223 @@
+/**
+ * Notebook 04 live: what the code cells of
+ * notebooks/04-32bit-dma-and-vmalloc.ipynb compute from its parameters cell,
+ * as plain data for the HTML export's page script (scripts/live/runtime.ts).
+ *
+ * The cells call the same scenario functions and spec builders as the
+ * notebook (case04Run, case04Sweep, case04ZoneMap, case04Vipt, the row
+ * builders of lib/scenarios/04-dma32-vmalloc.ts); test/pipeline/live-html.test.ts
+ * checks that on the notebook's parameters they give exactly the executed
+ * notebook's outputs.
+ *
+ * Speed: the cost sweep maps up to 2 x 40 MiB through swiotlb for each
+ * strategy and size (seconds of cache-model work, most of it the bounce
+ * copies of lib/cache/model.ts). The page keeps an exported output while
+ * the parameters it reads have the notebook's values (`same`), and each
+ * computation is memoized on exactly the parameters it reads
+ * ({@link memoLast}), so changing the strategy, the buffer size or the
+ * fragmentation re-runs the single-run cells only; the release, the IOMMU,
+ * the RAM, the mask, the buffer count, the swiotlb size and the seed (the
+ * machines' seed) re-run the sweep. The model is deterministic: a memoized
+ * result is the result.
+ */
+import { z } from "zod";
+import { hex } from "../../core/arith.js";
+import { DMA_FROM_DEVICE } from "../../core/dma-types.js";
+import { dmaAllocNoncontiguous, dmaAllocPages, dmaAllocSgWhatIf } from "../../dma/noncontiguous.js";
+import { kernelChanges } from "../../kernel/version.js";
+import { vmalloc32PageGfpText } from "../../mm/vmalloc32.js";
+import { costPerFrameChartSpec, swiotlbSlotsChartSpec, viptStaleChartSpec, zoneMapChartSpec } from "../../viz/zones.js";
+import { CASE04_PARAMS, CASE04_STRATEGIES, case04Machine, case04Run, case04Sweep, case04Vipt, case04ZoneMap, type Case04Params, type Case04Strategy, type Case04SweepRow } from "../04-dma32-vmalloc.js";
+import { parseScenarioParams, zKernel } from "../params.js";
+import { chart, liveResult, md, memoLast, paramOfField, table, type LiveResult, type LiveStep, type SameAsNotebook } from "./types.js";
+
+/**
+ * The parameters of notebook 04, named as in its parameters cell: those of
+ * case04Run ({@link CASE04_PARAMS}) and the releases of the page-table table.
+ */
+export const NOTEBOOK04_PARAMS = CASE04_PARAMS.extend({
+  pgtableReleases: z.array(zKernel).min(1).max(8).describe("1 to 8 releases \"vX.Y\" within the modelled range, for the saa7146 page table behind VT-d"),
+}).strict();
+
+/** Notebook 04's parameters (the variables of its parameters cell). */
+export type Notebook04Params = z.infer<typeof NOTEBOOK04_PARAMS>;
+
+/** Units of the number parameters, shown next to their controls. */
+export const NOTEBOOK04_UNITS: Record<string, string> = { ramGiB: "GiB", dmaMaskBits: "bits", bufferSize: "bytes", swiotlbSize: "bytes" };
+
+/**
+ * The notebook parameter a ModelConfigError from {@link notebook04Live}
+ * concerns, or null.
+ */
+export function notebook04ParamOf(field: string): string | null {
+  return paramOfField(field, Object.keys(NOTEBOOK04_PARAMS.shape));
+}
+
+/** The buffer sizes of the cost sweep, bytes (cell "Cost per frame as the buffer grows"). */
+const SWEEP_SIZES = [1, 4, 16, 40].map((m) => m * 2 ** 20);
+/** The releases of the vmalloc_32() table. */
+const VMALLOC32_RELEASES = ["v4.11", "v4.12", "v4.13", "v6.19"];
+
+// The parameters each computation reads (the live page keeps an exported output while they have the notebook's values).
+const RUN_DEPS = ["ramGiB", "dmaMaskBits", "kernel", "iommu", "bufferSize", "buffers", "swiotlbSize", "strategy", "seed", "fragmentFraction"];
+const PGTABLE_DEPS = ["ramGiB", "dmaMaskBits", "swiotlbSize", "seed", "pgtableReleases"];
+const VMALLOC32_DEPS = ["ramGiB", "dmaMaskBits", "iommu", "swiotlbSize", "seed"];
+const SWEEP_DEPS = ["ramGiB", "dmaMaskBits", "kernel", "iommu", "buffers", "swiotlbSize", "seed"];
+const ALLOC_DEPS = ["ramGiB", "dmaMaskBits", "swiotlbSize", "seed"];
+const VIPT_DEPS = ["kernel"];
+
+const mainRun = memoLast((p: Case04Params) => case04Run(p), 2);
+// the sweep ignores the strategy and the buffer size of its base (each run sets its own) and runs unfragmented
+// one run of the sweep: case04Sweep on one strategy and one size gives that row (it runs strategies outer, sizes inner)
+const sweepRun = memoLast((a: { base: Case04Params; strategy: Case04Strategy; size: number }) => case04Sweep(a.base, [a.size], [a.strategy]), 64);
+
+/**
+ * case04Sweep(base, SWEEP_SIZES, strategies), one run at a time (a step
+ * between runs, see LiveStep); the rows in case04Sweep's order.
+ */
+function* sweepOf(a: { base: Case04Params; strategies: readonly Case04Strategy[] }): Generator<undefined, Case04SweepRow[]> {
+  const rows: Case04SweepRow[] = [];
+  for (const s of a.strategies) {
+    if (s === "iommu" && !a.base.iommu) continue;
+    for (const size of SWEEP_SIZES) {
+      rows.push(...sweepRun({ base: a.base, strategy: s, size: size }));
+      yield undefined;
+    }
+  }
+  return rows;
+}
+const pgRowsOf = memoLast((a: { p: Case04Params; releases: string[] }) =>
+  a.releases.map((k) => {
+    const r = case04Run({ ...a.p, kernel: k, iommu: true, strategy: "iommu", bufferSize: 2 ** 20, buffers: 1, fragmentFraction: 0 });
+    const b = r.buffers[0]!;
+    return { kernel: k, "DMA segments for 256 pages": b.dmaSegments, "frame pages sent to the wrong IOVA": b.misdirected, "entries to an unmapped IOVA": b.unmappedEntries, result: r.ok ? "table right" : r.reason };
+  }),
+);
+const relRowsOf = memoLast((p: Case04Params) =>
+  VMALLOC32_RELEASES.map((k) => {
+    const r16 = case04Run({ ...p, kernel: k, strategy: "vmalloc32", bufferSize: 16 * 2 ** 20, buffers: 1, fragmentFraction: 0 });
+    const r1 = case04Run({ ...p, kernel: k, strategy: "vmalloc32", bufferSize: 2 ** 20, buffers: 1, fragmentFraction: 0 });
+    return {
+      kernel: k,
+      "page flags": vmalloc32PageGfpText(r1.machine).split("|").join(" | "),
+      "1 MiB: first page": r1.buffers[0]!.pagePhys.length ? hex(r1.buffers[0]!.pagePhys[0]!) : null,
+      "16 MiB": r16.ok ? "ok" : r16.reason,
+    };
+  }),
+);
+const allocRowsOf = memoLast((p: Case04Params) => {
+  const rows: Array<Record<string, string | number>> = [];
+  for (const vtd of [false, true]) {
+    for (const mib of [4, 16]) {
+      const m = case04Machine({ ...p, kernel: "v6.19", iommu: vtd, strategy: vtd ? "iommu" : "vmalloc" });
+      const d = m.device("0000:03:00.0");
+      const size = mib * 2 ** 20;
+      const pg = dmaAllocPages(d, size, DMA_FROM_DEVICE);
+      const nc = dmaAllocNoncontiguous(d, size, DMA_FROM_DEVICE);
+      const sg = dmaAllocSgWhatIf(d, size, DMA_FROM_DEVICE);
+      rows.push({
+        machine: vtd ? "VT-d" : "no IOMMU",
+        MiB: mib,
+        "dma_alloc_pages (v5.10)": pg ? `one block at DMA ${hex(pg.dmaHandle)}` : "fails",
+        "dma_alloc_noncontiguous (v5.13)": nc ? `${nc.pfns.length} pages, ${nc.sgt.nents} DMA segment(s)` : "fails",
+        "dma_alloc_sg (proposed 2018, never merged)": sg ? `${sg.pfns.length} pages, ${sg.sgt.nents} DMA segment(s)` : "fails",
+      });
+    }
+  }
+  return rows;
+});
+const viptRowsOf = memoLast((kernel: string) => [16, 64, 256].flatMap((k) => [case04Vipt(false, k * 1024, kernel), case04Vipt(true, k * 1024, kernel)]));
+
+/**
+ * Notebook 04's code cells after the parameters cell, one output list per
+ * cell, computed one cell at a time (the page draws each as it comes), with
+ * an `undefined` step after each run of the cost sweep.
+ * With `same` (the live page), a cell or output whose parameters still have
+ * the notebook's values is null and not computed.
+ * @throws ModelConfigError naming the bad parameter, before the first cell.
+ */
+export function* notebook04Cells(params: Notebook04Params, same: SameAsNotebook = () => false): Generator<LiveStep> {
+  parseScenarioParams(NOTEBOOK04_PARAMS, params, "notebook 04");
+  const { ramGiB, dmaMaskBits, kernel, iommu, bufferSize, buffers, swiotlbSize, strategy, seed, fragmentFraction, pgtableReleases } = params;
+  const p: Case04Params = { ramGiB: ramGiB, dmaMaskBits: dmaMaskBits, kernel: kernel, iommu: iommu, bufferSize: bufferSize, buffers: buffers, swiotlbSize: swiotlbSize, strategy: strategy, seed: seed, fragmentFraction: fragmentFraction };
+  // the single run: summary and memory map
+  // checks strategy against iommu (a ModelConfigError names strategy) even when the run's outputs are kept
+  const run = mainRun(p);
+  const keepRun = same(RUN_DEPS);
+  const zmap = case04ZoneMap(run);
+  yield keepRun ? null : [
+    md(
+      `**Run:** ${strategy}, ${buffers} × ${bufferSize / 2 ** 20} MiB, ${kernel}, IOMMU ${iommu ? "on" : "off"}: ${run.ok ? "the card can reach every page" : "**fails**: " + run.reason}. ` +
+        `Pages above 4 GiB: ${run.pagesAbove4G} of ${run.pages}. swiotlb slots in use: ${run.swiotlbSlotsUsed} of ${run.swiotlbSlots}. ` +
+        `CPU cost per frame: ${(run.costPerFrameNs / 1000).toFixed(1)} µs (${(run.bouncedBytesPerFrame / 2 ** 20).toFixed(1)} MiB copied by swiotlb).`,
+    ),
+    chart(zoneMapChartSpec(zmap), `Memory map: ${zmap.bars.filter((b) => b.lane === "buffer pages").map((b) => `${hex(b.start)}-${hex(b.end)} ${b.kind}`).join("; ")}; mask line ${zmap.maskLabel}`),
+  ];
+  // each capture buffer
+  yield keepRun ? null : [
+    table(
+      run.buffers.map((b, i) => ({
+        buffer: i,
+        ok: b.ok,
+        reason: b.reason,
+        "first page (phys)": b.pagePhys.length ? hex(b.pagePhys[0]!) : null,
+        "DMA segments": b.dmaSegments,
+        "first entries the card reads": b.deviceAddrs.slice(0, 3).map((a) => hex(a)).join(", "),
+        "bounced entries": b.bounced,
+        tables: b.tables,
+        "truncated entries": b.truncated,
+      })),
+      "Each capture buffer: where its pages are and what the card sees",
+    ),
+  ];
+  // the page table behind VT-d per release (the run's strategy, size and kernel are replaced)
+  yield same(PGTABLE_DEPS) ? null : [table(pgRowsOf({ p: { ...p, kernel: "v6.19", iommu: true, strategy: "iommu", bufferSize: 2 ** 20, buffers: 1, fragmentFraction: 0 }, releases: pgtableReleases }), "saa7146 behind VT-d, one 1 MiB buffer: the page table per release")];
+  // vmalloc_32() per release
+  yield same(VMALLOC32_DEPS) ? null : [table(relRowsOf({ ...p, kernel: "v6.19", strategy: "vmalloc32", bufferSize: 2 ** 20, buffers: 1, fragmentFraction: 0 }), "vmalloc_32() on the 8 GiB PC per release")];
+  // the cost sweep
+  const sweepBase: Case04Params = { ...p, strategy: "vmalloc", bufferSize: SWEEP_SIZES[0]!, fragmentFraction: 0 };
+  const keepSweep = same(SWEEP_DEPS);
+  const sweep = keepSweep ? [] : yield* sweepOf({ base: sweepBase, strategies: CASE04_STRATEGIES });
+  yield keepSweep ? null : [
+    chart(costPerFrameChartSpec(sweep, `CPU cost per frame, ${buffers} buffers, ${kernel}, IOMMU ${iommu ? "on" : "off"}`), sweep.map((r) => `${r.strategy} ${r.bufferMiB} MiB: ${r.ok ? r.costPerFrameUs + " µs" : "failed"}`).join("; ")),
+    table(sweep.map((r) => ({ strategy: r.strategy, MiB: r.bufferMiB, ok: r.ok, "µs per frame": r.costPerFrameUs, "MiB bounced per frame": r.bouncedMiBPerFrame, "pages above 4 GiB": r.pagesAbove4G, reason: r.reason })), "Details: the sweep, run by run"),
+  ];
+  // the allocators merged instead of dma_alloc_sg (v6.19 machines)
+  yield same(ALLOC_DEPS) ? null : [
+    table(allocRowsOf({ ...p, kernel: "v6.19", iommu: false, strategy: "vmalloc", bufferSize: 2 ** 20, buffers: 1, fragmentFraction: 0 }), "Allocating a capture buffer the card can reach, v6.19"),
+    table(
+      kernelChanges()
+        .filter((c) => ["dma-alloc-pages", "dma-alloc-noncontiguous", "saa7146-sg-dma-len", "amd-iommu-dma-iommu", "intel-iommu-dma-iommu"].includes(c.id))
+        .map((c) => ({ since: c.since, commit: c.commit, subject: c.subject })),
+      "Details: behaviour changes used in this notebook's allocator and page-table sections",
+    ),
+  ];
+  // swiotlb slots
+  const bounce = keepSweep ? [] : iommu ? yield* sweepOf({ base: { ...sweepBase, iommu: false }, strategies: ["vmalloc"] }) : sweep.filter((r) => r.strategy === "vmalloc");
+  const fullMsg = run.machine.trace.ofKind("swiotlb_full");
+  yield [
+    keepSweep ? null : chart(swiotlbSlotsChartSpec(bounce, `swiotlb slots in use with ${buffers} vmalloc buffers (pool ${swiotlbSize / 2 ** 20} MiB)`), bounce.map((r) => `${r.bufferMiB} MiB: ${r.swiotlbSlotsUsed}/${r.swiotlbSlots} slots, ${r.ok ? "mapped" : "map failed"}`).join("; ")),
+    keepRun ? null : md(fullMsg.length ? `This run's kernel log: \`${fullMsg[0]!.msg}\`` : `This run did not fill the pool (${run.swiotlbSlotsUsed} of ${run.swiotlbSlots} slots in use).`),
+  ];
+  // PA-RISC VIPT
+  if (same(VIPT_DEPS)) {
+    yield null;
+    return;
+  }
+  const viptRows = viptRowsOf(kernel);
+  yield [
+    table(
+      viptRows.map((r) => ({ variant: r.variant, "lines read (128 B)": r.freshLines + r.staleLines, "fresh lines": r.freshLines, "stale lines": r.staleLines, "stale_read events": r.staleReadEvents, "CPU-side cost after the DMA (µs)": r.costNs / 1000, "linear alias colour": r.linearColour, "vmalloc alias colour": r.vmallocColour })),
+      "Details: PA-RISC, reading a device-written vmalloc buffer through its vmalloc alias",
+    ),
+    chart(viptStaleChartSpec(viptRows, "What the CPU reads through the vmalloc alias after dma_unmap_sg (16, 64 and 256 KiB)"), viptRows.map((r) => `${r.variant}: ${r.freshLines} fresh, ${r.staleLines} stale lines`).join("; ")),
+  ];
+}
+
+/**
+ * Run notebook 04 on `params`: every code cell's outputs (see {@link notebook04Cells}).
+ * @throws ModelConfigError naming the bad parameter (see {@link notebook04ParamOf}).
+ */
+export function notebook04Live(params: Notebook04Params): LiveResult {
+  return liveResult(notebook04Cells(params));
+}

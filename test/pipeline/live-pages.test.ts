@@ -1,0 +1,240 @@
+/**
+ * The live HTML pages of notebooks 00, 02, 03 and 04 (issue 14; notebook 01
+ * has its own, longer test in live-html.test.ts).
+ *
+ * Node side: each notebook's live module, run on the notebook's own
+ * parameters (read from its parameters cell), gives exactly the executed
+ * notebook's outputs; a bad value throws a ModelConfigError that names the
+ * notebook parameter.
+ *
+ * Browser side (headless Chromium from file://, no network, one browser for
+ * all pages): the controls follow the zod schema (a select for a release,
+ * an enum or a platform, a checkbox for a boolean, a row of checkboxes for
+ * an object of booleans, number inputs with their range); changing a select
+ * or a checkbox redraws a chart with the data the model computes in Node
+ * for the same parameters; an invalid value shows the model's error next to
+ * its control and keeps the last good outputs; no console error. The time
+ * of each re-run is printed (not asserted: issue 14's targets are 200 ms for
+ * 01 and 1 s for 04 on these machines).
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { ModelConfigError } from "../../lib/core/errors.js";
+import { LIVE_NOTEBOOKS, liveKey, runLive } from "../../scripts/live/registry.js";
+import { bundleLive } from "../../scripts/live/bundle.js";
+import { notebookToHtml } from "../../scripts/workbook/export-html.js";
+import { liveConfig, LIVE_SCRIPT } from "../../scripts/workbook/live-page.js";
+import type { Notebook } from "../../scripts/workbook/notebook.js";
+import { modelledReleases } from "../../lib/scenarios/params.js";
+import { CHROMIUM, changeAndWait, defaultsOf, executedNotebook, expectSameAsExecuted, haveChromium, inCi, root, sources, viewData, watchProblems } from "./live-helpers.js";
+
+const FILES: Record<string, string> = {
+  "00": "00-streaming-dma-tour.ipynb",
+  "02": "02-coherent-memory-without-struct-page.ipynb",
+  "03": "03-arm32-coherent-allocation.ipynb",
+  "04": "04-32bit-dma-and-vmalloc.ipynb",
+};
+const executed: Record<string, Notebook> = {};
+beforeAll(async () => {
+  for (const [k, f] of Object.entries(FILES)) executed[k] = await executedNotebook(f);
+}, 600_000);
+
+/** The first `n` cells of notebook `key` on `params`, computed in Node (the later ones are not needed to check a chart of the first). */
+function firstCells(key: string, params: Record<string, unknown>, n: number) {
+  const out = [];
+  for (const c of LIVE_NOTEBOOKS[key]!.cells(params)) {
+    if (c === undefined) continue;
+    out.push(c);
+    if (out.length === n) break;
+  }
+  return out;
+}
+/** The chart specs of a list of cells, in order. */
+const chartsOf = (cells: ReturnType<typeof firstCells>) => cells.flatMap((c) => c ?? []).flatMap((o) => (o && o.kind === "chart" ? [o.spec] : []));
+
+describe("live modules on the notebooks' own parameters", () => {
+  for (const key of Object.keys(FILES)) {
+    it(`notebook ${key} gives exactly the executed notebook's outputs`, () => {
+      const r = runLive(LIVE_NOTEBOOKS[key]!, defaultsOf(executed[key]!));
+      const compared = expectSameAsExecuted(executed[key]!, FILES[key]!, r);
+      // only notebook 02's list of behaviour changes, which reads no parameter, is kept as exported
+      expect(compared).toBe(r.cells.length - (key === "02" ? 1 : 0));
+    }, 300_000);
+  }
+
+  it("are registered for 00 to 04; a notebook without a live module stays static", () => {
+    expect(Object.keys(LIVE_NOTEBOOKS).sort()).toEqual(["00", "01", "02", "03", "04"]);
+    expect(liveKey("notebooks/04-32bit-dma-and-vmalloc.ipynb")).toBe("04");
+    expect(liveKey("06-not-live-yet.ipynb")).toBeNull();
+    expect(liveConfig({ cells: [], metadata: {}, nbformat: 4, nbformat_minor: 5 } as unknown as Notebook, "06-not-live-yet.ipynb")).toBeNull();
+  });
+
+  it("name the notebook parameter of a bad value", () => {
+    const bad: Array<[string, Record<string, unknown>, string]> = [
+      // TOUR_PARAMS: at most 65536 bytes per buffer
+      ["00", { bufferSize: 100000 }, "bufferSize"],
+      // a platform that has no profile in data/platforms
+      ["00", { coherentBoard: "pdp-11" }, "coherentBoard"],
+      // v3.10 is older than the oldest modelled release, v4.4
+      ["02", { pxs3Kernels: ["v3.10"] }, "pxs3Kernels"],
+      ["02", { variant: "baseline2" }, "variant"],
+      // CASE03_PARAMS: at most 4096 processes
+      ["03", { processes: 5000 }, "processes"],
+      // CASE04_PARAMS: 1..64 GiB of RAM
+      ["04", { ramGiB: 100 }, "ramGiB"],
+      // case04Run's own check: the iommu strategy needs VT-d on
+      ["04", { strategy: "iommu", iommu: false }, "strategy"],
+    ];
+    for (const [key, change, param] of bad) {
+      const nb = LIVE_NOTEBOOKS[key]!;
+      let err: unknown = null;
+      try {
+        runLive(nb, { ...defaultsOf(executed[key]!), ...change });
+      } catch (e) {
+        err = e;
+      }
+      expect(err, `${key} ${JSON.stringify(change)}`).toBeInstanceOf(ModelConfigError);
+      expect(nb.paramOf((err as ModelConfigError).field)).toBe(param);
+    }
+  });
+});
+
+describe.skipIf(!haveChromium && !inCi)("the live pages in headless Chromium", () => {
+  let dir = "";
+  let browser: Browser | undefined;
+  const url: Record<string, string> = {};
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "dma-live-pages-"));
+    for (const [k, f] of Object.entries(FILES)) {
+      const html = f.replace(/\.ipynb$/, ".html");
+      writeFileSync(join(dir, html), notebookToHtml(executed[k]!, f, { index: "index.html", live: { script: LIVE_SCRIPT, config: liveConfig(executed[k]!, f)! } }));
+      url[k] = pathToFileURL(join(dir, html)).href;
+    }
+    await bundleLive(join(dir, LIVE_SCRIPT), root);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu"] });
+  }, 600_000);
+  afterAll(async () => {
+    await browser?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Open notebook `key`'s page and wait for its script. */
+  async function open(key: string, problems: string[]): Promise<Page> {
+    const page = await browser!.newPage();
+    watchProblems(page, problems);
+    await page.goto(url[key]!);
+    await page.waitForFunction(() => (window as unknown as { __dmaLive?: { ready: boolean } }).__dmaLive?.ready === true, undefined, { timeout: 60_000 });
+    return page;
+  }
+  /** Expect the error shown next to control `id` to match `re`, with no new run. */
+  async function expectError(page: Page, id: string, act: () => Promise<void>, re: RegExp) {
+    const before = await page.evaluate(() => (window as unknown as { __dmaLive: { runs: number } }).__dmaLive.runs);
+    await act();
+    const err = page.locator(`.row:has(#${id}) .error`);
+    await err.waitFor({ state: "visible" });
+    expect(await err.innerText()).toMatch(re);
+    expect(await page.evaluate(() => (window as unknown as { __dmaLive: { runs: number } }).__dmaLive.runs)).toBe(before);
+  }
+
+  it("00: platforms are selects, the sync calls checkboxes; unchecking dma_sync_single_for_cpu redraws the correct driver's chart as the model says", async () => {
+    const problems: string[] = [];
+    const page = await open("00", problems);
+    const p0 = defaultsOf(executed["00"]!);
+    expect(await page.locator("select#live-coherentBoard option").count()).toBeGreaterThan(5);
+    expect(await page.inputValue("#live-coherentBoard")).toBe("x86-64-pc");
+    expect(await page.isChecked("#live-syncs-rxSyncForCpu")).toBe(true);
+    expect(await page.getAttribute("#live-bufferSize", "max")).toBe("65536");
+    const t = await changeAndWait(page, () => page.uncheck("#live-syncs-rxSyncForCpu"));
+    console.log(`notebook 00 live re-run (checkbox): first cell ${t.firstMs.toFixed(0)} ms, all ${t.lastMs.toFixed(0)} ms`);
+    const params = { ...p0, syncs: { ...(p0["syncs"] as object), rxSyncForCpu: false } };
+    // the second chart is the correct driver's line states; without the sync it shows the stale read
+    const want = sources(chartsOf(firstCells("00", params, 3))[1]);
+    expect(await viewData(page, 1, Object.keys(want))).toEqual(want);
+    expect(page.url()).toMatch(/#syncs=rxUnmap%2CtxSyncForDevice$/);
+    const t2 = await changeAndWait(page, () => page.selectOption("#live-coherentBoard", "arm64-server"));
+    console.log(`notebook 00 live re-run (select): first cell ${t2.firstMs.toFixed(0)} ms, all ${t2.lastMs.toFixed(0)} ms`);
+    await expectError(page, "live-bufferSize", async () => {
+      await page.fill("#live-bufferSize", "100000");
+      await page.dispatchEvent("#live-bufferSize", "change");
+    }, /^ModelConfigError: bufferSize: got 100000/);
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 300_000);
+
+  it("02: board, release and variant are selects, the IOMMU a checkbox; the memory map follows the model", async () => {
+    const problems: string[] = [];
+    const page = await open("02", problems);
+    const p0 = defaultsOf(executed["02"]!);
+    // the releases offered are the modelled range, v4.4 .. v6.19
+    const opts = await page.locator("select#live-release option").allInnerTexts();
+    expect(opts).toEqual(modelledReleases());
+    expect(opts[0]).toBe("v4.4");
+    expect(opts[opts.length - 1]).toBe("v6.19");
+    expect(opts).toContain("v4.20");
+    expect(opts).toContain("v5.0");
+    const t = await changeAndWait(page, () => page.selectOption("#live-variant", "rk-pfn-valid"));
+    console.log(`notebook 02 live re-run (select): first cell ${t.firstMs.toFixed(0)} ms, all ${t.lastMs.toFixed(0)} ms`);
+    const t2 = await changeAndWait(page, () => page.check("#live-importerIommu"));
+    console.log(`notebook 02 live re-run (checkbox): first cell ${t2.firstMs.toFixed(0)} ms, all ${t2.lastMs.toFixed(0)} ms`);
+    const want = sources(chartsOf(firstCells("02", { ...p0, variant: "rk-pfn-valid", importerIommu: true }, 1))[0]);
+    expect(await viewData(page, 0, Object.keys(want))).toEqual(want);
+    await expectError(page, "live-pxs3Kernels", async () => {
+      await page.fill("#live-pxs3Kernels", "v4.19, v3.10");
+      await page.dispatchEvent("#live-pxs3Kernels", "change");
+    }, /^ModelConfigError: pxs3Kernels\.1: got "v3\.10"/);
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 300_000);
+
+  it("03: the release select redraws the memory map and the paths as the model says; too many processes is an error", async () => {
+    const problems: string[] = [];
+    const page = await open("03", problems);
+    const p0 = defaultsOf(executed["03"]!);
+    expect(await page.isChecked("#live-cmaEnabled")).toBe(true);
+    const t = await changeAndWait(page, () => page.selectOption("#live-board", "exynos5422-odroidxu4"));
+    console.log(`notebook 03 live re-run (select): first cell ${t.firstMs.toFixed(0)} ms, all ${t.lastMs.toFixed(0)} ms`);
+    const t2 = await changeAndWait(page, () => page.uncheck("#live-cmaEnabled"));
+    console.log(`notebook 03 live re-run (checkbox): first cell ${t2.firstMs.toFixed(0)} ms, all ${t2.lastMs.toFixed(0)} ms`);
+    const charts = chartsOf(firstCells("03", { ...p0, board: "exynos5422-odroidxu4", cmaEnabled: false }, 3));
+    for (const i of [0, 2]) {
+      const want = sources(charts[i]);
+      expect(await viewData(page, i, Object.keys(want))).toEqual(want);
+    }
+    await expectError(page, "live-processes", async () => {
+      await page.fill("#live-processes", "5000");
+      await page.dispatchEvent("#live-processes", "change");
+    }, /^ModelConfigError: processes: got 5000/);
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 300_000);
+
+  it("04: the strategy select re-runs the single-run cells and keeps the rest; the model's own checks show at the control", async () => {
+    const problems: string[] = [];
+    const page = await open("04", problems);
+    const p0 = defaultsOf(executed["04"]!);
+    expect(await page.locator("select#live-strategy option").allInnerTexts()).toEqual(["vmalloc", "vmalloc32", "zone-dma32", "iommu", "noncontiguous", "dma_alloc_sg"]);
+    expect(await page.locator("#live-bufferSize ~ .size").innerText()).toBe("= 4 MiB");
+    const times = [];
+    for (const s of ["vmalloc32", "zone-dma32", "noncontiguous"]) {
+      times.push(await changeAndWait(page, () => page.selectOption("#live-strategy", s)));
+    }
+    console.log(`notebook 04 live re-run (strategy select, sweep kept): ${times.map((t) => `first cell ${t.firstMs.toFixed(0)} ms, all ${t.lastMs.toFixed(0)} ms`).join("; ")}`);
+    const want = sources(chartsOf(firstCells("04", { ...p0, strategy: "noncontiguous" }, 1))[0]);
+    expect(await viewData(page, 0, Object.keys(want))).toEqual(want);
+    // the cost sweep, the swiotlb chart and the PA-RISC chart do not read the strategy: their exported charts stay, only the memory map is redrawn
+    expect(await page.locator("figure.chart svg").count()).toBe(4);
+    expect(await page.evaluate(() => (window as unknown as { __dmaLive: { views: unknown[] } }).__dmaLive.views.length)).toBe(1);
+    // the model's own check (case04Run): the iommu strategy needs VT-d
+    await expectError(page, "live-strategy", () => page.selectOption("#live-strategy", "iommu").then(() => undefined), /^ModelConfigError: strategy: got "iommu"/);
+    await expectError(page, "live-ramGiB", async () => {
+      await page.fill("#live-ramGiB", "100");
+      await page.dispatchEvent("#live-ramGiB", "change");
+    }, /^ModelConfigError: ramGiB: got 100/);
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 300_000);
+});
