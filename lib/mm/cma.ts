@@ -107,6 +107,9 @@ export interface Cma {
  */
 export function cmaMinAlignment(kernel: string, pageSize = 4096, pageblockOrder = 10, maxOrder = 11): number {
   parseKernelVersion(kernel);
+  if (!Number.isSafeInteger(pageSize) || pageSize < 1 || !isPowerOf2(pageSize)) throw new ModelConfigError("cmaMinAlignment(pageSize)", pageSize, "a power of two (bytes)");
+  checkInt("cmaMinAlignment(pageblockOrder)", pageblockOrder, 0, 30);
+  checkInt("cmaMinAlignment(maxOrder)", maxOrder, 1, 30);
   if (atLeast(kernel, CMA_MIN_ALIGNMENT_PAGEBLOCK)) return pageSize * 2 ** pageblockOrder;
   return pageSize * 2 ** Math.max(maxOrder - 1, pageblockOrder);
 }

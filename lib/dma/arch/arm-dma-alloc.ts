@@ -210,6 +210,7 @@ function hasRestricted(st: ArmDmaAllocState, dev: Device): boolean {
  * device's coherence and restricted pool, and the default CMA area).
  */
 export function armDmaAllocExplain(dev: Device, blocking: boolean): ArmDmaAllocDecision | null {
+  if (typeof blocking !== "boolean") throw new ModelConfigError("armDmaAllocExplain(blocking)", blocking, "true (GFP_KERNEL) or false (GFP_ATOMIC)");
   const mm = mmOfDevice(dev);
   const st = armDmaAllocStateOf(mm);
   if (!st) return null;
@@ -333,6 +334,8 @@ export function armDmaAlloc(dev: Device, size: number, attrs: number, o: { block
  */
 export function armDmaFree(dev: Device, size: number, cpuAddr: VirtAddr, dmaHandle: DmaAddr): boolean {
   checkInt("armDmaFree(size)", size, 1);
+  checkInt("armDmaFree(cpuAddr)", cpuAddr);
+  checkInt("armDmaFree(handle)", dmaHandle);
   const mm = mmOfDevice(dev);
   const st = STATES.get(mm);
   const b = st?.live.get(cpuAddr);
@@ -367,5 +370,7 @@ const ALLOC_HOOKS: Record<ArchName, ArchDmaAllocHooks | null> = { arm: armDmaAll
 
 /** Test and scenario view: genPoolHasAddr of the ARM atomic pool. */
 export function armAtomicPoolHas(st: ArmDmaAllocState, virt: number, size: number): boolean {
+  checkInt("armAtomicPoolHas(virt)", virt);
+  checkInt("armAtomicPoolHas(size)", size, 1);
   return st.pool.pool !== null && genPoolHasAddr(st.pool.pool, virt, size);
 }
