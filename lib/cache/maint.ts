@@ -60,8 +60,17 @@ export function checkSyncArgs(fn: string, paddr: number, size: number, lineSize:
   checkPowerOf2(`${fn}(lineSize)`, lineSize, 16, 256);
 }
 
+/** paddr, size (bytes, integers >= 0) and lineSize (a power of two), checked with the caller's name before any arithmetic. */
+function checkSpan(fn: string, paddr: number, size: number, lineSize: number): void {
+  checkInt(`${fn}(paddr)`, paddr);
+  checkInt(`${fn}(size)`, size);
+  checkPowerOf2(`${fn}(lineSize)`, lineSize);
+  checkInt(`${fn}(size)`, paddr + size);
+}
+
 /** The line-aligned range covering [paddr, paddr + size): partial lines at both ends are covered whole. */
 export function lineSpan(paddr: number, size: number, lineSize: number): { start: number; end: number } {
+  checkSpan("lineSpan", paddr, size, lineSize);
   return { start: alignDown(paddr, lineSize), end: alignUp(paddr + size, lineSize) };
 }
 
@@ -74,6 +83,7 @@ export function lineSpan(paddr: number, size: number, lineSize: number): { start
  * between are only invalidated.
  */
 export function invalidateWithPartialClean(paddr: number, size: number, lineSize: number, fn: string, level: "inner" | "outer" = "inner"): MaintOp[] {
+  checkSpan("invalidateWithPartialClean", paddr, size, lineSize);
   const ops: MaintOp[] = [];
   let s = alignDown(paddr, lineSize);
   const endRaw = paddr + size;

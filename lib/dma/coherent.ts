@@ -20,7 +20,7 @@
  * - Whatever the pool returns is final: dma_alloc_from_dev_coherent returns 1
  *   (handled) whenever the device has a pool, even when the allocation failed.
  */
-import { checkInt, hex } from "../core/arith.js";
+import { checkInt, checkPowerOf2, hex } from "../core/arith.js";
 import type { DmaAddr, PhysAddr, VirtAddr } from "../core/addr.js";
 import { EINVAL, ENXIO } from "../core/errno.js";
 import { ModelConfigError } from "../core/errors.js";
@@ -66,6 +66,7 @@ export function getOrder(size: number, pageSize = 4096): number {
  * free run of 2^order bits, marked used; -1 if none. (lib/bitmap.c)
  */
 export function bitmapFindFreeRegion(bitmap: boolean[], order: number): number {
+  checkInt("bitmapFindFreeRegion(order)", order, 0, 30);
   const run = 2 ** order;
   for (let pos = 0; pos + run <= bitmap.length; pos += run) {
     let free = true;
@@ -143,6 +144,7 @@ export interface DevCoherentAlloc {
  */
 export function dmaAllocFromDevCoherent(dev: Device, size: number, pageSize = 4096): DevCoherentAlloc {
   checkInt("dmaAllocFromDevCoherent(size)", size, 1);
+  checkPowerOf2("dmaAllocFromDevCoherent(pageSize)", pageSize);
   const mem = dev.dmaMem ?? null;
   if (!mem) return { handled: 0, cpuAddr: null, dmaHandle: null };
   if (size > mem.pages * pageSize) return { handled: 1, cpuAddr: null, dmaHandle: null };
@@ -161,6 +163,9 @@ export function dmaAllocFromDevCoherent(dev: Device, size: number, pageSize = 40
  * device's pool (its 2^order pages are freed), else 0.
  */
 export function dmaReleaseFromDevCoherent(dev: Device, order: number, vaddr: number, pageSize = 4096): 0 | 1 {
+  checkInt("dmaReleaseFromDevCoherent(order)", order, 0, 30);
+  checkInt("dmaReleaseFromDevCoherent(vaddr)", vaddr);
+  checkPowerOf2("dmaReleaseFromDevCoherent(pageSize)", pageSize);
   const mem = dev.dmaMem ?? null;
   if (!mem || vaddr < mem.virtBase || vaddr >= mem.virtBase + mem.pages * pageSize) return 0;
   const page = Math.floor((vaddr - mem.virtBase) / pageSize);
@@ -213,6 +218,11 @@ export function dmaCoherentDeviceInit(mm: MemoryModel, dev: Device): void {
  * the device's pool (the caller goes on with its ops).
  */
 export function dmaMmapFromDevCoherent(dev: Device, cpuAddr: number, count: number, userPages: number, pgoff: number, pageSize = 4096): { ret: number; pfn: number | null } | null {
+  checkInt("dmaMmapFromDevCoherent(cpuAddr)", cpuAddr);
+  checkInt("dmaMmapFromDevCoherent(count)", count);
+  checkInt("dmaMmapFromDevCoherent(userPages)", userPages);
+  checkInt("dmaMmapFromDevCoherent(pgoff)", pgoff);
+  checkPowerOf2("dmaMmapFromDevCoherent(pageSize)", pageSize);
   const mem = dev.dmaMem ?? null;
   if (!mem || !inDevCoherentPool(dev, cpuAddr, pageSize)) return null;
   const start = Math.floor((cpuAddr - mem.virtBase) / pageSize);

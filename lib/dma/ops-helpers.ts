@@ -17,6 +17,8 @@
  *   (lib/dma/direct-ops.ts).
  */
 import { defineChange, atLeast } from "../kernel/version.js";
+import { checkInt } from "../core/arith.js";
+import { ModelConfigError } from "../core/errors.js";
 import type { DmaAddr, Pfn } from "../core/addr.js";
 import { ENXIO } from "../core/errno.js";
 import { dmaToPhys, type Device } from "../platform/device.js";
@@ -40,6 +42,7 @@ export const OPS_HELPERS_VMALLOC = defineChange({
  * page, modelled as pfn 0's page with `fromNull`), else virt_to_page.
  */
 export function dmaCommonVaddrToPage(mm: MemoryModel, cpuAddr: number): { page: Page; via: "vmalloc_to_page" | "virt_to_page" } {
+  checkInt("dmaCommonVaddrToPage(cpuAddr)", cpuAddr);
   if (atLeast(mm.machine.kernel, OPS_HELPERS_VMALLOC) && mm.isVmallocAddr(cpuAddr)) {
     const p = mm.vmallocToPage(cpuAddr);
     if (p) return { page: p, via: "vmalloc_to_page" };
@@ -56,6 +59,8 @@ export function dmaCommonVaddrToPage(mm: MemoryModel, cpuAddr: number): { page: 
  * contiguous coherent buffer returns.
  */
 export function sgSetSinglePage(sgt: SgTable, pfn: number | null, len: number): void {
+  if (pfn !== null) checkInt("sgSetSinglePage(pfn)", pfn);
+  checkInt("sgSetSinglePage(len)", len, 0, 0xffffffff);
   const e = sgInitEntry();
   e.pfn = pfn as Pfn | null;
   e.length = len;
@@ -72,6 +77,7 @@ export function sgSetSinglePage(sgt: SgTable, pfn: number | null, len: number): 
  * address, or an area without a page array).
  */
 export function dmaCommonFindPages(mm: MemoryModel, cpuAddr: number): readonly Pfn[] | null {
+  checkInt("dmaCommonFindPages(cpuAddr)", cpuAddr);
   if (!mm.isVmallocAddr(cpuAddr)) return null;
   const a = mm.vmapSpace.find(cpuAddr);
   return a && a.caller === "dma_common_pages_remap" && a.pfns ? a.pfns : null;
@@ -92,6 +98,9 @@ export type DmaCommonPage =
  * v5.3; v4.20..v5.2 take the pfn unchecked).
  */
 export function dmaCommonPage(mm: MemoryModel, dev: Device, cpuAddr: number, dmaHandle: DmaAddr, coherent: boolean, checkPfnValid = true): DmaCommonPage {
+  checkInt("dmaCommonPage(cpuAddr)", cpuAddr);
+  checkInt("dmaCommonPage(dmaHandle)", dmaHandle);
+  if (typeof coherent !== "boolean") throw new ModelConfigError("dmaCommonPage(coherent)", coherent, "true or false");
   if (coherent) return { ret: 0, pfn: mm.virtToPage(cpuAddr).pfn, via: "virt_to_page" };
   const p = Math.floor((dmaToPhys(dev, dmaHandle) ?? dmaHandle) / mm.pageSize);
   if (checkPfnValid && !mm.pfnValid(p)) return { ret: -ENXIO, pfn: p, via: "pfn_valid" };

@@ -326,6 +326,7 @@ function defaultFor(p: PlatformProfile, k: KernelVersion): KernelLayout {
 
 /** Wrap a VA computation into [0, vaSpan) the way unsigned C arithmetic on unsigned long does. */
 export function wrapVa(l: KernelLayout, x: number): number {
+  if (!Number.isSafeInteger(x)) throw new ModelConfigError("wrapVa(x)", x, "an integer of magnitude below 2^53 (negative values wrap)");
   const m = l.vaSpan;
   return ((x % m) + m) % m;
 }

@@ -63,6 +63,7 @@ export function virtToPhys(machine: LayoutHost, va: VirtAddr | number): PhysAddr
 
 /** The arithmetic of {@link virtToPhys} on a resolved layout. */
 export function rawVirtToPhys(l: KernelLayout, va: number): number {
+  checkInt("rawVirtToPhys(va)", va);
   const inLinear = va >= l.pageOffset && va - l.pageOffset < l.linearSpan;
   if (l.arch === "arm") return wrapVa(l, va - l.pageOffset + l.physOffset);
   if (inLinear) return va - l.pageOffset + l.physOffset;

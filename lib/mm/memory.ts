@@ -508,6 +508,7 @@ export function pfnToPage(m: HasMemoryModel, pfn: Pfn | number): Page {
 }
 /** page_to_pfn(page). */
 export function pageToPfn(m: HasMemoryModel, page: Page): Pfn {
+  if (typeof page !== "object" || page === null || !Number.isSafeInteger((page as { pfn?: unknown }).pfn)) throw new ModelConfigError("pageToPfn(page)", page, "a page from pfnToPage / virtToPage");
   return m.mm.pageToPfn(page);
 }
 /** virt_to_page(va), computed for ANY address as the release computes it: see {@link MemoryModel.virtToPage}. */

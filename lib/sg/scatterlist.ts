@@ -153,6 +153,7 @@ export function checkSgEntries(fn: string, sgl: readonly Scatterlist[], nents: n
  * page; the model reports the crash the first dereference causes).
  */
 export function sgPhys(sg: Scatterlist, pageSize = 4096): PhysAddr {
+  checkPowerOf2("sgPhys(pageSize)", pageSize);
   if (sg.pfn === null) {
     throw new KernelOops("Unable to handle kernel NULL pointer dereference (sg_page of a page-less entry)", 0, ["sg_phys"]);
   }

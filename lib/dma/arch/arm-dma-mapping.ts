@@ -21,7 +21,7 @@ import type { DmaAddr, Pfn } from "../../core/addr.js";
 import { atLeast, defineChange } from "../../kernel/version.js";
 import { dmaToPhys, type Device } from "../../platform/device.js";
 import type { MemoryModel } from "../../mm/memory.js";
-import { hex } from "../../core/arith.js";
+import { checkInt, hex } from "../../core/arith.js";
 import type { SgTable } from "../../sg/scatterlist.js";
 import { sgSetSinglePage } from "../ops-helpers.js";
 import { archHooksOf } from "./index.js";
@@ -52,6 +52,7 @@ export function armUsesLegacyOps(dev: Device, arch: ArchName): boolean {
 
 /** dma_to_pfn(dev, handle) on arm: PFN_DOWN of the translated physical address. */
 export function armDmaToPfn(mm: MemoryModel, dev: Device, handle: DmaAddr): Pfn {
+  checkInt("armDmaToPfn(handle)", handle);
   const pa = dmaToPhys(dev, handle) ?? handle;
   return Math.floor(pa / mm.pageSize) as Pfn;
 }
@@ -73,6 +74,8 @@ export function armDmaGetSgtablePfn(mm: MemoryModel, dev: Device, handle: DmaAdd
  * @returns 0 and the pfn (the table holds one entry), or -ENXIO (table unchanged).
  */
 export function armDmaGetSgtable(mm: MemoryModel, dev: Device, sgt: SgTable, dmaHandle: DmaAddr, len: number): { ret: number; pfn: Pfn | null } {
+  checkInt("armDmaGetSgtable(handle)", dmaHandle);
+  checkInt("armDmaGetSgtable(len)", len, 0, 0xffffffff);
   const r = armDmaGetSgtablePfn(mm, dev, dmaHandle);
   if (r.pfn === null) {
     dev.trace.record({ fn: "arm_dma_get_sgtable", kind: "get_sgtable_enxio", msg: `${dev.name}: pfn ${hex(armDmaToPfn(mm, dev, dmaHandle))} is not pfn_valid: -ENXIO`, data: { handle: dmaHandle } });
@@ -87,5 +90,7 @@ export function armDmaGetSgtable(mm: MemoryModel, dev: Device, sgt: SgTable, dma
  * per-device pool and the range check): dma_to_pfn(handle) + pgoff.
  */
 export function armDmaMmap(mm: MemoryModel, dev: Device, dmaHandle: DmaAddr, pgoff: number): { ret: 0; pfn: number; path: string } {
+  checkInt("armDmaMmap(handle)", dmaHandle);
+  checkInt("armDmaMmap(pgoff)", pgoff);
   return { ret: 0, pfn: armDmaToPfn(mm, dev, dmaHandle) + pgoff, path: "__arm_dma_mmap: dma_to_pfn" };
 }
