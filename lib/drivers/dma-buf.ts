@@ -195,6 +195,7 @@ export function dmaBufMapAttachment(attach: DmaBufAttachment, dir: number): SgTa
  * @throws ModelConfigError if `sgt` is not the attachment's mapped table.
  */
 export function dmaBufUnmapAttachment(attach: DmaBufAttachment, sgt: SgTable, dir: number): void {
+  if (!validDmaDirection(dir)) throw new ModelConfigError("dmaBufUnmapAttachment(dir)", dir, "DMA_BIDIRECTIONAL, DMA_TO_DEVICE or DMA_FROM_DEVICE");
   if (attach.sgt !== sgt) throw new ModelConfigError("dmaBufUnmapAttachment(sgt)", "other table", "the table dmaBufMapAttachment returned for this attachment");
   for (const s of sgt.sgl) delete s.dmabufMangledPage;
   attach.dmabuf.ops.unmapDmaBuf(attach, sgt, dir);
@@ -273,6 +274,7 @@ export function importerMapPageWork(
   callers: readonly string[],
   opts: { skipTagged?: (sg: Scatterlist) => boolean } = {},
 ): PageWork[] {
+  if (!validDmaDirection(dir)) throw new ModelConfigError("importerMapPageWork(dir)", dir, "DMA_BIDIRECTIONAL, DMA_TO_DEVICE or DMA_FROM_DEVICE");
   const mm = mmOfDevice(importer);
   const ps = mm.pageSize;
   const arch = mm.profile.arch;

@@ -111,6 +111,7 @@ export function saa7146PgtableFree(dev: Device, pt: Saa7146Pgtable): void {
  * driver's BUG_ONs), or when the entries would overrun the table page.
  */
 export function saa7146PgtableBuildSingle(dev: Device, pt: Saa7146Pgtable, sgl: readonly Scatterlist[], sglen: number, first = 0): number {
+  checkInt("saa7146PgtableBuildSingle(first)", first, 0, Math.max(sgl.length - 1, 0));
   if (sglen === 0) throw new KernelOops("kernel BUG at saa7146_pgtable_build_single: BUG_ON(0 == sglen)", 0, ["saa7146_pgtable_build_single"]);
   checkInt("saa7146PgtableBuildSingle(sglen)", sglen, 1, sgl.length - first);
   const head = sgl[first]!;
@@ -152,6 +153,7 @@ export function saa7146PgtableBuildSingle(dev: Device, pt: Saa7146Pgtable, sgl: 
  * describes (what the tables hold, before truncation), bytes.
  */
 export function saa7146PageAddresses(sgl: readonly Scatterlist[], nents: number): number[] {
+  checkInt("saa7146PageAddresses(nents)", nents, 0, sgl.length);
   const out: number[] = [];
   for (let i = 0; i < nents; i++) {
     const sg = sgl[i]!;
@@ -259,6 +261,8 @@ export function saa7146DriverTable(dev: Device, sgl: readonly Scatterlist[], sgl
  * tables already made are freed).
  */
 export function saa7146BuildTables(dev: Device, pageAddrs: readonly number[]): Saa7146Pgtable[] | null {
+  // 64-bit dma_addr_t values are legal here: the driver truncates them to 32 bits (the case-04 finding)
+  for (const a of pageAddrs) checkInt("saa7146BuildTables(pageAddrs)", a);
   const tables: Saa7146Pgtable[] = [];
   for (let i = 0; i < pageAddrs.length; i += SAA7146_PGTABLE_ENTRIES) {
     const pt = saa7146PgtableAlloc(dev);

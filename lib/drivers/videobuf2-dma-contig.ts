@@ -496,6 +496,7 @@ export interface Vb2DcImportOptions {
  * @throws KernelOops where the kernel would crash (recorded as an `oops` event first).
  */
 export function vb2DcImportDmabuf(importer: Device, dmabuf: DmaBuf, opts: Vb2DcImportOptions = {}): Vb2DcImportResult {
+  if (opts.dir !== undefined) checkDirection("vb2DcImportDmabuf(dir)", opts.dir);
   const dir = opts.dir ?? DMA_BIDIRECTIONAL;
   const a = dmaBufAttach(dmabuf, importer);
   if (typeof a === "number") return { ok: false, err: a, message: "dma_buf_attach failed" };

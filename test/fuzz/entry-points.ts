@@ -80,6 +80,12 @@ function pxs3(): { m: Machine; dev: Device } {
   const m = L.createMachine("uniphier-pxs3", { kernel: "v5.4" });
   return { m, dev: m.device("codec") };
 }
+/** A dma-buf exported by the MT8173 decoder (vb2_dc_alloc 64 KiB) and the encoder as importer. */
+function vcodecs(): { m: Machine; db: L.DmaBuf; imp: Device } {
+  const m = L.createMachine("mt8173-evb", { kernel: "v6.19" });
+  const buf = L.vb2DcAlloc(m.device("16020000.vcodec"), 65536)!;
+  return { m, db: L.vb2DcGetDmabuf(buf) as L.DmaBuf, imp: m.device("18002000.vcodec") };
+}
 function rpi(kernel = "v6.19"): { m: Machine; dev: Device } {
   const m = L.createMachine("bcm2836-rpi-2-b", { kernel });
   return { m, dev: m.device("3f980000.usb") };
@@ -342,6 +348,21 @@ export const ENTRIES: Entry[] = [
   { fn: "isSwiotlbBuffer", build: () => { const c = x86Bounce(); return { root: c.mem, args: [c.mem, 0x100000] }; }, args: [A(1, "paddr")], anyReturn: true },
   { fn: "swiotlbOrigAddr", build: () => { const c = x86Bounce(); const t = L.swiotlbTblMapSingle(c.dev, c.mem, 0x100000 as L.PhysAddr, 4096, { dir: L.DMA_TO_DEVICE }); return { root: c.mem, args: [c.dev, c.mem, t] }; }, args: [A(2, "tlbAddr")], err: nullErr },
   { fn: "iommuDmaUnmapRange", build: () => { const c = mt(); const h = L.iommuDmaMapPage(c.dev, MT_PFN * 4096, 4096, L.DMA_TO_DEVICE); return { root: c.m, args: [c.dev, h, 4096] }; }, args: [A(1, "dma_addr"), A(2, "size")] },
+  // batch 7: drivers and scenario runners
+  { fn: "vb2DcAlloc", build: () => { const c = mt(); return { root: c.m, args: [c.dev, 65536] }; }, args: [A(1, "size")], err: nullErr },
+  { fn: "vb2DcImportDmabuf", build: () => { const c = vcodecs(); return { root: c.m, args: [c.imp, c.db, { dir: L.DMA_BIDIRECTIONAL }] }; }, args: [A(2, "dir", ["dir"], { set: fld(2, "dir") })], err: (r) => (r as { ok: boolean }).ok === false },
+  { fn: "dmaBufMapAttachment", build: () => { const c = vcodecs(); const a = L.dmaBufAttach(c.db, c.imp) as L.DmaBufAttachment; return { root: c.m, args: [a, L.DMA_BIDIRECTIONAL] }; }, args: [DIR(1)], err: negErrno },
+  { fn: "dmaBufUnmapAttachment", build: () => { const c = vcodecs(); const a = L.dmaBufAttach(c.db, c.imp) as L.DmaBufAttachment; const sgt = L.dmaBufMapAttachment(a, L.DMA_BIDIRECTIONAL); return { root: c.m, args: [a, sgt, L.DMA_BIDIRECTIONAL] }; }, args: [DIR(2)] },
+  { fn: "importerMapPageWork", build: () => { const c = vcodecs(); const a = L.dmaBufAttach(c.db, c.imp) as L.DmaBufAttachment; const sgt = L.dmaBufMapAttachment(a, L.DMA_BIDIRECTIONAL); return { root: c.m, args: [c.imp, sgt, L.DMA_BIDIRECTIONAL, ["x"]] }; }, args: [DIR(2)] },
+  { fn: "dmaBufExport", build: () => { const c = vcodecs(); return { root: c.m, args: [{ expName: "x", ops: c.db.ops, size: 65536, priv: null, kernel: c.m.kernel, exporter: c.m.device("16020000.vcodec") }] }; }, args: [A(0, "size", NUM, { set: fld(0, "size") })] },
+  { fn: "saa7146PageAddresses", build: () => { const s = sg1(0x100); s.sgl.forEach((e) => { e.dmaAddress = L.dmaAddr(e.pfn! * 4096); e.dmaLength = e.length; }); return { root: s, args: [s.sgl, 2] }; }, args: [A(1, "nents")] },
+  { fn: "saa7146BuildTables", build: () => { const m = L.createMachine("x86-64-pc-8g", { kernel: "v4.19" }); return { root: m, args: [m.device("0000:03:00.0"), [0x1000, 0x2000]] }; }, args: [A(1, "pageAddrs", NUM, { set: (a, v) => { a[1] = [0x1000, v]; } })], err: nullErr },
+  { fn: "saa7146PgtableBuildSingle", build: () => { const m = L.createMachine("x86-64-pc-8g", { kernel: "v4.19" }); const d = m.device("0000:03:00.0"); const pt = L.saa7146PgtableAlloc(d)!; const s = sg1(0x100); s.sgl.forEach((e) => { e.dmaAddress = L.dmaAddr(e.pfn! * 4096); e.dmaLength = e.length; }); return { root: [m, s], args: [d, pt, s.sgl, 2] }; }, args: [A(3, "sglen"), A(4, "first")], err: negErrno },
+  { fn: "tourCosts", shared: true, build: () => ({ root: null, args: [["x86-64-pc"], 1536, 1] }), args: [A(1, "bufferSize"), A(2, "seed")] },
+  { fn: "case04Vipt", shared: true, build: () => ({ root: null, args: [true, 65536, "v6.19"] }), args: [A(1, "size"), A(0, "invalidate", ["type", "nan"]), A(2, "kernel", ["type"])] },
+  { fn: "case04Machine", shared: true, build: () => ({ root: null, args: [{ ...L.CASE04_DEFAULTS }] }), args: [A(0, "bufferSize", NUM, { set: fld(0, "bufferSize") }), A(0, "ramGiB", NUM, { set: fld(0, "ramGiB") }), A(0, "dmaMaskBits", NUM, { set: fld(0, "dmaMaskBits") })] },
+  { fn: "case04Run", shared: true, build: () => ({ root: null, args: [{ buffers: 1 }] }), args: [A(0, "bufferSize", NUM, { set: fld(0, "bufferSize") }), A(0, "swiotlbSize", NUM, { set: fld(0, "swiotlbSize") }), A(0, "fragmentFraction", ["neg", "nan", "huge", "type"], { set: fld(0, "fragmentFraction") })] },
+  { fn: "case04Sweep", shared: true, build: () => ({ root: null, args: [{ kernel: "v6.19", buffers: 1 }, [2 ** 21], ["vmalloc"]] }), args: [A(1, "bufferSize", NUM, { set: (a, v) => { a[1] = [v]; } }), A(0, "buffers", NUM, { set: fld(0, "buffers") }), A(2, "strategy", ["type", "obj"], { set: (a, v) => { a[2] = [v]; } })] },
 ];
 
 const reason = (why: string, names: string[]): Record<string, string> => Object.fromEntries(names.map((n) => [n, why]));
@@ -356,6 +377,7 @@ export const EXEMPT: Record<string, string> = {
   ...reason("viz / display: builds chart specs, tables or HTML from model results (no machine state, no kernel inputs)", ["dmaSegmentsSpec", "iommuGapsSpec", "iovaLayoutRows", "iovaLayoutSpec", "callCostChart", "lineStateChart", "memmapChartSpec", "outcomeGridSpec", "renderSvg", "showChart", "showMarkdown", "showTable", "costPerFrameChartSpec", "swiotlbSlotsChartSpec", "viptStaleChartSpec", "zoneMapChartSpec", "iommuGapsTable", "case02MemmapData", "case02OutcomeTable", "tourTailCells", "case04ZoneMap", "fmtVirtAddr", "pointerFacts", "mangledPageAddress"]),
   ...reason("viz / front page / tables: spec builders and rows from model results, or a reader of lib/'s own import graph (no machine state, no kernel inputs)", ["lineChartRows", "tourOutcomeChart", "boxOfFile", "edgeRoute", "layerDiagramSpec", "layerEdges", "libImports", "missingLayerFiles", "arm32AttrCostSpec", "arm32MemoryMapSpec", "arm32PathGridSpec", "arm32PoolFillSpec", "tourCellsAround", "tourOutcome", "saa7146DriverTable"]),
   ...reason("takes only a pool, CMA area, linear map, allocation state or device and reads its state (no number, size, address, direction, attrs, mask or parameter object)", ["genPoolAvail", "genPoolSize", "genPoolGranule", "cmaAvailablePages", "cmaGetBase", "cmaGetSize", "cmaLargestFreeRun", "staleSectionCopies", "atomicPoolWorkFn", "dmaGenericPoolsOf", "armDmaAllocStateOf", "iommuOwnDmaOps"]),
+  ...reason("takes only driver objects (a dma-buf and the import result, a device) and releases or builds from them (no number, size, address, direction, attrs, mask or parameter object)", ["vb2DcReleaseImport", "saa7146PgtableAlloc"]),
   ...reason("board or architecture name (a string): loads or looks up a file or table, throws ProfileError / returns null for an unknown name (test/platform, test/dma)", ["loadArm32Sidecar", "archDmaAllocHooksOf"]),
   ...reason("validator of a change entry's bracket text: a predicate on a string (test/kernel/registry.test.ts)", ["isWellFormedBracket"]),
   ...reason("branded-type constructors: they check their number (test/core/addr-prng-trace.test.ts)", ["dmaAddr", "pfn", "physAddr", "virtAddr", "offsetIn"]),
@@ -369,5 +391,5 @@ export const PENDING: Record<string, string> = {
   ...reason("pending: number arguments (addresses, sizes) on machine state", ["swiotlbMap", "swiotlbReleaseSpan"],),
   ...reason("pending: lib/iommu/dma-iommu.ts and lib/iommu/io-pgtable.ts are being rewritten by the iommu helper (not edited here). The fuzz found: iommuDmaMapPhysRange with a negative prot throws ModelConfigError after the IOVA was allocated (state changed); iommuDmaUnmapResource accepts attrs -1 / 0.5; dmaInfoToProt accepts dir 4 or \"1\" (returns 0); iommuPgsize accepts a negative iova", ["iommuDmaMapPhysRange", "iommuDmaUnmapResource", "dmaInfoToProt", "iommuPgsize"]),
   iommuDmaFreeIova: "pending: a NaN, fractional or huge dmaAddr is not rejected by name (it reaches freeIova as a pfn); left for the helper changing iommuDmaAllocIova / iommuDmaFreeIova in lib/iommu/dma-iommu.ts",
-  ...reason("pending: drivers and scenario runners taking sizes or parameter objects", ["vb2DcAlloc", "vb2DcGetUserptr", "vb2DcImportDmabuf", "vb2DcReleaseImport", "dmaBufExport", "dmaBufMapAttachment", "dmaBufUnmapAttachment", "importerMapPageWork", "importerReadSgPage", "saa7146BuildTables", "saa7146PageAddresses", "saa7146PgtableAlloc", "saa7146PgtableBuildSingle", "tourCosts", "case04Machine", "case04Run", "case04Sweep", "case04Vipt"]),
+  ...reason("pending: drivers and scenario runners taking sizes or parameter objects", ["vb2DcGetUserptr", "importerReadSgPage"]),
 };
