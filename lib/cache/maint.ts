@@ -68,7 +68,10 @@ function checkSpan(fn: string, paddr: number, size: number, lineSize: number): v
   checkInt(`${fn}(size)`, paddr + size);
 }
 
-/** The line-aligned range covering [paddr, paddr + size): partial lines at both ends are covered whole. */
+/**
+ * The line-aligned range covering [paddr, paddr + size): partial lines at both ends are covered whole.
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
+ */
 export function lineSpan(paddr: number, size: number, lineSize: number): { start: number; end: number } {
   checkSpan("lineSpan", paddr, size, lineSize);
   return { start: alignDown(paddr, lineSize), end: alignUp(paddr + size, lineSize) };
@@ -81,6 +84,7 @@ export function lineSpan(paddr: number, size: number, lineSize: number): { start
  * at the start or the end is cleaned and invalidated (so the neighbour's
  * dirty bytes reach memory instead of being thrown away), the whole lines in
  * between are only invalidated.
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
  */
 export function invalidateWithPartialClean(paddr: number, size: number, lineSize: number, fn: string, level: "inner" | "outer" = "inner"): MaintOp[] {
   checkSpan("invalidateWithPartialClean", paddr, size, lineSize);

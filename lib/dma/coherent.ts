@@ -64,6 +64,7 @@ export function getOrder(size: number, pageSize = 4096): number {
 /**
  * bitmap_find_free_region(bitmap, bits, order): the first naturally aligned
  * free run of 2^order bits, marked used; -1 if none. (lib/bitmap.c)
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
  */
 export function bitmapFindFreeRegion(bitmap: boolean[], order: number): number {
   checkInt("bitmapFindFreeRegion(order)", order, 0, 30);
@@ -161,6 +162,7 @@ export function dmaAllocFromDevCoherent(dev: Device, size: number, pageSize = 40
 /**
  * dma_release_from_dev_coherent(dev, order, vaddr): 1 if `vaddr` is in the
  * device's pool (its 2^order pages are freed), else 0.
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
  */
 export function dmaReleaseFromDevCoherent(dev: Device, order: number, vaddr: number, pageSize = 4096): 0 | 1 {
   checkInt("dmaReleaseFromDevCoherent(order)", order, 0, 30);
@@ -216,6 +218,7 @@ export function dmaCoherentDeviceInit(mm: MemoryModel, dev: Device): void {
  * offset `pgoff` over a buffer of `count` pages (pool pfn + offset), or
  * -ENXIO when the vma runs past the buffer; null when `cpuAddr` is not in
  * the device's pool (the caller goes on with its ops).
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
  */
 export function dmaMmapFromDevCoherent(dev: Device, cpuAddr: number, count: number, userPages: number, pgoff: number, pageSize = 4096): { ret: number; pfn: number | null } | null {
   checkInt("dmaMmapFromDevCoherent(cpuAddr)", cpuAddr);

@@ -143,6 +143,7 @@ export function dmaContiguousSelect(i: CmaSelectInput): CmaSelection {
  * @param align order.
  * @param cmaAlignment CONFIG_CMA_ALIGNMENT, 4..12 (Kconfig range).
  * @returns the cma_alloc result; pfn null when there is no area.
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
  */
 export function dmaAllocFromContiguous(cma: Cma | null, count: number, align: number, cmaAlignment = CMA_ALIGNMENT_DEFAULT): CmaAllocResult {
   if (!Number.isInteger(cmaAlignment) || cmaAlignment < 4 || cmaAlignment > 12) {

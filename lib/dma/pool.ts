@@ -217,6 +217,7 @@ export function arm32AllocFromPool(ap: Arm32AtomicPool, size: number): { virt: n
  * __free_from_pool(start, size): true (the kernel's 1) when [start, start +
  * size) lies in the pool and was freed, false (0) otherwise.
  * @throws KernelOops on a double free (gen_pool_free BUG).
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
  */
 export function arm32FreeFromPool(ap: Arm32AtomicPool, virt: number, size: number): boolean {
   checkInt("arm32FreeFromPool(virt)", virt);
@@ -235,6 +236,7 @@ export type Arm32DmaAllocator = "cma" | "simple" | "remap" | "pool";
  * simple page allocator for a coherent device; else the remap allocator when
  * blocking is allowed; else the atomic pool.
  * Source: arch/arm/mm/dma-mapping.c __dma_alloc (v5.4.6, v6.19).
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
  */
 export function arm32DmaAllocator(o: { allowBlock: boolean; hasCmaArea: boolean; isCoherent: boolean }): Arm32DmaAllocator {
   if (typeof o !== "object" || o === null) throw new ModelConfigError("arm32DmaAllocator", o, "an object { allowBlock, hasCmaArea, isCoherent } of booleans");
@@ -304,6 +306,7 @@ export interface DmaAtomicPools {
  * KiB; v5.8+: totalram_pages / 8192 pages (128 KiB per GiB), at most
  * 2^maxPageOrder pages (MAX_ORDER_NR_PAGES), at least 128 KiB.
  * @param totalRamPages pages.
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
  */
 export function defaultAtomicPoolSize(kernel: string, totalRamPages: number, pageSize = 4096, maxPageOrder = 10): number {
   parseKernelVersion(kernel);
@@ -427,6 +430,7 @@ export interface DmaPoolAlloc {
  * v5.4.6: the single pool, no zone choice and no phys check.
  * @param size bytes, >= 1.
  * @param gfp the zone modifier of the caller's gfp: "dma" (GFP_DMA), "dma32", or "kernel" (none).
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
  */
 export function dmaAllocFromPool(p: DmaAtomicPools, size: number, gfp: AtomicPoolZone, physAddrOk?: (phys: number, size: number) => boolean): { alloc: DmaPoolAlloc | null; warning: string | null } {
   checkInt("dmaAllocFromPool(size)", size, 1);
@@ -460,6 +464,7 @@ export function dmaAllocFromPool(p: DmaAtomicPools, size: number, gfp: AtomicPoo
 /**
  * dma_free_from_pool(dev, start, size): true when a pool holds the range
  * (and it was freed), false otherwise.
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
  */
 export function dmaFreeFromPool(p: DmaAtomicPools, virt: number, size: number): boolean {
   checkInt("dmaFreeFromPool(virt)", virt);

@@ -266,6 +266,7 @@ export interface PageWork {
  * Entries carrying the 2017 RFC tag are skipped only by the RFC's own
  * arm_dma_map_sg (direct, not IOMMU) path: pass `skipTagged`.
  * @param callers the importer's call chain above dma_map_sg (innermost first).
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
  */
 export function importerMapPageWork(
   importer: Device,

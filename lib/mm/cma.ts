@@ -104,6 +104,7 @@ export interface Cma {
  * v5.19+: pageSize << pageblockOrder; before: pageSize << max(maxOrder - 1, pageblockOrder).
  * @param maxOrder the pre-v6.4 MAX_ORDER (ARM default 11, so MAX_ORDER - 1 = 10).
  * @param pageblockOrder ARM without HUGETLB_PAGE: MAX_ORDER - 1 = 10 (4 MiB with 4 KiB pages).
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
  */
 export function cmaMinAlignment(kernel: string, pageSize = 4096, pageblockOrder = 10, maxOrder = 11): number {
   parseKernelVersion(kernel);

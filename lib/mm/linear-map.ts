@@ -61,7 +61,10 @@ export function virtToPhys(machine: LayoutHost, va: VirtAddr | number): PhysAddr
   return rawVirtToPhys(l, va) as PhysAddr;
 }
 
-/** The arithmetic of {@link virtToPhys} on a resolved layout. */
+/**
+ * The arithmetic of {@link virtToPhys} on a resolved layout.
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
+ */
 export function rawVirtToPhys(l: KernelLayout, va: number): number {
   checkInt("rawVirtToPhys(va)", va);
   const inLinear = va >= l.pageOffset && va - l.pageOffset < l.linearSpan;

@@ -25,6 +25,7 @@ function ioremapMaxOrder(mm: MemoryModel): number {
  * region_intersects(start, size, IORESOURCE_SYSTEM_RAM): "intersects" when the
  * whole range is System RAM (RAM banks minus no-map regions), "disjoint" when
  * none of it is, else "mixed".
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
  */
 export function regionIntersectsSystemRam(mm: MemoryModel, start: number, size: number): "intersects" | "disjoint" | "mixed" {
   checkInt("regionIntersectsSystemRam(start)", start);

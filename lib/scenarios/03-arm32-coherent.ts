@@ -349,6 +349,7 @@ function restrictedPlacement(b: Arm32CoherentBoard, size: number): { base: numbe
  * boards' page-table formats. Sections: every mm rewritten (the
  * update_sections_early pattern; no kernel DMA path does this). CMA:
  * __dma_remap.
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
  */
 export function case03Costs(kernel: string, processCounts: readonly number[]): Case03CostRow[] {
   parseScenarioParams(CASE03_COSTS_PARAMS, { kernel, processCounts }, "case03Costs");
@@ -376,6 +377,7 @@ export function case03Costs(kernel: string, processCounts: readonly number[]): C
  * 2-level and LPAE (arm32CoherentPath), and arm64, which selects
  * DMA_DIRECT_REMAP: dma_direct_alloc takes the pool's pages (swiotlb_alloc)
  * and remaps them (kernel/dma/direct.c v5.15, v6.19; arch/arm64/Kconfig).
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
  */
 export function case03Restricted(releases: readonly string[], variants: readonly Case03Variant[] = CASE03_VARIANTS): Case03RestrictedRow[] {
   parseScenarioParams(CASE03_RESTRICTED_PARAMS, { releases, variants }, "case03Restricted");
@@ -407,6 +409,7 @@ export function case03Restricted(releases: readonly string[], variants: readonly
  * device writes the buffer, and after dma_free_coherent the page's next
  * owner reads it through the linear map. With a non-cacheable alias (CMA
  * after __dma_remap) no speculation range exists.
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
  */
 export function case03Hazard(board: Case03Board, kernel: string, o: { alias: "cacheable" | "non-cacheable"; phys: number; size: number; seed: number; specFillProb: number; steps: number }): Case03HazardRun {
   parseScenarioParams(CASE03_HAZARD_PARAMS, { board, kernel, ...(typeof o === "object" && o !== null ? o : { o }) }, "case03Hazard");

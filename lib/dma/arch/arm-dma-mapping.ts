@@ -50,7 +50,10 @@ export function armUsesLegacyOps(dev: Device, arch: ArchName): boolean {
   return archHooksOf(arch).usesLegacyDmaOps(dev.kernel);
 }
 
-/** dma_to_pfn(dev, handle) on arm: PFN_DOWN of the translated physical address. */
+/**
+ * dma_to_pfn(dev, handle) on arm: PFN_DOWN of the translated physical address.
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
+ */
 export function armDmaToPfn(mm: MemoryModel, dev: Device, handle: DmaAddr): Pfn {
   checkInt("armDmaToPfn(handle)", handle);
   const pa = dmaToPhys(dev, handle) ?? handle;
@@ -72,6 +75,7 @@ export function armDmaGetSgtablePfn(mm: MemoryModel, dev: Device, handle: DmaAdd
  * of `len` bytes (PAGE_ALIGN(size)) for the pfn decoded from the handle; the
  * -ENXIO of Russell King's check is recorded as a `get_sgtable_enxio` event.
  * @returns 0 and the pfn (the table holds one entry), or -ENXIO (table unchanged).
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
  */
 export function armDmaGetSgtable(mm: MemoryModel, dev: Device, sgt: SgTable, dmaHandle: DmaAddr, len: number): { ret: number; pfn: Pfn | null } {
   checkInt("armDmaGetSgtable(handle)", dmaHandle);
@@ -88,6 +92,7 @@ export function armDmaGetSgtable(mm: MemoryModel, dev: Device, sgt: SgTable, dma
 /**
  * __arm_dma_mmap's first pfn for a vma at page offset `pgoff` (after the
  * per-device pool and the range check): dma_to_pfn(handle) + pgoff.
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
  */
 export function armDmaMmap(mm: MemoryModel, dev: Device, dmaHandle: DmaAddr, pgoff: number): { ret: 0; pfn: number; path: string } {
   checkInt("armDmaMmap(handle)", dmaHandle);

@@ -80,6 +80,7 @@ export function noSync(): SyncOutcome {
  * Apply maintenance operations to the machine's cache through the kernel
  * linear-map alias of `paddr` (its colour on VIPT caches).
  * @returns the operations, lines touched, dirty lines written back and the cost (ns).
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
  */
 export function applyMaintenance(machine: MaintHost, ops: MaintOp[], paddr: number): SyncOutcome {
   checkInt("applyMaintenance(paddr)", paddr);
