@@ -60,8 +60,20 @@ export function checkSyncArgs(fn: string, paddr: number, size: number, lineSize:
   checkPowerOf2(`${fn}(lineSize)`, lineSize, 16, 256);
 }
 
-/** The line-aligned range covering [paddr, paddr + size): partial lines at both ends are covered whole. */
+/** paddr, size (bytes, integers >= 0) and lineSize (a power of two), checked with the caller's name before any arithmetic. */
+function checkSpan(fn: string, paddr: number, size: number, lineSize: number): void {
+  checkInt(`${fn}(paddr)`, paddr);
+  checkInt(`${fn}(size)`, size);
+  checkPowerOf2(`${fn}(lineSize)`, lineSize);
+  checkInt(`${fn}(size)`, paddr + size);
+}
+
+/**
+ * The line-aligned range covering [paddr, paddr + size): partial lines at both ends are covered whole.
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
+ */
 export function lineSpan(paddr: number, size: number, lineSize: number): { start: number; end: number } {
+  checkSpan("lineSpan", paddr, size, lineSize);
   return { start: alignDown(paddr, lineSize), end: alignUp(paddr + size, lineSize) };
 }
 
@@ -72,8 +84,10 @@ export function lineSpan(paddr: number, size: number, lineSize: number): { start
  * at the start or the end is cleaned and invalidated (so the neighbour's
  * dirty bytes reach memory instead of being thrown away), the whole lines in
  * between are only invalidated.
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
  */
 export function invalidateWithPartialClean(paddr: number, size: number, lineSize: number, fn: string, level: "inner" | "outer" = "inner"): MaintOp[] {
+  checkSpan("invalidateWithPartialClean", paddr, size, lineSize);
   const ops: MaintOp[] = [];
   let s = alignDown(paddr, lineSize);
   const endRaw = paddr + size;

@@ -59,6 +59,8 @@ export interface Arm32CoherentBootOptions {
  * @throws ModelConfigError / ProfileError for unknown ids or bad options.
  */
 export function arm32CoherentBoot(id: string, o: Arm32CoherentBootOptions = {}): Arm32CoherentBoard {
+  if (o.cmaSize !== undefined) checkInt("arm32CoherentBoot(cmaSize)", o.cmaSize, 1);
+  if (o.processes !== undefined) checkInt("arm32CoherentBoot(processes)", o.processes, 0, 4096);
   const profile = loadPlatformProfile(id);
   const board = loadArm32Sidecar(id);
   const kernel = o.kernel ?? profile.kernel ?? "v6.19";
@@ -126,8 +128,21 @@ export function arm32DmaAllocCoherent(b: Arm32CoherentBoard, size: number, o: { 
   return { allocator, phys, size: aligned, cost: null, reason: phys === null ? "page allocation failed (buddy allocator not modelled here: pass allocPages)" : null };
 }
 
-/** dma_free_coherent of a CMA buffer: the PTEs go back to cacheable (__dma_remap with PAGE_KERNEL) and the pages to the area. */
+/**
+ * dma_free_coherent of a CMA buffer: the PTEs go back to cacheable
+ * (__dma_remap with PAGE_KERNEL) and the pages to the area
+ * (arch/arm/mm/dma-mapping.c __arm_dma_free, which first rounds size up with
+ * PAGE_ALIGN, then __free_from_contiguous; v5.4).
+ * @param phys page-aligned physical address the allocation returned.
+ * @param size bytes, >= 1 (rounded up to whole pages).
+ * @throws ModelConfigError for a non-integer, negative or unaligned phys or a
+ *   size < 1, before anything changes.
+ */
 export function arm32DmaFreeCoherentCma(b: Arm32CoherentBoard, phys: number, size: number): { released: boolean; cost: AttrChangeCost | null } {
+  checkInt("arm32DmaFreeCoherentCma(phys)", phys);
+  if (phys % 4096 !== 0) throw new ModelConfigError("arm32DmaFreeCoherentCma(phys)", phys, "a page-aligned address (the allocation's phys)");
+  checkInt("arm32DmaFreeCoherentCma(size)", size, 1, 2 ** 52);
+  size = Math.ceil(size / 4096) * 4096;
   if (!b.cma) return { released: false, cost: null };
   const cost = phys + size <= b.map.lowmemLimit ? changeAttributes(b.map, { phys, size }, "cacheable") : null;
   return { released: cmaRelease(b.cma, phys / 4096, size / 4096), cost };

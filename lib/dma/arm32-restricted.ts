@@ -35,6 +35,7 @@
  *   !blocking && !is_swiotlb_for_alloc); the linear-map section stays
  *   cacheable: a mismatched-attribute alias.
  */
+import { ModelConfigError } from "../core/errors.js";
 import { atLeast, defineChange, parseKernelVersion } from "../kernel/version.js";
 import { ARM_USES_DMA_DIRECT } from "./arch/arm.js";
 import { arm32DmaAllocator, type Arm32DmaAllocator } from "./pool.js";
@@ -129,13 +130,18 @@ export interface Arm32CoherentPathResult {
 
 /**
  * Decide dma_alloc_coherent's path on 32-bit ARM (see the module note).
- * @throws ModelConfigError for a bad kernel name.
+ * @throws ModelConfigError for a bad kernel name, a non-object input or a non-boolean flag.
  * Sources: kernel/dma/direct.c dma_direct_alloc (v5.15, v5.17, v5.19,
  * v6.3.8, v6.8, v6.19); arch/arm/mm/dma-mapping.c arch_setup_dma_ops,
  * arm_get_dma_map_ops, __dma_alloc.
  */
 export function arm32CoherentPath(i: Arm32CoherentPathInput): Arm32CoherentPathResult {
+  if (typeof i !== "object" || i === null) throw new ModelConfigError("arm32CoherentPath", i, "an object { kernel, lpae, coherent, restrictedPool, allowBlock, hasCmaArea }");
   parseKernelVersion(i.kernel, "arm32CoherentPath(kernel)");
+  for (const k of ["lpae", "coherent", "restrictedPool", "allowBlock", "hasCmaArea"] as const) {
+    if (typeof i[k] !== "boolean") throw new ModelConfigError(`arm32CoherentPath(${k})`, i[k], "true or false");
+  }
+  if (i.dmaDirectRemap !== undefined && typeof i.dmaDirectRemap !== "boolean") throw new ModelConfigError("arm32CoherentPath(dmaDirectRemap)", i.dmaDirectRemap, "true or false");
   const restricted = i.restrictedPool && atLeast(i.kernel, RESTRICTED_DMA_POOL);
   const armOps = !atLeast(i.kernel, ARM_USES_DMA_DIRECT) && !(i.lpae && atLeast(i.kernel, ARM_LPAE_DMA_DIRECT));
   const alloc = (): Arm32DmaAllocator => arm32DmaAllocator({ allowBlock: i.allowBlock, hasCmaArea: i.hasCmaArea, isCoherent: i.coherent });

@@ -20,7 +20,7 @@
  * - Whatever the pool returns is final: dma_alloc_from_dev_coherent returns 1
  *   (handled) whenever the device has a pool, even when the allocation failed.
  */
-import { checkInt, hex } from "../core/arith.js";
+import { checkInt, checkPowerOf2, hex } from "../core/arith.js";
 import type { DmaAddr, PhysAddr, VirtAddr } from "../core/addr.js";
 import { EINVAL, ENXIO } from "../core/errno.js";
 import { ModelConfigError } from "../core/errors.js";
@@ -64,8 +64,10 @@ export function getOrder(size: number, pageSize = 4096): number {
 /**
  * bitmap_find_free_region(bitmap, bits, order): the first naturally aligned
  * free run of 2^order bits, marked used; -1 if none. (lib/bitmap.c)
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
  */
 export function bitmapFindFreeRegion(bitmap: boolean[], order: number): number {
+  checkInt("bitmapFindFreeRegion(order)", order, 0, 30);
   const run = 2 ** order;
   for (let pos = 0; pos + run <= bitmap.length; pos += run) {
     let free = true;
@@ -143,6 +145,7 @@ export interface DevCoherentAlloc {
  */
 export function dmaAllocFromDevCoherent(dev: Device, size: number, pageSize = 4096): DevCoherentAlloc {
   checkInt("dmaAllocFromDevCoherent(size)", size, 1);
+  checkPowerOf2("dmaAllocFromDevCoherent(pageSize)", pageSize);
   const mem = dev.dmaMem ?? null;
   if (!mem) return { handled: 0, cpuAddr: null, dmaHandle: null };
   if (size > mem.pages * pageSize) return { handled: 1, cpuAddr: null, dmaHandle: null };
@@ -159,8 +162,12 @@ export function dmaAllocFromDevCoherent(dev: Device, size: number, pageSize = 40
 /**
  * dma_release_from_dev_coherent(dev, order, vaddr): 1 if `vaddr` is in the
  * device's pool (its 2^order pages are freed), else 0.
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
  */
 export function dmaReleaseFromDevCoherent(dev: Device, order: number, vaddr: number, pageSize = 4096): 0 | 1 {
+  checkInt("dmaReleaseFromDevCoherent(order)", order, 0, 30);
+  checkInt("dmaReleaseFromDevCoherent(vaddr)", vaddr);
+  checkPowerOf2("dmaReleaseFromDevCoherent(pageSize)", pageSize);
   const mem = dev.dmaMem ?? null;
   if (!mem || vaddr < mem.virtBase || vaddr >= mem.virtBase + mem.pages * pageSize) return 0;
   const page = Math.floor((vaddr - mem.virtBase) / pageSize);
@@ -211,8 +218,14 @@ export function dmaCoherentDeviceInit(mm: MemoryModel, dev: Device): void {
  * offset `pgoff` over a buffer of `count` pages (pool pfn + offset), or
  * -ENXIO when the vma runs past the buffer; null when `cpuAddr` is not in
  * the device's pool (the caller goes on with its ops).
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
  */
 export function dmaMmapFromDevCoherent(dev: Device, cpuAddr: number, count: number, userPages: number, pgoff: number, pageSize = 4096): { ret: number; pfn: number | null } | null {
+  checkInt("dmaMmapFromDevCoherent(cpuAddr)", cpuAddr);
+  checkInt("dmaMmapFromDevCoherent(count)", count);
+  checkInt("dmaMmapFromDevCoherent(userPages)", userPages);
+  checkInt("dmaMmapFromDevCoherent(pgoff)", pgoff);
+  checkPowerOf2("dmaMmapFromDevCoherent(pageSize)", pageSize);
   const mem = dev.dmaMem ?? null;
   if (!mem || !inDevCoherentPool(dev, cpuAddr, pageSize)) return null;
   const start = Math.floor((cpuAddr - mem.virtBase) / pageSize);

@@ -70,6 +70,7 @@ export interface CmaCmdline {
  * @throws ModelConfigError naming `cma=` for text memparse would not take.
  */
 export function parseCmaCmdline(arg: string): CmaCmdline {
+  if (typeof arg !== "string") throw new ModelConfigError("cma=", arg, "a string size[@base[-limit]] such as 64M or 256M@0x10000000");
   const m = /^\s*([0-9]+[KMG]?|0x[0-9a-fA-F]+)(?:@([0-9]+[KMG]?|0x[0-9a-fA-F]+)(?:-([0-9]+[KMG]?|0x[0-9a-fA-F]+))?)?\s*$/.exec(arg);
   if (!m) throw new ModelConfigError("cma=", arg, "size[@base[-limit]] such as 64M or 256M@0x10000000");
   const size = parseSizeOrAddr(m[1]!);
@@ -116,6 +117,9 @@ export interface CmaSelection {
 export function dmaContiguousSelect(i: CmaSelectInput): CmaSelection {
   checkInt("dmaContiguousSelect(limit)", i.limit);
   parseKernelVersion(i.kernel, "dmaContiguousSelect(kernel)");
+  if (i.dtDefaultSize !== undefined) checkInt("dmaContiguousSelect(dtDefaultSize)", i.dtDefaultSize, 1);
+  if (i.configMbytes !== undefined) checkInt("dmaContiguousSelect(configMbytes)", i.configMbytes);
+  if (i.cmdline !== undefined && typeof i.cmdline !== "string") throw new ModelConfigError("dmaContiguousSelect(cmdline)", i.cmdline, "a cma= string such as 64M");
   const cmdlineWins = i.cmdline !== undefined && atLeast(i.kernel, CMA_CMDLINE_OVERRIDES_DT);
   if (i.dtDefaultSize !== undefined && !cmdlineWins) {
     checkInt("dmaContiguousSelect(dtDefaultSize)", i.dtDefaultSize, 1);
@@ -139,11 +143,15 @@ export function dmaContiguousSelect(i: CmaSelectInput): CmaSelection {
  * @param align order.
  * @param cmaAlignment CONFIG_CMA_ALIGNMENT, 4..12 (Kconfig range).
  * @returns the cma_alloc result; pfn null when there is no area.
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
  */
 export function dmaAllocFromContiguous(cma: Cma | null, count: number, align: number, cmaAlignment = CMA_ALIGNMENT_DEFAULT): CmaAllocResult {
   if (!Number.isInteger(cmaAlignment) || cmaAlignment < 4 || cmaAlignment > 12) {
     throw new ModelConfigError("dmaAllocFromContiguous(cmaAlignment)", cmaAlignment, "CONFIG_CMA_ALIGNMENT in 4..12");
   }
+  // align is an unsigned int order; a large one is clamped to CONFIG_CMA_ALIGNMENT below, as the kernel does
+  checkInt("dmaAllocFromContiguous(align)", align, 0, 0xffffffff);
+  checkInt("dmaAllocFromContiguous(count)", count);
   if (!cma) return { pfn: null, ret: -ENOMEM, tries: 0, busyRetries: [] };
   return cmaAlloc(cma, count, Math.min(align, cmaAlignment));
 }

@@ -17,6 +17,8 @@
  *   (lib/dma/direct-ops.ts).
  */
 import { defineChange, atLeast } from "../kernel/version.js";
+import { checkInt } from "../core/arith.js";
+import { ModelConfigError } from "../core/errors.js";
 import type { DmaAddr, Pfn } from "../core/addr.js";
 import { ENXIO } from "../core/errno.js";
 import { dmaToPhys, type Device } from "../platform/device.js";
@@ -38,8 +40,10 @@ export const OPS_HELPERS_VMALLOC = defineChange({
  * dma_common_vaddr_to_page(cpu_addr) on this release: vmalloc_to_page for a
  * vmalloc address from v5.14 (a null result is returned as the kernel's NULL
  * page, modelled as pfn 0's page with `fromNull`), else virt_to_page.
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
  */
 export function dmaCommonVaddrToPage(mm: MemoryModel, cpuAddr: number): { page: Page; via: "vmalloc_to_page" | "virt_to_page" } {
+  checkInt("dmaCommonVaddrToPage(cpuAddr)", cpuAddr);
   if (atLeast(mm.machine.kernel, OPS_HELPERS_VMALLOC) && mm.isVmallocAddr(cpuAddr)) {
     const p = mm.vmallocToPage(cpuAddr);
     if (p) return { page: p, via: "vmalloc_to_page" };
@@ -54,8 +58,11 @@ export function dmaCommonVaddrToPage(mm: MemoryModel, cpuAddr: number): { page: 
  * a one-entry table for the page `pfn` (null: a page-less entry, the 2017
  * RFC's form), `len` bytes at offset 0. The shape every get_sgtable of a
  * contiguous coherent buffer returns.
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
  */
 export function sgSetSinglePage(sgt: SgTable, pfn: number | null, len: number): void {
+  if (pfn !== null) checkInt("sgSetSinglePage(pfn)", pfn);
+  checkInt("sgSetSinglePage(len)", len, 0, 0xffffffff);
   const e = sgInitEntry();
   e.pfn = pfn as Pfn | null;
   e.length = len;
@@ -70,8 +77,10 @@ export function sgSetSinglePage(sgt: SgTable, pfn: number | null, len: number): 
  * dma_common_find_pages(cpu_addr) (kernel/dma/remap.c, v5.4.6 and v6.19):
  * the page array of a dma_common_pages_remap area, or null (not a vmalloc
  * address, or an area without a page array).
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
  */
 export function dmaCommonFindPages(mm: MemoryModel, cpuAddr: number): readonly Pfn[] | null {
+  checkInt("dmaCommonFindPages(cpuAddr)", cpuAddr);
   if (!mm.isVmallocAddr(cpuAddr)) return null;
   const a = mm.vmapSpace.find(cpuAddr);
   return a && a.caller === "dma_common_pages_remap" && a.pfns ? a.pfns : null;
@@ -90,8 +99,12 @@ export type DmaCommonPage =
  * arch_dma_coherent_to_pfn(handle) (the pfn of dma_to_phys(handle) on
  * arm64), -ENXIO when !pfn_valid (`checkPfnValid`: the check exists from
  * v5.3; v4.20..v5.2 take the pfn unchecked).
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
  */
 export function dmaCommonPage(mm: MemoryModel, dev: Device, cpuAddr: number, dmaHandle: DmaAddr, coherent: boolean, checkPfnValid = true): DmaCommonPage {
+  checkInt("dmaCommonPage(cpuAddr)", cpuAddr);
+  checkInt("dmaCommonPage(dmaHandle)", dmaHandle);
+  if (typeof coherent !== "boolean") throw new ModelConfigError("dmaCommonPage(coherent)", coherent, "true or false");
   if (coherent) return { ret: 0, pfn: mm.virtToPage(cpuAddr).pfn, via: "virt_to_page" };
   const p = Math.floor((dmaToPhys(dev, dmaHandle) ?? dmaHandle) / mm.pageSize);
   if (checkPfnValid && !mm.pfnValid(p)) return { ret: -ENXIO, pfn: p, via: "pfn_valid" };

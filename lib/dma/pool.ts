@@ -54,7 +54,7 @@
  * (the linear map or a vmalloc remap); the model default is documented on
  * each option.
  */
-import { checkInt } from "../core/arith.js";
+import { checkInt, checkPowerOf2 } from "../core/arith.js";
 import { ModelConfigError } from "../core/errors.js";
 import { atLeast, defineChange, parseKernelVersion } from "../kernel/version.js";
 import { cmaAlloc, type Cma } from "../mm/cma.js";
@@ -162,6 +162,8 @@ export interface Arm32AtomicPoolOptions {
  */
 export function arm32AtomicPoolInit(o: Arm32AtomicPoolOptions): Arm32AtomicPool {
   parseKernelVersion(o.kernel, "arm32AtomicPoolInit(kernel)");
+  if (o.lowmemLimit !== undefined) checkInt("arm32AtomicPoolInit(lowmemLimit)", o.lowmemLimit);
+  if (o.cmaAlignment !== undefined) checkInt("arm32AtomicPoolInit(cmaAlignment)", o.cmaAlignment, 4, 12);
   const pageSize = o.pageSize ?? 4096;
   const size = poolSizeArg("coherent_pool=", o.coherentPool, DEFAULT_DMA_COHERENT_POOL_SIZE);
   const physOffset = o.physOffset ?? 0;
@@ -215,8 +217,11 @@ export function arm32AllocFromPool(ap: Arm32AtomicPool, size: number): { virt: n
  * __free_from_pool(start, size): true (the kernel's 1) when [start, start +
  * size) lies in the pool and was freed, false (0) otherwise.
  * @throws KernelOops on a double free (gen_pool_free BUG).
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
  */
 export function arm32FreeFromPool(ap: Arm32AtomicPool, virt: number, size: number): boolean {
+  checkInt("arm32FreeFromPool(virt)", virt);
+  checkInt("arm32FreeFromPool(size)", size, 1);
   if (!ap.pool || !genPoolHasAddr(ap.pool, virt, size)) return false;
   genPoolFree(ap.pool, virt, size);
   return true;
@@ -231,8 +236,13 @@ export type Arm32DmaAllocator = "cma" | "simple" | "remap" | "pool";
  * simple page allocator for a coherent device; else the remap allocator when
  * blocking is allowed; else the atomic pool.
  * Source: arch/arm/mm/dma-mapping.c __dma_alloc (v5.4.6, v6.19).
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
  */
 export function arm32DmaAllocator(o: { allowBlock: boolean; hasCmaArea: boolean; isCoherent: boolean }): Arm32DmaAllocator {
+  if (typeof o !== "object" || o === null) throw new ModelConfigError("arm32DmaAllocator", o, "an object { allowBlock, hasCmaArea, isCoherent } of booleans");
+  for (const k of ["allowBlock", "hasCmaArea", "isCoherent"] as const) {
+    if (typeof o[k] !== "boolean") throw new ModelConfigError(`arm32DmaAllocator(${k})`, o[k], "true or false");
+  }
   if (o.allowBlock && o.hasCmaArea) return "cma";
   if (o.isCoherent) return "simple";
   if (o.allowBlock) return "remap";
@@ -296,9 +306,12 @@ export interface DmaAtomicPools {
  * KiB; v5.8+: totalram_pages / 8192 pages (128 KiB per GiB), at most
  * 2^maxPageOrder pages (MAX_ORDER_NR_PAGES), at least 128 KiB.
  * @param totalRamPages pages.
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
  */
 export function defaultAtomicPoolSize(kernel: string, totalRamPages: number, pageSize = 4096, maxPageOrder = 10): number {
   parseKernelVersion(kernel);
+  checkPowerOf2("defaultAtomicPoolSize(pageSize)", pageSize);
+  checkInt("defaultAtomicPoolSize(maxPageOrder)", maxPageOrder, 0, 30);
   checkInt("defaultAtomicPoolSize(totalRamPages)", totalRamPages);
   if (!atLeast(kernel, DMA_POOL_PER_ZONE)) return DEFAULT_DMA_COHERENT_POOL_SIZE;
   const pages = Math.min(Math.floor(totalRamPages / (1073741824 / 131072)), 2 ** maxPageOrder);
@@ -417,9 +430,11 @@ export interface DmaPoolAlloc {
  * v5.4.6: the single pool, no zone choice and no phys check.
  * @param size bytes, >= 1.
  * @param gfp the zone modifier of the caller's gfp: "dma" (GFP_DMA), "dma32", or "kernel" (none).
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
  */
 export function dmaAllocFromPool(p: DmaAtomicPools, size: number, gfp: AtomicPoolZone, physAddrOk?: (phys: number, size: number) => boolean): { alloc: DmaPoolAlloc | null; warning: string | null } {
   checkInt("dmaAllocFromPool(size)", size, 1);
+  if (!(["dma", "dma32", "kernel"] as unknown[]).includes(gfp)) throw new ModelConfigError("dmaAllocFromPool(gfp)", gfp, "dma | dma32 | kernel (the zone of the caller's gfp)");
   if (p.single) {
     const zone = (["dma", "dma32", "kernel"] as const).find((z) => p.pools[z]);
     if (!zone) return { alloc: null, warning: "coherent pool not initialised!" };
@@ -449,8 +464,11 @@ export function dmaAllocFromPool(p: DmaAtomicPools, size: number, gfp: AtomicPoo
 /**
  * dma_free_from_pool(dev, start, size): true when a pool holds the range
  * (and it was freed), false otherwise.
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
  */
 export function dmaFreeFromPool(p: DmaAtomicPools, virt: number, size: number): boolean {
+  checkInt("dmaFreeFromPool(virt)", virt);
+  checkInt("dmaFreeFromPool(size)", size, 1);
   for (const zone of ["kernel", "dma32", "dma"] as const) {
     const pool = p.pools[zone];
     if (!pool || !genPoolHasAddr(pool, virt, size)) continue;

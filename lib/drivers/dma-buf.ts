@@ -195,6 +195,7 @@ export function dmaBufMapAttachment(attach: DmaBufAttachment, dir: number): SgTa
  * @throws ModelConfigError if `sgt` is not the attachment's mapped table.
  */
 export function dmaBufUnmapAttachment(attach: DmaBufAttachment, sgt: SgTable, dir: number): void {
+  if (!validDmaDirection(dir)) throw new ModelConfigError("dmaBufUnmapAttachment(dir)", dir, "DMA_BIDIRECTIONAL, DMA_TO_DEVICE or DMA_FROM_DEVICE");
   if (attach.sgt !== sgt) throw new ModelConfigError("dmaBufUnmapAttachment(sgt)", "other table", "the table dmaBufMapAttachment returned for this attachment");
   for (const s of sgt.sgl) delete s.dmabufMangledPage;
   attach.dmabuf.ops.unmapDmaBuf(attach, sgt, dir);
@@ -265,6 +266,7 @@ export interface PageWork {
  * Entries carrying the 2017 RFC tag are skipped only by the RFC's own
  * arm_dma_map_sg (direct, not IOMMU) path: pass `skipTagged`.
  * @param callers the importer's call chain above dma_map_sg (innermost first).
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
  */
 export function importerMapPageWork(
   importer: Device,
@@ -273,6 +275,7 @@ export function importerMapPageWork(
   callers: readonly string[],
   opts: { skipTagged?: (sg: Scatterlist) => boolean } = {},
 ): PageWork[] {
+  if (!validDmaDirection(dir)) throw new ModelConfigError("importerMapPageWork(dir)", dir, "DMA_BIDIRECTIONAL, DMA_TO_DEVICE or DMA_FROM_DEVICE");
   const mm = mmOfDevice(importer);
   const ps = mm.pageSize;
   const arch = mm.profile.arch;

@@ -109,8 +109,10 @@ export function saa7146PgtableFree(dev: Device, pt: Saa7146Pgtable): void {
  * recorded as a fault event (the device would DMA somewhere else).
  * @throws KernelOops for sglen 0 or a first offset above PAGE_SIZE (the
  * driver's BUG_ONs), or when the entries would overrun the table page.
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
  */
 export function saa7146PgtableBuildSingle(dev: Device, pt: Saa7146Pgtable, sgl: readonly Scatterlist[], sglen: number, first = 0): number {
+  checkInt("saa7146PgtableBuildSingle(first)", first, 0, Math.max(sgl.length - 1, 0));
   if (sglen === 0) throw new KernelOops("kernel BUG at saa7146_pgtable_build_single: BUG_ON(0 == sglen)", 0, ["saa7146_pgtable_build_single"]);
   checkInt("saa7146PgtableBuildSingle(sglen)", sglen, 1, sgl.length - first);
   const head = sgl[first]!;
@@ -150,8 +152,10 @@ export function saa7146PgtableBuildSingle(dev: Device, pt: Saa7146Pgtable, sgl: 
 /**
  * The list of 4 KiB device page addresses a set of mapped segments
  * describes (what the tables hold, before truncation), bytes.
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
  */
 export function saa7146PageAddresses(sgl: readonly Scatterlist[], nents: number): number[] {
+  checkInt("saa7146PageAddresses(nents)", nents, 0, sgl.length);
   const out: number[] = [];
   for (let i = 0; i < nents; i++) {
     const sg = sgl[i]!;
@@ -257,8 +261,11 @@ export function saa7146DriverTable(dev: Device, sgl: readonly Scatterlist[], sgl
  * each address as the 32-bit value the card reads.
  * @returns the tables, or null if a table page cannot be allocated (the
  * tables already made are freed).
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
  */
 export function saa7146BuildTables(dev: Device, pageAddrs: readonly number[]): Saa7146Pgtable[] | null {
+  // 64-bit dma_addr_t values are legal here: the driver truncates them to 32 bits (the case-04 finding)
+  for (const a of pageAddrs) checkInt("saa7146BuildTables(pageAddrs)", a);
   const tables: Saa7146Pgtable[] = [];
   for (let i = 0; i < pageAddrs.length; i += SAA7146_PGTABLE_ENTRIES) {
     const pt = saa7146PgtableAlloc(dev);

@@ -494,8 +494,10 @@ export interface Vb2DcImportOptions {
  * (dma_buf_map_attachment, the contiguity check, sg_dma_address).
  * @returns ok with the DMA address, or the error the driver returns.
  * @throws KernelOops where the kernel would crash (recorded as an `oops` event first).
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
  */
 export function vb2DcImportDmabuf(importer: Device, dmabuf: DmaBuf, opts: Vb2DcImportOptions = {}): Vb2DcImportResult {
+  if (opts.dir !== undefined) checkDirection("vb2DcImportDmabuf(dir)", opts.dir);
   const dir = opts.dir ?? DMA_BIDIRECTIONAL;
   const a = dmaBufAttach(dmabuf, importer);
   if (typeof a === "number") return { ok: false, err: a, message: "dma_buf_attach failed" };

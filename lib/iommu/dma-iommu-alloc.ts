@@ -325,6 +325,8 @@ export type IommuGetSgtablePath = "page array (dma_common_find_pages)" | "vmallo
  */
 export function iommuDmaGetSgtable(dev: Device, sgt: SgTable, cpuAddr: number, dmaHandle: number, size: number): { ret: number; path: IommuGetSgtablePath } {
   checkInt("iommuDmaGetSgtable(size)", size, 1);
+  checkInt("iommuDmaGetSgtable(cpuAddr)", cpuAddr);
+  checkInt("iommuDmaGetSgtable(dmaHandle)", dmaHandle);
   void dmaHandle;
   const mm = mmOfDevice(dev);
   const ps = mm.pageSize;
@@ -373,6 +375,10 @@ export interface IommuDmaMmapResult {
  */
 export function iommuDmaMmap(dev: Device, cpuAddr: number, dmaHandle: number, size: number, userPages?: number, pgoff = 0): IommuDmaMmapResult {
   checkInt("iommuDmaMmap(size)", size, 1);
+  checkInt("iommuDmaMmap(cpuAddr)", cpuAddr);
+  checkInt("iommuDmaMmap(dmaHandle)", dmaHandle);
+  if (userPages !== undefined) checkInt("iommuDmaMmap(userPages)", userPages);
+  checkInt("iommuDmaMmap(pgoff)", pgoff);
   void dmaHandle;
   const mm = mmOfDevice(dev);
   const ps = mm.pageSize;

@@ -114,6 +114,8 @@ export interface Arm32LinearMapOptions {
  */
 export function arm32LinearMap(profile: PlatformProfile, o: Arm32LinearMapOptions = {}): Arm32LinearMap {
   if (profile.arch !== "arm") throw new ModelConfigError("arm32LinearMap(profile.arch)", profile.arch, '"arm"');
+  if (o.pageOffset !== undefined) checkInt("arm32LinearMap(pageOffset)", o.pageOffset, 0, 0xffffffff);
+  if (o.lowmemLimit !== undefined) checkInt("arm32LinearMap(lowmemLimit)", o.lowmemLimit, 0, 2 ** 40);
   const lpae = o.lpae ?? false;
   const pageOffset = o.pageOffset ?? (profile.layout ? Number(BigInt(profile.layout.pageOffset)) : 0xc0000000);
   const bank = [...profile.ram].sort((a, b) => a.base - b.base)[0]!;

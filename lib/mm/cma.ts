@@ -104,9 +104,13 @@ export interface Cma {
  * v5.19+: pageSize << pageblockOrder; before: pageSize << max(maxOrder - 1, pageblockOrder).
  * @param maxOrder the pre-v6.4 MAX_ORDER (ARM default 11, so MAX_ORDER - 1 = 10).
  * @param pageblockOrder ARM without HUGETLB_PAGE: MAX_ORDER - 1 = 10 (4 MiB with 4 KiB pages).
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
  */
 export function cmaMinAlignment(kernel: string, pageSize = 4096, pageblockOrder = 10, maxOrder = 11): number {
   parseKernelVersion(kernel);
+  if (!Number.isSafeInteger(pageSize) || pageSize < 1 || !isPowerOf2(pageSize)) throw new ModelConfigError("cmaMinAlignment(pageSize)", pageSize, "a power of two (bytes)");
+  checkInt("cmaMinAlignment(pageblockOrder)", pageblockOrder, 0, 30);
+  checkInt("cmaMinAlignment(maxOrder)", maxOrder, 1, 30);
   if (atLeast(kernel, CMA_MIN_ALIGNMENT_PAGEBLOCK)) return pageSize * 2 ** pageblockOrder;
   return pageSize * 2 ** Math.max(maxOrder - 1, pageblockOrder);
 }

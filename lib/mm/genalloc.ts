@@ -136,8 +136,13 @@ export function genPoolAddVirt(pool: GenPool, virt: number, phys: number, size: 
   return 0;
 }
 
-/** gen_pool_add(pool, addr, size, nid): gen_pool_add_virt with phys = -1 in the kernel; here phys = addr. */
+/**
+ * gen_pool_add(pool, addr, size, nid): gen_pool_add_virt with phys = -1 in the kernel; here phys = addr.
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
+ */
 export function genPoolAdd(pool: GenPool, addr: number, size: number): 0 {
+  checkInt("genPoolAdd(addr)", addr, 1);
+  checkInt("genPoolAdd(size)", size, 1);
   return genPoolAddVirt(pool, addr, addr, size);
 }
 
@@ -195,8 +200,13 @@ export function bitmapFindNextZeroArea(map: Uint8Array, size: number, start: num
  * Run a pool algorithm over one chunk's bitmap (genpool_algo_t): the first
  * bit of the chosen run, or a value >= the chunk's bit count for none.
  * Sources: gen_pool_first_fit, gen_pool_first_fit_order_align (lib/genalloc.c).
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
  */
 export function genPoolRunAlgo(algo: GenPoolAlgo, map: Uint8Array, size: number, start: number, nr: number): number {
+  if (!ALGOS.includes(algo)) throw new ModelConfigError("genPoolRunAlgo(algo)", algo, ALGOS.join(" | "));
+  checkInt("genPoolRunAlgo(size)", size, 0, map.length);
+  checkInt("genPoolRunAlgo(start)", start);
+  checkInt("genPoolRunAlgo(nr)", nr);
   if (algo === "gen_pool_first_fit") return bitmapFindNextZeroArea(map, size, start, nr, 0);
   return bitmapFindNextZeroArea(map, size, start, nr, roundupPowOfTwo(Math.max(nr, 1)) - 1);
 }

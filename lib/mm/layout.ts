@@ -324,8 +324,12 @@ function defaultFor(p: PlatformProfile, k: KernelVersion): KernelLayout {
   }
 }
 
-/** Wrap a VA computation into [0, vaSpan) the way unsigned C arithmetic on unsigned long does. */
+/**
+ * Wrap a VA computation into [0, vaSpan) the way unsigned C arithmetic on unsigned long does.
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
+ */
 export function wrapVa(l: KernelLayout, x: number): number {
+  if (!Number.isSafeInteger(x)) throw new ModelConfigError("wrapVa(x)", x, "an integer of magnitude below 2^53 (negative values wrap)");
   const m = l.vaSpan;
   return ((x % m) + m) % m;
 }

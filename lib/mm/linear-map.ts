@@ -61,8 +61,12 @@ export function virtToPhys(machine: LayoutHost, va: VirtAddr | number): PhysAddr
   return rawVirtToPhys(l, va) as PhysAddr;
 }
 
-/** The arithmetic of {@link virtToPhys} on a resolved layout. */
+/**
+ * The arithmetic of {@link virtToPhys} on a resolved layout.
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
+ */
 export function rawVirtToPhys(l: KernelLayout, va: number): number {
+  checkInt("rawVirtToPhys(va)", va);
   const inLinear = va >= l.pageOffset && va - l.pageOffset < l.linearSpan;
   if (l.arch === "arm") return wrapVa(l, va - l.pageOffset + l.physOffset);
   if (inLinear) return va - l.pageOffset + l.physOffset;

@@ -506,8 +506,12 @@ export function pfnValid(m: HasMemoryModel, pfn: Pfn | number): boolean {
 export function pfnToPage(m: HasMemoryModel, pfn: Pfn | number): Page {
   return m.mm.pfnToPage(pfn);
 }
-/** page_to_pfn(page). */
+/**
+ * page_to_pfn(page).
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
+ */
 export function pageToPfn(m: HasMemoryModel, page: Page): Pfn {
+  if (typeof page !== "object" || page === null || !Number.isSafeInteger((page as { pfn?: unknown }).pfn)) throw new ModelConfigError("pageToPfn(page)", page, "a page from pfnToPage / virtToPage");
   return m.mm.pageToPfn(page);
 }
 /** virt_to_page(va), computed for ANY address as the release computes it: see {@link MemoryModel.virtToPage}. */

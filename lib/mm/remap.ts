@@ -25,8 +25,12 @@ function ioremapMaxOrder(mm: MemoryModel): number {
  * region_intersects(start, size, IORESOURCE_SYSTEM_RAM): "intersects" when the
  * whole range is System RAM (RAM banks minus no-map regions), "disjoint" when
  * none of it is, else "mixed".
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
  */
 export function regionIntersectsSystemRam(mm: MemoryModel, start: number, size: number): "intersects" | "disjoint" | "mixed" {
+  checkInt("regionIntersectsSystemRam(start)", start);
+  checkInt("regionIntersectsSystemRam(size)", size);
+  checkInt("regionIntersectsSystemRam(size)", start + size);
   const ps = mm.pageSize;
   let ram = 0;
   let other = 0;
@@ -48,6 +52,7 @@ export function regionIntersectsSystemRam(mm: MemoryModel, start: number, size: 
  */
 export function vmallocPages(mm: MemoryModel, size: number, pfns: readonly Pfn[], kind: VmKind = "vmalloc", prot: VmProt = "normal", caller = "vmalloc"): VirtAddr | null {
   checkInt("vmalloc(size)", size, 1);
+  for (const p of pfns) checkInt(`${caller}(pfn)`, p);
   const n = Math.ceil(size / mm.pageSize);
   if (pfns.length !== n) throw new ModelConfigError("vmalloc(pfns)", pfns.length, `${n} pages for ${size} bytes`);
   const a = mm.vmapSpace.alloc(size, { kind, prot, pfns, caller });
@@ -129,6 +134,7 @@ export function memremap(mm: MemoryModel, offset: number, size: number, flag: Me
  * @throws ModelConfigError if `addr` is a vmalloc address with no area there.
  */
 export function vunmapAny(mm: MemoryModel, addr: number): void {
+  checkInt("vunmapAny(addr)", addr);
   if (!mm.isVmallocAddr(addr)) return;
   const ps = mm.pageSize;
   mm.vmapSpace.free(Math.floor(addr / ps) * ps);

@@ -100,6 +100,36 @@ export const CASE03_PARAMS = z
   })
   .strict();
 
+/** Arguments of {@link case03Costs}: a release and up to 64 process counts (the range of CASE03_PARAMS.processes). */
+const CASE03_COSTS_PARAMS = z
+  .object({
+    kernel: zKernel,
+    processCounts: z.array(zInt(0, 4096, "user processes when the attribute is changed")).max(64).describe("process counts, at most 64"),
+  })
+  .strict();
+
+/** Arguments of {@link case03Restricted}. */
+const CASE03_RESTRICTED_PARAMS = z
+  .object({
+    releases: z.array(zKernel).min(1).max(16).describe("releases, each within the modelled range"),
+    variants: z.array(zOneOf(CASE03_VARIANTS as [Case03Variant, ...Case03Variant[]], "CASE03_VARIANTS in lib/scenarios/03-arm32-coherent.ts")).min(1).describe("variants"),
+  })
+  .strict();
+
+/** Arguments of {@link case03Hazard} (ranges as in CASE03_PARAMS). */
+const CASE03_HAZARD_PARAMS = z
+  .object({
+    board: zOneOf(CASE03_BOARDS as [Case03Board, ...Case03Board[]], "the 32-bit ARM boards with an arm32 sidecar, data/platforms/arm32"),
+    kernel: zKernel,
+    alias: zOneOf(["cacheable", "non-cacheable"], "the buffer's linear-map alias"),
+    phys: zInt(0, 0xffffffff, "physical address of the buffer (32-bit ARM)"),
+    size: zInt(1, 4194304, "buffer size in bytes"),
+    seed: zSeed,
+    specFillProb: z.number().min(0).max(1).describe("probability of a speculative fill per step, [0, 1]"),
+    steps: zInt(0, 1024, "CPU steps between allocation and the device's write"),
+  })
+  .strict();
+
 /** Parameters of {@link runCase03} (see {@link CASE03_PARAMS}). */
 export interface Case03Params {
   board: Case03Board;
@@ -319,8 +349,10 @@ function restrictedPlacement(b: Arm32CoherentBoard, size: number): { base: numbe
  * boards' page-table formats. Sections: every mm rewritten (the
  * update_sections_early pattern; no kernel DMA path does this). CMA:
  * __dma_remap.
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
  */
 export function case03Costs(kernel: string, processCounts: readonly number[]): Case03CostRow[] {
+  parseScenarioParams(CASE03_COSTS_PARAMS, { kernel, processCounts }, "case03Costs");
   const rows: Case03CostRow[] = [];
   for (const id of CASE03_BOARDS) {
     for (const n of processCounts) {
@@ -345,8 +377,10 @@ export function case03Costs(kernel: string, processCounts: readonly number[]): C
  * 2-level and LPAE (arm32CoherentPath), and arm64, which selects
  * DMA_DIRECT_REMAP: dma_direct_alloc takes the pool's pages (swiotlb_alloc)
  * and remaps them (kernel/dma/direct.c v5.15, v6.19; arch/arm64/Kconfig).
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
  */
 export function case03Restricted(releases: readonly string[], variants: readonly Case03Variant[] = CASE03_VARIANTS): Case03RestrictedRow[] {
+  parseScenarioParams(CASE03_RESTRICTED_PARAMS, { releases, variants }, "case03Restricted");
   const req = CASE03_REQUESTS.find((r) => r.id === "restricted-64k")!;
   const rows: Case03RestrictedRow[] = [];
   for (const release of releases) {
@@ -375,8 +409,10 @@ export function case03Restricted(releases: readonly string[], variants: readonly
  * device writes the buffer, and after dma_free_coherent the page's next
  * owner reads it through the linear map. With a non-cacheable alias (CMA
  * after __dma_remap) no speculation range exists.
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
  */
 export function case03Hazard(board: Case03Board, kernel: string, o: { alias: "cacheable" | "non-cacheable"; phys: number; size: number; seed: number; specFillProb: number; steps: number }): Case03HazardRun {
+  parseScenarioParams(CASE03_HAZARD_PARAMS, { board, kernel, ...(typeof o === "object" && o !== null ? o : { o }) }, "case03Hazard");
   const m = createMachine(board, { kernel, seed: o.seed });
   const cache = m.cpuCache;
   cache.specFillProb = o.specFillProb;

@@ -447,6 +447,8 @@ export interface Case04ViptRow {
  * @throws ModelConfigError for a size outside that range.
  */
 export function case04Vipt(invalidate: boolean, size = 64 * 1024, kernel = "v6.19"): Case04ViptRow {
+  if (typeof invalidate !== "boolean") throw new ModelConfigError("case04Vipt(invalidate)", invalidate, "true or false");
+  if (typeof kernel !== "string") throw new ModelConfigError("case04Vipt(kernel)", kernel, 'a release name such as "v6.19"');
   checkInt("case04Vipt(size)", size, 4096, 2 ** 20);
   const m = createMachine("parisc-c8000", { kernel: kernel });
   const dev = m.device("0000:00:01.0");

@@ -151,8 +151,10 @@ export function checkSgEntries(fn: string, sgl: readonly Scatterlist[], nents: n
  * sg_phys(sg): page_to_phys(sg_page(sg)) + sg->offset, bytes.
  * @throws KernelOops for a page-less entry (sg_page returns NULL or a bogus
  * page; the model reports the crash the first dereference causes).
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
  */
 export function sgPhys(sg: Scatterlist, pageSize = 4096): PhysAddr {
+  checkPowerOf2("sgPhys(pageSize)", pageSize);
   if (sg.pfn === null) {
     throw new KernelOops("Unable to handle kernel NULL pointer dereference (sg_page of a page-less entry)", 0, ["sg_phys"]);
   }

@@ -27,6 +27,8 @@ import { iommuActiveMappings } from "../../lib/iommu/dma-iommu.js";
 import { iovaRanges } from "../../lib/iommu/iova.js";
 import { ModelConfigError } from "../../lib/core/errors.js";
 import { dmaMappingError, type DmaAddr } from "../../lib/core/addr.js";
+import * as L from "../../lib/index.js";
+import { snapshot } from "./snapshot.js";
 
 const IO_TLB_SIZE = 2048;
 
@@ -206,5 +208,142 @@ describe("misuse sequences keep the bookkeeping consistent", () => {
       }),
       { seed: 4242, numRuns: 25 },
     );
+  });
+});
+
+/**
+ * genalloc and CMA with misuse mixed in. Kernel rules (lib/genalloc.c
+ * gen_pool_free_owner, v5.4.6 / v6.19): freeing granules that are not
+ * allocated, or an address in no chunk, BUG()s (the model: KernelOops with
+ * the pool unchanged). mm/cma.c cma_release (v6.19): a range outside the
+ * area returns false with nothing changed; pages of the area that are not
+ * allocated end in free_contig_range's "Bad page state" (the model:
+ * KernelOops, area unchanged). Invariants after every op:
+ * - genalloc: avail = chunk size - granule * (bits set), bits set = sum of
+ *   DIV_ROUND_UP(size, granule) over live allocations, live ranges disjoint;
+ * - CMA: allocatedPages = sum of live counts = (bits set) * 2^order_per_bit
+ *   (order_per_bit 0 here), live ranges disjoint;
+ * and after freeing what is left, both are empty.
+ */
+describe("misuse sequences: genalloc and CMA", () => {
+  const G = 4096;
+  const POOL = 0xf0000000;
+  const POOL_SIZE = 64 * G;
+  type PoolOp = { k: "alloc"; size: number } | { k: "free"; pick: number } | { k: "double"; pick: number } | { k: "stray"; addr: number };
+  const poolOp: fc.Arbitrary<PoolOp> = fc.oneof(
+    { weight: 4, arbitrary: fc.record({ k: fc.constant("alloc" as const), size: fc.integer({ min: 1, max: 6 * G }) }) },
+    { weight: 2, arbitrary: fc.record({ k: fc.constant("free" as const), pick: fc.nat() }) },
+    { weight: 1, arbitrary: fc.record({ k: fc.constant("double" as const), pick: fc.nat() }) },
+    { weight: 1, arbitrary: fc.record({ k: fc.constant("stray" as const), addr: fc.integer({ min: POOL - 8 * G, max: POOL + POOL_SIZE + 8 * G }) }) },
+  );
+
+  it("gen_pool alloc / free / double free / free of a stray address", () => {
+    const seen = { oops: 0, freed: 0 };
+    fc.assert(
+      fc.property(fc.array(poolOp, { minLength: 5, maxLength: 40 }), (ops) => {
+        const p = L.genPoolCreate(12);
+        L.genPoolSetAlgo(p, "gen_pool_first_fit_order_align");
+        L.genPoolAdd(p, POOL, POOL_SIZE);
+        const live: { a: number; size: number }[] = [];
+        const dead: { a: number; size: number }[] = [];
+        const granules = (n: number) => Math.ceil(n / G);
+        const check = () => {
+          const set = p.chunks[0]!.bits.reduce((s, b) => s + b, 0);
+          expect(set).toBe(live.reduce((s, x) => s + granules(x.size), 0));
+          expect(L.genPoolAvail(p)).toBe(POOL_SIZE - set * G);
+          const spans = live.map((x) => [x.a, x.a + granules(x.size) * G] as const).sort((x, y) => x[0] - y[0]);
+          for (let i = 1; i < spans.length; i++) expect(spans[i]![0]).toBeGreaterThanOrEqual(spans[i - 1]![1]);
+        };
+        const mustOops = (f: () => void) => {
+          const before = snapshot(p);
+          expect(f).toThrow(L.KernelOops);
+          expect(snapshot(p)).toBe(before);
+          seen.oops++;
+        };
+        for (const op of ops) {
+          if (op.k === "alloc") {
+            const a = L.genPoolAlloc(p, op.size);
+            if (a !== 0) live.push({ a, size: op.size });
+          } else if (op.k === "free" && live.length) {
+            const x = live.splice(op.pick % live.length, 1)[0]!;
+            L.genPoolFree(p, x.a, x.size);
+            dead.push(x);
+            seen.freed++;
+          } else if (op.k === "double" && dead.length) {
+            const x = dead[op.pick % dead.length]!;
+            // still free unless a later allocation reused a granule of it
+            const reused = live.some((l) => l.a < x.a + granules(x.size) * G && x.a < l.a + granules(l.size) * G);
+            if (!reused) mustOops(() => L.genPoolFree(p, x.a, x.size));
+          } else if (op.k === "stray") {
+            const inPool = op.addr >= POOL && op.addr < POOL + POOL_SIZE;
+            const allocated = inPool && p.chunks[0]!.bits[Math.floor((op.addr - POOL) / G)] === 1;
+            if (!allocated) mustOops(() => L.genPoolFree(p, op.addr, G));
+          }
+          check();
+        }
+        for (const x of live.splice(0)) L.genPoolFree(p, x.a, x.size);
+        check();
+        expect(L.genPoolAvail(p)).toBe(POOL_SIZE);
+      }),
+      { seed: 777, numRuns: 40 },
+    );
+    expect(seen.oops).toBeGreaterThan(0);
+    expect(seen.freed).toBeGreaterThan(0);
+  });
+
+  type CmaOp = { k: "alloc"; count: number; align: number } | { k: "release"; pick: number } | { k: "unallocated"; off: number; count: number } | { k: "outside"; pfn: number };
+  const cmaOp: fc.Arbitrary<CmaOp> = fc.oneof(
+    { weight: 4, arbitrary: fc.record({ k: fc.constant("alloc" as const), count: fc.integer({ min: 1, max: 64 }), align: fc.nat(4) }) },
+    { weight: 2, arbitrary: fc.record({ k: fc.constant("release" as const), pick: fc.nat() }) },
+    { weight: 1, arbitrary: fc.record({ k: fc.constant("unallocated" as const), off: fc.nat(1023), count: fc.integer({ min: 1, max: 16 }) }) },
+    { weight: 1, arbitrary: fc.record({ k: fc.constant("outside" as const), pfn: fc.nat(0x1000) }) },
+  );
+
+  it("cma alloc / release / release of pages not allocated / release outside the area (v6.19)", () => {
+    const seen = { oops: 0, outside: 0 };
+    fc.assert(
+      fc.property(fc.array(cmaOp, { minLength: 5, maxLength: 40 }), (ops) => {
+        // 4 MiB at 0x2c000000: pfns 0x2c000..0x2c3ff, one bit per page
+        const c = L.cmaInitReservedMem({ kernel: "v6.19", base: 0x2c000000, size: 4 * 2 ** 20 }).cma!;
+        const live: { pfn: number; count: number }[] = [];
+        const check = () => {
+          const set = c.bitmap.reduce((s, b) => s + b, 0);
+          expect(c.allocatedPages).toBe(live.reduce((s, x) => s + x.count, 0));
+          expect(set).toBe(c.allocatedPages);
+          const spans = live.map((x) => [x.pfn, x.pfn + x.count] as const).sort((x, y) => x[0] - y[0]);
+          for (let i = 1; i < spans.length; i++) expect(spans[i]![0]).toBeGreaterThanOrEqual(spans[i - 1]![1]);
+        };
+        for (const op of ops) {
+          if (op.k === "alloc") {
+            const r = L.cmaAlloc(c, op.count, op.align);
+            if (r.pfn !== null) live.push({ pfn: r.pfn, count: op.count });
+          } else if (op.k === "release" && live.length) {
+            const x = live.splice(op.pick % live.length, 1)[0]!;
+            expect(L.cmaRelease(c, x.pfn, x.count)).toBe(true);
+          } else if (op.k === "unallocated") {
+            const pfn = c.basePfn + op.off;
+            const count = Math.min(op.count, c.basePfn + c.count - pfn);
+            if (c.bitmap.subarray(op.off, op.off + count).every((b) => b === 0)) {
+              const before = snapshot(c);
+              expect(() => L.cmaRelease(c, pfn, count)).toThrow(L.KernelOops);
+              expect(snapshot(c)).toBe(before);
+              seen.oops++;
+            }
+          } else if (op.k === "outside") {
+            const before = snapshot(c);
+            expect(L.cmaRelease(c, op.pfn, 1)).toBe(false);
+            expect(snapshot(c)).toBe(before);
+            seen.outside++;
+          }
+          check();
+        }
+        for (const x of live.splice(0)) L.cmaRelease(c, x.pfn, x.count);
+        check();
+        expect(L.cmaAvailablePages(c)).toBe(c.count);
+      }),
+      { seed: 778, numRuns: 40 },
+    );
+    expect(seen.oops).toBeGreaterThan(0);
+    expect(seen.outside).toBeGreaterThan(0);
   });
 });

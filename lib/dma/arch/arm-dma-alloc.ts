@@ -208,8 +208,10 @@ function hasRestricted(st: ArmDmaAllocState, dev: Device): boolean {
  * The path of dma_alloc_attrs(dev, size) on this ARM machine at its release
  * (lib/dma/arm32-restricted.ts arm32CoherentPath with the board's LPAE, the
  * device's coherence and restricted pool, and the default CMA area).
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
  */
 export function armDmaAllocExplain(dev: Device, blocking: boolean): ArmDmaAllocDecision | null {
+  if (typeof blocking !== "boolean") throw new ModelConfigError("armDmaAllocExplain(blocking)", blocking, "true (GFP_KERNEL) or false (GFP_ATOMIC)");
   const mm = mmOfDevice(dev);
   const st = armDmaAllocStateOf(mm);
   if (!st) return null;
@@ -333,6 +335,8 @@ export function armDmaAlloc(dev: Device, size: number, attrs: number, o: { block
  */
 export function armDmaFree(dev: Device, size: number, cpuAddr: VirtAddr, dmaHandle: DmaAddr): boolean {
   checkInt("armDmaFree(size)", size, 1);
+  checkInt("armDmaFree(cpuAddr)", cpuAddr);
+  checkInt("armDmaFree(handle)", dmaHandle);
   const mm = mmOfDevice(dev);
   const st = STATES.get(mm);
   const b = st?.live.get(cpuAddr);
@@ -365,7 +369,12 @@ export function archDmaAllocHooksOf(arch: ArchName): ArchDmaAllocHooks | null {
 
 const ALLOC_HOOKS: Record<ArchName, ArchDmaAllocHooks | null> = { arm: armDmaAllocHooks, arm64: null, x86_64: null, parisc: null };
 
-/** Test and scenario view: genPoolHasAddr of the ARM atomic pool. */
+/**
+ * Test and scenario view: genPoolHasAddr of the ARM atomic pool.
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
+ */
 export function armAtomicPoolHas(st: ArmDmaAllocState, virt: number, size: number): boolean {
+  checkInt("armAtomicPoolHas(virt)", virt);
+  checkInt("armAtomicPoolHas(size)", size, 1);
   return st.pool.pool !== null && genPoolHasAddr(st.pool.pool, virt, size);
 }

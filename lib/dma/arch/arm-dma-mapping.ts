@@ -21,7 +21,7 @@ import type { DmaAddr, Pfn } from "../../core/addr.js";
 import { atLeast, defineChange } from "../../kernel/version.js";
 import { dmaToPhys, type Device } from "../../platform/device.js";
 import type { MemoryModel } from "../../mm/memory.js";
-import { hex } from "../../core/arith.js";
+import { checkInt, hex } from "../../core/arith.js";
 import type { SgTable } from "../../sg/scatterlist.js";
 import { sgSetSinglePage } from "../ops-helpers.js";
 import { archHooksOf } from "./index.js";
@@ -50,8 +50,12 @@ export function armUsesLegacyOps(dev: Device, arch: ArchName): boolean {
   return archHooksOf(arch).usesLegacyDmaOps(dev.kernel);
 }
 
-/** dma_to_pfn(dev, handle) on arm: PFN_DOWN of the translated physical address. */
+/**
+ * dma_to_pfn(dev, handle) on arm: PFN_DOWN of the translated physical address.
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
+ */
 export function armDmaToPfn(mm: MemoryModel, dev: Device, handle: DmaAddr): Pfn {
+  checkInt("armDmaToPfn(handle)", handle);
   const pa = dmaToPhys(dev, handle) ?? handle;
   return Math.floor(pa / mm.pageSize) as Pfn;
 }
@@ -71,8 +75,11 @@ export function armDmaGetSgtablePfn(mm: MemoryModel, dev: Device, handle: DmaAdd
  * of `len` bytes (PAGE_ALIGN(size)) for the pfn decoded from the handle; the
  * -ENXIO of Russell King's check is recorded as a `get_sgtable_enxio` event.
  * @returns 0 and the pfn (the table holds one entry), or -ENXIO (table unchanged).
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
  */
 export function armDmaGetSgtable(mm: MemoryModel, dev: Device, sgt: SgTable, dmaHandle: DmaAddr, len: number): { ret: number; pfn: Pfn | null } {
+  checkInt("armDmaGetSgtable(handle)", dmaHandle);
+  checkInt("armDmaGetSgtable(len)", len, 0, 0xffffffff);
   const r = armDmaGetSgtablePfn(mm, dev, dmaHandle);
   if (r.pfn === null) {
     dev.trace.record({ fn: "arm_dma_get_sgtable", kind: "get_sgtable_enxio", msg: `${dev.name}: pfn ${hex(armDmaToPfn(mm, dev, dmaHandle))} is not pfn_valid: -ENXIO`, data: { handle: dmaHandle } });
@@ -85,7 +92,10 @@ export function armDmaGetSgtable(mm: MemoryModel, dev: Device, sgt: SgTable, dma
 /**
  * __arm_dma_mmap's first pfn for a vma at page offset `pgoff` (after the
  * per-device pool and the range check): dma_to_pfn(handle) + pgoff.
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
  */
 export function armDmaMmap(mm: MemoryModel, dev: Device, dmaHandle: DmaAddr, pgoff: number): { ret: 0; pfn: number; path: string } {
+  checkInt("armDmaMmap(handle)", dmaHandle);
+  checkInt("armDmaMmap(pgoff)", pgoff);
   return { ret: 0, pfn: armDmaToPfn(mm, dev, dmaHandle) + pgoff, path: "__arm_dma_mmap: dma_to_pfn" };
 }

@@ -9,7 +9,7 @@
  * through the kernel linear-map alias of the buffer (its colour on a VIPT
  * cache) and charges the profile's per-line costs (data/costs/<profile>.json).
  */
-import { hex } from "../../core/arith.js";
+import { checkInt, hex } from "../../core/arith.js";
 import type { PhysAddr } from "../../core/addr.js";
 import type { KernelVersion } from "../../kernel/version.js";
 import type { PlatformProfile } from "../../platform/profile.js";
@@ -80,8 +80,10 @@ export function noSync(): SyncOutcome {
  * Apply maintenance operations to the machine's cache through the kernel
  * linear-map alias of `paddr` (its colour on VIPT caches).
  * @returns the operations, lines touched, dirty lines written back and the cost (ns).
+ * @throws ModelConfigError naming the argument for a non-integer, negative or out-of-range number (or a wrong type), before anything changes.
  */
 export function applyMaintenance(machine: MaintHost, ops: MaintOp[], paddr: number): SyncOutcome {
+  checkInt("applyMaintenance(paddr)", paddr);
   const cache = machine.cpuCache;
   const colour = cache.colourOf(physToVirt(machine, paddr as PhysAddr));
   const c = machineCosts(machine);
