@@ -40,7 +40,7 @@ import type { DmaAddr } from "../core/addr.js";
 import { fmtSize } from "../core/arith.js";
 import { DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE } from "../core/dma-types.js";
 import { ModelConfigError } from "../core/errors.js";
-import { addDmaOpCounts, chargeDmaOp, DMA_COST_COMPONENTS, emptyDmaOpCounts, type DmaCostBreakdown, type DmaCostComponent, type DmaOpCounts } from "../cost/dma-op.js";
+import { addDmaOpCounts, chargeDmaOp, DMA_COST_COMPONENTS, emptyDmaOpCounts, type DmaCostBreakdown, type DmaOpCounts } from "../cost/dma-op.js";
 import type { CostValues } from "../cost/schema.js";
 import { dmaMapPage, dmaMappingErrorFor, dmaUnmapPage, useDmaIommu } from "../dma/mapping.js";
 import type { IommuDomain } from "../iommu/domain.js";
@@ -52,6 +52,7 @@ import type { Device } from "../platform/device.js";
 import { createMachine, type Machine } from "../platform/machine.js";
 import { loadPlatformProfile, type PlatformProfile } from "../platform/profile.js";
 import { parseScenarioParams, zInt, zKernel, zOneOf, zSeed } from "./params.js";
+import type { BenchmarkRow, CostBarRow, IovaSampleRow } from "../viz/mapping-cost.js";
 
 /** The platforms of case 06 (data/platforms ids) and the device each workload drives. */
 export const CASE06_PLATFORMS = ["x86-64-pc-8g-vtd", "arm64-server", "mt8173-evb"] as const;
@@ -456,8 +457,9 @@ export interface Case06Result {
   size: number;
   ops: number;
   threads: number;
-  /** Mean cost of one operation (one map + one unmap), ns by component. */
+  /** Mean cost of one operation: the mean successful map plus the mean unmap, ns by component (0 when every map failed). */
   perOp: DmaCostBreakdown;
+  /** Everything the run's maps and unmaps did, summed. */
   counts: DmaOpCounts;
   iova: IovaSample[];
   /** Device accesses translated by the IOMMU (null without one). */
@@ -512,7 +514,9 @@ export function runCase06(params: Case06Params): Case06Result {
     bufs.push(pfn);
   }
   const ring: Array<{ addr: DmaAddr; slot: number }> = [];
-  let total = emptyDmaOpCounts();
+  let maps = emptyDmaOpCounts();
+  let unmaps = emptyDmaOpCounts();
+  let nMaps = 0;
   let failures = 0;
   let completed = 0;
   let accesses = 0;
@@ -549,7 +553,7 @@ export function runCase06(params: Case06Params): Case06Result {
       const s = m.trace.length;
       const d = snapDomain(domain);
       dmaUnmapPage(dev, old.addr, size, w.dir);
-      total = addDmaOpCounts(total, countCall(m, dev, s, d, "unmap", pages));
+      unmaps = addDmaOpCounts(unmaps, countCall(m, dev, s, d, "unmap", pages));
       completed++;
     }
     const s = m.trace.length;
@@ -557,14 +561,20 @@ export function runCase06(params: Case06Params): Case06Result {
     const addr = dmaMapPage(dev, bufs[slot]!, 0, size, w.dir);
     if (dmaMappingErrorFor(dev, addr)) {
       failures++;
-      total = addDmaOpCounts(total, { ...emptyDmaOpCounts(), calls: 1 });
     } else {
-      total = addDmaOpCounts(total, countCall(m, dev, s, d, "map", pages));
+      maps = addDmaOpCounts(maps, countCall(m, dev, s, d, "map", pages));
+      nMaps++;
       ring.push({ addr, slot });
     }
     if (i % every === 0 || i === ops - 1) sample(i);
   }
-  const perOp = scaleBreakdown(chargeDmaOp(costs, total), Math.max(1, ops));
+  // One operation = one successful map plus one unmap: the mean of each, added.
+  const mapMean = scaleBreakdown(chargeDmaOp(costs, maps), nMaps);
+  const unmapMean = scaleBreakdown(chargeDmaOp(costs, unmaps), completed);
+  const byComponent = { ...mapMean.byComponent };
+  for (const k of DMA_COST_COMPONENTS) byComponent[k] += unmapMean.byComponent[k];
+  const perOp: DmaCostBreakdown = { byComponent, totalNs: mapMean.totalNs + unmapMean.totalNs };
+  const total = addDmaOpCounts(maps, unmaps);
   return {
     platform: params.platform,
     kernel: params.kernel,
@@ -582,24 +592,76 @@ export function runCase06(params: Case06Params): Case06Result {
   };
 }
 
-/** One bar segment of a cost breakdown chart: a run's label, a component and its ns per operation. */
-export interface CostBar {
-  run: string;
-  group: string;
-  component: DmaCostComponent;
-  ns: number;
-}
 
 /**
  * Flatten runs into bar segments (zero components left out), labelled by
  * backend and grouped by `groupBy` (platform, kernel or workload).
  */
-export function case06CostBars(runs: readonly Case06Result[], groupBy: "platform" | "kernel" | "workload"): CostBar[] {
-  const out: CostBar[] = [];
+export function case06CostBars(runs: readonly Case06Result[], groupBy: "platform" | "kernel" | "workload"): CostBarRow[] {
+  const out: CostBarRow[] = [];
   for (const r of runs) {
     for (const k of DMA_COST_COMPONENTS) {
       const ns = r.perOp.byComponent[k];
       if (ns > 0) out.push({ run: r.failures === r.ops ? `${r.backend} (fails)` : r.backend, group: String(r[groupBy]), component: k, ns: Math.round(ns * 10) / 10 });
+    }
+  }
+  return out;
+}
+
+/** A published dma_map_benchmark result the model is calibrated against or compared with. */
+export interface MapBenchmarkFigure {
+  case: string;
+  threads: number;
+  granule: number;
+  mapUs: number;
+  /** Standard deviation where the source gives one. */
+  mapSdUs: number | null;
+  unmapUs: number;
+  unmapSdUs: number | null;
+  /** True when data/costs/arm64-server.json was solved from this figure (the model reproduces it by construction). */
+  calibrated: boolean;
+  source: string;
+}
+
+const SALEH = "Mostafa Saleh (Google), IOMMU_DEBUG_PAGEALLOC series cover letter v4, Message-ID 20251211125928.3258905-1-smostafa@google.com: Arm Morello + SMMUv3, debug_pagealloc off";
+
+/** The published figures (history-and-costs.md rows 1, 2, 4-7). */
+export const MAP_BENCHMARK_FIGURES: readonly MapBenchmarkFigure[] = [
+  { case: "4 KiB, 1 thread", threads: 1, granule: 1, mapUs: 0.1, mapSdUs: null, unmapUs: 0.6, unmapSdUs: null, calibrated: true, source: SALEH },
+  { case: "4 KiB, 4 threads", threads: 4, granule: 1, mapUs: 0.1, mapSdUs: null, unmapUs: 1.05, unmapSdUs: null, calibrated: false, source: `${SALEH} (unmap 1.0 to 1.1 us across postings)` },
+  { case: "1 MiB, 1 thread", threads: 1, granule: 256, mapUs: 0.8, mapSdUs: null, unmapUs: 21.2, unmapSdUs: null, calibrated: true, source: SALEH },
+  { case: "1 MiB, 4 threads", threads: 4, granule: 256, mapUs: 1.1, mapSdUs: null, unmapUs: 45.9, unmapSdUs: null, calibrated: false, source: SALEH },
+  { case: "4 KiB, 16 threads", threads: 16, granule: 1, mapUs: 1.1, mapSdUs: 1.9, unmapUs: 0.5, unmapSdUs: 0.8, calibrated: false, source: "Barry Song, commit 7679325702c9 \"selftests/dma: add test application for DMA_MAP_BENCHMARK\" (v5.11-rc1): HiSilicon, 16 threads, 10 s, 1 page, BIDIRECTIONAL, 32-bit mask; the IOMMU is not named" },
+];
+
+/**
+ * Run {@link dmaMapBenchmark} for every published case on the arm64
+ * server (SMMUv3, strict, as arm64 defaults to) and return chart rows: the
+ * model's and the published averages side by side.
+ * @throws ModelConfigError for a kernel outside the modelled range.
+ */
+export function mapBenchmarkComparison(kernel: string, maxLoops = 400): { rows: BenchmarkRow[]; runs: MapBenchmarkResult[] } {
+  const rows: BenchmarkRow[] = [];
+  const runs: MapBenchmarkResult[] = [];
+  for (const f of MAP_BENCHMARK_FIGURES) {
+    const r = dmaMapBenchmark({ platform: "arm64-server", kernel, backend: "iommu-strict", threads: f.threads, granule: f.granule, maxLoops: maxLoops });
+    runs.push(r);
+    rows.push({ case: f.case, source: "published", op: "map", us: f.mapUs, sdUs: f.mapSdUs ?? 0 });
+    rows.push({ case: f.case, source: `model ${kernel}`, op: "map", us: r.mapUs, sdUs: r.mapSdUs });
+    rows.push({ case: f.case, source: "published", op: "unmap", us: f.unmapUs, sdUs: f.unmapSdUs ?? 0 });
+    rows.push({ case: f.case, source: `model ${kernel}`, op: "unmap", us: r.unmapUs, sdUs: r.unmapSdUs });
+  }
+  return { rows, runs };
+}
+
+/** Chart rows of the IOVA samples of several runs: allocated and mapped pages over simulated time (ms). */
+export function case06IovaRows(runs: ReadonlyArray<{ label: string; result: Case06Result }>): IovaSampleRow[] {
+  const out: IovaSampleRow[] = [];
+  for (const { label, result } of runs) {
+    for (const s of result.iova) {
+      const timeMs = Math.round(s.timeNs / 1000) / 1000;
+      out.push({ run: label, timeMs, measure: "allocated IOVA", pages: s.allocatedPages });
+      out.push({ run: label, timeMs, measure: "mapped buffers", pages: s.mappedPages });
     }
   }
   return out;
