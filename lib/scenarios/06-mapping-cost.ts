@@ -593,6 +593,13 @@ export function runCase06(params: Case06Params): Case06Result {
 }
 
 
+/** A run's bar label: the backend, with the share of maps that failed when some did ("swiotlb (94% of maps fail)"). */
+export function runLabel(r: Case06Result): string {
+  if (r.failures === 0) return r.backend;
+  if (r.failures === r.ops) return `${r.backend} (every map fails)`;
+  return `${r.backend} (${Math.round((100 * r.failures) / r.ops)}% of maps fail)`;
+}
+
 /**
  * Flatten runs into bar segments (zero components left out), labelled by
  * backend and grouped by `groupBy` (platform, kernel or workload).
@@ -600,10 +607,13 @@ export function runCase06(params: Case06Params): Case06Result {
 export function case06CostBars(runs: readonly Case06Result[], groupBy: "platform" | "kernel" | "workload"): CostBarRow[] {
   const out: CostBarRow[] = [];
   for (const r of runs) {
+    const before = out.length;
     for (const k of DMA_COST_COMPONENTS) {
       const ns = r.perOp.byComponent[k];
-      if (ns > 0) out.push({ run: r.failures === r.ops ? `${r.backend} (fails)` : r.backend, group: String(r[groupBy]), component: k, ns: Math.round(ns * 10) / 10 });
+      if (ns > 0) out.push({ run: runLabel(r), group: String(r[groupBy]), component: k, ns: Math.round(ns * 10) / 10 });
     }
+    // a run with nothing to charge (every map failed) keeps its label on the axis
+    if (out.length === before) out.push({ run: runLabel(r), group: String(r[groupBy]), component: "map call", ns: 0 });
   }
   return out;
 }

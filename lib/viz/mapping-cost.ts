@@ -108,38 +108,26 @@ export interface BenchmarkRow {
 
 /**
  * dma_map_benchmark: the model's averages next to the published ones, as
- * grouped bars (one group per case, one bar per source) with the standard
- * deviation as an error rule; map and unmap in two panels side by side.
+ * grouped bars on a log scale (0.05 .. 100 µs; one group per case, one bar
+ * per source, each labelled with its value, "± sd" where there is one);
+ * map and unmap in two panels side by side, 2 x 260 px.
  */
 export function mapBenchmarkChartSpec(rows: readonly BenchmarkRow[], title: string): VlSpec {
-  const values = rows.map((r) => ({ ...r, lo: Math.max(0, r.us - r.sdUs), hi: r.us + r.sdUs }));
+  const values = rows.map((r) => ({ ...r, bar: Math.max(r.us, 0.05), label: r.sdUs > 0 ? `${r.us} ± ${r.sdUs}` : `${r.us}` }));
+  const y = { field: "case", type: "nominal", title: null, sort: null };
+  const yOffset = { field: "source", type: "nominal" };
+  const x = { field: "bar", type: "quantitative", title: "latency (µs, log)", scale: { type: "log", domain: [0.05, 100] } };
   return {
     $schema: SCHEMA,
     title: { text: title, anchor: "start" },
     data: { values },
-    facet: { column: { field: "op", type: "nominal", title: null } },
+    facet: { column: { field: "op", type: "nominal", title: null, header: { labelFontWeight: "bold", labelFontSize: 12 } } },
     spec: {
-      width: 230,
-      height: { step: 16 },
+      width: 260,
+      height: { step: 18 },
       layer: [
-        {
-          mark: { type: "bar", tooltip: true },
-          encoding: {
-            y: { field: "case", type: "nominal", title: null, sort: null },
-            yOffset: { field: "source", type: "nominal" },
-            x: { field: "us", type: "quantitative", title: "latency (µs, log)", scale: { type: "symlog" } },
-            color: { field: "source", type: "nominal", title: "source", legend: { orient: "bottom" } },
-          },
-        },
-        {
-          mark: { type: "rule" },
-          encoding: {
-            y: { field: "case", type: "nominal", sort: null },
-            yOffset: { field: "source", type: "nominal" },
-            x: { field: "lo", type: "quantitative" },
-            x2: { field: "hi" },
-          },
-        },
+        { mark: { type: "bar", tooltip: true }, encoding: { y, yOffset, x, color: { field: "source", type: "nominal", title: "source", legend: { orient: "bottom" } } } },
+        { mark: { type: "text", align: "left", dx: 3, fontSize: 10 }, encoding: { y, yOffset, x, text: { field: "label" } } },
       ],
     },
   };
