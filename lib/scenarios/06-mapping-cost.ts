@@ -71,7 +71,6 @@ const CPUS_OF: Record<Case06Platform, number> = { "x86-64-pc-8g-vtd": 4, "arm64-
 
 /** The DMA backends compared. */
 export const CASE06_BACKENDS = ["dma-direct", "swiotlb", "iommu-strict", "iommu-lazy"] as const;
-export type Case06Backend = (typeof CASE06_BACKENDS)[number];
 
 /** One workload's shape: buffer size, direction, ring depth, and the interval between operations. */
 export interface Case06WorkloadSpec {
