@@ -6,13 +6,14 @@
  * other without cycles.
  *
  * The import graph is read with the TypeScript compiler's parser
- * (node_modules/typescript): `import ... from`, `import type`,
+ * (node_modules/typescript, through lib/viz/layers.ts moduleRefs, which the
+ * front page's diagram uses too): `import ... from`, `import type`,
  * `export ... from`, `import x = require(...)`, dynamic `import("...")`,
  * inline `import("...")` types and `declare module "..."` augmentations.
  */
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
-import ts from "typescript";
+import { moduleRefs, type ModuleRef } from "../lib/viz/layers.js";
 import { describe, expect, it } from "vitest";
 
 const ROOT = resolve(__dirname, "..");
@@ -49,29 +50,9 @@ function libFiles(dir: string): string[] {
   return out.sort();
 }
 
-/** Every module specifier a file refers to, with how. */
-function specifiers(file: string): Array<{ spec: string; how: string }> {
-  const text = readFileSync(file, "utf8");
-  const sf = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
-  const out: Array<{ spec: string; how: string }> = [];
-  const visit = (n: ts.Node): void => {
-    if (ts.isImportDeclaration(n) && ts.isStringLiteral(n.moduleSpecifier)) {
-      out.push({ spec: n.moduleSpecifier.text, how: n.importClause?.isTypeOnly ? "import type" : "import" });
-    } else if (ts.isExportDeclaration(n) && n.moduleSpecifier && ts.isStringLiteral(n.moduleSpecifier)) {
-      out.push({ spec: n.moduleSpecifier.text, how: "export from" });
-    } else if (ts.isImportEqualsDeclaration(n) && ts.isExternalModuleReference(n.moduleReference) && ts.isStringLiteral(n.moduleReference.expression)) {
-      out.push({ spec: n.moduleReference.expression.text, how: "import = require" });
-    } else if (ts.isImportTypeNode(n) && ts.isLiteralTypeNode(n.argument) && ts.isStringLiteral(n.argument.literal)) {
-      out.push({ spec: n.argument.literal.text, how: "inline import() type" });
-    } else if (ts.isCallExpression(n) && n.expression.kind === ts.SyntaxKind.ImportKeyword && n.arguments[0] && ts.isStringLiteral(n.arguments[0])) {
-      out.push({ spec: n.arguments[0].text, how: "dynamic import()" });
-    } else if (ts.isModuleDeclaration(n) && ts.isStringLiteral(n.name)) {
-      out.push({ spec: n.name.text, how: "declare module" });
-    }
-    ts.forEachChild(n, visit);
-  };
-  visit(sf);
-  return out;
+/** Every module specifier a file refers to, with how (the same reader as the front page's diagram). */
+function specifiers(file: string): ModuleRef[] {
+  return moduleRefs(file, readFileSync(file, "utf8"));
 }
 
 /** The lib/ file a relative specifier names (".js" -> ".ts", ".cjs" -> ".cts" declarations), or null for a package. */

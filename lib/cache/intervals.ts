@@ -45,10 +45,28 @@ export class IntervalMap<T> {
     return lo;
   }
 
-  /** The value at `key`, or undefined if unset. */
+  /** Index of the run the last {@link get} found (a hint: checked before use, runs never overlap). */
+  private hint = 0;
+
+  /** The value at `key`, or undefined if unset. Lookups of one run or the next one after it skip the binary search. */
   get(key: number): T | undefined {
-    const i = this.firstEndingAfter(key);
-    return i < this.starts.length && this.starts[i]! <= key ? this.values[i] : undefined;
+    const starts = this.starts;
+    const ends = this.ends;
+    let i = this.hint;
+    if (i < starts.length && starts[i]! <= key) {
+      if (key < ends[i]!) return this.values[i];
+      i++;
+      if (i < starts.length && starts[i]! <= key && key < ends[i]!) {
+        this.hint = i;
+        return this.values[i];
+      }
+    }
+    i = this.firstEndingAfter(key);
+    if (i < starts.length && starts[i]! <= key) {
+      this.hint = i;
+      return this.values[i];
+    }
+    return undefined;
   }
 
   /** Index of the first run at or after index `from` whose start is >= key (binary search). */

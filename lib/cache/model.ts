@@ -97,19 +97,52 @@ export interface CacheConfig {
   evictProb?: number;
 }
 
+/**
+ * One cached copy of a line. The copies of one line (one per colour) form a
+ * chain through `sib` in the order they were filled; every copy is also in
+ * the cache's FIFO (a doubly linked list through `prev` / `next`, oldest
+ * first), so filling, evicting and dropping a copy allocate nothing; the
+ * objects of dropped copies are reused by later fills (no code keeps a
+ * dropped copy across a fill).
+ */
 interface CacheLine {
+  line: number;
   colour: number;
   token: Token;
   dirty: boolean;
   /**
    * When the line's contents were last written by the CPU, on the token
-   * scale, if that differs from `token`: a {@link CacheModel.cpuCopy} puts an
-   * older token into a line at a later time (newest issued token + 0.5).
-   * Hazard checks compare this time, not the token's age.
+   * scale, if that differs from `token` (else -1): a {@link CacheModel.cpuCopy}
+   * puts an older token into a line at a later time (newest issued token +
+   * 0.5). Hazard checks compare this time ({@link writeTime}), not the token's age.
    */
-  seq?: number;
-  /** False once the copy has left the cache (a tombstone in the FIFO). */
-  alive?: boolean;
+  seq: number;
+  /** False once the copy has left the cache. */
+  alive: boolean;
+  prev: CacheLine | null;
+  next: CacheLine | null;
+  sib: CacheLine | null;
+  /** For the first copy of a line: neighbours in the order lines entered the cache (see {@link CacheModel.firstLine}). */
+  eprev: CacheLine | null;
+  enext: CacheLine | null;
+}
+
+function newLine(line: number, colour: number, token: Token, dirty: boolean, seq: number): CacheLine {
+  return { line, colour, token, dirty, seq, alive: false, prev: null, next: null, sib: null, eprev: null, enext: null };
+}
+
+/** Lines per block of the line table: the first copies of lines [k * LINE_BLOCK, (k + 1) * LINE_BLOCK). */
+const LINE_BLOCK = 64;
+
+/** One block of the line table: slot i holds the first copy of line k * LINE_BLOCK + i; `n` slots are set. */
+interface LineBlock {
+  n: number;
+  readonly slots: Array<CacheLine | null>;
+}
+
+/** When a copy's contents were written, on the token scale: its seq if set, else its token. */
+function writeTime(c: CacheLine): number {
+  return c.seq < 0 ? c.token : c.seq;
 }
 
 /** State of one line for charts and tests. */
@@ -159,15 +192,36 @@ export class CacheModel {
    */
   explain: (kind: HazardKind, paddr: number) => string | undefined = () => undefined;
 
-  private readonly cached = new Map<number, CacheLine[]>();
+  /**
+   * The line table: first copy of each cached line (the others follow
+   * through `sib`), in blocks of LINE_BLOCK lines keyed by line / LINE_BLOCK,
+   * with the last block used remembered (a buffer's lines are looked up in
+   * order). Lines that have a copy are also listed in the order they entered
+   * the cache (firstLine / lastLine through `enext` / `eprev`): random
+   * evictions and whole-cache operations go in that order.
+   */
+  private readonly blocks = new Map<number, LineBlock>();
+  private lastKey = -1;
+  private lastBlock: LineBlock | null = null;
+  private firstLine: CacheLine | null = null;
+  private lastLine: CacheLine | null = null;
+  /** Lines with at least one copy. */
+  private lineCount = 0;
   private cachedCount = 0;
-  /** Insertion order for FIFO replacement, with lazily skipped tombstones. */
-  private fifo: Array<{ line: number; c: CacheLine }> = [];
-  private fifoHead = 0;
+  /** FIFO replacement order: oldest and newest copy. */
+  private fifoHead: CacheLine | null = null;
+  private fifoTail: CacheLine | null = null;
+  /** Objects of dropped copies, reused by {@link fill}. */
+  private readonly spare: CacheLine[] = [];
+  /** Memory tokens by line; lines [pendStart, pendEnd) hold pendToken, not yet written into the map (see {@link writeMemoryLine}). */
   private readonly memory = new IntervalMap<Token>();
+  private pendStart = 0;
+  private pendEnd = 0;
+  private pendToken: Token = 0;
   private readonly devLast = new IntervalMap<Token>();
   private readonly who: TokenWho[] = ["init"];
-  private readonly nth: number[] = [0];
+  /** Label of each token ("init", "cpu:3"), built when the token is issued. */
+  private readonly labels: string[] = ["init"];
   private cpuN = 0;
   private devN = 0;
   private readonly specRanges = new Map<number, { start: number; end: number; colour: number }>();
@@ -202,15 +256,16 @@ export class CacheModel {
   newToken(who: "cpu" | "dev"): Token {
     const t = this.who.length;
     this.who.push(who);
-    this.nth.push(who === "cpu" ? ++this.cpuN : ++this.devN);
+    const n = who === "cpu" ? ++this.cpuN : ++this.devN;
+    this.labels.push(`${who}:${n}`);
     return t;
   }
 
   /** "init", "cpu:3", "dev:2". */
   label(t: Token): string {
-    const w = this.who[t];
-    if (w === undefined) throw new ModelConfigError("token", t, `a token below ${this.who.length}`);
-    return w === "init" ? "init" : `${w}:${this.nth[t]}`;
+    const s = this.labels[t];
+    if (s === undefined) throw new ModelConfigError("token", t, `a token below ${this.who.length}`);
+    return s;
   }
 
   /** Who wrote token `t`. */
@@ -239,7 +294,7 @@ export class CacheModel {
 
   /** Number of memory runs plus cached lines: the model's memory footprint, in entries. */
   get footprint(): { memoryRuns: number; devRuns: number; cachedLines: number; specRanges: number } {
-    return { memoryRuns: this.memory.size, devRuns: this.devLast.size, cachedLines: this.cachedCount, specRanges: this.specRanges.size };
+    return { memoryRuns: this.mem().size, devRuns: this.devLast.size, cachedLines: this.cachedCount, specRanges: this.specRanges.size };
   }
 
   private checkRange(fn: string, paddr: number, size: number): { l0: number; l1: number } {
@@ -250,81 +305,214 @@ export class CacheModel {
   }
 
   private memAt(line: number): Token {
+    if (line >= this.pendStart && line < this.pendEnd) return this.pendToken;
     return this.memory.get(line) ?? 0;
+  }
+
+  /** Memory with the pending write-backs applied (for every use but {@link memAt} and {@link writeMemoryLine}). */
+  private mem(): IntervalMap<Token> {
+    if (this.pendEnd > this.pendStart) {
+      this.memory.set(this.pendStart, this.pendEnd, this.pendToken);
+      this.pendStart = this.pendEnd = 0;
+    }
+    return this.memory;
+  }
+
+  /**
+   * A write-back of one line: consecutive write-backs of consecutive lines
+   * with one token (an eviction sweeping a buffer written in one go) are
+   * gathered into one pending run and written to the interval map as one
+   * range, which gives the same map (runs are kept maximal).
+   */
+  private writeMemoryLine(line: number, t: Token): void {
+    if (this.pendEnd > this.pendStart) {
+      if (line === this.pendEnd && t === this.pendToken) {
+        this.pendEnd = line + 1;
+        return;
+      }
+      this.mem();
+    }
+    this.pendStart = line;
+    this.pendEnd = line + 1;
+    this.pendToken = t;
   }
 
   /** Lines in [l0, l1) that have at least one cached copy, ascending. */
   private cachedLinesIn(l0: number, l1: number): number[] {
     const out: number[] = [];
-    if (l1 - l0 <= this.cached.size) {
-      for (let l = l0; l < l1; l++) if (this.cached.has(l)) out.push(l);
+    if (l1 - l0 <= this.lineCount) {
+      for (let l = l0; l < l1; l++) if (this.headOf(l) !== null) out.push(l);
     } else {
-      for (const l of this.cached.keys()) if (l >= l0 && l < l1) out.push(l);
+      for (let c = this.firstLine; c !== null; c = c.enext) if (c.line >= l0 && c.line < l1) out.push(c.line);
       out.sort((a, b) => a - b);
     }
     return out;
   }
 
-  private findCopy(line: number, colour: number): CacheLine | undefined {
-    const arr = this.cached.get(line);
-    if (!arr) return undefined;
-    for (const c of arr) if (c.colour === colour) return c;
-    return undefined;
+  /** The block of the line table holding `line`, or null. */
+  private blockOf(line: number): LineBlock | null {
+    const key = Math.floor(line / LINE_BLOCK);
+    if (key === this.lastKey) return this.lastBlock;
+    const b = this.blocks.get(key) ?? null;
+    this.lastKey = key;
+    this.lastBlock = b;
+    return b;
   }
 
-  private insert(line: number, c: CacheLine): void {
+  /** First copy of `line`, or null. */
+  private headOf(line: number): CacheLine | null {
+    const b = this.blockOf(line);
+    return b === null ? null : b.slots[line - Math.floor(line / LINE_BLOCK) * LINE_BLOCK]!;
+  }
+
+  /** Make `c` the first copy of its line (`old`: the previous first copy, null if the line had none). */
+  private setHead(c: CacheLine, old: CacheLine | null): void {
+    const line = c.line;
+    const key = Math.floor(line / LINE_BLOCK);
+    let b = this.blockOf(line);
+    if (b === null) {
+      b = { n: 0, slots: new Array<CacheLine | null>(LINE_BLOCK).fill(null) };
+      this.blocks.set(key, b);
+      this.lastKey = key;
+      this.lastBlock = b;
+    }
+    b.slots[line - key * LINE_BLOCK] = c;
+    if (old === null) {
+      b.n++;
+      this.lineCount++;
+      c.eprev = this.lastLine;
+      c.enext = null;
+      if (this.lastLine !== null) this.lastLine.enext = c;
+      else this.firstLine = c;
+      this.lastLine = c;
+    } else {
+      // The line keeps its place in the entry order.
+      c.eprev = old.eprev;
+      c.enext = old.enext;
+      if (old.eprev !== null) old.eprev.enext = c;
+      else this.firstLine = c;
+      if (old.enext !== null) old.enext.eprev = c;
+      else this.lastLine = c;
+      old.eprev = old.enext = null;
+    }
+  }
+
+  /** `c`, the only copy of its line, leaves: the line has no copy any more. */
+  private dropLine(c: CacheLine): void {
+    const line = c.line;
+    const key = Math.floor(line / LINE_BLOCK);
+    const b = this.blockOf(line)!;
+    b.slots[line - key * LINE_BLOCK] = null;
+    if (--b.n === 0) {
+      this.blocks.delete(key);
+      this.lastKey = -1;
+      this.lastBlock = null;
+    }
+    this.lineCount--;
+    if (c.eprev !== null) c.eprev.enext = c.enext;
+    else this.firstLine = c.enext;
+    if (c.enext !== null) c.enext.eprev = c.eprev;
+    else this.lastLine = c.eprev;
+    c.eprev = c.enext = null;
+  }
+
+  private findCopy(line: number, colour: number): CacheLine | undefined {
+    let c = this.headOf(line);
+    while (c !== null && c.colour !== colour) c = c.sib;
+    return c ?? undefined;
+  }
+
+  /** The copies of one line, in fill order (a fresh array). */
+  private copiesOf(line: number): CacheLine[] {
+    const out: CacheLine[] = [];
+    for (let c = this.headOf(line); c !== null; c = c.sib) out.push(c);
+    return out;
+  }
+
+  /**
+   * Fill a copy of `line` for `colour` holding `token` (read by the caller
+   * before the fill: the evictions come first), evicting the oldest copies
+   * while the cache is full.
+   */
+  private fill(line: number, colour: number, token: Token, dirty: boolean, seq: number): CacheLine {
     while (this.cachedCount >= this.capacityLines) this.evictOldest();
-    let arr = this.cached.get(line);
-    if (!arr) {
-      arr = [];
-      this.cached.set(line, arr);
+    const c = this.spare.pop();
+    if (c === undefined) {
+      const n = newLine(line, colour, token, dirty, seq);
+      this.insert(n);
+      return n;
+    }
+    c.line = line;
+    c.colour = colour;
+    c.token = token;
+    c.dirty = dirty;
+    c.seq = seq;
+    this.insert(c);
+    return c;
+  }
+
+  /** Link a new copy in (the cache has room; on a PIPT cache the line has no copy: fills follow a missed lookup). */
+  private insert(c: CacheLine): void {
+    const head = this.colours === 1 ? null : this.headOf(c.line);
+    if (head === null) this.setHead(c, null);
+    else {
+      let t = head;
+      while (t.sib !== null) t = t.sib;
+      t.sib = c;
     }
     c.alive = true;
-    arr.push(c);
     this.cachedCount++;
-    this.fifo.push({ line, c });
-    if (this.fifo.length - this.fifoHead > 2 * this.capacityLines + 64 || this.fifoHead > 2 * this.capacityLines + 64) {
-      // Drop tombstones (copies invalidated or evicted since): keeps the queue O(capacity).
-      this.fifo = this.fifo.slice(this.fifoHead).filter((e) => e.c.alive);
-      this.fifoHead = 0;
-    }
+    c.prev = this.fifoTail;
+    c.next = null;
+    if (this.fifoTail !== null) this.fifoTail.next = c;
+    else this.fifoHead = c;
+    this.fifoTail = c;
   }
 
-  private removeCopy(line: number, c: CacheLine): void {
-    const arr = this.cached.get(line);
-    if (!arr) return;
-    const i = arr.indexOf(c);
-    if (i >= 0) {
-      arr.splice(i, 1);
-      this.cachedCount--;
-      c.alive = false;
+  private removeCopy(c: CacheLine): void {
+    if (!c.alive) return;
+    const head = this.headOf(c.line);
+    if (head === null) return;
+    if (head === c) {
+      if (c.sib === null) this.dropLine(c);
+      else this.setHead(c.sib, c);
+    } else {
+      let p = head;
+      while (p.sib !== null && p.sib !== c) p = p.sib;
+      if (p.sib !== c) return;
+      p.sib = c.sib;
     }
-    if (arr.length === 0) this.cached.delete(line);
+    c.sib = null;
+    if (c.prev !== null) c.prev.next = c.next;
+    else this.fifoHead = c.next;
+    if (c.next !== null) c.next.prev = c.prev;
+    else this.fifoTail = c.prev;
+    c.prev = null;
+    c.next = null;
+    this.cachedCount--;
+    c.alive = false;
+    if (this.spare.length < 1024) this.spare.push(c);
   }
 
   private evictOldest(): void {
-    while (this.fifoHead < this.fifo.length) {
-      const e = this.fifo[this.fifoHead++]!;
-      if (e.c.alive) {
-        this.evict(e.line, e.c, "capacity");
-        return;
-      }
-    }
+    const c = this.fifoHead;
+    if (c !== null) this.evict(c, "capacity");
   }
 
-  private evict(line: number, c: CacheLine, why: string): void {
-    if (c.dirty) this.writeBack(line, c, `eviction (${why})`);
-    this.removeCopy(line, c);
+  private evict(c: CacheLine, why: string): void {
+    if (c.dirty) this.writeBack(c, why === "capacity" ? "eviction (capacity)" : `eviction (${why})`);
+    this.removeCopy(c);
     this.stats.evictions++;
   }
 
   /** Write a dirty copy back to memory; reports a lost write if the device wrote memory since. */
-  private writeBack(line: number, c: CacheLine, cause: string): void {
+  private writeBack(c: CacheLine, cause: string): void {
+    const line = c.line;
     const m = this.memAt(line);
-    if (this.tokenWho(m) === "dev" && m > (c.seq ?? c.token)) {
+    if (this.tokenWho(m) === "dev" && m > writeTime(c)) {
       this.hazard("lost_write", line, 1, c.token, m, cause);
     }
-    this.memory.set(line, line + 1, c.token);
+    this.writeMemoryLine(line, c.token);
     c.dirty = false;
     this.stats.writebacks++;
   }
@@ -373,34 +561,33 @@ export class CacheModel {
     const attr = opts.attr ?? "cacheable";
     const colour = this.colourOf(opts.va);
     if (attr !== "cacheable") {
-      return mergeRuns(this.memory.pieces(l0, l1).map((p) => this.run(p.start, p.end, p.value ?? 0)));
+      return mergeRuns(this.mem().pieces(l0, l1).map((p) => this.run(p.start, p.end, p.value ?? 0)));
     }
     const stale: Array<{ line: number; seen: Token; newer: Token }> = [];
-    const out: Array<{ line: number; token: Token }> = [];
+    const runs: TokenRun[] = [];
+    // The device's last writes do not change during the read: walk them once.
+    const dev = this.devLast.pieces(l0, l1);
+    let k = 0;
     for (let l = l0; l < l1; l++) {
       let c = this.findCopy(l, colour);
       if (!c) {
-        c = { colour, token: this.memAt(l), dirty: false };
-        this.insert(l, c);
+        c = this.fill(l, colour, this.memAt(l), false, -1);
         this.stats.fills++;
       }
-      const d = this.devLast.get(l);
-      if (d !== undefined && d > (c.seq ?? c.token)) stale.push({ line: l, seen: c.token, newer: d });
-      out.push({ line: l, token: c.token });
+      while (dev[k]!.end <= l) k++;
+      const d = dev[k]!.value;
+      if (d !== undefined && d > writeTime(c)) stale.push({ line: l, seen: c.token, newer: d });
+      this.pushLines(runs, l, l + 1, c.token);
     }
     this.flushHazards("stale_read", stale);
-    return this.toRuns(out);
+    return runs;
   }
 
-  private toRuns(items: Array<{ line: number; token: Token }>): TokenRun[] {
-    const runs: TokenRun[] = [];
-    for (const it of items) {
-      const last = runs[runs.length - 1] as { end: number; token: Token } | undefined;
-      if (last && last.token === it.token && last.end === it.line * this.lineSize) {
-        last.end = (it.line + 1) * this.lineSize; // runs are fresh objects built here
-      } else runs.push({ start: it.line * this.lineSize, end: (it.line + 1) * this.lineSize, token: it.token, label: this.label(it.token) });
-    }
-    return runs;
+  /** Append lines [l0, l1) with token `t` to `runs`, extending the last run if it has the same token (runs are fresh objects built by the caller). */
+  private pushLines(runs: TokenRun[], l0: number, l1: number, t: Token): void {
+    const last = runs[runs.length - 1] as { end: number; token: Token } | undefined;
+    if (last !== undefined && last.token === t && last.end === l0 * this.lineSize) last.end = l1 * this.lineSize;
+    else runs.push({ start: l0 * this.lineSize, end: l1 * this.lineSize, token: t, label: this.label(t) });
   }
 
   /**
@@ -416,7 +603,7 @@ export class CacheModel {
     const colour = this.colourOf(opts.va);
     const t = this.newToken("cpu");
     if (attr !== "cacheable") {
-      this.memory.set(l0, l1, t);
+      this.mem().set(l0, l1, t);
       return t;
     }
     for (let l = l0; l < l1; l++) {
@@ -424,9 +611,9 @@ export class CacheModel {
       if (c) {
         c.token = t;
         c.dirty = true;
-        delete c.seq;
+        c.seq = -1;
       } else {
-        this.insert(l, { colour, token: t, dirty: true });
+        this.fill(l, colour, t, true, -1);
         this.stats.fills++;
       }
     }
@@ -475,41 +662,50 @@ export class CacheModel {
     const srcCached = (opts.fromAttr ?? "cacheable") === "cacheable";
     const stale: Array<{ line: number; seen: Token; newer: Token }> = [];
     const read: TokenRun[] = [];
-    for (let l = s0; l < s1; l++) {
-      const c = srcCached ? this.findCopy(l, fromColour) : undefined;
-      let t: Token;
-      if (c) {
-        t = c.token;
-        const d = this.devLast.get(l);
-        if (d !== undefined && d > (c.seq ?? c.token)) stale.push({ line: l, seen: c.token, newer: d });
-      } else t = this.memAt(l);
-      const last = read[read.length - 1] as { end: number; token: Token } | undefined;
-      if (last && last.token === t) last.end = (l + 1) * this.lineSize;
-      else read.push({ start: l * this.lineSize, end: (l + 1) * this.lineSize, token: t, label: this.label(t) });
+    // The read changes nothing, so memory is walked run by run and only the
+    // lines with a cached copy are looked at one by one.
+    const held = srcCached ? this.cachedLinesIn(s0, s1) : [];
+    const dev = held.length > 0 ? this.devLast.pieces(s0, s1) : [];
+    let h = 0;
+    let k = 0;
+    for (const p of this.mem().pieces(s0, s1)) {
+      const tok = p.value ?? 0;
+      let s = p.start;
+      for (; h < held.length && held[h]! < p.end; h++) {
+        const l = held[h]!;
+        const c = this.findCopy(l, fromColour);
+        if (!c) continue;
+        if (l > s) this.pushLines(read, s, l, tok);
+        this.pushLines(read, l, l + 1, c.token);
+        while (dev[k]!.end <= l) k++;
+        const d = dev[k]!.value;
+        if (d !== undefined && d > writeTime(c)) stale.push({ line: l, seen: c.token, newer: d });
+        s = l + 1;
+      }
+      if (s < p.end) this.pushLines(read, s, p.end, tok);
     }
     this.flushHazards("stale_read", stale);
     const attr = opts.toAttr ?? "cacheable";
     const colour = this.colourOf(opts.toVa);
     const seq = this.who.length - 1 + 0.5;
-    let k = 0;
-    const tokenAt = (srcByte: number): Token => {
-      while (k < read.length - 1 && read[k]!.end <= srcByte) k++;
-      return read[k]!.token;
-    };
+    let r = 0;
     // Uncached destination: memory is written once per run of lines with one
     // token (the same map as line-by-line writes: runs are canonical).
     let runStart = l0;
     let runToken: Token = 0;
     for (let l = l0; l < l1; l++) {
       const firstByte = Math.max(l * this.lineSize, toPa);
-      const t = tokenAt(fromPa + (firstByte - toPa));
+      // The token of the source byte landing at the line's first copied byte (source bytes only grow).
+      const srcByte = fromPa + (firstByte - toPa);
+      while (r < read.length - 1 && read[r]!.end <= srcByte) r++;
+      const t = read[r]!.token;
       if (attr !== "cacheable") {
         if (l > runStart && t !== runToken) {
-          this.memory.set(runStart, l, runToken);
+          this.mem().set(runStart, l, runToken);
           runStart = l;
         }
         runToken = t;
-        if (l === l1 - 1) this.memory.set(runStart, l1, runToken);
+        if (l === l1 - 1) this.mem().set(runStart, l1, runToken);
         continue;
       }
       const c = this.findCopy(l, colour);
@@ -518,7 +714,7 @@ export class CacheModel {
         c.dirty = true;
         c.seq = seq;
       } else {
-        this.insert(l, { colour, token: t, dirty: true, seq });
+        this.fill(l, colour, t, true, seq);
         this.stats.fills++;
       }
     }
@@ -539,13 +735,13 @@ export class CacheModel {
     const dirty: Array<{ line: number; token: Token; seq: number }> = [];
     for (const l of this.cachedLinesIn(l0, l1)) {
       let best: CacheLine | null = null;
-      for (const c of this.cached.get(l)!) if (c.dirty && (best === null || (c.seq ?? c.token) > (best.seq ?? best.token))) best = c;
-      if (best) dirty.push({ line: l, token: best.token, seq: best.seq ?? best.token });
+      for (let c = this.headOf(l); c !== null; c = c.sib) if (c.dirty && (best === null || writeTime(c) > writeTime(best))) best = c;
+      if (best) dirty.push({ line: l, token: best.token, seq: writeTime(best) });
     }
     const stale: Array<{ line: number; seen: Token; newer: Token }> = [];
     const items: TokenRun[] = [];
     let k = 0;
-    for (const p of this.memory.pieces(l0, l1)) {
+    for (const p of this.mem().pieces(l0, l1)) {
       const tok = p.value ?? 0;
       let s = p.start;
       while (k < dirty.length && dirty[k]!.line < p.end) {
@@ -576,14 +772,22 @@ export class CacheModel {
   deviceWrite(paddr: number, size: number, coherent: boolean): Token {
     const { l0, l1 } = this.checkRange("deviceWrite", paddr, size);
     const t = this.newToken("dev");
-    this.memory.set(l0, l1, t);
+    this.mem().set(l0, l1, t);
     this.devLast.set(l0, l1, t);
     if (coherent) {
-      for (const l of this.cachedLinesIn(l0, l1)) {
-        for (const c of [...this.cached.get(l)!]) this.removeCopy(l, c);
-      }
+      if (l1 - l0 <= this.lineCount) for (let l = l0; l < l1; l++) this.dropCopies(l);
+      else for (const l of this.cachedLinesIn(l0, l1)) this.dropCopies(l);
     }
     return t;
+  }
+
+  /** Drop every copy of `line` (a snoop), first copy first. */
+  private dropCopies(line: number): void {
+    for (let c = this.headOf(line); c !== null; ) {
+      const n: CacheLine | null = c.sib;
+      this.removeCopy(c);
+      c = n;
+    }
   }
 
   // ---- maintenance ----
@@ -598,8 +802,9 @@ export class CacheModel {
   maintain(op: MaintOp, colour = 0): { lines: number; writebacks: number } {
     let wb = 0;
     if (op.scope === "all") {
-      const all = [...this.cached.entries()];
-      for (const [l, arr] of all) for (const c of [...arr]) wb += this.applyOne(op.kind, l, c);
+      const all: CacheLine[] = [];
+      for (let head = this.firstLine; head !== null; head = head.enext) for (let c: CacheLine | null = head; c !== null; c = c.sib) all.push(c);
+      for (const c of all) wb += this.applyOne(op.kind, c);
       this.stats.linesMaintained += this.capacityLines;
       return { lines: this.capacityLines, writebacks: wb };
     }
@@ -611,25 +816,34 @@ export class CacheModel {
     const l0 = op.start / this.lineSize;
     const l1 = op.end / this.lineSize;
     if (op.level === "inner") {
-      for (const l of this.cachedLinesIn(l0, l1)) {
-        const c = this.findCopy(l, colour);
-        if (c) wb += this.applyOne(op.kind, l, c);
+      // Line by line over a range no larger than the lines cached, else over the cached lines in it (same lines, same order).
+      if (l1 - l0 <= this.lineCount) {
+        for (let l = l0; l < l1; l++) {
+          const c = this.findCopy(l, colour);
+          if (c) wb += this.applyOne(op.kind, c);
+        }
+      } else {
+        for (const l of this.cachedLinesIn(l0, l1)) {
+          const c = this.findCopy(l, colour);
+          if (c) wb += this.applyOne(op.kind, c);
+        }
       }
     }
     this.stats.linesMaintained += l1 - l0;
     return { lines: l1 - l0, writebacks: wb };
   }
 
-  private applyOne(kind: MaintOp["kind"], l: number, c: CacheLine): number {
+  private applyOne(kind: MaintOp["kind"], c: CacheLine): number {
+    const l = c.line;
     let wb = 0;
     if (kind !== "invalidate" && c.dirty) {
-      this.writeBack(l, c, kind === "clean" ? "clean" : "clean+invalidate");
+      this.writeBack(c, kind === "clean" ? "clean" : "clean+invalidate");
       wb = 1;
     }
     if (kind === "invalidate" && c.dirty) {
       this.trace.record({ fn: "cpu_cache", kind: "discard_dirty", msg: `invalidate discards dirty line ${hex(l * this.lineSize)} (${this.label(c.token)}): the CPU's write to it is lost`, data: { paddr: l * this.lineSize, token: this.label(c.token) } });
     }
-    if (kind !== "clean") this.removeCopy(l, c);
+    if (kind !== "clean") this.removeCopy(c);
     return wb;
   }
 
@@ -670,17 +884,17 @@ export class CacheModel {
       const r = ranges[pick % ranges.length]!;
       const l = r.start + (Math.floor(pick / ranges.length) % (r.end - r.start));
       if (!this.findCopy(l, r.colour)) {
-        this.insert(l, { colour: r.colour, token: this.memAt(l), dirty: false });
+        this.fill(l, r.colour, this.memAt(l), false, -1);
         this.stats.specFills++;
         this.trace.record({ fn: "cpu_cache", kind: "spec_fill", msg: `speculative fill of line ${hex(l * this.lineSize)} (${this.label(this.memAt(l))}) ${where}`.trim(), data: { paddr: l * this.lineSize, token: this.label(this.memAt(l)) } });
       }
     }
     if (b < this.evictProb && this.cachedCount > 0) {
-      const keys = [...this.cached.keys()];
-      const l = keys[pick % keys.length]!;
-      const c = this.cached.get(l)![0]!;
+      let c = this.firstLine!;
+      for (let i = pick % this.lineCount; i > 0; i--) c = c.enext!;
+      const l = c.line;
       const dirty = c.dirty;
-      this.evict(l, c, "random");
+      this.evict(c, "random");
       this.trace.record({ fn: "cpu_cache", kind: "evict", msg: `eviction of ${dirty ? "dirty" : "clean"} line ${hex(l * this.lineSize)} ${where}`.trim(), data: { paddr: l * this.lineSize, dirty } });
     }
   }
@@ -691,9 +905,7 @@ export class CacheModel {
    */
   evictLine(paddr: number): void {
     const { l0 } = this.checkRange("evictLine", paddr, 1);
-    const arr = this.cached.get(l0);
-    if (!arr) return;
-    for (const c of [...arr]) this.evict(l0, c, "forced");
+    for (const c of this.copiesOf(l0)) this.evict(c, "forced");
   }
 
   // ---- inspection ----
@@ -714,10 +926,10 @@ export class CacheModel {
       let dev = m;
       let when = m;
       if (opts.coherent) {
-        for (const x of this.cached.get(l) ?? []) {
-          if (x.dirty && (x.seq ?? x.token) > when) {
+        for (let x = this.headOf(l); x !== null; x = x.sib) {
+          if (x.dirty && writeTime(x) > when) {
             dev = x.token;
-            when = x.seq ?? x.token;
+            when = writeTime(x);
           }
         }
       }
@@ -733,7 +945,7 @@ export class CacheModel {
 
   /** Copies of `paddr`'s line held by the cache: colour, token label, dirty. */
   cachedCopies(paddr: number): Array<{ colour: number; token: string; dirty: boolean }> {
-    const arr = this.cached.get(this.lineOf(checkInt("cachedCopies(paddr)", paddr))) ?? [];
+    const arr = this.copiesOf(this.lineOf(checkInt("cachedCopies(paddr)", paddr)));
     return arr.map((c) => ({ colour: c.colour, token: this.label(c.token), dirty: c.dirty }));
   }
 }

@@ -270,9 +270,25 @@ export function divRoundUp(n: number, d: number): number {
   return Math.ceil(n / d);
 }
 
-/** Format a number as 0x-hex (exact up to 2^53). */
+/** Two-digit lower-case hex of 0..255 ("00".."ff"). */
+const HEX2: string[] = Array.from({ length: 256 }, (_, i) => (i < 16 ? "0" : "") + i.toString(16));
+
+/**
+ * Format a number as 0x-hex (exact up to 2^53): "0x" + x.toString(16) for a
+ * safe integer >= 0, String(x) otherwise. Built a byte at a time from a table
+ * (plain division, no bitwise operators): Number#toString(16) is several
+ * times slower, and trace messages print addresses per cache line.
+ */
 export function hex(x: number): string {
-  return Number.isSafeInteger(x) && x >= 0 ? "0x" + x.toString(16) : String(x);
+  if (!Number.isSafeInteger(x) || x < 0) return String(x);
+  let s = "";
+  let v = x;
+  while (v >= 256) {
+    const q = Math.floor(v / 256);
+    s = HEX2[v - q * 256]! + s;
+    v = q;
+  }
+  return "0x" + (v < 16 ? HEX2[v]![1]! : HEX2[v]!) + s;
 }
 
 /** Human size: 65536 -> "64K", 1048576 -> "1M", 81920 -> "80K", 1000 -> "1000". */

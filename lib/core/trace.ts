@@ -141,6 +141,16 @@ export class Trace {
   }
 
   /**
+   * Let `ns` nanoseconds of simulated time pass without an event (idle time;
+   * lib/platform/machine.ts machineAdvanceTime runs the timers that fall due).
+   * @throws ModelConfigError for a negative, fractional or unsafe `ns`.
+   */
+  advanceNs(ns: number): void {
+    if (!Number.isSafeInteger(ns) || ns < 0 || !Number.isSafeInteger(this.clock + ns)) throw new ModelConfigError("advanceNs(ns)", ns, "an integer number of ns >= 0 (the clock stays below 2^53)");
+    this.clock += ns;
+  }
+
+  /**
    * Record an event and advance the clock by its cost.
    * @throws ModelConfigError for a negative or non-finite cost.
    */

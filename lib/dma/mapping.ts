@@ -28,7 +28,7 @@ import { atLeast, defineChange } from "../kernel/version.js";
 import { kernelFunctionName } from "../kernel/api-changes.js";
 import { checkDeviceDmaFields, dmaToPhys, type Device } from "../platform/device.js";
 import { checkSgEntries, sgPhys, type Scatterlist, type SgTable } from "../sg/scatterlist.js";
-import { CHANGE_IOMMU_DMA_COMMON_OPS, CHANGE_MAP_SG_ERRNO, iommuActiveMappings, iommuDmaMapPage, iommuDmaMapSg, iommuDmaSyncSgForCpu, iommuDmaSyncSgForDevice, iommuDmaSyncSingleForCpu, iommuDmaSyncSingleForDevice, iommuDmaMapResource, iommuDmaUnmapPage, iommuDmaUnmapResource, iommuDmaUnmapSg, type IommuDmaOptions } from "../iommu/dma-iommu.js";
+import { CHANGE_IOMMU_DMA_COMMON_OPS, CHANGE_MAP_SG_ERRNO, iommuActiveMappings, iommuDmaMapPage, iommuDmaMapSg, iommuDmaSyncSgForCpu, iommuDmaSyncSgForDevice, iommuDmaSyncSingleForCpu, iommuDmaSyncSingleForDevice, iommuDmaMapResource, iommuDmaUnmapPage, iommuDmaUnmapResource, iommuDmaUnmapSg, iommuDmaCheckCpu, type IommuDmaOptions } from "../iommu/dma-iommu.js";
 import { DMA_ATTR_SKIP_CPU_SYNC, checkAttrs, checkDirection, dirName, hasAttr } from "../core/dma-types.js";
 import { iommuDmaAlloc, iommuDmaFree, iommuDmaGetSgtable, iommuDmaMmap, type IommuDmaAllocOptions } from "../iommu/dma-iommu-alloc.js";
 import { dmaDirectMapPhys, dmaDirectMapSg, dmaDirectSyncSingleForCpu, dmaDirectSyncSingleForDevice, dmaDirectUnmapPhys, dmaDirectUnmapSg } from "./direct.js";
@@ -176,22 +176,23 @@ export function dmaMapSg(dev: Device, sgl: Scatterlist[], nents: number, dir: nu
  * @throws ModelConfigError for an invalid direction.
  * Source: kernel/dma/mapping.c dma_unmap_sg_attrs (v6.19).
  */
-export function dmaUnmapSgAttrs(dev: Device, sgl: Scatterlist[], nents: number, dir: number, attrs = 0): void {
+export function dmaUnmapSgAttrs(dev: Device, sgl: Scatterlist[], nents: number, dir: number, attrs = 0, opts: IommuDmaOptions = {}): void {
   checkDeviceDmaFields(dev, "dmaUnmapSgAttrs");
   checkAttrs("dmaUnmapSgAttrs(attrs)", attrs);
   checkDirection("dmaUnmapSg(dir)", dir);
   if (useDmaIommu(dev)) {
+    iommuDmaCheckCpu(dev, opts, "dmaUnmapSg");
     iommuDebugUnmapSg(dev, sgl, nents, dir);
-    iommuDmaUnmapSg(dev, sgl, nents, dir, attrs);
+    iommuDmaUnmapSg(dev, sgl, nents, dir, attrs, opts);
   }
   else dmaDirectUnmapSg(dev, sgl, nents, dir, attrs, debugHooks(dev));
 }
 
-/** dma_unmap_sg(dev, sg, nents, dir). */
-export function dmaUnmapSg(dev: Device, sgl: Scatterlist[], nents: number, dir: number, attrs = 0): void {
+/** dma_unmap_sg(dev, sg, nents, dir) (`opts.cpu` as in {@link dmaUnmapSgAttrs}: the CPU on iommu-dma). */
+export function dmaUnmapSg(dev: Device, sgl: Scatterlist[], nents: number, dir: number, attrs = 0, opts: IommuDmaOptions = {}): void {
   checkDeviceDmaFields(dev, "dmaUnmapSg");
   checkAttrs("dmaUnmapSg(attrs)", attrs);
-  dmaUnmapSgAttrs(dev, sgl, nents, dir, attrs);
+  dmaUnmapSgAttrs(dev, sgl, nents, dir, attrs, opts);
 }
 
 /**
@@ -313,10 +314,12 @@ function iommuDebugSyncSg(dev: Device, sgl: Scatterlist[], nelems: number, dir: 
  * the arch sync for a non-coherent device) for one behind it.
  * @returns the DMA address, or DMA_MAPPING_ERROR (check it with
  * {@link dmaMappingErrorFor}, which dma-debug expects).
+ * @param opts iommu-dma options (`cpu`: the CPU the call runs on, its rcache
+ * and flush queue; ignored by dma-direct).
  * @throws ModelConfigError for a bad direction (the kernel BUG_ONs), a size
- * < 1 or an address beyond 2^53 (nothing changes).
+ * < 1, an address beyond 2^53, or a bad opts.cpu on iommu-dma (nothing changes).
  */
-export function dmaMapPageAttrs(dev: Device, pfn: Pfn | number, offset: number, size: number, dir: number, attrs = 0): DmaAddr {
+export function dmaMapPageAttrs(dev: Device, pfn: Pfn | number, offset: number, size: number, dir: number, attrs = 0, opts: IommuDmaOptions = {}): DmaAddr {
   checkDeviceDmaFields(dev, "dmaMapPageAttrs");
   checkAttrs("dmaMapPageAttrs(attrs)", attrs);
   checkDirection("dmaMapPage(dir)", dir);
@@ -325,6 +328,7 @@ export function dmaMapPageAttrs(dev: Device, pfn: Pfn | number, offset: number, 
   checkInt("dmaMapPage(size)", size, 1);
   const ps = hostOf(dev).profile.pageSize;
   const paddr = checkInt("dmaMapPage(paddr)", pfn * ps + offset) as PhysAddr;
+  if (opts.cpu !== undefined && useDmaIommu(dev)) iommuDmaCheckCpu(dev, opts, "dmaMapPage");
   const m = dmaMachineOf(dev);
   const dbg = dmaDebugOf(m);
   const fn = kernelFunctionName(dev.kernel, "dma_map_page_attrs");
@@ -336,7 +340,7 @@ export function dmaMapPageAttrs(dev: Device, pfn: Pfn | number, offset: number, 
   }
   let dma: DmaAddr;
   if (useDmaIommu(dev)) {
-    dma = iommuDmaMapPage(dev, paddr, size, dir, attrs);
+    dma = iommuDmaMapPage(dev, paddr, size, dir, attrs, opts);
     if (dbg && !dmaMappingError(dma)) dbg.addEntry(dev, { type: "single", dmaAddr: dma, paddr, size, dir, sgCallEnts: 0 }, scHasSkip(attrs));
   } else {
     dma = dmaDirectMapPhys(dev, paddr, size, dir, attrs, { fn, type: "single", hooks: debugHooks(dev) });
@@ -348,10 +352,10 @@ export function dmaMapPageAttrs(dev: Device, pfn: Pfn | number, offset: number, 
   return dma;
 }
 
-/** dma_map_page(dev, page, offset, size, dir): {@link dmaMapPageAttrs} with attrs 0. */
-export function dmaMapPage(dev: Device, pfn: Pfn | number, offset: number, size: number, dir: number): DmaAddr {
+/** dma_map_page(dev, page, offset, size, dir): {@link dmaMapPageAttrs} with attrs 0 (`opts` as there). */
+export function dmaMapPage(dev: Device, pfn: Pfn | number, offset: number, size: number, dir: number, opts: IommuDmaOptions = {}): DmaAddr {
   checkDeviceDmaFields(dev, "dmaMapPage");
-  return dmaMapPageAttrs(dev, pfn, offset, size, dir, 0);
+  return dmaMapPageAttrs(dev, pfn, offset, size, dir, 0, opts);
 }
 
 /**
@@ -398,30 +402,32 @@ export function dmaMappingErrorFor(dev: Device, addr: DmaAddr): boolean {
  * dma_unmap_page_attrs(dev, addr, size, dir, attrs): dma-debug check_unmap,
  * then sync for the CPU on a non-coherent device (unless
  * DMA_ATTR_SKIP_CPU_SYNC); on iommu-dma the IOVA range is unmapped and freed
- * (iommuDmaUnmapPage).
- * @throws ModelConfigError for a bad direction or size.
+ * (iommuDmaUnmapPage; strict: range invalidation and free on `opts.cpu`;
+ * lazy: queued on that CPU's flush queue).
+ * @throws ModelConfigError for a bad direction or size, or a bad opts.cpu on iommu-dma (nothing changes).
  */
-export function dmaUnmapPageAttrs(dev: Device, addr: DmaAddr, size: number, dir: number, attrs = 0): void {
+export function dmaUnmapPageAttrs(dev: Device, addr: DmaAddr, size: number, dir: number, attrs = 0, opts: IommuDmaOptions = {}): void {
   checkDeviceDmaFields(dev, "dmaUnmapPageAttrs");
   checkAttrs("dmaUnmapPageAttrs(attrs)", attrs);
   checkDmaHandle("dmaUnmapPageAttrs(addr)", addr);
   checkDirection("dmaUnmapPage(dir)", dir);
   if (useDmaIommu(dev)) {
     checkInt("dmaUnmapPage(size)", size, 1);
+    iommuDmaCheckCpu(dev, opts, "dmaUnmapPage");
     if (!dmaMappingError(addr)) checkIommuUnmapSpan(dev, addr, size);
     const dbg = scDebugFor(dev);
     if (dbg) dbg.checkUnmap(dev, { type: "single", dmaAddr: addr, size, dir, isMappingError: dmaMappingError(addr) });
     if (dmaMappingError(addr)) return;
-    iommuDmaUnmapPage(dev, addr, size, dir, attrs);
+    iommuDmaUnmapPage(dev, addr, size, dir, attrs, opts);
     return;
   }
   dmaDirectUnmapPhys(dev, addr, size, dir, attrs, { fn: kernelFunctionName(dev.kernel, "dma_unmap_page_attrs"), type: "single", hooks: debugHooks(dev) });
 }
 
 /** dma_unmap_page(dev, addr, size, dir). */
-export function dmaUnmapPage(dev: Device, addr: DmaAddr, size: number, dir: number): void {
+export function dmaUnmapPage(dev: Device, addr: DmaAddr, size: number, dir: number, opts: IommuDmaOptions = {}): void {
   checkDeviceDmaFields(dev, "dmaUnmapPage");
-  dmaUnmapPageAttrs(dev, addr, size, dir, 0);
+  dmaUnmapPageAttrs(dev, addr, size, dir, 0, opts);
 }
 
 /** dma_unmap_single_attrs(dev, addr, size, dir, attrs): the same as dma_unmap_page_attrs. */

@@ -48,7 +48,9 @@
  * addresses, the IOVA rcaches (iova.ts leaves them out), the 2025 sg
  * length overflow checks (not in v6.19).
  */
-import { IOVA_RANGE_CACHE_MAX_SIZE } from "./iova-rcache.js";
+import { IOVA_RANGE_CACHE_MAX_SIZE, allocIovaFast, freeIovaFast, freeIovaFastAnyOrder, orderBase2 } from "./iova-rcache.js";
+import { queueIova } from "./flush-queue.js";
+import { iotlbAccess, iotlbInvalidateRange } from "./iotlb.js";
 import { DMA_BIT_MASK, MAX_ADDR, andMask, checkInt, fls, hex, minNotZero, roundupPowOfTwo, u32, wrapToMask } from "../core/arith.js";
 import { DMA_MAPPING_ERROR, type DmaAddr, type Pfn } from "../core/addr.js";
 import { DMA_ATTR_MMIO, DMA_ATTR_PRIVILEGED, DMA_ATTR_SKIP_CPU_SYNC, DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE, checkAttrs, checkDirection, dirName, hasAttr, withAttr } from "../core/dma-types.js";
@@ -59,7 +61,7 @@ import { CHANGE_MAP_SG_ERRNO, kernelFunctionName } from "../kernel/api-changes.j
 export { CHANGE_MAP_SG_ERRNO };
 import type { Device } from "../platform/device.js";
 import { checkSgEntries, forEachSg, sgInitEntry, sgPhys, type Scatterlist } from "../sg/scatterlist.js";
-import type { IommuDomain } from "./domain.js";
+import { IOVA_DEPOT_DELAY_NS, type IommuDomain } from "./domain.js";
 import { iommuDmaCookieOf, type IommuMappedPiece, type IommuStreamingMapping, type MapSgLayout } from "./dma-cookie.js";
 import { IOMMU_CACHE, IOMMU_MMIO, IOMMU_PRIV, IOMMU_READ, IOMMU_WRITE, iommuDeviceAccess, iommuIovaToPhys, iommuMap, iommuMapSg, iommuUnmap } from "./io-pgtable.js";
 import { allocIova, findIova, freeIova, iovaAlign, iovaOffset, iovaSize, type IovaDomain } from "./iova.js";
@@ -139,7 +141,7 @@ export const CHANGE_IOMMU_DMA_ALLOC_IOVA = defineChange({
   commit: "bb65a64c7285 \"iommu/dma: Use fast IOVA allocation\" with 842fe519f68b \"iommu/dma: Convert to address-based allocation\" (both recalled, not verified)",
   subject: "iommu/dma: Use fast IOVA allocation",
   files: ["drivers/iommu/dma-iommu.c"],
-  effect: "iommu_dma_alloc_iova (renamed from __alloc_iova, returns a dma_addr_t) rounds iova_len below 2^(IOVA_RANGE_CACHE_MAX_SIZE - 1) = 32 pages up to a power of two and allocates with alloc_iova_fast (the rcaches are modelled in lib/iommu/iova-rcache.ts but not yet wired into this path); before, alloc_iova(..., size_aligned = true) with the unrounded length. The rounding moved into alloc_iova_fast around v5.17 (same result).",
+  effect: "iommu_dma_alloc_iova (renamed from __alloc_iova, returns a dma_addr_t) rounds iova_len below 2^(IOVA_RANGE_CACHE_MAX_SIZE - 1) = 32 pages up to a power of two and allocates with alloc_iova_fast on the calling CPU (the per-CPU rcaches of lib/iommu/iova-rcache.ts: a freed range of the same order comes back from the CPU's magazine); iommu_dma_free_iova gives the range back with free_iova_fast(pfn, size >> shift) into the CPU's rcache. Before, alloc_iova(..., size_aligned = true) with the unrounded length and __free_iova of the find_iova allocation (the rcaches existed from v4.7 but dma-iommu did not use them). The rounding moved into alloc_iova_fast around v5.17 (same result).",
   bracket: "absent in v4.11.0 (HCLS/linux-4.11, drivers/iommu/dma-iommu.c:__alloc_iova: alloc_iova with the unrounded length), present in v4.12.0 (jason50123/linux-4.12, drivers/iommu/dma-iommu.c:iommu_dma_alloc_iova: power-of-two rounding, alloc_iova_fast)",
 });
 
@@ -189,6 +191,35 @@ export { IOVA_RANGE_CACHE_MAX_SIZE };
 export interface IommuDmaOptions {
   /** iommu.forcedac=1: PCI devices skip the below-4G first attempt (v5.13+ switch). */
   forcedac?: boolean;
+  /**
+   * The CPU the call runs on (smp_processor_id()): its rcache magazines and
+   * its flush queue are used. An integer in [0, domain cpus - 1], default 0;
+   * ModelConfigError otherwise (before any change).
+   */
+  cpu?: number;
+}
+
+/** opts.cpu checked against the domain's CPUs (default 0). */
+function cpuOf(domain: IommuDomain, opts: IommuDmaOptions | undefined, fn: string): number {
+  const c = opts?.cpu;
+  if (c === undefined) return 0;
+  if (!(Number.isSafeInteger(c) && c >= 0 && c < domain.cpus)) checkInt(`${fn}(opts.cpu)`, c, 0, domain.cpus - 1);
+  return c;
+}
+
+/**
+ * Check `opts.cpu` for a call on `dev` before anything changes (for callers
+ * such as lib/dma/mapping.ts that do dma-debug bookkeeping first).
+ * @throws ModelConfigError naming `${fn}(opts.cpu)` when it is not in [0, cpus - 1],
+ * or for a device without an IOMMU DMA domain.
+ */
+export function iommuDmaCheckCpu(dev: Device, opts: IommuDmaOptions | undefined, fn: string): void {
+  cpuOf(domainOf(dev).domain, opts, fn);
+}
+
+/** The domain's simulated time for the flush queue: the trace clock, whole ns. */
+function nowNs(domain: IommuDomain): number {
+  return Math.floor(domain.trace.nowNs);
 }
 
 function domainOf(dev: Device): { domain: IommuDomain; iovad: IovaDomain } {
@@ -219,7 +250,9 @@ function domainOf(dev: Device): { domain: IommuDomain; iovad: IovaDomain } {
  *   failed 32-bit attempt the device's flag (kept on its iommu-dma cookie,
  *   `pci32bitWorkaroundCleared`) is cleared, a "Using N-bit DMA addresses"
  *   notice is traced, and later allocations go straight to the full limit.
- * The rcaches are not modelled.
+ * From v4.12 the allocation is alloc_iova_fast on `opts.cpu` (default 0):
+ * the CPU's rcache magazine first, then the rbtree; the 32-bit attempt
+ * without, the full-limit attempt with flush_rcache (v4.15+; always before).
  * @returns the DMA address, or 0 on failure (the kernel's 0 IOVA).
  * @throws ModelConfigError for a device without a DMA domain, a size that
  * is not a positive integer.
@@ -232,16 +265,30 @@ export function iommuDmaAllocIova(domain: IommuDomain, size: number, dmaLimit: n
   checkInt("iommuDmaAllocIova(dmaLimit)", dmaLimit);
   const iovad = domain.iovad;
   if (!iovad) throw new ModelConfigError("domain.iovad", null, "an initialised IOVA domain");
+  const cpu = cpuOf(domain, opts, "iommuDmaAllocIova");
   const g = iovad.granule;
-  const clampPfn = (limit: number) => Math.min(Math.floor(limit / g), iovad.maxPfn);
-  const tryAlloc = (pages: number, limit: number): number => {
-    const lp = clampPfn(limit);
-    if (lp < iovad.startPfn || pages > lp - iovad.startPfn + 1) return 0;
-    const r = allocIova(iovad, pages, lp, true);
-    return r ? r.pfnLo * g : 0;
-  };
   const k = dev.kernel;
   const rounding = atLeast(k, CHANGE_IOMMU_DMA_ALLOC_IOVA);
+  const rc = rounding ? iovad.rcaches : undefined;
+  const st = domain.stats;
+  const clampPfn = (limit: number) => Math.min(Math.floor(limit / g), iovad.maxPfn);
+  const tryAlloc = (pages: number, limit: number, flush: boolean): number => {
+    const lp = clampPfn(limit);
+    if (lp < iovad.startPfn || pages > lp - iovad.startPfn + 1) return 0;
+    if (rc) {
+      // alloc_iova_fast on the calling CPU; before v4.15 it has no flush_rcache argument and always flushes.
+      const before = rc.cachedCount;
+      const pfn = allocIovaFast(iovad, pages, lp, flush || !rc.flushOptional, cpu);
+      if (pfn) {
+        if (rc.cachedCount === before - 1) st.iovaAllocFast++;
+        else st.iovaAllocSlow++;
+      }
+      return pfn * g;
+    }
+    const r = allocIova(iovad, pages, lp, true);
+    if (r) st.iovaAllocSlow++;
+    return r ? r.pfnLo * g : 0;
+  };
   let pages = rounding ? Math.floor(size / g) : iovaAlign(iovad, size) / g;
   if (rounding && pages < 2 ** (IOVA_RANGE_CACHE_MAX_SIZE - 1)) pages = roundupPowOfTwo(pages);
   let limit = atLeast(k, CHANGE_IOMMU_DMA_BUS_DMA_LIMIT) ? minNotZero(dmaLimit, dev.busDmaLimit) : dmaLimit;
@@ -250,26 +297,101 @@ export function iommuDmaAllocIova(domain: IommuDomain, size: number, dmaLimit: n
   const pci32First = atLeast(k, CHANGE_IOMMU_DMA_PCI_SAC_FIRST) && dev.bus === "pci" && !opts.forcedac && !(sticky && sticky.pci32bitWorkaroundCleared);
   let iova = 0;
   if (limit > DMA_BIT_MASK(32) && pci32First) {
-    iova = tryAlloc(pages, DMA_BIT_MASK(32));
+    iova = tryAlloc(pages, DMA_BIT_MASK(32), false);
     if (!iova && sticky) {
       sticky.pci32bitWorkaroundCleared = true;
       // bits_per(dma_limit); a limit saturated at MAX_ADDR stands for DMA_BIT_MASK(64) (the model keeps addresses below 2^53).
       dev.trace.record({ fn: "iommu_dma_alloc_iova", kind: "dev_notice", level: "info", msg: `${dev.name}: Using ${limit >= MAX_ADDR ? 64 : fls(limit)}-bit DMA addresses`, data: { limit } });
     }
   }
-  if (!iova) iova = tryAlloc(pages, limit);
+  if (!iova) iova = tryAlloc(pages, limit, true);
   return iova as DmaAddr;
 }
 
+/** Options of {@link iommuDmaFreeIova}. */
+export interface IommuDmaFreeIovaOptions {
+  /** The CPU giving the range back (its rcache / flush queue), default 0. */
+  cpu?: number;
+  /** The unmap path of a lazy domain: queue the range on the flush queue instead of freeing it (v4.20+). */
+  queued?: boolean;
+}
+
 /**
- * iommu_dma_free_iova: give the IOVA range containing `dmaAddr` back
- * (free_iova_fast -> free_iova without rcaches).
- * @returns the bytes freed (the whole allocation), 0 if none was there.
+ * iommu_dma_free_iova(cookie, dma_addr, size): give the IOVA range at
+ * `dmaAddr` back.
+ * - v4.12+ ({@link CHANGE_IOMMU_DMA_ALLOC_IOVA}): `size` bytes (the
+ *   caller's iova_align'd length; absent: the allocated range's length) go
+ *   back with free_iova_fast(pfn, size >> shift) into CPU `opts.cpu`'s rcache
+ *   (orders 0..5; larger ranges to the rbtree), or, with `opts.queued` on a
+ *   lazy domain, onto that CPU's flush queue (queue_iova: freed after the
+ *   next IOTLB flush-all);
+ * - v4.4..v4.11: `size` is not used: the allocation holding the pfn
+ *   (find_iova) is freed whole (__free_iova).
+ * @returns the bytes given back (or queued): v4.12+ `size` (the range's
+ *   length when absent), before the whole allocation; 0 if no allocation
+ *   starts (v4.12+) or lies (before) there.
+ * @throws ModelConfigError naming the argument, before any change: a
+ *   dmaAddr or size that is not a non-negative safe integer (size >= 1) or
+ *   lies beyond the domain's IOVA space, a bad opts.cpu, a size of another
+ *   order than the allocated range (the kernel would file it in the wrong
+ *   magazine), a range already cached or queued (a double free).
+ * Source: drivers/iommu/dma-iommu.c __free_iova use in __iommu_dma_unmap
+ * (v4.4.1, v4.11.0), iommu_dma_free_iova (v4.12.0, v4.20.0: queue_iova when
+ * cookie->fq_domain, v5.4.6, v6.19: queue_iova when gather->queued).
  */
-export function iommuDmaFreeIova(domain: IommuDomain, dmaAddr: number): number {
-  const iovad = domain.iovad!;
-  const r = freeIova(iovad, Math.floor(dmaAddr / iovad.granule));
-  return r ? iovaSize(r) * iovad.granule : 0;
+export function iommuDmaFreeIova(domain: IommuDomain, dmaAddr: number, size?: number, opts: IommuDmaFreeIovaOptions = {}): number {
+  const iovad = domain?.iovad;
+  if (!iovad) throw new ModelConfigError("iommuDmaFreeIova(domain)", domain ? domain.type : domain, "an initialised IOMMU DMA domain");
+  const g = iovad.granule;
+  const top = (iovad.maxPfn + 1) * g;
+  if (!(Number.isSafeInteger(dmaAddr) && dmaAddr >= 0 && dmaAddr < top)) checkInt("iommuDmaFreeIova(dmaAddr)", dmaAddr, 0, top - 1);
+  if (size !== undefined && !(Number.isSafeInteger(size) && size >= 1 && size <= top)) checkInt("iommuDmaFreeIova(size)", size, 1, top);
+  const cpu = cpuOf(domain, opts, "iommuDmaFreeIova");
+  const pfn = Math.floor(dmaAddr / g);
+  const rc = iovad.rcaches;
+  if (!atLeast(domain.kernel, CHANGE_IOMMU_DMA_ALLOC_IOVA) || !rc) {
+    const r = findIova(iovad, pfn);
+    if (!r) return 0;
+    freeIova(iovad, r.pfnLo);
+    domain.stats.iovaFreeDirect++;
+    return iovaSize(r) * g;
+  }
+  const r = findIova(iovad, pfn);
+  if (!r || r.pfnLo !== pfn) return 0;
+  const pages = size === undefined ? iovaSize(r) : Math.ceil(size / g);
+  if (domain.fq && opts.queued) {
+    queueIova(domain.fq, pfn, pages, cpu, nowNs(domain));
+    domain.stats.fqQueued++;
+  } else {
+    if (orderBase2(pages) !== orderBase2(iovaSize(r))) {
+      // A driver unmapped another size than it mapped: the kernel files the pfn by the size it is given.
+      domain.trace.record({ fn: "iommu_dma_free_iova", kind: "warn", level: "warn", msg: `free_iova_fast(pfn ${hex(pfn)}, ${pages}) of a ${iovaSize(r)}-granule range: cached at order ${orderBase2(pages)}, the range stays allocated at its length`, data: { pfn, pages, rangePages: iovaSize(r) } });
+      freeIovaFastAnyOrder(iovad, pfn, pages, cpu);
+    } else freeIovaFast(iovad, pfn, pages, cpu);
+    domain.stats.iovaFreeDirect++;
+    if (rc.depotList) scheduleDepotWork(domain);
+  }
+  return pages * g;
+}
+
+/** v6.7+: a depot push schedules iova_depot_work_func IOVA_DEPOT_DELAY later (lib/iommu/domain.ts iommuDomainAdvanceTime runs it). */
+function scheduleDepotWork(domain: IommuDomain): void {
+  const rc = domain.iovad!.rcaches!;
+  for (let o = 0; o < IOVA_RANGE_CACHE_MAX_SIZE; o++) {
+    if (rc.rcaches[o]!.workPending && domain.depotDueNs[o]! < 0) domain.depotDueNs[o] = nowNs(domain) + IOVA_DEPOT_DELAY_NS;
+  }
+}
+
+/**
+ * The IOTLB side of __iommu_dma_unmap after the PTEs of [iova, iova + len)
+ * are gone: strict (and every release before v4.20): one range invalidation
+ * (iommu_tlb_sync / iommu_iotlb_sync of the gathered range; iommu_unmap's own
+ * sync before v4.20); lazy: nothing now (the flush queue flushes all later).
+ */
+function unmapSync(domain: IommuDomain, iova: number, len: number): void {
+  if (domain.fq || len < 1) return;
+  iotlbInvalidateRange(domain.iommu.iotlb, iova, len);
+  domain.stats.iotlbInvalidateRange++;
 }
 
 // --- map_sg
@@ -364,6 +486,7 @@ export function iommuDmaMapSg(dev: Device, sgl: Scatterlist[], nents: number, di
   checkAttrs("iommuDmaMapSg(attrs)", attrs);
   // Every entry is checked before the first cache maintenance or field rewrite.
   checkSgEntries("iommuDmaMapSg", sgl, nents, 0);
+  cpuOf(domain, opts, "iommuDmaMapSg");
   const pageSize = opts.pageSize ?? 4096;
   const merging = atLeast(dev.kernel, CHANGE_IOMMU_DMA_SG_MERGING);
   const errnoRet = atLeast(dev.kernel, CHANGE_MAP_SG_ERRNO);
@@ -456,7 +579,7 @@ export function iommuDmaMapSg(dev: Device, sgl: Scatterlist[], nents: number, di
   const mapped = iommuMapSg(domain, iova, sgl, nents, prot, pageSize);
   layout.pteWrites = domain.pgtable.pteWrites - before;
   if (mapped < 0 || mapped < iovaLen) {
-    iommuDmaFreeIova(domain, iova);
+    iommuDmaFreeIova(domain, iova, iovaAlign(iovad, iovaLen), opts.cpu !== undefined ? { cpu: opts.cpu } : {});
     return fail(mapped < 0 ? mapped : -EINVAL);
   }
   const n = merging ? finaliseSgMerge(dev, sgl, nents, iova) : finaliseSgV44(sgl, nents, iova);
@@ -481,15 +604,17 @@ export function iommuDmaMapSg(dev: Device, sgl: Scatterlist[], nents: number, di
  *   unmap its whole size, free it (nents is not used);
  * - v4.12+ ({@link CHANGE_IOMMU_DMA_SIZED_UNMAP}): start = the first segment's DMA address, end = the end of the
  *   last segment with a non-zero sg_dma_len; unmap iova_align(end - start
- *   + offset) bytes from the granule-aligned start and free that range.
+ *   + offset) bytes from the granule-aligned start and free that range
+ *   (strict: range invalidation, free_iova_fast on `opts.cpu`; lazy: queued).
  * @returns nothing in the kernel; the model returns the bytes unmapped.
  * @throws ModelConfigError for a device without an IOMMU DMA domain.
  * Source: drivers/iommu/dma-iommu.c iommu_dma_unmap_sg, __iommu_dma_unmap (v4.4.1, v4.11.0, v4.12.0, v4.19.1, v6.19).
  */
-export function iommuDmaUnmapSg(dev: Device, sgl: Scatterlist[], nents: number, dir: number, attrs = 0): number {
+export function iommuDmaUnmapSg(dev: Device, sgl: Scatterlist[], nents: number, dir: number, attrs = 0, opts: IommuDmaOptions = {}): number {
   const { domain, iovad } = domainOf(dev);
   checkInt("iommuDmaUnmapSg(nents)", nents, 1, sgl.length);
   checkDirection("iommuDmaUnmapSg(dir)", dir);
+  const cpu = cpuOf(domain, opts, "iommuDmaUnmapSg");
   // iommu_dma_unmap_sg: iommu_dma_sync_sg_for_cpu over the CPU entries (sg_phys, length) first.
   if (!hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC)) iommuSyncSgEntries(dev, sgl, nents, dir, true, "iommu_dma_sync_sg_for_cpu", pageSizeOf(dev));
   forgetMapping(dev, sgl[0]!.dmaAddress as number);
@@ -514,7 +639,8 @@ export function iommuDmaUnmapSg(dev: Device, sgl: Scatterlist[], nents: number, 
   if (unmapped !== size) {
     dev.trace.record({ fn: "__iommu_dma_unmap", kind: "warn", level: "warn", msg: `WARN_ON(unmapped ${unmapped} != size ${size})`, data: { unmapped, size } });
   }
-  iommuDmaFreeIova(domain, base);
+  unmapSync(domain, base, size);
+  iommuDmaFreeIova(domain, base, size, { cpu, queued: true });
   return unmapped;
 }
 
@@ -598,8 +724,21 @@ function remember(dev: Device, rec: IommuStreamingMapping): void {
 
 function forgetMapping(dev: Device, key: number): void {
   const map = dev.iommuDmaCookie?.streaming;
-  const rec = map?.get(key);
-  if (!map || !rec) return;
+  if (!map) return;
+  let rec = map.get(key);
+  if (!rec) {
+    // A handle with another in-granule offset (a stale handle whose IOVA was handed out again,
+    // e.g. from an rcache magazine) unmaps the mapping that starts in the same granule.
+    const g = dev.iommuDomain?.iovad?.granule ?? 4096;
+    for (const [k, r] of map) {
+      if (Math.floor(k / g) === Math.floor(key / g)) {
+        rec = r;
+        key = k;
+        break;
+      }
+    }
+    if (!rec) return;
+  }
   const m = hostMachine(dev);
   if (m) for (const p of rec.pieces) if (p.specId) m.cpuCache.removeSpeculationRange(p.specId);
   map.delete(key);
@@ -660,12 +799,13 @@ export function iommuDmaMapPhysRange(dev: Device, phys: number, size: number, pr
   const { domain, iovad } = domainOf(dev);
   checkInt("__iommu_dma_map(phys)", phys);
   checkInt("__iommu_dma_map(size)", size, 1);
+  cpuOf(domain, opts, "__iommu_dma_map");
   const off = iovaOffset(iovad, phys);
   const len = iovaAlign(iovad, size + off);
   const iova = iommuDmaAllocIova(domain, len, dmaMask, dev, opts);
   if (!iova) return DMA_MAPPING_ERROR;
   if (iommuMap(domain, iova, phys - off, len, prot) !== 0) {
-    iommuDmaFreeIova(domain, iova);
+    iommuDmaFreeIova(domain, iova, len, opts.cpu !== undefined ? { cpu: opts.cpu } : {});
     return DMA_MAPPING_ERROR;
   }
   return (iova + off) as DmaAddr;
@@ -692,7 +832,9 @@ export const CHANGE_IOMMU_DMA_SIZED_UNMAP = defineChange({
  * __iommu_dma_unmap for the handle `dmaAddr` and the caller's `size`:
  * - v4.12+ ({@link CHANGE_IOMMU_DMA_SIZED_UNMAP}): unmap iova_align(size +
  *   iova_offset(dma_addr)) bytes from the granule-aligned start (WARN if a
- *   different amount was mapped there) and free that IOVA range;
+ *   different amount was mapped there), then strict: invalidate that IOVA
+ *   range in the IOTLB and free it (free_iova_fast on `opts.cpu`); lazy
+ *   (v4.20+, {@link iommuDomainStrict} false): queue it on that CPU's flush queue;
  * - v4.4..v4.11: `size` is ignored: find the IOVA allocation containing the
  *   handle's pfn (none: WARN and return 0), unmap its whole size starting at
  *   the handle's granule (WARN if less was mapped there), free the allocation.
@@ -700,10 +842,11 @@ export const CHANGE_IOMMU_DMA_SIZED_UNMAP = defineChange({
  * @throws ModelConfigError for a negative/non-integer address or a size below 1.
  * Source: drivers/iommu/dma-iommu.c __iommu_dma_unmap (v4.4.1, v4.11.0, v4.12.0, v5.4.6, v6.19).
  */
-export function iommuDmaUnmapRange(dev: Device, dmaAddr: number, size: number): number {
+export function iommuDmaUnmapRange(dev: Device, dmaAddr: number, size: number, opts: IommuDmaOptions = {}): number {
   const { domain, iovad } = domainOf(dev);
   checkInt("__iommu_dma_unmap(dma_addr)", dmaAddr);
   checkInt("__iommu_dma_unmap(size)", size, 1);
+  const cpu = cpuOf(domain, opts, "__iommu_dma_unmap");
   if (!atLeast(dev.kernel, CHANGE_IOMMU_DMA_SIZED_UNMAP)) return unmapWholeIova(dev, dmaAddr);
   const off = iovaOffset(iovad, dmaAddr);
   const base = dmaAddr - off;
@@ -712,7 +855,8 @@ export function iommuDmaUnmapRange(dev: Device, dmaAddr: number, size: number): 
   if (unmapped !== len) {
     dev.trace.record({ fn: "__iommu_dma_unmap", kind: "warn", level: "warn", msg: `WARN_ON(unmapped ${unmapped} != size ${len}) at IOVA ${hex(base)}`, data: { unmapped, size: len } });
   }
-  iommuDmaFreeIova(domain, base);
+  unmapSync(domain, base, len);
+  iommuDmaFreeIova(domain, base, len, { cpu, queued: true });
   return unmapped;
 }
 
@@ -735,7 +879,9 @@ function unmapWholeIova(dev: Device, dmaAddr: number): number {
   if (unmapped < len) {
     dev.trace.record({ fn: "__iommu_dma_unmap", kind: "warn", level: "warn", msg: `WARN_ON(size > 0): unmapped ${unmapped} of ${len} at IOVA ${hex(pfn * g)}`, data: { unmapped, size: len } });
   }
+  unmapSync(domain, pfn * g, len);
   freeIova(iovad, r.pfnLo);
+  domain.stats.iovaFreeDirect++;
   return unmapped;
 }
 
@@ -754,7 +900,7 @@ function unmapWholeIova(dev: Device, dmaAddr: number): number {
  */
 export function iommuDmaMapPage(dev: Device, phys: number, size: number, dir: number, attrs = 0, opts: IommuDmaOptions = {}): DmaAddr {
   checkAttrs("iommuDmaMapPage(attrs)", attrs);
-  domainOf(dev);
+  cpuOf(domainOf(dev).domain, opts, "iommuDmaMapPage");
   const d = checkDirection("iommuDmaMapPage(dir)", dir);
   checkInt("iommuDmaMapPage(phys)", phys);
   checkInt("iommuDmaMapPage(size)", size, 1);
@@ -795,9 +941,10 @@ export function iommuDmaMapPage(dev: Device, phys: number, size: number, dir: nu
  * @throws ModelConfigError for a device without an IOMMU DMA domain, a bad direction or size.
  * Source: drivers/iommu/dma-iommu.c iommu_dma_unmap_phys (v6.19), iommu_dma_unmap_page (v5.4.6).
  */
-export function iommuDmaUnmapPage(dev: Device, dmaHandle: number, size: number, dir: number, attrs = 0): number {
+export function iommuDmaUnmapPage(dev: Device, dmaHandle: number, size: number, dir: number, attrs = 0, opts: IommuDmaOptions = {}): number {
   checkAttrs("iommuDmaUnmapPage(attrs)", attrs);
   const { domain } = domainOf(dev);
+  cpuOf(domain, opts, "iommuDmaUnmapPage");
   const d = checkDirection("iommuDmaUnmapPage(dir)", dir);
   checkInt("iommuDmaUnmapPage(dmaHandle)", dmaHandle);
   checkInt("iommuDmaUnmapPage(size)", size, 1);
@@ -808,7 +955,7 @@ export function iommuDmaUnmapPage(dev: Device, dmaHandle: number, size: number, 
     return 0;
   }
   const out = hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC) ? NO_SYNC : archSyncPhys(dev, phys, size, d, true);
-  const unmapped = iommuDmaUnmapRange(dev, dmaHandle, size);
+  const unmapped = iommuDmaUnmapRange(dev, dmaHandle, size, opts);
   forgetMapping(dev, dmaHandle);
   dev.trace.record({
     fn,
@@ -925,12 +1072,36 @@ function deviceAccessCheck(dev: Device, iova: number, size: number, write: boole
     m.cpuCache.step("after an IOMMU fault");
     return null;
   }
+  iotlbWalk(domain, iova, size);
   return { domain, m };
 }
 
 /**
+ * The IOTLB lookups of a device access to [iova, iova + size) (all mapped):
+ * one lookup per IOMMU page touched, tagged with the page's size (a 2 MiB
+ * block is one translation); hits and misses are counted on the domain.
+ */
+function iotlbWalk(domain: IommuDomain, iova: number, size: number): void {
+  const tlb = domain.iommu.iotlb;
+  const end = iova + size;
+  let a = iova;
+  while (a < end) {
+    const pte = domain.pgtable.lookup(a);
+    if (!pte) {
+      a += domain.granule;
+      continue;
+    }
+    if (iotlbAccess(tlb, a, pte.size, true) === "hit") domain.stats.iotlbHits++;
+    else domain.stats.iotlbMisses++;
+    a = pte.iova + pte.size;
+  }
+}
+
+/**
  * The device reads `size` bytes at IOVA `dmaAddr`: each byte is translated
- * through the domain's page table (iommu_iova_to_phys); an unmapped IOVA is
+ * through the domain's page table (iommu_iova_to_phys), each IOMMU page
+ * touched looked up in the IOMMU's IOTLB first (a hit or a miss, counted in
+ * iommuDomainCounters; a miss fills the IOTLB); an unmapped IOVA is
  * an IOMMU fault (a "fault" event, iommu_report_device_fault) and the device
  * gets nothing. A coherent device snoops the CPU cache; a non-coherent one
  * reads memory (a newer dirty CPU line is a "device_read_stale" hazard).

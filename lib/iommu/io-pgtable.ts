@@ -127,8 +127,8 @@ export function iommuPgsize(pageSizes: readonly number[], iova: number, paddr: n
 /**
  * iommu_map(domain, iova, paddr, size, prot): map [iova, iova + size) to
  * [paddr, paddr + size).
- * @returns 0; -EINVAL for addresses or size not aligned to the smallest
- * page size (or size 0); -EEXIST if part of the range is already mapped
+ * @returns 0 (also for size 0, which writes no PTE); -EINVAL for addresses
+ * or size not aligned to the smallest page size; -EEXIST if part of the range is already mapped
  * (nothing stays mapped from this call).
  * @throws ModelConfigError for negative or non-integer values.
  * Source: drivers/iommu/iommu.c, iommu_map(), __iommu_map() (v6.19).
@@ -140,7 +140,7 @@ export function iommuMap(domain: IommuDomain, iova: number, paddr: PhysAddr | nu
   checkInt("iommuMap(size)", size);
   const pt = domain.pgtable;
   const min = domain.pageSizes[0]!; // ascending
-  if (size === 0 || iova % min !== 0 || paddr % min !== 0 || size % min !== 0) {
+  if (iova % min !== 0 || paddr % min !== 0 || size % min !== 0) {
     domain.trace.record({
       fn: "iommu_map",
       kind: "iommu_map_unaligned",
@@ -150,6 +150,8 @@ export function iommuMap(domain: IommuDomain, iova: number, paddr: PhysAddr | nu
     });
     return -EINVAL;
   }
+  // Size 0 passes the alignment test and the page loop never runs: 0, no PTE written (v4.4.1 iommu_map, v6.19 iommu_map_nosync).
+  if (size === 0) return 0;
   // Check for overlap first so a failing call leaves the table unchanged.
   if (pt.anyMapped(iova, size)) return -EEXIST;
   let done = 0;

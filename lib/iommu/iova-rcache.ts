@@ -73,7 +73,7 @@
 import { checkInt, orderBase2, roundupPowOfTwo } from "../core/arith.js";
 import { ModelConfigError } from "../core/errors.js";
 import { atLeast, defineChange } from "../kernel/version.js";
-import { IovaDomain, allocIova, findIova, freeIova } from "./iova.js";
+import { IovaDomain, allocIova, findIova, freeIova, iovaRanges } from "./iova.js";
 
 /** v4.7: the per-CPU rcaches exist (alloc_iova_fast / free_iova_fast). */
 export const CHANGE_IOVA_RCACHES = defineChange({
@@ -449,6 +449,29 @@ export function freeIovaFast(iovad: IovaDomain, pfn: number, size: number, cpu: 
 }
 
 /**
+ * free_iova_fast as the kernel does it for a caller whose size has another
+ * order than the allocated range (iommu-dma after a driver unmapped less than
+ * it mapped, v4.12+): the pfn is filed in the magazine of
+ * order_base_2(size), the range stays allocated in the rbtree at its own
+ * length (the kernel does not check). Sizes above 32 pages go to free_iova.
+ * @throws ModelConfigError before any change for a pfn that is not the start
+ *   of an allocated range, a pfn already cached, a bad size or CPU.
+ * Source: drivers/iommu/iova.c free_iova_fast (v4.12.0, v6.19.0).
+ */
+export function freeIovaFastAnyOrder(iovad: IovaDomain, pfn: number, size: number, cpu: number): void {
+  const rc = rcachesOf(iovad, "freeIovaFast");
+  checkCpu(rc, "freeIovaFast", cpu);
+  if (!(Number.isSafeInteger(size) && size >= 1)) checkInt("freeIovaFast(size)", size, 1);
+  if (!Number.isSafeInteger(pfn) || pfn < 0) checkInt("freeIovaFast(pfn)", pfn);
+  const r = findIova(iovad, pfn);
+  if (!r || r.pfnLo !== pfn) throw new ModelConfigError("freeIovaFast(pfn)", pfn, "the first pfn of an allocated range");
+  if (rc._cached.has(pfn)) throw new ModelConfigError("freeIovaFast(pfn)", pfn, "a pfn not already in an rcache (this is a double free)");
+  const order = orderBase2(size);
+  if (order >= IOVA_RANGE_CACHE_MAX_SIZE) freeIova(iovad, pfn);
+  else rcacheInsert(iovad, rc, order, pfn, cpu);
+}
+
+/**
  * The misuse checks of {@link freeIovaFast}, for callers that hold a range
  * before freeing it (the flush queue): `pfn` must start an allocated range,
  * not be cached, and `size` must have the range's order.
@@ -592,4 +615,16 @@ export function iovaRcacheContents(iovad: IovaDomain): Array<{ pfn: number; orde
     });
   });
   return out;
+}
+
+/**
+ * The IOVA ranges in use: the rbtree's allocated ranges minus those parked in
+ * an rcache magazine (free_iova_fast keeps a cached range allocated in the
+ * rbtree until a flush gives it back). Without rcaches: every range.
+ * Model helper for tests and charts. Ranges in pfns, inclusive, ascending.
+ */
+export function iovaRangesInUse(iovad: IovaDomain): Array<{ pfnLo: number; pfnHi: number }> {
+  const all = iovaRanges(iovad);
+  const rc = iovad.rcaches;
+  return rc ? all.filter((r) => !rc._cached.has(r.pfnLo)) : all;
 }

@@ -17,6 +17,8 @@ export interface KernelVersion {
 }
 
 const RE = /^v?(\d+)\.(\d+)(?:\.\d+)?$/;
+/** Release names parsed so far (every switch of the model parses `dev.kernel`; the answer never changes). */
+const parsed = new Map<string, KernelVersion>();
 
 /** Oldest and newest releases the model knows behaviour for; others are accepted and clamped in meaning. */
 export const OLDEST_MODELLED = "v4.4";
@@ -25,11 +27,17 @@ export const NEWEST_MODELLED = "v6.19";
 /**
  * Parse a release name: "v4.4", "4.4", "v5.4.6" (the stable suffix is
  * accepted and ignored: behaviour is modelled per mainline release).
+ * @returns a frozen { major, minor, name }, the same object for the same
+ * string (names are remembered: every release switch parses `dev.kernel`).
  * @throws ModelConfigError naming `field` for anything else, or a release
  * before v2.6 / after v9.99.
  */
 export function parseKernelVersion(name: string | KernelVersion, field = "kernel"): KernelVersion {
   if (typeof name === "object" && name !== null && "major" in name) return name;
+  if (typeof name === "string") {
+    const known = parsed.get(name);
+    if (known !== undefined) return known;
+  }
   const m = typeof name === "string" ? RE.exec(name.trim()) : null;
   if (!m) throw new ModelConfigError(field, name, 'a release name "vX.Y" such as "v4.4" or "v6.19"');
   const major = Number(m[1]);
@@ -37,7 +45,9 @@ export function parseKernelVersion(name: string | KernelVersion, field = "kernel
   if (major < 2 || major > 9 || minor > 99 || (major === 2 && minor < 6)) {
     throw new ModelConfigError(field, name, "a release between v2.6 and v9.99");
   }
-  return { major, minor, name: `v${major}.${minor}` };
+  const v: KernelVersion = Object.freeze({ major, minor, name: `v${major}.${minor}` });
+  if (parsed.size < 1024) parsed.set(name as string, v);
+  return v;
 }
 
 /** Negative if a < b, 0 if equal, positive if a > b. */

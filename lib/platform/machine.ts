@@ -10,7 +10,7 @@ import { parseKernelVersion, type KernelVersion } from "../kernel/version.js";
 import { createDevice, type Device, type DeviceSpec } from "./device.js";
 import { loadPlatformProfile, validatePlatformProfile, type PlatformProfile } from "./profile.js";
 import { CacheModel } from "../cache/model.js";
-import { attachDeviceIommu, type Iommu } from "../iommu/domain.js";
+import { attachDeviceIommu, iommuDomainAdvanceTime, type Iommu } from "../iommu/domain.js";
 import { addDeviceToMemoryModel, createMemoryModel, type MemoryModel } from "../mm/memory.js";
 import { dmaCoherentDeviceInit } from "../dma/coherent.js";
 import { costsForProfile } from "../cost/machine.js";
@@ -38,7 +38,20 @@ export interface MachineOptions {
    * Validated by createMachine: size 1 MiB..1 GiB, not both force and noforce.
    */
   swiotlb?: { size?: number; force?: boolean; noforce?: boolean };
+  /**
+   * IOMMU boot parameters. `strict`: iommu.strict=1 (true) or =0 (false):
+   * strict invalidation or the flush queue for DMA domains; absent = the
+   * profile's `strict` if it has one (the board's kernel config), else the
+   * release's and driver's default (lib/iommu/domain.ts iommuDmaDefaultStrict).
+   * iommu.strict=0 where the release or driver has no flush queue leaves the
+   * domain strict (the kernel ignores it; an info event says so).
+   * Validated by createMachine (an object; strict a boolean).
+   */
+  iommu?: { strict?: boolean };
 }
+
+/** Online CPUs of a machine whose profile has no `cpus`: 4 (a model default, not a board fact). */
+export const DEFAULT_MACHINE_CPUS = 4;
 
 /**
  * Counters that live as long as the modelled boot (kernel statics such as
@@ -73,6 +86,11 @@ export class Machine implements SwiotlbHost {
     this.trace = new Trace({ keepEvents: opts.keepEvents ?? true });
     this.mm = createMemoryModel(this);
     this.swiotlbOptions = Machine.checkSwiotlbOptions(opts.swiotlb);
+    const io = opts.iommu;
+    if (io !== undefined && (typeof io !== "object" || io === null)) throw new ModelConfigError("iommu", io, "an object { strict? }");
+    if (io !== undefined && io.strict !== undefined && typeof io.strict !== "boolean") throw new ModelConfigError("iommu.strict", io.strict, "true (iommu.strict=1), false (iommu.strict=0) or absent");
+    this.iommuStrict = io?.strict;
+    this.cpus = profile.cpus ?? DEFAULT_MACHINE_CPUS;
     // Create each device, then attach it to its IOMMU's DMA domain, register
     // it with the memory model (per-device coherent pool) and link it to
     // this machine's CPU cache, in that order.
@@ -97,6 +115,10 @@ export class Machine implements SwiotlbHost {
     }
   }
 
+  /** Online CPUs (num_online_cpus()): the profile's `cpus`, else {@link DEFAULT_MACHINE_CPUS}. */
+  readonly cpus: number;
+  /** The iommu.strict boot parameter (MachineOptions.iommu.strict), undefined when absent. */
+  readonly iommuStrict: boolean | undefined;
   /** IOMMU instances by name, created from profile.iommus as devices attach (lib/iommu/domain.ts). */
   readonly iommus: Map<string, Iommu> = new Map();
   /** The memory model (lib/mm/memory.ts): physical map, memmap, zones, kernel VA space; built on first use. */
@@ -174,4 +196,23 @@ export function createMachine(profile: string | PlatformProfile | unknown, opts:
       ? loadPlatformProfile(profile)
       : validatePlatformProfile(profile, "<inline profile>");
   return new Machine(p, opts);
+}
+
+/**
+ * Let `ns` nanoseconds of simulated time pass on machine `m` (its trace clock,
+ * m.trace.nowNs, moves on by `ns`), then run what falls due by then, in
+ * order, for each IOMMU's DMA domain: the flush-queue timer
+ * (fq_flush_timeout: one IOTLB flush-all, the queued IOVAs freed) and, from
+ * v6.7, the rcache depot work (iova_depot_work_func every 100 ms while the
+ * depot holds more magazines than CPUs). Nothing random: the same calls give
+ * the same state.
+ * @param ns idle time, ns: an integer >= 0.
+ * @throws ModelConfigError for a negative, fractional or unsafe `ns` (nothing changes).
+ * Source: drivers/iommu/dma-iommu.c fq_flush_timeout, queue_iova (v6.19);
+ * drivers/iommu/iova.c fq_flush_timeout (v4.20 .. v5.16), iova_depot_work_func (v6.8.0).
+ */
+export function machineAdvanceTime(m: Machine, ns: number): void {
+  if (!(m instanceof Machine)) throw new ModelConfigError("machineAdvanceTime(m)", m, "a Machine from createMachine");
+  m.trace.advanceNs(ns);
+  for (const iommu of m.iommus.values()) if (iommu.defaultDomain) iommuDomainAdvanceTime(iommu.defaultDomain, m.trace.nowNs);
 }

@@ -109,8 +109,17 @@ const zIommu = z
     pageSizes: z.array(zPow2).min(1),
     /** Input address bits (aperture): IOVAs must be below 2^apertureBits. */
     apertureBits: z.number().int().min(20).max(52).default(32),
-    /** Invalidation mode: "strict" (flush on each unmap) or "lazy" (flush queue). */
-    strict: z.boolean().default(true),
+    /**
+     * The board kernel's configured invalidation default for DMA domains:
+     * true = strict (CONFIG_IOMMU_DEFAULT_DMA_STRICT / iommu.strict=1 in its
+     * command line), false = lazy (CONFIG_IOMMU_DEFAULT_DMA_LAZY / iommu.strict=0).
+     * Absent: the release's and driver's default (lib/iommu/domain.ts
+     * iommuDmaDefaultStrict). Lazy only takes effect where the release and the
+     * driver have a flush queue.
+     */
+    strict: z.boolean().optional(),
+    /** Entries of the model IOTLB (lib/iommu/iotlb.ts); absent = IOTLB_DEFAULT_ENTRIES (an estimate, no source). */
+    iotlbEntries: z.number().int().min(1).max(65536).optional(),
   })
   .strict();
 
@@ -179,6 +188,8 @@ export const zPlatformProfile = z
     description: z.string().min(1),
     arch: zArch,
     pageSize: zPow2.default(4096),
+    /** Online CPUs (num_online_cpus()); absent = DEFAULT_MACHINE_CPUS of lib/platform/machine.ts. */
+    cpus: z.number().int().min(1).max(1024).optional(),
     /** The kernel release the board's story is about; notebooks may override. */
     kernel: z.string().regex(/^v\d+\.\d+$/).optional(),
     cpuCache: zCpuCache,
@@ -240,7 +251,8 @@ export interface IommuProfile {
   granule: number;
   pageSizes: number[];
   apertureBits: number;
-  strict: boolean;
+  strict?: boolean | undefined;
+  iotlbEntries?: number | undefined;
 }
 /** zDmaParms. */
 export interface DmaParmsProfile {
@@ -284,6 +296,7 @@ export interface PlatformProfile {
   description: string;
   arch: Arch;
   pageSize: number;
+  cpus?: number | undefined;
   kernel?: string | undefined;
   cpuCache: CpuCacheProfile;
   layout?: LayoutProfile | undefined;

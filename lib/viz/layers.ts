@@ -13,6 +13,7 @@
  * checks that every named file exists).
  */
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join, posix, relative, sep } from "node:path";
 import type { VlSpec } from "./types.js";
 
@@ -127,32 +128,118 @@ function walkTs(dir: string, out: string[]): void {
   }
 }
 
+/** How a file refers to another module. */
+export type ModuleRefHow =
+  | "import"
+  | "import type"
+  | "export from"
+  | "export type from"
+  | "import = require"
+  | "dynamic import()"
+  | "inline import() type"
+  | "declare module";
+
+/** One module specifier in a source file, and how it is used. */
+export interface ModuleRef {
+  /** The specifier as written ("./x.js", "node:fs"). */
+  spec: string;
+  how: ModuleRefHow;
+}
+
+/** The few parts of the TypeScript compiler API this reader uses (typed here so lib/ does not need typescript's declarations). */
+interface TsNode {
+  kind: number;
+}
+interface TsApi {
+  createSourceFile(name: string, text: string, target: number, setParents: boolean): TsNode;
+  forEachChild(n: TsNode, f: (c: TsNode) => void): void;
+  ScriptTarget: { Latest: number };
+  SyntaxKind: { ImportKeyword: number };
+  isImportDeclaration(n: TsNode): boolean;
+  isExportDeclaration(n: TsNode): boolean;
+  isImportEqualsDeclaration(n: TsNode): boolean;
+  isExternalModuleReference(n: TsNode): boolean;
+  isImportTypeNode(n: TsNode): boolean;
+  isLiteralTypeNode(n: TsNode): boolean;
+  isCallExpression(n: TsNode): boolean;
+  isModuleDeclaration(n: TsNode): boolean;
+  isStringLiteral(n: TsNode | undefined): boolean;
+}
+// Field access on nodes already narrowed by the is* tests above.
+type AnyNode = TsNode & Record<string, any>;
+
+let tsApi: TsApi | null = null;
+/** The TypeScript compiler (the project's devDependency), loaded on first use. */
+function typescript(): TsApi {
+  if (!tsApi) tsApi = createRequire(join(process.cwd(), "noop.js"))("typescript") as TsApi;
+  return tsApi;
+}
+
 /**
- * Read every `.ts` file under `libDir` and list its run-time imports of
- * other lib files: `import ... from "./x.js"` and `export ... from`, but not
- * `import type` (erased at compile time). A named import whose names are all
- * `type X` still counts (TypeScript 5.0 keeps such an import for its side
- * effects only when `verbatimModuleSyntax` is set, which tslab does not
- * set; counting it errs on the side of drawing an arrow).
+ * Every module specifier of one TypeScript source, read with the TypeScript
+ * compiler's parser (not a regular expression): `import ... from`,
+ * `import type`, `export ... from`, `export type ... from`,
+ * `import x = require(...)`, dynamic `import("...")`, inline
+ * `import("...")` types and `declare module "..."` blocks.
+ * @param file the file name (for the parser's diagnostics only).
+ * @param text its source text.
+ * @returns the references in source order.
+ * @throws Error when the typescript package cannot be loaded from the
+ *   working directory's node_modules.
+ */
+export function moduleRefs(file: string, text: string): ModuleRef[] {
+  const ts = typescript();
+  const sf = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
+  const out: ModuleRef[] = [];
+  const visit = (node: TsNode): void => {
+    const n = node as AnyNode;
+    if (ts.isImportDeclaration(n) && ts.isStringLiteral(n.moduleSpecifier)) {
+      out.push({ spec: n.moduleSpecifier.text, how: n.importClause?.isTypeOnly ? "import type" : "import" });
+    } else if (ts.isExportDeclaration(n) && n.moduleSpecifier && ts.isStringLiteral(n.moduleSpecifier)) {
+      out.push({ spec: n.moduleSpecifier.text, how: n.isTypeOnly ? "export type from" : "export from" });
+    } else if (ts.isImportEqualsDeclaration(n) && ts.isExternalModuleReference(n.moduleReference) && ts.isStringLiteral(n.moduleReference.expression)) {
+      out.push({ spec: n.moduleReference.expression.text, how: "import = require" });
+    } else if (ts.isImportTypeNode(n) && ts.isLiteralTypeNode(n.argument) && ts.isStringLiteral(n.argument.literal)) {
+      out.push({ spec: n.argument.literal.text, how: "inline import() type" });
+    } else if (ts.isCallExpression(n) && n.expression.kind === ts.SyntaxKind.ImportKeyword && n.arguments[0] && ts.isStringLiteral(n.arguments[0])) {
+      out.push({ spec: n.arguments[0].text, how: "dynamic import()" });
+    } else if (ts.isModuleDeclaration(n) && ts.isStringLiteral(n.name)) {
+      out.push({ spec: n.name.text, how: "declare module" });
+    }
+    ts.forEachChild(n, visit);
+  };
+  visit(sf);
+  return out;
+}
+
+/** Kinds of reference that load the other module at run time (type-only ones are erased by the compiler). */
+export const RUN_TIME_REFS: readonly ModuleRefHow[] = ["import", "export from", "import = require", "dynamic import()"];
+
+/**
+ * Read every `.ts` file under `libDir` ({@link moduleRefs}) and list its
+ * run-time imports of other lib files: `import ... from "./x.js"`,
+ * `export ... from`, `require` and dynamic `import()`, but not
+ * `import type` / `export type` / type positions (erased at compile time).
+ * A named import whose names are all `type X` still counts (TypeScript 5.0
+ * keeps such an import for its side effects only when
+ * `verbatimModuleSyntax` is set, which tslab does not set; counting it errs
+ * on the side of drawing an arrow).
  * @param libDir the lib/ folder; keys and values are relative to its parent
  *   ("lib/dma/direct.ts").
- * @throws Error from node:fs when `libDir` cannot be read.
+ * @throws Error from node:fs when `libDir` cannot be read, or from
+ *   {@link moduleRefs} when typescript cannot be loaded.
  */
 export function libImports(libDir: string): ImportGraph {
   const root = join(libDir, "..");
   const files: string[] = [];
   walkTs(libDir, files);
   const graph: ImportGraph = new Map();
-  const re = /^\s*(import|export)\s+(type\s+)?[^;]*?\sfrom\s+["'](\.{1,2}\/[^"']+)["']/gm;
   for (const f of files) {
     const rel = relative(root, f).split(sep).join("/");
-    const src = readFileSync(f, "utf8");
     const deps = new Set<string>();
-    let m: RegExpExecArray | null;
-    re.lastIndex = 0;
-    while ((m = re.exec(src)) !== null) {
-      if (m[2]) continue; // import type
-      const target = posix.normalize(posix.join(posix.dirname(rel), m[3]!)).replace(/\.js$/, ".ts");
+    for (const r of moduleRefs(f, readFileSync(f, "utf8"))) {
+      if (!r.spec.startsWith(".") || !RUN_TIME_REFS.includes(r.how)) continue;
+      const target = posix.normalize(posix.join(posix.dirname(rel), r.spec)).replace(/\.js$/, ".ts");
       if (target !== rel) deps.add(target);
     }
     graph.set(rel, Array.from(deps).sort());

@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { createPrng } from "../../lib/core/prng.js";
 import {
   DMA_BIT_MASK,
   MAX_ADDR,
@@ -163,6 +164,26 @@ describe("crossesBoundary (segment boundary mask rule)", () => {
 });
 
 describe("formatting", () => {
+  it("hex is 0x + the base-16 digits of a safe integer >= 0, String(x) for anything else", () => {
+    // Hand values: each digit group written out.
+    expect(hex(0)).toBe("0x0");
+    expect(hex(15)).toBe("0xf");
+    expect(hex(16)).toBe("0x10");
+    expect(hex(255)).toBe("0xff");
+    expect(hex(256)).toBe("0x100");
+    expect(hex(0x9c027e40)).toBe("0x9c027e40");
+    expect(hex(2 ** 53 - 1)).toBe("0x1fffffffffffff");
+    expect(hex(-1)).toBe("-1");
+    expect(hex(1.5)).toBe("1.5");
+    expect(hex(2 ** 53)).toBe("9007199254740992");
+    // The rule itself, on seeded random integers of every width.
+    const p = createPrng(12);
+    for (let i = 0; i < 5000; i++) {
+      const x = Math.floor(p.nextFloat() * 2 ** (1 + (i % 53)));
+      expect(hex(x)).toBe("0x" + x.toString(16));
+    }
+  });
+
   it("prints hex and sizes", () => {
     expect(hex(0xb0000000)).toBe("0xb0000000");
     expect(hex(2 ** 40)).toBe("0x10000000000");

@@ -14,6 +14,7 @@
  * - after unmapping what is left (with the sizes and directions it was
  *   mapped with), everything is empty.
  */
+import { iovaRangesInUse } from "../../lib/iommu/iova-rcache.js";
 import { afterAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { createMachine, type Machine } from "../../lib/platform/machine.js";
@@ -82,6 +83,9 @@ function step(dev: Device, op: Op, live: Live[], dead: Live[], base: number, sta
       case "double": {
         if (!dead.length) return;
         const l = dead[op.pick % dead.length]!;
+        // iommu-dma v4.12+: the freed IOVA may have been handed out again (rcache magazine); unmapping it then
+        // tears down another live mapping (a use-after-free, not a double unmap): not this misuse kind.
+        if (live.some((x) => Math.floor(x.h / 4096) === Math.floor(l.h / 4096))) return;
         dmaUnmapPage(dev, l.h, l.size, l.dir);
         note(op.k, false);
         return;
@@ -137,7 +141,8 @@ function checkIommu(dev: Device): void {
   const ranges = iovaRanges(iovad).slice().sort((a, b) => a.pfnLo - b.pfnLo);
   for (let i = 1; i < ranges.length; i++) expect(ranges[i]!.pfnLo, "IOVA ranges overlap").toBeGreaterThan(ranges[i - 1]!.pfnHi);
   const maps = iommuActiveMappings(dev);
-  expect(ranges.length, "one IOVA range per live mapping").toBe(maps.length);
+  // v4.12+: a freed range may stay allocated in the rbtree, parked in an rcache magazine (free_iova_fast): not in use.
+  expect(iovaRangesInUse(iovad).length, "one IOVA range per live mapping").toBe(maps.length);
   let bytes = 0;
   for (const x of maps) {
     const lo = Math.floor(x.dmaAddr / g);
@@ -196,7 +201,7 @@ describe("misuse sequences keep the bookkeeping consistent", () => {
         }
         for (const a of iommuActiveMappings(dev)) dmaUnmapPage(dev, a.dmaAddr as DmaAddr, a.size, a.dir);
         expect(iommuActiveMappings(dev)).toEqual([]);
-        expect(iovaRanges(dev.iommuDomain!.iovad!)).toEqual([]);
+        expect(iovaRangesInUse(dev.iommuDomain!.iovad!)).toEqual([]);
         expect(dev.iommuDomain!.pgtable.mappedBytes).toBe(0);
       }),
       { seed: 4242, numRuns: 25 },

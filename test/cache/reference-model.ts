@@ -1,0 +1,760 @@
+/**
+ * TEST-ONLY REFERENCE: a verbatim copy of lib/cache/model.ts as of commit
+ * d929460 (before the range fast paths of issue 12), kept so
+ * test/cache/equivalence.test.ts can check that the faster model gives the
+ * same results, state, trace events and counters on seeded random operation
+ * sequences. Only the class name and import paths differ. Do not edit.
+ *
+ * The CPU data cache and memory contents, as the DMA layer sees them.
+ *
+ * Memory is tracked per cache line as a *token* saying who wrote the line
+ * last ("init", "cpu:n", "dev:n"), in run-length ranges
+ * ({@link IntervalMap}), not bytes. The CPU cache is write-back and
+ * write-allocate: it holds valid lines, clean or dirty, each with its token,
+ * keyed by physical line and, on VIPT-aliasing CPUs, by the virtual colour of
+ * the alias used (colours = wayBytes / PAGE_SIZE), so two aliases of one page
+ * can disagree. L1 and L2 up to the point of coherency are modelled as one
+ * cache; capacity is sizeBytes / lineSize lines with FIFO replacement.
+ *
+ * Devices: a coherent device snoops (its reads see dirty lines, its writes go
+ * to memory and invalidate every cached copy); a non-coherent device reads
+ * and writes memory only.
+ *
+ * Hazards (trace events at level "fault", also kept in {@link CacheModel.hazards}):
+ * - "stale_read": the CPU reads a token older than the device's last write
+ *   to that line;
+ * - "lost_write": a dirty line is written back (evicted or cleaned) over
+ *   memory the device wrote after the CPU's write;
+ * - "device_read_stale": a non-coherent device reads memory while the CPU
+ *   holds a newer dirty line.
+ * Each names the call that should have prevented it (set by the DMA layer
+ * through {@link CacheModel.explain}). An invalidation that drops a dirty
+ * line (the CPU's write is lost, e.g. PA-RISC's purge of a partial line) is
+ * recorded as an info event "discard_dirty".
+ *
+ * Line granularity: a write by anyone makes the whole line that writer's.
+ * For a coherent device writing a line the CPU holds dirty, the hardware
+ * merges the bytes; the model gives the line the device's (newer) token and
+ * reports nothing, which is the right verdict for the hazards modelled.
+ *
+ * Speculative fills and evictions happen in {@link CacheModel.step} at
+ * points drawn from a seeded {@link Prng}, with configurable probabilities,
+ * so hazards are reproducible.
+ */
+import { checkInt, checkPowerOf2, hex } from "../../lib/core/arith.js";
+import { ModelConfigError } from "../../lib/core/errors.js";
+import type { Prng } from "../../lib/core/prng.js";
+import type { Trace } from "../../lib/core/trace.js";
+import { IntervalMap } from "../../lib/cache/intervals.js";
+import type { MaintOp } from "../../lib/cache/maint.js";
+
+/** A token: the global write sequence number (0 = the initial contents). Larger = newer. */
+export type Token = number;
+/** Who produced a token. */
+export type TokenWho = "init" | "cpu" | "dev";
+
+/** Attributes of the CPU mapping used for an access (pgprot): only "cacheable" goes through the cache. */
+export type MappingAttr = "cacheable" | "write-combine" | "uncached" | "device";
+
+/** Hazard kinds recorded as trace events (level "fault"). */
+export type HazardKind = "stale_read" | "lost_write" | "device_read_stale";
+
+/** One recorded hazard. */
+export interface Hazard {
+  readonly kind: HazardKind;
+  /** Physical address of the first affected line, bytes. */
+  readonly paddr: number;
+  /** Number of consecutive lines affected. */
+  readonly lines: number;
+  /** Line number (paddr / lineSize) of the first affected line. */
+  readonly line: number;
+  /** Token seen or written back, and the newer token it hid. */
+  readonly seen: string;
+  readonly newer: string;
+  /** The API call that should have prevented it. */
+  readonly shouldHaveCalled: string;
+  /** Trace sequence number of the event. */
+  readonly seq: number;
+}
+
+/** A run of lines with one token, in bytes: [start, end). */
+export interface TokenRun {
+  readonly start: number;
+  readonly end: number;
+  readonly token: Token;
+  readonly label: string;
+}
+
+/** Configuration of a {@link CacheModel}. */
+export interface CacheConfig {
+  /** Line size, bytes: a power of two in [16, 256]. */
+  lineSize: number;
+  /** "pipt" or "vipt-aliasing". */
+  indexing?: "pipt" | "vipt-aliasing";
+  /** For VIPT-aliasing caches: bytes per way (colours = wayBytes / pageSize). */
+  wayBytes?: number;
+  /** Total data cache size, bytes; default 32 KiB (a typical L1 D). */
+  sizeBytes?: number;
+  /** PAGE_SIZE, bytes; default 4096. */
+  pageSize?: number;
+  /** Probability per {@link CacheModel.step} of a speculative fill, [0, 1]; default 0. */
+  specFillProb?: number;
+  /** Probability per step of evicting a random valid line, [0, 1]; default 0. */
+  evictProb?: number;
+}
+
+interface CacheLine {
+  colour: number;
+  token: Token;
+  dirty: boolean;
+  /**
+   * When the line's contents were last written by the CPU, on the token
+   * scale, if that differs from `token`: a {@link CacheModel.cpuCopy} puts an
+   * older token into a line at a later time (newest issued token + 0.5).
+   * Hazard checks compare this time, not the token's age.
+   */
+  seq?: number;
+  /** False once the copy has left the cache (a tombstone in the FIFO). */
+  alive?: boolean;
+}
+
+/** State of one line for charts and tests. */
+export interface LineState {
+  readonly line: number;
+  readonly paddr: number;
+  /** Token held by the CPU cache (for the asked colour), or null if not cached. */
+  readonly cpu: string | null;
+  readonly dirty: boolean;
+  /** Token in memory. */
+  readonly memory: string;
+  /** What a device read would see: memory for a non-coherent device, a dirty line for a coherent one. */
+  readonly deviceView: string;
+}
+
+/** Counters kept by the model (for costs and benchmarks). */
+export interface CacheStats {
+  fills: number;
+  evictions: number;
+  writebacks: number;
+  specFills: number;
+  linesMaintained: number;
+}
+
+const DEFAULT_HINT: Record<HazardKind, string> = {
+  stale_read: "dma_sync_single_for_cpu() or dma_unmap_single() before the CPU reads the buffer",
+  lost_write: "a buffer that owns its cache lines (ARCH_DMA_MINALIGN alignment) and no CPU write to them while the device owns the buffer",
+  device_read_stale: "dma_map_single() or dma_sync_single_for_device() after the CPU's last write",
+};
+
+/** The CPU data cache plus memory contents of one machine. See the module comment. */
+export class ReferenceCacheModel {
+  readonly lineSize: number;
+  readonly pageSize: number;
+  readonly colours: number;
+  readonly capacityLines: number;
+  specFillProb: number;
+  evictProb: number;
+  readonly trace: Trace;
+  readonly prng: Prng;
+  /** Hazards seen so far, oldest first. */
+  readonly hazards: Hazard[] = [];
+  readonly stats: CacheStats = { fills: 0, evictions: 0, writebacks: 0, specFills: 0, linesMaintained: 0 };
+  /**
+   * Resolver for the "call that should have prevented it" of a hazard at a
+   * line; the DMA layer installs one that knows the active mappings.
+   */
+  explain: (kind: HazardKind, paddr: number) => string | undefined = () => undefined;
+
+  private readonly cached = new Map<number, CacheLine[]>();
+  private cachedCount = 0;
+  /** Insertion order for FIFO replacement, with lazily skipped tombstones. */
+  private fifo: Array<{ line: number; c: CacheLine }> = [];
+  private fifoHead = 0;
+  private readonly memory = new IntervalMap<Token>();
+  private readonly devLast = new IntervalMap<Token>();
+  private readonly who: TokenWho[] = ["init"];
+  private readonly nth: number[] = [0];
+  private cpuN = 0;
+  private devN = 0;
+  private readonly specRanges = new Map<number, { start: number; end: number; colour: number }>();
+  private specId = 0;
+
+  /**
+   * @throws ModelConfigError for a line size not a power of two in [16, 256],
+   * a way size that is not a multiple of the page size, a cache smaller than
+   * one line, or probabilities outside [0, 1].
+   */
+  constructor(cfg: CacheConfig, trace: Trace, prng: Prng) {
+    this.lineSize = checkPowerOf2("cpuCache.lineSize", cfg.lineSize, 16, 256);
+    this.pageSize = checkPowerOf2("cpuCache.pageSize", cfg.pageSize ?? 4096, 4096, 65536);
+    if ((cfg.indexing ?? "pipt") === "vipt-aliasing") {
+      const way = cfg.wayBytes;
+      if (way === undefined) throw new ModelConfigError("cpuCache.wayBytes", way, "a power of two >= pageSize for a VIPT-aliasing cache");
+      checkPowerOf2("cpuCache.wayBytes", way, this.pageSize);
+      this.colours = way / this.pageSize;
+    } else this.colours = 1;
+    const size = cfg.sizeBytes ?? 32768;
+    checkPowerOf2("cpuCache.sizeBytes", size, this.lineSize);
+    this.capacityLines = size / this.lineSize;
+    this.specFillProb = checkProb("cpuCache.specFillProb", cfg.specFillProb ?? 0);
+    this.evictProb = checkProb("cpuCache.evictProb", cfg.evictProb ?? 0);
+    this.trace = trace;
+    this.prng = prng;
+  }
+
+  // ---- tokens ----
+
+  /** Allocate a new token for a write by `who`. */
+  newToken(who: "cpu" | "dev"): Token {
+    const t = this.who.length;
+    this.who.push(who);
+    this.nth.push(who === "cpu" ? ++this.cpuN : ++this.devN);
+    return t;
+  }
+
+  /** "init", "cpu:3", "dev:2". */
+  label(t: Token): string {
+    const w = this.who[t];
+    if (w === undefined) throw new ModelConfigError("token", t, `a token below ${this.who.length}`);
+    return w === "init" ? "init" : `${w}:${this.nth[t]}`;
+  }
+
+  /** Who wrote token `t`. */
+  tokenWho(t: Token): TokenWho {
+    return this.who[t] ?? "init";
+  }
+
+  /** Number of tokens issued (including init). */
+  get tokenCount(): number {
+    return this.who.length;
+  }
+
+  // ---- geometry ----
+
+  /** Virtual colour of a virtual address: (va / PAGE_SIZE) mod colours; 0 on PIPT caches. */
+  colourOf(va: number | undefined): number {
+    if (this.colours === 1 || va === undefined) return 0;
+    checkInt("colourOf(va)", va);
+    return Math.floor(va / this.pageSize) % this.colours;
+  }
+
+  /** Line number of a physical address. */
+  lineOf(paddr: number): number {
+    return Math.floor(paddr / this.lineSize);
+  }
+
+  /** Number of memory runs plus cached lines: the model's memory footprint, in entries. */
+  get footprint(): { memoryRuns: number; devRuns: number; cachedLines: number; specRanges: number } {
+    return { memoryRuns: this.memory.size, devRuns: this.devLast.size, cachedLines: this.cachedCount, specRanges: this.specRanges.size };
+  }
+
+  private checkRange(fn: string, paddr: number, size: number): { l0: number; l1: number } {
+    checkInt(`${fn}(paddr)`, paddr);
+    checkInt(`${fn}(size)`, size, 1);
+    checkInt(`${fn}(paddr + size)`, paddr + size);
+    return { l0: this.lineOf(paddr), l1: Math.ceil((paddr + size) / this.lineSize) };
+  }
+
+  private memAt(line: number): Token {
+    return this.memory.get(line) ?? 0;
+  }
+
+  /** Lines in [l0, l1) that have at least one cached copy, ascending. */
+  private cachedLinesIn(l0: number, l1: number): number[] {
+    const out: number[] = [];
+    if (l1 - l0 <= this.cached.size) {
+      for (let l = l0; l < l1; l++) if (this.cached.has(l)) out.push(l);
+    } else {
+      for (const l of this.cached.keys()) if (l >= l0 && l < l1) out.push(l);
+      out.sort((a, b) => a - b);
+    }
+    return out;
+  }
+
+  private findCopy(line: number, colour: number): CacheLine | undefined {
+    const arr = this.cached.get(line);
+    if (!arr) return undefined;
+    for (const c of arr) if (c.colour === colour) return c;
+    return undefined;
+  }
+
+  private insert(line: number, c: CacheLine): void {
+    while (this.cachedCount >= this.capacityLines) this.evictOldest();
+    let arr = this.cached.get(line);
+    if (!arr) {
+      arr = [];
+      this.cached.set(line, arr);
+    }
+    c.alive = true;
+    arr.push(c);
+    this.cachedCount++;
+    this.fifo.push({ line, c });
+    if (this.fifo.length - this.fifoHead > 2 * this.capacityLines + 64 || this.fifoHead > 2 * this.capacityLines + 64) {
+      // Drop tombstones (copies invalidated or evicted since): keeps the queue O(capacity).
+      this.fifo = this.fifo.slice(this.fifoHead).filter((e) => e.c.alive);
+      this.fifoHead = 0;
+    }
+  }
+
+  private removeCopy(line: number, c: CacheLine): void {
+    const arr = this.cached.get(line);
+    if (!arr) return;
+    const i = arr.indexOf(c);
+    if (i >= 0) {
+      arr.splice(i, 1);
+      this.cachedCount--;
+      c.alive = false;
+    }
+    if (arr.length === 0) this.cached.delete(line);
+  }
+
+  private evictOldest(): void {
+    while (this.fifoHead < this.fifo.length) {
+      const e = this.fifo[this.fifoHead++]!;
+      if (e.c.alive) {
+        this.evict(e.line, e.c, "capacity");
+        return;
+      }
+    }
+  }
+
+  private evict(line: number, c: CacheLine, why: string): void {
+    if (c.dirty) this.writeBack(line, c, `eviction (${why})`);
+    this.removeCopy(line, c);
+    this.stats.evictions++;
+  }
+
+  /** Write a dirty copy back to memory; reports a lost write if the device wrote memory since. */
+  private writeBack(line: number, c: CacheLine, cause: string): void {
+    const m = this.memAt(line);
+    if (this.tokenWho(m) === "dev" && m > (c.seq ?? c.token)) {
+      this.hazard("lost_write", line, 1, c.token, m, cause);
+    }
+    this.memory.set(line, line + 1, c.token);
+    c.dirty = false;
+    this.stats.writebacks++;
+  }
+
+  private hazard(kind: HazardKind, line: number, lines: number, seen: Token, newer: Token, cause: string): void {
+    const paddr = line * this.lineSize;
+    const should = this.explain(kind, paddr) ?? DEFAULT_HINT[kind];
+    const what =
+      kind === "stale_read"
+        ? `CPU read ${this.label(seen)} but the device wrote ${this.label(newer)}`
+        : kind === "lost_write"
+          ? `${cause} wrote ${this.label(seen)} back over ${this.label(newer)} written by the device`
+          : `device read ${this.label(seen)} from memory while the CPU holds ${this.label(newer)} dirty`;
+    const ev = this.trace.record({
+      fn: "cpu_cache",
+      kind,
+      level: "fault",
+      msg: `${kind.replace(/_/g, " ")} at ${hex(paddr)} (${lines} line${lines === 1 ? "" : "s"}): ${what}; should have called ${should}`,
+      data: { paddr, line, lines, seen: this.label(seen), newer: this.label(newer), shouldHaveCalled: should },
+    });
+    this.hazards.push({ kind, paddr, lines, line, seen: this.label(seen), newer: this.label(newer), shouldHaveCalled: should, seq: ev.seq });
+  }
+
+  /** Group per-line hazards into runs of consecutive lines with the same tokens. */
+  private flushHazards(kind: HazardKind, items: Array<{ line: number; seen: Token; newer: Token }>, cause = ""): void {
+    let i = 0;
+    while (i < items.length) {
+      let j = i + 1;
+      while (j < items.length && items[j]!.line === items[j - 1]!.line + 1 && items[j]!.seen === items[i]!.seen && items[j]!.newer === items[i]!.newer) j++;
+      this.hazard(kind, items[i]!.line, j - i, items[i]!.seen, items[i]!.newer, cause);
+      i = j;
+    }
+  }
+
+  // ---- CPU accesses ----
+
+  /**
+   * The CPU reads [paddr, paddr + size) through a mapping with attribute
+   * `attr` at virtual address `va` (its colour matters on VIPT caches).
+   * Cacheable reads hit or fill lines; other attributes read memory.
+   * @returns the tokens seen, as runs in bytes.
+   * @throws ModelConfigError for a bad range (nothing changes).
+   */
+  cpuRead(paddr: number, size: number, opts: { va?: number; attr?: MappingAttr } = {}): TokenRun[] {
+    const { l0, l1 } = this.checkRange("cpuRead", paddr, size);
+    const attr = opts.attr ?? "cacheable";
+    const colour = this.colourOf(opts.va);
+    if (attr !== "cacheable") {
+      return mergeRuns(this.memory.pieces(l0, l1).map((p) => this.run(p.start, p.end, p.value ?? 0)));
+    }
+    const stale: Array<{ line: number; seen: Token; newer: Token }> = [];
+    const out: Array<{ line: number; token: Token }> = [];
+    for (let l = l0; l < l1; l++) {
+      let c = this.findCopy(l, colour);
+      if (!c) {
+        c = { colour, token: this.memAt(l), dirty: false };
+        this.insert(l, c);
+        this.stats.fills++;
+      }
+      const d = this.devLast.get(l);
+      if (d !== undefined && d > (c.seq ?? c.token)) stale.push({ line: l, seen: c.token, newer: d });
+      out.push({ line: l, token: c.token });
+    }
+    this.flushHazards("stale_read", stale);
+    return this.toRuns(out);
+  }
+
+  private toRuns(items: Array<{ line: number; token: Token }>): TokenRun[] {
+    const runs: TokenRun[] = [];
+    for (const it of items) {
+      const last = runs[runs.length - 1] as { end: number; token: Token } | undefined;
+      if (last && last.token === it.token && last.end === it.line * this.lineSize) {
+        last.end = (it.line + 1) * this.lineSize; // runs are fresh objects built here
+      } else runs.push({ start: it.line * this.lineSize, end: (it.line + 1) * this.lineSize, token: it.token, label: this.label(it.token) });
+    }
+    return runs;
+  }
+
+  /**
+   * The CPU writes [paddr, paddr + size). Cacheable: write-allocate, the
+   * touched lines become dirty with a new token (partial lines whole: the
+   * model is line-granular). Other attributes write memory directly.
+   * @returns the new token.
+   * @throws ModelConfigError for a bad range (nothing changes).
+   */
+  cpuWrite(paddr: number, size: number, opts: { va?: number; attr?: MappingAttr } = {}): Token {
+    const { l0, l1 } = this.checkRange("cpuWrite", paddr, size);
+    const attr = opts.attr ?? "cacheable";
+    const colour = this.colourOf(opts.va);
+    const t = this.newToken("cpu");
+    if (attr !== "cacheable") {
+      this.memory.set(l0, l1, t);
+      return t;
+    }
+    for (let l = l0; l < l1; l++) {
+      const c = this.findCopy(l, colour);
+      if (c) {
+        c.token = t;
+        c.dirty = true;
+        delete c.seq;
+      } else {
+        this.insert(l, { colour, token: t, dirty: true });
+        this.stats.fills++;
+      }
+    }
+    return t;
+  }
+
+  /**
+   * The CPU copies `size` bytes from physical `fromPa` to physical `toPa`
+   * (memcpy through the kernel's linear map, as swiotlb_bounce does in
+   * kernel/dma/swiotlb.c, v5.4.6 and v6.19). Token-preserving: the
+   * destination carries the SOURCE tokens, not a new CPU token, so a token
+   * can be followed through a bounce buffer.
+   *
+   * - Source: read through the cache for "cacheable" (a cached line of
+   *   the `fromVa` colour is seen, dirty or clean, and one older than the
+   *   device's last write to it is a "stale_read"), memory otherwise. The
+   *   read allocates no lines (a streaming read: the model's bounce copies
+   *   never read their source again before the next maintenance, and it
+   *   keeps large copies cheap).
+   * - Destination: each destination line takes the token of the source
+   *   byte that lands at its first copied byte (lines are the model's
+   *   granularity; a line the copy covers only partly still becomes the
+   *   copy's, as a {@link cpuWrite} does). Cacheable: write-allocate, the
+   *   line is dirty in the cache with that token (colour of `toVa`);
+   *   other attributes write memory directly.
+   * Overlapping ranges are not allowed (memcpy's rule).
+   * @returns the source runs read (bytes of the source) and the number of destination lines written.
+   * @throws ModelConfigError for a bad or empty range, or overlapping ranges (nothing changes).
+   */
+  cpuCopy(
+    fromPa: number,
+    toPa: number,
+    size: number,
+    opts: { fromVa?: number; toVa?: number; fromAttr?: MappingAttr; toAttr?: MappingAttr } = {},
+  ): { read: TokenRun[]; lines: number } {
+    this.checkRange("cpuCopy(from)", fromPa, size);
+    const { l0, l1 } = this.checkRange("cpuCopy(to)", toPa, size);
+    if (fromPa < toPa + size && toPa < fromPa + size) {
+      throw new ModelConfigError("cpuCopy(fromPa, toPa, size)", `${hex(fromPa)} -> ${hex(toPa)} (${size} bytes)`, "non-overlapping source and destination (memcpy)");
+    }
+    if (opts.toVa !== undefined) this.colourOf(opts.toVa);
+    if (opts.fromVa !== undefined) this.colourOf(opts.fromVa);
+    const s0 = this.lineOf(fromPa);
+    const s1 = Math.ceil((fromPa + size) / this.lineSize);
+    const fromColour = this.colourOf(opts.fromVa);
+    const srcCached = (opts.fromAttr ?? "cacheable") === "cacheable";
+    const stale: Array<{ line: number; seen: Token; newer: Token }> = [];
+    const read: TokenRun[] = [];
+    for (let l = s0; l < s1; l++) {
+      const c = srcCached ? this.findCopy(l, fromColour) : undefined;
+      let t: Token;
+      if (c) {
+        t = c.token;
+        const d = this.devLast.get(l);
+        if (d !== undefined && d > (c.seq ?? c.token)) stale.push({ line: l, seen: c.token, newer: d });
+      } else t = this.memAt(l);
+      const last = read[read.length - 1] as { end: number; token: Token } | undefined;
+      if (last && last.token === t) last.end = (l + 1) * this.lineSize;
+      else read.push({ start: l * this.lineSize, end: (l + 1) * this.lineSize, token: t, label: this.label(t) });
+    }
+    this.flushHazards("stale_read", stale);
+    const attr = opts.toAttr ?? "cacheable";
+    const colour = this.colourOf(opts.toVa);
+    const seq = this.who.length - 1 + 0.5;
+    let k = 0;
+    const tokenAt = (srcByte: number): Token => {
+      while (k < read.length - 1 && read[k]!.end <= srcByte) k++;
+      return read[k]!.token;
+    };
+    // Uncached destination: memory is written once per run of lines with one
+    // token (the same map as line-by-line writes: runs are canonical).
+    let runStart = l0;
+    let runToken: Token = 0;
+    for (let l = l0; l < l1; l++) {
+      const firstByte = Math.max(l * this.lineSize, toPa);
+      const t = tokenAt(fromPa + (firstByte - toPa));
+      if (attr !== "cacheable") {
+        if (l > runStart && t !== runToken) {
+          this.memory.set(runStart, l, runToken);
+          runStart = l;
+        }
+        runToken = t;
+        if (l === l1 - 1) this.memory.set(runStart, l1, runToken);
+        continue;
+      }
+      const c = this.findCopy(l, colour);
+      if (c) {
+        c.token = t;
+        c.dirty = true;
+        c.seq = seq;
+      } else {
+        this.insert(l, { colour, token: t, dirty: true, seq });
+        this.stats.fills++;
+      }
+    }
+    return { read, lines: l1 - l0 };
+  }
+
+  // ---- device accesses ----
+
+  /**
+   * A device reads [paddr, paddr + size) (physical, after dma_to_phys).
+   * Coherent: a dirty cached line (any colour; the newest if several) is
+   * seen instead of memory. Non-coherent: memory only, and a newer dirty
+   * line in the CPU cache is a "device_read_stale" hazard.
+   * @returns the tokens the device got, as runs in bytes.
+   */
+  deviceRead(paddr: number, size: number, coherent: boolean): TokenRun[] {
+    const { l0, l1 } = this.checkRange("deviceRead", paddr, size);
+    const dirty: Array<{ line: number; token: Token; seq: number }> = [];
+    for (const l of this.cachedLinesIn(l0, l1)) {
+      let best: CacheLine | null = null;
+      for (const c of this.cached.get(l)!) if (c.dirty && (best === null || (c.seq ?? c.token) > (best.seq ?? best.token))) best = c;
+      if (best) dirty.push({ line: l, token: best.token, seq: best.seq ?? best.token });
+    }
+    const stale: Array<{ line: number; seen: Token; newer: Token }> = [];
+    const items: TokenRun[] = [];
+    let k = 0;
+    for (const p of this.memory.pieces(l0, l1)) {
+      const tok = p.value ?? 0;
+      let s = p.start;
+      while (k < dirty.length && dirty[k]!.line < p.end) {
+        const d = dirty[k]!;
+        if (coherent) {
+          if (d.line > s) items.push(this.run(s, d.line, tok));
+          items.push(this.run(d.line, d.line + 1, d.token));
+          s = d.line + 1;
+        } else if (d.seq > tok && d.token !== tok) stale.push({ line: d.line, seen: tok, newer: d.token });
+        k++;
+      }
+      if (s < p.end) items.push(this.run(s, p.end, tok));
+    }
+    this.flushHazards("device_read_stale", stale);
+    return mergeRuns(items);
+  }
+
+  private run(l0: number, l1: number, t: Token): TokenRun {
+    return { start: l0 * this.lineSize, end: l1 * this.lineSize, token: t, label: this.label(t) };
+  }
+
+  /**
+   * A device writes [paddr, paddr + size): memory gets a new "dev" token
+   * (whole lines). Coherent: cached copies (every colour) are invalidated
+   * by the snoop. Non-coherent: cached copies are left as they are.
+   * @returns the new token.
+   */
+  deviceWrite(paddr: number, size: number, coherent: boolean): Token {
+    const { l0, l1 } = this.checkRange("deviceWrite", paddr, size);
+    const t = this.newToken("dev");
+    this.memory.set(l0, l1, t);
+    this.devLast.set(l0, l1, t);
+    if (coherent) {
+      for (const l of this.cachedLinesIn(l0, l1)) {
+        for (const c of [...this.cached.get(l)!]) this.removeCopy(l, c);
+      }
+    }
+    return t;
+  }
+
+  // ---- maintenance ----
+
+  /**
+   * Apply one maintenance operation. Range operations act on the lines of
+   * [op.start, op.end) for one colour (the alias the kernel used; 0 on PIPT
+   * caches); scope "all" acts on every line of every colour.
+   * @returns lines covered (the cost basis) and lines written back.
+   * @throws ModelConfigError for a range not aligned to the line size.
+   */
+  maintain(op: MaintOp, colour = 0): { lines: number; writebacks: number } {
+    let wb = 0;
+    if (op.scope === "all") {
+      const all = [...this.cached.entries()];
+      for (const [l, arr] of all) for (const c of [...arr]) wb += this.applyOne(op.kind, l, c);
+      this.stats.linesMaintained += this.capacityLines;
+      return { lines: this.capacityLines, writebacks: wb };
+    }
+    checkInt("maintain(start)", op.start);
+    checkInt("maintain(end)", op.end, op.start + 1);
+    if (op.start % this.lineSize !== 0 || op.end % this.lineSize !== 0) {
+      throw new ModelConfigError("maintain(range)", `${hex(op.start)}-${hex(op.end)}`, `a range aligned to the ${this.lineSize}-byte line size`);
+    }
+    const l0 = op.start / this.lineSize;
+    const l1 = op.end / this.lineSize;
+    if (op.level === "inner") {
+      for (const l of this.cachedLinesIn(l0, l1)) {
+        const c = this.findCopy(l, colour);
+        if (c) wb += this.applyOne(op.kind, l, c);
+      }
+    }
+    this.stats.linesMaintained += l1 - l0;
+    return { lines: l1 - l0, writebacks: wb };
+  }
+
+  private applyOne(kind: MaintOp["kind"], l: number, c: CacheLine): number {
+    let wb = 0;
+    if (kind !== "invalidate" && c.dirty) {
+      this.writeBack(l, c, kind === "clean" ? "clean" : "clean+invalidate");
+      wb = 1;
+    }
+    if (kind === "invalidate" && c.dirty) {
+      this.trace.record({ fn: "cpu_cache", kind: "discard_dirty", msg: `invalidate discards dirty line ${hex(l * this.lineSize)} (${this.label(c.token)}): the CPU's write to it is lost`, data: { paddr: l * this.lineSize, token: this.label(c.token) } });
+    }
+    if (kind !== "clean") this.removeCopy(l, c);
+    return wb;
+  }
+
+  // ---- speculation ----
+
+  /**
+   * Register a physical range the CPU may speculatively fill lines from
+   * (e.g. a mapped buffer's linear-map alias: normal cacheable memory can be
+   * prefetched at any time, which is why for-cpu invalidation exists).
+   * @returns an id for {@link removeSpeculationRange}.
+   */
+  addSpeculationRange(paddr: number, size: number, colour = 0): number {
+    const { l0, l1 } = this.checkRange("addSpeculationRange", paddr, size);
+    const id = ++this.specId;
+    this.specRanges.set(id, { start: l0, end: l1, colour });
+    return id;
+  }
+
+  /** Forget a speculation range. */
+  removeSpeculationRange(id: number): void {
+    this.specRanges.delete(id);
+  }
+
+  /**
+   * One seeded step: with probability specFillProb a random line of a
+   * registered range is filled (clean, from memory) if not cached; with
+   * probability evictProb a random cached line is evicted (written back if
+   * dirty). Both draws are always taken, so the PRNG stream does not depend
+   * on the cache contents.
+   * @param where a label for the trace ("after dma_map_single").
+   */
+  step(where = ""): void {
+    const a = this.prng.nextFloat();
+    const b = this.prng.nextFloat();
+    const pick = this.prng.nextU32();
+    if (a < this.specFillProb && this.specRanges.size > 0) {
+      const ranges = [...this.specRanges.values()];
+      const r = ranges[pick % ranges.length]!;
+      const l = r.start + (Math.floor(pick / ranges.length) % (r.end - r.start));
+      if (!this.findCopy(l, r.colour)) {
+        this.insert(l, { colour: r.colour, token: this.memAt(l), dirty: false });
+        this.stats.specFills++;
+        this.trace.record({ fn: "cpu_cache", kind: "spec_fill", msg: `speculative fill of line ${hex(l * this.lineSize)} (${this.label(this.memAt(l))}) ${where}`.trim(), data: { paddr: l * this.lineSize, token: this.label(this.memAt(l)) } });
+      }
+    }
+    if (b < this.evictProb && this.cachedCount > 0) {
+      const keys = [...this.cached.keys()];
+      const l = keys[pick % keys.length]!;
+      const c = this.cached.get(l)![0]!;
+      const dirty = c.dirty;
+      this.evict(l, c, "random");
+      this.trace.record({ fn: "cpu_cache", kind: "evict", msg: `eviction of ${dirty ? "dirty" : "clean"} line ${hex(l * this.lineSize)} ${where}`.trim(), data: { paddr: l * this.lineSize, dirty } });
+    }
+  }
+
+  /**
+   * Evict the line holding `paddr` (every colour), writing it back if dirty:
+   * a deterministic stand-in for a capacity eviction at a chosen point.
+   */
+  evictLine(paddr: number): void {
+    const { l0 } = this.checkRange("evictLine", paddr, 1);
+    const arr = this.cached.get(l0);
+    if (!arr) return;
+    for (const c of [...arr]) this.evict(l0, c, "forced");
+  }
+
+  // ---- inspection ----
+
+  /**
+   * Per-line state of [paddr, paddr + size) for one colour: CPU copy,
+   * memory, what a device would read.
+   * @throws ModelConfigError for a bad range, or more than 4096 lines.
+   */
+  lineStates(paddr: number, size: number, opts: { va?: number; coherent?: boolean } = {}): LineState[] {
+    const { l0, l1 } = this.checkRange("lineStates", paddr, size);
+    if (l1 - l0 > 4096) throw new ModelConfigError("lineStates(size)", size, `at most 4096 lines (${4096 * this.lineSize} bytes)`);
+    const colour = this.colourOf(opts.va);
+    const out: LineState[] = [];
+    for (let l = l0; l < l1; l++) {
+      const c = this.findCopy(l, colour);
+      const m = this.memAt(l);
+      let dev = m;
+      let when = m;
+      if (opts.coherent) {
+        for (const x of this.cached.get(l) ?? []) {
+          if (x.dirty && (x.seq ?? x.token) > when) {
+            dev = x.token;
+            when = x.seq ?? x.token;
+          }
+        }
+      }
+      out.push({ line: l, paddr: l * this.lineSize, cpu: c ? this.label(c.token) : null, dirty: c ? c.dirty : false, memory: this.label(m), deviceView: this.label(dev) });
+    }
+    return out;
+  }
+
+  /** Token in memory at `paddr`'s line. */
+  memoryToken(paddr: number): Token {
+    return this.memAt(this.lineOf(checkInt("memoryToken(paddr)", paddr)));
+  }
+
+  /** Copies of `paddr`'s line held by the cache: colour, token label, dirty. */
+  cachedCopies(paddr: number): Array<{ colour: number; token: string; dirty: boolean }> {
+    const arr = this.cached.get(this.lineOf(checkInt("cachedCopies(paddr)", paddr))) ?? [];
+    return arr.map((c) => ({ colour: c.colour, token: this.label(c.token), dirty: c.dirty }));
+  }
+}
+
+function mergeRuns(items: TokenRun[]): TokenRun[] {
+  const out: TokenRun[] = [];
+  for (const r of items) {
+    const last = out[out.length - 1];
+    if (last && last.token === r.token && last.end === r.start) out[out.length - 1] = { ...last, end: r.end };
+    else out.push(r);
+  }
+  return out;
+}
+
+function checkProb(field: string, p: number): number {
+  if (typeof p !== "number" || !Number.isFinite(p) || p < 0 || p > 1) throw new ModelConfigError(field, p, "a probability in [0, 1]");
+  return p;
+}
