@@ -44,12 +44,13 @@ import { addDmaOpCounts, chargeDmaOp, DMA_COST_COMPONENTS, emptyDmaOpCounts, typ
 import type { CostValues } from "../cost/schema.js";
 import { dmaMapPage, dmaMappingErrorFor, dmaUnmapPage, useDmaIommu } from "../dma/mapping.js";
 import type { IommuDomain } from "../iommu/domain.js";
-import { iommuDeviceAccess } from "../iommu/io-pgtable.js";
+import { iommuDeviceWrite, IOVA_RANGE_CACHE_MAX_SIZE } from "../iommu/dma-iommu.js";
+import { iommuDomainCounters, iommuDomainStrict, type IommuDomainCounters } from "../iommu/domain.js";
 import { iovaRanges, iovaSize } from "../iommu/iova.js";
 import { GFP_KERNEL } from "../mm/gfp.js";
 import { allocPages } from "../mm/page-alloc.js";
 import type { Device } from "../platform/device.js";
-import { createMachine, type Machine } from "../platform/machine.js";
+import { createMachine, machineAdvanceTime, type Machine } from "../platform/machine.js";
 import { loadPlatformProfile, type PlatformProfile } from "../platform/profile.js";
 import { parseScenarioParams, zInt, zKernel, zOneOf, zSeed } from "./params.js";
 import type { BenchmarkRow, CostBarRow, IovaSampleRow } from "../viz/mapping-cost.js";
@@ -62,12 +63,6 @@ const DEVICE_OF: Record<Case06Platform, string> = {
   "arm64-server": "0000:02:00.0",
   "mt8173-evb": "16020000.vcodec",
 };
-/**
- * CPUs of each platform (the kernel's online CPUs, which the per-CPU IOVA
- * caches and flush queues are per): the i5-3470 class PC has 4 cores, the
- * MT8173 4 (2 A53 + 2 A72); the arm64 server profile stands for a 32-core part.
- */
-const CPUS_OF: Record<Case06Platform, number> = { "x86-64-pc-8g-vtd": 4, "arm64-server": 32, "mt8173-evb": 4 };
 
 /** The DMA backends compared. */
 export const CASE06_BACKENDS = ["dma-direct", "swiotlb", "iommu-strict", "iommu-lazy"] as const;
@@ -108,8 +103,10 @@ const WORKLOAD_IDS = Object.keys(CASE06_WORKLOADS) as [Case06Workload, ...Case06
  * A machine for one platform, release and backend, and the workload's device.
  * dma-direct and swiotlb: the device is taken out of its IOMMU (as with
  * iommu.passthrough or no IOMMU at all); swiotlb adds swiotlb=force. The
- * iommu backends keep the device in its DMA domain, strict or lazy
- * (the profile's `strict` flag, iommu.strict=1/0). PCI devices get a
+ * iommu backends keep the device in its DMA domain, booted with
+ * iommu.strict=1 or iommu.strict=0 (MachineOptions.iommu; where the release
+ * or the IOMMU driver has no flush queue, as the M4U, iommu.strict=0 is
+ * ignored and the domain stays strict, as in the kernel). PCI devices get a
  * 64-bit mask (a NIC, an NVMe drive), so dma-direct needs no bounce;
  * `dmaBits` overrides it (dma_map_benchmark's dma_bits).
  * @throws ModelConfigError for an unknown platform or backend.
@@ -129,25 +126,46 @@ export function case06Machine(platform: string, kernel: string, backend: string,
     else if (d.bus === "pci") out.dmaMaskBits = 64;
     return out;
   });
-  profile.iommus = profile.iommus.map((i) => ({ ...i, strict: backend !== "iommu-lazy" }));
-  const machine = createMachine(profile, { kernel, seed: opts.seed ?? 1, ...(backend === "swiotlb" ? { swiotlb: { force: true } } : {}) });
+  const machine = createMachine(profile, {
+    kernel,
+    seed: opts.seed ?? 1,
+    ...(backend === "swiotlb" ? { swiotlb: { force: true } } : {}),
+    ...(viaIommu ? { iommu: { strict: backend === "iommu-strict" } } : {}),
+  });
   return { machine, dev: machine.device(name) };
 }
 
-/** Online CPUs of a case-06 platform. */
-export function case06Cpus(platform: Case06Platform): number {
-  return CPUS_OF[platform];
-}
 
 // --- counting one call
 
-interface DomainSnapshot {
-  pteWrites: number;
-  pteClears: number;
+const NO_COUNTERS: IommuDomainCounters = { pteWrites: 0, pteClears: 0, iotlbInvalidateRange: 0, iotlbInvalidateAll: 0, fqQueued: 0, fqFlushes: 0, iovaAllocFast: 0, iovaAllocSlow: 0, iovaFree: 0, iotlbHits: 0, iotlbMisses: 0 };
+
+function snapDomain(domain: IommuDomain | null): IommuDomainCounters {
+  return domain ? iommuDomainCounters(domain) : NO_COUNTERS;
 }
 
-function snapDomain(domain: IommuDomain | null): DomainSnapshot {
-  return domain ? { pteWrites: domain.pgtable.pteWrites, pteClears: domain.pgtable.pteClears } : { pteWrites: 0, pteClears: 0 };
+/**
+ * The IOMMU part of the counts between two snapshots of a domain's
+ * counters (iommuDomainCounters). `pages`: IOVA pages of each range, for
+ * the free path. Frees are split by size as free_iova_fast does: a range above the
+ * rcache range (order >= IOVA_RANGE_CACHE_MAX_SIZE, more than 32 pages)
+ * goes to free_iova, anything else into the CPU's magazine (the model does
+ * not count the rarer free_iova of a whole magazine when the depot is full).
+ */
+function iommuCounts(c: DmaOpCounts, before: IommuDomainCounters, after: IommuDomainCounters, pages: number): void {
+  c.pteWrites += after.pteWrites - before.pteWrites + (after.pteClears - before.pteClears);
+  c.iovaAllocFast += after.iovaAllocFast - before.iovaAllocFast;
+  c.iovaAllocSlow += after.iovaAllocSlow - before.iovaAllocSlow;
+  const frees = after.iovaFree - before.iovaFree;
+  if (pages > 2 ** (IOVA_RANGE_CACHE_MAX_SIZE - 1)) c.iovaFreeSlow += frees;
+  else c.iovaFreeFast += frees;
+  // A range invalidation names each leaf entry it clears once (SMMUv3 without range
+  // invalidation: one CMD_TLBI_NH_VA per entry of the gathered page size, so a 2 MiB
+  // block is one command): the PTEs cleared by the calls that invalidated.
+  const ranges = after.iotlbInvalidateRange - before.iotlbInvalidateRange;
+  c.iotlbSyncs += ranges;
+  if (ranges > 0) c.iotlbInvalidatePages += after.pteClears - before.pteClears;
+  c.iotlbFlushAll += after.iotlbInvalidateAll - before.iotlbInvalidateAll;
 }
 
 /**
@@ -155,7 +173,7 @@ function snapDomain(domain: IommuDomain | null): DomainSnapshot {
  * (costNs, copiedBytes) and the domain's counters. Cache maintenance is what
  * the DMA code charged beyond the call overhead and the copies.
  */
-function countCall(m: Machine, dev: Device, seq0: number, before: DomainSnapshot, call: "map" | "unmap", pages: number): DmaOpCounts {
+function countCall(m: Machine, dev: Device, seq0: number, before: IommuDomainCounters, pages: number): DmaOpCounts {
   const c = emptyDmaOpCounts();
   const evs = m.trace.events();
   let traced = 0;
@@ -168,24 +186,28 @@ function countCall(m: Machine, dev: Device, seq0: number, before: DomainSnapshot
   c.calls = 1;
   const costs = m.costs;
   c.maintenanceNs = Math.max(0, Math.round((traced - costs.mapCallNs - c.bounceBytes * costs.cachedByteNs) * 1000) / 1000);
-  const domain = dev.iommuDomain && dev.iommuDomain.type === "DMA" ? dev.iommuDomain : null;
+  const domain = domainOfDev(dev);
   if (domain && useDmaIommu(dev)) {
-    const after = snapDomain(domain);
     c.iommuCalls = 1;
-    c.pteWrites = after.pteWrites - before.pteWrites + (after.pteClears - before.pteClears);
-    // Until the IOMMU layer counts its IOVA paths and invalidations
-    // (iommuDomainCounters), each map is one alloc_iova and each unmap one
-    // free_iova and, strict, one range invalidation of its pages.
-    if (call === "map") c.iovaAllocSlow = 1;
-    else {
-      c.iovaFreeSlow = 1;
-      if (domain.iommu.strict) {
-        c.iotlbSyncs = 1;
-        c.iotlbInvalidatePages = pages;
-      }
-    }
+    iommuCounts(c, before, iommuDomainCounters(domain), pages);
   }
   return c;
+}
+
+/**
+ * Let simulated time reach `targetNs` on the machine (machineAdvanceTime:
+ * flush-queue timers, depot work); the IOMMU work that happens then is
+ * added to `background`.
+ */
+function advanceTo(m: Machine, domain: IommuDomain | null, targetNs: number, background: DmaOpCounts, pages: number): void {
+  // Only an IOMMU domain has timers. (Trace.advanceNs also refuses a clock
+  // made fractional by per-byte costs, which only the bounce runs have.)
+  if (!domain) return;
+  const dt = Math.floor(targetNs - m.trace.nowNs);
+  if (dt <= 0) return;
+  const before = snapDomain(domain);
+  machineAdvanceTime(m, dt);
+  if (domain) iommuCounts(background, before, iommuDomainCounters(domain), pages);
 }
 
 function domainOfDev(dev: Device): IommuDomain | null {
@@ -250,6 +272,8 @@ export interface MapBenchmarkResult {
   /** Simulated time the run covered, ns (the latest CPU clock). */
   simulatedNs: number;
   failures: number;
+  /** IOMMU work done between calls (flush-queue timer flushes and the frees they release), not part of any latency. */
+  background: DmaOpCounts;
 }
 
 /**
@@ -330,7 +354,7 @@ export function dmaMapBenchmark(params: MapBenchmarkParams): MapBenchmarkResult 
   const transNs = params.dmaTransNs ?? 0;
   const { machine: m, dev } = case06Machine(params.platform, params.kernel, params.backend, { seed: params.seed ?? 1, dmaBits: params.dmaBits ?? 32 });
   const costs = costsWith(m, params.costs);
-  const cpus = case06Cpus(params.platform as Case06Platform);
+  const cpus = m.cpus;
   const size = granule * m.pageSize;
   const order = Math.ceil(Math.log2(granule));
   // alloc_pages_exact(size): one buffer per thread, allocated before the loop.
@@ -347,6 +371,7 @@ export function dmaMapBenchmark(params: MapBenchmarkParams): MapBenchmarkResult 
   let mapSum = emptyDmaOpCounts();
   let unmapSum = emptyDmaOpCounts();
   let failures = 0;
+  const background = emptyDmaOpCounts();
   let endedBy: "seconds" | "maxLoops" = "maxLoops";
   const limitNs = seconds * 1e9;
   const domain = domainOfDev(dev);
@@ -361,19 +386,21 @@ export function dmaMapBenchmark(params: MapBenchmarkParams): MapBenchmarkResult 
     const onCpu = Math.floor((threads - 1 - cpu) / cpuClock.length) + 1;
     const t = cpu + (nextThread[cpu]! % onCpu) * cpuClock.length;
     nextThread[cpu] = nextThread[cpu]! + 1;
+    advanceTo(m, domain, cpuClock[cpu]!, background, granule);
+    const opts = { cpu: cpu };
     const s0 = m.trace.length;
     const d0 = snapDomain(domain);
-    const addr = dmaMapPage(dev, bufs[t]!, 0, size, dir);
+    const addr = dmaMapPage(dev, bufs[t]!, 0, size, dir, opts);
     if (dmaMappingErrorFor(dev, addr)) {
       failures++;
       cpuClock[cpu] = cpuClock[cpu]! + costs.mapCallNs;
       continue;
     }
-    const mc = countCall(m, dev, s0, d0, "map", granule);
+    const mc = countCall(m, dev, s0, d0, granule);
     const s1 = m.trace.length;
     const d1 = snapDomain(domain);
-    dmaUnmapPage(dev, addr, size, dir);
-    const uc = countCall(m, dev, s1, d1, "unmap", granule);
+    dmaUnmapPage(dev, addr, size, dir, opts);
+    const uc = countCall(m, dev, s1, d1, granule);
     const mNs = chargeDmaOp(costs, mc).totalNs;
     const uNs = chargeDmaOp(costs, uc).totalNs;
     mapNs.push(mNs);
@@ -406,6 +433,7 @@ export function dmaMapBenchmark(params: MapBenchmarkParams): MapBenchmarkResult 
     endedBy,
     simulatedNs: Math.max(...cpuClock),
     failures,
+    background,
   };
 }
 
@@ -461,8 +489,10 @@ export interface Case06Result {
   /** Everything the run's maps and unmaps did, summed. */
   counts: DmaOpCounts;
   iova: IovaSample[];
-  /** Device accesses translated by the IOMMU (null without one). */
-  iotlb: { accesses: number } | null;
+  /** IOTLB lookups of the device's accesses through the IOMMU: hits and misses (null without an IOMMU). */
+  iotlb: { hits: number; misses: number } | null;
+  /** Whether the IOMMU domain invalidated strictly (null without one): iommu.strict=0 is ignored where there is no flush queue. */
+  strict: boolean | null;
   /** Maps that returned DMA_MAPPING_ERROR (e.g. a 4 MiB buffer through swiotlb: IO_TLB_SEGSIZE limits a bounce to 256 KiB). */
   failures: number;
   /** Operations that completed. */
@@ -504,6 +534,7 @@ export function runCase06(params: Case06Params): Case06Result {
   const order = Math.ceil(Math.log2(pages));
   const domain = domainOfDev(dev);
   const iovad = domain ? domain.iovad : null;
+  const iovaPages = iovad ? Math.ceil(size / iovad.granule) : pages;
   // Ranges present before the first map (reservations: the MSI window, PCI holes) are not the workload's.
   const bootRanges = new Set(iovad ? iovaRanges(iovad).map((r) => r.pfnLo) : []);
   const bufs: number[] = [];
@@ -518,7 +549,8 @@ export function runCase06(params: Case06Params): Case06Result {
   let nMaps = 0;
   let failures = 0;
   let completed = 0;
-  let accesses = 0;
+  const background = emptyDmaOpCounts();
+  const before0 = snapDomain(domain);
   const iova: IovaSample[] = [];
   const every = Math.max(1, Math.floor(ops / 64));
   const granule = iovad ? iovad.granule : m.pageSize;
@@ -542,38 +574,40 @@ export function runCase06(params: Case06Params): Case06Result {
   };
   for (let i = 0; i < ops; i++) {
     let slot = i % w.inflight;
+    const opts = { cpu: i % threads };
+    advanceTo(m, domain, i * w.gapNs, background, iovaPages);
     if (ring.length >= w.inflight) {
       const old = ring.shift()!;
       slot = old.slot;
-      if (domain) {
-        iommuDeviceAccess(domain, old.addr - (old.addr % granule), Math.ceil(((old.addr % granule) + size) / granule) * granule, true, dev.name);
-        accesses++;
-      }
+      // The device fills the buffer (DMA_FROM_DEVICE) through the IOMMU: one IOTLB lookup per IOMMU page.
+      if (domain) iommuDeviceWrite(dev, old.addr, size);
       const s = m.trace.length;
       const d = snapDomain(domain);
-      dmaUnmapPage(dev, old.addr, size, w.dir);
-      unmaps = addDmaOpCounts(unmaps, countCall(m, dev, s, d, "unmap", pages));
+      dmaUnmapPage(dev, old.addr, size, w.dir, opts);
+      unmaps = addDmaOpCounts(unmaps, countCall(m, dev, s, d, iovaPages));
       completed++;
     }
     const s = m.trace.length;
     const d = snapDomain(domain);
-    const addr = dmaMapPage(dev, bufs[slot]!, 0, size, w.dir);
+    const addr = dmaMapPage(dev, bufs[slot]!, 0, size, w.dir, opts);
     if (dmaMappingErrorFor(dev, addr)) {
       failures++;
     } else {
-      maps = addDmaOpCounts(maps, countCall(m, dev, s, d, "map", pages));
+      maps = addDmaOpCounts(maps, countCall(m, dev, s, d, iovaPages));
       nMaps++;
       ring.push({ addr, slot });
     }
     if (i % every === 0 || i === ops - 1) sample(i);
   }
-  // One operation = one successful map plus one unmap: the mean of each, added.
+  // One operation = one successful map plus one unmap: the mean of each, added;
+  // IOMMU work between calls (timer flushes) is spread over the unmaps.
   const mapMean = scaleBreakdown(chargeDmaOp(costs, maps), nMaps);
-  const unmapMean = scaleBreakdown(chargeDmaOp(costs, unmaps), completed);
+  const unmapMean = scaleBreakdown(chargeDmaOp(costs, addDmaOpCounts(unmaps, background)), completed);
   const byComponent = { ...mapMean.byComponent };
   for (const k of DMA_COST_COMPONENTS) byComponent[k] += unmapMean.byComponent[k];
   const perOp: DmaCostBreakdown = { byComponent, totalNs: mapMean.totalNs + unmapMean.totalNs };
-  const total = addDmaOpCounts(maps, unmaps);
+  const total = addDmaOpCounts(addDmaOpCounts(maps, unmaps), background);
+  const after0 = snapDomain(domain);
   return {
     platform: params.platform,
     kernel: params.kernel,
@@ -585,7 +619,8 @@ export function runCase06(params: Case06Params): Case06Result {
     perOp,
     counts: total,
     iova,
-    iotlb: domain ? { accesses } : null,
+    iotlb: domain ? { hits: after0.iotlbHits - before0.iotlbHits, misses: after0.iotlbMisses - before0.iotlbMisses } : null,
+    strict: domain ? iommuDomainStrict(domain) : null,
     failures,
     completed,
   };
