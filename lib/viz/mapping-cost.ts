@@ -76,23 +76,27 @@ export interface IovaSampleRow {
 }
 
 /**
- * IOVA space over time: lines of pages per measure (allocated IOVA pages,
- * pages of live mappings), one colour per run, dashed for the mapped
- * pages. 640 x 260 px.
+ * IOVA space over time, one small panel per run (3 per row, 200 x 130 px
+ * each): allocated IOVA pages (solid) and pages of live mappings (dashed)
+ * against simulated time (ms).
  */
 export function iovaOverTimeChartSpec(rows: readonly IovaSampleRow[], title: string): VlSpec {
   return {
     $schema: SCHEMA,
     title: { text: title, anchor: "start" },
-    width: 600,
-    height: 240,
     data: { values: rows },
-    mark: { type: "line", point: { size: 20 }, tooltip: true },
-    encoding: {
-      x: { field: "timeMs", type: "quantitative", title: "simulated time (ms)" },
-      y: { field: "pages", type: "quantitative", title: "IOVA pages" },
-      color: { field: "run", type: "nominal", title: "run", legend: { orient: "bottom", columns: 2 } },
-      strokeDash: { field: "measure", type: "nominal", title: "measure", legend: { orient: "bottom" } },
+    facet: { field: "run", type: "nominal", title: null, sort: null, header: { labelFontWeight: "bold" } },
+    columns: 3,
+    spec: {
+      width: 200,
+      height: 130,
+      mark: { type: "line", tooltip: true },
+      encoding: {
+        x: { field: "timeMs", type: "quantitative", title: "simulated time (ms)" },
+        y: { field: "pages", type: "quantitative", title: "IOVA pages" },
+        color: { field: "measure", type: "nominal", title: null, scale: { domain: ["allocated IOVA", "mapped buffers"], range: ["#4c78a8", "#f58518"] }, legend: { orient: "bottom" } },
+        strokeDash: { field: "measure", type: "nominal", title: null, scale: { domain: ["allocated IOVA", "mapped buffers"], range: [[1, 0], [4, 3]] }, legend: null },
+      },
     },
   };
 }
@@ -126,7 +130,7 @@ export function mapBenchmarkChartSpec(rows: readonly BenchmarkRow[], title: stri
       width: 260,
       height: { step: 18 },
       layer: [
-        { mark: { type: "bar", tooltip: true }, encoding: { y, yOffset, x, color: { field: "source", type: "nominal", title: "source", legend: { orient: "bottom" } } } },
+        { mark: { type: "bar", tooltip: true }, encoding: { y, yOffset, x, x2: { datum: 0.05 }, color: { field: "source", type: "nominal", title: "source", legend: { orient: "bottom" } } } },
         { mark: { type: "text", align: "left", dx: 3, fontSize: 10 }, encoding: { y, yOffset, x, text: { field: "label" } } },
       ],
     },
