@@ -106,6 +106,7 @@ export * from "./viz/memmap.js";
 export * from "./viz/zones.js";
 export * from "./viz/layers.js";
 export * from "./viz/arm32.js";
+export * from "./viz/mapping-cost.js";
 
 // Layer 15, scenarios: one module per notebook.
 export * from "./scenarios/00-tour.js";
@@ -113,3 +114,4 @@ export * from "./scenarios/01-iommu-gaps.js";
 export * from "./scenarios/02-coherent-no-page.js";
 export * from "./scenarios/03-arm32-coherent.js";
 export * from "./scenarios/04-dma32-vmalloc.js";
+export * from "./scenarios/06-mapping-cost.js";

@@ -1,2 +1,3 @@
 export * from "./schema.js";
 export * from "./machine.js";
+export * from "./dma-op.js";

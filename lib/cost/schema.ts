@@ -19,8 +19,8 @@ import { findDataDir } from "../core/data-dir.js";
 const zCostParam = z
   .object({
     value: z.number().finite().nonnegative(),
-    /** "ns/line", "ns/byte", "ns/call", "ns". */
-    unit: z.enum(["ns/line", "ns/byte", "ns/call", "ns"]),
+    /** "ns/line", "ns/byte", "ns/call", "ns/pte", "ns/page", "ns/op", "ns". */
+    unit: z.enum(["ns/line", "ns/byte", "ns/call", "ns/pte", "ns/page", "ns/op", "ns"]),
     /** Where the value comes from: a measurement (commit, Message-ID) or the reasoning of an estimate. */
     source: z.string().min(1),
     /** True when no measurement backs the value. */
@@ -47,6 +47,33 @@ const zCostParams = z
     uncachedByteNs: zCostParam,
     /** Fixed software overhead of one map / unmap / sync call (dispatch, dma-debug off). */
     mapCallNs: zCostParam,
+    /**
+     * Extra software cost of one iommu-dma map or unmap call on top of
+     * mapCallNs: iommu_map / iommu_unmap dispatch and the io-pgtable walk to
+     * the leaf table (drivers/iommu/iommu.c, io-pgtable-arm.c, intel/iommu.c).
+     */
+    iommuDmaCallNs: zCostParam,
+    /** Writing or clearing one IOMMU page-table entry (a leaf PTE of any page size). */
+    iommuPteWriteNs: zCostParam,
+    /**
+     * Per granule page of a range invalidation, where the IOMMU takes one
+     * command per page (SMMUv3 CMD_TLBI_NH_VA without range invalidation);
+     * 0 where one command covers the range (VT-d page-selective with an
+     * address mask, the M4U's range registers).
+     */
+    iotlbInvalidatePageNs: zCostParam,
+    /** Issuing one range invalidation and waiting for it (SMMUv3 CMD_SYNC, VT-d wait descriptor, M4U completion poll): iommu_iotlb_sync. */
+    iotlbSyncNs: zCostParam,
+    /** One flush of the whole domain's IOTLB and its wait (flush_iotlb_all: the flush-queue flush). */
+    iotlbFlushAllNs: zCostParam,
+    /** alloc_iova_fast served from the per-CPU rcache (a magazine pop). */
+    iovaAllocFastNs: zCostParam,
+    /** free_iova_fast into the per-CPU rcache (a magazine push). */
+    iovaFreeFastNs: zCostParam,
+    /** alloc_iova: the rbtree search under the domain's lock (an rcache miss, a size above the rcache range, or a release without rcaches). */
+    iovaAllocSlowNs: zCostParam,
+    /** free_iova: rbtree erase under the domain's lock. */
+    iovaFreeSlowNs: zCostParam,
   })
   .strict();
 
@@ -120,6 +147,15 @@ export interface CostValues {
   cachedByteNs: number;
   uncachedByteNs: number;
   mapCallNs: number;
+  iommuDmaCallNs: number;
+  iommuPteWriteNs: number;
+  iotlbInvalidatePageNs: number;
+  iotlbSyncNs: number;
+  iotlbFlushAllNs: number;
+  iovaAllocFastNs: number;
+  iovaFreeFastNs: number;
+  iovaAllocSlowNs: number;
+  iovaFreeSlowNs: number;
 }
 
 /** The values of a cost file without their sources. */
@@ -134,6 +170,15 @@ export function costValues(c: CostFile): CostValues {
     cachedByteNs: p.cachedByteNs.value,
     uncachedByteNs: p.uncachedByteNs.value,
     mapCallNs: p.mapCallNs.value,
+    iommuDmaCallNs: p.iommuDmaCallNs.value,
+    iommuPteWriteNs: p.iommuPteWriteNs.value,
+    iotlbInvalidatePageNs: p.iotlbInvalidatePageNs.value,
+    iotlbSyncNs: p.iotlbSyncNs.value,
+    iotlbFlushAllNs: p.iotlbFlushAllNs.value,
+    iovaAllocFastNs: p.iovaAllocFastNs.value,
+    iovaFreeFastNs: p.iovaFreeFastNs.value,
+    iovaAllocSlowNs: p.iovaAllocSlowNs.value,
+    iovaFreeSlowNs: p.iovaFreeSlowNs.value,
   };
 }
 
@@ -147,4 +192,13 @@ export const ZERO_COSTS: CostValues = {
   cachedByteNs: 0,
   uncachedByteNs: 0,
   mapCallNs: 0,
+  iommuDmaCallNs: 0,
+  iommuPteWriteNs: 0,
+  iotlbInvalidatePageNs: 0,
+  iotlbSyncNs: 0,
+  iotlbFlushAllNs: 0,
+  iovaAllocFastNs: 0,
+  iovaFreeFastNs: 0,
+  iovaAllocSlowNs: 0,
+  iovaFreeSlowNs: 0,
 };

@@ -11,6 +11,7 @@ import { runTour, tourCosts } from "../../lib/scenarios/00-tour.js";
 import { runIommuGapsReleases } from "../../lib/scenarios/01-iommu-gaps.js";
 import { runCase02 } from "../../lib/scenarios/02-coherent-no-page.js";
 import { case04Run } from "../../lib/scenarios/04-dma32-vmalloc.js";
+import { CASE06_PLATFORMS, dmaMapBenchmark, runCase06 } from "../../lib/scenarios/06-mapping-cost.js";
 
 const BBB = "am335x-beaglebone-black";
 /** The correct driver without dma_sync_single_for_cpu (TOUR_DEFAULTS.syncs otherwise). */
@@ -252,5 +253,61 @@ describe("notebook 04, Try this", () => {
     expect(r.pagesAbove4G).toBe(PAGES04);
     expect(r.swiotlbSlotsUsed).toBe(0);
     expect(r.buffers.map((b) => b.bounced)).toEqual([0, 0]);
+  });
+});
+
+describe("notebook 06, Try this", () => {
+  const base06 = { kernel: "v6.19", ops: 24, threads: 1 };
+
+  it("workload = camera-4m: every swiotlb map fails on all three platforms; MT8173 dma-direct costs about 1 ms, all cache maintenance", () => {
+    // IO_TLB_SEGSIZE = 128 slots of 2 KiB: one bounce is at most 256 KiB < 4 MiB
+    for (const p of CASE06_PLATFORMS) {
+      const r = runCase06({ ...base06, platform: p, backend: "swiotlb", workload: "camera-4m" });
+      expect(r.failures).toBe(24);
+    }
+    // 4 MiB / 64-byte lines = 65536 lines, cleaned at map and invalidated at unmap at 8 ns each
+    // (data/costs/mt8173-evb.json), plus two 60 ns calls
+    const d = runCase06({ ...base06, platform: "mt8173-evb", backend: "dma-direct", workload: "camera-4m" });
+    expect(d.perOp.byComponent["cache maintenance"]).toBe(2 * 65536 * 8);
+    expect(d.perOp.totalNs).toBe(2 * 65536 * 8 + 120);
+  });
+
+  it("benchGranule = 256: the arm64 server prints map 0.8 us and unmap 21.2 us, mostly 256 invalidation commands of 78 ns", () => {
+    const r = dmaMapBenchmark({ platform: "arm64-server", kernel: "v6.19", backend: "iommu-strict", threads: 1, granule: 256, maxLoops: 50 });
+    expect([r.mapUs, r.unmapUs]).toEqual([0.8, 21.2]);
+    expect(r.unmap.byComponent["IOTLB invalidation"]).toBe(256 * 78 + 421);
+  });
+
+  it("benchBackend = iommu-lazy: the one-page unmap prints 0.1 us instead of 0.6, with a spread; more maps go to the rbtree", () => {
+    // lazy unmap: 40 + 100 + 1 PTE 2 = 142 ns (1 unit) except the unmap that finds its flush queue full:
+    // + flush-all 500 + the queued IOVAs freed; strict: 650 ns every time (6 units)
+    const lazy = dmaMapBenchmark({ platform: "arm64-server", kernel: "v6.19", backend: "iommu-lazy", threads: 1, granule: 1, maxLoops: 1000 });
+    const strict = dmaMapBenchmark({ platform: "arm64-server", kernel: "v6.19", backend: "iommu-strict", threads: 1, granule: 1, maxLoops: 1000 });
+    expect(lazy.unmapUs).toBe(0.1);
+    expect(strict.unmapUs).toBe(0.6);
+    expect(lazy.unmap.byComponent["IOTLB invalidation"]).toBe(0);
+    expect(lazy.unmap.byComponent["FQ flush"]).toBeGreaterThan(0);
+    // queued IOVAs are not in the rcache until a flush frees them: more maps go to the rbtree
+    expect(lazy.map.byComponent["IOVA alloc (rbtree)"]).toBeGreaterThan(strict.map.byComponent["IOVA alloc (rbtree)"]);
+    // the few unmaps that flush are far slower than the rest: a standard deviation appears
+    expect(lazy.unmapStddev).toBeGreaterThan(0);
+    expect(strict.unmapStddev).toBe(0);
+  });
+
+  it("ops = 2048, threads = 4: lazy holds more than one flush queue's worth of IOVA pages, at most 32 + 4 x 255", () => {
+    // each CPU's queue: IOVA_FQ_SIZE 256 slots, full at 255 (one slot kept empty); 32 buffers stay mapped
+    const peak = (th: number) => Math.max(...runCase06({ kernel: "v6.19", platform: "arm64-server", backend: "iommu-lazy", workload: "storage-4k", ops: 2048, threads: th }).iova.map((x) => x.allocatedPages));
+    expect(peak(1)).toBeLessThanOrEqual(32 + 255);
+    const p4 = peak(4);
+    expect(p4).toBeGreaterThan(32 + 255);
+    expect(p4).toBeLessThanOrEqual(32 + 4 * 255);
+  });
+
+  it("platform = mt8173-evb, workload = storage-128k: the 2 MiB swiotlb pool holds 16 buffers, the other maps fail", () => {
+    // arm64 (v6.5+) sizes the pool for kmalloc bouncing: min(64 MiB, RAM / 1024) = 2 GiB / 1024 = 2 MiB = 1024 slots;
+    // a 128 KiB buffer takes 64 slots: 16 buffers fill it; the ring (32) never fills, so nothing is unmapped
+    const r = runCase06({ kernel: "v6.19", ops: 256, threads: 1, platform: "mt8173-evb", backend: "swiotlb", workload: "storage-128k" });
+    expect(r.failures).toBe(256 - 16);
+    expect(r.completed).toBe(0);
   });
 });
