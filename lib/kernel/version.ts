@@ -18,6 +18,9 @@ export interface KernelVersion {
 
 const RE = /^v?(\d+)\.(\d+)(?:\.\d+)?$/;
 
+/** Release names already parsed (valid ones only; bounded so arbitrary input cannot grow it without limit). */
+const parsed = new Map<string, KernelVersion>();
+
 /** Oldest and newest releases the model knows behaviour for; others are accepted and clamped in meaning. */
 export const OLDEST_MODELLED = "v4.4";
 export const NEWEST_MODELLED = "v6.19";
@@ -30,6 +33,11 @@ export const NEWEST_MODELLED = "v6.19";
  */
 export function parseKernelVersion(name: string | KernelVersion, field = "kernel"): KernelVersion {
   if (typeof name === "object" && name !== null && "major" in name) return name;
+  if (typeof name === "string") {
+    // Hot path (every atLeast on a release string): a name parsed once is looked up, not parsed again.
+    const hit = parsed.get(name);
+    if (hit) return hit;
+  }
   const m = typeof name === "string" ? RE.exec(name.trim()) : null;
   if (!m) throw new ModelConfigError(field, name, 'a release name "vX.Y" such as "v4.4" or "v6.19"');
   const major = Number(m[1]);
@@ -37,7 +45,9 @@ export function parseKernelVersion(name: string | KernelVersion, field = "kernel
   if (major < 2 || major > 9 || minor > 99 || (major === 2 && minor < 6)) {
     throw new ModelConfigError(field, name, "a release between v2.6 and v9.99");
   }
-  return { major, minor, name: `v${major}.${minor}` };
+  const v: KernelVersion = Object.freeze({ major, minor, name: `v${major}.${minor}` });
+  if (typeof name === "string" && parsed.size < 4096) parsed.set(name, v);
+  return v;
 }
 
 /** Negative if a < b, 0 if equal, positive if a > b. */
