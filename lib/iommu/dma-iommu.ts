@@ -339,9 +339,11 @@ export interface IommuDmaFreeIovaOptions {
  *   starts (v4.12+) or lies (before) there.
  * @throws ModelConfigError naming the argument, before any change: a
  *   dmaAddr or size that is not a non-negative safe integer (size >= 1) or
- *   lies beyond the domain's IOVA space, a bad opts.cpu, a size of another
- *   order than the allocated range (the kernel would file it in the wrong
- *   magazine), a range already cached or queued (a double free).
+ *   lies beyond the domain's IOVA space, a bad opts.cpu, a range already
+ *   cached or queued (a double free). A size of another order than the
+ *   allocated range is not refused: strict or lazy, the pfn is filed by
+ *   order_base_2(size) (at once, or when the flush queue frees it) and the
+ *   range stays allocated at its own length, with a "warn" event.
  * Source: drivers/iommu/dma-iommu.c __free_iova use in __iommu_dma_unmap
  * (v4.4.1, v4.11.0), iommu_dma_free_iova (v4.12.0, v4.20.0: queue_iova when
  * cookie->fq_domain, v5.4.6, v6.19: queue_iova when gather->queued).
@@ -366,11 +368,16 @@ export function iommuDmaFreeIova(domain: IommuDomain, dmaAddr: number, size?: nu
   const r = findIova(iovad, pfn);
   if (!r || r.pfnLo !== pfn) return 0;
   const pages = size === undefined ? iovaSize(r) : Math.ceil(size / g);
+  const otherOrder = orderBase2(pages) !== orderBase2(iovaSize(r));
   if (domain.fq && opts.queued) {
     queueIova(domain.fq, pfn, pages, cpu, nowNs(domain));
     domain.stats.fqQueued++;
+    if (otherOrder) {
+      // Lazy: queue_iova keeps the size it is given; the flush's free_iova_fast files the pfn by it (flush-queue.ts).
+      domain.trace.record({ fn: "iommu_dma_free_iova", kind: "warn", level: "warn", msg: `queue_iova(pfn ${hex(pfn)}, ${pages}) of a ${iovaSize(r)}-granule range: after the flush it is cached at order ${orderBase2(pages)}, the range stays allocated at its length`, data: { pfn, pages, rangePages: iovaSize(r) } });
+    }
   } else {
-    if (orderBase2(pages) !== orderBase2(iovaSize(r))) {
+    if (otherOrder) {
       // A driver unmapped another size than it mapped: the kernel files the pfn by the size it is given.
       domain.trace.record({ fn: "iommu_dma_free_iova", kind: "warn", level: "warn", msg: `free_iova_fast(pfn ${hex(pfn)}, ${pages}) of a ${iovaSize(r)}-granule range: cached at order ${orderBase2(pages)}, the range stays allocated at its length`, data: { pfn, pages, rangePages: iovaSize(r) } });
       freeIovaFastAnyOrder(iovad, pfn, pages, cpu);

@@ -130,3 +130,24 @@ describe("IOTLB and page sizes", () => {
     expect(d.pgtable.pteWrites - w0).toBe(2);
   });
 });
+
+describe("lazy unmap of a size of another order (queue_iova keeps it; fq_ring_free's free_iova_fast files it by that order)", () => {
+  it("v6.19 lazy: an 8 KiB mapping unmapped as 4 KiB is queued, then cached at order 0 while the 2-page range stays allocated", () => {
+    const { m, dev } = smmu("v6.19", false);
+    const d = dev.iommuDomain!;
+    const a = iommuDmaMapPage(dev, PHYS, 2 * PG, DMA_TO_DEVICE); // 2 pages: order 1, from the rbtree
+    // The kernel unmaps iova_align(4096) = one page, queues (pfn, 1); before this change the model threw here.
+    expect(iommuDmaUnmapPage(dev, a, PG, DMA_TO_DEVICE)).toBe(PG);
+    expect(iommuDomainCounters(d).fqQueued).toBe(1);
+    expect(dev.trace.ofKind("warn").some((e) => e.fn === "iommu_dma_free_iova")).toBe(true);
+    // The timer (fq_timeout 10 ms at most) flushes and frees: free_iova_fast(pfn, 1) -> CPU 0's order-0 magazine.
+    machineAdvanceTime(m, 20_000_000);
+    expect(iommuDomainCounters(d).fqFlushes).toBe(1);
+    // The rbtree still holds the 2-page range at its length.
+    const r = iovaRanges(d.iovad!).find((x) => x.pfnLo * PG === a);
+    expect(r && r.pfnHi - r.pfnLo + 1).toBe(2);
+    // A 4 KiB map (order 0) takes the pfn from the magazine: the same IOVA, whose second page is still mapped.
+    const b = iommuDmaMapPage(dev, PHYS + 4 * PG, PG, DMA_TO_DEVICE);
+    expect(b).toBe(a);
+  });
+});
