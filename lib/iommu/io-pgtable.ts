@@ -20,8 +20,17 @@
  *   larger pages can be used. Returns the bytes mapped, or a negative
  *   errno (v5.15+; older releases returned 0), after unmapping on failure.
  *
- * Not modelled: the page-table levels and their memory, the IOTLB (see
- * iotlb.ts when it exists), protection faults (prot is recorded only).
+ * - the page sizes: each domain's pgsize_bitmap comes from its driver's
+ *   table, per release ({@link IOMMU_DRIVER_PGSIZES}: arm-smmu(-v3) per
+ *   granule, intel-iommu, amd-iommu, mtk-iommu, exynos-sysmmu); a profile's
+ *   `pageSizes` that disagrees is rejected ({@link checkIommuPgsizes}).
+ *
+ * Not modelled: the page-table levels and their memory, replicated
+ * descriptors (a v7s 64 KiB large page or 16 MiB supersection is 16 slots,
+ * an AMD v1 8 KiB page two: one PTE write here), old intel-iommu's own split
+ * of a large power-of-two piece into its super pages (one PTE write here per
+ * piece iommu_pgsize chose), protection faults (prot is recorded only). The
+ * IOTLB is lib/iommu/iotlb.ts.
  */
 import { checkInt } from "../core/arith.js";
 import type { PhysAddr } from "../core/addr.js";
