@@ -50,7 +50,7 @@
  */
 import { IOVA_RANGE_CACHE_MAX_SIZE, allocIovaFast, freeIovaFast, freeIovaFastAnyOrder, orderBase2 } from "./iova-rcache.js";
 import { queueIova } from "./flush-queue.js";
-import { iotlbAccess, iotlbInvalidateRange } from "./iotlb.js";
+import { iotlbAccess, iotlbHeldPhys, iotlbInvalidateRange } from "./iotlb.js";
 import { DMA_BIT_MASK, MAX_ADDR, andMask, checkInt, fls, hex, minNotZero, roundupPowOfTwo, u32, wrapToMask } from "../core/arith.js";
 import { DMA_MAPPING_ERROR, type DmaAddr, type Pfn } from "../core/addr.js";
 import { DMA_ATTR_MMIO, DMA_ATTR_PRIVILEGED, DMA_ATTR_SKIP_CPU_SYNC, DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE, checkAttrs, checkDirection, dirName, hasAttr, withAttr } from "../core/dma-types.js";
@@ -1069,14 +1069,25 @@ export function iommuDmaSyncSgForDevice(dev: Device, sgl: Scatterlist[], nelems:
   syncSg(dev, sgl, nelems, dir, false);
 }
 
-/** The physically contiguous pieces [iova, iova + len) translates to, through the domain's page table (all mapped). */
+/**
+ * The physically contiguous pieces [iova, iova + len) translates to, through
+ * the domain's page table, or, for an unmapped granule, through the IOTLB
+ * translation still held for it (a stale hit; the caller checked that one is held).
+ */
 function translateRange(domain: IommuDomain, iova: number, len: number): Array<{ pa: number; len: number }> {
   const out: Array<{ pa: number; len: number }> = [];
   let a = iova;
   while (a < iova + len) {
-    const pte = domain.pgtable.lookup(a)!;
-    const n = Math.min(pte.iova + pte.size, iova + len) - a;
-    const pa = pte.paddr + (a - pte.iova);
+    const pte = domain.pgtable.lookup(a);
+    let n: number;
+    let pa: number;
+    if (pte) {
+      n = Math.min(pte.iova + pte.size, iova + len) - a;
+      pa = pte.paddr + (a - pte.iova);
+    } else {
+      n = Math.min(a - (a % domain.granule) + domain.granule, iova + len) - a;
+      pa = iotlbHeldPhys(domain.iommu.iotlb, a)!;
+    }
     const last = out[out.length - 1];
     if (last && last.pa + last.len === pa) last.len += n;
     else out.push({ pa, len: n });
@@ -1091,12 +1102,57 @@ function deviceAccessCheck(dev: Device, iova: number, size: number, write: boole
   checkInt(`${fn}(size)`, size, 1);
   const m = hostMachine(dev);
   if (!m) throw new ModelConfigError(`${fn}(dev)`, dev.name, "a device of a machine (it has a CPU cache)");
+  if (staleAccess(dev, domain, iova, size, write)) {
+    iotlbWalk(domain, iova, size);
+    return { domain, m };
+  }
   if (!iommuDeviceAccess(domain, iova, size, write, dev.name)) {
     m.cpuCache.step("after an IOMMU fault");
     return null;
   }
   iotlbWalk(domain, iova, size);
   return { domain, m };
+}
+
+/**
+ * A device access to [iova, iova + size) that reaches unmapped IOVAs which
+ * the IOTLB still translates (lazy mode: the unmap cleared the PTEs and
+ * queued the IOVA, the invalidation waits for the flush queue): the hardware
+ * uses the held translation, so the device reaches the old page with no
+ * fault. True when every unmapped granule of the range has a held
+ * translation (and at least one is unmapped): each is counted as a stale
+ * IOTLB hit (iotlb stats `staleHits`) and an "iotlb_stale_access" fault
+ * event is recorded. False (nothing counted) otherwise: the caller faults.
+ * Source: the IOTLB semantics behind drivers/iommu/dma-iommu.c queue_iova /
+ * fq_flush_iotlb (v4.20+; the deferred invalidation is what iommu.strict=0
+ * trades for speed).
+ */
+function staleAccess(dev: Device, domain: IommuDomain, iova: number, size: number, write: boolean): boolean {
+  const tlb = domain.iommu.iotlb;
+  const g = domain.granule;
+  const stale: number[] = [];
+  let a = iova;
+  while (a < iova + size) {
+    const pte = domain.pgtable.lookup(a);
+    if (pte) {
+      a = pte.iova + pte.size;
+      continue;
+    }
+    if (iotlbHeldPhys(tlb, a) === null) return false;
+    stale.push(a);
+    a = a - (a % g) + g;
+  }
+  if (!stale.length) return false;
+  for (const s of stale) iotlbAccess(tlb, s, g, false);
+  const at = stale[0]!;
+  dev.trace.record({
+    fn: "iommu_iotlb",
+    kind: "iotlb_stale_access",
+    level: "fault",
+    msg: `${dev.name} ${write ? "writes" : "reads"} IOVA ${hex(at)}, already unmapped: the IOTLB still holds its translation (invalidation deferred to the flush queue), the device reaches the old page ${hex(iotlbHeldPhys(tlb, at)!)}`,
+    data: { iova: at, paddr: iotlbHeldPhys(tlb, at)!, granules: stale.length, write },
+  });
+  return true;
 }
 
 /**
@@ -1114,7 +1170,7 @@ function iotlbWalk(domain: IommuDomain, iova: number, size: number): void {
       a += domain.granule;
       continue;
     }
-    if (iotlbAccess(tlb, a, pte.size, true) === "hit") domain.stats.iotlbHits++;
+    if (iotlbAccess(tlb, a, pte.size, true, pte.paddr) === "hit") domain.stats.iotlbHits++;
     else domain.stats.iotlbMisses++;
     a = pte.iova + pte.size;
   }
@@ -1126,7 +1182,9 @@ function iotlbWalk(domain: IommuDomain, iova: number, size: number): void {
  * touched looked up in the IOMMU's IOTLB first (a hit or a miss, counted in
  * iommuDomainCounters; a miss fills the IOTLB); an unmapped IOVA is
  * an IOMMU fault (a "fault" event, iommu_report_device_fault) and the device
- * gets nothing. A coherent device snoops the CPU cache; a non-coherent one
+ * gets nothing, unless the IOTLB still holds its translation (lazy mode,
+ * before the flush queue's invalidation): then the device reaches the old
+ * page, counted as a stale IOTLB hit with an "iotlb_stale_access" fault event. A coherent device snoops the CPU cache; a non-coherent one
  * reads memory (a newer dirty CPU line is a "device_read_stale" hazard).
  * @returns the tokens read, as runs of physical bytes, or null on an IOMMU fault.
  * @throws ModelConfigError for a device without a DMA domain or outside a machine, bad numbers.

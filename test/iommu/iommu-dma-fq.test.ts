@@ -151,3 +151,36 @@ describe("lazy unmap of a size of another order (queue_iova keeps it; fq_ring_fr
     expect(b).toBe(a);
   });
 });
+
+describe("a device access to an unmapped IOVA the IOTLB still holds (lazy: the invalidation waits for the flush queue)", () => {
+  it("lazy v6.19: the device reaches the old page, a stale hit, until the flush; strict: an IOMMU fault at once", () => {
+    const { m, dev } = smmu("v6.19", false);
+    const a = iommuDmaMapPage(dev, PHYS, PG, DMA_TO_DEVICE);
+    const tokenBefore = iommuDeviceRead(dev, a, PG); // a miss fills the IOTLB with IOVA a -> PHYS
+    expect(tokenBefore).not.toBeNull();
+    iommuDmaUnmapPage(dev, a, PG, DMA_TO_DEVICE); // PTE cleared, IOVA queued, no invalidation yet
+    const tlb = dev.iommuDomain!.iommu.iotlb;
+    const staleBefore = tlb.stats.staleHits;
+    const runs = iommuDeviceRead(dev, a, PG);
+    // Same physical page as before the unmap: the same tokens.
+    expect(runs).toEqual(tokenBefore);
+    expect(tlb.stats.staleHits - staleBefore).toBe(1);
+    const ev = dev.trace.ofKind("iotlb_stale_access");
+    expect(ev.length).toBe(1);
+    expect(ev[0]!.data.paddr).toBe(PHYS);
+    expect(dev.trace.ofKind("iommu_fault").length).toBe(0);
+    // The flush-queue timer runs fq_flush_iotlb: invalidate-all; now the access faults.
+    machineAdvanceTime(m, 20_000_000);
+    expect(iommuDeviceRead(dev, a, PG)).toBeNull();
+    expect(dev.trace.ofKind("iommu_fault").length).toBe(1);
+  });
+  it("strict v6.19: the unmap invalidates the range, the access faults", () => {
+    const { dev } = smmu("v6.19", true);
+    const a = iommuDmaMapPage(dev, PHYS, PG, DMA_TO_DEVICE);
+    iommuDeviceRead(dev, a, PG);
+    iommuDmaUnmapPage(dev, a, PG, DMA_TO_DEVICE);
+    expect(iommuDeviceRead(dev, a, PG)).toBeNull();
+    expect(dev.trace.ofKind("iotlb_stale_access").length).toBe(0);
+    expect(dev.iommuDomain!.iommu.iotlb.stats.staleHits).toBe(0);
+  });
+});
