@@ -113,3 +113,8 @@ export * from "./scenarios/01-iommu-gaps.js";
 export * from "./scenarios/02-coherent-no-page.js";
 export * from "./scenarios/03-arm32-coherent.js";
 export * from "./scenarios/04-dma32-vmalloc.js";
+// The output builders shared by the notebooks' cells and their live HTML pages (lib/scenarios/live/NN.ts), and showing them.
+export { showOutputs } from "./scenarios/show.js";
+export type { LiveOutput, LiveCell } from "./scenarios/live/types.js";
+export { case01LayoutOutputs, case01PiecesOutputs, case01VerdictOutputs, case01TableOutputs, case01RaisedOutputs } from "./scenarios/live/01.js";
+export { CASE04_SWEEP_SIZES, case04RunOutputs, case04BuffersOutputs, case04PgtableOutputs, case04Vmalloc32Outputs, case04SweepOutputs, case04AllocOutputs, case04SwiotlbOutputs, case04ViptOutputs } from "./scenarios/live/04.js";

@@ -235,6 +235,11 @@ export const ENTRIES: Entry[] = [
   // scenarios (parameter objects, zod schemas)
   { fn: "runCase02", build: () => { const p = { board: "uniphier-pxs3", kernel: "v6.19", variant: "baseline" }; return { root: null, args: [p] }; }, args: [A(0, "runCase02", ["obj"]), A(0, "kernel", ["neg", "type"], { set: (a, v) => { (a[0] as Record<string, unknown>)["kernel"] = v; } })] },
   { fn: "runIommuGapsCase", build: () => ({ root: null, args: [{ kernel: "v6.19", segments: [65536, 16384] }] }), args: [A(0, "runIommuGapsCase", ["obj"])] },
+  // live/notebook builders that run case04Run / case04Machine / case04Vipt on their parameters (lib/scenarios/live/04.ts)
+  { fn: "case04PgtableOutputs", build: () => ({ root: null, args: [{ ramGiB: 8, dmaMaskBits: 32, kernel: "v6.19", iommu: true, bufferSize: 2 ** 20, buffers: 1, swiotlbSize: 2 ** 26, strategy: "iommu", seed: 1, fragmentFraction: 0 }, ["v5.13"]] }), args: [A(0, "ramGiB", NUM, { set: (a, v) => { (a[0] as Record<string, unknown>)["ramGiB"] = v; } })] },
+  { fn: "case04Vmalloc32Outputs", build: () => ({ root: null, args: [{ ramGiB: 8, dmaMaskBits: 32, kernel: "v6.19", iommu: false, bufferSize: 2 ** 20, buffers: 1, swiotlbSize: 2 ** 26, strategy: "vmalloc32", seed: 1, fragmentFraction: 0 }] }), args: [A(0, "dmaMaskBits", NUM, { set: (a, v) => { (a[0] as Record<string, unknown>)["dmaMaskBits"] = v; } })] },
+  { fn: "case04AllocOutputs", build: () => ({ root: null, args: [{ ramGiB: 8, dmaMaskBits: 32, kernel: "v6.19", iommu: false, bufferSize: 2 ** 20, buffers: 1, swiotlbSize: 2 ** 26, strategy: "vmalloc", seed: 1, fragmentFraction: 0 }] }), args: [A(0, "swiotlbSize", NUM, { set: (a, v) => { (a[0] as Record<string, unknown>)["swiotlbSize"] = v; } })] },
+  { fn: "case04ViptOutputs", build: () => ({ root: null, args: ["v6.19"] }), args: [A(0, "kernel", ["type"])] },
 ];
 
 const reason = (why: string, names: string[]): Record<string, string> => Object.fromEntries(names.map((n) => [n, why]));
@@ -250,6 +255,7 @@ export const EXEMPT: Record<string, string> = {
   ...reason("viz / front page / tables: spec builders and rows from model results, or a reader of lib/'s own import graph (no machine state, no kernel inputs)", ["lineChartRows", "tourOutcomeChart", "boxOfFile", "edgeRoute", "layerDiagramSpec", "layerEdges", "libImports", "moduleRefs", "missingLayerFiles", "arm32AttrCostSpec", "arm32MemoryMapSpec", "arm32PathGridSpec", "arm32PoolFillSpec", "tourCellsAround", "tourOutcome", "saa7146DriverTable"]),
   ...reason("validator of a change entry's bracket text: a predicate on a string (test/kernel/registry.test.ts)", ["isWellFormedBracket"]),
   ...reason("branded-type constructors: they check their number (test/core/addr-prng-trace.test.ts)", ["dmaAddr", "pfn", "physAddr", "virtAddr", "offsetIn"]),
+  ...reason("live/notebook builders: texts, tables and chart specs of a notebook cell from model results already computed, and showing them (no machine state, no kernel inputs; test/pipeline/live-*.test.ts compare them with the executed notebooks)", ["showOutputs", "case01LayoutOutputs", "case01PiecesOutputs", "case01VerdictOutputs", "case01TableOutputs", "case01RaisedOutputs", "case04RunOutputs", "case04BuffersOutputs", "case04SweepOutputs", "case04SwiotlbOutputs"]),
 };
 
 /**

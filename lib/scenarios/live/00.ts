@@ -14,7 +14,7 @@ import { listPlatformProfiles } from "../../platform/profile.js";
 import { callCostChart, lineStateChart, tourOutcomeChart } from "../../viz/cache.js";
 import { runTour, tourCellsAround, tourCosts, tourOutcome, tourTailCells, type TourParams, type TourResult } from "../00-tour.js";
 import { parseScenarioParams, zBool, zInt, zSeed } from "../params.js";
-import { chart, liveResult, md, memoLast, paramOfField, table, type LiveCellOutputs, type LiveResult, type SameAsNotebook } from "./types.js";
+import { chart, liveResult, md, memoLast, paramOfField, table, type LiveResult, type LiveStep, type SameAsNotebook } from "./types.js";
 
 /** True iff `id` names a platform profile in data/platforms. */
 function isPlatform(id: unknown): boolean {
@@ -76,22 +76,45 @@ const SWEEP_DEPS = ["nonCoherentBoard", "coherentBoard", "bufferSize", "offset",
 
 const tour = memoLast((p: Partial<TourParams>) => runTour(p), 16);
 const costsOf = memoLast((a: { platforms: string[]; bufferSize: number; seed: number }) => tourCosts(a.platforms, a.bufferSize, a.seed), 2);
-const sweepOf = memoLast((a: { base: Partial<TourParams>; boards: string[]; noSync: TourParams["syncs"] }) => {
-  const sweepSeeds = Array.from({ length: 100 }, (_, i) => i + 1);
-  return a.boards.map((platform) => ({
-    platform: platform,
-    "no sync_for_cpu: runs with a stale read": sweepSeeds.filter((s) => runTour({ ...a.base, platform: platform, seed: s, syncs: a.noSync }).hazards.some((h) => h.kind === "stale_read")).length,
-    "correct driver: runs with a hazard": sweepSeeds.filter((s) => runTour({ ...a.base, platform: platform, seed: s }).hazards.length > 0).length,
-  }));
-}, 2);
+type SweepArgs = { base: Partial<TourParams>; boards: string[]; noSync: TourParams["syncs"] };
+type SweepRow = { platform: string; "no sync_for_cpu: runs with a stale read": number; "correct driver: runs with a hazard": number };
+/** The last two seed sweeps, by the JSON of their arguments (the model is deterministic: a kept result is the result). */
+const sweepMemo: Array<{ key: string; rows: SweepRow[] }> = [];
+/**
+ * The seed sweep (seeds 1 to 100 per board, without dma_sync_single_for_cpu
+ * and with the correct driver), ten seeds at a time with a step between
+ * (LiveStep: the page paints and drops a run a newer change overtook); the
+ * rows in board order. A sweep already done is returned without steps.
+ */
+function* sweepOf(a: SweepArgs): Generator<undefined, SweepRow[]> {
+  // each run sets its own seed: the base's seed is not part of the key
+  const key = JSON.stringify({ ...a, base: { ...a.base, seed: undefined } });
+  const hit = sweepMemo.find((m) => m.key === key);
+  if (hit) return hit.rows;
+  const rows: SweepRow[] = [];
+  for (const platform of a.boards) {
+    let stale = 0;
+    let hazard = 0;
+    for (let s = 1; s <= 100; s++) {
+      if (runTour({ ...a.base, platform: platform, seed: s, syncs: a.noSync }).hazards.some((h) => h.kind === "stale_read")) stale++;
+      if (runTour({ ...a.base, platform: platform, seed: s }).hazards.length > 0) hazard++;
+      if (s % 10 === 0) yield undefined;
+    }
+    rows.push({ platform: platform, "no sync_for_cpu: runs with a stale read": stale, "correct driver: runs with a hazard": hazard });
+  }
+  sweepMemo.push({ key: key, rows: rows });
+  if (sweepMemo.length > 2) sweepMemo.shift();
+  return rows;
+}
 
 /**
  * Notebook 00's code cells after the parameters cell, one output list per
- * cell. With `same` (the live page), the seed sweep is null while its
+ * cell, with an `undefined` step after each ten seeds of the seed sweep
+ * (LiveStep). With `same` (the live page), the seed sweep is null while its
  * parameters have the notebook's values.
  * @throws ModelConfigError naming the bad parameter, before the first cell.
  */
-export function* notebook00Cells(params: Notebook00Params, same: SameAsNotebook = () => false): Generator<LiveCellOutputs> {
+export function* notebook00Cells(params: Notebook00Params, same: SameAsNotebook = () => false): Generator<LiveStep> {
   parseScenarioParams(NOTEBOOK00_PARAMS, params, "notebook 00");
   const { nonCoherentBoard, coherentBoard, bufferSize, offset, sharedLineBufferSize, seed, specFillProb, costPlatforms } = params;
   // validated above: every flag is present (zod types them optional when compiled without strictNullChecks)
@@ -192,7 +215,12 @@ export function* notebook00Cells(params: Notebook00Params, same: SameAsNotebook 
     md("The kernel's checker is silent on the shared-line bug: only alignment (`ARCH_DMA_MINALIGN`) prevents it. The missing sync is flagged only by the model's ownership check, because the kernel does not track CPU accesses."),
   ];
   // the seed sweep sets its own seeds
-  yield same(SWEEP_DEPS) ? null : [table(sweepOf({ base: base, boards: boards, noSync: noSync }), `Seeds 1 to 100, speculative fill probability ${specFillProb} per step`)];
+  if (same(SWEEP_DEPS)) {
+    yield null;
+    return;
+  }
+  const sweepRows = yield* sweepOf({ base: base, boards: boards, noSync: noSync });
+  yield [table(sweepRows, `Seeds 1 to 100, speculative fill probability ${specFillProb} per step`)];
 }
 
 /**
