@@ -115,3 +115,11 @@ export * from "./scenarios/02-coherent-no-page.js";
 export * from "./scenarios/03-arm32-coherent.js";
 export * from "./scenarios/04-dma32-vmalloc.js";
 export * from "./scenarios/06-mapping-cost.js";
+// The output builders shared by the notebooks' cells and their live HTML pages (lib/scenarios/live/NN.ts), and showing them.
+export { showOutputs } from "./scenarios/show.js";
+export type { LiveOutput, LiveCell } from "./scenarios/live/types.js";
+export { tourStaleCloseupOutputs, tourCorrectOutputs, tourCorrectChartOutputs, tourMissingSyncOutputs, tourMissingSyncChartOutputs, tourSharedLineOutputs, tourSharedLineChartOutputs, tourVariantsOutputs, tourCostOutputs, tourReportOutputs, tourSeedOutcome, tourSweepOutputs, type TourSweepRow } from "./scenarios/live/00.js";
+export { case01LayoutOutputs, case01PiecesOutputs, case01VerdictOutputs, case01TableOutputs, case01RaisedOutputs } from "./scenarios/live/01.js";
+export { case02RunOutputs, case02Pxs3Outputs, case02Pxs3IommuOutputs, case02ExynosOutputs } from "./scenarios/live/02.js";
+export { case03BoardOutputs, case03MemoryMapOutputs, case03PathOutputs, case03PoolOutputs, case03CostOutputs, case03RestrictedOutputs, case03HazardOutputs } from "./scenarios/live/03.js";
+export { CASE04_SWEEP_SIZES, case04RunOutputs, case04BuffersOutputs, case04PgtableOutputs, case04Vmalloc32Outputs, case04SweepOutputs, case04AllocOutputs, case04SwiotlbOutputs, case04ViptOutputs } from "./scenarios/live/04.js";

@@ -5,7 +5,7 @@
  * (one with a `script#dma-live` config, see LIVE_NOTEBOOKS) it turns the
  * notebook's parameters into form controls derived from the notebook's zod
  * schema (an enum or a release: a select; a boolean: a checkbox; an object
- * of booleans: a row of checkboxes; a number: a number input with its range
+ * of booleans, or a list of platforms or enum values: a row of checkboxes; a number: a number input with its range
  * and unit, a slider as well for a fraction; a list: a text input). A change
  * re-runs the notebook's code in the browser, one cell at a time, and
  * replaces the outputs of its code cells as they come, charts drawn by
@@ -50,6 +50,7 @@ type Spec =
   | { type: "select"; options: string[] }
   | { type: "checkbox" }
   | { type: "checks"; fields: string[] }
+  | { type: "picks"; options: string[] }
   | { type: "number"; min: number | null; max: number | null; int: boolean; nullable: boolean; slider: boolean }
   | { type: "list"; numbers: boolean }
   | { type: "json" };
@@ -69,8 +70,13 @@ function peel(s: z.ZodTypeAny): { inner: z.ZodTypeAny; nullable: boolean } {
 
 function specOf(field: z.ZodTypeAny | undefined, p: NotebookParam, choices: Record<string, string[]>): Spec {
   if (choices[p.name] && typeof p.value === "string") return { type: "select", options: choices[p.name]! };
+  if (choices[p.name] && Array.isArray(p.value)) return { type: "picks", options: choices[p.name]! };
   if (!field) return { type: "json" };
   const { inner, nullable } = peel(field);
+  if (inner instanceof z.ZodArray) {
+    const el = peel(inner.element as z.ZodTypeAny).inner;
+    if (el instanceof z.ZodEnum) return { type: "picks", options: [...(el.options as string[])] };
+  }
   if (inner === zKernel) return { type: "select", options: modelledReleases() };
   if (inner instanceof z.ZodEnum) return { type: "select", options: [...(inner.options as string[])] };
   if (inner instanceof z.ZodBoolean) return { type: "checkbox" };
@@ -153,6 +159,32 @@ function makeControl(p: NotebookParam, spec: Spec, unit: string | undefined, row
           boxes.forEach((b) => (b.checked = on.includes(b.dataset["field"]!)));
         },
       };
+    }
+    case "picks": {
+      // a list of values from a fixed set (platform profiles, an enum): one checkbox per value; the list keeps the
+      // order of the values already in it (the notebook's first) and appends a newly checked one at its end
+      row.innerHTML = `<label for="${id}">${name}</label><span class="ctl checks" id="${id}" role="group" aria-label="${name}">${spec.options.map((o) => `<label class="check"><input type="checkbox" id="${id}-${esc(o)}" data-field="${esc(o)}"> ${esc(o)}</label>`).join("")}</span>${hint}${err}`;
+      const boxes = Array.from(row.querySelectorAll<HTMLInputElement>("input[type=checkbox]"));
+      let order: string[] = [];
+      const sync = () => {
+        const on = boxes.filter((b) => b.checked).map((b) => b.dataset["field"]!);
+        order = order.filter((x) => on.includes(x)).concat(on.filter((x) => !order.includes(x)));
+      };
+      boxes.forEach((b) => b.addEventListener("change", sync));
+      const c: Control = {
+        p, el: row.querySelector<HTMLElement>(`#${id}`)!, error: row.querySelector<HTMLElement>(".error")!, inputs: boxes,
+        get: () => {
+          sync();
+          return [...order];
+        },
+        set: (v) => {
+          order = (Array.isArray(v) ? v : []).map(String).filter((x) => spec.options.includes(x));
+          boxes.forEach((b) => (b.checked = order.includes(b.dataset["field"]!)));
+        },
+        text: () => order.join(","),
+        setText: (t) => c.set(t.split(",").map((x) => x.trim()).filter(Boolean)),
+      };
+      return c;
     }
     case "number": {
       // masks and limits the notebook writes in hex (0xffff) are typed as text: a number input takes decimals only

@@ -165,6 +165,30 @@ describe.skipIf(!haveChromium && !inCi)("the live pages in headless Chromium", (
     await page.close();
   }, 300_000);
 
+  it("00: the cost platforms are a row of checkboxes; unchecking one and checking another redraws the cost chart as the model says, in the order picked", async () => {
+    const problems: string[] = [];
+    const page = await open("00", problems);
+    const p0 = defaultsOf(executed["00"]!);
+    const picked = p0["costPlatforms"] as string[];
+    // one checkbox per platform profile in data/platforms, the notebook's checked
+    const boxes = await page.locator("#live-costPlatforms input[type=checkbox]").count();
+    expect(boxes).toBeGreaterThan(picked.length);
+    for (const id of picked) expect(await page.isChecked(`#live-costPlatforms-${id}`)).toBe(true);
+    await changeAndWait(page, () => page.uncheck(`#live-costPlatforms-${picked[1]}`));
+    const t = await changeAndWait(page, () => page.check("#live-costPlatforms-bcm2836-rpi-2-b"));
+    console.log(`notebook 00 live re-run (platform checkbox): first cell ${t.firstMs.toFixed(0)} ms, all ${t.lastMs.toFixed(0)} ms`);
+    // the notebook's order without the unchecked one, the new one last
+    const want = [...picked.filter((_, i) => i !== 1), "bcm2836-rpi-2-b"];
+    // the cost chart is the sixth chart of the notebook (code cell 9 of 11)
+    const data = sources(chartsOf(firstCells("00", { ...p0, costPlatforms: want }, 9))[5]);
+    expect(await viewData(page, 5, Object.keys(data))).toEqual(data);
+    // none checked: the schema's error (1 to 8 platforms) at the control, the last outputs kept
+    for (const id of want.slice(0, -1)) await changeAndWait(page, () => page.uncheck(`#live-costPlatforms-${id}`));
+    await expectError(page, "live-costPlatforms", () => page.uncheck(`#live-costPlatforms-${want[want.length - 1]}`), /^ModelConfigError: costPlatforms: got \[\]/);
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 300_000);
+
   it("02: board, release and variant are selects, the IOMMU a checkbox; the memory map follows the model", async () => {
     const problems: string[] = [];
     const page = await open("02", problems);

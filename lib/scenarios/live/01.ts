@@ -4,9 +4,10 @@
  * as plain data, so that the HTML export can re-run the notebook in the
  * browser when a reader changes a parameter (scripts/live/runtime.ts).
  *
- * It calls the same scenario functions and spec builders as the notebook
- * (runIommuGapsReleases, iommuGapsTable, iommuGapsSpec) and builds the same
- * texts; test/pipeline/live-html.test.ts checks that, run on the notebook's
+ * The notebook's cells call the output builders below (case01LayoutOutputs
+ * and the rest, shown with showOutputs), so both build the same texts,
+ * tables and charts from one function; test/pipeline/live-html.test.ts
+ * checks that, run on the notebook's
  * own parameters, it gives exactly the executed notebook's outputs (so a
  * change to the notebook that this module does not follow fails a test).
  * The notebook stays the source of truth for default values: the export
@@ -15,9 +16,9 @@
 import { z } from "zod";
 import { fmtSize, hex } from "../../core/arith.js";
 import { iommuGapsSpec } from "../../viz/iova.js";
-import { iommuGapsTable, runIommuGapsReleases } from "../01-iommu-gaps.js";
+import { iommuGapsTable, runIommuGapsReleases, type IommuGapsResult } from "../01-iommu-gaps.js";
 import { parseScenarioParams, zInt, zKernel, zSeed } from "../params.js";
-import { liveResult, type LiveOutput, type LiveResult } from "./types.js";
+import { chart, liveResult, md, table, type LiveOutput, type LiveResult } from "./types.js";
 
 export type { LiveCell, LiveOutput, LiveResult } from "./types.js";
 
@@ -66,10 +67,88 @@ export function notebook01ParamOf(field: string): string | null {
 }
 
 /**
+ * Notebook 01's first code cell after the parameters: the buffer summary
+ * (markdown) and the IOVA/DMA segment chart with its summary.
+ * @param results runIommuGapsReleases on the notebook's parameters (at least one release).
+ * @param segments the notebook's piece sizes, bytes.
+ */
+export function case01LayoutOutputs(results: readonly IommuGapsResult[], segments: readonly number[]): LiveOutput[] {
+  const first = results[0]!;
+  const failing = results.filter((r) => !r.ok).map((r) => r.kernel);
+  return [
+    md(
+      `Buffer: ${segments.map(fmtSize).join(" + ")} = ${first.requestedSize} bytes, pinned as ${first.segments.length} physically separate pieces at ` +
+        first.segments.map((s) => hex(s.phys)).join(", ") +
+        ` on ${first.device} (M4U, ${fmtSize(first.granule)} IOVA granule).`,
+    ),
+    chart(
+      iommuGapsSpec(results),
+      (failing.length ? `The import fails on ${failing.join(", ")}: padding after a piece breaks the contiguous range. ` : `Every release lays the pieces out back to back: the import succeeds everywhere. `) +
+        results.map((r) => `${r.kernel}: pieces at ${r.segments.map((s) => "+" + hex(s.iovaOffset)).join(", ")}, contiguous ${r.contiguousSize}/${r.requestedSize}`).join("; ") +
+        ".",
+    ),
+  ];
+}
+
+/** Notebook 01: one folded table per release (the pieces, their IOVAs and the padding after each). */
+export function case01PiecesOutputs(results: readonly IommuGapsResult[]): LiveOutput[] {
+  return results.map((r) =>
+    table(
+      r.segments.map((s) => ({
+        piece: s.index,
+        phys: hex(s.phys),
+        length: fmtSize(s.length),
+        IOVA: hex(s.iova),
+        "offset from base": "+" + hex(s.iovaOffset),
+        "padding after": s.padding ? fmtSize(s.padding) : "0",
+      })),
+      `Details: ${r.kernel} (${r.form}): IOVA allocation ${hex(r.iovaBase)}, ${fmtSize(r.iovaLen)} laid out, ${fmtSize(r.iovaAllocBytes)} allocated, ${r.pteWrites} PTE writes`,
+    ),
+  );
+}
+
+/** Notebook 01: the videobuf2 verdict per release (one markdown list). */
+export function case01VerdictOutputs(results: readonly IommuGapsResult[]): LiveOutput[] {
+  return [
+    md(
+      results
+        .map((r) =>
+          r.ok
+            ? `- **${r.kernel}**: contiguous ${r.contiguousSize}/${r.requestedSize}: import succeeds, the codec is given DMA address ${hex(r.iovaBase)} (${r.dmaSegments.length} DMA segment${r.dmaSegments.length > 1 ? "s" : ""}).`
+            : `- **${r.kernel}**: \`${r.message}\` → \`vb2_dc_get_userptr\` returns ${r.errName}.`,
+        )
+        .join("\n"),
+    ),
+  ];
+}
+
+/** Notebook 01: the per-release table (iommuGapsTable). */
+export function case01TableOutputs(results: readonly IommuGapsResult[]): LiveOutput[] {
+  return [table(iommuGapsTable(results), "Case 01 per kernel release (model output)")];
+}
+
+/** Notebook 01: the table of the same buffer with max_seg_size raised. @param raised runIommuGapsReleases with maxSegSize ?? 0xffffffff. */
+export function case01RaisedOutputs(raised: readonly IommuGapsResult[]): LiveOutput[] {
+  return [
+    table(
+      raised.map((r) => ({
+        kernel: r.kernel,
+        max_seg_size: r.maxSegSize % 1024 === 0 ? fmtSize(r.maxSegSize) : hex(r.maxSegSize),
+        "set by": r.maxSegSizeSource,
+        "DMA segments": r.dmaSegments.map((s) => fmtSize(s.length)).join(" + "),
+        result: r.ok ? "ok" : `${r.errName}: ${r.message}`,
+      })),
+      "Same buffer with max_seg_size raised",
+    ),
+  ];
+}
+
+/**
  * Run notebook 01 on `params`: the outputs of its code cells after the
  * parameters cell, in order (the buffer summary with the IOVA/DMA segment
  * chart, one folded table per release, the videobuf2 verdicts, the
- * per-release table, the raised max_seg_size table).
+ * per-release table, the raised max_seg_size table), built by the same
+ * functions the notebook's cells call.
  * @throws ModelConfigError naming the bad parameter (notebook name for type
  *   and range errors; scenario name, see {@link notebook01ParamOf}, for the
  *   scenario's own checks) before anything is computed.
@@ -77,69 +156,7 @@ export function notebook01ParamOf(field: string): string | null {
 export function notebook01Live(params: Notebook01Params): LiveResult {
   parseScenarioParams(NOTEBOOK01_PARAMS, params, "notebook 01");
   const { segments, iovaGranule, kernels, maxSegSize, segBoundaryMask, seed } = params;
-  // first code cell: the buffer summary and the IOVA/DMA segment chart
   const results = runIommuGapsReleases({ segments: segments, granule: iovaGranule, maxSegSize: maxSegSize, segBoundaryMask: segBoundaryMask, seed: seed }, kernels);
-  const first = results[0]!;
-  const failing = results.filter((r) => !r.ok).map((r) => r.kernel);
-  const cellLayout: LiveOutput[] = [
-    {
-      kind: "markdown",
-      md:
-        `Buffer: ${segments.map(fmtSize).join(" + ")} = ${first.requestedSize} bytes, pinned as ${first.segments.length} physically separate pieces at ` +
-        first.segments.map((s) => hex(s.phys)).join(", ") +
-        ` on ${first.device} (M4U, ${fmtSize(first.granule)} IOVA granule).`,
-    },
-    {
-      kind: "chart",
-      spec: iommuGapsSpec(results),
-      summary:
-        (failing.length ? `The import fails on ${failing.join(", ")}: padding after a piece breaks the contiguous range. ` : `Every release lays the pieces out back to back: the import succeeds everywhere. `) +
-        results.map((r) => `${r.kernel}: pieces at ${r.segments.map((s) => "+" + hex(s.iovaOffset)).join(", ")}, contiguous ${r.contiguousSize}/${r.requestedSize}`).join("; ") +
-        ".",
-    },
-  ];
-  // one folded table per release
-  const cellPieces: LiveOutput[] = results.map((r) => ({
-    kind: "table",
-    rows: r.segments.map((s) => ({
-      piece: s.index,
-      phys: hex(s.phys),
-      length: fmtSize(s.length),
-      IOVA: hex(s.iova),
-      "offset from base": "+" + hex(s.iovaOffset),
-      "padding after": s.padding ? fmtSize(s.padding) : "0",
-    })),
-    caption: `Details: ${r.kernel} (${r.form}): IOVA allocation ${hex(r.iovaBase)}, ${fmtSize(r.iovaLen)} laid out, ${fmtSize(r.iovaAllocBytes)} allocated, ${r.pteWrites} PTE writes`,
-  }));
-  // the videobuf2 verdicts
-  const cellVerdicts: LiveOutput[] = [
-    {
-      kind: "markdown",
-      md: results
-        .map((r) =>
-          r.ok
-            ? `- **${r.kernel}**: contiguous ${r.contiguousSize}/${r.requestedSize}: import succeeds, the codec is given DMA address ${hex(r.iovaBase)} (${r.dmaSegments.length} DMA segment${r.dmaSegments.length > 1 ? "s" : ""}).`
-            : `- **${r.kernel}**: \`${r.message}\` → \`vb2_dc_get_userptr\` returns ${r.errName}.`,
-        )
-        .join("\n"),
-    },
-  ];
-  // the per-release table
-  const cellTable: LiveOutput[] = [{ kind: "table", rows: iommuGapsTable(results), caption: "Case 01 per kernel release (model output)" }];
-  // the same buffer with max_seg_size raised
   const raised = runIommuGapsReleases({ segments: segments, granule: iovaGranule, maxSegSize: maxSegSize ?? 0xffffffff, segBoundaryMask: segBoundaryMask, seed: seed }, kernels);
-  const cellRaised: LiveOutput[] = [
-    {
-      kind: "table",
-      rows: raised.map((r) => ({
-        kernel: r.kernel,
-        max_seg_size: r.maxSegSize % 1024 === 0 ? fmtSize(r.maxSegSize) : hex(r.maxSegSize),
-        "set by": r.maxSegSizeSource,
-        "DMA segments": r.dmaSegments.map((s) => fmtSize(s.length)).join(" + "),
-        result: r.ok ? "ok" : `${r.errName}: ${r.message}`,
-      })),
-      caption: "Same buffer with max_seg_size raised",
-    },
-  ];
-  return liveResult([cellLayout, cellPieces, cellVerdicts, cellTable, cellRaised]);
+  return liveResult([case01LayoutOutputs(results, segments), case01PiecesOutputs(results), case01VerdictOutputs(results), case01TableOutputs(results), case01RaisedOutputs(raised)]);
 }

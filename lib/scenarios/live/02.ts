@@ -4,9 +4,9 @@
  * parameters cell, as plain data for the HTML export's page script
  * (scripts/live/runtime.ts).
  *
- * The cells call the same scenario functions and spec builders as the
- * notebook (runCase02, case02OutcomeTable, case02MemmapData,
- * memmapChartSpec, outcomeGridSpec); test/pipeline/live-html.test.ts checks
+ * The notebook's cells and this module build each cell's outputs with the
+ * same functions (case02RunOutputs and the rest, on runCase02 and
+ * case02OutcomeTable results); test/pipeline/live-pages.test.ts checks
  * that on the notebook's parameters they give exactly the executed
  * notebook's outputs. The last cell (the list of behaviour changes) does
  * not depend on the parameters: the page keeps the notebook's output.
@@ -14,9 +14,9 @@
 import { z } from "zod";
 import { hex } from "../../core/arith.js";
 import { memmapChartSpec, outcomeGridSpec } from "../../viz/memmap.js";
-import { CASE02_BOARDS, CASE02_VARIANTS, CASE02_VARIANT_TEXT, case02MemmapData, case02OutcomeTable, runCase02, type Case02Board, type Case02Row, type Case02Variant } from "../02-coherent-no-page.js";
+import { CASE02_BOARDS, CASE02_VARIANTS, CASE02_VARIANT_TEXT, case02MemmapData, case02OutcomeTable, runCase02, type Case02Board, type Case02Result, type Case02Row, type Case02Variant } from "../02-coherent-no-page.js";
 import { parseScenarioParams, zBool, zKernel, zOneOf } from "../params.js";
-import { chart, liveResult, md, memoLast, paramOfField, table, type LiveCellOutputs, type LiveResult } from "./types.js";
+import { chart, liveResult, md, memoLast, paramOfField, table, type LiveCellOutputs, type LiveOutput, type LiveResult } from "./types.js";
 
 /** The parameters of notebook 02, named as in its parameters cell (ranges of CASE02_PARAMS). */
 export const NOTEBOOK02_PARAMS = z
@@ -39,21 +39,20 @@ export function notebook02ParamOf(field: string): string | null {
 }
 
 const outcomeTable = memoLast((a: { board: Case02Board; kernels: string[]; iommu: boolean }) => case02OutcomeTable(a.board, a.kernels, CASE02_VARIANTS, a.iommu ? { importerIommu: true } : {}), 4);
-const details = (rows: Case02Row[]) => rows.map((r) => ({ kernel: r.kernel, variant: r.variant, outcome: r.outcome, detail: r.detail }));
+const details = (rows: readonly Case02Row[]) => rows.map((r) => ({ kernel: r.kernel, variant: r.variant, outcome: r.outcome, detail: r.detail }));
+const outcomes = (rows: readonly Case02Row[]) => rows.map((r) => `${r.kernel} ${r.variant}: ${r.outcome}`).join("; ");
 
 /**
- * Notebook 02's code cells after the parameters cell, one output list per
- * cell; null for a cell that does not depend on the parameters (the page
- * keeps the notebook's outputs).
- * @throws ModelConfigError naming the bad parameter, before the first cell.
+ * Notebook 02, the single run: the memory map chart, the table of addresses
+ * (linear map, vmalloc, vmemmap, the buffer, the page dma_get_sgtable found,
+ * what the importer reaches) and the outcome.
+ * @param run runCase02 on the notebook's board, release, variant and importerIommu.
  */
-export function* notebook02Cells(params: Notebook02Params): Generator<LiveCellOutputs> {
-  parseScenarioParams(NOTEBOOK02_PARAMS, params, "notebook 02");
-  const { board, release, variant, importerIommu, pxs3Kernels, exynosKernels } = params;
-  const run = runCase02({ board: board, kernel: release, variant: variant, importerIommu: importerIommu });
+export function case02RunOutputs(run: Case02Result): LiveOutput[] {
+  const { board, variant, importerIommu } = run.params;
   const mm = run.machine.mm;
   const lay = mm.layout;
-  yield [
+  return [
     chart(
       memmapChartSpec(case02MemmapData(run)),
       `Memory map of ${board} on ${run.params.kernel}: buffer at ${run.buffer ? hex(run.buffer.phys) : "?"} (CPU ${run.buffer ? run.buffer.cpuAddrText : "?"}); sg page ${run.sgPage ? run.sgPage.addressText + " pfn " + hex(run.sgPage.pfn) : "none"}; outcome ${run.outcome}`,
@@ -75,24 +74,53 @@ export function* notebook02Cells(params: Notebook02Params): Generator<LiveCellOu
     ),
     md(`**Outcome: ${run.outcome}.** ${run.detail}`),
   ];
-  const pxs3 = outcomeTable({ board: "uniphier-pxs3", kernels: pxs3Kernels, iommu: false });
-  yield [
+}
+
+/** Notebook 02: the table of the variants, then the PXS3 outcome grid (importer without IOMMU) and its folded rows. @param pxs3 case02OutcomeTable("uniphier-pxs3", releases). */
+export function case02Pxs3Outputs(pxs3: readonly Case02Row[]): LiveOutput[] {
+  return [
     table(CASE02_VARIANTS.map((v) => ({ variant: v, meaning: CASE02_VARIANT_TEXT[v] })), "Variants compared"),
-    chart(outcomeGridSpec(pxs3, "UniPhier PXS3: codec pool exported to a coherent importer (dma-direct)"), pxs3.map((r) => `${r.kernel} ${r.variant}: ${r.outcome}`).join("; ")),
+    chart(outcomeGridSpec(pxs3, "UniPhier PXS3: codec pool exported to a coherent importer (dma-direct)"), outcomes(pxs3)),
     table(details(pxs3), "Details: PXS3, importer without IOMMU"),
   ];
-  const pxs3Iommu = outcomeTable({ board: "uniphier-pxs3", kernels: ["v5.4", "v6.19"], iommu: true });
-  yield [
-    chart(outcomeGridSpec(pxs3Iommu, "PXS3 with the importer behind a (hypothetical) IOMMU"), pxs3Iommu.map((r) => `${r.kernel} ${r.variant}: ${r.outcome}`).join("; ")),
-    table(details(pxs3Iommu), "Details: PXS3, importer behind an IOMMU (iommu_dma_map_sg uses sg_phys(), i.e. the page)"),
+}
+
+/** Notebook 02: the PXS3 outcome grid with the importer behind an IOMMU, and its folded rows. @param rows case02OutcomeTable with importerIommu. */
+export function case02Pxs3IommuOutputs(rows: readonly Case02Row[]): LiveOutput[] {
+  return [
+    chart(outcomeGridSpec(rows, "PXS3 with the importer behind a (hypothetical) IOMMU"), outcomes(rows)),
+    table(details(rows), "Details: PXS3, importer behind an IOMMU (iommu_dma_map_sg uses sg_phys(), i.e. the page)"),
   ];
-  const exy = outcomeTable({ board: "exynos5422-odroidxu4", kernels: exynosKernels, iommu: false });
-  const exyIommu = outcomeTable({ board: "exynos5422-odroidxu4", kernels: ["v4.11"], iommu: true });
-  yield [
-    chart(outcomeGridSpec(exy, "Exynos5422: s5p-mfc pool exported to the GScaler (non-coherent, no IOMMU)"), exy.map((r) => `${r.kernel} ${r.variant}: ${r.outcome}`).join("; ")),
+}
+
+/**
+ * Notebook 02: the Exynos5422 outcome grid (importer without IOMMU), its
+ * folded rows, and the rows with the GScaler behind its System MMU.
+ * @param exy case02OutcomeTable("exynos5422-odroidxu4", releases).
+ * @param exyIommu the same with importerIommu.
+ */
+export function case02ExynosOutputs(exy: readonly Case02Row[], exyIommu: readonly Case02Row[]): LiveOutput[] {
+  return [
+    chart(outcomeGridSpec(exy, "Exynos5422: s5p-mfc pool exported to the GScaler (non-coherent, no IOMMU)"), outcomes(exy)),
     table(details(exy), "Details: Exynos5422, importer without IOMMU"),
     table(details(exyIommu), "Exynos5422 v4.11, GScaler behind its System MMU: the RFC does not help (arm_iommu_map_sg was not changed)"),
   ];
+}
+
+/**
+ * Notebook 02's code cells after the parameters cell, one output list per
+ * cell (built by the same functions the notebook's cells call); null for a
+ * cell that does not depend on the parameters (the page keeps the
+ * notebook's outputs).
+ * @throws ModelConfigError naming the bad parameter, before the first cell.
+ */
+export function* notebook02Cells(params: Notebook02Params): Generator<LiveCellOutputs> {
+  parseScenarioParams(NOTEBOOK02_PARAMS, params, "notebook 02");
+  const { board, release, variant, importerIommu, pxs3Kernels, exynosKernels } = params;
+  yield case02RunOutputs(runCase02({ board: board, kernel: release, variant: variant, importerIommu: importerIommu }));
+  yield case02Pxs3Outputs(outcomeTable({ board: "uniphier-pxs3", kernels: pxs3Kernels, iommu: false }));
+  yield case02Pxs3IommuOutputs(outcomeTable({ board: "uniphier-pxs3", kernels: ["v5.4", "v6.19"], iommu: true }));
+  yield case02ExynosOutputs(outcomeTable({ board: "exynos5422-odroidxu4", kernels: exynosKernels, iommu: false }), outcomeTable({ board: "exynos5422-odroidxu4", kernels: ["v4.11"], iommu: true }));
   // the behaviour changes: independent of the parameters
   yield null;
 }

@@ -27,9 +27,9 @@ import { dmaAllocNoncontiguous, dmaAllocPages, dmaAllocSgWhatIf } from "../../dm
 import { kernelChanges } from "../../kernel/version.js";
 import { vmalloc32PageGfpText } from "../../mm/vmalloc32.js";
 import { costPerFrameChartSpec, swiotlbSlotsChartSpec, viptStaleChartSpec, zoneMapChartSpec } from "../../viz/zones.js";
-import { CASE04_PARAMS, CASE04_STRATEGIES, case04Machine, case04Run, case04Sweep, case04Vipt, case04ZoneMap, type Case04Params, type Case04Strategy, type Case04SweepRow } from "../04-dma32-vmalloc.js";
+import { CASE04_PARAMS, CASE04_STRATEGIES, case04Machine, case04Run, case04Sweep, case04Vipt, case04ZoneMap, type Case04Params, type Case04Result, type Case04Strategy, type Case04SweepRow } from "../04-dma32-vmalloc.js";
 import { parseScenarioParams, zKernel } from "../params.js";
-import { chart, liveResult, md, memoLast, paramOfField, table, type LiveResult, type LiveStep, type SameAsNotebook } from "./types.js";
+import { chart, liveResult, md, memoLast, paramOfField, table, type LiveOutput, type LiveResult, type LiveStep, type SameAsNotebook } from "./types.js";
 
 /**
  * The parameters of notebook 04, named as in its parameters cell: those of
@@ -53,10 +53,162 @@ export function notebook04ParamOf(field: string): string | null {
   return paramOfField(field, Object.keys(NOTEBOOK04_PARAMS.shape));
 }
 
-/** The buffer sizes of the cost sweep, bytes (cell "Cost per frame as the buffer grows"). */
-const SWEEP_SIZES = [1, 4, 16, 40].map((m) => m * 2 ** 20);
+/** The buffer sizes of notebook 04's cost sweep, bytes (cell "Cost per frame as the buffer grows"): 1, 4, 16 and 40 MiB. */
+export const CASE04_SWEEP_SIZES: readonly number[] = [1, 4, 16, 40].map((m) => m * 2 ** 20);
+const SWEEP_SIZES = CASE04_SWEEP_SIZES;
 /** The releases of the vmalloc_32() table. */
 const VMALLOC32_RELEASES = ["v4.11", "v4.12", "v4.13", "v6.19"];
+
+/**
+ * Notebook 04, the single run: its summary (markdown) and the memory map
+ * chart (zoneMapChartSpec of case04ZoneMap).
+ * @param run case04Run(params).
+ * @param params the run's parameters (strategy, buffers, bufferSize, kernel, iommu are named in the text).
+ */
+export function case04RunOutputs(run: Case04Result, params: Case04Params): LiveOutput[] {
+  const { strategy, buffers, bufferSize, kernel, iommu } = params;
+  const zmap = case04ZoneMap(run);
+  return [
+    md(
+      `**Run:** ${strategy}, ${buffers} × ${bufferSize / 2 ** 20} MiB, ${kernel}, IOMMU ${iommu ? "on" : "off"}: ${run.ok ? "the card can reach every page" : "**fails**: " + run.reason}. ` +
+        `Pages above 4 GiB: ${run.pagesAbove4G} of ${run.pages}. swiotlb slots in use: ${run.swiotlbSlotsUsed} of ${run.swiotlbSlots}. ` +
+        `CPU cost per frame: ${(run.costPerFrameNs / 1000).toFixed(1)} µs (${(run.bouncedBytesPerFrame / 2 ** 20).toFixed(1)} MiB copied by swiotlb).`,
+    ),
+    chart(zoneMapChartSpec(zmap), `Memory map: ${zmap.bars.filter((b) => b.lane === "buffer pages").map((b) => `${hex(b.start)}-${hex(b.end)} ${b.kind}`).join("; ")}; mask line ${zmap.maskLabel}`),
+  ];
+}
+
+/** Notebook 04: the table of the run's capture buffers (where the pages are, what the card sees). @param run case04Run(params). */
+export function case04BuffersOutputs(run: Case04Result): LiveOutput[] {
+  return [
+    table(
+      run.buffers.map((b, i) => ({
+        buffer: i,
+        ok: b.ok,
+        reason: b.reason,
+        "first page (phys)": b.pagePhys.length ? hex(b.pagePhys[0]!) : null,
+        "DMA segments": b.dmaSegments,
+        "first entries the card reads": b.deviceAddrs.slice(0, 3).map((a) => hex(a)).join(", "),
+        "bounced entries": b.bounced,
+        tables: b.tables,
+        "truncated entries": b.truncated,
+      })),
+      "Each capture buffer: where its pages are and what the card sees",
+    ),
+  ];
+}
+
+/**
+ * Notebook 04: the saa7146 page table behind VT-d, one 1 MiB buffer, per
+ * release (case04Run with the iommu strategy; the params' RAM, mask, swiotlb
+ * size and seed are kept, the rest replaced).
+ * @throws ModelConfigError from case04Run for a bad parameter or release.
+ */
+export function case04PgtableOutputs(params: Case04Params, releases: readonly string[]): LiveOutput[] {
+  const rows = releases.map((k) => {
+    const r = case04Run({ ...params, kernel: k, iommu: true, strategy: "iommu", bufferSize: 2 ** 20, buffers: 1, fragmentFraction: 0 });
+    const b = r.buffers[0]!;
+    return { kernel: k, "DMA segments for 256 pages": b.dmaSegments, "frame pages sent to the wrong IOVA": b.misdirected, "entries to an unmapped IOVA": b.unmappedEntries, result: r.ok ? "table right" : r.reason };
+  });
+  return [table(rows, "saa7146 behind VT-d, one 1 MiB buffer: the page table per release")];
+}
+
+/**
+ * Notebook 04: vmalloc_32() per release (v4.11, v4.12, v4.13, v6.19): its
+ * page flags, where a 1 MiB buffer's first page lands, whether 16 MiB
+ * succeeds (the params' RAM, mask, IOMMU, swiotlb size and seed are kept).
+ * @throws ModelConfigError from case04Run for a bad parameter.
+ */
+export function case04Vmalloc32Outputs(params: Case04Params): LiveOutput[] {
+  const rows = VMALLOC32_RELEASES.map((k) => {
+    const r16 = case04Run({ ...params, kernel: k, strategy: "vmalloc32", bufferSize: 16 * 2 ** 20, buffers: 1, fragmentFraction: 0 });
+    const r1 = case04Run({ ...params, kernel: k, strategy: "vmalloc32", bufferSize: 2 ** 20, buffers: 1, fragmentFraction: 0 });
+    return {
+      kernel: k,
+      "page flags": vmalloc32PageGfpText(r1.machine).split("|").join(" | "),
+      "1 MiB: first page": r1.buffers[0]!.pagePhys.length ? hex(r1.buffers[0]!.pagePhys[0]!) : null,
+      "16 MiB": r16.ok ? "ok" : r16.reason,
+    };
+  });
+  return [table(rows, "vmalloc_32() on the 8 GiB PC per release")];
+}
+
+/** Notebook 04: the cost-per-frame chart of a case04Sweep and its folded table, run by run. @param params the sweep's base (buffers, kernel, iommu are named in the title). */
+export function case04SweepOutputs(sweep: readonly Case04SweepRow[], params: Case04Params): LiveOutput[] {
+  const { buffers, kernel, iommu } = params;
+  return [
+    chart(costPerFrameChartSpec(sweep, `CPU cost per frame, ${buffers} buffers, ${kernel}, IOMMU ${iommu ? "on" : "off"}`), sweep.map((r) => `${r.strategy} ${r.bufferMiB} MiB: ${r.ok ? r.costPerFrameUs + " µs" : "failed"}`).join("; ")),
+    table(sweep.map((r) => ({ strategy: r.strategy, MiB: r.bufferMiB, ok: r.ok, "µs per frame": r.costPerFrameUs, "MiB bounced per frame": r.bouncedMiBPerFrame, "pages above 4 GiB": r.pagesAbove4G, reason: r.reason })), "Details: the sweep, run by run"),
+  ];
+}
+
+/**
+ * Notebook 04: the allocators merged instead of dma_alloc_sg on v6.19
+ * machines without and with VT-d (4 and 16 MiB), and the folded table of
+ * the behaviour changes they use.
+ * @throws ModelConfigError from case04Machine for a bad parameter.
+ */
+export function case04AllocOutputs(params: Case04Params): LiveOutput[] {
+  const rows: Array<Record<string, string | number>> = [];
+  for (const vtd of [false, true]) {
+    for (const mib of [4, 16]) {
+      const m = case04Machine({ ...params, kernel: "v6.19", iommu: vtd, strategy: vtd ? "iommu" : "vmalloc" });
+      const d = m.device("0000:03:00.0");
+      const size = mib * 2 ** 20;
+      const pg = dmaAllocPages(d, size, DMA_FROM_DEVICE);
+      const nc = dmaAllocNoncontiguous(d, size, DMA_FROM_DEVICE);
+      const sg = dmaAllocSgWhatIf(d, size, DMA_FROM_DEVICE);
+      rows.push({
+        machine: vtd ? "VT-d" : "no IOMMU",
+        MiB: mib,
+        "dma_alloc_pages (v5.10)": pg ? `one block at DMA ${hex(pg.dmaHandle)}` : "fails",
+        "dma_alloc_noncontiguous (v5.13)": nc ? `${nc.pfns.length} pages, ${nc.sgt.nents} DMA segment(s)` : "fails",
+        "dma_alloc_sg (proposed 2018, never merged)": sg ? `${sg.pfns.length} pages, ${sg.sgt.nents} DMA segment(s)` : "fails",
+      });
+    }
+  }
+  return [
+    table(rows, "Allocating a capture buffer the card can reach, v6.19"),
+    table(
+      kernelChanges()
+        .filter((c) => ["dma-alloc-pages", "dma-alloc-noncontiguous", "saa7146-sg-dma-len", "amd-iommu-dma-iommu", "intel-iommu-dma-iommu"].includes(c.id))
+        .map((c) => ({ since: c.since, commit: c.commit, subject: c.subject })),
+      "Details: behaviour changes used in this notebook's allocator and page-table sections",
+    ),
+  ];
+}
+
+/**
+ * Notebook 04: the swiotlb slots chart of a vmalloc sweep without IOMMU,
+ * then what the single run's kernel log says about the pool.
+ * @param bounce the vmalloc rows of a case04Sweep without IOMMU.
+ * @param run case04Run(params) (its swiotlb_full trace event, its slots).
+ * @param params buffers and swiotlbSize are named in the chart title.
+ */
+export function case04SwiotlbOutputs(bounce: readonly Case04SweepRow[], run: Case04Result, params: Case04Params): LiveOutput[] {
+  const fullMsg = run.machine.trace.ofKind("swiotlb_full");
+  return [
+    chart(swiotlbSlotsChartSpec(bounce, `swiotlb slots in use with ${params.buffers} vmalloc buffers (pool ${params.swiotlbSize / 2 ** 20} MiB)`), bounce.map((r) => `${r.bufferMiB} MiB: ${r.swiotlbSlotsUsed}/${r.swiotlbSlots} slots, ${r.ok ? "mapped" : "map failed"}`).join("; ")),
+    md(fullMsg.length ? `This run's kernel log: \`${fullMsg[0]!.msg}\`` : `This run did not fill the pool (${run.swiotlbSlotsUsed} of ${run.swiotlbSlots} slots in use).`),
+  ];
+}
+
+/**
+ * Notebook 04: PA-RISC, reading a device-written vmalloc buffer through its
+ * vmalloc alias (case04Vipt without and with the flush, 16, 64 and 256 KiB):
+ * the folded table and the chart.
+ * @throws ModelConfigError from case04Vipt for a bad release.
+ */
+export function case04ViptOutputs(kernel: string): LiveOutput[] {
+  const viptRows = [16, 64, 256].flatMap((k) => [case04Vipt(false, k * 1024, kernel), case04Vipt(true, k * 1024, kernel)]);
+  return [
+    table(
+      viptRows.map((r) => ({ variant: r.variant, "lines read (128 B)": r.freshLines + r.staleLines, "fresh lines": r.freshLines, "stale lines": r.staleLines, "stale_read events": r.staleReadEvents, "CPU-side cost after the DMA (µs)": r.costNs / 1000, "linear alias colour": r.linearColour, "vmalloc alias colour": r.vmallocColour })),
+      "Details: PA-RISC, reading a device-written vmalloc buffer through its vmalloc alias",
+    ),
+    chart(viptStaleChartSpec(viptRows, "What the CPU reads through the vmalloc alias after dma_unmap_sg (16, 64 and 256 KiB)"), viptRows.map((r) => `${r.variant}: ${r.freshLines} fresh, ${r.staleLines} stale lines`).join("; ")),
+  ];
+}
 
 // The parameters each computation reads (the live page keeps an exported output while they have the notebook's values).
 const RUN_DEPS = ["ramGiB", "dmaMaskBits", "kernel", "iommu", "bufferSize", "buffers", "swiotlbSize", "strategy", "seed", "fragmentFraction"];
@@ -86,47 +238,11 @@ function* sweepOf(a: { base: Case04Params; strategies: readonly Case04Strategy[]
   }
   return rows;
 }
-const pgRowsOf = memoLast((a: { p: Case04Params; releases: string[] }) =>
-  a.releases.map((k) => {
-    const r = case04Run({ ...a.p, kernel: k, iommu: true, strategy: "iommu", bufferSize: 2 ** 20, buffers: 1, fragmentFraction: 0 });
-    const b = r.buffers[0]!;
-    return { kernel: k, "DMA segments for 256 pages": b.dmaSegments, "frame pages sent to the wrong IOVA": b.misdirected, "entries to an unmapped IOVA": b.unmappedEntries, result: r.ok ? "table right" : r.reason };
-  }),
-);
-const relRowsOf = memoLast((p: Case04Params) =>
-  VMALLOC32_RELEASES.map((k) => {
-    const r16 = case04Run({ ...p, kernel: k, strategy: "vmalloc32", bufferSize: 16 * 2 ** 20, buffers: 1, fragmentFraction: 0 });
-    const r1 = case04Run({ ...p, kernel: k, strategy: "vmalloc32", bufferSize: 2 ** 20, buffers: 1, fragmentFraction: 0 });
-    return {
-      kernel: k,
-      "page flags": vmalloc32PageGfpText(r1.machine).split("|").join(" | "),
-      "1 MiB: first page": r1.buffers[0]!.pagePhys.length ? hex(r1.buffers[0]!.pagePhys[0]!) : null,
-      "16 MiB": r16.ok ? "ok" : r16.reason,
-    };
-  }),
-);
-const allocRowsOf = memoLast((p: Case04Params) => {
-  const rows: Array<Record<string, string | number>> = [];
-  for (const vtd of [false, true]) {
-    for (const mib of [4, 16]) {
-      const m = case04Machine({ ...p, kernel: "v6.19", iommu: vtd, strategy: vtd ? "iommu" : "vmalloc" });
-      const d = m.device("0000:03:00.0");
-      const size = mib * 2 ** 20;
-      const pg = dmaAllocPages(d, size, DMA_FROM_DEVICE);
-      const nc = dmaAllocNoncontiguous(d, size, DMA_FROM_DEVICE);
-      const sg = dmaAllocSgWhatIf(d, size, DMA_FROM_DEVICE);
-      rows.push({
-        machine: vtd ? "VT-d" : "no IOMMU",
-        MiB: mib,
-        "dma_alloc_pages (v5.10)": pg ? `one block at DMA ${hex(pg.dmaHandle)}` : "fails",
-        "dma_alloc_noncontiguous (v5.13)": nc ? `${nc.pfns.length} pages, ${nc.sgt.nents} DMA segment(s)` : "fails",
-        "dma_alloc_sg (proposed 2018, never merged)": sg ? `${sg.pfns.length} pages, ${sg.sgt.nents} DMA segment(s)` : "fails",
-      });
-    }
-  }
-  return rows;
-});
-const viptRowsOf = memoLast((kernel: string) => [16, 64, 256].flatMap((k) => [case04Vipt(false, k * 1024, kernel), case04Vipt(true, k * 1024, kernel)]));
+// memoized on exactly the parameters each reads (the callers normalize the rest)
+const pgOutputsOf = memoLast((a: { p: Case04Params; releases: string[] }) => case04PgtableOutputs(a.p, a.releases));
+const vmalloc32OutputsOf = memoLast((p: Case04Params) => case04Vmalloc32Outputs(p));
+const allocOutputsOf = memoLast((p: Case04Params) => case04AllocOutputs(p));
+const viptOutputsOf = memoLast((kernel: string) => case04ViptOutputs(kernel));
 
 /**
  * Notebook 04's code cells after the parameters cell, one output list per
@@ -144,74 +260,26 @@ export function* notebook04Cells(params: Notebook04Params, same: SameAsNotebook 
   // checks strategy against iommu (a ModelConfigError names strategy) even when the run's outputs are kept
   const run = mainRun(p);
   const keepRun = same(RUN_DEPS);
-  const zmap = case04ZoneMap(run);
-  yield keepRun ? null : [
-    md(
-      `**Run:** ${strategy}, ${buffers} × ${bufferSize / 2 ** 20} MiB, ${kernel}, IOMMU ${iommu ? "on" : "off"}: ${run.ok ? "the card can reach every page" : "**fails**: " + run.reason}. ` +
-        `Pages above 4 GiB: ${run.pagesAbove4G} of ${run.pages}. swiotlb slots in use: ${run.swiotlbSlotsUsed} of ${run.swiotlbSlots}. ` +
-        `CPU cost per frame: ${(run.costPerFrameNs / 1000).toFixed(1)} µs (${(run.bouncedBytesPerFrame / 2 ** 20).toFixed(1)} MiB copied by swiotlb).`,
-    ),
-    chart(zoneMapChartSpec(zmap), `Memory map: ${zmap.bars.filter((b) => b.lane === "buffer pages").map((b) => `${hex(b.start)}-${hex(b.end)} ${b.kind}`).join("; ")}; mask line ${zmap.maskLabel}`),
-  ];
+  yield keepRun ? null : case04RunOutputs(run, p);
   // each capture buffer
-  yield keepRun ? null : [
-    table(
-      run.buffers.map((b, i) => ({
-        buffer: i,
-        ok: b.ok,
-        reason: b.reason,
-        "first page (phys)": b.pagePhys.length ? hex(b.pagePhys[0]!) : null,
-        "DMA segments": b.dmaSegments,
-        "first entries the card reads": b.deviceAddrs.slice(0, 3).map((a) => hex(a)).join(", "),
-        "bounced entries": b.bounced,
-        tables: b.tables,
-        "truncated entries": b.truncated,
-      })),
-      "Each capture buffer: where its pages are and what the card sees",
-    ),
-  ];
+  yield keepRun ? null : case04BuffersOutputs(run);
   // the page table behind VT-d per release (the run's strategy, size and kernel are replaced)
-  yield same(PGTABLE_DEPS) ? null : [table(pgRowsOf({ p: { ...p, kernel: "v6.19", iommu: true, strategy: "iommu", bufferSize: 2 ** 20, buffers: 1, fragmentFraction: 0 }, releases: pgtableReleases }), "saa7146 behind VT-d, one 1 MiB buffer: the page table per release")];
+  yield same(PGTABLE_DEPS) ? null : pgOutputsOf({ p: { ...p, kernel: "v6.19", iommu: true, strategy: "iommu", bufferSize: 2 ** 20, buffers: 1, fragmentFraction: 0 }, releases: pgtableReleases });
   // vmalloc_32() per release
-  yield same(VMALLOC32_DEPS) ? null : [table(relRowsOf({ ...p, kernel: "v6.19", strategy: "vmalloc32", bufferSize: 2 ** 20, buffers: 1, fragmentFraction: 0 }), "vmalloc_32() on the 8 GiB PC per release")];
+  yield same(VMALLOC32_DEPS) ? null : vmalloc32OutputsOf({ ...p, kernel: "v6.19", strategy: "vmalloc32", bufferSize: 2 ** 20, buffers: 1, fragmentFraction: 0 });
   // the cost sweep
   const sweepBase: Case04Params = { ...p, strategy: "vmalloc", bufferSize: SWEEP_SIZES[0]!, fragmentFraction: 0 };
   const keepSweep = same(SWEEP_DEPS);
   const sweep = keepSweep ? [] : yield* sweepOf({ base: sweepBase, strategies: CASE04_STRATEGIES });
-  yield keepSweep ? null : [
-    chart(costPerFrameChartSpec(sweep, `CPU cost per frame, ${buffers} buffers, ${kernel}, IOMMU ${iommu ? "on" : "off"}`), sweep.map((r) => `${r.strategy} ${r.bufferMiB} MiB: ${r.ok ? r.costPerFrameUs + " µs" : "failed"}`).join("; ")),
-    table(sweep.map((r) => ({ strategy: r.strategy, MiB: r.bufferMiB, ok: r.ok, "µs per frame": r.costPerFrameUs, "MiB bounced per frame": r.bouncedMiBPerFrame, "pages above 4 GiB": r.pagesAbove4G, reason: r.reason })), "Details: the sweep, run by run"),
-  ];
+  yield keepSweep ? null : case04SweepOutputs(sweep, p);
   // the allocators merged instead of dma_alloc_sg (v6.19 machines)
-  yield same(ALLOC_DEPS) ? null : [
-    table(allocRowsOf({ ...p, kernel: "v6.19", iommu: false, strategy: "vmalloc", bufferSize: 2 ** 20, buffers: 1, fragmentFraction: 0 }), "Allocating a capture buffer the card can reach, v6.19"),
-    table(
-      kernelChanges()
-        .filter((c) => ["dma-alloc-pages", "dma-alloc-noncontiguous", "saa7146-sg-dma-len", "amd-iommu-dma-iommu", "intel-iommu-dma-iommu"].includes(c.id))
-        .map((c) => ({ since: c.since, commit: c.commit, subject: c.subject })),
-      "Details: behaviour changes used in this notebook's allocator and page-table sections",
-    ),
-  ];
+  yield same(ALLOC_DEPS) ? null : allocOutputsOf({ ...p, kernel: "v6.19", iommu: false, strategy: "vmalloc", bufferSize: 2 ** 20, buffers: 1, fragmentFraction: 0 });
   // swiotlb slots
   const bounce = keepSweep ? [] : iommu ? yield* sweepOf({ base: { ...sweepBase, iommu: false }, strategies: ["vmalloc"] }) : sweep.filter((r) => r.strategy === "vmalloc");
-  const fullMsg = run.machine.trace.ofKind("swiotlb_full");
-  yield [
-    keepSweep ? null : chart(swiotlbSlotsChartSpec(bounce, `swiotlb slots in use with ${buffers} vmalloc buffers (pool ${swiotlbSize / 2 ** 20} MiB)`), bounce.map((r) => `${r.bufferMiB} MiB: ${r.swiotlbSlotsUsed}/${r.swiotlbSlots} slots, ${r.ok ? "mapped" : "map failed"}`).join("; ")),
-    keepRun ? null : md(fullMsg.length ? `This run's kernel log: \`${fullMsg[0]!.msg}\`` : `This run did not fill the pool (${run.swiotlbSlotsUsed} of ${run.swiotlbSlots} slots in use).`),
-  ];
+  const slots = case04SwiotlbOutputs(bounce, run, p);
+  yield [keepSweep ? null : slots[0]!, keepRun ? null : slots[1]!];
   // PA-RISC VIPT
-  if (same(VIPT_DEPS)) {
-    yield null;
-    return;
-  }
-  const viptRows = viptRowsOf(kernel);
-  yield [
-    table(
-      viptRows.map((r) => ({ variant: r.variant, "lines read (128 B)": r.freshLines + r.staleLines, "fresh lines": r.freshLines, "stale lines": r.staleLines, "stale_read events": r.staleReadEvents, "CPU-side cost after the DMA (µs)": r.costNs / 1000, "linear alias colour": r.linearColour, "vmalloc alias colour": r.vmallocColour })),
-      "Details: PA-RISC, reading a device-written vmalloc buffer through its vmalloc alias",
-    ),
-    chart(viptStaleChartSpec(viptRows, "What the CPU reads through the vmalloc alias after dma_unmap_sg (16, 64 and 256 KiB)"), viptRows.map((r) => `${r.variant}: ${r.freshLines} fresh, ${r.staleLines} stale lines`).join("; ")),
-  ];
+  yield same(VIPT_DEPS) ? null : viptOutputsOf(kernel);
 }
 
 /**
