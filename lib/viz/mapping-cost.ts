@@ -95,7 +95,7 @@ export function iovaOverTimeChartSpec(rows: readonly IovaSampleRow[], title: str
         x: { field: "timeMs", type: "quantitative", title: "simulated time (ms)" },
         y: { field: "pages", type: "quantitative", title: "IOVA pages" },
         color: { field: "measure", type: "nominal", title: null, scale: { domain: ["allocated IOVA", "mapped buffers"], range: ["#4c78a8", "#f58518"] }, legend: { orient: "bottom" } },
-        strokeDash: { field: "measure", type: "nominal", title: null, scale: { domain: ["allocated IOVA", "mapped buffers"], range: [[1, 0], [4, 3]] }, legend: null },
+        strokeDash: { field: "measure", type: "nominal", title: null, scale: { domain: ["allocated IOVA", "mapped buffers"], range: [[1, 0], [4, 3]] }, legend: { orient: "bottom" } },
       },
     },
   };
