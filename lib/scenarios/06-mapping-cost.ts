@@ -41,7 +41,7 @@ import { fmtSize } from "../core/arith.js";
 import { DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE } from "../core/dma-types.js";
 import { ModelConfigError } from "../core/errors.js";
 import { addDmaOpCounts, chargeDmaOp, DMA_COST_COMPONENTS, emptyDmaOpCounts, type DmaCostBreakdown, type DmaOpCounts } from "../cost/dma-op.js";
-import type { CostValues } from "../cost/schema.js";
+import { loadCosts, type CostValues } from "../cost/schema.js";
 import { dmaMapPage, dmaMappingErrorFor, dmaUnmapPage, useDmaIommu } from "../dma/mapping.js";
 import type { IommuDomain } from "../iommu/domain.js";
 import { iommuDeviceWrite, IOVA_RANGE_CACHE_MAX_SIZE } from "../iommu/dma-iommu.js";
@@ -53,7 +53,8 @@ import type { Device } from "../platform/device.js";
 import { createMachine, machineAdvanceTime, type Machine } from "../platform/machine.js";
 import { loadPlatformProfile, type PlatformProfile } from "../platform/profile.js";
 import { parseScenarioParams, zInt, zKernel, zOneOf, zSeed } from "./params.js";
-import type { BenchmarkRow, CostBarRow, IovaSampleRow } from "../viz/mapping-cost.js";
+import { costBreakdownChartSpec, iovaOverTimeChartSpec, mapBenchmarkChartSpec, type BenchmarkRow, type CostBarRow, type IovaSampleRow } from "../viz/mapping-cost.js";
+import type { VlSpec } from "../viz/types.js";
 
 /** The platforms of case 06 (data/platforms ids) and the device each workload drives. */
 export const CASE06_PLATFORMS = ["x86-64-pc-8g-vtd", "arm64-server", "mt8173-evb"] as const;
@@ -709,4 +710,170 @@ export function case06IovaRows(runs: ReadonlyArray<{ label: string; result: Case
     }
   }
   return out;
+}
+
+// --- the notebook's outputs (notebooks/06-what-does-a-mapping-cost.ipynb and its live page, lib/scenarios/live/06.ts)
+
+/** A chart output of notebook 06: the vega-lite spec and the text summary shown with it (showChart's two arguments). */
+export interface Case06Chart {
+  spec: VlSpec;
+  summary: string;
+}
+
+/** A table output of notebook 06: its rows and caption (showTable's two arguments). */
+export interface Case06Table {
+  rows: Array<Record<string, string | number | boolean | null>>;
+  caption: string;
+}
+
+/** The parameters notebook 06's runs share (its parameters cell): release, workload, operations, threads. */
+export interface Case06Base {
+  kernel: string;
+  workload: string;
+  ops: number;
+  threads: number;
+}
+
+/** The release notebook 06 compares the chosen one with ("v5.4 against today"). */
+export const CASE06_BASELINE_RELEASE = "v5.4";
+
+/** Loop cap of the reader's own dma_map_benchmark run in notebook 06 (MapBenchmarkParams.maxLoops). */
+export const CASE06_BENCH_MAX_LOOPS = 1000;
+
+/** ns to µs, rounded to 0.01 µs (the notebook's figures). */
+function usOf(ns: number): number {
+  return Math.round(ns / 10) / 100;
+}
+
+/** "µs" for workloads of 128 KiB and more, else "ns": the unit of the cost charts. */
+function barUnit(w: Case06WorkloadSpec): "ns" | "µs" {
+  return w.size >= 131072 ? "µs" : "ns";
+}
+
+/** The workload spec of a workload id. @throws ModelConfigError for an unknown id. */
+function workloadOf(workload: string): Case06WorkloadSpec {
+  if (!(workload in CASE06_WORKLOADS)) throw new ModelConfigError("workload", workload, `one of ${WORKLOAD_IDS.join(", ")}`);
+  return CASE06_WORKLOADS[workload as Case06Workload];
+}
+
+/** The runs of notebook 06's first cells: every platform (CASE06_PLATFORMS) with every backend (CASE06_BACKENDS), in that order, on `base`. */
+export function case06PlatformRuns(base: Case06Base): Case06Params[] {
+  const out: Case06Params[] = [];
+  for (const p of CASE06_PLATFORMS) for (const b of CASE06_BACKENDS) out.push({ ...base, platform: p, backend: b });
+  return out;
+}
+
+/** The runs of "v5.4 against today": {@link CASE06_BASELINE_RELEASE} then base.kernel, every backend, on `platform`. */
+export function case06ReleaseRuns(base: Case06Base, platform: string): Case06Params[] {
+  const out: Case06Params[] = [];
+  for (const k of [CASE06_BASELINE_RELEASE, base.kernel]) for (const b of CASE06_BACKENDS) out.push({ ...base, platform: platform, backend: b, kernel: k });
+  return out;
+}
+
+/** The labelled runs of "IOVA space over time": v4.11 strict (no rcache), v5.4 and base.kernel, strict and lazy, on `platform`. */
+export function case06IovaRuns(base: Case06Base, platform: string): Array<{ label: string; params: Case06Params }> {
+  const k = base.kernel;
+  const cases: Array<[string, string, string]> = [["v4.11", "iommu-strict", "v4.11 strict (no rcache)"], ["v5.4", "iommu-strict", "v5.4 strict"], [k, "iommu-strict", k + " strict"], ["v5.4", "iommu-lazy", "v5.4 lazy"], [k, "iommu-lazy", k + " lazy"]];
+  return cases.map(([kernel, backend, label]) => ({ label: label, params: { ...base, platform: platform, backend: backend, kernel: kernel } }));
+}
+
+/** Notebook 06's first output: the chosen platform's cost per operation on each backend (markdown). `runs`: those of {@link case06PlatformRuns}. */
+export function case06SummaryText(runs: readonly Case06Result[], workload: string, platform: string, kernel: string): string {
+  const here = runs.filter((r) => r.platform === platform);
+  return `**${workloadOf(workload).label}** on **${platform}**, ${kernel}: ` + here.map((r) => `${runLabel(r)} ${r.failures === r.ops ? "" : usOf(r.perOp.totalNs) + " µs"}`).join(", ") + " per operation (map + unmap).";
+}
+
+/** "What one mapping does, per backend": cost per operation by component, one row of bars per platform. */
+export function case06CostChart(runs: readonly Case06Result[], workload: string, kernel: string): Case06Chart {
+  const w = workloadOf(workload);
+  return {
+    spec: costBreakdownChartSpec(case06CostBars(runs, "platform"), `${w.label}: CPU cost per operation by component, ${kernel}`, barUnit(w)),
+    summary:
+      "Each bar is one operation (one map and one unmap) on each backend; the stacked parts are the cost components. " +
+      runs.map((r) => `${r.platform} ${runLabel(r)}: ${r.failures === r.ops ? "no cost" : usOf(r.perOp.totalNs) + " µs"}`).join("; "),
+  };
+}
+
+/** Every run with the counts behind its cost (the table under the cost chart). */
+export function case06RunTable(runs: readonly Case06Result[]): Case06Table {
+  return {
+    rows: runs.map((r) => ({ platform: r.platform, backend: r.backend, "µs / op": usOf(r.perOp.totalNs), "failed maps": r.failures, "PTE writes": r.counts.pteWrites, "IOTLB syncs": r.counts.iotlbSyncs, "pages invalidated": r.counts.iotlbInvalidatePages, "FQ flushes": r.counts.iotlbFlushAll, "bytes bounced": r.counts.bounceBytes })),
+    caption: "Details: every run, with the counts behind its cost",
+  };
+}
+
+/** "v5.4 against today": the runs of {@link case06ReleaseRuns}, grouped by release. */
+export function case06ReleaseChart(runs: readonly Case06Result[], workload: string, platform: string, kernel: string): Case06Chart {
+  const w = workloadOf(workload);
+  return {
+    spec: costBreakdownChartSpec(case06CostBars(runs, "kernel"), `${w.label} on ${platform}: ${CASE06_BASELINE_RELEASE} vs ${kernel}`, barUnit(w)),
+    summary: runs.map((r) => `${r.kernel} ${r.backend}: ${r.failures === r.ops ? "fails" : usOf(r.perOp.totalNs) + " µs"}`).join("; "),
+  };
+}
+
+/** The IOVA space at the end of a run. */
+function lastSample(r: Case06Result): IovaSample {
+  return r.iova[r.iova.length - 1]!;
+}
+
+/** "IOVA space over time": allocated and mapped IOVA pages of the runs of {@link case06IovaRuns}. */
+export function case06IovaChart(runs: ReadonlyArray<{ label: string; result: Case06Result }>, workload: string, platform: string): Case06Chart {
+  return {
+    spec: iovaOverTimeChartSpec(case06IovaRows(runs), `${workloadOf(workload).label} on ${platform}: IOVA pages over time`),
+    summary:
+      "Strict mode gives each freed range back to the next map at once; lazy mode holds unmapped ranges on the flush queue until a flush. " +
+      runs.map((r) => { const last = lastSample(r.result); return `${r.label}: ${last.allocatedPages} pages allocated, ${last.mappedPages} mapped, ${last.holes} holes at the end`; }).join("; "),
+  };
+}
+
+/** The IOVA space at the end of each run of {@link case06IovaRuns}, with the rcache and rbtree allocations. */
+export function case06IovaTable(runs: ReadonlyArray<{ label: string; result: Case06Result }>): Case06Table {
+  return {
+    rows: runs.map((r) => {
+      const last = lastSample(r.result);
+      return { run: r.label, "allocated pages": last.allocatedPages, "mapped pages": last.mappedPages, holes: last.holes, fragmentation: Math.round(last.fragmentation * 1000) / 1000, "rcache allocs": r.result.counts.iovaAllocFast, "rbtree allocs": r.result.counts.iovaAllocSlow };
+    }),
+    caption: "Details: the IOVA space at the end of each run",
+  };
+}
+
+/** "IOTLB misses": the IOTLB lookups of the device's accesses in each run through an IOMMU. */
+export function case06TlbTable(runs: readonly Case06Result[], workload: string, kernel: string): Case06Table {
+  return {
+    rows: runs.filter((r) => r.iotlb).map((r) => ({ platform: r.platform, backend: r.backend, strict: r.strict, "completed buffers": r.completed, "IOTLB hits": r.iotlb!.hits, "IOTLB misses": r.iotlb!.misses, "misses per buffer": r.completed ? Math.round((r.iotlb!.misses / r.completed) * 100) / 100 : null })),
+    caption: `IOTLB lookups of the device's accesses, ${workloadOf(workload).label}, ${kernel}`,
+  };
+}
+
+/** The model's dma_map_benchmark against the published runs (chart): `cmp` from {@link mapBenchmarkComparison}(kernel). */
+export function mapBenchmarkComparisonChart(cmp: { rows: BenchmarkRow[]; runs: MapBenchmarkResult[] }, kernel: string): Case06Chart {
+  return {
+    spec: mapBenchmarkChartSpec(cmp.rows, `dma_map_benchmark on the arm64 server (SMMUv3, strict), model ${kernel} vs published`),
+    summary:
+      "The model matches the one-thread runs its SMMUv3 figures were solved from, and stays flat with more threads, where the published runs slow down (the model has no lock or command-queue contention). " +
+      cmp.runs.map((r, i) => `${MAP_BENCHMARK_FIGURES[i]!.case}: model ${r.mapUs}/${r.unmapUs} µs, published ${MAP_BENCHMARK_FIGURES[i]!.mapUs}/${MAP_BENCHMARK_FIGURES[i]!.unmapUs} µs (map/unmap)`).join("; "),
+  };
+}
+
+/** The model's dma_map_benchmark against the published runs (table), one row per {@link MAP_BENCHMARK_FIGURES} entry. */
+export function mapBenchmarkComparisonTable(cmp: { runs: MapBenchmarkResult[] }): Case06Table {
+  return {
+    rows: MAP_BENCHMARK_FIGURES.map((f, i) => ({ case: f.case, "model map (µs ± sd)": `${cmp.runs[i]!.mapUs} ± ${cmp.runs[i]!.mapSdUs}`, "published map": f.mapSdUs === null ? `${f.mapUs}` : `${f.mapUs} ± ${f.mapSdUs}`, "model unmap": `${cmp.runs[i]!.unmapUs} ± ${cmp.runs[i]!.unmapSdUs}`, "published unmap": f.unmapSdUs === null ? `${f.unmapUs}` : `${f.unmapUs} ± ${f.unmapSdUs}`, "used to calibrate": f.calibrated ? "yes" : "no", source: f.source })),
+    caption: "The model's dma_map_benchmark and the published runs",
+  };
+}
+
+/** The reader's own dma_map_benchmark run, as the selftest's command line and its result (markdown). */
+export function mapBenchmarkRunText(b: MapBenchmarkResult): string {
+  return `Your run: \`dma_map_benchmark -t ${b.threads} -g ${b.granule}\` on ${b.platform}, ${b.backend}, ${b.kernel}: map ${b.mapUs} ± ${b.mapSdUs} µs, unmap ${b.unmapUs} ± ${b.unmapSdUs} µs over ${b.loops} loops (${b.failures} failed maps).`;
+}
+
+/** "Where the figures come from": every cost figure of the three platforms (data/costs/<id>.json), with its unit and source. */
+export function case06CostFigureTable(): Case06Table {
+  const rows: Case06Table["rows"] = [];
+  for (const p of CASE06_PLATFORMS) {
+    const c = loadCosts(loadPlatformProfile(p).costs ?? p);
+    for (const [name, v] of Object.entries(c.params)) rows.push({ platform: p, parameter: name, value: v.value, unit: v.unit, estimate: v.estimate ? "estimate" : "measured / code fact", source: v.source });
+  }
+  return { rows: rows, caption: "Details: every cost figure of the three platforms, with its source" };
 }

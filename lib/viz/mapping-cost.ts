@@ -77,15 +77,17 @@ export interface IovaSampleRow {
 
 /**
  * IOVA space over time, one small panel per run (3 per row, 200 x 130 px
- * each): allocated IOVA pages (solid) and pages of live mappings (dashed)
- * against simulated time (ms).
+ * each, in the order of the rows' runs): allocated IOVA pages (solid) and
+ * pages of live mappings (dashed) against simulated time (ms), one legend
+ * for colour and dash.
  */
 export function iovaOverTimeChartSpec(rows: readonly IovaSampleRow[], title: string): VlSpec {
   return {
     $schema: SCHEMA,
     title: { text: title, anchor: "start" },
     data: { values: rows },
-    facet: { field: "run", type: "nominal", title: null, sort: null, header: { labelFontWeight: "bold" } },
+    // panels in the rows' order (a wrapped facet ignores sort: null and sorts by name)
+    facet: { field: "run", type: "nominal", title: null, sort: rows.map((r) => r.run).filter((r, i, all) => all.indexOf(r) === i), header: { labelFontWeight: "bold" } },
     columns: 3,
     spec: {
       width: 200,
@@ -95,9 +97,11 @@ export function iovaOverTimeChartSpec(rows: readonly IovaSampleRow[], title: str
         x: { field: "timeMs", type: "quantitative", title: "simulated time (ms)" },
         y: { field: "pages", type: "quantitative", title: "IOVA pages" },
         color: { field: "measure", type: "nominal", title: null, scale: { domain: ["allocated IOVA", "mapped buffers"], range: ["#4c78a8", "#f58518"] }, legend: { orient: "bottom" } },
-        strokeDash: { field: "measure", type: "nominal", title: null, scale: { domain: ["allocated IOVA", "mapped buffers"], range: [[1, 0], [4, 3]] }, legend: null },
+        strokeDash: { field: "measure", type: "nominal", title: null, scale: { domain: ["allocated IOVA", "mapped buffers"], range: [[1, 0], [4, 3]] }, legend: { orient: "bottom" } },
       },
     },
+    // an x axis under each panel (shared scale): the empty cell of the last row gets none
+    resolve: { axis: { x: "independent" } },
   };
 }
 

@@ -12,6 +12,7 @@ import { NOTEBOOK01_PARAMS, NOTEBOOK01_UNITS, notebook01Live, notebook01ParamOf,
 import { NOTEBOOK02_PARAMS, notebook02Cells, notebook02ParamOf, type Notebook02Params } from "../../lib/scenarios/live/02.js";
 import { NOTEBOOK03_PARAMS, NOTEBOOK03_UNITS, notebook03Cells, notebook03ParamOf, type Notebook03Params } from "../../lib/scenarios/live/03.js";
 import { NOTEBOOK04_PARAMS, NOTEBOOK04_UNITS, notebook04Cells, notebook04ParamOf, type Notebook04Params } from "../../lib/scenarios/live/04.js";
+import { NOTEBOOK06_PARAMS, NOTEBOOK06_UNITS, notebook06Cells, notebook06ParamOf, type Notebook06Params } from "../../lib/scenarios/live/06.js";
 
 export type { LiveResult };
 
@@ -43,6 +44,7 @@ export const LIVE_NOTEBOOKS: Record<string, LiveNotebook> = {
   "02": { cells: (p) => notebook02Cells(p as Notebook02Params), paramOf: notebook02ParamOf, schema: NOTEBOOK02_PARAMS },
   "03": { cells: (p) => notebook03Cells(p as Notebook03Params), paramOf: notebook03ParamOf, schema: NOTEBOOK03_PARAMS, units: NOTEBOOK03_UNITS },
   "04": { cells: (p, same) => notebook04Cells(p as Notebook04Params, same), paramOf: notebook04ParamOf, schema: NOTEBOOK04_PARAMS, units: NOTEBOOK04_UNITS },
+  "06": { cells: (p, same) => notebook06Cells(p as Notebook06Params, same), paramOf: notebook06ParamOf, schema: NOTEBOOK06_PARAMS, units: NOTEBOOK06_UNITS },
 };
 
 /** Run a live notebook to the end (all cells at once). */

@@ -1,5 +1,5 @@
 /**
- * The live HTML pages of notebooks 00, 02, 03 and 04 (issue 14; notebook 01
+ * The live HTML pages of notebooks 00, 02, 03, 04 and 06 (issue 14; notebook 01
  * has its own, longer test in live-html.test.ts).
  *
  * Node side: each notebook's live module, run on the notebook's own
@@ -30,6 +30,7 @@ import { notebookToHtml } from "../../scripts/workbook/export-html.js";
 import { liveConfig, LIVE_SCRIPT } from "../../scripts/workbook/live-page.js";
 import type { Notebook } from "../../scripts/workbook/notebook.js";
 import { modelledReleases } from "../../lib/scenarios/params.js";
+import { CASE06_BACKENDS, CASE06_BENCH_MAX_LOOPS, CASE06_PLATFORMS, CASE06_WORKLOADS, dmaMapBenchmark } from "../../lib/scenarios/06-mapping-cost.js";
 import { CHROMIUM, changeAndWait, defaultsOf, executedNotebook, expectSameAsExecuted, haveChromium, inCi, root, sources, viewData, watchProblems } from "./live-helpers.js";
 
 const FILES: Record<string, string> = {
@@ -37,6 +38,7 @@ const FILES: Record<string, string> = {
   "02": "02-coherent-memory-without-struct-page.ipynb",
   "03": "03-arm32-coherent-allocation.ipynb",
   "04": "04-32bit-dma-and-vmalloc.ipynb",
+  "06": "06-what-does-a-mapping-cost.ipynb",
 };
 const executed: Record<string, Notebook> = {};
 beforeAll(async () => {
@@ -66,11 +68,12 @@ describe("live modules on the notebooks' own parameters", () => {
     }, 300_000);
   }
 
-  it("are registered for 00 to 04; a notebook without a live module stays static", () => {
-    expect(Object.keys(LIVE_NOTEBOOKS).sort()).toEqual(["00", "01", "02", "03", "04"]);
+  it("are registered for 00 to 04 and 06; a notebook without a live module stays static", () => {
+    expect(Object.keys(LIVE_NOTEBOOKS).sort()).toEqual(["00", "01", "02", "03", "04", "06"]);
     expect(liveKey("notebooks/04-32bit-dma-and-vmalloc.ipynb")).toBe("04");
-    expect(liveKey("06-not-live-yet.ipynb")).toBeNull();
-    expect(liveConfig({ cells: [], metadata: {}, nbformat: 4, nbformat_minor: 5 } as unknown as Notebook, "06-not-live-yet.ipynb")).toBeNull();
+    expect(liveKey("notebooks/06-what-does-a-mapping-cost.ipynb")).toBe("06");
+    expect(liveKey("05-not-live-yet.ipynb")).toBeNull();
+    expect(liveConfig({ cells: [], metadata: {}, nbformat: 4, nbformat_minor: 5 } as unknown as Notebook, "05-not-live-yet.ipynb")).toBeNull();
   });
 
   it("name the notebook parameter of a bad value", () => {
@@ -88,6 +91,12 @@ describe("live modules on the notebooks' own parameters", () => {
       ["04", { ramGiB: 100 }, "ramGiB"],
       // case04Run's own check: the iommu strategy needs VT-d on
       ["04", { strategy: "iommu", iommu: false }, "strategy"],
+      // map_benchmark_ioctl accepts 1..1024 pages per map
+      ["06", { benchGranule: 5000 }, "benchGranule"],
+      // NOTEBOOK06_PARAMS: at most 4096 operations per run
+      ["06", { ops: 5000 }, "ops"],
+      // dmaMapBenchmark's own check: 1024 threads of 1024 pages (4 GiB of buffers) do not fit the MT8173's 2 GiB; its field "threads" is the notebook's benchThreads
+      ["06", { platform: "mt8173-evb", benchThreads: 1024, benchGranule: 1024 }, "benchThreads"],
     ];
     for (const [key, change, param] of bad) {
       const nb = LIVE_NOTEBOOKS[key]!;
@@ -258,6 +267,54 @@ describe.skipIf(!haveChromium && !inCi)("the live pages in headless Chromium", (
       await page.fill("#live-ramGiB", "100");
       await page.dispatchEvent("#live-ramGiB", "change");
     }, /^ModelConfigError: ramGiB: got 100/);
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 300_000);
+
+  it("06: platform, release, workload and backend are selects; the platform and ops redraw the charts as the model says; a granule above 1024 is an error", async () => {
+    const problems: string[] = [];
+    const page = await open("06", problems);
+    const p0 = defaultsOf(executed["06"]!);
+    expect(await page.locator("select#live-platform option").allInnerTexts()).toEqual([...CASE06_PLATFORMS]);
+    expect(await page.locator("select#live-benchBackend option").allInnerTexts()).toEqual([...CASE06_BACKENDS]);
+    expect(await page.locator("select#live-workload option").allInnerTexts()).toEqual(Object.keys(CASE06_WORKLOADS));
+    expect(await page.locator("select#live-kernel option").allInnerTexts()).toEqual(modelledReleases());
+    expect(await page.getAttribute("#live-benchGranule", "max")).toBe("1024");
+    // the platform: the release and IOVA charts are redrawn, the all-platform cost chart and the benchmark comparison stay as exported
+    const t = await changeAndWait(page, () => page.selectOption("#live-platform", "x86-64-pc-8g-vtd"));
+    console.log(`notebook 06 live re-run (platform select): first cell ${t.firstMs.toFixed(0)} ms, all ${t.lastMs.toFixed(0)} ms`);
+    const p1 = { ...p0, platform: "x86-64-pc-8g-vtd" };
+    const c1 = chartsOf(firstCells("06", p1, 4));
+    expect(await page.evaluate(() => (window as unknown as { __dmaLive: { views: unknown[] } }).__dmaLive.views.length)).toBe(2);
+    for (const i of [0, 1]) {
+      const want = sources(c1[i + 1]);
+      expect(await viewData(page, i, Object.keys(want))).toEqual(want);
+    }
+    // the benchmark granule: only the reader's dma_map_benchmark run changes
+    const t2 = await changeAndWait(page, async () => {
+      await page.fill("#live-benchGranule", "256");
+      await page.dispatchEvent("#live-benchGranule", "change");
+    });
+    console.log(`notebook 06 live re-run (benchGranule number): first cell ${t2.firstMs.toFixed(0)} ms, all ${t2.lastMs.toFixed(0)} ms`);
+    const b = dmaMapBenchmark({ platform: "x86-64-pc-8g-vtd", kernel: p0["kernel"] as string, backend: p0["benchBackend"] as string, threads: p0["benchThreads"] as number, granule: 256, maxLoops: CASE06_BENCH_MAX_LOOPS });
+    expect(await page.locator("body").innerText()).toContain(`dma_map_benchmark -t ${b.threads} -g 256 on x86-64-pc-8g-vtd, ${b.backend}, ${b.kernel}: map ${b.mapUs} ± ${b.mapSdUs} µs, unmap ${b.unmapUs} ± ${b.unmapSdUs} µs over ${b.loops} loops`);
+    // ops: every workload run again, every chart but the benchmark comparison redrawn
+    const t3 = await changeAndWait(page, async () => {
+      await page.fill("#live-ops", "128");
+      await page.dispatchEvent("#live-ops", "change");
+    });
+    console.log(`notebook 06 live re-run (ops number, every workload run): first cell ${t3.firstMs.toFixed(0)} ms, all ${t3.lastMs.toFixed(0)} ms`);
+    const c3 = chartsOf(firstCells("06", { ...p1, benchGranule: 256, ops: 128 }, 4));
+    expect(await page.evaluate(() => (window as unknown as { __dmaLive: { views: unknown[] } }).__dmaLive.views.length)).toBe(3);
+    for (const i of [0, 1, 2]) {
+      const want = sources(c3[i]);
+      expect(await viewData(page, i, Object.keys(want))).toEqual(want);
+    }
+    expect(page.url()).toMatch(/#.*platform=x86-64-pc-8g-vtd/);
+    await expectError(page, "live-benchGranule", async () => {
+      await page.fill("#live-benchGranule", "5000");
+      await page.dispatchEvent("#live-benchGranule", "change");
+    }, /^ModelConfigError: benchGranule: got 5000/);
     expect(problems).toEqual([]);
     await page.close();
   }, 300_000);
