@@ -1324,6 +1324,10 @@ export function bounceCopier(m: DmaMachine): { copy: (from: PhysAddr, to: PhysAd
  * @returns the bounce buffer's DMA address, or DMA_MAPPING_ERROR (pool full, or not dma_capable).
  */
 export function swiotlbMap(dev: Device, m: DmaMachine, s: DmaStreamingState, mem: IoTlbMem, paddr: number, size: number, d: number, attrs: number, meta: CallMeta, fn: string, label: string, why: string): DmaAddr {
+  checkInt("swiotlbMap(paddr)", paddr);
+  checkInt("swiotlbMap(size)", size, 0, 0xffffffff);
+  checkDirection("swiotlbMap(dir)", d);
+  checkInt("swiotlbMap(attrs)", attrs, 0, 2 ** 31 - 1);
   const cp = bounceCopier(m);
   const fail = (text: string): DmaAddr => {
     m.trace.record({ fn, kind: "dma_map_error", level: "warn", msg: `${label}: bounce needed (${why}): ${text}; DMA_MAPPING_ERROR`, costNs: m.costs.mapCallNs, data: { paddr, size, swiotlb: true } });

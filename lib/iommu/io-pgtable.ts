@@ -115,6 +115,9 @@ export const CHANGE_IOMMU_MAP_SG_PHYS_MERGE = defineChange({
  * Source: drivers/iommu/iommu.c, iommu_pgsize() (v6.19; v4.4 form gives the same size).
  */
 export function iommuPgsize(pageSizes: readonly number[], iova: number, paddr: number, size: number): number {
+  checkInt("iommuPgsize(iova)", iova);
+  checkInt("iommuPgsize(paddr)", paddr);
+  checkInt("iommuPgsize(size)", size);
   let best = 0;
   for (const p of pageSizes) {
     // Page sizes are powers of two (checked when the IOMMU is created): plain modulo is exact.
