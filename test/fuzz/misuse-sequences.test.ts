@@ -13,8 +13,21 @@
  *   maps exactly the granule-aligned spans of the live mappings;
  * - after unmapping what is left (with the sizes and directions it was
  *   mapped with), everything is empty.
+ * - iommu-dma in lazy mode (iommu.strict=0; drivers/iommu/dma-iommu.c v6.19
+ *   __iommu_dma_unmap clears the PTEs, then queue_iova puts the IOVA on the
+ *   CPU's flush queue; fq_flush_timeout, IOVA_DEFAULT_FQ_TIMEOUT = 10 ms,
+ *   flushes and free_iova_fast's them into the rcaches), with simulated time
+ *   passing between calls (machineAdvanceTime): IOVA ranges do not overlap;
+ *   the ranges allocated in the rbtree (the boot reservations aside) are
+ *   exactly the live mappings' + the flush-queue entries' + the rcache
+ *   contents', each once; the ranges in use (iovaRangesInUse) are the live
+ *   mappings' and the queued ones; the page table maps only the live spans;
+ *   after unmapping what is left and a final advance past the timeout, the
+ *   queue is empty and no range is in use.
  */
-import { iovaRangesInUse } from "../../lib/iommu/iova-rcache.js";
+import { iovaRangesInUse, iovaRcacheContents } from "../../lib/iommu/iova-rcache.js";
+import { machineAdvanceTime } from "../../lib/platform/machine.js";
+import { IOVA_DEFAULT_FQ_TIMEOUT } from "../../lib/iommu/flush-queue.js";
 import { afterAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { createMachine, type Machine } from "../../lib/platform/machine.js";
@@ -155,6 +168,47 @@ function checkIommu(dev: Device): void {
   expect(d.pgtable.mappedBytes, "page table maps exactly the live spans").toBe(bytes);
 }
 
+/**
+ * The lazy-mode bookkeeping (see the module comment). `boot`: pfnLo of the
+ * ranges reserved before the first map (MSI window, PCI holes), not the sequence's.
+ */
+function checkIommuLazy(dev: Device, boot: Set<number>): void {
+  const d = dev.iommuDomain!;
+  const iovad = d.iovad!;
+  const g = iovad.granule;
+  const fq = d.fq!;
+  const ranges = iovaRanges(iovad).slice().sort((a, b) => a.pfnLo - b.pfnLo);
+  for (let i = 1; i < ranges.length; i++) expect(ranges[i]!.pfnLo, "IOVA ranges overlap").toBeGreaterThan(ranges[i - 1]!.pfnHi);
+  const maps = iommuActiveMappings(dev);
+  const livePfns = maps.map((x) => Math.floor(x.dmaAddr / g));
+  const queued = fq.rings.flat().map((e) => e.pfn);
+  const cached = iovaRcacheContents(iovad).map((c) => c.pfn);
+  const owners = [...livePfns, ...queued, ...cached].sort((a, b) => a - b);
+  const allocated = ranges.filter((r) => !boot.has(r.pfnLo)).map((r) => r.pfnLo);
+  expect(owners, "rbtree ranges = live mappings + flush-queue entries + rcache contents, each once").toEqual(allocated);
+  const inUse = iovaRangesInUse(iovad).filter((r) => !boot.has(r.pfnLo)).map((r) => r.pfnLo).sort((a, b) => a - b);
+  expect(inUse, "ranges in use = live mappings + flush-queue entries").toEqual([...livePfns, ...queued].sort((a, b) => a - b));
+  expect(fq.pending, "flush-queue entries").toBe(queued.length);
+  let bytes = 0;
+  for (const x of maps) bytes += (Math.ceil((x.dmaAddr + x.size) / g) - Math.floor(x.dmaAddr / g)) * g;
+  expect(d.pgtable.mappedBytes, "page table maps exactly the live spans (queued IOVAs are already unmapped)").toBe(bytes);
+}
+
+/**
+ * Idle time that surely takes the fq timer past its expiry: queue_iova arms it with
+ * mod_timer(jiffies + msecs_to_jiffies(IOVA_DEFAULT_FQ_TIMEOUT)) (drivers/iommu/dma-iommu.c v6.19),
+ * msecs_to_jiffies rounding up: at HZ = 250 (4 ms jiffies) ceil(10 / 4) = 3 jiffies from the queuing
+ * jiffy, so (3 + 1) jiffies = 16 ms of idle time from any point fire it.
+ */
+const PAST_FQ_TIMER_NS = (Math.ceil(IOVA_DEFAULT_FQ_TIMEOUT / 4) + 1) * 4_000_000;
+
+type LazyOp = Op | { k: "advance"; ns: number };
+// idle times: 2 us (the queue keeps growing), 3 ms (may or may not reach the expiry), past the timer (a flush-all frees the queue)
+const lazyOpArb: fc.Arbitrary<LazyOp> = fc.oneof(
+  { weight: 6, arbitrary: opArb },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant("advance" as const), ns: fc.constantFrom(2000, 3_000_000, PAST_FQ_TIMER_NS) }) },
+);
+
 describe("misuse sequences keep the bookkeeping consistent", () => {
   afterAll(() => {
     // every misuse kind ran; invalid directions and double unmaps of freed bounce slots are rejected
@@ -209,6 +263,49 @@ describe("misuse sequences keep the bookkeeping consistent", () => {
       { seed: 4242, numRuns: 25 },
     );
   });
+  const lazy = { advances: 0, timerFlushes: 0, queuedMax: 0, cachedMax: 0 };
+  for (const [platform, name, base] of [["arm64-server", "0000:02:00.0", 0x80000], ["x86-64-pc-8g-vtd", "0000:03:00.0", 0x100]] as const) {
+    it(`iommu-dma lazy mode, flush queue and time (${platform}, v6.19)`, () => {
+      fc.assert(
+        fc.property(fc.array(lazyOpArb, { minLength: 5, maxLength: 40 }), (ops) => {
+          const m = createMachine(platform, { kernel: "v6.19", iommu: { strict: false } });
+          enableDmaDebug(m);
+          const dev = m.device(name);
+          const d = dev.iommuDomain!;
+          expect(L.iommuDomainStrict(d)).toBe(false);
+          const boot = new Set(iovaRanges(d.iovad!).map((r) => r.pfnLo));
+          const state = () => JSON.stringify([iovaRanges(d.iovad!), d.pgtable.mappedBytes, iommuActiveMappings(dev).map((a) => [a.dmaAddr, a.size]), d.fq!.rings, iovaRcacheContents(d.iovad!)]);
+          const live: Live[] = [];
+          const dead: Live[] = [];
+          for (const op of ops) {
+            if (op.k === "advance") {
+              machineAdvanceTime(m, op.ns);
+              lazy.advances++;
+            } else step(dev, op, live, dead, base, state);
+            lazy.queuedMax = Math.max(lazy.queuedMax, d.fq!.pending);
+            lazy.cachedMax = Math.max(lazy.cachedMax, iovaRcacheContents(d.iovad!).length);
+            checkIommuLazy(dev, boot);
+          }
+          for (const a of iommuActiveMappings(dev)) dmaUnmapPage(dev, a.dmaAddr as DmaAddr, a.size, a.dir);
+          checkIommuLazy(dev, boot);
+          expect(d.fq!.hz, "PAST_FQ_TIMER_NS assumes HZ = 250").toBe(250);
+          machineAdvanceTime(m, PAST_FQ_TIMER_NS);
+          lazy.timerFlushes += L.iommuDomainCounters(d).fqFlushes;
+          checkIommuLazy(dev, boot);
+          expect(iommuActiveMappings(dev)).toEqual([]);
+          expect(d.fq!.pending).toBe(0);
+          expect(iovaRangesInUse(d.iovad!).filter((r) => !boot.has(r.pfnLo))).toEqual([]);
+          expect(d.pgtable.mappedBytes).toBe(0);
+        }),
+        { seed: 4243, numRuns: 25 },
+      );
+      // the sequences really queued IOVAs and let the timer flush them
+      expect(lazy.advances).toBeGreaterThan(0);
+      expect(lazy.queuedMax).toBeGreaterThan(0);
+      expect(lazy.timerFlushes).toBeGreaterThan(0);
+      expect(lazy.cachedMax).toBeGreaterThan(0);
+    });
+  }
 });
 
 /**
