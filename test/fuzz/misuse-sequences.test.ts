@@ -73,26 +73,26 @@ const note = (k: string, rejected: boolean) => {
 };
 
 /** Run one op; returns whether it was rejected. A rejection must be a ModelConfigError that changed nothing. */
-function step(dev: Device, op: Op, live: Live[], dead: Live[], base: number, state: () => string, skipUnknown: (a: number) => boolean = () => false): void {
+function step(dev: Device, op: Op, live: Live[], dead: Live[], base: number, state: () => string, skipUnknown: (a: number) => boolean = () => false, opts: { cpu?: number } = {}): void {
   const before = state();
   const pick = (n: number) => live[n % live.length]!;
   try {
     switch (op.k) {
       case "map": {
-        const h = dmaMapPage(dev, base + op.buf * 8, op.off, op.size, op.dir);
+        const h = dmaMapPage(dev, base + op.buf * 8, op.off, op.size, op.dir, opts);
         if (!dmaMappingError(h)) live.push({ h, size: op.size, dir: op.dir });
         return;
       }
       case "unmap": {
         if (!live.length) return;
         const l = pick(op.pick);
-        dmaUnmapPage(dev, l.h, l.size, l.dir);
+        dmaUnmapPage(dev, l.h, l.size, l.dir, opts);
         break;
       }
       case "wrongSize": {
         if (!live.length) return;
         const l = pick(op.pick);
-        dmaUnmapPage(dev, l.h, op.size === l.size ? l.size + 1 : op.size, l.dir);
+        dmaUnmapPage(dev, l.h, op.size === l.size ? l.size + 1 : op.size, l.dir, opts);
         break;
       }
       case "double": {
@@ -101,20 +101,20 @@ function step(dev: Device, op: Op, live: Live[], dead: Live[], base: number, sta
         // iommu-dma v4.12+: the freed IOVA may have been handed out again (rcache magazine); unmapping it then
         // tears down another live mapping (a use-after-free, not a double unmap): not this misuse kind.
         if (live.some((x) => Math.floor(x.h / 4096) === Math.floor(l.h / 4096))) return;
-        dmaUnmapPage(dev, l.h, l.size, l.dir);
+        dmaUnmapPage(dev, l.h, l.size, l.dir, opts);
         note(op.k, false);
         return;
       }
       case "unknown":
         // an address inside a live bounce mapping is the leak test/dma/swiotlb-release.test.ts pins (the kernel frees its tail, the head stays in use): not an "unknown" handle
         if (skipUnknown(op.addr)) return;
-        dmaUnmapPage(dev, op.addr as DmaAddr, 4096, 1);
+        dmaUnmapPage(dev, op.addr as DmaAddr, 4096, 1, opts);
         note(op.k, false);
         return;
       case "badDir": {
         if (!live.length) return;
         const l = pick(op.pick);
-        dmaUnmapPage(dev, l.h, l.size, op.dir);
+        dmaUnmapPage(dev, l.h, l.size, op.dir, opts);
         break;
       }
     }
@@ -202,10 +202,11 @@ function checkIommuLazy(dev: Device, boot: Set<number>): void {
  */
 const PAST_FQ_TIMER_NS = (Math.ceil(IOVA_DEFAULT_FQ_TIMEOUT / 4) + 1) * 4_000_000;
 
-type LazyOp = Op | { k: "advance"; ns: number };
+type LazyOp = (Op & { cpu: number }) | { k: "advance"; ns: number };
+// map/unmap/misuse on one of the 4 CPUs (its flush-queue ring and rcache magazines);
 // idle times: 2 us (the queue keeps growing), 3 ms (may or may not reach the expiry), past the timer (a flush-all frees the queue)
 const lazyOpArb: fc.Arbitrary<LazyOp> = fc.oneof(
-  { weight: 6, arbitrary: opArb },
+  { weight: 6, arbitrary: fc.tuple(opArb, fc.nat(3)).map(([op, cpu]) => ({ ...op, cpu })) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant("advance" as const), ns: fc.constantFrom(2000, 3_000_000, PAST_FQ_TIMER_NS) }) },
 );
 
@@ -273,6 +274,7 @@ describe("misuse sequences keep the bookkeeping consistent", () => {
           const dev = m.device(name);
           const d = dev.iommuDomain!;
           expect(L.iommuDomainStrict(d)).toBe(false);
+          expect(m.cpus).toBe(4);
           const boot = new Set(iovaRanges(d.iovad!).map((r) => r.pfnLo));
           const state = () => JSON.stringify([iovaRanges(d.iovad!), d.pgtable.mappedBytes, iommuActiveMappings(dev).map((a) => [a.dmaAddr, a.size]), d.fq!.rings, iovaRcacheContents(d.iovad!)]);
           const live: Live[] = [];
@@ -281,7 +283,7 @@ describe("misuse sequences keep the bookkeeping consistent", () => {
             if (op.k === "advance") {
               machineAdvanceTime(m, op.ns);
               lazy.advances++;
-            } else step(dev, op, live, dead, base, state);
+            } else step(dev, op, live, dead, base, state, undefined, { cpu: op.cpu });
             lazy.queuedMax = Math.max(lazy.queuedMax, d.fq!.pending);
             lazy.cachedMax = Math.max(lazy.cachedMax, iovaRcacheContents(d.iovad!).length);
             checkIommuLazy(dev, boot);
