@@ -60,7 +60,8 @@ export function checkInt(field: string, x: number, min = 0, max = MAX_ADDR): num
 /** True iff `x` is a power of two (1, 2, 4, ...) below 2^53. */
 export function isPowerOf2(x: number): boolean {
   if (!Number.isSafeInteger(x) || x < 1) return false;
-  return 2 ** ilog2Unchecked(x) === x;
+  // log2 of a power of two is within rounding of an integer; no other integer equals 2 ** (that integer).
+  return 2 ** Math.round(Math.log2(x)) === x;
 }
 
 /**

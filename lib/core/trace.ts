@@ -45,6 +45,7 @@ export type TraceKind =
   | "iommu_map"
   | "iommu_map_unaligned"
   | "iommu_unmap"
+  | "iotlb_stale_access"
   // Streaming DMA API, any backend (dma-direct, iommu-dma, swiotlb, map_resource).
   | "dma_map"
   | "dma_map_error"

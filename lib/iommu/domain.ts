@@ -24,7 +24,7 @@ import type { Device } from "../platform/device.js";
 import type { DeviceProfile, IommuProfile, PlatformProfile } from "../platform/profile.js";
 import { initIovaDomain, type IovaDomain } from "./iova.js";
 import { iovaRelease } from "./iova-release.js";
-import { IoPgtable } from "./io-pgtable.js";
+import { IoPgtable, checkIommuPgsizes, iommuDriverPgsizes } from "./io-pgtable.js";
 import { CHANGE_IOVA_RCACHES, IOVA_RANGE_CACHE_MAX_SIZE, iovaDepotWork, iovaDomainInitRcaches } from "./iova-rcache.js";
 import { CHANGE_IOVA_FLUSH_QUEUE, fqTick, initFlushQueue, type FlushQueueDomain } from "./flush-queue.js";
 import { iotlbCreate, type Iotlb } from "./iotlb.js";
@@ -150,7 +150,12 @@ export interface Iommu {
   readonly driver: string;
   /** Smallest page size, bytes. */
   readonly granule: number;
-  /** pgsize_bitmap as a sorted list of page sizes, bytes. */
+  /**
+   * The hardware's page sizes as the profile gives them, checked against the
+   * driver's table (or the driver's own list when the profile leaves them out),
+   * sorted, bytes. The pgsize_bitmap a domain uses, per release, is
+   * {@link IommuDomain.pageSizes}.
+   */
   readonly pageSizes: readonly number[];
   /** IOVAs are below 2^apertureBits. */
   readonly apertureBits: number;
@@ -207,8 +212,9 @@ export interface IommuDomain {
  * @throws ModelConfigError if the granule is not the smallest page size.
  */
 export function createIommu(p: IommuProfile): Iommu {
-  const sizes = [...new Set(p.pageSizes)].sort((a, b) => a - b);
-  sizes.forEach((s, i) => checkPowerOf2(`iommu(${p.name}).pageSizes.${i}`, s, 1024, 2 ** 40));
+  if (p.pageSizes) [...new Set(p.pageSizes)].sort((a, b) => a - b).forEach((s, i) => checkPowerOf2(`iommu(${p.name}).pageSizes.${i}`, s, 1024, 2 ** 40));
+  // The driver's table decides (lib/iommu/io-pgtable.ts IOMMU_DRIVER_PGSIZES); a profile that disagrees is rejected.
+  const sizes = checkIommuPgsizes(p);
   if (sizes[0] !== p.granule) {
     throw new ModelConfigError(`iommu(${p.name}).granule`, p.granule, `the smallest page size ${sizes[0]} (granule = 1 << __ffs(pgsize_bitmap))`);
   }
@@ -227,6 +233,8 @@ export function iommuDomainAlloc(iommu: Iommu, type: IommuDomainType, ctx: { ker
   if (type !== "DMA" && type !== "IDENTITY") throw new ModelConfigError("iommuDomainAlloc(type)", type, '"DMA" or "IDENTITY"');
   const cpus = checkInt("iommuDomainAlloc(ctx.cpus)", ctx.cpus ?? 1, 1, 1024);
   if (ctx.strict !== undefined && typeof ctx.strict !== "boolean") throw new ModelConfigError("iommuDomainAlloc(ctx.strict)", ctx.strict, "true, false or absent");
+  // The domain's pgsize_bitmap: the driver's, per release (intel-iommu changed in v5.15), from the IOMMU's hardware sizes.
+  const domainSizes = iommuDriverPgsizes(iommu.driver, iommu.granule, ctx.kernel, iommu.pageSizes);
   return {
     cpus,
     strict: true,
@@ -236,11 +244,11 @@ export function iommuDomainAlloc(iommu: Iommu, type: IommuDomainType, ctx: { ker
     strictParam: ctx.strict,
     type,
     iommu,
-    pageSizes: iommu.pageSizes,
-    granule: iommu.pageSizes[0]!,
+    pageSizes: domainSizes,
+    granule: domainSizes[0]!,
     geometry: { apertureStart: 0, apertureEnd: Math.min(MAX_ADDR, 2 ** iommu.apertureBits - 1), forceAperture: true },
     iovad: null,
-    pgtable: new IoPgtable(iommu.pageSizes[0]!, iommu.pageSizes),
+    pgtable: new IoPgtable(domainSizes[0]!, domainSizes),
     kernel: parseKernelVersion(ctx.kernel),
     trace: ctx.trace,
   };

@@ -51,8 +51,8 @@ import { checkInt } from "../core/arith.js";
 import { ModelConfigError } from "../core/errors.js";
 import { atLeast, defineChange } from "../kernel/version.js";
 import { type Iotlb, iotlbInvalidateAll, iotlbInvalidateRange } from "./iotlb.js";
-import { IovaDomain } from "./iova.js";
-import { checkFreeIovaFast, freeIovaFast } from "./iova-rcache.js";
+import { IovaDomain, findIova } from "./iova.js";
+import { freeIovaFast, freeIovaFastAnyOrder, orderBase2 } from "./iova-rcache.js";
 
 /** v4.14: the per-CPU IOVA flush queue exists (init_iova_flush_queue, queue_iova). */
 export const CHANGE_IOVA_FLUSH_QUEUE = defineChange({
@@ -93,6 +93,8 @@ export interface IovaFqEntry {
   readonly pages: number;
   /** fq_flush_start_cnt when queued: freed once fq_flush_finish_cnt exceeds it. */
   readonly counter: number;
+  /** True when `pages` has another order than the allocated range (a driver unmapped another size than it mapped). */
+  readonly otherOrder?: boolean;
 }
 
 /** Options of {@link initFlushQueue}. */
@@ -221,7 +223,9 @@ function ringFree(fqd: FlushQueueDomain, ring: IovaFqEntry[], cpu: number): void
   while (k < ring.length && ring[k]!.counter < fqd.flushFinishCnt) {
     const e = ring[k]!;
     fqd._queued.delete(e.pfn);
-    freeIovaFast(fqd.iovad, e.pfn, e.pages, cpu);
+    // free_iova_fast(pfn, pages) with the size that was queued: filed by its order, whatever the range's.
+    if (e.otherOrder) freeIovaFastAnyOrder(fqd.iovad, e.pfn, e.pages, cpu);
+    else freeIovaFast(fqd.iovad, e.pfn, e.pages, cpu);
     fqd.stats.iovasFreed++;
     k++;
   }
@@ -267,14 +271,28 @@ export function msecsToJiffies(ms: number, hz: number): number {
  * queue_iova(): queue the unmapped IOVA range (pfn, pages) on CPU `cpu`'s
  * ring (the single ring in "single" mode) at time `nowNs` (see the header
  * for the rule). The range stays allocated until a flush covers it.
- * @throws ModelConfigError for a strict domain, a bad CPU, pfn, pages or time.
- * Source: drivers/iommu/dma-iommu.c queue_iova() (v6.19); drivers/iommu/iova.c queue_iova() (v5.4.6).
+ * `pages` may have another order than the allocated range (a driver that
+ * unmaps another size than it mapped): queue_iova does not look, and the
+ * flush's free_iova_fast files the pfn by order_base_2(pages) while the range
+ * stays allocated at its own length (iova-rcache.ts freeIovaFastAnyOrder),
+ * as the strict path does.
+ * @throws ModelConfigError for a strict domain, a bad CPU, pages or time, a pfn
+ *   that does not start an allocated range or is already cached or queued.
+ * Source: drivers/iommu/dma-iommu.c queue_iova(), fq_ring_free_locked() (v6.19);
+ * drivers/iommu/iova.c queue_iova(), fq_ring_free() (v5.4.6).
  */
 export function queueIova(fqd: FlushQueueDomain, pfn: number, pages: number, cpu: number, nowNs: number): void {
   if (fqd.mode !== "lazy") throw new ModelConfigError("queueIova(fqd.mode)", fqd.mode, '"lazy"');
   const cpus = fqd.iovad.rcaches!.cpus;
   checkInt("queueIova(cpu)", cpu, 0, cpus - 1);
-  checkFreeIovaFast(fqd.iovad, fqd.iovad.rcaches!, pfn, pages, "queueIova");
+  // queue_iova checks nothing; the model refuses what would corrupt its own state (the order is not checked:
+  // a size of another order is queued as given and filed by that order when the flush frees it, as the kernel does).
+  if (!(Number.isSafeInteger(pages) && pages >= 1)) checkInt("queueIova(size)", pages, 1);
+  if (!Number.isSafeInteger(pfn) || pfn < 0) checkInt("queueIova(pfn)", pfn);
+  const r = findIova(fqd.iovad, pfn);
+  if (!r || r.pfnLo !== pfn) throw new ModelConfigError("queueIova(pfn)", pfn, "the first pfn of an allocated range");
+  if (fqd.iovad.rcaches!._cached.has(pfn)) throw new ModelConfigError("queueIova(pfn)", pfn, "a pfn not already in an rcache (this is a double free)");
+  const otherOrder = orderBase2(pages) !== orderBase2(r.pfnHi - r.pfnLo + 1);
   if (fqd._queued.has(pfn)) throw new ModelConfigError("queueIova(pfn)", pfn, "a pfn not already queued (this is a double unmap)");
   advance(fqd, "queueIova", nowNs);
   const ring = fqd.rings[fqd.queue === "single" ? 0 : cpu]!;
@@ -284,7 +302,7 @@ export function queueIova(fqd: FlushQueueDomain, pfn: number, pages: number, cpu
     fqd.stats.flushesFull++;
     ringFree(fqd, ring, cpu);
   }
-  ring.push({ pfn, pages, counter: fqd.flushStartCnt });
+  ring.push(otherOrder ? { pfn, pages, counter: fqd.flushStartCnt, otherOrder } : { pfn, pages, counter: fqd.flushStartCnt });
   fqd._queued.add(pfn);
   const p = fqd.pending;
   if (p > fqd.stats.maxPending) fqd.stats.maxPending = p;

@@ -20,14 +20,23 @@
  *   larger pages can be used. Returns the bytes mapped, or a negative
  *   errno (v5.15+; older releases returned 0), after unmapping on failure.
  *
- * Not modelled: the page-table levels and their memory, the IOTLB (see
- * iotlb.ts when it exists), protection faults (prot is recorded only).
+ * - the page sizes: each domain's pgsize_bitmap comes from its driver's
+ *   table, per release ({@link IOMMU_DRIVER_PGSIZES}: arm-smmu(-v3) per
+ *   granule, intel-iommu, amd-iommu, mtk-iommu, exynos-sysmmu); a profile's
+ *   `pageSizes` that disagrees is rejected ({@link checkIommuPgsizes}).
+ *
+ * Not modelled: the page-table levels and their memory, replicated
+ * descriptors (a v7s 64 KiB large page or 16 MiB supersection is 16 slots,
+ * an AMD v1 8 KiB page two: one PTE write here), old intel-iommu's own split
+ * of a large power-of-two piece into its super pages (one PTE write here per
+ * piece iommu_pgsize chose), protection faults (prot is recorded only). The
+ * IOTLB is lib/iommu/iotlb.ts.
  */
 import { checkInt } from "../core/arith.js";
 import type { PhysAddr } from "../core/addr.js";
 import { EEXIST, EINVAL } from "../core/errno.js";
 import { ModelConfigError } from "../core/errors.js";
-import { atLeast, defineChange } from "../kernel/version.js";
+import { NEWEST_MODELLED, atLeast, defineChange, type KernelVersion } from "../kernel/version.js";
 import { CHANGE_MAP_SG_ERRNO } from "../kernel/api-changes.js";
 import { sgPhys, type Scatterlist } from "../sg/scatterlist.js";
 import type { IommuDomain } from "./domain.js";
@@ -86,6 +95,12 @@ export class IoPgtable {
   }
   /** True iff any byte of [iova, iova + size) is mapped (iova and size multiples of the granule). */
   anyMapped(iova: number, size: number): boolean {
+    if (size / this.granule > this.ptes.size) {
+      // Fewer pages than granules in the range (a large map): test each page for overlap instead.
+      const end = iova + size;
+      for (const p of this.ptes.values()) if (p.iova < end && p.iova + p.size > iova) return true;
+      return false;
+    }
     let a = iova;
     while (a < iova + size) {
       const pte = this.lookup(a);
@@ -192,19 +207,31 @@ export function iommuUnmap(domain: IommuDomain, iova: number, size: number): num
   const pt = domain.pgtable;
   let unmapped = 0;
   let clears = 0;
-  let a = iova;
-  while (a < iova + size) {
-    const pte = pt.lookup(a);
-    if (!pte) {
-      a += pt.granule;
-      continue;
+  if (size / pt.granule > pt.ptes.size) {
+    // Pages never overlap, so the walk below removes exactly the pages that start in the range: test each page.
+    const end = iova + size;
+    for (const p of pt.ptes.values()) {
+      if (p.iova >= iova && p.iova < end) {
+        pt.ptes.delete(p.iova);
+        unmapped += p.size;
+        clears++;
+      }
     }
-    if (pte.iova === a) {
-      pt.ptes.delete(a);
-      unmapped += pte.size;
-      clears++;
+  } else {
+    let a = iova;
+    while (a < iova + size) {
+      const pte = pt.lookup(a);
+      if (!pte) {
+        a += pt.granule;
+        continue;
+      }
+      if (pte.iova === a) {
+        pt.ptes.delete(a);
+        unmapped += pte.size;
+        clears++;
+      }
+      a = pte.iova + pte.size;
     }
-    a = pte.iova + pte.size;
   }
   pt.pteClears += clears;
   if (domain.trace.keepEvents && unmapped > 0) {
@@ -313,4 +340,149 @@ export function iommuMapSg(domain: IommuDomain, iova: number, sgl: readonly Scat
     mapped += len;
   }
   return mapped;
+}
+
+// --- Page sizes per IOMMU driver (pgsize_bitmap), per release
+
+const SZ_4K = 4096;
+const SZ_16K = 16384;
+const SZ_64K = 65536;
+const SZ_1M = 2 ** 20;
+const SZ_2M = 2 ** 21;
+const SZ_16M = 2 ** 24;
+const SZ_32M = 2 ** 25;
+const SZ_512M = 2 ** 29;
+const SZ_1G = 2 ** 30;
+
+/** Largest page size the model represents in an "every power of two" bitmap: 2^52 (addresses stay below 2^53). */
+const PGSIZE_MODEL_TOP_LOG2 = 52;
+
+/** Every power of two from 2^lo to 2^hi, bytes, ascending, leaving out those in `except`. */
+function powersOfTwo(lo: number, hi: number, except: readonly number[] = []): number[] {
+  const out: number[] = [];
+  for (let k = lo; k <= hi; k++) if (!except.includes(2 ** k)) out.push(2 ** k);
+  return out;
+}
+
+/**
+ * v5.15: intel-iommu reports the page sizes its hardware supports instead of
+ * every power of two.
+ */
+export const CHANGE_INTEL_IOMMU_REAL_PGSIZES = defineChange({
+  id: "intel-iommu-real-pgsize-bitmap",
+  since: "v5.15",
+  commit: "unverified (Lu Baolu's 2021 series \"iommu/vt-d: Report real pgsize bitmap to iommu core\"; hash not checked)",
+  subject: "iommu/vt-d: Report real pgsize bitmap to iommu core",
+  files: ["drivers/iommu/intel/iommu.c"],
+  effect: "intel_iommu_ops.pgsize_bitmap is SZ_4K and domain_update_iommu_cap ORs in domain_super_pgsize_bitmap (2M with one super-page level, 2M|1G with two, from cap_super_page_val); before, INTEL_IOMMU_PGSIZES (~0xFFFUL: every power of two from 4 KiB) went to the core, and __domain_mapping split each piece into the hardware's super pages itself.",
+  bracket: "absent in v5.14.2 (Kingdo777/linux-5.14.2-faascale-host, drivers/iommu/intel/iommu.c: .pgsize_bitmap = INTEL_IOMMU_PGSIZES; also v4.4.1, v5.4.6, v5.11.0), present in v5.15.55 (wowk/linux-5.15, drivers/iommu/intel/iommu.c:domain_super_pgsize_bitmap; also v5.17.0, v6.8.0, and v6.19.0 where the first-/second-level table init clears 2M/1G the capability lacks)",
+});
+
+/**
+ * The drivers whose page sizes the model derives (lowercase driver name as
+ * in an IOMMU profile's `driver`). Each entry: the IOVA granules the driver
+ * can run with, and its pgsize_bitmap for a granule, a release and the
+ * hardware's own page sizes (for intel-iommu, the super-page capability).
+ *
+ * Sources (Makefile versions checked):
+ * - arm-smmu-v3, arm-smmu (LPAE formats): the hardware granules (SMMUv3
+ *   IDR5 GRAN4K/16K/64K; arm-smmu.c the AArch64 4K/16K/64K features) give
+ *   4K|2M|1G, 16K|32M, 64K|512M, and io-pgtable-arm's
+ *   arm_lpae_restrict_pgsizes keeps the group of the granule it picks
+ *   (PAGE_SIZE when supported): drivers/iommu/io-pgtable-arm.c
+ *   arm_lpae_restrict_pgsizes, drivers/iommu/arm-smmu-v3.c
+ *   arm_smmu_device_probe (v4.4.1 zanpocc/linux-4.4.1), the same in v5.4.6
+ *   (hxb-gt/linux-5.4.6) and v6.19.0 (matankalina/linux-6.19.10-fork,
+ *   drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c arm_smmu_device_hw_probe).
+ *   The 4 TB 64K-granule block of a >48-bit output size (v5.x+) is not
+ *   modelled (apertures are below 2^53, page sizes below 2^41). The
+ *   contiguous-hint bit is not used for iommu_map: io-pgtable-arm.c has no
+ *   ARM_LPAE_PTE_CONT in v4.4.1, v5.4.6 or v6.19.0, so there is no 64 KiB
+ *   "contiguous" page with a 4 KiB granule.
+ * - intel-iommu: before v5.15 INTEL_IOMMU_PGSIZES = ~0xFFF, every power of
+ *   two from 4 KiB (drivers/iommu/intel-iommu.c, v4.4.1 .. v5.4.6;
+ *   drivers/iommu/intel/iommu.c v5.8.1 .. v5.14.2; the model stops at
+ *   2^52); from v5.15 ({@link CHANGE_INTEL_IOMMU_REAL_PGSIZES}) 4K plus the
+ *   super pages the hardware has (the profile's `pageSizes`: [4K], [4K, 2M]
+ *   or [4K, 2M, 1G], cap_super_page_val's levels being cumulative; default
+ *   all three).
+ * - amd-iommu (v1 page table): AMD_IOMMU_PGSIZES, every power of two from
+ *   4 KiB except 512 GiB: ((~0xFFFUL) & ~(2ULL << 38)) in
+ *   drivers/iommu/amd_iommu.c (v4.4.1, v5.4.6), GENMASK_ULL(51, 12) ^
+ *   SZ_512G in drivers/iommu/amd/amd_iommu_types.h (v6.19.0); the model stops at 2^52.
+ * - mtk-iommu: SZ_4K | SZ_64K | SZ_1M | SZ_16M (io-pgtable-arm-v7s small
+ *   page, large page, section, supersection): drivers/iommu/mtk_iommu.c
+ *   mtk_iommu_ops (v4.6.2 xing393939/linux-4.6.2, v5.4.6) and
+ *   mtk_iommu_domain_finalise (v6.19.0). The driver first appears in v4.6.
+ * - exynos-sysmmu: SECT_SIZE | LPAGE_SIZE | SPAGE_SIZE = 1M | 64K | 4K
+ *   (drivers/iommu/exynos-iommu.c, exynos_iommu_ops in v4.4.1 and v5.4.6,
+ *   exynos_iommu_domain_alloc in v6.19.0): no 16 MiB pages.
+ */
+export const IOMMU_DRIVER_PGSIZES: Readonly<Record<string, { granules: readonly number[]; hwDefault: readonly number[] | null; pgsizes: (granule: number, kernel: string | KernelVersion, hw: readonly number[]) => number[] }>> = {
+  "arm-smmu-v3": { granules: [SZ_4K, SZ_16K, SZ_64K], hwDefault: null, pgsizes: (g) => lpaeGroup(g) },
+  "arm-smmu": { granules: [SZ_4K, SZ_16K, SZ_64K], hwDefault: null, pgsizes: (g) => lpaeGroup(g) },
+  "intel-iommu": {
+    granules: [SZ_4K],
+    hwDefault: [SZ_4K, SZ_2M, SZ_1G],
+    pgsizes: (_g, k, hw) => (atLeast(k, CHANGE_INTEL_IOMMU_REAL_PGSIZES) ? hw.slice() : powersOfTwo(12, PGSIZE_MODEL_TOP_LOG2)),
+  },
+  "amd-iommu": { granules: [SZ_4K], hwDefault: null, pgsizes: () => powersOfTwo(12, PGSIZE_MODEL_TOP_LOG2, [2 ** 39]) },
+  "mtk-iommu": { granules: [SZ_4K], hwDefault: null, pgsizes: () => [SZ_4K, SZ_64K, SZ_1M, SZ_16M] },
+  "exynos-sysmmu": { granules: [SZ_4K], hwDefault: null, pgsizes: () => [SZ_4K, SZ_64K, SZ_1M] },
+};
+
+function lpaeGroup(granule: number): number[] {
+  if (granule === SZ_4K) return [SZ_4K, SZ_2M, SZ_1G];
+  if (granule === SZ_16K) return [SZ_16K, SZ_32M];
+  return [SZ_64K, SZ_512M];
+}
+
+/**
+ * Check an IOMMU profile entry against its driver's page-size table
+ * ({@link IOMMU_DRIVER_PGSIZES}), release-independent part: the granule
+ * must be one the driver runs with; `pageSizes`, when given, must be what
+ * the driver reports for that granule (arm-smmu, arm-smmu-v3, amd-iommu,
+ * mtk-iommu, exynos-sysmmu) or, for intel-iommu, the hardware's page sizes
+ * ([4K], [4K, 2M] or [4K, 2M, 1G]). A driver not in the table needs
+ * `pageSizes` and is used as given.
+ * @returns the page sizes to keep on the IOMMU (ascending, bytes): the
+ *   profile's, or the driver's hardware default when absent.
+ * @throws ModelConfigError naming `iommus(<name>).granule` or `iommus(<name>).pageSizes`.
+ */
+export function checkIommuPgsizes(p: { name: string; driver: string; granule: number; pageSizes?: readonly number[] | undefined }): number[] {
+  const t = IOMMU_DRIVER_PGSIZES[p.driver];
+  const given = p.pageSizes ? [...new Set(p.pageSizes)].sort((a, b) => a - b) : null;
+  if (!t) {
+    if (!given) throw new ModelConfigError(`iommus(${p.name}).pageSizes`, p.pageSizes, `a page-size list (driver "${p.driver}" is not one of ${Object.keys(IOMMU_DRIVER_PGSIZES).join(", ")}, whose sizes the model derives)`);
+    return given;
+  }
+  if (!t.granules.includes(p.granule)) throw new ModelConfigError(`iommus(${p.name}).granule`, p.granule, `a granule ${p.driver} runs with: ${t.granules.join(", ")}`);
+  if (t.hwDefault) {
+    if (!given) return t.hwDefault.slice();
+    // Super-page levels are cumulative (one level: 2M; two: 2M and 1G), so the list is a prefix of the default.
+    if (given.length > t.hwDefault.length || given.some((s, i) => s !== t.hwDefault![i])) {
+      const prefixes = t.hwDefault.map((_, i) => `[${t.hwDefault!.slice(0, i + 1).join(", ")}]`).join(", ");
+      throw new ModelConfigError(`iommus(${p.name}).pageSizes`, p.pageSizes, `the hardware's page sizes: one of ${prefixes}`);
+    }
+    return given;
+  }
+  const want = t.pgsizes(p.granule, NEWEST_MODELLED, []);
+  if (given && (given.length !== want.length || given.some((s, i) => s !== want[i]))) {
+    throw new ModelConfigError(`iommus(${p.name}).pageSizes`, p.pageSizes, `${p.driver}'s pgsize_bitmap for a ${p.granule}-byte granule: [${want.join(", ")}] (or leave the field out)`);
+  }
+  return want;
+}
+
+/**
+ * The pgsize_bitmap a domain of `driver` gets at release `kernel`, as an
+ * ascending list of bytes: the driver table's ({@link IOMMU_DRIVER_PGSIZES})
+ * for the granule and the hardware's sizes `hw` (as {@link checkIommuPgsizes}
+ * returned them); for a driver not in the table, `hw` itself.
+ * @throws ModelConfigError naming the granule (not one the driver runs with) or the kernel (not a release).
+ */
+export function iommuDriverPgsizes(driver: string, granule: number, kernel: string | KernelVersion, hw: readonly number[]): number[] {
+  const t = IOMMU_DRIVER_PGSIZES[driver];
+  if (t && !t.granules.includes(granule)) throw new ModelConfigError("iommuDriverPgsizes(granule)", granule, `a granule ${driver} runs with: ${t.granules.join(", ")}`);
+  if (typeof kernel !== "string" && !(typeof kernel === "object" && kernel !== null && typeof (kernel as KernelVersion).major === "number")) throw new ModelConfigError("iommuDriverPgsizes(kernel)", kernel, "a kernel release (\"v6.19\" or a KernelVersion)");
+  return t ? t.pgsizes(granule, kernel, hw) : hw.slice();
 }

@@ -62,6 +62,8 @@ export interface IotlbStats {
 interface Entry {
   readonly base: number;
   readonly pageSize: number;
+  /** Physical address of the page the translation points at, when the caller gave it (see {@link iotlbHeldPhys}). */
+  readonly paddr?: number;
 }
 
 /** A model IOTLB. Build with {@link iotlbCreate}. */
@@ -131,13 +133,17 @@ function drop(tlb: Iotlb, k: string): void {
  * address is mapped; an unmapped address (a fault) is not cached: pass
  * `mapped = false` to count nothing and get "fault" unless a stale entry
  * still covers it, which is counted as a stale hit ("stale").
+ * A miss fills the entry; `paddr` (optional) is the physical address of the
+ * page's start, kept so a later stale hit can say where the device goes
+ * ({@link iotlbHeldPhys}).
  * @returns "hit", "miss", "stale" (a held translation of an unmapped
  *   address: the device still reaches the old page) or "fault".
  * @throws ModelConfigError for a bad address or page size.
  */
-export function iotlbAccess(tlb: Iotlb, iova: number, pageSize: number, mapped = true): "hit" | "miss" | "stale" | "fault" {
+export function iotlbAccess(tlb: Iotlb, iova: number, pageSize: number, mapped = true, paddr?: number): "hit" | "miss" | "stale" | "fault" {
   checkInt("iotlbAccess(iova)", iova);
   checkPage("iotlbAccess", pageSize);
+  if (paddr !== undefined) checkInt("iotlbAccess(paddr)", paddr);
   const k = find(tlb, iova);
   if (k !== null) {
     if (mapped) tlb.stats.hits++;
@@ -157,7 +163,7 @@ export function iotlbAccess(tlb: Iotlb, iova: number, pageSize: number, mapped =
     tlb.stats.evictions++;
   }
   const base = alignDown(iova, pageSize);
-  tlb._map.set(key(pageSize, base), { base, pageSize });
+  tlb._map.set(key(pageSize, base), paddr === undefined ? { base, pageSize } : { base, pageSize, paddr });
   tlb._sizes.set(pageSize, (tlb._sizes.get(pageSize) ?? 0) + 1);
   return "miss";
 }
@@ -214,4 +220,19 @@ export function iotlbStats(tlb: Iotlb): IotlbStats {
 export function iotlbResetStats(tlb: Iotlb): void {
   const s = tlb.stats;
   s.hits = s.misses = s.staleHits = s.evictions = s.invalidateRange = s.invalidateAll = s.entriesInvalidated = 0;
+}
+
+/**
+ * The physical address a held translation gives `iova` (the entry's page
+ * start as filled by {@link iotlbAccess} with a `paddr`, plus the offset), or
+ * null when no held entry covers it or the entry was filled without one.
+ * Counts nothing and does not touch the recency order (a probe, not an access).
+ * @throws ModelConfigError for a bad address.
+ */
+export function iotlbHeldPhys(tlb: Iotlb, iova: number): number | null {
+  checkInt("iotlbHeldPhys(iova)", iova);
+  const k = find(tlb, iova);
+  if (k === null) return null;
+  const e = tlb._map.get(k)!;
+  return e.paddr === undefined ? null : e.paddr + (iova - e.base);
 }

@@ -80,7 +80,7 @@
  * granule-sized IOVA pages (not CPU pages). All arithmetic is exact on JS
  * numbers below 2^53; no bitwise operator touches a pfn, size or mask.
  */
-import { MAX_ADDR, SZ_4G, alignDown, alignUp, checkInt, checkPowerOf2, ilog2, offsetIn } from "../core/arith.js";
+import { MAX_ADDR, SZ_4G, alignDown, alignUp, checkInt, checkPowerOf2, ilog2 } from "../core/arith.js";
 import { ModelConfigError } from "../core/errors.js";
 import { IovaBlockIndex, TOP_ORDER } from "./iova-blocks.js";
 import { iovaRelease, type IovaRelease } from "./iova-release.js";
@@ -656,7 +656,8 @@ export function iovaMask(iovad: IovaDomain): number {
  */
 export function iovaOffset(iovad: IovaDomain, iova: number): number {
   checkInt("iovaOffset(iova)", iova);
-  return offsetIn(iova, iovad.granule);
+  // The granule is a power of two (checked by initIovaDomain): plain modulo is exact.
+  return iova % iovad.granule;
 }
 
 /**
@@ -666,7 +667,9 @@ export function iovaOffset(iovad: IovaDomain, iova: number): number {
  */
 export function iovaAlign(iovad: IovaDomain, size: number): number {
   checkInt("iovaAlign(size)", size);
-  return alignUp(size, iovad.granule);
+  const g = iovad.granule;
+  const r = Math.ceil(size / g) * g;
+  return r <= MAX_ADDR ? r : alignUp(size, g); // alignUp throws for a result beyond 2^53
 }
 
 /**

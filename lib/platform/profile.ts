@@ -105,8 +105,16 @@ const zIommu = z
     driver: z.string().min(1),
     /** Smallest page size the IOMMU maps: the IOVA granule. */
     granule: zPow2,
-    /** Page sizes the IOMMU's page table supports (pgsize_bitmap), bytes. */
-    pageSizes: z.array(zPow2).min(1),
+    /**
+     * Page sizes, bytes. For a driver in lib/iommu/io-pgtable.ts
+     * IOMMU_DRIVER_PGSIZES (arm-smmu, arm-smmu-v3, intel-iommu, amd-iommu,
+     * mtk-iommu, exynos-sysmmu) the driver's table decides and the field may
+     * be left out; when given it must agree (else ModelConfigError naming
+     * iommus(<name>).pageSizes): for intel-iommu it is the hardware's
+     * super-page capability (4K plus 2M and/or 1G). Other drivers: required,
+     * used as the pgsize_bitmap.
+     */
+    pageSizes: z.array(zPow2).min(1).optional(),
     /** Input address bits (aperture): IOVAs must be below 2^apertureBits. */
     apertureBits: z.number().int().min(20).max(52).default(32),
     /**
@@ -249,7 +257,7 @@ export interface IommuProfile {
   name: string;
   driver: string;
   granule: number;
-  pageSizes: number[];
+  pageSizes?: number[] | undefined;
   apertureBits: number;
   strict?: boolean | undefined;
   iotlbEntries?: number | undefined;

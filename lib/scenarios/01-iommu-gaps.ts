@@ -119,7 +119,13 @@ function profileFor(params: IommuGapsParams): { profile: PlatformProfile; pageSi
   const granule = checkPowerOf2("granule", params.granule ?? iommu0.granule, 4096, pageSize);
   const profile: PlatformProfile = JSON.parse(JSON.stringify(base));
   profile.pageSize = pageSize;
-  profile.iommus = profile.iommus.map((i) => ({ ...i, granule, pageSizes: [granule, ...i.pageSizes.filter((p) => p > granule)] }));
+  // A granule the board's driver does not run with (the M4U has 4 KiB only) is a hypothetical IOMMU: it gets its own
+  // driver name so the page sizes given here are used as they are (lib/iommu/io-pgtable.ts checkIommuPgsizes).
+  profile.iommus = profile.iommus.map((i) => {
+    const sizes = i.pageSizes ?? [i.granule];
+    if (granule === i.granule) return { ...i };
+    return { ...i, driver: `${i.driver} (hypothetical ${granule}-byte granule)`, granule, pageSizes: [granule, ...sizes.filter((p) => p > granule)] };
+  });
   return { profile, pageSize, granule };
 }
 

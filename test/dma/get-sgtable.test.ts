@@ -148,7 +148,7 @@ describe("32-bit ARM legacy arm_dma_get_sgtable (Exynos5422 MFC pool mfc_left, a
 describe("ops helpers (iommu-dma device, non-coherent, remapped buffer)", () => {
   const withIommu = (k: string) =>
     pxs3(k, (p) => {
-      p.iommus = [{ name: "smmu", driver: "arm-smmu-v3", granule: 4096, pageSizes: [4096, 2097152], apertureBits: 32, strict: true }];
+      p.iommus = [{ name: "smmu", driver: "arm-smmu-v3", granule: 4096, pageSizes: [4096, 2097152, 1073741824], apertureBits: 32, strict: true }];
       p.devices[1]!.iommu = "smmu";
       p.devices[1]!.dmaCoherent = false;
     });

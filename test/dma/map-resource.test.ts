@@ -48,7 +48,7 @@ describe("dma_map_resource", () => {
   });
   it("iommu-dma: an IOVA mapping of the range, unmapped by dma_unmap_resource; a bad handle is rejected", () => {
     const p = loadPlatformProfile("uniphier-pxs3");
-    p.iommus = [{ name: "smmu", driver: "arm-smmu-v3", granule: 4096, pageSizes: [4096, 2097152], apertureBits: 32, strict: true }];
+    p.iommus = [{ name: "smmu", driver: "arm-smmu-v3", granule: 4096, pageSizes: [4096, 2097152, 1073741824], apertureBits: 32, strict: true }];
     p.devices[1]!.iommu = "smmu";
     const m = createMachine(p, { kernel: "v6.19" });
     const d = m.device("display");

@@ -130,3 +130,57 @@ describe("IOTLB and page sizes", () => {
     expect(d.pgtable.pteWrites - w0).toBe(2);
   });
 });
+
+describe("lazy unmap of a size of another order (queue_iova keeps it; fq_ring_free's free_iova_fast files it by that order)", () => {
+  it("v6.19 lazy: an 8 KiB mapping unmapped as 4 KiB is queued, then cached at order 0 while the 2-page range stays allocated", () => {
+    const { m, dev } = smmu("v6.19", false);
+    const d = dev.iommuDomain!;
+    const a = iommuDmaMapPage(dev, PHYS, 2 * PG, DMA_TO_DEVICE); // 2 pages: order 1, from the rbtree
+    // The kernel unmaps iova_align(4096) = one page, queues (pfn, 1); before this change the model threw here.
+    expect(iommuDmaUnmapPage(dev, a, PG, DMA_TO_DEVICE)).toBe(PG);
+    expect(iommuDomainCounters(d).fqQueued).toBe(1);
+    expect(dev.trace.ofKind("warn").some((e) => e.fn === "iommu_dma_free_iova")).toBe(true);
+    // The timer (fq_timeout 10 ms at most) flushes and frees: free_iova_fast(pfn, 1) -> CPU 0's order-0 magazine.
+    machineAdvanceTime(m, 20_000_000);
+    expect(iommuDomainCounters(d).fqFlushes).toBe(1);
+    // The rbtree still holds the 2-page range at its length.
+    const r = iovaRanges(d.iovad!).find((x) => x.pfnLo * PG === a);
+    expect(r && r.pfnHi - r.pfnLo + 1).toBe(2);
+    // A 4 KiB map (order 0) takes the pfn from the magazine: the same IOVA, whose second page is still mapped.
+    const b = iommuDmaMapPage(dev, PHYS + 4 * PG, PG, DMA_TO_DEVICE);
+    expect(b).toBe(a);
+  });
+});
+
+describe("a device access to an unmapped IOVA the IOTLB still holds (lazy: the invalidation waits for the flush queue)", () => {
+  it("lazy v6.19: the device reaches the old page, a stale hit, until the flush; strict: an IOMMU fault at once", () => {
+    const { m, dev } = smmu("v6.19", false);
+    const a = iommuDmaMapPage(dev, PHYS, PG, DMA_TO_DEVICE);
+    const tokenBefore = iommuDeviceRead(dev, a, PG); // a miss fills the IOTLB with IOVA a -> PHYS
+    expect(tokenBefore).not.toBeNull();
+    iommuDmaUnmapPage(dev, a, PG, DMA_TO_DEVICE); // PTE cleared, IOVA queued, no invalidation yet
+    const tlb = dev.iommuDomain!.iommu.iotlb;
+    const staleBefore = tlb.stats.staleHits;
+    const runs = iommuDeviceRead(dev, a, PG);
+    // Same physical page as before the unmap: the same tokens.
+    expect(runs).toEqual(tokenBefore);
+    expect(tlb.stats.staleHits - staleBefore).toBe(1);
+    const ev = dev.trace.ofKind("iotlb_stale_access");
+    expect(ev.length).toBe(1);
+    expect(ev[0]!.data.paddr).toBe(PHYS);
+    expect(dev.trace.ofKind("iommu_fault").length).toBe(0);
+    // The flush-queue timer runs fq_flush_iotlb: invalidate-all; now the access faults.
+    machineAdvanceTime(m, 20_000_000);
+    expect(iommuDeviceRead(dev, a, PG)).toBeNull();
+    expect(dev.trace.ofKind("iommu_fault").length).toBe(1);
+  });
+  it("strict v6.19: the unmap invalidates the range, the access faults", () => {
+    const { dev } = smmu("v6.19", true);
+    const a = iommuDmaMapPage(dev, PHYS, PG, DMA_TO_DEVICE);
+    iommuDeviceRead(dev, a, PG);
+    iommuDmaUnmapPage(dev, a, PG, DMA_TO_DEVICE);
+    expect(iommuDeviceRead(dev, a, PG)).toBeNull();
+    expect(dev.trace.ofKind("iotlb_stale_access").length).toBe(0);
+    expect(dev.iommuDomain!.iommu.iotlb.stats.staleHits).toBe(0);
+  });
+});
