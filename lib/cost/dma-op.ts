@@ -65,9 +65,27 @@ export function emptyDmaOpCounts(): DmaOpCounts {
   return { calls: 0, iommuCalls: 0, maintenanceNs: 0, bounceBytes: 0, iovaAllocFast: 0, iovaAllocSlow: 0, iovaFreeFast: 0, iovaFreeSlow: 0, pteWrites: 0, iotlbInvalidatePages: 0, iotlbSyncs: 0, iotlbFlushAll: 0 };
 }
 
-/** Field-by-field sum of two count records (a new object). */
+/** Throws ModelConfigError naming `${name}.${field}` for a count that is not a non-negative integer (maintenanceNs: a finite number >= 0), or a record that is not an object. */
+function checkCounts(name: string, n: DmaOpCounts): void {
+  if (typeof n !== "object" || n === null) throw new ModelConfigError(name, n, "a DmaOpCounts record (emptyDmaOpCounts())");
+  for (const k of Object.keys(emptyDmaOpCounts()) as Array<keyof DmaOpCounts>) {
+    if (k === "maintenanceNs") {
+      if (typeof n[k] !== "number" || !Number.isFinite(n[k]) || n[k] < 0 || n[k] > Number.MAX_SAFE_INTEGER) throw new ModelConfigError(`${name}.${k}`, n[k], "a finite number of ns in [0, 2^53 - 1]");
+    } else checkInt(`${name}.${k}`, n[k], 0);
+  }
+}
+
+/**
+ * Field-by-field sum of two count records (a new object).
+ * @throws ModelConfigError naming `a.<field>` / `b.<field>` for a count that
+ * is not a non-negative integer (maintenanceNs: a finite number >= 0), or a
+ * sum above 2^53 - 1.
+ */
 export function addDmaOpCounts(a: DmaOpCounts, b: DmaOpCounts): DmaOpCounts {
+  checkCounts("a", a);
+  checkCounts("b", b);
   const r = emptyDmaOpCounts();
+  for (const k of Object.keys(r) as Array<keyof DmaOpCounts>) if (!(a[k] + b[k] <= Number.MAX_SAFE_INTEGER)) throw new ModelConfigError(`b.${k}`, b[k], `a count whose sum with a.${k} (${a[k]}) stays below 2^53`);
   for (const k of Object.keys(r) as Array<keyof DmaOpCounts>) r[k] = a[k] + b[k];
   return r;
 }
@@ -85,11 +103,7 @@ export function addDmaOpCounts(a: DmaOpCounts, b: DmaOpCounts): DmaOpCounts {
  * integer (maintenanceNs: a finite number >= 0).
  */
 export function chargeDmaOp(c: CostValues, n: DmaOpCounts): DmaCostBreakdown {
-  for (const k of Object.keys(emptyDmaOpCounts()) as Array<keyof DmaOpCounts>) {
-    if (k === "maintenanceNs") {
-      if (!Number.isFinite(n[k]) || n[k] < 0) throw new ModelConfigError(`counts.${k}`, n[k], "a finite number of ns >= 0");
-    } else checkInt(`counts.${k}`, n[k], 0);
-  }
+  checkCounts("counts", n);
   const byComponent: Record<DmaCostComponent, number> = {
     "map call": n.calls * c.mapCallNs,
     "iommu-dma path": n.iommuCalls * c.iommuDmaCallNs,

@@ -225,7 +225,8 @@ export class DmaDebug {
    * on a device-read-only mapping / for device on a device-write-only one.
    */
   checkSync(dev: DebugDevice, ref: { dmaAddr: number; size: number; dir: number; toCpu: boolean }): void {
-    const e = this.entries.find((x) => x.devName === dev.name && ref.dmaAddr >= x.dmaAddr && ref.dmaAddr < x.dmaAddr + x.size);
+    // containing_match (bucket_find_contain, kernel/dma/debug.c v5.4.6 / v6.19): a 0-byte entry holds only a 0-byte sync at its own address
+    const e = this.entries.find((x) => x.devName === dev.name && ref.dmaAddr >= x.dmaAddr && (ref.dmaAddr < x.dmaAddr + x.size || (x.size === 0 && ref.size === 0 && ref.dmaAddr === x.dmaAddr)));
     if (!e) {
       this.report(dev, "sync-not-allocated", `device driver tries to sync DMA memory it has not allocated [device address=${hex16(ref.dmaAddr)}] [size=${ref.size} bytes]`);
       return;

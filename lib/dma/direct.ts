@@ -63,6 +63,26 @@ import { bounceCopier, currentSwiotlbRules, isSwiotlbBuffer, swiotlbHostOf, swio
 const ATTR_SKIP_CPU_SYNC = DMA_ATTR_SKIP_CPU_SYNC;
 
 /**
+ * A 0-byte map, unmap or sync: the kernel accepts it (no size check in
+ * dma_map_page_attrs / dma_direct_map_page, v5.4.6; dma_map_phys /
+ * dma_direct_map_phys, v6.19). Where the call needs no cache maintenance (a
+ * coherent device, or DMA_ATTR_SKIP_CPU_SYNC on a map or unmap) the model does
+ * what the kernel does. On a non-coherent device the arch's maintenance of an
+ * empty range is not an empty operation: arm64 dcache_clean_poc
+ * (dcache_by_myline_op, v6.19 arch/arm64/include/asm/assembler.h) and
+ * arm v7_dma_clean_range (v5.4.6 arch/arm/mm/cache-v7.S) are do-while loops
+ * that clean the line holding the address, and v7_dma_inv_range cleans and
+ * invalidates it when the address is not line-aligned; the model's arch hooks
+ * take ranges of at least one byte, so that case is refused.
+ * @throws ModelConfigError naming `field` for size 0 on a non-coherent device that would sync.
+ */
+function checkZeroSize(dev: Device, field: string, size: number, sync: boolean): void {
+  if (size === 0 && sync && !dev.dmaCoherent) {
+    throw new ModelConfigError(field, 0, "a size >= 1 on a non-coherent device unless DMA_ATTR_SKIP_CPU_SYNC (the arch's cache maintenance of an empty range still touches the line holding the address: arm64 dcache_clean_poc v6.19, arm v7_dma_clean_range v5.4.6; not modelled)");
+  }
+}
+
+/**
  * dma_direct_map_phys (v6.19) / dma_direct_map_page (v5.4) for `size`
  * bytes at physical `paddr`.
  * @returns the DMA address (a swiotlb bounce buffer's when it bounces), or
@@ -75,7 +95,8 @@ export function dmaDirectMapPhys(dev: Device, paddr: PhysAddr | number, size: nu
   const d = checkDirection(`${fn}(dir)`, dir);
   checkAttrs(`${fn}(attrs)`, attrs);
   checkInt(`${fn}(paddr)`, paddr);
-  checkInt(`${fn}(size)`, size, 1);
+  checkInt(`${fn}(size)`, size, 0, 0xffffffff);
+  checkZeroSize(dev, `${fn}(size)`, size, !hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC));
   const m = swiotlbHostOf(dev);
   const s = streamingOf(m);
   const label = `${fn}(${dev.name}, phys ${hex(paddr)}, ${size}, ${dirName(d)})`;
@@ -117,7 +138,8 @@ export function dmaDirectMapPhys(dev: Device, paddr: PhysAddr | number, size: nu
   if (!dev.dmaCoherent && !hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC)) {
     out = archSyncDmaForDeviceOn(m, paddr, size, d);
   }
-  const specId = m.cpuCache.addSpeculationRange(paddr, size, m.cpuCache.colourOf(physToVirt(m, paddr as PhysAddr)));
+  // a 0-byte mapping gives the CPU's speculative prefetch nothing to reach (-1: no range)
+  const specId = size === 0 ? -1 : m.cpuCache.addSpeculationRange(paddr, size, m.cpuCache.colourOf(physToVirt(m, paddr as PhysAddr)));
   const rec: ActiveMapping = { dev, dmaAddr: dma!, paddr, origPaddr: paddr, bounced: false, size, dir: d, type: meta.type ?? "single", owner: "device", specId };
   addMapping(s, rec);
   m.trace.record({
@@ -141,8 +163,9 @@ export function dmaDirectMapPhys(dev: Device, paddr: PhysAddr | number, size: nu
 export function dmaDirectUnmapPhys(dev: Device, dmaAddr: DmaAddr, size: number, dir: number, attrs = 0, meta: CallMeta = {}): void {
   const fn = meta.fn ?? kernelFunctionName(dev.kernel, "dma_direct_unmap_page");
   const d = checkDirection(`${fn}(dir)`, dir);
-  checkInt(`${fn}(size)`, size, 1);
+  checkInt(`${fn}(size)`, size, 0, 0xffffffff);
   checkAttrs(`${fn}(attrs)`, attrs);
+  checkZeroSize(dev, `${fn}(size)`, size, !hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC));
   if (!dmaMappingError(dmaAddr)) checkInt(`${fn}(dmaAddr)`, dmaAddr);
   const m = swiotlbHostOf(dev);
   const s = streamingOf(m);
@@ -189,7 +212,8 @@ function syncSingle(dev: Device, dmaAddr: DmaAddr, size: number, dir: number, to
   const fn = fnName ?? (toCpu ? "dma_sync_single_for_cpu" : "dma_sync_single_for_device");
   const d = checkDirection(`${fn}(dir)`, dir);
   checkInt(`${fn}(dmaAddr)`, dmaAddr);
-  checkInt(`${fn}(size)`, size, 1);
+  checkInt(`${fn}(size)`, size, 0, 0xffffffff);
+  checkZeroSize(dev, `${fn}(size)`, size, true);
   const m = swiotlbHostOf(dev);
   const s = streamingOf(m);
   if (hooks?.syncing) hooks.syncing(dev, { dmaAddr, size, dir: d, toCpu });
@@ -251,8 +275,10 @@ export function dmaDirectMapSg(dev: Device, sgl: Scatterlist[], nents: number, d
   checkDirection("dmaDirectMapSg(dir)", dir);
   checkAttrs("dmaDirectMapSg(attrs)", attrs);
   // Every entry is checked before the first is mapped, so a bad entry further on leaves nothing mapped.
-  // Length >= 1: a zero-length mapping is not modelled on dma-direct (dmaDirectMapPhys takes size >= 1).
-  checkSgEntries("dmaDirectMapSg", sgl, nents, 1);
+  // Length 0 is mapped as the kernel maps it (neither v5.4.6 nor v6.19 dma_direct_map_sg checks the length;
+  // each entry goes through dma_direct_map_page / dma_direct_map_phys with sg->length): see dmaDirectMapPhys.
+  checkSgEntries("dmaDirectMapSg", sgl, nents, 0);
+  for (let i = 0; i < nents; i++) checkZeroSize(dev, `dmaDirectMapSg(sgl[${i}].length)`, sgl[i]!.length, !hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC));
   const ps = pageSize ?? (dev.cacheHost ? dev.cacheHost.profile.pageSize : 4096);
   for (let i = 0; i < nents; i++) {
     const sg = sgl[i]!;

@@ -317,7 +317,8 @@ function iommuDebugSyncSg(dev: Device, sgl: Scatterlist[], nelems: number, dir: 
  * @param opts iommu-dma options (`cpu`: the CPU the call runs on, its rcache
  * and flush queue; ignored by dma-direct).
  * @throws ModelConfigError for a bad direction (the kernel BUG_ONs), a size
- * < 1, an address beyond 2^53, or a bad opts.cpu on iommu-dma (nothing changes).
+ * < 1 on iommu-dma (size 0 is mapped on dma-direct as the kernel does, see
+ * dmaDirectMapPhys), an address beyond 2^53, or a bad opts.cpu on iommu-dma (nothing changes).
  */
 export function dmaMapPageAttrs(dev: Device, pfn: Pfn | number, offset: number, size: number, dir: number, attrs = 0, opts: IommuDmaOptions = {}): DmaAddr {
   checkDeviceDmaFields(dev, "dmaMapPageAttrs");
@@ -325,7 +326,9 @@ export function dmaMapPageAttrs(dev: Device, pfn: Pfn | number, offset: number, 
   checkDirection("dmaMapPage(dir)", dir);
   checkInt("dmaMapPage(pfn)", pfn);
   checkInt("dmaMapPage(offset)", offset);
-  checkInt("dmaMapPage(size)", size, 1);
+  checkInt("dmaMapPage(size)", size, 0);
+  // 0 bytes: accepted as the kernel does on dma-direct (see lib/dma/direct.ts dmaDirectMapPhys); not modelled on iommu-dma
+  if (size === 0 && useDmaIommu(dev)) throw new ModelConfigError("dmaMapPage(size)", size, "a size >= 1 on iommu-dma (a 0-byte iommu_dma_map_phys is not modelled)");
   const ps = hostOf(dev).profile.pageSize;
   const paddr = checkInt("dmaMapPage(paddr)", pfn * ps + offset) as PhysAddr;
   if (opts.cpu !== undefined && useDmaIommu(dev)) iommuDmaCheckCpu(dev, opts, "dmaMapPage");

@@ -77,7 +77,7 @@ import {
   isPowerOf2,
   roundupPowOfTwo,
 } from "../core/arith.js";
-import { ModelConfigError } from "../core/errors.js";
+import { KernelOops, ModelConfigError } from "../core/errors.js";
 import type { Trace } from "../core/trace.js";
 import { atLeast, defineChange, parseKernelVersion, type KernelVersion } from "../kernel/version.js";
 import { physToDma, type Device } from "../platform/device.js";
@@ -941,7 +941,11 @@ function mapCurrent(dev: Device, mem: IoTlbMem, orig: number, mappingSize: numbe
  *
  * @returns the bounce address, or {@link SWIOTLB_MAP_ERROR} (with a
  * `swiotlb_full` warning unless DMA_ATTR_NO_WARN).
- * @throws ModelConfigError for mappingSize outside [1, 2^32), an
+ * @throws KernelOops for a 0-slot request, the kernel's BUG_ON(!nslots):
+ * v5.4.6 swiotlb_tbl_map_single with alloc_size 0; v6.19
+ * swiotlb_search_pool_area with mapping_size 0 and no min_align_mask offset
+ * (with an offset, one slot is taken and nothing is copied). Nothing changes.
+ * @throws ModelConfigError for mappingSize outside [0, 2^32), an
  * allocSize below mappingSize or above 2^32 (the v5.4 "Invalid sizes" case
  * is returned as the kernel does, see below), an alloc_align_mask that is
  * not 2^k - 1 below 2^32, a bad direction, or a cpu outside [0, 4095].
@@ -950,8 +954,8 @@ function mapCurrent(dev: Device, mem: IoTlbMem, orig: number, mappingSize: numbe
  */
 export function swiotlbTblMapSingle(dev: Device, mem: IoTlbMem, origAddr: PhysAddr, mappingSize: number, opts: SwiotlbMapOptions = {}): PhysAddr {
   checkInt("swiotlbTblMapSingle(origAddr)", origAddr);
-  checkInt("swiotlbTblMapSingle(mappingSize)", mappingSize, 1, 0xffffffff);
-  const allocSize = checkInt("swiotlbTblMapSingle(allocSize)", opts.allocSize ?? mappingSize, 1, 0xffffffff);
+  checkInt("swiotlbTblMapSingle(mappingSize)", mappingSize, 0, 0xffffffff);
+  const allocSize = checkInt("swiotlbTblMapSingle(allocSize)", opts.allocSize ?? mappingSize, 0, 0xffffffff);
   const allocAlignMask = opts.allocAlignMask ?? 0;
   checkLowMask("swiotlbTblMapSingle(allocAlignMask)", allocAlignMask);
   checkInt("swiotlbTblMapSingle(allocAlignMask)", allocAlignMask, 0, 0xffffffff);
@@ -963,9 +967,21 @@ export function swiotlbTblMapSingle(dev: Device, mem: IoTlbMem, origAddr: PhysAd
       dev.trace.record({ fn: "swiotlb_tbl_map_single", kind: "swiotlb_invalid_sizes", level: "warn", msg: `${devPrefix(dev)}Invalid sizes (mapping: ${mappingSize} bytes, alloc: ${allocSize} bytes)`, data: { mappingSize, allocSize } });
       return SWIOTLB_MAP_ERROR;
     }
+    // nslots = ALIGN(alloc_size, IO_TLB_SIZE) >> IO_TLB_SHIFT = 0: BUG_ON(!nslots) (v5.4.6 kernel/dma/swiotlb.c swiotlb_tbl_map_single)
+    if (allocSize === 0) zeroSlotsBug(dev, origAddr, "swiotlb_tbl_map_single");
     return mapLegacy(dev, mem, origAddr, mappingSize, allocSize, dir, attrs, opts.copy);
   }
+  // size = ALIGN(mapping_size + offset, alloc_align_mask + 1) = 0 (no min_align_mask offset): nr_slots(0) = 0 and
+  // swiotlb_search_pool_area's BUG_ON(!nslots) fires (v6.19 kernel/dma/swiotlb.c); with an offset, one slot is taken
+  if (mappingSize === 0 && swiotlbAlignOffset(dev, allocAlignMask, origAddr) === 0) zeroSlotsBug(dev, origAddr, "swiotlb_search_pool_area");
   return mapCurrent(dev, mem, origAddr, mappingSize, allocAlignMask, dir, attrs, cpu, opts.copy);
+}
+
+/** The kernel BUG of a 0-slot bounce request: an oops trace event, then KernelOops (nothing in the pool changed). */
+function zeroSlotsBug(dev: Device, origAddr: number, fn: string): never {
+  const msg = `kernel BUG at kernel/dma/swiotlb.c (${fn}): BUG_ON(!nslots) for a 0-byte bounce of ${hex(origAddr)}`;
+  dev.trace.record({ fn, kind: "oops", level: "fault", msg, data: { origAddr } });
+  throw new KernelOops(msg, origAddr, fn === "swiotlb_tbl_map_single" ? [fn, "swiotlb_map"] : [fn, "swiotlb_find_slots", "swiotlb_tbl_map_single", "swiotlb_map"]);
 }
 
 // ---------------------------------------------------------------- unmap, release, sync
@@ -1088,10 +1104,10 @@ export function swiotlbReleaseSlots(dev: Device, mem: IoTlbMem, tlbAddr: PhysAdd
  * a bad size or direction (nothing changes).
  */
 export function swiotlbTblUnmapSingle(dev: Device, mem: IoTlbMem, tlbAddr: PhysAddr, mappingSize: number, opts: SwiotlbUnmapOptions = {}): void {
-  checkInt("swiotlbTblUnmapSingle(mappingSize)", mappingSize, 1, 0xffffffff);
+  checkInt("swiotlbTblUnmapSingle(mappingSize)", mappingSize, 0, 0xffffffff);
   const dir = checkDirection("swiotlbTblUnmapSingle(dir)", opts.dir ?? DMA_BIDIRECTIONAL);
   const attrs = checkInt("swiotlbTblUnmapSingle(attrs)", opts.attrs ?? 0, 0, 2 ** 31 - 1);
-  const allocSize = checkInt("swiotlbTblUnmapSingle(allocSize)", opts.allocSize ?? mappingSize, 1, 0xffffffff);
+  const allocSize = checkInt("swiotlbTblUnmapSingle(allocSize)", opts.allocSize ?? mappingSize, 0, 0xffffffff);
   const index = liveSlot(mem, tlbAddr, "swiotlbTblUnmapSingle(tlbAddr)");
   swiotlbReleaseSpan(dev, mem, tlbAddr, allocSize, "swiotlbTblUnmapSingle");
   if (!hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC) && (dir === DMA_FROM_DEVICE || dir === DMA_BIDIRECTIONAL)) {
@@ -1112,7 +1128,7 @@ export function swiotlbTblUnmapSingle(dev: Device, mem: IoTlbMem, tlbAddr: PhysA
  * a bad size or direction.
  */
 export function swiotlbSyncSingle(dev: Device, mem: IoTlbMem, tlbAddr: PhysAddr, size: number, dir: DmaDataDirection, target: "cpu" | "device", copy?: SwiotlbCopy): void {
-  checkInt("swiotlbSyncSingle(size)", size, 1, 0xffffffff);
+  checkInt("swiotlbSyncSingle(size)", size, 0, 0xffffffff);
   checkDirection("swiotlbSyncSingle(dir)", dir);
   if (target !== "cpu" && target !== "device") throw new ModelConfigError("swiotlbSyncSingle(target)", target, '"cpu" or "device"');
   const index = liveSlot(mem, tlbAddr, "swiotlbSyncSingle(tlbAddr)");
@@ -1324,6 +1340,10 @@ export function bounceCopier(m: DmaMachine): { copy: (from: PhysAddr, to: PhysAd
  * @returns the bounce buffer's DMA address, or DMA_MAPPING_ERROR (pool full, or not dma_capable).
  */
 export function swiotlbMap(dev: Device, m: DmaMachine, s: DmaStreamingState, mem: IoTlbMem, paddr: number, size: number, d: number, attrs: number, meta: CallMeta, fn: string, label: string, why: string): DmaAddr {
+  checkInt("swiotlbMap(paddr)", paddr);
+  checkInt("swiotlbMap(size)", size, 0, 0xffffffff);
+  checkDirection("swiotlbMap(dir)", d);
+  checkInt("swiotlbMap(attrs)", attrs, 0, 2 ** 31 - 1);
   const cp = bounceCopier(m);
   const fail = (text: string): DmaAddr => {
     m.trace.record({ fn, kind: "dma_map_error", level: "warn", msg: `${label}: bounce needed (${why}): ${text}; DMA_MAPPING_ERROR`, costNs: m.costs.mapCallNs, data: { paddr, size, swiotlb: true } });
@@ -1341,7 +1361,7 @@ export function swiotlbMap(dev: Device, m: DmaMachine, s: DmaStreamingState, mem
   if (!dev.dmaCoherent && !hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC)) {
     out = archSyncDmaForDeviceOn(m, tlb, size, d);
   }
-  const specId = m.cpuCache.addSpeculationRange(tlb, size, m.cpuCache.colourOf(physToVirt(m, tlb)));
+  const specId = size === 0 ? -1 : m.cpuCache.addSpeculationRange(tlb, size, m.cpuCache.colourOf(physToVirt(m, tlb)));
   const rec: ActiveMapping = { dev, dmaAddr: dma, paddr: tlb, origPaddr: paddr, bounced: true, size, dir: d, type: meta.type ?? "single", owner: "device", specId };
   addMapping(s, rec);
   const copied = cp.bytes();

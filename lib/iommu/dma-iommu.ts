@@ -175,6 +175,9 @@ export const CHANGE_IOMMU_DMA_PCI_32BIT_STICKY = defineChange({
  * Source: drivers/iommu/dma-iommu.c (v6.19; v4.4 dma_direction_to_prot without attrs).
  */
 export function dmaInfoToProt(dir: number, coherent: boolean, attrs: number): number {
+  if (dir !== DMA_BIDIRECTIONAL && dir !== DMA_TO_DEVICE && dir !== DMA_FROM_DEVICE && dir !== 3) throw new ModelConfigError("dmaInfoToProt(dir)", dir, "DMA_BIDIRECTIONAL (0), DMA_TO_DEVICE (1), DMA_FROM_DEVICE (2) or DMA_NONE (3)");
+  if (typeof coherent !== "boolean") throw new ModelConfigError("dmaInfoToProt(coherent)", coherent, "a boolean (dev_is_dma_coherent)");
+  if (!(Number.isSafeInteger(attrs) && attrs >= 0 && attrs <= 0x7fffffff)) checkAttrs("dmaInfoToProt(attrs)", attrs);
   let prot = hasAttr(attrs, DMA_ATTR_MMIO) ? IOMMU_MMIO : coherent ? IOMMU_CACHE : 0;
   if (hasAttr(attrs, DMA_ATTR_PRIVILEGED)) prot += IOMMU_PRIV;
   if (dir === DMA_BIDIRECTIONAL) return prot + IOMMU_READ + IOMMU_WRITE;
@@ -813,6 +816,8 @@ export function iommuDmaMapPhysRange(dev: Device, phys: number, size: number, pr
   const { domain, iovad } = domainOf(dev);
   checkInt("__iommu_dma_map(phys)", phys);
   checkInt("__iommu_dma_map(size)", size, 1);
+  checkInt("__iommu_dma_map(prot)", prot, 0, 63); // checked before the IOVA is allocated (iommuMap's own check comes too late)
+  checkInt("__iommu_dma_map(dmaMask)", dmaMask);
   cpuOf(domain, opts, "__iommu_dma_map");
   const off = iovaOffset(iovad, phys);
   const len = iovaAlign(iovad, size + off);
@@ -1255,6 +1260,8 @@ export function iommuDmaMapResource(dev: Device, phys: number, size: number, dir
  * @throws ModelConfigError for a handle that was not mapped on this device (nothing changes).
  */
 export function iommuDmaUnmapResource(dev: Device, handle: DmaAddr, dir: number, attrs: number): void {
+  checkDirection("iommuDmaUnmapResource(dir)", dir);
+  checkAttrs("iommuDmaUnmapResource(attrs)", attrs);
   const m = dev.iommuDmaCookie?.resources;
   const e = m?.get(handle);
   if (!m || !e) throw new ModelConfigError("dmaUnmapResource(handle)", handle, "a handle returned by dmaMapResource for this device");

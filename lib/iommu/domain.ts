@@ -89,6 +89,7 @@ const FQ_DRIVERS: Record<string, "dma-iommu" | "own-ops"> = {
  * intel-iommu / amd-iommu from v4.14 (CHANGE_IOVA_FLUSH_QUEUE), others never.
  */
 export function iommuDmaLazySupported(kernel: KernelVersion | string, driver: string): boolean {
+  if (typeof driver !== "string") throw new ModelConfigError("iommuDmaLazySupported(driver)", driver, "an IOMMU driver name (a string, e.g. \"arm-smmu-v3\")");
   const k = parseKernelVersion(kernel);
   const kind = FQ_DRIVERS[driver];
   if (kind === "dma-iommu") return atLeast(k, CHANGE_IOMMU_DMA_FQ);
@@ -109,6 +110,8 @@ export function iommuDmaLazySupported(kernel: KernelVersion | string, driver: st
  * amd_iommu.c (v4.14.177).
  */
 export function iommuDmaDefaultStrict(kernel: KernelVersion | string, driver: string, arch: string): boolean {
+  if (typeof driver !== "string") throw new ModelConfigError("iommuDmaDefaultStrict(driver)", driver, "an IOMMU driver name (a string, e.g. \"arm-smmu-v3\")");
+  if (typeof arch !== "string") throw new ModelConfigError("iommuDmaDefaultStrict(arch)", arch, "an architecture name (a string, e.g. \"x86_64\")");
   const k = parseKernelVersion(kernel);
   if (!iommuDmaLazySupported(k, driver)) return true;
   if (atLeast(k, CHANGE_IOMMU_DEFAULT_DMA_LAZY)) return arch !== "x86_64";
@@ -333,6 +336,7 @@ export function iommuDmaInitDomain(domain: IommuDomain, pageSize: number, window
  * iova_depot_work_func, IOVA_DEPOT_DELAY (v6.8.0, v6.19).
  */
 export function iommuDomainAdvanceTime(domain: IommuDomain, nowNs: number): void {
+  if (typeof nowNs !== "number" || !(nowNs >= 0 && nowNs <= MAX_ADDR)) throw new ModelConfigError("iommuDomainAdvanceTime(nowNs)", nowNs, "a time in ns in [0, 2^53 - 1]");
   const t = Math.floor(nowNs);
   if (domain.fq) fqTick(domain.fq, t);
   const rc = domain.iovad?.rcaches;

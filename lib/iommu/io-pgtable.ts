@@ -130,6 +130,9 @@ export const CHANGE_IOMMU_MAP_SG_PHYS_MERGE = defineChange({
  * Source: drivers/iommu/iommu.c, iommu_pgsize() (v6.19; v4.4 form gives the same size).
  */
 export function iommuPgsize(pageSizes: readonly number[], iova: number, paddr: number, size: number): number {
+  checkInt("iommuPgsize(iova)", iova);
+  checkInt("iommuPgsize(paddr)", paddr);
+  checkInt("iommuPgsize(size)", size);
   let best = 0;
   for (const p of pageSizes) {
     // Page sizes are powers of two (checked when the IOMMU is created): plain modulo is exact.
@@ -475,8 +478,11 @@ export function checkIommuPgsizes(p: { name: string; driver: string; granule: nu
  * ascending list of bytes: the driver table's ({@link IOMMU_DRIVER_PGSIZES})
  * for the granule and the hardware's sizes `hw` (as {@link checkIommuPgsizes}
  * returned them); for a driver not in the table, `hw` itself.
+ * @throws ModelConfigError naming the granule (not one the driver runs with) or the kernel (not a release).
  */
 export function iommuDriverPgsizes(driver: string, granule: number, kernel: string | KernelVersion, hw: readonly number[]): number[] {
   const t = IOMMU_DRIVER_PGSIZES[driver];
+  if (t && !t.granules.includes(granule)) throw new ModelConfigError("iommuDriverPgsizes(granule)", granule, `a granule ${driver} runs with: ${t.granules.join(", ")}`);
+  if (typeof kernel !== "string" && !(typeof kernel === "object" && kernel !== null && typeof (kernel as KernelVersion).major === "number")) throw new ModelConfigError("iommuDriverPgsizes(kernel)", kernel, "a kernel release (\"v6.19\" or a KernelVersion)");
   return t ? t.pgsizes(granule, kernel, hw) : hw.slice();
 }

@@ -37,7 +37,7 @@
  */
 import { z } from "zod";
 import type { DmaAddr } from "../core/addr.js";
-import { fmtSize } from "../core/arith.js";
+import { checkInt, fmtSize } from "../core/arith.js";
 import { DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE } from "../core/dma-types.js";
 import { ModelConfigError } from "../core/errors.js";
 import { addDmaOpCounts, chargeDmaOp, DMA_COST_COMPONENTS, emptyDmaOpCounts, type DmaCostBreakdown, type DmaOpCounts } from "../cost/dma-op.js";
@@ -110,11 +110,12 @@ const WORKLOAD_IDS = Object.keys(CASE06_WORKLOADS) as [Case06Workload, ...Case06
  * ignored and the domain stays strict, as in the kernel). PCI devices get a
  * 64-bit mask (a NIC, an NVMe drive), so dma-direct needs no bounce;
  * `dmaBits` overrides it (dma_map_benchmark's dma_bits).
- * @throws ModelConfigError for an unknown platform or backend.
+ * @throws ModelConfigError for an unknown platform or backend, or a dmaBits outside [1, 64] (a profile's dmaMaskBits range).
  */
 export function case06Machine(platform: string, kernel: string, backend: string, opts: { seed?: number; dmaBits?: number } = {}): { machine: Machine; dev: Device } {
   if (!(CASE06_PLATFORMS as readonly string[]).includes(platform)) throw new ModelConfigError("platform", platform, `one of ${CASE06_PLATFORMS.join(", ")}`);
   if (!(CASE06_BACKENDS as readonly string[]).includes(backend)) throw new ModelConfigError("backend", backend, `one of ${CASE06_BACKENDS.join(", ")}`);
+  if (opts.dmaBits !== undefined) checkInt("dmaBits", opts.dmaBits, 1, 64);
   const base = loadPlatformProfile(platform);
   const profile: PlatformProfile = JSON.parse(JSON.stringify(base));
   const name = DEVICE_OF[platform as Case06Platform];
@@ -286,10 +287,11 @@ export interface MapBenchmarkResult {
  * @throws ModelConfigError for a negative or non-finite latency.
  */
 export function mapBenchmarkStats(latenciesNs: readonly number[]): { avg100ns: number; stddev: number; sum: number; sumSq: number } {
+  if (!Array.isArray(latenciesNs)) throw new ModelConfigError("latenciesNs", latenciesNs, "an array of latencies in ns");
   let sum = 0;
   let sumSq = 0;
   for (const ns of latenciesNs) {
-    if (!Number.isFinite(ns) || ns < 0) throw new ModelConfigError("latency", ns, "a finite number of ns >= 0");
+    if (typeof ns !== "number" || !Number.isFinite(ns) || ns < 0 || ns > Number.MAX_SAFE_INTEGER) throw new ModelConfigError("latency", ns, "a finite number of ns in [0, 2^53 - 1]");
     const u = Math.floor(ns / 100);
     sum += u;
     sumSq += u * u;

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { PhysAddr } from "../../lib/core/addr.js";
-import { ModelConfigError } from "../../lib/core/errors.js";
+import { KernelOops, ModelConfigError } from "../../lib/core/errors.js";
 import { Trace } from "../../lib/core/trace.js";
 import { DMA_ATTR_NO_WARN, DMA_ATTR_SKIP_CPU_SYNC, DMA_FROM_DEVICE, DMA_TO_DEVICE } from "../../lib/core/dma-types.js";
 import {
@@ -192,7 +192,8 @@ describe.each(["v5.4", "v6.19"])("slot search %s", (kernel) => {
     const m = pool(kernel, 256);
     const a = swiotlbTblMapSingle(d, m, ORIG as PhysAddr, 1000);
     const before = [Array.from(m.defpool.list), Array.from(m.defpool.origAddr), swiotlbUsed(m), m.defpool.areas[0]!.index];
-    expect(() => swiotlbTblMapSingle(d, m, ORIG as PhysAddr, 0)).toThrow(ModelConfigError);
+    // size 0: the kernel's BUG_ON(!nslots) (see "a 0-byte bounce" below), thrown before any change
+    expect(() => swiotlbTblMapSingle(d, m, ORIG as PhysAddr, 0)).toThrow(KernelOops);
     expect(() => swiotlbTblMapSingle(d, m, ORIG as PhysAddr, 100, { allocAlignMask: 0x1000 })).toThrow(ModelConfigError);
     expect(() => swiotlbTblMapSingle(d, m, -5 as PhysAddr, 100)).toThrow(ModelConfigError);
     expect(() => swiotlbTblMapSingle(d, m, ORIG as PhysAddr, 100, { dir: 7 as 0 })).toThrow(ModelConfigError);
@@ -487,5 +488,30 @@ describe("slot alignment of >= PAGE_SIZE requests across releases (0eee5ae10256 
     swiotlbTblMapSingle(d, m, ORIG as PhysAddr, 1500);
     const t = swiotlbTblMapSingle(d, m, (ORIG + 0xa34) as PhysAddr, 4096);
     expect(t).toBe(START + 5 * IO_TLB_SIZE + 0x234);
+  });
+});
+
+describe("a 0-byte bounce (swiotlb_tbl_map_single with mapping_size 0)", () => {
+  it("v5.4: alloc_size 0 gives nslots = ALIGN(0, 2048) >> 11 = 0: BUG_ON(!nslots) (v5.4.6 kernel/dma/swiotlb.c:swiotlb_tbl_map_single), pool unchanged", () => {
+    const d = dev("v5.4");
+    const m = pool("v5.4", 128);
+    expect(() => swiotlbTblMapSingle(d, m, ORIG as PhysAddr, 0)).toThrow(/BUG_ON\(!nslots\)/);
+    expect(swiotlbUsed(m)).toBe(0);
+  });
+  it("v6.19: no min_align_mask: size = 0 + offset 0 = 0, nr_slots(0) = 0: BUG_ON(!nslots) (v6.19 kernel/dma/swiotlb.c:swiotlb_search_pool_area)", () => {
+    const d = dev("v6.19");
+    const m = pool("v6.19", 128);
+    expect(() => swiotlbTblMapSingle(d, m, (ORIG + 0x10) as PhysAddr, 0)).toThrow(/swiotlb_search_pool_area/);
+    expect(swiotlbUsed(m)).toBe(0);
+  });
+  it("v6.19: min_align_mask 0xfff and orig offset 0x10: offset = 0x10 & 0xfff & 0x7ff = 0x10, size 0x10, one slot; tlb = slot + 0x10; released whole", () => {
+    const d = dev("v6.19");
+    dmaSetMinAlignMask(d, 0xfff);
+    const m = pool("v6.19", 128);
+    const tlb = swiotlbTblMapSingle(d, m, (ORIG + 0x10) as PhysAddr, 0);
+    expect(swiotlbUsed(m)).toBe(1);
+    expect(tlb - START).toBe(0x10); // first free slot (0) of the pool, whose address 0x10000000 matches orig's bits under the mask above the slot (0)
+    swiotlbTblUnmapSingle(d, m, tlb, 0, { dir: DMA_FROM_DEVICE });
+    expect(swiotlbUsed(m)).toBe(0);
   });
 });

@@ -13,8 +13,21 @@
  *   maps exactly the granule-aligned spans of the live mappings;
  * - after unmapping what is left (with the sizes and directions it was
  *   mapped with), everything is empty.
+ * - iommu-dma in lazy mode (iommu.strict=0; drivers/iommu/dma-iommu.c v6.19
+ *   __iommu_dma_unmap clears the PTEs, then queue_iova puts the IOVA on the
+ *   CPU's flush queue; fq_flush_timeout, IOVA_DEFAULT_FQ_TIMEOUT = 10 ms,
+ *   flushes and free_iova_fast's them into the rcaches), with simulated time
+ *   passing between calls (machineAdvanceTime): IOVA ranges do not overlap;
+ *   the ranges allocated in the rbtree (the boot reservations aside) are
+ *   exactly the live mappings' + the flush-queue entries' + the rcache
+ *   contents', each once; the ranges in use (iovaRangesInUse) are the live
+ *   mappings' and the queued ones; the page table maps only the live spans;
+ *   after unmapping what is left and a final advance past the timeout, the
+ *   queue is empty and no range is in use.
  */
-import { iovaRangesInUse } from "../../lib/iommu/iova-rcache.js";
+import { iovaRangesInUse, iovaRcacheContents } from "../../lib/iommu/iova-rcache.js";
+import { machineAdvanceTime } from "../../lib/platform/machine.js";
+import { IOVA_DEFAULT_FQ_TIMEOUT } from "../../lib/iommu/flush-queue.js";
 import { afterAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { createMachine, type Machine } from "../../lib/platform/machine.js";
@@ -60,26 +73,26 @@ const note = (k: string, rejected: boolean) => {
 };
 
 /** Run one op; returns whether it was rejected. A rejection must be a ModelConfigError that changed nothing. */
-function step(dev: Device, op: Op, live: Live[], dead: Live[], base: number, state: () => string, skipUnknown: (a: number) => boolean = () => false): void {
+function step(dev: Device, op: Op, live: Live[], dead: Live[], base: number, state: () => string, skipUnknown: (a: number) => boolean = () => false, opts: { cpu?: number } = {}): void {
   const before = state();
   const pick = (n: number) => live[n % live.length]!;
   try {
     switch (op.k) {
       case "map": {
-        const h = dmaMapPage(dev, base + op.buf * 8, op.off, op.size, op.dir);
+        const h = dmaMapPage(dev, base + op.buf * 8, op.off, op.size, op.dir, opts);
         if (!dmaMappingError(h)) live.push({ h, size: op.size, dir: op.dir });
         return;
       }
       case "unmap": {
         if (!live.length) return;
         const l = pick(op.pick);
-        dmaUnmapPage(dev, l.h, l.size, l.dir);
+        dmaUnmapPage(dev, l.h, l.size, l.dir, opts);
         break;
       }
       case "wrongSize": {
         if (!live.length) return;
         const l = pick(op.pick);
-        dmaUnmapPage(dev, l.h, op.size === l.size ? l.size + 1 : op.size, l.dir);
+        dmaUnmapPage(dev, l.h, op.size === l.size ? l.size + 1 : op.size, l.dir, opts);
         break;
       }
       case "double": {
@@ -88,20 +101,20 @@ function step(dev: Device, op: Op, live: Live[], dead: Live[], base: number, sta
         // iommu-dma v4.12+: the freed IOVA may have been handed out again (rcache magazine); unmapping it then
         // tears down another live mapping (a use-after-free, not a double unmap): not this misuse kind.
         if (live.some((x) => Math.floor(x.h / 4096) === Math.floor(l.h / 4096))) return;
-        dmaUnmapPage(dev, l.h, l.size, l.dir);
+        dmaUnmapPage(dev, l.h, l.size, l.dir, opts);
         note(op.k, false);
         return;
       }
       case "unknown":
         // an address inside a live bounce mapping is the leak test/dma/swiotlb-release.test.ts pins (the kernel frees its tail, the head stays in use): not an "unknown" handle
         if (skipUnknown(op.addr)) return;
-        dmaUnmapPage(dev, op.addr as DmaAddr, 4096, 1);
+        dmaUnmapPage(dev, op.addr as DmaAddr, 4096, 1, opts);
         note(op.k, false);
         return;
       case "badDir": {
         if (!live.length) return;
         const l = pick(op.pick);
-        dmaUnmapPage(dev, l.h, l.size, op.dir);
+        dmaUnmapPage(dev, l.h, l.size, op.dir, opts);
         break;
       }
     }
@@ -154,6 +167,48 @@ function checkIommu(dev: Device): void {
   }
   expect(d.pgtable.mappedBytes, "page table maps exactly the live spans").toBe(bytes);
 }
+
+/**
+ * The lazy-mode bookkeeping (see the module comment). `boot`: pfnLo of the
+ * ranges reserved before the first map (MSI window, PCI holes), not the sequence's.
+ */
+function checkIommuLazy(dev: Device, boot: Set<number>): void {
+  const d = dev.iommuDomain!;
+  const iovad = d.iovad!;
+  const g = iovad.granule;
+  const fq = d.fq!;
+  const ranges = iovaRanges(iovad).slice().sort((a, b) => a.pfnLo - b.pfnLo);
+  for (let i = 1; i < ranges.length; i++) expect(ranges[i]!.pfnLo, "IOVA ranges overlap").toBeGreaterThan(ranges[i - 1]!.pfnHi);
+  const maps = iommuActiveMappings(dev);
+  const livePfns = maps.map((x) => Math.floor(x.dmaAddr / g));
+  const queued = fq.rings.flat().map((e) => e.pfn);
+  const cached = iovaRcacheContents(iovad).map((c) => c.pfn);
+  const owners = [...livePfns, ...queued, ...cached].sort((a, b) => a - b);
+  const allocated = ranges.filter((r) => !boot.has(r.pfnLo)).map((r) => r.pfnLo);
+  expect(owners, "rbtree ranges = live mappings + flush-queue entries + rcache contents, each once").toEqual(allocated);
+  const inUse = iovaRangesInUse(iovad).filter((r) => !boot.has(r.pfnLo)).map((r) => r.pfnLo).sort((a, b) => a - b);
+  expect(inUse, "ranges in use = live mappings + flush-queue entries").toEqual([...livePfns, ...queued].sort((a, b) => a - b));
+  expect(fq.pending, "flush-queue entries").toBe(queued.length);
+  let bytes = 0;
+  for (const x of maps) bytes += (Math.ceil((x.dmaAddr + x.size) / g) - Math.floor(x.dmaAddr / g)) * g;
+  expect(d.pgtable.mappedBytes, "page table maps exactly the live spans (queued IOVAs are already unmapped)").toBe(bytes);
+}
+
+/**
+ * Idle time that surely takes the fq timer past its expiry: queue_iova arms it with
+ * mod_timer(jiffies + msecs_to_jiffies(IOVA_DEFAULT_FQ_TIMEOUT)) (drivers/iommu/dma-iommu.c v6.19),
+ * msecs_to_jiffies rounding up: at HZ = 250 (4 ms jiffies) ceil(10 / 4) = 3 jiffies from the queuing
+ * jiffy, so (3 + 1) jiffies = 16 ms of idle time from any point fire it.
+ */
+const PAST_FQ_TIMER_NS = (Math.ceil(IOVA_DEFAULT_FQ_TIMEOUT / 4) + 1) * 4_000_000;
+
+type LazyOp = (Op & { cpu: number }) | { k: "advance"; ns: number };
+// map/unmap/misuse on one of the 4 CPUs (its flush-queue ring and rcache magazines);
+// idle times: 2 us (the queue keeps growing), 3 ms (may or may not reach the expiry), past the timer (a flush-all frees the queue)
+const lazyOpArb: fc.Arbitrary<LazyOp> = fc.oneof(
+  { weight: 6, arbitrary: fc.tuple(opArb, fc.nat(3)).map(([op, cpu]) => ({ ...op, cpu })) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant("advance" as const), ns: fc.constantFrom(2000, 3_000_000, PAST_FQ_TIMER_NS) }) },
+);
 
 describe("misuse sequences keep the bookkeeping consistent", () => {
   afterAll(() => {
@@ -209,6 +264,50 @@ describe("misuse sequences keep the bookkeeping consistent", () => {
       { seed: 4242, numRuns: 25 },
     );
   });
+  const lazy = { advances: 0, timerFlushes: 0, queuedMax: 0, cachedMax: 0 };
+  for (const [platform, name, base] of [["arm64-server", "0000:02:00.0", 0x80000], ["x86-64-pc-8g-vtd", "0000:03:00.0", 0x100]] as const) {
+    it(`iommu-dma lazy mode, flush queue and time (${platform}, v6.19)`, () => {
+      fc.assert(
+        fc.property(fc.array(lazyOpArb, { minLength: 5, maxLength: 40 }), (ops) => {
+          const m = createMachine(platform, { kernel: "v6.19", iommu: { strict: false } });
+          enableDmaDebug(m);
+          const dev = m.device(name);
+          const d = dev.iommuDomain!;
+          expect(L.iommuDomainStrict(d)).toBe(false);
+          expect(m.cpus).toBe(4);
+          const boot = new Set(iovaRanges(d.iovad!).map((r) => r.pfnLo));
+          const state = () => JSON.stringify([iovaRanges(d.iovad!), d.pgtable.mappedBytes, iommuActiveMappings(dev).map((a) => [a.dmaAddr, a.size]), d.fq!.rings, iovaRcacheContents(d.iovad!)]);
+          const live: Live[] = [];
+          const dead: Live[] = [];
+          for (const op of ops) {
+            if (op.k === "advance") {
+              machineAdvanceTime(m, op.ns);
+              lazy.advances++;
+            } else step(dev, op, live, dead, base, state, undefined, { cpu: op.cpu });
+            lazy.queuedMax = Math.max(lazy.queuedMax, d.fq!.pending);
+            lazy.cachedMax = Math.max(lazy.cachedMax, iovaRcacheContents(d.iovad!).length);
+            checkIommuLazy(dev, boot);
+          }
+          for (const a of iommuActiveMappings(dev)) dmaUnmapPage(dev, a.dmaAddr as DmaAddr, a.size, a.dir);
+          checkIommuLazy(dev, boot);
+          expect(d.fq!.hz, "PAST_FQ_TIMER_NS assumes HZ = 250").toBe(250);
+          machineAdvanceTime(m, PAST_FQ_TIMER_NS);
+          lazy.timerFlushes += L.iommuDomainCounters(d).fqFlushes;
+          checkIommuLazy(dev, boot);
+          expect(iommuActiveMappings(dev)).toEqual([]);
+          expect(d.fq!.pending).toBe(0);
+          expect(iovaRangesInUse(d.iovad!).filter((r) => !boot.has(r.pfnLo))).toEqual([]);
+          expect(d.pgtable.mappedBytes).toBe(0);
+        }),
+        { seed: 4243, numRuns: 25 },
+      );
+      // the sequences really queued IOVAs and let the timer flush them
+      expect(lazy.advances).toBeGreaterThan(0);
+      expect(lazy.queuedMax).toBeGreaterThan(0);
+      expect(lazy.timerFlushes).toBeGreaterThan(0);
+      expect(lazy.cachedMax).toBeGreaterThan(0);
+    });
+  }
 });
 
 /**
