@@ -418,12 +418,7 @@ export class BuddyAllocator {
     checkInt("reserve(pfn)", pfn);
     checkInt("reserve(pages)", pages, 1);
     const end = pfn + pages;
-    // Every page free: walked free block by free block (a block inside its zone is free page by page).
-    for (let p = pfn; p < end; ) {
-      const b = this.freeBlockOf(p);
-      if (b === null) throw new ModelConfigError("reserve(pfn, pages)", `${hex(pfn * this.pageSize)}+${pages} pages`, "a range of free pages");
-      p = b.zone.contains(b.head + 2 ** b.order - 1) ? b.head + 2 ** b.order : p + 1;
-    }
+    if (!this.isFreeRange(pfn, pages)) throw new ModelConfigError("reserve(pfn, pages)", `${hex(pfn * this.pageSize)}+${pages} pages`, "a range of free pages");
     // Page by page, lowest first, as takePage does; a free block that starts at the next page and lies inside
     // the range and its zone is taken whole: page by page, each split would free halves that later pages of the
     // range take again, leaving the same free lists (same members, added in the same order) and live records.
@@ -469,6 +464,21 @@ export class BuddyAllocator {
       this.live.set(p, { order: 0, zone: z });
       return;
     }
+  }
+
+  /**
+   * True iff every page of [pfn, pfn + pages) lies inside a free block
+   * ({@link isFree} of each page), walked free block by free block.
+   */
+  isFreeRange(pfn: number, pages: number): boolean {
+    const end = pfn + pages;
+    for (let p = pfn; p < end; ) {
+      const b = this.freeBlockOf(p);
+      if (b === null) return false;
+      // every page of a block that lies inside its zone is free
+      p = b.zone.contains(b.head + 2 ** b.order - 1) ? b.head + 2 ** b.order : p + 1;
+    }
+    return true;
   }
 
   /** True iff page `pfn` lies inside a free block. */

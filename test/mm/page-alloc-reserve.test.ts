@@ -30,7 +30,7 @@ function pageByPage(b: BuddyAllocator, pfn: number, pages: number): void {
   for (let p = pfn; p < pfn + pages; p++) b.reserve(p, 1);
 }
 
-describe("BuddyAllocator.reserve: whole blocks, same result as page by page", () => {
+describe("BuddyAllocator.reserve and isFreeRange: whole blocks, same result as page by page", () => {
   it("on fresh and fragmented memory, ranges of 1 to 5000 pages", () => {
     const rng = createPrng(42);
     let reserved = 0;
@@ -41,6 +41,9 @@ describe("BuddyAllocator.reserve: whole blocks, same result as page by page", ()
       for (let k = 0; k < 5; k++) {
         const pfn = rng.nextInt(262144 - 5000);
         const pages = 1 + rng.nextInt(k < 3 ? 5000 : 64);
+        let allFree = true;
+        for (let p = pfn; p < pfn + pages; p++) allFree = allFree && a.isFree(p);
+        expect(c.isFreeRange(pfn, pages)).toBe(allFree);
         let ea = false;
         let ec = false;
         try {
