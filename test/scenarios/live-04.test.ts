@@ -52,3 +52,21 @@ describe("notebook 04 live: the seed is read only by fragmentation", () => {
     for (const d of unfragmented) expect(d).not.toContain("seed");
   });
 });
+
+describe("case04Sweep: machines that store no trace events give case04Run's figures", () => {
+  it("mapped, bounced and failing runs", () => {
+    // swiotlb=4 MiB holds 2048 slots: 1024 bounced 4 KiB pages, so three 2 MiB vmalloc buffers (1536 pages) fill it
+    for (const base of [BASE, { ...BASE, swiotlbSize: 4 * 2 ** 20, buffers: 3 }]) {
+      for (const strategy of ["vmalloc", "zone-dma32"] as const) {
+        const size = 2 * 2 ** 20;
+        const [row] = case04Sweep(base, [size], [strategy]);
+        const r = case04Run({ ...base, strategy, bufferSize: size });
+        expect(r.machine.trace.length).toBeGreaterThan(0);
+        expect(row).toEqual({ strategy, bufferMiB: 2, ok: r.ok, reason: r.reason, bouncedMiBPerFrame: r.bouncedBytesPerFrame / 2 ** 20, costPerFrameUs: Math.round(r.costPerFrameNs) / 1000, swiotlbSlotsUsed: r.swiotlbSlotsUsed, swiotlbSlots: r.swiotlbSlots, pagesAbove4G: r.pagesAbove4G });
+      }
+    }
+    const [full] = case04Sweep({ ...BASE, swiotlbSize: 4 * 2 ** 20, buffers: 3 }, [2 * 2 ** 20], ["vmalloc"]);
+    expect(full!.ok).toBe(false);
+    expect(full!.reason).toContain("swiotlb buffer is full");
+  });
+});
