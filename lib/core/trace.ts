@@ -132,6 +132,13 @@ export class Trace {
   /** When false, events are counted (and the clock advanced) but not stored: for benchmarks. */
   keepEvents: boolean;
 
+  /**
+   * Called with every recorded event, stored or not, after the clock has
+   * advanced (a scenario that reads a few events of a long run watches them
+   * here and can leave keepEvents false). Undefined: nothing is called.
+   */
+  onRecord: ((ev: TraceEvent) => void) | undefined = undefined;
+
   constructor(opts: { keepEvents?: boolean } = {}) {
     this.keepEvents = opts.keepEvents ?? true;
   }
@@ -170,6 +177,7 @@ export class Trace {
     };
     this.clock += cost;
     if (this.keepEvents) this.list.push(ev);
+    if (this.onRecord !== undefined) this.onRecord(ev);
     return ev;
   }
 

@@ -1288,9 +1288,7 @@ export function swiotlbOf(machine: SwiotlbHost): IoTlbMem | null {
       const top = Math.min(bank.base + bank.size, d.lowLimit);
       const st = alignDown(top - bytes, ps);
       if (st < bank.base) continue;
-      let free = true;
-      for (let pfn = st / ps; pfn < (st + bytes) / ps && free; pfn++) free = b.isFree(pfn);
-      if (free) {
+      if (b.isFreeRange(st / ps, bytes / ps)) {
         start = st;
         break;
       }

@@ -417,10 +417,31 @@ export class BuddyAllocator {
   reserve(pfn: number, pages: number): void {
     checkInt("reserve(pfn)", pfn);
     checkInt("reserve(pages)", pages, 1);
-    for (let p = pfn; p < pfn + pages; p++) {
-      if (!this.isFree(p)) throw new ModelConfigError("reserve(pfn, pages)", `${hex(pfn * this.pageSize)}+${pages} pages`, "a range of free pages");
+    const end = pfn + pages;
+    if (!this.isFreeRange(pfn, pages)) throw new ModelConfigError("reserve(pfn, pages)", `${hex(pfn * this.pageSize)}+${pages} pages`, "a range of free pages");
+    // Page by page, lowest first, as takePage does; a free block that starts at the next page and lies inside
+    // the range and its zone is taken whole: page by page, each split would free halves that later pages of the
+    // range take again, leaving the same free lists (same members, added in the same order) and live records.
+    for (let p = pfn; p < end; ) {
+      const b = this.freeBlockOf(p)!;
+      const bEnd = b.head + 2 ** b.order;
+      if (b.head === p && bEnd <= end && b.order > 0 && b.zone.contains(bEnd - 1)) {
+        b.zone.removeFree(p, b.order);
+        for (let q = p; q < bEnd; q++) this.live.set(q, { order: 0, zone: b.zone });
+        p = bEnd;
+      } else this.takePage(p++);
     }
-    for (let p = pfn; p < pfn + pages; p++) this.takePage(p);
+  }
+
+  /** The free block holding page `pfn` (its zone's lowest order whose aligned head is free), or null: what {@link isFree} and {@link takePage} look for. */
+  private freeBlockOf(pfn: number): { zone: BuddyZone; head: number; order: number } | null {
+    const z = this.zoneOfPfn(pfn);
+    if (!z) return null;
+    for (let o = 0; o < NR_PAGE_ORDERS; o++) {
+      const head = Math.floor(pfn / 2 ** o) * 2 ** o;
+      if (z.isFreeHead(head, o)) return { zone: z, head, order: o };
+    }
+    return null;
   }
 
   /** Remove one free page from the lists (splitting its block), record it live at order 0. */
@@ -443,6 +464,21 @@ export class BuddyAllocator {
       this.live.set(p, { order: 0, zone: z });
       return;
     }
+  }
+
+  /**
+   * True iff every page of [pfn, pfn + pages) lies inside a free block
+   * ({@link isFree} of each page), walked free block by free block.
+   */
+  isFreeRange(pfn: number, pages: number): boolean {
+    const end = pfn + pages;
+    for (let p = pfn; p < end; ) {
+      const b = this.freeBlockOf(p);
+      if (b === null) return false;
+      // every page of a block that lies inside its zone is free
+      p = b.zone.contains(b.head + 2 ** b.order - 1) ? b.head + 2 ** b.order : p + 1;
+    }
+    return true;
   }
 
   /** True iff page `pfn` lies inside a free block. */

@@ -43,6 +43,7 @@
  */
 import { SZ_1G, SZ_4G, SZ_64M, checkInt, hex } from "../core/arith.js";
 import { ModelConfigError } from "../core/errors.js";
+import type { Trace, TraceEvent } from "../core/trace.js";
 import { createMachine, type Machine } from "../platform/machine.js";
 import { loadPlatformProfile, type PlatformProfile } from "../platform/profile.js";
 import type { Device } from "../platform/device.js";
@@ -180,16 +181,17 @@ function checkParams(p: Case04Params): void {
 
 /**
  * The machine of case 04: data/platforms/x86-64-pc-8g(-vtd).json with the
- * RAM and the card's mask from the parameters.
+ * RAM and the card's mask from the parameters; `keepEvents` false: its
+ * trace counts events and charges their costs but stores none.
  * @throws ModelConfigError for bad parameters.
  */
-export function case04Machine(p: Case04Params): Machine {
+export function case04Machine(p: Case04Params, keepEvents = true): Machine {
   checkParams(p);
   const base: PlatformProfile = loadPlatformProfile(p.iommu ? "x86-64-pc-8g-vtd" : "x86-64-pc-8g");
   const ram = p.ramGiB <= 3 ? [{ base: 0, size: p.ramGiB * SZ_1G }] : [{ base: 0, size: 3 * SZ_1G }, { base: SZ_4G, size: (p.ramGiB - 3) * SZ_1G }];
   const prof = { ...base, ram, devices: base.devices.map((d) => ({ ...d, dmaMaskBits: p.dmaMaskBits })) };
   // swiotlb= <size>: the pool the notebook's parameter asks for (without VT-d; with it the card never reaches dma-direct)
-  return createMachine(prof, { kernel: p.kernel, seed: p.seed, ...(p.iommu ? {} : { swiotlb: { size: p.swiotlbSize } }) });
+  return createMachine(prof, { keepEvents: keepEvents, kernel: p.kernel, seed: p.seed, ...(p.iommu ? {} : { swiotlb: { size: p.swiotlbSize } }) });
 }
 
 /**
@@ -200,14 +202,14 @@ export function case04Machine(p: Case04Params): Machine {
  * @returns the entries mapped (nents; 0 or -EIO when the map failed) and
  * the entries and bytes bounced; `full` when the map failed.
  */
-function directMapSgWithSwiotlb(dev: Device, sgl: Scatterlist[], nents: number, pageSize: number): { ents: number; bounced: number; bouncedBytes: number; full: boolean; failure: string | null } {
-  const from = dev.trace.length;
+function directMapSgWithSwiotlb(dev: Device, sgl: Scatterlist[], nents: number, pageSize: number, win: EventWindow): { ents: number; bounced: number; bouncedBytes: number; full: boolean; failure: string | null } {
+  win.open();
   const ents = dmaMapSg(dev, sgl, nents, DMA_FROM_DEVICE, 0, { pageSize });
-  if (ents <= 0) return { ents: 0, bounced: 0, bouncedBytes: 0, full: true, failure: mapFailure(dev, from) };
+  const evs = win.close();
+  if (ents <= 0) return { ents: 0, bounced: 0, bouncedBytes: 0, full: true, failure: mapFailure(evs) };
   let bounced = 0;
   let bytes = 0;
-  const evs = dev.trace.events();
-  for (let i = from; i < evs.length; i++) {
+  for (let i = 0; i < evs.length; i++) {
     const e = evs[i]!;
     if (e.kind === "dma_map" && e.data["bounced"] === true) {
       bounced++;
@@ -220,14 +222,13 @@ function directMapSgWithSwiotlb(dev: Device, sgl: Scatterlist[], nents: number, 
 /**
  * Why a dma_map_sg failed, from the first warning or fault it recorded
  * (trace events from `from` on), never guessed from the pool's state
- * afterwards: swiotlb_tbl_map_single's "swiotlb buffer is full" with the
+ * afterwards (`evs`: the events of the map call): swiotlb_tbl_map_single's "swiotlb buffer is full" with the
  * slot counts at that moment, or the map error's own text (for example a
  * bounce buffer that is itself above the device's mask: "swiotlb addr
  * overflow").
  */
-function mapFailure(dev: Device, from: number): string {
-  const evs = dev.trace.events();
-  for (let i = from; i < evs.length; i++) {
+function mapFailure(evs: readonly TraceEvent[]): string {
+  for (let i = 0; i < evs.length; i++) {
     const e = evs[i]!;
     if (e.level === "info") continue;
     if (e.kind === "swiotlb_full") return `dma_map_sg failed: swiotlb buffer is full (${e.data["used"]} of ${e.data["total"]} slots in use when a ${e.data["size"]}-byte bounce was asked for)`;
@@ -240,7 +241,32 @@ function fail(reason: string, pagePhys: number[] = []): Case04Buffer {
   return { ok: false, reason, pagePhys, dmaSegments: 0, deviceAddrs: [], bounced: 0, bouncedBytes: 0, truncated: 0, tables: 0, misdirected: 0, unmappedEntries: 0 };
 }
 
-function oneBuffer(m: Machine, dev: Device, p: Case04Params): Case04Buffer {
+/**
+ * The events a trace records between open() and close(), watched through
+ * Trace.onRecord: what case04Run reads of its trace (the map calls' events,
+ * the frame's), whether the trace stores its events or not (the sweep's
+ * machines do not: a 40 MiB run records hundreds of thousands).
+ */
+class EventWindow {
+  private evs: TraceEvent[] = [];
+  private watching = false;
+  constructor(trace: Trace) {
+    trace.onRecord = (ev) => {
+      if (this.watching) this.evs.push(ev);
+    };
+  }
+  open(): void {
+    this.evs = [];
+    this.watching = true;
+  }
+  /** The events since open(), oldest first. */
+  close(): TraceEvent[] {
+    this.watching = false;
+    return this.evs;
+  }
+}
+
+function oneBuffer(m: Machine, dev: Device, p: Case04Params, win: EventWindow): Case04Buffer {
   const ps = m.pageSize;
   const pages = Math.ceil(p.bufferSize / ps);
   if (p.strategy === "noncontiguous" || p.strategy === "dma_alloc_sg") {
@@ -264,7 +290,7 @@ function oneBuffer(m: Machine, dev: Device, p: Case04Params): Case04Buffer {
   const sgl = vmallocToSg(m, buf.va, pages);
   if (!sgl) return fail("vmalloc_to_sg failed");
   const pagePhys = buf.pfns.map((x) => x * ps);
-  const r = directMapSgWithSwiotlb(dev, sgl, pages, ps);
+  const r = directMapSgWithSwiotlb(dev, sgl, pages, ps, win);
   const ents = r.ents;
   const bounced = r.bounced;
   const bouncedBytes = r.bouncedBytes;
@@ -286,28 +312,35 @@ function oneBuffer(m: Machine, dev: Device, p: Case04Params): Case04Buffer {
  * @throws ModelConfigError for a parameter outside its range (nothing is built).
  */
 export function case04Run(params: Partial<Case04Params> = {}): Case04Result {
-  const p: Case04Params = { ...CASE04_DEFAULTS, ...params };
-  const m = case04Machine(p);
+  return runCase04({ ...CASE04_DEFAULTS, ...params }, true);
+}
+
+/** case04Run on complete parameters; `keepEvents` false: the machine's trace stores no events (the figures are the same, see EventWindow). */
+function runCase04(p: Case04Params, keepEvents: boolean): Case04Result {
+  const m = case04Machine(p, keepEvents);
   const dev = m.device("0000:03:00.0");
+  const win = new EventWindow(m.trace);
   const b = buddyOf(m);
   // Boot: the swiotlb pool is allocated (memblock) before any page allocation.
   const mem: IoTlbMem | null = p.iommu ? null : swiotlbOf(m);
   const swStart: number | null = mem ? mem.defpool.start : null;
   if (p.fragmentFraction > 0) b.fragment(p.seed, p.fragmentFraction);
   const bufs: Case04Buffer[] = [];
-  for (let i = 0; i < p.buffers; i++) bufs.push(oneBuffer(m, dev, p));
+  for (let i = 0; i < p.buffers; i++) bufs.push(oneBuffer(m, dev, p, win));
   const okBufs = bufs.filter((x) => x.ok);
   // One frame: the card fills every segment, the driver syncs each buffer for the CPU.
   // (Only streaming dma-direct mappings are tracked by the device actions of lib/model/actions.ts; the IOMMU and
   // dma_alloc_noncontiguous buffers get the sync calls alone, which is all their cost is made of.)
   const streamingDirect = !useDmaIommu(dev) && (p.strategy === "vmalloc" || p.strategy === "vmalloc32" || p.strategy === "zone-dma32");
   if (streamingDirect) for (const x of okBufs) for (let i = 0; i < x.dmaSegments; i++) deviceWrite(dev, x.sgl![i]!.dmaAddress, x.sgl![i]!.dmaLength);
-  const frameFrom = m.trace.length;
+  win.open();
   for (const x of okBufs) dmaSyncSgForCpu(dev, x.sgl!, x.dmaSegments, DMA_FROM_DEVICE);
-  const cost = m.trace.costSince(frameFrom);
+  const evs = win.close();
+  // the frame's charged cost, summed in event order as Trace.costSince does
+  let cost = 0;
+  for (let i = 0; i < evs.length; i++) cost += evs[i]!.costNs;
   let bouncedBytes = 0;
-  const evs = m.trace.events();
-  for (let i = frameFrom; i < evs.length; i++) {
+  for (let i = 0; i < evs.length; i++) {
     const c = evs[i]!.data["copiedBytes"];
     if (typeof c === "number" && evs[i]!.kind !== "swiotlb_bounce") bouncedBytes += c;
   }
@@ -355,7 +388,8 @@ export function case04Sweep(base: Partial<Case04Params>, sizes: readonly number[
   for (const s of strategies) {
     if (s === "iommu" && !base.iommu) continue;
     for (const size of sizes) {
-      const r = case04Run({ ...base, strategy: s, bufferSize: size });
+      // the rows read no stored event: the sweep's machines keep none
+      const r = runCase04({ ...CASE04_DEFAULTS, ...base, strategy: s, bufferSize: size }, false);
       rows.push({
         strategy: s,
         bufferMiB: size / 2 ** 20,

@@ -93,3 +93,18 @@ describe("trace", () => {
     expect(t.ofKind("dma_map", "swiotlb_full")).toEqual([]);
   });
 });
+
+describe("Trace.onRecord", () => {
+  it("sees every event, stored or not, after the clock advanced", () => {
+    for (const keepEvents of [true, false]) {
+      const t = new Trace({ keepEvents });
+      const seen: Array<[string, number]> = [];
+      t.onRecord = (ev) => seen.push([ev.msg, t.nowNs]);
+      t.record({ fn: "f", kind: "dma_map", msg: "a", costNs: 5 });
+      t.record({ fn: "f", kind: "dma_map", msg: "b", costNs: 7 });
+      // clock after each: 5, then 5 + 7
+      expect(seen).toEqual([["a", 5], ["b", 12]]);
+      expect(t.length).toBe(keepEvents ? 2 : 0);
+    }
+  });
+});
