@@ -164,6 +164,109 @@ export const IOVA_RANGE_CACHE_MAX_SIZE = 6;
 /** MAX_GLOBAL_MAGS (include/linux/iova.h, later iova.c; v4.7 .. v6.6): depot capacity per order, magazines. */
 export const MAX_GLOBAL_MAGS = 32;
 
+/** Largest cached size, pages: 2^(IOVA_RANGE_CACHE_MAX_SIZE - 1) = 32. */
+const CACHED_MAX = 2 ** (IOVA_RANGE_CACHE_MAX_SIZE - 1);
+/** order_base_2(s) for s = 1..CACHED_MAX, computed once with lib/core/arith.ts (the fast path reads it instead of recomputing). */
+const ORDER_OF = new Uint8Array(CACHED_MAX + 1);
+/** roundup_pow_of_two(s) for s = 1..CACHED_MAX, computed once with lib/core/arith.ts. */
+const ROUNDUP_OF = new Float64Array(CACHED_MAX + 1);
+for (let s = 1; s <= CACHED_MAX; s++) {
+  ORDER_OF[s] = orderBase2(s);
+  ROUNDUP_OF[s] = roundupPowOfTwo(s);
+}
+
+/** order_base_2(n) for a safe integer n >= 1 already checked: the table for 1..32, else lib/core/arith.ts. */
+function orderOf(n: number): number {
+  return n <= CACHED_MAX ? ORDER_OF[n]! : orderBase2(n);
+}
+
+/**
+ * A set of pfns (safe integers >= 0) in one typed array: open addressing
+ * with linear probing, home slot pfn mod (capacity - 1), deletion by
+ * shifting the following run back (no tombstones), doubled when half full.
+ * Model bookkeeping for the misuse checks (which pfns sit in a magazine):
+ * the kernel keeps no such set. Same has/add/delete/size surface as a Set.
+ */
+export class PfnSet {
+  private keys = new Float64Array(1024);
+  /** Slot k holds a key iff used[k] is 1 (pfn 0 is a valid key). */
+  private used = new Uint8Array(1024);
+  /** Number of pfns held. */
+  size = 0;
+
+  private home(pfn: number): number {
+    return pfn % (this.keys.length - 1);
+  }
+
+  /** Slot holding `pfn`, or -1. */
+  private find(pfn: number): number {
+    const keys = this.keys;
+    const used = this.used;
+    const cap = keys.length;
+    let k = this.home(pfn);
+    while (used[k] === 1) {
+      if (keys[k] === pfn) return k;
+      k = k + 1 === cap ? 0 : k + 1;
+    }
+    return -1;
+  }
+
+  /** True iff `pfn` is in the set. */
+  has(pfn: number): boolean {
+    return this.find(pfn) >= 0;
+  }
+
+  /** Add `pfn` (no-op if present). */
+  add(pfn: number): void {
+    if (this.find(pfn) >= 0) return;
+    if (2 * (this.size + 1) > this.keys.length) this.grow();
+    this.put(pfn);
+    this.size++;
+  }
+
+  private put(pfn: number): void {
+    const keys = this.keys;
+    const used = this.used;
+    const cap = keys.length;
+    let k = this.home(pfn);
+    while (used[k] === 1) k = k + 1 === cap ? 0 : k + 1;
+    keys[k] = pfn;
+    used[k] = 1;
+  }
+
+  private grow(): void {
+    const oldKeys = this.keys;
+    const oldUsed = this.used;
+    this.keys = new Float64Array(2 * oldKeys.length);
+    this.used = new Uint8Array(2 * oldKeys.length);
+    for (let k = 0; k < oldKeys.length; k++) if (oldUsed[k] === 1) this.put(oldKeys[k]!);
+  }
+
+  /** Remove `pfn`; returns whether it was present. */
+  delete(pfn: number): boolean {
+    let i = this.find(pfn);
+    if (i < 0) return false;
+    const keys = this.keys;
+    const used = this.used;
+    const cap = keys.length;
+    // Backward shift: move each later key of the probe run whose home is not in (i, j] into the hole.
+    let j = i;
+    for (;;) {
+      j = j + 1 === cap ? 0 : j + 1;
+      if (used[j] !== 1) break;
+      const h = this.home(keys[j]!);
+      const movable = i <= j ? h <= i || h > j : h <= i && h > j;
+      if (movable) {
+        keys[i] = keys[j]!;
+        i = j;
+      }
+    }
+    used[i] = 0;
+    this.size--;
+    return true;
+  }
+}
+
 /** IOVA_MAG_SIZE for a release: 128 (v4.7 .. v5.19) or 127 (v6.0+). Source: drivers/iommu/iova.c. */
 export function iovaMagSize(kernel: string): number {
   return atLeast(kernel, CHANGE_IOVA_MAG_SIZE_127) ? 127 : 128;
@@ -211,7 +314,7 @@ export class IovaRcaches {
   /** rcaches[order], order 0 .. IOVA_RANGE_CACHE_MAX_SIZE - 1. */
   readonly rcaches: IovaRcache[];
   /** @internal the pfns currently held in any magazine (misuse checks). */
-  readonly _cached = new Set<number>();
+  readonly _cached = new PfnSet();
 
   /** @internal use {@link iovaDomainInitRcaches}. */
   constructor(kernel: string, cpus: number) {
@@ -302,8 +405,8 @@ function magazineFreePfns(iovad: IovaDomain, rc: IovaRcaches, mag: IovaMagazine)
 
 /** iova_rcache_get(): a cached pfn for `size` under `limit` (= limit_pfn + 1 from v4.15, limit_pfn before), or 0. */
 function rcacheGet(rc: IovaRcaches, size: number, limit: number, cpu: number): number {
-  const order = orderBase2(size);
-  if (order >= IOVA_RANGE_CACHE_MAX_SIZE) return 0;
+  if (size > CACHED_MAX) return 0;
+  const order = ORDER_OF[size]!;
   const rcache = rc.rcaches[order]!;
   const cr = rcache.cpu[cpu]!;
   let mag = cr.loaded;
@@ -404,9 +507,7 @@ export function allocIovaFast(iovad: IovaDomain, size: number, limitPfn: number,
   }
   checkCpu(rc, "allocIovaFast", cpu);
   let sz = size;
-  if (rc.roundup && sz < 2 ** (IOVA_RANGE_CACHE_MAX_SIZE - 1)) {
-    sz = roundupPowOfTwo(sz);
-  }
+  if (rc.roundup && sz < CACHED_MAX) sz = ROUNDUP_OF[sz]!;
   const pfn = rcacheGet(rc, sz, rc.limitScan ? limitPfn + 1 : limitPfn, cpu);
   if (pfn) return pfn;
   let flush = flushRcache;
@@ -466,7 +567,7 @@ export function freeIovaFastAnyOrder(iovad: IovaDomain, pfn: number, size: numbe
   const r = findIova(iovad, pfn);
   if (!r || r.pfnLo !== pfn) throw new ModelConfigError("freeIovaFast(pfn)", pfn, "the first pfn of an allocated range");
   if (rc._cached.has(pfn)) throw new ModelConfigError("freeIovaFast(pfn)", pfn, "a pfn not already in an rcache (this is a double free)");
-  const order = orderBase2(size);
+  const order = orderOf(size);
   if (order >= IOVA_RANGE_CACHE_MAX_SIZE) freeIova(iovad, pfn);
   else rcacheInsert(iovad, rc, order, pfn, cpu);
 }
@@ -481,12 +582,16 @@ export function freeIovaFastAnyOrder(iovad: IovaDomain, pfn: number, size: numbe
 export function checkFreeIovaFast(iovad: IovaDomain, rc: IovaRcaches, pfn: number, size: number, fn: string): number {
   if (!(Number.isSafeInteger(size) && size >= 1)) checkInt(`${fn}(size)`, size, 1);
   if (!Number.isSafeInteger(pfn) || pfn < 0) checkInt(`${fn}(pfn)`, pfn);
-  const r = findIova(iovad, pfn);
-  if (!r || r.pfnLo !== pfn) throw new ModelConfigError(`${fn}(pfn)`, pfn, "the first pfn of an allocated range");
+  // find_iova without the copy: the range with the highest pfn_lo <= pfn must start at pfn.
+  const ix = iovad._ix;
+  if (!ix.floorPos(pfn)) throw new ModelConfigError(`${fn}(pfn)`, pfn, "the first pfn of an allocated range");
+  const b = ix.blocks[ix.posB]!;
+  if (b.lo[ix.posJ] !== pfn) throw new ModelConfigError(`${fn}(pfn)`, pfn, "the first pfn of an allocated range");
+  const len = b.hi[ix.posJ]! - pfn + 1;
   if (rc._cached.has(pfn)) throw new ModelConfigError(`${fn}(pfn)`, pfn, "a pfn not already in an rcache (this is a double free)");
-  const order = orderBase2(size);
-  if (order !== orderBase2(r.pfnHi - r.pfnLo + 1)) {
-    throw new ModelConfigError(`${fn}(size)`, size, `a size of the allocated range's order (the range has ${r.pfnHi - r.pfnLo + 1} pfns)`);
+  const order = orderOf(size);
+  if (order !== orderOf(len)) {
+    throw new ModelConfigError(`${fn}(size)`, size, `a size of the allocated range's order (the range has ${len} pfns)`);
   }
   return order;
 }
