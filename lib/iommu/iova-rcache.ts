@@ -180,93 +180,6 @@ function orderOf(n: number): number {
   return n <= CACHED_MAX ? ORDER_OF[n]! : orderBase2(n);
 }
 
-/**
- * A set of pfns (safe integers >= 0) in one typed array: open addressing
- * with linear probing, home slot pfn mod (capacity - 1), deletion by
- * shifting the following run back (no tombstones), doubled when half full.
- * Model bookkeeping for the misuse checks (which pfns sit in a magazine):
- * the kernel keeps no such set. Same has/add/delete/size surface as a Set.
- */
-export class PfnSet {
-  private keys = new Float64Array(1024);
-  /** Slot k holds a key iff used[k] is 1 (pfn 0 is a valid key). */
-  private used = new Uint8Array(1024);
-  /** Number of pfns held. */
-  size = 0;
-
-  private home(pfn: number): number {
-    return pfn % (this.keys.length - 1);
-  }
-
-  /** Slot holding `pfn`, or -1. */
-  private find(pfn: number): number {
-    const keys = this.keys;
-    const used = this.used;
-    const cap = keys.length;
-    let k = this.home(pfn);
-    while (used[k] === 1) {
-      if (keys[k] === pfn) return k;
-      k = k + 1 === cap ? 0 : k + 1;
-    }
-    return -1;
-  }
-
-  /** True iff `pfn` is in the set. */
-  has(pfn: number): boolean {
-    return this.find(pfn) >= 0;
-  }
-
-  /** Add `pfn` (no-op if present). */
-  add(pfn: number): void {
-    if (this.find(pfn) >= 0) return;
-    if (2 * (this.size + 1) > this.keys.length) this.grow();
-    this.put(pfn);
-    this.size++;
-  }
-
-  private put(pfn: number): void {
-    const keys = this.keys;
-    const used = this.used;
-    const cap = keys.length;
-    let k = this.home(pfn);
-    while (used[k] === 1) k = k + 1 === cap ? 0 : k + 1;
-    keys[k] = pfn;
-    used[k] = 1;
-  }
-
-  private grow(): void {
-    const oldKeys = this.keys;
-    const oldUsed = this.used;
-    this.keys = new Float64Array(2 * oldKeys.length);
-    this.used = new Uint8Array(2 * oldKeys.length);
-    for (let k = 0; k < oldKeys.length; k++) if (oldUsed[k] === 1) this.put(oldKeys[k]!);
-  }
-
-  /** Remove `pfn`; returns whether it was present. */
-  delete(pfn: number): boolean {
-    let i = this.find(pfn);
-    if (i < 0) return false;
-    const keys = this.keys;
-    const used = this.used;
-    const cap = keys.length;
-    // Backward shift: move each later key of the probe run whose home is not in (i, j] into the hole.
-    let j = i;
-    for (;;) {
-      j = j + 1 === cap ? 0 : j + 1;
-      if (used[j] !== 1) break;
-      const h = this.home(keys[j]!);
-      const movable = i <= j ? h <= i || h > j : h <= i && h > j;
-      if (movable) {
-        keys[i] = keys[j]!;
-        i = j;
-      }
-    }
-    used[i] = 0;
-    this.size--;
-    return true;
-  }
-}
-
 /** IOVA_MAG_SIZE for a release: 128 (v4.7 .. v5.19) or 127 (v6.0+). Source: drivers/iommu/iova.c. */
 export function iovaMagSize(kernel: string): number {
   return atLeast(kernel, CHANGE_IOVA_MAG_SIZE_127) ? 127 : 128;
@@ -314,7 +227,7 @@ export class IovaRcaches {
   /** rcaches[order], order 0 .. IOVA_RANGE_CACHE_MAX_SIZE - 1. */
   readonly rcaches: IovaRcache[];
   /** @internal the pfns currently held in any magazine (misuse checks). */
-  readonly _cached = new PfnSet();
+  readonly _cached = new Set<number>();
 
   /** @internal use {@link iovaDomainInitRcaches}. */
   constructor(kernel: string, cpus: number) {
