@@ -201,8 +201,17 @@ export class IovaBlockIndex {
   private fLow = 0;
   private fMinKey = 0;
 
+  /**
+   * pfn_lo -> pfn_hi of every range held (the anchor included), kept in step
+   * with the blocks by insertBefore, removeAt, clear and {@link moveStart}:
+   * an O(1) answer to "does a range start exactly at this pfn, and where does
+   * it end" (the rcache free checks), without a search.
+   */
+  readonly starts = new Map<number, number>();
+
   /** An index holding only the anchor range [anchor, anchor] (pfn_lo = pfn_hi = `anchor`). */
   constructor(anchor: number) {
+    this.starts.set(anchor, anchor);
     const b = new Block();
     b.lo[0] = anchor;
     b.hi[0] = anchor;
@@ -215,6 +224,13 @@ export class IovaBlockIndex {
   /** Drop every range (put_iova_domain): the index is empty afterwards. */
   clear(): void {
     this.blocks = [];
+    this.starts.clear();
+  }
+
+  /** Record that the range starting at `oldLo` (ending at `hi`) now starts at `newLo` (reserve_iova growing a range down); the caller moves the block entry. */
+  moveStart(oldLo: number, newLo: number, hi: number): void {
+    this.starts.delete(oldLo);
+    this.starts.set(newLo, hi);
   }
 
   /** Rebuild the block index (first keys and the caps columns) after the block list changed shape (split, merge, removal). */
@@ -347,6 +363,7 @@ export class IovaBlockIndex {
     L[j] = lo;
     H[j] = hi;
     b.n = n + 1;
+    this.starts.set(lo, hi);
     if (j === 0) this.first[bi] = lo;
     // caps never rise on an insert: the columns stay valid upper bounds.
     this.startB = bi;
@@ -361,6 +378,7 @@ export class IovaBlockIndex {
     const L = b.lo;
     const H = b.hi;
     const ph = j > 0 ? H[j - 1]! : hiBefore(blocks, bi);
+    this.starts.delete(L[j]!);
     // The gap below the removed range and the one below the next range Y merge into Y's gap.
     if (j + 1 < n) {
       // Both gaps lie inside the merged one: whatever maximum they reached, it reaches too (or beats).
