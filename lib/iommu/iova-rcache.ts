@@ -287,6 +287,8 @@ export function iovaDomainInitRcaches(iovad: IovaDomain, options: IovaRcacheOpti
   if (typeof options !== "object" || options === null) throw new ModelConfigError("iovaDomainInitRcaches(options)", options, "{ cpus }");
   checkInt("iovaDomainInitRcaches(options.cpus)", options.cpus, 1, 1024);
   const rc = new IovaRcaches(iovad.kernel, options.cpus);
+  // The free checks read the block index's start map: keep it from now on.
+  iovad._ix.enableStarts();
   iovad.rcaches = rc;
   return rc;
 }
@@ -496,7 +498,7 @@ export function checkFreeIovaFast(iovad: IovaDomain, rc: IovaRcaches, pfn: numbe
   if (!(Number.isSafeInteger(size) && size >= 1)) checkInt(`${fn}(size)`, size, 1);
   if (!Number.isSafeInteger(pfn) || pfn < 0) checkInt(`${fn}(pfn)`, pfn);
   // find_iova(pfn)->pfn_lo == pfn, answered by the block index's start map (no search, no copy).
-  const hi = iovad._ix.starts.get(pfn);
+  const hi = iovad._ix.starts!.get(pfn);
   if (hi === undefined) throw new ModelConfigError(`${fn}(pfn)`, pfn, "the first pfn of an allocated range");
   const len = hi - pfn + 1;
   if (rc._cached.has(pfn)) throw new ModelConfigError(`${fn}(pfn)`, pfn, "a pfn not already in an rcache (this is a double free)");
