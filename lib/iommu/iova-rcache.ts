@@ -228,6 +228,8 @@ export class IovaRcaches {
   readonly rcaches: IovaRcache[];
   /** @internal the pfns currently held in any magazine (misuse checks). */
   readonly _cached = new Set<number>();
+  /** @internal the domain these rcaches belong to (set by {@link iovaDomainInitRcaches}; the quick domain check). */
+  _domain: IovaDomain | null = null;
 
   /** @internal use {@link iovaDomainInitRcaches}. */
   constructor(kernel: string, cpus: number) {
@@ -289,11 +291,15 @@ export function iovaDomainInitRcaches(iovad: IovaDomain, options: IovaRcacheOpti
   const rc = new IovaRcaches(iovad.kernel, options.cpus);
   // The free checks read the block index's start map: keep it from now on.
   iovad._ix.enableStarts();
+  rc._domain = iovad;
   iovad.rcaches = rc;
   return rc;
 }
 
 function rcachesOf(iovad: IovaDomain, fn: string): IovaRcaches {
+  // Fast path: rcaches are only made for a checked IovaDomain and name it back, so this identity is the instanceof test.
+  const fast = typeof iovad === "object" && iovad !== null ? iovad.rcaches : undefined;
+  if (fast !== undefined && fast._domain === iovad && !iovad._dead) return fast;
   if (!(iovad instanceof IovaDomain) || iovad.isPut) throw new ModelConfigError(`${fn}(iovad)`, iovad, "a live IovaDomain from initIovaDomain()");
   const rc = iovad.rcaches;
   if (!rc) throw new ModelConfigError(`${fn}(iovad)`, "a domain without rcaches", "a domain given rcaches by iovaDomainInitRcaches()");
