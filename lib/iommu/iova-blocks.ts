@@ -201,6 +201,16 @@ export class IovaBlockIndex {
   private fLow = 0;
   private fMinKey = 0;
 
+  /**
+   * Once {@link enableStarts} ran (the domain got rcaches): pfn_lo -> pfn_hi
+   * of every range held (the anchor included), kept in step with the blocks
+   * by insertBefore, removeAt, clear and {@link moveStart}; an O(1) answer to
+   * "does a range start exactly at this pfn, and where does it end" for the
+   * rcache free checks. Null before: domains without rcaches do not pay for
+   * the upkeep (a Map update per rbtree insert or remove).
+   */
+  starts: Map<number, number> | null = null;
+
   /** An index holding only the anchor range [anchor, anchor] (pfn_lo = pfn_hi = `anchor`). */
   constructor(anchor: number) {
     const b = new Block();
@@ -215,6 +225,24 @@ export class IovaBlockIndex {
   /** Drop every range (put_iova_domain): the index is empty afterwards. */
   clear(): void {
     this.blocks = [];
+    if (this.starts !== null) this.starts.clear();
+  }
+
+  /** Build {@link starts} from the ranges held and keep it from now on (idempotent). */
+  enableStarts(): Map<number, number> {
+    if (this.starts === null) {
+      const m = new Map<number, number>();
+      for (const b of this.blocks) for (let i = 0; i < b.n; i++) m.set(b.lo[i]!, b.hi[i]!);
+      this.starts = m;
+    }
+    return this.starts;
+  }
+
+  /** Record that the range starting at `oldLo` (ending at `hi`) now starts at `newLo` (reserve_iova growing a range down); the caller moves the block entry. */
+  moveStart(oldLo: number, newLo: number, hi: number): void {
+    if (this.starts === null) return;
+    this.starts.delete(oldLo);
+    this.starts.set(newLo, hi);
   }
 
   /** Rebuild the block index (first keys and the caps columns) after the block list changed shape (split, merge, removal). */
@@ -347,6 +375,7 @@ export class IovaBlockIndex {
     L[j] = lo;
     H[j] = hi;
     b.n = n + 1;
+    if (this.starts !== null) this.starts.set(lo, hi);
     if (j === 0) this.first[bi] = lo;
     // caps never rise on an insert: the columns stay valid upper bounds.
     this.startB = bi;
@@ -361,6 +390,7 @@ export class IovaBlockIndex {
     const L = b.lo;
     const H = b.hi;
     const ph = j > 0 ? H[j - 1]! : hiBefore(blocks, bi);
+    if (this.starts !== null) this.starts.delete(L[j]!);
     // The gap below the removed range and the one below the next range Y merge into Y's gap.
     if (j + 1 < n) {
       // Both gaps lie inside the merged one: whatever maximum they reached, it reaches too (or beats).

@@ -164,6 +164,22 @@ export const IOVA_RANGE_CACHE_MAX_SIZE = 6;
 /** MAX_GLOBAL_MAGS (include/linux/iova.h, later iova.c; v4.7 .. v6.6): depot capacity per order, magazines. */
 export const MAX_GLOBAL_MAGS = 32;
 
+/** Largest cached size, pages: 2^(IOVA_RANGE_CACHE_MAX_SIZE - 1) = 32. */
+const CACHED_MAX = 2 ** (IOVA_RANGE_CACHE_MAX_SIZE - 1);
+/** order_base_2(s) for s = 1..CACHED_MAX, computed once with lib/core/arith.ts (the fast path reads it instead of recomputing). */
+const ORDER_OF = new Uint8Array(CACHED_MAX + 1);
+/** roundup_pow_of_two(s) for s = 1..CACHED_MAX, computed once with lib/core/arith.ts. */
+const ROUNDUP_OF = new Float64Array(CACHED_MAX + 1);
+for (let s = 1; s <= CACHED_MAX; s++) {
+  ORDER_OF[s] = orderBase2(s);
+  ROUNDUP_OF[s] = roundupPowOfTwo(s);
+}
+
+/** order_base_2(n) for a safe integer n >= 1 already checked: the table for 1..32, else lib/core/arith.ts. */
+function orderOf(n: number): number {
+  return n <= CACHED_MAX ? ORDER_OF[n]! : orderBase2(n);
+}
+
 /** IOVA_MAG_SIZE for a release: 128 (v4.7 .. v5.19) or 127 (v6.0+). Source: drivers/iommu/iova.c. */
 export function iovaMagSize(kernel: string): number {
   return atLeast(kernel, CHANGE_IOVA_MAG_SIZE_127) ? 127 : 128;
@@ -212,6 +228,8 @@ export class IovaRcaches {
   readonly rcaches: IovaRcache[];
   /** @internal the pfns currently held in any magazine (misuse checks). */
   readonly _cached = new Set<number>();
+  /** @internal the domain these rcaches belong to (set by {@link iovaDomainInitRcaches}; the quick domain check). */
+  _domain: IovaDomain | null = null;
 
   /** @internal use {@link iovaDomainInitRcaches}. */
   constructor(kernel: string, cpus: number) {
@@ -271,11 +289,17 @@ export function iovaDomainInitRcaches(iovad: IovaDomain, options: IovaRcacheOpti
   if (typeof options !== "object" || options === null) throw new ModelConfigError("iovaDomainInitRcaches(options)", options, "{ cpus }");
   checkInt("iovaDomainInitRcaches(options.cpus)", options.cpus, 1, 1024);
   const rc = new IovaRcaches(iovad.kernel, options.cpus);
+  // The free checks read the block index's start map: keep it from now on.
+  iovad._ix.enableStarts();
+  rc._domain = iovad;
   iovad.rcaches = rc;
   return rc;
 }
 
 function rcachesOf(iovad: IovaDomain, fn: string): IovaRcaches {
+  // Fast path: rcaches are only made for a checked IovaDomain and name it back, so this identity is the instanceof test.
+  const fast = typeof iovad === "object" && iovad !== null ? iovad.rcaches : undefined;
+  if (fast !== undefined && fast._domain === iovad && !iovad._dead) return fast;
   if (!(iovad instanceof IovaDomain) || iovad.isPut) throw new ModelConfigError(`${fn}(iovad)`, iovad, "a live IovaDomain from initIovaDomain()");
   const rc = iovad.rcaches;
   if (!rc) throw new ModelConfigError(`${fn}(iovad)`, "a domain without rcaches", "a domain given rcaches by iovaDomainInitRcaches()");
@@ -302,8 +326,8 @@ function magazineFreePfns(iovad: IovaDomain, rc: IovaRcaches, mag: IovaMagazine)
 
 /** iova_rcache_get(): a cached pfn for `size` under `limit` (= limit_pfn + 1 from v4.15, limit_pfn before), or 0. */
 function rcacheGet(rc: IovaRcaches, size: number, limit: number, cpu: number): number {
-  const order = orderBase2(size);
-  if (order >= IOVA_RANGE_CACHE_MAX_SIZE) return 0;
+  if (size > CACHED_MAX) return 0;
+  const order = ORDER_OF[size]!;
   const rcache = rc.rcaches[order]!;
   const cr = rcache.cpu[cpu]!;
   let mag = cr.loaded;
@@ -404,9 +428,7 @@ export function allocIovaFast(iovad: IovaDomain, size: number, limitPfn: number,
   }
   checkCpu(rc, "allocIovaFast", cpu);
   let sz = size;
-  if (rc.roundup && sz < 2 ** (IOVA_RANGE_CACHE_MAX_SIZE - 1)) {
-    sz = roundupPowOfTwo(sz);
-  }
+  if (rc.roundup && sz < CACHED_MAX) sz = ROUNDUP_OF[sz]!;
   const pfn = rcacheGet(rc, sz, rc.limitScan ? limitPfn + 1 : limitPfn, cpu);
   if (pfn) return pfn;
   let flush = flushRcache;
@@ -466,7 +488,7 @@ export function freeIovaFastAnyOrder(iovad: IovaDomain, pfn: number, size: numbe
   const r = findIova(iovad, pfn);
   if (!r || r.pfnLo !== pfn) throw new ModelConfigError("freeIovaFast(pfn)", pfn, "the first pfn of an allocated range");
   if (rc._cached.has(pfn)) throw new ModelConfigError("freeIovaFast(pfn)", pfn, "a pfn not already in an rcache (this is a double free)");
-  const order = orderBase2(size);
+  const order = orderOf(size);
   if (order >= IOVA_RANGE_CACHE_MAX_SIZE) freeIova(iovad, pfn);
   else rcacheInsert(iovad, rc, order, pfn, cpu);
 }
@@ -481,12 +503,14 @@ export function freeIovaFastAnyOrder(iovad: IovaDomain, pfn: number, size: numbe
 export function checkFreeIovaFast(iovad: IovaDomain, rc: IovaRcaches, pfn: number, size: number, fn: string): number {
   if (!(Number.isSafeInteger(size) && size >= 1)) checkInt(`${fn}(size)`, size, 1);
   if (!Number.isSafeInteger(pfn) || pfn < 0) checkInt(`${fn}(pfn)`, pfn);
-  const r = findIova(iovad, pfn);
-  if (!r || r.pfnLo !== pfn) throw new ModelConfigError(`${fn}(pfn)`, pfn, "the first pfn of an allocated range");
+  // find_iova(pfn)->pfn_lo == pfn, answered by the block index's start map (no search, no copy).
+  const hi = iovad._ix.starts!.get(pfn);
+  if (hi === undefined) throw new ModelConfigError(`${fn}(pfn)`, pfn, "the first pfn of an allocated range");
+  const len = hi - pfn + 1;
   if (rc._cached.has(pfn)) throw new ModelConfigError(`${fn}(pfn)`, pfn, "a pfn not already in an rcache (this is a double free)");
-  const order = orderBase2(size);
-  if (order !== orderBase2(r.pfnHi - r.pfnLo + 1)) {
-    throw new ModelConfigError(`${fn}(size)`, size, `a size of the allocated range's order (the range has ${r.pfnHi - r.pfnLo + 1} pfns)`);
+  const order = orderOf(size);
+  if (order !== orderOf(len)) {
+    throw new ModelConfigError(`${fn}(size)`, size, `a size of the allocated range's order (the range has ${len} pfns)`);
   }
   return order;
 }

@@ -583,6 +583,7 @@ export function reserveIova(iovad: IovaDomain, pfnLo: number, pfnHi: number): Io
       if (lo < nLo) {
         // __adjust_overlap_range grows the node down; order is kept (the range before ends below lo).
         b.lo[j] = lo;
+        ix.moveStart(nLo, lo, nHi);
         if (j === 0) ix.first[bi] = lo;
         // The gap below it shrank: its block's caps become an upper bound, recounted when a search needs it.
         b.dirty = true;
