@@ -53,7 +53,7 @@ import type { Device } from "../platform/device.js";
 import { createMachine, machineAdvanceTime, type Machine } from "../platform/machine.js";
 import { loadPlatformProfile, type PlatformProfile } from "../platform/profile.js";
 import { parseScenarioParams, zInt, zKernel, zOneOf, zSeed } from "./params.js";
-import { costBreakdownChartSpec, iovaOverTimeChartSpec, mapBenchmarkChartSpec, type BenchmarkRow, type CostBarRow, type IovaSampleRow } from "../viz/mapping-cost.js";
+import { costBreakdownChartSpec, iovaOverTimeChartSpec, mapBenchmarkChartSpec, type BenchmarkRow, type CostBarRow, type IovaSampleRow, iotlbMissChartSpec, type IotlbBarRow } from "../viz/mapping-cost.js";
 import type { VlSpec } from "../viz/types.js";
 
 /** The platforms of case 06 (data/platforms ids) and the device each workload drives. */
@@ -836,6 +836,21 @@ export function case06IovaTable(runs: ReadonlyArray<{ label: string; result: Cas
       return { run: r.label, "allocated pages": last.allocatedPages, "mapped pages": last.mappedPages, holes: last.holes, fragmentation: Math.round(last.fragmentation * 1000) / 1000, "rcache allocs": r.result.counts.iovaAllocFast, "rbtree allocs": r.result.counts.iovaAllocSlow };
     }),
     caption: "Details: the IOVA space at the end of each run",
+  };
+}
+
+/** "IOTLB misses" as a chart: misses and hits per completed buffer of each run through an IOMMU, by platform. */
+export function case06TlbChart(runs: readonly Case06Result[], workload: string, kernel: string): Case06Chart {
+  const tlbRuns = runs.filter((r) => r.iotlb && r.completed > 0);
+  const per = (n: number, r: Case06Result) => Math.round((n / r.completed) * 100) / 100;
+  const rows: IotlbBarRow[] = [];
+  for (const r of tlbRuns) {
+    rows.push({ platform: r.platform, backend: r.backend, outcome: "miss", perBuffer: per(r.iotlb!.misses, r) });
+    rows.push({ platform: r.platform, backend: r.backend, outcome: "hit", perBuffer: per(r.iotlb!.hits, r) });
+  }
+  return {
+    spec: iotlbMissChartSpec(rows, `${workloadOf(workload).label}: IOTLB lookups per buffer, ${kernel}`),
+    summary: "Misses (red) and hits (green) of the device's IOTLB lookups per buffer. " + tlbRuns.map((r) => `${r.platform} ${r.backend}: ${per(r.iotlb!.misses, r)} misses per buffer`).join("; "),
   };
 }
 

@@ -105,6 +105,40 @@ export function iovaOverTimeChartSpec(rows: readonly IovaSampleRow[], title: str
   };
 }
 
+/** One bar of the IOTLB chart: a run (platform and backend), hits or misses, lookups per completed buffer. */
+export interface IotlbBarRow {
+  platform: string;
+  backend: string;
+  outcome: "miss" | "hit";
+  perBuffer: number;
+}
+
+/**
+ * IOTLB lookups of the device's accesses per completed buffer, one bar per
+ * backend through an IOMMU, stacked misses then hits, one row of bars per
+ * platform (linear scale, 420 px wide plots).
+ */
+export function iotlbMissChartSpec(rows: readonly IotlbBarRow[], title: string): VlSpec {
+  return {
+    $schema: SCHEMA,
+    title: { text: title, anchor: "start" },
+    data: { values: rows },
+    facet: { row: { field: "platform", type: "nominal", title: null, header: { labelAngle: 0, labelAlign: "left", labelFontWeight: "bold" } } },
+    spec: {
+      width: 420,
+      height: { step: 20 },
+      mark: { type: "bar", tooltip: true },
+      encoding: {
+        y: { field: "backend", type: "nominal", title: null },
+        x: { field: "perBuffer", type: "quantitative", title: "IOTLB lookups per buffer" },
+        color: { field: "outcome", type: "nominal", title: null, scale: { domain: ["miss", "hit"], range: ["#e45756", "#54a24b"] }, legend: { orient: "bottom" } },
+        order: { field: "outcome", sort: "descending" },
+      },
+    },
+    resolve: { scale: { y: "independent" } },
+  };
+}
+
 /** One row of the benchmark comparison: a label, who produced it (model or a measurement), map or unmap, µs and its standard deviation. */
 export interface BenchmarkRow {
   case: string;

@@ -6,7 +6,7 @@
  * reads from data/costs.
  */
 import { describe, expect, it } from "vitest";
-import { case06CostBars, dmaMapBenchmark, mapBenchmarkStats, runCase06 } from "../../lib/scenarios/06-mapping-cost.js";
+import { case06CostBars, case06TlbChart, dmaMapBenchmark, mapBenchmarkStats, runCase06 } from "../../lib/scenarios/06-mapping-cost.js";
 import { ModelConfigError } from "../../lib/core/errors.js";
 
 describe("mapBenchmarkStats: the kernel's statistics in 100 ns units", () => {
@@ -168,5 +168,20 @@ describe("runCase06", () => {
     expect(runCase06(p)).toEqual(runCase06(p));
     const b = { platform: "arm64-server", kernel: "v6.19", backend: "iommu-lazy", threads: 3, maxLoops: 200 };
     expect(dmaMapBenchmark(b)).toEqual(dmaMapBenchmark(b));
+  });
+});
+
+describe("case06TlbChart: IOTLB lookups per buffer", () => {
+  it("a fresh 128 KiB mapping misses once per IOMMU page: 2 on the M4U (64 KiB pages), 32 on VT-d (4 KiB pages)", () => {
+    // Each buffer is mapped fresh and the device touches it once, so every IOMMU page of it misses and none hits:
+    // M4U (mtk-iommu 4K|64K|1M|16M): 128 KiB aligned to 64 KiB = 2 pages; VT-d with 4 KiB pages only: 128 KiB / 4 KiB = 32.
+    const base = { kernel: "v6.19", workload: "storage-128k", ops: 256, threads: 1 };
+    const runs = [runCase06({ ...base, platform: "mt8173-evb", backend: "iommu-strict" }), runCase06({ ...base, platform: "x86-64-pc-8g-vtd", backend: "iommu-strict" })];
+    const values = (case06TlbChart(runs, "storage-128k", "v6.19").spec as { data: { values: Array<{ platform: string; outcome: string; perBuffer: number }> } }).data.values;
+    const at = (platform: string, outcome: string) => values.find((v) => v.platform === platform && v.outcome === outcome)!.perBuffer;
+    expect(at("mt8173-evb", "miss")).toBe(2);
+    expect(at("x86-64-pc-8g-vtd", "miss")).toBe(32);
+    expect(at("mt8173-evb", "hit")).toBe(0);
+    expect(at("x86-64-pc-8g-vtd", "hit")).toBe(0);
   });
 });

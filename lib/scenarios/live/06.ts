@@ -37,6 +37,7 @@ import {
   case06ReleaseRuns,
   case06RunTable,
   case06SummaryText,
+  case06TlbChart,
   case06TlbTable,
   dmaMapBenchmark,
   MAP_BENCHMARK_PARAMS,
@@ -171,8 +172,9 @@ export function* notebook06Cells(params: Notebook06Params, same: SameAsNotebook 
   }
   if (keepBase) yield null;
   else {
+    const c = case06TlbChart(runs, workload, kernel);
     const t = case06TlbTable(runs, workload, kernel);
-    yield [table(t.rows, t.caption)];
+    yield [chart(c.spec, c.summary), table(t.rows, t.caption)];
   }
   // dma_map_benchmark: the published comparison reads the release only
   if (same(CMP_DEPS) && keepBench) yield null;
