@@ -382,6 +382,17 @@ function start(cfg: LiveConfig, nb: LiveNotebook): void {
     const charts: unknown[] = [];
     const pending: Array<Promise<{ view: { finalize(): void } }>> = [];
     outputs.forEach((o) => o!.classList.add("pending"));
+    // the next step of the notebook's cells; false (error shown, outputs no longer greyed) when a cell threw
+    const advance = (): boolean => {
+      try {
+        step = it.next();
+        return true;
+      } catch (e) {
+        outputs.forEach((o) => o!.classList.remove("pending"));
+        reject(e);
+        return false;
+      }
+    };
     let j = 0;
     let lastPaint = performance.now();
     while (!step.done) {
@@ -392,13 +403,7 @@ function start(cfg: LiveConfig, nb: LiveNotebook): void {
           lastPaint = performance.now();
           if (gen !== generation) return;
         }
-        try {
-          step = it.next();
-        } catch (e) {
-          outputs.forEach((o) => o!.classList.remove("pending"));
-          reject(e);
-          return;
-        }
+        if (!advance()) return;
         continue;
       }
       const outs = step.value;
@@ -424,13 +429,7 @@ function start(cfg: LiveConfig, nb: LiveNotebook): void {
         lastPaint = performance.now();
         if (gen !== generation) return;
       }
-      try {
-        step = it.next();
-      } catch (e) {
-        outputs.forEach((o) => o!.classList.remove("pending"));
-        reject(e);
-        return;
-      }
+      if (!advance()) return;
     }
     const drawn = await Promise.all(pending);
     if (gen !== generation) {
