@@ -5,8 +5,9 @@
  * (one with a `script#dma-live` config, see LIVE_NOTEBOOKS) it turns the
  * notebook's parameters into form controls derived from the notebook's zod
  * schema (an enum or a release: a select; a boolean: a checkbox; an object
- * of booleans, or a list of platforms or enum values: a row of checkboxes; a number: a number input with its range
- * and unit, a slider as well for a fraction; a list: a text input). A change
+ * of booleans, or a list of platforms or enum values: a row of checkboxes; a list of releases: a grid of
+ * checkboxes, one line per major release; a number: a number input with its range
+ * and unit, a slider as well for a fraction; any other list: a text input). A change
  * re-runs the notebook's code in the browser, one cell at a time, and
  * replaces the outputs of its code cells as they come, charts drawn by
  * vega-embed from the same vega-lite specs. A bad value shows the model's
@@ -51,6 +52,7 @@ type Spec =
   | { type: "checkbox" }
   | { type: "checks"; fields: string[] }
   | { type: "picks"; options: string[] }
+  | { type: "releases"; options: string[] }
   | { type: "number"; min: number | null; max: number | null; int: boolean; nullable: boolean; slider: boolean }
   | { type: "list"; numbers: boolean }
   | { type: "json" };
@@ -76,6 +78,9 @@ function specOf(field: z.ZodTypeAny | undefined, p: NotebookParam, choices: Reco
   if (inner instanceof z.ZodArray) {
     const el = peel(inner.element as z.ZodTypeAny).inner;
     if (el instanceof z.ZodEnum) return { type: "picks", options: [...(el.options as string[])] };
+    // a list of releases: checkboxes over the modelled releases, unless the notebook lists one by another name ("v5.4.6")
+    const all = modelledReleases();
+    if (el === zKernel && (!Array.isArray(p.value) || p.value.every((v) => typeof v === "string" && all.includes(v)))) return { type: "releases", options: all };
   }
   if (inner === zKernel) return { type: "select", options: modelledReleases() };
   if (inner instanceof z.ZodEnum) return { type: "select", options: [...(inner.options as string[])] };
@@ -182,6 +187,31 @@ function makeControl(p: NotebookParam, spec: Spec, unit: string | undefined, row
           boxes.forEach((b) => (b.checked = order.includes(b.dataset["field"]!)));
         },
         text: () => order.join(","),
+        setText: (t) => c.set(t.split(",").map((x) => x.trim()).filter(Boolean)),
+      };
+      return c;
+    }
+    case "releases": {
+      // a list of releases: one line per major release ("v5." then 0, 1, ... 19, a minor release in the same column on
+      // every line), a checkbox per release; the list
+      // is kept oldest first, the order of the per-release tables and charts
+      const majors = [...new Set(spec.options.map((o) => o.replace(/\.\d+$/, ".")))];
+      const lines = majors.map((mj) => `<span class="rel-line"><span class="major">${esc(mj)}</span>${spec.options.filter((o) => o.startsWith(mj)).map((o) => `<label class="check rel" title="${esc(o)}" style="grid-column:${Number(o.slice(mj.length)) + 2}"><input type="checkbox" id="${id}-${esc(o)}" data-field="${esc(o)}" aria-label="${esc(o)}">${esc(o.slice(mj.length))}</label>`).join("")}</span>`);
+      row.innerHTML = `<label for="${id}">${name}</label><span class="ctl wide releases" id="${id}" role="group" aria-label="${name}">${lines.join("")}</span>${hint.replace('class="hint"', 'class="hint below"')}${err}`;
+      const boxes = Array.from(row.querySelectorAll<HTMLInputElement>("input[type=checkbox]"));
+      // names no box stands for (a URL fragment's "v3.10") stay in the value until a box is changed, so the model
+      // reports them at the control instead of their being dropped unseen
+      let others: string[] = [];
+      boxes.forEach((b) => b.addEventListener("change", () => (others = [])));
+      const c: Control = {
+        p, el: row.querySelector<HTMLElement>(`#${id}`)!, error: row.querySelector<HTMLElement>(".error")!, inputs: boxes,
+        get: () => boxes.filter((b) => b.checked).map((b) => b.dataset["field"]!).concat(others),
+        set: (v) => {
+          const on = (Array.isArray(v) ? v : []).map(String);
+          others = on.filter((x) => !spec.options.includes(x));
+          boxes.forEach((b) => (b.checked = on.includes(b.dataset["field"]!)));
+        },
+        text: () => (c.get() as string[]).join(","),
         setText: (t) => c.set(t.split(",").map((x) => x.trim()).filter(Boolean)),
       };
       return c;

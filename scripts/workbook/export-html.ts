@@ -43,6 +43,10 @@ form.live input[type=number].narrow{width:6em}
 form.live input.num{font-family:ui-monospace,monospace;font-size:13px;width:9.5em;flex:none;box-sizing:border-box}
 form.live input[type=range]{width:6.5em}
 form.live .ctl.wide{grid-column:2/4}
+form.live .ctl.releases{display:flex;flex-direction:column;gap:.15em}
+form.live .rel-line{display:grid;grid-template-columns:2.2em repeat(21,2.7em);align-items:baseline}
+form.live .rel-line .major{font-family:ui-monospace,monospace;width:2.2em;color:#555}
+form.live label.check.rel{margin:0;font-family:ui-monospace,monospace;font-size:12px}
 form.live .hint.below{grid-column:2/4;margin-top:-.3em}
 form.live select{font-size:13px;max-width:100%}
 form.live .unit,form.live .size{color:#555;font-size:12px;white-space:nowrap}
@@ -51,7 +55,7 @@ form.live .error{color:#b00;font-size:12px;grid-column:2/4}
 form.live .status{color:#555;font-size:12px;margin-left:1em}
 form.live .bad{border-color:#d33;background:#fff0f0}
 div.outputs.pending{opacity:.5;transition:opacity .15s}
-@media (max-width:700px){form.live{grid-template-columns:minmax(0,1fr)}form.live .hint,form.live .error{grid-column:1}}
+@media (max-width:700px){form.live{grid-template-columns:minmax(0,1fr)}form.live .rel-line{display:flex;flex-wrap:wrap;gap:0 .4em}form.live .hint,form.live .error,form.live .ctl.wide,form.live .hint.below{grid-column:1}}
 `;
 
 /** The notebook's title: its first markdown heading, else the file name. */
