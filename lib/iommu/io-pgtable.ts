@@ -32,7 +32,7 @@
  * piece iommu_pgsize chose), protection faults (prot is recorded only). The
  * IOTLB is lib/iommu/iotlb.ts.
  */
-import { checkInt } from "../core/arith.js";
+import { checkInt, checkPowerOf2 } from "../core/arith.js";
 import type { PhysAddr } from "../core/addr.js";
 import { EEXIST, EINVAL } from "../core/errno.js";
 import { ModelConfigError } from "../core/errors.js";
@@ -561,17 +561,6 @@ export const CHANGE_INTEL_IOMMU_GENERIC_PT = defineChange({
   bracket: "absent in v6.18.2 (gfunkmonk/linux-6.18.2, drivers/iommu/intel/iommu.c:intel_iommu_unmap, dma_pte_clear_level; no drivers/iommu/generic_pt), present in v6.19.0 (matankalina/linux-6.19.10-fork, drivers/iommu/intel/iommu.c: pt_iommu_vtdss_init, IOMMU_PT_DOMAIN_OPS(vtdss); drivers/iommu/generic_pt/iommu_pt.h:__unmap_range)",
 });
 
-/** v5.15: the core calls unmap_pages(pgsize, count) and intel-iommu unmaps each such run as one range. */
-export const CHANGE_INTEL_IOMMU_UNMAP_PAGES = defineChange({
-  id: "intel-iommu-unmap-pages",
-  since: "v5.15",
-  commit: "unverified (Isaac J. Manjarres' \"iommu: Introduce map_pages/unmap_pages\" series and \"iommu/vt-d: Implement map/unmap_pages() iommu_ops callback\", 2021; hashes not checked)",
-  subject: "iommu/vt-d: Implement map/unmap_pages() iommu_ops callback",
-  files: ["drivers/iommu/iommu.c", "drivers/iommu/intel/iommu.c"],
-  effect: "__iommu_unmap asks iommu_pgsize for a page size and a count and calls ops->unmap_pages once per run; intel_iommu_unmap_pages unmaps pgsize x count as one domain_unmap range, so a run of 4 KiB pages that covers a whole 2 MiB slot clears that slot's table entry instead of its 512 PTEs. Before, one intel_iommu_unmap call per page size iommu_pgsize chose.",
-  bracket: "absent in v5.14.2 (Kingdo777/linux-5.14.2-faascale-host, drivers/iommu/iommu.c:iommu_pgsize (no count), __iommu_unmap (ops->unmap); drivers/iommu/intel/iommu.c: no intel_iommu_unmap_pages), present in v5.15.55 (wowk/linux-5.15, drivers/iommu/iommu.c:iommu_pgsize(..., count), __iommu_unmap_pages; drivers/iommu/intel/iommu.c:intel_iommu_unmap_pages; loose: a stable tree, but a new iommu_ops callback is not stable material, so v5.15)",
-});
-
 /** Entry sizes of a radix table: `first`, then x `fanout` per level, up to 2^52 bytes. */
 function radixLevels(first: number, fanout: number): number[] {
   const out: number[] = [];
@@ -583,7 +572,7 @@ function radixLevels(first: number, fanout: number): number[] {
  * The default format: one descriptor per page, cleared page by page (each
  * page size its own level). Used for drivers outside the table.
  */
-export function plainPteFormat(pageSizes: readonly number[]): IoPteFormat {
+function plainPteFormat(pageSizes: readonly number[]): IoPteFormat {
   return { name: "one descriptor per page", levels: pageSizes.slice(), hwPages: null, unmap: "pages", unmapRuns: false };
 }
 
@@ -630,17 +619,29 @@ export function plainPteFormat(pageSizes: readonly number[]): IoPteFormat {
  *   PTEs and a 4 MiB piece two 2 MiB super pages; from v5.15 the pieces are
  *   already the hardware's. Unmap: domain_unmap -> dma_pte_clear_level
  *   clears the highest entries the range covers whole (slots), per
- *   intel_iommu_unmap call (one per piece before v5.15, one per run from
- *   v5.15: {@link CHANGE_INTEL_IOMMU_UNMAP_PAGES}); from v6.19
+ *   intel_iommu_unmap call: one per piece before v5.15 (iommu_pgsize,
+ *   v5.14.2), one per (pgsize, count) run from v5.15 (intel_iommu_unmap_pages,
+ *   v5.15.55). The model walks each run as one range in every release: with
+ *   every power of two in the bitmap (before v5.15) a piece is the largest
+ *   aligned block at its address, so every slot the range covers whole lies
+ *   inside one piece and the count is the same. From v6.19
  *   ({@link CHANGE_INTEL_IOMMU_GENERIC_PT}) generic_pt's __unmap_range.
  *   VT-d levels: 4K, 2M, 1G, 512G.
  * - other drivers: {@link plainPteFormat}.
  *
  * @param driver the profile's driver name; `granule` its granule (bytes);
  *   `hw` the IOMMU's hardware page sizes as {@link checkIommuPgsizes} gave them.
- * @throws ModelConfigError for a kernel that is not a release name.
+ * @throws ModelConfigError for a driver that is not a string, a granule that
+ *   is not a power of two in [1 KiB, 1 GiB] or not one the driver runs with,
+ *   page sizes that are not powers of two, or a kernel that is not a release name.
  */
 export function iommuPteFormat(driver: string, granule: number, kernel: string | KernelVersion, hw: readonly number[]): IoPteFormat {
+  if (typeof driver !== "string") throw new ModelConfigError("iommuPteFormat(driver)", driver, "an IOMMU driver name (a string, e.g. \"mtk-iommu\")");
+  checkPowerOf2("iommuPteFormat(granule)", granule, 1024, 2 ** 30);
+  const t = IOMMU_DRIVER_PGSIZES[driver];
+  if (t && !t.granules.includes(granule)) throw new ModelConfigError("iommuPteFormat(granule)", granule, `a granule ${driver} runs with: ${t.granules.join(", ")}`);
+  if (!Array.isArray(hw)) throw new ModelConfigError("iommuPteFormat(hw)", hw, "the IOMMU's page sizes (an array of byte counts)");
+  hw.forEach((s, i) => checkPowerOf2(`iommuPteFormat(hw.${i})`, s, 1024, 2 ** PGSIZE_MODEL_TOP_LOG2));
   const k = parseKernelVersion(kernel, "iommuPteFormat(kernel)");
   switch (driver) {
     case "arm-smmu":
@@ -657,7 +658,9 @@ export function iommuPteFormat(driver: string, granule: number, kernel: string |
     case "intel-iommu": {
       const levels = radixLevels(SZ_4K, 512);
       if (atLeast(k, CHANGE_INTEL_IOMMU_GENERIC_PT)) return { name: "generic_pt vtdss", levels, hwPages: hw.slice(), unmap: "generic-pt", unmapRuns: true };
-      return { name: "intel-iommu dma_pte", levels, hwPages: hw.slice(), unmap: "slots", unmapRuns: atLeast(k, CHANGE_INTEL_IOMMU_UNMAP_PAGES) };
+      // One intel_iommu_unmap per piece before v5.15, one per (pgsize, count) run from v5.15
+      // (intel_iommu_unmap_pages): the same clears either way, see iommuPteFormat's docstring.
+      return { name: "intel-iommu dma_pte", levels, hwPages: hw.slice(), unmap: "slots", unmapRuns: true };
     }
     default:
       return plainPteFormat(hw);
@@ -665,7 +668,7 @@ export function iommuPteFormat(driver: string, granule: number, kernel: string |
 }
 
 /** Descriptors one page of `size` bytes takes: size / the largest level size <= size (1 if none). */
-export function ptesPerPage(format: IoPteFormat, size: number): number {
+function ptesPerPage(format: IoPteFormat, size: number): number {
   let l = 0;
   for (const s of format.levels) if (s <= size && s > l) l = s;
   return l > 0 ? size / l : 1;
