@@ -1,36 +1,59 @@
 /**
  * A minimal IOMMU page table: which IOVA pages map which physical pages,
  * with the page (block) sizes the hardware supports, so that the number of
- * PTE writes is known for costs and an access to an unmapped IOVA can be
- * reported as an IOMMU fault.
+ * descriptor writes is known for costs and an access to an unmapped IOVA
+ * can be reported as an IOMMU fault.
  *
  * What is modelled (drivers/iommu/iommu.c, v6.19; the same rules in v4.4):
  * - iommu_map(): iova, paddr and size must be aligned to the smallest
  *   supported page size (else -EINVAL); the range is split by
  *   iommu_pgsize(): at each step the greatest supported page size that
  *   fits the remaining size and to which both the IOVA and the physical
- *   address are aligned. Each such page is one PTE write. Mapping over an
- *   existing mapping fails with -EEXIST (io-pgtable-arm and -arm-v7s WARN
- *   and refuse), after undoing what this call mapped.
+ *   address are aligned. Mapping over an existing mapping fails with
+ *   -EEXIST (io-pgtable-arm and -arm-v7s WARN and refuse), after undoing
+ *   what this call mapped.
+ * - the pages the table holds ({@link IoPte}, what lookups, faults and the
+ *   IOTLB see): the pieces iommu_pgsize chose, except where the driver
+ *   writes other pages itself: intel-iommu before v5.15 advertised every
+ *   power of two and __domain_mapping wrote each piece as the hardware's
+ *   pages (4 KiB PTEs, 2 MiB / 1 GiB super pages where both addresses are
+ *   aligned and the profile's hardware has them).
+ * - the descriptors each page takes, per driver and release
+ *   ({@link iommuPteFormat}, {@link IoPteFormat}): one per page or block for
+ *   io-pgtable-arm (LPAE) and VT-d; 16 for an io-pgtable-arm-v7s 64 KiB large
+ *   page or 16 MiB supersection (M4U) and for an Exynos 64 KiB large page;
+ *   2^((log2 size - 12) mod 9) for an AMD v1 page (8 KiB: 2, 1 MiB: 256).
+ *   {@link IoPgtable.pteWrites} and the iommu_map event's `ptes` count them.
  * - iommu_unmap(): removes every mapped page that starts inside the range
- *   and returns the bytes unmapped.
+ *   (a large page whole) and returns the bytes unmapped. The descriptors
+ *   cleared ({@link IoPgtable.pteClears}, the iommu_unmap event's `ptes`)
+ *   follow the core's calls (__iommu_unmap: page sizes from the IOVA alone,
+ *   per page, or per (pgsize, count) run from v5.15) and the driver's walk:
+ *   LPAE, v7s and VT-d up to v6.18 clear the highest entries a call covers
+ *   whole (a table entry instead of the PTEs below it), Exynos and AMD up to
+ *   v6.18 clear page by page, generic_pt (AMD and VT-d from v6.19) clears
+ *   every leaf and each table entry covered whole.
+ *   {@link IoPgtable.pagesUnmapped} counts the pages removed.
  * - iommu_map_sg(): maps each entry at consecutive IOVAs; from v5.0
  *   (5d95f40e62e4 "iommu: Do physical merging in iommu_map_sg()") runs of
  *   physically contiguous entries are mapped with one iommu_map call, so
  *   larger pages can be used. Returns the bytes mapped, or a negative
  *   errno (v5.15+; older releases returned 0), after unmapping on failure.
- *
  * - the page sizes: each domain's pgsize_bitmap comes from its driver's
  *   table, per release ({@link IOMMU_DRIVER_PGSIZES}: arm-smmu(-v3) per
  *   granule, intel-iommu, amd-iommu, mtk-iommu, exynos-sysmmu); a profile's
  *   `pageSizes` that disagrees is rejected ({@link checkIommuPgsizes}).
  *
- * Not modelled: the page-table levels and their memory, replicated
- * descriptors (a v7s 64 KiB large page or 16 MiB supersection is 16 slots,
- * an AMD v1 8 KiB page two: one PTE write here), old intel-iommu's own split
- * of a large power-of-two piece into its super pages (one PTE write here per
- * piece iommu_pgsize chose), protection faults (prot is recorded only). The
- * IOTLB is lib/iommu/iotlb.ts.
+ * Not modelled: the table levels as memory (installing a table entry when a
+ * level is first needed is not counted; whether a table exists for a clear
+ * is judged from the pages mapped under it now, where the kernel also
+ * clears a table emptied earlier); splitting a large page on a partial unmap
+ * (v5.4 arm_lpae_split_blk_unmap / arm_v7s_split_cont; v6.19 refuses): the
+ * model removes the page whole and counts its descriptors; the kernel's stop
+ * at the first hole of an unmap; a map without IOMMU_READ or IOMMU_WRITE
+ * (nothing written, or -EINVAL); cache cleaning of the written entries for a
+ * non-coherent walker (its cost is in the platform's per-PTE figure);
+ * protection faults (prot is recorded only). The IOTLB is lib/iommu/iotlb.ts.
  */
 import { checkInt, checkPowerOf2 } from "../core/arith.js";
 import type { PhysAddr } from "../core/addr.js";
@@ -149,7 +172,9 @@ export function iommuPgsize(pageSizes: readonly number[], iova: number, paddr: n
 
 /**
  * iommu_map(domain, iova, paddr, size, prot): map [iova, iova + size) to
- * [paddr, paddr + size).
+ * [paddr, paddr + size), in the pages iommu_pgsize chooses (or, for
+ * intel-iommu before v5.15, the hardware pages __domain_mapping writes for
+ * each), adding each page's descriptors to pteWrites ({@link iommuPteFormat}).
  * @returns 0 (also for size 0, which writes no PTE); -EINVAL for addresses
  * or size not aligned to the smallest page size; -EEXIST if part of the range is already mapped
  * (nothing stays mapped from this call).
@@ -207,7 +232,10 @@ export function iommuMap(domain: IommuDomain, iova: number, paddr: PhysAddr | nu
 /**
  * iommu_unmap(domain, iova, size): remove every mapped page that starts
  * in [iova, iova + size) (a large page is removed whole, as io-pgtable
- * does when asked to unmap a block at its start).
+ * does when asked to unmap a block at its start), adding the descriptors
+ * the driver clears to pteClears (the core's calls over the range, widened
+ * to the end of a page removed whole, and the driver's walk:
+ * {@link IoPteFormat}) and the pages removed to pagesUnmapped.
  * @returns bytes unmapped (0 if nothing was mapped there).
  * @throws ModelConfigError for negative or non-integer values.
  * Source: drivers/iommu/iommu.c, iommu_unmap(), __iommu_unmap() (v6.19).
