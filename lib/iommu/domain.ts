@@ -24,7 +24,7 @@ import type { Device } from "../platform/device.js";
 import type { DeviceProfile, IommuProfile, PlatformProfile } from "../platform/profile.js";
 import { initIovaDomain, type IovaDomain } from "./iova.js";
 import { iovaRelease } from "./iova-release.js";
-import { IoPgtable, checkIommuPgsizes, iommuDriverPgsizes } from "./io-pgtable.js";
+import { IoPgtable, checkIommuPgsizes, iommuDriverPgsizes, iommuPteFormat } from "./io-pgtable.js";
 import { CHANGE_IOVA_RCACHES, IOVA_RANGE_CACHE_MAX_SIZE, iovaDepotWork, iovaDomainInitRcaches } from "./iova-rcache.js";
 import { CHANGE_IOVA_FLUSH_QUEUE, fqTick, initFlushQueue, type FlushQueueDomain } from "./flush-queue.js";
 import { iotlbCreate, type Iotlb } from "./iotlb.js";
@@ -120,7 +120,9 @@ export function iommuDmaDefaultStrict(kernel: KernelVersion | string, driver: st
 
 /**
  * Counters of one DMA domain since boot (all counts of operations):
- * PTEs written and cleared (io-pgtable), IOTLB range invalidations
+ * page-table descriptors written and cleared (each driver's format:
+ * replicated large pages count every copy, lib/iommu/io-pgtable.ts
+ * IoPteFormat), IOMMU pages removed by unmaps, IOTLB range invalidations
  * (iommu_iotlb_sync of an unmapped range, strict) and invalidate-alls
  * (flush_iotlb_all of the flush queue), IOVAs queued on the flush queue and
  * flushes of it (queue full or timer), IOVA allocations served by an rcache
@@ -132,6 +134,7 @@ export function iommuDmaDefaultStrict(kernel: KernelVersion | string, driver: st
 export interface IommuDomainCounters {
   pteWrites: number;
   pteClears: number;
+  pagesUnmapped: number;
   iotlbInvalidateRange: number;
   iotlbInvalidateAll: number;
   fqQueued: number;
@@ -248,7 +251,7 @@ export function iommuDomainAlloc(iommu: Iommu, type: IommuDomainType, ctx: { ker
     granule: domainSizes[0]!,
     geometry: { apertureStart: 0, apertureEnd: Math.min(MAX_ADDR, 2 ** iommu.apertureBits - 1), forceAperture: true },
     iovad: null,
-    pgtable: new IoPgtable(domainSizes[0]!, domainSizes),
+    pgtable: new IoPgtable(domainSizes[0]!, domainSizes, iommuPteFormat(iommu.driver, iommu.granule, ctx.kernel, iommu.pageSizes)),
     kernel: parseKernelVersion(ctx.kernel),
     trace: ctx.trace,
   };
@@ -447,6 +450,7 @@ export function iommuDomainCounters(domain: IommuDomain): IommuDomainCounters {
   return {
     pteWrites: domain.pgtable.pteWrites,
     pteClears: domain.pgtable.pteClears,
+    pagesUnmapped: domain.pgtable.pagesUnmapped,
     iotlbInvalidateRange: st.iotlbInvalidateRange,
     iotlbInvalidateAll: st.iotlbInvalidateAll + (fq ? fq.stats.flushesFull + fq.stats.flushesTimer : 0),
     fqQueued: st.fqQueued,

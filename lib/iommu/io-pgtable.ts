@@ -1,42 +1,65 @@
 /**
  * A minimal IOMMU page table: which IOVA pages map which physical pages,
  * with the page (block) sizes the hardware supports, so that the number of
- * PTE writes is known for costs and an access to an unmapped IOVA can be
- * reported as an IOMMU fault.
+ * descriptor writes is known for costs and an access to an unmapped IOVA
+ * can be reported as an IOMMU fault.
  *
  * What is modelled (drivers/iommu/iommu.c, v6.19; the same rules in v4.4):
  * - iommu_map(): iova, paddr and size must be aligned to the smallest
  *   supported page size (else -EINVAL); the range is split by
  *   iommu_pgsize(): at each step the greatest supported page size that
  *   fits the remaining size and to which both the IOVA and the physical
- *   address are aligned. Each such page is one PTE write. Mapping over an
- *   existing mapping fails with -EEXIST (io-pgtable-arm and -arm-v7s WARN
- *   and refuse), after undoing what this call mapped.
+ *   address are aligned. Mapping over an existing mapping fails with
+ *   -EEXIST (io-pgtable-arm and -arm-v7s WARN and refuse), after undoing
+ *   what this call mapped.
+ * - the pages the table holds ({@link IoPte}, what lookups, faults and the
+ *   IOTLB see): the pieces iommu_pgsize chose, except where the driver
+ *   writes other pages itself: intel-iommu before v5.15 advertised every
+ *   power of two and __domain_mapping wrote each piece as the hardware's
+ *   pages (4 KiB PTEs, 2 MiB / 1 GiB super pages where both addresses are
+ *   aligned and the profile's hardware has them).
+ * - the descriptors each page takes, per driver and release
+ *   ({@link iommuPteFormat}, {@link IoPteFormat}): one per page or block for
+ *   io-pgtable-arm (LPAE) and VT-d; 16 for an io-pgtable-arm-v7s 64 KiB large
+ *   page or 16 MiB supersection (M4U) and for an Exynos 64 KiB large page;
+ *   2^((log2 size - 12) mod 9) for an AMD v1 page (8 KiB: 2, 1 MiB: 256).
+ *   {@link IoPgtable.pteWrites} and the iommu_map event's `ptes` count them.
  * - iommu_unmap(): removes every mapped page that starts inside the range
- *   and returns the bytes unmapped.
+ *   (a large page whole) and returns the bytes unmapped. The descriptors
+ *   cleared ({@link IoPgtable.pteClears}, the iommu_unmap event's `ptes`)
+ *   follow the core's calls (__iommu_unmap: page sizes from the IOVA alone,
+ *   per page, or per (pgsize, count) run from v5.15) and the driver's walk:
+ *   LPAE, v7s and VT-d up to v6.18 clear the highest entries a call covers
+ *   whole (a table entry instead of the PTEs below it), Exynos and AMD up to
+ *   v6.18 clear page by page, generic_pt (AMD and VT-d from v6.19) clears
+ *   every leaf and each table entry covered whole.
+ *   {@link IoPgtable.pagesUnmapped} counts the pages removed.
  * - iommu_map_sg(): maps each entry at consecutive IOVAs; from v5.0
  *   (5d95f40e62e4 "iommu: Do physical merging in iommu_map_sg()") runs of
  *   physically contiguous entries are mapped with one iommu_map call, so
  *   larger pages can be used. Returns the bytes mapped, or a negative
  *   errno (v5.15+; older releases returned 0), after unmapping on failure.
- *
  * - the page sizes: each domain's pgsize_bitmap comes from its driver's
  *   table, per release ({@link IOMMU_DRIVER_PGSIZES}: arm-smmu(-v3) per
  *   granule, intel-iommu, amd-iommu, mtk-iommu, exynos-sysmmu); a profile's
  *   `pageSizes` that disagrees is rejected ({@link checkIommuPgsizes}).
  *
- * Not modelled: the page-table levels and their memory, replicated
- * descriptors (a v7s 64 KiB large page or 16 MiB supersection is 16 slots,
- * an AMD v1 8 KiB page two: one PTE write here), old intel-iommu's own split
- * of a large power-of-two piece into its super pages (one PTE write here per
- * piece iommu_pgsize chose), protection faults (prot is recorded only). The
- * IOTLB is lib/iommu/iotlb.ts.
+ * Not modelled: the table levels as memory (installing a table entry when a
+ * level is first needed is not counted; whether a table exists for a clear
+ * is judged from the pages mapped under it now, where the kernel also
+ * clears a table emptied earlier); splitting a large page on a partial unmap
+ * (v5.4 arm_lpae_split_blk_unmap / arm_v7s_split_cont; v6.19 refuses): the
+ * model removes the page whole and counts its descriptors; the kernel's stop
+ * at the first hole of an unmap; a map without IOMMU_READ or IOMMU_WRITE
+ * (nothing written, or -EINVAL); cache cleaning of the written entries for a
+ * non-coherent walker (its cost is in the platform's per-PTE figure);
+ * protection faults (prot is recorded only). The IOTLB is lib/iommu/iotlb.ts.
  */
-import { checkInt } from "../core/arith.js";
+import { checkInt, checkPowerOf2 } from "../core/arith.js";
 import type { PhysAddr } from "../core/addr.js";
 import { EEXIST, EINVAL } from "../core/errno.js";
 import { ModelConfigError } from "../core/errors.js";
-import { NEWEST_MODELLED, atLeast, defineChange, type KernelVersion } from "../kernel/version.js";
+import { NEWEST_MODELLED, atLeast, defineChange, parseKernelVersion, type KernelVersion } from "../kernel/version.js";
 import { CHANGE_MAP_SG_ERRNO } from "../kernel/api-changes.js";
 import { sgPhys, type Scatterlist } from "../sg/scatterlist.js";
 import type { IommuDomain } from "./domain.js";
@@ -66,17 +89,22 @@ export interface IoPte {
 export class IoPgtable {
   /** Mapped pages by IOVA start. */
   readonly ptes = new Map<number, IoPte>();
-  /** Total PTEs written by map calls. */
+  /** Descriptors written by map calls (a replicated large page counts every copy; see {@link IoPteFormat}). */
   pteWrites = 0;
-  /** Total PTEs cleared by unmap calls. */
+  /** Descriptors cleared by unmap calls (leaf, replicated and table entries, each once; see {@link IoPteFormat}). */
   pteClears = 0;
+  /** Mapped pages (IoPte entries) removed by unmap calls: what an IOTLB invalidation names, one per page. */
+  pagesUnmapped = 0;
   /**
    * @param granule smallest page size, bytes.
    * @param pageSizes supported page sizes, bytes, ascending.
+   * @param format how the driver writes and clears descriptors (default: one
+   *   descriptor per page, each page its own level: {@link plainPteFormat}).
    */
   constructor(
     readonly granule: number,
     readonly pageSizes: readonly number[] = [granule],
+    readonly format: IoPteFormat = plainPteFormat(pageSizes),
   ) {}
   /** Bytes currently mapped. */
   get mappedBytes(): number {
@@ -144,7 +172,9 @@ export function iommuPgsize(pageSizes: readonly number[], iova: number, paddr: n
 
 /**
  * iommu_map(domain, iova, paddr, size, prot): map [iova, iova + size) to
- * [paddr, paddr + size).
+ * [paddr, paddr + size), in the pages iommu_pgsize chooses (or, for
+ * intel-iommu before v5.15, the hardware pages __domain_mapping writes for
+ * each), adding each page's descriptors to pteWrites ({@link iommuPteFormat}).
  * @returns 0 (also for size 0, which writes no PTE); -EINVAL for addresses
  * or size not aligned to the smallest page size; -EEXIST if part of the range is already mapped
  * (nothing stays mapped from this call).
@@ -174,20 +204,26 @@ export function iommuMap(domain: IommuDomain, iova: number, paddr: PhysAddr | nu
   if (pt.anyMapped(iova, size)) return -EEXIST;
   let done = 0;
   let writes = 0;
+  let pages = 0;
   while (done < size) {
     const pg = iommuPgsize(domain.pageSizes, iova + done, paddr + done, size - done);
-    const pte: IoPte = { iova: iova + done, paddr: paddr + done, size: pg, prot };
-    pt.ptes.set(pte.iova, pte);
-    done += pg;
-    writes++;
+    // The driver writes the piece as its own pages (intel-iommu before v5.15 splits it) and each
+    // page as its descriptors (replicated for a v7s / Exynos large page or an AMD v1 page).
+    for (const hp of hwSplit(pt.format, iova + done, paddr + done, pg)) {
+      const pte: IoPte = { iova: iova + done, paddr: paddr + done, size: hp, prot };
+      pt.ptes.set(pte.iova, pte);
+      done += hp;
+      writes += ptesPerPage(pt.format, hp);
+      pages++;
+    }
   }
   pt.pteWrites += writes;
   if (domain.trace.keepEvents) {
     domain.trace.record({
       fn: "iommu_map",
       kind: "iommu_map",
-      msg: `map iova 0x${iova.toString(16)} -> pa 0x${paddr.toString(16)} size 0x${size.toString(16)} (${writes} PTE writes)`,
-      data: { iova, paddr, size, ptes: writes },
+      msg: `map iova 0x${iova.toString(16)} -> pa 0x${paddr.toString(16)} size 0x${size.toString(16)} (${pages} pages, ${writes} PTE writes)`,
+      data: { iova, paddr, size, ptes: writes, pages },
     });
   }
   return 0;
@@ -196,7 +232,10 @@ export function iommuMap(domain: IommuDomain, iova: number, paddr: PhysAddr | nu
 /**
  * iommu_unmap(domain, iova, size): remove every mapped page that starts
  * in [iova, iova + size) (a large page is removed whole, as io-pgtable
- * does when asked to unmap a block at its start).
+ * does when asked to unmap a block at its start), adding the descriptors
+ * the driver clears to pteClears (the core's calls over the range, widened
+ * to the end of a page removed whole, and the driver's walk:
+ * {@link IoPteFormat}) and the pages removed to pagesUnmapped.
  * @returns bytes unmapped (0 if nothing was mapped there).
  * @throws ModelConfigError for negative or non-integer values.
  * Source: drivers/iommu/iommu.c, iommu_unmap(), __iommu_unmap() (v6.19).
@@ -205,18 +244,12 @@ export function iommuUnmap(domain: IommuDomain, iova: number, size: number): num
   checkInt("iommuUnmap(iova)", iova);
   checkInt("iommuUnmap(size)", size);
   const pt = domain.pgtable;
-  let unmapped = 0;
-  let clears = 0;
+  const removed: IoPte[] = [];
   if (size / pt.granule > pt.ptes.size) {
     // Pages never overlap, so the walk below removes exactly the pages that start in the range: test each page.
     const end = iova + size;
-    for (const p of pt.ptes.values()) {
-      if (p.iova >= iova && p.iova < end) {
-        pt.ptes.delete(p.iova);
-        unmapped += p.size;
-        clears++;
-      }
-    }
+    for (const p of pt.ptes.values()) if (p.iova >= iova && p.iova < end) removed.push(p);
+    removed.sort((a, b) => a.iova - b.iova);
   } else {
     let a = iova;
     while (a < iova + size) {
@@ -225,21 +258,27 @@ export function iommuUnmap(domain: IommuDomain, iova: number, size: number): num
         a += pt.granule;
         continue;
       }
-      if (pte.iova === a) {
-        pt.ptes.delete(a);
-        unmapped += pte.size;
-        clears++;
-      }
+      if (pte.iova === a) removed.push(pte);
       a = pte.iova + pte.size;
     }
   }
+  let unmapped = 0;
+  let end = iova + size;
+  for (const p of removed) {
+    pt.ptes.delete(p.iova);
+    unmapped += p.size;
+    end = Math.max(end, p.iova + p.size);
+  }
+  // Descriptors cleared: the driver's calls over the range (a page removed whole extends it).
+  const clears = unmapClears(domain, removed, iova, end);
   pt.pteClears += clears;
+  pt.pagesUnmapped += removed.length;
   if (domain.trace.keepEvents && unmapped > 0) {
     domain.trace.record({
       fn: "iommu_unmap",
       kind: "iommu_unmap",
-      msg: `unmap iova 0x${iova.toString(16)} size 0x${size.toString(16)}: 0x${unmapped.toString(16)} bytes (${clears} PTEs)`,
-      data: { iova, size, unmapped, ptes: clears },
+      msg: `unmap iova 0x${iova.toString(16)} size 0x${size.toString(16)}: 0x${unmapped.toString(16)} bytes (${removed.length} pages, ${clears} PTEs cleared)`,
+      data: { iova, size, unmapped, ptes: clears, pages: removed.length },
     });
   }
   return unmapped;
@@ -485,4 +524,313 @@ export function iommuDriverPgsizes(driver: string, granule: number, kernel: stri
   if (t && !t.granules.includes(granule)) throw new ModelConfigError("iommuDriverPgsizes(granule)", granule, `a granule ${driver} runs with: ${t.granules.join(", ")}`);
   if (typeof kernel !== "string" && !(typeof kernel === "object" && kernel !== null && typeof (kernel as KernelVersion).major === "number")) throw new ModelConfigError("iommuDriverPgsizes(kernel)", kernel, "a kernel release (\"v6.19\" or a KernelVersion)");
   return t ? t.pgsizes(granule, kernel, hw) : hw.slice();
+}
+
+// --- Descriptors per page: what each driver's page table writes and clears, per release
+
+/**
+ * How one driver's page table stores the pages iommu_map gives it and clears
+ * them on iommu_unmap: the numbers behind {@link IoPgtable.pteWrites} and
+ * {@link IoPgtable.pteClears}. Build with {@link iommuPteFormat}.
+ *
+ * - `levels`: bytes one entry covers at each level of the table, ascending
+ *   (level 0 first). A page of size S takes S / L descriptors, L the largest
+ *   level size <= S: a page of its level's size is one descriptor, a larger
+ *   one is replicated (v7s 64 KiB large page: 16 level-2 entries; AMD v1
+ *   8 KiB: 2 level-0 entries).
+ * - `hwPages`: the hardware's page sizes when the driver splits each piece
+ *   iommu_pgsize chose into them itself (intel-iommu's __domain_mapping),
+ *   else null (the piece is the page).
+ * - `unmap`: how the driver's unmap clears a range R it is called with:
+ *   "slots": the entries of the highest level R covers whole, each once,
+ *   leaf or table (a covered table is freed, its leaves are not touched),
+ *   descending only into partly covered entries (io-pgtable-arm
+ *   __arm_lpae_unmap, io-pgtable-arm-v7s __arm_v7s_unmap, intel-iommu
+ *   dma_pte_clear_level); "pages": every mapped page's descriptors, one
+ *   page at a time (exynos_iommu_unmap, AMD v1 iommu_unmap_page /
+ *   iommu_v1_unmap_pages); "generic-pt": every leaf's descriptors plus each
+ *   table entry R covers whole (drivers/iommu/generic_pt/iommu_pt.h
+ *   __unmap_range, v6.19).
+ * - `unmapRuns`: the driver gets one call per run of same-size pages
+ *   (pgsize x count, v5.15+ unmap_pages handled as one range), else one per page.
+ */
+export interface IoPteFormat {
+  /** Page-table code, e.g. "io-pgtable-arm-v7s". */
+  readonly name: string;
+  /** Bytes one entry covers, per level, ascending. */
+  readonly levels: readonly number[];
+  /** Hardware page sizes the driver splits each piece into itself, ascending bytes; null when the piece is the page. */
+  readonly hwPages: readonly number[] | null;
+  /** How an unmap's clears are counted (see above). */
+  readonly unmap: "slots" | "pages" | "generic-pt";
+  /** One driver call per run of same-size pages (true) or per page (false). */
+  readonly unmapRuns: boolean;
+}
+
+/** v6.19: AMD v1 page tables are the generic page table code (iommupt). */
+export const CHANGE_AMD_IOMMU_GENERIC_PT = defineChange({
+  id: "amd-iommu-generic-pt",
+  since: "v6.19",
+  commit: "unverified (Jason Gunthorpe's generic page table series, \"iommu/amd: Use the generic iommu page table\", 2025; hash not checked)",
+  subject: "iommu/amd: Use the generic iommu page table",
+  files: ["drivers/iommu/amd/iommu.c", "drivers/iommu/amd/io_pgtable.c", "drivers/iommu/generic_pt/fmt/amdv1.h", "drivers/iommu/generic_pt/iommu_pt.h"],
+  effect: "AMD v1 domains map and unmap through generic_pt (amdv1_ops = IOMMU_PT_DOMAIN_OPS(amdv1)): a page still takes 2^((log2 size - 12) mod 9) entries (amdv1pt_install_leaf_entry), but unmap_pages clears every leaf under the range and also each table entry the range covers whole (__unmap_range); before, iommu_v1_unmap_pages cleared the leaves one page at a time (fetch_pte, PAGE_SIZE_PTE_COUNT) and left the tables.",
+  bracket: "absent in v6.18.2 (gfunkmonk/linux-6.18.2, drivers/iommu/amd/io_pgtable.c:iommu_v1_unmap_pages; no drivers/iommu/generic_pt), present in v6.19.0 (matankalina/linux-6.19.10-fork, drivers/iommu/amd/iommu.c:amd_iommu_domain_alloc_paging_v1 (pt_iommu_amdv1_init); drivers/iommu/generic_pt/iommu_pt.h:__unmap_range)",
+});
+
+/** v6.19: intel-iommu's page tables are the generic page table code (iommupt). */
+export const CHANGE_INTEL_IOMMU_GENERIC_PT = defineChange({
+  id: "intel-iommu-generic-pt",
+  since: "v6.19",
+  commit: "unverified (Jason Gunthorpe's generic page table series, \"iommu/vt-d: Use the generic iommu page table\", 2025; hash not checked)",
+  subject: "iommu/vt-d: Use the generic iommu page table",
+  files: ["drivers/iommu/intel/iommu.c", "drivers/iommu/generic_pt/fmt/vtdss.h", "drivers/iommu/generic_pt/fmt/x86_64.h", "drivers/iommu/generic_pt/iommu_pt.h"],
+  effect: "VT-d domains map and unmap through generic_pt (IOMMU_PT_DOMAIN_OPS(vtdss) / (x86_64)): unmap_pages clears every leaf under the range and each table entry the range covers whole (__unmap_range); before, intel_iommu_unmap -> domain_unmap -> dma_pte_clear_level cleared only the highest entries the range covered whole (a covered table's entry, not its leaves).",
+  bracket: "absent in v6.18.2 (gfunkmonk/linux-6.18.2, drivers/iommu/intel/iommu.c:intel_iommu_unmap, dma_pte_clear_level; no drivers/iommu/generic_pt), present in v6.19.0 (matankalina/linux-6.19.10-fork, drivers/iommu/intel/iommu.c: pt_iommu_vtdss_init, IOMMU_PT_DOMAIN_OPS(vtdss); drivers/iommu/generic_pt/iommu_pt.h:__unmap_range)",
+});
+
+/** Entry sizes of a radix table: `first`, then x `fanout` per level, up to 2^52 bytes. */
+function radixLevels(first: number, fanout: number): number[] {
+  const out: number[] = [];
+  for (let l = first; l <= 2 ** PGSIZE_MODEL_TOP_LOG2; l *= fanout) out.push(l);
+  return out;
+}
+
+/**
+ * The default format: one descriptor per page, cleared page by page (each
+ * page size its own level). Used for drivers outside the table.
+ */
+function plainPteFormat(pageSizes: readonly number[]): IoPteFormat {
+  return { name: "one descriptor per page", levels: pageSizes.slice(), hwPages: null, unmap: "pages", unmapRuns: false };
+}
+
+/**
+ * The page-table format of an IOMMU driver at a release ({@link IoPteFormat}):
+ * how many descriptors each page takes and how an unmap clears them.
+ *
+ * Sources (Makefile versions checked):
+ * - arm-smmu, arm-smmu-v3 (io-pgtable-arm, LPAE): a page or block is one
+ *   descriptor at the level of its size (levels granule x (granule / 8)^k:
+ *   4K/2M/1G/512G, 16K/32M/64G, 64K/512M/4T); unmap clears the entry at the
+ *   piece's level, leaf or table (__arm_lpae_map / __arm_lpae_unmap, v4.4.1
+ *   zanpocc/linux-4.4.1 and v5.4.6 hxb-gt/linux-5.4.6; v6.19.0
+ *   matankalina/linux-6.19.10-fork: __arm_lpae_map writes pgcount entries
+ *   per call, one per page, and __arm_lpae_unmap clears num_entries at the
+ *   level; a table entry is zeroed twice there, counted once).
+ * - mtk-iommu (io-pgtable-arm-v7s, every release of mtk_iommu.c: MT8173's
+ *   alloc_io_pgtable_ops(ARM_V7S, ...) in v4.6.2 xing393939/linux-4.6.2,
+ *   v5.4.6 and v6.19.0): levels 1 MiB (level 1) and 4 KiB (level 2);
+ *   __arm_v7s_map writes size >> ARM_V7S_LVL_SHIFT(lvl) entries through
+ *   arm_v7s_init_pte: 16 MiB supersection = 16 level-1 entries, 1 MiB
+ *   section = 1, 64 KiB large page = 16 level-2 entries (ARM_V7S_CONT_PAGES),
+ *   4 KiB = 1; __arm_v7s_unmap clears as many at the piece's level.
+ * - exynos-sysmmu (exynos-iommu.c, v4.4.1, v5.4.6, v6.19.0): lv1set_section
+ *   writes 1 entry for 1 MiB, lv2set_page 1 for 4 KiB and SPAGES_PER_LPAGE
+ *   (16) for 64 KiB; exynos_iommu_unmap clears the entry it finds at the
+ *   IOVA (16 for a large page) and returns that page's size, so the core
+ *   loops page by page.
+ * - amd-iommu (v1): a page of size S is PAGE_SIZE_PTE_COUNT(S) =
+ *   2^((log2 S - 12) mod 9) entries at level PAGE_SIZE_LEVEL(S) =
+ *   (log2 S - 12) / 9 (drivers/iommu/amd_iommu.c iommu_map_page, v4.4.1,
+ *   v5.4.6; drivers/iommu/amd/io_pgtable.c iommu_v1_map_pages, v6.18.2;
+ *   generic_pt amdv1pt_install_leaf_entry, v6.19.0): 8 KiB = 2, 1 MiB = 256,
+ *   2 MiB = 1, 4 MiB = 2. Unmap clears page by page (iommu_unmap_page /
+ *   iommu_v1_unmap_pages: fetch_pte, PAGE_SIZE_PTE_COUNT) until v6.18; from
+ *   v6.19 ({@link CHANGE_AMD_IOMMU_GENERIC_PT}) generic_pt's __unmap_range.
+ * - intel-iommu: __domain_mapping writes the hardware's pages for each piece
+ *   (hardware_largepage_caps: a 2 MiB / 1 GiB super page where the IOVA and
+ *   the physical address are both aligned, the rest fits and the hardware
+ *   has that level, else 4 KiB PTEs; v4.4.1 and v5.4.6
+ *   drivers/iommu/intel-iommu.c, v5.15.55 and v6.18.2
+ *   drivers/iommu/intel/iommu.c). Before v5.15 the core's pieces are any
+ *   power of two (INTEL_IOMMU_PGSIZES), so a 64 KiB piece is sixteen 4 KiB
+ *   PTEs and a 4 MiB piece two 2 MiB super pages; from v5.15 the pieces are
+ *   already the hardware's. Unmap: domain_unmap -> dma_pte_clear_level
+ *   clears the highest entries the range covers whole (slots), per
+ *   intel_iommu_unmap call: one per piece before v5.15 (iommu_pgsize,
+ *   v5.14.2), one per (pgsize, count) run from v5.15 (intel_iommu_unmap_pages,
+ *   v5.15.55). The model walks each run as one range in every release: with
+ *   every power of two in the bitmap (before v5.15) a piece is the largest
+ *   aligned block at its address, so every slot the range covers whole lies
+ *   inside one piece and the count is the same. From v6.19
+ *   ({@link CHANGE_INTEL_IOMMU_GENERIC_PT}) generic_pt's __unmap_range.
+ *   VT-d levels: 4K, 2M, 1G, 512G.
+ * - other drivers: {@link plainPteFormat}.
+ *
+ * @param driver the profile's driver name; `granule` its granule (bytes);
+ *   `hw` the IOMMU's hardware page sizes as {@link checkIommuPgsizes} gave them.
+ * @throws ModelConfigError for a driver that is not a string, a granule that
+ *   is not a power of two in [1 KiB, 1 GiB] or not one the driver runs with,
+ *   page sizes that are not powers of two, or a kernel that is not a release name.
+ */
+export function iommuPteFormat(driver: string, granule: number, kernel: string | KernelVersion, hw: readonly number[]): IoPteFormat {
+  if (typeof driver !== "string") throw new ModelConfigError("iommuPteFormat(driver)", driver, "an IOMMU driver name (a string, e.g. \"mtk-iommu\")");
+  checkPowerOf2("iommuPteFormat(granule)", granule, 1024, 2 ** 30);
+  const t = IOMMU_DRIVER_PGSIZES[driver];
+  if (t && !t.granules.includes(granule)) throw new ModelConfigError("iommuPteFormat(granule)", granule, `a granule ${driver} runs with: ${t.granules.join(", ")}`);
+  if (!Array.isArray(hw)) throw new ModelConfigError("iommuPteFormat(hw)", hw, "the IOMMU's page sizes (an array of byte counts)");
+  hw.forEach((s, i) => checkPowerOf2(`iommuPteFormat(hw.${i})`, s, 1024, 2 ** PGSIZE_MODEL_TOP_LOG2));
+  const k = parseKernelVersion(kernel, "iommuPteFormat(kernel)");
+  switch (driver) {
+    case "arm-smmu":
+    case "arm-smmu-v3":
+      return { name: "io-pgtable-arm (LPAE)", levels: radixLevels(granule, granule / 8), hwPages: null, unmap: "slots", unmapRuns: false };
+    case "mtk-iommu":
+      return { name: "io-pgtable-arm-v7s", levels: [SZ_4K, SZ_1M], hwPages: null, unmap: "slots", unmapRuns: false };
+    case "exynos-sysmmu":
+      return { name: "exynos-iommu", levels: [SZ_4K, SZ_1M], hwPages: null, unmap: "pages", unmapRuns: false };
+    case "amd-iommu":
+      return atLeast(k, CHANGE_AMD_IOMMU_GENERIC_PT)
+        ? { name: "generic_pt amdv1", levels: radixLevels(SZ_4K, 512), hwPages: null, unmap: "generic-pt", unmapRuns: true }
+        : { name: "amd io_pgtable (v1)", levels: radixLevels(SZ_4K, 512), hwPages: null, unmap: "pages", unmapRuns: false };
+    case "intel-iommu": {
+      const levels = radixLevels(SZ_4K, 512);
+      if (atLeast(k, CHANGE_INTEL_IOMMU_GENERIC_PT)) return { name: "generic_pt vtdss", levels, hwPages: hw.slice(), unmap: "generic-pt", unmapRuns: true };
+      // One intel_iommu_unmap per piece before v5.15, one per (pgsize, count) run from v5.15
+      // (intel_iommu_unmap_pages): the same clears either way, see iommuPteFormat's docstring.
+      return { name: "intel-iommu dma_pte", levels, hwPages: hw.slice(), unmap: "slots", unmapRuns: true };
+    }
+    default:
+      return plainPteFormat(hw);
+  }
+}
+
+/** Descriptors one page of `size` bytes takes: size / the largest level size <= size (1 if none). */
+function ptesPerPage(format: IoPteFormat, size: number): number {
+  let l = 0;
+  for (const s of format.levels) if (s <= size && s > l) l = s;
+  return l > 0 ? size / l : 1;
+}
+
+/**
+ * The hardware pages one piece is written as: the piece itself, or (format
+ * with `hwPages`, intel-iommu's __domain_mapping / hardware_largepage_caps)
+ * at each step the largest hardware size both addresses are aligned to that
+ * fits the rest. Sizes in address order, bytes.
+ */
+function hwSplit(format: IoPteFormat, iova: number, paddr: number, size: number): number[] {
+  const hw = format.hwPages;
+  if (!hw) return [size];
+  const out: number[] = [];
+  let done = 0;
+  while (done < size) {
+    let best = 0;
+    for (const h of hw) if (h <= size - done && h > best && (iova + done) % h === 0 && (paddr + done) % h === 0) best = h;
+    if (best === 0) return [size]; // not reached: the piece is a multiple of the smallest size, which is the granule
+    out.push(best);
+    done += best;
+  }
+  return out;
+}
+
+/**
+ * iommu_pgsize() with its count (v5.15+): the page size for [iova, iova +
+ * size) and how many pages of it the run takes, up to where the next larger
+ * supported size could start (only if the IOVA and the physical address are
+ * equally offset in it and one fits), else all that fit.
+ * Source: drivers/iommu/iommu.c, iommu_pgsize() (v5.15.55, v6.19.0).
+ */
+function iommuPgsizeRun(pageSizes: readonly number[], iova: number, paddr: number, size: number): { pgsize: number; count: number } {
+  const pgsize = iommuPgsize(pageSizes, iova, paddr, size);
+  let next = 0;
+  for (const p of pageSizes) if (p > pgsize && (next === 0 || p < next)) next = p;
+  let rest = size;
+  if (next > 0 && iova % next === paddr % next) {
+    const offset = next - (iova % next);
+    if (offset + next <= size) rest = offset;
+  }
+  return { pgsize, count: Math.floor(rest / pgsize) };
+}
+
+/** Index of the first page (sorted by IOVA, non-overlapping) that ends after `a`. */
+function firstEndingAfter(pages: readonly IoPte[], a: number): number {
+  let lo = 0;
+  let hi = pages.length;
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (pages[mid]!.iova + pages[mid]!.size > a) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+/**
+ * "slots" rule on [start, end) from level `k` down: every entry of that level
+ * the range covers whole and that holds a mapped page counts once; a partly
+ * covered one is descended into (dma_pte_clear_level, __arm_lpae_unmap,
+ * __arm_v7s_unmap). `pages` sorted by IOVA.
+ */
+function slotClears(levels: readonly number[], k: number, pages: readonly IoPte[], start: number, end: number): number {
+  const L = levels[k]!;
+  let n = 0;
+  let pos = start;
+  let i = firstEndingAfter(pages, pos);
+  while (i < pages.length && pages[i]!.iova < end) {
+    const from = Math.max(pages[i]!.iova, pos);
+    const s = from - (from % L);
+    const e = s + L;
+    const cs = Math.max(s, start);
+    const ce = Math.min(e, end);
+    if ((cs === s && ce === e) || k === 0) n += 1;
+    else n += slotClears(levels, k - 1, pages, cs, ce);
+    pos = e;
+    while (i < pages.length && pages[i]!.iova + pages[i]!.size <= pos) i++;
+  }
+  return n;
+}
+
+/**
+ * "generic-pt" rule on [start, end): each leaf's descriptors, plus each table
+ * entry (level >= 1) the range covers whole that holds a smaller page
+ * (generic_pt __unmap_range: pt_clear_entries on the leaves, then on a fully
+ * covered table's entry). `pages` sorted by IOVA.
+ */
+function genericPtClears(format: IoPteFormat, pages: readonly IoPte[], start: number, end: number): number {
+  let n = 0;
+  const lastSlot = new Array<number>(format.levels.length).fill(-1);
+  for (let i = firstEndingAfter(pages, start); i < pages.length && pages[i]!.iova < end; i++) {
+    const p = pages[i]!;
+    n += ptesPerPage(format, p.size);
+    for (let k = 1; k < format.levels.length; k++) {
+      const L = format.levels[k]!;
+      if (p.size >= L) continue;
+      const s = p.iova - (p.iova % L);
+      if (s >= start && s + L <= end && s !== lastSlot[k]) {
+        lastSlot[k] = s;
+        n++;
+      }
+    }
+  }
+  return n;
+}
+
+/**
+ * Descriptors the driver clears when iommu_unmap removes `removed` (sorted
+ * by IOVA) from [iova, end): the core's calls (__iommu_unmap: iommu_pgsize
+ * on the IOVA alone, per page or per run) and the format's rule.
+ */
+function unmapClears(domain: IommuDomain, removed: readonly IoPte[], iova: number, end: number): number {
+  const f = domain.pgtable.format;
+  let perPage = 0;
+  for (const p of removed) perPage += ptesPerPage(f, p.size);
+  const g = domain.pageSizes[0]!;
+  if (f.unmap === "pages" || removed.length === 0 || iova % g !== 0 || (end - iova) % g !== 0) return perPage;
+  let n = 0;
+  let a = iova;
+  while (a < end) {
+    const { pgsize, count } = iommuPgsizeRun(domain.pageSizes, a, a, end - a);
+    const runEnd = a + pgsize * count;
+    const i = firstEndingAfter(removed, a);
+    if (i < removed.length && removed[i]!.iova < runEnd) {
+      if (f.unmap === "generic-pt") n += genericPtClears(f, removed, a, runEnd);
+      else {
+        // Per page (unmapRuns false): no call covers more than pgsize, so start at the largest level <= pgsize.
+        let top = f.levels.length - 1;
+        if (!f.unmapRuns) while (top > 0 && f.levels[top]! > pgsize) top--;
+        n += slotClears(f.levels, top, removed, a, runEnd);
+      }
+    }
+    a = runEnd;
+  }
+  return n;
 }

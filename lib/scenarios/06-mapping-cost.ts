@@ -140,7 +140,7 @@ export function case06Machine(platform: string, kernel: string, backend: string,
 
 // --- counting one call
 
-const NO_COUNTERS: IommuDomainCounters = { pteWrites: 0, pteClears: 0, iotlbInvalidateRange: 0, iotlbInvalidateAll: 0, fqQueued: 0, fqFlushes: 0, iovaAllocFast: 0, iovaAllocSlow: 0, iovaFree: 0, iotlbHits: 0, iotlbMisses: 0 };
+const NO_COUNTERS: IommuDomainCounters = { pteWrites: 0, pteClears: 0, pagesUnmapped: 0, iotlbInvalidateRange: 0, iotlbInvalidateAll: 0, fqQueued: 0, fqFlushes: 0, iovaAllocFast: 0, iovaAllocSlow: 0, iovaFree: 0, iotlbHits: 0, iotlbMisses: 0 };
 
 function snapDomain(domain: IommuDomain | null): IommuDomainCounters {
   return domain ? iommuDomainCounters(domain) : NO_COUNTERS;
@@ -161,12 +161,12 @@ function iommuCounts(c: DmaOpCounts, before: IommuDomainCounters, after: IommuDo
   const frees = after.iovaFree - before.iovaFree;
   if (pages > 2 ** (IOVA_RANGE_CACHE_MAX_SIZE - 1)) c.iovaFreeSlow += frees;
   else c.iovaFreeFast += frees;
-  // A range invalidation names each leaf entry it clears once (SMMUv3 without range
+  // A range invalidation names each IOMMU page it removes once (SMMUv3 without range
   // invalidation: one CMD_TLBI_NH_VA per entry of the gathered page size, so a 2 MiB
-  // block is one command): the PTEs cleared by the calls that invalidated.
+  // block is one command): the pages (not the replicated descriptors) the invalidating calls unmapped.
   const ranges = after.iotlbInvalidateRange - before.iotlbInvalidateRange;
   c.iotlbSyncs += ranges;
-  if (ranges > 0) c.iotlbInvalidatePages += after.pteClears - before.pteClears;
+  if (ranges > 0) c.iotlbInvalidatePages += after.pagesUnmapped - before.pagesUnmapped;
   c.iotlbFlushAll += after.iotlbInvalidateAll - before.iotlbInvalidateAll;
 }
 

@@ -148,6 +148,28 @@ describe("runCase06", () => {
     expect(r.iova[r.iova.length - 1]).toMatchObject({ mappedPages: 32, allocatedPages: 64 });
   });
 
+  it("M4U, 128 KiB reads: each buffer is two 64 KiB large pages, 16 v7s entries each, written at map and cleared at unmap", () => {
+    // Buffers are order-5 pages (128 KiB aligned) at 128 KiB-aligned IOVAs: iommu_pgsize picks 64 KiB (the M4U has no
+    // 128 KiB page), and io-pgtable-arm-v7s writes a large page as ARM_V7S_CONT_PAGES = 16 level-2 entries and clears 16.
+    // 64 ops with a ring of 32: 64 maps x 32 + 32 unmaps x 32 descriptors.
+    const r = runCase06({ platform: "mt8173-evb", kernel: "v6.19", backend: "iommu-strict", workload: "storage-128k", ops: 64 });
+    expect(r.counts.pteWrites).toBe(64 * 32 + 32 * 32);
+    // An invalidation names IOMMU pages, not descriptors: 2 per unmap.
+    expect(r.counts.iotlbInvalidatePages).toBe(32 * 2);
+    // data/costs/mt8173-evb.json iommuPteWriteNs = 11: per operation 32 x 11 at map + 32 x 11 at unmap.
+    expect(r.perOp.byComponent["PTE writes"]).toBe(2 * 32 * 11);
+  });
+
+  it("VT-d, 128 KiB reads: v5.4 advertises every power of two but intel-iommu writes the 128 KiB piece as 32 4 KiB PTEs, as v6.19 does", () => {
+    // __domain_mapping / hardware_largepage_caps: below 2 MiB only 4 KiB PTEs; 128K / 4K = 32 at map, 32 cleared at unmap.
+    for (const kernel of ["v5.4", "v6.19"]) {
+      const r = runCase06({ platform: "x86-64-pc-8g-vtd", kernel, backend: "iommu-strict", workload: "storage-128k", ops: 64 });
+      expect(r.counts.pteWrites).toBe(64 * 32 + 32 * 32);
+      // the IOTLB caches the hardware's 4 KiB pages: 32 misses per buffer the device fills (32 unmaps)
+      expect(r.iotlb).toEqual({ hits: 0, misses: 32 * 32 });
+    }
+  });
+
   it("the M4U has no flush queue: iommu.strict=0 leaves its domain strict", () => {
     const r = runCase06({ platform: "mt8173-evb", kernel: "v6.19", backend: "iommu-lazy", workload: "storage-4k", ops: 40 });
     expect(r.strict).toBe(true);
