@@ -43,26 +43,48 @@ const OPS = 1_000_000;
 const LIVE0 = 2048;
 const LIMIT_PFN = 0xfffff;
 const KERNEL_C_NS = 9;
+const SEED = 0x2c0ffee;
 
-function pow2(n: number): number {
+/** What iommu_dma_alloc_iova does to a size before v5.17: sizes below 32 up to a power of two (a table for 1..32, the loop run once per size). */
+const CALLER_ROUND = new Float64Array(33);
+for (let n = 1; n <= 32; n++) {
   let p = 1;
   while (p < n) p *= 2;
-  return p;
+  CALLER_ROUND[n] = n < 32 ? p : n;
+}
+
+// The loop inlines lib/core/prng.ts's xorshift32 (same shifts, the state kept as a signed 32-bit integer, read
+// unsigned with >>> 0) and takes the residues with a floor division (exact for integers below 2^32). Checked here
+// against xorshift32 itself so the stream cannot drift from the header's.
+{
+  const ref = xorshift32(SEED);
+  let x = SEED | 0;
+  for (let i = 0; i < 10_000; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    const u = x >>> 0;
+    const r = ref.nextU32();
+    const n = 1 + (i % 2049);
+    if (u !== r || u - Math.floor(u / n) * n !== r % n) throw new Error(`inlined xorshift32 differs from lib/core/prng.ts at draw ${i}`);
+  }
 }
 
 /** "full": the workload; "empty": PRNG and bookkeeping only; "check2": full plus a second free-side check per free. */
 type Mode = "full" | "empty" | "check2";
 
 function run(kernel: string, mode: Mode = "full"): { ns: number; cpuNs: number; hits: number; allocs: number; checksum: number; failures: number } {
-  const rng = xorshift32(0x2c0ffee);
   const d = initIovaDomain(4096, 1, { kernel });
   const rc = iovaDomainInitRcaches(d, { cpus: 1 });
   const empty = mode === "empty";
   const check2 = mode === "check2";
   let fake = 1;
   const callerRounds = kernel === "v5.4";
-  const livePfn: number[] = [];
-  const liveSize: number[] = [];
+  // The live ranges: (pfn, size) in two typed arrays, swap-removed (at most LIVE0 + 1 live at once).
+  const livePfn = new Float64Array(LIVE0 + 1);
+  const liveSize = new Float64Array(LIVE0 + 1);
+  let live = 0;
+  let x = SEED | 0;
   let hits = 0;
   let allocs = 0;
   let failures = 0;
@@ -70,17 +92,22 @@ function run(kernel: string, mode: Mode = "full"): { ns: number; cpuNs: number; 
   const c0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   for (let op = 0; op < OPS; op++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    const u = x >>> 0;
     if (op >= LIVE0 && (op - LIVE0) % 2 === 0) {
-      const idx = rng.nextU32() % livePfn.length;
-      if (check2) checkFreeIovaFast(d, rc, livePfn[idx]!, liveSize[idx]!, "bench");
-      if (!empty) freeIovaFast(d, livePfn[idx]!, liveSize[idx]!, 0);
-      livePfn[idx] = livePfn[livePfn.length - 1]!;
-      liveSize[idx] = liveSize[liveSize.length - 1]!;
-      livePfn.pop();
-      liveSize.pop();
+      const idx = u - Math.floor(u / live) * live; // next() % live.length
+      const pfn = livePfn[idx]!;
+      const size = liveSize[idx]!;
+      if (check2) checkFreeIovaFast(d, rc, pfn, size, "bench");
+      if (!empty) freeIovaFast(d, pfn, size, 0);
+      live--;
+      livePfn[idx] = livePfn[live]!;
+      liveSize[idx] = liveSize[live]!;
     } else {
-      let size = 1 + (rng.nextU32() % 32);
-      if (callerRounds && size < 32) size = pow2(size);
+      let size = 1 + (u - Math.floor(u / 32) * 32); // 1 + next() % 32
+      if (callerRounds) size = CALLER_ROUND[size]!;
       const before = d.count;
       const pfn = empty ? fake++ : allocIovaFast(d, size, LIMIT_PFN, true, 0);
       allocs++;
@@ -89,8 +116,9 @@ function run(kernel: string, mode: Mode = "full"): { ns: number; cpuNs: number; 
         continue;
       }
       if (d.count === before && !empty) hits++;
-      livePfn.push(pfn);
-      liveSize.push(size);
+      livePfn[live] = pfn;
+      liveSize[live] = size;
+      live++;
       checksum += pfn; // < 1e6 * 2^20, exact
     }
   }

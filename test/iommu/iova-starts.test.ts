@@ -3,13 +3,13 @@ import { createPrng } from "../../lib/core/prng.js";
 import { IOVA_ANCHOR, allocIova, freeIova, initIovaDomain, iovaRanges, putIovaDomain, reserveIova, type IovaDomain } from "../../lib/iommu/iova.js";
 
 // Once enabled (iovaDomainInitRcaches does it), the block index keeps a
-// pfn_lo -> pfn_hi map of its ranges beside the blocks (the rcache free
+// pfn_lo -> pfn_hi table of its ranges beside the blocks (the rcache free
 // checks read it instead of searching). Expected value: the
 // ranges the blocks hold (iovaRanges walks the blocks, not the map) plus the anchor.
 function expectStartsMatchBlocks(d: IovaDomain): void {
   const want = new Map<number, number>([[IOVA_ANCHOR, IOVA_ANCHOR]]);
   for (const r of iovaRanges(d)) want.set(r.pfnLo, r.pfnHi);
-  expect(new Map(d._ix.starts!)).toEqual(want);
+  expect(new Map(d._ix.starts!.entries())).toEqual(want);
 }
 
 describe("IovaBlockIndex.starts follows the blocks", () => {
