@@ -198,20 +198,21 @@ function primeAtLeast(n: number): number {
  * set and comes back with an entry that starts at that pfn again). The
  * rcaches mark the pfns parked in a magazine (iova-rcache.ts `_cached`), so
  * the free check reads the range's end and its "already cached" mark from
- * one slot (one cache line).
+ * one slot (16 bytes, one cache line).
  *
- * Layout: slot s holds key (pfn_lo, or EMPTY), pfn_hi, the key's home slot
- * and the mark (0 or 1) at e[4s .. 4s+3]. Hashing: home = pfn mod capacity
- * (a prime, so aligned pfns spread), computed with a floor division (pfns
- * are exact doubles; no bitwise operator touches them). The table grows to
- * keep its load at most 1/2 and shrinks below 1/16.
+ * Layout: slot s is e[2s] = key (pfn_lo, or EMPTY) and e[2s + 1] = pfn_hi,
+ * stored as -1 - pfn_hi when the entry is marked (pfn_hi >= 0, so the sign
+ * is the mark; exact below 2^53). Hashing: home slot = pfn mod capacity (a
+ * prime, so aligned pfns spread), computed with a floor division (pfns are
+ * exact doubles; no bitwise operator touches them). The table grows to keep
+ * its load at most 1/2 and shrinks below 1/16.
  */
 export class StartTable {
   /** Capacity in slots (a prime). */
   cap = 0;
   /** 1 / cap, for the slot arithmetic. */
   private inv = 0;
-  /** The slots, 4 numbers each: key, pfn_hi, home slot, mark. */
+  /** The slots, 2 numbers each: key, pfn_hi (negative: -1 - pfn_hi, marked). */
   e: Float64Array = new Float64Array(0);
   /** Number of entries. */
   size = 0;
@@ -227,8 +228,8 @@ export class StartTable {
   private alloc(cap: number): void {
     this.cap = cap;
     this.inv = 1 / cap;
-    const e = new Float64Array(cap * 4);
-    for (let s = 0; s < cap; s++) e[s * 4] = EMPTY;
+    const e = new Float64Array(cap * 2);
+    for (let s = 0; s < cap; s++) e[s * 2] = EMPTY;
     this.e = e;
   }
 
@@ -248,7 +249,7 @@ export class StartTable {
     const cap = this.cap;
     let i = this.home(pfn);
     for (;;) {
-      const k = e[i * 4]!;
+      const k = e[i * 2]!;
       if (k === pfn) return i;
       if (k === EMPTY) return -1;
       i = i + 1 === cap ? 0 : i + 1;
@@ -257,40 +258,38 @@ export class StartTable {
 
   /** pfn_hi of the entry in slot `slot`. */
   hiAt(slot: number): number {
-    return this.e[slot * 4 + 1]!;
+    const v = this.e[slot * 2 + 1]!;
+    return v < 0 ? -1 - v : v;
   }
 
   /** True if the entry in slot `slot` is marked. */
   markedAt(slot: number): boolean {
-    return this.e[slot * 4 + 3] === 1;
+    return this.e[slot * 2 + 1]! < 0;
   }
 
   /** pfn_hi of the range starting at `pfn`, or -1 if none does. */
   hiOf(pfn: number): number {
     const i = this.find(pfn);
-    return i < 0 ? -1 : this.e[i * 4 + 1]!;
+    return i < 0 ? -1 : this.hiAt(i);
   }
 
-  /** Add or update the entry pfn_lo = `lo` -> pfn_hi = `hi`. */
+  /** Add or update the entry pfn_lo = `lo` -> pfn_hi = `hi` (an update keeps the mark). */
   set(lo: number, hi: number): void {
     const e = this.e;
     const cap = this.cap;
-    const h = this.home(lo);
-    let i = h;
+    let i = this.home(lo);
     for (;;) {
-      const k = e[i * 4]!;
+      const k = e[i * 2]!;
       if (k === lo) {
-        e[i * 4 + 1] = hi;
+        e[i * 2 + 1] = e[i * 2 + 1]! < 0 ? -1 - hi : hi;
         return;
       }
       if (k === EMPTY) break;
       i = i + 1 === cap ? 0 : i + 1;
     }
     const orphans = this.orphans;
-    e[i * 4] = lo;
-    e[i * 4 + 1] = hi;
-    e[i * 4 + 2] = h;
-    e[i * 4 + 3] = orphans !== null && orphans.delete(lo) ? 1 : 0;
+    e[i * 2] = lo;
+    e[i * 2 + 1] = orphans !== null && orphans.delete(lo) ? -1 - hi : hi;
     this.size++;
     if (this.size * 2 > cap) this.rebuild(this.size * 4);
   }
@@ -299,7 +298,7 @@ export class StartTable {
   delete(lo: number): boolean {
     const i = this.find(lo);
     if (i < 0) return false;
-    if (this.e[i * 4 + 3] === 1) {
+    if (this.e[i * 2 + 1]! < 0) {
       if (this.orphans === null) this.orphans = new Set<number>();
       this.orphans.add(lo);
     }
@@ -317,21 +316,19 @@ export class StartTable {
     let j = slot;
     for (;;) {
       j = j + 1 === cap ? 0 : j + 1;
-      const k = e[j * 4]!;
+      const k = e[j * 2]!;
       if (k === EMPTY) break;
-      const h = e[j * 4 + 2]!;
+      const h = this.home(k);
       // The entry at j may move to the hole at i unless its home lies cyclically in (i, j].
       const stays = i <= j ? h > i && h <= j : h > i || h <= j;
       if (!stays) {
-        e[i * 4] = k;
-        e[i * 4 + 1] = e[j * 4 + 1]!;
-        e[i * 4 + 2] = h;
-        e[i * 4 + 3] = e[j * 4 + 3]!;
+        e[i * 2] = k;
+        e[i * 2 + 1] = e[j * 2 + 1]!;
         i = j;
       }
     }
-    e[i * 4] = EMPTY;
-    e[i * 4 + 3] = 0;
+    e[i * 2] = EMPTY;
+    e[i * 2 + 1] = 0;
   }
 
   /** Re-insert every entry into a table of capacity primeAtLeast(max(61, n)). */
@@ -340,24 +337,21 @@ export class StartTable {
     this.alloc(primeAtLeast(Math.max(61, n)));
     const e = this.e;
     const cap = this.cap;
-    for (let s = 0; s < old.length; s += 4) {
+    for (let s = 0; s < old.length; s += 2) {
       const k = old[s]!;
       if (k === EMPTY) continue;
-      const h = this.home(k);
-      let i = h;
-      while (e[i * 4] !== EMPTY) i = i + 1 === cap ? 0 : i + 1;
-      e[i * 4] = k;
-      e[i * 4 + 1] = old[s + 1]!;
-      e[i * 4 + 2] = h;
-      e[i * 4 + 3] = old[s + 3]!;
+      let i = this.home(k);
+      while (e[i * 2] !== EMPTY) i = i + 1 === cap ? 0 : i + 1;
+      e[i * 2] = k;
+      e[i * 2 + 1] = old[s + 1]!;
     }
   }
 
   /** Drop every entry (their marks move to the side set). */
   clear(): void {
     const e = this.e;
-    for (let s = 0; s < e.length; s += 4) {
-      if (e[s] !== EMPTY && e[s + 3] === 1) {
+    for (let s = 0; s < e.length; s += 2) {
+      if (e[s] !== EMPTY && e[s + 1]! < 0) {
         if (this.orphans === null) this.orphans = new Set<number>();
         this.orphans.add(e[s]!);
       }
@@ -368,32 +362,45 @@ export class StartTable {
 
   /** Every entry as [pfn_lo, pfn_hi], in slot order (model helper for tests). */
   entries(): Array<[number, number]> {
-    const e = this.e;
     const out: Array<[number, number]> = [];
-    for (let s = 0; s < e.length; s += 4) if (e[s] !== EMPTY) out.push([e[s]!, e[s + 1]!]);
+    for (let s = 0; s < this.cap; s++) if (this.e[s * 2] !== EMPTY) out.push([this.e[s * 2]!, this.hiAt(s)]);
     return out;
   }
 
   /** True if `pfn` is marked. */
   hasMark(pfn: number): boolean {
     const i = this.find(pfn);
-    if (i >= 0) return this.e[i * 4 + 3] === 1;
+    if (i >= 0) return this.e[i * 2 + 1]! < 0;
     return this.orphans !== null && this.orphans.has(pfn);
   }
 
   /** Mark the unmarked entry in slot `slot` (a slot from {@link find}, with no change to the table since). */
   markSlot(slot: number): void {
-    this.e[slot * 4 + 3] = 1;
+    this.e[slot * 2 + 1] = -1 - this.e[slot * 2 + 1]!;
     this.markCount++;
   }
 
   /** Unmark `pfn`, trying slot `hint` first (where it was last seen; -1 for none). False if it was not marked. */
   unmark(pfn: number, hint: number): boolean {
     const e = this.e;
-    const i = hint >= 0 && hint < this.cap && e[hint * 4] === pfn ? hint : this.find(pfn);
+    if (hint >= 0 && hint < this.cap && e[hint * 2] === pfn) {
+      const v = e[hint * 2 + 1]!;
+      if (v >= 0) return false;
+      e[hint * 2 + 1] = -1 - v;
+      this.markCount--;
+      return true;
+    }
+    return this.unmarkSlow(pfn);
+  }
+
+  /** {@link unmark} without a usable hint: look the pfn up, else in the side set. */
+  private unmarkSlow(pfn: number): boolean {
+    const e = this.e;
+    const i = this.find(pfn);
     if (i >= 0) {
-      if (e[i * 4 + 3] === 0) return false;
-      e[i * 4 + 3] = 0;
+      const v = e[i * 2 + 1]!;
+      if (v >= 0) return false;
+      e[i * 2 + 1] = -1 - v;
       this.markCount--;
       return true;
     }
