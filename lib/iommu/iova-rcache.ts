@@ -68,7 +68,11 @@
  * cached, or a size whose order differs from the allocated range's.
  *
  * The state lives on the domain (`iovad.rcaches`, declared here by
- * augmenting IovaDomain), as the kernel keeps it in struct iova_domain.
+ * augmenting IovaDomain), as the kernel keeps it in struct iova_domain. The
+ * pfns parked in magazines (for the double-free check) are marks in the
+ * block index's start table (lib/iommu/iova-blocks.ts StartTable), so one
+ * table lookup answers "starts a range, of which length, already cached"
+ * for a free; each magazine remembers the table slot of each pfn it holds.
  */
 import { checkInt, orderBase2, roundupPowOfTwo } from "../core/arith.js";
 import { ModelConfigError } from "../core/errors.js";
