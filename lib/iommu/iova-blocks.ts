@@ -168,6 +168,250 @@ function recount(blocks: Block[], bi: number): void {
   b.dirty = false;
 }
 
+/** An empty slot of a {@link StartTable} (pfns are >= 0). */
+const EMPTY = -1;
+
+/** The smallest prime >= n (n >= 2): table capacities are primes so that `pfn mod capacity` spreads aligned pfns. */
+function primeAtLeast(n: number): number {
+  for (let c = n; ; c++) {
+    let prime = true;
+    for (let d = 2; d * d <= c; d++) {
+      if (c % d === 0) {
+        prime = false;
+        break;
+      }
+    }
+    if (prime) return c;
+  }
+}
+
+/**
+ * pfn_lo -> pfn_hi of every range of a block index, as an open-addressing
+ * hash table (linear probing, backward-shift deletion, no tombstones) in one
+ * typed array: an O(1) answer, with no search and no allocation, to "does a
+ * range start exactly at this pfn, and where does it end", which the rcache
+ * free checks ask on every free_iova_fast.
+ *
+ * Each entry also carries a mark, and the table keeps the marks as an exact
+ * set of pfns of its own: a pfn stays marked until unmarked, whatever happens
+ * to the range starting there (a mark whose entry is removed waits in a side
+ * set and comes back with an entry that starts at that pfn again). The
+ * rcaches mark the pfns parked in a magazine (iova-rcache.ts `_cached`), so
+ * the free check reads the range's end and its "already cached" mark from
+ * one slot (16 bytes, one cache line).
+ *
+ * Layout: slot s is e[2s] = key (pfn_lo, or EMPTY) and e[2s + 1] = pfn_hi,
+ * stored as -1 - pfn_hi when the entry is marked (pfn_hi >= 0, so the sign
+ * is the mark; exact below 2^53). Hashing: home slot = pfn mod capacity (a
+ * prime, so aligned pfns spread), computed with a floor division (pfns are
+ * exact doubles; no bitwise operator touches them). The table grows to keep
+ * its load at most 1/2 and shrinks below 1/16.
+ */
+export class StartTable {
+  /** Capacity in slots (a prime). */
+  cap = 0;
+  /** 1 / cap, for the slot arithmetic. */
+  private inv = 0;
+  /** The slots, 2 numbers each: key, pfn_hi (negative: -1 - pfn_hi, marked). */
+  e: Float64Array = new Float64Array(0);
+  /** Number of entries. */
+  size = 0;
+  /** Number of marked pfns (entries' marks plus the side set). */
+  markCount = 0;
+  /** Marked pfns with no entry (their range was freed or moved while marked); usually empty. */
+  private orphans: Set<number> | null = null;
+
+  constructor(minCap = 61) {
+    this.alloc(primeAtLeast(Math.max(61, minCap)));
+  }
+
+  private alloc(cap: number): void {
+    this.cap = cap;
+    this.inv = 1 / cap;
+    const e = new Float64Array(cap * 2);
+    for (let s = 0; s < cap; s++) e[s * 2] = EMPTY;
+    this.e = e;
+  }
+
+  /** The home slot of `pfn`: pfn mod cap (one floor division, corrected; keys beyond 2^53 such as the anchor take the exact remainder). */
+  home(pfn: number): number {
+    const cap = this.cap;
+    let r = pfn - Math.floor(pfn * this.inv) * cap;
+    if (r < 0) r += cap;
+    else if (r >= cap) r -= cap;
+    if (r >= 0 && r < cap) return r;
+    return pfn % cap;
+  }
+
+  /** The slot holding `pfn`, or -1. */
+  find(pfn: number): number {
+    const e = this.e;
+    const cap = this.cap;
+    let i = this.home(pfn);
+    for (;;) {
+      const k = e[i * 2]!;
+      if (k === pfn) return i;
+      if (k === EMPTY) return -1;
+      i = i + 1 === cap ? 0 : i + 1;
+    }
+  }
+
+  /** pfn_hi of the entry in slot `slot`. */
+  hiAt(slot: number): number {
+    const v = this.e[slot * 2 + 1]!;
+    return v < 0 ? -1 - v : v;
+  }
+
+  /** True if the entry in slot `slot` is marked. */
+  markedAt(slot: number): boolean {
+    return this.e[slot * 2 + 1]! < 0;
+  }
+
+  /** pfn_hi of the range starting at `pfn`, or -1 if none does. */
+  hiOf(pfn: number): number {
+    const i = this.find(pfn);
+    return i < 0 ? -1 : this.hiAt(i);
+  }
+
+  /** Add or update the entry pfn_lo = `lo` -> pfn_hi = `hi` (an update keeps the mark). */
+  set(lo: number, hi: number): void {
+    const e = this.e;
+    const cap = this.cap;
+    let i = this.home(lo);
+    for (;;) {
+      const k = e[i * 2]!;
+      if (k === lo) {
+        e[i * 2 + 1] = e[i * 2 + 1]! < 0 ? -1 - hi : hi;
+        return;
+      }
+      if (k === EMPTY) break;
+      i = i + 1 === cap ? 0 : i + 1;
+    }
+    const orphans = this.orphans;
+    e[i * 2] = lo;
+    e[i * 2 + 1] = orphans !== null && orphans.delete(lo) ? -1 - hi : hi;
+    this.size++;
+    if (this.size * 2 > cap) this.rebuild(this.size * 4);
+  }
+
+  /** Remove the entry of `lo` (a mark on it moves to the side set). False if there was none. */
+  delete(lo: number): boolean {
+    const i = this.find(lo);
+    if (i < 0) return false;
+    if (this.e[i * 2 + 1]! < 0) {
+      if (this.orphans === null) this.orphans = new Set<number>();
+      this.orphans.add(lo);
+    }
+    this.removeAt(i);
+    this.size--;
+    if (this.size * 16 < this.cap && this.cap > 61) this.rebuild(this.size * 4);
+    return true;
+  }
+
+  /** Empty slot `slot` and shift the following entries of its cluster back so every key stays reachable from its home. */
+  private removeAt(slot: number): void {
+    const e = this.e;
+    const cap = this.cap;
+    let i = slot;
+    let j = slot;
+    for (;;) {
+      j = j + 1 === cap ? 0 : j + 1;
+      const k = e[j * 2]!;
+      if (k === EMPTY) break;
+      const h = this.home(k);
+      // The entry at j may move to the hole at i unless its home lies cyclically in (i, j].
+      const stays = i <= j ? h > i && h <= j : h > i || h <= j;
+      if (!stays) {
+        e[i * 2] = k;
+        e[i * 2 + 1] = e[j * 2 + 1]!;
+        i = j;
+      }
+    }
+    e[i * 2] = EMPTY;
+    e[i * 2 + 1] = 0;
+  }
+
+  /** Re-insert every entry into a table of capacity primeAtLeast(max(61, n)). */
+  private rebuild(n: number): void {
+    const old = this.e;
+    this.alloc(primeAtLeast(Math.max(61, n)));
+    const e = this.e;
+    const cap = this.cap;
+    for (let s = 0; s < old.length; s += 2) {
+      const k = old[s]!;
+      if (k === EMPTY) continue;
+      let i = this.home(k);
+      while (e[i * 2] !== EMPTY) i = i + 1 === cap ? 0 : i + 1;
+      e[i * 2] = k;
+      e[i * 2 + 1] = old[s + 1]!;
+    }
+  }
+
+  /** Drop every entry (their marks move to the side set). */
+  clear(): void {
+    const e = this.e;
+    for (let s = 0; s < e.length; s += 2) {
+      if (e[s] !== EMPTY && e[s + 1]! < 0) {
+        if (this.orphans === null) this.orphans = new Set<number>();
+        this.orphans.add(e[s]!);
+      }
+    }
+    this.alloc(61);
+    this.size = 0;
+  }
+
+  /** Every entry as [pfn_lo, pfn_hi], in slot order (model helper for tests). */
+  entries(): Array<[number, number]> {
+    const out: Array<[number, number]> = [];
+    for (let s = 0; s < this.cap; s++) if (this.e[s * 2] !== EMPTY) out.push([this.e[s * 2]!, this.hiAt(s)]);
+    return out;
+  }
+
+  /** True if `pfn` is marked. */
+  hasMark(pfn: number): boolean {
+    const i = this.find(pfn);
+    if (i >= 0) return this.e[i * 2 + 1]! < 0;
+    return this.orphans !== null && this.orphans.has(pfn);
+  }
+
+  /** Mark the unmarked entry in slot `slot` (a slot from {@link find}, with no change to the table since). */
+  markSlot(slot: number): void {
+    this.e[slot * 2 + 1] = -1 - this.e[slot * 2 + 1]!;
+    this.markCount++;
+  }
+
+  /** Unmark `pfn`, trying slot `hint` first (where it was last seen; -1 for none). False if it was not marked. */
+  unmark(pfn: number, hint: number): boolean {
+    const e = this.e;
+    if (hint >= 0 && hint < this.cap && e[hint * 2] === pfn) {
+      const v = e[hint * 2 + 1]!;
+      if (v >= 0) return false;
+      e[hint * 2 + 1] = -1 - v;
+      this.markCount--;
+      return true;
+    }
+    return this.unmarkSlow(pfn);
+  }
+
+  /** {@link unmark} without a usable hint: look the pfn up, else in the side set. */
+  private unmarkSlow(pfn: number): boolean {
+    const e = this.e;
+    const i = this.find(pfn);
+    if (i >= 0) {
+      const v = e[i * 2 + 1]!;
+      if (v >= 0) return false;
+      e[i * 2 + 1] = -1 - v;
+      this.markCount--;
+      return true;
+    }
+    if (this.orphans !== null && this.orphans.delete(pfn)) {
+      this.markCount--;
+      return true;
+    }
+    return false;
+  }
+}
+
 /**
  * The block index of one IOVA domain: the sorted ranges (the anchor last),
  * their per-block gap summaries and the search state. Owned by an IovaDomain
@@ -206,10 +450,11 @@ export class IovaBlockIndex {
    * of every range held (the anchor included), kept in step with the blocks
    * by insertBefore, removeAt, clear and {@link moveStart}; an O(1) answer to
    * "does a range start exactly at this pfn, and where does it end" for the
-   * rcache free checks. Null before: domains without rcaches do not pay for
-   * the upkeep (a Map update per rbtree insert or remove).
+   * rcache free checks, with the rcaches' "cached" marks ({@link StartTable}).
+   * Null before: domains without rcaches do not pay for the upkeep (a table
+   * update per rbtree insert or remove).
    */
-  starts: Map<number, number> | null = null;
+  starts: StartTable | null = null;
 
   /** An index holding only the anchor range [anchor, anchor] (pfn_lo = pfn_hi = `anchor`). */
   constructor(anchor: number) {
@@ -229,9 +474,11 @@ export class IovaBlockIndex {
   }
 
   /** Build {@link starts} from the ranges held and keep it from now on (idempotent). */
-  enableStarts(): Map<number, number> {
+  enableStarts(): StartTable {
     if (this.starts === null) {
-      const m = new Map<number, number>();
+      let n = 0;
+      for (const b of this.blocks) n += b.n;
+      const m = new StartTable(4 * n);
       for (const b of this.blocks) for (let i = 0; i < b.n; i++) m.set(b.lo[i]!, b.hi[i]!);
       this.starts = m;
     }

@@ -68,12 +68,17 @@
  * cached, or a size whose order differs from the allocated range's.
  *
  * The state lives on the domain (`iovad.rcaches`, declared here by
- * augmenting IovaDomain), as the kernel keeps it in struct iova_domain.
+ * augmenting IovaDomain), as the kernel keeps it in struct iova_domain. The
+ * pfns parked in magazines (for the double-free check) are marks in the
+ * block index's start table (lib/iommu/iova-blocks.ts StartTable), so one
+ * table lookup answers "starts a range, of which length, already cached"
+ * for a free; each magazine remembers the table slot of each pfn it holds.
  */
 import { checkInt, orderBase2, roundupPowOfTwo } from "../core/arith.js";
 import { ModelConfigError } from "../core/errors.js";
 import { atLeast, defineChange } from "../kernel/version.js";
 import { IovaDomain, allocIova, findIova, freeIova, iovaRanges } from "./iova.js";
+import { StartTable } from "./iova-blocks.js";
 
 /** v4.7: the per-CPU rcaches exist (alloc_iova_fast / free_iova_fast). */
 export const CHANGE_IOVA_RCACHES = defineChange({
@@ -188,9 +193,31 @@ export function iovaMagSize(kernel: string): number {
 /** One magazine: `size` pfns in pfns[0 .. size-1], pushed at the end. */
 export class IovaMagazine {
   readonly pfns: Float64Array;
+  /** @internal per pfn, the slot of its entry in the domain's start table when it was pushed (a hint, checked before use). */
+  readonly slots: Int32Array;
   size = 0;
   constructor(cap: number) {
     this.pfns = new Float64Array(cap);
+    this.slots = new Int32Array(cap);
+  }
+}
+
+/**
+ * The set of pfns held in any magazine, read like a Set (`has`, `size`).
+ * The pfns are the marks of the domain's start table (iova-blocks.ts
+ * StartTable), so the free check reads a range's end and whether it is
+ * already cached from one slot.
+ */
+export class CachedPfns {
+  /** @internal the domain's start table (set by {@link iovaDomainInitRcaches}). */
+  _table: StartTable | null = null;
+  /** True if `pfn` sits in a magazine (CPU or depot). */
+  has(pfn: number): boolean {
+    return this._table !== null && this._table.hasMark(pfn);
+  }
+  /** Number of pfns in magazines. */
+  get size(): number {
+    return this._table === null ? 0 : this._table.markCount;
   }
 }
 
@@ -227,9 +254,15 @@ export class IovaRcaches {
   /** rcaches[order], order 0 .. IOVA_RANGE_CACHE_MAX_SIZE - 1. */
   readonly rcaches: IovaRcache[];
   /** @internal the pfns currently held in any magazine (misuse checks). */
-  readonly _cached = new Set<number>();
+  readonly _cached = new CachedPfns();
+  /** @internal the domain's start table, whose marks are {@link _cached} (set by {@link iovaDomainInitRcaches}). */
+  _starts: StartTable = new StartTable();
   /** @internal the domain these rcaches belong to (set by {@link iovaDomainInitRcaches}; the quick domain check). */
   _domain: IovaDomain | null = null;
+  /** @internal the same per-CPU pairs as `rcaches[order].cpu[cpu]`, at order * cpus + cpu (one lookup on the fast path). */
+  readonly _cpuRc: IovaCpuRcache[] = [];
+  /** @internal the largest size allocIovaFast accepts in the domain, min(2^52, maxPfn - startPfn + 1) (set by {@link iovaDomainInitRcaches}). */
+  _maxSize = 0;
 
   /** @internal use {@link iovaDomainInitRcaches}. */
   constructor(kernel: string, cpus: number) {
@@ -245,6 +278,7 @@ export class IovaRcaches {
       const cpu: IovaCpuRcache[] = [];
       for (let c = 0; c < cpus; c++) cpu.push({ loaded: new IovaMagazine(this.magSize), prev: new IovaMagazine(this.magSize) });
       this.rcaches.push({ cpu, depot: [], workPending: false });
+      for (const cr of cpu) this._cpuRc.push(cr);
     }
   }
 
@@ -289,8 +323,11 @@ export function iovaDomainInitRcaches(iovad: IovaDomain, options: IovaRcacheOpti
   if (typeof options !== "object" || options === null) throw new ModelConfigError("iovaDomainInitRcaches(options)", options, "{ cpus }");
   checkInt("iovaDomainInitRcaches(options.cpus)", options.cpus, 1, 1024);
   const rc = new IovaRcaches(iovad.kernel, options.cpus);
-  // The free checks read the block index's start map: keep it from now on.
-  iovad._ix.enableStarts();
+  // The free checks read the block index's start table: keep it from now on; its marks are the cached pfns.
+  const starts = iovad._ix.enableStarts();
+  rc._starts = starts;
+  rc._cached._table = starts;
+  rc._maxSize = Math.min(2 ** 52, iovad.maxPfn - iovad.startPfn + 1);
   rc._domain = iovad;
   iovad.rcaches = rc;
   return rc;
@@ -318,7 +355,7 @@ function magazineFreePfns(iovad: IovaDomain, rc: IovaRcaches, mag: IovaMagazine)
   const n = mag.size;
   for (let i = 0; i < n; i++) {
     const pfn = mag.pfns[i]!;
-    rc._cached.delete(pfn);
+    rc._starts.unmark(pfn, mag.slots[i]!);
     freeIova(iovad, pfn);
   }
   mag.size = 0;
@@ -328,16 +365,16 @@ function magazineFreePfns(iovad: IovaDomain, rc: IovaRcaches, mag: IovaMagazine)
 function rcacheGet(rc: IovaRcaches, size: number, limit: number, cpu: number): number {
   if (size > CACHED_MAX) return 0;
   const order = ORDER_OF[size]!;
-  const rcache = rc.rcaches[order]!;
-  const cr = rcache.cpu[cpu]!;
+  const cr = rc._cpuRc[order * rc.cpus + cpu]!;
   let mag = cr.loaded;
   if (mag.size === 0) {
+    const depot = rc.rcaches[order]!.depot;
     if (cr.prev.size !== 0) {
       cr.loaded = cr.prev;
       cr.prev = mag;
       mag = cr.loaded;
-    } else if (rcache.depot.length > 0) {
-      mag = rcache.depot.pop()!;
+    } else if (depot.length > 0) {
+      mag = depot.pop()!;
       cr.loaded = mag;
     } else {
       return 0;
@@ -350,7 +387,7 @@ function rcacheGet(rc: IovaRcaches, size: number, limit: number, cpu: number): n
     const top = pfns[last]!;
     if (top >= limit) return 0;
     mag.size = last;
-    rc._cached.delete(top);
+    rc._starts.unmark(top, mag.slots[last]!);
     return top;
   }
   // v4.15+: limit_pfn - size, unsigned: below zero it wraps and every pfn passes.
@@ -363,16 +400,21 @@ function rcacheGet(rc: IovaRcaches, size: number, limit: number, cpu: number): n
     }
   }
   const pfn = pfns[i]!;
+  const slots = mag.slots;
+  const slot = slots[i]!;
   pfns[i] = pfns[last]!;
+  slots[i] = slots[last]!;
   mag.size = last;
-  rc._cached.delete(pfn);
+  rc._starts.unmark(pfn, slot);
   return pfn;
 }
 
-/** __iova_rcache_insert() on one order for one CPU (the magazine allocation never fails in the model, so the pfn always goes in). */
-function rcacheInsert(iovad: IovaDomain, rc: IovaRcaches, order: number, pfn: number, cpu: number): void {
-  const rcache = rc.rcaches[order]!;
-  const cr = rcache.cpu[cpu]!;
+/**
+ * __iova_rcache_insert() on one order for one CPU (the magazine allocation never fails in the model, so the pfn always goes in).
+ * `slot`: the pfn's (unmarked) entry in the start table, found by the free check with no change since.
+ */
+function rcacheInsert(iovad: IovaDomain, rc: IovaRcaches, order: number, pfn: number, cpu: number, slot: number): void {
+  const cr = rc._cpuRc[order * rc.cpus + cpu]!;
   const cap = rc.magSize;
   let toFree: IovaMagazine | null = null;
   if (cr.loaded.size === cap) {
@@ -381,6 +423,7 @@ function rcacheInsert(iovad: IovaDomain, rc: IovaRcaches, order: number, pfn: nu
       cr.loaded = cr.prev;
       cr.prev = t;
     } else {
+      const rcache = rc.rcaches[order]!;
       if (rc.depotList || rcache.depot.length < MAX_GLOBAL_MAGS) {
         rcache.depot.push(cr.loaded);
         if (rc.depotList) rcache.workPending = true;
@@ -392,8 +435,9 @@ function rcacheInsert(iovad: IovaDomain, rc: IovaRcaches, order: number, pfn: nu
   }
   const mag = cr.loaded;
   mag.pfns[mag.size] = pfn;
+  mag.slots[mag.size] = slot;
   mag.size++;
-  rc._cached.add(pfn);
+  rc._starts.markSlot(slot);
   if (toFree) magazineFreePfns(iovad, rc, toFree);
 }
 
@@ -416,6 +460,34 @@ function rcacheInsert(iovad: IovaDomain, rc: IovaRcaches, order: number, pfn: nu
  * v5.17.0-rc5, v6.19.0).
  */
 export function allocIovaFast(iovad: IovaDomain, size: number, limitPfn: number, flushRcache: boolean, cpu: number): number {
+  // Fast path: a cacheable size and every check passing, tested at once (what allocIovaFastChecked tests one by one).
+  const rc = typeof iovad === "object" && iovad !== null ? iovad.rcaches : undefined;
+  if (
+    rc !== undefined &&
+    rc._domain === iovad &&
+    !iovad._dead &&
+    Number.isSafeInteger(limitPfn) &&
+    limitPfn >= iovad.startPfn &&
+    limitPfn <= iovad.maxPfn &&
+    Number.isSafeInteger(size) &&
+    size >= 1 &&
+    size <= CACHED_MAX &&
+    size <= rc._maxSize &&
+    (flushRcache === true || (flushRcache === false && rc.flushOptional)) &&
+    Number.isInteger(cpu) &&
+    cpu >= 0 &&
+    cpu < rc.cpus
+  ) {
+    const sz = rc.roundup ? ROUNDUP_OF[size]! : size;
+    const pfn = rcacheGet(rc, sz, rc.limitScan ? limitPfn + 1 : limitPfn, cpu);
+    if (pfn) return pfn;
+    return allocIovaFastMiss(iovad, rc, sz, limitPfn, flushRcache);
+  }
+  return allocIovaFastChecked(iovad, size, limitPfn, flushRcache, cpu);
+}
+
+/** {@link allocIovaFast} with its checks one by one (each throws its own error, in order), for any input. */
+function allocIovaFastChecked(iovad: IovaDomain, size: number, limitPfn: number, flushRcache: boolean, cpu: number): number {
   const rc = rcachesOf(iovad, "allocIovaFast");
   if (!(Number.isSafeInteger(limitPfn) && limitPfn >= iovad.startPfn && limitPfn <= iovad.maxPfn)) {
     checkInt("allocIovaFast(limitPfn)", limitPfn, iovad.startPfn, iovad.maxPfn);
@@ -431,6 +503,12 @@ export function allocIovaFast(iovad: IovaDomain, size: number, limitPfn: number,
   if (rc.roundup && sz < CACHED_MAX) sz = ROUNDUP_OF[sz]!;
   const pfn = rcacheGet(rc, sz, rc.limitScan ? limitPfn + 1 : limitPfn, cpu);
   if (pfn) return pfn;
+  return allocIovaFastMiss(iovad, rc, sz, limitPfn, flushRcache);
+}
+
+/** alloc_iova_fast after a failed rcache get: alloc_iova, and on failure with flush_rcache the flush and one retry. */
+function allocIovaFastMiss(iovad: IovaDomain, rc: IovaRcaches, sz: number, limitPfn: number, flushRcache: boolean): number {
+  const maxSize = Math.min(2 ** 52, iovad.maxPfn - iovad.startPfn + 1);
   let flush = flushRcache;
   for (;;) {
     // A rounded size above what the model can hold cannot fit anywhere: alloc_iova fails.
@@ -460,14 +538,46 @@ export function allocIovaFast(iovad: IovaDomain, size: number, limitPfn: number,
  * __iova_rcache_insert() (v4.7.4, v5.4.6, v6.5.0, v6.19.0).
  */
 export function freeIovaFast(iovad: IovaDomain, pfn: number, size: number, cpu: number): void {
+  // Fast path: a cacheable size, a range of the same order starting at pfn and not cached, every check passing
+  // (what freeIovaFastChecked tests one by one); the start table answers in one slot.
+  const rc = typeof iovad === "object" && iovad !== null ? iovad.rcaches : undefined;
+  if (
+    rc !== undefined &&
+    rc._domain === iovad &&
+    !iovad._dead &&
+    Number.isInteger(cpu) &&
+    cpu >= 0 &&
+    cpu < rc.cpus &&
+    Number.isSafeInteger(size) &&
+    size >= 1 &&
+    size <= CACHED_MAX &&
+    Number.isSafeInteger(pfn) &&
+    pfn >= 0
+  ) {
+    const t = rc._starts;
+    const slot = t.find(pfn);
+    if (slot >= 0 && !t.markedAt(slot)) {
+      const len = t.hiAt(slot) - pfn + 1;
+      const order = ORDER_OF[size]!;
+      if (len <= CACHED_MAX && ORDER_OF[len] === order) {
+        rcacheInsert(iovad, rc, order, pfn, cpu, slot);
+        return;
+      }
+    }
+  }
+  freeIovaFastChecked(iovad, pfn, size, cpu);
+}
+
+/** {@link freeIovaFast} with its checks one by one (each throws its own error, in order), for any input. */
+function freeIovaFastChecked(iovad: IovaDomain, pfn: number, size: number, cpu: number): void {
   const rc = rcachesOf(iovad, "freeIovaFast");
   checkCpu(rc, "freeIovaFast", cpu);
-  const order = checkFreeIovaFast(iovad, rc, pfn, size, "freeIovaFast");
-  if (order >= IOVA_RANGE_CACHE_MAX_SIZE) {
+  const slot = freeCheckSlot(rc, pfn, size, "freeIovaFast");
+  if (size > CACHED_MAX) {
     freeIova(iovad, pfn);
     return;
   }
-  rcacheInsert(iovad, rc, order, pfn, cpu);
+  rcacheInsert(iovad, rc, ORDER_OF[size]!, pfn, cpu, slot);
 }
 
 /**
@@ -490,29 +600,42 @@ export function freeIovaFastAnyOrder(iovad: IovaDomain, pfn: number, size: numbe
   if (rc._cached.has(pfn)) throw new ModelConfigError("freeIovaFast(pfn)", pfn, "a pfn not already in an rcache (this is a double free)");
   const order = orderOf(size);
   if (order >= IOVA_RANGE_CACHE_MAX_SIZE) freeIova(iovad, pfn);
-  else rcacheInsert(iovad, rc, order, pfn, cpu);
+  else rcacheInsert(iovad, rc, order, pfn, cpu, rc._starts.find(pfn));
 }
 
 /**
  * The misuse checks of {@link freeIovaFast}, for callers that hold a range
  * before freeing it (the flush queue): `pfn` must start an allocated range,
  * not be cached, and `size` must have the range's order.
+ * The domain is read through `rc` (its rcaches name their domain's start
+ * table); the first argument stays for the callers.
  * @returns order_base_2(size).
  * @throws ModelConfigError naming `fn` otherwise.
  */
-export function checkFreeIovaFast(iovad: IovaDomain, rc: IovaRcaches, pfn: number, size: number, fn: string): number {
+export function checkFreeIovaFast(_iovad: IovaDomain, rc: IovaRcaches, pfn: number, size: number, fn: string): number {
+  freeCheckSlot(rc, pfn, size, fn);
+  return orderOf(size);
+}
+
+/**
+ * The checks of {@link checkFreeIovaFast}, reading the domain's start table
+ * once: find_iova(pfn)->pfn_lo == pfn is "the table has an entry for pfn"
+ * (no search, no copy), the range's length and its "cached" mark come from
+ * the same slot. Changes nothing.
+ * @returns the slot of pfn's entry.
+ */
+function freeCheckSlot(rc: IovaRcaches, pfn: number, size: number, fn: string): number {
   if (!(Number.isSafeInteger(size) && size >= 1)) checkInt(`${fn}(size)`, size, 1);
-  if (!Number.isSafeInteger(pfn) || pfn < 0) checkInt(`${fn}(pfn)`, pfn);
-  // find_iova(pfn)->pfn_lo == pfn, answered by the block index's start map (no search, no copy).
-  const hi = iovad._ix.starts!.get(pfn);
-  if (hi === undefined) throw new ModelConfigError(`${fn}(pfn)`, pfn, "the first pfn of an allocated range");
-  const len = hi - pfn + 1;
-  if (rc._cached.has(pfn)) throw new ModelConfigError(`${fn}(pfn)`, pfn, "a pfn not already in an rcache (this is a double free)");
-  const order = orderOf(size);
-  if (order !== orderOf(len)) {
+  if (!(Number.isSafeInteger(pfn) && pfn >= 0)) checkInt(`${fn}(pfn)`, pfn);
+  const t = rc._starts;
+  const slot = t.find(pfn);
+  if (slot < 0) throw new ModelConfigError(`${fn}(pfn)`, pfn, "the first pfn of an allocated range");
+  const len = t.hiAt(slot) - pfn + 1;
+  if (t.markedAt(slot)) throw new ModelConfigError(`${fn}(pfn)`, pfn, "a pfn not already in an rcache (this is a double free)");
+  if (orderOf(size) !== orderOf(len)) {
     throw new ModelConfigError(`${fn}(size)`, size, `a size of the allocated range's order (the range has ${len} pfns)`);
   }
-  return order;
+  return slot;
 }
 
 function freeCpuCachedIovasUnchecked(iovad: IovaDomain, rc: IovaRcaches, cpu: number): void {

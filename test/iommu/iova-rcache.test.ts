@@ -1,7 +1,7 @@
 import { describe, it, expect } from "vitest";
 import fc from "fast-check";
 import { ModelConfigError } from "../../lib/core/errors.js";
-import { findIova, initIovaDomain, iovaRanges, type IovaDomain } from "../../lib/iommu/iova.js";
+import { findIova, freeIova, initIovaDomain, iovaRanges, reserveIova, type IovaDomain } from "../../lib/iommu/iova.js";
 import {
   IOVA_RANGE_CACHE_MAX_SIZE,
   MAX_GLOBAL_MAGS,
@@ -367,6 +367,113 @@ describe("misuse is rejected before any change", () => {
     freeIovaFast(d, a, 3, 0); // order 2, like the 4-page range
     expect(() => freeIovaFast(d, a, 4, 1)).toThrow(ModelConfigError);
     expect(d.rcaches!.cachedCount).toBe(1);
+  });
+});
+
+describe("misuse: which check fires, and nothing changes", () => {
+  /** The field of the ModelConfigError `f` throws (the check that fired). */
+  function field(f: () => unknown): string {
+    try {
+      f();
+    } catch (e) {
+      if (e instanceof ModelConfigError) return e.field;
+      throw e;
+    }
+    return "no error";
+  }
+  /** Everything a rejected call must leave as it was. */
+  function state(d: IovaDomain): string {
+    return JSON.stringify([iovaRanges(d), iovaRcacheContents(d), d.rcaches!.cachedCount]);
+  }
+
+  it("allocIovaFast: each bad argument names itself, checked in the order domain, limitPfn, size, flushRcache, cpu", () => {
+    const d = dom("v6.19", 2);
+    const a = allocIovaFast(d, 4, 0xfffff, true, 0);
+    freeIovaFast(d, a, 4, 0);
+    const before = state(d);
+    const bad: Array<[() => unknown, string]> = [
+      [() => allocIovaFast({} as IovaDomain, 4, 0xfffff, true, 0), "allocIovaFast(iovad)"],
+      [() => allocIovaFast(initIovaDomain(G, 1), 4, 0xfffff, true, 0), "allocIovaFast(iovad)"], // no rcaches
+      [() => allocIovaFast(d, 4, 0, true, 0), "allocIovaFast(limitPfn)"], // below start_pfn 1
+      [() => allocIovaFast(d, 4, 0.5, true, 0), "allocIovaFast(limitPfn)"],
+      [() => allocIovaFast(d, 0, 0xfffff, true, 0), "allocIovaFast(size)"],
+      [() => allocIovaFast(d, 2.5, 0xfffff, true, 0), "allocIovaFast(size)"],
+      [() => allocIovaFast(d, 4, 0xfffff, "yes" as unknown as boolean, 0), "allocIovaFast(flushRcache)"],
+      [() => allocIovaFast(d, 4, 0xfffff, true, 2), "allocIovaFast(cpu)"], // CPUs 0 and 1
+      [() => allocIovaFast(d, 4, 0xfffff, true, -1), "allocIovaFast(cpu)"],
+      [() => allocIovaFast(d, 0, -1, true, 9), "allocIovaFast(limitPfn)"], // the first bad one wins
+    ];
+    for (const [f, want] of bad) expect(field(f)).toBe(want);
+    // Before v4.15 there is no flush_rcache argument: false is refused.
+    const old = dom("v4.14", 1);
+    expect(field(() => allocIovaFast(old, 4, 0xfffff, false, 0))).toBe("allocIovaFast(flushRcache)");
+    expect(state(d)).toBe(before);
+  });
+
+  it("freeIovaFast: each misuse names itself, checked in the order domain, cpu, size, pfn, start, cached, order", () => {
+    const d = dom("v6.19", 2);
+    // Empty caches: 4 pages at the top, 0x100000 - 4 = 0xFFFFC; then 40 pages (size-aligned to 64) below it,
+    // alignDown(0xFFFFC - 40, 64) = alignDown(0xFFFD4, 64) = 0xFFFC0.
+    const a = allocIovaFast(d, 4, 0xfffff, true, 0);
+    const b = allocIovaFast(d, 40, 0xfffff, true, 0);
+    expect([a, b]).toEqual([0xffffc, 0xfffc0]);
+    const c = allocIovaFast(d, 1, 0xfffff, true, 0);
+    freeIovaFast(d, c, 1, 1); // cached on CPU 1
+    const before = state(d);
+    const bad: Array<[() => unknown, string]> = [
+      [() => freeIovaFast({} as IovaDomain, a, 4, 0), "freeIovaFast(iovad)"],
+      [() => freeIovaFast(d, a, 4, 2), "freeIovaFast(cpu)"],
+      [() => freeIovaFast(d, a, 0, 0), "freeIovaFast(size)"],
+      [() => freeIovaFast(d, -1, 4, 0), "freeIovaFast(pfn)"],
+      [() => freeIovaFast(d, a + 1, 4, 0), "freeIovaFast(pfn)"], // inside the range, not its start
+      [() => freeIovaFast(d, 0x12345, 4, 0), "freeIovaFast(pfn)"], // no range there
+      [() => freeIovaFast(d, c, 1, 0), "freeIovaFast(pfn)"], // already cached (on the other CPU): a double free
+      [() => freeIovaFast(d, a, 8, 0), "freeIovaFast(size)"], // order 3, the range has 4 pages (order 2)
+      [() => freeIovaFast(d, a, 1, 0), "freeIovaFast(size)"], // order 0
+      [() => freeIovaFast(d, b, 32, 0), "freeIovaFast(size)"], // order 5, the range has 40 pages (order 6)
+    ];
+    for (const [f, want] of bad) expect(field(f)).toBe(want);
+    expect(state(d)).toBe(before);
+    // 3 pages for the 4-page range: same order (2), accepted; 64 for the 40-page range: order 6, freed to the rbtree.
+    freeIovaFast(d, a, 3, 0);
+    freeIovaFast(d, b, 64, 0);
+    expect(iovaRcacheContents(d).map((x) => x.pfn).sort((x, y) => x - y)).toEqual([a, c].sort((x, y) => x - y));
+    expect(findIova(d, b)).toBeNull();
+  });
+
+  it("double frees are caught after magazines moved to the depot, the start table grew and shrank, and slot hints went stale", () => {
+    const d = dom("v6.19", 1);
+    // 600 one-page ranges: the start table grows several times while they are allocated.
+    const pfns: number[] = [];
+    for (let i = 0; i < 600; i++) pfns.push(allocIovaFast(d, 1, 0xfffff, true, 0));
+    // Free the first 300: 127 fill loaded, 127 prev, then loaded goes to the depot (v6.19), 46 in the new loaded.
+    for (let i = 0; i < 300; i++) freeIovaFast(d, pfns[i]!, 1, 0);
+    expect(d.rcaches!.cachedCount).toBe(300);
+    // Free the other 300 to the rbtree directly: the table shrinks, the cached entries move slots (their hints go stale).
+    for (let i = 300; i < 600; i++) freeIova(d, pfns[i]!);
+    for (let i = 0; i < 300; i++) expect(field(() => freeIovaFast(d, pfns[i]!, 1, 0))).toBe("freeIovaFast(pfn)");
+    // Every cached pfn comes back once, then the caches are empty and the pfns can be freed again.
+    const back = new Set<number>();
+    for (let i = 0; i < 300; i++) back.add(allocIovaFast(d, 1, 0xfffff, true, 0));
+    expect(back).toEqual(new Set(pfns.slice(0, 300)));
+    expect(d.rcaches!.cachedCount).toBe(0);
+    for (const p of back) freeIovaFast(d, p, 1, 0);
+    expect(d.rcaches!.cachedCount).toBe(300);
+  });
+
+  it("a cached pfn stays cached whatever happens to its range (the cached set is a set of pfns in magazines)", () => {
+    const d = dom("v6.19", 1);
+    // 4 pages at 0xFFFFC, cached.
+    const a = allocIovaFast(d, 4, 0xfffff, true, 0);
+    freeIovaFast(d, a, 4, 0);
+    // reserve_iova over [a - 2, a]: the cached range grows down to a - 2 (never up); a is still in the magazine.
+    expect(reserveIova(d, a - 2, a)).toEqual({ pfnLo: a - 2, pfnHi: a + 3 });
+    expect(d.rcaches!._cached.has(a)).toBe(true);
+    expect(d.rcaches!._cached.has(a - 2)).toBe(false);
+    // The grown range [a - 2, a + 3] (6 pages, order 3) is not cached: it can be freed with a 6-page size.
+    freeIovaFast(d, a - 2, 6, 0);
+    expect(d.rcaches!.cachedCount).toBe(2);
+    expect(iovaRcacheContents(d).map((x) => [x.pfn, x.order])).toEqual([[a, 2], [a - 2, 3]]);
   });
 });
 
