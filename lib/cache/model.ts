@@ -841,7 +841,8 @@ export class CacheModel {
       wb = 1;
     }
     if (kind === "invalidate" && c.dirty) {
-      this.trace.record({ fn: "cpu_cache", kind: "discard_dirty", msg: `invalidate discards dirty line ${hex(l * this.lineSize)} (${this.label(c.token)}): the CPU's write to it is lost`, data: { paddr: l * this.lineSize, token: this.label(c.token) } });
+      if (!this.trace.detailed) this.trace.recordBare("cpu_cache", "discard_dirty");
+      else this.trace.record({ fn: "cpu_cache", kind: "discard_dirty", msg: `invalidate discards dirty line ${hex(l * this.lineSize)} (${this.label(c.token)}): the CPU's write to it is lost`, data: { paddr: l * this.lineSize, token: this.label(c.token) } });
     }
     if (kind !== "clean") this.removeCopy(c);
     return wb;

@@ -142,13 +142,16 @@ export function dmaDirectMapPhys(dev: Device, paddr: PhysAddr | number, size: nu
   const specId = size === 0 ? -1 : m.cpuCache.addSpeculationRange(paddr, size, m.cpuCache.colourOf(physToVirt(m, paddr as PhysAddr)));
   const rec: ActiveMapping = { dev, dmaAddr: dma!, paddr, origPaddr: paddr, bounced: false, size, dir: d, type: meta.type ?? "single", owner: "device", specId };
   addMapping(s, rec);
-  m.trace.record({
-    fn,
-    kind: "dma_map",
-    msg: `${label} = ${hex(dma!)}: ${dev.dmaCoherent ? "coherent device, no cache maintenance" : hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC) ? "DMA_ATTR_SKIP_CPU_SYNC, no cache maintenance" : describeOps(out.ops)}`,
-    costNs: m.costs.mapCallNs + out.costNs,
-    data: { dmaAddr: dma!, paddr, size, dir: d, lines: out.lines, writebacks: out.writebacks, call: "map" },
-  });
+  if (!m.trace.detailed) m.trace.recordBare(fn, "dma_map", m.costs.mapCallNs + out.costNs);
+  else {
+    m.trace.record({
+      fn,
+      kind: "dma_map",
+      msg: `${label} = ${hex(dma!)}: ${dev.dmaCoherent ? "coherent device, no cache maintenance" : hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC) ? "DMA_ATTR_SKIP_CPU_SYNC, no cache maintenance" : describeOps(out.ops)}`,
+      costNs: m.costs.mapCallNs + out.costNs,
+      data: { dmaAddr: dma!, paddr, size, dir: d, lines: out.lines, writebacks: out.writebacks, call: "map" },
+    });
+  }
   if (meta.hooks?.mapped) meta.hooks.mapped(dev, { type: rec.type, dmaAddr: dma!, paddr, size, dir: d, sgCallEnts: meta.sgCallEnts ?? 0 }, hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC));
   step(m, `after ${fn}`);
   return dma!;
@@ -198,13 +201,16 @@ export function dmaDirectUnmapPhys(dev: Device, dmaAddr: DmaAddr, size: number, 
     removeMapping(s, rec);
     m.cpuCache.removeSpeculationRange(rec.specId);
   }
-  m.trace.record({
-    fn,
-    kind: "dma_unmap",
-    msg: `${fn}(${dev.name}, ${dmaMappingError(dmaAddr) ? "DMA_MAPPING_ERROR" : hex(dmaAddr)}, ${size}, ${dirName(d)}): ${dev.dmaCoherent ? "coherent device, no cache maintenance" : describeOps(out.ops)}${inPool ? `; swiotlb: ${copied} bytes copied back, slots released` : ""}`,
-    costNs: m.costs.mapCallNs + out.costNs + copied * m.costs.cachedByteNs,
-    data: { dmaAddr, size, dir: d, lines: out.lines, writebacks: out.writebacks, call: "unmap", bounced: inPool, copiedBytes: copied },
-  });
+  if (!m.trace.detailed) m.trace.recordBare(fn, "dma_unmap", m.costs.mapCallNs + out.costNs + copied * m.costs.cachedByteNs);
+  else {
+    m.trace.record({
+      fn,
+      kind: "dma_unmap",
+      msg: `${fn}(${dev.name}, ${dmaMappingError(dmaAddr) ? "DMA_MAPPING_ERROR" : hex(dmaAddr)}, ${size}, ${dirName(d)}): ${dev.dmaCoherent ? "coherent device, no cache maintenance" : describeOps(out.ops)}${inPool ? `; swiotlb: ${copied} bytes copied back, slots released` : ""}`,
+      costNs: m.costs.mapCallNs + out.costNs + copied * m.costs.cachedByteNs,
+      data: { dmaAddr, size, dir: d, lines: out.lines, writebacks: out.writebacks, call: "unmap", bounced: inPool, copiedBytes: copied },
+    });
+  }
   step(m, `after ${fn}`);
 }
 
@@ -234,13 +240,16 @@ function syncSingle(dev: Device, dmaAddr: DmaAddr, size: number, dir: number, to
   const copied = cp.bytes();
   const rec = mappingContaining(s, dev, dmaAddr, 1);
   if (rec) rec.owner = toCpu ? "cpu" : "device";
-  m.trace.record({
-    fn,
-    kind: toCpu ? "dma_sync_for_cpu" : "dma_sync_for_device",
-    msg: `${fn}(${dev.name}, ${hex(dmaAddr)}, ${size}, ${dirName(d)}): ${dev.dmaCoherent ? "coherent device, no cache maintenance" : describeOps(out.ops)}${inPool ? `; swiotlb: ${copied} bytes copied ${toCpu ? "back" : "in"}` : ""}`,
-    costNs: m.costs.mapCallNs + out.costNs + copied * m.costs.cachedByteNs,
-    data: { dmaAddr, size, dir: d, lines: out.lines, writebacks: out.writebacks, call: toCpu ? "sync_for_cpu" : "sync_for_device", bounced: inPool, copiedBytes: copied },
-  });
+  if (!m.trace.detailed) m.trace.recordBare(fn, toCpu ? "dma_sync_for_cpu" : "dma_sync_for_device", m.costs.mapCallNs + out.costNs + copied * m.costs.cachedByteNs);
+  else {
+    m.trace.record({
+      fn,
+      kind: toCpu ? "dma_sync_for_cpu" : "dma_sync_for_device",
+      msg: `${fn}(${dev.name}, ${hex(dmaAddr)}, ${size}, ${dirName(d)}): ${dev.dmaCoherent ? "coherent device, no cache maintenance" : describeOps(out.ops)}${inPool ? `; swiotlb: ${copied} bytes copied ${toCpu ? "back" : "in"}` : ""}`,
+      costNs: m.costs.mapCallNs + out.costNs + copied * m.costs.cachedByteNs,
+      data: { dmaAddr, size, dir: d, lines: out.lines, writebacks: out.writebacks, call: toCpu ? "sync_for_cpu" : "sync_for_device", bounced: inPool, copiedBytes: copied },
+    });
+  }
   step(m, `after ${fn}`);
 }
 

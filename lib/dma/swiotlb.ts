@@ -693,7 +693,8 @@ function mapLegacy(dev: Device, mem: IoTlbMem, orig: number, mappingSize: number
   area.used += nslots;
   for (let i = 0; i < nslots; i++) pool.origAddr[found + i] = orig + i * IO_TLB_SIZE;
   const tlb = (pool.start + found * IO_TLB_SIZE) as PhysAddr;
-  dev.trace.record({ fn: "swiotlb_tbl_map_single", kind: "swiotlb_map", msg: `bounce ${hex(orig)}+${mappingSize} -> ${hex(tlb)} (${nslots} slots at ${found})`, data: { orig, tlb, slot: found, nslots, size: mappingSize } });
+  if (!dev.trace.detailed) dev.trace.recordBare("swiotlb_tbl_map_single", "swiotlb_map");
+  else dev.trace.record({ fn: "swiotlb_tbl_map_single", kind: "swiotlb_map", msg: `bounce ${hex(orig)}+${mappingSize} -> ${hex(tlb)} (${nslots} slots at ${found})`, data: { orig, tlb, slot: found, nslots, size: mappingSize } });
   if (copy && !hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC) && (dir === DMA_TO_DEVICE || dir === DMA_BIDIRECTIONAL)) copy(orig as PhysAddr, tlb, mappingSize);
   return tlb;
 }
@@ -899,12 +900,15 @@ function mapCurrent(dev: Device, mem: IoTlbMem, orig: number, mappingSize: numbe
   const used = Math.ceil(size / IO_TLB_SIZE) - pad;
   for (let i = 0; i < used; i++) pool.origAddr[first + i] = orig + i * IO_TLB_SIZE;
   const tlb = (pool.start + first * IO_TLB_SIZE + offset) as PhysAddr;
-  dev.trace.record({
-    fn: "swiotlb_tbl_map_single",
-    kind: "swiotlb_map",
-    msg: `bounce ${hex(orig)}+${mappingSize} -> ${hex(tlb)} (${Math.ceil(size / IO_TLB_SIZE)} slots at ${index}, area ${a})`,
-    data: { orig, tlb, slot: index, nslots: Math.ceil(size / IO_TLB_SIZE), padSlots: pad, area: a, size: mappingSize },
-  });
+  if (!dev.trace.detailed) dev.trace.recordBare("swiotlb_tbl_map_single", "swiotlb_map");
+  else {
+    dev.trace.record({
+      fn: "swiotlb_tbl_map_single",
+      kind: "swiotlb_map",
+      msg: `bounce ${hex(orig)}+${mappingSize} -> ${hex(tlb)} (${Math.ceil(size / IO_TLB_SIZE)} slots at ${index}, area ${a})`,
+      data: { orig, tlb, slot: index, nslots: Math.ceil(size / IO_TLB_SIZE), padSlots: pad, area: a, size: mappingSize },
+    });
+  }
   // From v5.17 the copy happens for every direction so a partial device write keeps
   // the original bytes; before, only for TO_DEVICE/BIDIRECTIONAL without SKIP_CPU_SYNC.
   const copyNow = atLeast(dev.kernel, SWIOTLB_MAP_COPIES_ALL_DIRECTIONS)
@@ -1091,7 +1095,8 @@ export function swiotlbReleaseSlots(dev: Device, mem: IoTlbMem, tlbAddr: PhysAdd
   const area = pool.areas[Math.floor(index / pool.areaNslabs)]!;
   giveSlots(pool, index, nslots);
   area.used -= nslots;
-  dev.trace.record({ fn: "swiotlb_release_slots", kind: "swiotlb_unmap", msg: `free ${nslots} slots at ${index} (${hex(tlbAddr)})`, data: { tlb: tlbAddr, slot: index, nslots } });
+  if (!dev.trace.detailed) dev.trace.recordBare("swiotlb_release_slots", "swiotlb_unmap");
+  else dev.trace.record({ fn: "swiotlb_release_slots", kind: "swiotlb_unmap", msg: `free ${nslots} slots at ${index} (${hex(tlbAddr)})`, data: { tlb: tlbAddr, slot: index, nslots } });
 }
 
 /**
@@ -1320,7 +1325,8 @@ export function bounceCopier(m: DmaMachine): { copy: (from: PhysAddr, to: PhysAd
   out.copy = (from: PhysAddr, to: PhysAddr, n: number): void => {
     m.cpuCache.cpuCopy(from, to, n, { fromVa: physToVirt(m, from), toVa: physToVirt(m, to) });
     out.total += n;
-    m.trace.record({ fn: "swiotlb_bounce", kind: "swiotlb_bounce", msg: `memcpy ${n} bytes ${hex(from)} -> ${hex(to)} (its cost, ${n} x cachedByteNs, is in the calling map/sync/unmap event)`, data: { from, to, size: n } });
+    if (!m.trace.detailed) m.trace.recordBare("swiotlb_bounce", "swiotlb_bounce");
+    else m.trace.record({ fn: "swiotlb_bounce", kind: "swiotlb_bounce", msg: `memcpy ${n} bytes ${hex(from)} -> ${hex(to)} (its cost, ${n} x cachedByteNs, is in the calling map/sync/unmap event)`, data: { from, to, size: n } });
   };
   return out;
 }
@@ -1363,13 +1369,16 @@ export function swiotlbMap(dev: Device, m: DmaMachine, s: DmaStreamingState, mem
   const rec: ActiveMapping = { dev, dmaAddr: dma, paddr: tlb, origPaddr: paddr, bounced: true, size, dir: d, type: meta.type ?? "single", owner: "device", specId };
   addMapping(s, rec);
   const copied = cp.bytes();
-  m.trace.record({
-    fn,
-    kind: "dma_map",
-    msg: `${label} = ${hex(dma)}: bounced through swiotlb (${why}), ${copied} bytes copied in; ${dev.dmaCoherent ? "coherent device, no cache maintenance" : hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC) ? "DMA_ATTR_SKIP_CPU_SYNC, no cache maintenance" : describeOps(out.ops)}`,
-    costNs: m.costs.mapCallNs + out.costNs + copied * m.costs.cachedByteNs,
-    data: { dmaAddr: dma, paddr, tlb, size, dir: d, lines: out.lines, writebacks: out.writebacks, call: "map", bounced: true, copiedBytes: copied },
-  });
+  if (!m.trace.detailed) m.trace.recordBare(fn, "dma_map", m.costs.mapCallNs + out.costNs + copied * m.costs.cachedByteNs);
+  else {
+    m.trace.record({
+      fn,
+      kind: "dma_map",
+      msg: `${label} = ${hex(dma)}: bounced through swiotlb (${why}), ${copied} bytes copied in; ${dev.dmaCoherent ? "coherent device, no cache maintenance" : hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC) ? "DMA_ATTR_SKIP_CPU_SYNC, no cache maintenance" : describeOps(out.ops)}`,
+      costNs: m.costs.mapCallNs + out.costNs + copied * m.costs.cachedByteNs,
+      data: { dmaAddr: dma, paddr, tlb, size, dir: d, lines: out.lines, writebacks: out.writebacks, call: "map", bounced: true, copiedBytes: copied },
+    });
+  }
   if (meta.hooks?.mapped) meta.hooks.mapped(dev, { type: rec.type, dmaAddr: dma, paddr, size, dir: d, sgCallEnts: meta.sgCallEnts ?? 0 }, hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC));
   step(m, `after ${fn}`);
   return dma;

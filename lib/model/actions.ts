@@ -46,7 +46,8 @@ function dmaDirectDeviceRead(dev: Device, dmaAddr: DmaAddr | number, size: numbe
   const rec = mappingForRange(s, dev, dmaAddr, size, "deviceRead");
   const paddr = rec.paddr + (dmaAddr - rec.dmaAddr);
   const runs = m.cpuCache.deviceRead(paddr, size, dev.dmaCoherent);
-  m.trace.record({ fn: "device", kind: "device_read", msg: `${dev.name} reads ${size} bytes at ${hex(dmaAddr)} (phys ${hex(paddr)}): ${runs.map((r) => r.label).join(", ")}`, data: { dmaAddr, paddr, size } });
+  if (!m.trace.detailed) m.trace.recordBare("device", "device_read");
+  else m.trace.record({ fn: "device", kind: "device_read", msg: `${dev.name} reads ${size} bytes at ${hex(dmaAddr)} (phys ${hex(paddr)}): ${runs.map((r) => r.label).join(", ")}`, data: { dmaAddr, paddr, size } });
   step(m, "during DMA");
   return runs;
 }
@@ -66,7 +67,8 @@ function dmaDirectDeviceWrite(dev: Device, dmaAddr: DmaAddr | number, size: numb
   const paddr = rec.paddr + (dmaAddr - rec.dmaAddr);
   const t = m.cpuCache.deviceWrite(paddr, size, dev.dmaCoherent);
   const lbl = m.cpuCache.label(t);
-  m.trace.record({ fn: "device", kind: "device_write", msg: `${dev.name} writes ${size} bytes at ${hex(dmaAddr)} (phys ${hex(paddr)}) as ${lbl}${rec.dir === 1 ? " (the mapping is DMA_TO_DEVICE)" : ""}`, data: { dmaAddr, paddr, size, token: lbl } });
+  if (!m.trace.detailed) m.trace.recordBare("device", "device_write");
+  else m.trace.record({ fn: "device", kind: "device_write", msg: `${dev.name} writes ${size} bytes at ${hex(dmaAddr)} (phys ${hex(paddr)}) as ${lbl}${rec.dir === 1 ? " (the mapping is DMA_TO_DEVICE)" : ""}`, data: { dmaAddr, paddr, size, token: lbl } });
   step(m, "during DMA");
   return lbl;
 }
@@ -125,7 +127,8 @@ export function cpuRead(machine: DmaMachine, va: VirtAddr | number, size: number
     runs.push(...machine.cpuCache.cpuRead(p.pa, p.len, { va: p.va, attr: p.attr }));
     cost += p.len * (p.attr === "cacheable" ? machine.costs.cachedByteNs : machine.costs.uncachedByteNs);
   }
-  machine.trace.record({ fn: "cpu", kind: "cpu_read", msg: `CPU reads ${size} bytes at ${machine.mm.fmtVa(va)}: ${runs.map((r) => r.label).join(", ")}`, costNs: cost, data: { va, paddr: pieces[0]!.pa, size } });
+  if (!machine.trace.detailed) machine.trace.recordBare("cpu", "cpu_read", cost);
+  else machine.trace.record({ fn: "cpu", kind: "cpu_read", msg: `CPU reads ${size} bytes at ${machine.mm.fmtVa(va)}: ${runs.map((r) => r.label).join(", ")}`, costNs: cost, data: { va, paddr: pieces[0]!.pa, size } });
   step(machine, "after a CPU read");
   return runs;
 }
@@ -146,7 +149,8 @@ export function cpuWrite(machine: DmaMachine, va: VirtAddr | number, size: numbe
     lbl = machine.cpuCache.label(machine.cpuCache.cpuWrite(p.pa, p.len, { va: p.va, attr: p.attr }));
     cost += p.len * (p.attr === "cacheable" ? machine.costs.cachedByteNs : machine.costs.uncachedByteNs);
   }
-  machine.trace.record({ fn: "cpu", kind: "cpu_write", msg: `CPU writes ${size} bytes at ${machine.mm.fmtVa(va)} as ${lbl}`, costNs: cost, data: { va, paddr: pieces[0]!.pa, size, token: lbl } });
+  if (!machine.trace.detailed) machine.trace.recordBare("cpu", "cpu_write", cost);
+  else machine.trace.record({ fn: "cpu", kind: "cpu_write", msg: `CPU writes ${size} bytes at ${machine.mm.fmtVa(va)} as ${lbl}`, costNs: cost, data: { va, paddr: pieces[0]!.pa, size, token: lbl } });
   step(machine, "after a CPU write");
   return lbl;
 }

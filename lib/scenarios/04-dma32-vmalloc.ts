@@ -43,7 +43,7 @@
  */
 import { SZ_1G, SZ_4G, SZ_64M, checkInt, hex } from "../core/arith.js";
 import { ModelConfigError } from "../core/errors.js";
-import type { Trace, TraceEvent } from "../core/trace.js";
+import type { TraceEvent } from "../core/trace.js";
 import { createMachine, type Machine } from "../platform/machine.js";
 import { loadPlatformProfile, type PlatformProfile } from "../platform/profile.js";
 import type { Device } from "../platform/device.js";
@@ -196,24 +196,40 @@ export function case04Machine(p: Case04Params, keepEvents = true): Machine {
 
 /**
  * dma_map_sg through the real dma-direct path (kept for callers of the
- * earlier hand-made version): dmaMapSg(dev, sgl, nents, DMA_FROM_DEVICE),
- * with the bounce statistics read from the trace (dma_map events marked
- * `bounced`).
+ * earlier hand-made version): dmaMapSg(dev, sgl, nents, DMA_FROM_DEVICE).
+ * The bounce statistics are read from the mappings the call left: an entry
+ * bounced iff its active dma-direct mapping (lib/dma/state.ts, recorded by
+ * swiotlb_map with the dma_map event marked `bounced`) is a bounced one, its
+ * bytes that mapping's size (the event's `size`); a failure is worded from
+ * the first warning or fault the call recorded (watched through
+ * Trace.onProblem, so a trace that stores nothing builds no info text).
  * @returns the entries mapped (nents; 0 or -EIO when the map failed) and
  * the entries and bytes bounced; `full` when the map failed.
  */
-function directMapSgWithSwiotlb(dev: Device, sgl: Scatterlist[], nents: number, pageSize: number, win: EventWindow): { ents: number; bounced: number; bouncedBytes: number; full: boolean; failure: string | null } {
-  win.open();
-  const ents = dmaMapSg(dev, sgl, nents, DMA_FROM_DEVICE, 0, { pageSize });
-  const evs = win.close();
-  if (ents <= 0) return { ents: 0, bounced: 0, bouncedBytes: 0, full: true, failure: mapFailure(evs) };
+function directMapSgWithSwiotlb(m: Machine, dev: Device, sgl: Scatterlist[], nents: number, pageSize: number): { ents: number; bounced: number; bouncedBytes: number; full: boolean; failure: string | null } {
+  const trace = m.trace;
+  let problem: TraceEvent | null = null;
+  trace.onProblem = (ev) => {
+    if (problem === null) problem = ev;
+  };
+  let ents: number;
+  try {
+    ents = dmaMapSg(dev, sgl, nents, DMA_FROM_DEVICE, 0, { pageSize });
+  } finally {
+    trace.onProblem = undefined;
+  }
+  if (ents <= 0) return { ents: 0, bounced: 0, bouncedBytes: 0, full: true, failure: mapFailure(problem) };
   let bounced = 0;
   let bytes = 0;
-  for (let i = 0; i < evs.length; i++) {
-    const e = evs[i]!;
-    if (e.kind === "dma_map" && e.data["bounced"] === true) {
-      bounced++;
-      bytes += e.data["size"] as number;
+  // the device's active dma-direct mappings by DMA address (none behind an IOMMU: read, not created)
+  const mine = m.dmaStreaming?.byStart.get(dev);
+  if (mine) {
+    for (let i = 0; i < ents; i++) {
+      const rec = mine.get(sgl[i]!.dmaAddress);
+      if (rec && rec.bounced) {
+        bounced++;
+        bytes += rec.size;
+      }
     }
   }
   return { ents, bounced, bouncedBytes: bytes, full: false, failure: null };
@@ -221,52 +237,22 @@ function directMapSgWithSwiotlb(dev: Device, sgl: Scatterlist[], nents: number, 
 
 /**
  * Why a dma_map_sg failed, from the first warning or fault it recorded
- * (trace events from `from` on), never guessed from the pool's state
- * afterwards (`evs`: the events of the map call): swiotlb_tbl_map_single's "swiotlb buffer is full" with the
- * slot counts at that moment, or the map error's own text (for example a
- * bounce buffer that is itself above the device's mask: "swiotlb addr
- * overflow").
+ * (`e`, null if none), never guessed from the pool's state afterwards:
+ * swiotlb_tbl_map_single's "swiotlb buffer is full" with the slot counts at
+ * that moment, or the map error's own text (for example a bounce buffer that
+ * is itself above the device's mask: "swiotlb addr overflow").
  */
-function mapFailure(evs: readonly TraceEvent[]): string {
-  for (let i = 0; i < evs.length; i++) {
-    const e = evs[i]!;
-    if (e.level === "info") continue;
-    if (e.kind === "swiotlb_full") return `dma_map_sg failed: swiotlb buffer is full (${e.data["used"]} of ${e.data["total"]} slots in use when a ${e.data["size"]}-byte bounce was asked for)`;
-    return `dma_map_sg failed: ${e.msg}`;
-  }
-  return "dma_map_sg failed";
+function mapFailure(e: TraceEvent | null): string {
+  if (e === null) return "dma_map_sg failed";
+  if (e.kind === "swiotlb_full") return `dma_map_sg failed: swiotlb buffer is full (${e.data["used"]} of ${e.data["total"]} slots in use when a ${e.data["size"]}-byte bounce was asked for)`;
+  return `dma_map_sg failed: ${e.msg}`;
 }
 
 function fail(reason: string, pagePhys: number[] = []): Case04Buffer {
   return { ok: false, reason, pagePhys, dmaSegments: 0, deviceAddrs: [], bounced: 0, bouncedBytes: 0, truncated: 0, tables: 0, misdirected: 0, unmappedEntries: 0 };
 }
 
-/**
- * The events a trace records between open() and close(), watched through
- * Trace.onRecord: what case04Run reads of its trace (the map calls' events,
- * the frame's), whether the trace stores its events or not (the sweep's
- * machines do not: a 40 MiB run records hundreds of thousands).
- */
-class EventWindow {
-  private evs: TraceEvent[] = [];
-  private watching = false;
-  constructor(trace: Trace) {
-    trace.onRecord = (ev) => {
-      if (this.watching) this.evs.push(ev);
-    };
-  }
-  open(): void {
-    this.evs = [];
-    this.watching = true;
-  }
-  /** The events since open(), oldest first. */
-  close(): TraceEvent[] {
-    this.watching = false;
-    return this.evs;
-  }
-}
-
-function oneBuffer(m: Machine, dev: Device, p: Case04Params, win: EventWindow): Case04Buffer {
+function oneBuffer(m: Machine, dev: Device, p: Case04Params): Case04Buffer {
   const ps = m.pageSize;
   const pages = Math.ceil(p.bufferSize / ps);
   if (p.strategy === "noncontiguous" || p.strategy === "dma_alloc_sg") {
@@ -290,7 +276,7 @@ function oneBuffer(m: Machine, dev: Device, p: Case04Params, win: EventWindow): 
   const sgl = vmallocToSg(m, buf.va, pages);
   if (!sgl) return fail("vmalloc_to_sg failed");
   const pagePhys = buf.pfns.map((x) => x * ps);
-  const r = directMapSgWithSwiotlb(dev, sgl, pages, ps, win);
+  const r = directMapSgWithSwiotlb(m, dev, sgl, pages, ps);
   const ents = r.ents;
   const bounced = r.bounced;
   const bouncedBytes = r.bouncedBytes;
@@ -315,34 +301,36 @@ export function case04Run(params: Partial<Case04Params> = {}): Case04Result {
   return runCase04({ ...CASE04_DEFAULTS, ...params }, true);
 }
 
-/** case04Run on complete parameters; `keepEvents` false: the machine's trace stores no events (the figures are the same, see EventWindow). */
+/** case04Run on complete parameters; `keepEvents` false: the machine's trace stores no events (the figures are the same: the run reads its trace through watchers, see directMapSgWithSwiotlb). */
 function runCase04(p: Case04Params, keepEvents: boolean): Case04Result {
   const m = case04Machine(p, keepEvents);
   const dev = m.device("0000:03:00.0");
-  const win = new EventWindow(m.trace);
   const b = buddyOf(m);
   // Boot: the swiotlb pool is allocated (memblock) before any page allocation.
   const mem: IoTlbMem | null = p.iommu ? null : swiotlbOf(m);
   const swStart: number | null = mem ? mem.defpool.start : null;
   if (p.fragmentFraction > 0) b.fragment(p.seed, p.fragmentFraction);
   const bufs: Case04Buffer[] = [];
-  for (let i = 0; i < p.buffers; i++) bufs.push(oneBuffer(m, dev, p, win));
+  for (let i = 0; i < p.buffers; i++) bufs.push(oneBuffer(m, dev, p));
   const okBufs = bufs.filter((x) => x.ok);
   // One frame: the card fills every segment, the driver syncs each buffer for the CPU.
   // (Only streaming dma-direct mappings are tracked by the device actions of lib/model/actions.ts; the IOMMU and
   // dma_alloc_noncontiguous buffers get the sync calls alone, which is all their cost is made of.)
   const streamingDirect = !useDmaIommu(dev) && (p.strategy === "vmalloc" || p.strategy === "vmalloc32" || p.strategy === "zone-dma32");
   if (streamingDirect) for (const x of okBufs) for (let i = 0; i < x.dmaSegments; i++) deviceWrite(dev, x.sgl![i]!.dmaAddress, x.sgl![i]!.dmaLength);
-  win.open();
-  for (const x of okBufs) dmaSyncSgForCpu(dev, x.sgl!, x.dmaSegments, DMA_FROM_DEVICE);
-  const evs = win.close();
-  // the frame's charged cost, summed in event order as Trace.costSince does
+  // The frame's events, watched as they are recorded (the sweep's traces store none): their charged cost, summed
+  // in event order as Trace.costSince does, and the bytes swiotlb copied back (the sync events' copiedBytes).
   let cost = 0;
-  for (let i = 0; i < evs.length; i++) cost += evs[i]!.costNs;
   let bouncedBytes = 0;
-  for (let i = 0; i < evs.length; i++) {
-    const c = evs[i]!.data["copiedBytes"];
-    if (typeof c === "number" && evs[i]!.kind !== "swiotlb_bounce") bouncedBytes += c;
+  m.trace.onRecord = (ev) => {
+    cost += ev.costNs;
+    const c = ev.data["copiedBytes"];
+    if (typeof c === "number" && ev.kind !== "swiotlb_bounce") bouncedBytes += c;
+  };
+  try {
+    for (const x of okBufs) dmaSyncSgForCpu(dev, x.sgl!, x.dmaSegments, DMA_FROM_DEVICE);
+  } finally {
+    m.trace.onRecord = undefined;
   }
   const firstBad = bufs.find((x) => !x.ok);
   const trunc = bufs.reduce((s, x) => s + x.truncated, 0);
