@@ -45,28 +45,30 @@ export class IntervalMap<T> {
     return lo;
   }
 
-  /** Index of the run the last {@link get} found (a hint: checked before use, runs never overlap). */
+  /**
+   * Where the last {@link get} landed: the index of the first run whose end
+   * is > that key (a run holding it, or the run after the gap holding it).
+   * A hint only: checked before use, so a stale value after a change is safe.
+   */
   private hint = 0;
 
-  /** The value at `key`, or undefined if unset. Lookups of one run or the next one after it skip the binary search. */
+  /**
+   * The value at `key`, or undefined if unset. A lookup in the run or gap of
+   * the last lookup, or in the next run or gap, skips the binary search.
+   */
   get(key: number): T | undefined {
     const starts = this.starts;
     const ends = this.ends;
+    const n = ends.length;
     let i = this.hint;
-    if (i < starts.length && starts[i]! <= key) {
-      if (key < ends[i]!) return this.values[i];
+    // i is firstEndingAfter(key) iff every run before it ends at or before key and run i (if any) ends after key.
+    if (i > n || (i > 0 && ends[i - 1]! > key)) i = this.firstEndingAfter(key);
+    else if (i < n && ends[i]! <= key) {
       i++;
-      if (i < starts.length && starts[i]! <= key && key < ends[i]!) {
-        this.hint = i;
-        return this.values[i];
-      }
+      if (i < n && ends[i]! <= key) i = this.firstEndingAfter(key);
     }
-    i = this.firstEndingAfter(key);
-    if (i < starts.length && starts[i]! <= key) {
-      this.hint = i;
-      return this.values[i];
-    }
-    return undefined;
+    this.hint = i;
+    return i < n && starts[i]! <= key ? this.values[i] : undefined;
   }
 
   /** Index of the first run at or after index `from` whose start is >= key (binary search). */

@@ -243,6 +243,12 @@ export class BuddyAllocator {
   readonly zoneConfig: ZoneConfig;
   private readonly live = new Map<number, Live>();
   readonly pageSize: number;
+  /** The zonelist of each preferred zone, built on first use (the zones are fixed once the allocator is built). */
+  private readonly zonelists = new Map<ZoneName, BuddyZone[]>();
+  /** One shared, never-changed live record per zone for order-0 pages (reserved ranges, fragment()'s pins). */
+  private readonly order0 = new Map<BuddyZone, Live>();
+  /** The zone of the block {@link takeFrom} last returned. */
+  private lastTakeZone: BuddyZone | null = null;
 
   constructor(readonly mm: MemoryModel) {
     this.pageSize = mm.pageSize;
@@ -324,17 +330,38 @@ export class BuddyAllocator {
    * lower existing one).
    */
   zonelist(preferred: ZoneName): BuddyZone[] {
-    const top = ZONE_INDEX[preferred];
-    return this.zones.filter((z) => ZONE_INDEX[z.name] <= top).sort((a, b) => ZONE_INDEX[b.name] - ZONE_INDEX[a.name]);
+    return this.zonelistOf(preferred).slice();
   }
 
-  /** __rmqueue_smallest + expand in one zone. */
+  /** {@link zonelist}, the allocator's own copy (not to be changed). */
+  private zonelistOf(preferred: ZoneName): BuddyZone[] {
+    let zl = this.zonelists.get(preferred);
+    if (zl === undefined) {
+      const top = ZONE_INDEX[preferred];
+      zl = this.zones.filter((z) => ZONE_INDEX[z.name] <= top).sort((a, b) => ZONE_INDEX[b.name] - ZONE_INDEX[a.name]);
+      this.zonelists.set(preferred, zl);
+    }
+    return zl;
+  }
+
+  /** The live record of an order-0 page of zone `z` (one shared object per zone: records are never changed). */
+  private order0Of(z: BuddyZone): Live {
+    let r = this.order0.get(z);
+    if (r === undefined) {
+      r = { order: 0, zone: z };
+      this.order0.set(z, r);
+    }
+    return r;
+  }
+
+  /** __rmqueue_smallest + expand in one zone (the zone is kept in lastTakeZone). */
   private takeFrom(z: BuddyZone, order: number): number | null {
     for (let o = order; o < NR_PAGE_ORDERS; o++) {
       const p = z.popFree(o);
       if (p === null) continue;
       for (let h = o; h > order; h--) z.addFree(p + 2 ** (h - 1), h - 1);
-      this.live.set(p, { order, zone: z });
+      this.live.set(p, order === 0 ? this.order0Of(z) : { order, zone: z });
+      this.lastTakeZone = z;
       return p;
     }
     return null;
@@ -349,11 +376,22 @@ export class BuddyAllocator {
   allocExplain(gfp: GfpFlags, order: number): PageAllocResult {
     checkInt("allocPages(order)", order, 0, 63);
     const gz = gfpZone(gfp, this.zoneConfig);
-    const zl = this.zonelist(gz.zone);
+    const zl = this.zonelistOf(gz.zone);
+    const p = this.allocFrom(gfp, order, gz, zl);
+    return { pfn: p as Pfn | null, zone: p === null ? null : this.lastTakeZone!.name, preferred: gz.zone, badZoneCombination: gz.bad, zonelist: zl.map((x) => x.name) };
+  }
+
+  /**
+   * The allocation of {@link allocExplain} once gfp_zone and the zonelist
+   * are known: the warnings it records, then the first zone of `zl` with a
+   * block (its zone left in lastTakeZone).
+   * @returns the first pfn, or null.
+   */
+  private allocFrom(gfp: GfpFlags, order: number, gz: { zone: ZoneName; bad: boolean; index: number }, zl: readonly BuddyZone[]): number | null {
     const trace = (this.mm.machine as { readonly trace?: Trace }).trace;
     if (order >= NR_PAGE_ORDERS) {
       trace?.record({ fn: "__alloc_pages", kind: "page_alloc_order_too_big", level: "warn", msg: `order ${order} is above the top buddy order ${NR_PAGE_ORDERS - 1}: NULL`, data: { order } });
-      return { pfn: null, zone: null, preferred: gz.zone, badZoneCombination: gz.bad, zonelist: zl.map((x) => x.name) };
+      return null;
     }
     if (gz.bad) {
       trace?.record({
@@ -364,12 +402,36 @@ export class BuddyAllocator {
         data: { index: gz.index },
       });
     }
-    for (const z of zl) {
-      const p = this.takeFrom(z, order);
-      if (p !== null) return { pfn: p as Pfn, zone: z.name, preferred: gz.zone, badZoneCombination: gz.bad, zonelist: zl.map((x) => x.name) };
+    for (let i = 0; i < zl.length; i++) {
+      const p = this.takeFrom(zl[i]!, order);
+      if (p !== null) return p;
     }
     trace?.record({ fn: "__alloc_pages", kind: "page_alloc_failed", level: "warn", msg: `page allocation failure: order:${order}, mode:(${fmtGfp(gfp)}), zonelist ${zl.map((x) => x.name).join(" -> ")} exhausted`, data: { order } });
-    return { pfn: null, zone: null, preferred: gz.zone, badZoneCombination: gz.bad, zonelist: zl.map((x) => x.name) };
+    return null;
+  }
+
+  /**
+   * `n` order-0 pages, each allocated as allocExplain(gfp, 0) allocates it
+   * (the same pages, warnings and order), stopping at the first failure:
+   * vmalloc's page-by-page loop (__vmalloc_area_node).
+   * @returns the pfns and zone names of the pages taken, in order (fewer
+   * than `n` when one failed), whether the allocation failed, and whether
+   * gfp_zone found a GFP_ZONE_BAD combination.
+   * @throws ModelConfigError for n that is not an integer >= 0 (before any change).
+   */
+  allocOrder0Pages(gfp: GfpFlags, n: number): { pfns: Pfn[]; zones: Array<ZoneSpan["name"]>; failed: boolean; badZoneCombination: boolean } {
+    checkInt("allocOrder0Pages(n)", n);
+    const gz = gfpZone(gfp, this.zoneConfig);
+    const zl = this.zonelistOf(gz.zone);
+    const pfns: Pfn[] = [];
+    const zones: Array<ZoneSpan["name"]> = [];
+    for (let i = 0; i < n; i++) {
+      const p = this.allocFrom(gfp, 0, gz, zl);
+      if (p === null) return { pfns, zones, failed: true, badZoneCombination: gz.bad };
+      pfns.push(p as Pfn);
+      zones.push(this.lastTakeZone!.name);
+    }
+    return { pfns, zones, failed: false, badZoneCombination: gz.bad };
   }
 
   /** alloc_pages(gfp, order): the first pfn of a 2^order block, or null. */
@@ -427,7 +489,8 @@ export class BuddyAllocator {
       const bEnd = b.head + 2 ** b.order;
       if (b.head === p && bEnd <= end && b.order > 0 && b.zone.contains(bEnd - 1)) {
         b.zone.removeFree(p, b.order);
-        for (let q = p; q < bEnd; q++) this.live.set(q, { order: 0, zone: b.zone });
+        const rec = this.order0Of(b.zone);
+        for (let q = p; q < bEnd; q++) this.live.set(q, rec);
         p = bEnd;
       } else this.takePage(p++);
     }
@@ -461,7 +524,7 @@ export class BuddyAllocator {
           h += half;
         }
       }
-      this.live.set(p, { order: 0, zone: z });
+      this.live.set(p, this.order0Of(z));
       return;
     }
   }
@@ -538,7 +601,7 @@ export class BuddyAllocator {
         const pin = prng.nextFloat() < fraction;
         if (pin) {
           flush();
-          this.live.set(p, { order: 0, zone: z });
+          this.live.set(p, this.order0Of(z));
           pinned.push(p);
         } else {
           if (runStart < 0 || p !== prev + 1) {

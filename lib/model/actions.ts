@@ -26,7 +26,7 @@ function mappingForRange(s: DmaStreamingState, dev: Device, dmaAddr: number, siz
   checkInt(`${fn}(size)`, size, 1);
   const rec = mappingContaining(s, dev, dmaAddr, size);
   if (!rec) {
-    const mine = s.mappings.filter((x) => x.dev === dev).map((x) => `${hex(x.dmaAddr)}+${x.size}`);
+    const mine = [...s.mappings].filter((x) => x.dev === dev).map((x) => `${hex(x.dmaAddr)}+${x.size}`);
     throw new ModelConfigError(`${fn}(dmaAddr, size)`, `${hex(dmaAddr)}+${size}`, `a range inside an active mapping of ${dev.name} (${mine.join(", ") || "none"})`);
   }
   return rec;
