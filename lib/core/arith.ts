@@ -57,12 +57,28 @@ export function checkInt(field: string, x: number, min = 0, max = MAX_ADDR): num
   return x;
 }
 
+/**
+ * True iff {@link checkInt} accepts `x`: an integer in [min, max]. A hot path
+ * tests this first and builds checkInt's field name (a template string) only
+ * for a value checkInt will reject.
+ */
+export function isIntIn(x: unknown, min = 0, max = MAX_ADDR): boolean {
+  return typeof x === "number" && Number.isSafeInteger(x) && x >= min && x <= max;
+}
+
+/** The last power of two {@link isPowerOf2} found (page and line sizes are checked again and again). */
+let lastPowerOf2 = 1;
+
 /** True iff `x` is a power of two (1, 2, 4, ...) below 2^53. */
 export function isPowerOf2(x: number): boolean {
+  if (x === lastPowerOf2) return true;
   if (!Number.isSafeInteger(x) || x < 1) return false;
   // log2 of a power of two is within rounding of an integer; no other integer equals 2 ** (that integer).
-  return 2 ** Math.round(Math.log2(x)) === x;
+  if (2 ** Math.round(Math.log2(x)) !== x) return false;
+  lastPowerOf2 = x;
+  return true;
 }
+
 
 /**
  * Check that `x` is a power of two in [min, max] and return it.

@@ -89,8 +89,8 @@ import { hostOf } from "../cache/host.js";
 import { buddyOf } from "../mm/page-alloc.js";
 import { physToVirt } from "../mm/linear-map.js";
 import { archHooksOf, archSyncDmaForDeviceOn, describeOps, noSync, type SyncOutcome } from "./arch/index.js";
-import { KMALLOC_BOUNCE, dmaCapable } from "./map-ops.js";
-import { addMapping, step, type ActiveMapping, type CallMeta, type DmaMachine, type DmaStreamingState } from "./state.js";
+import { KMALLOC_BOUNCE, directBounceReason, dmaCapable, mapCallLabel } from "./map-ops.js";
+import { addMapping, stepAfter, type ActiveMapping, type CallMeta, type DmaMachine, type DmaStreamingState } from "./state.js";
 
 // ---------------------------------------------------------------- constants
 
@@ -1340,26 +1340,24 @@ export function bounceCopier(m: DmaMachine): { copy: (from: PhysAddr, to: PhysAd
  * arch_sync_dma_for_device on the bounce buffer for a non-coherent device
  * unless DMA_ATTR_SKIP_CPU_SYNC; record the active mapping, the map event
  * (with the copy's cost, cachedByteNs per byte), then the caller's map hook (dma-debug).
- * `label` and `why` word the trace message.
+ * `label` and `why` word the trace messages; null: worded here when a
+ * message is recorded, as dma-direct words them (mapCallLabel, and
+ * directBounceReason: the dma_capable / kmalloc reason), so a caller whose
+ * trace is not detailed builds no text.
  * @returns the bounce buffer's DMA address, or DMA_MAPPING_ERROR (pool full, or not dma_capable).
  */
-export function swiotlbMap(dev: Device, m: DmaMachine, s: DmaStreamingState, mem: IoTlbMem, paddr: number, size: number, d: number, attrs: number, meta: CallMeta, fn: string, label: string, why: string): DmaAddr {
+export function swiotlbMap(dev: Device, m: DmaMachine, s: DmaStreamingState, mem: IoTlbMem, paddr: number, size: number, d: number, attrs: number, meta: CallMeta, fn: string, label: string | null, why: string | null): DmaAddr {
   checkInt("swiotlbMap(paddr)", paddr);
   checkInt("swiotlbMap(size)", size, 0, 0xffffffff);
   checkDirection("swiotlbMap(dir)", d);
   checkInt("swiotlbMap(attrs)", attrs, 0, 2 ** 31 - 1);
   const cp = bounceCopier(m);
-  const fail = (text: string): DmaAddr => {
-    m.trace.record({ fn, kind: "dma_map_error", level: "warn", msg: `${label}: bounce needed (${why}): ${text}; DMA_MAPPING_ERROR`, costNs: m.costs.mapCallNs, data: { paddr, size, swiotlb: true } });
-    step(m, `after ${fn}`);
-    return DMA_MAPPING_ERROR;
-  };
   const tlb = swiotlbTblMapSingle(dev, mem, paddr as PhysAddr, size, { dir: d as 0 | 1 | 2, attrs, copy: cp.copy });
-  if (tlb === SWIOTLB_MAP_ERROR) return fail("swiotlb buffer is full");
+  if (tlb === SWIOTLB_MAP_ERROR) return swiotlbMapFail(dev, m, paddr, size, d, fn, label, why, "swiotlb buffer is full");
   const dma = physToDma(dev, tlb);
   if (dma === null || !dmaCapable(dev, dma, size)) {
     swiotlbTblUnmapSingle(dev, mem, tlb, size, { dir: d as 0 | 1 | 2, attrs: withAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC), allocSize: size });
-    return fail(`the bounce buffer ${hex(tlb)}+${size} is not dma_capable either (swiotlb addr overflow): slots released`);
+    return swiotlbMapFail(dev, m, paddr, size, d, fn, label, why, `the bounce buffer ${hex(tlb)}+${size} is not dma_capable either (swiotlb addr overflow): slots released`);
   }
   let out: SyncOutcome = noSync();
   if (!dev.dmaCoherent && !hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC)) {
@@ -1374,13 +1372,22 @@ export function swiotlbMap(dev: Device, m: DmaMachine, s: DmaStreamingState, mem
     m.trace.record({
       fn,
       kind: "dma_map",
-      msg: `${label} = ${hex(dma)}: bounced through swiotlb (${why}), ${copied} bytes copied in; ${dev.dmaCoherent ? "coherent device, no cache maintenance" : hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC) ? "DMA_ATTR_SKIP_CPU_SYNC, no cache maintenance" : describeOps(out.ops)}`,
+      msg: `${label ?? mapCallLabel(fn, dev, paddr, size, d)} = ${hex(dma)}: bounced through swiotlb (${why ?? directBounceReason(dev, paddr, size, m.profile.cpuCache.lineSize)}), ${copied} bytes copied in; ${dev.dmaCoherent ? "coherent device, no cache maintenance" : hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC) ? "DMA_ATTR_SKIP_CPU_SYNC, no cache maintenance" : describeOps(out.ops)}`,
       costNs: m.costs.mapCallNs + out.costNs + copied * m.costs.cachedByteNs,
       data: { dmaAddr: dma, paddr, tlb, size, dir: d, lines: out.lines, writebacks: out.writebacks, call: "map", bounced: true, copiedBytes: copied },
     });
   }
   if (meta.hooks?.mapped) meta.hooks.mapped(dev, { type: rec.type, dmaAddr: dma, paddr, size, dir: d, sgCallEnts: meta.sgCallEnts ?? 0 }, hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC));
-  step(m, `after ${fn}`);
+  stepAfter(m, fn);
   return dma;
+}
+
+/** A failed swiotlb_map: the dma_map_error warning (worded as {@link swiotlbMap} says), the cache's step; DMA_MAPPING_ERROR. */
+function swiotlbMapFail(dev: Device, m: DmaMachine, paddr: number, size: number, d: number, fn: string, label: string | null, why: string | null, text: string): DmaAddr {
+  const l = label ?? mapCallLabel(fn, dev, paddr, size, d);
+  const w = why ?? directBounceReason(dev, paddr, size, m.profile.cpuCache.lineSize);
+  m.trace.record({ fn, kind: "dma_map_error", level: "warn", msg: `${l}: bounce needed (${w}): ${text}; DMA_MAPPING_ERROR`, costNs: m.costs.mapCallNs, data: { paddr, size, swiotlb: true } });
+  stepAfter(m, fn);
+  return DMA_MAPPING_ERROR;
 }
 
