@@ -187,6 +187,31 @@ export class IntervalMap<T> {
   }
 
   /**
+   * Index of the first run whose end is > `key`: the run holding `key`, or
+   * the first run after it ({@link size} if none). With {@link runStart},
+   * {@link runEnd} and {@link runValue} a caller walks the runs in key order
+   * without the objects {@link pieces} builds.
+   */
+  indexAfter(key: number): number {
+    return this.firstEndingAfter(key);
+  }
+
+  /** Start of run `i` (0 <= i < size). */
+  runStart(i: number): number {
+    return this.starts[i]!;
+  }
+
+  /** End (exclusive) of run `i`. */
+  runEnd(i: number): number {
+    return this.ends[i]!;
+  }
+
+  /** Value of run `i`. */
+  runValue(i: number): T {
+    return this.values[i]!;
+  }
+
+  /**
    * Runs and gaps covering [start, end), in order: each piece has the value,
    * or undefined for a gap.
    */

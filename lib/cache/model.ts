@@ -565,17 +565,15 @@ export class CacheModel {
     }
     const stale: Array<{ line: number; seen: Token; newer: Token }> = [];
     const runs: TokenRun[] = [];
-    // The device's last writes do not change during the read: walk them once.
-    const dev = this.devLast.pieces(l0, l1);
-    let k = 0;
+    // The device's last writes do not change during the read (read line by line: IntervalMap.get follows in order).
+    const devLast = this.devLast;
     for (let l = l0; l < l1; l++) {
       let c = this.findCopy(l, colour);
       if (!c) {
         c = this.fill(l, colour, this.memAt(l), false, -1);
         this.stats.fills++;
       }
-      while (dev[k]!.end <= l) k++;
-      const d = dev[k]!.value;
+      const d = devLast.get(l);
       if (d !== undefined && d > writeTime(c)) stale.push({ line: l, seen: c.token, newer: d });
       this.pushLines(runs, l, l + 1, c.token);
     }
@@ -665,24 +663,35 @@ export class CacheModel {
     // The read changes nothing, so memory is walked run by run and only the
     // lines with a cached copy are looked at one by one.
     const held = srcCached ? this.cachedLinesIn(s0, s1) : [];
-    const dev = held.length > 0 ? this.devLast.pieces(s0, s1) : [];
+    const devLast = this.devLast;
     let h = 0;
-    let k = 0;
-    for (const p of this.mem().pieces(s0, s1)) {
-      const tok = p.value ?? 0;
-      let s = p.start;
-      for (; h < held.length && held[h]! < p.end; h++) {
+    // Memory's runs and gaps over [s0, s1) in order (what IntervalMap.pieces lists; a gap holds token 0), walked
+    // by index: piece [ps, pe) with token tok.
+    const mem = this.mem();
+    let i = mem.indexAfter(s0);
+    for (let ps = s0; ps < s1; ) {
+      let pe: number;
+      let tok: Token = 0;
+      if (i >= mem.size || mem.runStart(i) >= s1) pe = s1;
+      else if (mem.runStart(i) > ps) pe = mem.runStart(i);
+      else {
+        pe = Math.min(mem.runEnd(i), s1);
+        tok = mem.runValue(i);
+        i++;
+      }
+      let s = ps;
+      for (; h < held.length && held[h]! < pe; h++) {
         const l = held[h]!;
         const c = this.findCopy(l, fromColour);
         if (!c) continue;
         if (l > s) this.pushLines(read, s, l, tok);
         this.pushLines(read, l, l + 1, c.token);
-        while (dev[k]!.end <= l) k++;
-        const d = dev[k]!.value;
+        const d = devLast.get(l);
         if (d !== undefined && d > writeTime(c)) stale.push({ line: l, seen: c.token, newer: d });
         s = l + 1;
       }
-      if (s < p.end) this.pushLines(read, s, p.end, tok);
+      if (s < pe) this.pushLines(read, s, pe, tok);
+      ps = pe;
     }
     this.flushHazards("stale_read", stale);
     const attr = opts.toAttr ?? "cacheable";
