@@ -66,15 +66,17 @@ export function isIntIn(x: unknown, min = 0, max = MAX_ADDR): boolean {
   return typeof x === "number" && Number.isSafeInteger(x) && x >= min && x <= max;
 }
 
-/** The last power of two {@link isPowerOf2} found (page and line sizes are checked again and again). */
+/** The last two powers of two {@link isPowerOf2} found (page sizes, line sizes and masks + 1 are checked again and again). */
 let lastPowerOf2 = 1;
+let prevPowerOf2 = 1;
 
 /** True iff `x` is a power of two (1, 2, 4, ...) below 2^53. */
 export function isPowerOf2(x: number): boolean {
-  if (x === lastPowerOf2) return true;
+  if (x === lastPowerOf2 || x === prevPowerOf2) return true;
   if (!Number.isSafeInteger(x) || x < 1) return false;
   // log2 of a power of two is within rounding of an integer; no other integer equals 2 ** (that integer).
   if (2 ** Math.round(Math.log2(x)) !== x) return false;
+  prevPowerOf2 = lastPowerOf2;
   lastPowerOf2 = x;
   return true;
 }

@@ -78,10 +78,12 @@ function checkDmaHandle(field: string, addr: unknown): void {
  */
 function checkIommuUnmapSpan(dev: Device, addr: number, size: number): void {
   const g = dev.iommuDomain!.iovad!.granule;
-  const span = (a: number, n: number) => [Math.floor(a / g), Math.ceil((a + n) / g)] as const;
+  // the granule span [first, end) of the unmap, and of each live mapping
+  const alo = Math.floor(addr / g);
+  const ahi = Math.ceil((addr + size) / g);
   for (const x of iommuActiveMappings(dev)) {
-    const [lo, hi] = span(x.dmaAddr, x.size);
-    const [alo, ahi] = span(addr, size);
+    const lo = Math.floor(x.dmaAddr / g);
+    const hi = Math.ceil((x.dmaAddr + x.size) / g);
     if (x.dmaAddr === addr) {
       if (x.kind === "single" && (alo !== lo || ahi !== hi)) {
         throw new ModelConfigError("dmaUnmapPage(size)", size, `the size mapped at ${hex(addr)} (${x.size} bytes, ${hi - lo} IOVA granules): ${size} bytes covers ${ahi - alo}, so the kernel would unmap a different span than the one it frees`);

@@ -761,11 +761,30 @@ function searchPoolArea(dev: Device, mem: IoTlbMem, areaIndex: number, orig: num
   // stride = get_max_slots(max(alloc_align_mask, iotlb_align_mask)); the band's value is hi - lo.
   const stride = Math.floor(Math.max(allocAlignMask, bandNonZero ? bandHi - bandLo : 0) / IO_TLB_SIZE) + 1;
   const origBand = bandNonZero ? bandBits(orig, bandHi, bandLo) : 0;
-  const mismatch = (slot: number): boolean => {
-    const tlbAddr = tbl + slot * IO_TLB_SIZE;
-    return andMask(tlbAddr, allocAlignMask) !== 0 || (orig !== 0 && bandNonZero && bandBits(tlbAddr, bandHi, bandLo) !== origBand);
-  };
-  return walkCounted(req, req.area.index, stride, mismatch);
+  // a slot mismatches if its address has an alloc_align_mask bit set, or (orig != 0) its band differs from orig's
+  return walkCounted(req, req.area.index, stride, { tbl, alignMask: allocAlignMask, checkBand: orig !== 0 && bandNonZero, hi: bandHi, lo: bandLo, band: origBand });
+}
+
+/**
+ * The slot-address test of the v6.3+ walk ({@link walkCounted}), as data
+ * rather than a closure (one is built per map): slot address = tbl + slot *
+ * IO_TLB_SIZE; it mismatches if it has a bit of `alignMask` set (a low mask;
+ * 0 = no such test), or, when `checkBand`, if its bits of `hi` above `lo`
+ * (bandBits) differ from `band`.
+ */
+interface SlotRule {
+  tbl: number;
+  alignMask: number;
+  checkBand: boolean;
+  hi: number;
+  lo: number;
+  band: number;
+}
+
+/** True iff slot `slot` fails `r` (see {@link SlotRule}). */
+function slotMismatch(r: SlotRule, slot: number): boolean {
+  const tlbAddr = r.tbl + slot * IO_TLB_SIZE;
+  return (r.alignMask !== 0 && andMask(tlbAddr, r.alignMask) !== 0) || (r.checkBand && bandBits(tlbAddr, r.hi, r.lo) !== r.band);
 }
 
 /** One slot search in one area, as every release's search sets it up. */
@@ -811,17 +830,17 @@ function searchRequest(dev: Device, mem: IoTlbMem, areaIndex: number, orig: numb
 /**
  * The slot walk of swiotlb_search_pool_area from v6.3 on (one loop shape in
  * v6.3.8, v6.8.0, v6.9.0 and v6.19): from `start`, a slot whose address
- * `mismatch`es the alignment rule is skipped by one; a matching slot is
+ * fails the alignment rule (`rule`, see {@link slotMismatch}) is skipped by one; a matching slot is
  * taken if the run fits (free count, no segment-boundary crossing), else
  * the walk steps by `stride`; it ends after area_nslabs slots counted.
  * @returns the slot taken, or -1.
  */
-function walkCounted(w: SearchRequest, start: number, stride: number, mismatch: (slot: number) => boolean): number {
+function walkCounted(w: SearchRequest, start: number, stride: number, rule: SlotRule): number {
   const { pool, area, base, nslots, shift, maxSlots, allocSize, offset } = w;
   let index = start;
   for (let checked = 0; checked < pool.areaNslabs; ) {
     const slot = base + index;
-    if (mismatch(slot)) {
+    if (slotMismatch(rule, slot)) {
       index = index + 1 >= pool.areaNslabs ? 0 : index + 1;
       checked++;
       continue;
@@ -844,8 +863,8 @@ function searchPoolAreaV63(dev: Device, mem: IoTlbMem, areaIndex: number, orig: 
   // &= ~(IO_TLB_SIZE - 1): compared bits are those of m above bit 10; stride = (m >> IO_TLB_SHIFT) + 1.
   const stride = Math.floor(m / IO_TLB_SIZE) + 1;
   const origBits = bandBits(orig, m, IO_TLB_SIZE - 1);
-  const mismatch = (slot: number): boolean => orig !== 0 && bandBits(tbl + slot * IO_TLB_SIZE, m, IO_TLB_SIZE - 1) !== origBits;
-  return walkCounted(req, req.area.index, stride, mismatch);
+  // a slot mismatches (orig != 0) if its bits of m above bit 10 differ from orig's; no alignment test here
+  return walkCounted(req, req.area.index, stride, { tbl, alignMask: 0, checkBand: orig !== 0, hi: m, lo: IO_TLB_SIZE - 1, band: origBits });
 }
 
 /** v5.12..v6.2 search: stride doubled for >= PAGE_SIZE from a stride-aligned start, min_align_mask bits matched. See {@link searchPoolArea}. */
@@ -859,17 +878,18 @@ function searchPoolAreaV60(dev: Device, mem: IoTlbMem, areaIndex: number, orig: 
   if (allocSize >= mem.pageSize) stride = stride * (mem.pageSize / IO_TLB_SIZE); // stride << (PAGE_SHIFT - IO_TLB_SHIFT)
   stride = Math.max(stride, Math.floor(allocAlignMask / IO_TLB_SIZE) + 1);
   const origBits = bandBits(orig, minAlign, IO_TLB_SIZE - 1);
-  const wrapIndex = (i: number) => (i >= pool.areaNslabs ? 0 : i);
-  let index = wrapIndex(Math.ceil(area.index / stride) * stride);
+  const n = pool.areaNslabs;
+  let index = Math.ceil(area.index / stride) * stride;
+  if (index >= n) index = 0;
   const wrap = index;
   // The kernel loops until it is back at `wrap`; the guard only stops a walk that never returns there.
   for (let steps = 0; steps <= 2 * pool.areaNslabs; steps++) {
     const slot = base + index;
     if (orig !== 0 && bandBits(tbl + slot * IO_TLB_SIZE, minAlign, IO_TLB_SIZE - 1) !== origBits) {
-      index = wrapIndex(index + 1);
+      index = index + 1 >= n ? 0 : index + 1;
     } else {
       if (!spanBoundary(slot, nslots, shift, maxSlots) && pool.list[slot]! >= nslots) return takeFound(pool, area, index, slot, nslots, allocSize, offset);
-      index = wrapIndex(index + stride);
+      index = index + stride >= n ? 0 : index + stride;
     }
     if (index === wrap) break;
   }
