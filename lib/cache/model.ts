@@ -35,7 +35,7 @@
  * points drawn from a seeded {@link Prng}, with configurable probabilities,
  * so hazards are reproducible.
  */
-import { checkInt, checkPowerOf2, hex } from "../core/arith.js";
+import { checkInt, checkIntArg, checkPowerOf2, hex } from "../core/arith.js";
 import { ModelConfigError } from "../core/errors.js";
 import type { Prng } from "../core/prng.js";
 import type { Trace } from "../core/trace.js";
@@ -298,9 +298,9 @@ export class CacheModel {
   }
 
   private checkRange(fn: string, paddr: number, size: number): { l0: number; l1: number } {
-    checkInt(`${fn}(paddr)`, paddr);
-    checkInt(`${fn}(size)`, size, 1);
-    checkInt(`${fn}(paddr + size)`, paddr + size);
+    checkIntArg(fn, "paddr", paddr);
+    checkIntArg(fn, "size", size, 1);
+    checkIntArg(fn, "paddr + size", paddr + size);
     return { l0: this.lineOf(paddr), l1: Math.ceil((paddr + size) / this.lineSize) };
   }
 

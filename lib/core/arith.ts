@@ -66,6 +66,26 @@ export function isIntIn(x: unknown, min = 0, max = MAX_ADDR): boolean {
   return typeof x === "number" && Number.isSafeInteger(x) && x >= min && x <= max;
 }
 
+/**
+ * checkInt(`${fn}(${arg})`, x, min, max), the field name built only for a
+ * rejected value: for checks on hot paths that name their caller's function.
+ * @returns x. @throws ModelConfigError naming `${fn}(${arg})`.
+ */
+export function checkIntArg(fn: string, arg: string, x: number, min = 0, max = MAX_ADDR): number {
+  if (typeof x === "number" && Number.isSafeInteger(x) && x >= min && x <= max) return x;
+  return checkInt(`${fn}(${arg})`, x, min, max);
+}
+
+/**
+ * checkPowerOf2(`${fn}(${arg})`, x, min, max), the field name built only
+ * for a rejected value (see {@link checkIntArg}).
+ * @returns x. @throws ModelConfigError naming `${fn}(${arg})`.
+ */
+export function checkPowerOf2Arg(fn: string, arg: string, x: number, min = 1, max = 2 ** 52): number {
+  if (isPowerOf2(x) && x >= min && x <= max) return x;
+  return checkPowerOf2(`${fn}(${arg})`, x, min, max);
+}
+
 /** The last two powers of two {@link isPowerOf2} found (page sizes, line sizes and masks + 1 are checked again and again). */
 let lastPowerOf2 = 1;
 let prevPowerOf2 = 1;

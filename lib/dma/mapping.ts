@@ -35,7 +35,7 @@ import { dmaDirectMapPhys, dmaDirectMapSg, dmaDirectSyncSingleForCpu, dmaDirectS
 import { dmaDebugOf, pointerFacts } from "./debug.js";
 import { dmaMachineOf, step, type DmaCallHooks } from "./state.js";
 import { DMA_MAPPING_ERROR, dmaMappingError, type DmaAddr, type Pfn, type PhysAddr, type VirtAddr } from "../core/addr.js";
-import { checkInt, hex } from "../core/arith.js";
+import { checkInt, checkIntArg, hex } from "../core/arith.js";
 import { hostOf } from "../cache/host.js";
 import { virtToPhys } from "../mm/linear-map.js";
 import { mmOfDevice, type MemoryModel } from "../mm/memory.js";
@@ -451,8 +451,8 @@ export function dmaUnmapSingle(dev: Device, addr: DmaAddr, size: number, dir: nu
 /** iommu-dma sync of a single range with the dma-debug check_sync first. */
 function scIommuSyncSingle(dev: Device, addr: DmaAddr, size: number, dir: number, toCpu: boolean, fn: string): void {
   checkDirection(`${fn}(dir)`, dir);
-  checkInt(`${fn}(addr)`, addr);
-  checkInt(`${fn}(size)`, size, 1);
+  checkIntArg(fn, "addr", addr);
+  checkIntArg(fn, "size", size, 1);
   const dbg = scDebugFor(dev);
   if (dbg) dbg.checkSync(dev, { dmaAddr: addr, size, dir, toCpu });
   if (toCpu) iommuDmaSyncSingleForCpu(dev, addr, size, dir);

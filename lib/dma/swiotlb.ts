@@ -71,6 +71,7 @@ import {
   SZ_64M,
   andMask,
   checkInt,
+  checkIntArg,
   checkLowMask,
   checkPowerOf2,
   hex,
@@ -1010,15 +1011,15 @@ function zeroSlotsBug(dev: Device, origAddr: number, fn: string): never {
 
 // ---------------------------------------------------------------- unmap, release, sync
 
-/** Slot index of a live bounce address, or throws. */
-function liveSlot(mem: IoTlbMem, tlbAddr: number, field: string): number {
+/** Slot index of a live bounce address, or throws ModelConfigError naming `${fn}(tlbAddr)`. */
+function liveSlot(mem: IoTlbMem, tlbAddr: number, fn: string): number {
   const pool = mem.defpool;
   if (!Number.isSafeInteger(tlbAddr) || tlbAddr < pool.start || tlbAddr >= pool.end) {
-    throw new ModelConfigError(field, tlbAddr, `an address inside the swiotlb pool [${hex(pool.start)}, ${hex(pool.end)})`);
+    throw new ModelConfigError(`${fn}(tlbAddr)`, tlbAddr, `an address inside the swiotlb pool [${hex(pool.start)}, ${hex(pool.end)})`);
   }
   const index = Math.floor((tlbAddr - pool.start) / IO_TLB_SIZE);
   if (pool.origAddr[index] === INVALID_PHYS_ADDR) {
-    throw new ModelConfigError(field, tlbAddr, "a live bounce buffer (this slot is free: double unmap or a stray address; the kernel would corrupt its free list)");
+    throw new ModelConfigError(`${fn}(tlbAddr)`, tlbAddr, "a live bounce buffer (this slot is free: double unmap or a stray address; the kernel would corrupt its free list)");
   }
   return index;
 }
@@ -1076,15 +1077,15 @@ export function swiotlbReleaseSpan(dev: Device, mem: IoTlbMem, tlbAddr: PhysAddr
   let index: number;
   let nslots: number;
   if (!isCurrentSearch(dev.kernel)) {
-    index = liveSlot(mem, tlbAddr, `${fn}(tlbAddr)`);
+    index = liveSlot(mem, tlbAddr, fn);
     if (allocSize === undefined) throw new ModelConfigError(`${fn}(allocSize)`, allocSize, "the alloc_size given at map time (required before v5.12)");
-    nslots = Math.ceil(checkInt(`${fn}(allocSize)`, allocSize, 1, 0xffffffff) / IO_TLB_SIZE);
+    nslots = Math.ceil(checkIntArg(fn, "allocSize", allocSize, 1, 0xffffffff) / IO_TLB_SIZE);
     if (index + nslots > pool.nslabs) throw new ModelConfigError(`${fn}(allocSize)`, allocSize, "a size inside the pool from tlbAddr");
   } else {
-    checkInt(`${fn}(tlbAddr)`, tlbAddr);
+    checkIntArg(fn, "tlbAddr", tlbAddr);
     const offset = swiotlbAlignOffset(dev, 0, tlbAddr);
     const a = tlbAddr - offset;
-    const i0 = liveSlot(mem, a, `${fn}(tlbAddr)`);
+    const i0 = liveSlot(mem, a, fn);
     index = i0 - pool.padSlots[i0]!;
     nslots = Math.ceil((pool.allocSize[index]! + offset) / IO_TLB_SIZE);
     if (nslots < 1 || index + nslots > pool.nslabs) throw new ModelConfigError(`${fn}(tlbAddr)`, hex(tlbAddr), "a bounce address whose recorded allocation lies inside the pool");
@@ -1133,7 +1134,7 @@ export function swiotlbTblUnmapSingle(dev: Device, mem: IoTlbMem, tlbAddr: PhysA
   const dir = checkDirection("swiotlbTblUnmapSingle(dir)", opts.dir ?? DMA_BIDIRECTIONAL);
   const attrs = checkInt("swiotlbTblUnmapSingle(attrs)", opts.attrs ?? 0, 0, 2 ** 31 - 1);
   const allocSize = checkInt("swiotlbTblUnmapSingle(allocSize)", opts.allocSize ?? mappingSize, 0, 0xffffffff);
-  const index = liveSlot(mem, tlbAddr, "swiotlbTblUnmapSingle(tlbAddr)");
+  const index = liveSlot(mem, tlbAddr, "swiotlbTblUnmapSingle");
   swiotlbReleaseSpan(dev, mem, tlbAddr, allocSize, "swiotlbTblUnmapSingle");
   if (!hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC) && (dir === DMA_FROM_DEVICE || dir === DMA_BIDIRECTIONAL)) {
     doBounce(dev, mem, tlbAddr, index, mappingSize, false, opts.copy);
@@ -1156,7 +1157,7 @@ export function swiotlbSyncSingle(dev: Device, mem: IoTlbMem, tlbAddr: PhysAddr,
   checkInt("swiotlbSyncSingle(size)", size, 0, 0xffffffff);
   checkDirection("swiotlbSyncSingle(dir)", dir);
   if (target !== "cpu" && target !== "device") throw new ModelConfigError("swiotlbSyncSingle(target)", target, '"cpu" or "device"');
-  const index = liveSlot(mem, tlbAddr, "swiotlbSyncSingle(tlbAddr)");
+  const index = liveSlot(mem, tlbAddr, "swiotlbSyncSingle");
   if (target === "cpu" && (dir === DMA_FROM_DEVICE || dir === DMA_BIDIRECTIONAL)) doBounce(dev, mem, tlbAddr, index, size, false, copy);
   if (target === "device" && (dir === DMA_TO_DEVICE || dir === DMA_BIDIRECTIONAL)) doBounce(dev, mem, tlbAddr, index, size, true, copy);
 }

@@ -14,7 +14,7 @@
  * costs charged are the profile's cachedByteNs / uncachedByteNs per byte.
  */
 import type { DmaAddr, VirtAddr } from "../core/addr.js";
-import { checkInt, hex } from "../core/arith.js";
+import { checkIntArg, hex } from "../core/arith.js";
 import { ModelConfigError } from "../core/errors.js";
 import type { Device } from "../platform/device.js";
 import type { MappingAttr, TokenRun } from "../cache/model.js";
@@ -22,8 +22,8 @@ import { dmaMachineOf, mappingContaining, step, streamingOf, type ActiveMapping,
 import { iommuDeviceRead, iommuDeviceWrite } from "../iommu/dma-iommu.js";
 
 function mappingForRange(s: DmaStreamingState, dev: Device, dmaAddr: number, size: number, fn: string): ActiveMapping {
-  checkInt(`${fn}(dmaAddr)`, dmaAddr);
-  checkInt(`${fn}(size)`, size, 1);
+  checkIntArg(fn, "dmaAddr", dmaAddr);
+  checkIntArg(fn, "size", size, 1);
   const rec = mappingContaining(s, dev, dmaAddr, size);
   if (!rec) {
     const mine = [...s.mappings].filter((x) => x.dev === dev).map((x) => `${hex(x.dmaAddr)}+${x.size}`);
@@ -82,8 +82,8 @@ interface CpuPiece {
 }
 
 function resolveVa(m: DmaMachine, va: number, size: number, fn: string): CpuPiece[] {
-  checkInt(`${fn}(va)`, va);
-  checkInt(`${fn}(size)`, size, 1);
+  checkIntArg(fn, "va", va);
+  checkIntArg(fn, "size", size, 1);
   const page = m.profile.pageSize;
   const pieces: CpuPiece[] = [];
   let cur = va;

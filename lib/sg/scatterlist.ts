@@ -18,7 +18,7 @@
  * Lengths and offsets are C `unsigned int`s: the arithmetic the kernel does
  * in 32 bits is done here with {@link u32}.
  */
-import { alignDown, checkInt, checkPowerOf2, isIntIn, u32 } from "../core/arith.js";
+import { alignDown, checkInt, checkIntArg, checkPowerOf2, isIntIn, u32 } from "../core/arith.js";
 import type { DmaAddr, PhysAddr, Pfn } from "../core/addr.js";
 import { EINVAL, ENOMEM } from "../core/errno.js";
 import { KernelOops, ModelConfigError } from "../core/errors.js";
@@ -135,7 +135,7 @@ export function sgSetPage(sg: Scatterlist, pfn: Pfn | null, len: number, offset:
  */
 export function checkSgEntries(fn: string, sgl: readonly Scatterlist[], nents: number, minLength = 0): void {
   if (!Array.isArray(sgl) || sgl.length === 0) throw new ModelConfigError(`${fn}(sgl)`, sgl, "a non-empty array of scatterlist entries");
-  checkInt(`${fn}(nents)`, nents, 1, sgl.length);
+  checkIntArg(fn, "nents", nents, 1, sgl.length);
   for (let i = 0; i < nents; i++) {
     const s = sgl[i];
     if (!s || typeof s !== "object") throw new ModelConfigError(`${fn}(sgl[${i}])`, s, "a scatterlist entry");
