@@ -147,6 +147,15 @@ export class Trace {
    */
   onProblem: ((ev: TraceEvent) => void) | undefined = undefined;
 
+  /**
+   * When a number, the cost (ns) of every event recorded from then on
+   * ({@link record} and {@link recordBare}) is added to it in recording
+   * order, as a sum over the events would be: a caller that wants the cost
+   * of a few calls sets it to 0, makes them, reads it and sets it back to
+   * null, without storing or watching events. null: no tally.
+   */
+  costTally: number | null = null;
+
   constructor(opts: { keepEvents?: boolean } = {}) {
     this.keepEvents = opts.keepEvents ?? true;
   }
@@ -195,6 +204,7 @@ export class Trace {
       data: e.data ?? {},
     };
     this.clock += cost;
+    if (this.costTally !== null) this.costTally += cost;
     if (this.keepEvents) this.list.push(ev);
     if (this.onRecord !== undefined) this.onRecord(ev);
     if (this.onProblem !== undefined && ev.level !== "info") this.onProblem(ev);
@@ -216,6 +226,7 @@ export class Trace {
     }
     if (!Number.isFinite(costNs) || costNs < 0) throw new ModelConfigError("costNs", costNs, "a finite number >= 0");
     this.clock += costNs;
+    if (this.costTally !== null) this.costTally += costNs;
   }
 
   /** All stored events, oldest first. */

@@ -1179,6 +1179,8 @@ export function swiotlbOrigAddr(dev: Device, mem: IoTlbMem, tlbAddr: PhysAddr): 
 export interface SwiotlbMachineState {
   swiotlb: IoTlbMem | null | undefined;
   boot: SwiotlbBootDecision | undefined;
+  /** Bytes the bounce copies ({@link bounceCopier}: swiotlb_bounce through the CPU cache model) have moved on this machine, all calls. */
+  copiedBytes: number;
 }
 
 /** What the machine-level swiotlb code needs: the DMA machine with its typed swiotlb state (lib/platform/machine.ts `swiotlbState`). */
@@ -1338,14 +1340,19 @@ export function swiotlbBootOf(machine: SwiotlbHost): SwiotlbBootDecision {
   return machine.swiotlbState.boot!;
 }
 
-/** A bounce copy through the CPU cache (for the swiotlb copy callbacks) (linear-map aliases of both addresses); returns bytes copied. */
-export function bounceCopier(m: DmaMachine): { copy: (from: PhysAddr, to: PhysAddr, n: number) => void; bytes: () => number } {
+/**
+ * A bounce copy through the CPU cache (for the swiotlb copy callbacks)
+ * (linear-map aliases of both addresses); `bytes()`: the bytes this copier
+ * copied (the machine's swiotlbState.copiedBytes counts them too).
+ */
+export function bounceCopier(m: SwiotlbHost): { copy: (from: PhysAddr, to: PhysAddr, n: number) => void; bytes: () => number } {
   const out = { total: 0, copy: undefined as unknown as (from: PhysAddr, to: PhysAddr, n: number) => void, bytes: undefined as unknown as () => number };
   // Assigned, not written as properties of the literal: tsx's keepNames helper renames each named closure on every call (Object.defineProperty), a tenth of a bounce's time under `npm run bench`.
   out.bytes = (): number => out.total;
   out.copy = (from: PhysAddr, to: PhysAddr, n: number): void => {
     m.cpuCache.cpuCopy(from, to, n, { fromVa: physToVirt(m, from), toVa: physToVirt(m, to) });
     out.total += n;
+    m.swiotlbState.copiedBytes += n;
     if (!m.trace.detailed) m.trace.recordBare("swiotlb_bounce", "swiotlb_bounce");
     else m.trace.record({ fn: "swiotlb_bounce", kind: "swiotlb_bounce", msg: `memcpy ${n} bytes ${hex(from)} -> ${hex(to)} (its cost, ${n} x cachedByteNs, is in the calling map/sync/unmap event)`, data: { from, to, size: n } });
   };
@@ -1367,7 +1374,7 @@ export function bounceCopier(m: DmaMachine): { copy: (from: PhysAddr, to: PhysAd
  * trace is not detailed builds no text.
  * @returns the bounce buffer's DMA address, or DMA_MAPPING_ERROR (pool full, or not dma_capable).
  */
-export function swiotlbMap(dev: Device, m: DmaMachine, s: DmaStreamingState, mem: IoTlbMem, paddr: number, size: number, d: number, attrs: number, meta: CallMeta, fn: string, label: string | null, why: string | null): DmaAddr {
+export function swiotlbMap(dev: Device, m: SwiotlbHost, s: DmaStreamingState, mem: IoTlbMem, paddr: number, size: number, d: number, attrs: number, meta: CallMeta, fn: string, label: string | null, why: string | null): DmaAddr {
   checkInt("swiotlbMap(paddr)", paddr);
   checkInt("swiotlbMap(size)", size, 0, 0xffffffff);
   checkDirection("swiotlbMap(dir)", d);

@@ -318,20 +318,19 @@ function runCase04(p: Case04Params, keepEvents: boolean): Case04Result {
   // dma_alloc_noncontiguous buffers get the sync calls alone, which is all their cost is made of.)
   const streamingDirect = !useDmaIommu(dev) && (p.strategy === "vmalloc" || p.strategy === "vmalloc32" || p.strategy === "zone-dma32");
   if (streamingDirect) for (const x of okBufs) for (let i = 0; i < x.dmaSegments; i++) deviceWrite(dev, x.sgl![i]!.dmaAddress, x.sgl![i]!.dmaLength);
-  // The frame's events, watched as they are recorded (the sweep's traces store none): their charged cost, summed
-  // in event order as Trace.costSince does, and the bytes swiotlb copied back (the sync events' copiedBytes).
+  // The frame's charged cost, its events' costs summed in event order as Trace.costSince does (Trace.costTally: the
+  // sweep's traces store no events), and the bytes swiotlb copied back: the sync events' copiedBytes, which add up
+  // to the machine's count of bounce-copied bytes over the frame (only these syncs copy).
+  const copiedBefore = m.swiotlbState.copiedBytes;
   let cost = 0;
-  let bouncedBytes = 0;
-  m.trace.onRecord = (ev) => {
-    cost += ev.costNs;
-    const c = ev.data["copiedBytes"];
-    if (typeof c === "number" && ev.kind !== "swiotlb_bounce") bouncedBytes += c;
-  };
+  m.trace.costTally = 0;
   try {
     for (const x of okBufs) dmaSyncSgForCpu(dev, x.sgl!, x.dmaSegments, DMA_FROM_DEVICE);
+    cost = m.trace.costTally;
   } finally {
-    m.trace.onRecord = undefined;
+    m.trace.costTally = null;
   }
+  const bouncedBytes = m.swiotlbState.copiedBytes - copiedBefore;
   const firstBad = bufs.find((x) => !x.ok);
   const trunc = bufs.reduce((s, x) => s + x.truncated, 0);
   const all = bufs.flatMap((x) => x.pagePhys);
