@@ -295,10 +295,13 @@ function oneBuffer(m: Machine, dev: Device, p: Case04Params): Case04Buffer {
 
 /**
  * Run case 04 with the given parameters (missing ones from {@link CASE04_DEFAULTS}).
+ * `opts.keepEvents` false: the machine's trace stores no events (result.machine.trace
+ * is empty); every other figure of the result is the same, the run reading what it
+ * needs of its trace as the events happen (for callers that read no event).
  * @throws ModelConfigError for a parameter outside its range (nothing is built).
  */
-export function case04Run(params: Partial<Case04Params> = {}): Case04Result {
-  return runCase04({ ...CASE04_DEFAULTS, ...params }, true);
+export function case04Run(params: Partial<Case04Params> = {}, opts: { keepEvents?: boolean } = {}): Case04Result {
+  return runCase04({ ...CASE04_DEFAULTS, ...params }, opts.keepEvents ?? true);
 }
 
 /** case04Run on complete parameters; `keepEvents` false: the machine's trace stores no events (the figures are the same: the run reads its trace through watchers, see directMapSgWithSwiotlb). */
