@@ -227,10 +227,61 @@ export function zoneConfigOf(mm: MemoryModel): ZoneConfig {
   return { zoneDma: mm.profile.zoneDmaLimit !== undefined, zoneDma32: false, highmem: arch === "arm" };
 }
 
-/** Allocation record of a live block. */
-interface Live {
-  order: number;
-  zone: BuddyZone;
+/** Pfns per chunk of {@link LiveOrders}. */
+const LIVE_CHUNK = 65536;
+
+/**
+ * The live allocations of a buddy allocator: the order of each live block,
+ * by its head pfn, in chunks of LIVE_CHUNK pfns (an Int8Array each, order + 1,
+ * 0 = no live block there) made on first use, with the pages they hold
+ * counted as blocks come and go. A block's zone is the zone whose span holds
+ * its head (the free lists of a zone hold only its own pfns).
+ */
+class LiveOrders {
+  private readonly chunks = new Map<number, Int8Array>();
+  private lastIndex = -1;
+  private lastChunk: Int8Array | null = null;
+  /** Pages in live blocks (the sum of 2^order). */
+  pages = 0;
+
+  private chunk(pfn: number, create: boolean): Int8Array | null {
+    const k = Math.floor(pfn / LIVE_CHUNK);
+    if (k === this.lastIndex && this.lastChunk !== null) return this.lastChunk;
+    let c = this.chunks.get(k) ?? null;
+    if (c === null) {
+      if (!create) return null;
+      c = new Int8Array(LIVE_CHUNK);
+      this.chunks.set(k, c);
+    }
+    this.lastIndex = k;
+    this.lastChunk = c;
+    return c;
+  }
+
+  /** The order of the live block headed by `pfn`, or -1 (also for a pfn that is not an integer >= 0). */
+  get(pfn: number): number {
+    if (!Number.isSafeInteger(pfn) || pfn < 0) return -1;
+    const c = this.chunk(pfn, false);
+    return c === null ? -1 : c[pfn - Math.floor(pfn / LIVE_CHUNK) * LIVE_CHUNK]! - 1;
+  }
+
+  /** Record a live block of `order` headed by `pfn` (which heads none). */
+  set(pfn: number, order: number): void {
+    const c = this.chunk(pfn, true)!;
+    const i = pfn - Math.floor(pfn / LIVE_CHUNK) * LIVE_CHUNK;
+    if (c[i]! > 0) this.pages -= 2 ** (c[i]! - 1);
+    c[i] = order + 1;
+    this.pages += 2 ** order;
+  }
+
+  /** Forget the live block headed by `pfn`. */
+  delete(pfn: number): void {
+    const c = this.chunk(pfn, false);
+    if (c === null) return;
+    const i = pfn - Math.floor(pfn / LIVE_CHUNK) * LIVE_CHUNK;
+    if (c[i]! > 0) this.pages -= 2 ** (c[i]! - 1);
+    c[i] = 0;
+  }
 }
 
 /**
@@ -241,12 +292,10 @@ interface Live {
 export class BuddyAllocator {
   readonly zones: BuddyZone[] = [];
   readonly zoneConfig: ZoneConfig;
-  private readonly live = new Map<number, Live>();
+  private readonly live = new LiveOrders();
   readonly pageSize: number;
   /** The zonelist of each preferred zone, built on first use (the zones are fixed once the allocator is built). */
   private readonly zonelists = new Map<ZoneName, BuddyZone[]>();
-  /** One shared, never-changed live record per zone for order-0 pages (reserved ranges, fragment()'s pins). */
-  private readonly order0 = new Map<BuddyZone, Live>();
   /** The zone of the block {@link takeFrom} last returned. */
   private lastTakeZone: BuddyZone | null = null;
 
@@ -344,23 +393,13 @@ export class BuddyAllocator {
     return zl;
   }
 
-  /** The live record of an order-0 page of zone `z` (one shared object per zone: records are never changed). */
-  private order0Of(z: BuddyZone): Live {
-    let r = this.order0.get(z);
-    if (r === undefined) {
-      r = { order: 0, zone: z };
-      this.order0.set(z, r);
-    }
-    return r;
-  }
-
   /** __rmqueue_smallest + expand in one zone (the zone is kept in lastTakeZone). */
   private takeFrom(z: BuddyZone, order: number): number | null {
     for (let o = order; o < NR_PAGE_ORDERS; o++) {
       const p = z.popFree(o);
       if (p === null) continue;
       for (let h = o; h > order; h--) z.addFree(p + 2 ** (h - 1), h - 1);
-      this.live.set(p, order === 0 ? this.order0Of(z) : { order, zone: z });
+      this.live.set(p, order);
       this.lastTakeZone = z;
       return p;
     }
@@ -463,11 +502,12 @@ export class BuddyAllocator {
    * exactly that order (double free, wrong order), before any change.
    */
   free(pfn: number, order?: number): void {
-    const rec = this.live.get(pfn);
-    if (!rec) throw new ModelConfigError("freePages(pfn)", pfn, "the first pfn of a live allocation (double free or a stray pfn)");
-    if (order !== undefined && order !== rec.order) throw new ModelConfigError("freePages(order)", order, `the order it was allocated with (${rec.order})`);
+    const o = this.live.get(pfn);
+    if (o < 0) throw new ModelConfigError("freePages(pfn)", pfn, "the first pfn of a live allocation (double free or a stray pfn)");
+    if (order !== undefined && order !== o) throw new ModelConfigError("freePages(order)", order, `the order it was allocated with (${o})`);
     this.live.delete(pfn);
-    this.freeOne(rec.zone, pfn, rec.order);
+    // the block's zone: the one whose span holds its head (a zone's free lists hold only its pfns)
+    this.freeOne(this.zoneOfPfn(pfn)!, pfn, o);
   }
 
   /**
@@ -489,8 +529,7 @@ export class BuddyAllocator {
       const bEnd = b.head + 2 ** b.order;
       if (b.head === p && bEnd <= end && b.order > 0 && b.zone.contains(bEnd - 1)) {
         b.zone.removeFree(p, b.order);
-        const rec = this.order0Of(b.zone);
-        for (let q = p; q < bEnd; q++) this.live.set(q, rec);
+        for (let q = p; q < bEnd; q++) this.live.set(q, 0);
         p = bEnd;
       } else this.takePage(p++);
     }
@@ -524,7 +563,7 @@ export class BuddyAllocator {
           h += half;
         }
       }
-      this.live.set(p, this.order0Of(z));
+      this.live.set(p, 0);
       return;
     }
   }
@@ -556,7 +595,7 @@ export class BuddyAllocator {
 
   /** True iff `pfn` is the head of a live allocation. */
   isAllocatedHead(pfn: number): boolean {
-    return this.live.has(pfn);
+    return this.live.get(pfn) >= 0;
   }
 
   /** Free pages over all zones. */
@@ -566,9 +605,7 @@ export class BuddyAllocator {
 
   /** Pages in live allocations. */
   usedPages(): number {
-    let n = 0;
-    for (const r of this.live.values()) n += 2 ** r.order;
-    return n;
+    return this.live.pages;
   }
 
   /**
@@ -601,7 +638,7 @@ export class BuddyAllocator {
         const pin = prng.nextFloat() < fraction;
         if (pin) {
           flush();
-          this.live.set(p, this.order0Of(z));
+          this.live.set(p, 0);
           pinned.push(p);
         } else {
           if (runStart < 0 || p !== prev + 1) {
