@@ -32,8 +32,30 @@ export class IntervalMap<T> {
     return this.starts.length;
   }
 
-  /** Index of the first run whose end is > key (binary search). */
+  /**
+   * Index of the first run whose end is > key: the index of the last lookup
+   * ({@link hint}) or the one after it when it fits (lookups and writes move
+   * forward through a buffer), else a binary search; kept as the new hint.
+   */
   private firstEndingAfter(key: number): number {
+    const ends = this.ends;
+    const n = ends.length;
+    let h = this.hint;
+    // h is the answer iff every run before it ends at or before key and run h (if any) ends after key.
+    if (h <= n && (h === 0 || ends[h - 1]! <= key)) {
+      if (h < n && ends[h]! <= key) h++;
+      if (h === n || ends[h]! > key) {
+        this.hint = h;
+        return h;
+      }
+    }
+    h = this.search(key);
+    this.hint = h;
+    return h;
+  }
+
+  /** Index of the first run whose end is > key (binary search). */
+  private search(key: number): number {
     const ends = this.ends;
     let lo = 0;
     let hi = ends.length;
@@ -46,9 +68,9 @@ export class IntervalMap<T> {
   }
 
   /**
-   * Where the last {@link get} landed: the index of the first run whose end
-   * is > that key (a run holding it, or the run after the gap holding it).
-   * A hint only: checked before use, so a stale value after a change is safe.
+   * Where the last lookup landed: the index of the first run whose end is >
+   * that key (a run holding it, or the run after the gap holding it). A hint
+   * only: checked before use, so a stale value after a change is safe.
    */
   private hint = 0;
 
@@ -57,23 +79,16 @@ export class IntervalMap<T> {
    * the last lookup, or in the next run or gap, skips the binary search.
    */
   get(key: number): T | undefined {
-    const starts = this.starts;
-    const ends = this.ends;
-    const n = ends.length;
-    let i = this.hint;
-    // i is firstEndingAfter(key) iff every run before it ends at or before key and run i (if any) ends after key.
-    if (i > n || (i > 0 && ends[i - 1]! > key)) i = this.firstEndingAfter(key);
-    else if (i < n && ends[i]! <= key) {
-      i++;
-      if (i < n && ends[i]! <= key) i = this.firstEndingAfter(key);
-    }
-    this.hint = i;
-    return i < n && starts[i]! <= key ? this.values[i] : undefined;
+    const i = this.firstEndingAfter(key);
+    return i < this.starts.length && this.starts[i]! <= key ? this.values[i] : undefined;
   }
 
   /** Index of the first run at or after index `from` whose start is >= key (binary search). */
   private firstStartingAtOrAfter(key: number, from: number): number {
     const starts = this.starts;
+    // a write covers few runs: try `from` and the next one first
+    if (from >= starts.length || starts[from]! >= key) return from;
+    if (from + 1 >= starts.length || starts[from + 1]! >= key) return from + 1;
     let lo = from;
     let hi = starts.length;
     while (lo < hi) {
