@@ -35,23 +35,31 @@ export class IntervalMap<T> {
   /**
    * Index of the first run whose end is > key: the index of the last lookup
    * ({@link hint}) or the one after it when it fits (lookups and writes move
-   * forward through a buffer), else a binary search; kept as the new hint.
+   * forward through a buffer), else the same around the lookup before
+   * ({@link hint2}: a copy alternates between two buffers), else a binary
+   * search; the answer becomes the hint.
    */
   private firstEndingAfter(key: number): number {
-    const ends = this.ends;
-    const n = ends.length;
-    let h = this.hint;
-    // h is the answer iff every run before it ends at or before key and run h (if any) ends after key.
-    if (h <= n && (h === 0 || ends[h - 1]! <= key)) {
-      if (h < n && ends[h]! <= key) h++;
-      if (h === n || ends[h]! > key) {
-        this.hint = h;
-        return h;
-      }
+    let h = this.near(this.hint, key);
+    if (h >= 0) {
+      this.hint = h;
+      return h;
     }
-    h = this.search(key);
+    h = this.near(this.hint2, key);
+    if (h < 0) h = this.search(key);
+    this.hint2 = this.hint;
     this.hint = h;
     return h;
+  }
+
+  /** `h` or `h + 1` if it is the first run whose end is > key, else -1. */
+  private near(h: number, key: number): number {
+    const ends = this.ends;
+    const n = ends.length;
+    // h is the answer iff every run before it ends at or before key and run h (if any) ends after key.
+    if (h > n || (h > 0 && ends[h - 1]! > key)) return -1;
+    if (h < n && ends[h]! <= key) h++;
+    return h === n || ends[h]! > key ? h : -1;
   }
 
   /** Index of the first run whose end is > key (binary search). */
@@ -73,6 +81,8 @@ export class IntervalMap<T> {
    * only: checked before use, so a stale value after a change is safe.
    */
   private hint = 0;
+  /** The hint before the last one (see {@link firstEndingAfter}). */
+  private hint2 = 0;
 
   /**
    * The value at `key`, or undefined if unset. A lookup in the run or gap of

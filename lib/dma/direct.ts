@@ -60,6 +60,9 @@ import { directBounceReason, dmaCapable, dmaKmallocNeedsBounce, mapCallLabel } f
 import { addMapping, findMapping, mappingContaining, removeMapping, stepAfter, streamingOf, type ActiveMapping, type CallMeta, type DmaCallHooks } from "./state.js";
 import { bounceCopier, currentSwiotlbRules, isSwiotlbBuffer, swiotlbHostOf, swiotlbMap, swiotlbOf, swiotlbOrigAddr, swiotlbReleaseSpan, swiotlbSyncSingle, swiotlbTblUnmapSingle } from "./swiotlb.js";
 
+/** The outcome of no cache maintenance (shared: outcomes are never changed). */
+const NO_SYNC: SyncOutcome = noSync();
+
 const ATTR_SKIP_CPU_SYNC = DMA_ATTR_SKIP_CPU_SYNC;
 
 /**
@@ -133,7 +136,7 @@ export function dmaDirectMapPhys(dev: Device, paddr: PhysAddr | number, size: nu
     stepAfter(m, fn);
     return DMA_MAPPING_ERROR;
   }
-  let out: SyncOutcome = noSync();
+  let out: SyncOutcome = NO_SYNC;
   if (!dev.dmaCoherent && !hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC)) {
     out = archSyncDmaForDeviceOn(m, paddr, size, d);
   }
@@ -182,7 +185,7 @@ export function dmaDirectUnmapPhys(dev: Device, dmaAddr: DmaAddr, size: number, 
   // The slots the release will free, checked before any change (a release over slots already free would corrupt the pool's counts).
   if (inPool) swiotlbReleaseSpan(dev, mem!, paddr!, rec ? rec.size : size, fn);
   if (meta.hooks?.unmapping) meta.hooks.unmapping(dev, { type: meta.type ?? "single", dmaAddr, size, dir: d, isMappingError: dmaMappingError(dmaAddr), ...(meta.sgCallEnts !== undefined ? { sgCallEnts: meta.sgCallEnts } : {}) });
-  let out: SyncOutcome = noSync();
+  let out: SyncOutcome = NO_SYNC;
   if (paddr !== null && !dev.dmaCoherent && !hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC)) {
     out = archSyncDmaForCpuOn(m, paddr, size, d);
   }
@@ -233,7 +236,7 @@ function syncSingle(dev: Device, dmaAddr: DmaAddr, size: number, dir: number, to
   const cp = inPool ? bounceCopier(m) : null;
   // for the device: copy in first (swiotlb_sync_single_for_device), then clean; for the cpu: invalidate first, then copy back
   if (inPool && !toCpu) swiotlbSyncSingle(dev, mem!, paddr!, size, d as 0 | 1 | 2, "device", cp!.copy);
-  let out: SyncOutcome = noSync();
+  let out: SyncOutcome = NO_SYNC;
   if (paddr !== null && !dev.dmaCoherent) {
     out = toCpu ? archSyncDmaForCpuOn(m, paddr, size, d) : archSyncDmaForDeviceOn(m, paddr, size, d);
   }

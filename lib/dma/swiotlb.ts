@@ -93,6 +93,9 @@ import { archHooksOf, archSyncDmaForDeviceOn, describeOps, noSync, type SyncOutc
 import { KMALLOC_BOUNCE, directBounceReason, dmaCapable, mapCallLabel } from "./map-ops.js";
 import { addMapping, stepAfter, type ActiveMapping, type CallMeta, type DmaMachine, type DmaStreamingState } from "./state.js";
 
+/** The outcome of no cache maintenance (shared: outcomes are never changed). */
+const NO_SYNC: SyncOutcome = noSync();
+
 // ---------------------------------------------------------------- constants
 
 /** log2 of the slot size (include/linux/swiotlb.h). */
@@ -1387,7 +1390,7 @@ export function swiotlbMap(dev: Device, m: SwiotlbHost, s: DmaStreamingState, me
     swiotlbTblUnmapSingle(dev, mem, tlb, size, { dir: d as 0 | 1 | 2, attrs: withAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC), allocSize: size });
     return swiotlbMapFail(dev, m, paddr, size, d, fn, label, why, `the bounce buffer ${hex(tlb)}+${size} is not dma_capable either (swiotlb addr overflow): slots released`);
   }
-  let out: SyncOutcome = noSync();
+  let out: SyncOutcome = NO_SYNC;
   if (!dev.dmaCoherent && !hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC)) {
     out = archSyncDmaForDeviceOn(m, tlb, size, d);
   }
