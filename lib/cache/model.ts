@@ -349,6 +349,21 @@ export class CacheModel {
     return out;
   }
 
+  /** The first copies of the lines in [l0, l1) that have one, by ascending line (the lines of {@link cachedLinesIn}). */
+  private cachedHeadsIn(l0: number, l1: number): CacheLine[] {
+    const out: CacheLine[] = [];
+    if (l1 - l0 <= this.lineCount) {
+      for (let l = l0; l < l1; l++) {
+        const c = this.headOf(l);
+        if (c !== null) out.push(c);
+      }
+    } else {
+      for (let c = this.firstLine; c !== null; c = c.enext) if (c.line >= l0 && c.line < l1) out.push(c);
+      out.sort((a, b) => a.line - b.line);
+    }
+    return out;
+  }
+
   /** The block of the line table holding `line`, or null. */
   private blockOf(line: number): LineBlock | null {
     const key = Math.floor(line / LINE_BLOCK);
@@ -662,7 +677,8 @@ export class CacheModel {
     const read: TokenRun[] = [];
     // The read changes nothing, so memory is walked run by run and only the
     // lines with a cached copy are looked at one by one.
-    const held = srcCached ? this.cachedLinesIn(s0, s1) : [];
+    // the source lines with a cached copy (their first copies), ascending
+    const held = srcCached ? this.cachedHeadsIn(s0, s1) : [];
     const devLast = this.devLast;
     let h = 0;
     // Memory's runs and gaps over [s0, s1) in order (what IntervalMap.pieces lists; a gap holds token 0), walked
@@ -680,9 +696,11 @@ export class CacheModel {
         i++;
       }
       let s = ps;
-      for (; h < held.length && held[h]! < pe; h++) {
-        const l = held[h]!;
-        const c = this.findCopy(l, fromColour);
+      for (; h < held.length && held[h]!.line < pe; h++) {
+        const l = held[h]!.line;
+        // the copy of the source colour (findCopy from the line's first copy)
+        let c: CacheLine | null = held[h]!;
+        while (c !== null && c.colour !== fromColour) c = c.sib;
         if (!c) continue;
         if (l > s) this.pushLines(read, s, l, tok);
         this.pushLines(read, l, l + 1, c.token);
