@@ -580,15 +580,17 @@ export class CacheModel {
     }
     const stale: Array<{ line: number; seen: Token; newer: Token }> = [];
     const runs: TokenRun[] = [];
-    // The device's last writes do not change during the read (read line by line: IntervalMap.get follows in order).
+    // The device's last writes do not change during the read: walk their runs once, by index.
     const devLast = this.devLast;
+    let di = devLast.indexAfter(l0);
     for (let l = l0; l < l1; l++) {
       let c = this.findCopy(l, colour);
       if (!c) {
         c = this.fill(l, colour, this.memAt(l), false, -1);
         this.stats.fills++;
       }
-      const d = devLast.get(l);
+      while (di < devLast.size && devLast.runEnd(di) <= l) di++;
+      const d = di < devLast.size && devLast.runStart(di) <= l ? devLast.runValue(di) : undefined;
       if (d !== undefined && d > writeTime(c)) stale.push({ line: l, seen: c.token, newer: d });
       this.pushLines(runs, l, l + 1, c.token);
     }

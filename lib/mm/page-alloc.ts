@@ -370,7 +370,9 @@ export class BuddyAllocator {
 
   /** The zone whose span holds `pfn`, or null. */
   zoneOfPfn(pfn: number): BuddyZone | null {
-    return this.zones.find((z) => z.contains(pfn)) ?? null;
+    const zs = this.zones;
+    for (let i = 0; i < zs.length; i++) if (zs[i]!.contains(pfn)) return zs[i]!;
+    return null;
   }
 
   /**
