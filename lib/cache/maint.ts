@@ -7,7 +7,8 @@
  * Source: include/linux/dma-direction.h (enum dma_data_direction values),
  * v6.19 and v5.4 (unchanged).
  */
-import { checkIntArg, checkPowerOf2Arg, alignDown, alignUp } from "../core/arith.js";
+import { alignDown, alignUp } from "../core/arith.js";
+import { checkIntArg, checkPowerOf2Arg } from "../core/arg-checks.js";
 
 
 /**

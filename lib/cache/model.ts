@@ -35,7 +35,8 @@
  * points drawn from a seeded {@link Prng}, with configurable probabilities,
  * so hazards are reproducible.
  */
-import { checkInt, checkIntArg, checkPowerOf2, hex } from "../core/arith.js";
+import { checkInt, checkPowerOf2, hex } from "../core/arith.js";
+import { checkIntArg } from "../core/arg-checks.js";
 import { ModelConfigError } from "../core/errors.js";
 import type { Prng } from "../core/prng.js";
 import type { Trace } from "../core/trace.js";

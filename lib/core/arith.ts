@@ -57,35 +57,6 @@ export function checkInt(field: string, x: number, min = 0, max = MAX_ADDR): num
   return x;
 }
 
-/**
- * True iff {@link checkInt} accepts `x`: an integer in [min, max]. A hot path
- * tests this first and builds checkInt's field name (a template string) only
- * for a value checkInt will reject.
- */
-export function isIntIn(x: unknown, min = 0, max = MAX_ADDR): boolean {
-  return typeof x === "number" && Number.isSafeInteger(x) && x >= min && x <= max;
-}
-
-/**
- * checkInt(`${fn}(${arg})`, x, min, max), the field name built only for a
- * rejected value: for checks on hot paths that name their caller's function.
- * @returns x. @throws ModelConfigError naming `${fn}(${arg})`.
- */
-export function checkIntArg(fn: string, arg: string, x: number, min = 0, max = MAX_ADDR): number {
-  if (typeof x === "number" && Number.isSafeInteger(x) && x >= min && x <= max) return x;
-  return checkInt(`${fn}(${arg})`, x, min, max);
-}
-
-/**
- * checkPowerOf2(`${fn}(${arg})`, x, min, max), the field name built only
- * for a rejected value (see {@link checkIntArg}).
- * @returns x. @throws ModelConfigError naming `${fn}(${arg})`.
- */
-export function checkPowerOf2Arg(fn: string, arg: string, x: number, min = 1, max = 2 ** 52): number {
-  if (isPowerOf2(x) && x >= min && x <= max) return x;
-  return checkPowerOf2(`${fn}(${arg})`, x, min, max);
-}
-
 /** 2^0 .. 2^52, ascending: the powers of two {@link isPowerOf2} looks up. */
 const POWERS_OF_2: readonly number[] = Array.from({ length: 53 }, (_, k) => 2 ** k);
 

@@ -46,7 +46,8 @@
  * cache takes one seeded speculation step.
  */
 import { DMA_MAPPING_ERROR, dmaMappingError, type DmaAddr, type PhysAddr } from "../core/addr.js";
-import { checkInt, hex, isIntIn } from "../core/arith.js";
+import { checkInt, hex } from "../core/arith.js";
+import { isIntIn } from "../core/arg-checks.js";
 import { EIO } from "../core/errno.js";
 import { ModelConfigError } from "../core/errors.js";
 import { DMA_ATTR_SKIP_CPU_SYNC, checkAttrs, checkDirection, dirName, hasAttr, validDmaDirection } from "../core/dma-types.js";

@@ -35,7 +35,8 @@ import { dmaDirectMapPhys, dmaDirectMapSg, dmaDirectSyncSingleForCpu, dmaDirectS
 import { dmaDebugOf, pointerFacts } from "./debug.js";
 import { dmaMachineOf, step, type DmaCallHooks } from "./state.js";
 import { DMA_MAPPING_ERROR, dmaMappingError, type DmaAddr, type Pfn, type PhysAddr, type VirtAddr } from "../core/addr.js";
-import { checkInt, checkIntArg, hex } from "../core/arith.js";
+import { checkInt, hex } from "../core/arith.js";
+import { checkIntArg } from "../core/arg-checks.js";
 import { hostOf } from "../cache/host.js";
 import { virtToPhys } from "../mm/linear-map.js";
 import { mmOfDevice, type MemoryModel } from "../mm/memory.js";

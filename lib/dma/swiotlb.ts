@@ -71,13 +71,13 @@ import {
   SZ_64M,
   andMask,
   checkInt,
-  checkIntArg,
   checkLowMask,
   checkPowerOf2,
   hex,
   isPowerOf2,
   roundupPowOfTwo,
 } from "../core/arith.js";
+import { checkIntArg } from "../core/arg-checks.js";
 import { KernelOops, ModelConfigError } from "../core/errors.js";
 import type { Trace } from "../core/trace.js";
 import { atLeast, defineChange, parseKernelVersion, type KernelVersion } from "../kernel/version.js";

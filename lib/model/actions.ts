@@ -14,7 +14,8 @@
  * costs charged are the profile's cachedByteNs / uncachedByteNs per byte.
  */
 import type { DmaAddr, VirtAddr } from "../core/addr.js";
-import { checkIntArg, hex } from "../core/arith.js";
+import { hex } from "../core/arith.js";
+import { checkIntArg } from "../core/arg-checks.js";
 import { ModelConfigError } from "../core/errors.js";
 import type { Device } from "../platform/device.js";
 import type { MappingAttr, TokenRun } from "../cache/model.js";

@@ -5,7 +5,8 @@
  * coherent pool, machine link) add their typed fields by augmenting
  * {@link Device} in their own files.
  */
-import { DMA_BIT_MASK, MAX_ADDR, checkInt, checkLowMask, isIntIn, isLowMask, minNotZero } from "../core/arith.js";
+import { DMA_BIT_MASK, MAX_ADDR, checkInt, checkLowMask, isLowMask, minNotZero } from "../core/arith.js";
+import { isIntIn } from "../core/arg-checks.js";
 import type { DmaAddr, PhysAddr } from "../core/addr.js";
 import { ModelConfigError } from "../core/errors.js";
 import { Trace } from "../core/trace.js";

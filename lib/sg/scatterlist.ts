@@ -18,7 +18,8 @@
  * Lengths and offsets are C `unsigned int`s: the arithmetic the kernel does
  * in 32 bits is done here with {@link u32}.
  */
-import { alignDown, checkInt, checkIntArg, checkPowerOf2, isIntIn, u32 } from "../core/arith.js";
+import { alignDown, checkInt, checkPowerOf2, u32 } from "../core/arith.js";
+import { isIntIn, checkIntArg } from "../core/arg-checks.js";
 import type { DmaAddr, PhysAddr, Pfn } from "../core/addr.js";
 import { EINVAL, ENOMEM } from "../core/errno.js";
 import { KernelOops, ModelConfigError } from "../core/errors.js";
