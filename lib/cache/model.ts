@@ -204,6 +204,9 @@ export class CacheModel {
   private readonly blocks = new Map<number, LineBlock>();
   private lastKey = -1;
   private lastBlock: LineBlock | null = null;
+  /** The block looked up before the last one (a copy alternates between its source's or destination's block and the evicted lines' block). */
+  private prevKey = -1;
+  private prevBlock: LineBlock | null = null;
   private firstLine: CacheLine | null = null;
   private lastLine: CacheLine | null = null;
   /** Lines with at least one copy. */
@@ -369,7 +372,9 @@ export class CacheModel {
   private blockOf(line: number): LineBlock | null {
     const key = Math.floor(line / LINE_BLOCK);
     if (key === this.lastKey) return this.lastBlock;
-    const b = this.blocks.get(key) ?? null;
+    const b = key === this.prevKey ? this.prevBlock : (this.blocks.get(key) ?? null);
+    this.prevKey = this.lastKey;
+    this.prevBlock = this.lastBlock;
     this.lastKey = key;
     this.lastBlock = b;
     return b;
@@ -389,6 +394,7 @@ export class CacheModel {
     if (b === null) {
       b = { n: 0, slots: new Array<CacheLine | null>(LINE_BLOCK).fill(null) };
       this.blocks.set(key, b);
+      if (this.prevKey === key) this.prevBlock = b;
       this.lastKey = key;
       this.lastBlock = b;
     }
@@ -421,8 +427,8 @@ export class CacheModel {
     b.slots[line - key * LINE_BLOCK] = null;
     if (--b.n === 0) {
       this.blocks.delete(key);
-      this.lastKey = -1;
-      this.lastBlock = null;
+      if (this.prevKey === key) this.prevBlock = null;
+      if (this.lastKey === key) this.lastBlock = null;
     }
     this.lineCount--;
     if (c.eprev !== null) c.eprev.enext = c.enext;
