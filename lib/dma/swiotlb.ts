@@ -562,7 +562,10 @@ export function swiotlbInit(params: SwiotlbInitParams): IoTlbMem {
   checkInt("swiotlbInit(start + size)", params.start + bytes, 0, MAX_ADDR);
   const list = new Uint8Array(nslabs);
   const origAddr = new Float64Array(nslabs).fill(INVALID_PHYS_ADDR);
-  for (let i = 0; i < nslabs; i++) list[i] = Math.min(IO_TLB_SEGSIZE - (i % IO_TLB_SEGSIZE), nslabs - i);
+  // free-run counters: IO_TLB_SEGSIZE - (i mod IO_TLB_SEGSIZE), capped by the slots left (segment by segment)
+  for (let seg = 0; seg < nslabs; seg += IO_TLB_SEGSIZE) {
+    for (let j = 0; j < IO_TLB_SEGSIZE && seg + j < nslabs; j++) list[seg + j] = Math.min(IO_TLB_SEGSIZE - j, nslabs - seg - j);
+  }
   const areaNslabs = Math.floor(nslabs / nareas);
   const areas: IoTlbArea[] = [];
   for (let a = 0; a < nareas; a++) areas.push({ used: 0, index: 0 });

@@ -51,6 +51,9 @@ import { ARM64_ZONE_DMA } from "./memory.js";
 /** Number of buddy orders (NR_PAGE_ORDERS): orders 0 .. 10, 4 KiB .. 4 MiB with 4 KiB pages. */
 export const NR_PAGE_ORDERS = 11;
 
+/** Pages in a block of each order: ORDER_PAGES[o] = 2^o, o = 0 .. NR_PAGE_ORDERS - 1 (a table: the allocator's loops use it per page). */
+const ORDER_PAGES: readonly number[] = Array.from({ length: NR_PAGE_ORDERS }, (_, o) => 2 ** o);
+
 /** v6.8: MAX_ORDER is renamed MAX_PAGE_ORDER (value unchanged, inclusive). */
 export const MAX_PAGE_ORDER_NAME = defineChange({
   id: "mm-max-page-order-name",
@@ -180,18 +183,18 @@ export class BuddyZone {
   /** @internal */
   addFree(pfn: number, order: number): void {
     this.lists[order]!.add(pfn);
-    this.freePages += 2 ** order;
+    this.freePages += ORDER_PAGES[order]!;
   }
   /** @internal */
   removeFree(pfn: number, order: number): boolean {
     if (!this.lists[order]!.delete(pfn)) return false;
-    this.freePages -= 2 ** order;
+    this.freePages -= ORDER_PAGES[order]!;
     return true;
   }
   /** @internal the lowest free block of exactly `order`, removed. */
   popFree(order: number): number | null {
     const p = this.lists[order]!.popMin();
-    if (p !== null) this.freePages -= 2 ** order;
+    if (p !== null) this.freePages -= ORDER_PAGES[order]!;
     return p;
   }
   /** @internal */
@@ -269,9 +272,24 @@ class LiveOrders {
   set(pfn: number, order: number): void {
     const c = this.chunk(pfn, true)!;
     const i = pfn - Math.floor(pfn / LIVE_CHUNK) * LIVE_CHUNK;
-    if (c[i]! > 0) this.pages -= 2 ** (c[i]! - 1);
+    if (c[i]! > 0) this.pages -= ORDER_PAGES[c[i]! - 1]!;
     c[i] = order + 1;
-    this.pages += 2 ** order;
+    this.pages += ORDER_PAGES[order]!;
+  }
+
+  /** Record order-0 live blocks at every pfn of [from, to) (none of which heads one). */
+  setOrder0Range(from: number, to: number): void {
+    for (let p = from; p < to; ) {
+      const c = this.chunk(p, true)!;
+      const base = Math.floor(p / LIVE_CHUNK) * LIVE_CHUNK;
+      const end = Math.min(to, base + LIVE_CHUNK);
+      for (; p < end; p++) {
+        const i = p - base;
+        if (c[i]! > 0) this.pages -= ORDER_PAGES[c[i]! - 1]!;
+        c[i] = 1;
+        this.pages += 1;
+      }
+    }
   }
 
   /** Forget the live block headed by `pfn`. */
@@ -279,7 +297,7 @@ class LiveOrders {
     const c = this.chunk(pfn, false);
     if (c === null) return;
     const i = pfn - Math.floor(pfn / LIVE_CHUNK) * LIVE_CHUNK;
-    if (c[i]! > 0) this.pages -= 2 ** (c[i]! - 1);
+    if (c[i]! > 0) this.pages -= ORDER_PAGES[c[i]! - 1]!;
     c[i] = 0;
   }
 }
@@ -342,9 +360,9 @@ export class BuddyAllocator {
     let p = s;
     while (p < e) {
       let o = NR_PAGE_ORDERS - 1;
-      while (o > 0 && (p % 2 ** o !== 0 || p + 2 ** o > e)) o--;
+      while (o > 0 && (p % ORDER_PAGES[o]! !== 0 || p + ORDER_PAGES[o]! > e)) o--;
       this.freeOne(z, p, o);
-      p += 2 ** o;
+      p += ORDER_PAGES[o]!;
     }
   }
 
@@ -353,7 +371,7 @@ export class BuddyAllocator {
     let p = pfn;
     let o = order;
     while (o < NR_PAGE_ORDERS - 1) {
-      const size = 2 ** o;
+      const size = ORDER_PAGES[o]!;
       const buddy = Math.floor(p / size) % 2 === 0 ? p + size : p - size;
       if (!z.contains(buddy) || !z.isFreeHead(buddy, o)) break;
       z.removeFree(buddy, o);
@@ -400,7 +418,7 @@ export class BuddyAllocator {
     for (let o = order; o < NR_PAGE_ORDERS; o++) {
       const p = z.popFree(o);
       if (p === null) continue;
-      for (let h = o; h > order; h--) z.addFree(p + 2 ** (h - 1), h - 1);
+      for (let h = o; h > order; h--) z.addFree(p + ORDER_PAGES[h - 1]!, h - 1);
       this.live.set(p, order);
       this.lastTakeZone = z;
       return p;
@@ -528,10 +546,10 @@ export class BuddyAllocator {
     // range take again, leaving the same free lists (same members, added in the same order) and live records.
     for (let p = pfn; p < end; ) {
       const b = this.freeBlockOf(p)!;
-      const bEnd = b.head + 2 ** b.order;
+      const bEnd = b.head + ORDER_PAGES[b.order]!;
       if (b.head === p && bEnd <= end && b.order > 0 && b.zone.contains(bEnd - 1)) {
         b.zone.removeFree(p, b.order);
-        for (let q = p; q < bEnd; q++) this.live.set(q, 0);
+        this.live.setOrder0Range(p, bEnd);
         p = bEnd;
       } else this.takePage(p++);
     }
@@ -542,7 +560,7 @@ export class BuddyAllocator {
     const z = this.zoneOfPfn(pfn);
     if (!z) return null;
     for (let o = 0; o < NR_PAGE_ORDERS; o++) {
-      const head = Math.floor(pfn / 2 ** o) * 2 ** o;
+      const head = Math.floor(pfn / ORDER_PAGES[o]!) * ORDER_PAGES[o]!;
       if (z.isFreeHead(head, o)) return { zone: z, head, order: o };
     }
     return null;
@@ -552,13 +570,13 @@ export class BuddyAllocator {
   private takePage(p: number): void {
     const z = this.zoneOfPfn(p)!;
     for (let o = 0; o < NR_PAGE_ORDERS; o++) {
-      const head = Math.floor(p / 2 ** o) * 2 ** o;
+      const head = Math.floor(p / ORDER_PAGES[o]!) * ORDER_PAGES[o]!;
       if (!z.isFreeHead(head, o)) continue;
       z.removeFree(head, o);
       // split: keep every half that does not hold p free
       let h = head;
       for (let k = o; k > 0; k--) {
-        const half = 2 ** (k - 1);
+        const half = ORDER_PAGES[k - 1]!;
         if (p < h + half) z.addFree(h + half, k - 1);
         else {
           z.addFree(h, k - 1);
@@ -580,7 +598,7 @@ export class BuddyAllocator {
       const b = this.freeBlockOf(p);
       if (b === null) return false;
       // every page of a block that lies inside its zone is free
-      p = b.zone.contains(b.head + 2 ** b.order - 1) ? b.head + 2 ** b.order : p + 1;
+      p = b.zone.contains(b.head + ORDER_PAGES[b.order]! - 1) ? b.head + ORDER_PAGES[b.order]! : p + 1;
     }
     return true;
   }
@@ -590,7 +608,7 @@ export class BuddyAllocator {
     const z = this.zoneOfPfn(pfn);
     if (!z) return false;
     for (let o = 0; o < NR_PAGE_ORDERS; o++) {
-      if (z.isFreeHead(Math.floor(pfn / 2 ** o) * 2 ** o, o)) return true;
+      if (z.isFreeHead(Math.floor(pfn / ORDER_PAGES[o]!) * ORDER_PAGES[o]!, o)) return true;
     }
     return false;
   }
@@ -626,7 +644,7 @@ export class BuddyAllocator {
     for (const z of this.zones) {
       const free: number[] = [];
       for (let o = 0; o < NR_PAGE_ORDERS; o++) {
-        for (const h of z.freeHeads(o)) for (let p = h; p < h + 2 ** o; p++) free.push(p);
+        for (const h of z.freeHeads(o)) for (let p = h; p < h + ORDER_PAGES[o]!; p++) free.push(p);
       }
       free.sort((a, b) => a - b);
       z.clearFree();
