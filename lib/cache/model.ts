@@ -207,6 +207,8 @@ export class CacheModel {
   /** The block looked up before the last one (a copy alternates between its source's or destination's block and the evicted lines' block). */
   private prevKey = -1;
   private prevBlock: LineBlock | null = null;
+  /** Emptied blocks (every slot null), reused for new ones (a copy through a large buffer empties and fills a block every 64 lines). */
+  private readonly spareBlocks: LineBlock[] = [];
   private firstLine: CacheLine | null = null;
   private lastLine: CacheLine | null = null;
   /** Lines with at least one copy. */
@@ -392,7 +394,7 @@ export class CacheModel {
     const key = Math.floor(line / LINE_BLOCK);
     let b = this.blockOf(line);
     if (b === null) {
-      b = { n: 0, slots: new Array<CacheLine | null>(LINE_BLOCK).fill(null) };
+      b = this.spareBlocks.pop() ?? { n: 0, slots: new Array<CacheLine | null>(LINE_BLOCK).fill(null) };
       this.blocks.set(key, b);
       if (this.prevKey === key) this.prevBlock = b;
       this.lastKey = key;
@@ -429,6 +431,7 @@ export class CacheModel {
       this.blocks.delete(key);
       if (this.prevKey === key) this.prevBlock = null;
       if (this.lastKey === key) this.lastBlock = null;
+      if (this.spareBlocks.length < 64) this.spareBlocks.push(b);
     }
     this.lineCount--;
     if (c.eprev !== null) c.eprev.enext = c.enext;
