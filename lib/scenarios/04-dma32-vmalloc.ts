@@ -43,7 +43,7 @@
  */
 import { SZ_1G, SZ_4G, SZ_64M, checkInt, hex } from "../core/arith.js";
 import { ModelConfigError } from "../core/errors.js";
-import type { TraceEvent } from "../core/trace.js";
+import type { Trace, TraceEvent } from "../core/trace.js";
 import { createMachine, type Machine } from "../platform/machine.js";
 import { loadPlatformProfile, type PlatformProfile } from "../platform/profile.js";
 import type { Device } from "../platform/device.js";
@@ -156,6 +156,13 @@ export interface Case04Result {
   /** Pages of all buffers above 4 GiB / total. */
   pagesAbove4G: number;
   pages: number;
+  /**
+   * The kernel log line of the run's first swiotlb_full warning
+   * (swiotlb_tbl_map_single's "swiotlb buffer is full"), null if the pool
+   * never filled: read as the run records it, whether its trace stores
+   * events or not.
+   */
+  swiotlbFull: string | null;
 }
 
 /** Types and ranges of {@link Case04Params} (lib/scenarios/params.ts). */
@@ -202,23 +209,19 @@ export function case04Machine(p: Case04Params, keepEvents = true): Machine {
  * swiotlb_map with the dma_map event marked `bounced`) is a bounced one, its
  * bytes that mapping's size (the event's `size`); a failure is worded from
  * the first warning or fault the call recorded (watched through
- * Trace.onProblem, so a trace that stores nothing builds no info text).
+ * ProblemWatch, so a trace that stores nothing builds no info text).
  * @returns the entries mapped (nents; 0 or -EIO when the map failed) and
  * the entries and bytes bounced; `full` when the map failed.
  */
-function directMapSgWithSwiotlb(m: Machine, dev: Device, sgl: Scatterlist[], nents: number, pageSize: number): { ents: number; bounced: number; bouncedBytes: number; full: boolean; failure: string | null } {
-  const trace = m.trace;
-  let problem: TraceEvent | null = null;
-  trace.onProblem = (ev) => {
-    if (problem === null) problem = ev;
-  };
+function directMapSgWithSwiotlb(m: Machine, dev: Device, sgl: Scatterlist[], nents: number, pageSize: number, watch: ProblemWatch): { ents: number; bounced: number; bouncedBytes: number; full: boolean; failure: string | null } {
+  watch.open();
   let ents: number;
   try {
     ents = dmaMapSg(dev, sgl, nents, DMA_FROM_DEVICE, 0, { pageSize });
   } finally {
-    trace.onProblem = undefined;
+    watch.close();
   }
-  if (ents <= 0) return { ents: 0, bounced: 0, bouncedBytes: 0, full: true, failure: mapFailure(problem) };
+  if (ents <= 0) return { ents: 0, bounced: 0, bouncedBytes: 0, full: true, failure: mapFailure(watch.first) };
   let bounced = 0;
   let bytes = 0;
   // the device's active dma-direct mappings by DMA address (none behind an IOMMU: read, not created)
@@ -248,11 +251,44 @@ function mapFailure(e: TraceEvent | null): string {
   return `dma_map_sg failed: ${e.msg}`;
 }
 
+/**
+ * What case04Run reads of its machine's trace, watched as the events are
+ * recorded (Trace.onProblem: warnings and faults only, so a trace that stores
+ * nothing builds no info text): the first warning or fault while a window is
+ * open (one map call), and the run's first swiotlb_full warning.
+ */
+class ProblemWatch {
+  private watching = false;
+  /** The first warning or fault of the last window. */
+  first: TraceEvent | null = null;
+  /** The run's first swiotlb_full warning. */
+  swiotlbFull: TraceEvent | null = null;
+  constructor(private readonly trace: Trace) {
+    trace.onProblem = (ev) => this.seen(ev);
+  }
+  private seen(ev: TraceEvent): void {
+    if (this.watching && this.first === null) this.first = ev;
+    if (ev.kind === "swiotlb_full" && this.swiotlbFull === null) this.swiotlbFull = ev;
+  }
+  /** Start a window: its first problem is kept in `first`. */
+  open(): void {
+    this.first = null;
+    this.watching = true;
+  }
+  close(): void {
+    this.watching = false;
+  }
+  /** Stop watching the trace. */
+  detach(): void {
+    this.trace.onProblem = undefined;
+  }
+}
+
 function fail(reason: string, pagePhys: number[] = []): Case04Buffer {
   return { ok: false, reason, pagePhys, dmaSegments: 0, deviceAddrs: [], bounced: 0, bouncedBytes: 0, truncated: 0, tables: 0, misdirected: 0, unmappedEntries: 0 };
 }
 
-function oneBuffer(m: Machine, dev: Device, p: Case04Params): Case04Buffer {
+function oneBuffer(m: Machine, dev: Device, p: Case04Params, watch: ProblemWatch): Case04Buffer {
   const ps = m.pageSize;
   const pages = Math.ceil(p.bufferSize / ps);
   if (p.strategy === "noncontiguous" || p.strategy === "dma_alloc_sg") {
@@ -276,7 +312,7 @@ function oneBuffer(m: Machine, dev: Device, p: Case04Params): Case04Buffer {
   const sgl = vmallocToSg(m, buf.va, pages);
   if (!sgl) return fail("vmalloc_to_sg failed");
   const pagePhys = buf.pfns.map((x) => x * ps);
-  const r = directMapSgWithSwiotlb(m, dev, sgl, pages, ps);
+  const r = directMapSgWithSwiotlb(m, dev, sgl, pages, ps, watch);
   const ents = r.ents;
   const bounced = r.bounced;
   const bouncedBytes = r.bouncedBytes;
@@ -308,13 +344,14 @@ export function case04Run(params: Partial<Case04Params> = {}, opts: { keepEvents
 function runCase04(p: Case04Params, keepEvents: boolean): Case04Result {
   const m = case04Machine(p, keepEvents);
   const dev = m.device("0000:03:00.0");
+  const watch = new ProblemWatch(m.trace);
   const b = buddyOf(m);
   // Boot: the swiotlb pool is allocated (memblock) before any page allocation.
   const mem: IoTlbMem | null = p.iommu ? null : swiotlbOf(m);
   const swStart: number | null = mem ? mem.defpool.start : null;
   if (p.fragmentFraction > 0) b.fragment(p.seed, p.fragmentFraction);
   const bufs: Case04Buffer[] = [];
-  for (let i = 0; i < p.buffers; i++) bufs.push(oneBuffer(m, dev, p));
+  for (let i = 0; i < p.buffers; i++) bufs.push(oneBuffer(m, dev, p, watch));
   const okBufs = bufs.filter((x) => x.ok);
   // One frame: the card fills every segment, the driver syncs each buffer for the CPU.
   // (Only streaming dma-direct mappings are tracked by the device actions of lib/model/actions.ts; the IOMMU and
@@ -334,6 +371,7 @@ function runCase04(p: Case04Params, keepEvents: boolean): Case04Result {
     m.trace.costTally = null;
   }
   const bouncedBytes = m.swiotlbState.copiedBytes - copiedBefore;
+  watch.detach();
   const firstBad = bufs.find((x) => !x.ok);
   const trunc = bufs.reduce((s, x) => s + x.truncated, 0);
   // every buffer's pages: how many, and how many above 4 GiB
@@ -357,6 +395,7 @@ function runCase04(p: Case04Params, keepEvents: boolean): Case04Result {
     costPerFrameNs: cost,
     pagesAbove4G: above4G,
     pages: pages,
+    swiotlbFull: watch.swiotlbFull === null ? null : watch.swiotlbFull.msg,
   };
 }
 
