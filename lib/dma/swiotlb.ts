@@ -1187,6 +1187,16 @@ export interface SwiotlbMachineState {
   boot: SwiotlbBootDecision | undefined;
   /** Bytes the bounce copies ({@link bounceCopier}: swiotlb_bounce through the CPU cache model) have moved on this machine, all calls. */
   copiedBytes: number;
+  /** The machine's bounce copier, made by the first {@link bounceCopier} call. */
+  copier?: BounceCopier;
+}
+
+/** A bounce copy callback and the bytes it copied since {@link bounceCopier} handed it out. */
+export interface BounceCopier {
+  readonly copy: (from: PhysAddr, to: PhysAddr, n: number) => void;
+  readonly bytes: () => number;
+  /** Bytes copied since handed out. */
+  total: number;
 }
 
 /** What the machine-level swiotlb code needs: the DMA machine with its typed swiotlb state (lib/platform/machine.ts `swiotlbState`). */
@@ -1348,10 +1358,19 @@ export function swiotlbBootOf(machine: SwiotlbHost): SwiotlbBootDecision {
 
 /**
  * A bounce copy through the CPU cache (for the swiotlb copy callbacks)
- * (linear-map aliases of both addresses); `bytes()`: the bytes this copier
- * copied (the machine's swiotlbState.copiedBytes counts them too).
+ * (linear-map aliases of both addresses); `bytes()`: the bytes copied since
+ * this call (the machine's swiotlbState.copiedBytes counts them too). The
+ * machine has one copier, made on first use and handed out again with its
+ * count at 0 by each call: a caller uses it before the next call on the
+ * machine (every DMA call does: no call nests another's copy).
  */
-export function bounceCopier(m: SwiotlbHost): { copy: (from: PhysAddr, to: PhysAddr, n: number) => void; bytes: () => number } {
+export function bounceCopier(m: SwiotlbHost): BounceCopier {
+  const st = m.swiotlbState;
+  const have = st.copier;
+  if (have !== undefined) {
+    have.total = 0;
+    return have;
+  }
   const out = { total: 0, copy: undefined as unknown as (from: PhysAddr, to: PhysAddr, n: number) => void, bytes: undefined as unknown as () => number };
   // Assigned, not written as properties of the literal: tsx's keepNames helper renames each named closure on every call (Object.defineProperty), a tenth of a bounce's time under `npm run bench`.
   out.bytes = (): number => out.total;
@@ -1362,6 +1381,7 @@ export function bounceCopier(m: SwiotlbHost): { copy: (from: PhysAddr, to: PhysA
     if (!m.trace.detailed) m.trace.recordBare("swiotlb_bounce", "swiotlb_bounce");
     else m.trace.record({ fn: "swiotlb_bounce", kind: "swiotlb_bounce", msg: `memcpy ${n} bytes ${hex(from)} -> ${hex(to)} (its cost, ${n} x cachedByteNs, is in the calling map/sync/unmap event)`, data: { from, to, size: n } });
   };
+  st.copier = out;
   return out;
 }
 
