@@ -32,8 +32,38 @@ export class IntervalMap<T> {
     return this.starts.length;
   }
 
-  /** Index of the first run whose end is > key (binary search). */
+  /**
+   * Index of the first run whose end is > key: the index of the last lookup
+   * ({@link hint}) or the one after it when it fits (lookups and writes move
+   * forward through a buffer), else the same around the lookup before
+   * ({@link hint2}: a copy alternates between two buffers), else a binary
+   * search; the answer becomes the hint.
+   */
   private firstEndingAfter(key: number): number {
+    let h = this.near(this.hint, key);
+    if (h >= 0) {
+      this.hint = h;
+      return h;
+    }
+    h = this.near(this.hint2, key);
+    if (h < 0) h = this.search(key);
+    this.hint2 = this.hint;
+    this.hint = h;
+    return h;
+  }
+
+  /** `h` or `h + 1` if it is the first run whose end is > key, else -1. */
+  private near(h: number, key: number): number {
+    const ends = this.ends;
+    const n = ends.length;
+    // h is the answer iff every run before it ends at or before key and run h (if any) ends after key.
+    if (h > n || (h > 0 && ends[h - 1]! > key)) return -1;
+    if (h < n && ends[h]! <= key) h++;
+    return h === n || ends[h]! > key ? h : -1;
+  }
+
+  /** Index of the first run whose end is > key (binary search). */
+  private search(key: number): number {
     const ends = this.ends;
     let lo = 0;
     let hi = ends.length;
@@ -45,33 +75,30 @@ export class IntervalMap<T> {
     return lo;
   }
 
-  /** Index of the run the last {@link get} found (a hint: checked before use, runs never overlap). */
+  /**
+   * Where the last lookup landed: the index of the first run whose end is >
+   * that key (a run holding it, or the run after the gap holding it). A hint
+   * only: checked before use, so a stale value after a change is safe.
+   */
   private hint = 0;
+  /** The hint before the last one (see {@link firstEndingAfter}). */
+  private hint2 = 0;
 
-  /** The value at `key`, or undefined if unset. Lookups of one run or the next one after it skip the binary search. */
+  /**
+   * The value at `key`, or undefined if unset. A lookup in the run or gap of
+   * the last lookup, or in the next run or gap, skips the binary search.
+   */
   get(key: number): T | undefined {
-    const starts = this.starts;
-    const ends = this.ends;
-    let i = this.hint;
-    if (i < starts.length && starts[i]! <= key) {
-      if (key < ends[i]!) return this.values[i];
-      i++;
-      if (i < starts.length && starts[i]! <= key && key < ends[i]!) {
-        this.hint = i;
-        return this.values[i];
-      }
-    }
-    i = this.firstEndingAfter(key);
-    if (i < starts.length && starts[i]! <= key) {
-      this.hint = i;
-      return this.values[i];
-    }
-    return undefined;
+    const i = this.firstEndingAfter(key);
+    return i < this.starts.length && this.starts[i]! <= key ? this.values[i] : undefined;
   }
 
   /** Index of the first run at or after index `from` whose start is >= key (binary search). */
   private firstStartingAtOrAfter(key: number, from: number): number {
     const starts = this.starts;
+    // a write covers few runs: try `from` and the next one first
+    if (from >= starts.length || starts[from]! >= key) return from;
+    if (from + 1 >= starts.length || starts[from + 1]! >= key) return from + 1;
     let lo = from;
     let hi = starts.length;
     while (lo < hi) {
@@ -182,6 +209,31 @@ export class IntervalMap<T> {
       ends[k] = rightEnd;
       values[k] = rightValue as T;
     }
+  }
+
+  /**
+   * Index of the first run whose end is > `key`: the run holding `key`, or
+   * the first run after it ({@link size} if none). With {@link runStart},
+   * {@link runEnd} and {@link runValue} a caller walks the runs in key order
+   * without the objects {@link pieces} builds.
+   */
+  indexAfter(key: number): number {
+    return this.firstEndingAfter(key);
+  }
+
+  /** Start of run `i` (0 <= i < size). */
+  runStart(i: number): number {
+    return this.starts[i]!;
+  }
+
+  /** End (exclusive) of run `i`. */
+  runEnd(i: number): number {
+    return this.ends[i]!;
+  }
+
+  /** Value of run `i`. */
+  runValue(i: number): T {
+    return this.values[i]!;
   }
 
   /**

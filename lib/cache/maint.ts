@@ -7,7 +7,8 @@
  * Source: include/linux/dma-direction.h (enum dma_data_direction values),
  * v6.19 and v5.4 (unchanged).
  */
-import { checkInt, checkPowerOf2, alignDown, alignUp } from "../core/arith.js";
+import { alignDown, alignUp } from "../core/arith.js";
+import { checkIntArg, checkPowerOf2Arg } from "../core/arg-checks.js";
 
 
 /**
@@ -55,17 +56,17 @@ export interface ArchEnv {
  * @throws ModelConfigError for a non-integer address, a size < 1, or a line size that is not a power of two in [16, 256].
  */
 export function checkSyncArgs(fn: string, paddr: number, size: number, lineSize: number): void {
-  checkInt(`${fn}(paddr)`, paddr);
-  checkInt(`${fn}(size)`, size, 1);
-  checkPowerOf2(`${fn}(lineSize)`, lineSize, 16, 256);
+  checkIntArg(fn, "paddr", paddr);
+  checkIntArg(fn, "size", size, 1);
+  checkPowerOf2Arg(fn, "lineSize", lineSize, 16, 256);
 }
 
 /** paddr, size (bytes, integers >= 0) and lineSize (a power of two), checked with the caller's name before any arithmetic. */
 function checkSpan(fn: string, paddr: number, size: number, lineSize: number): void {
-  checkInt(`${fn}(paddr)`, paddr);
-  checkInt(`${fn}(size)`, size);
-  checkPowerOf2(`${fn}(lineSize)`, lineSize);
-  checkInt(`${fn}(size)`, paddr + size);
+  checkIntArg(fn, "paddr", paddr);
+  checkIntArg(fn, "size", size);
+  checkPowerOf2Arg(fn, "lineSize", lineSize);
+  checkIntArg(fn, "size", paddr + size);
 }
 
 /**

@@ -36,6 +36,7 @@
  * so hazards are reproducible.
  */
 import { checkInt, checkPowerOf2, hex } from "../core/arith.js";
+import { checkIntArg } from "../core/arg-checks.js";
 import { ModelConfigError } from "../core/errors.js";
 import type { Prng } from "../core/prng.js";
 import type { Trace } from "../core/trace.js";
@@ -203,6 +204,11 @@ export class CacheModel {
   private readonly blocks = new Map<number, LineBlock>();
   private lastKey = -1;
   private lastBlock: LineBlock | null = null;
+  /** The block looked up before the last one (a copy alternates between its source's or destination's block and the evicted lines' block). */
+  private prevKey = -1;
+  private prevBlock: LineBlock | null = null;
+  /** Emptied blocks (every slot null), reused for new ones (a copy through a large buffer empties and fills a block every 64 lines). */
+  private readonly spareBlocks: LineBlock[] = [];
   private firstLine: CacheLine | null = null;
   private lastLine: CacheLine | null = null;
   /** Lines with at least one copy. */
@@ -298,9 +304,9 @@ export class CacheModel {
   }
 
   private checkRange(fn: string, paddr: number, size: number): { l0: number; l1: number } {
-    checkInt(`${fn}(paddr)`, paddr);
-    checkInt(`${fn}(size)`, size, 1);
-    checkInt(`${fn}(paddr + size)`, paddr + size);
+    checkIntArg(fn, "paddr", paddr);
+    checkIntArg(fn, "size", size, 1);
+    checkIntArg(fn, "paddr + size", paddr + size);
     return { l0: this.lineOf(paddr), l1: Math.ceil((paddr + size) / this.lineSize) };
   }
 
@@ -349,11 +355,28 @@ export class CacheModel {
     return out;
   }
 
+  /** The first copies of the lines in [l0, l1) that have one, by ascending line (the lines of {@link cachedLinesIn}). */
+  private cachedHeadsIn(l0: number, l1: number): CacheLine[] {
+    const out: CacheLine[] = [];
+    if (l1 - l0 <= this.lineCount) {
+      for (let l = l0; l < l1; l++) {
+        const c = this.headOf(l);
+        if (c !== null) out.push(c);
+      }
+    } else {
+      for (let c = this.firstLine; c !== null; c = c.enext) if (c.line >= l0 && c.line < l1) out.push(c);
+      out.sort((a, b) => a.line - b.line);
+    }
+    return out;
+  }
+
   /** The block of the line table holding `line`, or null. */
   private blockOf(line: number): LineBlock | null {
     const key = Math.floor(line / LINE_BLOCK);
     if (key === this.lastKey) return this.lastBlock;
-    const b = this.blocks.get(key) ?? null;
+    const b = key === this.prevKey ? this.prevBlock : (this.blocks.get(key) ?? null);
+    this.prevKey = this.lastKey;
+    this.prevBlock = this.lastBlock;
     this.lastKey = key;
     this.lastBlock = b;
     return b;
@@ -371,8 +394,9 @@ export class CacheModel {
     const key = Math.floor(line / LINE_BLOCK);
     let b = this.blockOf(line);
     if (b === null) {
-      b = { n: 0, slots: new Array<CacheLine | null>(LINE_BLOCK).fill(null) };
+      b = this.spareBlocks.pop() ?? { n: 0, slots: new Array<CacheLine | null>(LINE_BLOCK).fill(null) };
       this.blocks.set(key, b);
+      if (this.prevKey === key) this.prevBlock = b;
       this.lastKey = key;
       this.lastBlock = b;
     }
@@ -405,8 +429,9 @@ export class CacheModel {
     b.slots[line - key * LINE_BLOCK] = null;
     if (--b.n === 0) {
       this.blocks.delete(key);
-      this.lastKey = -1;
-      this.lastBlock = null;
+      if (this.prevKey === key) this.prevBlock = null;
+      if (this.lastKey === key) this.lastBlock = null;
+      if (this.spareBlocks.length < 64) this.spareBlocks.push(b);
     }
     this.lineCount--;
     if (c.eprev !== null) c.eprev.enext = c.enext;
@@ -565,17 +590,17 @@ export class CacheModel {
     }
     const stale: Array<{ line: number; seen: Token; newer: Token }> = [];
     const runs: TokenRun[] = [];
-    // The device's last writes do not change during the read: walk them once.
-    const dev = this.devLast.pieces(l0, l1);
-    let k = 0;
+    // The device's last writes do not change during the read: walk their runs once, by index.
+    const devLast = this.devLast;
+    let di = devLast.indexAfter(l0);
     for (let l = l0; l < l1; l++) {
       let c = this.findCopy(l, colour);
       if (!c) {
         c = this.fill(l, colour, this.memAt(l), false, -1);
         this.stats.fills++;
       }
-      while (dev[k]!.end <= l) k++;
-      const d = dev[k]!.value;
+      while (di < devLast.size && devLast.runEnd(di) <= l) di++;
+      const d = di < devLast.size && devLast.runStart(di) <= l ? devLast.runValue(di) : undefined;
       if (d !== undefined && d > writeTime(c)) stale.push({ line: l, seen: c.token, newer: d });
       this.pushLines(runs, l, l + 1, c.token);
     }
@@ -664,25 +689,39 @@ export class CacheModel {
     const read: TokenRun[] = [];
     // The read changes nothing, so memory is walked run by run and only the
     // lines with a cached copy are looked at one by one.
-    const held = srcCached ? this.cachedLinesIn(s0, s1) : [];
-    const dev = held.length > 0 ? this.devLast.pieces(s0, s1) : [];
+    // the source lines with a cached copy (their first copies), ascending
+    const held = srcCached ? this.cachedHeadsIn(s0, s1) : [];
+    const devLast = this.devLast;
     let h = 0;
-    let k = 0;
-    for (const p of this.mem().pieces(s0, s1)) {
-      const tok = p.value ?? 0;
-      let s = p.start;
-      for (; h < held.length && held[h]! < p.end; h++) {
-        const l = held[h]!;
-        const c = this.findCopy(l, fromColour);
+    // Memory's runs and gaps over [s0, s1) in order (what IntervalMap.pieces lists; a gap holds token 0), walked
+    // by index: piece [ps, pe) with token tok.
+    const mem = this.mem();
+    let i = mem.indexAfter(s0);
+    for (let ps = s0; ps < s1; ) {
+      let pe: number;
+      let tok: Token = 0;
+      if (i >= mem.size || mem.runStart(i) >= s1) pe = s1;
+      else if (mem.runStart(i) > ps) pe = mem.runStart(i);
+      else {
+        pe = Math.min(mem.runEnd(i), s1);
+        tok = mem.runValue(i);
+        i++;
+      }
+      let s = ps;
+      for (; h < held.length && held[h]!.line < pe; h++) {
+        const l = held[h]!.line;
+        // the copy of the source colour (findCopy from the line's first copy)
+        let c: CacheLine | null = held[h]!;
+        while (c !== null && c.colour !== fromColour) c = c.sib;
         if (!c) continue;
         if (l > s) this.pushLines(read, s, l, tok);
         this.pushLines(read, l, l + 1, c.token);
-        while (dev[k]!.end <= l) k++;
-        const d = dev[k]!.value;
+        const d = devLast.get(l);
         if (d !== undefined && d > writeTime(c)) stale.push({ line: l, seen: c.token, newer: d });
         s = l + 1;
       }
-      if (s < p.end) this.pushLines(read, s, p.end, tok);
+      if (s < pe) this.pushLines(read, s, pe, tok);
+      ps = pe;
     }
     this.flushHazards("stale_read", stale);
     const attr = opts.toAttr ?? "cacheable";
@@ -841,7 +880,8 @@ export class CacheModel {
       wb = 1;
     }
     if (kind === "invalidate" && c.dirty) {
-      this.trace.record({ fn: "cpu_cache", kind: "discard_dirty", msg: `invalidate discards dirty line ${hex(l * this.lineSize)} (${this.label(c.token)}): the CPU's write to it is lost`, data: { paddr: l * this.lineSize, token: this.label(c.token) } });
+      if (!this.trace.detailed) this.trace.recordBare("cpu_cache", "discard_dirty");
+      else this.trace.record({ fn: "cpu_cache", kind: "discard_dirty", msg: `invalidate discards dirty line ${hex(l * this.lineSize)} (${this.label(c.token)}): the CPU's write to it is lost`, data: { paddr: l * this.lineSize, token: this.label(c.token) } });
     }
     if (kind !== "clean") this.removeCopy(c);
     return wb;

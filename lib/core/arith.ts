@@ -57,12 +57,23 @@ export function checkInt(field: string, x: number, min = 0, max = MAX_ADDR): num
   return x;
 }
 
+/** 2^0 .. 2^52, ascending: the powers of two {@link isPowerOf2} looks up. */
+const POWERS_OF_2: readonly number[] = Array.from({ length: 53 }, (_, k) => 2 ** k);
+
 /** True iff `x` is a power of two (1, 2, 4, ...) below 2^53. */
 export function isPowerOf2(x: number): boolean {
   if (!Number.isSafeInteger(x) || x < 1) return false;
-  // log2 of a power of two is within rounding of an integer; no other integer equals 2 ** (that integer).
-  return 2 ** Math.round(Math.log2(x)) === x;
+  // binary search of the table (exact comparisons; no logarithm)
+  let lo = 0;
+  let hi = POWERS_OF_2.length - 1;
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (POWERS_OF_2[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return POWERS_OF_2[lo] === x;
 }
+
 
 /**
  * Check that `x` is a power of two in [min, max] and return it.

@@ -139,6 +139,23 @@ export class Trace {
    */
   onRecord: ((ev: TraceEvent) => void) | undefined = undefined;
 
+  /**
+   * Called with every event of level "warn" or "fault", stored or not, after
+   * {@link onRecord}: a watcher of warnings and faults that, unlike onRecord,
+   * leaves the trace not {@link detailed} (callers build warnings and faults
+   * in full whatever `detailed` says). Undefined: nothing is called.
+   */
+  onProblem: ((ev: TraceEvent) => void) | undefined = undefined;
+
+  /**
+   * When a number, the cost (ns) of every event recorded from then on
+   * ({@link record} and {@link recordBare}) is added to it in recording
+   * order, as a sum over the events would be: a caller that wants the cost
+   * of a few calls sets it to 0, makes them, reads it and sets it back to
+   * null, without storing or watching events. null: no tally.
+   */
+  costTally: number | null = null;
+
   constructor(opts: { keepEvents?: boolean } = {}) {
     this.keepEvents = opts.keepEvents ?? true;
   }
@@ -146,6 +163,17 @@ export class Trace {
   /** Current simulated time, ns. */
   get nowNs(): number {
     return this.clock;
+  }
+
+  /**
+   * True when someone reads the events' messages and details: the trace
+   * stores its events (keepEvents) or an {@link onRecord} watcher sees
+   * them. When false, a caller may record an info event with
+   * {@link recordBare} instead of building a message and details nobody
+   * reads (benchmarks and sweeps that keep no events); the clock is the same.
+   */
+  get detailed(): boolean {
+    return this.keepEvents || this.onRecord !== undefined;
   }
 
   /**
@@ -176,9 +204,29 @@ export class Trace {
       data: e.data ?? {},
     };
     this.clock += cost;
+    if (this.costTally !== null) this.costTally += cost;
     if (this.keepEvents) this.list.push(ev);
     if (this.onRecord !== undefined) this.onRecord(ev);
+    if (this.onProblem !== undefined && ev.level !== "info") this.onProblem(ev);
     return ev;
+  }
+
+  /**
+   * Record an info event of `kind` by `fn` with an empty message and no
+   * details, advancing the clock by `costNs` as {@link record} does: what a
+   * caller records when the trace is not {@link detailed} (nobody stores or
+   * watches the event, so its text would be built for nothing). When the
+   * trace is detailed, the bare event is recorded as record() would record it.
+   * @throws ModelConfigError for a negative or non-finite cost.
+   */
+  recordBare(fn: string, kind: TraceKind, costNs = 0): void {
+    if (this.keepEvents || this.onRecord !== undefined) {
+      this.record({ fn, kind, msg: "", costNs });
+      return;
+    }
+    if (!Number.isFinite(costNs) || costNs < 0) throw new ModelConfigError("costNs", costNs, "a finite number >= 0");
+    this.clock += costNs;
+    if (this.costTally !== null) this.costTally += costNs;
   }
 
   /** All stored events, oldest first. */

@@ -47,18 +47,22 @@
  */
 import { DMA_MAPPING_ERROR, dmaMappingError, type DmaAddr, type PhysAddr } from "../core/addr.js";
 import { checkInt, hex } from "../core/arith.js";
+import { isIntIn } from "../core/arg-checks.js";
 import { EIO } from "../core/errno.js";
 import { ModelConfigError } from "../core/errors.js";
-import { DMA_ATTR_SKIP_CPU_SYNC, checkAttrs, checkDirection, dirName, hasAttr } from "../core/dma-types.js";
+import { DMA_ATTR_SKIP_CPU_SYNC, checkAttrs, checkDirection, dirName, hasAttr, validDmaDirection } from "../core/dma-types.js";
 import { atLeast } from "../kernel/version.js";
 import { CHANGE_MAP_SG_ERRNO, kernelFunctionName } from "../kernel/api-changes.js";
-import { dmaStreamingLimit, dmaToPhys, physToDma, type Device } from "../platform/device.js";
+import { dmaToPhys, physToDma, type Device } from "../platform/device.js";
 import { checkSgEntries, sgPhys, type Scatterlist } from "../sg/scatterlist.js";
 import { physToVirt } from "../mm/linear-map.js";
 import { archSyncDmaForCpuOn, archSyncDmaForDeviceOn, describeOps, noSync, type SyncOutcome } from "./arch/index.js";
-import { dmaCapable, dmaKmallocNeedsBounce } from "./map-ops.js";
-import { addMapping, findMapping, mappingContaining, removeMapping, step, streamingOf, type ActiveMapping, type CallMeta, type DmaCallHooks } from "./state.js";
+import { directBounceReason, dmaCapable, dmaKmallocNeedsBounce, mapCallLabel } from "./map-ops.js";
+import { addMapping, findMapping, mappingContaining, removeMapping, stepAfter, streamingOf, type ActiveMapping, type CallMeta, type DmaCallHooks } from "./state.js";
 import { bounceCopier, currentSwiotlbRules, isSwiotlbBuffer, swiotlbHostOf, swiotlbMap, swiotlbOf, swiotlbOrigAddr, swiotlbReleaseSpan, swiotlbSyncSingle, swiotlbTblUnmapSingle } from "./swiotlb.js";
+
+/** The outcome of no cache maintenance (shared: outcomes are never changed). */
+const NO_SYNC: SyncOutcome = noSync();
 
 const ATTR_SKIP_CPU_SYNC = DMA_ATTR_SKIP_CPU_SYNC;
 
@@ -92,33 +96,32 @@ function checkZeroSize(dev: Device, field: string, size: number, sync: boolean):
  */
 export function dmaDirectMapPhys(dev: Device, paddr: PhysAddr | number, size: number, dir: number, attrs = 0, meta: CallMeta = {}): DmaAddr {
   const fn = meta.fn ?? kernelFunctionName(dev.kernel, "dma_direct_map_page");
-  const d = checkDirection(`${fn}(dir)`, dir);
-  checkAttrs(`${fn}(attrs)`, attrs);
-  checkInt(`${fn}(paddr)`, paddr);
-  checkInt(`${fn}(size)`, size, 0, 0xffffffff);
-  checkZeroSize(dev, `${fn}(size)`, size, !hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC));
+  // (field names are built only for a value the check rejects: this runs per page)
+  const d = validDmaDirection(dir) ? dir : checkDirection(`${fn}(dir)`, dir);
+  if (!isIntIn(attrs, 0, 2 ** 31 - 1)) checkAttrs(`${fn}(attrs)`, attrs);
+  if (!isIntIn(paddr)) checkInt(`${fn}(paddr)`, paddr);
+  if (!isIntIn(size, 0, 0xffffffff)) checkInt(`${fn}(size)`, size, 0, 0xffffffff);
+  if (size === 0) checkZeroSize(dev, `${fn}(size)`, size, !hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC));
   const m = swiotlbHostOf(dev);
   const s = streamingOf(m);
-  const label = `${fn}(${dev.name}, phys ${hex(paddr)}, ${size}, ${dirName(d)})`;
+  // the words of the trace messages, built when a message is recorded (swiotlbMap builds them itself from null)
+  const detailed = m.trace.detailed;
   // The "no dma_mask" check is the dispatcher's (lib/dma/mapping.ts); here a device without one is never dma_capable.
   // The pool is booted only when a mapping first needs it (or swiotlb=force asks for it).
   const v619 = currentSwiotlbRules(dev.kernel);
   const forced = m.swiotlbOptions?.force === true ? swiotlbOf(m) : null;
   if (forced && forced.forceBounce) {
     const mem = forced;
-    return swiotlbMap(dev, m, s, mem, paddr, size, d, attrs, meta, fn, label, v619 ? "is_swiotlb_force_bounce (swiotlb=force)" : "swiotlb_force == SWIOTLB_FORCE");
+    return swiotlbMap(dev, m, s, mem, paddr, size, d, attrs, meta, fn, detailed ? mapCallLabel(fn, dev, paddr, size, d) : null, v619 ? "is_swiotlb_force_bounce (swiotlb=force)" : "swiotlb_force == SWIOTLB_FORCE");
   }
   const dma = physToDma(dev, paddr as PhysAddr);
   const capable = dma !== null && dmaCapable(dev, dma, size);
   const kmBounce = capable && dmaKmallocNeedsBounce(dev, size, d);
   if (!capable || kmBounce) {
-    const why = !capable
-      ? dma === null
-        ? "the address is in no dma-ranges window"
-        : `${hex(dma)}+${size} is above the device's limit ${hex(dmaStreamingLimit(dev) ?? 0)} (dma_capable fails)`
-      : `dma_kmalloc_needs_bounce: size ${size} rounds to a kmalloc class that is not a multiple of the ${m.profile.cpuCache.lineSize}-byte line`;
     const mem = swiotlbOf(m);
-    if (mem) return swiotlbMap(dev, m, s, mem, paddr, size, d, attrs, meta, fn, label, why);
+    if (mem) return swiotlbMap(dev, m, s, mem, paddr, size, d, attrs, meta, fn, detailed ? mapCallLabel(fn, dev, paddr, size, d) : null, detailed ? directBounceReason(dev, paddr, size, m.profile.cpuCache.lineSize) : null);
+    const label = mapCallLabel(fn, dev, paddr, size, d);
+    const why = directBounceReason(dev, paddr, size, m.profile.cpuCache.lineSize);
     const noforce = m.swiotlbOptions?.noforce === true;
     const text = v619
       ? `DMA addr ${dma === null ? "(none)" : hex(dma)}+${size} overflow (mask ${hex(dev.dmaMask ?? 0)}, bus limit ${hex(dev.busDmaLimit ?? 0)}): ${why}, and there is no swiotlb pool${noforce ? " (swiotlb=noforce)" : ""}`
@@ -131,10 +134,10 @@ export function dmaDirectMapPhys(dev: Device, paddr: PhysAddr | number, size: nu
       costNs: m.costs.mapCallNs,
       data: { paddr, size, reason: capable ? "kmalloc-unaligned" : "not-capable", swiotlb: false },
     });
-    step(m, `after ${fn}`);
+    stepAfter(m, fn);
     return DMA_MAPPING_ERROR;
   }
-  let out: SyncOutcome = noSync();
+  let out: SyncOutcome = NO_SYNC;
   if (!dev.dmaCoherent && !hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC)) {
     out = archSyncDmaForDeviceOn(m, paddr, size, d);
   }
@@ -142,15 +145,18 @@ export function dmaDirectMapPhys(dev: Device, paddr: PhysAddr | number, size: nu
   const specId = size === 0 ? -1 : m.cpuCache.addSpeculationRange(paddr, size, m.cpuCache.colourOf(physToVirt(m, paddr as PhysAddr)));
   const rec: ActiveMapping = { dev, dmaAddr: dma!, paddr, origPaddr: paddr, bounced: false, size, dir: d, type: meta.type ?? "single", owner: "device", specId };
   addMapping(s, rec);
-  m.trace.record({
-    fn,
-    kind: "dma_map",
-    msg: `${label} = ${hex(dma!)}: ${dev.dmaCoherent ? "coherent device, no cache maintenance" : hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC) ? "DMA_ATTR_SKIP_CPU_SYNC, no cache maintenance" : describeOps(out.ops)}`,
-    costNs: m.costs.mapCallNs + out.costNs,
-    data: { dmaAddr: dma!, paddr, size, dir: d, lines: out.lines, writebacks: out.writebacks, call: "map" },
-  });
+  if (!m.trace.detailed) m.trace.recordBare(fn, "dma_map", m.costs.mapCallNs + out.costNs);
+  else {
+    m.trace.record({
+      fn,
+      kind: "dma_map",
+      msg: `${mapCallLabel(fn, dev, paddr, size, d)} = ${hex(dma!)}: ${dev.dmaCoherent ? "coherent device, no cache maintenance" : hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC) ? "DMA_ATTR_SKIP_CPU_SYNC, no cache maintenance" : describeOps(out.ops)}`,
+      costNs: m.costs.mapCallNs + out.costNs,
+      data: { dmaAddr: dma!, paddr, size, dir: d, lines: out.lines, writebacks: out.writebacks, call: "map" },
+    });
+  }
   if (meta.hooks?.mapped) meta.hooks.mapped(dev, { type: rec.type, dmaAddr: dma!, paddr, size, dir: d, sgCallEnts: meta.sgCallEnts ?? 0 }, hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC));
-  step(m, `after ${fn}`);
+  stepAfter(m, fn);
   return dma!;
 }
 
@@ -162,11 +168,12 @@ export function dmaDirectMapPhys(dev: Device, paddr: PhysAddr | number, size: nu
  */
 export function dmaDirectUnmapPhys(dev: Device, dmaAddr: DmaAddr, size: number, dir: number, attrs = 0, meta: CallMeta = {}): void {
   const fn = meta.fn ?? kernelFunctionName(dev.kernel, "dma_direct_unmap_page");
-  const d = checkDirection(`${fn}(dir)`, dir);
-  checkInt(`${fn}(size)`, size, 0, 0xffffffff);
-  checkAttrs(`${fn}(attrs)`, attrs);
-  checkZeroSize(dev, `${fn}(size)`, size, !hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC));
-  if (!dmaMappingError(dmaAddr)) checkInt(`${fn}(dmaAddr)`, dmaAddr);
+  // (field names are built only for a value the check rejects)
+  const d = validDmaDirection(dir) ? dir : checkDirection(`${fn}(dir)`, dir);
+  if (!isIntIn(size, 0, 0xffffffff)) checkInt(`${fn}(size)`, size, 0, 0xffffffff);
+  if (!isIntIn(attrs, 0, 2 ** 31 - 1)) checkAttrs(`${fn}(attrs)`, attrs);
+  if (size === 0) checkZeroSize(dev, `${fn}(size)`, size, !hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC));
+  if (!dmaMappingError(dmaAddr) && !isIntIn(dmaAddr)) checkInt(`${fn}(dmaAddr)`, dmaAddr);
   const m = swiotlbHostOf(dev);
   const s = streamingOf(m);
   const rec = findMapping(s, dev, dmaAddr);
@@ -177,9 +184,9 @@ export function dmaDirectUnmapPhys(dev: Device, dmaAddr: DmaAddr, size: number, 
     throw new ModelConfigError(`${fn}(dmaAddr)`, hex(dmaAddr), "a live swiotlb bounce buffer (this one's slots are free: a double unmap)");
   }
   // The slots the release will free, checked before any change (a release over slots already free would corrupt the pool's counts).
-  if (inPool) swiotlbReleaseSpan(dev, mem!, paddr!, rec ? rec.size : size, `${fn}`);
+  if (inPool) swiotlbReleaseSpan(dev, mem!, paddr!, rec ? rec.size : size, fn);
   if (meta.hooks?.unmapping) meta.hooks.unmapping(dev, { type: meta.type ?? "single", dmaAddr, size, dir: d, isMappingError: dmaMappingError(dmaAddr), ...(meta.sgCallEnts !== undefined ? { sgCallEnts: meta.sgCallEnts } : {}) });
-  let out: SyncOutcome = noSync();
+  let out: SyncOutcome = NO_SYNC;
   if (paddr !== null && !dev.dmaCoherent && !hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC)) {
     out = archSyncDmaForCpuOn(m, paddr, size, d);
   }
@@ -198,22 +205,26 @@ export function dmaDirectUnmapPhys(dev: Device, dmaAddr: DmaAddr, size: number, 
     removeMapping(s, rec);
     m.cpuCache.removeSpeculationRange(rec.specId);
   }
-  m.trace.record({
-    fn,
-    kind: "dma_unmap",
-    msg: `${fn}(${dev.name}, ${dmaMappingError(dmaAddr) ? "DMA_MAPPING_ERROR" : hex(dmaAddr)}, ${size}, ${dirName(d)}): ${dev.dmaCoherent ? "coherent device, no cache maintenance" : describeOps(out.ops)}${inPool ? `; swiotlb: ${copied} bytes copied back, slots released` : ""}`,
-    costNs: m.costs.mapCallNs + out.costNs + copied * m.costs.cachedByteNs,
-    data: { dmaAddr, size, dir: d, lines: out.lines, writebacks: out.writebacks, call: "unmap", bounced: inPool, copiedBytes: copied },
-  });
-  step(m, `after ${fn}`);
+  if (!m.trace.detailed) m.trace.recordBare(fn, "dma_unmap", m.costs.mapCallNs + out.costNs + copied * m.costs.cachedByteNs);
+  else {
+    m.trace.record({
+      fn,
+      kind: "dma_unmap",
+      msg: `${fn}(${dev.name}, ${dmaMappingError(dmaAddr) ? "DMA_MAPPING_ERROR" : hex(dmaAddr)}, ${size}, ${dirName(d)}): ${dev.dmaCoherent ? "coherent device, no cache maintenance" : describeOps(out.ops)}${inPool ? `; swiotlb: ${copied} bytes copied back, slots released` : ""}`,
+      costNs: m.costs.mapCallNs + out.costNs + copied * m.costs.cachedByteNs,
+      data: { dmaAddr, size, dir: d, lines: out.lines, writebacks: out.writebacks, call: "unmap", bounced: inPool, copiedBytes: copied },
+    });
+  }
+  stepAfter(m, fn);
 }
 
 function syncSingle(dev: Device, dmaAddr: DmaAddr, size: number, dir: number, toCpu: boolean, fnName?: string, hooks?: DmaCallHooks): void {
   const fn = fnName ?? (toCpu ? "dma_sync_single_for_cpu" : "dma_sync_single_for_device");
-  const d = checkDirection(`${fn}(dir)`, dir);
-  checkInt(`${fn}(dmaAddr)`, dmaAddr);
-  checkInt(`${fn}(size)`, size, 0, 0xffffffff);
-  checkZeroSize(dev, `${fn}(size)`, size, true);
+  // (field names are built only for a value the check rejects: this runs per sg entry)
+  const d = validDmaDirection(dir) ? dir : checkDirection(`${fn}(dir)`, dir);
+  if (!isIntIn(dmaAddr)) checkInt(`${fn}(dmaAddr)`, dmaAddr);
+  if (!isIntIn(size, 0, 0xffffffff)) checkInt(`${fn}(size)`, size, 0, 0xffffffff);
+  if (size === 0) checkZeroSize(dev, `${fn}(size)`, size, true);
   const m = swiotlbHostOf(dev);
   const s = streamingOf(m);
   if (hooks?.syncing) hooks.syncing(dev, { dmaAddr, size, dir: d, toCpu });
@@ -223,25 +234,28 @@ function syncSingle(dev: Device, dmaAddr: DmaAddr, size: number, dir: number, to
   if (inPool && swiotlbOrigAddr(dev, mem!, paddr!) === null) {
     throw new ModelConfigError(`${fn}(dmaAddr)`, hex(dmaAddr), "a live swiotlb bounce buffer (its slots are free: the mapping was already unmapped)");
   }
-  const cp = bounceCopier(m);
+  const cp = inPool ? bounceCopier(m) : null;
   // for the device: copy in first (swiotlb_sync_single_for_device), then clean; for the cpu: invalidate first, then copy back
-  if (inPool && !toCpu) swiotlbSyncSingle(dev, mem!, paddr!, size, d as 0 | 1 | 2, "device", cp.copy);
-  let out: SyncOutcome = noSync();
+  if (inPool && !toCpu) swiotlbSyncSingle(dev, mem!, paddr!, size, d as 0 | 1 | 2, "device", cp!.copy);
+  let out: SyncOutcome = NO_SYNC;
   if (paddr !== null && !dev.dmaCoherent) {
     out = toCpu ? archSyncDmaForCpuOn(m, paddr, size, d) : archSyncDmaForDeviceOn(m, paddr, size, d);
   }
-  if (inPool && toCpu) swiotlbSyncSingle(dev, mem!, paddr!, size, d as 0 | 1 | 2, "cpu", cp.copy);
-  const copied = cp.bytes();
+  if (inPool && toCpu) swiotlbSyncSingle(dev, mem!, paddr!, size, d as 0 | 1 | 2, "cpu", cp!.copy);
+  const copied = cp === null ? 0 : cp.bytes();
   const rec = mappingContaining(s, dev, dmaAddr, 1);
   if (rec) rec.owner = toCpu ? "cpu" : "device";
-  m.trace.record({
-    fn,
-    kind: toCpu ? "dma_sync_for_cpu" : "dma_sync_for_device",
-    msg: `${fn}(${dev.name}, ${hex(dmaAddr)}, ${size}, ${dirName(d)}): ${dev.dmaCoherent ? "coherent device, no cache maintenance" : describeOps(out.ops)}${inPool ? `; swiotlb: ${copied} bytes copied ${toCpu ? "back" : "in"}` : ""}`,
-    costNs: m.costs.mapCallNs + out.costNs + copied * m.costs.cachedByteNs,
-    data: { dmaAddr, size, dir: d, lines: out.lines, writebacks: out.writebacks, call: toCpu ? "sync_for_cpu" : "sync_for_device", bounced: inPool, copiedBytes: copied },
-  });
-  step(m, `after ${fn}`);
+  if (!m.trace.detailed) m.trace.recordBare(fn, toCpu ? "dma_sync_for_cpu" : "dma_sync_for_device", m.costs.mapCallNs + out.costNs + copied * m.costs.cachedByteNs);
+  else {
+    m.trace.record({
+      fn,
+      kind: toCpu ? "dma_sync_for_cpu" : "dma_sync_for_device",
+      msg: `${fn}(${dev.name}, ${hex(dmaAddr)}, ${size}, ${dirName(d)}): ${dev.dmaCoherent ? "coherent device, no cache maintenance" : describeOps(out.ops)}${inPool ? `; swiotlb: ${copied} bytes copied ${toCpu ? "back" : "in"}` : ""}`,
+      costNs: m.costs.mapCallNs + out.costNs + copied * m.costs.cachedByteNs,
+      data: { dmaAddr, size, dir: d, lines: out.lines, writebacks: out.writebacks, call: toCpu ? "sync_for_cpu" : "sync_for_device", bounced: inPool, copiedBytes: copied },
+    });
+  }
+  stepAfter(m, fn);
 }
 
 /**
@@ -278,11 +292,13 @@ export function dmaDirectMapSg(dev: Device, sgl: Scatterlist[], nents: number, d
   // Length 0 is mapped as the kernel maps it (neither v5.4.6 nor v6.19 dma_direct_map_sg checks the length;
   // each entry goes through dma_direct_map_page / dma_direct_map_phys with sg->length): see dmaDirectMapPhys.
   checkSgEntries("dmaDirectMapSg", sgl, nents, 0);
-  for (let i = 0; i < nents; i++) checkZeroSize(dev, `dmaDirectMapSg(sgl[${i}].length)`, sgl[i]!.length, !hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC));
+  for (let i = 0; i < nents; i++) if (sgl[i]!.length === 0) checkZeroSize(dev, `dmaDirectMapSg(sgl[${i}].length)`, 0, !hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC));
   const ps = pageSize ?? (dev.cacheHost ? dev.cacheHost.profile.pageSize : 4096);
+  // one call description for every entry (dmaDirectMapPhys and swiotlbMap only read it)
+  const meta: CallMeta = { fn: "dma_direct_map_sg", type: "sg", sgCallEnts: nents, hooks };
   for (let i = 0; i < nents; i++) {
     const sg = sgl[i]!;
-    const dma = dmaDirectMapPhys(dev, sgPhys(sg, ps), sg.length, dir, attrs, { fn: "dma_direct_map_sg", type: "sg", sgCallEnts: nents, hooks });
+    const dma = dmaDirectMapPhys(dev, sgPhys(sg, ps), sg.length, dir, attrs, meta);
     if (dmaMappingError(dma)) {
       // out_unmap (v5.4.6 and v6.19 kernel/dma/direct.c dma_direct_map_sg): the failing entry's
       // dma_address is DMA_MAPPING_ERROR (its dma_length untouched); dma_direct_unmap_sg(sgl, i,

@@ -1,12 +1,15 @@
 /**
  * Helpers both DMA backends (dma-direct, iommu-dma) share, from
  * include/linux/dma-map-ops.h and include/linux/dma-direct.h:
- * dma_kmalloc_needs_bounce and dma_capable.
+ * dma_kmalloc_needs_bounce and dma_capable; and the words dma-direct's map
+ * and swiotlb_map put in their trace messages (mapCallLabel,
+ * directBounceReason).
  */
-import { dmaMappingError, type DmaAddr } from "../core/addr.js";
-import { DMA_TO_DEVICE } from "../core/dma-types.js";
+import { dmaMappingError, type DmaAddr, type PhysAddr } from "../core/addr.js";
+import { hex } from "../core/arith.js";
+import { DMA_TO_DEVICE, dirName } from "../core/dma-types.js";
 import { atLeast, defineChange } from "../kernel/version.js";
-import { dmaStreamingLimit, type Device } from "../platform/device.js";
+import { dmaStreamingLimit, physToDma, type Device } from "../platform/device.js";
 import { archDmaMinAlign, kmallocClasses } from "../mm/slab.js";
 import { archHooksOf } from "./arch/index.js";
 import { dmaMachineOf } from "./state.js";
@@ -55,4 +58,28 @@ export function dmaKmallocNeedsBounce(dev: Device, size: number, dir: number): b
   if (size >= 2 * archDmaMinAlign(m)) return false;
   const cls = kmallocClasses(m).find((c) => c >= size) ?? size;
   return cls % m.profile.cpuCache.lineSize !== 0;
+}
+
+/**
+ * A dma-direct map call as its trace messages name it:
+ * `fn(device, phys 0x..., size, DMA_dir)` (physical address and size in bytes).
+ */
+export function mapCallLabel(fn: string, dev: Device, paddr: number, size: number, dir: number): string {
+  return `${fn}(${dev.name}, phys ${hex(paddr)}, ${size}, ${dirName(dir)})`;
+}
+
+/**
+ * Why dma-direct bounces `size` bytes at physical `paddr` for `dev`, in
+ * words for trace messages, following the tests of dma_direct_map_phys
+ * (kernel/dma/direct.h, v6.19; dma_direct_map_page, v5.4.6): the address is
+ * in no dma-ranges window, or it is not dma_capable (the DMA address, the
+ * size and the device's limit), or else dma_kmalloc_needs_bounce
+ * (`lineSize`: the CPU cache line, bytes). Only words: the decision itself
+ * is the caller's.
+ */
+export function directBounceReason(dev: Device, paddr: number, size: number, lineSize: number): string {
+  const dma = physToDma(dev, paddr as PhysAddr);
+  const capable = dma !== null && dmaCapable(dev, dma, size);
+  if (!capable) return dma === null ? "the address is in no dma-ranges window" : `${hex(dma)}+${size} is above the device's limit ${hex(dmaStreamingLimit(dev) ?? 0)} (dma_capable fails)`;
+  return `dma_kmalloc_needs_bounce: size ${size} rounds to a kmalloc class that is not a multiple of the ${lineSize}-byte line`;
 }

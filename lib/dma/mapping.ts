@@ -36,6 +36,7 @@ import { dmaDebugOf, pointerFacts } from "./debug.js";
 import { dmaMachineOf, step, type DmaCallHooks } from "./state.js";
 import { DMA_MAPPING_ERROR, dmaMappingError, type DmaAddr, type Pfn, type PhysAddr, type VirtAddr } from "../core/addr.js";
 import { checkInt, hex } from "../core/arith.js";
+import { checkIntArg } from "../core/arg-checks.js";
 import { hostOf } from "../cache/host.js";
 import { virtToPhys } from "../mm/linear-map.js";
 import { mmOfDevice, type MemoryModel } from "../mm/memory.js";
@@ -78,10 +79,12 @@ function checkDmaHandle(field: string, addr: unknown): void {
  */
 function checkIommuUnmapSpan(dev: Device, addr: number, size: number): void {
   const g = dev.iommuDomain!.iovad!.granule;
-  const span = (a: number, n: number) => [Math.floor(a / g), Math.ceil((a + n) / g)] as const;
+  // the granule span [first, end) of the unmap, and of each live mapping
+  const alo = Math.floor(addr / g);
+  const ahi = Math.ceil((addr + size) / g);
   for (const x of iommuActiveMappings(dev)) {
-    const [lo, hi] = span(x.dmaAddr, x.size);
-    const [alo, ahi] = span(addr, size);
+    const lo = Math.floor(x.dmaAddr / g);
+    const hi = Math.ceil((x.dmaAddr + x.size) / g);
     if (x.dmaAddr === addr) {
       if (x.kind === "single" && (alo !== lo || ahi !== hi)) {
         throw new ModelConfigError("dmaUnmapPage(size)", size, `the size mapped at ${hex(addr)} (${x.size} bytes, ${hi - lo} IOVA granules): ${size} bytes covers ${ahi - alo}, so the kernel would unmap a different span than the one it frees`);
@@ -449,8 +452,8 @@ export function dmaUnmapSingle(dev: Device, addr: DmaAddr, size: number, dir: nu
 /** iommu-dma sync of a single range with the dma-debug check_sync first. */
 function scIommuSyncSingle(dev: Device, addr: DmaAddr, size: number, dir: number, toCpu: boolean, fn: string): void {
   checkDirection(`${fn}(dir)`, dir);
-  checkInt(`${fn}(addr)`, addr);
-  checkInt(`${fn}(size)`, size, 1);
+  checkIntArg(fn, "addr", addr);
+  checkIntArg(fn, "size", size, 1);
   const dbg = scDebugFor(dev);
   if (dbg) dbg.checkSync(dev, { dmaAddr: addr, size, dir, toCpu });
   if (toCpu) iommuDmaSyncSingleForCpu(dev, addr, size, dir);

@@ -74,7 +74,8 @@ export interface ActiveMapping {
 
 /** The active dma-direct streaming mappings of a machine. */
 export interface DmaStreamingState {
-  mappings: ActiveMapping[];
+  /** The active mappings in the order they were made (a Set: an unmap removes its record in O(1)). */
+  mappings: Set<ActiveMapping>;
   /** Active mappings by device and DMA address (exact start), for O(1) lookups with many mappings. */
   byStart: Map<Device, Map<number, ActiveMapping>>;
   /** Mappings added while another with the same device and DMA address was active (double maps). */
@@ -140,7 +141,7 @@ export interface CallMeta {
  */
 export function streamingOf(m: DmaMachine): DmaStreamingState {
   if (m.dmaStreaming) return m.dmaStreaming;
-  const s: DmaStreamingState = { mappings: [], byStart: new Map(), duplicates: 0 };
+  const s: DmaStreamingState = { mappings: new Set(), byStart: new Map(), duplicates: 0 };
   m.dmaStreaming = s;
   installExplain(m, s);
   return s;
@@ -148,12 +149,12 @@ export function streamingOf(m: DmaMachine): DmaStreamingState {
 
 /** The active streaming mappings of a machine (copies of the records). */
 export function activeMappings(machine: DmaMachine): ActiveMapping[] {
-  return streamingOf(machine).mappings.slice();
+  return [...streamingOf(machine).mappings];
 }
 
 /** Record a new active mapping. */
 export function addMapping(s: DmaStreamingState, rec: ActiveMapping): void {
-  s.mappings.push(rec);
+  s.mappings.add(rec);
   let per = s.byStart.get(rec.dev);
   if (!per) {
     per = new Map();
@@ -165,18 +166,18 @@ export function addMapping(s: DmaStreamingState, rec: ActiveMapping): void {
 
 /** Forget an active mapping. */
 export function removeMapping(s: DmaStreamingState, rec: ActiveMapping): void {
-  // Unmaps usually come oldest first (sg unwinding, teardown) or newest first: look from the nearer end.
-  let i = s.mappings.length > 0 && s.mappings[0] === rec ? 0 : s.mappings.lastIndexOf(rec);
-  if (i < 0) i = s.mappings.indexOf(rec);
-  if (i >= 0) s.mappings.splice(i, 1);
+  s.mappings.delete(rec);
   const per = s.byStart.get(rec.dev);
   if (per && per.get(rec.dmaAddr) === rec) {
     per.delete(rec.dmaAddr);
     if (s.duplicates > 0) {
-      const other = s.mappings.find((x) => x.dev === rec.dev && x.dmaAddr === rec.dmaAddr);
-      if (other) {
-        per.set(other.dmaAddr, other);
-        s.duplicates--;
+      // the oldest other mapping of the same device and address takes its place
+      for (const other of s.mappings) {
+        if (other.dev === rec.dev && other.dmaAddr === rec.dmaAddr) {
+          per.set(other.dmaAddr, other);
+          s.duplicates--;
+          break;
+        }
       }
     }
   }
@@ -191,7 +192,8 @@ export function findMapping(s: DmaStreamingState, dev: Device, dma: number): Act
 export function mappingContaining(s: DmaStreamingState, dev: Device, dmaAddr: number, size: number): ActiveMapping | undefined {
   const exact = s.byStart.get(dev)?.get(dmaAddr);
   if (exact && dmaAddr + size <= exact.dmaAddr + exact.size) return exact;
-  return s.mappings.find((x) => x.dev === dev && dmaAddr >= x.dmaAddr && dmaAddr + size <= x.dmaAddr + x.size);
+  for (const x of s.mappings) if (x.dev === dev && dmaAddr >= x.dmaAddr && dmaAddr + size <= x.dmaAddr + x.size) return x;
+  return undefined;
 }
 
 /** One seeded speculation step of the CPU cache after a call or action. */
@@ -199,12 +201,29 @@ export function step(m: DmaMachine, where: string): void {
   m.cpuCache.step(where);
 }
 
+/** The labels "after <fn>" of {@link stepAfter}, one per kernel function name (a bounded set), built once. */
+const AFTER_LABELS = new Map<string, string>();
+
+/** {@link step} after the kernel call `fn`: step(m, `after ${fn}`), the label built once per function name. */
+export function stepAfter(m: DmaMachine, fn: string): void {
+  let where = AFTER_LABELS.get(fn);
+  if (where === undefined) {
+    where = `after ${fn}`;
+    AFTER_LABELS.set(fn, where);
+  }
+  m.cpuCache.step(where);
+}
+
 function installExplain(m: DmaMachine, s: DmaStreamingState): void {
   const cache = m.cpuCache;
   const line = cache.lineSize;
   cache.explain = (kind, paddr) => {
-    const inside = s.mappings.find((x) => paddr >= x.paddr && paddr < x.paddr + x.size);
-    const shared = s.mappings.find((x) => paddr >= alignDown(x.paddr, line) && paddr < alignUp(x.paddr + x.size, line));
+    let inside: ActiveMapping | undefined;
+    let shared: ActiveMapping | undefined;
+    for (const x of s.mappings) {
+      if (inside === undefined && paddr >= x.paddr && paddr < x.paddr + x.size) inside = x;
+      if (shared === undefined && paddr >= alignDown(x.paddr, line) && paddr < alignUp(x.paddr + x.size, line)) shared = x;
+    }
     const mm = inside ?? shared;
     if (!mm) return undefined;
     const call = `(${mm.dev.name}, ${hex(mm.dmaAddr)}, ${mm.size}, ${dirName(mm.dir)})`;

@@ -77,6 +77,7 @@ import {
   isPowerOf2,
   roundupPowOfTwo,
 } from "../core/arith.js";
+import { checkIntArg } from "../core/arg-checks.js";
 import { KernelOops, ModelConfigError } from "../core/errors.js";
 import type { Trace } from "../core/trace.js";
 import { atLeast, defineChange, parseKernelVersion, type KernelVersion } from "../kernel/version.js";
@@ -89,8 +90,11 @@ import { hostOf } from "../cache/host.js";
 import { buddyOf } from "../mm/page-alloc.js";
 import { physToVirt } from "../mm/linear-map.js";
 import { archHooksOf, archSyncDmaForDeviceOn, describeOps, noSync, type SyncOutcome } from "./arch/index.js";
-import { KMALLOC_BOUNCE, dmaCapable } from "./map-ops.js";
-import { addMapping, step, type ActiveMapping, type CallMeta, type DmaMachine, type DmaStreamingState } from "./state.js";
+import { KMALLOC_BOUNCE, directBounceReason, dmaCapable, mapCallLabel } from "./map-ops.js";
+import { addMapping, stepAfter, type ActiveMapping, type CallMeta, type DmaMachine, type DmaStreamingState } from "./state.js";
+
+/** The outcome of no cache maintenance (shared: outcomes are never changed). */
+const NO_SYNC: SyncOutcome = noSync();
 
 // ---------------------------------------------------------------- constants
 
@@ -558,7 +562,10 @@ export function swiotlbInit(params: SwiotlbInitParams): IoTlbMem {
   checkInt("swiotlbInit(start + size)", params.start + bytes, 0, MAX_ADDR);
   const list = new Uint8Array(nslabs);
   const origAddr = new Float64Array(nslabs).fill(INVALID_PHYS_ADDR);
-  for (let i = 0; i < nslabs; i++) list[i] = Math.min(IO_TLB_SEGSIZE - (i % IO_TLB_SEGSIZE), nslabs - i);
+  // free-run counters: IO_TLB_SEGSIZE - (i mod IO_TLB_SEGSIZE), capped by the slots left (segment by segment)
+  for (let seg = 0; seg < nslabs; seg += IO_TLB_SEGSIZE) {
+    for (let j = 0; j < IO_TLB_SEGSIZE && seg + j < nslabs; j++) list[seg + j] = Math.min(IO_TLB_SEGSIZE - j, nslabs - seg - j);
+  }
   const areaNslabs = Math.floor(nslabs / nareas);
   const areas: IoTlbArea[] = [];
   for (let a = 0; a < nareas; a++) areas.push({ used: 0, index: 0 });
@@ -693,7 +700,8 @@ function mapLegacy(dev: Device, mem: IoTlbMem, orig: number, mappingSize: number
   area.used += nslots;
   for (let i = 0; i < nslots; i++) pool.origAddr[found + i] = orig + i * IO_TLB_SIZE;
   const tlb = (pool.start + found * IO_TLB_SIZE) as PhysAddr;
-  dev.trace.record({ fn: "swiotlb_tbl_map_single", kind: "swiotlb_map", msg: `bounce ${hex(orig)}+${mappingSize} -> ${hex(tlb)} (${nslots} slots at ${found})`, data: { orig, tlb, slot: found, nslots, size: mappingSize } });
+  if (!dev.trace.detailed) dev.trace.recordBare("swiotlb_tbl_map_single", "swiotlb_map");
+  else dev.trace.record({ fn: "swiotlb_tbl_map_single", kind: "swiotlb_map", msg: `bounce ${hex(orig)}+${mappingSize} -> ${hex(tlb)} (${nslots} slots at ${found})`, data: { orig, tlb, slot: found, nslots, size: mappingSize } });
   if (copy && !hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC) && (dir === DMA_TO_DEVICE || dir === DMA_BIDIRECTIONAL)) copy(orig as PhysAddr, tlb, mappingSize);
   return tlb;
 }
@@ -760,11 +768,30 @@ function searchPoolArea(dev: Device, mem: IoTlbMem, areaIndex: number, orig: num
   // stride = get_max_slots(max(alloc_align_mask, iotlb_align_mask)); the band's value is hi - lo.
   const stride = Math.floor(Math.max(allocAlignMask, bandNonZero ? bandHi - bandLo : 0) / IO_TLB_SIZE) + 1;
   const origBand = bandNonZero ? bandBits(orig, bandHi, bandLo) : 0;
-  const mismatch = (slot: number): boolean => {
-    const tlbAddr = tbl + slot * IO_TLB_SIZE;
-    return andMask(tlbAddr, allocAlignMask) !== 0 || (orig !== 0 && bandNonZero && bandBits(tlbAddr, bandHi, bandLo) !== origBand);
-  };
-  return walkCounted(req, req.area.index, stride, mismatch);
+  // a slot mismatches if its address has an alloc_align_mask bit set, or (orig != 0) its band differs from orig's
+  return walkCounted(req, req.area.index, stride, { tbl, alignMask: allocAlignMask, checkBand: orig !== 0 && bandNonZero, hi: bandHi, lo: bandLo, band: origBand });
+}
+
+/**
+ * The slot-address test of the v6.3+ walk ({@link walkCounted}), as data
+ * rather than a closure (one is built per map): slot address = tbl + slot *
+ * IO_TLB_SIZE; it mismatches if it has a bit of `alignMask` set (a low mask;
+ * 0 = no such test), or, when `checkBand`, if its bits of `hi` above `lo`
+ * (bandBits) differ from `band`.
+ */
+interface SlotRule {
+  tbl: number;
+  alignMask: number;
+  checkBand: boolean;
+  hi: number;
+  lo: number;
+  band: number;
+}
+
+/** True iff slot `slot` fails `r` (see {@link SlotRule}). */
+function slotMismatch(r: SlotRule, slot: number): boolean {
+  const tlbAddr = r.tbl + slot * IO_TLB_SIZE;
+  return (r.alignMask !== 0 && andMask(tlbAddr, r.alignMask) !== 0) || (r.checkBand && bandBits(tlbAddr, r.hi, r.lo) !== r.band);
 }
 
 /** One slot search in one area, as every release's search sets it up. */
@@ -810,17 +837,17 @@ function searchRequest(dev: Device, mem: IoTlbMem, areaIndex: number, orig: numb
 /**
  * The slot walk of swiotlb_search_pool_area from v6.3 on (one loop shape in
  * v6.3.8, v6.8.0, v6.9.0 and v6.19): from `start`, a slot whose address
- * `mismatch`es the alignment rule is skipped by one; a matching slot is
+ * fails the alignment rule (`rule`, see {@link slotMismatch}) is skipped by one; a matching slot is
  * taken if the run fits (free count, no segment-boundary crossing), else
  * the walk steps by `stride`; it ends after area_nslabs slots counted.
  * @returns the slot taken, or -1.
  */
-function walkCounted(w: SearchRequest, start: number, stride: number, mismatch: (slot: number) => boolean): number {
+function walkCounted(w: SearchRequest, start: number, stride: number, rule: SlotRule): number {
   const { pool, area, base, nslots, shift, maxSlots, allocSize, offset } = w;
   let index = start;
   for (let checked = 0; checked < pool.areaNslabs; ) {
     const slot = base + index;
-    if (mismatch(slot)) {
+    if (slotMismatch(rule, slot)) {
       index = index + 1 >= pool.areaNslabs ? 0 : index + 1;
       checked++;
       continue;
@@ -843,8 +870,8 @@ function searchPoolAreaV63(dev: Device, mem: IoTlbMem, areaIndex: number, orig: 
   // &= ~(IO_TLB_SIZE - 1): compared bits are those of m above bit 10; stride = (m >> IO_TLB_SHIFT) + 1.
   const stride = Math.floor(m / IO_TLB_SIZE) + 1;
   const origBits = bandBits(orig, m, IO_TLB_SIZE - 1);
-  const mismatch = (slot: number): boolean => orig !== 0 && bandBits(tbl + slot * IO_TLB_SIZE, m, IO_TLB_SIZE - 1) !== origBits;
-  return walkCounted(req, req.area.index, stride, mismatch);
+  // a slot mismatches (orig != 0) if its bits of m above bit 10 differ from orig's; no alignment test here
+  return walkCounted(req, req.area.index, stride, { tbl, alignMask: 0, checkBand: orig !== 0, hi: m, lo: IO_TLB_SIZE - 1, band: origBits });
 }
 
 /** v5.12..v6.2 search: stride doubled for >= PAGE_SIZE from a stride-aligned start, min_align_mask bits matched. See {@link searchPoolArea}. */
@@ -858,17 +885,18 @@ function searchPoolAreaV60(dev: Device, mem: IoTlbMem, areaIndex: number, orig: 
   if (allocSize >= mem.pageSize) stride = stride * (mem.pageSize / IO_TLB_SIZE); // stride << (PAGE_SHIFT - IO_TLB_SHIFT)
   stride = Math.max(stride, Math.floor(allocAlignMask / IO_TLB_SIZE) + 1);
   const origBits = bandBits(orig, minAlign, IO_TLB_SIZE - 1);
-  const wrapIndex = (i: number) => (i >= pool.areaNslabs ? 0 : i);
-  let index = wrapIndex(Math.ceil(area.index / stride) * stride);
+  const n = pool.areaNslabs;
+  let index = Math.ceil(area.index / stride) * stride;
+  if (index >= n) index = 0;
   const wrap = index;
   // The kernel loops until it is back at `wrap`; the guard only stops a walk that never returns there.
   for (let steps = 0; steps <= 2 * pool.areaNslabs; steps++) {
     const slot = base + index;
     if (orig !== 0 && bandBits(tbl + slot * IO_TLB_SIZE, minAlign, IO_TLB_SIZE - 1) !== origBits) {
-      index = wrapIndex(index + 1);
+      index = index + 1 >= n ? 0 : index + 1;
     } else {
       if (!spanBoundary(slot, nslots, shift, maxSlots) && pool.list[slot]! >= nslots) return takeFound(pool, area, index, slot, nslots, allocSize, offset);
-      index = wrapIndex(index + stride);
+      index = index + stride >= n ? 0 : index + stride;
     }
     if (index === wrap) break;
   }
@@ -899,12 +927,15 @@ function mapCurrent(dev: Device, mem: IoTlbMem, orig: number, mappingSize: numbe
   const used = Math.ceil(size / IO_TLB_SIZE) - pad;
   for (let i = 0; i < used; i++) pool.origAddr[first + i] = orig + i * IO_TLB_SIZE;
   const tlb = (pool.start + first * IO_TLB_SIZE + offset) as PhysAddr;
-  dev.trace.record({
-    fn: "swiotlb_tbl_map_single",
-    kind: "swiotlb_map",
-    msg: `bounce ${hex(orig)}+${mappingSize} -> ${hex(tlb)} (${Math.ceil(size / IO_TLB_SIZE)} slots at ${index}, area ${a})`,
-    data: { orig, tlb, slot: index, nslots: Math.ceil(size / IO_TLB_SIZE), padSlots: pad, area: a, size: mappingSize },
-  });
+  if (!dev.trace.detailed) dev.trace.recordBare("swiotlb_tbl_map_single", "swiotlb_map");
+  else {
+    dev.trace.record({
+      fn: "swiotlb_tbl_map_single",
+      kind: "swiotlb_map",
+      msg: `bounce ${hex(orig)}+${mappingSize} -> ${hex(tlb)} (${Math.ceil(size / IO_TLB_SIZE)} slots at ${index}, area ${a})`,
+      data: { orig, tlb, slot: index, nslots: Math.ceil(size / IO_TLB_SIZE), padSlots: pad, area: a, size: mappingSize },
+    });
+  }
   // From v5.17 the copy happens for every direction so a partial device write keeps
   // the original bytes; before, only for TO_DEVICE/BIDIRECTIONAL without SKIP_CPU_SYNC.
   const copyNow = atLeast(dev.kernel, SWIOTLB_MAP_COPIES_ALL_DIRECTIONS)
@@ -986,15 +1017,15 @@ function zeroSlotsBug(dev: Device, origAddr: number, fn: string): never {
 
 // ---------------------------------------------------------------- unmap, release, sync
 
-/** Slot index of a live bounce address, or throws. */
-function liveSlot(mem: IoTlbMem, tlbAddr: number, field: string): number {
+/** Slot index of a live bounce address, or throws ModelConfigError naming `${fn}(tlbAddr)`. */
+function liveSlot(mem: IoTlbMem, tlbAddr: number, fn: string): number {
   const pool = mem.defpool;
   if (!Number.isSafeInteger(tlbAddr) || tlbAddr < pool.start || tlbAddr >= pool.end) {
-    throw new ModelConfigError(field, tlbAddr, `an address inside the swiotlb pool [${hex(pool.start)}, ${hex(pool.end)})`);
+    throw new ModelConfigError(`${fn}(tlbAddr)`, tlbAddr, `an address inside the swiotlb pool [${hex(pool.start)}, ${hex(pool.end)})`);
   }
   const index = Math.floor((tlbAddr - pool.start) / IO_TLB_SIZE);
   if (pool.origAddr[index] === INVALID_PHYS_ADDR) {
-    throw new ModelConfigError(field, tlbAddr, "a live bounce buffer (this slot is free: double unmap or a stray address; the kernel would corrupt its free list)");
+    throw new ModelConfigError(`${fn}(tlbAddr)`, tlbAddr, "a live bounce buffer (this slot is free: double unmap or a stray address; the kernel would corrupt its free list)");
   }
   return index;
 }
@@ -1052,15 +1083,15 @@ export function swiotlbReleaseSpan(dev: Device, mem: IoTlbMem, tlbAddr: PhysAddr
   let index: number;
   let nslots: number;
   if (!isCurrentSearch(dev.kernel)) {
-    index = liveSlot(mem, tlbAddr, `${fn}(tlbAddr)`);
+    index = liveSlot(mem, tlbAddr, fn);
     if (allocSize === undefined) throw new ModelConfigError(`${fn}(allocSize)`, allocSize, "the alloc_size given at map time (required before v5.12)");
-    nslots = Math.ceil(checkInt(`${fn}(allocSize)`, allocSize, 1, 0xffffffff) / IO_TLB_SIZE);
+    nslots = Math.ceil(checkIntArg(fn, "allocSize", allocSize, 1, 0xffffffff) / IO_TLB_SIZE);
     if (index + nslots > pool.nslabs) throw new ModelConfigError(`${fn}(allocSize)`, allocSize, "a size inside the pool from tlbAddr");
   } else {
-    checkInt(`${fn}(tlbAddr)`, tlbAddr);
+    checkIntArg(fn, "tlbAddr", tlbAddr);
     const offset = swiotlbAlignOffset(dev, 0, tlbAddr);
     const a = tlbAddr - offset;
-    const i0 = liveSlot(mem, a, `${fn}(tlbAddr)`);
+    const i0 = liveSlot(mem, a, fn);
     index = i0 - pool.padSlots[i0]!;
     nslots = Math.ceil((pool.allocSize[index]! + offset) / IO_TLB_SIZE);
     if (nslots < 1 || index + nslots > pool.nslabs) throw new ModelConfigError(`${fn}(tlbAddr)`, hex(tlbAddr), "a bounce address whose recorded allocation lies inside the pool");
@@ -1091,7 +1122,8 @@ export function swiotlbReleaseSlots(dev: Device, mem: IoTlbMem, tlbAddr: PhysAdd
   const area = pool.areas[Math.floor(index / pool.areaNslabs)]!;
   giveSlots(pool, index, nslots);
   area.used -= nslots;
-  dev.trace.record({ fn: "swiotlb_release_slots", kind: "swiotlb_unmap", msg: `free ${nslots} slots at ${index} (${hex(tlbAddr)})`, data: { tlb: tlbAddr, slot: index, nslots } });
+  if (!dev.trace.detailed) dev.trace.recordBare("swiotlb_release_slots", "swiotlb_unmap");
+  else dev.trace.record({ fn: "swiotlb_release_slots", kind: "swiotlb_unmap", msg: `free ${nslots} slots at ${index} (${hex(tlbAddr)})`, data: { tlb: tlbAddr, slot: index, nslots } });
 }
 
 /**
@@ -1108,7 +1140,7 @@ export function swiotlbTblUnmapSingle(dev: Device, mem: IoTlbMem, tlbAddr: PhysA
   const dir = checkDirection("swiotlbTblUnmapSingle(dir)", opts.dir ?? DMA_BIDIRECTIONAL);
   const attrs = checkInt("swiotlbTblUnmapSingle(attrs)", opts.attrs ?? 0, 0, 2 ** 31 - 1);
   const allocSize = checkInt("swiotlbTblUnmapSingle(allocSize)", opts.allocSize ?? mappingSize, 0, 0xffffffff);
-  const index = liveSlot(mem, tlbAddr, "swiotlbTblUnmapSingle(tlbAddr)");
+  const index = liveSlot(mem, tlbAddr, "swiotlbTblUnmapSingle");
   swiotlbReleaseSpan(dev, mem, tlbAddr, allocSize, "swiotlbTblUnmapSingle");
   if (!hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC) && (dir === DMA_FROM_DEVICE || dir === DMA_BIDIRECTIONAL)) {
     doBounce(dev, mem, tlbAddr, index, mappingSize, false, opts.copy);
@@ -1131,7 +1163,7 @@ export function swiotlbSyncSingle(dev: Device, mem: IoTlbMem, tlbAddr: PhysAddr,
   checkInt("swiotlbSyncSingle(size)", size, 0, 0xffffffff);
   checkDirection("swiotlbSyncSingle(dir)", dir);
   if (target !== "cpu" && target !== "device") throw new ModelConfigError("swiotlbSyncSingle(target)", target, '"cpu" or "device"');
-  const index = liveSlot(mem, tlbAddr, "swiotlbSyncSingle(tlbAddr)");
+  const index = liveSlot(mem, tlbAddr, "swiotlbSyncSingle");
   if (target === "cpu" && (dir === DMA_FROM_DEVICE || dir === DMA_BIDIRECTIONAL)) doBounce(dev, mem, tlbAddr, index, size, false, copy);
   if (target === "device" && (dir === DMA_TO_DEVICE || dir === DMA_BIDIRECTIONAL)) doBounce(dev, mem, tlbAddr, index, size, true, copy);
 }
@@ -1153,6 +1185,18 @@ export function swiotlbOrigAddr(dev: Device, mem: IoTlbMem, tlbAddr: PhysAddr): 
 export interface SwiotlbMachineState {
   swiotlb: IoTlbMem | null | undefined;
   boot: SwiotlbBootDecision | undefined;
+  /** Bytes the bounce copies ({@link bounceCopier}: swiotlb_bounce through the CPU cache model) have moved on this machine, all calls. */
+  copiedBytes: number;
+  /** The machine's bounce copier, made by the first {@link bounceCopier} call. */
+  copier?: BounceCopier;
+}
+
+/** A bounce copy callback and the bytes it copied since {@link bounceCopier} handed it out. */
+export interface BounceCopier {
+  readonly copy: (from: PhysAddr, to: PhysAddr, n: number) => void;
+  readonly bytes: () => number;
+  /** Bytes copied since handed out. */
+  total: number;
 }
 
 /** What the machine-level swiotlb code needs: the DMA machine with its typed swiotlb state (lib/platform/machine.ts `swiotlbState`). */
@@ -1312,16 +1356,32 @@ export function swiotlbBootOf(machine: SwiotlbHost): SwiotlbBootDecision {
   return machine.swiotlbState.boot!;
 }
 
-/** A bounce copy through the CPU cache (for the swiotlb copy callbacks) (linear-map aliases of both addresses); returns bytes copied. */
-export function bounceCopier(m: DmaMachine): { copy: (from: PhysAddr, to: PhysAddr, n: number) => void; bytes: () => number } {
+/**
+ * A bounce copy through the CPU cache (for the swiotlb copy callbacks)
+ * (linear-map aliases of both addresses); `bytes()`: the bytes copied since
+ * this call (the machine's swiotlbState.copiedBytes counts them too). The
+ * machine has one copier, made on first use and handed out again with its
+ * count at 0 by each call: a caller uses it before the next call on the
+ * machine (every DMA call does: no call nests another's copy).
+ */
+export function bounceCopier(m: SwiotlbHost): BounceCopier {
+  const st = m.swiotlbState;
+  const have = st.copier;
+  if (have !== undefined) {
+    have.total = 0;
+    return have;
+  }
   const out = { total: 0, copy: undefined as unknown as (from: PhysAddr, to: PhysAddr, n: number) => void, bytes: undefined as unknown as () => number };
   // Assigned, not written as properties of the literal: tsx's keepNames helper renames each named closure on every call (Object.defineProperty), a tenth of a bounce's time under `npm run bench`.
   out.bytes = (): number => out.total;
   out.copy = (from: PhysAddr, to: PhysAddr, n: number): void => {
     m.cpuCache.cpuCopy(from, to, n, { fromVa: physToVirt(m, from), toVa: physToVirt(m, to) });
     out.total += n;
-    m.trace.record({ fn: "swiotlb_bounce", kind: "swiotlb_bounce", msg: `memcpy ${n} bytes ${hex(from)} -> ${hex(to)} (its cost, ${n} x cachedByteNs, is in the calling map/sync/unmap event)`, data: { from, to, size: n } });
+    m.swiotlbState.copiedBytes += n;
+    if (!m.trace.detailed) m.trace.recordBare("swiotlb_bounce", "swiotlb_bounce");
+    else m.trace.record({ fn: "swiotlb_bounce", kind: "swiotlb_bounce", msg: `memcpy ${n} bytes ${hex(from)} -> ${hex(to)} (its cost, ${n} x cachedByteNs, is in the calling map/sync/unmap event)`, data: { from, to, size: n } });
   };
+  st.copier = out;
   return out;
 }
 
@@ -1334,28 +1394,26 @@ export function bounceCopier(m: DmaMachine): { copy: (from: PhysAddr, to: PhysAd
  * arch_sync_dma_for_device on the bounce buffer for a non-coherent device
  * unless DMA_ATTR_SKIP_CPU_SYNC; record the active mapping, the map event
  * (with the copy's cost, cachedByteNs per byte), then the caller's map hook (dma-debug).
- * `label` and `why` word the trace message.
+ * `label` and `why` word the trace messages; null: worded here when a
+ * message is recorded, as dma-direct words them (mapCallLabel, and
+ * directBounceReason: the dma_capable / kmalloc reason), so a caller whose
+ * trace is not detailed builds no text.
  * @returns the bounce buffer's DMA address, or DMA_MAPPING_ERROR (pool full, or not dma_capable).
  */
-export function swiotlbMap(dev: Device, m: DmaMachine, s: DmaStreamingState, mem: IoTlbMem, paddr: number, size: number, d: number, attrs: number, meta: CallMeta, fn: string, label: string, why: string): DmaAddr {
+export function swiotlbMap(dev: Device, m: SwiotlbHost, s: DmaStreamingState, mem: IoTlbMem, paddr: number, size: number, d: number, attrs: number, meta: CallMeta, fn: string, label: string | null, why: string | null): DmaAddr {
   checkInt("swiotlbMap(paddr)", paddr);
   checkInt("swiotlbMap(size)", size, 0, 0xffffffff);
   checkDirection("swiotlbMap(dir)", d);
   checkInt("swiotlbMap(attrs)", attrs, 0, 2 ** 31 - 1);
   const cp = bounceCopier(m);
-  const fail = (text: string): DmaAddr => {
-    m.trace.record({ fn, kind: "dma_map_error", level: "warn", msg: `${label}: bounce needed (${why}): ${text}; DMA_MAPPING_ERROR`, costNs: m.costs.mapCallNs, data: { paddr, size, swiotlb: true } });
-    step(m, `after ${fn}`);
-    return DMA_MAPPING_ERROR;
-  };
   const tlb = swiotlbTblMapSingle(dev, mem, paddr as PhysAddr, size, { dir: d as 0 | 1 | 2, attrs, copy: cp.copy });
-  if (tlb === SWIOTLB_MAP_ERROR) return fail("swiotlb buffer is full");
+  if (tlb === SWIOTLB_MAP_ERROR) return swiotlbMapFail(dev, m, paddr, size, d, fn, label, why, "swiotlb buffer is full");
   const dma = physToDma(dev, tlb);
   if (dma === null || !dmaCapable(dev, dma, size)) {
     swiotlbTblUnmapSingle(dev, mem, tlb, size, { dir: d as 0 | 1 | 2, attrs: withAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC), allocSize: size });
-    return fail(`the bounce buffer ${hex(tlb)}+${size} is not dma_capable either (swiotlb addr overflow): slots released`);
+    return swiotlbMapFail(dev, m, paddr, size, d, fn, label, why, `the bounce buffer ${hex(tlb)}+${size} is not dma_capable either (swiotlb addr overflow): slots released`);
   }
-  let out: SyncOutcome = noSync();
+  let out: SyncOutcome = NO_SYNC;
   if (!dev.dmaCoherent && !hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC)) {
     out = archSyncDmaForDeviceOn(m, tlb, size, d);
   }
@@ -1363,15 +1421,27 @@ export function swiotlbMap(dev: Device, m: DmaMachine, s: DmaStreamingState, mem
   const rec: ActiveMapping = { dev, dmaAddr: dma, paddr: tlb, origPaddr: paddr, bounced: true, size, dir: d, type: meta.type ?? "single", owner: "device", specId };
   addMapping(s, rec);
   const copied = cp.bytes();
-  m.trace.record({
-    fn,
-    kind: "dma_map",
-    msg: `${label} = ${hex(dma)}: bounced through swiotlb (${why}), ${copied} bytes copied in; ${dev.dmaCoherent ? "coherent device, no cache maintenance" : hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC) ? "DMA_ATTR_SKIP_CPU_SYNC, no cache maintenance" : describeOps(out.ops)}`,
-    costNs: m.costs.mapCallNs + out.costNs + copied * m.costs.cachedByteNs,
-    data: { dmaAddr: dma, paddr, tlb, size, dir: d, lines: out.lines, writebacks: out.writebacks, call: "map", bounced: true, copiedBytes: copied },
-  });
+  if (!m.trace.detailed) m.trace.recordBare(fn, "dma_map", m.costs.mapCallNs + out.costNs + copied * m.costs.cachedByteNs);
+  else {
+    m.trace.record({
+      fn,
+      kind: "dma_map",
+      msg: `${label ?? mapCallLabel(fn, dev, paddr, size, d)} = ${hex(dma)}: bounced through swiotlb (${why ?? directBounceReason(dev, paddr, size, m.profile.cpuCache.lineSize)}), ${copied} bytes copied in; ${dev.dmaCoherent ? "coherent device, no cache maintenance" : hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC) ? "DMA_ATTR_SKIP_CPU_SYNC, no cache maintenance" : describeOps(out.ops)}`,
+      costNs: m.costs.mapCallNs + out.costNs + copied * m.costs.cachedByteNs,
+      data: { dmaAddr: dma, paddr, tlb, size, dir: d, lines: out.lines, writebacks: out.writebacks, call: "map", bounced: true, copiedBytes: copied },
+    });
+  }
   if (meta.hooks?.mapped) meta.hooks.mapped(dev, { type: rec.type, dmaAddr: dma, paddr, size, dir: d, sgCallEnts: meta.sgCallEnts ?? 0 }, hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC));
-  step(m, `after ${fn}`);
+  stepAfter(m, fn);
   return dma;
+}
+
+/** A failed swiotlb_map: the dma_map_error warning (worded as {@link swiotlbMap} says), the cache's step; DMA_MAPPING_ERROR. */
+function swiotlbMapFail(dev: Device, m: DmaMachine, paddr: number, size: number, d: number, fn: string, label: string | null, why: string | null, text: string): DmaAddr {
+  const l = label ?? mapCallLabel(fn, dev, paddr, size, d);
+  const w = why ?? directBounceReason(dev, paddr, size, m.profile.cpuCache.lineSize);
+  m.trace.record({ fn, kind: "dma_map_error", level: "warn", msg: `${l}: bounce needed (${w}): ${text}; DMA_MAPPING_ERROR`, costNs: m.costs.mapCallNs, data: { paddr, size, swiotlb: true } });
+  stepAfter(m, fn);
+  return DMA_MAPPING_ERROR;
 }
 

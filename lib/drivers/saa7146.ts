@@ -83,10 +83,8 @@ export interface Saa7146Pgtable {
  * ... while below `len` bytes (the loop of saa7146_pgtable_build_single over
  * one scatterlist entry, drivers/media/common/saa7146/saa7146_core.c).
  */
-function segmentPageAddrs(start: number, len: number): number[] {
-  const out: number[] = [];
+function pushSegmentPageAddrs(out: number[], start: number, len: number): void {
   for (let p = 0; p * SAA7146_PAGE < len; p++) out.push(start + p * SAA7146_PAGE);
-  return out;
 }
 
 export function saa7146PgtableAlloc(dev: Device): Saa7146Pgtable | null {
@@ -124,7 +122,9 @@ export function saa7146PgtableBuildSingle(dev: Device, pt: Saa7146Pgtable, sgl: 
   for (let i = first; i < first + sglen; i++) {
     const sg = sgl[i]!;
     const len = dmaLen ? sg.dmaLength : sg.length;
-    for (const addr of segmentPageAddrs(sg.dmaAddress, len)) {
+    for (let pg = 0; pg * SAA7146_PAGE < len; pg++) {
+      // the page addresses of the segment, as pushSegmentPageAddrs lists them
+      const addr = sg.dmaAddress + pg * SAA7146_PAGE;
       if (n >= SAA7146_PGTABLE_ENTRIES) {
         dev.trace.record({ fn: "saa7146_pgtable_build_single", kind: "pgtable_overrun", level: "fault", msg: `${dev.name}: more than ${SAA7146_PGTABLE_ENTRIES} pages for one page table: the driver would write past the table page`, data: {} });
         throw new KernelOops("saa7146 page table overrun (memory corruption past the table page)", pt.cpu + SAA7146_PAGE, ["saa7146_pgtable_build_single"]);
@@ -160,7 +160,7 @@ export function saa7146PageAddresses(sgl: readonly Scatterlist[], nents: number)
   for (let i = 0; i < nents; i++) {
     const sg = sgl[i]!;
     const len = sg.dmaLength || sg.length;
-    out.push(...segmentPageAddrs(sg.dmaAddress, len));
+    pushSegmentPageAddrs(out, sg.dmaAddress, len);
   }
   return out;
 }
@@ -241,7 +241,7 @@ export function saa7146DriverTable(dev: Device, sgl: readonly Scatterlist[], sgl
   for (let i = 0; i < sglen; i++) {
     const sg = sgl[i]!;
     const len = dmaLen ? sg.dmaLength : sg.length;
-    entries.push(...segmentPageAddrs(sg.dmaAddress, len));
+    pushSegmentPageAddrs(entries, sg.dmaAddress, len);
   }
   const written = entries.length;
   while (entries.length < framePages) entries.push(entries[written - 1]!);

@@ -65,10 +65,13 @@ export function compareVersions(a: string | KernelVersion, b: string | KernelVer
  * @throws ModelConfigError for an unparseable release or an unregistered change.
  */
 export function atLeast(v: string | KernelVersion, change: KernelChange): boolean {
-  if (typeof change !== "object" || change === null || changes.get(change.id) !== change) {
+  // the registered change's parsed release (only the object registered under its id has one)
+  const since = sinceOf.get(change);
+  if (since === undefined) {
     throw new ModelConfigError("atLeast(change)", change, "a change registered with defineChange()");
   }
-  return compareVersions(v, change.since) >= 0;
+  const x = parseKernelVersion(v);
+  return (x.major !== since.major ? x.major - since.major : x.minor - since.minor) >= 0;
 }
 
 /** One behaviour change of the DMA layer, with the commit that made it. */
@@ -111,6 +114,8 @@ export function isWellFormedBracket(bracket: unknown): boolean {
 }
 
 const changes = new Map<string, KernelChange>();
+/** The parsed `since` of each registered change, keyed by the change object registered under its id (atLeast's one lookup). */
+const sinceOf = new Map<KernelChange, KernelVersion>();
 
 /**
  * Register a behaviour change. Each model area declares its own changes next
@@ -123,7 +128,9 @@ export function defineChange(c: KernelChange): KernelChange {
   if (prev && prev !== c && JSON.stringify(prev) !== JSON.stringify(c)) {
     throw new ModelConfigError("KernelChange.id", c.id, "an id not already defined");
   }
+  if (prev && prev !== c) sinceOf.delete(prev);
   changes.set(c.id, c);
+  sinceOf.set(c, parseKernelVersion(c.since));
   return c;
 }
 

@@ -118,6 +118,8 @@ export class MemoryModel {
   private readonly host: LayoutHost & { readonly devices?: Map<string, Device> };
   private initDone = false;
   private _regions: PhysRegion[] = [];
+  /** The zone spans, computed on first use (profile, release and layout do not change). */
+  private _zones: ZoneSpan[] | null = null;
   private _vmap: VmapSpace | null = null;
   constructor(host: LayoutHost & { readonly devices?: Map<string, Device> }) {
     this.host = host;
@@ -174,7 +176,9 @@ export class MemoryModel {
 
   /** True iff `pa` is in a RAM bank (memblock.memory: includes no-map and CMA regions). */
   isRam(pa: number): boolean {
-    return this.profile.ram.some((b) => pa >= b.base && pa < b.base + b.size);
+    const ram = this.profile.ram;
+    for (let i = 0; i < ram.length; i++) if (pa >= ram[i]!.base && pa < ram[i]!.base + ram[i]!.size) return true;
+    return false;
   }
 
   /** Memory section size, bytes (SECTION_SIZE_BITS). */
@@ -327,8 +331,18 @@ export class MemoryModel {
     return this.profile.arch === "arm" ? "section" : "block";
   }
 
-  /** Zones as physical spans, per arch and release (limits only). */
+  /** Zones as physical spans, per arch and release (limits only); fresh objects on every call. */
   zones(): ZoneSpan[] {
+    return this.zoneSpans().map((z) => ({ name: z.name, start: z.start, end: z.end }));
+  }
+
+  /** The zone spans of {@link zones}, the model's own copy (computed once, not to be changed). */
+  private zoneSpans(): readonly ZoneSpan[] {
+    if (this._zones === null) this._zones = this.computeZones();
+    return this._zones;
+  }
+
+  private computeZones(): ZoneSpan[] {
     const p = this.profile;
     const ramLo = Math.min(...p.ram.map((b) => b.base));
     const ramHi = Math.max(...p.ram.map((b) => b.base + b.size));
@@ -364,8 +378,9 @@ export class MemoryModel {
   /** The zone of physical address `pa`, or null if it is not RAM. */
   zoneOf(pa: number): ZoneSpan["name"] | null {
     if (!this.isRam(pa)) return null;
-    const z = this.zones().find((x) => pa >= x.start && pa < x.end);
-    return z ? z.name : null;
+    const zs = this.zoneSpans();
+    for (let i = 0; i < zs.length; i++) if (pa >= zs[i]!.start && pa < zs[i]!.end) return zs[i]!.name;
+    return null;
   }
 
   /** is_vmalloc_addr(va): inside [VMALLOC_START, VMALLOC_END). */
@@ -425,6 +440,17 @@ export class MemoryModel {
     const t = this.translate(va);
     if (!t || t.area === null) return null;
     return this.pfnToPage(Math.floor(t.pa / this.pageSize));
+  }
+
+  /**
+   * vmalloc_to_pfn(va) (mm/vmalloc.c: page_to_pfn(vmalloc_to_page(va))):
+   * the pfn {@link vmallocToPage} would return the page of, or null when
+   * nothing is mapped there or `va` is not in a vm area; builds no page.
+   */
+  vmallocToPfn(va: VirtAddr | number): Pfn | null {
+    const t = this.translate(va);
+    if (!t || t.area === null) return null;
+    return Math.floor(t.pa / this.pageSize) as Pfn;
   }
 
   /** True iff `va` is mapped (linear alias or a live vm area page). */

@@ -51,6 +51,9 @@ import { ARM64_ZONE_DMA } from "./memory.js";
 /** Number of buddy orders (NR_PAGE_ORDERS): orders 0 .. 10, 4 KiB .. 4 MiB with 4 KiB pages. */
 export const NR_PAGE_ORDERS = 11;
 
+/** Pages in a block of each order: ORDER_PAGES[o] = 2^o, o = 0 .. NR_PAGE_ORDERS - 1 (a table: the allocator's loops use it per page). */
+const ORDER_PAGES: readonly number[] = Array.from({ length: NR_PAGE_ORDERS }, (_, o) => 2 ** o);
+
 /** v6.8: MAX_ORDER is renamed MAX_PAGE_ORDER (value unchanged, inclusive). */
 export const MAX_PAGE_ORDER_NAME = defineChange({
   id: "mm-max-page-order-name",
@@ -180,18 +183,18 @@ export class BuddyZone {
   /** @internal */
   addFree(pfn: number, order: number): void {
     this.lists[order]!.add(pfn);
-    this.freePages += 2 ** order;
+    this.freePages += ORDER_PAGES[order]!;
   }
   /** @internal */
   removeFree(pfn: number, order: number): boolean {
     if (!this.lists[order]!.delete(pfn)) return false;
-    this.freePages -= 2 ** order;
+    this.freePages -= ORDER_PAGES[order]!;
     return true;
   }
   /** @internal the lowest free block of exactly `order`, removed. */
   popFree(order: number): number | null {
     const p = this.lists[order]!.popMin();
-    if (p !== null) this.freePages -= 2 ** order;
+    if (p !== null) this.freePages -= ORDER_PAGES[order]!;
     return p;
   }
   /** @internal */
@@ -227,10 +230,76 @@ export function zoneConfigOf(mm: MemoryModel): ZoneConfig {
   return { zoneDma: mm.profile.zoneDmaLimit !== undefined, zoneDma32: false, highmem: arch === "arm" };
 }
 
-/** Allocation record of a live block. */
-interface Live {
-  order: number;
-  zone: BuddyZone;
+/** Pfns per chunk of {@link LiveOrders}. */
+const LIVE_CHUNK = 65536;
+
+/**
+ * The live allocations of a buddy allocator: the order of each live block,
+ * by its head pfn, in chunks of LIVE_CHUNK pfns (an Int8Array each, order + 1,
+ * 0 = no live block there) made on first use, with the pages they hold
+ * counted as blocks come and go. A block's zone is the zone whose span holds
+ * its head (the free lists of a zone hold only its own pfns).
+ */
+class LiveOrders {
+  private readonly chunks = new Map<number, Int8Array>();
+  private lastIndex = -1;
+  private lastChunk: Int8Array | null = null;
+  /** Pages in live blocks (the sum of 2^order). */
+  pages = 0;
+
+  private chunk(pfn: number, create: boolean): Int8Array | null {
+    const k = Math.floor(pfn / LIVE_CHUNK);
+    if (k === this.lastIndex && this.lastChunk !== null) return this.lastChunk;
+    let c = this.chunks.get(k) ?? null;
+    if (c === null) {
+      if (!create) return null;
+      c = new Int8Array(LIVE_CHUNK);
+      this.chunks.set(k, c);
+    }
+    this.lastIndex = k;
+    this.lastChunk = c;
+    return c;
+  }
+
+  /** The order of the live block headed by `pfn`, or -1 (also for a pfn that is not an integer >= 0). */
+  get(pfn: number): number {
+    if (!Number.isSafeInteger(pfn) || pfn < 0) return -1;
+    const c = this.chunk(pfn, false);
+    return c === null ? -1 : c[pfn - Math.floor(pfn / LIVE_CHUNK) * LIVE_CHUNK]! - 1;
+  }
+
+  /** Record a live block of `order` headed by `pfn` (which heads none). */
+  set(pfn: number, order: number): void {
+    const c = this.chunk(pfn, true)!;
+    const i = pfn - Math.floor(pfn / LIVE_CHUNK) * LIVE_CHUNK;
+    if (c[i]! > 0) this.pages -= ORDER_PAGES[c[i]! - 1]!;
+    c[i] = order + 1;
+    this.pages += ORDER_PAGES[order]!;
+  }
+
+  /** Record order-0 live blocks at every pfn of [from, to) (none of which heads one). */
+  setOrder0Range(from: number, to: number): void {
+    for (let p = from; p < to; ) {
+      const c = this.chunk(p, true)!;
+      const base = Math.floor(p / LIVE_CHUNK) * LIVE_CHUNK;
+      const end = Math.min(to, base + LIVE_CHUNK);
+      for (; p < end; p++) {
+        const i = p - base;
+        if (c[i]! > 0) this.pages -= ORDER_PAGES[c[i]! - 1]!;
+        c[i] = 1;
+        this.pages += 1;
+      }
+    }
+  }
+
+  /** Forget the live block headed by `pfn`. */
+  delete(pfn: number): void {
+    const c = this.chunk(pfn, false);
+    if (c === null) return;
+    const i = pfn - Math.floor(pfn / LIVE_CHUNK) * LIVE_CHUNK;
+    if (c[i]! > 0) this.pages -= ORDER_PAGES[c[i]! - 1]!;
+    c[i] = 0;
+  }
 }
 
 /**
@@ -241,8 +310,12 @@ interface Live {
 export class BuddyAllocator {
   readonly zones: BuddyZone[] = [];
   readonly zoneConfig: ZoneConfig;
-  private readonly live = new Map<number, Live>();
+  private readonly live = new LiveOrders();
   readonly pageSize: number;
+  /** The zonelist of each preferred zone, built on first use (the zones are fixed once the allocator is built). */
+  private readonly zonelists = new Map<ZoneName, BuddyZone[]>();
+  /** The zone of the block {@link takeFrom} last returned. */
+  private lastTakeZone: BuddyZone | null = null;
 
   constructor(readonly mm: MemoryModel) {
     this.pageSize = mm.pageSize;
@@ -287,9 +360,9 @@ export class BuddyAllocator {
     let p = s;
     while (p < e) {
       let o = NR_PAGE_ORDERS - 1;
-      while (o > 0 && (p % 2 ** o !== 0 || p + 2 ** o > e)) o--;
+      while (o > 0 && (p % ORDER_PAGES[o]! !== 0 || p + ORDER_PAGES[o]! > e)) o--;
       this.freeOne(z, p, o);
-      p += 2 ** o;
+      p += ORDER_PAGES[o]!;
     }
   }
 
@@ -298,7 +371,7 @@ export class BuddyAllocator {
     let p = pfn;
     let o = order;
     while (o < NR_PAGE_ORDERS - 1) {
-      const size = 2 ** o;
+      const size = ORDER_PAGES[o]!;
       const buddy = Math.floor(p / size) % 2 === 0 ? p + size : p - size;
       if (!z.contains(buddy) || !z.isFreeHead(buddy, o)) break;
       z.removeFree(buddy, o);
@@ -315,7 +388,9 @@ export class BuddyAllocator {
 
   /** The zone whose span holds `pfn`, or null. */
   zoneOfPfn(pfn: number): BuddyZone | null {
-    return this.zones.find((z) => z.contains(pfn)) ?? null;
+    const zs = this.zones;
+    for (let i = 0; i < zs.length; i++) if (zs[i]!.contains(pfn)) return zs[i]!;
+    return null;
   }
 
   /**
@@ -324,17 +399,28 @@ export class BuddyAllocator {
    * lower existing one).
    */
   zonelist(preferred: ZoneName): BuddyZone[] {
-    const top = ZONE_INDEX[preferred];
-    return this.zones.filter((z) => ZONE_INDEX[z.name] <= top).sort((a, b) => ZONE_INDEX[b.name] - ZONE_INDEX[a.name]);
+    return this.zonelistOf(preferred).slice();
   }
 
-  /** __rmqueue_smallest + expand in one zone. */
+  /** {@link zonelist}, the allocator's own copy (not to be changed). */
+  private zonelistOf(preferred: ZoneName): BuddyZone[] {
+    let zl = this.zonelists.get(preferred);
+    if (zl === undefined) {
+      const top = ZONE_INDEX[preferred];
+      zl = this.zones.filter((z) => ZONE_INDEX[z.name] <= top).sort((a, b) => ZONE_INDEX[b.name] - ZONE_INDEX[a.name]);
+      this.zonelists.set(preferred, zl);
+    }
+    return zl;
+  }
+
+  /** __rmqueue_smallest + expand in one zone (the zone is kept in lastTakeZone). */
   private takeFrom(z: BuddyZone, order: number): number | null {
     for (let o = order; o < NR_PAGE_ORDERS; o++) {
       const p = z.popFree(o);
       if (p === null) continue;
-      for (let h = o; h > order; h--) z.addFree(p + 2 ** (h - 1), h - 1);
-      this.live.set(p, { order, zone: z });
+      for (let h = o; h > order; h--) z.addFree(p + ORDER_PAGES[h - 1]!, h - 1);
+      this.live.set(p, order);
+      this.lastTakeZone = z;
       return p;
     }
     return null;
@@ -349,11 +435,22 @@ export class BuddyAllocator {
   allocExplain(gfp: GfpFlags, order: number): PageAllocResult {
     checkInt("allocPages(order)", order, 0, 63);
     const gz = gfpZone(gfp, this.zoneConfig);
-    const zl = this.zonelist(gz.zone);
+    const zl = this.zonelistOf(gz.zone);
+    const p = this.allocFrom(gfp, order, gz, zl);
+    return { pfn: p as Pfn | null, zone: p === null ? null : this.lastTakeZone!.name, preferred: gz.zone, badZoneCombination: gz.bad, zonelist: zl.map((x) => x.name) };
+  }
+
+  /**
+   * The allocation of {@link allocExplain} once gfp_zone and the zonelist
+   * are known: the warnings it records, then the first zone of `zl` with a
+   * block (its zone left in lastTakeZone).
+   * @returns the first pfn, or null.
+   */
+  private allocFrom(gfp: GfpFlags, order: number, gz: { zone: ZoneName; bad: boolean; index: number }, zl: readonly BuddyZone[]): number | null {
     const trace = (this.mm.machine as { readonly trace?: Trace }).trace;
     if (order >= NR_PAGE_ORDERS) {
       trace?.record({ fn: "__alloc_pages", kind: "page_alloc_order_too_big", level: "warn", msg: `order ${order} is above the top buddy order ${NR_PAGE_ORDERS - 1}: NULL`, data: { order } });
-      return { pfn: null, zone: null, preferred: gz.zone, badZoneCombination: gz.bad, zonelist: zl.map((x) => x.name) };
+      return null;
     }
     if (gz.bad) {
       trace?.record({
@@ -364,12 +461,36 @@ export class BuddyAllocator {
         data: { index: gz.index },
       });
     }
-    for (const z of zl) {
-      const p = this.takeFrom(z, order);
-      if (p !== null) return { pfn: p as Pfn, zone: z.name, preferred: gz.zone, badZoneCombination: gz.bad, zonelist: zl.map((x) => x.name) };
+    for (let i = 0; i < zl.length; i++) {
+      const p = this.takeFrom(zl[i]!, order);
+      if (p !== null) return p;
     }
     trace?.record({ fn: "__alloc_pages", kind: "page_alloc_failed", level: "warn", msg: `page allocation failure: order:${order}, mode:(${fmtGfp(gfp)}), zonelist ${zl.map((x) => x.name).join(" -> ")} exhausted`, data: { order } });
-    return { pfn: null, zone: null, preferred: gz.zone, badZoneCombination: gz.bad, zonelist: zl.map((x) => x.name) };
+    return null;
+  }
+
+  /**
+   * `n` order-0 pages, each allocated as allocExplain(gfp, 0) allocates it
+   * (the same pages, warnings and order), stopping at the first failure:
+   * vmalloc's page-by-page loop (__vmalloc_area_node).
+   * @returns the pfns and zone names of the pages taken, in order (fewer
+   * than `n` when one failed), whether the allocation failed, and whether
+   * gfp_zone found a GFP_ZONE_BAD combination.
+   * @throws ModelConfigError for n that is not an integer >= 0 (before any change).
+   */
+  allocOrder0Pages(gfp: GfpFlags, n: number): { pfns: Pfn[]; zones: Array<ZoneSpan["name"]>; failed: boolean; badZoneCombination: boolean } {
+    checkInt("allocOrder0Pages(n)", n);
+    const gz = gfpZone(gfp, this.zoneConfig);
+    const zl = this.zonelistOf(gz.zone);
+    const pfns: Pfn[] = [];
+    const zones: Array<ZoneSpan["name"]> = [];
+    for (let i = 0; i < n; i++) {
+      const p = this.allocFrom(gfp, 0, gz, zl);
+      if (p === null) return { pfns, zones, failed: true, badZoneCombination: gz.bad };
+      pfns.push(p as Pfn);
+      zones.push(this.lastTakeZone!.name);
+    }
+    return { pfns, zones, failed: false, badZoneCombination: gz.bad };
   }
 
   /** alloc_pages(gfp, order): the first pfn of a 2^order block, or null. */
@@ -401,11 +522,12 @@ export class BuddyAllocator {
    * exactly that order (double free, wrong order), before any change.
    */
   free(pfn: number, order?: number): void {
-    const rec = this.live.get(pfn);
-    if (!rec) throw new ModelConfigError("freePages(pfn)", pfn, "the first pfn of a live allocation (double free or a stray pfn)");
-    if (order !== undefined && order !== rec.order) throw new ModelConfigError("freePages(order)", order, `the order it was allocated with (${rec.order})`);
+    const o = this.live.get(pfn);
+    if (o < 0) throw new ModelConfigError("freePages(pfn)", pfn, "the first pfn of a live allocation (double free or a stray pfn)");
+    if (order !== undefined && order !== o) throw new ModelConfigError("freePages(order)", order, `the order it was allocated with (${o})`);
     this.live.delete(pfn);
-    this.freeOne(rec.zone, pfn, rec.order);
+    // the block's zone: the one whose span holds its head (a zone's free lists hold only its pfns)
+    this.freeOne(this.zoneOfPfn(pfn)!, pfn, o);
   }
 
   /**
@@ -424,10 +546,10 @@ export class BuddyAllocator {
     // range take again, leaving the same free lists (same members, added in the same order) and live records.
     for (let p = pfn; p < end; ) {
       const b = this.freeBlockOf(p)!;
-      const bEnd = b.head + 2 ** b.order;
+      const bEnd = b.head + ORDER_PAGES[b.order]!;
       if (b.head === p && bEnd <= end && b.order > 0 && b.zone.contains(bEnd - 1)) {
         b.zone.removeFree(p, b.order);
-        for (let q = p; q < bEnd; q++) this.live.set(q, { order: 0, zone: b.zone });
+        this.live.setOrder0Range(p, bEnd);
         p = bEnd;
       } else this.takePage(p++);
     }
@@ -438,7 +560,7 @@ export class BuddyAllocator {
     const z = this.zoneOfPfn(pfn);
     if (!z) return null;
     for (let o = 0; o < NR_PAGE_ORDERS; o++) {
-      const head = Math.floor(pfn / 2 ** o) * 2 ** o;
+      const head = Math.floor(pfn / ORDER_PAGES[o]!) * ORDER_PAGES[o]!;
       if (z.isFreeHead(head, o)) return { zone: z, head, order: o };
     }
     return null;
@@ -448,20 +570,20 @@ export class BuddyAllocator {
   private takePage(p: number): void {
     const z = this.zoneOfPfn(p)!;
     for (let o = 0; o < NR_PAGE_ORDERS; o++) {
-      const head = Math.floor(p / 2 ** o) * 2 ** o;
+      const head = Math.floor(p / ORDER_PAGES[o]!) * ORDER_PAGES[o]!;
       if (!z.isFreeHead(head, o)) continue;
       z.removeFree(head, o);
       // split: keep every half that does not hold p free
       let h = head;
       for (let k = o; k > 0; k--) {
-        const half = 2 ** (k - 1);
+        const half = ORDER_PAGES[k - 1]!;
         if (p < h + half) z.addFree(h + half, k - 1);
         else {
           z.addFree(h, k - 1);
           h += half;
         }
       }
-      this.live.set(p, { order: 0, zone: z });
+      this.live.set(p, 0);
       return;
     }
   }
@@ -476,7 +598,7 @@ export class BuddyAllocator {
       const b = this.freeBlockOf(p);
       if (b === null) return false;
       // every page of a block that lies inside its zone is free
-      p = b.zone.contains(b.head + 2 ** b.order - 1) ? b.head + 2 ** b.order : p + 1;
+      p = b.zone.contains(b.head + ORDER_PAGES[b.order]! - 1) ? b.head + ORDER_PAGES[b.order]! : p + 1;
     }
     return true;
   }
@@ -486,14 +608,14 @@ export class BuddyAllocator {
     const z = this.zoneOfPfn(pfn);
     if (!z) return false;
     for (let o = 0; o < NR_PAGE_ORDERS; o++) {
-      if (z.isFreeHead(Math.floor(pfn / 2 ** o) * 2 ** o, o)) return true;
+      if (z.isFreeHead(Math.floor(pfn / ORDER_PAGES[o]!) * ORDER_PAGES[o]!, o)) return true;
     }
     return false;
   }
 
   /** True iff `pfn` is the head of a live allocation. */
   isAllocatedHead(pfn: number): boolean {
-    return this.live.has(pfn);
+    return this.live.get(pfn) >= 0;
   }
 
   /** Free pages over all zones. */
@@ -503,9 +625,7 @@ export class BuddyAllocator {
 
   /** Pages in live allocations. */
   usedPages(): number {
-    let n = 0;
-    for (const r of this.live.values()) n += 2 ** r.order;
-    return n;
+    return this.live.pages;
   }
 
   /**
@@ -524,7 +644,7 @@ export class BuddyAllocator {
     for (const z of this.zones) {
       const free: number[] = [];
       for (let o = 0; o < NR_PAGE_ORDERS; o++) {
-        for (const h of z.freeHeads(o)) for (let p = h; p < h + 2 ** o; p++) free.push(p);
+        for (const h of z.freeHeads(o)) for (let p = h; p < h + ORDER_PAGES[o]!; p++) free.push(p);
       }
       free.sort((a, b) => a - b);
       z.clearFree();
@@ -538,7 +658,7 @@ export class BuddyAllocator {
         const pin = prng.nextFloat() < fraction;
         if (pin) {
           flush();
-          this.live.set(p, { order: 0, zone: z });
+          this.live.set(p, 0);
           pinned.push(p);
         } else {
           if (runStart < 0 || p !== prev + 1) {

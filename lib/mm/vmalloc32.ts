@@ -80,18 +80,14 @@ export function vmallocGfp(machine: HasMm, size: number, callerGfp: GfpFlags, ca
   const b = buddyOf(machine);
   const n = Math.ceil(size / mm.pageSize);
   const pageGfp = vmallocPageGfp(mm.machine.kernel, callerGfp);
-  const pfns: Pfn[] = [];
-  const zones: string[] = [];
-  let bad = false;
-  for (let i = 0; i < n; i++) {
-    const r = b.allocExplain(pageGfp, 0);
-    bad = bad || r.badZoneCombination;
-    if (r.pfn === null) {
-      for (const p of pfns) b.free(p, 0);
-      return null;
-    }
-    pfns.push(r.pfn);
-    zones.push(r.zone!);
+  // one order-0 allocation per page, as allocExplain(pageGfp, 0) makes each (BuddyAllocator.allocOrder0Pages)
+  const r = b.allocOrder0Pages(pageGfp, n);
+  const pfns: Pfn[] = r.pfns;
+  const zones: string[] = r.zones;
+  const bad = r.badZoneCombination;
+  if (r.failed) {
+    for (const p of pfns) b.free(p, 0);
+    return null;
   }
   const va = vmallocPages(mm, n * mm.pageSize, pfns, "vmalloc", "normal", caller);
   if (va === null) {
@@ -147,15 +143,16 @@ export function vmallocToSg(machine: HasMm, va: number, nrPages: number): Scatte
   const ps = mm.pageSize;
   const out: Scatterlist[] = [];
   for (let i = 0; i < nrPages; i++) {
-    const pg = mm.vmallocToPage(va + i * ps);
-    if (!pg) return null;
-    if (mm.zoneOf(pg.pfn * ps) === "ZONE_HIGHMEM") {
-      const msg = `kernel BUG at vmalloc_to_sg: page ${hex(pg.pfn * ps)} is HighMem (BUG_ON(PageHighMem(pg)))`;
-      (mm.machine as { trace?: { record(e: object): void } }).trace?.record({ fn: "vmalloc_to_sg", kind: "oops", level: "fault", msg, data: { pfn: pg.pfn } });
-      throw new KernelOops(msg, pg.pfn * ps, ["vmalloc_to_sg", "saa7146_vmalloc_build_pgtable"]);
+    // the page of vmalloc_to_page, by its pfn (MemoryModel.vmallocToPfn: the same page, no struct page built)
+    const pfn = mm.vmallocToPfn(va + i * ps);
+    if (pfn === null) return null;
+    if (mm.zoneOf(pfn * ps) === "ZONE_HIGHMEM") {
+      const msg = `kernel BUG at vmalloc_to_sg: page ${hex(pfn * ps)} is HighMem (BUG_ON(PageHighMem(pg)))`;
+      (mm.machine as { trace?: { record(e: object): void } }).trace?.record({ fn: "vmalloc_to_sg", kind: "oops", level: "fault", msg, data: { pfn: pfn } });
+      throw new KernelOops(msg, pfn * ps, ["vmalloc_to_sg", "saa7146_vmalloc_build_pgtable"]);
     }
     const sg = sgInitEntry();
-    sgSetPage(sg, pg.pfn, ps, 0);
+    sgSetPage(sg, pfn, ps, 0);
     out.push(sg);
   }
   out[out.length - 1]!.isLast = true;

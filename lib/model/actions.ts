@@ -14,7 +14,8 @@
  * costs charged are the profile's cachedByteNs / uncachedByteNs per byte.
  */
 import type { DmaAddr, VirtAddr } from "../core/addr.js";
-import { checkInt, hex } from "../core/arith.js";
+import { hex } from "../core/arith.js";
+import { checkIntArg } from "../core/arg-checks.js";
 import { ModelConfigError } from "../core/errors.js";
 import type { Device } from "../platform/device.js";
 import type { MappingAttr, TokenRun } from "../cache/model.js";
@@ -22,11 +23,11 @@ import { dmaMachineOf, mappingContaining, step, streamingOf, type ActiveMapping,
 import { iommuDeviceRead, iommuDeviceWrite } from "../iommu/dma-iommu.js";
 
 function mappingForRange(s: DmaStreamingState, dev: Device, dmaAddr: number, size: number, fn: string): ActiveMapping {
-  checkInt(`${fn}(dmaAddr)`, dmaAddr);
-  checkInt(`${fn}(size)`, size, 1);
+  checkIntArg(fn, "dmaAddr", dmaAddr);
+  checkIntArg(fn, "size", size, 1);
   const rec = mappingContaining(s, dev, dmaAddr, size);
   if (!rec) {
-    const mine = s.mappings.filter((x) => x.dev === dev).map((x) => `${hex(x.dmaAddr)}+${x.size}`);
+    const mine = [...s.mappings].filter((x) => x.dev === dev).map((x) => `${hex(x.dmaAddr)}+${x.size}`);
     throw new ModelConfigError(`${fn}(dmaAddr, size)`, `${hex(dmaAddr)}+${size}`, `a range inside an active mapping of ${dev.name} (${mine.join(", ") || "none"})`);
   }
   return rec;
@@ -46,7 +47,8 @@ function dmaDirectDeviceRead(dev: Device, dmaAddr: DmaAddr | number, size: numbe
   const rec = mappingForRange(s, dev, dmaAddr, size, "deviceRead");
   const paddr = rec.paddr + (dmaAddr - rec.dmaAddr);
   const runs = m.cpuCache.deviceRead(paddr, size, dev.dmaCoherent);
-  m.trace.record({ fn: "device", kind: "device_read", msg: `${dev.name} reads ${size} bytes at ${hex(dmaAddr)} (phys ${hex(paddr)}): ${runs.map((r) => r.label).join(", ")}`, data: { dmaAddr, paddr, size } });
+  if (!m.trace.detailed) m.trace.recordBare("device", "device_read");
+  else m.trace.record({ fn: "device", kind: "device_read", msg: `${dev.name} reads ${size} bytes at ${hex(dmaAddr)} (phys ${hex(paddr)}): ${runs.map((r) => r.label).join(", ")}`, data: { dmaAddr, paddr, size } });
   step(m, "during DMA");
   return runs;
 }
@@ -66,7 +68,8 @@ function dmaDirectDeviceWrite(dev: Device, dmaAddr: DmaAddr | number, size: numb
   const paddr = rec.paddr + (dmaAddr - rec.dmaAddr);
   const t = m.cpuCache.deviceWrite(paddr, size, dev.dmaCoherent);
   const lbl = m.cpuCache.label(t);
-  m.trace.record({ fn: "device", kind: "device_write", msg: `${dev.name} writes ${size} bytes at ${hex(dmaAddr)} (phys ${hex(paddr)}) as ${lbl}${rec.dir === 1 ? " (the mapping is DMA_TO_DEVICE)" : ""}`, data: { dmaAddr, paddr, size, token: lbl } });
+  if (!m.trace.detailed) m.trace.recordBare("device", "device_write");
+  else m.trace.record({ fn: "device", kind: "device_write", msg: `${dev.name} writes ${size} bytes at ${hex(dmaAddr)} (phys ${hex(paddr)}) as ${lbl}${rec.dir === 1 ? " (the mapping is DMA_TO_DEVICE)" : ""}`, data: { dmaAddr, paddr, size, token: lbl } });
   step(m, "during DMA");
   return lbl;
 }
@@ -80,8 +83,8 @@ interface CpuPiece {
 }
 
 function resolveVa(m: DmaMachine, va: number, size: number, fn: string): CpuPiece[] {
-  checkInt(`${fn}(va)`, va);
-  checkInt(`${fn}(size)`, size, 1);
+  checkIntArg(fn, "va", va);
+  checkIntArg(fn, "size", size, 1);
   const page = m.profile.pageSize;
   const pieces: CpuPiece[] = [];
   let cur = va;
@@ -125,7 +128,8 @@ export function cpuRead(machine: DmaMachine, va: VirtAddr | number, size: number
     runs.push(...machine.cpuCache.cpuRead(p.pa, p.len, { va: p.va, attr: p.attr }));
     cost += p.len * (p.attr === "cacheable" ? machine.costs.cachedByteNs : machine.costs.uncachedByteNs);
   }
-  machine.trace.record({ fn: "cpu", kind: "cpu_read", msg: `CPU reads ${size} bytes at ${machine.mm.fmtVa(va)}: ${runs.map((r) => r.label).join(", ")}`, costNs: cost, data: { va, paddr: pieces[0]!.pa, size } });
+  if (!machine.trace.detailed) machine.trace.recordBare("cpu", "cpu_read", cost);
+  else machine.trace.record({ fn: "cpu", kind: "cpu_read", msg: `CPU reads ${size} bytes at ${machine.mm.fmtVa(va)}: ${runs.map((r) => r.label).join(", ")}`, costNs: cost, data: { va, paddr: pieces[0]!.pa, size } });
   step(machine, "after a CPU read");
   return runs;
 }
@@ -146,7 +150,8 @@ export function cpuWrite(machine: DmaMachine, va: VirtAddr | number, size: numbe
     lbl = machine.cpuCache.label(machine.cpuCache.cpuWrite(p.pa, p.len, { va: p.va, attr: p.attr }));
     cost += p.len * (p.attr === "cacheable" ? machine.costs.cachedByteNs : machine.costs.uncachedByteNs);
   }
-  machine.trace.record({ fn: "cpu", kind: "cpu_write", msg: `CPU writes ${size} bytes at ${machine.mm.fmtVa(va)} as ${lbl}`, costNs: cost, data: { va, paddr: pieces[0]!.pa, size, token: lbl } });
+  if (!machine.trace.detailed) machine.trace.recordBare("cpu", "cpu_write", cost);
+  else machine.trace.record({ fn: "cpu", kind: "cpu_write", msg: `CPU writes ${size} bytes at ${machine.mm.fmtVa(va)} as ${lbl}`, costNs: cost, data: { va, paddr: pieces[0]!.pa, size, token: lbl } });
   step(machine, "after a CPU write");
   return lbl;
 }

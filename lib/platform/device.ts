@@ -6,6 +6,7 @@
  * {@link Device} in their own files.
  */
 import { DMA_BIT_MASK, MAX_ADDR, checkInt, checkLowMask, isLowMask, minNotZero } from "../core/arith.js";
+import { isIntIn } from "../core/arg-checks.js";
 import type { DmaAddr, PhysAddr } from "../core/addr.js";
 import { ModelConfigError } from "../core/errors.js";
 import { Trace } from "../core/trace.js";
@@ -188,18 +189,21 @@ export function dmaSetMaskAndCoherent(dev: Device, bits: number): number {
  */
 export function checkDeviceDmaFields(dev: Device, fn: string): void {
   if (!dev || typeof dev !== "object") throw new ModelConfigError(`${fn}(dev)`, dev, "a device (createMachine(...).device(name))");
-  const mask = (field: string, v: unknown, nullable: boolean): void => {
-    if (nullable && v === null) return;
-    if (typeof v !== "number" || !isLowMask(v)) throw new ModelConfigError(`${fn}(dev.${field})`, v, `${nullable ? "null or " : ""}a mask 2^k - 1 up to DMA_BIT_MASK(64) = ${MAX_ADDR} (use DMA_BIT_MASK(bits))`);
-  };
-  mask("dmaMask", dev.dmaMask, true);
-  mask("coherentDmaMask", dev.coherentDmaMask, false);
-  checkInt(`${fn}(dev.busDmaLimit)`, dev.busDmaLimit, 0, MAX_ADDR);
+  // (no closure and no field name built per call: every DMA API call runs this)
+  checkMaskField(fn, "dmaMask", dev.dmaMask, true);
+  checkMaskField(fn, "coherentDmaMask", dev.coherentDmaMask, false);
+  if (!isIntIn(dev.busDmaLimit, 0, MAX_ADDR)) checkInt(`${fn}(dev.busDmaLimit)`, dev.busDmaLimit, 0, MAX_ADDR);
   if (typeof dev.dmaCoherent !== "boolean") throw new ModelConfigError(`${fn}(dev.dmaCoherent)`, dev.dmaCoherent, "true or false");
   const p = dev.dmaParms;
   if (p === null) return;
   if (typeof p !== "object") throw new ModelConfigError(`${fn}(dev.dmaParms)`, p, "null or { maxSegmentSize, segmentBoundaryMask, minAlignMask? }");
-  checkInt(`${fn}(dev.dmaParms.maxSegmentSize)`, p.maxSegmentSize, 0, 0xffffffff);
-  if (p.segmentBoundaryMask !== 0) mask("dmaParms.segmentBoundaryMask", p.segmentBoundaryMask, false);
-  if (p.minAlignMask !== undefined && p.minAlignMask !== 0) mask("dmaParms.minAlignMask", p.minAlignMask, false);
+  if (!isIntIn(p.maxSegmentSize, 0, 0xffffffff)) checkInt(`${fn}(dev.dmaParms.maxSegmentSize)`, p.maxSegmentSize, 0, 0xffffffff);
+  if (p.segmentBoundaryMask !== 0) checkMaskField(fn, "dmaParms.segmentBoundaryMask", p.segmentBoundaryMask, false);
+  if (p.minAlignMask !== undefined && p.minAlignMask !== 0) checkMaskField(fn, "dmaParms.minAlignMask", p.minAlignMask, false);
+}
+
+/** One mask field of {@link checkDeviceDmaFields}: 2^k - 1 up to MAX_ADDR (or null when `nullable`). @throws ModelConfigError naming `${fn}(dev.<field>)`. */
+function checkMaskField(fn: string, field: string, v: unknown, nullable: boolean): void {
+  if (nullable && v === null) return;
+  if (typeof v !== "number" || !isLowMask(v)) throw new ModelConfigError(`${fn}(dev.${field})`, v, `${nullable ? "null or " : ""}a mask 2^k - 1 up to DMA_BIT_MASK(64) = ${MAX_ADDR} (use DMA_BIT_MASK(bits))`);
 }

@@ -150,7 +150,7 @@ export class Machine implements SwiotlbHost {
   /** The slab arena (lib/mm/slab.ts kmalloc, stackBuffer); built on first use. */
   slabState?: SlabState;
   /** The swiotlb pool and its boot decision (lib/dma/swiotlb.ts swiotlbOf); the pool is booted on first use. */
-  readonly swiotlbState: SwiotlbMachineState = { swiotlb: undefined, boot: undefined };
+  readonly swiotlbState: SwiotlbMachineState = { swiotlb: undefined, boot: undefined, copiedBytes: 0 };
   private cacheModel?: CacheModel;
   /**
    * The CPU data cache and memory contents (lib/cache/model.ts), built on

@@ -156,6 +156,13 @@ export interface Case04Result {
   /** Pages of all buffers above 4 GiB / total. */
   pagesAbove4G: number;
   pages: number;
+  /**
+   * The kernel log line of the run's first swiotlb_full warning
+   * (swiotlb_tbl_map_single's "swiotlb buffer is full"), null if the pool
+   * never filled: read as the run records it, whether its trace stores
+   * events or not.
+   */
+  swiotlbFull: string | null;
 }
 
 /** Types and ranges of {@link Case04Params} (lib/scenarios/params.ts). */
@@ -196,24 +203,36 @@ export function case04Machine(p: Case04Params, keepEvents = true): Machine {
 
 /**
  * dma_map_sg through the real dma-direct path (kept for callers of the
- * earlier hand-made version): dmaMapSg(dev, sgl, nents, DMA_FROM_DEVICE),
- * with the bounce statistics read from the trace (dma_map events marked
- * `bounced`).
+ * earlier hand-made version): dmaMapSg(dev, sgl, nents, DMA_FROM_DEVICE).
+ * The bounce statistics are read from the mappings the call left: an entry
+ * bounced iff its active dma-direct mapping (lib/dma/state.ts, recorded by
+ * swiotlb_map with the dma_map event marked `bounced`) is a bounced one, its
+ * bytes that mapping's size (the event's `size`); a failure is worded from
+ * the first warning or fault the call recorded (watched through
+ * ProblemWatch, so a trace that stores nothing builds no info text).
  * @returns the entries mapped (nents; 0 or -EIO when the map failed) and
  * the entries and bytes bounced; `full` when the map failed.
  */
-function directMapSgWithSwiotlb(dev: Device, sgl: Scatterlist[], nents: number, pageSize: number, win: EventWindow): { ents: number; bounced: number; bouncedBytes: number; full: boolean; failure: string | null } {
-  win.open();
-  const ents = dmaMapSg(dev, sgl, nents, DMA_FROM_DEVICE, 0, { pageSize });
-  const evs = win.close();
-  if (ents <= 0) return { ents: 0, bounced: 0, bouncedBytes: 0, full: true, failure: mapFailure(evs) };
+function directMapSgWithSwiotlb(m: Machine, dev: Device, sgl: Scatterlist[], nents: number, pageSize: number, watch: ProblemWatch): { ents: number; bounced: number; bouncedBytes: number; full: boolean; failure: string | null } {
+  watch.open();
+  let ents: number;
+  try {
+    ents = dmaMapSg(dev, sgl, nents, DMA_FROM_DEVICE, 0, { pageSize });
+  } finally {
+    watch.close();
+  }
+  if (ents <= 0) return { ents: 0, bounced: 0, bouncedBytes: 0, full: true, failure: mapFailure(watch.first) };
   let bounced = 0;
   let bytes = 0;
-  for (let i = 0; i < evs.length; i++) {
-    const e = evs[i]!;
-    if (e.kind === "dma_map" && e.data["bounced"] === true) {
-      bounced++;
-      bytes += e.data["size"] as number;
+  // the device's active dma-direct mappings by DMA address (none behind an IOMMU: read, not created)
+  const mine = m.dmaStreaming?.byStart.get(dev);
+  if (mine) {
+    for (let i = 0; i < ents; i++) {
+      const rec = mine.get(sgl[i]!.dmaAddress);
+      if (rec && rec.bounced) {
+        bounced++;
+        bytes += rec.size;
+      }
     }
   }
   return { ents, bounced, bouncedBytes: bytes, full: false, failure: null };
@@ -221,52 +240,55 @@ function directMapSgWithSwiotlb(dev: Device, sgl: Scatterlist[], nents: number, 
 
 /**
  * Why a dma_map_sg failed, from the first warning or fault it recorded
- * (trace events from `from` on), never guessed from the pool's state
- * afterwards (`evs`: the events of the map call): swiotlb_tbl_map_single's "swiotlb buffer is full" with the
- * slot counts at that moment, or the map error's own text (for example a
- * bounce buffer that is itself above the device's mask: "swiotlb addr
- * overflow").
+ * (`e`, null if none), never guessed from the pool's state afterwards:
+ * swiotlb_tbl_map_single's "swiotlb buffer is full" with the slot counts at
+ * that moment, or the map error's own text (for example a bounce buffer that
+ * is itself above the device's mask: "swiotlb addr overflow").
  */
-function mapFailure(evs: readonly TraceEvent[]): string {
-  for (let i = 0; i < evs.length; i++) {
-    const e = evs[i]!;
-    if (e.level === "info") continue;
-    if (e.kind === "swiotlb_full") return `dma_map_sg failed: swiotlb buffer is full (${e.data["used"]} of ${e.data["total"]} slots in use when a ${e.data["size"]}-byte bounce was asked for)`;
-    return `dma_map_sg failed: ${e.msg}`;
+function mapFailure(e: TraceEvent | null): string {
+  if (e === null) return "dma_map_sg failed";
+  if (e.kind === "swiotlb_full") return `dma_map_sg failed: swiotlb buffer is full (${e.data["used"]} of ${e.data["total"]} slots in use when a ${e.data["size"]}-byte bounce was asked for)`;
+  return `dma_map_sg failed: ${e.msg}`;
+}
+
+/**
+ * What case04Run reads of its machine's trace, watched as the events are
+ * recorded (Trace.onProblem: warnings and faults only, so a trace that stores
+ * nothing builds no info text): the first warning or fault while a window is
+ * open (one map call), and the run's first swiotlb_full warning.
+ */
+class ProblemWatch {
+  private watching = false;
+  /** The first warning or fault of the last window. */
+  first: TraceEvent | null = null;
+  /** The run's first swiotlb_full warning. */
+  swiotlbFull: TraceEvent | null = null;
+  constructor(private readonly trace: Trace) {
+    trace.onProblem = (ev) => this.seen(ev);
   }
-  return "dma_map_sg failed";
+  private seen(ev: TraceEvent): void {
+    if (this.watching && this.first === null) this.first = ev;
+    if (ev.kind === "swiotlb_full" && this.swiotlbFull === null) this.swiotlbFull = ev;
+  }
+  /** Start a window: its first problem is kept in `first`. */
+  open(): void {
+    this.first = null;
+    this.watching = true;
+  }
+  close(): void {
+    this.watching = false;
+  }
+  /** Stop watching the trace. */
+  detach(): void {
+    this.trace.onProblem = undefined;
+  }
 }
 
 function fail(reason: string, pagePhys: number[] = []): Case04Buffer {
   return { ok: false, reason, pagePhys, dmaSegments: 0, deviceAddrs: [], bounced: 0, bouncedBytes: 0, truncated: 0, tables: 0, misdirected: 0, unmappedEntries: 0 };
 }
 
-/**
- * The events a trace records between open() and close(), watched through
- * Trace.onRecord: what case04Run reads of its trace (the map calls' events,
- * the frame's), whether the trace stores its events or not (the sweep's
- * machines do not: a 40 MiB run records hundreds of thousands).
- */
-class EventWindow {
-  private evs: TraceEvent[] = [];
-  private watching = false;
-  constructor(trace: Trace) {
-    trace.onRecord = (ev) => {
-      if (this.watching) this.evs.push(ev);
-    };
-  }
-  open(): void {
-    this.evs = [];
-    this.watching = true;
-  }
-  /** The events since open(), oldest first. */
-  close(): TraceEvent[] {
-    this.watching = false;
-    return this.evs;
-  }
-}
-
-function oneBuffer(m: Machine, dev: Device, p: Case04Params, win: EventWindow): Case04Buffer {
+function oneBuffer(m: Machine, dev: Device, p: Case04Params, watch: ProblemWatch): Case04Buffer {
   const ps = m.pageSize;
   const pages = Math.ceil(p.bufferSize / ps);
   if (p.strategy === "noncontiguous" || p.strategy === "dma_alloc_sg") {
@@ -290,7 +312,7 @@ function oneBuffer(m: Machine, dev: Device, p: Case04Params, win: EventWindow): 
   const sgl = vmallocToSg(m, buf.va, pages);
   if (!sgl) return fail("vmalloc_to_sg failed");
   const pagePhys = buf.pfns.map((x) => x * ps);
-  const r = directMapSgWithSwiotlb(dev, sgl, pages, ps, win);
+  const r = directMapSgWithSwiotlb(m, dev, sgl, pages, ps, watch);
   const ents = r.ents;
   const bounced = r.bounced;
   const bouncedBytes = r.bouncedBytes;
@@ -309,44 +331,56 @@ function oneBuffer(m: Machine, dev: Device, p: Case04Params, win: EventWindow): 
 
 /**
  * Run case 04 with the given parameters (missing ones from {@link CASE04_DEFAULTS}).
+ * `opts.keepEvents` false: the machine's trace stores no events (result.machine.trace
+ * is empty); every other figure of the result is the same, the run reading what it
+ * needs of its trace as the events happen (for callers that read no event).
  * @throws ModelConfigError for a parameter outside its range (nothing is built).
  */
-export function case04Run(params: Partial<Case04Params> = {}): Case04Result {
-  return runCase04({ ...CASE04_DEFAULTS, ...params }, true);
+export function case04Run(params: Partial<Case04Params> = {}, opts: { keepEvents?: boolean } = {}): Case04Result {
+  return runCase04({ ...CASE04_DEFAULTS, ...params }, opts.keepEvents ?? true);
 }
 
-/** case04Run on complete parameters; `keepEvents` false: the machine's trace stores no events (the figures are the same, see EventWindow). */
+/** case04Run on complete parameters; `keepEvents` false: the machine's trace stores no events (the figures are the same: the run reads its trace through watchers, see directMapSgWithSwiotlb). */
 function runCase04(p: Case04Params, keepEvents: boolean): Case04Result {
   const m = case04Machine(p, keepEvents);
   const dev = m.device("0000:03:00.0");
-  const win = new EventWindow(m.trace);
+  const watch = new ProblemWatch(m.trace);
   const b = buddyOf(m);
   // Boot: the swiotlb pool is allocated (memblock) before any page allocation.
   const mem: IoTlbMem | null = p.iommu ? null : swiotlbOf(m);
   const swStart: number | null = mem ? mem.defpool.start : null;
   if (p.fragmentFraction > 0) b.fragment(p.seed, p.fragmentFraction);
   const bufs: Case04Buffer[] = [];
-  for (let i = 0; i < p.buffers; i++) bufs.push(oneBuffer(m, dev, p, win));
+  for (let i = 0; i < p.buffers; i++) bufs.push(oneBuffer(m, dev, p, watch));
   const okBufs = bufs.filter((x) => x.ok);
   // One frame: the card fills every segment, the driver syncs each buffer for the CPU.
   // (Only streaming dma-direct mappings are tracked by the device actions of lib/model/actions.ts; the IOMMU and
   // dma_alloc_noncontiguous buffers get the sync calls alone, which is all their cost is made of.)
   const streamingDirect = !useDmaIommu(dev) && (p.strategy === "vmalloc" || p.strategy === "vmalloc32" || p.strategy === "zone-dma32");
   if (streamingDirect) for (const x of okBufs) for (let i = 0; i < x.dmaSegments; i++) deviceWrite(dev, x.sgl![i]!.dmaAddress, x.sgl![i]!.dmaLength);
-  win.open();
-  for (const x of okBufs) dmaSyncSgForCpu(dev, x.sgl!, x.dmaSegments, DMA_FROM_DEVICE);
-  const evs = win.close();
-  // the frame's charged cost, summed in event order as Trace.costSince does
+  // The frame's charged cost, its events' costs summed in event order as Trace.costSince does (Trace.costTally: the
+  // sweep's traces store no events), and the bytes swiotlb copied back: the sync events' copiedBytes, which add up
+  // to the machine's count of bounce-copied bytes over the frame (only these syncs copy).
+  const copiedBefore = m.swiotlbState.copiedBytes;
   let cost = 0;
-  for (let i = 0; i < evs.length; i++) cost += evs[i]!.costNs;
-  let bouncedBytes = 0;
-  for (let i = 0; i < evs.length; i++) {
-    const c = evs[i]!.data["copiedBytes"];
-    if (typeof c === "number" && evs[i]!.kind !== "swiotlb_bounce") bouncedBytes += c;
+  m.trace.costTally = 0;
+  try {
+    for (const x of okBufs) dmaSyncSgForCpu(dev, x.sgl!, x.dmaSegments, DMA_FROM_DEVICE);
+    cost = m.trace.costTally;
+  } finally {
+    m.trace.costTally = null;
   }
+  const bouncedBytes = m.swiotlbState.copiedBytes - copiedBefore;
+  watch.detach();
   const firstBad = bufs.find((x) => !x.ok);
   const trunc = bufs.reduce((s, x) => s + x.truncated, 0);
-  const all = bufs.flatMap((x) => x.pagePhys);
+  // every buffer's pages: how many, and how many above 4 GiB
+  let pages = 0;
+  let above4G = 0;
+  for (const x of bufs) {
+    pages += x.pagePhys.length;
+    for (let i = 0; i < x.pagePhys.length; i++) if (x.pagePhys[i]! >= SZ_4G) above4G++;
+  }
   return {
     params: p,
     machine: m,
@@ -359,8 +393,9 @@ function runCase04(p: Case04Params, keepEvents: boolean): Case04Result {
     swiotlbStart: swStart,
     bouncedBytesPerFrame: bouncedBytes,
     costPerFrameNs: cost,
-    pagesAbove4G: all.filter((a) => a >= SZ_4G).length,
-    pages: all.length,
+    pagesAbove4G: above4G,
+    pages: pages,
+    swiotlbFull: watch.swiotlbFull === null ? null : watch.swiotlbFull.msg,
   };
 }
 

@@ -19,6 +19,7 @@
  * in 32 bits is done here with {@link u32}.
  */
 import { alignDown, checkInt, checkPowerOf2, u32 } from "../core/arith.js";
+import { isIntIn, checkIntArg } from "../core/arg-checks.js";
 import type { DmaAddr, PhysAddr, Pfn } from "../core/addr.js";
 import { EINVAL, ENOMEM } from "../core/errno.js";
 import { KernelOops, ModelConfigError } from "../core/errors.js";
@@ -135,15 +136,16 @@ export function sgSetPage(sg: Scatterlist, pfn: Pfn | null, len: number, offset:
  */
 export function checkSgEntries(fn: string, sgl: readonly Scatterlist[], nents: number, minLength = 0): void {
   if (!Array.isArray(sgl) || sgl.length === 0) throw new ModelConfigError(`${fn}(sgl)`, sgl, "a non-empty array of scatterlist entries");
-  checkInt(`${fn}(nents)`, nents, 1, sgl.length);
+  checkIntArg(fn, "nents", nents, 1, sgl.length);
   for (let i = 0; i < nents; i++) {
     const s = sgl[i];
     if (!s || typeof s !== "object") throw new ModelConfigError(`${fn}(sgl[${i}])`, s, "a scatterlist entry");
     // sg_phys of a page-less entry: the kernel crashes on its first use (see sgPhys); reported before any change.
     if (s.pfn === null) throw new KernelOops(`Unable to handle kernel NULL pointer dereference (sg_page of page-less entry sgl[${i}] in ${fn})`, 0, ["sg_phys", fn]);
-    checkInt(`${fn}(sgl[${i}].pfn)`, s.pfn);
-    checkInt(`${fn}(sgl[${i}].offset)`, s.offset, 0, UINT_MAX);
-    checkInt(`${fn}(sgl[${i}].length)`, s.length, minLength, UINT_MAX);
+    // (the field names are built only for a value checkInt rejects: this runs per entry)
+    if (!isIntIn(s.pfn)) checkInt(`${fn}(sgl[${i}].pfn)`, s.pfn);
+    if (!isIntIn(s.offset, 0, UINT_MAX)) checkInt(`${fn}(sgl[${i}].offset)`, s.offset, 0, UINT_MAX);
+    if (!isIntIn(s.length, minLength, UINT_MAX)) checkInt(`${fn}(sgl[${i}].length)`, s.length, minLength, UINT_MAX);
   }
 }
 

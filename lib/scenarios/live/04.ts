@@ -106,7 +106,8 @@ export function case04BuffersOutputs(run: Case04Result): LiveOutput[] {
  */
 export function case04PgtableOutputs(params: Case04Params, releases: readonly string[]): LiveOutput[] {
   const rows = releases.map((k) => {
-    const r = case04Run({ ...params, kernel: k, iommu: true, strategy: "iommu", bufferSize: 2 ** 20, buffers: 1, fragmentFraction: 0 });
+    // (the rows read no trace event: the machine stores none)
+    const r = case04Run({ ...params, kernel: k, iommu: true, strategy: "iommu", bufferSize: 2 ** 20, buffers: 1, fragmentFraction: 0 }, { keepEvents: false });
     const b = r.buffers[0]!;
     return { kernel: k, "DMA segments for 256 pages": b.dmaSegments, "frame pages sent to the wrong IOVA": b.misdirected, "entries to an unmapped IOVA": b.unmappedEntries, result: r.ok ? "table right" : r.reason };
   });
@@ -121,8 +122,9 @@ export function case04PgtableOutputs(params: Case04Params, releases: readonly st
  */
 export function case04Vmalloc32Outputs(params: Case04Params): LiveOutput[] {
   const rows = VMALLOC32_RELEASES.map((k) => {
-    const r16 = case04Run({ ...params, kernel: k, strategy: "vmalloc32", bufferSize: 16 * 2 ** 20, buffers: 1, fragmentFraction: 0 });
-    const r1 = case04Run({ ...params, kernel: k, strategy: "vmalloc32", bufferSize: 2 ** 20, buffers: 1, fragmentFraction: 0 });
+    // (the rows read no trace event: the machines store none)
+    const r16 = case04Run({ ...params, kernel: k, strategy: "vmalloc32", bufferSize: 16 * 2 ** 20, buffers: 1, fragmentFraction: 0 }, { keepEvents: false });
+    const r1 = case04Run({ ...params, kernel: k, strategy: "vmalloc32", bufferSize: 2 ** 20, buffers: 1, fragmentFraction: 0 }, { keepEvents: false });
     return {
       kernel: k,
       "page flags": vmalloc32PageGfpText(r1.machine).split("|").join(" | "),
@@ -152,7 +154,8 @@ export function case04AllocOutputs(params: Case04Params): LiveOutput[] {
   const rows: Array<Record<string, string | number>> = [];
   for (const vtd of [false, true]) {
     for (const mib of [4, 16]) {
-      const m = case04Machine({ ...params, kernel: "v6.19", iommu: vtd, strategy: vtd ? "iommu" : "vmalloc" });
+      // (the rows read no trace event: the machine stores none)
+      const m = case04Machine({ ...params, kernel: "v6.19", iommu: vtd, strategy: vtd ? "iommu" : "vmalloc" }, false);
       const d = m.device("0000:03:00.0");
       const size = mib * 2 ** 20;
       const pg = dmaAllocPages(d, size, DMA_FROM_DEVICE);
@@ -182,14 +185,14 @@ export function case04AllocOutputs(params: Case04Params): LiveOutput[] {
  * Notebook 04: the swiotlb slots chart of a vmalloc sweep without IOMMU,
  * then what the single run's kernel log says about the pool.
  * @param bounce the vmalloc rows of a case04Sweep without IOMMU.
- * @param run case04Run(params) (its swiotlb_full trace event, its slots).
+ * @param run case04Run(params) (its first swiotlb_full message, its slots).
  * @param params buffers and swiotlbSize are named in the chart title.
  */
 export function case04SwiotlbOutputs(bounce: readonly Case04SweepRow[], run: Case04Result, params: Case04Params): LiveOutput[] {
-  const fullMsg = run.machine.trace.ofKind("swiotlb_full");
+
   return [
     chart(swiotlbSlotsChartSpec(bounce, `swiotlb slots in use with ${params.buffers} vmalloc buffers (pool ${params.swiotlbSize / 2 ** 20} MiB)`), bounce.map((r) => `${r.bufferMiB} MiB: ${r.swiotlbSlotsUsed}/${r.swiotlbSlots} slots, ${r.ok ? "mapped" : "map failed"}`).join("; ")),
-    md(fullMsg.length ? `This run's kernel log: \`${fullMsg[0]!.msg}\`` : `This run did not fill the pool (${run.swiotlbSlotsUsed} of ${run.swiotlbSlots} slots in use).`),
+    md(run.swiotlbFull !== null ? `This run's kernel log: \`${run.swiotlbFull}\`` : `This run did not fill the pool (${run.swiotlbSlotsUsed} of ${run.swiotlbSlots} slots in use).`),
   ];
 }
 
@@ -226,7 +229,8 @@ const VIPT_DEPS = ["kernel"];
 /** The seed the unfragmented computations run with (any seed gives the same result, see above): the notebook's. */
 const SEED_UNREAD = 1;
 
-const mainRun = memoLast((p: Case04Params) => case04Run(p), 2);
+// (the outputs read the run's figures and its swiotlbFull message, no stored event: the machine stores none)
+const mainRun = memoLast((p: Case04Params) => case04Run(p, { keepEvents: false }), 2);
 // the sweep ignores the strategy and the buffer size of its base (each run sets its own) and runs unfragmented
 // one run of the sweep: case04Sweep on one strategy and one size gives that row (it runs strategies outer, sizes inner)
 const sweepRun = memoLast((a: { base: Case04Params; strategy: Case04Strategy; size: number }) => case04Sweep(a.base, [a.size], [a.strategy]), 64);
