@@ -174,6 +174,14 @@ const DEFAULT_HINT: Record<HazardKind, string> = {
   device_read_stale: "dma_map_single() or dma_sync_single_for_device() after the CPU's last write",
 };
 
+/** A physical range registered for speculative fills: lines [start, end) of colour `colour`; `dead` once removed. */
+interface SpecRange {
+  start: number;
+  end: number;
+  colour: number;
+  dead: boolean;
+}
+
 /** The CPU data cache plus memory contents of one machine. See the module comment. */
 export class CacheModel {
   readonly lineSize: number;
@@ -230,7 +238,16 @@ export class CacheModel {
   private readonly labels: string[] = ["init"];
   private cpuN = 0;
   private devN = 0;
-  private readonly specRanges = new Map<number, { start: number; end: number; colour: number }>();
+  private readonly specRanges = new Map<number, SpecRange>();
+  /**
+   * The live ranges of specRanges in the Map's order (insertion order: ids
+   * only grow), for step()'s pick by index; a removed range is marked `dead`
+   * and dropped at the next step that needs the list (specDead counts them),
+   * so a step costs O(1) while ranges are only added (a buffer mapped page by
+   * page) instead of copying every range.
+   */
+  private specOrder: SpecRange[] = [];
+  private specDead = 0;
   private specId = 0;
 
   /**
@@ -898,13 +915,19 @@ export class CacheModel {
   addSpeculationRange(paddr: number, size: number, colour = 0): number {
     const { l0, l1 } = this.checkRange("addSpeculationRange", paddr, size);
     const id = ++this.specId;
-    this.specRanges.set(id, { start: l0, end: l1, colour });
+    const r: SpecRange = { start: l0, end: l1, colour, dead: false };
+    this.specRanges.set(id, r);
+    this.specOrder.push(r);
     return id;
   }
 
   /** Forget a speculation range. */
   removeSpeculationRange(id: number): void {
+    const r = this.specRanges.get(id);
+    if (r === undefined) return;
     this.specRanges.delete(id);
+    r.dead = true;
+    this.specDead++;
   }
 
   /**
@@ -920,7 +943,11 @@ export class CacheModel {
     const b = this.prng.nextFloat();
     const pick = this.prng.nextU32();
     if (a < this.specFillProb && this.specRanges.size > 0) {
-      const ranges = [...this.specRanges.values()];
+      if (this.specDead > 0) {
+        this.specOrder = this.specOrder.filter((x) => !x.dead);
+        this.specDead = 0;
+      }
+      const ranges = this.specOrder;
       const r = ranges[pick % ranges.length]!;
       const l = r.start + (Math.floor(pick / ranges.length) % (r.end - r.start));
       if (!this.findCopy(l, r.colour)) {
