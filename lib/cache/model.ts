@@ -176,6 +176,8 @@ const DEFAULT_HINT: Record<HazardKind, string> = {
 
 /** A physical range registered for speculative fills: lines [start, end) of colour `colour`; `dead` once removed. */
 interface SpecRange {
+  /** The id addSpeculationRange returned. */
+  id: number;
   start: number;
   end: number;
   colour: number;
@@ -238,13 +240,14 @@ export class CacheModel {
   private readonly labels: string[] = ["init"];
   private cpuN = 0;
   private devN = 0;
-  private readonly specRanges = new Map<number, SpecRange>();
   /**
-   * The live ranges of specRanges in the Map's order (insertion order: ids
-   * only grow), for step()'s pick by index; a removed range is marked `dead`
-   * and dropped at the next step that needs the list (specDead counts them),
-   * so a step costs O(1) while ranges are only added (a buffer mapped page by
-   * page) instead of copying every range.
+   * The registered speculation ranges in the order they were added (ids only
+   * grow, so the list is sorted by id), for step()'s pick by index; a removed
+   * range is marked `dead` (found by binary search on its id) and dropped at
+   * the next step that needs the list or once the dead are half of it
+   * (specDead counts them), so adding and
+   * a step cost O(1) while ranges are only added (a buffer mapped page by
+   * page) instead of copying every range at each step.
    */
   private specOrder: SpecRange[] = [];
   private specDead = 0;
@@ -317,7 +320,7 @@ export class CacheModel {
 
   /** Number of memory runs plus cached lines: the model's memory footprint, in entries. */
   get footprint(): { memoryRuns: number; devRuns: number; cachedLines: number; specRanges: number } {
-    return { memoryRuns: this.mem().size, devRuns: this.devLast.size, cachedLines: this.cachedCount, specRanges: this.specRanges.size };
+    return { memoryRuns: this.mem().size, devRuns: this.devLast.size, cachedLines: this.cachedCount, specRanges: this.specOrder.length - this.specDead };
   }
 
   private checkRange(fn: string, paddr: number, size: number): { l0: number; l1: number } {
@@ -915,19 +918,32 @@ export class CacheModel {
   addSpeculationRange(paddr: number, size: number, colour = 0): number {
     const { l0, l1 } = this.checkRange("addSpeculationRange", paddr, size);
     const id = ++this.specId;
-    const r: SpecRange = { start: l0, end: l1, colour, dead: false };
-    this.specRanges.set(id, r);
-    this.specOrder.push(r);
+    this.specOrder.push({ id, start: l0, end: l1, colour, dead: false });
     return id;
   }
 
-  /** Forget a speculation range. */
+  /** Forget a speculation range (an id not registered, or already removed, is ignored). */
   removeSpeculationRange(id: number): void {
-    const r = this.specRanges.get(id);
-    if (r === undefined) return;
-    this.specRanges.delete(id);
+    const order = this.specOrder;
+    let lo = 0;
+    let hi = order.length;
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      if (order[mid]!.id < id) lo = mid + 1;
+      else hi = mid;
+    }
+    const r = order[lo];
+    if (r === undefined || r.id !== id || r.dead) return;
     r.dead = true;
     this.specDead++;
+    // dropped once they are half the list, so it stays bounded when steps never pick (specFillProb 0)
+    if (this.specDead * 2 > order.length) this.dropDeadSpecRanges();
+  }
+
+  /** Drop the removed ranges from the ordered list (the live ones keep their order). */
+  private dropDeadSpecRanges(): void {
+    this.specOrder = this.specOrder.filter((x) => !x.dead);
+    this.specDead = 0;
   }
 
   /**
@@ -942,11 +958,8 @@ export class CacheModel {
     const a = this.prng.nextFloat();
     const b = this.prng.nextFloat();
     const pick = this.prng.nextU32();
-    if (a < this.specFillProb && this.specRanges.size > 0) {
-      if (this.specDead > 0) {
-        this.specOrder = this.specOrder.filter((x) => !x.dead);
-        this.specDead = 0;
-      }
+    if (a < this.specFillProb && this.specOrder.length > this.specDead) {
+      if (this.specDead > 0) this.dropDeadSpecRanges();
       const ranges = this.specOrder;
       const r = ranges[pick % ranges.length]!;
       const l = r.start + (Math.floor(pick / ranges.length) % (r.end - r.start));
