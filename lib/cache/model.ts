@@ -174,16 +174,6 @@ const DEFAULT_HINT: Record<HazardKind, string> = {
   device_read_stale: "dma_map_single() or dma_sync_single_for_device() after the CPU's last write",
 };
 
-/** A physical range registered for speculative fills: lines [start, end) of colour `colour`; `dead` once removed. */
-interface SpecRange {
-  /** The id addSpeculationRange returned. */
-  id: number;
-  start: number;
-  end: number;
-  colour: number;
-  dead: boolean;
-}
-
 /** The CPU data cache plus memory contents of one machine. See the module comment. */
 export class CacheModel {
   readonly lineSize: number;
@@ -240,17 +230,7 @@ export class CacheModel {
   private readonly labels: string[] = ["init"];
   private cpuN = 0;
   private devN = 0;
-  /**
-   * The registered speculation ranges in the order they were added (ids only
-   * grow, so the list is sorted by id), for step()'s pick by index; a removed
-   * range is marked `dead` (found by binary search on its id) and dropped at
-   * the next step that needs the list or once the dead are half of it
-   * (specDead counts them), so adding and
-   * a step cost O(1) while ranges are only added (a buffer mapped page by
-   * page) instead of copying every range at each step.
-   */
-  private specOrder: SpecRange[] = [];
-  private specDead = 0;
+  private readonly specRanges = new Map<number, { start: number; end: number; colour: number }>();
   private specId = 0;
 
   /**
@@ -320,7 +300,7 @@ export class CacheModel {
 
   /** Number of memory runs plus cached lines: the model's memory footprint, in entries. */
   get footprint(): { memoryRuns: number; devRuns: number; cachedLines: number; specRanges: number } {
-    return { memoryRuns: this.mem().size, devRuns: this.devLast.size, cachedLines: this.cachedCount, specRanges: this.specOrder.length - this.specDead };
+    return { memoryRuns: this.mem().size, devRuns: this.devLast.size, cachedLines: this.cachedCount, specRanges: this.specRanges.size };
   }
 
   private checkRange(fn: string, paddr: number, size: number): { l0: number; l1: number } {
@@ -918,32 +898,13 @@ export class CacheModel {
   addSpeculationRange(paddr: number, size: number, colour = 0): number {
     const { l0, l1 } = this.checkRange("addSpeculationRange", paddr, size);
     const id = ++this.specId;
-    this.specOrder.push({ id, start: l0, end: l1, colour, dead: false });
+    this.specRanges.set(id, { start: l0, end: l1, colour });
     return id;
   }
 
-  /** Forget a speculation range (an id not registered, or already removed, is ignored). */
+  /** Forget a speculation range. */
   removeSpeculationRange(id: number): void {
-    const order = this.specOrder;
-    let lo = 0;
-    let hi = order.length;
-    while (lo < hi) {
-      const mid = Math.floor((lo + hi) / 2);
-      if (order[mid]!.id < id) lo = mid + 1;
-      else hi = mid;
-    }
-    const r = order[lo];
-    if (r === undefined || r.id !== id || r.dead) return;
-    r.dead = true;
-    this.specDead++;
-    // dropped once they are half the list, so it stays bounded when steps never pick (specFillProb 0)
-    if (this.specDead * 2 > order.length) this.dropDeadSpecRanges();
-  }
-
-  /** Drop the removed ranges from the ordered list (the live ones keep their order). */
-  private dropDeadSpecRanges(): void {
-    this.specOrder = this.specOrder.filter((x) => !x.dead);
-    this.specDead = 0;
+    this.specRanges.delete(id);
   }
 
   /**
@@ -958,9 +919,8 @@ export class CacheModel {
     const a = this.prng.nextFloat();
     const b = this.prng.nextFloat();
     const pick = this.prng.nextU32();
-    if (a < this.specFillProb && this.specOrder.length > this.specDead) {
-      if (this.specDead > 0) this.dropDeadSpecRanges();
-      const ranges = this.specOrder;
+    if (a < this.specFillProb && this.specRanges.size > 0) {
+      const ranges = [...this.specRanges.values()];
       const r = ranges[pick % ranges.length]!;
       const l = r.start + (Math.floor(pick / ranges.length) % (r.end - r.start));
       if (!this.findCopy(l, r.colour)) {
