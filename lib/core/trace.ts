@@ -129,7 +129,7 @@ export interface TraceInput {
 export class Trace {
   private readonly list: TraceEvent[] = [];
   private clock = 0;
-  /** When false, events are counted (and the clock advanced) but not stored: for benchmarks. */
+  /** When false, events advance the clock (and reach onRecord / onProblem watchers) but are not stored: for benchmarks and sweeps. */
   keepEvents: boolean;
 
   /**
