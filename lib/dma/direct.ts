@@ -47,7 +47,7 @@
  */
 import { DMA_MAPPING_ERROR, dmaMappingError, type DmaAddr, type PhysAddr } from "../core/addr.js";
 import { checkInt, hex } from "../core/arith.js";
-import { isIntIn } from "../core/arg-checks.js";
+import { checkIntArg, isIntIn } from "../core/arg-checks.js";
 import { EIO } from "../core/errno.js";
 import { ModelConfigError } from "../core/errors.js";
 import { DMA_ATTR_SKIP_CPU_SYNC, checkAttrs, checkDirection, dirName, hasAttr, validDmaDirection } from "../core/dma-types.js";
@@ -99,8 +99,8 @@ export function dmaDirectMapPhys(dev: Device, paddr: PhysAddr | number, size: nu
   // (field names are built only for a value the check rejects: this runs per page)
   const d = validDmaDirection(dir) ? dir : checkDirection(`${fn}(dir)`, dir);
   if (!isIntIn(attrs, 0, 2 ** 31 - 1)) checkAttrs(`${fn}(attrs)`, attrs);
-  if (!isIntIn(paddr)) checkInt(`${fn}(paddr)`, paddr);
-  if (!isIntIn(size, 0, 0xffffffff)) checkInt(`${fn}(size)`, size, 0, 0xffffffff);
+  checkIntArg(fn, "paddr", paddr);
+  checkIntArg(fn, "size", size, 0, 0xffffffff);
   if (size === 0) checkZeroSize(dev, `${fn}(size)`, size, !hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC));
   const m = swiotlbHostOf(dev);
   const s = streamingOf(m);
@@ -170,10 +170,10 @@ export function dmaDirectUnmapPhys(dev: Device, dmaAddr: DmaAddr, size: number, 
   const fn = meta.fn ?? kernelFunctionName(dev.kernel, "dma_direct_unmap_page");
   // (field names are built only for a value the check rejects)
   const d = validDmaDirection(dir) ? dir : checkDirection(`${fn}(dir)`, dir);
-  if (!isIntIn(size, 0, 0xffffffff)) checkInt(`${fn}(size)`, size, 0, 0xffffffff);
+  checkIntArg(fn, "size", size, 0, 0xffffffff);
   if (!isIntIn(attrs, 0, 2 ** 31 - 1)) checkAttrs(`${fn}(attrs)`, attrs);
   if (size === 0) checkZeroSize(dev, `${fn}(size)`, size, !hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC));
-  if (!dmaMappingError(dmaAddr) && !isIntIn(dmaAddr)) checkInt(`${fn}(dmaAddr)`, dmaAddr);
+  if (!dmaMappingError(dmaAddr)) checkIntArg(fn, "dmaAddr", dmaAddr);
   const m = swiotlbHostOf(dev);
   const s = streamingOf(m);
   const rec = findMapping(s, dev, dmaAddr);
@@ -222,8 +222,8 @@ function syncSingle(dev: Device, dmaAddr: DmaAddr, size: number, dir: number, to
   const fn = fnName ?? (toCpu ? "dma_sync_single_for_cpu" : "dma_sync_single_for_device");
   // (field names are built only for a value the check rejects: this runs per sg entry)
   const d = validDmaDirection(dir) ? dir : checkDirection(`${fn}(dir)`, dir);
-  if (!isIntIn(dmaAddr)) checkInt(`${fn}(dmaAddr)`, dmaAddr);
-  if (!isIntIn(size, 0, 0xffffffff)) checkInt(`${fn}(size)`, size, 0, 0xffffffff);
+  checkIntArg(fn, "dmaAddr", dmaAddr);
+  checkIntArg(fn, "size", size, 0, 0xffffffff);
   if (size === 0) checkZeroSize(dev, `${fn}(size)`, size, true);
   const m = swiotlbHostOf(dev);
   const s = streamingOf(m);

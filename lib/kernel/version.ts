@@ -70,8 +70,7 @@ export function atLeast(v: string | KernelVersion, change: KernelChange): boolea
   if (since === undefined) {
     throw new ModelConfigError("atLeast(change)", change, "a change registered with defineChange()");
   }
-  const x = parseKernelVersion(v);
-  return (x.major !== since.major ? x.major - since.major : x.minor - since.minor) >= 0;
+  return compareVersions(v, since) >= 0;
 }
 
 /** One behaviour change of the DMA layer, with the commit that made it. */

@@ -7,7 +7,7 @@
  * arm64 IOREMAP_MAX_ORDER = PUD_SHIFT with 4K pages), all v5.4.6 / v6.19.
  */
 import { checkInt } from "../core/arith.js";
-import { isIntIn } from "../core/arg-checks.js";
+import { checkIntArg } from "../core/arg-checks.js";
 import type { PhysAddr, Pfn, VirtAddr } from "../core/addr.js";
 import { ModelConfigError } from "../core/errors.js";
 import type { MemoryModel } from "./memory.js";
@@ -54,7 +54,7 @@ export function regionIntersectsSystemRam(mm: MemoryModel, start: number, size: 
 export function vmallocPages(mm: MemoryModel, size: number, pfns: readonly Pfn[], kind: VmKind = "vmalloc", prot: VmProt = "normal", caller = "vmalloc"): VirtAddr | null {
   checkInt("vmalloc(size)", size, 1);
   // (the field name is built only for a pfn checkInt rejects: this runs per page)
-  for (const p of pfns) if (!isIntIn(p)) checkInt(`${caller}(pfn)`, p);
+  for (const p of pfns) checkIntArg(caller, "pfn", p);
   const n = Math.ceil(size / mm.pageSize);
   if (pfns.length !== n) throw new ModelConfigError("vmalloc(pfns)", pfns.length, `${n} pages for ${size} bytes`);
   const a = mm.vmapSpace.alloc(size, { kind, prot, pfns, caller });

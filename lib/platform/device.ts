@@ -6,7 +6,7 @@
  * {@link Device} in their own files.
  */
 import { DMA_BIT_MASK, MAX_ADDR, checkInt, checkLowMask, isLowMask, minNotZero } from "../core/arith.js";
-import { isIntIn } from "../core/arg-checks.js";
+import { checkIntArg } from "../core/arg-checks.js";
 import type { DmaAddr, PhysAddr } from "../core/addr.js";
 import { ModelConfigError } from "../core/errors.js";
 import { Trace } from "../core/trace.js";
@@ -192,12 +192,12 @@ export function checkDeviceDmaFields(dev: Device, fn: string): void {
   // (no closure and no field name built per call: every DMA API call runs this)
   checkMaskField(fn, "dmaMask", dev.dmaMask, true);
   checkMaskField(fn, "coherentDmaMask", dev.coherentDmaMask, false);
-  if (!isIntIn(dev.busDmaLimit, 0, MAX_ADDR)) checkInt(`${fn}(dev.busDmaLimit)`, dev.busDmaLimit, 0, MAX_ADDR);
+  checkIntArg(fn, "dev.busDmaLimit", dev.busDmaLimit, 0, MAX_ADDR);
   if (typeof dev.dmaCoherent !== "boolean") throw new ModelConfigError(`${fn}(dev.dmaCoherent)`, dev.dmaCoherent, "true or false");
   const p = dev.dmaParms;
   if (p === null) return;
   if (typeof p !== "object") throw new ModelConfigError(`${fn}(dev.dmaParms)`, p, "null or { maxSegmentSize, segmentBoundaryMask, minAlignMask? }");
-  if (!isIntIn(p.maxSegmentSize, 0, 0xffffffff)) checkInt(`${fn}(dev.dmaParms.maxSegmentSize)`, p.maxSegmentSize, 0, 0xffffffff);
+  checkIntArg(fn, "dev.dmaParms.maxSegmentSize", p.maxSegmentSize, 0, 0xffffffff);
   if (p.segmentBoundaryMask !== 0) checkMaskField(fn, "dmaParms.segmentBoundaryMask", p.segmentBoundaryMask, false);
   if (p.minAlignMask !== undefined && p.minAlignMask !== 0) checkMaskField(fn, "dmaParms.minAlignMask", p.minAlignMask, false);
 }

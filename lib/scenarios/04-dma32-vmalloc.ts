@@ -49,6 +49,7 @@ import { loadPlatformProfile, type PlatformProfile } from "../platform/profile.j
 import type { Device } from "../platform/device.js";
 import { applyMaintenance } from "../dma/arch/index.js";
 import { swiotlbOf } from "../dma/swiotlb.js";
+import { findMapping } from "../dma/state.js";
 import { cpuRead, deviceWrite } from "../model/actions.js";
 import { dmaMapSg, dmaSyncSgForCpu, dmaUnmapSg, useDmaIommu } from "../dma/mapping.js";
 import { invalidateKernelVmapRange } from "../dma/arch/parisc.js";
@@ -225,10 +226,10 @@ function directMapSgWithSwiotlb(m: Machine, dev: Device, sgl: Scatterlist[], nen
   let bounced = 0;
   let bytes = 0;
   // the device's active dma-direct mappings by DMA address (none behind an IOMMU: read, not created)
-  const mine = m.dmaStreaming?.byStart.get(dev);
-  if (mine) {
+  const s = m.dmaStreaming;
+  if (s) {
     for (let i = 0; i < ents; i++) {
-      const rec = mine.get(sgl[i]!.dmaAddress);
+      const rec = findMapping(s, dev, sgl[i]!.dmaAddress);
       if (rec && rec.bounced) {
         bounced++;
         bytes += rec.size;
