@@ -492,7 +492,7 @@ function allocIovaFastChecked(iovad: IovaDomain, size: number, limitPfn: number,
   if (!(Number.isSafeInteger(limitPfn) && limitPfn >= iovad.startPfn && limitPfn <= iovad.maxPfn)) {
     checkInt("allocIovaFast(limitPfn)", limitPfn, iovad.startPfn, iovad.maxPfn);
   }
-  const maxSize = Math.min(2 ** 52, iovad.maxPfn - iovad.startPfn + 1);
+  const maxSize = rc._maxSize;
   if (!(Number.isSafeInteger(size) && size >= 1 && size <= maxSize)) checkInt("allocIovaFast(size)", size, 1, maxSize);
   if (typeof flushRcache !== "boolean") throw new ModelConfigError("allocIovaFast(flushRcache)", flushRcache, "true or false");
   if (!rc.flushOptional && !flushRcache) {
@@ -508,7 +508,7 @@ function allocIovaFastChecked(iovad: IovaDomain, size: number, limitPfn: number,
 
 /** alloc_iova_fast after a failed rcache get: alloc_iova, and on failure with flush_rcache the flush and one retry. */
 function allocIovaFastMiss(iovad: IovaDomain, rc: IovaRcaches, sz: number, limitPfn: number, flushRcache: boolean): number {
-  const maxSize = Math.min(2 ** 52, iovad.maxPfn - iovad.startPfn + 1);
+  const maxSize = rc._maxSize;
   let flush = flushRcache;
   for (;;) {
     // A rounded size above what the model can hold cannot fit anywhere: alloc_iova fails.
