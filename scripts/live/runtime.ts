@@ -193,8 +193,8 @@ function makeControl(p: NotebookParam, spec: Spec, unit: string | undefined, row
     }
     case "releases": {
       // a list of releases: one line per major release ("v5." then 0, 1, ... 19, a minor release in the same column on
-      // every line), a checkbox per release; the list
-      // is kept oldest first, the order of the per-release tables and charts
+      // every line), a checkbox per release; the list is kept oldest first, the order of the per-release tables and
+      // charts (unlike "picks", which keeps the order values were checked in)
       const majors = [...new Set(spec.options.map((o) => o.replace(/\.\d+$/, ".")))];
       const lines = majors.map((mj) => `<span class="rel-line"><span class="major">${esc(mj)}</span>${spec.options.filter((o) => o.startsWith(mj)).map((o) => `<label class="check rel" title="${esc(o)}" style="grid-column:${Number(o.slice(mj.length)) + 2}"><input type="checkbox" id="${id}-${esc(o)}" data-field="${esc(o)}" aria-label="${esc(o)}">${esc(o.slice(mj.length))}</label>`).join("")}</span>`);
       row.innerHTML = `<label for="${id}">${name}</label><span class="ctl wide releases" id="${id}" role="group" aria-label="${name}">${lines.join("")}</span>${hint.replace('class="hint"', 'class="hint below"')}${err}`;
