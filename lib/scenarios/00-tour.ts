@@ -76,6 +76,19 @@ export const TOUR_DEFAULTS: TourParams = {
 };
 
 /**
+ * The driver's sync and unmap calls the tour can leave out, each a boolean
+ * (true: the call is made); TOUR_PARAMS takes any of them (partial), notebook
+ * 00's parameters cell all three (lib/scenarios/live/00.ts).
+ */
+export const TOUR_SYNCS = z
+  .object({
+    rxSyncForCpu: zBool("dma_sync_single_for_cpu before the CPU reads"),
+    rxUnmap: zBool("dma_unmap_single of the RX buffer"),
+    txSyncForDevice: zBool("dma_sync_single_for_device after the late TX write"),
+  })
+  .strict();
+
+/**
  * The tour's parameters: types and ranges (lib/scenarios/params.ts). Every
  * field is optional; {@link TOUR_DEFAULTS} fills the rest.
  */
@@ -86,14 +99,7 @@ export const TOUR_PARAMS = z
     device: z.string().min(1).describe("a device name of the platform profile (data/platforms/<platform>.json, devices[].name)").optional(),
     bufferSize: zInt(1, 65536, "bytes per buffer"),
     offset: zInt(0, 4096, "byte offset of the RX buffer inside its kmalloc object"),
-    syncs: z
-      .object({
-        rxSyncForCpu: zBool("dma_sync_single_for_cpu before the CPU reads"),
-        rxUnmap: zBool("dma_unmap_single of the RX buffer"),
-        txSyncForDevice: zBool("dma_sync_single_for_device after the late TX write"),
-      })
-      .strict()
-      .partial(),
+    syncs: TOUR_SYNCS.partial(),
     sharedLine: zBool("the CPU writes a field in the RX buffer's cache line"),
     txLateWrite: zBool("the CPU patches the TX header after mapping"),
     seed: zSeed,

@@ -12,8 +12,8 @@ import { z } from "zod";
 import { hex } from "../../core/arith.js";
 import { listPlatformProfiles } from "../../platform/profile.js";
 import { callCostChart, lineStateChart, tourOutcomeChart } from "../../viz/cache.js";
-import { runTour, tourCellsAround, tourCosts, tourOutcome, tourTailCells, type TourCostRow, type TourParams, type TourResult } from "../00-tour.js";
-import { parseScenarioParams, zBool, zInt, zSeed } from "../params.js";
+import { TOUR_PARAMS, TOUR_SYNCS, runTour, tourCellsAround, tourCosts, tourOutcome, tourTailCells, type TourCostRow, type TourParams, type TourResult } from "../00-tour.js";
+import { parseScenarioParams, zInt } from "../params.js";
 import { chart, liveResult, md, memoLast, paramOfField, table, type LiveOutput, type LiveResult, type LiveStep, type SameAsNotebook } from "./types.js";
 
 /** True iff `id` names a platform profile in data/platforms. */
@@ -24,23 +24,17 @@ function isPlatform(id: unknown): boolean {
 /** A platform profile id (data/platforms/<id>.json). */
 const zPlatform = z.string().refine(isPlatform).describe("a platform profile id: the name of a file in data/platforms without .json");
 
-/** The parameters of notebook 00, named as in its parameters cell (ranges of TOUR_PARAMS). */
+/** The parameters of notebook 00, named as in its parameters cell (the fields it shares with TOUR_PARAMS are TOUR_PARAMS' own, required). */
 export const NOTEBOOK00_PARAMS = z
   .object({
     nonCoherentBoard: zPlatform,
     coherentBoard: zPlatform,
-    bufferSize: zInt(1, 65536, "bytes per buffer"),
-    offset: zInt(0, 4096, "byte offset of the RX buffer inside its kmalloc object"),
-    syncs: z
-      .object({
-        rxSyncForCpu: zBool("dma_sync_single_for_cpu before the CPU reads"),
-        rxUnmap: zBool("dma_unmap_single of the RX buffer"),
-        txSyncForDevice: zBool("dma_sync_single_for_device after the late TX write"),
-      })
-      .strict(),
+    bufferSize: TOUR_PARAMS.shape.bufferSize.unwrap(),
+    offset: TOUR_PARAMS.shape.offset.unwrap(),
+    syncs: TOUR_SYNCS,
     sharedLineBufferSize: zInt(1, 65536, "bytes of the RX buffer in the shared-cache-line variant"),
-    seed: zSeed,
-    specFillProb: z.number().min(0).max(1).describe("probability of a speculative line fill per step: a number in [0, 1]"),
+    seed: TOUR_PARAMS.shape.seed.unwrap(),
+    specFillProb: TOUR_PARAMS.shape.specFillProb.unwrap(),
     costPlatforms: z.array(zPlatform).min(1).max(8).describe("1 to 8 platform profile ids (data/platforms) for the cost chart"),
   })
   .strict();
