@@ -335,10 +335,12 @@ function oneBuffer(m: Machine, dev: Device, p: Case04Params, watch: ProblemWatch
  * `opts.keepEvents` false: the machine's trace stores no events (result.machine.trace
  * is empty); every other figure of the result is the same, the run reading what it
  * needs of its trace as the events happen (for callers that read no event).
- * @throws ModelConfigError for a parameter outside its range (nothing is built).
+ * @throws ModelConfigError for a parameter outside its range, or `opts.keepEvents` that is not a boolean (nothing is built).
  */
 export function case04Run(params: Partial<Case04Params> = {}, opts: { keepEvents?: boolean } = {}): Case04Result {
-  return runCase04({ ...CASE04_DEFAULTS, ...params }, opts.keepEvents ?? true);
+  const keep = opts === null || typeof opts !== "object" ? opts : opts.keepEvents;
+  if (keep !== undefined && typeof keep !== "boolean") throw new ModelConfigError("case04Run(opts.keepEvents)", keep, "true, false or absent (true)");
+  return runCase04({ ...CASE04_DEFAULTS, ...params }, keep ?? true);
 }
 
 /** case04Run on complete parameters; `keepEvents` false: the machine's trace stores no events (the figures are the same: the run reads its trace through watchers, see directMapSgWithSwiotlb). */

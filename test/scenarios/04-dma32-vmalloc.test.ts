@@ -108,6 +108,8 @@ describe("case 04: parameters, sweep and chart data", () => {
     expect(() => case04Run({ bufferSize: 0 })).toThrow(ModelConfigError);
     expect(() => case04Run({ strategy: "iommu", iommu: false })).toThrow(ModelConfigError);
     expect(() => case04Run({ ramGiB: 0 })).toThrow(ModelConfigError);
+    // opts.keepEvents is a boolean or absent (a string "no" would otherwise be read as true)
+    expect(() => case04Run({}, { keepEvents: "no" as unknown as boolean })).toThrow(/case04Run\(opts\.keepEvents\)/);
     expect(() => case04Run({ fragmentFraction: 1 })).toThrow(ModelConfigError);
     expect(() => case04Run({ strategy: "nope" as never })).toThrow(ModelConfigError);
   });
