@@ -338,9 +338,9 @@ function oneBuffer(m: Machine, dev: Device, p: Case04Params, watch: ProblemWatch
  * @throws ModelConfigError for a parameter outside its range, or `opts.keepEvents` that is not a boolean (nothing is built).
  */
 export function case04Run(params: Partial<Case04Params> = {}, opts: { keepEvents?: boolean } = {}): Case04Result {
-  const keep = opts === null || typeof opts !== "object" ? opts : opts.keepEvents;
+  const keep: unknown = opts === null || typeof opts !== "object" ? opts : opts.keepEvents;
   if (keep !== undefined && typeof keep !== "boolean") throw new ModelConfigError("case04Run(opts.keepEvents)", keep, "true, false or absent (true)");
-  return runCase04({ ...CASE04_DEFAULTS, ...params }, keep ?? true);
+  return runCase04({ ...CASE04_DEFAULTS, ...params }, keep !== false);
 }
 
 /** case04Run on complete parameters; `keepEvents` false: the machine's trace stores no events (the figures are the same: the run reads its trace through watchers, see directMapSgWithSwiotlb). */
