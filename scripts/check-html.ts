@@ -158,8 +158,9 @@ try {
     page.on("console", (m) => {
       if (m.type() === "error" || m.type() === "warning") problems.push({ page: current, chart: 0, kind: "script-error", width: width, detail: `console ${m.type()}: ${m.text()}` });
     });
+    // (blob: is the page's own script, started as its Web Workers: no network)
     page.on("request", (r) => {
-      if (!r.url().startsWith("file:")) problems.push({ page: current, chart: 0, kind: "script-error", width: width, detail: `network request: ${r.url()}` });
+      if (!/^(file|blob):/.test(r.url())) problems.push({ page: current, chart: 0, kind: "script-error", width: width, detail: `network request: ${r.url()}` });
     });
     for (const f of pages) {
       current = f;

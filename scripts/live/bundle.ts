@@ -100,6 +100,9 @@ export async function bundleLive(outFile: string, root: string = process.cwd()):
     target: "es2020",
     minify: true,
     legalComments: "none",
+    // one named function around the whole bundle: its source starts the page's Web Workers (scripts/live/workers.ts)
+    banner: { js: "(function __dmaLiveBundle(){" },
+    footer: { js: "})();" },
     metafile: true,
     nodePaths: [join(root, "node_modules"), ...extra],
     plugins: [nodeShims(root)],

@@ -23,10 +23,11 @@
 import embed from "vega-embed";
 import { z } from "zod";
 import { modelledReleases, zKernel } from "../../lib/scenarios/params.js";
-import type { LiveOutput, LiveStep } from "../../lib/scenarios/live/types.js";
+import { isTasksStep, runTasksHere, type LiveOutput, type LiveStep } from "../../lib/scenarios/live/types.js";
 import type { NotebookParam, ParamValue } from "../workbook/params-cell.js";
 import { esc } from "../workbook/render-output.js";
-import { LIVE_NOTEBOOKS, type LiveNotebook } from "./registry.js";
+import { LIVE_NOTEBOOKS, LIVE_TASKS, type LiveNotebook } from "./registry.js";
+import { createTaskPool, serveTasks, StaleRun, type TaskPool } from "./workers.js";
 import { outputToHtml, type LiveConfig } from "./render.js";
 
 /** What tests read from the page (window.__dmaLive). */
@@ -44,6 +45,8 @@ export interface LiveState {
   views: unknown[];
   /** Run the notebook on the controls' values even when they are those shown, computing every cell (scripts/check-html.ts checks the redrawn charts). */
   rerun(): Promise<void>;
+  /** Web Workers running the notebook's task calls (scripts/live/workers.ts); 0 before the page is ready, or when every call runs in the page's thread. */
+  workers: number;
 }
 
 /** How a parameter is edited, derived from its zod schema (and, for lists, its value in the notebook). */
@@ -307,7 +310,7 @@ function draw(el: HTMLElement, spec: Extract<LiveOutput, { kind: "chart" }>["spe
 const paint = () => new Promise<void>((r) => setTimeout(r, 0));
 
 function start(cfg: LiveConfig, nb: LiveNotebook): void {
-  const state: LiveState = { runs: 0, lastMs: 0, firstMs: 0, charts: [], errors: {}, ready: false, views: [], rerun: async () => {} };
+  const state: LiveState = { runs: 0, lastMs: 0, firstMs: 0, charts: [], errors: {}, ready: false, views: [], rerun: async () => {}, workers: 0 };
   (window as unknown as { __dmaLive: LiveState }).__dmaLive = state;
   const section = (i: number) => document.querySelector<HTMLElement>(`section.cell[data-cell="${i}"]`);
   const outputs = cfg.cells.map((i) => section(i)?.querySelector<HTMLElement>("div.outputs") ?? null);
@@ -337,6 +340,16 @@ function start(cfg: LiveConfig, nb: LiveNotebook): void {
   });
   paramsSection.appendChild(form);
 
+  // the workers, started with the warm-up (or at the first task calls, if those come first)
+  let pool: TaskPool | null = null;
+  const tasks = (): TaskPool => {
+    if (pool === null) {
+      const cores = typeof navigator !== "undefined" && navigator.hardwareConcurrency > 0 ? navigator.hardwareConcurrency : 2;
+      pool = createTaskPool(Math.min(4, cores));
+      state.workers = pool.size;
+    }
+    return pool;
+  };
   const setError = (c: Control, msg: string | null) => {
     c.error.hidden = msg === null;
     c.error.textContent = msg ?? "";
@@ -399,8 +412,8 @@ function start(cfg: LiveConfig, nb: LiveNotebook): void {
     try {
       it = nb.cells(vals, same)[Symbol.iterator]();
       step = it.next();
-      // the first cell's progress steps
-      while (!step.done && step.value === undefined) step = it.next();
+      // the first cell's progress steps (and task calls, run here: the first cell answers at once)
+      while (!step.done && (step.value === undefined || isTasksStep(step.value))) step = it.next(isTasksStep(step.value) ? runTasksHere(step.value) : undefined);
     } catch (e) {
       reject(e);
       return;
@@ -413,9 +426,9 @@ function start(cfg: LiveConfig, nb: LiveNotebook): void {
     const pending: Array<Promise<{ view: { finalize(): void } }>> = [];
     outputs.forEach((o) => o!.classList.add("pending"));
     // the next step of the notebook's cells; false (error shown, outputs no longer greyed) when a cell threw
-    const advance = (): boolean => {
+    const advance = (results?: unknown[]): boolean => {
       try {
-        step = it.next();
+        step = it.next(results);
         return true;
       } catch (e) {
         outputs.forEach((o) => o!.classList.remove("pending"));
@@ -426,6 +439,29 @@ function start(cfg: LiveConfig, nb: LiveNotebook): void {
     let j = 0;
     let lastPaint = performance.now();
     while (!step.done) {
+      if (isTasksStep(step.value)) {
+        // task calls (a sweep's independent runs): on the workers, heaviest first; dropped when a newer change came in
+        let results: unknown[];
+        try {
+          results = await tasks().run(step.value.calls, () => gen !== generation);
+        } catch (e) {
+          if (e instanceof StaleRun || gen !== generation) return;
+          // the task's error goes back into the cell that asked, as if thrown there
+          try {
+            if (!it.throw) throw e;
+            step = it.throw(e);
+          } catch (e2) {
+            outputs.forEach((o) => o!.classList.remove("pending"));
+            reject(e2);
+            return;
+          }
+          continue;
+        }
+        if (gen !== generation) return;
+        lastPaint = performance.now();
+        if (!advance(results)) return;
+        continue;
+      }
       if (step.value === undefined) {
         // a step inside a long cell: paint now and then, and give up when a newer change came in
         if (performance.now() - lastPaint > 50) {
@@ -541,15 +577,19 @@ function start(cfg: LiveConfig, nb: LiveNotebook): void {
   // vega's code paths): compute the notebook's first cell on its own values
   // and draw a chart off-page.
   const warm = async () => {
+    // the workers compile the task calls' code meanwhile (a failure shows when the reader changes a value)
+    const warming = nb.warmTasks ? tasks().warm(nb.warmTasks()) : Promise.resolve();
     try {
       const it = nb.cells(defaults)[Symbol.iterator]();
       let first = it.next();
-      while (!first.done && first.value === undefined) first = it.next();
-      const spec = !first.done ? first.value?.find((o): o is Extract<LiveOutput, { kind: "chart" }> => o !== null && o.kind === "chart") : undefined;
+      while (!first.done && (first.value === undefined || isTasksStep(first.value))) first = it.next();
+      const spec = !first.done && !isTasksStep(first.value) ? first.value?.find((o): o is Extract<LiveOutput, { kind: "chart" }> => o !== null && o.kind === "chart") : undefined;
       if (spec) (await draw(document.createElement("div"), spec.spec)).finalize();
     } catch {
       // a failure shows when the reader changes a value
     }
+    await warming;
+    state.workers = pool === null ? 0 : pool.size;
     state.ready = true;
   };
   const idle = (window as unknown as { requestIdleCallback?: (f: () => void) => void }).requestIdleCallback;
@@ -565,5 +605,7 @@ function init(): void {
   if (nb) start(cfg, nb);
 }
 
-if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+// in a Web Worker (scripts/live/workers.ts) the page script runs task calls; in a page it builds the controls
+if (typeof document === "undefined") serveTasks(LIVE_TASKS);
+else if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
 else init();

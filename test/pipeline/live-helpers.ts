@@ -100,13 +100,17 @@ export async function changeAndWait(page: Page, act: () => Promise<unknown>, tim
   });
 }
 
-/** Collect console errors and warnings, page errors and non-file requests of a page. */
+/**
+ * Collect console errors and warnings, page errors and requests of a page
+ * that are neither file: nor blob: (the page's Web Workers start from a blob:
+ * URL the page made of its own script: no network).
+ */
 export function watchProblems(page: Page, problems: string[]): void {
   page.on("console", (m) => {
     if (m.type() === "error" || m.type() === "warning") problems.push(`${m.type()}: ${m.text()}`);
   });
   page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
   page.on("request", (r) => {
-    if (!r.url().startsWith("file:")) problems.push(`network: ${r.url()}`);
+    if (!/^(file|blob):/.test(r.url())) problems.push(`network: ${r.url()}`);
   });
 }

@@ -29,7 +29,7 @@ import { vmalloc32PageGfpText } from "../../mm/vmalloc32.js";
 import { costPerFrameChartSpec, swiotlbSlotsChartSpec, viptStaleChartSpec, zoneMapChartSpec } from "../../viz/zones.js";
 import { CASE04_PARAMS, CASE04_STRATEGIES, case04Machine, case04Run, case04Sweep, case04Vipt, case04ZoneMap, type Case04Params, type Case04Result, type Case04Strategy, type Case04SweepRow } from "../04-dma32-vmalloc.js";
 import { parseScenarioParams, zKernel } from "../params.js";
-import { chart, liveResult, md, memoLast, paramOfField, table, type LiveOutput, type LiveResult, type LiveStep, type SameAsNotebook } from "./types.js";
+import { chart, defineLiveTask, LastResults, liveResult, md, memoLast, paramOfField, runTasks, table, type LiveOutput, type LiveResult, type LiveStep, type SameAsNotebook } from "./types.js";
 
 /**
  * The parameters of notebook 04, named as in its parameters cell: those of
@@ -231,24 +231,40 @@ const SEED_UNREAD = 1;
 
 // (the outputs read the run's figures and its swiotlbFull message, no stored event: the machine stores none)
 const mainRun = memoLast((p: Case04Params) => case04Run(p, { keepEvents: false }), 2);
-// the sweep ignores the strategy and the buffer size of its base (each run sets its own) and runs unfragmented
-// one run of the sweep: case04Sweep on one strategy and one size gives that row (it runs strategies outer, sizes inner)
-const sweepRun = memoLast((a: { base: Case04Params; strategy: Case04Strategy; size: number }) => case04Sweep(a.base, [a.size], [a.strategy]), 64);
+/** One run of the cost sweep: its base (the sweep's), strategy and buffer size (bytes). */
+export interface Case04SweepRunArg {
+  base: Case04Params;
+  strategy: Case04Strategy;
+  size: number;
+}
 
 /**
- * case04Sweep(base, SWEEP_SIZES, strategies), one run at a time (a step
- * between runs, see LiveStep); the rows in case04Sweep's order.
+ * One run of notebook 04's cost sweep, as a task the page may run in a Web
+ * Worker (LiveTask): case04Sweep on one strategy and one size gives that row
+ * (case04Sweep runs strategies outer, sizes inner, each on a fresh machine,
+ * so the runs are independent). The sweep ignores the strategy and the
+ * buffer size of its base (each run sets its own) and runs unfragmented.
+ * @returns the run's row (an array of one, as case04Sweep returns it; none when the strategy is skipped).
+ * @throws ModelConfigError for bad parameters.
  */
-function* sweepOf(a: { base: Case04Params; strategies: readonly Case04Strategy[] }): Generator<undefined, Case04SweepRow[]> {
-  const rows: Case04SweepRow[] = [];
+export const CASE04_SWEEP_RUN = defineLiveTask("case04SweepRun", (a: Case04SweepRunArg): Case04SweepRow[] => case04Sweep(a.base, [a.size], [a.strategy]));
+const sweepRuns = new LastResults<Case04SweepRunArg, Case04SweepRow[]>(64);
+
+/**
+ * case04Sweep(base, SWEEP_SIZES, strategies): the runs not computed before
+ * handed to the driver in one tasks step (the page runs them in its workers,
+ * the heaviest first: weight = buffers x size), the rows in case04Sweep's order.
+ */
+function* sweepOf(a: { base: Case04Params; strategies: readonly Case04Strategy[] }): Generator<LiveStep, Case04SweepRow[], unknown> {
+  const runs: Case04SweepRunArg[] = [];
   for (const s of a.strategies) {
     if (s === "iommu" && !a.base.iommu) continue;
-    for (const size of SWEEP_SIZES) {
-      rows.push(...sweepRun({ base: a.base, strategy: s, size: size }));
-      yield undefined;
-    }
+    for (const size of SWEEP_SIZES) runs.push({ base: a.base, strategy: s, size: size });
   }
-  return rows;
+  const todo = runs.filter((r) => sweepRuns.get(r) === undefined);
+  const got = yield* runTasks<Case04SweepRow[]>(todo.map((r) => ({ task: CASE04_SWEEP_RUN, arg: r, weight: r.size * r.base.buffers })));
+  todo.forEach((r, i) => sweepRuns.put(r, got[i]!));
+  return runs.flatMap((r) => sweepRuns.get(r)!.value);
 }
 // memoized on exactly the parameters each reads (the callers normalize the rest)
 const pgOutputsOf = memoLast((a: { p: Case04Params; releases: string[] }) => case04PgtableOutputs(a.p, a.releases));
@@ -258,8 +274,9 @@ const viptOutputsOf = memoLast((kernel: string) => case04ViptOutputs(kernel));
 
 /**
  * Notebook 04's code cells after the parameters cell, one output list per
- * cell, computed one cell at a time (the page draws each as it comes), with
- * an `undefined` step after each run of the cost sweep.
+ * cell, computed one cell at a time (the page draws each as it comes); the
+ * cost sweep's runs not computed before are one tasks step (LiveTasksStep:
+ * the page runs them in Web Workers, a plain `for...of` here).
  * With `same` (the live page), a cell or output whose parameters still have
  * the notebook's values is null and not computed.
  * @throws ModelConfigError naming the bad parameter, before the first cell.

@@ -23,12 +23,77 @@ export type LiveOutput =
 export type LiveCellOutputs = Array<LiveOutput | null> | null;
 
 /**
+ * A model computation a live module may hand to its driver instead of
+ * running it: the HTML page runs it in a Web Worker (scripts/live/workers.ts,
+ * several at once on a machine with several cores), finding it by `name` in
+ * the worker's copy of the page script (LIVE_TASKS in scripts/live/registry.ts);
+ * any other driver runs `fn` in its own thread. `fn` must be a pure function of
+ * its argument (the model is deterministic: a run in a worker gives the same
+ * result), and the argument and the result plain data (numbers, strings,
+ * booleans, null, arrays and objects of them: what postMessage copies).
+ */
+export interface LiveTask<A = never, R = unknown> {
+  readonly name: string;
+  readonly fn: (arg: A) => R;
+}
+
+/** Define a {@link LiveTask}; `name` must be unique among the live modules' tasks (scripts/live/registry.ts checks it). */
+export function defineLiveTask<A, R>(name: string, fn: (arg: A) => R): LiveTask<A, R> {
+  return { name: name, fn: fn };
+}
+
+/** One call of a task: its argument, and a rough relative cost (`weight`, any unit: the page starts the heaviest calls first). */
+export interface LiveTaskCall {
+  readonly task: LiveTask<never, unknown>;
+  readonly arg: unknown;
+  readonly weight: number;
+}
+
+/**
+ * A step asking the driver to run independent task calls (in any order, in
+ * parallel if it can) and to resume the generator with their results, an
+ * array in the order of `calls`. A driver that resumes with anything else
+ * (a plain `for...of`) gets the calls run in the generator's thread
+ * ({@link runTasks}).
+ */
+export interface LiveTasksStep {
+  readonly kind: "tasks";
+  readonly calls: readonly LiveTaskCall[];
+}
+
+/**
  * What a live module's cell generator yields: a cell's outputs, or
  * `undefined` between two steps of a long cell ("still working": the page
- * may paint, and drop the run when a newer change came in). The next
- * LiveCellOutputs is always the same cell's.
+ * may paint, and drop the run when a newer change came in), or a
+ * {@link LiveTasksStep} inside a long cell (work the page may run in
+ * workers). The next LiveCellOutputs is always the same cell's.
  */
-export type LiveStep = LiveCellOutputs | undefined;
+export type LiveStep = LiveCellOutputs | undefined | LiveTasksStep;
+
+/** True for a {@link LiveTasksStep} (not a cell's outputs). */
+export function isTasksStep(s: LiveStep): s is LiveTasksStep {
+  return s !== undefined && s !== null && !Array.isArray(s) && s.kind === "tasks";
+}
+
+/** Run the calls of a tasks step here, in order: the results as the step asks for them. @throws what a task throws. */
+export function runTasksHere(step: LiveTasksStep): unknown[] {
+  return step.calls.map((c) => (c.task.fn as (a: unknown) => unknown)(c.arg));
+}
+
+/**
+ * `yield* runTasks(calls)` inside a cell generator: the results of the calls,
+ * in call order, as the driver computed them (the page's workers), or run
+ * here when the driver resumed with no results of the right length. No
+ * calls: no step.
+ * @throws what a task throws (here, or as the driver rethrows it into the generator).
+ */
+export function* runTasks<R>(calls: readonly LiveTaskCall[]): Generator<LiveStep, R[], unknown> {
+  if (calls.length === 0) return [];
+  const step: LiveTasksStep = { kind: "tasks", calls: calls };
+  const got: unknown = yield step;
+  if (Array.isArray(got) && got.length === calls.length) return got as R[];
+  return runTasksHere(step) as R[];
+}
 
 /**
  * Asked by a live module before it computes an output: true when every
@@ -70,7 +135,8 @@ export function chart(spec: VlSpec, summary: string): LiveOutput {
 /** A LiveResult from the outputs of each code cell, in order (the `undefined` progress steps of a generator are dropped). */
 export function liveResult(steps: Iterable<LiveStep>): LiveResult {
   const cells: LiveCellOutputs[] = [];
-  for (const c of steps) if (c !== undefined) cells.push(c);
+  // (a tasks step is resumed with nothing: the generator runs its calls itself)
+  for (const c of steps) if (c !== undefined && !isTasksStep(c)) cells.push(c);
   const all = cells.flatMap((c) => c ?? []);
   return {
     cells: cells,
@@ -86,21 +152,46 @@ export function liveResult(steps: Iterable<LiveStep>): LiveResult {
  * The returned function throws what `fn` throws (nothing is cached then).
  */
 export function memoLast<A, R>(fn: (a: A) => R, size = 4): (a: A) => R {
-  const keys: string[] = [];
-  const vals: R[] = [];
+  const memo = new LastResults<A, R>(size);
   return (a: A) => {
-    const k = JSON.stringify(a);
-    const i = keys.indexOf(k);
-    if (i >= 0) return vals[i]!;
+    const got = memo.get(a);
+    if (got !== undefined) return got.value;
     const v = fn(a);
-    keys.push(k);
-    vals.push(v);
-    if (keys.length > size) {
-      keys.shift();
-      vals.shift();
-    }
+    memo.put(a, v);
     return v;
   };
+}
+
+/**
+ * The last `size` results put, keyed by the JSON of their argument (the
+ * store of {@link memoLast}, for results computed elsewhere: a task run in a
+ * worker). Putting a key again replaces its result.
+ */
+export class LastResults<A, R> {
+  private readonly keys: string[] = [];
+  private readonly vals: R[] = [];
+  /** @param size results kept, a positive integer (the oldest put goes first). */
+  constructor(private readonly size: number) {}
+  /** The result put for `a` (boxed: a result may itself be undefined), or undefined. */
+  get(a: A): { value: R } | undefined {
+    const i = this.keys.indexOf(JSON.stringify(a));
+    return i >= 0 ? { value: this.vals[i]! } : undefined;
+  }
+  /** Keep `v` as the result for `a`. */
+  put(a: A, v: R): void {
+    const k = JSON.stringify(a);
+    const i = this.keys.indexOf(k);
+    if (i >= 0) {
+      this.keys.splice(i, 1);
+      this.vals.splice(i, 1);
+    }
+    this.keys.push(k);
+    this.vals.push(v);
+    if (this.keys.length > this.size) {
+      this.keys.shift();
+      this.vals.shift();
+    }
+  }
 }
 
 /**
