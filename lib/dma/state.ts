@@ -419,14 +419,19 @@ export function step(m: DmaMachine, where: string): void {
 /** The labels "after <fn>" of {@link stepAfter}, one per kernel function name (a bounded set), built once. */
 const AFTER_LABELS = new Map<string, string>();
 
-/** {@link step} after the kernel call `fn`: step(m, `after ${fn}`), the label built once per function name. */
-export function stepAfter(m: DmaMachine, fn: string): void {
+/** The label `after ${fn}` of the cache's step after the kernel call `fn`, built once per function name. */
+export function stepLabel(fn: string): string {
   let where = AFTER_LABELS.get(fn);
   if (where === undefined) {
     where = `after ${fn}`;
     AFTER_LABELS.set(fn, where);
   }
-  m.cpuCache.step(where);
+  return where;
+}
+
+/** {@link step} after the kernel call `fn`: step(m, `after ${fn}`), the label built once per function name. */
+export function stepAfter(m: DmaMachine, fn: string): void {
+  m.cpuCache.step(stepLabel(fn));
 }
 
 function installExplain(m: DmaMachine, s: DmaStreamingState): void {
