@@ -76,11 +76,11 @@ export interface ActiveMapping {
 export interface DmaStreamingState {
   /** The active mappings in the order they were made (a Set: an unmap removes its record in O(1)). */
   mappings: Set<ActiveMapping>;
-  /** Active mappings by device and DMA address (exact start), for O(1) lookups with many mappings ({@link DmaStartIndex}). */
-  byStart: Map<Device, DmaStartIndex>;
+  /** Active mappings by device and DMA address (exact start), for O(1) lookups with many mappings. */
+  byStart: Map<Device, Map<number, ActiveMapping>>;
   /** The device of the last {@link startIndexOf} lookup and its index (a one-entry cache: most machines map for one device at a time). */
   lastDev: Device | null;
-  lastIndex: DmaStartIndex | null;
+  lastIndex: Map<number, ActiveMapping> | null;
   /** Mappings added while another with the same device and DMA address was active (double maps). */
   duplicates: number;
 }
@@ -155,215 +155,13 @@ export function activeMappings(machine: DmaMachine): ActiveMapping[] {
   return [...streamingOf(machine).mappings];
 }
 
-/** An empty slot of a {@link DmaStartIndex} (keys held in the table are integers >= 0). */
-const START_EMPTY = -1;
-
-/** The smallest prime >= n (n >= 2): capacities are primes so that `key mod capacity` spreads page-aligned addresses. */
-function primeAtLeast(n: number): number {
-  for (let c = n; ; c++) {
-    let prime = true;
-    for (let d = 2; d * d <= c; d++) {
-      if (c % d === 0) {
-        prime = false;
-        break;
-      }
-    }
-    if (prime) return c;
-  }
-}
-
-/**
- * DMA address -> active mapping of one device, the record starting exactly
- * there (the model's bookkeeping; the kernel keeps no such table: dma-debug's
- * hash buckets aside). An open-addressing hash table (linear probing,
- * backward-shift deletion, no tombstones): the keys in a Float64Array, the
- * records in a parallel array, so a lookup of an address above 2^31 (a heap
- * number, which a Map hashes slowly) is a floor division and a few typed-array
- * reads, with no allocation.
- *
- * Keys: integers in [0, 2^53) go into the table (home slot = key mod
- * capacity, computed with a floor division: no bitwise operator touches an
- * address); any other number (DMA_MAPPING_ERROR = -1, a fraction, NaN, a
- * value at or above 2^53) goes into a side Map, so the index answers like a
- * Map<number, ActiveMapping> for every number (SameValueZero: 0 and -0 are
- * one key, NaN is a key). The capacity (a prime) keeps the load at most 1/2
- * and shrinks when it falls below 1/16.
- */
-export class DmaStartIndex {
-  /** Capacity in slots (a prime). */
-  private cap = 0;
-  /** 1 / cap, for the home slot's floor division. */
-  private inv = 0;
-  /** Slot keys (START_EMPTY: free). */
-  private keys: Float64Array = new Float64Array(0);
-  /** Slot records (undefined where the key is free). */
-  private recs: (ActiveMapping | undefined)[] = [];
-  /** Entries in the table (the side Map's not counted). */
-  private used = 0;
-  /** Entries whose key is not an integer in [0, 2^53); null while there is none. */
-  private odd: Map<number, ActiveMapping> | null = null;
-
-  /** An empty index with room for about `minCap / 2` entries before it grows (minCap >= 61). */
-  constructor(minCap = 61) {
-    this.alloc(primeAtLeast(Math.max(61, Math.floor(minCap))));
-  }
-
-  /** Number of keys held. */
-  get size(): number {
-    return this.used + (this.odd === null ? 0 : this.odd.size);
-  }
-
-  private alloc(cap: number): void {
-    this.cap = cap;
-    this.inv = 1 / cap;
-    this.keys = new Float64Array(cap).fill(START_EMPTY);
-    this.recs = new Array<ActiveMapping | undefined>(cap).fill(undefined);
-  }
-
-  /**
-   * The home slot of table key `key`: key mod cap (one floor division, corrected; any deterministic slot in
-   * [0, cap) would be correct). The capacity is a prime, so page-aligned addresses (an arithmetic progression
-   * of step 4096 or 2048) land on distinct, spread slots and two such progressions collide only here and there.
-   */
-  private home(key: number): number {
-    const cap = this.cap;
-    let r = key - Math.floor(key * this.inv) * cap;
-    if (r < 0) r += cap;
-    else if (r >= cap) r -= cap;
-    if (r >= 0 && r < cap) return r;
-    return key % cap;
-  }
-
-  /** The slot holding table key `key`, or -1. */
-  private slotOf(key: number): number {
-    const keys = this.keys;
-    const cap = this.cap;
-    let i = this.home(key);
-    for (;;) {
-      const k = keys[i]!;
-      if (k === key) return i;
-      if (k === START_EMPTY) return -1;
-      i = i + 1 === cap ? 0 : i + 1;
-    }
-  }
-
-  /** The record under `key`, or undefined (Map.get). */
-  get(key: number): ActiveMapping | undefined {
-    if (!isTableKey(key)) return this.odd === null ? undefined : this.odd.get(key);
-    const keys = this.keys;
-    const cap = this.cap;
-    let i = this.home(key);
-    for (;;) {
-      const k = keys[i]!;
-      if (k === key) return this.recs[i];
-      if (k === START_EMPTY) return undefined;
-      i = i + 1 === cap ? 0 : i + 1;
-    }
-  }
-
-  /** True iff some record is held under `key` (Map.has). */
-  has(key: number): boolean {
-    if (!isTableKey(key)) return this.odd !== null && this.odd.has(key);
-    return this.slotOf(key) >= 0;
-  }
-
-  /**
-   * Hold `rec` under `key` unless a record is held there already.
-   * @returns true if added, false (nothing changed) if the key was taken.
-   */
-  addIfAbsent(key: number, rec: ActiveMapping): boolean {
-    if (!isTableKey(key)) {
-      if (this.odd === null) this.odd = new Map();
-      if (this.odd.has(key)) return false;
-      this.odd.set(key, rec);
-      return true;
-    }
-    const keys = this.keys;
-    const cap = this.cap;
-    let i = this.home(key);
-    for (;;) {
-      const k = keys[i]!;
-      if (k === key) return false;
-      if (k === START_EMPTY) break;
-      i = i + 1 === cap ? 0 : i + 1;
-    }
-    keys[i] = key;
-    this.recs[i] = rec;
-    this.used++;
-    if (this.used * 2 > cap) this.resize(primeAtLeast(cap * 2));
-    return true;
-  }
-
-  /** Hold `rec` under `key`, replacing any record held there (Map.set). */
-  set(key: number, rec: ActiveMapping): void {
-    if (!isTableKey(key)) {
-      if (this.odd === null) this.odd = new Map();
-      this.odd.set(key, rec);
-      return;
-    }
-    const i = this.slotOf(key);
-    if (i >= 0) this.recs[i] = rec;
-    else this.addIfAbsent(key, rec);
-  }
-
-  /** Forget the record under `key`. @returns true if one was held (Map.delete). */
-  delete(key: number): boolean {
-    if (!isTableKey(key)) return this.odd !== null && this.odd.delete(key);
-    let i = this.slotOf(key);
-    if (i < 0) return false;
-    const keys = this.keys;
-    const recs = this.recs;
-    const cap = this.cap;
-    // backward-shift deletion: move up each later entry of the probe run whose home is not in (i, j]
-    let j = i;
-    for (;;) {
-      j = j + 1 === cap ? 0 : j + 1;
-      const k = keys[j]!;
-      if (k === START_EMPTY) break;
-      const h = this.home(k);
-      const between = i <= j ? i < h && h <= j : i < h || h <= j;
-      if (between) continue;
-      keys[i] = k;
-      recs[i] = recs[j];
-      i = j;
-    }
-    keys[i] = START_EMPTY;
-    recs[i] = undefined;
-    this.used--;
-    if (cap > 61 && this.used * 16 < cap) this.resize(primeAtLeast(Math.max(61, this.used * 4)));
-    return true;
-  }
-
-  /** Rebuild the table at capacity `cap` (a prime), keeping every entry. */
-  private resize(cap: number): void {
-    const oldKeys = this.keys;
-    const oldRecs = this.recs;
-    this.alloc(cap);
-    const keys = this.keys;
-    const recs = this.recs;
-    for (let s = 0; s < oldKeys.length; s++) {
-      const k = oldKeys[s]!;
-      if (k === START_EMPTY) continue;
-      let i = this.home(k);
-      while (keys[i] !== START_EMPTY) i = i + 1 === cap ? 0 : i + 1;
-      keys[i] = k;
-      recs[i] = oldRecs[s];
-    }
-  }
-}
-
-/** True iff `key` is held in a {@link DmaStartIndex}'s table (an integer in [0, 2^53)), not its side Map. */
-function isTableKey(key: number): boolean {
-  return key >= 0 && key <= Number.MAX_SAFE_INTEGER && Math.floor(key) === key;
-}
-
-/** The start index of `dev`'s active mappings; `create` false: null when the device has none yet. */
-function startIndexOf(s: DmaStreamingState, dev: Device, create: boolean): DmaStartIndex | null {
+/** The start index of `dev`'s active mappings (DMA address -> the first active mapping there); `create` false: null when the device has none yet. */
+function startIndexOf(s: DmaStreamingState, dev: Device, create: boolean): Map<number, ActiveMapping> | null {
   if (s.lastDev === dev) return s.lastIndex;
   let per = s.byStart.get(dev);
   if (per === undefined) {
     if (!create) return null;
-    per = new DmaStartIndex();
+    per = new Map();
     s.byStart.set(dev, per);
   }
   s.lastDev = dev;
@@ -374,7 +172,9 @@ function startIndexOf(s: DmaStreamingState, dev: Device, create: boolean): DmaSt
 /** Record a new active mapping (the start index keeps the first of several at one address: a double map counts in `duplicates`). */
 export function addMapping(s: DmaStreamingState, rec: ActiveMapping): void {
   s.mappings.add(rec);
-  if (!startIndexOf(s, rec.dev, true)!.addIfAbsent(rec.dmaAddr, rec)) s.duplicates++;
+  const per = startIndexOf(s, rec.dev, true)!;
+  if (!per.has(rec.dmaAddr)) per.set(rec.dmaAddr, rec);
+  else s.duplicates++;
 }
 
 /** Forget an active mapping (the oldest other mapping of its device and address, if any, takes its place in the start index). */
