@@ -46,7 +46,7 @@
  * cache takes one seeded speculation step.
  */
 import { DMA_MAPPING_ERROR, dmaMappingError, type DmaAddr, type PhysAddr } from "../core/addr.js";
-import { checkInt, hex } from "../core/arith.js";
+import { checkInt, checkPowerOf2, hex } from "../core/arith.js";
 import { checkIntArg, isIntIn } from "../core/arg-checks.js";
 import { EIO } from "../core/errno.js";
 import { ModelConfigError } from "../core/errors.js";
@@ -54,12 +54,12 @@ import { DMA_ATTR_SKIP_CPU_SYNC, checkAttrs, checkDirection, dirName, hasAttr, v
 import { atLeast } from "../kernel/version.js";
 import { CHANGE_MAP_SG_ERRNO, kernelFunctionName } from "../kernel/api-changes.js";
 import { dmaToPhys, physToDma, type Device } from "../platform/device.js";
-import { checkSgEntries, sgPhys, type Scatterlist } from "../sg/scatterlist.js";
-import { physToVirt } from "../mm/linear-map.js";
+import { checkSgEntries, type Scatterlist } from "../sg/scatterlist.js";
+import { kernelLayout, wrapVa, type KernelLayout } from "../mm/layout.js";
 import { archSyncDmaForCpuOn, archSyncDmaForDeviceOn, describeOps, noSync, type SyncOutcome } from "./arch/index.js";
-import { directBounceReason, dmaCapable, dmaKmallocNeedsBounce, mapCallLabel } from "./map-ops.js";
-import { addMapping, findMapping, mappingContaining, removeMapping, stepAfter, streamingOf, type ActiveMapping, type CallMeta, type DmaCallHooks } from "./state.js";
-import { bounceCopier, currentSwiotlbRules, isSwiotlbBuffer, swiotlbHostOf, swiotlbMap, swiotlbOf, swiotlbOrigAddr, swiotlbReleaseSpan, swiotlbSyncSingle, swiotlbTblUnmapSingle } from "./swiotlb.js";
+import { directBounceReason, dmaCapable, dmaKmallocBounceMayApply, dmaKmallocNeedsBounce, mapCallLabel } from "./map-ops.js";
+import { addMapping, findMapping, mappingContaining, removeMapping, stepAfter, stepLabel, streamingOf, type ActiveMapping, type CallMeta, type DmaCallHooks, type DmaStreamingState } from "./state.js";
+import { type IoTlbMem, bounceCopier, currentSwiotlbRules, isSwiotlbBuffer, swiotlbHostOf, swiotlbMap, swiotlbOf, swiotlbOrigAddr, swiotlbReleaseSpan, swiotlbSyncSingle, swiotlbTblUnmapSingle } from "./swiotlb.js";
 
 /** The outcome of no cache maintenance (shared: outcomes are never changed). */
 const NO_SYNC: SyncOutcome = noSync();
@@ -87,6 +87,119 @@ function checkZeroSize(dev: Device, field: string, size: number, sync: boolean):
 }
 
 /**
+ * What every dma-direct map of one call shares (a single map's, or every
+ * entry of a scatterlist's): the machine and its streaming state, the kernel
+ * function named in the trace, the release's swiotlb rules, the forced pool
+ * (swiotlb=force), whether dma_kmalloc_needs_bounce can hold for any size,
+ * the linear-map layout and the label of the cache's step after the call.
+ * Resolved once per call by {@link directMapCall}; each value is what the
+ * per-entry code computed before (none of them changes during a call).
+ */
+interface DirectMapCall {
+  readonly dev: Device;
+  readonly m: ReturnType<typeof swiotlbHostOf>;
+  readonly s: DmaStreamingState;
+  readonly fn: string;
+  readonly meta: CallMeta;
+  /** currentSwiotlbRules(dev.kernel): the v6.19 wording and rules. */
+  readonly v619: boolean;
+  /** The pool when swiotlb=force was given (swiotlbOf booted it), else null. */
+  readonly forced: IoTlbMem | null;
+  /** dmaKmallocBounceMayApply(dev, dir): false means dmaKmallocNeedsBounce is false for every size. */
+  readonly kmRule: boolean;
+  /** The linear-map layout (kernelLayout), resolved by the first mapping that needs it. */
+  layout: KernelLayout | null;
+  /** The label of the cache's step after the call (stepLabel(fn)). */
+  readonly after: string;
+}
+
+/**
+ * physToVirt (lib/mm/linear-map.ts, __va) of an address already checked (an
+ * integer in [0, 2^53)) on the machine's resolved layout: the same arithmetic,
+ * PAGE_OFFSET + (pa - PHYS_OFFSET) wrapped to the VA width.
+ */
+function linearAlias(l: KernelLayout, pa: number): number {
+  return wrapVa(l, l.pageOffset + (pa - l.physOffset));
+}
+
+/**
+ * The shared part of a map call for `dev` (see {@link DirectMapCall}); boots
+ * the pool when swiotlb=force asks for it, as the first map did before.
+ */
+function directMapCall(dev: Device, d: number, meta: CallMeta, fn: string): DirectMapCall {
+  const m = swiotlbHostOf(dev);
+  const s = streamingOf(m);
+  // The "no dma_mask" check is the dispatcher's (lib/dma/mapping.ts); here a device without one is never dma_capable.
+  // The pool is booted only when a mapping first needs it (or swiotlb=force asks for it).
+  const v619 = currentSwiotlbRules(dev.kernel);
+  const forced = m.swiotlbOptions?.force === true ? swiotlbOf(m) : null;
+  return { dev, m, s, fn, meta, v619, forced, kmRule: dmaKmallocBounceMayApply(dev, d), layout: null, after: stepLabel(fn) };
+}
+
+/**
+ * One dma_direct_map_phys of checked arguments (`d` a valid direction, `attrs`
+ * valid, `paddr` an integer address, `size` in [0, 2^32), a 0-byte size
+ * allowed where checkZeroSize allows it) within call `c`.
+ */
+function directMapOne(c: DirectMapCall, paddr: number, size: number, d: number, attrs: number): DmaAddr {
+  const dev = c.dev;
+  const m = c.m;
+  const fn = c.fn;
+  const meta = c.meta;
+  // the words of the trace messages, built when a message is recorded (swiotlbMap builds them itself from null)
+  const detailed = m.trace.detailed;
+  const forced = c.forced;
+  if (forced && forced.forceBounce) {
+    return swiotlbMap(dev, m, c.s, forced, paddr, size, d, attrs, meta, fn, detailed ? mapCallLabel(fn, dev, paddr, size, d) : null, c.v619 ? "is_swiotlb_force_bounce (swiotlb=force)" : "swiotlb_force == SWIOTLB_FORCE");
+  }
+  const dma = physToDma(dev, paddr as PhysAddr);
+  const capable = dma !== null && dmaCapable(dev, dma, size);
+  const kmBounce = capable && c.kmRule && dmaKmallocNeedsBounce(dev, size, d);
+  if (!capable || kmBounce) {
+    const mem = swiotlbOf(m);
+    if (mem) return swiotlbMap(dev, m, c.s, mem, paddr, size, d, attrs, meta, fn, detailed ? mapCallLabel(fn, dev, paddr, size, d) : null, detailed ? directBounceReason(dev, paddr, size, m.profile.cpuCache.lineSize) : null);
+    const label = mapCallLabel(fn, dev, paddr, size, d);
+    const why = directBounceReason(dev, paddr, size, m.profile.cpuCache.lineSize);
+    const noforce = m.swiotlbOptions?.noforce === true;
+    const text = c.v619
+      ? `DMA addr ${dma === null ? "(none)" : hex(dma)}+${size} overflow (mask ${hex(dev.dmaMask ?? 0)}, bus limit ${hex(dev.busDmaLimit ?? 0)}): ${why}, and there is no swiotlb pool${noforce ? " (swiotlb=noforce)" : ""}`
+      : `swiotlb_map: Cannot do DMA to address ${hex(paddr)} (${why}; ${noforce ? "swiotlb=noforce" : "no swiotlb pool: swiotlb_force = SWIOTLB_NO_FORCE"})`;
+    m.trace.record({
+      fn,
+      kind: "dma_map_error",
+      level: "warn",
+      msg: `${label}: ${text}; DMA_MAPPING_ERROR`,
+      costNs: m.costs.mapCallNs,
+      data: { paddr, size, reason: capable ? "kmalloc-unaligned" : "not-capable", swiotlb: false },
+    });
+    m.cpuCache.step(c.after);
+    return DMA_MAPPING_ERROR;
+  }
+  let out: SyncOutcome = NO_SYNC;
+  const skip = hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC);
+  if (!dev.dmaCoherent && !skip) {
+    out = archSyncDmaForDeviceOn(m, paddr, size, d);
+  }
+  // a 0-byte mapping gives the CPU's speculative prefetch nothing to reach (-1: no range); the colour of its linear-map alias (physToVirt)
+  const specId = size === 0 ? -1 : m.cpuCache.addSpeculationRange(paddr, size, m.cpuCache.colourOf(linearAlias(c.layout ?? (c.layout = kernelLayout(m)), paddr)));
+  const rec: ActiveMapping = { dev, dmaAddr: dma!, paddr, origPaddr: paddr, bounced: false, size, dir: d, type: meta.type ?? "single", owner: "device", specId };
+  addMapping(c.s, rec);
+  if (!detailed) m.trace.recordBare(fn, "dma_map", m.costs.mapCallNs + out.costNs);
+  else {
+    m.trace.record({
+      fn,
+      kind: "dma_map",
+      msg: `${mapCallLabel(fn, dev, paddr, size, d)} = ${hex(dma!)}: ${dev.dmaCoherent ? "coherent device, no cache maintenance" : skip ? "DMA_ATTR_SKIP_CPU_SYNC, no cache maintenance" : describeOps(out.ops)}`,
+      costNs: m.costs.mapCallNs + out.costNs,
+      data: { dmaAddr: dma!, paddr, size, dir: d, lines: out.lines, writebacks: out.writebacks, call: "map" },
+    });
+  }
+  if (meta.hooks?.mapped) meta.hooks.mapped(dev, { type: rec.type, dmaAddr: dma!, paddr, size, dir: d, sgCallEnts: meta.sgCallEnts ?? 0 }, skip);
+  m.cpuCache.step(c.after);
+  return dma!;
+}
+
+/**
  * dma_direct_map_phys (v6.19) / dma_direct_map_page (v5.4) for `size`
  * bytes at physical `paddr`.
  * @returns the DMA address (a swiotlb bounce buffer's when it bounces), or
@@ -102,62 +215,7 @@ export function dmaDirectMapPhys(dev: Device, paddr: PhysAddr | number, size: nu
   checkIntArg(fn, "paddr", paddr);
   checkIntArg(fn, "size", size, 0, 0xffffffff);
   if (size === 0) checkZeroSize(dev, `${fn}(size)`, size, !hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC));
-  const m = swiotlbHostOf(dev);
-  const s = streamingOf(m);
-  // the words of the trace messages, built when a message is recorded (swiotlbMap builds them itself from null)
-  const detailed = m.trace.detailed;
-  // The "no dma_mask" check is the dispatcher's (lib/dma/mapping.ts); here a device without one is never dma_capable.
-  // The pool is booted only when a mapping first needs it (or swiotlb=force asks for it).
-  const v619 = currentSwiotlbRules(dev.kernel);
-  const forced = m.swiotlbOptions?.force === true ? swiotlbOf(m) : null;
-  if (forced && forced.forceBounce) {
-    const mem = forced;
-    return swiotlbMap(dev, m, s, mem, paddr, size, d, attrs, meta, fn, detailed ? mapCallLabel(fn, dev, paddr, size, d) : null, v619 ? "is_swiotlb_force_bounce (swiotlb=force)" : "swiotlb_force == SWIOTLB_FORCE");
-  }
-  const dma = physToDma(dev, paddr as PhysAddr);
-  const capable = dma !== null && dmaCapable(dev, dma, size);
-  const kmBounce = capable && dmaKmallocNeedsBounce(dev, size, d);
-  if (!capable || kmBounce) {
-    const mem = swiotlbOf(m);
-    if (mem) return swiotlbMap(dev, m, s, mem, paddr, size, d, attrs, meta, fn, detailed ? mapCallLabel(fn, dev, paddr, size, d) : null, detailed ? directBounceReason(dev, paddr, size, m.profile.cpuCache.lineSize) : null);
-    const label = mapCallLabel(fn, dev, paddr, size, d);
-    const why = directBounceReason(dev, paddr, size, m.profile.cpuCache.lineSize);
-    const noforce = m.swiotlbOptions?.noforce === true;
-    const text = v619
-      ? `DMA addr ${dma === null ? "(none)" : hex(dma)}+${size} overflow (mask ${hex(dev.dmaMask ?? 0)}, bus limit ${hex(dev.busDmaLimit ?? 0)}): ${why}, and there is no swiotlb pool${noforce ? " (swiotlb=noforce)" : ""}`
-      : `swiotlb_map: Cannot do DMA to address ${hex(paddr)} (${why}; ${noforce ? "swiotlb=noforce" : "no swiotlb pool: swiotlb_force = SWIOTLB_NO_FORCE"})`;
-    m.trace.record({
-      fn,
-      kind: "dma_map_error",
-      level: "warn",
-      msg: `${label}: ${text}; DMA_MAPPING_ERROR`,
-      costNs: m.costs.mapCallNs,
-      data: { paddr, size, reason: capable ? "kmalloc-unaligned" : "not-capable", swiotlb: false },
-    });
-    stepAfter(m, fn);
-    return DMA_MAPPING_ERROR;
-  }
-  let out: SyncOutcome = NO_SYNC;
-  if (!dev.dmaCoherent && !hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC)) {
-    out = archSyncDmaForDeviceOn(m, paddr, size, d);
-  }
-  // a 0-byte mapping gives the CPU's speculative prefetch nothing to reach (-1: no range)
-  const specId = size === 0 ? -1 : m.cpuCache.addSpeculationRange(paddr, size, m.cpuCache.colourOf(physToVirt(m, paddr as PhysAddr)));
-  const rec: ActiveMapping = { dev, dmaAddr: dma!, paddr, origPaddr: paddr, bounced: false, size, dir: d, type: meta.type ?? "single", owner: "device", specId };
-  addMapping(s, rec);
-  if (!m.trace.detailed) m.trace.recordBare(fn, "dma_map", m.costs.mapCallNs + out.costNs);
-  else {
-    m.trace.record({
-      fn,
-      kind: "dma_map",
-      msg: `${mapCallLabel(fn, dev, paddr, size, d)} = ${hex(dma!)}: ${dev.dmaCoherent ? "coherent device, no cache maintenance" : hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC) ? "DMA_ATTR_SKIP_CPU_SYNC, no cache maintenance" : describeOps(out.ops)}`,
-      costNs: m.costs.mapCallNs + out.costNs,
-      data: { dmaAddr: dma!, paddr, size, dir: d, lines: out.lines, writebacks: out.writebacks, call: "map" },
-    });
-  }
-  if (meta.hooks?.mapped) meta.hooks.mapped(dev, { type: rec.type, dmaAddr: dma!, paddr, size, dir: d, sgCallEnts: meta.sgCallEnts ?? 0 }, hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC));
-  stepAfter(m, fn);
-  return dma!;
+  return directMapOne(directMapCall(dev, d, meta, fn), paddr, size, d, attrs);
 }
 
 /**
@@ -292,19 +350,28 @@ export function dmaDirectMapSg(dev: Device, sgl: Scatterlist[], nents: number, d
   // Length 0 is mapped as the kernel maps it (neither v5.4.6 nor v6.19 dma_direct_map_sg checks the length;
   // each entry goes through dma_direct_map_page / dma_direct_map_phys with sg->length): see dmaDirectMapPhys.
   checkSgEntries("dmaDirectMapSg", sgl, nents, 0);
-  for (let i = 0; i < nents; i++) if (sgl[i]!.length === 0) checkZeroSize(dev, `dmaDirectMapSg(sgl[${i}].length)`, 0, !hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC));
+  const skip = hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC);
+  for (let i = 0; i < nents; i++) if (sgl[i]!.length === 0) checkZeroSize(dev, `dmaDirectMapSg(sgl[${i}].length)`, 0, !skip);
   const ps = pageSize ?? (dev.cacheHost ? dev.cacheHost.profile.pageSize : 4096);
-  // one call description for every entry (dmaDirectMapPhys and swiotlbMap only read it)
+  // sg_phys's page size check (sgPhys, on every entry before): once, before the first entry is mapped
+  checkPowerOf2("sgPhys(pageSize)", ps);
+  // one call description for every entry (directMapOne and swiotlbMap only read it)
   const meta: CallMeta = { fn: "dma_direct_map_sg", type: "sg", sgCallEnts: nents, hooks };
+  // resolved when the first entry is mapped, after its address check (as dma_direct_map_phys resolved it per entry)
+  let c: DirectMapCall | null = null;
   for (let i = 0; i < nents; i++) {
     const sg = sgl[i]!;
-    const dma = dmaDirectMapPhys(dev, sgPhys(sg, ps), sg.length, dir, attrs, meta);
+    // sg_phys (checkSgEntries saw an integer pfn and offset); the address check of dma_direct_map_phys
+    const paddr = sg.pfn! * ps + sg.offset;
+    if (!isIntIn(paddr)) checkIntArg("dma_direct_map_sg", "paddr", paddr);
+    if (c === null) c = directMapCall(dev, dir, meta, "dma_direct_map_sg");
+    const dma = directMapOne(c, paddr, sg.length, dir, attrs);
     if (dmaMappingError(dma)) {
       // out_unmap (v5.4.6 and v6.19 kernel/dma/direct.c dma_direct_map_sg): the failing entry's
       // dma_address is DMA_MAPPING_ERROR (its dma_length untouched); dma_direct_unmap_sg(sgl, i,
       // attrs | SKIP_CPU_SYNC) unmaps the i entries before it, which keep their (now stale) DMA fields.
       sg.dmaAddress = DMA_MAPPING_ERROR;
-      for (let j = 0; j < i; j++) dmaDirectUnmapPhys(dev, sgl[j]!.dmaAddress, sgl[j]!.dmaLength, dir, attrs + (hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC) ? 0 : ATTR_SKIP_CPU_SYNC), { fn: "dma_direct_unmap_sg", type: "sg", sgCallEnts: nents, hooks });
+      for (let j = 0; j < i; j++) dmaDirectUnmapPhys(dev, sgl[j]!.dmaAddress, sgl[j]!.dmaLength, dir, attrs + (skip ? 0 : ATTR_SKIP_CPU_SYNC), { fn: "dma_direct_unmap_sg", type: "sg", sgCallEnts: nents, hooks });
       return atLeast(dev.kernel, CHANGE_MAP_SG_ERRNO) ? -EIO : 0;
     }
     sg.dmaAddress = dma;

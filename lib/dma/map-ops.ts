@@ -61,6 +61,19 @@ export function dmaKmallocNeedsBounce(dev: Device, size: number, dir: number): b
 }
 
 /**
+ * False when {@link dmaKmallocNeedsBounce}(dev, size, dir) is false for every
+ * size (the arch without CONFIG_DMA_BOUNCE_UNALIGNED_KMALLOC, a release
+ * before v6.5, a coherent device or DMA_TO_DEVICE): a caller mapping many
+ * entries for one call asks once and skips the per-size test. True: ask
+ * dmaKmallocNeedsBounce for each size.
+ */
+export function dmaKmallocBounceMayApply(dev: Device, dir: number): boolean {
+  const m = dmaMachineOf(dev);
+  if (!archHooksOf(m.profile.arch).bounceUnalignedKmalloc || !atLeast(m.kernel, KMALLOC_BOUNCE)) return false;
+  return !(dev.dmaCoherent || dir === DMA_TO_DEVICE);
+}
+
+/**
  * A dma-direct map call as its trace messages name it:
  * `fn(device, phys 0x..., size, DMA_dir)` (physical address and size in bytes).
  */

@@ -78,6 +78,9 @@ export interface DmaStreamingState {
   mappings: Set<ActiveMapping>;
   /** Active mappings by device and DMA address (exact start), for O(1) lookups with many mappings. */
   byStart: Map<Device, Map<number, ActiveMapping>>;
+  /** The device of the last {@link startIndexOf} lookup and its index (a one-entry cache: most machines map for one device at a time). */
+  lastDev: Device | null;
+  lastIndex: Map<number, ActiveMapping> | null;
   /** Mappings added while another with the same device and DMA address was active (double maps). */
   duplicates: number;
 }
@@ -141,7 +144,7 @@ export interface CallMeta {
  */
 export function streamingOf(m: DmaMachine): DmaStreamingState {
   if (m.dmaStreaming) return m.dmaStreaming;
-  const s: DmaStreamingState = { mappings: new Set(), byStart: new Map(), duplicates: 0 };
+  const s: DmaStreamingState = { mappings: new Set(), byStart: new Map(), lastDev: null, lastIndex: null, duplicates: 0 };
   m.dmaStreaming = s;
   installExplain(m, s);
   return s;
@@ -152,45 +155,57 @@ export function activeMappings(machine: DmaMachine): ActiveMapping[] {
   return [...streamingOf(machine).mappings];
 }
 
-/** Record a new active mapping. */
+/** The start index of `dev`'s active mappings (DMA address -> the first active mapping there); `create` false: null when the device has none yet. */
+function startIndexOf(s: DmaStreamingState, dev: Device, create: boolean): Map<number, ActiveMapping> | null {
+  if (s.lastDev === dev) return s.lastIndex;
+  let per = s.byStart.get(dev);
+  if (per === undefined) {
+    if (!create) return null;
+    per = new Map();
+    s.byStart.set(dev, per);
+  }
+  s.lastDev = dev;
+  s.lastIndex = per;
+  return per;
+}
+
+/** Record a new active mapping (the start index keeps the first of several at one address: a double map counts in `duplicates`). */
 export function addMapping(s: DmaStreamingState, rec: ActiveMapping): void {
   s.mappings.add(rec);
-  let per = s.byStart.get(rec.dev);
-  if (!per) {
-    per = new Map();
-    s.byStart.set(rec.dev, per);
-  }
+  const per = startIndexOf(s, rec.dev, true)!;
   if (!per.has(rec.dmaAddr)) per.set(rec.dmaAddr, rec);
   else s.duplicates++;
 }
 
-/** Forget an active mapping. */
+/** Forget an active mapping (the oldest other mapping of its device and address, if any, takes its place in the start index). */
 export function removeMapping(s: DmaStreamingState, rec: ActiveMapping): void {
   s.mappings.delete(rec);
-  const per = s.byStart.get(rec.dev);
-  if (per && per.get(rec.dmaAddr) === rec) {
-    per.delete(rec.dmaAddr);
+  const per = startIndexOf(s, rec.dev, false);
+  if (per !== null && per.get(rec.dmaAddr) === rec) {
     if (s.duplicates > 0) {
       // the oldest other mapping of the same device and address takes its place
       for (const other of s.mappings) {
         if (other.dev === rec.dev && other.dmaAddr === rec.dmaAddr) {
           per.set(other.dmaAddr, other);
           s.duplicates--;
-          break;
+          return;
         }
       }
     }
+    per.delete(rec.dmaAddr);
   }
 }
 
-/** The active mapping of `dev` starting exactly at `dma`. */
+/** The active mapping of `dev` starting exactly at `dma` (the first mapped of several there), or undefined. */
 export function findMapping(s: DmaStreamingState, dev: Device, dma: number): ActiveMapping | undefined {
-  return s.byStart.get(dev)?.get(dma);
+  const per = startIndexOf(s, dev, false);
+  return per === null ? undefined : per.get(dma);
 }
 
-/** The active mapping of `dev` containing [dmaAddr, dmaAddr + size): exact start first (O(1)), else a scan. */
+/** The active mapping of `dev` containing [dmaAddr, dmaAddr + size): exact start first (O(1)), else a scan in mapping order. */
 export function mappingContaining(s: DmaStreamingState, dev: Device, dmaAddr: number, size: number): ActiveMapping | undefined {
-  const exact = s.byStart.get(dev)?.get(dmaAddr);
+  const per = startIndexOf(s, dev, false);
+  const exact = per === null ? undefined : per.get(dmaAddr);
   if (exact && dmaAddr + size <= exact.dmaAddr + exact.size) return exact;
   for (const x of s.mappings) if (x.dev === dev && dmaAddr >= x.dmaAddr && dmaAddr + size <= x.dmaAddr + x.size) return x;
   return undefined;
@@ -204,14 +219,19 @@ export function step(m: DmaMachine, where: string): void {
 /** The labels "after <fn>" of {@link stepAfter}, one per kernel function name (a bounded set), built once. */
 const AFTER_LABELS = new Map<string, string>();
 
-/** {@link step} after the kernel call `fn`: step(m, `after ${fn}`), the label built once per function name. */
-export function stepAfter(m: DmaMachine, fn: string): void {
+/** The label `after ${fn}` of the cache's step after the kernel call `fn`, built once per function name. */
+export function stepLabel(fn: string): string {
   let where = AFTER_LABELS.get(fn);
   if (where === undefined) {
     where = `after ${fn}`;
     AFTER_LABELS.set(fn, where);
   }
-  m.cpuCache.step(where);
+  return where;
+}
+
+/** {@link step} after the kernel call `fn`: step(m, `after ${fn}`), the label built once per function name. */
+export function stepAfter(m: DmaMachine, fn: string): void {
+  m.cpuCache.step(stepLabel(fn));
 }
 
 function installExplain(m: DmaMachine, s: DmaStreamingState): void {

@@ -80,6 +80,13 @@ export interface VmAllocOptions {
 /** The vmalloc area [start, end) and its live areas, sorted by address. */
 export class VmapSpace {
   private readonly areas: VmArea[] = [];
+  /**
+   * The area {@link find} last returned while it stays live (null after a free): walks over
+   * consecutive pages (vmalloc_to_sg, a buffer's pages one by one) find it again without the
+   * scan. Areas never overlap (first fit in {@link alloc}), so the one containing an address
+   * is the scan's answer.
+   */
+  private last: VmArea | null = null;
   constructor(
     readonly start: number,
     readonly end: number,
@@ -93,7 +100,14 @@ export class VmapSpace {
 
   /** The area containing `va` (guard page included), or null. */
   find(va: number): VmArea | null {
-    for (const a of this.areas) if (va >= a.start && va < a.start + a.size) return a;
+    const last = this.last;
+    if (last !== null && va >= last.start && va < last.start + last.size) return last;
+    for (const a of this.areas) {
+      if (va >= a.start && va < a.start + a.size) {
+        this.last = a;
+        return a;
+      }
+    }
     return null;
   }
 
@@ -133,6 +147,7 @@ export class VmapSpace {
   free(va: number): VmArea {
     const i = this.areas.findIndex((a) => a.start === va);
     if (i < 0) throw new ModelConfigError("vfree(addr)", va, `the start of a live vm area (${this.areas.map((a) => hex(a.start)).join(", ") || "none"})`);
+    this.last = null;
     return this.areas.splice(i, 1)[0]!;
   }
 }

@@ -1,0 +1,68 @@
+/**
+ * The streaming state's lookups (lib/dma/state.ts addMapping, removeMapping,
+ * findMapping, mappingContaining, with their per-device start index and its
+ * one-entry device cache) against a reference written from their documented
+ * rules: the first active mapping at an address is the one found there; a
+ * range not inside it is looked up by a scan in mapping order. DMA addresses
+ * above 2^32 and near 2^53, two devices, double maps.
+ */
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { addMapping, findMapping, mappingContaining, removeMapping, type ActiveMapping, type DmaStreamingState } from "../../lib/dma/state.js";
+import type { Device } from "../../lib/platform/device.js";
+
+function rec(dev: Device, dmaAddr: number, size = 4096): ActiveMapping {
+  return { dev, dmaAddr, paddr: 0, origPaddr: 0, bounced: false, size, dir: 2, type: "single", owner: "device", specId: -1 };
+}
+
+const DEV_A = { name: "a" } as unknown as Device;
+const DEV_B = { name: "b" } as unknown as Device;
+
+/** The lookups as their docstrings state them, over a list of records in mapping order. */
+class RefState {
+  list: ActiveMapping[] = [];
+  find(dev: Device, dma: number): ActiveMapping | undefined {
+    return this.list.find((x) => x.dev === dev && x.dmaAddr === dma);
+  }
+  containing(dev: Device, dma: number, size: number): ActiveMapping | undefined {
+    const exact = this.find(dev, dma);
+    if (exact && dma + size <= exact.dmaAddr + exact.size) return exact;
+    return this.list.find((x) => x.dev === dev && dma >= x.dmaAddr && dma + size <= x.dmaAddr + x.size);
+  }
+}
+
+describe("the streaming state's lookups against a reference list", () => {
+  it("findMapping and mappingContaining answer as the first mapping in order, with double maps and two devices", () => {
+    const addr = fc.oneof(fc.integer({ min: 0, max: 12 }).map((n) => 2 ** 32 + n * 2048), fc.integer({ min: 0, max: 3 }).map((n) => 2 ** 53 - 2 ** 20 + n * 4096));
+    const step = fc.oneof(
+      fc.record({ op: fc.constant("map" as const), b: fc.boolean(), a: addr, size: fc.constantFrom(0, 1, 2048, 4096, 8192) }),
+      fc.record({ op: fc.constant("unmap" as const), i: fc.nat() }),
+      fc.record({ op: fc.constant("look" as const), b: fc.boolean(), a: addr, size: fc.constantFrom(1, 100, 4096) }),
+    );
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 120 }), (steps) => {
+        const s: DmaStreamingState = { mappings: new Set(), byStart: new Map(), lastDev: null, lastIndex: null, duplicates: 0 };
+        const ref = new RefState();
+        for (const x of steps) {
+          if (x.op === "map") {
+            const r = rec(x.b ? DEV_A : DEV_B, x.a, x.size);
+            addMapping(s, r);
+            ref.list.push(r);
+          } else if (x.op === "unmap") {
+            if (ref.list.length === 0) continue;
+            const r = ref.list[x.i % ref.list.length]!;
+            removeMapping(s, r);
+            ref.list.splice(ref.list.indexOf(r), 1);
+          } else {
+            const dev = x.b ? DEV_A : DEV_B;
+            expect(findMapping(s, dev, x.a)).toBe(ref.find(dev, x.a));
+            expect(mappingContaining(s, dev, x.a, x.size)).toBe(ref.containing(dev, x.a, x.size));
+            expect(mappingContaining(s, dev, x.a + 1024, x.size)).toBe(ref.containing(dev, x.a + 1024, x.size));
+          }
+          expect([...s.mappings]).toEqual(ref.list);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
