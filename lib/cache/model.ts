@@ -174,6 +174,96 @@ const DEFAULT_HINT: Record<HazardKind, string> = {
   device_read_stale: "dma_map_single() or dma_sync_single_for_device() after the CPU's last write",
 };
 
+/**
+ * The speculation ranges of a {@link CacheModel}, in the order they were
+ * added, as parallel arrays of numbers (no object per range: a mapped 40 MiB
+ * buffer registers 10,240 page ranges): id, first line, end line
+ * (exclusive), colour. Ids only grow, so the arrays are sorted by id and a
+ * removal finds its range by binary search (the last range first); a removed
+ * range is marked dead (end -1) and the dead are dropped, the live keeping
+ * their order, once they outnumber the live, when the last range is removed,
+ * or before a pick by position ({@link compact}). Add and remove cost O(1)
+ * amortized plus the search; the Map this replaces made the model's hot
+ * object grow past V8's fast-property limit in Chromium when kept as fields
+ * of the model itself, hence a separate object.
+ */
+class SpecRanges {
+  ids: number[] = [];
+  starts: number[] = [];
+  ends: number[] = [];
+  colours: number[] = [];
+  /** Ranges registered and not removed. */
+  live = 0;
+  private lastId = 0;
+
+  /** Register lines [l0, l1) of `colour`. @returns the new id (1, 2, ...). */
+  add(l0: number, l1: number, colour: number): number {
+    const id = ++this.lastId;
+    this.ids.push(id);
+    this.starts.push(l0);
+    this.ends.push(l1);
+    this.colours.push(colour);
+    this.live++;
+    return id;
+  }
+
+  /** Remove range `id`; an unknown or already removed id is ignored. */
+  remove(id: number): void {
+    const ids = this.ids;
+    const ends = this.ends;
+    const n = ids.length;
+    let i: number;
+    if (n > 0 && ids[n - 1] === id) i = n - 1;
+    else {
+      let lo = 0;
+      let hi = n;
+      while (lo < hi) {
+        const mid = Math.floor((lo + hi) / 2);
+        if (ids[mid]! < id) lo = mid + 1;
+        else hi = mid;
+      }
+      i = lo;
+    }
+    if (i >= n || ids[i] !== id || ends[i]! < 0) return;
+    ends[i] = -1;
+    this.live--;
+    if (i === n - 1) {
+      // the last range: drop it and the dead just before it
+      let k = n - 1;
+      while (k >= 0 && ends[k]! < 0) k--;
+      this.truncate(k + 1);
+    } else if (this.live * 2 < n) this.compact();
+  }
+
+  /** Drop the dead ranges, in place (the live keep their order): afterwards index i is the i-th live range. */
+  compact(): void {
+    const ids = this.ids;
+    if (ids.length === this.live) return;
+    const st = this.starts;
+    const en = this.ends;
+    const co = this.colours;
+    let k = 0;
+    for (let i = 0; i < ids.length; i++) {
+      if (en[i]! < 0) continue;
+      if (k !== i) {
+        ids[k] = ids[i]!;
+        st[k] = st[i]!;
+        en[k] = en[i]!;
+        co[k] = co[i]!;
+      }
+      k++;
+    }
+    this.truncate(k);
+  }
+
+  private truncate(n: number): void {
+    this.ids.length = n;
+    this.starts.length = n;
+    this.ends.length = n;
+    this.colours.length = n;
+  }
+}
+
 /** The CPU data cache plus memory contents of one machine. See the module comment. */
 export class CacheModel {
   readonly lineSize: number;
@@ -230,8 +320,8 @@ export class CacheModel {
   private readonly labels: string[] = ["init"];
   private cpuN = 0;
   private devN = 0;
-  private readonly specRanges = new Map<number, { start: number; end: number; colour: number }>();
-  private specId = 0;
+  /** The registered speculation ranges (see {@link SpecRanges}). */
+  private readonly spec = new SpecRanges();
 
   /**
    * @throws ModelConfigError for a line size not a power of two in [16, 256],
@@ -300,7 +390,7 @@ export class CacheModel {
 
   /** Number of memory runs plus cached lines: the model's memory footprint, in entries. */
   get footprint(): { memoryRuns: number; devRuns: number; cachedLines: number; specRanges: number } {
-    return { memoryRuns: this.mem().size, devRuns: this.devLast.size, cachedLines: this.cachedCount, specRanges: this.specRanges.size };
+    return { memoryRuns: this.mem().size, devRuns: this.devLast.size, cachedLines: this.cachedCount, specRanges: this.spec.live };
   }
 
   private checkRange(fn: string, paddr: number, size: number): { l0: number; l1: number } {
@@ -524,6 +614,91 @@ export class CacheModel {
     if (c !== null) this.evict(c, "capacity");
   }
 
+  /**
+   * Evict the `k` oldest copies (k <= cachedCount), oldest first, as `k`
+   * calls of {@link evictOldest} would: the same write-backs (and lost-write
+   * hazards) in the same order, the same counters; the FIFO is cut once
+   * after the last instead of unlinking each copy.
+   */
+  private evictOldestN(k: number): void {
+    let c = this.fifoHead;
+    const pipt = this.colours === 1;
+    const spare = this.spare;
+    for (let i = 0; i < k && c !== null; i++) {
+      const next: CacheLine | null = c.next;
+      if (c.dirty) this.writeBack(c, "eviction (capacity)");
+      // On a PIPT cache a copy is its line's only one.
+      if (pipt) this.dropLine(c);
+      else this.unlinkFromLine(c);
+      c.sib = null;
+      c.prev = null;
+      c.next = null;
+      c.alive = false;
+      if (spare.length < 1024) spare.push(c);
+      this.cachedCount--;
+      this.stats.evictions++;
+      c = next;
+    }
+    this.fifoHead = c;
+    if (c !== null) c.prev = null;
+    else this.fifoTail = null;
+  }
+
+  /** Take copy `c` out of its line's chain (the line table and entry order when it was the only copy); the FIFO is the caller's. */
+  private unlinkFromLine(c: CacheLine): void {
+    const head = this.headOf(c.line)!;
+    if (head === c) {
+      if (c.sib === null) this.dropLine(c);
+      else this.setHead(c.sib, c);
+    } else {
+      let p = head;
+      while (p.sib !== c) p = p.sib!;
+      p.sib = c.sib;
+    }
+  }
+
+  /** True if some line of [l0, l1) has a copy (any colour). */
+  private anyCopyIn(l0: number, l1: number): boolean {
+    if (this.lineCount === 0) return false;
+    for (let l = l0; l < l1; ) {
+      const key = Math.floor(l / LINE_BLOCK);
+      const base = key * LINE_BLOCK;
+      const end = Math.min(l1, base + LINE_BLOCK);
+      const b = this.blockOf(l);
+      if (b !== null) {
+        const slots = b.slots;
+        for (let i = l - base; i < end - base; i++) if (slots[i] !== null) return true;
+      }
+      l = end;
+    }
+    return false;
+  }
+
+  /**
+   * Fill a copy of `line`, which has none, for `colour` with `token`
+   * (dirty, write time `seq`), the cache having room: {@link fill} without
+   * the eviction loop and the chain walk.
+   */
+  private appendFirstCopy(line: number, colour: number, token: Token, seq: number): void {
+    let c = this.spare.pop();
+    if (c === undefined) c = newLine(line, colour, token, true, seq);
+    else {
+      c.line = line;
+      c.colour = colour;
+      c.token = token;
+      c.dirty = true;
+      c.seq = seq;
+    }
+    this.setHead(c, null);
+    c.alive = true;
+    this.cachedCount++;
+    c.prev = this.fifoTail;
+    c.next = null;
+    if (this.fifoTail !== null) this.fifoTail.next = c;
+    else this.fifoHead = c;
+    this.fifoTail = c;
+  }
+
   private evict(c: CacheLine, why: string): void {
     if (c.dirty) this.writeBack(c, why === "capacity" ? "eviction (capacity)" : `eviction (${why})`);
     this.removeCopy(c);
@@ -732,6 +907,21 @@ export class CacheModel {
     // token (the same map as line-by-line writes: runs are canonical).
     let runStart = l0;
     let runToken: Token = 0;
+    // Bulk path: a cacheable destination none of whose lines has a copy (any
+    // colour), no larger than the cache. Line by line, each fill would first
+    // evict the oldest copy while the cache is full: the copies evicted are
+    // the cachedCount + lines - capacity oldest (never a destination line,
+    // none is cached, nor a line filled by this copy, it fits), so they are
+    // evicted first, oldest first, with the same write-backs and hazards in
+    // the same order, then the lines are filled in order, with the same
+    // tokens. Nothing reads the cache between the two in the per-line order
+    // either (the write-back hazards' explain() resolver reads the DMA
+    // layer's mappings).
+    const bulk = attr === "cacheable" && l1 - l0 <= this.capacityLines && !this.anyCopyIn(l0, l1);
+    if (bulk) {
+      const over = this.cachedCount + (l1 - l0) - this.capacityLines;
+      if (over > 0) this.evictOldestN(over);
+    }
     for (let l = l0; l < l1; l++) {
       const firstByte = Math.max(l * this.lineSize, toPa);
       // The token of the source byte landing at the line's first copied byte (source bytes only grow).
@@ -747,6 +937,10 @@ export class CacheModel {
         if (l === l1 - 1) this.mem().set(runStart, l1, runToken);
         continue;
       }
+      if (bulk) {
+        this.appendFirstCopy(l, colour, t, seq);
+        continue;
+      }
       const c = this.findCopy(l, colour);
       if (c) {
         c.token = t;
@@ -757,6 +951,7 @@ export class CacheModel {
         this.stats.fills++;
       }
     }
+    if (bulk) this.stats.fills += l1 - l0;
     return { read, lines: l1 - l0 };
   }
 
@@ -897,14 +1092,12 @@ export class CacheModel {
    */
   addSpeculationRange(paddr: number, size: number, colour = 0): number {
     const { l0, l1 } = this.checkRange("addSpeculationRange", paddr, size);
-    const id = ++this.specId;
-    this.specRanges.set(id, { start: l0, end: l1, colour });
-    return id;
+    return this.spec.add(l0, l1, colour);
   }
 
-  /** Forget a speculation range. */
+  /** Forget a speculation range (an id never returned, or already removed, is ignored). */
   removeSpeculationRange(id: number): void {
-    this.specRanges.delete(id);
+    this.spec.remove(id);
   }
 
   /**
@@ -919,12 +1112,17 @@ export class CacheModel {
     const a = this.prng.nextFloat();
     const b = this.prng.nextFloat();
     const pick = this.prng.nextU32();
-    if (a < this.specFillProb && this.specRanges.size > 0) {
-      const ranges = [...this.specRanges.values()];
-      const r = ranges[pick % ranges.length]!;
-      const l = r.start + (Math.floor(pick / ranges.length) % (r.end - r.start));
-      if (!this.findCopy(l, r.colour)) {
-        this.fill(l, r.colour, this.memAt(l), false, -1);
+    const spec = this.spec;
+    if (a < this.specFillProb && spec.live > 0) {
+      // the (pick mod live)-th live range in the order the ranges were added
+      spec.compact();
+      const n = spec.live;
+      const i = pick % n;
+      const start = spec.starts[i]!;
+      const colour = spec.colours[i]!;
+      const l = start + (Math.floor(pick / n) % (spec.ends[i]! - start));
+      if (!this.findCopy(l, colour)) {
+        this.fill(l, colour, this.memAt(l), false, -1);
         this.stats.specFills++;
         this.trace.record({ fn: "cpu_cache", kind: "spec_fill", msg: `speculative fill of line ${hex(l * this.lineSize)} (${this.label(this.memAt(l))}) ${where}`.trim(), data: { paddr: l * this.lineSize, token: this.label(this.memAt(l)) } });
       }
