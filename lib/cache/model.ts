@@ -264,24 +264,34 @@ class SpecRanges {
   }
 }
 
-/** The CPU data cache plus memory contents of one machine. See the module comment. */
+/**
+ * The CPU data cache plus memory contents of one machine. See the module comment.
+ *
+ * Its fields are declared (`declare`) and set in the constructor: a class
+ * field with an initializer becomes, in the live pages' bundle (esbuild,
+ * target es2020), a keyed store per field that V8 does not count when it
+ * sizes the object, and past about 36 fields (tested in Chromium 156 with
+ * %HasFastProperties) the model fell into dictionary mode, every field
+ * access a hash lookup: notebook 04's page ran 2x slower. Plain assignments
+ * in the constructor are counted, so the object stays fast.
+ */
 export class CacheModel {
-  readonly lineSize: number;
-  readonly pageSize: number;
-  readonly colours: number;
-  readonly capacityLines: number;
-  specFillProb: number;
-  evictProb: number;
-  readonly trace: Trace;
-  readonly prng: Prng;
+  declare readonly lineSize: number;
+  declare readonly pageSize: number;
+  declare readonly colours: number;
+  declare readonly capacityLines: number;
+  declare specFillProb: number;
+  declare evictProb: number;
+  declare readonly trace: Trace;
+  declare readonly prng: Prng;
   /** Hazards seen so far, oldest first. */
-  readonly hazards: Hazard[] = [];
-  readonly stats: CacheStats = { fills: 0, evictions: 0, writebacks: 0, specFills: 0, linesMaintained: 0 };
+  declare readonly hazards: Hazard[];
+  declare readonly stats: CacheStats;
   /**
    * Resolver for the "call that should have prevented it" of a hazard at a
    * line; the DMA layer installs one that knows the active mappings.
    */
-  explain: (kind: HazardKind, paddr: number) => string | undefined = () => undefined;
+  declare explain: (kind: HazardKind, paddr: number) => string | undefined;
 
   /**
    * The line table: first copy of each cached line (the others follow
@@ -291,37 +301,37 @@ export class CacheModel {
    * the cache (firstLine / lastLine through `enext` / `eprev`): random
    * evictions and whole-cache operations go in that order.
    */
-  private readonly blocks = new Map<number, LineBlock>();
-  private lastKey = -1;
-  private lastBlock: LineBlock | null = null;
+  private declare readonly blocks: Map<number, LineBlock>;
+  private declare lastKey: number;
+  private declare lastBlock: LineBlock | null;
   /** The block looked up before the last one (a copy alternates between its source's or destination's block and the evicted lines' block). */
-  private prevKey = -1;
-  private prevBlock: LineBlock | null = null;
+  private declare prevKey: number;
+  private declare prevBlock: LineBlock | null;
   /** Emptied blocks (every slot null), reused for new ones (a copy through a large buffer empties and fills a block every 64 lines). */
-  private readonly spareBlocks: LineBlock[] = [];
-  private firstLine: CacheLine | null = null;
-  private lastLine: CacheLine | null = null;
+  private declare readonly spareBlocks: LineBlock[];
+  private declare firstLine: CacheLine | null;
+  private declare lastLine: CacheLine | null;
   /** Lines with at least one copy. */
-  private lineCount = 0;
-  private cachedCount = 0;
+  private declare lineCount: number;
+  private declare cachedCount: number;
   /** FIFO replacement order: oldest and newest copy. */
-  private fifoHead: CacheLine | null = null;
-  private fifoTail: CacheLine | null = null;
+  private declare fifoHead: CacheLine | null;
+  private declare fifoTail: CacheLine | null;
   /** Objects of dropped copies, reused by {@link fill}. */
-  private readonly spare: CacheLine[] = [];
+  private declare readonly spare: CacheLine[];
   /** Memory tokens by line; lines [pendStart, pendEnd) hold pendToken, not yet written into the map (see {@link writeMemoryLine}). */
-  private readonly memory = new IntervalMap<Token>();
-  private pendStart = 0;
-  private pendEnd = 0;
-  private pendToken: Token = 0;
-  private readonly devLast = new IntervalMap<Token>();
-  private readonly who: TokenWho[] = ["init"];
+  private declare readonly memory: IntervalMap<Token>;
+  private declare pendStart: number;
+  private declare pendEnd: number;
+  private declare pendToken: Token;
+  private declare readonly devLast: IntervalMap<Token>;
+  private declare readonly who: TokenWho[];
   /** Label of each token ("init", "cpu:3"), built when the token is issued. */
-  private readonly labels: string[] = ["init"];
-  private cpuN = 0;
-  private devN = 0;
+  private declare readonly labels: string[];
+  private declare cpuN: number;
+  private declare devN: number;
   /** The registered speculation ranges (see {@link SpecRanges}). */
-  private readonly spec = new SpecRanges();
+  private declare readonly spec: SpecRanges;
 
   /**
    * @throws ModelConfigError for a line size not a power of two in [16, 256],
@@ -329,6 +339,32 @@ export class CacheModel {
    * one line, or probabilities outside [0, 1].
    */
   constructor(cfg: CacheConfig, trace: Trace, prng: Prng) {
+    this.hazards = [];
+    this.stats = { fills: 0, evictions: 0, writebacks: 0, specFills: 0, linesMaintained: 0 };
+    this.explain = () => undefined;
+    this.blocks = new Map<number, LineBlock>();
+    this.lastKey = -1;
+    this.lastBlock = null;
+    this.prevKey = -1;
+    this.prevBlock = null;
+    this.spareBlocks = [];
+    this.firstLine = null;
+    this.lastLine = null;
+    this.lineCount = 0;
+    this.cachedCount = 0;
+    this.fifoHead = null;
+    this.fifoTail = null;
+    this.spare = [];
+    this.memory = new IntervalMap<Token>();
+    this.pendStart = 0;
+    this.pendEnd = 0;
+    this.pendToken = 0;
+    this.devLast = new IntervalMap<Token>();
+    this.who = ["init"];
+    this.labels = ["init"];
+    this.cpuN = 0;
+    this.devN = 0;
+    this.spec = new SpecRanges();
     this.lineSize = checkPowerOf2("cpuCache.lineSize", cfg.lineSize, 16, 256);
     this.pageSize = checkPowerOf2("cpuCache.pageSize", cfg.pageSize ?? 4096, 4096, 65536);
     if ((cfg.indexing ?? "pipt") === "vipt-aliasing") {
