@@ -485,9 +485,19 @@ export class CacheModel {
   private cachedHeadsIn(l0: number, l1: number): CacheLine[] {
     const out: CacheLine[] = [];
     if (l1 - l0 <= this.lineCount) {
-      for (let l = l0; l < l1; l++) {
-        const c = this.headOf(l);
-        if (c !== null) out.push(c);
+      // block by block: a block with no line cached is skipped whole
+      for (let l = l0; l < l1; ) {
+        const base = Math.floor(l / LINE_BLOCK) * LINE_BLOCK;
+        const end = Math.min(l1, base + LINE_BLOCK);
+        const b = this.blockOf(l);
+        if (b !== null) {
+          const slots = b.slots;
+          for (let i = l - base; i < end - base; i++) {
+            const c = slots[i]!;
+            if (c !== null) out.push(c);
+          }
+        }
+        l = end;
       }
     } else {
       for (let c = this.firstLine; c !== null; c = c.enext) if (c.line >= l0 && c.line < l1) out.push(c);
@@ -514,19 +524,25 @@ export class CacheModel {
     return b === null ? null : b.slots[line - Math.floor(line / LINE_BLOCK) * LINE_BLOCK]!;
   }
 
-  /** Make `c` the first copy of its line (`old`: the previous first copy, null if the line had none). */
-  private setHead(c: CacheLine, old: CacheLine | null): void {
-    const line = c.line;
-    const key = Math.floor(line / LINE_BLOCK);
+  /** The block of the line table holding `line`, made (a spare one if any) if there is none. */
+  private blockFor(line: number): LineBlock {
     let b = this.blockOf(line);
     if (b === null) {
+      const key = Math.floor(line / LINE_BLOCK);
       b = this.spareBlocks.pop() ?? { n: 0, slots: new Array<CacheLine | null>(LINE_BLOCK).fill(null) };
       this.blocks.set(key, b);
       if (this.prevKey === key) this.prevBlock = b;
       this.lastKey = key;
       this.lastBlock = b;
     }
-    b.slots[line - key * LINE_BLOCK] = c;
+    return b;
+  }
+
+  /** Make `c` the first copy of its line (`old`: the previous first copy, null if the line had none). */
+  private setHead(c: CacheLine, old: CacheLine | null): void {
+    const line = c.line;
+    const b = this.blockFor(line);
+    b.slots[line - Math.floor(line / LINE_BLOCK) * LINE_BLOCK] = c;
     if (old === null) {
       b.n++;
       this.lineCount++;
@@ -547,18 +563,21 @@ export class CacheModel {
     }
   }
 
+  /** Block `b` (key `key`) has no line any more: out of the table, kept as a spare. */
+  private retireBlock(key: number, b: LineBlock): void {
+    this.blocks.delete(key);
+    if (this.prevKey === key) this.prevBlock = null;
+    if (this.lastKey === key) this.lastBlock = null;
+    if (this.spareBlocks.length < 64) this.spareBlocks.push(b);
+  }
+
   /** `c`, the only copy of its line, leaves: the line has no copy any more. */
   private dropLine(c: CacheLine): void {
     const line = c.line;
     const key = Math.floor(line / LINE_BLOCK);
     const b = this.blockOf(line)!;
     b.slots[line - key * LINE_BLOCK] = null;
-    if (--b.n === 0) {
-      this.blocks.delete(key);
-      if (this.prevKey === key) this.prevBlock = null;
-      if (this.lastKey === key) this.lastBlock = null;
-      if (this.spareBlocks.length < 64) this.spareBlocks.push(b);
-    }
+    if (--b.n === 0) this.retireBlock(key, b);
     this.lineCount--;
     if (c.eprev !== null) c.eprev.enext = c.enext;
     else this.firstLine = c.enext;
@@ -654,30 +673,110 @@ export class CacheModel {
    * Evict the `k` oldest copies (k <= cachedCount), oldest first, as `k`
    * calls of {@link evictOldest} would: the same write-backs (and lost-write
    * hazards) in the same order, the same counters; the FIFO is cut once
-   * after the last instead of unlinking each copy.
+   * after the last instead of unlinking each copy. On a PIPT cache (a copy is
+   * its line's only one, so the copies evicted are of distinct lines) the
+   * dirty copies of consecutive lines with one token are written back as one
+   * run ({@link writeBackRun}).
    */
   private evictOldestN(k: number): void {
     let c = this.fifoHead;
     const pipt = this.colours === 1;
     const spare = this.spare;
-    for (let i = 0; i < k && c !== null; i++) {
-      const next: CacheLine | null = c.next;
-      if (c.dirty) this.writeBack(c, "eviction (capacity)");
-      // On a PIPT cache a copy is its line's only one.
-      if (pipt) this.dropLine(c);
-      else this.unlinkFromLine(c);
-      c.sib = null;
-      c.prev = null;
-      c.next = null;
-      c.alive = false;
-      if (spare.length < 1024) spare.push(c);
-      this.cachedCount--;
-      this.stats.evictions++;
-      c = next;
+    let blk: LineBlock | null = null;
+    let base = 0;
+    let i = 0;
+    while (i < k && c !== null) {
+      let n = 1;
+      if (c.dirty) {
+        if (pipt) {
+          // the dirty copies of lines c.line, c.line + 1, ... with c's token that follow in the FIFO
+          const t = c.token;
+          for (let x = c.next; i + n < k && x !== null && x.dirty && x.token === t && x.line === c.line + n; x = x.next) n++;
+          this.writeBackRun(c, n);
+        } else this.writeBack(c, "eviction (capacity)");
+      }
+      for (let j = 0; j < n; j++) {
+        const next: CacheLine | null = c!.next;
+        if (pipt) {
+          // dropLine with the block kept across the lines of one block
+          const line = c!.line;
+          if (blk === null || line < base || line >= base + LINE_BLOCK) {
+            base = Math.floor(line / LINE_BLOCK) * LINE_BLOCK;
+            blk = this.blockOf(line)!;
+          }
+          blk.slots[line - base] = null;
+          if (--blk.n === 0) {
+            this.retireBlock(base / LINE_BLOCK, blk);
+            blk = null;
+          }
+          const ep = c!.eprev;
+          const en = c!.enext;
+          if (ep !== null) ep.enext = en;
+          else this.firstLine = en;
+          if (en !== null) en.eprev = ep;
+          else this.lastLine = ep;
+          c!.eprev = c!.enext = null;
+        } else this.unlinkFromLine(c!);
+        c!.sib = null;
+        c!.prev = null;
+        c!.next = null;
+        c!.alive = false;
+        if (spare.length < 1024) spare.push(c!);
+        c = next;
+      }
+      this.cachedCount -= n;
+      this.stats.evictions += n;
+      i += n;
     }
+    if (pipt) this.lineCount -= i;
     this.fifoHead = c;
     if (c !== null) c.prev = null;
     else this.fifoTail = null;
+  }
+
+  /**
+   * Write back `n` dirty copies that follow each other in the FIFO from `c`:
+   * lines c.line .. c.line + n - 1 (distinct lines, ascending), one token, as
+   * `n` calls of {@link writeBack} would (cause "eviction (capacity)"): the
+   * same lost-write hazards in line order, the same memory and counter. Each
+   * line's check reads only its own line, which no earlier write-back of the
+   * run touches, so the checks come first, walking memory's runs by index
+   * (a run whose token is not the device's hides no lost write), then the
+   * lines become one pending run (the map the per-line writes would give).
+   */
+  private writeBackRun(c: CacheLine, n: number): void {
+    const l0 = c.line;
+    const l1 = l0 + n;
+    const t = c.token;
+    const mem = this.mem();
+    const who = this.who;
+    let x: CacheLine = c;
+    let l = l0;
+    let i = mem.indexAfter(l0);
+    while (l < l1) {
+      // memory's piece [l, pe) holds token m (0 in a gap)
+      let pe: number;
+      let m: Token = 0;
+      if (i >= mem.size || mem.runStart(i) >= l1) pe = l1;
+      else if (mem.runStart(i) > l) pe = mem.runStart(i);
+      else {
+        pe = Math.min(mem.runEnd(i), l1);
+        m = mem.runValue(i);
+        i++;
+      }
+      if (who[m] === "dev") {
+        for (; l < pe; l++, x = x.next!) {
+          if (m > writeTime(x)) this.hazard("lost_write", l, 1, t, m, "eviction (capacity)");
+          x.dirty = false;
+        }
+      } else {
+        for (; l < pe; l++, x = x.next!) x.dirty = false;
+      }
+    }
+    this.pendStart = l0;
+    this.pendEnd = l1;
+    this.pendToken = t;
+    this.stats.writebacks += n;
   }
 
   /** Take copy `c` out of its line's chain (the line table and entry order when it was the only copy); the FIFO is the caller's. */
@@ -711,28 +810,64 @@ export class CacheModel {
   }
 
   /**
-   * Fill a copy of `line`, which has none, for `colour` with `token`
-   * (dirty, write time `seq`), the cache having room: {@link fill} without
-   * the eviction loop and the chain walk.
+   * The fills of a bulk {@link cpuCopy}: copies of lines [l0, l1), none of
+   * which has a copy, for `colour`, dirty with write time `seq`, each with
+   * the token of the source byte that lands at its first copied byte
+   * (`read`: the source runs, bytes; the copy goes from `fromPa` to `toPa`),
+   * appended in line order to the FIFO and the entry order, as a {@link fill}
+   * per line would with the cache having room; the line table's block is
+   * looked up once per LINE_BLOCK lines.
    */
-  private appendFirstCopy(line: number, colour: number, token: Token, seq: number): void {
-    let c = this.spare.pop();
-    if (c === undefined) c = newLine(line, colour, token, true, seq);
-    else {
-      c.line = line;
-      c.colour = colour;
-      c.token = token;
-      c.dirty = true;
-      c.seq = seq;
+  private appendCopies(l0: number, l1: number, colour: number, seq: number, read: TokenRun[], fromPa: number, toPa: number): void {
+    const ls = this.lineSize;
+    const spare = this.spare;
+    let r = 0;
+    let tail = this.fifoTail;
+    let etail = this.lastLine;
+    let slots: Array<CacheLine | null> = [];
+    let blk: LineBlock | null = null;
+    let base = 0;
+    let bend = 0;
+    for (let l = l0; l < l1; l++) {
+      const firstByte = Math.max(l * ls, toPa);
+      const srcByte = fromPa + (firstByte - toPa);
+      while (r < read.length - 1 && read[r]!.end <= srcByte) r++;
+      const t = read[r]!.token;
+      if (blk === null || l >= bend) {
+        blk = this.blockFor(l);
+        slots = blk.slots;
+        base = Math.floor(l / LINE_BLOCK) * LINE_BLOCK;
+        bend = base + LINE_BLOCK;
+      }
+      let c = spare.pop();
+      if (c === undefined) c = newLine(l, colour, t, true, seq);
+      else {
+        c.line = l;
+        c.colour = colour;
+        c.token = t;
+        c.dirty = true;
+        c.seq = seq;
+      }
+      c.alive = true;
+      slots[l - base] = c;
+      blk.n++;
+      c.eprev = etail;
+      c.enext = null;
+      if (etail !== null) etail.enext = c;
+      else this.firstLine = c;
+      etail = c;
+      c.prev = tail;
+      c.next = null;
+      if (tail !== null) tail.next = c;
+      else this.fifoHead = c;
+      tail = c;
     }
-    this.setHead(c, null);
-    c.alive = true;
-    this.cachedCount++;
-    c.prev = this.fifoTail;
-    c.next = null;
-    if (this.fifoTail !== null) this.fifoTail.next = c;
-    else this.fifoHead = c;
-    this.fifoTail = c;
+    this.lastLine = etail;
+    this.fifoTail = tail;
+    const n = l1 - l0;
+    this.lineCount += n;
+    this.cachedCount += n;
+    this.stats.fills += n;
   }
 
   private evict(c: CacheLine, why: string): void {
@@ -957,6 +1092,8 @@ export class CacheModel {
     if (bulk) {
       const over = this.cachedCount + (l1 - l0) - this.capacityLines;
       if (over > 0) this.evictOldestN(over);
+      this.appendCopies(l0, l1, colour, seq, read, fromPa, toPa);
+      return { read, lines: l1 - l0 };
     }
     for (let l = l0; l < l1; l++) {
       const firstByte = Math.max(l * this.lineSize, toPa);
@@ -973,10 +1110,6 @@ export class CacheModel {
         if (l === l1 - 1) this.mem().set(runStart, l1, runToken);
         continue;
       }
-      if (bulk) {
-        this.appendFirstCopy(l, colour, t, seq);
-        continue;
-      }
       const c = this.findCopy(l, colour);
       if (c) {
         c.token = t;
@@ -987,7 +1120,6 @@ export class CacheModel {
         this.stats.fills++;
       }
     }
-    if (bulk) this.stats.fills += l1 - l0;
     return { read, lines: l1 - l0 };
   }
 
