@@ -475,7 +475,7 @@ export class CacheModel {
     if (l1 - l0 <= this.lineCount) {
       for (let l = l0; l < l1; l++) if (this.headOf(l) !== null) out.push(l);
     } else {
-      for (let c = this.firstLine; c !== null; c = c.enext) if (c.line >= l0 && c.line < l1) out.push(c.line);
+      for (let c = this.entryFirst(); c !== null; c = this.entryNext(c)) if (c.line >= l0 && c.line < l1) out.push(c.line);
       out.sort((a, b) => a - b);
     }
     return out;
@@ -500,10 +500,25 @@ export class CacheModel {
         l = end;
       }
     } else {
-      for (let c = this.firstLine; c !== null; c = c.enext) if (c.line >= l0 && c.line < l1) out.push(c);
+      for (let c = this.entryFirst(); c !== null; c = this.entryNext(c)) if (c.line >= l0 && c.line < l1) out.push(c);
       out.sort((a, b) => a.line - b.line);
     }
     return out;
+  }
+
+  /**
+   * The first copy of the line that entered the cache first, or null. On a
+   * PIPT cache a line has one copy, which enters and leaves the FIFO when the
+   * line enters and leaves the cache, so the entry order is the FIFO's and
+   * is not kept separately (firstLine / eprev / enext stay unused).
+   */
+  private entryFirst(): CacheLine | null {
+    return this.colours === 1 ? this.fifoHead : this.firstLine;
+  }
+
+  /** The first copy of the line that entered the cache after `c`'s (see {@link entryFirst}). */
+  private entryNext(c: CacheLine): CacheLine | null {
+    return this.colours === 1 ? c.next : c.enext;
   }
 
   /** The block of the line table holding `line`, or null. */
@@ -546,6 +561,7 @@ export class CacheModel {
     if (old === null) {
       b.n++;
       this.lineCount++;
+      if (this.colours === 1) return;
       c.eprev = this.lastLine;
       c.enext = null;
       if (this.lastLine !== null) this.lastLine.enext = c;
@@ -579,6 +595,7 @@ export class CacheModel {
     b.slots[line - key * LINE_BLOCK] = null;
     if (--b.n === 0) this.retireBlock(key, b);
     this.lineCount--;
+    if (this.colours === 1) return;
     if (c.eprev !== null) c.eprev.enext = c.enext;
     else this.firstLine = c.enext;
     if (c.enext !== null) c.enext.eprev = c.eprev;
@@ -709,13 +726,6 @@ export class CacheModel {
             this.retireBlock(base / LINE_BLOCK, blk);
             blk = null;
           }
-          const ep = c!.eprev;
-          const en = c!.enext;
-          if (ep !== null) ep.enext = en;
-          else this.firstLine = en;
-          if (en !== null) en.eprev = ep;
-          else this.lastLine = ep;
-          c!.eprev = c!.enext = null;
         } else this.unlinkFromLine(c!);
         c!.sib = null;
         c!.prev = null;
@@ -824,6 +834,7 @@ export class CacheModel {
     let r = 0;
     let tail = this.fifoTail;
     let etail = this.lastLine;
+    const pipt = this.colours === 1;
     let slots: Array<CacheLine | null> = [];
     let blk: LineBlock | null = null;
     let base = 0;
@@ -851,11 +862,13 @@ export class CacheModel {
       c.alive = true;
       slots[l - base] = c;
       blk.n++;
-      c.eprev = etail;
-      c.enext = null;
-      if (etail !== null) etail.enext = c;
-      else this.firstLine = c;
-      etail = c;
+      if (!pipt) {
+        c.eprev = etail;
+        c.enext = null;
+        if (etail !== null) etail.enext = c;
+        else this.firstLine = c;
+        etail = c;
+      }
       c.prev = tail;
       c.next = null;
       if (tail !== null) tail.next = c;
@@ -1205,7 +1218,7 @@ export class CacheModel {
     let wb = 0;
     if (op.scope === "all") {
       const all: CacheLine[] = [];
-      for (let head = this.firstLine; head !== null; head = head.enext) for (let c: CacheLine | null = head; c !== null; c = c.sib) all.push(c);
+      for (let head = this.entryFirst(); head !== null; head = this.entryNext(head)) for (let c: CacheLine | null = head; c !== null; c = c.sib) all.push(c);
       for (const c of all) wb += this.applyOne(op.kind, c);
       this.stats.linesMaintained += this.capacityLines;
       return { lines: this.capacityLines, writebacks: wb };
@@ -1296,8 +1309,8 @@ export class CacheModel {
       }
     }
     if (b < this.evictProb && this.cachedCount > 0) {
-      let c = this.firstLine!;
-      for (let i = pick % this.lineCount; i > 0; i--) c = c.enext!;
+      let c = this.entryFirst()!;
+      for (let i = pick % this.lineCount; i > 0; i--) c = this.entryNext(c)!;
       const l = c.line;
       const dirty = c.dirty;
       this.evict(c, "random");
