@@ -123,7 +123,7 @@ interface CacheLine {
   prev: CacheLine | null;
   next: CacheLine | null;
   sib: CacheLine | null;
-  /** For the first copy of a line: neighbours in the order lines entered the cache (see {@link CacheModel.firstLine}). */
+  /** For the first copy of a line on a VIPT-aliasing cache: neighbours in the order lines entered the cache (see {@link CacheModel.entryFirst}; unused on PIPT caches). */
   eprev: CacheLine | null;
   enext: CacheLine | null;
 }
@@ -183,9 +183,10 @@ const DEFAULT_HINT: Record<HazardKind, string> = {
  * range is marked dead (end -1) and the dead are dropped, the live keeping
  * their order, once they outnumber the live, when the last range is removed,
  * or before a pick by position ({@link compact}). Add and remove cost O(1)
- * amortized plus the search; the Map this replaces made the model's hot
- * object grow past V8's fast-property limit in Chromium when kept as fields
- * of the model itself, hence a separate object.
+ * amortized plus the search, a pick O(1) when no range was removed since the
+ * last one (O(ranges) otherwise, as the Map copy it replaces cost on every
+ * pick). A separate object: as more fields of the model itself, it pushed the
+ * model into V8's dictionary mode in Chromium (see {@link CacheModel}).
  */
 class SpecRanges {
   ids: number[] = [];
@@ -270,10 +271,11 @@ class SpecRanges {
  * Its fields are declared (`declare`) and set in the constructor: a class
  * field with an initializer becomes, in the live pages' bundle (esbuild,
  * target es2020), a keyed store per field that V8 does not count when it
- * sizes the object, and past about 36 fields (tested in Chromium 156 with
- * %HasFastProperties) the model fell into dictionary mode, every field
- * access a hash lookup: notebook 04's page ran 2x slower. Plain assignments
- * in the constructor are counted, so the object stays fast.
+ * sizes the object: with 39 such fields the model is in dictionary mode
+ * in Chromium 156 (%HasFastProperties false on an esbuild bundle; 35 fields
+ * were just under the limit), every field access a hash lookup, and
+ * notebook 04's page ran 2x slower. Plain assignments in the constructor are
+ * counted, so the object stays fast whatever fields are added.
  */
 export class CacheModel {
   declare readonly lineSize: number;
@@ -298,8 +300,9 @@ export class CacheModel {
    * through `sib`), in blocks of LINE_BLOCK lines keyed by line / LINE_BLOCK,
    * with the last block used remembered (a buffer's lines are looked up in
    * order). Lines that have a copy are also listed in the order they entered
-   * the cache (firstLine / lastLine through `enext` / `eprev`): random
-   * evictions and whole-cache operations go in that order.
+   * the cache (on VIPT-aliasing caches firstLine / lastLine through `enext` /
+   * `eprev`; on PIPT caches the FIFO is that order: {@link entryFirst}):
+   * random evictions and whole-cache operations go in that order.
    */
   private declare readonly blocks: Map<number, LineBlock>;
   private declare lastKey: number;
@@ -1024,6 +1027,12 @@ export class CacheModel {
    *   line is dirty in the cache with that token (colour of `toVa`);
    *   other attributes write memory directly.
    * Overlapping ranges are not allowed (memcpy's rule).
+   *
+   * Cost: a cacheable destination with no cached line, no larger than the
+   * cache (a bounce into a swiotlb slot or back into the buffer) takes a
+   * bulk path: the capacity evictions first, oldest first (consecutive
+   * dirty lines with one token written back as one run on PIPT caches), then
+   * the fills, with the same results as line by line (test/cache/equivalence-bulk.test.ts).
    * @returns the source runs read (bytes of the source) and the number of destination lines written.
    * @throws ModelConfigError for a bad or empty range, or overlapping ranges (nothing changes).
    */
