@@ -123,7 +123,7 @@ interface CacheLine {
   prev: CacheLine | null;
   next: CacheLine | null;
   sib: CacheLine | null;
-  /** For the first copy of a line: neighbours in the order lines entered the cache (see {@link CacheModel.firstLine}). */
+  /** For the first copy of a line on a VIPT-aliasing cache: neighbours in the order lines entered the cache (see {@link CacheModel.entryFirst}; unused on PIPT caches). */
   eprev: CacheLine | null;
   enext: CacheLine | null;
 }
@@ -174,64 +174,167 @@ const DEFAULT_HINT: Record<HazardKind, string> = {
   device_read_stale: "dma_map_single() or dma_sync_single_for_device() after the CPU's last write",
 };
 
-/** The CPU data cache plus memory contents of one machine. See the module comment. */
+/**
+ * The speculation ranges of a {@link CacheModel}, in the order they were
+ * added, as parallel arrays of numbers (no object per range: a mapped 40 MiB
+ * buffer registers 10,240 page ranges): id, first line, end line
+ * (exclusive), colour. Ids only grow, so the arrays are sorted by id and a
+ * removal finds its range by binary search (the last range first); a removed
+ * range is marked dead (end -1) and the dead are dropped, the live keeping
+ * their order, once they outnumber the live, when the last range is removed,
+ * or before a pick by position ({@link compact}). Add and remove cost O(1)
+ * amortized plus the search, a pick O(1) when no range was removed since the
+ * last one (O(ranges) otherwise, as the Map copy it replaces cost on every
+ * pick). A separate object: as more fields of the model itself, it pushed the
+ * model into V8's dictionary mode in Chromium (see {@link CacheModel}).
+ */
+class SpecRanges {
+  ids: number[] = [];
+  starts: number[] = [];
+  ends: number[] = [];
+  colours: number[] = [];
+  /** Ranges registered and not removed. */
+  live = 0;
+  private lastId = 0;
+
+  /** Register lines [l0, l1) of `colour`. @returns the new id (1, 2, ...). */
+  add(l0: number, l1: number, colour: number): number {
+    const id = ++this.lastId;
+    this.ids.push(id);
+    this.starts.push(l0);
+    this.ends.push(l1);
+    this.colours.push(colour);
+    this.live++;
+    return id;
+  }
+
+  /** Remove range `id`; an unknown or already removed id is ignored. */
+  remove(id: number): void {
+    const ids = this.ids;
+    const ends = this.ends;
+    const n = ids.length;
+    let i: number;
+    if (n > 0 && ids[n - 1] === id) i = n - 1;
+    else {
+      let lo = 0;
+      let hi = n;
+      while (lo < hi) {
+        const mid = Math.floor((lo + hi) / 2);
+        if (ids[mid]! < id) lo = mid + 1;
+        else hi = mid;
+      }
+      i = lo;
+    }
+    if (i >= n || ids[i] !== id || ends[i]! < 0) return;
+    ends[i] = -1;
+    this.live--;
+    if (i === n - 1) {
+      // the last range: drop it and the dead just before it
+      let k = n - 1;
+      while (k >= 0 && ends[k]! < 0) k--;
+      this.truncate(k + 1);
+    } else if (this.live * 2 < n) this.compact();
+  }
+
+  /** Drop the dead ranges, in place (the live keep their order): afterwards index i is the i-th live range. */
+  compact(): void {
+    const ids = this.ids;
+    if (ids.length === this.live) return;
+    const st = this.starts;
+    const en = this.ends;
+    const co = this.colours;
+    let k = 0;
+    for (let i = 0; i < ids.length; i++) {
+      if (en[i]! < 0) continue;
+      if (k !== i) {
+        ids[k] = ids[i]!;
+        st[k] = st[i]!;
+        en[k] = en[i]!;
+        co[k] = co[i]!;
+      }
+      k++;
+    }
+    this.truncate(k);
+  }
+
+  private truncate(n: number): void {
+    this.ids.length = n;
+    this.starts.length = n;
+    this.ends.length = n;
+    this.colours.length = n;
+  }
+}
+
+/**
+ * The CPU data cache plus memory contents of one machine. See the module comment.
+ *
+ * Its fields are declared (`declare`) and set in the constructor: a class
+ * field with an initializer becomes, in the live pages' bundle (esbuild,
+ * target es2020), a keyed store per field that V8 does not count when it
+ * sizes the object: with 39 such fields the model is in dictionary mode
+ * in Chromium 156 (%HasFastProperties false on an esbuild bundle, as with
+ * 36; 35 fields were just under the limit), every field access a hash lookup, and
+ * notebook 04's page ran 2x slower. Plain assignments in the constructor are
+ * counted, so the object stays fast whatever fields are added.
+ */
 export class CacheModel {
-  readonly lineSize: number;
-  readonly pageSize: number;
-  readonly colours: number;
-  readonly capacityLines: number;
-  specFillProb: number;
-  evictProb: number;
-  readonly trace: Trace;
-  readonly prng: Prng;
+  declare readonly lineSize: number;
+  declare readonly pageSize: number;
+  declare readonly colours: number;
+  declare readonly capacityLines: number;
+  declare specFillProb: number;
+  declare evictProb: number;
+  declare readonly trace: Trace;
+  declare readonly prng: Prng;
   /** Hazards seen so far, oldest first. */
-  readonly hazards: Hazard[] = [];
-  readonly stats: CacheStats = { fills: 0, evictions: 0, writebacks: 0, specFills: 0, linesMaintained: 0 };
+  declare readonly hazards: Hazard[];
+  declare readonly stats: CacheStats;
   /**
    * Resolver for the "call that should have prevented it" of a hazard at a
    * line; the DMA layer installs one that knows the active mappings.
    */
-  explain: (kind: HazardKind, paddr: number) => string | undefined = () => undefined;
+  declare explain: (kind: HazardKind, paddr: number) => string | undefined;
 
   /**
    * The line table: first copy of each cached line (the others follow
    * through `sib`), in blocks of LINE_BLOCK lines keyed by line / LINE_BLOCK,
    * with the last block used remembered (a buffer's lines are looked up in
    * order). Lines that have a copy are also listed in the order they entered
-   * the cache (firstLine / lastLine through `enext` / `eprev`): random
-   * evictions and whole-cache operations go in that order.
+   * the cache (on VIPT-aliasing caches firstLine / lastLine through `enext` /
+   * `eprev`; on PIPT caches the FIFO is that order: {@link entryFirst}):
+   * random evictions and whole-cache operations go in that order.
    */
-  private readonly blocks = new Map<number, LineBlock>();
-  private lastKey = -1;
-  private lastBlock: LineBlock | null = null;
+  private declare readonly blocks: Map<number, LineBlock>;
+  private declare lastKey: number;
+  private declare lastBlock: LineBlock | null;
   /** The block looked up before the last one (a copy alternates between its source's or destination's block and the evicted lines' block). */
-  private prevKey = -1;
-  private prevBlock: LineBlock | null = null;
+  private declare prevKey: number;
+  private declare prevBlock: LineBlock | null;
   /** Emptied blocks (every slot null), reused for new ones (a copy through a large buffer empties and fills a block every 64 lines). */
-  private readonly spareBlocks: LineBlock[] = [];
-  private firstLine: CacheLine | null = null;
-  private lastLine: CacheLine | null = null;
+  private declare readonly spareBlocks: LineBlock[];
+  private declare firstLine: CacheLine | null;
+  private declare lastLine: CacheLine | null;
   /** Lines with at least one copy. */
-  private lineCount = 0;
-  private cachedCount = 0;
+  private declare lineCount: number;
+  private declare cachedCount: number;
   /** FIFO replacement order: oldest and newest copy. */
-  private fifoHead: CacheLine | null = null;
-  private fifoTail: CacheLine | null = null;
+  private declare fifoHead: CacheLine | null;
+  private declare fifoTail: CacheLine | null;
   /** Objects of dropped copies, reused by {@link fill}. */
-  private readonly spare: CacheLine[] = [];
+  private declare readonly spare: CacheLine[];
   /** Memory tokens by line; lines [pendStart, pendEnd) hold pendToken, not yet written into the map (see {@link writeMemoryLine}). */
-  private readonly memory = new IntervalMap<Token>();
-  private pendStart = 0;
-  private pendEnd = 0;
-  private pendToken: Token = 0;
-  private readonly devLast = new IntervalMap<Token>();
-  private readonly who: TokenWho[] = ["init"];
+  private declare readonly memory: IntervalMap<Token>;
+  private declare pendStart: number;
+  private declare pendEnd: number;
+  private declare pendToken: Token;
+  private declare readonly devLast: IntervalMap<Token>;
+  private declare readonly who: TokenWho[];
   /** Label of each token ("init", "cpu:3"), built when the token is issued. */
-  private readonly labels: string[] = ["init"];
-  private cpuN = 0;
-  private devN = 0;
-  private readonly specRanges = new Map<number, { start: number; end: number; colour: number }>();
-  private specId = 0;
+  private declare readonly labels: string[];
+  private declare cpuN: number;
+  private declare devN: number;
+  /** The registered speculation ranges (see {@link SpecRanges}). */
+  private declare readonly spec: SpecRanges;
 
   /**
    * @throws ModelConfigError for a line size not a power of two in [16, 256],
@@ -239,6 +342,32 @@ export class CacheModel {
    * one line, or probabilities outside [0, 1].
    */
   constructor(cfg: CacheConfig, trace: Trace, prng: Prng) {
+    this.hazards = [];
+    this.stats = { fills: 0, evictions: 0, writebacks: 0, specFills: 0, linesMaintained: 0 };
+    this.explain = () => undefined;
+    this.blocks = new Map<number, LineBlock>();
+    this.lastKey = -1;
+    this.lastBlock = null;
+    this.prevKey = -1;
+    this.prevBlock = null;
+    this.spareBlocks = [];
+    this.firstLine = null;
+    this.lastLine = null;
+    this.lineCount = 0;
+    this.cachedCount = 0;
+    this.fifoHead = null;
+    this.fifoTail = null;
+    this.spare = [];
+    this.memory = new IntervalMap<Token>();
+    this.pendStart = 0;
+    this.pendEnd = 0;
+    this.pendToken = 0;
+    this.devLast = new IntervalMap<Token>();
+    this.who = ["init"];
+    this.labels = ["init"];
+    this.cpuN = 0;
+    this.devN = 0;
+    this.spec = new SpecRanges();
     this.lineSize = checkPowerOf2("cpuCache.lineSize", cfg.lineSize, 16, 256);
     this.pageSize = checkPowerOf2("cpuCache.pageSize", cfg.pageSize ?? 4096, 4096, 65536);
     if ((cfg.indexing ?? "pipt") === "vipt-aliasing") {
@@ -300,7 +429,7 @@ export class CacheModel {
 
   /** Number of memory runs plus cached lines: the model's memory footprint, in entries. */
   get footprint(): { memoryRuns: number; devRuns: number; cachedLines: number; specRanges: number } {
-    return { memoryRuns: this.mem().size, devRuns: this.devLast.size, cachedLines: this.cachedCount, specRanges: this.specRanges.size };
+    return { memoryRuns: this.mem().size, devRuns: this.devLast.size, cachedLines: this.cachedCount, specRanges: this.spec.live };
   }
 
   private checkRange(fn: string, paddr: number, size: number): { l0: number; l1: number } {
@@ -349,7 +478,7 @@ export class CacheModel {
     if (l1 - l0 <= this.lineCount) {
       for (let l = l0; l < l1; l++) if (this.headOf(l) !== null) out.push(l);
     } else {
-      for (let c = this.firstLine; c !== null; c = c.enext) if (c.line >= l0 && c.line < l1) out.push(c.line);
+      for (let c = this.entryFirst(); c !== null; c = this.entryNext(c)) if (c.line >= l0 && c.line < l1) out.push(c.line);
       out.sort((a, b) => a - b);
     }
     return out;
@@ -359,15 +488,40 @@ export class CacheModel {
   private cachedHeadsIn(l0: number, l1: number): CacheLine[] {
     const out: CacheLine[] = [];
     if (l1 - l0 <= this.lineCount) {
-      for (let l = l0; l < l1; l++) {
-        const c = this.headOf(l);
-        if (c !== null) out.push(c);
+      // block by block: a block with no line cached is skipped whole
+      for (let l = l0; l < l1; ) {
+        const base = Math.floor(l / LINE_BLOCK) * LINE_BLOCK;
+        const end = Math.min(l1, base + LINE_BLOCK);
+        const b = this.blockOf(l);
+        if (b !== null) {
+          const slots = b.slots;
+          for (let i = l - base; i < end - base; i++) {
+            const c = slots[i]!;
+            if (c !== null) out.push(c);
+          }
+        }
+        l = end;
       }
     } else {
-      for (let c = this.firstLine; c !== null; c = c.enext) if (c.line >= l0 && c.line < l1) out.push(c);
+      for (let c = this.entryFirst(); c !== null; c = this.entryNext(c)) if (c.line >= l0 && c.line < l1) out.push(c);
       out.sort((a, b) => a.line - b.line);
     }
     return out;
+  }
+
+  /**
+   * The first copy of the line that entered the cache first, or null. On a
+   * PIPT cache a line has one copy, which enters and leaves the FIFO when the
+   * line enters and leaves the cache, so the entry order is the FIFO's and
+   * is not kept separately (firstLine / eprev / enext stay unused).
+   */
+  private entryFirst(): CacheLine | null {
+    return this.colours === 1 ? this.fifoHead : this.firstLine;
+  }
+
+  /** The first copy of the line that entered the cache after `c`'s (see {@link entryFirst}). */
+  private entryNext(c: CacheLine): CacheLine | null {
+    return this.colours === 1 ? c.next : c.enext;
   }
 
   /** The block of the line table holding `line`, or null. */
@@ -388,22 +542,29 @@ export class CacheModel {
     return b === null ? null : b.slots[line - Math.floor(line / LINE_BLOCK) * LINE_BLOCK]!;
   }
 
-  /** Make `c` the first copy of its line (`old`: the previous first copy, null if the line had none). */
-  private setHead(c: CacheLine, old: CacheLine | null): void {
-    const line = c.line;
-    const key = Math.floor(line / LINE_BLOCK);
+  /** The block of the line table holding `line`, made (a spare one if any) if there is none. */
+  private blockFor(line: number): LineBlock {
     let b = this.blockOf(line);
     if (b === null) {
+      const key = Math.floor(line / LINE_BLOCK);
       b = this.spareBlocks.pop() ?? { n: 0, slots: new Array<CacheLine | null>(LINE_BLOCK).fill(null) };
       this.blocks.set(key, b);
       if (this.prevKey === key) this.prevBlock = b;
       this.lastKey = key;
       this.lastBlock = b;
     }
-    b.slots[line - key * LINE_BLOCK] = c;
+    return b;
+  }
+
+  /** Make `c` the first copy of its line (`old`: the previous first copy, null if the line had none). */
+  private setHead(c: CacheLine, old: CacheLine | null): void {
+    const line = c.line;
+    const b = this.blockFor(line);
+    b.slots[line - Math.floor(line / LINE_BLOCK) * LINE_BLOCK] = c;
     if (old === null) {
       b.n++;
       this.lineCount++;
+      if (this.colours === 1) return;
       c.eprev = this.lastLine;
       c.enext = null;
       if (this.lastLine !== null) this.lastLine.enext = c;
@@ -421,19 +582,23 @@ export class CacheModel {
     }
   }
 
+  /** Block `b` (key `key`) has no line any more: out of the table, kept as a spare. */
+  private retireBlock(key: number, b: LineBlock): void {
+    this.blocks.delete(key);
+    if (this.prevKey === key) this.prevBlock = null;
+    if (this.lastKey === key) this.lastBlock = null;
+    if (this.spareBlocks.length < 64) this.spareBlocks.push(b);
+  }
+
   /** `c`, the only copy of its line, leaves: the line has no copy any more. */
   private dropLine(c: CacheLine): void {
     const line = c.line;
     const key = Math.floor(line / LINE_BLOCK);
     const b = this.blockOf(line)!;
     b.slots[line - key * LINE_BLOCK] = null;
-    if (--b.n === 0) {
-      this.blocks.delete(key);
-      if (this.prevKey === key) this.prevBlock = null;
-      if (this.lastKey === key) this.lastBlock = null;
-      if (this.spareBlocks.length < 64) this.spareBlocks.push(b);
-    }
+    if (--b.n === 0) this.retireBlock(key, b);
     this.lineCount--;
+    if (this.colours === 1) return;
     if (c.eprev !== null) c.eprev.enext = c.enext;
     else this.firstLine = c.enext;
     if (c.enext !== null) c.enext.eprev = c.eprev;
@@ -522,6 +687,203 @@ export class CacheModel {
   private evictOldest(): void {
     const c = this.fifoHead;
     if (c !== null) this.evict(c, "capacity");
+  }
+
+  /**
+   * Evict the `k` oldest copies (k <= cachedCount), oldest first, as `k`
+   * calls of {@link evictOldest} would: the same write-backs (and lost-write
+   * hazards) in the same order, the same counters; the FIFO is cut once
+   * after the last instead of unlinking each copy. On a PIPT cache (a copy is
+   * its line's only one, so the copies evicted are of distinct lines) the
+   * dirty copies of consecutive lines with one token are written back as one
+   * run ({@link writeBackRun}).
+   */
+  private evictOldestN(k: number): void {
+    let c = this.fifoHead;
+    const pipt = this.colours === 1;
+    const spare = this.spare;
+    let blk: LineBlock | null = null;
+    let base = 0;
+    let i = 0;
+    while (i < k && c !== null) {
+      let n = 1;
+      if (c.dirty) {
+        if (pipt) {
+          // the dirty copies of lines c.line, c.line + 1, ... with c's token that follow in the FIFO
+          const t = c.token;
+          for (let x = c.next; i + n < k && x !== null && x.dirty && x.token === t && x.line === c.line + n; x = x.next) n++;
+          this.writeBackRun(c, n);
+        } else this.writeBack(c, "eviction (capacity)");
+      }
+      for (let j = 0; j < n; j++) {
+        const next: CacheLine | null = c!.next;
+        if (pipt) {
+          // dropLine with the block kept across the lines of one block
+          const line = c!.line;
+          if (blk === null || line < base || line >= base + LINE_BLOCK) {
+            base = Math.floor(line / LINE_BLOCK) * LINE_BLOCK;
+            blk = this.blockOf(line)!;
+          }
+          blk.slots[line - base] = null;
+          if (--blk.n === 0) {
+            this.retireBlock(base / LINE_BLOCK, blk);
+            blk = null;
+          }
+        } else this.unlinkFromLine(c!);
+        c!.sib = null;
+        c!.prev = null;
+        c!.next = null;
+        c!.alive = false;
+        if (spare.length < 1024) spare.push(c!);
+        c = next;
+      }
+      this.cachedCount -= n;
+      this.stats.evictions += n;
+      i += n;
+    }
+    if (pipt) this.lineCount -= i;
+    this.fifoHead = c;
+    if (c !== null) c.prev = null;
+    else this.fifoTail = null;
+  }
+
+  /**
+   * Write back `n` dirty copies that follow each other in the FIFO from `c`:
+   * lines c.line .. c.line + n - 1 (distinct lines, ascending), one token, as
+   * `n` calls of {@link writeBack} would (cause "eviction (capacity)"): the
+   * same lost-write hazards in line order, the same memory and counter. Each
+   * line's check reads only its own line, which no earlier write-back of the
+   * run touches, so the checks come first, walking memory's runs by index
+   * (a run whose token is not the device's hides no lost write), then the
+   * lines become one pending run (the map the per-line writes would give).
+   */
+  private writeBackRun(c: CacheLine, n: number): void {
+    const l0 = c.line;
+    const l1 = l0 + n;
+    const t = c.token;
+    const mem = this.mem();
+    const who = this.who;
+    let x: CacheLine = c;
+    let l = l0;
+    let i = mem.indexAfter(l0);
+    while (l < l1) {
+      // memory's piece [l, pe) holds token m (0 in a gap)
+      let pe: number;
+      let m: Token = 0;
+      if (i >= mem.size || mem.runStart(i) >= l1) pe = l1;
+      else if (mem.runStart(i) > l) pe = mem.runStart(i);
+      else {
+        pe = Math.min(mem.runEnd(i), l1);
+        m = mem.runValue(i);
+        i++;
+      }
+      if (who[m] === "dev") {
+        for (; l < pe; l++, x = x.next!) {
+          if (m > writeTime(x)) this.hazard("lost_write", l, 1, t, m, "eviction (capacity)");
+          x.dirty = false;
+        }
+      } else {
+        for (; l < pe; l++, x = x.next!) x.dirty = false;
+      }
+    }
+    this.pendStart = l0;
+    this.pendEnd = l1;
+    this.pendToken = t;
+    this.stats.writebacks += n;
+  }
+
+  /** Take copy `c` out of its line's chain (the line table and entry order when it was the only copy); the FIFO is the caller's. */
+  private unlinkFromLine(c: CacheLine): void {
+    const head = this.headOf(c.line)!;
+    if (head === c) {
+      if (c.sib === null) this.dropLine(c);
+      else this.setHead(c.sib, c);
+    } else {
+      let p = head;
+      while (p.sib !== c) p = p.sib!;
+      p.sib = c.sib;
+    }
+  }
+
+  /** True if some line of [l0, l1) has a copy (any colour). */
+  private anyCopyIn(l0: number, l1: number): boolean {
+    if (this.lineCount === 0) return false;
+    for (let l = l0; l < l1; ) {
+      const key = Math.floor(l / LINE_BLOCK);
+      const base = key * LINE_BLOCK;
+      const end = Math.min(l1, base + LINE_BLOCK);
+      const b = this.blockOf(l);
+      if (b !== null) {
+        const slots = b.slots;
+        for (let i = l - base; i < end - base; i++) if (slots[i] !== null) return true;
+      }
+      l = end;
+    }
+    return false;
+  }
+
+  /**
+   * The fills of a bulk {@link cpuCopy}: copies of lines [l0, l1), none of
+   * which has a copy, for `colour`, dirty with write time `seq`, each with
+   * the token of the source byte that lands at its first copied byte
+   * (`read`: the source runs, bytes; the copy goes from `fromPa` to `toPa`),
+   * appended in line order to the FIFO and the entry order, as a {@link fill}
+   * per line would with the cache having room; the line table's block is
+   * looked up once per LINE_BLOCK lines.
+   */
+  private appendCopies(l0: number, l1: number, colour: number, seq: number, read: TokenRun[], fromPa: number, toPa: number): void {
+    const ls = this.lineSize;
+    const spare = this.spare;
+    let r = 0;
+    let tail = this.fifoTail;
+    let etail = this.lastLine;
+    const pipt = this.colours === 1;
+    let slots: Array<CacheLine | null> = [];
+    let blk: LineBlock | null = null;
+    let base = 0;
+    let bend = 0;
+    for (let l = l0; l < l1; l++) {
+      const firstByte = Math.max(l * ls, toPa);
+      const srcByte = fromPa + (firstByte - toPa);
+      while (r < read.length - 1 && read[r]!.end <= srcByte) r++;
+      const t = read[r]!.token;
+      if (blk === null || l >= bend) {
+        blk = this.blockFor(l);
+        slots = blk.slots;
+        base = Math.floor(l / LINE_BLOCK) * LINE_BLOCK;
+        bend = base + LINE_BLOCK;
+      }
+      let c = spare.pop();
+      if (c === undefined) c = newLine(l, colour, t, true, seq);
+      else {
+        c.line = l;
+        c.colour = colour;
+        c.token = t;
+        c.dirty = true;
+        c.seq = seq;
+      }
+      c.alive = true;
+      slots[l - base] = c;
+      blk.n++;
+      if (!pipt) {
+        c.eprev = etail;
+        c.enext = null;
+        if (etail !== null) etail.enext = c;
+        else this.firstLine = c;
+        etail = c;
+      }
+      c.prev = tail;
+      c.next = null;
+      if (tail !== null) tail.next = c;
+      else this.fifoHead = c;
+      tail = c;
+    }
+    this.lastLine = etail;
+    this.fifoTail = tail;
+    const n = l1 - l0;
+    this.lineCount += n;
+    this.cachedCount += n;
+    this.stats.fills += n;
   }
 
   private evict(c: CacheLine, why: string): void {
@@ -665,6 +1027,12 @@ export class CacheModel {
    *   line is dirty in the cache with that token (colour of `toVa`);
    *   other attributes write memory directly.
    * Overlapping ranges are not allowed (memcpy's rule).
+   *
+   * Cost: a cacheable destination with no cached line, no larger than the
+   * cache (a bounce into a swiotlb slot or back into the buffer) takes a
+   * bulk path: the capacity evictions first, oldest first (consecutive
+   * dirty lines with one token written back as one run on PIPT caches), then
+   * the fills, with the same results as line by line (test/cache/equivalence-bulk.test.ts).
    * @returns the source runs read (bytes of the source) and the number of destination lines written.
    * @throws ModelConfigError for a bad or empty range, or overlapping ranges (nothing changes).
    */
@@ -732,6 +1100,23 @@ export class CacheModel {
     // token (the same map as line-by-line writes: runs are canonical).
     let runStart = l0;
     let runToken: Token = 0;
+    // Bulk path: a cacheable destination none of whose lines has a copy (any
+    // colour), no larger than the cache. Line by line, each fill would first
+    // evict the oldest copy while the cache is full: the copies evicted are
+    // the cachedCount + lines - capacity oldest (never a destination line,
+    // none is cached, nor a line filled by this copy, it fits), so they are
+    // evicted first, oldest first, with the same write-backs and hazards in
+    // the same order, then the lines are filled in order, with the same
+    // tokens. Nothing reads the cache between the two in the per-line order
+    // either (the write-back hazards' explain() resolver reads the DMA
+    // layer's mappings).
+    const bulk = attr === "cacheable" && l1 - l0 <= this.capacityLines && !this.anyCopyIn(l0, l1);
+    if (bulk) {
+      const over = this.cachedCount + (l1 - l0) - this.capacityLines;
+      if (over > 0) this.evictOldestN(over);
+      this.appendCopies(l0, l1, colour, seq, read, fromPa, toPa);
+      return { read, lines: l1 - l0 };
+    }
     for (let l = l0; l < l1; l++) {
       const firstByte = Math.max(l * this.lineSize, toPa);
       // The token of the source byte landing at the line's first copied byte (source bytes only grow).
@@ -842,7 +1227,7 @@ export class CacheModel {
     let wb = 0;
     if (op.scope === "all") {
       const all: CacheLine[] = [];
-      for (let head = this.firstLine; head !== null; head = head.enext) for (let c: CacheLine | null = head; c !== null; c = c.sib) all.push(c);
+      for (let head = this.entryFirst(); head !== null; head = this.entryNext(head)) for (let c: CacheLine | null = head; c !== null; c = c.sib) all.push(c);
       for (const c of all) wb += this.applyOne(op.kind, c);
       this.stats.linesMaintained += this.capacityLines;
       return { lines: this.capacityLines, writebacks: wb };
@@ -897,14 +1282,12 @@ export class CacheModel {
    */
   addSpeculationRange(paddr: number, size: number, colour = 0): number {
     const { l0, l1 } = this.checkRange("addSpeculationRange", paddr, size);
-    const id = ++this.specId;
-    this.specRanges.set(id, { start: l0, end: l1, colour });
-    return id;
+    return this.spec.add(l0, l1, colour);
   }
 
-  /** Forget a speculation range. */
+  /** Forget a speculation range (an id never returned, or already removed, is ignored). */
   removeSpeculationRange(id: number): void {
-    this.specRanges.delete(id);
+    this.spec.remove(id);
   }
 
   /**
@@ -919,19 +1302,24 @@ export class CacheModel {
     const a = this.prng.nextFloat();
     const b = this.prng.nextFloat();
     const pick = this.prng.nextU32();
-    if (a < this.specFillProb && this.specRanges.size > 0) {
-      const ranges = [...this.specRanges.values()];
-      const r = ranges[pick % ranges.length]!;
-      const l = r.start + (Math.floor(pick / ranges.length) % (r.end - r.start));
-      if (!this.findCopy(l, r.colour)) {
-        this.fill(l, r.colour, this.memAt(l), false, -1);
+    const spec = this.spec;
+    if (a < this.specFillProb && spec.live > 0) {
+      // the (pick mod live)-th live range in the order the ranges were added
+      spec.compact();
+      const n = spec.live;
+      const i = pick % n;
+      const start = spec.starts[i]!;
+      const colour = spec.colours[i]!;
+      const l = start + (Math.floor(pick / n) % (spec.ends[i]! - start));
+      if (!this.findCopy(l, colour)) {
+        this.fill(l, colour, this.memAt(l), false, -1);
         this.stats.specFills++;
         this.trace.record({ fn: "cpu_cache", kind: "spec_fill", msg: `speculative fill of line ${hex(l * this.lineSize)} (${this.label(this.memAt(l))}) ${where}`.trim(), data: { paddr: l * this.lineSize, token: this.label(this.memAt(l)) } });
       }
     }
     if (b < this.evictProb && this.cachedCount > 0) {
-      let c = this.firstLine!;
-      for (let i = pick % this.lineCount; i > 0; i--) c = c.enext!;
+      let c = this.entryFirst()!;
+      for (let i = pick % this.lineCount; i > 0; i--) c = this.entryNext(c)!;
       const l = c.line;
       const dirty = c.dirty;
       this.evict(c, "random");
