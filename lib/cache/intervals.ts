@@ -118,7 +118,9 @@ export class IntervalMap<T> {
    * arrays are spliced only when the number of runs changes, and the common
    * pattern of consecutive small writes (each extending the run before it,
    * e.g. line-by-line write-backs) changes no lengths at all or grows by one
-   * run at a time at the end. Runs stay maximal: equal neighbours (by ===)
+   * run at a time at the end; a write at or after the end of the last run
+   * (writes in address order) extends that run or appends one, without a
+   * search. Runs stay maximal: equal neighbours (by ===)
    * are merged.
    * @throws ModelConfigError for a non-integer or empty range (the map is unchanged).
    */
@@ -130,6 +132,20 @@ export class IntervalMap<T> {
     const ends = this.ends;
     const values = this.values;
     const n = starts.length;
+    if (n === 0 || start >= ends[n - 1]!) {
+      // After the last run (a buffer written page by page, in address order): extend it or append, no search.
+      const i = n > 0 && ends[n - 1] === start && values[n - 1] === value ? n - 1 : n;
+      if (i === n) {
+        starts.push(start);
+        ends.push(end);
+        values.push(value);
+      } else ends[i] = end;
+      if (this.hint !== i) {
+        this.hint2 = this.hint;
+        this.hint = i;
+      }
+      return;
+    }
     // Runs a..b-1 are replaced by: [left piece] new run [right piece].
     let a = this.firstEndingAfter(start); // first run with end > start
     let b = this.firstStartingAtOrAfter(end, a); // first run with start >= end

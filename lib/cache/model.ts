@@ -265,6 +265,65 @@ class SpecRanges {
   }
 }
 
+/** Writer codes of {@link TokenLog}: index = code. */
+const WHO_NAMES: readonly TokenWho[] = ["init", "cpu", "dev"];
+const WHO_CPU = 1;
+const WHO_DEV = 2;
+
+/**
+ * The tokens a {@link CacheModel} issued: for token t (0 = "init"), who
+ * wrote it and its ordinal among that writer's tokens ("dev:7" is the 7th
+ * device write), in typed arrays that double when full. The label text is
+ * built when asked ({@link label}), not per token: a mapped 40 MiB buffer
+ * that the device fills page by page issues 10,240 tokens whose labels are
+ * never read by a sweep, and a string kept per token was garbage-collector
+ * work for nothing. A separate object, as {@link SpecRanges}, to keep the
+ * model's own field count low.
+ */
+class TokenLog {
+  /** Writer code per token: 0 init, 1 cpu, 2 dev. */
+  who = new Uint8Array(1024);
+  /** Ordinal per token among its writer's (1, 2, ...; 0 for init). */
+  ord = new Uint32Array(1024);
+  /** Tokens issued, init included. */
+  n = 1;
+  cpuN = 0;
+  devN = 0;
+
+  /** Issue the next token for `code` (WHO_CPU or WHO_DEV). @returns the token. */
+  issue(code: number): Token {
+    const t = this.n;
+    if (t === this.who.length) {
+      const who = new Uint8Array(t * 2);
+      who.set(this.who);
+      this.who = who;
+      const ord = new Uint32Array(t * 2);
+      ord.set(this.ord);
+      this.ord = ord;
+    }
+    this.who[t] = code;
+    this.ord[t] = code === WHO_CPU ? ++this.cpuN : ++this.devN;
+    this.n = t + 1;
+    return t;
+  }
+
+  /** True when `t` is an issued token (an integer in [0, n)). */
+  has(t: Token): boolean {
+    return Number.isInteger(t) && t >= 0 && t < this.n;
+  }
+
+  /** True when issued token `t` is a device write's (t must be issued: {@link has}). */
+  isDev(t: Token): boolean {
+    return this.who[t] === WHO_DEV;
+  }
+
+  /** "init", "cpu:3", "dev:2" for issued token `t` (see {@link has}). */
+  label(t: Token): string {
+    const code = this.who[t]!;
+    return code === 0 ? "init" : `${WHO_NAMES[code]}:${this.ord[t]}`;
+  }
+}
+
 /**
  * The CPU data cache plus memory contents of one machine. See the module comment.
  *
@@ -328,11 +387,8 @@ export class CacheModel {
   private declare pendEnd: number;
   private declare pendToken: Token;
   private declare readonly devLast: IntervalMap<Token>;
-  private declare readonly who: TokenWho[];
-  /** Label of each token ("init", "cpu:3"), built when the token is issued. */
-  private declare readonly labels: string[];
-  private declare cpuN: number;
-  private declare devN: number;
+  /** Who wrote each token, and its label on demand (see {@link TokenLog}). */
+  private declare readonly tokens: TokenLog;
   /** The registered speculation ranges (see {@link SpecRanges}). */
   private declare readonly spec: SpecRanges;
 
@@ -363,10 +419,7 @@ export class CacheModel {
     this.pendEnd = 0;
     this.pendToken = 0;
     this.devLast = new IntervalMap<Token>();
-    this.who = ["init"];
-    this.labels = ["init"];
-    this.cpuN = 0;
-    this.devN = 0;
+    this.tokens = new TokenLog();
     this.spec = new SpecRanges();
     this.lineSize = checkPowerOf2("cpuCache.lineSize", cfg.lineSize, 16, 256);
     this.pageSize = checkPowerOf2("cpuCache.pageSize", cfg.pageSize ?? 4096, 4096, 65536);
@@ -389,28 +442,25 @@ export class CacheModel {
 
   /** Allocate a new token for a write by `who`. */
   newToken(who: "cpu" | "dev"): Token {
-    const t = this.who.length;
-    this.who.push(who);
-    const n = who === "cpu" ? ++this.cpuN : ++this.devN;
-    this.labels.push(`${who}:${n}`);
-    return t;
+    return this.tokens.issue(who === "cpu" ? WHO_CPU : WHO_DEV);
   }
 
   /** "init", "cpu:3", "dev:2". */
   label(t: Token): string {
-    const s = this.labels[t];
-    if (s === undefined) throw new ModelConfigError("token", t, `a token below ${this.who.length}`);
-    return s;
+    const tokens = this.tokens;
+    if (!tokens.has(t)) throw new ModelConfigError("token", t, `a token below ${tokens.n}`);
+    return tokens.label(t);
   }
 
   /** Who wrote token `t`. */
   tokenWho(t: Token): TokenWho {
-    return this.who[t] ?? "init";
+    const tokens = this.tokens;
+    return tokens.has(t) ? WHO_NAMES[tokens.who[t]!]! : "init";
   }
 
   /** Number of tokens issued (including init). */
   get tokenCount(): number {
-    return this.who.length;
+    return this.tokens.n;
   }
 
   // ---- geometry ----
@@ -433,10 +483,20 @@ export class CacheModel {
   }
 
   private checkRange(fn: string, paddr: number, size: number): { l0: number; l1: number } {
+    this.checkSpan(fn, paddr, size);
+    return { l0: this.lineOf(paddr), l1: this.endLine(paddr, size) };
+  }
+
+  /** The checks of {@link checkRange} without its object (for calls made once per page): lines are {@link lineOf} and {@link endLine}. */
+  private checkSpan(fn: string, paddr: number, size: number): void {
     checkIntArg(fn, "paddr", paddr);
     checkIntArg(fn, "size", size, 1);
     checkIntArg(fn, "paddr + size", paddr + size);
-    return { l0: this.lineOf(paddr), l1: Math.ceil((paddr + size) / this.lineSize) };
+  }
+
+  /** One past the last line of [paddr, paddr + size). */
+  private endLine(paddr: number, size: number): number {
+    return Math.ceil((paddr + size) / this.lineSize);
   }
 
   private memAt(line: number): Token {
@@ -762,7 +822,7 @@ export class CacheModel {
     const l1 = l0 + n;
     const t = c.token;
     const mem = this.mem();
-    const who = this.who;
+    const tokens = this.tokens;
     let x: CacheLine = c;
     let l = l0;
     let i = mem.indexAfter(l0);
@@ -777,7 +837,7 @@ export class CacheModel {
         m = mem.runValue(i);
         i++;
       }
-      if (who[m] === "dev") {
+      if (tokens.isDev(m)) {
         for (; l < pe; l++, x = x.next!) {
           if (m > writeTime(x)) this.hazard("lost_write", l, 1, t, m, "eviction (capacity)");
           x.dirty = false;
@@ -1094,7 +1154,7 @@ export class CacheModel {
     this.flushHazards("stale_read", stale);
     const attr = opts.toAttr ?? "cacheable";
     const colour = this.colourOf(opts.toVa);
-    const seq = this.who.length - 1 + 0.5;
+    const seq = this.tokens.n - 1 + 0.5;
     let r = 0;
     // Uncached destination: memory is written once per run of lines with one
     // token (the same map as line-by-line writes: runs are canonical).
@@ -1194,7 +1254,9 @@ export class CacheModel {
    * @returns the new token.
    */
   deviceWrite(paddr: number, size: number, coherent: boolean): Token {
-    const { l0, l1 } = this.checkRange("deviceWrite", paddr, size);
+    this.checkSpan("deviceWrite", paddr, size);
+    const l0 = this.lineOf(paddr);
+    const l1 = this.endLine(paddr, size);
     const t = this.newToken("dev");
     this.mem().set(l0, l1, t);
     this.devLast.set(l0, l1, t);
@@ -1281,8 +1343,8 @@ export class CacheModel {
    * @returns an id for {@link removeSpeculationRange}.
    */
   addSpeculationRange(paddr: number, size: number, colour = 0): number {
-    const { l0, l1 } = this.checkRange("addSpeculationRange", paddr, size);
-    return this.spec.add(l0, l1, colour);
+    this.checkSpan("addSpeculationRange", paddr, size);
+    return this.spec.add(this.lineOf(paddr), this.endLine(paddr, size), colour);
   }
 
   /** Forget a speculation range (an id never returned, or already removed, is ignored). */

@@ -26,14 +26,20 @@ export interface Prng {
  * @throws ModelConfigError for a seed outside [1, 2^32) (0 is a fixed point).
  */
 export function xorshift32(seed: number): Prng {
-  let x = checkInt("xorshift32(seed)", seed, 1, 0xffffffff) >>> 0;
-  const next = () => {
+  // The state lives in a one-slot Uint32Array, not in a closure variable: a
+  // 32-bit unsigned state is above the small-integer range half the time, and
+  // V8 boxes such a number in a fresh heap object on every store to a
+  // closure variable (one garbage object per draw); a typed-array slot holds
+  // it unboxed, and wraps modulo 2^32 as `>>> 0` did.
+  const s = new Uint32Array(1);
+  s[0] = checkInt("xorshift32(seed)", seed, 1, 0xffffffff);
+  const next = (): number => {
+    let x = s[0]!;
     x ^= x << 13;
-    x >>>= 0;
     x ^= x >>> 17;
     x ^= x << 5;
-    x >>>= 0;
-    return x;
+    s[0] = x;
+    return s[0]!;
   };
   return {
     nextU32: next,
@@ -54,10 +60,12 @@ export function xorshift32(seed: number): Prng {
  * @throws ModelConfigError for a seed outside [0, 2^32).
  */
 export function createPrng(seed: number): Prng {
-  let a = checkInt("seed", seed, 0, 0xffffffff) >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
+  // State in a one-slot Uint32Array (see xorshift32: no boxed number per draw); the slot wraps modulo 2^32.
+  const s = new Uint32Array(1);
+  s[0] = checkInt("seed", seed, 0, 0xffffffff);
+  const next = (): number => {
+    s[0] = s[0]! + 0x6d2b79f5;
+    let t = s[0]!;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return (t ^ (t >>> 14)) >>> 0;
