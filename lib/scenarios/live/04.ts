@@ -9,16 +9,18 @@
  * checks that on the notebook's parameters they give exactly the executed
  * notebook's outputs.
  *
- * Speed: the cost sweep maps up to 2 x 40 MiB through swiotlb for each
- * strategy and size (seconds of cache-model work, most of it the bounce
- * copies of lib/cache/model.ts). The page keeps an exported output while
- * the parameters it reads have the notebook's values (`same`), and each
- * computation is memoized on exactly the parameters it reads
- * ({@link memoLast}), so changing the strategy, the buffer size or the
- * fragmentation re-runs the single-run cells only; the release, the IOMMU,
- * the RAM, the mask, the buffer count, the swiotlb size and the seed (the
- * machines' seed) re-run the sweep. The model is deterministic: a memoized
- * result is the result.
+ * Speed: the cost sweep maps `buffers` x 1, 4, 16 and 40 MiB page by page
+ * for each strategy, each run on a fresh machine (up to 327,680 pages
+ * per run at 32 buffers: seconds of model work). The page keeps an
+ * exported output while the parameters it reads have the notebook's values
+ * (`same`), and each computation is memoized on exactly the parameters it
+ * reads ({@link memoLast}, {@link LastResults}), so changing the strategy,
+ * the buffer size or the fragmentation re-runs the single-run cells only;
+ * the release, the IOMMU, the RAM, the mask, the buffer count, the swiotlb
+ * size and the seed (the machines' seed) re-run the sweep, whose runs are
+ * task calls ({@link CASE04_SWEEP_RUN}) the page runs in Web Workers. The
+ * model is deterministic: a memoized result, or one computed in a worker,
+ * is the result.
  */
 import { z } from "zod";
 import { hex } from "../../core/arith.js";
