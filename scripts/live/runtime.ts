@@ -23,7 +23,7 @@
 import embed from "vega-embed";
 import { z } from "zod";
 import { modelledReleases, zKernel } from "../../lib/scenarios/params.js";
-import { isTasksStep, runTasksHere, type LiveOutput, type LiveStep } from "../../lib/scenarios/live/types.js";
+import { isTasksStep, runTasksHere, taskCallKey, type LiveOutput, type LiveStep, type LiveTasksStep } from "../../lib/scenarios/live/types.js";
 import type { NotebookParam, ParamValue } from "../workbook/params-cell.js";
 import { esc } from "../workbook/render-output.js";
 import { LIVE_NOTEBOOKS, LIVE_TASKS, type LiveNotebook } from "./registry.js";
@@ -409,11 +409,36 @@ function start(cfg: LiveConfig, nb: LiveNotebook): void {
     };
     let it: Iterator<LiveStep>;
     let step: IteratorResult<LiveStep>;
+    // task calls started ahead (prefetch steps) by key, for this run; a promise nobody awaits (a dropped run) is caught
+    const started = new Map<string, Promise<unknown>>();
+    const stale = () => gen !== generation;
+    const prefetch = (st: LiveTasksStep) => {
+      // without workers a call started ahead would run at once, before the cells it should overlap: wait for the tasks step
+      if (st.kind === "prefetch" && tasks().size === 0) return;
+      const todo = st.calls.filter((c) => !started.has(taskCallKey(c)));
+      tasks()
+        .start(todo, stale)
+        .forEach((pr, i) => {
+          pr.catch(() => undefined);
+          started.set(taskCallKey(todo[i]!), pr);
+        });
+    };
+    /** The results of a tasks step: the calls started ahead, the rest started now (all at once, heaviest first). */
+    const results = (st: LiveTasksStep): Promise<unknown[]> => {
+      prefetch(st);
+      return Promise.all(st.calls.map((c) => started.get(taskCallKey(c))!));
+    };
     try {
       it = nb.cells(vals, same)[Symbol.iterator]();
       step = it.next();
-      // the first cell's progress steps (and task calls, run here: the first cell answers at once)
-      while (!step.done && (step.value === undefined || isTasksStep(step.value))) step = it.next(isTasksStep(step.value) ? runTasksHere(step.value) : undefined);
+      // the first cell's progress steps; task calls asked for before the first cell run here (it answers at once), prefetched ones start on the workers
+      while (!step.done && (step.value === undefined || isTasksStep(step.value))) {
+        const st: LiveStep = step.value;
+        if (isTasksStep(st) && st.kind === "prefetch") {
+          prefetch(st);
+          step = it.next();
+        } else step = it.next(isTasksStep(st) ? runTasksHere(st) : undefined);
+      }
     } catch (e) {
       reject(e);
       return;
@@ -439,11 +464,17 @@ function start(cfg: LiveConfig, nb: LiveNotebook): void {
     let j = 0;
     let lastPaint = performance.now();
     while (!step.done) {
+      if (isTasksStep(step.value) && step.value.kind === "prefetch") {
+        // calls a later step will ask for: start them on the workers, go on here
+        prefetch(step.value);
+        if (!advance()) return;
+        continue;
+      }
       if (isTasksStep(step.value)) {
         // task calls (a sweep's independent runs): on the workers, heaviest first; dropped when a newer change came in
-        let results: unknown[];
+        let got: unknown[];
         try {
-          results = await tasks().run(step.value.calls, () => gen !== generation);
+          got = await results(step.value);
         } catch (e) {
           if (e instanceof StaleRun || gen !== generation) return;
           // the task's error goes back into the cell that asked, as if thrown there
@@ -459,7 +490,7 @@ function start(cfg: LiveConfig, nb: LiveNotebook): void {
         }
         if (gen !== generation) return;
         lastPaint = performance.now();
-        if (!advance(results)) return;
+        if (!advance(got)) return;
         continue;
       }
       if (step.value === undefined) {

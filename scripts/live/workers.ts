@@ -62,13 +62,15 @@ export interface TaskPool {
   /** Workers started (0: every call runs in the page's thread). */
   readonly size: number;
   /**
-   * Run the calls, heaviest first (`weight`), each on the next idle worker.
-   * `stale()` is asked before each call starts: once true, the calls not
-   * started are dropped and the promise rejects with {@link StaleRun}.
-   * @returns the results in the order of `calls`.
-   * @throws (rejects with) the first error a call threw, rebuilt with its name, message and `field`.
+   * Queue the calls, heaviest first (`weight`), each to run on the next idle
+   * worker (in this thread when there is none). `stale()` is asked before
+   * each call starts: once true, the calls not started are dropped.
+   * @returns one promise per call, in the order of `calls`, each settled on
+   * its own: the call's result; a call dropped as stale rejects with
+   * {@link StaleRun}, a call that threw with its error (rebuilt with its
+   * name, message and ModelConfigError `field`).
    */
-  run(calls: readonly LiveTaskCall[], stale?: () => boolean): Promise<unknown[]>;
+  start(calls: readonly LiveTaskCall[], stale?: () => boolean): Array<Promise<unknown>>;
   /**
    * Run every call on every worker (a warm-up: each worker compiles the
    * code the calls take); resolves when all are done, errors ignored.
@@ -171,36 +173,23 @@ export function createTaskPool(n: number): TaskPool {
     get size() {
       return slots.filter((s) => !s.dead).length;
     },
-    run(calls, stale = () => false) {
-      if (calls.length === 0) return Promise.resolve([]);
-      return new Promise<unknown[]>((resolve, reject) => {
-        const results: unknown[] = new Array(calls.length);
-        let left = calls.length;
-        let failed = false;
-        const jobs: Job[] = calls.map((call, i) => ({
-          msg: { id: ++nextId, name: call.task.name, arg: call.arg },
-          slot: null,
-          call: call,
-          stale: () => failed || stale(),
-          done: (v) => {
-            results[i] = v;
-            if (--left === 0 && !failed) resolve(results);
-          },
-          fail: (e) => {
-            if (failed) return;
-            failed = true;
-            reject(e);
-          },
-        }));
-        // heaviest first; equal weights in call order
-        const order = jobs.map((_, i) => i).sort((a, b) => calls[b]!.weight - calls[a]!.weight || a - b);
-        if (slots.every((s) => s.dead)) {
-          for (const i of order) if (!failed) runHere(jobs[i]!);
-          return;
-        }
+    start(calls, stale = () => false) {
+      const promises: Array<Promise<unknown>> = [];
+      const jobs: Job[] = [];
+      for (const call of calls) {
+        promises.push(
+          new Promise<unknown>((resolve, reject) => {
+            jobs.push({ msg: { id: ++nextId, name: call.task.name, arg: call.arg }, slot: null, call: call, stale: stale, done: resolve, fail: reject });
+          }),
+        );
+      }
+      const order = jobs.map((_, i) => i).sort((a, b) => calls[b]!.weight - calls[a]!.weight || a - b);
+      if (slots.every((s) => s.dead)) for (const i of order) runHere(jobs[i]!);
+      else {
         for (const i of order) queue.push(jobs[i]!);
         pump();
-      });
+      }
+      return promises;
     },
     warm(calls) {
       const live = slots.filter((s) => !s.dead);

@@ -9,16 +9,18 @@
  * checks that on the notebook's parameters they give exactly the executed
  * notebook's outputs.
  *
- * Speed: the cost sweep maps up to 2 x 40 MiB through swiotlb for each
- * strategy and size (seconds of cache-model work, most of it the bounce
- * copies of lib/cache/model.ts). The page keeps an exported output while
- * the parameters it reads have the notebook's values (`same`), and each
- * computation is memoized on exactly the parameters it reads
- * ({@link memoLast}), so changing the strategy, the buffer size or the
- * fragmentation re-runs the single-run cells only; the release, the IOMMU,
- * the RAM, the mask, the buffer count, the swiotlb size and the seed (the
- * machines' seed) re-run the sweep. The model is deterministic: a memoized
- * result is the result.
+ * Speed: the cost sweep maps `buffers` x 1, 4, 16 and 40 MiB page by page
+ * for each strategy, each run on a fresh machine (up to 327,680 pages
+ * per run at 32 buffers: seconds of model work). The page keeps an
+ * exported output while the parameters it reads have the notebook's values
+ * (`same`), and each computation is memoized on exactly the parameters it
+ * reads ({@link memoLast}, {@link LastResults}), so changing the strategy,
+ * the buffer size or the fragmentation re-runs the single-run cells only;
+ * the release, the IOMMU, the RAM, the mask, the buffer count, the swiotlb
+ * size and the seed (the machines' seed) re-run the sweep, whose runs are
+ * task calls ({@link CASE04_SWEEP_RUN}) the page runs in Web Workers. The
+ * model is deterministic: a memoized result, or one computed in a worker,
+ * is the result.
  */
 import { z } from "zod";
 import { hex } from "../../core/arith.js";
@@ -29,7 +31,7 @@ import { vmalloc32PageGfpText } from "../../mm/vmalloc32.js";
 import { costPerFrameChartSpec, swiotlbSlotsChartSpec, viptStaleChartSpec, zoneMapChartSpec } from "../../viz/zones.js";
 import { CASE04_PARAMS, CASE04_STRATEGIES, case04Machine, case04Run, case04Sweep, case04Vipt, case04ZoneMap, type Case04Params, type Case04Result, type Case04Strategy, type Case04SweepRow } from "../04-dma32-vmalloc.js";
 import { parseScenarioParams, zKernel } from "../params.js";
-import { chart, defineLiveTask, LastResults, liveResult, md, memoLast, paramOfField, runTasks, table, type LiveOutput, type LiveResult, type LiveStep, type SameAsNotebook } from "./types.js";
+import { chart, defineLiveTask, LastResults, liveResult, md, memoLast, paramOfField, prefetchTasks, runTasks, table, type LiveOutput, type LiveResult, type LiveStep, type LiveTaskCall, type SameAsNotebook } from "./types.js";
 
 /**
  * The parameters of notebook 04, named as in its parameters cell: those of
@@ -250,20 +252,31 @@ export interface Case04SweepRunArg {
 export const CASE04_SWEEP_RUN = defineLiveTask("case04SweepRun", (a: Case04SweepRunArg): Case04SweepRow[] => case04Sweep(a.base, [a.size], [a.strategy]));
 const sweepRuns = new LastResults<Case04SweepRunArg, Case04SweepRow[]>(64);
 
-/**
- * case04Sweep(base, SWEEP_SIZES, strategies): the runs not computed before
- * handed to the driver in one tasks step (the page runs them in its workers,
- * the heaviest first: weight = buffers x size), the rows in case04Sweep's order.
- */
-function* sweepOf(a: { base: Case04Params; strategies: readonly Case04Strategy[] }): Generator<LiveStep, Case04SweepRow[], unknown> {
+/** The runs of case04Sweep(base, SWEEP_SIZES, strategies), in its order (strategies outer, sizes inner; iommu skipped without VT-d). */
+function sweepRunArgs(a: { base: Case04Params; strategies: readonly Case04Strategy[] }): Case04SweepRunArg[] {
   const runs: Case04SweepRunArg[] = [];
   for (const s of a.strategies) {
     if (s === "iommu" && !a.base.iommu) continue;
     for (const size of SWEEP_SIZES) runs.push({ base: a.base, strategy: s, size: size });
   }
-  const todo = runs.filter((r) => sweepRuns.get(r) === undefined);
-  const got = yield* runTasks<Case04SweepRow[]>(todo.map((r) => ({ task: CASE04_SWEEP_RUN, arg: r, weight: r.size * r.base.buffers })));
-  todo.forEach((r, i) => sweepRuns.put(r, got[i]!));
+  return runs;
+}
+
+/** The task calls of the runs not memoized (weight = buffers x size: the page starts the heaviest first). */
+function sweepCalls(runs: readonly Case04SweepRunArg[]): LiveTaskCall[] {
+  return runs.filter((r) => sweepRuns.get(r) === undefined).map((r) => ({ task: CASE04_SWEEP_RUN, arg: r, weight: r.size * r.base.buffers }));
+}
+
+/**
+ * case04Sweep(base, SWEEP_SIZES, strategies): the runs not computed before
+ * handed to the driver in one tasks step (the page runs them in its
+ * workers), the rows in case04Sweep's order.
+ */
+function* sweepOf(a: { base: Case04Params; strategies: readonly Case04Strategy[] }): Generator<LiveStep, Case04SweepRow[], unknown> {
+  const runs = sweepRunArgs(a);
+  const calls = sweepCalls(runs);
+  const got = yield* runTasks<Case04SweepRow[]>(calls);
+  calls.forEach((c, i) => sweepRuns.put(c.arg as Case04SweepRunArg, got[i]!));
   return runs.flatMap((r) => sweepRuns.get(r)!.value);
 }
 // memoized on exactly the parameters each reads (the callers normalize the rest)
@@ -276,7 +289,9 @@ const viptOutputsOf = memoLast((kernel: string) => case04ViptOutputs(kernel));
  * Notebook 04's code cells after the parameters cell, one output list per
  * cell, computed one cell at a time (the page draws each as it comes); the
  * cost sweep's runs not computed before are one tasks step (LiveTasksStep:
- * the page runs them in Web Workers, a plain `for...of` here).
+ * the page runs them in Web Workers, a plain `for...of` here), announced
+ * by a prefetch step before the first cell (the page's workers start them
+ * while the cells before the sweep are computed).
  * With `same` (the live page), a cell or output whose parameters still have
  * the notebook's values is null and not computed.
  * @throws ModelConfigError naming the bad parameter, before the first cell.
@@ -289,8 +304,12 @@ export function* notebook04Cells(params: Notebook04Params, same: SameAsNotebook 
   const u: Case04Params = { ...p, seed: SEED_UNREAD };
   // the single run: summary and memory map
   // checks strategy against iommu (a ModelConfigError names strategy) even when the run's outputs are kept
-  const run = mainRun(fragmentFraction > 0 ? p : { ...p, seed: SEED_UNREAD });
   const keepRun = same(fragmentFraction > 0 ? [...RUN_DEPS, "seed"] : RUN_DEPS);
+  const sweepBase: Case04Params = { ...u, strategy: "vmalloc", bufferSize: SWEEP_SIZES[0]!, fragmentFraction: 0 };
+  const keepSweep = same(SWEEP_DEPS);
+  // the cost sweep's runs (and, behind VT-d, the swiotlb cell's sweep without it) may start now on the page's workers, while the cells before it are computed here
+  if (!keepSweep) yield* prefetchTasks(sweepCalls([...sweepRunArgs({ base: sweepBase, strategies: CASE04_STRATEGIES }), ...(iommu ? sweepRunArgs({ base: { ...sweepBase, iommu: false }, strategies: ["vmalloc"] }) : [])]));
+  const run = mainRun(fragmentFraction > 0 ? p : { ...p, seed: SEED_UNREAD });
   yield keepRun ? null : case04RunOutputs(run, p);
   // each capture buffer
   yield keepRun ? null : case04BuffersOutputs(run);
@@ -299,8 +318,6 @@ export function* notebook04Cells(params: Notebook04Params, same: SameAsNotebook 
   // vmalloc_32() per release
   yield same(VMALLOC32_DEPS) ? null : vmalloc32OutputsOf({ ...u, kernel: "v6.19", strategy: "vmalloc32", bufferSize: 2 ** 20, buffers: 1, fragmentFraction: 0 });
   // the cost sweep
-  const sweepBase: Case04Params = { ...u, strategy: "vmalloc", bufferSize: SWEEP_SIZES[0]!, fragmentFraction: 0 };
-  const keepSweep = same(SWEEP_DEPS);
   const sweep = keepSweep ? [] : yield* sweepOf({ base: sweepBase, strategies: CASE04_STRATEGIES });
   yield keepSweep ? null : case04SweepOutputs(sweep, p);
   // the allocators merged instead of dma_alloc_sg (v6.19 machines)

@@ -50,14 +50,19 @@ export interface LiveTaskCall {
 }
 
 /**
- * A step asking the driver to run independent task calls (in any order, in
- * parallel if it can) and to resume the generator with their results, an
- * array in the order of `calls`. A driver that resumes with anything else
- * (a plain `for...of`) gets the calls run in the generator's thread
- * ({@link runTasks}).
+ * A step of task calls.
+ * - kind "tasks": the driver runs the independent calls (in any order, in
+ *   parallel if it can) and resumes the generator with their results, an
+ *   array in the order of `calls`. A driver that resumes with anything else
+ *   (a plain `for...of`) gets the calls run in the generator's thread
+ *   ({@link runTasks}).
+ * - kind "prefetch": a hint that a later "tasks" step will ask for these
+ *   calls; a driver with workers may start them now, while the generator
+ *   computes the cells before; it resumes the generator at once, with
+ *   nothing ({@link prefetchTasks}). A driver may ignore it.
  */
 export interface LiveTasksStep {
-  readonly kind: "tasks";
+  readonly kind: "tasks" | "prefetch";
   readonly calls: readonly LiveTaskCall[];
 }
 
@@ -70,14 +75,30 @@ export interface LiveTasksStep {
  */
 export type LiveStep = LiveCellOutputs | undefined | LiveTasksStep;
 
-/** True for a {@link LiveTasksStep} (not a cell's outputs). */
+/** True for a {@link LiveTasksStep} of either kind (not a cell's outputs). */
 export function isTasksStep(s: LiveStep): s is LiveTasksStep {
-  return s !== undefined && s !== null && !Array.isArray(s) && s.kind === "tasks";
+  return s !== undefined && s !== null && !Array.isArray(s) && (s.kind === "tasks" || s.kind === "prefetch");
 }
 
-/** Run the calls of a tasks step here, in order: the results as the step asks for them. @throws what a task throws. */
-export function runTasksHere(step: LiveTasksStep): unknown[] {
+/**
+ * What a driver without workers resumes a tasks step with: for kind "tasks"
+ * the calls run here, in order (the results as the step asks for them); for
+ * a "prefetch", undefined (nothing is run ahead).
+ * @throws what a task throws.
+ */
+export function runTasksHere(step: LiveTasksStep): unknown[] | undefined {
+  if (step.kind === "prefetch") return undefined;
   return step.calls.map((c) => (c.task.fn as (a: unknown) => unknown)(c.arg));
+}
+
+/** The key a driver matches a prefetched call with: the task's name and the JSON of its argument. */
+export function taskCallKey(c: LiveTaskCall): string {
+  return `${c.task.name} ${JSON.stringify(c.arg)}`;
+}
+
+/** `yield* prefetchTasks(calls)`: tell the driver a later {@link runTasks} will ask for these calls (no calls: no step). */
+export function* prefetchTasks(calls: readonly LiveTaskCall[]): Generator<LiveStep, void, unknown> {
+  if (calls.length > 0) yield { kind: "prefetch", calls: calls };
 }
 
 /**
@@ -92,7 +113,7 @@ export function* runTasks<R>(calls: readonly LiveTaskCall[]): Generator<LiveStep
   const step: LiveTasksStep = { kind: "tasks", calls: calls };
   const got: unknown = yield step;
   if (Array.isArray(got) && got.length === calls.length) return got as R[];
-  return runTasksHere(step) as R[];
+  return runTasksHere(step)! as R[];
 }
 
 /**

@@ -1,0 +1,109 @@
+/**
+ * Task calls of the live modules (lib/scenarios/live/types.ts): a generator
+ * hands independent model runs to its driver (the HTML page runs them in Web
+ * Workers, scripts/live/workers.ts); any other driver gets them run in the
+ * generator's own thread, with the same results. Notebook 04's cost sweep is
+ * the user: its runs are announced by a prefetch step before the first cell
+ * and asked for by one tasks step, only the runs not memoized.
+ */
+import { describe, expect, it } from "vitest";
+import { defineLiveTask, isTasksStep, LastResults, liveResult, prefetchTasks, runTasks, runTasksHere, taskCallKey, type LiveStep, type LiveTasksStep } from "../../lib/scenarios/live/types.js";
+import { CASE04_SWEEP_RUN, notebook04Cells, type Notebook04Params } from "../../lib/scenarios/live/04.js";
+import { CASE04_DEFAULTS, case04Sweep } from "../../lib/scenarios/04-dma32-vmalloc.js";
+
+const square = defineLiveTask("test-square", (x: number) => x * x);
+const calls = [3, 4, 5].map((x) => ({ task: square, arg: x as never, weight: x }));
+
+function* cell(): Generator<LiveStep, void, unknown> {
+  yield* prefetchTasks(calls);
+  const got = yield* runTasks<number>(calls);
+  yield [{ kind: "markdown", md: got.join(",") }];
+}
+
+describe("runTasks and prefetchTasks", () => {
+  it("a driver that resumes with nothing gets the calls run in the generator (9, 16, 25)", () => {
+    expect(liveResult(cell()).texts).toEqual(["9,16,25"]);
+  });
+
+  it("a driver's results are used as given; results of the wrong length are ignored", () => {
+    const it1 = cell();
+    const pre = it1.next().value as LiveTasksStep;
+    expect(pre.kind).toBe("prefetch");
+    const ask = it1.next().value as LiveTasksStep;
+    expect(ask.kind).toBe("tasks");
+    expect(ask.calls.map(taskCallKey)).toEqual(pre.calls.map(taskCallKey));
+    expect(it1.next([1, 2, 3]).value).toEqual([{ kind: "markdown", md: "1,2,3" }]);
+    const it2 = cell();
+    it2.next();
+    it2.next();
+    expect(it2.next([1]).value).toEqual([{ kind: "markdown", md: "9,16,25" }]);
+  });
+
+  it("no calls: no step", () => {
+    expect([...prefetchTasks([])]).toEqual([]);
+    const g = runTasks<number>([]);
+    expect(g.next()).toEqual({ done: true, value: [] });
+  });
+
+  it("isTasksStep tells task steps from cells; runTasksHere runs a tasks step and not a prefetch", () => {
+    expect([undefined, null, [], [null]].map((s) => isTasksStep(s as LiveStep))).toEqual([false, false, false, false]);
+    expect(isTasksStep({ kind: "tasks", calls: calls })).toBe(true);
+    expect(isTasksStep({ kind: "prefetch", calls: calls })).toBe(true);
+    expect(runTasksHere({ kind: "tasks", calls: calls })).toEqual([9, 16, 25]);
+    expect(runTasksHere({ kind: "prefetch", calls: calls })).toBeUndefined();
+  });
+});
+
+describe("LastResults", () => {
+  it("keeps the last `size` results by the JSON of their argument, the oldest put going first", () => {
+    const m = new LastResults<{ a: number }, string>(2);
+    m.put({ a: 1 }, "one");
+    m.put({ a: 2 }, "two");
+    expect(m.get({ a: 1 })).toEqual({ value: "one" });
+    m.put({ a: 3 }, "three");
+    expect(m.get({ a: 1 })).toBeUndefined();
+    expect(m.get({ a: 2 })).toEqual({ value: "two" });
+    // putting a key again replaces its result and makes it the newest
+    m.put({ a: 2 }, "TWO");
+    m.put({ a: 4 }, "four");
+    expect(m.get({ a: 2 })).toEqual({ value: "TWO" });
+    expect(m.get({ a: 3 })).toBeUndefined();
+  });
+
+  it("a result that is itself undefined is told from none", () => {
+    const m = new LastResults<number, undefined>(1);
+    m.put(1, undefined);
+    expect(m.get(1)).toEqual({ value: undefined });
+    expect(m.get(2)).toBeUndefined();
+  });
+});
+
+describe("notebook 04's cost sweep as task calls", () => {
+  // a quick sweep: one buffer per run on a 2 GiB machine
+  const P: Notebook04Params = { ...CASE04_DEFAULTS, ramGiB: 2, buffers: 1, kernel: "v5.10", pgtableReleases: ["v5.13"] };
+
+  function tasksSteps(params: Notebook04Params): LiveTasksStep[] {
+    const out: LiveTasksStep[] = [];
+    for (const s of notebook04Cells(params)) if (isTasksStep(s)) out.push(s);
+    return out;
+  }
+
+  it("a prefetch step before the first cell announces exactly the runs the sweep's tasks step asks for; a second run asks for none (memoized)", () => {
+    // the first step, before the first cell's outputs
+    const first = notebook04Cells({ ...P, ramGiB: 3 }).next().value as LiveStep;
+    expect(isTasksStep(first) && first.kind).toBe("prefetch");
+    const steps = tasksSteps(P);
+    expect(steps.map((s) => s.kind)).toEqual(["prefetch", "tasks"]);
+    // 5 strategies (iommu skipped without VT-d) x 4 sizes, each the task of one run
+    expect(steps[1]!.calls.length).toBe(20);
+    expect(steps[1]!.calls.map(taskCallKey)).toEqual(steps[0]!.calls.map(taskCallKey));
+    expect(steps[1]!.calls.every((c) => c.task === CASE04_SWEEP_RUN)).toBe(true);
+    // the same parameters again: every run is memoized, no task step
+    expect(tasksSteps(P)).toEqual([]);
+  });
+
+  it("a run's task gives case04Sweep's row for that strategy and size", () => {
+    const arg = { base: { ...CASE04_DEFAULTS, ramGiB: 4, buffers: 2 }, strategy: "vmalloc32" as const, size: 2 ** 20 };
+    expect(CASE04_SWEEP_RUN.fn(arg)).toEqual(case04Sweep(arg.base, [arg.size], [arg.strategy]));
+  });
+});
