@@ -176,7 +176,7 @@ const DEFAULT_HINT: Record<HazardKind, string> = {
 
 /**
  * The speculation ranges of a {@link CacheModel}, in the order they were
- * added, as parallel arrays of numbers (no object per range: a mapped 40 MiB
+ * added, as parallel Float64Arrays (no object per range: a mapped 40 MiB
  * buffer registers 10,240 page ranges): id, first line, end line
  * (exclusive), colour. Ids only grow, so the arrays are sorted by id and a
  * removal finds its range by binary search (the last range first); a removed
@@ -189,10 +189,14 @@ const DEFAULT_HINT: Record<HazardKind, string> = {
  * model into V8's dictionary mode in Chromium (see {@link CacheModel}).
  */
 class SpecRanges {
-  ids: number[] = [];
-  starts: number[] = [];
-  ends: number[] = [];
-  colours: number[] = [];
+  // Slots [0, n) of Float64Arrays (doubling when full): their storage is
+  // outside the JS heap, so 300,000 page ranges are no garbage-collector work.
+  ids = new Float64Array(64);
+  starts = new Float64Array(64);
+  ends = new Float64Array(64);
+  colours = new Float64Array(64);
+  /** Ranges stored, live or dead (slots [0, n) are used). */
+  n = 0;
   /** Ranges registered and not removed. */
   live = 0;
   private lastId = 0;
@@ -200,19 +204,39 @@ class SpecRanges {
   /** Register lines [l0, l1) of `colour`. @returns the new id (1, 2, ...). */
   add(l0: number, l1: number, colour: number): number {
     const id = ++this.lastId;
-    this.ids.push(id);
-    this.starts.push(l0);
-    this.ends.push(l1);
-    this.colours.push(colour);
+    const i = this.n;
+    if (i === this.ids.length) this.grow();
+    this.ids[i] = id;
+    this.starts[i] = l0;
+    this.ends[i] = l1;
+    this.colours[i] = colour;
+    this.n = i + 1;
     this.live++;
     return id;
+  }
+
+  /** Double the capacity of the four arrays, keeping slots [0, n). */
+  private grow(): void {
+    const cap = this.ids.length * 2;
+    const ids = new Float64Array(cap);
+    ids.set(this.ids);
+    this.ids = ids;
+    const st = new Float64Array(cap);
+    st.set(this.starts);
+    this.starts = st;
+    const en = new Float64Array(cap);
+    en.set(this.ends);
+    this.ends = en;
+    const co = new Float64Array(cap);
+    co.set(this.colours);
+    this.colours = co;
   }
 
   /** Remove range `id`; an unknown or already removed id is ignored. */
   remove(id: number): void {
     const ids = this.ids;
     const ends = this.ends;
-    const n = ids.length;
+    const n = this.n;
     let i: number;
     if (n > 0 && ids[n - 1] === id) i = n - 1;
     else {
@@ -232,19 +256,20 @@ class SpecRanges {
       // the last range: drop it and the dead just before it
       let k = n - 1;
       while (k >= 0 && ends[k]! < 0) k--;
-      this.truncate(k + 1);
+      this.n = k + 1;
     } else if (this.live * 2 < n) this.compact();
   }
 
   /** Drop the dead ranges, in place (the live keep their order): afterwards index i is the i-th live range. */
   compact(): void {
+    const n = this.n;
+    if (n === this.live) return;
     const ids = this.ids;
-    if (ids.length === this.live) return;
     const st = this.starts;
     const en = this.ends;
     const co = this.colours;
     let k = 0;
-    for (let i = 0; i < ids.length; i++) {
+    for (let i = 0; i < n; i++) {
       if (en[i]! < 0) continue;
       if (k !== i) {
         ids[k] = ids[i]!;
@@ -254,14 +279,7 @@ class SpecRanges {
       }
       k++;
     }
-    this.truncate(k);
-  }
-
-  private truncate(n: number): void {
-    this.ids.length = n;
-    this.starts.length = n;
-    this.ends.length = n;
-    this.colours.length = n;
+    this.n = k;
   }
 }
 
