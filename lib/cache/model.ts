@@ -1374,11 +1374,20 @@ export class CacheModel {
    * One seeded step: with probability specFillProb a random line of a
    * registered range is filled (clean, from memory) if not cached; with
    * probability evictProb a random cached line is evicted (written back if
-   * dirty). Both draws are always taken, so the PRNG stream does not depend
-   * on the cache contents.
+   * dirty). The three draws (two probabilities and a pick) are always
+   * taken, so the PRNG stream does not depend on the cache contents; when
+   * both probabilities are 0 and the generator can jump ahead
+   * ({@link Prng.skip}), the stream is moved on by three draws without
+   * computing them (the same stream afterwards).
    * @param where a label for the trace ("after dma_map_single").
    */
   step(where = ""): void {
+    const prng = this.prng;
+    if (this.specFillProb === 0 && this.evictProb === 0 && prng.skip !== undefined) {
+      // Neither draw can succeed (a float in [0, 1) is never < 0): the three draws only move the stream on.
+      prng.skip(3);
+      return;
+    }
     const a = this.prng.nextFloat();
     const b = this.prng.nextFloat();
     const pick = this.prng.nextU32();

@@ -16,6 +16,14 @@ export interface Prng {
   nextInt(n: number): number;
   /** A float in [0, 1). */
   nextFloat(): number;
+  /**
+   * Optional: advance the stream by `n` draws (an integer in [0, 2^53))
+   * without computing them, as `n` calls of {@link nextU32} whose values are
+   * dropped would: the draws after it are the same. A generator that cannot
+   * jump ahead cheaply leaves it undefined (callers then draw).
+   * @throws ModelConfigError for a negative, fractional or unsafe `n` (the stream is unchanged).
+   */
+  skip?(n: number): void;
 }
 
 /**
@@ -78,6 +86,13 @@ export function createPrng(seed: number): Prng {
     },
     nextFloat() {
       return next() / 2 ** 32;
+    },
+    // mulberry32's state is a counter stepped by 0x6d2b79f5 per draw, so n
+    // draws add n * 0x6d2b79f5 modulo 2^32 (Math.imul: the low 32 bits of
+    // the product, exact; n reduced modulo 2^32 first, exactly).
+    skip(n: number) {
+      if (!(Number.isSafeInteger(n) && n >= 0)) checkInt("skip(n)", n, 0, Number.MAX_SAFE_INTEGER);
+      s[0] = s[0]! + (Math.imul(n % 2 ** 32, 0x6d2b79f5) >>> 0);
     },
   };
 }

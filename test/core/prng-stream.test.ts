@@ -5,7 +5,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { createPrng, xorshift32 } from "../../lib/core/index.js";
+import { ModelConfigError, createPrng, xorshift32 } from "../../lib/core/index.js";
 
 /** mulberry32 with its state in a closure variable (lib/core/prng.ts before the typed-array slot). */
 function refMulberry32(seed: number): () => number {
@@ -73,3 +73,43 @@ describe("PRNG streams against the closure-state references", () => {
     }
   });
 });
+
+describe("createPrng().skip(n): the stream n draws on", () => {
+  it("skip(n) then draws equal n dropped draws then draws (n up to 3,000)", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 0xffffffff }), fc.array(fc.integer({ min: 0, max: 3000 }), { minLength: 1, maxLength: 6 }), (seed, ks) => {
+        const p = createPrng(seed);
+        const r = refMulberry32(seed);
+        for (const k of ks) {
+          p.skip!(k);
+          for (let i = 0; i < k; i++) r();
+          expect(p.nextU32()).toBe(r());
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+  it("large n: the state moves by n * 0x6d2b79f5 modulo 2^32 (computed with BigInt)", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), (seed, k) => {
+        const p = createPrng(seed);
+        p.skip!(k);
+        const state = Number((BigInt(seed) + BigInt(k) * 0x6d2b79f5n) % 2n ** 32n);
+        const r = refMulberry32(state);
+        expect(p.nextU32()).toBe(r());
+        expect(p.nextU32()).toBe(r());
+      }),
+      { numRuns: 500 },
+    );
+  });
+  it("refuses a negative, fractional or unsafe n and leaves the stream as it was", () => {
+    const p = createPrng(5);
+    const r = refMulberry32(5);
+    for (const bad of [-1, 1.5, 2 ** 53, Number.NaN]) expect(() => p.skip!(bad)).toThrow(ModelConfigError);
+    expect(p.nextU32()).toBe(r());
+  });
+  it("xorshift32 has no skip (its callers draw)", () => {
+    expect(xorshift32(1).skip).toBeUndefined();
+  });
+});
+
