@@ -17,40 +17,19 @@ export interface IntervalRun<T> {
   readonly value: T;
 }
 
-/** Slots of a new map's starts and ends (they double when full). */
-const INITIAL_SLOTS = 16;
-
 /**
  * A sorted run-length map from integer keys to values. Keys with no run are
  * "unset" (callers supply their own default).
  */
 export class IntervalMap<T> {
-  // Parallel arrays: starts and ends of runs 0..n-1 in the first n slots of
-  // Float64Arrays (exact for integers below 2^53; their storage is outside the
-  // JS heap, so a map of 300,000 runs, a 40 MiB buffer written page by page,
-  // is no work for the garbage collector), values in a plain array.
-  private starts: Float64Array = new Float64Array(INITIAL_SLOTS);
-  private ends: Float64Array = new Float64Array(INITIAL_SLOTS);
+  // Parallel arrays (starts, ends, values): compact and fast to search.
+  private starts: number[] = [];
+  private ends: number[] = [];
   private values: T[] = [];
-  /** Runs stored (slots [0, n) of the arrays are used). */
-  private n = 0;
 
   /** Number of stored runs (the memory the map costs). */
   get size(): number {
-    return this.n;
-  }
-
-  /** Make room for `count` runs in starts and ends (capacity doubles). */
-  private reserve(count: number): void {
-    const cap = this.starts.length;
-    if (count <= cap) return;
-    const next = Math.max(count, cap * 2);
-    const st = new Float64Array(next);
-    st.set(this.starts.subarray(0, this.n));
-    this.starts = st;
-    const en = new Float64Array(next);
-    en.set(this.ends.subarray(0, this.n));
-    this.ends = en;
+    return this.starts.length;
   }
 
   /**
@@ -76,7 +55,7 @@ export class IntervalMap<T> {
   /** `h` or `h + 1` if it is the first run whose end is > key, else -1. */
   private near(h: number, key: number): number {
     const ends = this.ends;
-    const n = this.n;
+    const n = ends.length;
     // h is the answer iff every run before it ends at or before key and run h (if any) ends after key.
     if (h > n || (h > 0 && ends[h - 1]! > key)) return -1;
     if (h < n && ends[h]! <= key) h++;
@@ -87,7 +66,7 @@ export class IntervalMap<T> {
   private search(key: number): number {
     const ends = this.ends;
     let lo = 0;
-    let hi = this.n;
+    let hi = ends.length;
     while (lo < hi) {
       const mid = Math.floor((lo + hi) / 2);
       if (ends[mid]! <= key) lo = mid + 1;
@@ -111,18 +90,17 @@ export class IntervalMap<T> {
    */
   get(key: number): T | undefined {
     const i = this.firstEndingAfter(key);
-    return i < this.n && this.starts[i]! <= key ? this.values[i] : undefined;
+    return i < this.starts.length && this.starts[i]! <= key ? this.values[i] : undefined;
   }
 
   /** Index of the first run at or after index `from` whose start is >= key (binary search). */
   private firstStartingAtOrAfter(key: number, from: number): number {
     const starts = this.starts;
-    const n = this.n;
     // a write covers few runs: try `from` and the next one first
-    if (from >= n || starts[from]! >= key) return from;
-    if (from + 1 >= n || starts[from + 1]! >= key) return from + 1;
+    if (from >= starts.length || starts[from]! >= key) return from;
+    if (from + 1 >= starts.length || starts[from + 1]! >= key) return from + 1;
     let lo = from;
-    let hi = n;
+    let hi = starts.length;
     while (lo < hi) {
       const mid = Math.floor((lo + hi) / 2);
       if (starts[mid]! < key) lo = mid + 1;
@@ -150,18 +128,18 @@ export class IntervalMap<T> {
     checkInt("IntervalMap.set(start)", start);
     checkInt("IntervalMap.set(end)", end);
     if (end <= start) throw new ModelConfigError("IntervalMap.set(end)", end, `an end > start (${start})`);
+    const starts = this.starts;
+    const ends = this.ends;
     const values = this.values;
-    const n = this.n;
-    if (n === 0 || start >= this.ends[n - 1]!) {
+    const n = starts.length;
+    if (n === 0 || start >= ends[n - 1]!) {
       // After the last run (a buffer written page by page, in address order): extend it or append, no search.
-      const i = n > 0 && this.ends[n - 1] === start && values[n - 1] === value ? n - 1 : n;
+      const i = n > 0 && ends[n - 1] === start && values[n - 1] === value ? n - 1 : n;
       if (i === n) {
-        this.reserve(n + 1);
-        this.starts[n] = start;
-        this.ends[n] = end;
+        starts.push(start);
+        ends.push(end);
         values.push(value);
-        this.n = n + 1;
-      } else this.ends[i] = end;
+      } else ends[i] = end;
       if (this.hint !== i) {
         this.hint2 = this.hint;
         this.hint = i;
@@ -169,8 +147,6 @@ export class IntervalMap<T> {
       return;
     }
     // Runs a..b-1 are replaced by: [left piece] new run [right piece].
-    let starts = this.starts;
-    let ends = this.ends;
     let a = this.firstEndingAfter(start); // first run with end > start
     let b = this.firstStartingAtOrAfter(end, a); // first run with start >= end
     let ns = start;
@@ -212,25 +188,27 @@ export class IntervalMap<T> {
     if (pieces > removed) {
       // Grow by (pieces - removed) slots at a (contents overwritten below).
       const grow = pieces - removed;
-      this.reserve(n + grow);
-      if (a < n) {
-        this.starts.copyWithin(a + grow, a, n);
-        this.ends.copyWithin(a + grow, a, n);
-      }
       if (a === n) {
-        for (let g = 0; g < grow; g++) values.push(value);
-      } else if (grow === 1) values.splice(a, 0, value);
-      else values.splice(a, 0, value, value);
-      this.n = n + grow;
+        for (let g = 0; g < grow; g++) {
+          starts.push(0);
+          ends.push(0);
+          values.push(value);
+        }
+      } else if (grow === 1) {
+        starts.splice(a, 0, 0);
+        ends.splice(a, 0, 0);
+        values.splice(a, 0, value);
+      } else {
+        starts.splice(a, 0, 0, 0);
+        ends.splice(a, 0, 0, 0);
+        values.splice(a, 0, value, value);
+      }
     } else if (pieces < removed) {
       const drop = removed - pieces;
-      this.starts.copyWithin(a + pieces, a + pieces + drop, n);
-      this.ends.copyWithin(a + pieces, a + pieces + drop, n);
+      starts.splice(a + pieces, drop);
+      ends.splice(a + pieces, drop);
       values.splice(a + pieces, drop);
-      this.n = n - drop;
     }
-    starts = this.starts; // reserve() may have replaced them
-    ends = this.ends;
     let k = a;
     if (leftEnd >= 0) {
       starts[k] = leftStart;
@@ -283,7 +261,7 @@ export class IntervalMap<T> {
     let cur = start;
     let i = this.firstEndingAfter(start);
     while (cur < end) {
-      if (i >= this.n || this.starts[i]! >= end) {
+      if (i >= this.starts.length || this.starts[i]! >= end) {
         out.push({ start: cur, end, value: undefined });
         break;
       }
@@ -302,16 +280,13 @@ export class IntervalMap<T> {
 
   /** All runs, in key order (copies). */
   entries(): IntervalRun<T>[] {
-    const out: IntervalRun<T>[] = [];
-    for (let i = 0; i < this.n; i++) out.push({ start: this.starts[i]!, end: this.ends[i]!, value: this.values[i]! });
-    return out;
+    return this.starts.map((s, i) => ({ start: s, end: this.ends[i]!, value: this.values[i]! }));
   }
 
   /** Remove every run. */
   clear(): void {
-    this.starts = new Float64Array(INITIAL_SLOTS);
-    this.ends = new Float64Array(INITIAL_SLOTS);
+    this.starts = [];
+    this.ends = [];
     this.values = [];
-    this.n = 0;
   }
 }
