@@ -1,8 +1,8 @@
 /**
- * The typed-array stores of the cache model grow by doubling: IntervalMap's
- * run bounds (16 slots at first) and SpecRanges (64 at first). Here a
- * sequence registers hundreds of speculation ranges and writes hundreds of
- * distinct memory runs, past several doublings, with removals (compaction)
+ * The cache model's growing stores: SpecRanges' typed arrays double when
+ * full (64 slots at first), the memory IntervalMap grows run by run (its
+ * append path). Here a sequence registers hundreds of speculation ranges and
+ * writes hundreds of distinct memory runs, past several doublings, with removals (compaction)
  * and steps that fill from the ranges (specFillProb 1), on CacheModel and on
  * the reference model of test/cache/reference-model.ts (plain arrays and
  * Maps): every result, event and final line state must agree.
@@ -55,7 +55,7 @@ describe("CacheModel's growing typed-array stores against the reference model", 
       }
       expect(ta.events().map((e) => [e.kind, e.msg])).toEqual(tb.events().map((e) => [e.kind, e.msg]));
       expect(a.stats).toEqual(b.stats);
-      // past the first doublings: more than 128 live ranges (64 slots at first), more than 64 memory runs (16 slots)
+      // past the first doublings: more than 128 live ranges (64 slots at first); more than 64 memory runs
       expect(maxLive).toBeGreaterThan(128);
       expect(a.footprint.memoryRuns).toBeGreaterThan(64);
       expect(ta.ofKind("spec_fill").length).toBeGreaterThan(0);
