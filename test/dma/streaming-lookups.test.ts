@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { addMapping, findMapping, mappingContaining, removeMapping, type ActiveMapping, type DmaStreamingState } from "../../lib/dma/state.js";
+import { StartIndex, addMapping, findMapping, mappingContaining, newStreamingState, removeMapping, type ActiveMapping, type DmaStreamingState } from "../../lib/dma/state.js";
 import type { Device } from "../../lib/platform/device.js";
 
 function rec(dev: Device, dmaAddr: number, size = 4096): ActiveMapping {
@@ -41,7 +41,7 @@ describe("the streaming state's lookups against a reference list", () => {
     );
     fc.assert(
       fc.property(fc.array(step, { maxLength: 120 }), (steps) => {
-        const s: DmaStreamingState = { mappings: new Set(), byStart: new Map(), lastDev: null, lastIndex: null, duplicates: 0 };
+        const s: DmaStreamingState = newStreamingState();
         const ref = new RefState();
         for (const x of steps) {
           if (x.op === "map") {
@@ -64,5 +64,80 @@ describe("the streaming state's lookups against a reference list", () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe("StartIndex against a Map", () => {
+  it("get, has, set and delete answer as Map<number, ActiveMapping> does, for starts sharing a page, chunk edges, addresses above 2^32 and near 2^53", () => {
+    // chunks are 64 pages of 4 KiB (2^18 bytes): addresses at offsets inside a page, at the last page of a chunk and the first of the next
+    const base = fc.constantFrom(0, 2 ** 18 - 4096, 2 ** 18, 2 ** 32, 2 ** 32 + 2 ** 18 - 4096, 2 ** 53 - 2 ** 19, 2 ** 53 - 4096);
+    const addr = fc.tuple(base, fc.integer({ min: 0, max: 2 }), fc.constantFrom(0, 1, 2048, 4095)).map(([b, p, o]) => b + p * 4096 + o);
+    const step = fc.oneof(
+      fc.record({ op: fc.constant("set" as const), a: addr }),
+      fc.record({ op: fc.constant("delete" as const), a: addr }),
+      fc.record({ op: fc.constant("get" as const), a: addr }),
+    );
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 150 }), (steps) => {
+        const idx = new StartIndex();
+        const ref = new Map<number, ActiveMapping>();
+        for (const x of steps) {
+          if (x.op === "set") {
+            const r = rec(DEV_A, x.a);
+            idx.set(x.a, r);
+            ref.set(x.a, r);
+          } else if (x.op === "delete") {
+            idx.delete(x.a);
+            ref.delete(x.a);
+          }
+          expect(idx.get(x.a)).toBe(ref.get(x.a));
+          expect(idx.has(x.a)).toBe(ref.has(x.a));
+          expect(idx.size).toBe(ref.size);
+        }
+        for (const [k, v] of ref) expect(idx.get(k)).toBe(v);
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it("keeps every start in one place when starts of one page come and go (few addresses, long runs)", () => {
+    // two pages, four starts each: a second start of a page lives outside the page's slot until set again
+    const addr = fc.tuple(fc.constantFrom(2 ** 32 - 4096, 2 ** 53 - 4096), fc.constantFrom(0, 1, 2048, 4095)).map(([b, o]) => b + o);
+    const step = fc.record({ set: fc.boolean(), a: addr });
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 80 }), (steps) => {
+        const idx = new StartIndex();
+        const ref = new Map<number, ActiveMapping>();
+        for (const x of steps) {
+          if (x.set) {
+            const r = rec(DEV_B, x.a);
+            idx.set(x.a, r);
+            ref.set(x.a, r);
+          } else {
+            idx.delete(x.a);
+            ref.delete(x.a);
+          }
+          for (const [k, v] of ref) expect(idx.get(k)).toBe(v);
+          expect(idx.get(x.a)).toBe(ref.get(x.a));
+          expect(idx.size).toBe(ref.size);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("answers undefined for addresses never set, including non-integers, negatives and non-finite numbers", () => {
+    const idx = new StartIndex();
+    const r = rec(DEV_A, 8192);
+    idx.set(8192, r);
+    for (const a of [8192.5, 8191, -8192, NaN, Infinity, -Infinity, 2 ** 60]) expect(idx.get(a)).toBeUndefined();
+    expect(idx.get(8192)).toBe(r);
+    // a key that is not a finite number is kept like any other
+    const n = rec(DEV_A, NaN);
+    idx.set(NaN, n);
+    expect(idx.get(NaN)).toBe(n);
+    idx.delete(NaN);
+    expect(idx.get(NaN)).toBeUndefined();
+    expect(idx.size).toBe(1);
   });
 });
