@@ -70,12 +70,14 @@ export interface ActiveMapping {
   readonly type: DebugMapType;
   owner: BufferOwner;
   readonly specId: number;
+  /** Model bookkeeping: the record's place in its machine's {@link MappingList} (set by addMapping; 0 until then). */
+  seq: number;
 }
 
 /** The active dma-direct streaming mappings of a machine. */
 export interface DmaStreamingState {
-  /** The active mappings in the order they were made (a Set: an unmap removes its record in O(1)). */
-  mappings: Set<ActiveMapping>;
+  /** The active mappings in the order they were made (an unmap removes its record in O(1)). */
+  mappings: MappingList;
   /** Active mappings by device and DMA address (exact start), for O(1) lookups with many mappings. */
   byStart: Map<Device, StartIndex>;
   /** The device of the last {@link startIndexOf} lookup and its index (a one-entry cache: most machines map for one device at a time). */
@@ -140,7 +142,88 @@ export interface CallMeta {
 
 /** An empty streaming state (no mappings, no index). */
 export function newStreamingState(): DmaStreamingState {
-  return { mappings: new Set(), byStart: new Map(), lastDev: null, lastIndex: null, duplicates: 0 };
+  return { mappings: new MappingList(), byStart: new Map(), lastDev: null, lastIndex: null, duplicates: 0 };
+}
+
+/**
+ * The active mappings of a machine in the order they were added, answering
+ * as a Set<ActiveMapping> does for add / delete / has / size and iteration
+ * (insertion order; a record added during an iteration is visited, one
+ * deleted before its turn is not), without hashing the records: each record
+ * keeps its place in `seq` (index + base), a deleted record leaves a hole
+ * (null), and the holes are squeezed out (the places renumbered) once they
+ * outnumber the records, never while an iteration is under way. Model-only
+ * bookkeeping (the kernel keeps no such list).
+ */
+export class MappingList implements Iterable<ActiveMapping> {
+  private list: (ActiveMapping | null)[] = [];
+  /** `seq` of list[0]. */
+  private base = 0;
+  private live = 0;
+  /** Iterations under way (no renumbering meanwhile). */
+  private iterating = 0;
+
+  /** Number of records. */
+  get size(): number {
+    return this.live;
+  }
+
+  /** True when `rec` is in the list. */
+  has(rec: ActiveMapping): boolean {
+    const i = rec.seq - this.base;
+    return i >= 0 && i < this.list.length && this.list[i] === rec;
+  }
+
+  /** Append `rec` (nothing if it is already in the list). */
+  add(rec: ActiveMapping): this {
+    if (this.has(rec)) return this;
+    rec.seq = this.base + this.list.length;
+    this.list.push(rec);
+    this.live++;
+    return this;
+  }
+
+  /** Remove `rec`. @returns false when it was not in the list. */
+  delete(rec: ActiveMapping): boolean {
+    if (!this.has(rec)) return false;
+    const list = this.list;
+    list[rec.seq - this.base] = null;
+    this.live--;
+    if (this.iterating === 0) {
+      if (this.live === 0) {
+        this.base += list.length;
+        list.length = 0;
+      } else if (list.length > 64 && list.length - this.live > this.live) this.squeeze();
+    }
+    return true;
+  }
+
+  /** Drop the holes, renumbering the records' places (same order). */
+  private squeeze(): void {
+    const list = this.list;
+    let n = 0;
+    for (let i = 0; i < list.length; i++) {
+      const r = list[i]!;
+      if (r !== null) {
+        r.seq = this.base + n;
+        list[n++] = r;
+      }
+    }
+    list.length = n;
+  }
+
+  /** The records in insertion order. */
+  *[Symbol.iterator](): Iterator<ActiveMapping> {
+    this.iterating++;
+    try {
+      for (let i = 0; i < this.list.length; i++) {
+        const r = this.list[i]!;
+        if (r !== null) yield r;
+      }
+    } finally {
+      this.iterating--;
+    }
+  }
 }
 
 /** Pages of one {@link StartIndex} chunk (64 pages of 4 KiB: 256 KiB of DMA addresses). */

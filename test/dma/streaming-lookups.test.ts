@@ -8,11 +8,11 @@
  */
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { StartIndex, addMapping, findMapping, mappingContaining, newStreamingState, removeMapping, type ActiveMapping, type DmaStreamingState } from "../../lib/dma/state.js";
+import { MappingList, StartIndex, addMapping, findMapping, mappingContaining, newStreamingState, removeMapping, type ActiveMapping, type DmaStreamingState } from "../../lib/dma/state.js";
 import type { Device } from "../../lib/platform/device.js";
 
 function rec(dev: Device, dmaAddr: number, size = 4096): ActiveMapping {
-  return { dev, dmaAddr, paddr: 0, origPaddr: 0, bounced: false, size, dir: 2, type: "single", owner: "device", specId: -1 };
+  return { dev, dmaAddr, paddr: 0, origPaddr: 0, bounced: false, size, dir: 2, type: "single", owner: "device", specId: -1, seq: 0 };
 }
 
 const DEV_A = { name: "a" } as unknown as Device;
@@ -139,5 +139,71 @@ describe("StartIndex against a Map", () => {
     idx.delete(NaN);
     expect(idx.get(NaN)).toBeUndefined();
     expect(idx.size).toBe(1);
+  });
+});
+
+describe("MappingList against a Set", () => {
+  it("add, delete, has, size and insertion-order iteration answer as Set<ActiveMapping> does, with re-adds and deletes of absent records", () => {
+    const step = fc.oneof(
+      fc.record({ op: fc.constant("add" as const), i: fc.nat(40) }),
+      fc.record({ op: fc.constant("delete" as const), i: fc.nat(40) }),
+    );
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 400 }), (steps) => {
+        const recs = Array.from({ length: 41 }, (_, i) => rec(i % 2 ? DEV_A : DEV_B, 2 ** 53 - 4096 * (i + 1)));
+        const list = new MappingList();
+        const ref = new Set<ActiveMapping>();
+        for (const x of steps) {
+          const r = recs[x.i]!;
+          if (x.op === "add") {
+            list.add(r);
+            ref.add(r);
+          } else expect(list.delete(r)).toBe(ref.delete(r));
+          expect(list.size).toBe(ref.size);
+          expect(list.has(r)).toBe(ref.has(r));
+        }
+        expect([...list]).toEqual([...ref]);
+        for (const r of recs) expect(list.has(r)).toBe(ref.has(r));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("an iteration visits records added meanwhile and skips those deleted before their turn, as a Set's does", () => {
+    // 200 records, every other one deleted first (holes outnumber none yet); then, during an iteration,
+    // each visited record deletes the next live one and every 10th visit adds a new record
+    const recs = Array.from({ length: 300 }, (_, i) => rec(DEV_A, 2 ** 32 + 4096 * i));
+    const list = new MappingList();
+    const ref = new Set<ActiveMapping>();
+    for (const r of recs.slice(0, 200)) {
+      list.add(r);
+      ref.add(r);
+    }
+    for (let i = 0; i < 200; i += 2) {
+      list.delete(recs[i]!);
+      ref.delete(recs[i]!);
+    }
+    const walk = (c: Iterable<ActiveMapping>, del: (r: ActiveMapping) => void, add: (r: ActiveMapping) => void): ActiveMapping[] => {
+      const seen: ActiveMapping[] = [];
+      let extra = 200;
+      for (const r of c) {
+        seen.push(r);
+        const k = recs.indexOf(r);
+        if (k + 2 < 300) del(recs[k + 2]!);
+        if (seen.length % 10 === 0 && extra < 300) add(recs[extra++]!);
+      }
+      return seen;
+    };
+    const a = walk(list, (r) => list.delete(r), (r) => list.add(r));
+    const b = walk(ref, (r) => ref.delete(r), (r) => ref.add(r));
+    expect(a).toEqual(b);
+    expect([...list]).toEqual([...ref]);
+    // after the iteration, deletes squeeze the holes out again without changing the order
+    for (const r of [...ref].slice(0, Math.floor(ref.size / 2))) {
+      list.delete(r);
+      ref.delete(r);
+    }
+    expect([...list]).toEqual([...ref]);
+    expect(list.size).toBe(ref.size);
   });
 });
