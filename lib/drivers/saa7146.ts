@@ -245,9 +245,12 @@ export function saa7146DriverTable(dev: Device, sgl: readonly Scatterlist[], sgl
   }
   const written = entries.length;
   // the right addresses (saa7146PageAddresses: each segment's sg_dma_len, or its length where that is 0) are the
-  // `written` entries themselves when the table was built from sg_dma_len and no segment had a zero sg_dma_len
-  let same = dmaLen;
-  for (let i = 0; same && i < sglen; i++) if (!sgl[i]!.dmaLength) same = false;
+  // `written` entries themselves when every segment's length the table was built from is that one
+  let same = true;
+  for (let i = 0; same && i < sglen; i++) {
+    const sg = sgl[i]!;
+    if ((dmaLen ? sg.dmaLength : sg.length) !== (sg.dmaLength || sg.length)) same = false;
+  }
   const right = same ? null : saa7146PageAddresses(sgl, sglen);
   while (entries.length < framePages) entries.push(entries[written - 1]!);
   let misdirected = 0;

@@ -97,9 +97,16 @@ const ZONE_INDEX: Record<ZoneName, number> = { ZONE_DMA: 0, ZONE_DMA32: 1, ZONE_
  */
 const HEAP_PLACEHOLDER: object = Object.freeze({});
 
-/** A min-heap of pfns with lazy deletion (membership is the set). */
+/**
+ * A min-heap of pfns with lazy deletion (membership is the set). The heap
+ * array is used up to `n` and never shortened (a V8 array popped to empty
+ * gives up its store, and the next push allocates a new one: the order-0
+ * and order-1 heaps of a zone handing out page after page did at every page).
+ */
 class PfnHeap {
   private readonly a: number[] = [];
+  /** Entries of `a` in the heap. */
+  private n = 0;
   /** The members in insertion order, after {@link HEAP_PLACEHOLDER}. */
   private readonly members = new Set<number | object>([HEAP_PLACEHOLDER]);
   get size(): number {
@@ -114,8 +121,9 @@ class PfnHeap {
   add(p: number): void {
     this.members.add(p);
     const a = this.a;
-    a.push(p);
-    let i = a.length - 1;
+    let i = this.n++;
+    if (i < a.length) a[i] = p;
+    else a.push(p);
     while (i > 0) {
       const j = Math.floor((i - 1) / 2);
       const aj = a[j]!;
@@ -133,19 +141,19 @@ class PfnHeap {
     return this.members.has(p);
   }
   private popRaw(): number | undefined {
+    if (this.n === 0) return undefined;
     const a = this.a;
-    if (a.length === 0) return undefined;
     const top = a[0]!;
-    const last = a.pop()!;
-    if (a.length) {
-      a[0] = last;
+    const n = --this.n;
+    if (n > 0) {
+      a[0] = a[n]!;
       let i = 0;
       for (;;) {
         const l = 2 * i + 1;
         const r = l + 1;
         let m = i;
-        if (l < a.length && a[l]! < a[m]!) m = l;
-        if (r < a.length && a[r]! < a[m]!) m = r;
+        if (l < n && a[l]! < a[m]!) m = l;
+        if (r < n && a[r]! < a[m]!) m = r;
         if (m === i) break;
         const am = a[m]!;
         a[m] = a[i]!;
@@ -165,6 +173,7 @@ class PfnHeap {
   }
   clear(): void {
     this.a.length = 0;
+    this.n = 0;
     this.members.clear();
     this.members.add(HEAP_PLACEHOLDER);
   }
