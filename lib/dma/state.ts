@@ -212,6 +212,16 @@ export class MappingList implements Iterable<ActiveMapping> {
     list.length = n;
   }
 
+  /** The first record in insertion order for which `pred` is true, or undefined (`pred` must not change the list). */
+  find(pred: (rec: ActiveMapping) => boolean): ActiveMapping | undefined {
+    const list = this.list;
+    for (let i = 0; i < list.length; i++) {
+      const r = list[i]!;
+      if (r !== null && pred(r)) return r;
+    }
+    return undefined;
+  }
+
   /** The records in insertion order. */
   *[Symbol.iterator](): Iterator<ActiveMapping> {
     this.iterating++;
@@ -394,12 +404,11 @@ export function removeMapping(s: DmaStreamingState, rec: ActiveMapping): void {
   if (per !== null && per.get(rec.dmaAddr) === rec) {
     if (s.duplicates > 0) {
       // the oldest other mapping of the same device and address takes its place
-      for (const other of s.mappings) {
-        if (other.dev === rec.dev && other.dmaAddr === rec.dmaAddr) {
-          per.set(other.dmaAddr, other);
-          s.duplicates--;
-          return;
-        }
+      const other = s.mappings.find((x) => x.dev === rec.dev && x.dmaAddr === rec.dmaAddr);
+      if (other !== undefined) {
+        per.set(other.dmaAddr, other);
+        s.duplicates--;
+        return;
       }
     }
     per.delete(rec.dmaAddr);
@@ -417,8 +426,7 @@ export function mappingContaining(s: DmaStreamingState, dev: Device, dmaAddr: nu
   const per = startIndexOf(s, dev, false);
   const exact = per === null ? undefined : per.get(dmaAddr);
   if (exact && dmaAddr + size <= exact.dmaAddr + exact.size) return exact;
-  for (const x of s.mappings) if (x.dev === dev && dmaAddr >= x.dmaAddr && dmaAddr + size <= x.dmaAddr + x.size) return x;
-  return undefined;
+  return s.mappings.find((x) => x.dev === dev && dmaAddr >= x.dmaAddr && dmaAddr + size <= x.dmaAddr + x.size);
 }
 
 /** One seeded speculation step of the CPU cache after a call or action. */

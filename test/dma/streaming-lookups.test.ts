@@ -164,6 +164,9 @@ describe("MappingList against a Set", () => {
         }
         expect([...list]).toEqual([...ref]);
         for (const r of recs) expect(list.has(r)).toBe(ref.has(r));
+        // find: the first record in insertion order that matches
+        const ofA = (x: ActiveMapping) => x.dev === DEV_A;
+        expect(list.find(ofA)).toBe([...ref].find(ofA));
       }),
       { numRuns: 300 },
     );
