@@ -151,8 +151,9 @@ export function newStreamingState(): DmaStreamingState {
  * (insertion order; a record added during an iteration is visited, one
  * deleted before its turn is not), without hashing the records: each record
  * keeps its place in `seq` (index + base), a deleted record leaves a hole
- * (null), and the holes are squeezed out (the places renumbered) once they
- * outnumber the records, never while an iteration is under way. Model-only
+ * (null), holes at the end are dropped, and the others are squeezed out (the
+ * places renumbered) once they outnumber the records; neither happens while
+ * an iteration is under way. Model-only
  * bookkeeping (the kernel keeps no such list).
  */
 export class MappingList implements Iterable<ActiveMapping> {
@@ -187,12 +188,18 @@ export class MappingList implements Iterable<ActiveMapping> {
   delete(rec: ActiveMapping): boolean {
     if (!this.has(rec)) return false;
     const list = this.list;
-    list[rec.seq - this.base] = null;
+    const i = rec.seq - this.base;
+    list[i] = null;
     this.live--;
     if (this.iterating === 0) {
       if (this.live === 0) {
         this.base += list.length;
         list.length = 0;
+      } else if (i === list.length - 1) {
+        // the last record went (a map call's entries unmapped after a failure, last one last): drop the holes at the end
+        let n = i;
+        while (list[n - 1] === null) n--;
+        list.length = n;
       } else if (list.length > 64 && list.length - this.live > this.live) this.squeeze();
     }
     return true;
