@@ -182,7 +182,7 @@ function directMapOne(c: DirectMapCall, paddr: number, size: number, d: number, 
   }
   // a 0-byte mapping gives the CPU's speculative prefetch nothing to reach (-1: no range); the colour of its linear-map alias (physToVirt)
   const specId = size === 0 ? -1 : m.cpuCache.addSpeculationRange(paddr, size, m.cpuCache.colourOf(linearAlias(c.layout ?? (c.layout = kernelLayout(m)), paddr)));
-  const rec: ActiveMapping = { dev, dmaAddr: dma!, paddr, origPaddr: paddr, bounced: false, size, dir: d, type: meta.type ?? "single", owner: "device", specId };
+  const rec: ActiveMapping = { dev, dmaAddr: dma!, paddr, origPaddr: paddr, bounced: false, size, dir: d, type: meta.type ?? "single", owner: "device", specId, seq: 0 };
   addMapping(c.s, rec);
   if (!detailed) m.trace.recordBare(fn, "dma_map", m.costs.mapCallNs + out.costNs);
   else {

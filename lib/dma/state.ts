@@ -70,17 +70,19 @@ export interface ActiveMapping {
   readonly type: DebugMapType;
   owner: BufferOwner;
   readonly specId: number;
+  /** Model bookkeeping: the record's place in its machine's {@link MappingList} (set by addMapping; 0 until then). */
+  seq: number;
 }
 
 /** The active dma-direct streaming mappings of a machine. */
 export interface DmaStreamingState {
-  /** The active mappings in the order they were made (a Set: an unmap removes its record in O(1)). */
-  mappings: Set<ActiveMapping>;
+  /** The active mappings in the order they were made (an unmap removes its record in O(1)). */
+  mappings: MappingList;
   /** Active mappings by device and DMA address (exact start), for O(1) lookups with many mappings. */
-  byStart: Map<Device, Map<number, ActiveMapping>>;
+  byStart: Map<Device, StartIndex>;
   /** The device of the last {@link startIndexOf} lookup and its index (a one-entry cache: most machines map for one device at a time). */
   lastDev: Device | null;
-  lastIndex: Map<number, ActiveMapping> | null;
+  lastIndex: StartIndex | null;
   /** Mappings added while another with the same device and DMA address was active (double maps). */
   duplicates: number;
 }
@@ -138,13 +140,238 @@ export interface CallMeta {
   hooks?: DmaCallHooks | undefined;
 }
 
+/** An empty streaming state (no mappings, no index). */
+export function newStreamingState(): DmaStreamingState {
+  return { mappings: new MappingList(), byStart: new Map(), lastDev: null, lastIndex: null, duplicates: 0 };
+}
+
+/**
+ * The active mappings of a machine in the order they were added, answering
+ * as a Set<ActiveMapping> does for add / delete / has / size and iteration
+ * (insertion order; a record added during an iteration is visited, one
+ * deleted before its turn is not), without hashing the records: each record
+ * keeps its place in `seq` (index + base), a deleted record leaves a hole
+ * (null), holes at the end are dropped, and the others are squeezed out (the
+ * places renumbered) once they outnumber the records; neither happens while
+ * an iteration is under way. Model-only
+ * bookkeeping (the kernel keeps no such list).
+ */
+export class MappingList implements Iterable<ActiveMapping> {
+  private list: (ActiveMapping | null)[] = [];
+  /** `seq` of list[0]. */
+  private base = 0;
+  private live = 0;
+  /** Iterations under way (no renumbering meanwhile). */
+  private iterating = 0;
+
+  /** Number of records. */
+  get size(): number {
+    return this.live;
+  }
+
+  /** True when `rec` is in the list. */
+  has(rec: ActiveMapping): boolean {
+    const i = rec.seq - this.base;
+    return i >= 0 && i < this.list.length && this.list[i] === rec;
+  }
+
+  /** Append `rec` (nothing if it is already in the list). */
+  add(rec: ActiveMapping): this {
+    if (this.has(rec)) return this;
+    rec.seq = this.base + this.list.length;
+    this.list.push(rec);
+    this.live++;
+    return this;
+  }
+
+  /** Remove `rec`. @returns false when it was not in the list. */
+  delete(rec: ActiveMapping): boolean {
+    if (!this.has(rec)) return false;
+    const list = this.list;
+    const i = rec.seq - this.base;
+    list[i] = null;
+    this.live--;
+    if (this.iterating === 0) {
+      if (this.live === 0) {
+        this.base += list.length;
+        list.length = 0;
+      } else if (i === list.length - 1) {
+        // the last record went (a map call's entries unmapped after a failure, last one last): drop the holes at the end
+        let n = i;
+        while (list[n - 1] === null) n--;
+        list.length = n;
+      } else if (list.length > 64 && list.length - this.live > this.live) this.squeeze();
+    }
+    return true;
+  }
+
+  /** Drop the holes, renumbering the records' places (same order). */
+  private squeeze(): void {
+    const list = this.list;
+    let n = 0;
+    for (let i = 0; i < list.length; i++) {
+      const r = list[i]!;
+      if (r !== null) {
+        r.seq = this.base + n;
+        list[n++] = r;
+      }
+    }
+    list.length = n;
+  }
+
+  /** The first record in insertion order for which `pred` is true, or undefined (`pred` must not change the list). */
+  find(pred: (rec: ActiveMapping) => boolean): ActiveMapping | undefined {
+    const list = this.list;
+    for (let i = 0; i < list.length; i++) {
+      const r = list[i]!;
+      if (r !== null && pred(r)) return r;
+    }
+    return undefined;
+  }
+
+  /** The records in insertion order. */
+  *[Symbol.iterator](): Iterator<ActiveMapping> {
+    this.iterating++;
+    try {
+      for (let i = 0; i < this.list.length; i++) {
+        const r = this.list[i]!;
+        if (r !== null) yield r;
+      }
+    } finally {
+      this.iterating--;
+    }
+  }
+}
+
+/** Pages of one {@link StartIndex} chunk (64 pages of 4 KiB: 256 KiB of DMA addresses). */
+const START_CHUNK_PAGES = 64;
+/** The page granule of a {@link StartIndex}, bytes (4 KiB whatever the machine's page size: the index only groups addresses). */
+const START_PAGE = 4096;
+
+/** One chunk of a {@link StartIndex}: a slot per page, and how many slots hold a mapping. */
+interface StartChunk {
+  readonly slots: (ActiveMapping | null)[];
+  used: number;
+}
+
+/**
+ * A map from DMA address (exact start) to one active mapping, as a
+ * Map<number, ActiveMapping> answers get / has / set / delete, built for
+ * many mappings at consecutive pages: addresses are grouped in chunks of
+ * {@link START_CHUNK_PAGES} 4 KiB pages (chunk number floor(dma / 2^18), a
+ * small integer key), each chunk an array with one slot per page; a slot
+ * holds a mapping whose start lies in that page (at any offset). A second
+ * start in a page whose slot is taken, or an address that is not a finite
+ * number, goes to `other`, a plain Map by address. Every key lives in
+ * exactly one place, so a lookup is: the slot, if its mapping starts
+ * exactly there; else `other`. Lookups of consecutive pages stay in one
+ * small array (the last chunk is cached). Model-only bookkeeping (the kernel
+ * keeps no such index).
+ */
+export class StartIndex {
+  private readonly chunks = new Map<number, StartChunk>();
+  private readonly other = new Map<number, ActiveMapping>();
+  private lastNo = NaN;
+  private lastChunk: StartChunk | null = null;
+
+  /** The chunk numbered `no` (floor(dma / 2^18)), or null; `create`: made when absent. */
+  private chunkOf(no: number, create: boolean): StartChunk | null {
+    if (no === this.lastNo) return this.lastChunk;
+    let c = this.chunks.get(no);
+    if (c === undefined) {
+      if (!create) return null;
+      c = { slots: new Array<ActiveMapping | null>(START_CHUNK_PAGES).fill(null), used: 0 };
+      this.chunks.set(no, c);
+    }
+    this.lastNo = no;
+    this.lastChunk = c;
+    return c;
+  }
+
+  /** The mapping recorded at exactly `dma`, or undefined. */
+  get(dma: number): ActiveMapping | undefined {
+    const page = Math.floor(dma / START_PAGE);
+    const no = Math.floor(page / START_CHUNK_PAGES);
+    const i = page - no * START_CHUNK_PAGES;
+    if (i >= 0 && i < START_CHUNK_PAGES) {
+      const c = this.chunkOf(no, false);
+      if (c !== null) {
+        const r = c.slots[i]!;
+        if (r !== null && r.dmaAddr === dma) return r;
+      }
+    }
+    return this.other.size === 0 ? undefined : this.other.get(dma);
+  }
+
+  /** True when a mapping is recorded at exactly `dma`. */
+  has(dma: number): boolean {
+    return this.get(dma) !== undefined;
+  }
+
+  /** Record `rec` at `dma` (rec.dmaAddr), replacing the one recorded there if any. */
+  set(dma: number, rec: ActiveMapping): void {
+    const page = Math.floor(dma / START_PAGE);
+    const no = Math.floor(page / START_CHUNK_PAGES);
+    const i = page - no * START_CHUNK_PAGES;
+    if (i >= 0 && i < START_CHUNK_PAGES) {
+      const c = this.chunkOf(no, true)!;
+      const r = c.slots[i]!;
+      if (r === null) {
+        // the key may live in `other` (added while the slot held another start): it stays there
+        if (this.other.size !== 0 && this.other.has(dma)) {
+          this.other.set(dma, rec);
+          return;
+        }
+        c.slots[i] = rec;
+        c.used++;
+        return;
+      }
+      if (r.dmaAddr === dma) {
+        c.slots[i] = rec;
+        return;
+      }
+    }
+    this.other.set(dma, rec);
+  }
+
+  /** Forget the mapping recorded at `dma` (nothing if none). */
+  delete(dma: number): void {
+    const page = Math.floor(dma / START_PAGE);
+    const no = Math.floor(page / START_CHUNK_PAGES);
+    const i = page - no * START_CHUNK_PAGES;
+    if (i >= 0 && i < START_CHUNK_PAGES) {
+      const c = this.chunkOf(no, false);
+      if (c !== null) {
+        const r = c.slots[i]!;
+        if (r !== null && r.dmaAddr === dma) {
+          c.slots[i] = null;
+          if (--c.used === 0) {
+            this.chunks.delete(no);
+            this.lastNo = NaN;
+            this.lastChunk = null;
+          }
+          return;
+        }
+      }
+    }
+    if (this.other.size !== 0) this.other.delete(dma);
+  }
+
+  /** Number of addresses recorded. */
+  get size(): number {
+    let n = this.other.size;
+    for (const c of this.chunks.values()) n += c.used;
+    return n;
+  }
+}
+
 /**
  * The machine's streaming state, created on first use; creating it installs
  * the cache model's hazard explanations (which name the mapping involved).
  */
 export function streamingOf(m: DmaMachine): DmaStreamingState {
   if (m.dmaStreaming) return m.dmaStreaming;
-  const s: DmaStreamingState = { mappings: new Set(), byStart: new Map(), lastDev: null, lastIndex: null, duplicates: 0 };
+  const s = newStreamingState();
   m.dmaStreaming = s;
   installExplain(m, s);
   return s;
@@ -156,12 +383,12 @@ export function activeMappings(machine: DmaMachine): ActiveMapping[] {
 }
 
 /** The start index of `dev`'s active mappings (DMA address -> the first active mapping there); `create` false: null when the device has none yet. */
-function startIndexOf(s: DmaStreamingState, dev: Device, create: boolean): Map<number, ActiveMapping> | null {
+function startIndexOf(s: DmaStreamingState, dev: Device, create: boolean): StartIndex | null {
   if (s.lastDev === dev) return s.lastIndex;
   let per = s.byStart.get(dev);
   if (per === undefined) {
     if (!create) return null;
-    per = new Map();
+    per = new StartIndex();
     s.byStart.set(dev, per);
   }
   s.lastDev = dev;
@@ -184,12 +411,11 @@ export function removeMapping(s: DmaStreamingState, rec: ActiveMapping): void {
   if (per !== null && per.get(rec.dmaAddr) === rec) {
     if (s.duplicates > 0) {
       // the oldest other mapping of the same device and address takes its place
-      for (const other of s.mappings) {
-        if (other.dev === rec.dev && other.dmaAddr === rec.dmaAddr) {
-          per.set(other.dmaAddr, other);
-          s.duplicates--;
-          return;
-        }
+      const other = s.mappings.find((x) => x.dev === rec.dev && x.dmaAddr === rec.dmaAddr);
+      if (other !== undefined) {
+        per.set(other.dmaAddr, other);
+        s.duplicates--;
+        return;
       }
     }
     per.delete(rec.dmaAddr);
@@ -207,8 +433,7 @@ export function mappingContaining(s: DmaStreamingState, dev: Device, dmaAddr: nu
   const per = startIndexOf(s, dev, false);
   const exact = per === null ? undefined : per.get(dmaAddr);
   if (exact && dmaAddr + size <= exact.dmaAddr + exact.size) return exact;
-  for (const x of s.mappings) if (x.dev === dev && dmaAddr >= x.dmaAddr && dmaAddr + size <= x.dmaAddr + x.size) return x;
-  return undefined;
+  return s.mappings.find((x) => x.dev === dev && dmaAddr >= x.dmaAddr && dmaAddr + size <= x.dmaAddr + x.size);
 }
 
 /** One seeded speculation step of the CPU cache after a call or action. */

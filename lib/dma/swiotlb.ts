@@ -1418,7 +1418,7 @@ export function swiotlbMap(dev: Device, m: SwiotlbHost, s: DmaStreamingState, me
     out = archSyncDmaForDeviceOn(m, tlb, size, d);
   }
   const specId = size === 0 ? -1 : m.cpuCache.addSpeculationRange(tlb, size, m.cpuCache.colourOf(physToVirt(m, tlb)));
-  const rec: ActiveMapping = { dev, dmaAddr: dma, paddr: tlb, origPaddr: paddr, bounced: true, size, dir: d, type: meta.type ?? "single", owner: "device", specId };
+  const rec: ActiveMapping = { dev, dmaAddr: dma, paddr: tlb, origPaddr: paddr, bounced: true, size, dir: d, type: meta.type ?? "single", owner: "device", specId, seq: 0 };
   addMapping(s, rec);
   const copied = cp.bytes();
   if (!m.trace.detailed) m.trace.recordBare(fn, "dma_map", m.costs.mapCallNs + out.costNs + copied * m.costs.cachedByteNs);

@@ -129,7 +129,8 @@ export function saa7146PgtableBuildSingle(dev: Device, pt: Saa7146Pgtable, sgl: 
         dev.trace.record({ fn: "saa7146_pgtable_build_single", kind: "pgtable_overrun", level: "fault", msg: `${dev.name}: more than ${SAA7146_PGTABLE_ENTRIES} pages for one page table: the driver would write past the table page`, data: {} });
         throw new KernelOops("saa7146 page table overrun (memory corruption past the table page)", pt.cpu + SAA7146_PAGE, ["saa7146_pgtable_build_single"]);
       }
-      const v = u32(addr);
+      // cpu_to_le32 of a dma_addr_t: u32 (an address already in [0, 2^32) is its own u32; -0 becomes 0 as u32 makes it)
+      const v = addr >= 0 && addr <= 0xffffffff && Number.isInteger(addr) ? addr + 0 : u32(addr);
       if (v !== addr) truncated++;
       pt.entries[n++] = v;
     }
@@ -244,16 +245,26 @@ export function saa7146DriverTable(dev: Device, sgl: readonly Scatterlist[], sgl
     pushSegmentPageAddrs(entries, sg.dmaAddress, len);
   }
   const written = entries.length;
+  // the right addresses (saa7146PageAddresses: each segment's sg_dma_len, or its length where that is 0) are the
+  // `written` entries themselves when every segment's length the table was built from is that one
+  let same = true;
+  for (let i = 0; same && i < sglen; i++) {
+    const sg = sgl[i]!;
+    if ((dmaLen ? sg.dmaLength : sg.length) !== (sg.dmaLength || sg.length)) same = false;
+  }
+  const right = same ? null : saa7146PageAddresses(sgl, sglen);
   while (entries.length < framePages) entries.push(entries[written - 1]!);
-  const right = saa7146PageAddresses(sgl, sglen);
   let misdirected = 0;
   let unmapped = 0;
   const dom = dev.iommuDomain;
   for (let k = 0; k < framePages; k++) {
-    if (entries[k] !== right[k]) misdirected++;
+    const rk = right === null ? (k < written ? entries[k] : undefined) : right[k];
+    if (entries[k] !== rk) misdirected++;
     if (dom && iommuIovaToPhys(dom, entries[k]!) === null) unmapped++;
   }
-  return { entries: entries.slice(0, framePages), written, misdirected, unmapped, iommuOwnOps: ownOps };
+  // the first framePages entries (the list itself when it has no more)
+  if (entries.length > framePages) entries.length = framePages;
+  return { entries, written, misdirected, unmapped, iommuOwnOps: ownOps };
 }
 
 /**
@@ -267,14 +278,22 @@ export function saa7146BuildTables(dev: Device, pageAddrs: readonly number[]): S
   // 64-bit dma_addr_t values are legal here: the driver truncates them to 32 bits (the case-04 finding)
   for (const a of pageAddrs) checkInt("saa7146BuildTables(pageAddrs)", a);
   const tables: Saa7146Pgtable[] = [];
+  // one 4 KiB sg entry per address, for one table at a time: the entries are made once and given the next
+  // table's addresses (saa7146PgtableBuildSingle reads them and keeps none)
+  const sgl: Scatterlist[] = [];
   for (let i = 0; i < pageAddrs.length; i += SAA7146_PGTABLE_ENTRIES) {
     const pt = saa7146PgtableAlloc(dev);
     if (!pt) {
       for (const t of tables) saa7146PgtableFree(dev, t);
       return null;
     }
-    const chunk = pageAddrs.slice(i, i + SAA7146_PGTABLE_ENTRIES);
-    const sgl = chunk.map((a) => ({ pfn: null, offset: 0, length: SAA7146_PAGE, dmaAddress: a as DmaAddr, dmaLength: SAA7146_PAGE, isLast: false, dmaBusAddress: false }));
+    const n = Math.min(SAA7146_PGTABLE_ENTRIES, pageAddrs.length - i);
+    for (let k = 0; k < n; k++) {
+      const a = pageAddrs[i + k]! as DmaAddr;
+      if (k < sgl.length) sgl[k]!.dmaAddress = a;
+      else sgl.push({ pfn: null, offset: 0, length: SAA7146_PAGE, dmaAddress: a, dmaLength: SAA7146_PAGE, isLast: false, dmaBusAddress: false });
+    }
+    if (sgl.length > n) sgl.length = n;
     saa7146PgtableBuildSingle(dev, pt, sgl, sgl.length);
     tables.push(pt);
   }

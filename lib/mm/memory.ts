@@ -448,9 +448,15 @@ export class MemoryModel {
    * nothing is mapped there or `va` is not in a vm area; builds no page.
    */
   vmallocToPfn(va: VirtAddr | number): Pfn | null {
-    const t = this.translate(va);
-    if (!t || t.area === null) return null;
-    return Math.floor(t.pa / this.pageSize) as Pfn;
+    // translate's vm-area case without its result object (this runs per page of a vmalloc buffer): a linear-map
+    // address has no vm area (null, mapped or not); otherwise the vm area's page holding `va`
+    this.ensure();
+    const l = this.layout;
+    if (va >= l.pageOffset && va - l.pageOffset < l.linearSpan) return null;
+    const a = this.vmapSpace.find(va);
+    if (!a) return null;
+    const pa = a.physOf(va, this.pageSize);
+    return pa === null ? null : (Math.floor(pa / this.pageSize) as Pfn);
   }
 
   /** True iff `va` is mapped (linear alias or a live vm area page). */

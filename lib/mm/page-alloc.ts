@@ -89,22 +89,48 @@ export function maxOrderOf(kernel: string): { name: string; value: number; inclu
 /** Zone index order used by the zonelist (enum zone_type). */
 const ZONE_INDEX: Record<ZoneName, number> = { ZONE_DMA: 0, ZONE_DMA32: 1, ZONE_NORMAL: 2, ZONE_HIGHMEM: 3, ZONE_MOVABLE: 4 };
 
-/** A min-heap of pfns with lazy deletion (membership is the set). */
+/**
+ * A placeholder member that every {@link PfnHeap} set holds, so that the set
+ * never empties: a V8 Set that drops to 0 members reallocates its table, and
+ * the order-0 and order-1 lists of a zone handing out page after page go
+ * empty and back at every page. Never equal to a pfn (an object).
+ */
+const HEAP_PLACEHOLDER: object = Object.freeze({});
+
+/**
+ * A min-heap of pfns with lazy deletion (membership is the set). The heap
+ * array is used up to `n` and never shortened (a V8 array popped to empty
+ * gives up its store, and the next push allocates a new one: the order-0
+ * and order-1 heaps of a zone handing out page after page did at every page).
+ */
 class PfnHeap {
   private readonly a: number[] = [];
-  readonly members = new Set<number>();
+  /** Entries of `a` in the heap. */
+  private n = 0;
+  /** The members in insertion order, after {@link HEAP_PLACEHOLDER}. */
+  private readonly members = new Set<number | object>([HEAP_PLACEHOLDER]);
   get size(): number {
-    return this.members.size;
+    return this.members.size - 1;
+  }
+  /** The members in the order they were added (a copy). */
+  heads(): number[] {
+    const out: number[] = [];
+    for (const p of this.members) if (p !== HEAP_PLACEHOLDER) out.push(p as number);
+    return out;
   }
   add(p: number): void {
     this.members.add(p);
     const a = this.a;
-    a.push(p);
-    let i = a.length - 1;
+    let i = this.n++;
+    if (i < a.length) a[i] = p;
+    else a.push(p);
     while (i > 0) {
       const j = Math.floor((i - 1) / 2);
-      if (a[j]! <= a[i]!) break;
-      [a[i], a[j]] = [a[j]!, a[i]!];
+      const aj = a[j]!;
+      const ai = a[i]!;
+      if (aj <= ai) break;
+      a[i] = aj;
+      a[j] = ai;
       i = j;
     }
   }
@@ -115,21 +141,23 @@ class PfnHeap {
     return this.members.has(p);
   }
   private popRaw(): number | undefined {
+    if (this.n === 0) return undefined;
     const a = this.a;
-    if (a.length === 0) return undefined;
     const top = a[0]!;
-    const last = a.pop()!;
-    if (a.length) {
-      a[0] = last;
+    const n = --this.n;
+    if (n > 0) {
+      a[0] = a[n]!;
       let i = 0;
       for (;;) {
         const l = 2 * i + 1;
         const r = l + 1;
         let m = i;
-        if (l < a.length && a[l]! < a[m]!) m = l;
-        if (r < a.length && a[r]! < a[m]!) m = r;
+        if (l < n && a[l]! < a[m]!) m = l;
+        if (r < n && a[r]! < a[m]!) m = r;
         if (m === i) break;
-        [a[i], a[m]] = [a[m]!, a[i]!];
+        const am = a[m]!;
+        a[m] = a[i]!;
+        a[i] = am;
         i = m;
       }
     }
@@ -140,15 +168,14 @@ class PfnHeap {
     for (;;) {
       const p = this.popRaw();
       if (p === undefined) return null;
-      if (this.members.has(p)) {
-        this.members.delete(p);
-        return p;
-      }
+      if (this.members.delete(p)) return p;
     }
   }
   clear(): void {
     this.a.length = 0;
+    this.n = 0;
     this.members.clear();
+    this.members.add(HEAP_PLACEHOLDER);
   }
 }
 
@@ -174,7 +201,7 @@ export class BuddyZone {
   }
   /** The head pfns of the free blocks of `order` (a copy). */
   freeHeads(order: number): number[] {
-    return [...this.lists[order]!.members];
+    return this.lists[order]!.heads();
   }
   /** True iff `pfn` is the head of a free block of `order`. */
   isFreeHead(pfn: number, order: number): boolean {
