@@ -246,8 +246,13 @@ export function wrapToMask(x: number, mask: number): number {
   return ((x % m) + m) % m;
 }
 
-/** Wrap to unsigned 32-bit arithmetic (C `unsigned int`), e.g. an sg length. */
+/**
+ * Wrap to unsigned 32-bit arithmetic (C `unsigned int`), e.g. an sg length.
+ * @throws ModelConfigError for a value that is not a safe integer.
+ */
 export function u32(x: number): number {
+  // a value already in [0, 2^32) is its own u32 (no checks: this runs per table entry); -0 becomes 0 as the wrap makes it
+  if (x >= 0 && x <= 0xffffffff && Number.isInteger(x)) return x + 0;
   return wrapToMask(x, 0xffffffff);
 }
 

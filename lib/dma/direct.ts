@@ -55,7 +55,8 @@ import { atLeast } from "../kernel/version.js";
 import { CHANGE_MAP_SG_ERRNO, kernelFunctionName } from "../kernel/api-changes.js";
 import { dmaToPhys, physToDma, type Device } from "../platform/device.js";
 import { checkSgEntries, type Scatterlist } from "../sg/scatterlist.js";
-import { kernelLayout, wrapVa, type KernelLayout } from "../mm/layout.js";
+import { kernelLayout, type KernelLayout } from "../mm/layout.js";
+import { linearMapVa } from "../mm/linear-map.js";
 import { archSyncDmaForCpuOn, archSyncDmaForDeviceOn, describeOps, noSync, type SyncOutcome } from "./arch/index.js";
 import { directBounceReason, dmaCapable, dmaKmallocBounceMayApply, dmaKmallocNeedsBounce, mapCallLabel } from "./map-ops.js";
 import { addMapping, findMapping, mappingContaining, removeMapping, stepAfter, stepLabel, streamingOf, type ActiveMapping, type CallMeta, type DmaCallHooks, type DmaStreamingState } from "./state.js";
@@ -111,15 +112,6 @@ interface DirectMapCall {
   layout: KernelLayout | null;
   /** The label of the cache's step after the call (stepLabel(fn)). */
   readonly after: string;
-}
-
-/**
- * physToVirt (lib/mm/linear-map.ts, __va) of an address already checked (an
- * integer in [0, 2^53)) on the machine's resolved layout: the same arithmetic,
- * PAGE_OFFSET + (pa - PHYS_OFFSET) wrapped to the VA width.
- */
-function linearAlias(l: KernelLayout, pa: number): number {
-  return wrapVa(l, l.pageOffset + (pa - l.physOffset));
 }
 
 /**
@@ -181,7 +173,7 @@ function directMapOne(c: DirectMapCall, paddr: number, size: number, d: number, 
     out = archSyncDmaForDeviceOn(m, paddr, size, d);
   }
   // a 0-byte mapping gives the CPU's speculative prefetch nothing to reach (-1: no range); the colour of its linear-map alias (physToVirt)
-  const specId = size === 0 ? -1 : m.cpuCache.addSpeculationRange(paddr, size, m.cpuCache.colourOf(linearAlias(c.layout ?? (c.layout = kernelLayout(m)), paddr)));
+  const specId = size === 0 ? -1 : m.cpuCache.addSpeculationRange(paddr, size, m.cpuCache.colourOf(linearMapVa(c.layout ?? (c.layout = kernelLayout(m)), paddr)));
   const rec: ActiveMapping = { dev, dmaAddr: dma!, paddr, origPaddr: paddr, bounced: false, size, dir: d, type: meta.type ?? "single", owner: "device", specId, seq: 0 };
   addMapping(c.s, rec);
   if (!detailed) m.trace.recordBare(fn, "dma_map", m.costs.mapCallNs + out.costNs);

@@ -50,9 +50,8 @@ export function dmaCapable(dev: Device, addr: DmaAddr, size: number): boolean {
  * dma_get_cache_alignment() (the line size).
  */
 export function dmaKmallocNeedsBounce(dev: Device, size: number, dir: number): boolean {
+  if (!dmaKmallocBounceMayApply(dev, dir)) return false;
   const m = dmaMachineOf(dev);
-  if (!archHooksOf(m.profile.arch).bounceUnalignedKmalloc || !atLeast(m.kernel, KMALLOC_BOUNCE)) return false;
-  if (dev.dmaCoherent || dir === DMA_TO_DEVICE) return false;
   // size 0: kmalloc_size_roundup(0) returns 0 (v6.19 mm/slab_common.c), a multiple of any line, so dma_kmalloc_size_aligned is true
   if (size === 0) return false;
   if (size >= 2 * archDmaMinAlign(m)) return false;

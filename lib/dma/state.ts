@@ -248,6 +248,16 @@ const START_CHUNK_PAGES = 64;
 /** The page granule of a {@link StartIndex}, bytes (4 KiB whatever the machine's page size: the index only groups addresses). */
 const START_PAGE = 4096;
 
+/** The {@link StartIndex} chunk of `dma`: floor(dma / 2^18) (NaN or infinite for an address that is not a finite number). */
+function startChunkNo(dma: number): number {
+  return Math.floor(Math.floor(dma / START_PAGE) / START_CHUNK_PAGES);
+}
+
+/** The slot of `dma` in its chunk `no` (startChunkNo): its 4 KiB page's index there, in [0, 64) for a finite address. */
+function startSlot(dma: number, no: number): number {
+  return Math.floor(dma / START_PAGE) - no * START_CHUNK_PAGES;
+}
+
 /** One chunk of a {@link StartIndex}: a slot per page, and how many slots hold a mapping. */
 interface StartChunk {
   readonly slots: (ActiveMapping | null)[];
@@ -290,9 +300,8 @@ export class StartIndex {
 
   /** The mapping recorded at exactly `dma`, or undefined. */
   get(dma: number): ActiveMapping | undefined {
-    const page = Math.floor(dma / START_PAGE);
-    const no = Math.floor(page / START_CHUNK_PAGES);
-    const i = page - no * START_CHUNK_PAGES;
+    const no = startChunkNo(dma);
+    const i = startSlot(dma, no);
     if (i >= 0 && i < START_CHUNK_PAGES) {
       const c = this.chunkOf(no, false);
       if (c !== null) {
@@ -310,9 +319,8 @@ export class StartIndex {
 
   /** Record `rec` at `dma` (rec.dmaAddr), replacing the one recorded there if any. */
   set(dma: number, rec: ActiveMapping): void {
-    const page = Math.floor(dma / START_PAGE);
-    const no = Math.floor(page / START_CHUNK_PAGES);
-    const i = page - no * START_CHUNK_PAGES;
+    const no = startChunkNo(dma);
+    const i = startSlot(dma, no);
     if (i >= 0 && i < START_CHUNK_PAGES) {
       const c = this.chunkOf(no, true)!;
       const r = c.slots[i]!;
@@ -336,9 +344,8 @@ export class StartIndex {
 
   /** Forget the mapping recorded at `dma` (nothing if none). */
   delete(dma: number): void {
-    const page = Math.floor(dma / START_PAGE);
-    const no = Math.floor(page / START_CHUNK_PAGES);
-    const i = page - no * START_CHUNK_PAGES;
+    const no = startChunkNo(dma);
+    const i = startSlot(dma, no);
     if (i >= 0 && i < START_CHUNK_PAGES) {
       const c = this.chunkOf(no, false);
       if (c !== null) {

@@ -129,8 +129,7 @@ export function saa7146PgtableBuildSingle(dev: Device, pt: Saa7146Pgtable, sgl: 
         dev.trace.record({ fn: "saa7146_pgtable_build_single", kind: "pgtable_overrun", level: "fault", msg: `${dev.name}: more than ${SAA7146_PGTABLE_ENTRIES} pages for one page table: the driver would write past the table page`, data: {} });
         throw new KernelOops("saa7146 page table overrun (memory corruption past the table page)", pt.cpu + SAA7146_PAGE, ["saa7146_pgtable_build_single"]);
       }
-      // cpu_to_le32 of a dma_addr_t: u32 (an address already in [0, 2^32) is its own u32; -0 becomes 0 as u32 makes it)
-      const v = addr >= 0 && addr <= 0xffffffff && Number.isInteger(addr) ? addr + 0 : u32(addr);
+      const v = u32(addr);
       if (v !== addr) truncated++;
       pt.entries[n++] = v;
     }

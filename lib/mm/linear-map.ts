@@ -30,7 +30,16 @@ export { kernelLayout, type KernelLayout, type LayoutHost } from "./layout.js";
  */
 export function physToVirt(machine: LayoutHost, pa: PhysAddr | number): VirtAddr {
   checkInt("physToVirt(pa)", pa);
-  const l = kernelLayout(machine);
+  return linearMapVa(kernelLayout(machine), pa);
+}
+
+/**
+ * {@link physToVirt} on a layout already resolved (kernelLayout) for an
+ * address the caller checked (an integer in [0, 2^53)): PAGE_OFFSET +
+ * (pa - PHYS_OFFSET) wrapped to the VA width. For a caller converting many
+ * addresses of one machine (dma-direct's map of every sg entry).
+ */
+export function linearMapVa(l: KernelLayout, pa: number): VirtAddr {
   return wrapVa(l, l.pageOffset + (pa - l.physOffset)) as VirtAddr;
 }
 

@@ -419,8 +419,8 @@ export class MemoryModel {
    */
   translate(va: VirtAddr | number): { pa: PhysAddr; prot: VmProt; area: VmArea | null } | null {
     this.ensure();
-    const l = this.layout;
-    if (va >= l.pageOffset && va - l.pageOffset < l.linearSpan) {
+    if (this.inLinearMap(va)) {
+      const l = this.layout;
       const pa = va - l.pageOffset + l.physOffset;
       if (this.hasLinearAlias(pa)) return { pa: pa as PhysAddr, prot: "normal", area: null };
       return null;
@@ -429,6 +429,12 @@ export class MemoryModel {
     if (!a) return null;
     const pa = a.physOf(va, this.pageSize);
     return pa === null ? null : { pa, prot: a.prot, area: a };
+  }
+
+  /** True iff `va` is in the linear map's VA window (isLinearMapAddr on the resolved layout; call ensure() first). */
+  private inLinearMap(va: number): boolean {
+    const l = this.layout;
+    return va >= l.pageOffset && va - l.pageOffset < l.linearSpan;
   }
 
   /**
@@ -451,8 +457,7 @@ export class MemoryModel {
     // translate's vm-area case without its result object (this runs per page of a vmalloc buffer): a linear-map
     // address has no vm area (null, mapped or not); otherwise the vm area's page holding `va`
     this.ensure();
-    const l = this.layout;
-    if (va >= l.pageOffset && va - l.pageOffset < l.linearSpan) return null;
+    if (this.inLinearMap(va)) return null;
     const a = this.vmapSpace.find(va);
     if (!a) return null;
     const pa = a.physOf(va, this.pageSize);

@@ -111,6 +111,15 @@ export function createTaskPool(n: number): TaskPool {
   }
   const queue: Job[] = [];
   let nextId = 0;
+  /** A job for `call` with the next message id, bound to worker `slot` or to any (null). */
+  const newJob = (call: LiveTaskCall, slot: Slot | null, stale: () => boolean, done: (v: unknown) => void, fail: (e: unknown) => void): Job => ({
+    msg: { id: ++nextId, name: call.task.name, arg: call.arg },
+    slot: slot,
+    call: call,
+    stale: stale,
+    done: done,
+    fail: fail,
+  });
 
   /** Run a job in this thread (no worker, or its worker died). */
   const runHere = (job: Job) => {
@@ -176,13 +185,7 @@ export function createTaskPool(n: number): TaskPool {
     start(calls, stale = () => false) {
       const promises: Array<Promise<unknown>> = [];
       const jobs: Job[] = [];
-      for (const call of calls) {
-        promises.push(
-          new Promise<unknown>((resolve, reject) => {
-            jobs.push({ msg: { id: ++nextId, name: call.task.name, arg: call.arg }, slot: null, call: call, stale: stale, done: resolve, fail: reject });
-          }),
-        );
-      }
+      for (const call of calls) promises.push(new Promise<unknown>((resolve, reject) => jobs.push(newJob(call, null, stale, resolve, reject))));
       const order = jobs.map((_, i) => i).sort((a, b) => calls[b]!.weight - calls[a]!.weight || a - b);
       if (slots.every((s) => s.dead)) for (const i of order) runHere(jobs[i]!);
       else {
@@ -199,7 +202,7 @@ export function createTaskPool(n: number): TaskPool {
         const one = () => {
           if (--left === 0) resolve();
         };
-        for (const s of live) for (const call of calls) queue.push({ msg: { id: ++nextId, name: call.task.name, arg: call.arg }, slot: s, call: call, stale: () => false, done: one, fail: one });
+        for (const s of live) for (const call of calls) queue.push(newJob(call, s, () => false, one, one));
         pump();
       });
     },

@@ -302,13 +302,13 @@ export function* notebook04Cells(params: Notebook04Params, same: SameAsNotebook 
   const p: Case04Params = { ramGiB: ramGiB, dmaMaskBits: dmaMaskBits, kernel: kernel, iommu: iommu, bufferSize: bufferSize, buffers: buffers, swiotlbSize: swiotlbSize, strategy: strategy, seed: seed, fragmentFraction: fragmentFraction };
   // the unfragmented computations, on the seed they all give one result for
   const u: Case04Params = { ...p, seed: SEED_UNREAD };
-  // the single run: summary and memory map
-  // checks strategy against iommu (a ModelConfigError names strategy) even when the run's outputs are kept
   const keepRun = same(fragmentFraction > 0 ? [...RUN_DEPS, "seed"] : RUN_DEPS);
   const sweepBase: Case04Params = { ...u, strategy: "vmalloc", bufferSize: SWEEP_SIZES[0]!, fragmentFraction: 0 };
   const keepSweep = same(SWEEP_DEPS);
   // the cost sweep's runs (and, behind VT-d, the swiotlb cell's sweep without it) may start now on the page's workers, while the cells before it are computed here
   if (!keepSweep) yield* prefetchTasks(sweepCalls([...sweepRunArgs({ base: sweepBase, strategies: CASE04_STRATEGIES }), ...(iommu ? sweepRunArgs({ base: { ...sweepBase, iommu: false }, strategies: ["vmalloc"] }) : [])]));
+  // the single run: summary and memory map
+  // checks strategy against iommu (a ModelConfigError names strategy) even when the run's outputs are kept
   const run = mainRun(fragmentFraction > 0 ? p : { ...p, seed: SEED_UNREAD });
   yield keepRun ? null : case04RunOutputs(run, p);
   // each capture buffer
