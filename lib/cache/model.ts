@@ -343,6 +343,75 @@ class TokenLog {
 }
 
 /**
+ * The newest copies of a PIPT {@link CacheModel} that bulk {@link CacheModel.cpuCopy}
+ * calls filled and that no line object holds yet: runs of consecutive lines
+ * [start, end), each line dirty, colour 0, with the run's token and write
+ * time (seq), oldest first, in parallel Float64Arrays (slots [head, tail)).
+ * A bounce through swiotlb copies page after page into lines that the next
+ * copies evict in the same order; kept as runs, a 4 KiB copy is one run
+ * added and one taken off the front, not 64 line objects linked and
+ * unlinked. The model keeps these rules (its own invariants): every line
+ * object in the FIFO is older than every run (so the FIFO is the objects,
+ * oldest first, then the runs); no run line has a line object; the runs'
+ * lines are counted in the model's cachedCount, lineCount and fills. Any
+ * other use of the lines first turns the runs into objects
+ * ({@link CacheModel.settle}). A separate object, as {@link SpecRanges}.
+ */
+class LazyFills {
+  starts = new Float64Array(16);
+  ends = new Float64Array(16);
+  tokens = new Float64Array(16);
+  seqs = new Float64Array(16);
+  /** Runs are slots [head, tail). */
+  head = 0;
+  tail = 0;
+
+  /** Runs held. */
+  get count(): number {
+    return this.tail - this.head;
+  }
+
+  /** Append lines [l0, l1) with token `t` and write time `seq` (merged into the last run when it ends at l0 with the same token and time). */
+  push(l0: number, l1: number, t: Token, seq: number): void {
+    const k = this.tail - 1;
+    if (k >= this.head && this.ends[k] === l0 && this.tokens[k] === t && this.seqs[k] === seq) {
+      this.ends[k] = l1;
+      return;
+    }
+    if (this.tail === this.starts.length) this.makeRoom();
+    const i = this.tail++;
+    this.starts[i] = l0;
+    this.ends[i] = l1;
+    this.tokens[i] = t;
+    this.seqs[i] = seq;
+  }
+
+  /** Slide the runs to slot 0, or double the arrays when more than half are in use. */
+  private makeRoom(): void {
+    const n = this.tail - this.head;
+    const cap = n * 2 > this.starts.length ? this.starts.length * 2 : this.starts.length;
+    for (const f of ["starts", "ends", "tokens", "seqs"] as const) {
+      const a = cap === this[f].length ? this[f] : new Float64Array(cap);
+      a.set(this[f].subarray(this.head, this.tail));
+      this[f] = a;
+    }
+    this.head = 0;
+    this.tail = n;
+  }
+
+  /** True when some run has a line in [l0, l1). */
+  overlaps(l0: number, l1: number): boolean {
+    for (let i = this.head; i < this.tail; i++) if (this.starts[i]! < l1 && l0 < this.ends[i]!) return true;
+    return false;
+  }
+
+  /** Drop every run. */
+  clear(): void {
+    this.head = this.tail = 0;
+  }
+}
+
+/**
  * The CPU data cache plus memory contents of one machine. See the module comment.
  *
  * Its fields are declared (`declare`) and set in the constructor: a class
@@ -409,6 +478,8 @@ export class CacheModel {
   private declare readonly tokens: TokenLog;
   /** The registered speculation ranges (see {@link SpecRanges}). */
   private declare readonly spec: SpecRanges;
+  /** The newest copies of a PIPT cache, as runs of lines not yet made into objects (see {@link LazyFills}). */
+  private declare readonly lazy: LazyFills;
 
   /**
    * @throws ModelConfigError for a line size not a power of two in [16, 256],
@@ -439,6 +510,7 @@ export class CacheModel {
     this.devLast = new IntervalMap<Token>();
     this.tokens = new TokenLog();
     this.spec = new SpecRanges();
+    this.lazy = new LazyFills();
     this.lineSize = checkPowerOf2("cpuCache.lineSize", cfg.lineSize, 16, 256);
     this.pageSize = checkPowerOf2("cpuCache.pageSize", cfg.pageSize ?? 4096, 4096, 65536);
     if ((cfg.indexing ?? "pipt") === "vipt-aliasing") {
@@ -790,7 +862,7 @@ export class CacheModel {
           // the dirty copies of lines c.line, c.line + 1, ... with c's token that follow in the FIFO
           const t = c.token;
           for (let x = c.next; i + n < k && x !== null && x.dirty && x.token === t && x.line === c.line + n; x = x.next) n++;
-          this.writeBackRun(c, n);
+          this.writeBackRun(c, c.line, n, t, 0);
         } else this.writeBack(c, "eviction (capacity)");
       }
       for (let j = 0; j < n; j++) {
@@ -819,15 +891,31 @@ export class CacheModel {
       this.stats.evictions += n;
       i += n;
     }
-    if (pipt) this.lineCount -= i;
     this.fifoHead = c;
     if (c !== null) c.prev = null;
     else this.fifoTail = null;
+    // then the lazy runs, oldest first (the FIFO's newest copies; PIPT only)
+    const lazy = this.lazy;
+    while (i < k && lazy.head < lazy.tail) {
+      const h = lazy.head;
+      const s = lazy.starts[h]!;
+      const n = Math.min(lazy.ends[h]! - s, k - i);
+      this.writeBackRun(null, s, n, lazy.tokens[h]!, lazy.seqs[h]!);
+      if (s + n === lazy.ends[h]) lazy.head = h + 1;
+      else lazy.starts[h] = s + n;
+      this.cachedCount -= n;
+      this.stats.evictions += n;
+      i += n;
+    }
+    if (lazy.head === lazy.tail) lazy.clear();
+    if (pipt) this.lineCount -= i;
   }
 
   /**
-   * Write back `n` dirty copies that follow each other in the FIFO from `c`:
-   * lines c.line .. c.line + n - 1 (distinct lines, ascending), one token, as
+   * Write back `n` dirty copies of lines l0 .. l0 + n - 1 (distinct lines,
+   * ascending), one token `t`: the line objects that follow each other in
+   * the FIFO from `c` (each with its own write time), or, with `c` null,
+   * lines of a lazy run ({@link LazyFills}) with write time `wt`; as
    * `n` calls of {@link writeBack} would (cause "eviction (capacity)"): the
    * same lost-write hazards in line order, the same memory and counter. Each
    * line's check reads only its own line, which no earlier write-back of the
@@ -835,13 +923,11 @@ export class CacheModel {
    * (a run whose token is not the device's hides no lost write), then the
    * lines become one pending run (the map the per-line writes would give).
    */
-  private writeBackRun(c: CacheLine, n: number): void {
-    const l0 = c.line;
+  private writeBackRun(c: CacheLine | null, l0: number, n: number, t: Token, wt: number): void {
     const l1 = l0 + n;
-    const t = c.token;
     const mem = this.mem();
     const tokens = this.tokens;
-    let x: CacheLine = c;
+    let x: CacheLine | null = c;
     let l = l0;
     let i = mem.indexAfter(l0);
     while (l < l1) {
@@ -855,13 +941,17 @@ export class CacheModel {
         m = mem.runValue(i);
         i++;
       }
-      if (tokens.isDev(m)) {
-        for (; l < pe; l++, x = x.next!) {
-          if (m > writeTime(x)) this.hazard("lost_write", l, 1, t, m, "eviction (capacity)");
-          x.dirty = false;
+      if (x === null) {
+        // lazy lines: one write time, no objects
+        if (tokens.isDev(m) && m > wt) for (; l < pe; l++) this.hazard("lost_write", l, 1, t, m, "eviction (capacity)");
+        l = pe;
+      } else if (tokens.isDev(m)) {
+        for (; l < pe; l++, x = x!.next) {
+          if (m > writeTime(x!)) this.hazard("lost_write", l, 1, t, m, "eviction (capacity)");
+          x!.dirty = false;
         }
       } else {
-        for (; l < pe; l++, x = x.next!) x.dirty = false;
+        for (; l < pe; l++, x = x!.next) x!.dirty = false;
       }
     }
     this.pendStart = l0;
@@ -906,13 +996,50 @@ export class CacheModel {
    * the token of the source byte that lands at its first copied byte
    * (`read`: the source runs, bytes; the copy goes from `fromPa` to `toPa`),
    * appended in line order to the FIFO and the entry order, as a {@link fill}
-   * per line would with the cache having room; the line table's block is
-   * looked up once per LINE_BLOCK lines.
+   * per line would with the cache having room. Consecutive lines with one
+   * token go in as one run: on a PIPT cache a lazy run ({@link LazyFills}),
+   * on a VIPT-aliasing cache line objects ({@link linkCopies}).
    */
   private appendCopies(l0: number, l1: number, colour: number, seq: number, read: TokenRun[], fromPa: number, toPa: number): void {
     const ls = this.lineSize;
-    const spare = this.spare;
+    const pipt = this.colours === 1;
+    const lazy = this.lazy;
+    // bounded runs: their overlap tests scan them all
+    if (pipt && lazy.count >= 64) this.settle();
     let r = 0;
+    let a = l0;
+    let ta: Token = -1;
+    for (let l = l0; l < l1; l++) {
+      const firstByte = Math.max(l * ls, toPa);
+      const srcByte = fromPa + (firstByte - toPa);
+      while (r < read.length - 1 && read[r]!.end <= srcByte) r++;
+      const t = read[r]!.token;
+      if (l === l0) ta = t;
+      else if (t !== ta) {
+        if (pipt) lazy.push(a, l, ta, seq);
+        else this.linkCopies(a, l, colour, ta, seq);
+        a = l;
+        ta = t;
+      }
+    }
+    if (pipt) lazy.push(a, l1, ta, seq);
+    else this.linkCopies(a, l1, colour, ta, seq);
+    const n = l1 - l0;
+    this.lineCount += n;
+    this.cachedCount += n;
+    this.stats.fills += n;
+  }
+
+  /**
+   * Line objects for lines [l0, l1), none of which has a copy, for `colour`,
+   * dirty with token `t` and write time `seq`, linked in line order at the
+   * FIFO's end (and, on a VIPT-aliasing cache, the entry order's) as a
+   * {@link fill} per line would with the cache having room, the line
+   * table's block looked up once per LINE_BLOCK lines. The counters are the
+   * caller's.
+   */
+  private linkCopies(l0: number, l1: number, colour: number, t: Token, seq: number): void {
+    const spare = this.spare;
     let tail = this.fifoTail;
     let etail = this.lastLine;
     const pipt = this.colours === 1;
@@ -921,10 +1048,6 @@ export class CacheModel {
     let base = 0;
     let bend = 0;
     for (let l = l0; l < l1; l++) {
-      const firstByte = Math.max(l * ls, toPa);
-      const srcByte = fromPa + (firstByte - toPa);
-      while (r < read.length - 1 && read[r]!.end <= srcByte) r++;
-      const t = read[r]!.token;
       if (blk === null || l >= bend) {
         blk = this.blockFor(l);
         slots = blk.slots;
@@ -958,10 +1081,20 @@ export class CacheModel {
     }
     this.lastLine = etail;
     this.fifoTail = tail;
-    const n = l1 - l0;
-    this.lineCount += n;
-    this.cachedCount += n;
-    this.stats.fills += n;
+  }
+
+  /**
+   * Make the lazy runs ({@link LazyFills}) line objects, oldest first, at
+   * the FIFO's end: afterwards every copy is an object, as if each bulk copy
+   * had linked its lines when it ran (same FIFO order, same line table;
+   * the counters already count them). Every use of the lines but the bulk
+   * copy's calls this first; nothing to do when there is no run.
+   */
+  private settle(): void {
+    const lazy = this.lazy;
+    if (lazy.head === lazy.tail) return;
+    for (let i = lazy.head; i < lazy.tail; i++) this.linkCopies(lazy.starts[i]!, lazy.ends[i]!, 0, lazy.tokens[i]!, lazy.seqs[i]!);
+    lazy.clear();
   }
 
   private evict(c: CacheLine, why: string): void {
@@ -1023,6 +1156,7 @@ export class CacheModel {
    */
   cpuRead(paddr: number, size: number, opts: { va?: number; attr?: MappingAttr } = {}): TokenRun[] {
     const { l0, l1 } = this.checkRange("cpuRead", paddr, size);
+    this.settle();
     const attr = opts.attr ?? "cacheable";
     const colour = this.colourOf(opts.va);
     if (attr !== "cacheable") {
@@ -1064,6 +1198,7 @@ export class CacheModel {
    */
   cpuWrite(paddr: number, size: number, opts: { va?: number; attr?: MappingAttr } = {}): Token {
     const { l0, l1 } = this.checkRange("cpuWrite", paddr, size);
+    this.settle();
     const attr = opts.attr ?? "cacheable";
     const colour = this.colourOf(opts.va);
     const t = this.newToken("cpu");
@@ -1111,6 +1246,9 @@ export class CacheModel {
    * bulk path: the capacity evictions first, oldest first (consecutive
    * dirty lines with one token written back as one run on PIPT caches), then
    * the fills, with the same results as line by line (test/cache/equivalence-bulk.test.ts).
+   * On a PIPT cache the fills stay runs of lines ({@link LazyFills}) until a
+   * call other than such a copy uses the lines, and a later bulk copy evicts
+   * them as runs: a page bounced is O(1) runs, not 64 line objects.
    * @returns the source runs read (bytes of the source) and the number of destination lines written.
    * @throws ModelConfigError for a bad or empty range, or overlapping ranges (nothing changes).
    */
@@ -1131,6 +1269,10 @@ export class CacheModel {
     const s1 = Math.ceil((fromPa + size) / this.lineSize);
     const fromColour = this.colourOf(opts.fromVa);
     const srcCached = (opts.fromAttr ?? "cacheable") === "cacheable";
+    const attr = opts.toAttr ?? "cacheable";
+    // The lazy runs (PIPT) stay runs through a copy that may take the bulk path and reads and writes none of their lines.
+    const lazy = this.lazy;
+    if (lazy.head !== lazy.tail && (attr !== "cacheable" || l1 - l0 > this.capacityLines || (srcCached && lazy.overlaps(s0, s1)) || lazy.overlaps(l0, l1))) this.settle();
     const stale: Array<{ line: number; seen: Token; newer: Token }> = [];
     const read: TokenRun[] = [];
     // The read changes nothing, so memory is walked run by run and only the
@@ -1170,7 +1312,6 @@ export class CacheModel {
       ps = pe;
     }
     this.flushHazards("stale_read", stale);
-    const attr = opts.toAttr ?? "cacheable";
     const colour = this.colourOf(opts.toVa);
     const seq = this.tokens.n - 1 + 0.5;
     let r = 0;
@@ -1195,6 +1336,7 @@ export class CacheModel {
       this.appendCopies(l0, l1, colour, seq, read, fromPa, toPa);
       return { read, lines: l1 - l0 };
     }
+    this.settle();
     for (let l = l0; l < l1; l++) {
       const firstByte = Math.max(l * this.lineSize, toPa);
       // The token of the source byte landing at the line's first copied byte (source bytes only grow).
@@ -1234,6 +1376,7 @@ export class CacheModel {
    */
   deviceRead(paddr: number, size: number, coherent: boolean): TokenRun[] {
     const { l0, l1 } = this.checkRange("deviceRead", paddr, size);
+    this.settle();
     const dirty: Array<{ line: number; token: Token; seq: number }> = [];
     for (const l of this.cachedLinesIn(l0, l1)) {
       let best: CacheLine | null = null;
@@ -1279,6 +1422,7 @@ export class CacheModel {
     this.mem().set(l0, l1, t);
     this.devLast.set(l0, l1, t);
     if (coherent) {
+      this.settle();
       if (l1 - l0 <= this.lineCount) for (let l = l0; l < l1; l++) this.dropCopies(l);
       else for (const l of this.cachedLinesIn(l0, l1)) this.dropCopies(l);
     }
@@ -1304,6 +1448,7 @@ export class CacheModel {
    * @throws ModelConfigError for a range not aligned to the line size.
    */
   maintain(op: MaintOp, colour = 0): { lines: number; writebacks: number } {
+    this.settle();
     let wb = 0;
     if (op.scope === "all") {
       const all: CacheLine[] = [];
@@ -1388,6 +1533,7 @@ export class CacheModel {
       prng.skip(3);
       return;
     }
+    this.settle();
     const a = this.prng.nextFloat();
     const b = this.prng.nextFloat();
     const pick = this.prng.nextU32();
@@ -1422,6 +1568,7 @@ export class CacheModel {
    */
   evictLine(paddr: number): void {
     const { l0 } = this.checkRange("evictLine", paddr, 1);
+    this.settle();
     for (const c of this.copiesOf(l0)) this.evict(c, "forced");
   }
 
@@ -1435,6 +1582,7 @@ export class CacheModel {
   lineStates(paddr: number, size: number, opts: { va?: number; coherent?: boolean } = {}): LineState[] {
     const { l0, l1 } = this.checkRange("lineStates", paddr, size);
     if (l1 - l0 > 4096) throw new ModelConfigError("lineStates(size)", size, `at most 4096 lines (${4096 * this.lineSize} bytes)`);
+    this.settle();
     const colour = this.colourOf(opts.va);
     const out: LineState[] = [];
     for (let l = l0; l < l1; l++) {
@@ -1462,7 +1610,9 @@ export class CacheModel {
 
   /** Copies of `paddr`'s line held by the cache: colour, token label, dirty. */
   cachedCopies(paddr: number): Array<{ colour: number; token: string; dirty: boolean }> {
-    const arr = this.copiesOf(this.lineOf(checkInt("cachedCopies(paddr)", paddr)));
+    const line = this.lineOf(checkInt("cachedCopies(paddr)", paddr));
+    this.settle();
+    const arr = this.copiesOf(line);
     return arr.map((c) => ({ colour: c.colour, token: this.label(c.token), dirty: c.dirty }));
   }
 }

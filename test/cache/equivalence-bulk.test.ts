@@ -5,6 +5,9 @@
  *   fits the cache: the FIFO's oldest copies evicted first, then the lines
  *   filled in order), with its batched evictions (evictOldestN) and the
  *   write-back of consecutive dirty lines as one run (writeBackRun, PIPT);
+ * - on PIPT caches, the bulk copies' lines kept as lazy runs (LazyFills)
+ *   until another call uses the lines (settle), and evicted as runs
+ *   (writeBackRun with no line object);
  * - the speculation ranges kept in insertion-ordered arrays (SpecRanges)
  *   instead of a Map: step() must pick the same k-th live range after
  *   removals in any order.
@@ -42,6 +45,7 @@ interface Side {
 
 const CONFIGS: Array<{ name: string; cfg: CacheConfig }> = [
   { name: "PIPT 16 lines", cfg: { lineSize: 64, sizeBytes: 1024 } },
+  { name: "PIPT 128 lines (page-sized copies take the bulk path)", cfg: { lineSize: 64, sizeBytes: 8192 } },
   { name: "PIPT 64 lines, speculation and random evictions", cfg: { lineSize: 64, sizeBytes: 4096, specFillProb: 0.6, evictProb: 0.2 } },
   { name: "VIPT-aliasing 4 colours, 16 lines", cfg: { lineSize: 64, sizeBytes: 1024, indexing: "vipt-aliasing", wayBytes: 16384, specFillProb: 0.3, evictProb: 0.1 } },
   { name: "VIPT-aliasing 2 colours, 32 lines", cfg: { lineSize: 32, sizeBytes: 1024, indexing: "vipt-aliasing", wayBytes: 8192 } },
@@ -79,6 +83,17 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ k: fc.constant("unspec" as const), id: fc.integer({ min: 1, max: 12 }) }) },
   { weight: 3, arbitrary: fc.constant({ k: "step" as const }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant("evictLine" as const), slot: fc.boolean(), off }) },
+);
+/**
+ * A bounce stream: mostly cacheable copies of up to a page (swiotlb's map and
+ * sync copies), which on a PIPT cache pile up as lazy runs and evict each
+ * other as runs, with now and then any other operation (a device write that
+ * makes a lazy line's write-back a lost write, a read that settles the runs).
+ */
+const streamArb: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 10, arbitrary: fc.record({ k: fc.constant("copy" as const), toSlot: fc.boolean(), from: off, to: off, size: fc.oneof(fc.constant(4096), fc.integer({ min: 1, max: 4096 })), fromVa: va, toVa: va, fromAttr: fc.constant(0), toAttr: fc.constant(0) }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant("dev" as const), slot: fc.boolean(), off, size, coherent: fc.constant(false), write: fc.constant(true) }) },
+  { weight: 2, arbitrary: opArb },
 );
 
 /** Run `f`; its result or the error's message, as plain data. */
@@ -166,6 +181,7 @@ function mk(which: "new" | "ref", cfg: CacheConfig, seed: number): Side {
 const proto = CacheModel.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
 const bulkSpy = vi.spyOn(proto, "appendCopies" as never);
 const runSpy = vi.spyOn(proto, "writeBackRun" as never);
+const settleSpy = vi.spyOn(proto, "settle" as never);
 let lostWrites = 0;
 let specFills = 0;
 
@@ -173,6 +189,7 @@ describe("cpuCopy's bulk path and the speculation ranges give the reference mode
   afterAll(() => {
     bulkSpy.mockRestore();
     runSpy.mockRestore();
+    settleSpy.mockRestore();
   });
   for (const { name, cfg } of CONFIGS) {
     const colours = cfg.indexing === "vipt-aliasing" ? cfg.wayBytes! / 4096 : 1;
@@ -194,9 +211,30 @@ describe("cpuCopy's bulk path and the speculation ranges give the reference mode
     });
   }
 
-  it("the sequences reached the bulk path, run write-backs, lost writes and speculative fills", () => {
+  for (const { name, cfg } of CONFIGS.filter((c) => c.cfg.indexing === undefined)) {
+    it(`${name}: bounce streams`, () => {
+      fc.assert(
+        fc.property(fc.array(streamArb, { minLength: 1, maxLength: 80 }), fc.integer({ min: 1, max: 1000 }), (ops, seed) => {
+          const a = mk("new", cfg, seed);
+          const b = mk("ref", cfg, seed);
+          for (const o of ops) {
+            expect(attempt(() => apply(a.c, o, 1))).toEqual(attempt(() => apply(b.c, o, 1)));
+            expect(observe(a)).toEqual(observe(b));
+          }
+          expect(fullState(a, 1)).toEqual(fullState(b, 1));
+          lostWrites += b.c.hazards.filter((h) => h.kind === "lost_write").length;
+        }),
+        { numRuns: 100, seed: 15 },
+      );
+    });
+  }
+
+  it("the sequences reached the bulk path, run write-backs (of line objects and of lazy runs), lost writes and speculative fills", () => {
     expect(bulkSpy.mock.calls.length).toBeGreaterThan(100);
     expect(runSpy.mock.calls.length).toBeGreaterThan(100);
+    // lazy runs evicted as runs (no line object), and lazy runs made objects by a later call
+    expect(runSpy.mock.calls.filter((c) => c[0] === null).length).toBeGreaterThan(50);
+    expect(settleSpy.mock.calls.length).toBeGreaterThan(100);
     expect(lostWrites).toBeGreaterThan(0);
     expect(specFills).toBeGreaterThan(0);
   });
@@ -232,5 +270,24 @@ describe("cpuCopy's bulk path, by hand", () => {
     ]);
     // D's lines are cached dirty with the source's token (init), memory untouched
     expect(c.lineStates(D, 4 * 64).map((s) => [s.cpu, s.dirty, s.memory])).toEqual(Array.from({ length: 4 }, () => ["init", true, "init"]));
+  });
+
+  it("on PIPT, a bounce copy's lines evicted by the next copy are written back, and one over a device write is a lost_write", () => {
+    const trace = new Trace();
+    const c = new CacheModel({ lineSize: 64, sizeBytes: 512 }, trace, createPrng(1));
+    const S = 0x20000;
+    const D1 = 0x30000;
+    const D2 = 0x40000;
+    // 4 lines from S (memory: init) to D1: cached dirty with init, written at time 0.5 (no token issued yet)
+    c.cpuCopy(S, D1, 4 * 64);
+    // a non-coherent device writes D1's second line in memory: dev:1 (token 1 > 0.5)
+    c.deviceWrite(D1 + 64, 64, false);
+    // 8 lines from S to D2: 4 + 8 - 8 = 4 lines evicted, D1's four, oldest first
+    c.cpuCopy(S, D2, 8 * 64);
+    expect(c.stats).toEqual({ fills: 12, evictions: 4, writebacks: 4, specFills: 0, linesMaintained: 0 });
+    expect(c.hazards.map((h) => [h.kind, h.paddr, h.lines, h.seen, h.newer])).toEqual([["lost_write", D1 + 64, 1, "init", "dev:1"]]);
+    // D1 not cached, its memory init again (the write-backs); D2 cached dirty with init
+    expect(c.lineStates(D1, 4 * 64).map((x) => [x.cpu, x.dirty, x.memory])).toEqual(Array.from({ length: 4 }, () => [null, false, "init"]));
+    expect(c.lineStates(D2, 8 * 64).map((x) => [x.cpu, x.dirty, x.memory])).toEqual(Array.from({ length: 8 }, () => ["init", true, "init"]));
   });
 });
