@@ -275,7 +275,8 @@ export function saa7146DriverTable(dev: Device, sgl: readonly Scatterlist[], sgl
  */
 export function saa7146BuildTables(dev: Device, pageAddrs: readonly number[]): Saa7146Pgtable[] | null {
   // 64-bit dma_addr_t values are legal here: the driver truncates them to 32 bits (the case-04 finding)
-  for (const a of pageAddrs) checkInt("saa7146BuildTables(pageAddrs)", a);
+  // (indexed: this runs per page, and an unoptimized for-of makes an iterator result per page)
+  for (let i = 0; i < pageAddrs.length; i++) checkInt("saa7146BuildTables(pageAddrs)", pageAddrs[i]!);
   const tables: Saa7146Pgtable[] = [];
   // one 4 KiB sg entry per address, for one table at a time: the entries are made once and given the next
   // table's addresses (saa7146PgtableBuildSingle reads them and keeps none)

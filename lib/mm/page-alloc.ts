@@ -522,7 +522,10 @@ export class BuddyAllocator {
 
   /** alloc_pages(gfp, order): the first pfn of a 2^order block, or null. */
   alloc(gfp: GfpFlags, order: number): Pfn | null {
-    return this.allocExplain(gfp, order).pfn;
+    // allocExplain's allocation without its result object (this runs per page for alloc_page loops)
+    checkInt("allocPages(order)", order, 0, 63);
+    const gz = gfpZone(gfp, this.zoneConfig);
+    return this.allocFrom(gfp, order, gz, this.zonelistOf(gz.zone)) as Pfn | null;
   }
 
   /**

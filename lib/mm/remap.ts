@@ -54,7 +54,8 @@ export function regionIntersectsSystemRam(mm: MemoryModel, start: number, size: 
 export function vmallocPages(mm: MemoryModel, size: number, pfns: readonly Pfn[], kind: VmKind = "vmalloc", prot: VmProt = "normal", caller = "vmalloc"): VirtAddr | null {
   checkInt("vmalloc(size)", size, 1);
   // (the field name is built only for a pfn checkInt rejects: this runs per page)
-  for (const p of pfns) checkIntArg(caller, "pfn", p);
+  // (indexed: this runs per page, and an unoptimized for-of makes an iterator result per page)
+  for (let i = 0; i < pfns.length; i++) checkIntArg(caller, "pfn", pfns[i]!);
   const n = Math.ceil(size / mm.pageSize);
   if (pfns.length !== n) throw new ModelConfigError("vmalloc(pfns)", pfns.length, `${n} pages for ${size} bytes`);
   const a = mm.vmapSpace.alloc(size, { kind, prot, pfns, caller });

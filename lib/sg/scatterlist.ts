@@ -450,9 +450,10 @@ export function sgTableFromEntries(entries: ReadonlyArray<{ pfn: Pfn | null; off
   if (entries.length === 0) throw new ModelConfigError("entries", entries, "at least one entry");
   const sgl = entries.map((e, i) => {
     const s = sgInitEntry();
-    if (e.pfn !== null) checkInt(`entries.${i}.pfn`, e.pfn);
-    checkInt(`entries.${i}.length`, e.length, 0, UINT_MAX);
-    checkInt(`entries.${i}.offset`, e.offset, 0, UINT_MAX);
+    // (field names are built only for a value the check rejects: a dma_alloc_noncontiguous table has an entry per page)
+    if (e.pfn !== null && !isIntIn(e.pfn)) checkInt(`entries.${i}.pfn`, e.pfn);
+    if (!isIntIn(e.length, 0, UINT_MAX)) checkInt(`entries.${i}.length`, e.length, 0, UINT_MAX);
+    if (!isIntIn(e.offset, 0, UINT_MAX)) checkInt(`entries.${i}.offset`, e.offset, 0, UINT_MAX);
     sgSetPage(s, e.pfn, e.length, e.offset);
     return s;
   });
