@@ -1006,24 +1006,17 @@ export class CacheModel {
     const lazy = this.lazy;
     // bounded runs: their overlap tests scan them all
     if (pipt && lazy.count >= 64) this.settle();
-    let r = 0;
+    // Line l takes the token of the source byte at max(l * ls, toPa) - toPa + fromPa, which grows with l, so the
+    // lines that take run r of `read` are consecutive: from the first line at or past the previous run's end.
     let a = l0;
-    let ta: Token = -1;
-    for (let l = l0; l < l1; l++) {
-      const firstByte = Math.max(l * ls, toPa);
-      const srcByte = fromPa + (firstByte - toPa);
-      while (r < read.length - 1 && read[r]!.end <= srcByte) r++;
-      const t = read[r]!.token;
-      if (l === l0) ta = t;
-      else if (t !== ta) {
-        if (pipt) lazy.push(a, l, ta, seq);
-        else this.linkCopies(a, l, colour, ta, seq);
-        a = l;
-        ta = t;
-      }
+    for (let r = 0; r < read.length && a < l1; r++) {
+      // the first line whose source byte lies at or past run r's end (l0's is fromPa, inside the first run)
+      const b = r === read.length - 1 ? l1 : Math.min(l1, Math.max(l0 + 1, Math.ceil((read[r]!.end - fromPa + toPa) / ls)));
+      if (b <= a) continue;
+      if (pipt) lazy.push(a, b, read[r]!.token, seq);
+      else this.linkCopies(a, b, colour, read[r]!.token, seq);
+      a = b;
     }
-    if (pipt) lazy.push(a, l1, ta, seq);
-    else this.linkCopies(a, l1, colour, ta, seq);
     const n = l1 - l0;
     this.lineCount += n;
     this.cachedCount += n;

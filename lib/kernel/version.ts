@@ -66,11 +66,18 @@ export function compareVersions(a: string | KernelVersion, b: string | KernelVer
  */
 export function atLeast(v: string | KernelVersion, change: KernelChange): boolean {
   // the registered change's parsed release (only the object registered under its id has one)
-  const since = sinceOf.get(change);
-  if (since === undefined) {
+  const e = sinceOf.get(change);
+  if (e === undefined) {
     throw new ModelConfigError("atLeast(change)", change, "a change registered with defineChange()");
   }
-  return compareVersions(v, since) >= 0;
+  // a model runs one release: the last answer per change for a release name is the next one's (a name is immutable)
+  if (v === e.lastV) return e.lastR;
+  const r = compareVersions(v, e.since) >= 0;
+  if (typeof v === "string") {
+    e.lastV = v;
+    e.lastR = r;
+  }
+  return r;
 }
 
 /** One behaviour change of the DMA layer, with the commit that made it. */
@@ -113,8 +120,12 @@ export function isWellFormedBracket(bracket: unknown): boolean {
 }
 
 const changes = new Map<string, KernelChange>();
-/** The parsed `since` of each registered change, keyed by the change object registered under its id (atLeast's one lookup). */
-const sinceOf = new Map<KernelChange, KernelVersion>();
+/**
+ * The parsed `since` of each registered change, keyed by the change object
+ * registered under its id (atLeast's one lookup), with the last release
+ * name atLeast was asked about and its answer (none yet: lastV undefined).
+ */
+const sinceOf = new Map<KernelChange, { since: KernelVersion; lastV: string | undefined; lastR: boolean }>();
 
 /**
  * Register a behaviour change. Each model area declares its own changes next
@@ -129,7 +140,7 @@ export function defineChange(c: KernelChange): KernelChange {
   }
   if (prev && prev !== c) sinceOf.delete(prev);
   changes.set(c.id, c);
-  sinceOf.set(c, parseKernelVersion(c.since));
+  sinceOf.set(c, { since: parseKernelVersion(c.since), lastV: undefined, lastR: false });
   return c;
 }
 

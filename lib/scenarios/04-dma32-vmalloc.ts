@@ -427,21 +427,29 @@ export function case04Sweep(base: Partial<Case04Params>, sizes: readonly number[
     if (s === "iommu" && !base.iommu) continue;
     for (const size of sizes) {
       // the rows read no stored event: the sweep's machines keep none
-      const r = runCase04({ ...CASE04_DEFAULTS, ...base, strategy: s, bufferSize: size }, false);
-      rows.push({
-        strategy: s,
-        bufferMiB: size / 2 ** 20,
-        ok: r.ok,
-        reason: r.reason,
-        bouncedMiBPerFrame: r.bouncedBytesPerFrame / 2 ** 20,
-        costPerFrameUs: Math.round(r.costPerFrameNs) / 1000,
-        swiotlbSlotsUsed: r.swiotlbSlotsUsed,
-        swiotlbSlots: r.swiotlbSlots,
-        pagesAbove4G: r.pagesAbove4G,
-      });
+      rows.push(case04SweepRow(runCase04({ ...CASE04_DEFAULTS, ...base, strategy: s, bufferSize: size }, false)));
     }
   }
   return rows;
+}
+
+/**
+ * The {@link case04Sweep} row of a run: a case04Run (kept events or not:
+ * the row reads none) on the sweep's parameters for its strategy and
+ * buffer size, unfragmented, gives the row the sweep computes for them.
+ */
+export function case04SweepRow(r: Case04Result): Case04SweepRow {
+  return {
+    strategy: r.params.strategy,
+    bufferMiB: r.params.bufferSize / 2 ** 20,
+    ok: r.ok,
+    reason: r.reason,
+    bouncedMiBPerFrame: r.bouncedBytesPerFrame / 2 ** 20,
+    costPerFrameUs: Math.round(r.costPerFrameNs) / 1000,
+    swiotlbSlotsUsed: r.swiotlbSlotsUsed,
+    swiotlbSlots: r.swiotlbSlots,
+    pagesAbove4G: r.pagesAbove4G,
+  };
 }
 
 /**

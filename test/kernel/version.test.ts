@@ -34,3 +34,20 @@ describe("kernel release names", () => {
     expect(() => defineChange({ ...c, since: "v5.6" })).toThrow(/already defined/);
   });
 });
+
+describe("atLeast remembers its last answer per change without changing any answer", () => {
+  it("releases asked in any order, as names and as parsed objects, get since <= release, by major then minor", () => {
+    const cs = kernelChanges().slice(0, 12);
+    const releases = ["v4.4", "v4.19", "v5.4", "v5.10", "v5.15", "v6.1", "v6.6", "v6.19"];
+    // a fixed shuffle of (release, change, form) triples, each release revisited after others
+    for (let i = 0; i < 400; i++) {
+      const name = releases[(i * 7 + Math.floor(i / 5)) % releases.length]!;
+      const c = cs[(i * 5) % cs.length]!;
+      const [maj, min] = name.slice(1).split(".").map(Number) as [number, number];
+      const [smaj, smin] = c.since.slice(1).split(".").map(Number) as [number, number];
+      const expected = maj > smaj || (maj === smaj && min >= smin);
+      const v = i % 3 === 0 ? parseKernelVersion(name) : name;
+      expect(atLeast(v, c), `${name} >= ${c.since} (${c.id})`).toBe(expected);
+    }
+  });
+});

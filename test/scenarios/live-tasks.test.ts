@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { defineLiveTask, isTasksStep, LastResults, liveResult, prefetchTasks, runTasks, runTasksHere, taskCallKey, type LiveStep, type LiveTasksStep } from "../../lib/scenarios/live/types.js";
-import { CASE04_SWEEP_RUN, notebook04Cells, type Notebook04Params } from "../../lib/scenarios/live/04.js";
+import { CASE04_SWEEP_RUN, notebook04Cells, notebook04Live, type Case04SweepRunArg, type Notebook04Params } from "../../lib/scenarios/live/04.js";
 import { CASE04_DEFAULTS, case04Sweep } from "../../lib/scenarios/04-dma32-vmalloc.js";
 
 const square = defineLiveTask("test-square", (x: number) => x * x);
@@ -94,12 +94,33 @@ describe("notebook 04's cost sweep as task calls", () => {
     expect(isTasksStep(first) && first.kind).toBe("prefetch");
     const steps = tasksSteps(P);
     expect(steps.map((s) => s.kind)).toEqual(["prefetch", "tasks"]);
-    // 5 strategies (iommu skipped without VT-d) x 4 sizes, each the task of one run
-    expect(steps[1]!.calls.length).toBe(20);
+    // 5 strategies (iommu skipped without VT-d) x 4 sizes, each the task of one run, but for the single run's
+    // (vmalloc, 4 MiB, unfragmented: that run's row comes from the single run)
+    expect(steps[1]!.calls.length).toBe(19);
     expect(steps[1]!.calls.map(taskCallKey)).toEqual(steps[0]!.calls.map(taskCallKey));
     expect(steps[1]!.calls.every((c) => c.task === CASE04_SWEEP_RUN)).toBe(true);
+    expect(steps[1]!.calls.map((c) => `${(c.arg as Case04SweepRunArg).strategy} ${(c.arg as Case04SweepRunArg).size}`)).not.toContain(`vmalloc ${4 * 2 ** 20}`);
     // the same parameters again: every run is memoized, no task step
     expect(tasksSteps(P)).toEqual([]);
+  });
+
+  it("the sweep's row for the single run's strategy and size is the one case04Sweep computes", () => {
+    for (const q of [{ ...P, ramGiB: 5 }, { ...P, ramGiB: 5, strategy: "zone-dma32" as const, bufferSize: 2 ** 20 }]) {
+      const live = notebook04Live(q);
+      const { pgtableReleases: _releases, ...c } = q;
+      const rows = case04Sweep({ ...c, fragmentFraction: 0 }, [1, 4, 16, 40].map((m) => m * 2 ** 20));
+      // the sweep's folded table lists every run, in case04Sweep's order, with the single run's row in its place
+      const table = live.cells.flatMap((c) => c ?? []).find((o) => o !== null && o.kind === "table" && /the sweep, run by run/.test(o.caption));
+      expect(table).toBeDefined();
+      expect((table as { rows: Array<Record<string, unknown>> }).rows.map((r) => [r.strategy, r.MiB, r["µs per frame"], r["MiB bounced per frame"]])).toEqual(
+        rows.map((r) => [r.strategy, r.bufferMiB, r.costPerFrameUs, r.bouncedMiBPerFrame]),
+      );
+    }
+  });
+
+  it("a fragmented single run is not a sweep run: all 20 runs are tasks", () => {
+    const steps = tasksSteps({ ...P, ramGiB: 6, fragmentFraction: 0.2 });
+    expect(steps[1]!.calls.length).toBe(20);
   });
 
   it("a run's task gives case04Sweep's row for that strategy and size", () => {

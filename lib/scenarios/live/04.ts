@@ -18,9 +18,11 @@
  * the buffer size or the fragmentation re-runs the single-run cells only;
  * the release, the IOMMU, the RAM, the mask, the buffer count, the swiotlb
  * size and the seed (the machines' seed) re-run the sweep, whose runs are
- * task calls ({@link CASE04_SWEEP_RUN}) the page runs in Web Workers. The
- * model is deterministic: a memoized result, or one computed in a worker,
- * is the result.
+ * task calls ({@link CASE04_SWEEP_RUN}) the page runs in Web Workers. When
+ * the single run is one of the sweep's runs (an unfragmented run of a
+ * sweep strategy and size, as the notebook's vmalloc 4 MiB is), its row
+ * comes from the single run and no task repeats it. The model is
+ * deterministic: a memoized result, or one computed in a worker, is the result.
  */
 import { z } from "zod";
 import { hex } from "../../core/arith.js";
@@ -29,7 +31,7 @@ import { dmaAllocNoncontiguous, dmaAllocPages, dmaAllocSgWhatIf } from "../../dm
 import { kernelChanges } from "../../kernel/version.js";
 import { vmalloc32PageGfpText } from "../../mm/vmalloc32.js";
 import { costPerFrameChartSpec, swiotlbSlotsChartSpec, viptStaleChartSpec, zoneMapChartSpec } from "../../viz/zones.js";
-import { CASE04_PARAMS, CASE04_STRATEGIES, case04Machine, case04Run, case04Sweep, case04Vipt, case04ZoneMap, type Case04Params, type Case04Result, type Case04Strategy, type Case04SweepRow } from "../04-dma32-vmalloc.js";
+import { CASE04_PARAMS, CASE04_STRATEGIES, case04Machine, case04Run, case04Sweep, case04SweepRow, case04Vipt, case04ZoneMap, type Case04Params, type Case04Result, type Case04Strategy, type Case04SweepRow } from "../04-dma32-vmalloc.js";
 import { parseScenarioParams, zKernel } from "../params.js";
 import { chart, defineLiveTask, LastResults, liveResult, md, memoLast, paramOfField, prefetchTasks, runTasks, table, type LiveOutput, type LiveResult, type LiveStep, type LiveTaskCall, type SameAsNotebook } from "./types.js";
 
@@ -262,6 +264,19 @@ function sweepRunArgs(a: { base: Case04Params; strategies: readonly Case04Strate
   return runs;
 }
 
+/**
+ * The sweep run that the single run `p` is, or null: when the single run is
+ * unfragmented and its strategy and buffer size are among the sweep's, it
+ * runs case 04 on exactly that run's parameters (the sweep's base is the
+ * params with the strategy, size and fragmentation replaced), so its row
+ * comes from the single run ({@link case04SweepRow}) and no task runs it again.
+ */
+function sweepRunOfMain(p: Case04Params, sweepBase: Case04Params): Case04SweepRunArg | null {
+  if (p.fragmentFraction > 0 || !SWEEP_SIZES.includes(p.bufferSize) || !CASE04_STRATEGIES.includes(p.strategy)) return null;
+  if (p.strategy === "iommu" && !p.iommu) return null;
+  return { base: sweepBase, strategy: p.strategy, size: p.bufferSize };
+}
+
 /** The task calls of the runs not memoized (weight = buffers x size: the page starts the heaviest first). */
 function sweepCalls(runs: readonly Case04SweepRunArg[]): LiveTaskCall[] {
   return runs.filter((r) => sweepRuns.get(r) === undefined).map((r) => ({ task: CASE04_SWEEP_RUN, arg: r, weight: r.size * r.base.buffers }));
@@ -306,10 +321,14 @@ export function* notebook04Cells(params: Notebook04Params, same: SameAsNotebook 
   const sweepBase: Case04Params = { ...u, strategy: "vmalloc", bufferSize: SWEEP_SIZES[0]!, fragmentFraction: 0 };
   const keepSweep = same(SWEEP_DEPS);
   // the cost sweep's runs (and, behind VT-d, the swiotlb cell's sweep without it) may start now on the page's workers, while the cells before it are computed here
-  if (!keepSweep) yield* prefetchTasks(sweepCalls([...sweepRunArgs({ base: sweepBase, strategies: CASE04_STRATEGIES }), ...(iommu ? sweepRunArgs({ base: { ...sweepBase, iommu: false }, strategies: ["vmalloc"] }) : [])]));
+  // (not the sweep run the single run is: its row comes from the single run)
+  const mainArg = sweepRunOfMain(p, sweepBase);
+  const mainKey = mainArg === null ? null : JSON.stringify(mainArg);
+  if (!keepSweep) yield* prefetchTasks(sweepCalls([...sweepRunArgs({ base: sweepBase, strategies: CASE04_STRATEGIES }), ...(iommu ? sweepRunArgs({ base: { ...sweepBase, iommu: false }, strategies: ["vmalloc"] }) : [])].filter((r) => JSON.stringify(r) !== mainKey)));
   // the single run: summary and memory map
   // checks strategy against iommu (a ModelConfigError names strategy) even when the run's outputs are kept
   const run = mainRun(fragmentFraction > 0 ? p : { ...p, seed: SEED_UNREAD });
+  if (mainArg !== null && sweepRuns.get(mainArg) === undefined) sweepRuns.put(mainArg, [case04SweepRow(run)]);
   yield keepRun ? null : case04RunOutputs(run, p);
   // each capture buffer
   yield keepRun ? null : case04BuffersOutputs(run);
