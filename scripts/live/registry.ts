@@ -11,8 +11,7 @@ import { NOTEBOOK00_PARAMS, NOTEBOOK00_UNITS, notebook00Cells, notebook00Choices
 import { NOTEBOOK01_PARAMS, NOTEBOOK01_UNITS, notebook01Live, notebook01ParamOf, type Notebook01Params } from "../../lib/scenarios/live/01.js";
 import { NOTEBOOK02_PARAMS, notebook02Cells, notebook02ParamOf, type Notebook02Params } from "../../lib/scenarios/live/02.js";
 import { NOTEBOOK03_PARAMS, NOTEBOOK03_UNITS, notebook03Cells, notebook03ParamOf, type Notebook03Params } from "../../lib/scenarios/live/03.js";
-import { CASE04_DEFAULTS } from "../../lib/scenarios/04-dma32-vmalloc.js";
-import { CASE04_SWEEP_RUN, NOTEBOOK04_PARAMS, NOTEBOOK04_UNITS, notebook04Cells, notebook04ParamOf, type Notebook04Params } from "../../lib/scenarios/live/04.js";
+import { CASE04_SINGLE_RUN, CASE04_SWEEP_RUN, NOTEBOOK04_PARAMS, case04WarmCalls, NOTEBOOK04_UNITS, notebook04Cells, notebook04ParamOf, type Notebook04Params } from "../../lib/scenarios/live/04.js";
 import { NOTEBOOK06_PARAMS, NOTEBOOK06_UNITS, notebook06Cells, notebook06ParamOf, type Notebook06Params } from "../../lib/scenarios/live/06.js";
 
 export type { LiveResult };
@@ -36,8 +35,8 @@ export interface LiveNotebook {
   units?: Record<string, string>;
   /** Choices of string parameters that are not zod enums (e.g. platform ids). */
   choices?: () => Record<string, string[]>;
-  /** Small task calls the page runs in each of its workers once it is idle after loading, so the first change finds their code compiled (LiveTask). */
-  warmTasks?: () => LiveTaskCall[];
+  /** Small task calls the page runs in each of its workers once it is idle after loading, so the first change finds their code compiled (LiveTask). @param defaults the notebook's parameter values. */
+  warmTasks?: (defaults: Record<string, unknown>) => LiveTaskCall[];
 }
 
 /** Live notebooks by key. */
@@ -51,8 +50,7 @@ export const LIVE_NOTEBOOKS: Record<string, LiveNotebook> = {
     paramOf: notebook04ParamOf,
     schema: NOTEBOOK04_PARAMS,
     units: NOTEBOOK04_UNITS,
-    // one bounced and one direct 1 MiB sweep run: the map, bounce and sync paths the sweep's runs take
-    warmTasks: () => (["vmalloc", "vmalloc32"] as const).map((s) => ({ task: CASE04_SWEEP_RUN, arg: { base: { ...CASE04_DEFAULTS, buffers: 1 }, strategy: s, size: 2 ** 20 }, weight: 1 })),
+    warmTasks: (d) => case04WarmCalls(d as Notebook04Params),
   },
   "06": { cells: (p, same) => notebook06Cells(p as Notebook06Params, same), paramOf: notebook06ParamOf, schema: NOTEBOOK06_PARAMS, units: NOTEBOOK06_UNITS },
 };
@@ -61,7 +59,7 @@ export const LIVE_NOTEBOOKS: Record<string, LiveNotebook> = {
  * The tasks the live modules hand to the page (LiveTask), by name: a worker
  * (scripts/live/workers.ts) runs a task call by looking its name up here.
  */
-export const LIVE_TASKS: Record<string, LiveTask<never, unknown>> = tasksByName([CASE04_SWEEP_RUN]);
+export const LIVE_TASKS: Record<string, LiveTask<never, unknown>> = tasksByName([CASE04_SINGLE_RUN, CASE04_SWEEP_RUN]);
 
 function tasksByName(tasks: ReadonlyArray<LiveTask<never, unknown>>): Record<string, LiveTask<never, unknown>> {
   const out: Record<string, LiveTask<never, unknown>> = {};

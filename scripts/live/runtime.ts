@@ -431,13 +431,16 @@ function start(cfg: LiveConfig, nb: LiveNotebook): void {
     try {
       it = nb.cells(vals, same)[Symbol.iterator]();
       step = it.next();
-      // the first cell's progress steps; task calls asked for before the first cell run here (it answers at once), prefetched ones start on the workers
+      // the first cell's progress steps (the parameters are checked when the cells start); prefetched task calls
+      // start on the workers; task calls asked for before the first cell wait for the workers like any later ones
+      // (below: an error they throw shows as a cell's would), or run here when there is no worker
       while (!step.done && (step.value === undefined || isTasksStep(step.value))) {
         const st: LiveStep = step.value;
         if (isTasksStep(st) && st.kind === "prefetch") {
           prefetch(st);
           step = it.next();
-        } else step = it.next(isTasksStep(st) ? runTasksHere(st) : undefined);
+        } else if (isTasksStep(st) && tasks().size > 0) break;
+        else step = it.next(isTasksStep(st) ? runTasksHere(st) : undefined);
       }
     } catch (e) {
       reject(e);
@@ -609,7 +612,7 @@ function start(cfg: LiveConfig, nb: LiveNotebook): void {
   // and draw a chart off-page.
   const warm = async () => {
     // the workers compile the task calls' code meanwhile (a failure shows when the reader changes a value)
-    const warming = nb.warmTasks ? tasks().warm(nb.warmTasks()) : Promise.resolve();
+    const warming = nb.warmTasks ? tasks().warm(nb.warmTasks(defaults)) : Promise.resolve();
     try {
       const it = nb.cells(defaults)[Symbol.iterator]();
       let first = it.next();

@@ -8,8 +8,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { defineLiveTask, isTasksStep, LastResults, liveResult, prefetchTasks, runTasks, runTasksHere, taskCallKey, type LiveStep, type LiveTasksStep } from "../../lib/scenarios/live/types.js";
-import { CASE04_SWEEP_RUN, notebook04Cells, notebook04Live, type Case04SweepRunArg, type Notebook04Params } from "../../lib/scenarios/live/04.js";
-import { CASE04_DEFAULTS, case04Sweep } from "../../lib/scenarios/04-dma32-vmalloc.js";
+import { CASE04_SINGLE_RUN, CASE04_SWEEP_RUN, case04WarmCalls, case04BuffersOutputs, case04RunOutputs, notebook04Cells, notebook04Live, type Case04SweepRunArg, type Notebook04Params } from "../../lib/scenarios/live/04.js";
+import { CASE04_DEFAULTS, case04Run, case04Sweep } from "../../lib/scenarios/04-dma32-vmalloc.js";
 
 const square = defineLiveTask("test-square", (x: number) => x * x);
 const calls = [3, 4, 5].map((x) => ({ task: square, arg: x as never, weight: x }));
@@ -88,20 +88,36 @@ describe("notebook 04's cost sweep as task calls", () => {
     return out;
   }
 
-  it("a prefetch step before the first cell announces exactly the runs the sweep's tasks step asks for; a second run asks for none (memoized)", () => {
+  it("a prefetch step before the first cell announces the single run first, then exactly the runs the sweep's tasks step asks for; a second run asks for none (memoized)", () => {
     // the first step, before the first cell's outputs
     const first = notebook04Cells({ ...P, ramGiB: 3 }).next().value as LiveStep;
     expect(isTasksStep(first) && first.kind).toBe("prefetch");
     const steps = tasksSteps(P);
-    expect(steps.map((s) => s.kind)).toEqual(["prefetch", "tasks"]);
+    expect(steps.map((s) => s.kind)).toEqual(["prefetch", "tasks", "tasks"]);
+    const [ahead, single, sweep] = steps as [LiveTasksStep, LiveTasksStep, LiveTasksStep];
+    // the single run: one call, the heaviest (the page's workers start it first)
+    expect(single.calls.map((c) => c.task)).toEqual([CASE04_SINGLE_RUN]);
+    expect(Math.max(...ahead.calls.map((c) => c.weight))).toBe(single.calls[0]!.weight);
     // 5 strategies (iommu skipped without VT-d) x 4 sizes, each the task of one run, but for the single run's
     // (vmalloc, 4 MiB, unfragmented: that run's row comes from the single run)
-    expect(steps[1]!.calls.length).toBe(19);
-    expect(steps[1]!.calls.map(taskCallKey)).toEqual(steps[0]!.calls.map(taskCallKey));
-    expect(steps[1]!.calls.every((c) => c.task === CASE04_SWEEP_RUN)).toBe(true);
-    expect(steps[1]!.calls.map((c) => `${(c.arg as Case04SweepRunArg).strategy} ${(c.arg as Case04SweepRunArg).size}`)).not.toContain(`vmalloc ${4 * 2 ** 20}`);
-    // the same parameters again: every run is memoized, no task step
+    expect(sweep.calls.length).toBe(19);
+    expect(sweep.calls.every((c) => c.task === CASE04_SWEEP_RUN)).toBe(true);
+    expect(sweep.calls.map((c) => `${(c.arg as Case04SweepRunArg).strategy} ${(c.arg as Case04SweepRunArg).size}`)).not.toContain(`vmalloc ${4 * 2 ** 20}`);
+    // the prefetch announced exactly the calls the two tasks steps ask for
+    expect(ahead.calls.map(taskCallKey)).toEqual([...single.calls, ...sweep.calls].map(taskCallKey));
+    // the same parameters again: the single run and every sweep run are memoized, no task step
     expect(tasksSteps(P)).toEqual([]);
+  });
+
+  it("the single run's task gives the outputs of case04Run", () => {
+    const p = { ...CASE04_DEFAULTS, ramGiB: 4, buffers: 2, strategy: "zone-dma32" as const };
+    const r = case04Run(p, { keepEvents: false });
+    const got = CASE04_SINGLE_RUN.fn(p);
+    expect(got.run).toEqual(case04RunOutputs(r, p));
+    expect(got.buffers).toEqual(case04BuffersOutputs(r));
+    expect(got.pool).toEqual({ swiotlbFull: r.swiotlbFull, swiotlbSlotsUsed: r.swiotlbSlotsUsed, swiotlbSlots: r.swiotlbSlots });
+    // plain data: a worker's structured clone keeps it whole
+    expect(structuredClone(got)).toEqual(got);
   });
 
   it("the sweep's row for the single run's strategy and size is the one case04Sweep computes", () => {
@@ -118,9 +134,21 @@ describe("notebook 04's cost sweep as task calls", () => {
     }
   });
 
+  it("the page's warm-up: one 4 x 16 MiB run per sweep strategy on the notebook's release, RAM, mask and pool", () => {
+    const calls = case04WarmCalls({ ...P, kernel: "v6.19", ramGiB: 12, iommu: false });
+    expect(calls.map((c) => (c.arg as Case04SweepRunArg).strategy)).toEqual(["vmalloc", "vmalloc32", "zone-dma32", "noncontiguous", "dma_alloc_sg"]);
+    for (const c of calls) {
+      const a = c.arg as Case04SweepRunArg;
+      expect(c.task).toBe(CASE04_SWEEP_RUN);
+      expect([a.size, a.base.buffers, a.base.kernel, a.base.ramGiB, a.base.fragmentFraction]).toEqual([16 * 2 ** 20, 4, "v6.19", 12, 0]);
+    }
+    // behind VT-d the iommu strategy is warmed too
+    expect(case04WarmCalls({ ...P, iommu: true }).map((c) => (c.arg as Case04SweepRunArg).strategy)).toContain("iommu");
+  });
+
   it("a fragmented single run is not a sweep run: all 20 runs are tasks", () => {
     const steps = tasksSteps({ ...P, ramGiB: 6, fragmentFraction: 0.2 });
-    expect(steps[1]!.calls.length).toBe(20);
+    expect(steps[2]!.calls.length).toBe(20);
   });
 
   it("a run's task gives case04Sweep's row for that strategy and size", () => {

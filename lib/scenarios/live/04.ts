@@ -31,7 +31,7 @@ import { dmaAllocNoncontiguous, dmaAllocPages, dmaAllocSgWhatIf } from "../../dm
 import { kernelChanges } from "../../kernel/version.js";
 import { vmalloc32PageGfpText } from "../../mm/vmalloc32.js";
 import { costPerFrameChartSpec, swiotlbSlotsChartSpec, viptStaleChartSpec, zoneMapChartSpec } from "../../viz/zones.js";
-import { CASE04_PARAMS, CASE04_STRATEGIES, case04Machine, case04Run, case04Sweep, case04SweepRow, case04Vipt, case04ZoneMap, type Case04Params, type Case04Result, type Case04Strategy, type Case04SweepRow } from "../04-dma32-vmalloc.js";
+import { CASE04_DEFAULTS, CASE04_PARAMS, CASE04_STRATEGIES, case04Machine, case04Run, case04Sweep, case04SweepRow, case04Vipt, case04ZoneMap, type Case04Params, type Case04Result, type Case04Strategy, type Case04SweepRow } from "../04-dma32-vmalloc.js";
 import { parseScenarioParams, zKernel } from "../params.js";
 import { chart, defineLiveTask, LastResults, liveResult, md, memoLast, paramOfField, prefetchTasks, runTasks, table, type LiveOutput, type LiveResult, type LiveStep, type LiveTaskCall, type SameAsNotebook } from "./types.js";
 
@@ -189,10 +189,10 @@ export function case04AllocOutputs(params: Case04Params): LiveOutput[] {
  * Notebook 04: the swiotlb slots chart of a vmalloc sweep without IOMMU,
  * then what the single run's kernel log says about the pool.
  * @param bounce the vmalloc rows of a case04Sweep without IOMMU.
- * @param run case04Run(params) (its first swiotlb_full message, its slots).
+ * @param run case04Run(params), or its pool figures (its first swiotlb_full message, its slots).
  * @param params buffers and swiotlbSize are named in the chart title.
  */
-export function case04SwiotlbOutputs(bounce: readonly Case04SweepRow[], run: Case04Result, params: Case04Params): LiveOutput[] {
+export function case04SwiotlbOutputs(bounce: readonly Case04SweepRow[], run: Case04PoolFigures, params: Case04Params): LiveOutput[] {
 
   return [
     chart(swiotlbSlotsChartSpec(bounce, `swiotlb slots in use with ${params.buffers} vmalloc buffers (pool ${params.swiotlbSize / 2 ** 20} MiB)`), bounce.map((r) => `${r.bufferMiB} MiB: ${r.swiotlbSlotsUsed}/${r.swiotlbSlots} slots, ${r.ok ? "mapped" : "map failed"}`).join("; ")),
@@ -233,8 +233,36 @@ const VIPT_DEPS = ["kernel"];
 /** The seed the unfragmented computations run with (any seed gives the same result, see above): the notebook's. */
 const SEED_UNREAD = 1;
 
-// (the outputs read the run's figures and its swiotlbFull message, no stored event: the machine stores none)
-const mainRun = memoLast((p: Case04Params) => case04Run(p, { keepEvents: false }), 2);
+/** The swiotlb figures of a case04Run that the swiotlb cell reads. */
+export type Case04PoolFigures = Pick<Case04Result, "swiotlbFull" | "swiotlbSlotsUsed" | "swiotlbSlots">;
+
+/** What notebook 04's page shows of its single run, as plain data (a worker computes it: {@link CASE04_SINGLE_RUN}). */
+export interface Case04SingleRun {
+  /** {@link case04RunOutputs}: the summary and the memory map. */
+  run: LiveOutput[];
+  /** {@link case04BuffersOutputs}: the table of capture buffers. */
+  buffers: LiveOutput[];
+  /** The pool figures the swiotlb cell names. */
+  pool: Case04PoolFigures;
+  /** The run's row as the cost sweep would compute it ({@link case04SweepRow}; the sweep's when the run is one of its runs). */
+  row: Case04SweepRow;
+}
+
+/**
+ * Notebook 04's single run as a task the page runs in a Web Worker
+ * (LiveTask): case04Run(p) without stored events (the outputs read its
+ * figures and its swiotlb_full message, no event), and what the page shows
+ * of it. Off the page's thread, the page stays responsive and its thread
+ * compiles no model code; in Node it runs in place, with the same result.
+ * @throws ModelConfigError from case04Run (a bad parameter, or a strategy the machine cannot take: iommu without VT-d).
+ */
+export const CASE04_SINGLE_RUN = defineLiveTask("case04SingleRun", (p: Case04Params): Case04SingleRun => {
+  const run = case04Run(p, { keepEvents: false });
+  return { run: case04RunOutputs(run, p), buffers: case04BuffersOutputs(run), pool: { swiotlbFull: run.swiotlbFull, swiotlbSlotsUsed: run.swiotlbSlotsUsed, swiotlbSlots: run.swiotlbSlots }, row: case04SweepRow(run) };
+});
+const singleRuns = new LastResults<Case04Params, Case04SingleRun>(2);
+/** A call that puts the single run first on the workers (the cells after it wait for it; the sweep's runs come after). */
+const SINGLE_RUN_WEIGHT = Number.MAX_VALUE;
 /** One run of the cost sweep: its base (the sweep's), strategy and buffer size (bytes). */
 export interface Case04SweepRunArg {
   base: Case04Params;
@@ -275,6 +303,22 @@ function sweepRunOfMain(p: Case04Params, sweepBase: Case04Params): Case04SweepRu
   if (p.fragmentFraction > 0 || !SWEEP_SIZES.includes(p.bufferSize) || !CASE04_STRATEGIES.includes(p.strategy)) return null;
   if (p.strategy === "iommu" && !p.iommu) return null;
   return { base: sweepBase, strategy: p.strategy, size: p.bufferSize };
+}
+
+/**
+ * The calls a live page runs in each of its workers once it is idle after
+ * loading, so that the first change finds the model's code compiled: one
+ * run of 4 buffers of 16 MiB per sweep strategy on the notebook's values
+ * (its release, RAM, mask and pool: the allocation, map, bounce and sync
+ * paths the single run and the sweep's runs take there). Their results are
+ * not kept.
+ */
+export function case04WarmCalls(params: Notebook04Params): LiveTaskCall[] {
+  const { ramGiB, dmaMaskBits, kernel, iommu, swiotlbSize } = params;
+  const base: Case04Params = { ...CASE04_DEFAULTS, ramGiB: ramGiB, dmaMaskBits: dmaMaskBits, kernel: kernel, iommu: iommu, swiotlbSize: swiotlbSize, seed: SEED_UNREAD, buffers: 4, fragmentFraction: 0 };
+  return sweepRunArgs({ base, strategies: CASE04_STRATEGIES })
+    .filter((r) => r.size === 16 * 2 ** 20)
+    .map((r) => ({ task: CASE04_SWEEP_RUN, arg: r, weight: 1 }));
 }
 
 /** The task calls of the runs not memoized (weight = buffers x size: the page starts the heaviest first). */
@@ -320,18 +364,23 @@ export function* notebook04Cells(params: Notebook04Params, same: SameAsNotebook 
   const keepRun = same(fragmentFraction > 0 ? [...RUN_DEPS, "seed"] : RUN_DEPS);
   const sweepBase: Case04Params = { ...u, strategy: "vmalloc", bufferSize: SWEEP_SIZES[0]!, fragmentFraction: 0 };
   const keepSweep = same(SWEEP_DEPS);
-  // the cost sweep's runs (and, behind VT-d, the swiotlb cell's sweep without it) may start now on the page's workers, while the cells before it are computed here
+  // the single run (a task: the page's workers run it first) and the cost sweep's runs (and, behind VT-d, the
+  // swiotlb cell's sweep without it) may start now on the page's workers, while the cells between are computed here
   // (not the sweep run the single run is: its row comes from the single run)
+  const pm: Case04Params = fragmentFraction > 0 ? p : u;
   const mainArg = sweepRunOfMain(p, sweepBase);
   const mainKey = mainArg === null ? null : JSON.stringify(mainArg);
-  if (!keepSweep) yield* prefetchTasks(sweepCalls([...sweepRunArgs({ base: sweepBase, strategies: CASE04_STRATEGIES }), ...(iommu ? sweepRunArgs({ base: { ...sweepBase, iommu: false }, strategies: ["vmalloc"] }) : [])].filter((r) => JSON.stringify(r) !== mainKey)));
+  const singleCalls: LiveTaskCall[] = singleRuns.get(pm) === undefined ? [{ task: CASE04_SINGLE_RUN, arg: pm, weight: SINGLE_RUN_WEIGHT }] : [];
+  const sweepAhead = keepSweep ? [] : sweepCalls([...sweepRunArgs({ base: sweepBase, strategies: CASE04_STRATEGIES }), ...(iommu ? sweepRunArgs({ base: { ...sweepBase, iommu: false }, strategies: ["vmalloc"] }) : [])].filter((r) => JSON.stringify(r) !== mainKey));
+  yield* prefetchTasks([...singleCalls, ...sweepAhead]);
   // the single run: summary and memory map
   // checks strategy against iommu (a ModelConfigError names strategy) even when the run's outputs are kept
-  const run = mainRun(fragmentFraction > 0 ? p : { ...p, seed: SEED_UNREAD });
-  if (mainArg !== null && sweepRuns.get(mainArg) === undefined) sweepRuns.put(mainArg, [case04SweepRow(run)]);
-  yield keepRun ? null : case04RunOutputs(run, p);
+  if (singleCalls.length > 0) singleRuns.put(pm, (yield* runTasks<Case04SingleRun>(singleCalls))[0]!);
+  const single = singleRuns.get(pm)!.value;
+  if (mainArg !== null && sweepRuns.get(mainArg) === undefined) sweepRuns.put(mainArg, [single.row]);
+  yield keepRun ? null : single.run;
   // each capture buffer
-  yield keepRun ? null : case04BuffersOutputs(run);
+  yield keepRun ? null : single.buffers;
   // the page table behind VT-d per release (the run's strategy, size and kernel are replaced)
   yield same(PGTABLE_DEPS) ? null : pgOutputsOf({ p: { ...u, kernel: "v6.19", iommu: true, strategy: "iommu", bufferSize: 2 ** 20, buffers: 1, fragmentFraction: 0 }, releases: pgtableReleases });
   // vmalloc_32() per release
@@ -343,7 +392,7 @@ export function* notebook04Cells(params: Notebook04Params, same: SameAsNotebook 
   yield same(ALLOC_DEPS) ? null : allocOutputsOf({ ...u, kernel: "v6.19", iommu: false, strategy: "vmalloc", bufferSize: 2 ** 20, buffers: 1, fragmentFraction: 0 });
   // swiotlb slots
   const bounce = keepSweep ? [] : iommu ? yield* sweepOf({ base: { ...sweepBase, iommu: false }, strategies: ["vmalloc"] }) : sweep.filter((r) => r.strategy === "vmalloc");
-  const slots = case04SwiotlbOutputs(bounce, run, p);
+  const slots = case04SwiotlbOutputs(bounce, single.pool, p);
   yield [keepSweep ? null : slots[0]!, keepRun ? null : slots[1]!];
   // PA-RISC VIPT
   yield same(VIPT_DEPS) ? null : viptOutputsOf(kernel);
