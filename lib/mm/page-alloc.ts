@@ -90,36 +90,54 @@ export function maxOrderOf(kernel: string): { name: string; value: number; inclu
 const ZONE_INDEX: Record<ZoneName, number> = { ZONE_DMA: 0, ZONE_DMA32: 1, ZONE_NORMAL: 2, ZONE_HIGHMEM: 3, ZONE_MOVABLE: 4 };
 
 /**
- * A placeholder member that every {@link PfnHeap} set holds, so that the set
- * never empties: a V8 Set that drops to 0 members reallocates its table, and
- * the order-0 and order-1 lists of a zone handing out page after page go
- * empty and back at every page. Never equal to a pfn (an object).
- */
-const HEAP_PLACEHOLDER: object = Object.freeze({});
-
-/**
- * A min-heap of pfns with lazy deletion (membership is the set). The heap
- * array is used up to `n` and never shortened (a V8 array popped to empty
- * gives up its store, and the next push allocates a new one: the order-0
- * and order-1 heaps of a zone handing out page after page did at every page).
+ * The free heads of one order in one zone: a min-heap of pfns with lazy
+ * deletion, membership in a byte per block of the zone's span (1: a free
+ * head; pfn / 2^order - first indexes it), not a Set: a page allocation
+ * adds and removes heads at every page, and the byte map costs no hashing
+ * and, being outside the JS heap, no garbage-collector work. The heap array
+ * is used up to `n` and never shortened (a V8 array popped to empty gives up
+ * its store, and the next push allocates a new one: the order-0 and order-1
+ * heaps of a zone handing out page after page did at every page). The byte
+ * map's pages are committed as they are first written (the blocks freed).
  */
 class PfnHeap {
   private readonly a: number[] = [];
   /** Entries of `a` in the heap. */
   private n = 0;
-  /** The members in insertion order, after {@link HEAP_PLACEHOLDER}. */
-  private readonly members = new Set<number | object>([HEAP_PLACEHOLDER]);
-  get size(): number {
-    return this.members.size - 1;
+  /** Block size, pages (2^order), and the block index of the zone's first block. */
+  private readonly pages: number;
+  private readonly first: number;
+  /** 1 at index pfn / pages - first when pfn heads a free block of this order. */
+  private readonly member: Uint8Array;
+  /** Free heads held. */
+  private count = 0;
+  /** @param order the blocks' order; [startPfn, endPfn) the zone's span. */
+  constructor(order: number, startPfn: number, endPfn: number) {
+    this.pages = ORDER_PAGES[order]!;
+    this.first = Math.floor(startPfn / this.pages);
+    this.member = new Uint8Array(Math.max(0, Math.ceil(endPfn / this.pages) - this.first));
   }
-  /** The members in the order they were added (a copy). */
+  get size(): number {
+    return this.count;
+  }
+  /** Index of `p`'s byte, or -1 for a pfn that heads no block of this order in the span. */
+  private slot(p: number): number {
+    const i = p / this.pages - this.first;
+    return Number.isInteger(i) && i >= 0 && i < this.member.length ? i : -1;
+  }
+  /** The free heads, lowest first (a copy). */
   heads(): number[] {
     const out: number[] = [];
-    for (const p of this.members) if (p !== HEAP_PLACEHOLDER) out.push(p as number);
+    const m = this.member;
+    for (let i = 0; i < m.length; i++) if (m[i] === 1) out.push((i + this.first) * this.pages);
     return out;
   }
+  /** Add free head `p` (a block of this order in the zone's span, not already free). */
   add(p: number): void {
-    this.members.add(p);
+    const k = this.slot(p);
+    if (k < 0) throw new ModelConfigError("PfnHeap.add(pfn)", p, `the head of an order-${Math.log2(this.pages)} block inside the zone`);
+    this.member[k] = 1;
+    this.count++;
     const a = this.a;
     let i = this.n++;
     if (i < a.length) a[i] = p;
@@ -134,11 +152,17 @@ class PfnHeap {
       i = j;
     }
   }
+  /** Remove free head `p`. @returns false when `p` is not one. */
   delete(p: number): boolean {
-    return this.members.delete(p);
+    const k = this.slot(p);
+    if (k < 0 || this.member[k] !== 1) return false;
+    this.member[k] = 0;
+    this.count--;
+    return true;
   }
   has(p: number): boolean {
-    return this.members.has(p);
+    const k = this.slot(p);
+    return k >= 0 && this.member[k] === 1;
   }
   private popRaw(): number | undefined {
     if (this.n === 0) return undefined;
@@ -168,14 +192,14 @@ class PfnHeap {
     for (;;) {
       const p = this.popRaw();
       if (p === undefined) return null;
-      if (this.members.delete(p)) return p;
+      if (this.delete(p)) return p;
     }
   }
   clear(): void {
     this.a.length = 0;
     this.n = 0;
-    this.members.clear();
-    this.members.add(HEAP_PLACEHOLDER);
+    this.member.fill(0);
+    this.count = 0;
   }
 }
 
@@ -193,13 +217,13 @@ export class BuddyZone {
     readonly startPfn: number,
     readonly endPfn: number,
   ) {
-    for (let o = 0; o < NR_PAGE_ORDERS; o++) this.lists.push(new PfnHeap());
+    for (let o = 0; o < NR_PAGE_ORDERS; o++) this.lists.push(new PfnHeap(o, startPfn, endPfn));
   }
   /** Number of free blocks of each order (/proc/buddyinfo's row for this zone). */
   buddyinfo(): number[] {
     return this.lists.map((l) => l.size);
   }
-  /** The head pfns of the free blocks of `order` (a copy). */
+  /** The head pfns of the free blocks of `order`, lowest first (a copy). */
   freeHeads(order: number): number[] {
     return this.lists[order]!.heads();
   }

@@ -2,8 +2,8 @@
  * BuddyAllocator.reserve takes a free block lying inside the range whole
  * instead of page by page. Taking pages one by one, lowest first, splits each
  * block and frees halves that later pages of the range take again, so the
- * result must be the same free lists (same heads, in the same order: freeHeads
- * lists them in the order they were freed) and the same pages recorded live.
+ * result must be the same free lists (the same heads of each order: freeHeads
+ * lists them lowest first) and the same pages recorded live.
  * The reference here is the page-by-page reservation: reserve(p, 1) for each
  * page, after checking every page with isFree.
  */
