@@ -70,10 +70,11 @@ export function atLeast(v: string | KernelVersion, change: KernelChange): boolea
   if (e === undefined) {
     throw new ModelConfigError("atLeast(change)", change, "a change registered with defineChange()");
   }
-  // a model runs one release: the last answer per change for a release name is the next one's (a name is immutable)
+  // a model runs one release: the last answer per change for a release is the next one's (a name, or a parsed
+  // release, which parseKernelVersion freezes: neither can change)
   if (v === e.lastV) return e.lastR;
   const r = compareVersions(v, e.since) >= 0;
-  if (typeof v === "string") {
+  if (typeof v === "string" || Object.isFrozen(v)) {
     e.lastV = v;
     e.lastR = r;
   }
@@ -123,9 +124,10 @@ const changes = new Map<string, KernelChange>();
 /**
  * The parsed `since` of each registered change, keyed by the change object
  * registered under its id (atLeast's one lookup), with the last release
- * name atLeast was asked about and its answer (none yet: lastV undefined).
+ * (a name or a frozen parsed release) atLeast was asked about and its
+ * answer (none yet: lastV undefined).
  */
-const sinceOf = new Map<KernelChange, { since: KernelVersion; lastV: string | undefined; lastR: boolean }>();
+const sinceOf = new Map<KernelChange, { since: KernelVersion; lastV: string | KernelVersion | undefined; lastR: boolean }>();
 
 /**
  * Register a behaviour change. Each model area declares its own changes next

@@ -331,6 +331,8 @@ function defaultFor(p: PlatformProfile, k: KernelVersion): KernelLayout {
 export function wrapVa(l: KernelLayout, x: number): number {
   if (!Number.isSafeInteger(x)) throw new ModelConfigError("wrapVa(x)", x, "an integer of magnitude below 2^53 (negative values wrap)");
   const m = l.vaSpan;
+  // already in [0, vaSpan): no division (the linear map's addresses of every mapped page are)
+  if (x > 0 && x < m) return x;
   return ((x % m) + m) % m;
 }
 

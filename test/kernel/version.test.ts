@@ -50,4 +50,15 @@ describe("atLeast remembers its last answer per change without changing any answ
       expect(atLeast(v, c), `${name} >= ${c.since} (${c.id})`).toBe(expected);
     }
   });
+
+  it("a release object the caller may change is asked again each time", () => {
+    const c = kernelChanges().find((x) => x.since !== "v4.4")!;
+    const [smaj, smin] = c.since.slice(1).split(".").map(Number) as [number, number];
+    const v = { major: smaj, minor: smin, name: c.since };
+    expect(atLeast(v, c)).toBe(true);
+    // the same object, now one minor release earlier (or the last of the previous major)
+    if (smin > 0) v.minor = smin - 1;
+    else v.major = smaj - 1;
+    expect(atLeast(v, c)).toBe(false);
+  });
 });
