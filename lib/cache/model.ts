@@ -200,6 +200,8 @@ class SpecRanges {
   /** Ranges registered and not removed. */
   live = 0;
   private lastId = 0;
+  /** The slot after the last one removed: tried first (checked against the id: the ids are unique and sorted). */
+  private nextHint = 0;
 
   /** Register lines [l0, l1) of `colour`. @returns the new id (1, 2, ...). */
   add(l0: number, l1: number, colour: number): number {
@@ -238,7 +240,10 @@ class SpecRanges {
     const ends = this.ends;
     const n = this.n;
     let i: number;
+    const h = this.nextHint;
     if (n > 0 && ids[n - 1] === id) i = n - 1;
+    // the slot after the last removal's (a buffer unmapped page by page, oldest first)
+    else if (h < n && ids[h] === id) i = h;
     else {
       let lo = 0;
       let hi = n;
@@ -252,6 +257,7 @@ class SpecRanges {
     if (i >= n || ids[i] !== id || ends[i]! < 0) return;
     ends[i] = -1;
     this.live--;
+    this.nextHint = i + 1;
     if (i === n - 1) {
       // the last range: drop it and the dead just before it
       let k = n - 1;
@@ -1414,7 +1420,8 @@ export class CacheModel {
     const t = this.newToken("dev");
     this.mem().set(l0, l1, t);
     this.devLast.set(l0, l1, t);
-    if (coherent) {
+    // (an empty cache holds no copy to snoop: no walk)
+    if (coherent && this.lineCount > 0) {
       this.settle();
       if (l1 - l0 <= this.lineCount) for (let l = l0; l < l1; l++) this.dropCopies(l);
       else for (const l of this.cachedLinesIn(l0, l1)) this.dropCopies(l);

@@ -197,14 +197,19 @@ export function DMA_BIT_MASK(n: number): number {
  * {@link MAX_ADDR}.
  */
 export function isLowMask(mask: number): boolean {
-  // the last low mask seen answers at once (a DMA path checks its device's one mask at every page)
-  if (mask === lastLowMask) return true;
+  // the last two low masks seen answer at once (a DMA path checks the same few masks at every page: the segment
+  // boundary, an alignment mask)
+  if (mask === lastLowMask || mask === prevLowMask) return true;
   const ok = Number.isSafeInteger(mask) && mask >= 0 && (mask === MAX_ADDR || isPowerOf2(mask + 1));
-  if (ok) lastLowMask = mask;
+  if (ok) {
+    prevLowMask = lastLowMask;
+    lastLowMask = mask;
+  }
   return ok;
 }
-/** The last mask {@link isLowMask} accepted (a number: the test is on the value alone). */
+/** The last two masks {@link isLowMask} accepted (numbers: the test is on the value alone). */
 let lastLowMask = 0;
+let prevLowMask = 0;
 
 /**
  * Check that `mask` is a low mask 2^k - 1 and return it.

@@ -1117,8 +1117,13 @@ export function swiotlbReleaseSpan(dev: Device, mem: IoTlbMem, tlbAddr: PhysAddr
  * (outside the pool, or its slot is free), or allocSize is bad.
  */
 export function swiotlbReleaseSlots(dev: Device, mem: IoTlbMem, tlbAddr: PhysAddr, allocSize?: number): void {
+  releaseSpan(dev, mem, tlbAddr, swiotlbReleaseSpan(dev, mem, tlbAddr, allocSize, "swiotlbReleaseSlots"));
+}
+
+/** {@link swiotlbReleaseSlots} of the span {@link swiotlbReleaseSpan} found for `tlbAddr` (checked: nothing left to throw). */
+function releaseSpan(dev: Device, mem: IoTlbMem, tlbAddr: PhysAddr, span: { index: number; nslots: number }): void {
   const pool = mem.defpool;
-  const { index, nslots } = swiotlbReleaseSpan(dev, mem, tlbAddr, allocSize, "swiotlbReleaseSlots");
+  const { index, nslots } = span;
   const area = pool.areas[Math.floor(index / pool.areaNslabs)]!;
   giveSlots(pool, index, nslots);
   area.used -= nslots;
@@ -1141,11 +1146,12 @@ export function swiotlbTblUnmapSingle(dev: Device, mem: IoTlbMem, tlbAddr: PhysA
   const attrs = checkInt("swiotlbTblUnmapSingle(attrs)", opts.attrs ?? 0, 0, 2 ** 31 - 1);
   const allocSize = checkInt("swiotlbTblUnmapSingle(allocSize)", opts.allocSize ?? mappingSize, 0, 0xffffffff);
   const index = liveSlot(mem, tlbAddr, "swiotlbTblUnmapSingle");
-  swiotlbReleaseSpan(dev, mem, tlbAddr, allocSize, "swiotlbTblUnmapSingle");
+  // the span is checked before the copy back (a bad address changes nothing), then released as found
+  const span = swiotlbReleaseSpan(dev, mem, tlbAddr, allocSize, "swiotlbTblUnmapSingle");
   if (!hasAttr(attrs, DMA_ATTR_SKIP_CPU_SYNC) && (dir === DMA_FROM_DEVICE || dir === DMA_BIDIRECTIONAL)) {
     doBounce(dev, mem, tlbAddr, index, mappingSize, false, opts.copy);
   }
-  swiotlbReleaseSlots(dev, mem, tlbAddr, allocSize);
+  releaseSpan(dev, mem, tlbAddr, span);
 }
 
 /**
