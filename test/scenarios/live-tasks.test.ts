@@ -134,13 +134,13 @@ describe("notebook 04's cost sweep as task calls", () => {
     }
   });
 
-  it("the page's warm-up: one 4 x 16 MiB run per sweep strategy on the notebook's release, RAM, mask and pool", () => {
+  it("the page's warm-up: one 6 x 16 MiB run per sweep strategy on the notebook's release, RAM, mask and pool", () => {
     const calls = case04WarmCalls({ ...P, kernel: "v6.19", ramGiB: 12, iommu: false });
     expect(calls.map((c) => (c.arg as Case04SweepRunArg).strategy)).toEqual(["vmalloc", "vmalloc32", "zone-dma32", "noncontiguous", "dma_alloc_sg"]);
     for (const c of calls) {
       const a = c.arg as Case04SweepRunArg;
       expect(c.task).toBe(CASE04_SWEEP_RUN);
-      expect([a.size, a.base.buffers, a.base.kernel, a.base.ramGiB, a.base.fragmentFraction]).toEqual([16 * 2 ** 20, 4, "v6.19", 12, 0]);
+      expect([a.size, a.base.buffers, a.base.kernel, a.base.ramGiB, a.base.fragmentFraction]).toEqual([16 * 2 ** 20, 6, "v6.19", 12, 0]);
     }
     // behind VT-d the iommu strategy is warmed too
     expect(case04WarmCalls({ ...P, iommu: true }).map((c) => (c.arg as Case04SweepRunArg).strategy)).toContain("iommu");

@@ -308,14 +308,16 @@ function sweepRunOfMain(p: Case04Params, sweepBase: Case04Params): Case04SweepRu
 /**
  * The calls a live page runs in each of its workers once it is idle after
  * loading, so that the first change finds the model's code compiled: one
- * run of 4 buffers of 16 MiB per sweep strategy on the notebook's values
+ * run of 6 buffers of 16 MiB per sweep strategy on the notebook's values
  * (its release, RAM, mask and pool: the allocation, map, bounce and sync
- * paths the single run and the sweep's runs take there). Their results are
- * not kept.
+ * paths the single run and the sweep's runs take there; 96 MiB of bounced
+ * pages also fill the notebook's 64 MiB pool, so the swiotlb-full path and
+ * its unmap of a half-mapped list are compiled too). Their results are not
+ * kept.
  */
 export function case04WarmCalls(params: Notebook04Params): LiveTaskCall[] {
   const { ramGiB, dmaMaskBits, kernel, iommu, swiotlbSize } = params;
-  const base: Case04Params = { ...CASE04_DEFAULTS, ramGiB: ramGiB, dmaMaskBits: dmaMaskBits, kernel: kernel, iommu: iommu, swiotlbSize: swiotlbSize, seed: SEED_UNREAD, buffers: 4, fragmentFraction: 0 };
+  const base: Case04Params = { ...CASE04_DEFAULTS, ramGiB: ramGiB, dmaMaskBits: dmaMaskBits, kernel: kernel, iommu: iommu, swiotlbSize: swiotlbSize, seed: SEED_UNREAD, buffers: 6, fragmentFraction: 0 };
   return sweepRunArgs({ base, strategies: CASE04_STRATEGIES })
     .filter((r) => r.size === 16 * 2 ** 20)
     .map((r) => ({ task: CASE04_SWEEP_RUN, arg: r, weight: 1 }));
