@@ -197,19 +197,21 @@ export function DMA_BIT_MASK(n: number): number {
  * {@link MAX_ADDR}.
  */
 export function isLowMask(mask: number): boolean {
-  // the last two low masks seen answer at once (a DMA path checks the same few masks at every page: the segment
-  // boundary, an alignment mask)
-  if (mask === lastLowMask || mask === prevLowMask) return true;
+  // the last four low masks seen answer at once (a DMA path checks the same few masks at every page: the segment
+  // boundary, the slot and alignment masks of a swiotlb search)
+  const seen = LOW_MASKS_SEEN;
+  if (mask === seen[0] || mask === seen[1] || mask === seen[2] || mask === seen[3]) return true;
   const ok = Number.isSafeInteger(mask) && mask >= 0 && (mask === MAX_ADDR || isPowerOf2(mask + 1));
   if (ok) {
-    prevLowMask = lastLowMask;
-    lastLowMask = mask;
+    seen[3] = seen[2]!;
+    seen[2] = seen[1]!;
+    seen[1] = seen[0]!;
+    seen[0] = mask;
   }
   return ok;
 }
-/** The last two masks {@link isLowMask} accepted (numbers: the test is on the value alone). */
-let lastLowMask = 0;
-let prevLowMask = 0;
+/** The last four masks {@link isLowMask} accepted, newest first (numbers: the test is on the value alone). */
+const LOW_MASKS_SEEN = new Float64Array(4);
 
 /**
  * Check that `mask` is a low mask 2^k - 1 and return it.

@@ -213,3 +213,19 @@ describe("orderBase2 (order_base_2, include/linux/log2.h)", () => {
     expect(() => orderBase2(0)).toThrow(/orderBase2\(n\)/);
   });
 });
+
+describe("isLowMask remembers the last masks it accepted without changing any answer", () => {
+  it("masks and non-masks in any order, above 2^32 too, agree with BigInt: x + 1 a power of two (or MAX_ADDR)", () => {
+    const lowMask = fc.integer({ min: 0, max: 53 }).map((k) => (k === 53 ? MAX_ADDR : 2 ** k - 1));
+    const other = fc.oneof(fc.integer({ min: -5, max: 2 ** 40 }), fc.constantFrom(NaN, 0.5, -0, 2 ** 53, 0xff0, 2 ** 33));
+    fc.assert(
+      fc.property(fc.array(fc.oneof(lowMask, other), { minLength: 1, maxLength: 40 }), (xs) => {
+        for (const x of xs) {
+          const want = Number.isSafeInteger(x) && x >= 0 && (x === MAX_ADDR || (BigInt(x) & BigInt(x + 1)) === 0n);
+          expect(isLowMask(x), String(x)).toBe(want);
+        }
+      }),
+      { numRuns: 300, seed: 5 },
+    );
+  });
+});
