@@ -18,7 +18,9 @@
  * the buffer size or the fragmentation re-runs the single-run cells only;
  * the release, the IOMMU, the RAM, the mask, the buffer count, the swiotlb
  * size and the seed (the machines' seed) re-run the sweep, whose runs are
- * task calls ({@link CASE04_SWEEP_RUN}) the page runs in Web Workers. When
+ * task calls ({@link CASE04_SWEEP_RUN}) the page runs in Web Workers. The
+ * single run is a task as well ({@link CASE04_SINGLE_RUN}, started first),
+ * so the page's thread runs no model code. When
  * the single run is one of the sweep's runs (an unfragmented run of a
  * sweep strategy and size, as the notebook's vmalloc 4 MiB is), its row
  * comes from the single run and no task repeats it. The model is
