@@ -35,7 +35,7 @@ export interface LiveNotebook {
   units?: Record<string, string>;
   /** Choices of string parameters that are not zod enums (e.g. platform ids). */
   choices?: () => Record<string, string[]>;
-  /** Small task calls the page runs in each of its workers once it is idle after loading, so the first change finds their code compiled (LiveTask). @param defaults the notebook's parameter values. */
+  /** Task calls the page runs in each of its workers once it is idle after loading, so the first change finds their code compiled (LiveTask; a few hundred ms of work per worker at most). @param defaults the notebook's parameter values. */
   warmTasks?: (defaults: Record<string, unknown>) => LiveTaskCall[];
 }
 
