@@ -609,14 +609,18 @@ function start(cfg: LiveConfig, nb: LiveNotebook): void {
   }
   // Warm up once the page is idle (the first run compiles the model's and
   // vega's code paths): compute the notebook's first cell on its own values
-  // and draw a chart off-page.
+  // (its task calls on the workers, if there are any, as a change would run
+  // them) and draw a chart off-page.
   const warm = async () => {
     // the workers compile the task calls' code meanwhile (a failure shows when the reader changes a value)
     const warming = nb.warmTasks ? tasks().warm(nb.warmTasks(defaults)) : Promise.resolve();
     try {
       const it = nb.cells(defaults)[Symbol.iterator]();
       let first = it.next();
-      while (!first.done && (first.value === undefined || isTasksStep(first.value))) first = it.next();
+      while (!first.done && (first.value === undefined || isTasksStep(first.value))) {
+        const st: LiveStep = first.value;
+        first = isTasksStep(st) && st.kind === "tasks" && tasks().size > 0 ? it.next(await Promise.all(tasks().start(st.calls))) : it.next();
+      }
       const spec = !first.done && !isTasksStep(first.value) ? first.value?.find((o): o is Extract<LiveOutput, { kind: "chart" }> => o !== null && o.kind === "chart") : undefined;
       if (spec) (await draw(document.createElement("div"), spec.spec)).finalize();
     } catch {
