@@ -1269,9 +1269,10 @@ export class CacheModel {
     const fromColour = this.colourOf(opts.fromVa);
     const srcCached = (opts.fromAttr ?? "cacheable") === "cacheable";
     const attr = opts.toAttr ?? "cacheable";
-    // The lazy runs (PIPT) stay runs through a copy that may take the bulk path and reads and writes none of their lines.
+    // The lazy runs (PIPT) stay runs through a copy that reads and writes none of their lines (the bulk path's test
+    // below sees only line objects; a copy that does not take it settles them before its per-line fills).
     const lazy = this.lazy;
-    if (lazy.head !== lazy.tail && (attr !== "cacheable" || l1 - l0 > this.capacityLines || (srcCached && lazy.overlaps(s0, s1)) || lazy.overlaps(l0, l1))) this.settle();
+    if (lazy.head !== lazy.tail && ((srcCached && lazy.overlaps(s0, s1)) || lazy.overlaps(l0, l1))) this.settle();
     const stale: Array<{ line: number; seen: Token; newer: Token }> = [];
     const read: TokenRun[] = [];
     // The read changes nothing, so memory is walked run by run and only the

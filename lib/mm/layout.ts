@@ -336,6 +336,15 @@ export function wrapVa(l: KernelLayout, x: number): number {
   return ((x % m) + m) % m;
 }
 
+/**
+ * True iff `va` lies in the linear map's VA window [pageOffset, pageOffset +
+ * linearSpan) of a resolved layout (see lib/mm/linear-map.ts isLinearMapAddr,
+ * which resolves the layout first).
+ */
+export function inLinearRange(l: KernelLayout, va: number): boolean {
+  return va >= l.pageOffset && va - l.pageOffset < l.linearSpan;
+}
+
 /** True iff `va` lies in [vmallocStart, vmallocEnd): is_vmalloc_addr (include/linux/mm.h). */
 export function inVmallocRange(l: KernelLayout, va: number): boolean {
   return va >= l.vmallocStart && va < l.vmallocEnd;

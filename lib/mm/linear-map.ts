@@ -17,7 +17,7 @@
  */
 import { checkInt } from "../core/arith.js";
 import type { PhysAddr, VirtAddr } from "../core/addr.js";
-import { kernelLayout, wrapVa, type KernelLayout, type LayoutHost } from "./layout.js";
+import { inLinearRange, kernelLayout, wrapVa, type KernelLayout, type LayoutHost } from "./layout.js";
 
 export { kernelLayout, type KernelLayout, type LayoutHost } from "./layout.js";
 
@@ -49,8 +49,7 @@ export function linearMapVa(l: KernelLayout, pa: number): VirtAddr {
  * PAGE_OFFSET and the lowmem end). Says nothing about whether RAM is mapped there.
  */
 export function isLinearMapAddr(machine: LayoutHost, va: VirtAddr | number): boolean {
-  const l = kernelLayout(machine);
-  return va >= l.pageOffset && va - l.pageOffset < l.linearSpan;
+  return inLinearRange(kernelLayout(machine), va);
 }
 
 /**

@@ -28,7 +28,7 @@ import { ModelConfigError } from "../core/errors.js";
 import { atLeast, defineChange } from "../kernel/version.js";
 import type { Device } from "../platform/device.js";
 import type { PlatformProfile } from "../platform/profile.js";
-import { ARM64_FLIP_VA, inVmallocRange, kernelLayout, wrapVa, type KernelLayout, type LayoutHost } from "./layout.js";
+import { ARM64_FLIP_VA, inLinearRange, inVmallocRange, kernelLayout, wrapVa, type KernelLayout, type LayoutHost } from "./layout.js";
 import { physToVirt, rawVirtToPhys } from "./linear-map.js";
 import { VmapSpace, type VmArea, type VmProt } from "./vmalloc.js";
 
@@ -419,7 +419,7 @@ export class MemoryModel {
    */
   translate(va: VirtAddr | number): { pa: PhysAddr; prot: VmProt; area: VmArea | null } | null {
     this.ensure();
-    if (this.inLinearMap(va)) {
+    if (inLinearRange(this.layout, va)) {
       const l = this.layout;
       const pa = va - l.pageOffset + l.physOffset;
       if (this.hasLinearAlias(pa)) return { pa: pa as PhysAddr, prot: "normal", area: null };
@@ -429,12 +429,6 @@ export class MemoryModel {
     if (!a) return null;
     const pa = a.physOf(va, this.pageSize);
     return pa === null ? null : { pa, prot: a.prot, area: a };
-  }
-
-  /** True iff `va` is in the linear map's VA window (isLinearMapAddr on the resolved layout; call ensure() first). */
-  private inLinearMap(va: number): boolean {
-    const l = this.layout;
-    return va >= l.pageOffset && va - l.pageOffset < l.linearSpan;
   }
 
   /**
@@ -457,7 +451,7 @@ export class MemoryModel {
     // translate's vm-area case without its result object (this runs per page of a vmalloc buffer): a linear-map
     // address has no vm area (null, mapped or not); otherwise the vm area's page holding `va`
     this.ensure();
-    if (this.inLinearMap(va)) return null;
+    if (inLinearRange(this.layout, va)) return null;
     const a = this.vmapSpace.find(va);
     if (!a) return null;
     const pa = a.physOf(va, this.pageSize);

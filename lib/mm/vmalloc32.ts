@@ -27,9 +27,9 @@
  * BUG_ON(PageHighMem(pg)).
  */
 import { checkInt, hex } from "../core/arith.js";
-import type { DmaAddr, Pfn, VirtAddr } from "../core/addr.js";
+import type { Pfn, VirtAddr } from "../core/addr.js";
 import { KernelOops, ModelConfigError } from "../core/errors.js";
-import type { Scatterlist } from "../sg/scatterlist.js";
+import { sgInitEntry, sgSetPage, type Scatterlist } from "../sg/scatterlist.js";
 import { fmtGfp, gfp, gfpVmalloc, gfpVmalloc32, vmallocPageGfp, type GfpFlags, type VmallocArch } from "./gfp.js";
 import { buddyOf, zoneConfigOf, type HasMm } from "./page-alloc.js";
 import { vmallocPages } from "./remap.js";
@@ -151,8 +151,9 @@ export function vmallocToSg(machine: HasMm, va: number, nrPages: number): Scatte
       (mm.machine as { trace?: { record(e: object): void } }).trace?.record({ fn: "vmalloc_to_sg", kind: "oops", level: "fault", msg, data: { pfn: pfn } });
       throw new KernelOops(msg, pfn * ps, ["vmalloc_to_sg", "saa7146_vmalloc_build_pgtable"]);
     }
-    // sg_set_page(sg, page, PAGE_SIZE, 0) on a fresh entry (sgInitEntry's fields, in its order: one object shape)
-    out.push({ pfn: pfn, offset: 0, length: ps, dmaAddress: 0 as DmaAddr, dmaLength: 0, isLast: false, dmaBusAddress: false });
+    const sg = sgInitEntry();
+    sgSetPage(sg, pfn, ps, 0);
+    out.push(sg);
   }
   out[out.length - 1]!.isLast = true;
   return out;

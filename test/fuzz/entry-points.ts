@@ -324,6 +324,7 @@ export const ENTRIES: Entry[] = [
   { fn: "applyMaintenance", build: () => { const c = x86(); return { root: c.m, args: [c.m, [], 0x100000] }; }, args: [A(2, "paddr")] },
   { fn: "isStackPhys", build: () => { const c = x86(); L.stackBuffer(c.m, 256, 0); return { root: c.m, args: [c.m, 0x100000] }; }, args: [A(1, "pa")], anyReturn: true },
   { fn: "inVmallocRange", build: () => { const c = x86(); return { root: c.m, args: [L.kernelLayout(c.m), 0x1000] }; }, args: [A(1, "va")], anyReturn: true },
+  { fn: "inLinearRange", build: () => { const c = x86(); return { root: c.m, args: [L.kernelLayout(c.m), 0x1000] }; }, args: [A(1, "va")], anyReturn: true },
   { fn: "wrapVa", build: () => { const c = x86(); return { root: c.m, args: [L.kernelLayout(c.m), 0x1000] }; }, args: [A(1, "x", ["nan", "frac", "huge", "type"])] },
   { fn: "rawVirtToPhys", build: () => { const c = x86(); return { root: c.m, args: [L.kernelLayout(c.m), L.physToVirt(c.m, 0x100000)] }; }, args: [A(1, "va")] },
   { fn: "isVmallocAddr", build: () => { const c = x86(); return { root: c.m, args: [c.m, 0x1000] }; }, args: [A(1, "va")], anyReturn: true },
