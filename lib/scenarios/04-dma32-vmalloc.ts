@@ -58,7 +58,8 @@ import { swiotlbUsed, type IoTlbMem } from "../dma/swiotlb.js";
 import { dmaAllocNoncontiguous, dmaAllocSgWhatIf, dmaVmapNoncontiguous, DMA_ALLOC_NONCONTIGUOUS } from "../dma/noncontiguous.js";
 import { DMA_FROM_DEVICE } from "../core/dma-types.js";
 import { buddyOf } from "../mm/page-alloc.js";
-import { gfpKernelDma32, vmalloc32, vmallocBuddy, vmallocGfp, vmallocToSg, type VmallocBuffer } from "../mm/vmalloc32.js";
+import { gfpKernelDma32, vmalloc32, vmallocArchOf, vmallocBuddy, vmallocGfp, vmallocToSg, type VmallocBuffer } from "../mm/vmalloc32.js";
+import { gfpVmalloc, gfpVmalloc32, type GfpFlags } from "../mm/gfp.js";
 import { atLeast } from "../kernel/version.js";
 import { SAA7146_SG_DMA_LEN, saa7146BuildTables, saa7146DriverTable, saa7146PageAddresses } from "../drivers/saa7146.js";
 import type { Scatterlist } from "../sg/scatterlist.js";
@@ -285,6 +286,44 @@ class ProblemWatch {
   }
 }
 
+/** Why a buffer of a vmalloc strategy failed when its allocator found no pages (the call the strategy makes, named as the driver would see it). */
+function allocFailure(s: Case04Strategy): string {
+  return `${s === "vmalloc32" ? "vmalloc_32" : "vmalloc"} failed: no pages left in the zonelist`;
+}
+
+/**
+ * The flags a vmalloc strategy passes down on machine `m`, null for the
+ * others: vmalloc()'s (gfpVmalloc), vmalloc_32()'s (gfpVmalloc32: the
+ * release and the machine's zones), or GFP_KERNEL | GFP_DMA32 (zone-dma32).
+ */
+function vmallocCallerGfp(m: Machine, s: Case04Strategy): GfpFlags | null {
+  if (s === "vmalloc") return gfpVmalloc(m.kernel);
+  if (s === "vmalloc32") return gfpVmalloc32(m.kernel, vmallocArchOf(m));
+  if (s === "zone-dma32") return gfpKernelDma32();
+  return null;
+}
+
+/**
+ * True when case04Run makes the same model calls with strategy `a` as with
+ * strategy `b` on machine `m` (its release and zones), so that the two runs
+ * on the same other parameters give the same figures: `a` and `b` are the
+ * same strategy, or both are vmalloc strategies passing equal flags
+ * (oneBuffer calls vmallocGfp with them, and nothing else in the run reads
+ * which of the three it is but the caller's name, which only labels the
+ * vmap area and the allocation-failure text). On x86-64, vmalloc_32() passes
+ * GFP_KERNEL | GFP_DMA32 in every modelled release (mm/vmalloc.c
+ * GFP_VMALLOC32 with CONFIG_ZONE_DMA32), so vmalloc32 and zone-dma32 are
+ * the same run there, as the notebook says of their lines.
+ */
+export function case04SameRun(m: Machine, a: Case04Strategy, b: Case04Strategy): boolean {
+  if (a === b) return true;
+  const fa = vmallocCallerGfp(m, a);
+  const fb = vmallocCallerGfp(m, b);
+  if (fa === null || fb === null || fa.size !== fb.size) return false;
+  for (const f of fa) if (!fb.has(f)) return false;
+  return true;
+}
+
 function fail(reason: string, pagePhys: number[] = []): Case04Buffer {
   return { ok: false, reason, pagePhys, dmaSegments: 0, deviceAddrs: [], bounced: 0, bouncedBytes: 0, truncated: 0, tables: 0, misdirected: 0, unmappedEntries: 0 };
 }
@@ -309,7 +348,7 @@ function oneBuffer(m: Machine, dev: Device, p: Case04Params, watch: ProblemWatch
   if (p.strategy === "vmalloc32") buf = vmalloc32(m, p.bufferSize);
   else if (p.strategy === "zone-dma32") buf = vmallocGfp(m, p.bufferSize, gfpKernelDma32(), "vmalloc(GFP_DMA32)");
   else buf = vmallocBuddy(m, p.bufferSize);
-  if (!buf) return fail(`${p.strategy === "vmalloc32" ? "vmalloc_32" : "vmalloc"} failed: no pages left in the zonelist`);
+  if (!buf) return fail(allocFailure(p.strategy));
   const sgl = vmallocToSg(m, buf.va, pages);
   if (!sgl) return fail("vmalloc_to_sg failed");
   const pagePhys = buf.pfns.map((x) => x * ps);
@@ -419,15 +458,33 @@ export interface Case04SweepRow {
 /**
  * Run every strategy of `strategies` for every buffer size (bytes) on
  * fresh machines; the iommu strategy is skipped when base.iommu is false.
+ * Rows come strategies outer, sizes inner. A strategy whose run would make
+ * the same model calls as a run already made for that size
+ * ({@link case04SameRun} on that run's machine: vmalloc32 and zone-dma32
+ * on x86-64) is not run again: its row is that run's
+ * ({@link case04SweepRowAs}).
  * @throws ModelConfigError for bad parameters.
  */
 export function case04Sweep(base: Partial<Case04Params>, sizes: readonly number[], strategies: readonly Case04Strategy[] = CASE04_STRATEGIES): Case04SweepRow[] {
   const rows: Case04SweepRow[] = [];
+  // rows already known from a run made for another strategy, by "strategy size" (a run's machine is dropped once they are taken)
+  const known = new Map<string, Case04SweepRow>();
   for (const s of strategies) {
     if (s === "iommu" && !base.iommu) continue;
     for (const size of sizes) {
+      const have = known.get(`${s} ${size}`);
+      if (have !== undefined) {
+        rows.push(have);
+        continue;
+      }
       // the rows read no stored event: the sweep's machines keep none
-      rows.push(case04SweepRow(runCase04({ ...CASE04_DEFAULTS, ...base, strategy: s, bufferSize: size }, false)));
+      const r = runCase04({ ...CASE04_DEFAULTS, ...base, strategy: s, bufferSize: size }, false);
+      rows.push(case04SweepRow(r));
+      for (const t of strategies) {
+        if (t === s) continue;
+        const row = case04SweepRowAs(r, t);
+        if (row !== null) known.set(`${t} ${size}`, row);
+      }
     }
   }
   return rows;
@@ -450,6 +507,22 @@ export function case04SweepRow(r: Case04Result): Case04SweepRow {
     swiotlbSlots: r.swiotlbSlots,
     pagesAbove4G: r.pagesAbove4G,
   };
+}
+
+/**
+ * The {@link case04SweepRow} that a run with strategy `s` on r's other
+ * parameters gives, read from r when the two runs make the same model
+ * calls ({@link case04SameRun} on r's machine): r's figures under s's name,
+ * with s's wording when the first failed buffer found no pages (the only
+ * text that names the allocator).
+ * @returns the row, or null when the runs differ (s must be run itself).
+ */
+export function case04SweepRowAs(r: Case04Result, s: Case04Strategy): Case04SweepRow | null {
+  const own = r.params.strategy;
+  if (!case04SameRun(r.machine, own, s)) return null;
+  const row = case04SweepRow(r);
+  if (s === own) return row;
+  return { ...row, strategy: s, reason: row.reason === allocFailure(own) ? allocFailure(s) : row.reason };
 }
 
 /**

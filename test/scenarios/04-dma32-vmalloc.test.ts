@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ModelConfigError } from "../../lib/core/errors.js";
-import { case04Run, case04Sweep, case04Vipt, case04ZoneMap } from "../../lib/scenarios/04-dma32-vmalloc.js";
+import { case04Run, case04SameRun, case04Sweep, case04SweepRow, case04SweepRowAs, case04Vipt, case04ZoneMap, type Case04Params, type Case04Strategy } from "../../lib/scenarios/04-dma32-vmalloc.js";
 import { viptStaleChartSpec, zoneMapChartSpec } from "../../lib/viz/zones.js";
 
 const MiB = 2 ** 20;
@@ -120,6 +120,47 @@ describe("case 04: parameters, sweep and chart data", () => {
     // 2 x 2 MiB = 4 MiB of bounces fit the 8 MiB pool; 2 x 8 MiB do not
     expect(rows.map((r) => r.ok)).toEqual([true, false]);
     expect(rows[0]!.bouncedMiBPerFrame).toBe(4);
+  });
+
+  it("vmalloc32 and zone-dma32 are the same run on x86-64 (vmalloc_32 passes GFP_KERNEL | GFP_DMA32 with ZONE_DMA32, every release); other strategies are not", () => {
+    for (const kernel of ["v4.4", "v4.12", "v4.13", "v6.19"]) {
+      const m = case04Run({ kernel, buffers: 1, bufferSize: MiB, strategy: "vmalloc32" }, { keepEvents: false }).machine;
+      expect(case04SameRun(m, "vmalloc32", "zone-dma32")).toBe(true);
+      expect(case04SameRun(m, "zone-dma32", "vmalloc32")).toBe(true);
+      // vmalloc() passes GFP_KERNEL (with __GFP_HIGHMEM before v4.12): another zonelist
+      expect(case04SameRun(m, "vmalloc", "vmalloc32")).toBe(false);
+      expect(case04SameRun(m, "noncontiguous", "dma_alloc_sg")).toBe(false);
+      expect(case04SameRun(m, "dma_alloc_sg", "dma_alloc_sg")).toBe(true);
+    }
+  });
+
+  it("the sweep runs vmalloc32 once for both: every row is the one a run of its own strategy gives, failures worded per allocator", () => {
+    const cases: Array<[Partial<Case04Params>, number[]]> = [
+      [{ kernel: "v6.19", buffers: 2 }, [MiB, 16 * MiB]],
+      // v4.12: GFP_DMA32 | __GFP_HIGHMEM falls to ZONE_DMA (15 MiB managed): 16 MiB fails in both
+      [{ kernel: "v4.12", buffers: 1 }, [MiB, 16 * MiB]],
+      // 1 GiB of RAM (less the 64 MiB pool) cannot hold a 1 GiB buffer: every strategy runs out of pages
+      [{ kernel: "v5.4", ramGiB: 1, buffers: 1 }, [GiB]],
+    ];
+    const strategies: Case04Strategy[] = ["vmalloc", "vmalloc32", "zone-dma32"];
+    for (const [base, sizes] of cases) {
+      const rows = case04Sweep(base, sizes, strategies);
+      const own = strategies.flatMap((s) => sizes.map((size) => case04SweepRow(case04Run({ ...base, strategy: s, bufferSize: size }, { keepEvents: false }))));
+      expect(rows).toEqual(own);
+    }
+    // an allocation failure names the call each strategy makes (v4.12, and 1 GiB of RAM on v5.4)
+    const fails = [...case04Sweep({ kernel: "v4.12", buffers: 1 }, [16 * MiB], ["vmalloc32", "zone-dma32"]), ...case04Sweep({ kernel: "v5.4", ramGiB: 1, buffers: 1 }, [GiB], ["zone-dma32", "vmalloc32"])];
+    expect(fails.map((r) => [r.strategy, r.ok, r.reason])).toEqual([
+      ["vmalloc32", false, "vmalloc_32 failed: no pages left in the zonelist"],
+      ["zone-dma32", false, "vmalloc failed: no pages left in the zonelist"],
+      ["zone-dma32", false, "vmalloc failed: no pages left in the zonelist"],
+      ["vmalloc32", false, "vmalloc_32 failed: no pages left in the zonelist"],
+    ]);
+    // a run's row as another strategy: null when their runs differ
+    const r = case04Run({ kernel: "v6.19", buffers: 1, bufferSize: MiB, strategy: "vmalloc32" }, { keepEvents: false });
+    expect(case04SweepRowAs(r, "vmalloc")).toBeNull();
+    expect(case04SweepRowAs(r, "vmalloc32")).toEqual(case04SweepRow(r));
+    expect(case04SweepRowAs(r, "zone-dma32")).toEqual({ ...case04SweepRow(r), strategy: "zone-dma32" });
   });
 
   it("the zone map marks pages beyond the mask and draws the mask line at 4 GiB", () => {

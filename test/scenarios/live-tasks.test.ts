@@ -9,7 +9,7 @@
 import { describe, expect, it } from "vitest";
 import { defineLiveTask, isTasksStep, LastResults, liveResult, prefetchTasks, runTasks, runTasksHere, taskCallKey, type LiveStep, type LiveTasksStep } from "../../lib/scenarios/live/types.js";
 import { CASE04_SINGLE_RUN, CASE04_SWEEP_RUN, case04WarmCalls, case04BuffersOutputs, case04RunOutputs, notebook04Cells, notebook04Live, type Case04SweepRunArg, type Notebook04Params } from "../../lib/scenarios/live/04.js";
-import { CASE04_DEFAULTS, case04Run, case04Sweep } from "../../lib/scenarios/04-dma32-vmalloc.js";
+import { CASE04_DEFAULTS, case04Run, case04Sweep, case04SweepRow, type Case04Strategy } from "../../lib/scenarios/04-dma32-vmalloc.js";
 
 const square = defineLiveTask("test-square", (x: number) => x * x);
 const calls = [3, 4, 5].map((x) => ({ task: square, arg: x as never, weight: x }));
@@ -98,11 +98,14 @@ describe("notebook 04's cost sweep as task calls", () => {
     // the single run: one call, the heaviest (the page's workers start it first)
     expect(single.calls.map((c) => c.task)).toEqual([CASE04_SINGLE_RUN]);
     expect(Math.max(...ahead.calls.map((c) => c.weight))).toBe(single.calls[0]!.weight);
-    // 5 strategies (iommu skipped without VT-d) x 4 sizes, each the task of one run, but for the single run's
-    // (vmalloc, 4 MiB, unfragmented: that run's row comes from the single run)
-    expect(sweep.calls.length).toBe(19);
+    // 5 strategies (iommu skipped without VT-d) x 4 sizes in 4 tasks per size (vmalloc32 and zone-dma32 share
+    // one: the same run on x86-64), but for the single run's (vmalloc, 4 MiB, unfragmented: its row comes from the single run)
+    expect(sweep.calls.length).toBe(15);
     expect(sweep.calls.every((c) => c.task === CASE04_SWEEP_RUN)).toBe(true);
-    expect(sweep.calls.map((c) => `${(c.arg as Case04SweepRunArg).strategy} ${(c.arg as Case04SweepRunArg).size}`)).not.toContain(`vmalloc ${4 * 2 ** 20}`);
+    const names = sweep.calls.map((c) => `${(c.arg as Case04SweepRunArg).strategies.join("+")} ${(c.arg as Case04SweepRunArg).size}`);
+    expect(names).not.toContain(`vmalloc ${4 * 2 ** 20}`);
+    expect(names).toContain(`vmalloc32+zone-dma32 ${4 * 2 ** 20}`);
+    expect(names.filter((n) => n.includes("zone-dma32"))).toHaveLength(4);
     // the prefetch announced exactly the calls the two tasks steps ask for
     expect(ahead.calls.map(taskCallKey)).toEqual([...single.calls, ...sweep.calls].map(taskCallKey));
     // the same parameters again: the single run and every sweep run are memoized, no task step
@@ -116,12 +119,15 @@ describe("notebook 04's cost sweep as task calls", () => {
     expect(got.run).toEqual(case04RunOutputs(r, p));
     expect(got.buffers).toEqual(case04BuffersOutputs(r));
     expect(got.pool).toEqual({ swiotlbFull: r.swiotlbFull, swiotlbSlotsUsed: r.swiotlbSlotsUsed, swiotlbSlots: r.swiotlbSlots });
+    // its rows: its own, and vmalloc32's (the same run on x86-64: the rows a run of each strategy gives)
+    const twin = case04Run({ ...p, strategy: "vmalloc32" }, { keepEvents: false });
+    expect(got.rows).toEqual([case04SweepRow(twin), case04SweepRow(r)]);
     // plain data: a worker's structured clone keeps it whole
     expect(structuredClone(got)).toEqual(got);
   });
 
   it("the sweep's row for the single run's strategy and size is the one case04Sweep computes", () => {
-    for (const q of [{ ...P, ramGiB: 5 }, { ...P, ramGiB: 5, strategy: "zone-dma32" as const, bufferSize: 2 ** 20 }]) {
+    for (const q of [{ ...P, ramGiB: 5 }, { ...P, ramGiB: 5, strategy: "zone-dma32" as const, bufferSize: 2 ** 20 }, { ...P, ramGiB: 5, strategy: "vmalloc32" as const, bufferSize: 16 * 2 ** 20 }]) {
       const live = notebook04Live(q);
       const { pgtableReleases: _releases, ...c } = q;
       const rows = case04Sweep({ ...c, fragmentFraction: 0 }, [1, 4, 16, 40].map((m) => m * 2 ** 20));
@@ -136,23 +142,26 @@ describe("notebook 04's cost sweep as task calls", () => {
 
   it("the page's warm-up: one 6 x 16 MiB run per sweep strategy on the notebook's release, RAM, mask and pool", () => {
     const calls = case04WarmCalls({ ...P, kernel: "v6.19", ramGiB: 12, iommu: false });
-    expect(calls.map((c) => (c.arg as Case04SweepRunArg).strategy)).toEqual(["vmalloc", "vmalloc32", "zone-dma32", "noncontiguous", "dma_alloc_sg"]);
+    expect(calls.map((c) => (c.arg as Case04SweepRunArg).strategies)).toEqual([["vmalloc"], ["vmalloc32", "zone-dma32"], ["noncontiguous"], ["dma_alloc_sg"]]);
     for (const c of calls) {
       const a = c.arg as Case04SweepRunArg;
       expect(c.task).toBe(CASE04_SWEEP_RUN);
       expect([a.size, a.base.buffers, a.base.kernel, a.base.ramGiB, a.base.fragmentFraction]).toEqual([16 * 2 ** 20, 6, "v6.19", 12, 0]);
     }
     // behind VT-d the iommu strategy is warmed too
-    expect(case04WarmCalls({ ...P, iommu: true }).map((c) => (c.arg as Case04SweepRunArg).strategy)).toContain("iommu");
+    expect(case04WarmCalls({ ...P, iommu: true }).map((c) => (c.arg as Case04SweepRunArg).strategies)).toContainEqual(["iommu"]);
   });
 
-  it("a fragmented single run is not a sweep run: all 20 runs are tasks", () => {
+  it("a fragmented single run is not a sweep run: all 16 tasks run", () => {
     const steps = tasksSteps({ ...P, ramGiB: 6, fragmentFraction: 0.2 });
-    expect(steps[2]!.calls.length).toBe(20);
+    expect(steps[2]!.calls.length).toBe(16);
   });
 
-  it("a run's task gives case04Sweep's row for that strategy and size", () => {
-    const arg = { base: { ...CASE04_DEFAULTS, ramGiB: 4, buffers: 2 }, strategy: "vmalloc32" as const, size: 2 ** 20 };
-    expect(CASE04_SWEEP_RUN.fn(arg)).toEqual(case04Sweep(arg.base, [arg.size], [arg.strategy]));
+  it("a task gives the rows a run of each of its strategies gives for that size", () => {
+    const base = { ...CASE04_DEFAULTS, ramGiB: 4, buffers: 2 };
+    const arg = { base: base, strategies: ["vmalloc32", "zone-dma32"] as Case04Strategy[], size: 2 ** 20 };
+    const own = (s: Case04Strategy) => case04SweepRow(case04Run({ ...base, strategy: s, bufferSize: arg.size }, { keepEvents: false }));
+    expect(CASE04_SWEEP_RUN.fn(arg)).toEqual([own("vmalloc32"), own("zone-dma32")]);
+    expect(CASE04_SWEEP_RUN.fn({ ...arg, strategies: ["vmalloc"] })).toEqual([own("vmalloc")]);
   });
 });

@@ -20,10 +20,12 @@
  * size and the seed (the machines' seed) re-run the sweep, whose runs are
  * task calls ({@link CASE04_SWEEP_RUN}) the page runs in Web Workers. The
  * single run is a task as well ({@link CASE04_SINGLE_RUN}, started first),
- * so the page's thread runs no model code. When
+ * so the page's thread runs no model code. As case04Sweep does, one task
+ * runs vmalloc32 and zone-dma32 for a size: their runs make the same model
+ * calls on x86-64 (case04SameRun), so one run gives both rows. When
  * the single run is one of the sweep's runs (an unfragmented run of a
- * sweep strategy and size, as the notebook's vmalloc 4 MiB is), its row
- * comes from the single run and no task repeats it. The model is
+ * sweep strategy and size, as the notebook's vmalloc 4 MiB is), its rows
+ * come from the single run and no task repeats it. The model is
  * deterministic: a memoized result, or one computed in a worker, is the result.
  */
 import { z } from "zod";
@@ -33,7 +35,7 @@ import { dmaAllocNoncontiguous, dmaAllocPages, dmaAllocSgWhatIf } from "../../dm
 import { kernelChanges } from "../../kernel/version.js";
 import { vmalloc32PageGfpText } from "../../mm/vmalloc32.js";
 import { costPerFrameChartSpec, swiotlbSlotsChartSpec, viptStaleChartSpec, zoneMapChartSpec } from "../../viz/zones.js";
-import { CASE04_DEFAULTS, CASE04_PARAMS, CASE04_STRATEGIES, case04Machine, case04Run, case04Sweep, case04SweepRow, case04Vipt, case04ZoneMap, type Case04Params, type Case04Result, type Case04Strategy, type Case04SweepRow } from "../04-dma32-vmalloc.js";
+import { CASE04_DEFAULTS, CASE04_PARAMS, CASE04_STRATEGIES, case04Machine, case04Run, case04Sweep, case04SweepRowAs, case04Vipt, case04ZoneMap, type Case04Params, type Case04Result, type Case04Strategy, type Case04SweepRow } from "../04-dma32-vmalloc.js";
 import { parseScenarioParams, zKernel } from "../params.js";
 import { chart, defineLiveTask, LastResults, liveResult, md, memoLast, paramOfField, prefetchTasks, runTasks, table, type LiveOutput, type LiveResult, type LiveStep, type LiveTaskCall, type SameAsNotebook } from "./types.js";
 
@@ -246,8 +248,12 @@ export interface Case04SingleRun {
   buffers: LiveOutput[];
   /** The pool figures the swiotlb cell names. */
   pool: Case04PoolFigures;
-  /** The run's row as the cost sweep would compute it ({@link case04SweepRow}; the sweep's when the run is one of its runs). */
-  row: Case04SweepRow;
+  /**
+   * The run's row as the cost sweep would compute it, and the rows of the
+   * other strategies whose runs make the same model calls on its machine
+   * (case04SweepRowAs): the sweep's rows for them when the run is one of its runs.
+   */
+  rows: Case04SweepRow[];
 }
 
 /**
@@ -260,51 +266,80 @@ export interface Case04SingleRun {
  */
 export const CASE04_SINGLE_RUN = defineLiveTask("case04SingleRun", (p: Case04Params): Case04SingleRun => {
   const run = case04Run(p, { keepEvents: false });
-  return { run: case04RunOutputs(run, p), buffers: case04BuffersOutputs(run), pool: { swiotlbFull: run.swiotlbFull, swiotlbSlotsUsed: run.swiotlbSlotsUsed, swiotlbSlots: run.swiotlbSlots }, row: case04SweepRow(run) };
+  const rows = CASE04_STRATEGIES.map((s) => case04SweepRowAs(run, s)).filter((r): r is Case04SweepRow => r !== null);
+  return { run: case04RunOutputs(run, p), buffers: case04BuffersOutputs(run), pool: { swiotlbFull: run.swiotlbFull, swiotlbSlotsUsed: run.swiotlbSlotsUsed, swiotlbSlots: run.swiotlbSlots }, rows: rows };
 });
 const singleRuns = new LastResults<Case04Params, Case04SingleRun>(2);
 /** A call that puts the single run first on the workers (the cells after it wait for it; the sweep's runs come after). */
 const SINGLE_RUN_WEIGHT = Number.MAX_VALUE;
-/** One run of the cost sweep: its base (the sweep's), strategy and buffer size (bytes). */
+/**
+ * One task of the cost sweep: its base (the sweep's), the strategies it runs
+ * (one, or the two whose runs may be the same: {@link SAME_RUN_GROUPS}) and
+ * the buffer size (bytes).
+ */
 export interface Case04SweepRunArg {
   base: Case04Params;
-  strategy: Case04Strategy;
+  strategies: Case04Strategy[];
   size: number;
 }
 
 /**
- * One run of notebook 04's cost sweep, as a task the page may run in a Web
- * Worker (LiveTask): case04Sweep on one strategy and one size gives that row
- * (case04Sweep runs strategies outer, sizes inner, each on a fresh machine,
- * so the runs are independent). The sweep ignores the strategy and the
- * buffer size of its base (each run sets its own) and runs unfragmented.
- * @returns the run's row (an array of one, as case04Sweep returns it; none when the strategy is skipped).
+ * Strategies one sweep task runs together: vmalloc32 and zone-dma32, whose
+ * runs make the same model calls when vmalloc_32() passes GFP_KERNEL |
+ * GFP_DMA32, as on x86-64 in every modelled release (case04SameRun). The
+ * task checks it on its machine: case04Sweep runs the second strategy too
+ * if its run would differ.
+ */
+const SAME_RUN_GROUPS: readonly (readonly Case04Strategy[])[] = [["vmalloc32", "zone-dma32"]];
+
+/**
+ * One task of notebook 04's cost sweep, as a task the page may run in a Web
+ * Worker (LiveTask): case04Sweep on its strategies and one size gives their
+ * rows (case04Sweep runs strategies outer, sizes inner, each on a fresh
+ * machine, so the runs of different tasks are independent; within a task it
+ * runs once for two strategies when their runs are the same). The sweep
+ * ignores the strategy and the buffer size of its base (each run sets its
+ * own) and runs unfragmented.
+ * @returns the rows of its strategies in their order (none for a skipped strategy), as case04Sweep returns them.
  * @throws ModelConfigError for bad parameters.
  */
-export const CASE04_SWEEP_RUN = defineLiveTask("case04SweepRun", (a: Case04SweepRunArg): Case04SweepRow[] => case04Sweep(a.base, [a.size], [a.strategy]));
+export const CASE04_SWEEP_RUN = defineLiveTask("case04SweepRun", (a: Case04SweepRunArg): Case04SweepRow[] => case04Sweep(a.base, [a.size], a.strategies));
 const sweepRuns = new LastResults<Case04SweepRunArg, Case04SweepRow[]>(64);
 
-/** The runs of case04Sweep(base, SWEEP_SIZES, strategies), in its order (strategies outer, sizes inner; iommu skipped without VT-d). */
+/** The strategies of a sweep on `strategies`, grouped by task (SAME_RUN_GROUPS; iommu skipped without VT-d), in their order. */
+function sweepGroups(base: Case04Params, strategies: readonly Case04Strategy[]): Case04Strategy[][] {
+  const groups: Case04Strategy[][] = [];
+  for (const s of strategies) {
+    if (s === "iommu" && !base.iommu) continue;
+    const together = SAME_RUN_GROUPS.find((g) => g.includes(s));
+    const g = together === undefined ? undefined : groups.find((x) => together.includes(x[0]!));
+    if (g !== undefined) g.push(s);
+    else groups.push([s]);
+  }
+  return groups;
+}
+
+/** The tasks of case04Sweep(base, SWEEP_SIZES, strategies): its strategies' groups outer, sizes inner. */
 function sweepRunArgs(a: { base: Case04Params; strategies: readonly Case04Strategy[] }): Case04SweepRunArg[] {
   const runs: Case04SweepRunArg[] = [];
-  for (const s of a.strategies) {
-    if (s === "iommu" && !a.base.iommu) continue;
-    for (const size of SWEEP_SIZES) runs.push({ base: a.base, strategy: s, size: size });
-  }
+  for (const g of sweepGroups(a.base, a.strategies)) for (const size of SWEEP_SIZES) runs.push({ base: a.base, strategies: g, size: size });
   return runs;
 }
 
 /**
- * The sweep run that the single run `p` is, or null: when the single run is
- * unfragmented and its strategy and buffer size are among the sweep's, it
- * runs case 04 on exactly that run's parameters (the sweep's base is the
- * params with the strategy, size and fragmentation replaced), so its row
- * comes from the single run ({@link case04SweepRow}) and no task runs it again.
+ * The sweep task whose first run the single run `p` is, or null: when the
+ * single run is unfragmented and its strategy and buffer size are among the
+ * sweep's, it runs case 04 on exactly that run's parameters (the sweep's
+ * base is the params with the strategy, size and fragmentation replaced),
+ * so the task's rows come from the single run (its own and those of the
+ * strategies whose runs are the same: {@link Case04SingleRun.rows}) and no
+ * task runs it again.
  */
 function sweepRunOfMain(p: Case04Params, sweepBase: Case04Params): Case04SweepRunArg | null {
   if (p.fragmentFraction > 0 || !SWEEP_SIZES.includes(p.bufferSize) || !CASE04_STRATEGIES.includes(p.strategy)) return null;
   if (p.strategy === "iommu" && !p.iommu) return null;
-  return { base: sweepBase, strategy: p.strategy, size: p.bufferSize };
+  const g = sweepGroups(sweepBase, CASE04_STRATEGIES).find((x) => x.includes(p.strategy))!;
+  return { base: sweepBase, strategies: g, size: p.bufferSize };
 }
 
 /**
@@ -331,16 +366,23 @@ function sweepCalls(runs: readonly Case04SweepRunArg[]): LiveTaskCall[] {
 }
 
 /**
- * case04Sweep(base, SWEEP_SIZES, strategies): the runs not computed before
+ * case04Sweep(base, SWEEP_SIZES, strategies): the tasks not computed before
  * handed to the driver in one tasks step (the page runs them in its
- * workers), the rows in case04Sweep's order.
+ * workers), the rows in case04Sweep's order (strategies outer, sizes inner).
  */
 function* sweepOf(a: { base: Case04Params; strategies: readonly Case04Strategy[] }): Generator<LiveStep, Case04SweepRow[], unknown> {
   const runs = sweepRunArgs(a);
   const calls = sweepCalls(runs);
   const got = yield* runTasks<Case04SweepRow[]>(calls);
   calls.forEach((c, i) => sweepRuns.put(c.arg as Case04SweepRunArg, got[i]!));
-  return runs.flatMap((r) => sweepRuns.get(r)!.value);
+  const bySize = new Map<string, Case04SweepRow>();
+  for (const r of runs) sweepRuns.get(r)!.value.forEach((row) => bySize.set(`${row.strategy} ${r.size}`, row));
+  const rows: Case04SweepRow[] = [];
+  for (const s of a.strategies) for (const size of SWEEP_SIZES) {
+    const row = bySize.get(`${s} ${size}`);
+    if (row !== undefined) rows.push(row);
+  }
+  return rows;
 }
 // memoized on exactly the parameters each reads (the callers normalize the rest)
 const pgOutputsOf = memoLast((a: { p: Case04Params; releases: string[] }) => case04PgtableOutputs(a.p, a.releases));
@@ -381,7 +423,11 @@ export function* notebook04Cells(params: Notebook04Params, same: SameAsNotebook 
   // checks strategy against iommu (a ModelConfigError names strategy) even when the run's outputs are kept
   if (singleCalls.length > 0) singleRuns.put(pm, (yield* runTasks<Case04SingleRun>(singleCalls))[0]!);
   const single = singleRuns.get(pm)!.value;
-  if (mainArg !== null && sweepRuns.get(mainArg) === undefined) sweepRuns.put(mainArg, [single.row]);
+  if (mainArg !== null && sweepRuns.get(mainArg) === undefined) {
+    // the task's rows, when the single run gives each of them (else the task runs with the sweep's others)
+    const rows = mainArg.strategies.map((s) => single.rows.find((r) => r.strategy === s));
+    if (rows.every((r) => r !== undefined)) sweepRuns.put(mainArg, rows as Case04SweepRow[]);
+  }
   yield keepRun ? null : single.run;
   // each capture buffer
   yield keepRun ? null : single.buffers;
