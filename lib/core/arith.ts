@@ -236,7 +236,10 @@ export function andMask(x: number, mask: number): number {
   checkInt("andMask(x)", x);
   checkLowMask("andMask(mask)", mask);
   if (mask === MAX_ADDR) return x;
-  return x % (mask + 1);
+  // x mod 2^k, exact below 2^53 (dividing by a power of two only shifts the exponent); quicker than % on
+  // a value above 2^31, which the engine computes in floating point (fmod)
+  const m = mask + 1;
+  return x - Math.floor(x / m) * m;
 }
 
 /**

@@ -392,9 +392,10 @@ function bandBits(x: number, m: number, clear: number): number {
  * {@link dmaSetMinAlignMask}).
  */
 export function dmaGetMinAlignMask(dev: Device): number {
-  if (!atLeast(dev.kernel, SWIOTLB_MIN_ALIGN_MASK)) return 0;
   const p = dev.dmaParms;
-  return p && p.minAlignMask ? p.minAlignMask : 0;
+  // (no mask set: 0 in every release, without asking which; this runs several times per bounced page)
+  if (!p || !p.minAlignMask) return 0;
+  return atLeast(dev.kernel, SWIOTLB_MIN_ALIGN_MASK) ? p.minAlignMask : 0;
 }
 
 /**
@@ -430,7 +431,9 @@ export function swiotlbAlignOffset(dev: Device, alignMask: number, addr: number)
 
 /** iommu_is_span_boundary(index, nr, shift, boundary_size): would [index, index + nr) cross a boundary_size multiple? */
 function spanBoundary(index: number, nr: number, shift: number, boundarySlots: number): boolean {
-  return ((shift + index) % boundarySlots) + nr > boundarySlots;
+  const x = shift + index;
+  // (a slot number below the boundary is its own remainder: no division for the usual ULONG_MAX boundary, 2^42 slots)
+  return (x < boundarySlots ? x : x % boundarySlots) + nr > boundarySlots;
 }
 
 function isCurrentSearch(v: KernelVersion): boolean {
@@ -651,7 +654,10 @@ function giveSlots(pool: IoTlbPool, index: number, n: number): void {
     pool.allocSize[i] = 0;
     pool.padSlots[i] = 0;
   }
-  for (let i = index - 1; i >= 0 && i % IO_TLB_SEGSIZE !== IO_TLB_SEGSIZE - 1 && pool.list[i] !== 0; i--) pool.list[i] = ++count;
+  // the free slots below, back to the segment's start (the kernel's walk while i % IO_TLB_SEGSIZE != IO_TLB_SEGSIZE - 1)
+  const list = pool.list;
+  const segStart = segEnd - IO_TLB_SEGSIZE;
+  for (let i = index - 1; i >= segStart && list[i] !== 0; i--) list[i] = ++count;
 }
 
 /** DMA address of the pool start as the device sees it (phys_to_dma); the physical start if it is in no dma-ranges window. */

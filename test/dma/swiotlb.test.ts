@@ -10,6 +10,7 @@ import {
   IO_TLB_SHIFT,
   IO_TLB_SIZE,
   SWIOTLB_MAP_ERROR,
+  dmaGetMinAlignMask,
   dmaSetMinAlignMask,
   parseSwiotlbParam,
   swiotlbInit,
@@ -303,6 +304,14 @@ describe("min_align_mask offset preservation (v5.12+, NVMe's 4 KiB - 1)", () => 
     dmaSetMinAlignMask(d, 0xfff);
     expect(swiotlbMaxMappingSize(d)).toBe(258048);
     expect(swiotlbMaxMappingSize(dev("v5.4"))).toBe(262144);
+  });
+  it("dma_get_min_align_mask: the mask set from v5.12 (the field's release), 0 before it and 0 when none is set", () => {
+    for (const [k, want] of [["v5.11", 0], ["v5.12", 0xfff], ["v6.19", 0xfff]] as const) {
+      const d = dev(k);
+      expect(dmaGetMinAlignMask(d)).toBe(0);
+      dmaSetMinAlignMask(d, 0xfff);
+      expect(dmaGetMinAlignMask(d)).toBe(want);
+    }
   });
   it("dmaSetMinAlignMask rejects a non-low mask and warns (stores nothing) without dma_parms", () => {
     const d = dev("v6.19", { parms: false });
