@@ -303,20 +303,33 @@ function vmallocCallerGfp(m: Machine, s: Case04Strategy): GfpFlags | null {
   return null;
 }
 
+/** The SAA7146 card of case 04's machines (PCI address in the platform profiles). */
+const CASE04_CARD = "0000:03:00.0";
+
 /**
  * True when case04Run makes the same model calls with strategy `a` as with
- * strategy `b` on machine `m` (its release and zones), so that the two runs
- * on the same other parameters give the same figures: `a` and `b` are the
- * same strategy, or both are vmalloc strategies passing equal flags
- * (oneBuffer calls vmallocGfp with them, and nothing else in the run reads
- * which of the three it is but the caller's name, which only labels the
- * vmap area and the allocation-failure text). On x86-64, vmalloc_32() passes
- * GFP_KERNEL | GFP_DMA32 in every modelled release (mm/vmalloc.c
- * GFP_VMALLOC32 with CONFIG_ZONE_DMA32), so vmalloc32 and zone-dma32 are
- * the same run there, as the notebook says of their lines.
+ * strategy `b` on machine `m` (its release, zones and the card's IOMMU
+ * domain), so that the two runs on the same other parameters give the same
+ * figures:
+ * - `a` and `b` are the same strategy;
+ * - both are vmalloc strategies passing equal flags (oneBuffer calls
+ *   vmallocGfp with them, and nothing else in the run reads which of the
+ *   three it is but the caller's name, which only labels the vmap area and
+ *   the allocation-failure text). On x86-64, vmalloc_32() passes
+ *   GFP_KERNEL | GFP_DMA32 in every modelled release (mm/vmalloc.c
+ *   GFP_VMALLOC32 with CONFIG_ZONE_DMA32), so vmalloc32 and zone-dma32 are
+ *   the same run there, as the notebook says of their lines;
+ * - one is vmalloc and the other iommu, and the card maps through iommu-dma
+ *   on `m` (useDmaIommu: VT-d on, a DMA domain). The iommu strategy is a
+ *   vmalloc() buffer mapped behind the IOMMU; with VT-d on, the vmalloc
+ *   strategy's buffer takes that path too (dma_map_sg dispatches to
+ *   iommu_dma_map_sg whatever the buffer's strategy, and the frame's device
+ *   writes, which only streaming dma-direct mappings get, are skipped for
+ *   both). Without VT-d the iommu strategy is refused (checkParams).
  */
 export function case04SameRun(m: Machine, a: Case04Strategy, b: Case04Strategy): boolean {
   if (a === b) return true;
+  if ((a === "vmalloc" && b === "iommu") || (a === "iommu" && b === "vmalloc")) return m.devices.has(CASE04_CARD) && useDmaIommu(m.device(CASE04_CARD));
   const fa = vmallocCallerGfp(m, a);
   const fb = vmallocCallerGfp(m, b);
   if (fa === null || fb === null || fa.size !== fb.size) return false;
@@ -385,7 +398,7 @@ export function case04Run(params: Partial<Case04Params> = {}, opts: { keepEvents
 /** case04Run on complete parameters; `keepEvents` false: the machine's trace stores no events (the figures are the same: the run reads its trace through watchers, see directMapSgWithSwiotlb). */
 function runCase04(p: Case04Params, keepEvents: boolean): Case04Result {
   const m = case04Machine(p, keepEvents);
-  const dev = m.device("0000:03:00.0");
+  const dev = m.device(CASE04_CARD);
   const watch = new ProblemWatch(m.trace);
   const b = buddyOf(m);
   // Boot: the swiotlb pool is allocated (memblock) before any page allocation.
@@ -461,7 +474,7 @@ export interface Case04SweepRow {
  * Rows come strategies outer, sizes inner. A strategy whose run would make
  * the same model calls as a run already made for that size
  * ({@link case04SameRun} on that run's machine: vmalloc32 and zone-dma32
- * on x86-64) is not run again: its row is that run's
+ * on x86-64, vmalloc and iommu behind VT-d) is not run again: its row is that run's
  * ({@link case04SweepRowAs}).
  * @throws ModelConfigError for bad parameters.
  */

@@ -163,6 +163,42 @@ describe("case 04: parameters, sweep and chart data", () => {
     expect(case04SweepRowAs(r, "zone-dma32")).toEqual({ ...case04SweepRow(r), strategy: "zone-dma32" });
   });
 
+  it("vmalloc and iommu are the same run behind VT-d (both map a vmalloc() buffer through iommu-dma), not without it", () => {
+    for (const kernel of ["v4.4", "v5.4", "v6.19"]) {
+      const on = case04Run({ kernel, iommu: true, buffers: 1, bufferSize: MiB, strategy: "iommu" }, { keepEvents: false }).machine;
+      expect(case04SameRun(on, "vmalloc", "iommu")).toBe(true);
+      expect(case04SameRun(on, "iommu", "vmalloc")).toBe(true);
+      // another zonelist (vmalloc_32: GFP_DMA32), another allocator (dma_alloc_noncontiguous): other calls
+      expect(case04SameRun(on, "iommu", "vmalloc32")).toBe(false);
+      expect(case04SameRun(on, "iommu", "noncontiguous")).toBe(false);
+      // without VT-d the card goes through dma-direct and swiotlb; the iommu strategy is refused there
+      const off = case04Run({ kernel, buffers: 1, bufferSize: MiB, strategy: "vmalloc" }, { keepEvents: false }).machine;
+      expect(case04SameRun(off, "vmalloc", "iommu")).toBe(false);
+    }
+  });
+
+  it("behind VT-d the sweep runs vmalloc once for vmalloc and iommu: each row is the one a run of its own strategy gives", () => {
+    const cases: Array<[Partial<Case04Params>, number[]]> = [
+      [{ kernel: "v6.19", iommu: true, buffers: 2 }, [MiB, 16 * MiB]],
+      [{ kernel: "v4.4", iommu: true, buffers: 2 }, [MiB]],
+      // a 24-bit card behind the IOMMU has 16 MiB of IOVA space: the second 16 MiB buffer finds none
+      [{ kernel: "v5.4", iommu: true, dmaMaskBits: 24, buffers: 2 }, [MiB, 16 * MiB]],
+      // 1 GiB of RAM cannot hold a 1 GiB buffer: vmalloc() runs out of pages for both
+      [{ kernel: "v5.4", iommu: true, ramGiB: 1, buffers: 1 }, [GiB]],
+    ];
+    const strategies: Case04Strategy[] = ["vmalloc", "iommu"];
+    const oks: boolean[] = [];
+    for (const [base, sizes] of cases) {
+      const rows = case04Sweep(base, sizes, strategies);
+      const own = strategies.flatMap((s) => sizes.map((size) => case04SweepRow(case04Run({ ...base, strategy: s, bufferSize: size }, { keepEvents: false }))));
+      expect(rows).toEqual(own);
+      oks.push(...rows.map((r) => r.ok));
+    }
+    // the cases reach failures as well as successes: IOVA space and pages
+    expect(oks).toContain(false);
+    expect(oks).toContain(true);
+  });
+
   it("the zone map marks pages beyond the mask and draws the mask line at 4 GiB", () => {
     const r = case04Run({ kernel: "v6.19", strategy: "vmalloc", bufferSize: MiB, buffers: 1 });
     const z = case04ZoneMap(r);

@@ -154,8 +154,21 @@ describe("notebook 04's cost sweep as task calls", () => {
     // 64 MiB / 2 KiB slots = 32768; the first buffer keeps 40 MiB / 2 KiB = 20480 (the failed ones are unmapped)
     expect([bounce.ok, bounce.swiotlbSlots, bounce.swiotlbSlotsUsed]).toEqual([false, 32768, 20480]);
     expect(bounce.reason).toMatch(/swiotlb buffer is full/);
-    // behind VT-d the iommu strategy is warmed too
-    expect(case04WarmCalls({ ...P, iommu: true }).map((c) => (c.arg as Case04SweepRunArg).strategies)).toContainEqual(["iommu"]);
+    // behind VT-d the iommu strategy is warmed too, in vmalloc's task (the same run there)
+    expect(case04WarmCalls({ ...P, iommu: true }).map((c) => (c.arg as Case04SweepRunArg).strategies)).toContainEqual(["vmalloc", "iommu"]);
+  });
+
+  it("behind VT-d one task per size runs vmalloc and iommu, and the swiotlb cell's sweep without VT-d is a tasks step of its own", () => {
+    const steps = tasksSteps({ ...P, ramGiB: 7, iommu: true });
+    expect(steps.map((s) => s.kind)).toEqual(["prefetch", "tasks", "tasks", "tasks"]);
+    const names = (s: LiveTasksStep) => s.calls.map((c) => `${(c.arg as Case04SweepRunArg).base.iommu ? "vt-d " : ""}${(c.arg as Case04SweepRunArg).strategies.join("+")} ${(c.arg as Case04SweepRunArg).size / 2 ** 20}`);
+    // 6 strategies x 4 sizes in 4 tasks per size (vmalloc+iommu, vmalloc32+zone-dma32), but for the single run's
+    // (vmalloc, 4 MiB: its rows, vmalloc's and iommu's, come from the single run)
+    expect(names(steps[2]!).sort()).toEqual(
+      ["vmalloc+iommu", "vmalloc32+zone-dma32", "noncontiguous", "dma_alloc_sg"].flatMap((g) => [1, 4, 16, 40].map((m) => `vt-d ${g} ${m}`)).filter((n) => n !== "vt-d vmalloc+iommu 4").sort(),
+    );
+    // the bounce figures come from vmalloc without VT-d, all four sizes
+    expect(names(steps[3]!)).toEqual([1, 4, 16, 40].map((m) => `vmalloc ${m}`));
   });
 
   it("a fragmented single run is not a sweep run: all 16 tasks run", () => {

@@ -21,8 +21,10 @@
  * task calls ({@link CASE04_SWEEP_RUN}) the page runs in Web Workers. The
  * single run is a task as well ({@link CASE04_SINGLE_RUN}, started first),
  * so the page's thread runs no model code. As case04Sweep does, one task
- * runs vmalloc32 and zone-dma32 for a size: their runs make the same model
- * calls on x86-64 (case04SameRun), so one run gives both rows. When
+ * runs vmalloc32 and zone-dma32 for a size (their runs make the same model
+ * calls on x86-64), and behind VT-d one task runs vmalloc and iommu (both
+ * map a vmalloc() buffer through iommu-dma there): case04SameRun, so one
+ * run gives both rows. When
  * the single run is one of the sweep's runs (an unfragmented run of a
  * sweep strategy and size, as the notebook's vmalloc 4 MiB is), its rows
  * come from the single run and no task repeats it. The model is
@@ -284,13 +286,15 @@ export interface Case04SweepRunArg {
 }
 
 /**
- * Strategies one sweep task runs together: vmalloc32 and zone-dma32, whose
- * runs make the same model calls when vmalloc_32() passes GFP_KERNEL |
- * GFP_DMA32, as on x86-64 in every modelled release (case04SameRun). The
- * task checks it on its machine: case04Sweep runs the second strategy too
- * if its run would differ.
+ * Strategies one sweep task runs together, whose runs may make the same
+ * model calls (case04SameRun): vmalloc32 and zone-dma32 when vmalloc_32()
+ * passes GFP_KERNEL | GFP_DMA32, as on x86-64 in every modelled release;
+ * vmalloc and iommu when the card maps through iommu-dma (VT-d on: without
+ * it the sweep skips iommu, and vmalloc runs alone). The task checks it on
+ * its machine: case04Sweep runs the second strategy too if its run would
+ * differ.
  */
-const SAME_RUN_GROUPS: readonly (readonly Case04Strategy[])[] = [["vmalloc32", "zone-dma32"]];
+const SAME_RUN_GROUPS: readonly (readonly Case04Strategy[])[] = [["vmalloc", "iommu"], ["vmalloc32", "zone-dma32"]];
 
 /**
  * One task of notebook 04's cost sweep, as a task the page may run in a Web
