@@ -60,8 +60,13 @@ export function checkInt(field: string, x: number, min = 0, max = MAX_ADDR): num
 /** 2^0 .. 2^52, ascending: the powers of two {@link isPowerOf2} looks up. */
 const POWERS_OF_2: readonly number[] = Array.from({ length: 53 }, (_, k) => 2 ** k);
 
+/** The last power of two {@link isPowerOf2} found (it answers it without a search). */
+let lastPowerOf2 = 4096;
+
 /** True iff `x` is a power of two (1, 2, 4, ...) below 2^53. */
 export function isPowerOf2(x: number): boolean {
+  // the last power of two found (page sizes, granules: the same one is asked per page); powers of two are a fixed set
+  if (x === lastPowerOf2) return true;
   if (!Number.isSafeInteger(x) || x < 1) return false;
   // binary search of the table (exact comparisons; no logarithm)
   let lo = 0;
@@ -71,9 +76,10 @@ export function isPowerOf2(x: number): boolean {
     if (POWERS_OF_2[mid]! < x) lo = mid + 1;
     else hi = mid;
   }
-  return POWERS_OF_2[lo] === x;
+  if (POWERS_OF_2[lo] !== x) return false;
+  lastPowerOf2 = x;
+  return true;
 }
-
 
 /**
  * Check that `x` is a power of two in [min, max] and return it.

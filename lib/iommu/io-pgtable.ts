@@ -87,8 +87,19 @@ export interface IoPte {
  * each supported size), plus counters of PTE writes and clears (for costs).
  */
 export class IoPgtable {
-  /** Mapped pages by IOVA start. */
-  readonly ptes = new Map<number, IoPte>();
+  /**
+   * Mapped pages by IOVA page number (IOVA start / granule: every page starts
+   * on a granule; small integers hash faster than addresses above 2^30, and
+   * need no boxed number per key), changed only through
+   * {@link IoPgtable.put} and {@link IoPgtable.remove}.
+   */
+  private readonly pages = new Map<number, IoPte>();
+  /** Mapped pages per page size (bytes) larger than the granule: what {@link IoPgtable.lookup} needs to try. */
+  private readonly perSize = new Map<number, number>();
+  /** Mapped pages of the granule's size. */
+  private granulePages = 0;
+  /** The supported page sizes that have mapped pages, ascending (recomputed when a size gains its first page or loses its last). */
+  private sizesInUse: number[] = [];
   /** Descriptors written by map calls (a replicated large page counts every copy; see {@link IoPteFormat}). */
   pteWrites = 0;
   /** Descriptors cleared by unmap calls (leaf, replicated and table entries, each once; see {@link IoPteFormat}). */
@@ -106,18 +117,56 @@ export class IoPgtable {
     readonly pageSizes: readonly number[] = [granule],
     readonly format: IoPteFormat = plainPteFormat(pageSizes),
   ) {}
+  /** Mapped pages by IOVA page number, IOVA start / granule (read only: iommuMap and iommuUnmap change them). */
+  get ptes(): ReadonlyMap<number, IoPte> {
+    return this.pages;
+  }
+  /** Record a mapped page (model helper for iommuMap: the caller checked that nothing is mapped there). */
+  put(pte: IoPte): void {
+    this.pages.set(pte.iova / this.granule, pte);
+    if (pte.size === this.granule) {
+      if (this.granulePages++ === 0) this.resize();
+      return;
+    }
+    const n = this.perSize.get(pte.size) ?? 0;
+    this.perSize.set(pte.size, n + 1);
+    if (n === 0) this.resize();
+  }
+  /** Remove a mapped page (model helper for iommuUnmap: `pte` is one of {@link IoPgtable.ptes}). */
+  remove(pte: IoPte): void {
+    this.pages.delete(pte.iova / this.granule);
+    if (pte.size === this.granule) {
+      if (--this.granulePages === 0) this.resize();
+      return;
+    }
+    const n = this.perSize.get(pte.size)!;
+    if (n > 1) this.perSize.set(pte.size, n - 1);
+    else {
+      this.perSize.delete(pte.size);
+      this.resize();
+    }
+  }
+  private resize(): void {
+    this.sizesInUse = this.pageSizes.filter((p) => (p === this.granule ? this.granulePages > 0 : this.perSize.has(p)));
+  }
   /** Bytes currently mapped. */
   get mappedBytes(): number {
     let t = 0;
     for (const p of this.ptes.values()) t += p.size;
     return t;
   }
-  /** The mapped page covering `iova`, or null. */
+  /**
+   * The mapped page covering `iova`, or null: the page of a supported size p
+   * that starts at `iova` aligned down to p. Pages never overlap, so at most
+   * one size finds one; only the sizes that have pages are tried.
+   */
   lookup(iova: number): IoPte | null {
-    for (let i = this.pageSizes.length - 1; i >= 0; i--) {
-      const p = this.pageSizes[i]!;
-      const pte = this.ptes.get(iova - (iova % p));
-      if (pte && pte.size === p) return pte;
+    const sizes = this.sizesInUse;
+    for (let i = 0; i < sizes.length; i++) {
+      const p = sizes[i]!;
+      // the page number of iova aligned down to p (exact: divisions by powers of two)
+      const pte = this.pages.get(Math.floor(iova / p) * (p / this.granule));
+      if (pte !== undefined && pte.size === p) return pte;
     }
     return null;
   }
@@ -161,12 +210,42 @@ export function iommuPgsize(pageSizes: readonly number[], iova: number, paddr: n
   checkInt("iommuPgsize(iova)", iova);
   checkInt("iommuPgsize(paddr)", paddr);
   checkInt("iommuPgsize(size)", size);
+  const best = pgsizeOf(pageSizes, iova, paddr, size);
+  if (best === 0) throw new ModelConfigError("iommuPgsize(size)", size, "a size and addresses aligned to the smallest page size");
+  return best;
+}
+
+/**
+ * How many pieces of `pg` (the size iommu_pgsize chose at x / y with `rest`
+ * bytes to map) iommu_pgsize chooses in a row from there: all that fit in
+ * `rest`, but only up to where x reaches a multiple of the next larger
+ * supported size when x and y are equally offset in it (there a larger
+ * page may fit). Offsets that differ in the next size differ in every
+ * larger one (powers of two), so no larger page can start before.
+ * Exact below 2^53 (a division by a power of two is exact).
+ */
+function pgsizeRun(pageSizes: readonly number[], x: number, y: number, rest: number, pg: number): number {
+  let n = Math.floor(rest / pg);
+  let next = 0;
+  for (let i = 0; i < pageSizes.length; i++) {
+    const p = pageSizes[i]!;
+    if (p > pg && (next === 0 || p < next)) next = p;
+  }
+  if (next > 0) {
+    const xo = x - Math.floor(x / next) * next;
+    if (xo === y - Math.floor(y / next) * next) n = Math.min(n, (next - xo) / pg);
+  }
+  return n;
+}
+
+/** iommu_pgsize on checked integers: the page size, or 0 if none fits. */
+function pgsizeOf(pageSizes: readonly number[], iova: number, paddr: number, size: number): number {
   let best = 0;
-  for (const p of pageSizes) {
+  for (let i = 0; i < pageSizes.length; i++) {
+    const p = pageSizes[i]!;
     // Page sizes are powers of two (checked when the IOMMU is created): plain modulo is exact.
     if (p <= size && p > best && iova % p === 0 && paddr % p === 0) best = p;
   }
-  if (best === 0) throw new ModelConfigError("iommuPgsize(size)", size, "a size and addresses aligned to the smallest page size");
   return best;
 }
 
@@ -205,16 +284,39 @@ export function iommuMap(domain: IommuDomain, iova: number, paddr: PhysAddr | nu
   let done = 0;
   let writes = 0;
   let pages = 0;
+  const hw = pt.format.hwPages;
   while (done < size) {
-    const pg = iommuPgsize(domain.pageSizes, iova + done, paddr + done, size - done);
-    // The driver writes the piece as its own pages (intel-iommu before v5.15 splits it) and each
+    // every address and size is a multiple of the smallest page size here, so a size fits (iommuPgsize)
+    const x = iova + done;
+    const y = paddr + done;
+    const pg = pgsizeOf(domain.pageSizes, x, y, size - done);
+    if (pg === 0) throw new ModelConfigError("iommuPgsize(size)", size - done, "a size and addresses aligned to the smallest page size");
+    // iommu_pgsize gives pg again at each following page (x and y stay aligned to pg and to nothing larger)
+    // until the rest is smaller than pg or x reaches a multiple of the next larger size with y equally offset
+    // in it: `run` pieces of pg, chosen once (pgsizeRun: the choice of each piece, made once per run).
+    const run = pgsizeRun(domain.pageSizes, x, y, size - done, pg);
+    // The driver writes each piece as its own pages (intel-iommu before v5.15 splits it) and each
     // page as its descriptors (replicated for a v7s / Exynos large page or an AMD v1 page).
-    for (const hp of hwSplit(pt.format, iova + done, paddr + done, pg)) {
-      const pte: IoPte = { iova: iova + done, paddr: paddr + done, size: hp, prot };
-      pt.ptes.set(pte.iova, pte);
-      done += hp;
-      writes += ptesPerPage(pt.format, hp);
-      pages++;
+    if (hw === null) {
+      const per = ptesPerPage(pt.format, pg);
+      for (let k = 0; k < run; k++) {
+        pt.put({ iova: iova + done, paddr: paddr + done, size: pg, prot });
+        done += pg;
+      }
+      writes += run * per;
+      pages += run;
+      continue;
+    }
+    const runEnd = done + run * pg;
+    while (done < runEnd) {
+      const pieceEnd = done + pg;
+      while (done < pieceEnd) {
+        const hp = hwPageOf(pt.format, iova + done, paddr + done, pieceEnd - done);
+        pt.put({ iova: iova + done, paddr: paddr + done, size: hp, prot });
+        done += hp;
+        writes += ptesPerPage(pt.format, hp);
+        pages++;
+      }
     }
   }
   pt.pteWrites += writes;
@@ -265,7 +367,7 @@ export function iommuUnmap(domain: IommuDomain, iova: number, size: number): num
   let unmapped = 0;
   let end = iova + size;
   for (const p of removed) {
-    pt.ptes.delete(p.iova);
+    pt.remove(p);
     unmapped += p.size;
     end = Math.max(end, p.iova + p.size);
   }
@@ -703,24 +805,21 @@ function ptesPerPage(format: IoPteFormat, size: number): number {
 }
 
 /**
- * The hardware pages one piece is written as: the piece itself, or (format
- * with `hwPages`, intel-iommu's __domain_mapping / hardware_largepage_caps)
- * at each step the largest hardware size both addresses are aligned to that
- * fits the rest. Sizes in address order, bytes.
+ * The first hardware page a piece of `rest` bytes at iova / paddr is written
+ * as: the piece itself, or (format with `hwPages`, intel-iommu's
+ * __domain_mapping / hardware_largepage_caps) the largest hardware size
+ * both addresses are aligned to that fits the rest. The caller steps on by
+ * the size returned until the piece is written. Bytes.
  */
-function hwSplit(format: IoPteFormat, iova: number, paddr: number, size: number): number[] {
+function hwPageOf(format: IoPteFormat, iova: number, paddr: number, rest: number): number {
   const hw = format.hwPages;
-  if (!hw) return [size];
-  const out: number[] = [];
-  let done = 0;
-  while (done < size) {
-    let best = 0;
-    for (const h of hw) if (h <= size - done && h > best && (iova + done) % h === 0 && (paddr + done) % h === 0) best = h;
-    if (best === 0) return [size]; // not reached: the piece is a multiple of the smallest size, which is the granule
-    out.push(best);
-    done += best;
+  if (!hw) return rest;
+  let best = 0;
+  for (let i = 0; i < hw.length; i++) {
+    const h = hw[i]!;
+    if (h <= rest && h > best && iova % h === 0 && paddr % h === 0) best = h;
   }
-  return out;
+  return best === 0 ? rest : best; // 0 not reached: the piece is a multiple of the smallest size, which is the granule
 }
 
 /**
