@@ -267,6 +267,22 @@ export function saa7146DriverTable(dev: Device, sgl: readonly Scatterlist[], sgl
 }
 
 /**
+ * Make `sgl` the n 4 KiB entries of pageAddrs[from, from + n): the entries
+ * it has are given the addresses, the rest are made, and any beyond n are
+ * dropped. (A loop of its own: a per-page loop inside the per-table loop
+ * had V8 compile on-stack-replacement code for it and throw that code away
+ * at each table's end.)
+ */
+function tableEntries(sgl: Scatterlist[], pageAddrs: readonly number[], from: number, n: number): void {
+  for (let k = 0; k < n; k++) {
+    const a = pageAddrs[from + k]! as DmaAddr;
+    if (k < sgl.length) sgl[k]!.dmaAddress = a;
+    else sgl.push({ pfn: null, offset: 0, length: SAA7146_PAGE, dmaAddress: a, dmaLength: SAA7146_PAGE, isLast: false, dmaBusAddress: false });
+  }
+  if (sgl.length > n) sgl.length = n;
+}
+
+/**
  * Build as many tables as `pageAddrs` needs (1024 entries each), storing
  * each address as the 32-bit value the card reads.
  * @returns the tables, or null if a table page cannot be allocated (the
@@ -287,13 +303,7 @@ export function saa7146BuildTables(dev: Device, pageAddrs: readonly number[]): S
       for (const t of tables) saa7146PgtableFree(dev, t);
       return null;
     }
-    const n = Math.min(SAA7146_PGTABLE_ENTRIES, pageAddrs.length - i);
-    for (let k = 0; k < n; k++) {
-      const a = pageAddrs[i + k]! as DmaAddr;
-      if (k < sgl.length) sgl[k]!.dmaAddress = a;
-      else sgl.push({ pfn: null, offset: 0, length: SAA7146_PAGE, dmaAddress: a, dmaLength: SAA7146_PAGE, isLast: false, dmaBusAddress: false });
-    }
-    if (sgl.length > n) sgl.length = n;
+    tableEntries(sgl, pageAddrs, i, Math.min(SAA7146_PGTABLE_ENTRIES, pageAddrs.length - i));
     saa7146PgtableBuildSingle(dev, pt, sgl, sgl.length);
     tables.push(pt);
   }

@@ -395,6 +395,22 @@ export function case04Run(params: Partial<Case04Params> = {}, opts: { keepEvents
   return runCase04({ ...CASE04_DEFAULTS, ...params }, keep !== false);
 }
 
+// The per-page loops of a run are functions of their own: nested in runCase04's per-buffer loops, V8 compiled
+// on-stack-replacement code for each and threw it away when the loop ended, at every buffer of every run.
+
+/** The card writes every DMA segment of a mapped buffer (one deviceWrite per segment, in order). */
+function writeSegments(dev: Device, x: Case04Buffer): void {
+  const sgl = x.sgl!;
+  for (let i = 0; i < x.dmaSegments; i++) deviceWrite(dev, sgl[i]!.dmaAddress, sgl[i]!.dmaLength);
+}
+
+/** How many of the physical addresses are at or above 4 GiB. */
+function countAbove4G(pagePhys: readonly number[]): number {
+  let n = 0;
+  for (let i = 0; i < pagePhys.length; i++) if (pagePhys[i]! >= SZ_4G) n++;
+  return n;
+}
+
 /** case04Run on complete parameters; `keepEvents` false: the machine's trace stores no events (the figures are the same: the run reads its trace through watchers, see directMapSgWithSwiotlb). */
 function runCase04(p: Case04Params, keepEvents: boolean): Case04Result {
   const m = case04Machine(p, keepEvents);
@@ -412,7 +428,7 @@ function runCase04(p: Case04Params, keepEvents: boolean): Case04Result {
   // (Only streaming dma-direct mappings are tracked by the device actions of lib/model/actions.ts; the IOMMU and
   // dma_alloc_noncontiguous buffers get the sync calls alone, which is all their cost is made of.)
   const streamingDirect = !useDmaIommu(dev) && (p.strategy === "vmalloc" || p.strategy === "vmalloc32" || p.strategy === "zone-dma32");
-  if (streamingDirect) for (const x of okBufs) for (let i = 0; i < x.dmaSegments; i++) deviceWrite(dev, x.sgl![i]!.dmaAddress, x.sgl![i]!.dmaLength);
+  if (streamingDirect) for (const x of okBufs) writeSegments(dev, x);
   // The frame's charged cost, its events' costs summed in event order as Trace.costSince does (Trace.costTally: the
   // sweep's traces store no events), and the bytes swiotlb copied back: the sync events' copiedBytes, which add up
   // to the machine's count of bounce-copied bytes over the frame (only these syncs copy).
@@ -434,7 +450,7 @@ function runCase04(p: Case04Params, keepEvents: boolean): Case04Result {
   let above4G = 0;
   for (const x of bufs) {
     pages += x.pagePhys.length;
-    for (let i = 0; i < x.pagePhys.length; i++) if (x.pagePhys[i]! >= SZ_4G) above4G++;
+    above4G += countAbove4G(x.pagePhys);
   }
   return {
     params: p,
