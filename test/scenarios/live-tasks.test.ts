@@ -140,15 +140,20 @@ describe("notebook 04's cost sweep as task calls", () => {
     }
   });
 
-  it("the page's warm-up: one sweep task per group on the notebook's release, RAM, mask and pool: 6 x 16 MiB, 8 x 40 MiB for vmalloc", () => {
+  it("the page's warm-up, run twice: one sweep task per group on the notebook's release, RAM, mask and pool: 6 x 16 MiB, 8 x 40 MiB for vmalloc, 6 x 4 MiB for noncontiguous", () => {
     const calls = case04WarmCalls({ ...P, kernel: "v6.19", ramGiB: 12, iommu: false });
-    expect(calls.map((c) => (c.arg as Case04SweepRunArg).strategies)).toEqual([["vmalloc"], ["vmalloc32", "zone-dma32"], ["noncontiguous"], ["dma_alloc_sg"]]);
+    const groups = [["vmalloc"], ["vmalloc32", "zone-dma32"], ["noncontiguous"], ["dma_alloc_sg"]];
+    expect(calls.map((c) => (c.arg as Case04SweepRunArg).strategies)).toEqual([...groups, ...groups]);
     for (const c of calls) {
       const a = c.arg as Case04SweepRunArg;
       expect(c.task).toBe(CASE04_SWEEP_RUN);
-      const [size, buffers] = a.strategies[0] === "vmalloc" ? [40 * 2 ** 20, 8] : [16 * 2 ** 20, 6];
+      const [size, buffers] = a.strategies[0] === "vmalloc" ? [40 * 2 ** 20, 8] : a.strategies[0] === "noncontiguous" ? [4 * 2 ** 20, 6] : [16 * 2 ** 20, 6];
       expect([a.size, a.base.buffers, a.base.kernel, a.base.ramGiB, a.base.fragmentFraction]).toEqual([size, buffers, "v6.19", 12, 0]);
     }
+    // noncontiguous warms its success path: 4 MiB is the top buddy order dma-direct can give (16 MiB would fail at once)
+    const nc = CASE04_SWEEP_RUN.fn(calls[2]!.arg as Case04SweepRunArg)[0]!;
+    expect([nc.strategy, nc.ok]).toEqual(["noncontiguous", true]);
+    expect(CASE04_SWEEP_RUN.fn({ ...(calls[2]!.arg as Case04SweepRunArg), size: 16 * 2 ** 20 })[0]!.ok).toBe(false);
     // the vmalloc call fills the notebook's 64 MiB pool: its first 40 MiB buffer fits, the next ones fail on a full pool
     const bounce = CASE04_SWEEP_RUN.fn(calls[0]!.arg as Case04SweepRunArg)[0]!;
     // 64 MiB / 2 KiB slots = 32768; the first buffer keeps 40 MiB / 2 KiB = 20480 (the failed ones are unmapped)

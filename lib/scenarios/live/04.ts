@@ -346,26 +346,46 @@ function sweepRunOfMain(p: Case04Params, sweepBase: Case04Params): Case04SweepRu
   return { base: sweepBase, strategies: g, size: p.bufferSize };
 }
 
+/** The buffer size (MiB) and count of each strategy group's warm-up run (see {@link case04WarmCalls}), by the group's first strategy. */
+const WARM_RUNS: Partial<Record<Case04Strategy, { mib: number; buffers: number }>> = {
+  vmalloc: { mib: 40, buffers: 8 },
+  noncontiguous: { mib: 4, buffers: 6 },
+};
+/** Every other group's warm-up run. */
+const WARM_RUN = { mib: 16, buffers: 6 };
+/** How many times each worker runs the warm-up calls. */
+const WARM_PASSES = 2;
+
 /**
  * The calls a live page runs in each of its workers once it is idle after
  * loading, so that the first change finds the model's code compiled: one
  * sweep task per group of strategies on the notebook's values (its
  * release, RAM, mask and pool: the allocation, map, bounce and sync paths
  * the single run and the sweep's runs take there), 6 buffers of 16 MiB,
- * but 8 buffers of 40 MiB for vmalloc: with the notebook's 64 MiB pool the
- * first buffer bounces 40 MiB and each of the next seven fills the rest of
- * the pool, fails and unmaps its half-mapped list, as the heaviest runs of
- * a change to many buffers do (measured in Chromium: about 70 ms off the
- * first change to 32 buffers, for about 170 ms more of warm-up). Their
- * results are not kept.
+ * with two exceptions. vmalloc runs 8 buffers of 40 MiB: with the
+ * notebook's 64 MiB pool the first buffer bounces 40 MiB and each of the
+ * next seven fills the rest of the pool, fails and unmaps its half-mapped
+ * list, as the heaviest runs of a change to many buffers do.
+ * noncontiguous runs 6 buffers of 4 MiB: dma-direct has no 16 MiB block
+ * (the top buddy order is 4 MiB), so 16 MiB would only warm its failure.
+ * The list is run twice (WARM_PASSES): the second pass has V8 optimize
+ * again, with the type feedback of every path, the functions the first
+ * pass sent back to slower code when it took a new path. Measured in
+ * Chromium on these 2-core machines (docs/benchmarks.md): the first change
+ * to 32 buffers then starts about 650 ms less background compilation
+ * (TurboFan 1,020 -> 360 ms) and takes about 60-100 ms less; the page is
+ * ready about 300 ms later (1.1 -> 1.4 s after navigation). The results
+ * are not kept.
  */
 export function case04WarmCalls(params: Notebook04Params): LiveTaskCall[] {
   const { ramGiB, dmaMaskBits, kernel, iommu, swiotlbSize } = params;
-  const base: Case04Params = { ...CASE04_DEFAULTS, ramGiB: ramGiB, dmaMaskBits: dmaMaskBits, kernel: kernel, iommu: iommu, swiotlbSize: swiotlbSize, seed: SEED_UNREAD, buffers: 6, fragmentFraction: 0 };
-  const bounceBase: Case04Params = { ...base, buffers: 8 };
-  return sweepRunArgs({ base, strategies: CASE04_STRATEGIES })
-    .filter((r) => r.size === (r.strategies[0] === "vmalloc" ? 40 : 16) * 2 ** 20)
-    .map((r) => ({ task: CASE04_SWEEP_RUN, arg: r.strategies[0] === "vmalloc" ? { ...r, base: bounceBase } : r, weight: 1 }));
+  const base: Case04Params = { ...CASE04_DEFAULTS, ramGiB: ramGiB, dmaMaskBits: dmaMaskBits, kernel: kernel, iommu: iommu, swiotlbSize: swiotlbSize, seed: SEED_UNREAD, fragmentFraction: 0 };
+  const calls: LiveTaskCall[] = [];
+  for (const g of sweepGroups(base, CASE04_STRATEGIES)) {
+    const w = WARM_RUNS[g[0]!] ?? WARM_RUN;
+    calls.push({ task: CASE04_SWEEP_RUN, arg: { base: { ...base, buffers: w.buffers }, strategies: g, size: w.mib * 2 ** 20 } satisfies Case04SweepRunArg, weight: 1 });
+  }
+  return Array.from({ length: WARM_PASSES }, () => calls).flat();
 }
 
 /** The task calls of the runs not memoized (weight = buffers x size: the page starts the heaviest first). */
