@@ -372,8 +372,9 @@ const WARM_PASSES = 2;
  * again, with the type feedback of every path, the functions the first
  * pass sent back to slower code when it took a new path. Measured in
  * Chromium on these 2-core machines (docs/benchmarks.md): the first change
- * to 32 buffers then starts about 650 ms less background compilation
- * (TurboFan 1,020 -> 360 ms) and takes about 60-100 ms less; the page is
+ * to 32 buffers then starts less background compilation on the two cores
+ * (TurboFan about 1,000 -> 550-650 ms) and, with noncontiguous warmed at
+ * 4 MiB, takes about 140 ms less (869-925 -> 729-780 ms); the page is
  * ready about 300 ms later (1.1 -> 1.4 s after navigation). The results
  * are not kept.
  */
