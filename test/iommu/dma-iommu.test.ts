@@ -71,6 +71,45 @@ describe("iommu_dma_map_sg v4.4 (0db2e5d18f76): natural-alignment padding", () =
   });
 });
 
+describe("the layout iommu_dma_map_sg leaves (iommuDmaLastMapSgLayout): every segment's figures", () => {
+  it("v4.4 {64K, 16K at offset 512, 64K}: phys, CPU offset and length, IOVA offset, start, length and padding per entry; cloned and serialized whole", () => {
+    const { dev } = mt8173("v4.4");
+    const sgt = sgTableFromEntries([
+      { pfn: (0x50000000 / 4096) as Pfn, offset: 0, length: 64 * K },
+      { pfn: (0x50100000 / 4096) as Pfn, offset: 512, length: 16 * K },
+      { pfn: (0x50200000 / 4096) as Pfn, offset: 0, length: 64 * K },
+    ]);
+    expect(iommuDmaMapSg(dev, sgt.sgl, 3, DMA_FROM_DEVICE)).toBe(3);
+    // Hand layout (4 KiB granule): entry 1 starts 512 bytes into its granule, so its IOVA length is
+    // iova_align(16K + 512) = 20K. Entry 0 at 0 (iova_len 64K); entry 1: pad = (32K - 64K) mod 32K = 0
+    // (roundup_pow_of_two(20K) = 32K), at 64K, iova_len 84K; entry 2 (64K): pad = (64K - 84K) mod 64K = 44K
+    // added to entry 1, at 128K, iova_len 192K: allocated at 0xfffc0000 as in the thread's layout above.
+    const base = 0xfffc0000;
+    const lay = iommuDmaLastMapSgLayout(dev)!;
+    const want = [
+      { index: 0, phys: 0x50000000, offset: 0, length: 64 * K, iovaOffset: 0, iovaStart: base, iovaLength: 64 * K, padding: 0 },
+      { index: 1, phys: 0x50100200, offset: 512, length: 16 * K, iovaOffset: 512, iovaStart: base + 64 * K, iovaLength: 20 * K, padding: 44 * K },
+      { index: 2, phys: 0x50200000, offset: 0, length: 64 * K, iovaOffset: 0, iovaStart: base + 128 * K, iovaLength: 64 * K, padding: 0 },
+    ];
+    expect(lay.segments).toEqual(want);
+    expect(lay.iovaLen).toBe(192 * K);
+    // the same figures when read again, through a structured clone (a worker's message) and through JSON
+    expect(lay.segments).toBe(lay.segments);
+    expect(structuredClone(lay).segments).toEqual(want);
+    expect((JSON.parse(JSON.stringify(lay)) as { segments: unknown }).segments).toEqual(want);
+  });
+
+  it("a map that finds no IOVA space leaves its entries' figures with IOVA start 0", () => {
+    const { dev } = mt8173("v6.19");
+    // 5 GiB of entries cannot fit below the 32-bit mask
+    const sgt = sgTableFromEntries(Array.from({ length: 5 }, (_, i) => ({ pfn: ((0x40000000 + i * 2 ** 30) / 4096) as Pfn, offset: 0, length: 2 ** 30 })));
+    expect(iommuDmaMapSg(dev, sgt.sgl, 5, DMA_FROM_DEVICE)).toBeLessThanOrEqual(0);
+    const lay = iommuDmaLastMapSgLayout(dev)!;
+    expect(lay.iovaBase).toBe(0);
+    expect(lay.segments.map((x) => [x.phys, x.iovaStart, x.iovaLength])).toEqual(Array.from({ length: 5 }, (_, i) => [0x40000000 + i * 2 ** 30, 0, 2 ** 30]));
+  });
+});
+
 describe("iommu_dma_map_sg v4.7+ (809eac54cdd6): boundary padding and merging", () => {
   for (const kernel of ["v4.7", "v5.4", "v6.19"]) {
     it(`${kernel}: {64K, 16K, 64K} back to back, split by the 64K default max_seg_size`, () => {
