@@ -81,10 +81,11 @@ export interface IoPte {
 }
 
 /**
- * The page table of one domain: mapped pages keyed by their IOVA (every
- * page is naturally aligned to its size, as iommu_pgsize guarantees, so
- * the page covering an address is found by aligning the address down to
- * each supported size), plus counters of PTE writes and clears (for costs).
+ * The page table of one domain: mapped pages keyed by their IOVA page
+ * number (every page is naturally aligned to its size, as iommu_pgsize
+ * guarantees, so the page covering an address is found by aligning the
+ * address down to each page size the table holds), plus counters of PTE
+ * writes and clears (for costs).
  */
 export class IoPgtable {
   /**
