@@ -1,6 +1,6 @@
 /** lib/viz/zones.ts: the swiotlb chart's "requested" mark and the VIPT trade-off chart. */
 import { describe, expect, it } from "vitest";
-import { SLOTS_PER_PAGE, swiotlbSlotsChartSpec, viptStaleChartSpec, ZONE_MAP_WIDTH, zoneMapChartSpec } from "../../lib/viz/zones.js";
+import { COST_FLOOR_US, costPerFrameChartSpec, SLOTS_PER_PAGE, swiotlbSlotsChartSpec, viptStaleChartSpec, ZONE_MAP_WIDTH, zoneMapChartSpec } from "../../lib/viz/zones.js";
 import { case04Vipt } from "../../lib/scenarios/04-dma32-vmalloc.js";
 
 const point = (bufferMiB: number, ok: boolean, used: number, pagesAbove4G: number) => ({
@@ -22,6 +22,27 @@ describe("swiotlbSlotsChartSpec", () => {
   it("no failure, no requested mark", () => {
     const spec = swiotlbSlotsChartSpec([point(16, true, 32768, 16384)], "t") as unknown as { layer: unknown[] };
     expect(spec.layer.length).toBe(2);
+  });
+});
+
+describe("costPerFrameChartSpec", () => {
+  type Spec = { title: { text: string; subtitle?: string }; layer: Array<{ data: { values: Array<{ cost: number; costPerFrameUs: number }> }; encoding: { y: { title: string } } }> };
+  const at = (strategy: string, bufferMiB: number, ok: boolean, costPerFrameUs: number) => ({ ...point(bufferMiB, ok, 0, 0), strategy, costPerFrameUs });
+
+  it("draws 0 µs and failed runs at the floor a log scale needs, and its y axis says so", () => {
+    const spec = costPerFrameChartSpec([at("vmalloc", 1, true, 0), at("vmalloc", 4, true, 125.5), at("vmalloc", 16, false, 0)], "t") as unknown as Spec;
+    expect(spec.layer[0]!.data.values.map((r) => [r.costPerFrameUs, r.cost])).toEqual([[0, COST_FLOOR_US], [125.5, 125.5]]);
+    expect(spec.layer[1]!.data.values.map((r) => r.cost)).toEqual([COST_FLOOR_US]);
+    expect(spec.layer[0]!.encoding.y.title).toContain(`0 drawn at ${COST_FLOOR_US}`);
+    // one run costs something: the lines are apart, no subtitle
+    expect(spec.title.subtitle).toBeUndefined();
+  });
+
+  it("says so when every run that mapped costs 0 µs (their lines lie on one another), as behind VT-d on x86", () => {
+    const spec = costPerFrameChartSpec([at("vmalloc", 1, true, 0), at("iommu", 1, true, 0), at("noncontiguous", 40, false, 0)], "t") as unknown as Spec;
+    expect(spec.title.subtitle).toMatch(/costs 0 µs per frame/);
+    // nothing mapped: nothing to say about costs
+    expect((costPerFrameChartSpec([at("vmalloc", 40, false, 0)], "t") as unknown as Spec).title.subtitle).toBeUndefined();
   });
 });
 
