@@ -22,13 +22,33 @@ import { build, type Plugin } from "esbuild";
 
 import { VIRTUAL_ROOT } from "./virtual-root.js";
 
-function dataFiles(root: string): Record<string, string> {
-  const out: Record<string, string> = {};
+/**
+ * The repository's data/ JSON files by their path under the virtual root,
+ * parsed: the bundle holds their values as object literals, and the fs
+ * shim's readFileSync gives JSON text of the same values (all lib/ reads
+ * of a data file is JSON.parse of its text; no whitespace or escaped
+ * quotes in the bundle: about 40 KiB less than the files' text).
+ * @throws Error naming the file when a data file is not JSON, or has a
+ * "__proto__" key (the bundle is not written).
+ */
+function dataFiles(root: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const parse = (p: string): unknown => {
+    try {
+      // a "__proto__" key would set the prototype of its object literal in the bundle instead of being a property
+      return JSON.parse(readFileSync(p, "utf8"), (k: string, v: unknown) => {
+        if (k === "__proto__") throw new Error('a "__proto__" key (the bundle cannot hold it as an object literal)');
+        return v;
+      }) as unknown;
+    } catch (e) {
+      throw new Error(`${relative(root, p)}: not JSON the bundle can hold (${(e as Error).message})`);
+    }
+  };
   const walk = (dir: string) => {
     for (const n of readdirSync(dir).sort()) {
       const p = join(dir, n);
       if (statSync(p).isDirectory()) walk(p);
-      else if (n.endsWith(".json")) out[`${VIRTUAL_ROOT}/${relative(root, p).split("\\").join("/")}`] = readFileSync(p, "utf8");
+      else if (n.endsWith(".json")) out[`${VIRTUAL_ROOT}/${relative(root, p).split("\\").join("/")}`] = parse(p);
     }
   };
   walk(join(root, "data"));
@@ -56,13 +76,13 @@ export const posix = { sep, join, resolve, dirname, basename, relative };
 export default posix;
 `;
 
-function fsShim(files: Record<string, string>): string {
+function fsShim(files: Record<string, unknown>): string {
   return `
 const files = ${JSON.stringify(files)};
 const enoent = (p) => Object.assign(new Error("ENOENT: no such file or directory, open '" + p + "'"), { code: "ENOENT" });
 const isDir = (p) => { const d = p.endsWith("/") ? p : p + "/"; return Object.keys(files).some((f) => f.startsWith(d)); };
 export function existsSync(p) { return p in files || isDir(p); }
-export function readFileSync(p) { if (!(p in files)) throw enoent(p); return files[p]; }
+export function readFileSync(p) { if (!(p in files)) throw enoent(p); return JSON.stringify(files[p]); }
 export function readdirSync(p) { if (!isDir(p)) throw enoent(p); const d = p.endsWith("/") ? p : p + "/"; return [...new Set(Object.keys(files).filter((f) => f.startsWith(d)).map((f) => f.slice(d.length).split("/")[0]))].sort(); }
 export function statSync(p) { if (!existsSync(p)) throw enoent(p); const dir = !(p in files); return { isDirectory: () => dir, isFile: () => !dir }; }
 export default { existsSync, readFileSync, readdirSync, statSync };

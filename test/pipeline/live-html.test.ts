@@ -124,8 +124,9 @@ describe.skipIf(!haveChromium && !inCi)("the live page in headless Chromium", ()
   });
 
   it("is one script under 1.5 MB", () => {
-    console.log(`${LIVE_SCRIPT}: ${(bytes / 1024).toFixed(0)} KiB`);
-    expect(bytes).toBeLessThan(1.5 * 1024 * 1024);
+    console.log(`${LIVE_SCRIPT}: ${(bytes / 1024).toFixed(0)} KiB (${bytes} bytes)`);
+    // 1.5 MB read the stricter way: 1,500,000 bytes (1.5 MiB would allow 1,572,864)
+    expect(bytes).toBeLessThan(1_500_000);
   });
 
   it("re-runs the model on a change, shows errors at the control, resets, and reads the URL fragment", async () => {
