@@ -95,10 +95,8 @@ export class IoPgtable {
    * {@link IoPgtable.put} and {@link IoPgtable.remove}.
    */
   private readonly pages = new Map<number, IoPte>();
-  /** Mapped pages per page size (bytes) larger than the granule: what {@link IoPgtable.lookup} needs to try. */
+  /** Mapped pages per page size (bytes): what {@link IoPgtable.lookup} needs to try. */
   private readonly perSize = new Map<number, number>();
-  /** Mapped pages of the granule's size. */
-  private granulePages = 0;
   /** The supported page sizes that have mapped pages, ascending (recomputed when a size gains its first page or loses its last). */
   private sizesInUse: number[] = [];
   /** Descriptors written by map calls (a replicated large page counts every copy; see {@link IoPteFormat}). */
@@ -125,10 +123,6 @@ export class IoPgtable {
   /** Record a mapped page (model helper for iommuMap: the caller checked that nothing is mapped there). */
   put(pte: IoPte): void {
     this.pages.set(pte.iova / this.granule, pte);
-    if (pte.size === this.granule) {
-      if (this.granulePages++ === 0) this.resize();
-      return;
-    }
     const n = this.perSize.get(pte.size) ?? 0;
     this.perSize.set(pte.size, n + 1);
     if (n === 0) this.resize();
@@ -136,10 +130,6 @@ export class IoPgtable {
   /** Remove a mapped page (model helper for iommuUnmap: `pte` is one of {@link IoPgtable.ptes}). */
   remove(pte: IoPte): void {
     this.pages.delete(pte.iova / this.granule);
-    if (pte.size === this.granule) {
-      if (--this.granulePages === 0) this.resize();
-      return;
-    }
     const n = this.perSize.get(pte.size)!;
     if (n > 1) this.perSize.set(pte.size, n - 1);
     else {
@@ -148,7 +138,7 @@ export class IoPgtable {
     }
   }
   private resize(): void {
-    this.sizesInUse = this.pageSizes.filter((p) => (p === this.granule ? this.granulePages > 0 : this.perSize.has(p)));
+    this.sizesInUse = this.pageSizes.filter((p) => this.perSize.has(p));
   }
   /** Bytes currently mapped. */
   get mappedBytes(): number {
@@ -216,29 +206,6 @@ export function iommuPgsize(pageSizes: readonly number[], iova: number, paddr: n
   return best;
 }
 
-/**
- * How many pieces of `pg` (the size iommu_pgsize chose at x / y with `rest`
- * bytes to map) iommu_pgsize chooses in a row from there: all that fit in
- * `rest`, but only up to where x reaches a multiple of the next larger
- * supported size when x and y are equally offset in it (there a larger
- * page may fit). Offsets that differ in the next size differ in every
- * larger one (powers of two), so no larger page can start before.
- * Exact below 2^53 (a division by a power of two is exact).
- */
-function pgsizeRun(pageSizes: readonly number[], x: number, y: number, rest: number, pg: number): number {
-  let n = Math.floor(rest / pg);
-  let next = 0;
-  for (let i = 0; i < pageSizes.length; i++) {
-    const p = pageSizes[i]!;
-    if (p > pg && (next === 0 || p < next)) next = p;
-  }
-  if (next > 0) {
-    const xo = x - Math.floor(x / next) * next;
-    if (xo === y - Math.floor(y / next) * next) n = Math.min(n, (next - xo) / pg);
-  }
-  return n;
-}
-
 /** iommu_pgsize on checked integers: the page size, or 0 if none fits. */
 function pgsizeOf(pageSizes: readonly number[], iova: number, paddr: number, size: number): number {
   let best = 0;
@@ -287,15 +254,9 @@ export function iommuMap(domain: IommuDomain, iova: number, paddr: PhysAddr | nu
   let pages = 0;
   const hw = pt.format.hwPages;
   while (done < size) {
-    // every address and size is a multiple of the smallest page size here, so a size fits (iommuPgsize)
-    const x = iova + done;
-    const y = paddr + done;
-    const pg = pgsizeOf(domain.pageSizes, x, y, size - done);
-    if (pg === 0) throw new ModelConfigError("iommuPgsize(size)", size - done, "a size and addresses aligned to the smallest page size");
-    // iommu_pgsize gives pg again at each following page (x and y stay aligned to pg and to nothing larger)
-    // until the rest is smaller than pg or x reaches a multiple of the next larger size with y equally offset
-    // in it: `run` pieces of pg, chosen once (pgsizeRun: the choice of each piece, made once per run).
-    const run = pgsizeRun(domain.pageSizes, x, y, size - done, pg);
+    // iommu_pgsize with its count (v5.15+): the pieces the older per-piece iommu_pgsize calls choose too (each
+    // following piece keeps pg until a larger size can start), made once per run instead of once per piece
+    const { pgsize: pg, count: run } = iommuPgsizeRun(domain.pageSizes, iova + done, paddr + done, size - done);
     // The driver writes each piece as its own pages (intel-iommu before v5.15 splits it) and each
     // page as its descriptors (replicated for a v7s / Exynos large page or an AMD v1 page).
     if (hw === null) {
@@ -827,7 +788,10 @@ function hwPageOf(format: IoPteFormat, iova: number, paddr: number, rest: number
  * iommu_pgsize() with its count (v5.15+): the page size for [iova, iova +
  * size) and how many pages of it the run takes, up to where the next larger
  * supported size could start (only if the IOVA and the physical address are
- * equally offset in it and one fits), else all that fit.
+ * equally offset in it and one fits), else all that fit. The model's
+ * iommu_map uses it in every release: before v5.15 the core called
+ * iommu_pgsize once per piece, which chooses the same size for each of those
+ * `count` pieces (they stay aligned to it and to nothing larger that fits).
  * Source: drivers/iommu/iommu.c, iommu_pgsize() (v5.15.55, v6.19.0).
  */
 function iommuPgsizeRun(pageSizes: readonly number[], iova: number, paddr: number, size: number): { pgsize: number; count: number } {

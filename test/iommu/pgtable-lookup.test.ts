@@ -37,7 +37,7 @@ describe("the IOMMU page table finds the page covering an address as a scan of i
   // hardware pages written: 4 KiB and 2 MiB here), and from v5.15 (4 KiB, 2 MiB, 1 GiB)
   for (const [driver, kernel] of [["arm-smmu-v3", "v6.19"], ["intel-iommu", "v5.4"], ["intel-iommu", "v6.19"]] as const) {
     it(`${driver} ${kernel}: lookup, iova_to_phys and anyMapped after random maps and unmaps`, () => {
-      let sizesSeen = new Set<number>();
+      const sizesSeen = new Set<number>();
       fc.assert(
         fc.property(fc.array(op, { minLength: 1, maxLength: 25 }), fc.array(fc.integer({ min: 0, max: 8 * M - 1 }), { minLength: 20, maxLength: 20 }), (ops, probes) => {
           const d = domainOf(driver, kernel);
@@ -65,7 +65,6 @@ describe("the IOMMU page table finds the page covering an address as a scan of i
       // the runs reached 2 MiB pages as well as 4 KiB ones
       expect(sizesSeen.has(4 * K)).toBe(true);
       expect(sizesSeen.has(2 * M)).toBe(true);
-      sizesSeen = new Set();
     });
   }
 });
