@@ -138,7 +138,7 @@ export function costPerFrameChartSpec(points: readonly SweepPoint[], title: stri
   const allZero = ok.length > 0 && ok.every((p) => p.costPerFrameUs === 0);
   return {
     $schema: SCHEMA,
-    title: allZero ? { text: title, anchor: "start", subtitle: "Every run that mapped costs 0 µs per frame (its syncs charged nothing): the lines lie on one another at the floor." } : { text: title, anchor: "start" },
+    title: { text: title, anchor: "start", ...(allZero ? { subtitle: "Every run that mapped costs 0 µs per frame (its syncs charged nothing): the lines lie on one another at the floor." } : {}) },
     width: 640,
     height: 320,
     layer: [
